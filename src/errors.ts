@@ -1,0 +1,46 @@
+/**
+ * The error catalog. Every error a user can cause is a `UlmfitError` with a stable code, a
+ * one-line message that says what and where, and a hint that says how to fix it. The CLI prints
+ * `error [CODE]: message (hint)` and exits with `exitCode`; anything that is not a UlmfitError is
+ * a bug and is printed with its stack.
+ */
+export type ErrorCode =
+  | 'E_USAGE' // bad flags or arguments (exit code 2)
+  | 'E_INPUT_MISSING' // a path that does not exist
+  | 'E_INPUT_EMPTY' // zero documents after reading
+  | 'E_INPUT_ENCODING' // bytes that are not valid in the declared encoding
+  | 'E_INPUT_FORMAT' // a CSV/JSONL/etc. that cannot be parsed, or lacks a named column
+  | 'E_OUT_EXISTS' // refusing to overwrite a non-empty output directory
+  | 'E_MODEL_DIR' // a model directory that is missing files or is of the wrong kind
+  | 'E_MODEL_MISMATCH' // vocab / tokenizer / architecture / direction disagree between directories
+  | 'E_CHECKPOINT' // a .pth/.pkl/.model/.safetensors file that cannot be read
+  | 'E_TRAINING' // training diverged (NaN/Inf loss) or cannot proceed
+  | 'E_LABELS' // labels that make a classifier impossible (one class, unknown gold labels, ...)
+  | 'E_BACKEND'; // a requested TF.js backend that is not installed
+
+export class UlmfitError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, hint?: string) {
+    super(message);
+    this.name = 'UlmfitError';
+    this.code = code;
+    this.hint = hint;
+    this.exitCode = code === 'E_USAGE' ? 2 : 1;
+  }
+
+  /** The single line the CLI prints. */
+  toLine(): string {
+    return `error [${this.code}]: ${this.message}${this.hint ? ` (${this.hint})` : ''}`;
+  }
+}
+
+export function usageError(message: string, hint?: string): UlmfitError {
+  return new UlmfitError('E_USAGE', message, hint);
+}
+
+export function isUlmfitError(value: unknown): value is UlmfitError {
+  return value instanceof UlmfitError;
+}
