@@ -1,0 +1,353 @@
+/**
+ * Input readers: every kind of input a command accepts, turned into a stream of documents in
+ * input order. Kinds are detected from the path: `-` (stdin, one document per line), a folder
+ * (every `.txt` under it, recursively, sorted; parent folder = label, a top folder named
+ * train/valid/test = split, as in fastai's aclImdb layout), `.csv`/`.tsv` (first row is the
+ * header; `textCol`/`labelCol` by name or 0-based index), `.jsonl`/`.ndjson` (one JSON object per
+ * line), or any other file as plain text (one document per file, or per line with `lineDocs`).
+ *
+ * The library never prints: skipped binary files become `warnings`, skipped empty documents are
+ * counted in `emptySkipped`, and the caller reports them.
+ */
+import { stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import fg from 'fast-glob';
+import { parse as parseCsv, CsvError } from 'csv-parse';
+import { UlmfitError } from '../errors.js';
+import {
+  BinaryFileError,
+  blocksToLines,
+  readFileBlocks,
+  readTextBlocks,
+  readTextFile,
+  type TextEncoding,
+} from './read-text.js';
+
+export type Split = 'train' | 'valid' | 'test';
+export const SPLITS: readonly Split[] = ['train', 'valid', 'test'];
+
+/** One document as read from an input. */
+export interface Doc {
+  text: string;
+  /** Class name (folder name, label column or field), when the input has one. */
+  label?: string;
+  /** From a top folder named train/valid/test. */
+  split?: Split;
+  /** Where it came from: a file path, or `path:line` for line-, row- and JSONL-based inputs. */
+  origin: string;
+}
+
+export interface SourceOptions {
+  /** CSV/TSV column (name, or 0-based index) or JSONL field holding the text. Default `text` (CSV: column 0 if no `text` header). */
+  textCol?: string;
+  /** CSV/TSV column or JSONL field holding the label. Default `label` when present, else none. */
+  labelCol?: string;
+  /** A plain text file holds one document per line (instead of one per file). */
+  lineDocs?: boolean;
+  /** Default utf8; latin1 accepts any bytes. */
+  encoding?: TextEncoding;
+  /** Folder inputs: parent folder name → label, top folder train/valid/test → split. Default true. */
+  folderLabels?: boolean;
+  /** What `-` reads; default process.stdin. */
+  stdin?: AsyncIterable<Buffer | string>;
+}
+
+export type InputKind = 'stdin' | 'folder' | 'csv' | 'tsv' | 'jsonl' | 'text';
+
+/** A file an input expands to, with what the cache key needs. */
+export interface InputFile {
+  path: string;
+  /** Path relative to the folder input (folder inputs only), with `/` separators. */
+  rel?: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ResolvedInput {
+  kind: InputKind;
+  /** As the user gave it. */
+  path: string;
+  /** Empty for stdin. */
+  files: InputFile[];
+}
+
+function kindOfFile(path: string): InputKind {
+  switch (extname(path).toLowerCase()) {
+    case '.csv':
+      return 'csv';
+    case '.tsv':
+      return 'tsv';
+    case '.jsonl':
+    case '.ndjson':
+      return 'jsonl';
+    default:
+      return 'text';
+  }
+}
+
+/**
+ * Checks that every input exists and expands folders into their sorted `.txt` files, with sizes
+ * and mtimes (for the cache key). Throws E_INPUT_MISSING for a path that does not exist.
+ */
+export async function resolveInputs(paths: readonly string[]): Promise<ResolvedInput[]> {
+  if (paths.length === 0) throw new UlmfitError('E_USAGE', 'no input given', 'pass a file, a folder, or - for stdin');
+  const resolved: ResolvedInput[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      resolved.push({ kind: 'stdin', path, files: [] });
+      continue;
+    }
+    const info = await stat(path).catch(() => undefined);
+    if (!info) throw new UlmfitError('E_INPUT_MISSING', `no such file or folder: ${path}`, 'check the path');
+    if (info.isDirectory()) {
+      const entries = await fg('**/*.txt', { cwd: path, onlyFiles: true, stats: true, followSymbolicLinks: true, caseSensitiveMatch: false });
+      // Sorted so that document order (and so vocab tie order) is the same on every machine.
+      entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const files = entries.map((e) => ({
+        path: join(path, ...e.path.split('/')),
+        rel: e.path,
+        size: e.stats!.size,
+        mtimeMs: e.stats!.mtimeMs,
+      }));
+      resolved.push({ kind: 'folder', path, files });
+    } else {
+      resolved.push({ kind: kindOfFile(path), path, files: [{ path, size: info.size, mtimeMs: info.mtimeMs }] });
+    }
+  }
+  return resolved;
+}
+
+/** Label and split of a file from its path relative to a folder input: `train/pos/1.txt` → pos, train. */
+export function labelFromRelPath(rel: string): { label?: string; split?: Split } {
+  const parts = rel.split('/');
+  if (parts.length < 2) return {};
+  const top = parts[0]!;
+  const split = (SPLITS as readonly string[]).includes(top) ? (top as Split) : undefined;
+  if (split && parts.length === 2) return { split }; // train/1.txt: a split, no label
+  return split ? { label: parts[parts.length - 2]!, split } : { label: parts[parts.length - 2]! };
+}
+
+function formatError(message: string, hint: string): UlmfitError {
+  return new UlmfitError('E_INPUT_FORMAT', message, hint);
+}
+
+/**
+ * The documents of a list of inputs, in input order. Iterate it once; afterwards `warnings`,
+ * `emptySkipped` and `numDocs` describe what was read. Iteration throws E_INPUT_EMPTY at the end
+ * if no document was found.
+ */
+export class DocumentSource implements AsyncIterable<Doc> {
+  readonly warnings: string[] = [];
+  emptySkipped = 0;
+  numDocs = 0;
+  /** Bytes consumed so far, against `totalBytes` (undefined when stdin is an input). */
+  bytesRead = 0;
+  readonly totalBytes: number | undefined;
+  private readonly encoding: TextEncoding;
+
+  constructor(
+    readonly inputs: readonly ResolvedInput[],
+    private readonly options: SourceOptions = {},
+  ) {
+    this.encoding = options.encoding ?? 'utf8';
+    this.totalBytes = inputs.some((i) => i.kind === 'stdin')
+      ? undefined
+      : inputs.reduce((sum, i) => sum + i.files.reduce((s, f) => s + f.size, 0), 0);
+  }
+
+  /** One document at a time (convenient; `batches()` is faster for big inputs). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Doc> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /**
+   * Documents in input order, in batches (one per read block or file), with empty documents
+   * already dropped. Batching keeps the per-document cost of async iteration off large inputs.
+   */
+  async *batches(): AsyncGenerator<Doc[]> {
+    for (const input of this.inputs) {
+      for await (const batch of this.readInput(input)) {
+        const kept = batch.filter((doc) => !isBlank(doc.text));
+        this.emptySkipped += batch.length - kept.length;
+        this.numDocs += kept.length;
+        if (kept.length > 0) yield kept;
+      }
+    }
+    if (this.numDocs === 0) {
+      const where = this.inputs.map((i) => i.path).join(', ');
+      const skipped = this.emptySkipped > 0 ? ` (${this.emptySkipped} empty skipped)` : '';
+      const noTxt = this.inputs.some((i) => i.kind === 'folder' && i.files.length === 0) ? 'a folder must hold .txt files; ' : '';
+      throw new UlmfitError('E_INPUT_EMPTY', `no documents in ${where}${skipped}`, `${noTxt}give inputs with some text`);
+    }
+  }
+
+  private readInput(input: ResolvedInput): AsyncGenerator<Doc[]> {
+    switch (input.kind) {
+      case 'stdin':
+        return this.readLineDocs(readTextBlocks(this.options.stdin ?? process.stdin, 'stdin', this.encoding, this.counter()), 'stdin');
+      case 'folder':
+        return this.readFolder(input);
+      case 'csv':
+      case 'tsv':
+        return this.skipBinary(input.path, this.readCsv(input.path, input.kind === 'tsv' ? '\t' : ','));
+      case 'jsonl':
+        return this.skipBinary(input.path, this.readJsonl(input.path));
+      case 'text':
+        return this.options.lineDocs
+          ? this.skipBinary(input.path, this.readLineDocs(readFileBlocks(input.path, this.encoding, this.counter()), input.path))
+          : this.readFiles(input.files);
+    }
+  }
+
+  private counter(): (bytes: number) => void {
+    return (bytes) => {
+      this.bytesRead += bytes;
+    };
+  }
+
+  /** A binary file is skipped with a warning rather than failing the whole run. */
+  private async *skipBinary(path: string, docs: AsyncGenerator<Doc[]>): AsyncGenerator<Doc[]> {
+    try {
+      yield* docs;
+    } catch (err) {
+      if (!(err instanceof BinaryFileError)) throw err;
+      this.warnings.push(`skipped binary file ${path}`);
+    }
+  }
+
+  private async *readFiles(files: readonly InputFile[], labelled = false): AsyncGenerator<Doc[]> {
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readTextFile(file.path, this.encoding);
+      } catch (err) {
+        if (!(err instanceof BinaryFileError)) throw err;
+        this.warnings.push(`skipped binary file ${file.path}`);
+        this.bytesRead += file.size;
+        continue;
+      }
+      this.bytesRead += file.size;
+      const doc: Doc = { text, origin: file.path };
+      if (labelled && file.rel !== undefined) Object.assign(doc, labelFromRelPath(file.rel));
+      yield [doc];
+    }
+  }
+
+  private readFolder(input: ResolvedInput): AsyncGenerator<Doc[]> {
+    if (input.files.length === 0) this.warnings.push(`no .txt files in folder ${input.path}`);
+    return this.readFiles(input.files, this.options.folderLabels ?? true);
+  }
+
+  private async *readLineDocs(blocks: AsyncIterable<string>, path: string): AsyncGenerator<Doc[]> {
+    for await (const lines of blocksToLines(blocks)) {
+      yield lines.texts.map((text, i) => ({ text, origin: `${path}:${lines.firstLine + i}` }));
+    }
+  }
+
+  private async *readJsonl(path: string): AsyncGenerator<Doc[]> {
+    for await (const { texts, firstLine } of blocksToLines(readFileBlocks(path, this.encoding, this.counter()))) {
+      const docs: Doc[] = [];
+      texts.forEach((text, i) => {
+        // Blank lines separate nothing in JSONL: not documents, not errors.
+        if (!isBlank(text)) docs.push(this.jsonlDoc(text, path, firstLine + i));
+      });
+      yield docs;
+    }
+  }
+
+  private jsonlDoc(text: string, path: string, line: number): Doc {
+    const textField = this.options.textCol ?? 'text';
+    const labelField = this.options.labelCol;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw formatError(`${path}:${line} is not valid JSON`, 'each line of a .jsonl file must be one JSON object');
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw formatError(`${path}:${line} is not a JSON object`, `each line must look like {"${textField}": "..."}`);
+    }
+    const record = value as Record<string, unknown>;
+    const body = record[textField];
+    if (typeof body !== 'string') {
+      const has = Object.keys(record).join(', ');
+      throw formatError(`${path}:${line} has no string field '${textField}' (fields: ${has})`, 'pass --text-col with the field that holds the text');
+    }
+    const doc: Doc = { text: body, origin: `${path}:${line}` };
+    const rawLabel = record[labelField ?? 'label'];
+    if (rawLabel !== undefined && rawLabel !== null) doc.label = String(rawLabel);
+    else if (labelField !== undefined) {
+      throw formatError(`${path}:${line} has no field '${labelField}'`, 'pass --label-col with the field that holds the label');
+    }
+    return doc;
+  }
+
+  private async *readCsv(path: string, delimiter: string): AsyncGenerator<Doc[]> {
+    const source = Readable.from(readFileBlocks(path, this.encoding, this.counter()));
+    // relax_quotes: a stray quote inside an unquoted field (common in review text) is kept as is.
+    const parser = parseCsv({ delimiter, info: true, relax_quotes: true, skip_empty_lines: true });
+    source.on('error', (err) => parser.destroy(err));
+    source.pipe(parser);
+    let textIndex = -1;
+    let labelIndex = -1;
+    let header: string[] | undefined;
+    let docs: Doc[] = [];
+    try {
+      for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        const fields = row.record;
+        // info.lines is where the record ends; a quoted field may span lines.
+        const line = row.info.lines - fields.reduce((n, f) => n + countNewlines(f), 0);
+        if (!header) {
+          header = fields;
+          textIndex = this.columnIndex(header, this.options.textCol, path, '--text-col') ?? (header.includes('text') ? header.indexOf('text') : 0);
+          labelIndex = this.columnIndex(header, this.options.labelCol, path, '--label-col') ?? header.indexOf('label');
+          continue;
+        }
+        const doc: Doc = { text: fields[textIndex] ?? '', origin: `${path}:${line}` };
+        if (labelIndex >= 0 && fields[labelIndex] !== undefined) doc.label = fields[labelIndex];
+        docs.push(doc);
+        if (docs.length >= CSV_BATCH_ROWS) {
+          yield docs;
+          docs = [];
+        }
+      }
+      if (docs.length > 0) yield docs;
+    } catch (err) {
+      if (err instanceof CsvError) {
+        const where = (err as CsvError & { lines?: number }).lines;
+        throw formatError(`${path}${where ? `:${where}` : ''}: ${err.message}`, 'fix the CSV (quote fields that hold the delimiter, one field count per row)');
+      }
+      throw err;
+    } finally {
+      source.destroy();
+    }
+  }
+
+  /** A column given by name (preferred) or 0-based index; undefined when not given. */
+  private columnIndex(header: string[], wanted: string | undefined, path: string, flag: string): number | undefined {
+    if (wanted === undefined) return undefined;
+    const byName = header.indexOf(wanted);
+    if (byName >= 0) return byName;
+    if (/^\d+$/.test(wanted) && Number(wanted) < header.length) return Number(wanted);
+    throw formatError(`${path} has no column '${wanted}' (columns: ${header.join(', ')})`, `pass ${flag} with one of those names or a 0-based index`);
+  }
+}
+
+/** Rows per yielded batch: amortizes async iteration without holding much text. */
+const CSV_BATCH_ROWS = 512;
+
+function isBlank(text: string): boolean {
+  return !/\S/.test(text);
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** Resolves `paths` and opens them as one document stream. */
+export async function openSources(paths: readonly string[], options: SourceOptions = {}): Promise<DocumentSource> {
+  return new DocumentSource(await resolveInputs(paths), options);
+}
