@@ -20,18 +20,34 @@ export interface TrainableModel<Batch> {
   noWeightDecay(): Set<string>;
   /**
    * The loss to minimize for one training batch, including regularizers (AR/TAR), computed with
-   * dropout on. Called inside tf.variableGrads; must not dispose its inputs.
+   * dropout on. Called inside tf.variableGrads (so inside a tidy: tensors kept across batches,
+   * such as a recurrent state, need tf.keep); must not dispose its inputs.
+   * May also return the loss to report without the regularizers (see TrainLoss).
    */
-  trainLoss(batch: Batch): tf.Scalar;
+  trainLoss(batch: Batch): tf.Scalar | TrainLoss;
   /**
    * Evaluation statistics for one batch with dropout off. Returns plain numbers (the caller
    * accumulates them): summed loss over items, number of correct predictions, number of items.
+   * Called inside tf.tidy, like trainLoss.
    */
   evalBatch(batch: Batch): EvalStats;
   /** Resets recurrent state (start of every training and validation pass). */
   reset(): void;
   /** Switches train/eval behaviour (dropout, BatchNorm statistics). */
   setTraining(training: boolean): void;
+}
+
+/**
+ * A training loss split in two. fastai differentiates CE + AR + TAR but records (and smooths into
+ * the `train_loss` column) the plain CE, because RNNRegularizer adds AR/TAR to `loss_grad` after
+ * `loss` was cloned (fastai-spec §10.5). A model with regularizers returns both so the learner can
+ * do the same; `reported` is computed from the same forward pass, so it costs nothing extra.
+ */
+export interface TrainLoss {
+  /** What the optimizer minimizes (CE + AR + TAR). */
+  loss: tf.Scalar;
+  /** What the table shows as train loss (CE only). */
+  reported: tf.Scalar;
 }
 
 export interface EvalStats {
