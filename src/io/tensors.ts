@@ -1,0 +1,117 @@
+/**
+ * Plain tensors for the io layer: a dtype, a shape and a typed array in row-major order. io never
+ * imports TF.js; the model turns these into tf tensors (and back) itself.
+ *
+ * float16 values are kept as their raw IEEE-754 half bits in a Uint16Array, int64 values in a
+ * BigInt64Array, so a round trip through a file is bit-exact.
+ */
+// Typed arrays use the platform's byte order; every file format here is little-endian.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('ulmfit io needs a little-endian platform');
+}
+
+export type TensorDType = 'float32' | 'float16' | 'int32' | 'int64';
+
+export type RawTensor =
+  | { dtype: 'float32'; shape: number[]; data: Float32Array }
+  | { dtype: 'float16'; shape: number[]; data: Uint16Array }
+  | { dtype: 'int32'; shape: number[]; data: Int32Array }
+  | { dtype: 'int64'; shape: number[]; data: BigInt64Array };
+
+/** Named tensors in a meaningful order (a state dict's order matters to fastai's positional loads). */
+export type TensorMap = Map<string, RawTensor>;
+
+export const BYTES_PER_ELEMENT: Record<TensorDType, number> = {
+  float32: 4,
+  float16: 2,
+  int32: 4,
+  int64: 8,
+};
+
+/** Number of elements of a shape; a 0-d shape `[]` holds one. */
+export function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function float32Tensor(shape: number[], data: Float32Array): RawTensor {
+  checkLength(shape, data.length);
+  return { dtype: 'float32', shape, data };
+}
+
+export function int32Tensor(shape: number[], data: Int32Array): RawTensor {
+  checkLength(shape, data.length);
+  return { dtype: 'int32', shape, data };
+}
+
+function checkLength(shape: readonly number[], length: number): void {
+  if (numelOf(shape) !== length) {
+    throw new Error(`tensor data has ${length} elements but shape [${shape.join(', ')}] needs ${numelOf(shape)}`);
+  }
+}
+
+// One shared scratch word converts between float bits and float values without allocation.
+const scratch = new DataView(new ArrayBuffer(4));
+
+/** IEEE half bits → float32 value (exact: every half is representable as a float32). */
+export function halfToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero or subnormal
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** float value → IEEE half bits, rounding to nearest even (what PyTorch's `.half()` does). */
+export function floatToHalf(value: number): number {
+  scratch.setFloat32(0, value, true);
+  const f = scratch.getUint32(0, true);
+  const sign = (f >>> 16) & 0x8000;
+  const exponent = (f >>> 23) & 0xff;
+  let mantissa = f & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0); // Inf or NaN
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00; // overflow → Inf
+  if (halfExponent <= 0) {
+    if (halfExponent < -10) return sign; // underflow → ±0
+    mantissa |= 0x800000; // make the implicit bit explicit, then shift into a subnormal
+    const shift = 14 - halfExponent;
+    let half = mantissa >> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && half & 1)) half += 1;
+    return sign | half;
+  }
+  let half = (halfExponent << 10) | (mantissa >> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half += 1; // may carry into the exponent: correct
+  return sign | half;
+}
+
+/** A float32 copy of any tensor (float16 widened exactly; int64 must fit a double exactly). */
+export function toFloat32(tensor: RawTensor): Float32Array {
+  switch (tensor.dtype) {
+    case 'float32':
+      return tensor.data;
+    case 'float16': {
+      const out = new Float32Array(tensor.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = halfToFloat(tensor.data[i]!);
+      return out;
+    }
+    case 'int32':
+      return Float32Array.from(tensor.data);
+    case 'int64':
+      return Float32Array.from(tensor.data, (v) => Number(v));
+  }
+}
+
+/** Shapes equal element by element. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Builds the small PyTorch checkpoint fixtures that test/io/torch-pth.test.ts reads, and checks
+that PyTorch can load a state dict written by ulmfit's own writer.
+
+    /work/venv-torch/bin/python tools/make_torch_io_fixtures.py            # writes fixtures/torch/
+    /work/venv-torch/bin/python tools/make_torch_io_fixtures.py --verify-writer
+    PYTHONPATH=<dir with the safetensors wheel> ... --safetensors
+        # writes fixtures/torch/reference.safetensors with the safetensors library, and checks that
+        # the library reads a file written by ulmfit (tools/write_safetensors_sample.mjs).
+        # builds dist/ first (npm run build), then: node writes a .pth with writeTorchZip and
+        # torch.load(weights_only=True) must read back exactly the tensors in expected.json.
+
+Tests never run this script; they read the committed outputs. Keep the files tiny.
+"""
+import collections
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, 'fixtures', 'torch')
+
+
+def tensors():
+    """Every layout the reader must handle, in one ordered state dict."""
+    g = torch.Generator().manual_seed(0)
+    sd = collections.OrderedDict()
+    sd['f32'] = torch.randn(2, 3, generator=g)
+    # Values chosen to be exact in float16, including a subnormal, a negative zero and infinity.
+    sd['f16'] = torch.tensor([1.5, -2.25, 6.0e-8, 65504.0, -0.0, float('inf')], dtype=torch.float16)
+    sd['i64'] = torch.tensor([[0, -1, 2147483647], [-2147483648, 7, 42]], dtype=torch.int64)
+    base = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    sd['transposed'] = base.t()                      # shape [4, 3], stride (1, 4): not contiguous
+    long_vec = torch.arange(10, dtype=torch.float32) * 0.5
+    sd['offset_view'] = long_vec[3:7]                # storage offset 3
+    shared = torch.randn(2, 5, generator=g)
+    sd['shared_a'] = shared[0]                       # both rows live in one storage
+    sd['shared_b'] = shared[1]                       # storage offset 5
+    sd['scalar'] = torch.tensor(3.25)                # 0-d
+    sd['empty'] = torch.zeros(0, 4)
+    sd['f64'] = torch.tensor([0.1, -1e-3], dtype=torch.float64)
+    sd['i32'] = torch.tensor([5, -6], dtype=torch.int32)
+    return sd
+
+
+def expected_json(sd):
+    out = collections.OrderedDict()
+    for k, t in sd.items():
+        if t.is_floating_point():
+            dtype, values = 'float32', t.to(torch.float32).reshape(-1).tolist()
+            values = [v if v not in (float('inf'), float('-inf')) else ('inf' if v > 0 else '-inf')
+                      for v in values]
+            # -0.0 survives JSON as -0.0 in Python's json; keep the sign visible.
+        else:
+            dtype, values = 'int32', t.reshape(-1).tolist()
+        out[k] = {'dtype': dtype, 'shape': list(t.shape), 'values': values,
+                  'source_dtype': str(t.dtype).replace('torch.', '')}
+    return out
+
+
+def save_zip_to_buffer(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)  # a file object: the top folder is 'archive'
+    return buf.getvalue()
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name), 'wb') as f:
+        f.write(data)
+
+
+def make():
+    os.makedirs(OUT, exist_ok=True)
+    sd = tensors()
+    write('tensors_zip_archive.pth', save_zip_to_buffer(sd))
+    # Saved to a path, torch names the top folder after the file: 'tensors_zip_named/...'.
+    torch.save(sd, os.path.join(OUT, 'tensors_zip_named.pth'))
+    torch.save(sd, os.path.join(OUT, 'tensors_legacy.pth'), _use_new_zipfile_serialization=False)
+    # fastai's learn.save(with_opt=True) layout: {'model': state_dict, 'opt': {...}} with
+    # non-tensor values around the tensors.
+    wrapped = {'model': collections.OrderedDict([('w', sd['f32']), ('b', sd['i64'])]),
+               'opt': {'hypers': [{'lr': 0.001, 'mom': 0.9, 'wd': 0.01, 'eps': 1e-5}],
+                       'state': {}, 'name': 'Adam', 'flag': True, 'nothing': None}}
+    write('wrapped_zip.pth', save_zip_to_buffer(wrapped))
+    torch.save(wrapped, os.path.join(OUT, 'wrapped_legacy.pth'), _use_new_zipfile_serialization=False)
+    write('int64_overflow.pth', save_zip_to_buffer({'big': torch.tensor([2 ** 40])}))
+
+    itos = ['xxunk', 'xxpad', 'xxbos', 'the', ',', 'café', '日本', "it's", '']
+    write('itos_protocol2.pkl', pickle.dumps(itos, protocol=2))
+    write('itos_protocol4.pkl', pickle.dumps(itos, protocol=4))
+    # Bad inputs.
+    write('bad_not_a_pickle.pkl', b'this is a plain text file, not a pickle\n')
+    full = pickle.dumps(itos, protocol=2)
+    write('bad_truncated.pkl', full[: len(full) // 2])
+    write('bad_dict.pkl', pickle.dumps({'a': 1}, protocol=2))
+    write('bad_mixed_list.pkl', pickle.dumps(['a', 3, 'b'], protocol=2))
+    zipped = save_zip_to_buffer(sd)
+    write('bad_truncated_zip.pth', zipped[: len(zipped) // 2])
+    with open(os.path.join(OUT, 'tensors_legacy.pth'), 'rb') as f:
+        legacy = f.read()
+    write('bad_truncated_legacy.pth', legacy[: len(legacy) - 20])
+
+    with open(os.path.join(OUT, 'expected.json'), 'w') as f:
+        json.dump({'tensors': expected_json(sd), 'itos': itos}, f, indent=1, ensure_ascii=False)
+        f.write('\n')
+    print('wrote', sorted(os.listdir(OUT)))
+
+
+def verify_writer():
+    """node writes a .pth with ulmfit's writer; torch must load it (weights_only, the strict path)."""
+    with open(os.path.join(OUT, 'expected.json')) as f:
+        expected = json.load(f)['tensors']
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'written_by_ulmfit.pth')
+        subprocess.run(['node', os.path.join(ROOT, 'tools', 'write_torch_sample.mjs'), path],
+                       check=True, cwd=ROOT)
+        loaded = torch.load(path, weights_only=True)
+        # mmap=True needs every record aligned the way torch's own writer aligns them.
+        mapped = torch.load(path, weights_only=True, mmap=True)
+        assert all(torch.equal(mapped[k], loaded[k]) for k in loaded), 'mmap load differs'
+        assert isinstance(loaded, collections.OrderedDict), type(loaded)
+        assert list(loaded.keys()) == list(expected.keys()), (list(loaded.keys()), list(expected.keys()))
+        for k, e in expected.items():
+            t = loaded[k]
+            assert list(t.shape) == e['shape'], (k, t.shape, e['shape'])
+            want = [float(v) if isinstance(v, str) else v for v in e['values']]
+            got = t.reshape(-1).tolist()
+            if e['dtype'] == 'float32':
+                assert t.dtype == torch.float32, (k, t.dtype)
+                same = torch.equal(t.reshape(-1), torch.tensor(want, dtype=torch.float32))
+                assert same, (k, got, want)
+            else:
+                assert t.dtype == torch.int32, (k, t.dtype)
+                assert got == want, (k, got, want)
+        print('torch.load(weights_only=True, also with mmap=True) read', len(loaded), 'tensors written by ulmfit: OK')
+
+
+def safetensors_check():
+    """The reference library's file for our reader, and our file for the reference library."""
+    from safetensors.torch import load_file, save_file
+    ref = collections.OrderedDict([
+        ('f32', torch.tensor([[1.5, -2.0, 3.25], [0.0, -0.0, 1e-30]], dtype=torch.float32)),
+        ('f16', torch.tensor([1.0, -0.5, 65504.0], dtype=torch.float16)),
+        ('i32', torch.tensor([-1, 2, 2147483647], dtype=torch.int32)),
+        ('i64', torch.tensor([[-(2 ** 40)], [7]], dtype=torch.int64)),
+        ('scalar', torch.tensor(4.0)),
+        ('empty', torch.zeros(0, 2)),
+    ])
+    save_file(ref, os.path.join(OUT, 'reference.safetensors'), metadata={'format': 'pt', 'note': 'é'})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'ours.safetensors')
+        subprocess.run(['node', os.path.join(ROOT, 'tools', 'write_safetensors_sample.mjs'),
+                        os.path.join(OUT, 'reference.safetensors'), path], check=True, cwd=ROOT)
+        back = load_file(path)
+        assert list(back.keys()) == sorted(ref.keys()) or set(back.keys()) == set(ref.keys())
+        for k, t in ref.items():
+            assert back[k].dtype == t.dtype and torch.equal(back[k], t), k
+    print('safetensors library read the file ulmfit re-wrote: OK')
+
+
+if __name__ == '__main__':
+    if '--safetensors' in sys.argv:
+        safetensors_check()
+    elif '--verify-writer' in sys.argv:
+        verify_writer()
+    else:
+        make()
