@@ -49,6 +49,27 @@ def tensors():
     return sd
 
 
+def fastai_like_v1_lm(vocab=8, emb=4, hid=6, layers=2):
+    """A tiny state dict with fastai v1's AWD-LSTM LM names and order (what WT103's lstm_fwd.pth
+    holds): tied decoder and embedding-dropout copies share the embedding's storage, and each
+    layer carries v1's duplicate module.weight_hh_l0."""
+    g = torch.Generator().manual_seed(1)
+    emb_w = torch.rand(vocab, emb, generator=g) * 0.2 - 0.1
+    sd = collections.OrderedDict([('0.encoder.weight', emb_w), ('0.encoder_dp.emb.weight', emb_w)])
+    for l in range(layers):
+        n_in = emb if l == 0 else hid
+        n_out = emb if l == layers - 1 else hid
+        raw = torch.randn(4 * n_out, n_out, generator=g)
+        sd[f'0.rnns.{l}.weight_hh_l0_raw'] = raw
+        sd[f'0.rnns.{l}.module.weight_ih_l0'] = torch.randn(4 * n_out, n_in, generator=g)
+        sd[f'0.rnns.{l}.module.weight_hh_l0'] = raw.clone() * 0.5  # a dropped-out copy in v1
+        sd[f'0.rnns.{l}.module.bias_ih_l0'] = torch.randn(4 * n_out, generator=g)
+        sd[f'0.rnns.{l}.module.bias_hh_l0'] = torch.randn(4 * n_out, generator=g)
+    sd['1.decoder.weight'] = emb_w
+    sd['1.decoder.bias'] = torch.randn(vocab, generator=g)
+    return sd
+
+
 def expected_json(sd):
     out = collections.OrderedDict()
     for k, t in sd.items():
@@ -90,6 +111,13 @@ def make():
     write('wrapped_zip.pth', save_zip_to_buffer(wrapped))
     torch.save(wrapped, os.path.join(OUT, 'wrapped_legacy.pth'), _use_new_zipfile_serialization=False)
     write('int64_overflow.pth', save_zip_to_buffer({'big': torch.tensor([2 ** 40])}))
+
+    lm = fastai_like_v1_lm()
+    torch.save({'model': lm, 'opt': None}, os.path.join(OUT, 'fastai_v1_wrapped_legacy.pth'),
+               _use_new_zipfile_serialization=False)
+    with open(os.path.join(OUT, 'fastai_v1_expected.json'), 'w') as f:
+        json.dump({k: {'shape': list(t.shape), 'values': t.reshape(-1).tolist()} for k, t in lm.items()}, f)
+        f.write('\n')
 
     itos = ['xxunk', 'xxpad', 'xxbos', 'the', ',', 'café', '日本', "it's", '']
     write('itos_protocol2.pkl', pickle.dumps(itos, protocol=2))
