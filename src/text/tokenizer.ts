@@ -1,0 +1,133 @@
+/**
+ * The tokenizer pipeline: fastai pre-rules → word split → post-rules (+ xxeos).
+ *
+ * A `Tokenizer` is built from plain `TokenizerSettings` (JSON), so a worker thread can rebuild
+ * the same tokenizer from the settings it is sent. `tokenize` is synchronous and allocation-light:
+ * it is the hot loop of `ulmfit tokenize`.
+ */
+import { UlmfitError } from '../errors.js';
+import { findPostRule, findPreRule, type PostRule, type PreRule } from './rules.js';
+import type { TokenizerSettings } from './settings.js';
+import { EOS } from './specials.js';
+import { SpacyEnglishSplitter } from './word.js';
+
+export interface Tokenizer {
+  readonly settings: TokenizerSettings;
+  /** One document → its tokens (with rules on, the first token is xxbos). */
+  tokenize(text: string): string[];
+}
+
+export interface CreateTokenizerOptions {
+  /** The SentencePiece model bytes, for kind 'subword'. */
+  spmModel?: Uint8Array;
+}
+
+/** Builds the tokenizer that `settings` describe. */
+export async function createTokenizer(
+  settings: TokenizerSettings,
+  options: CreateTokenizerOptions = {},
+): Promise<Tokenizer> {
+  switch (settings.kind) {
+    case 'word':
+      return createWordTokenizer(settings);
+    case 'subword':
+      return createSubwordTokenizer(settings, options);
+    default:
+      throw new UlmfitError(
+        'E_MODEL_MISMATCH',
+        `unknown tokenizer kind '${String((settings as { kind: unknown }).kind)}' in the tokenizer settings`,
+        "use 'word' or 'subword'",
+      );
+  }
+}
+
+/** The synchronous word tokenizer (what worker threads call directly). */
+export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
+  checkLanguage(settings);
+  const { preRules, postRules } = resolveRules(settings);
+  const splitter = new SpacyEnglishSplitter();
+  return new RuleTokenizer(settings, preRules, postRules, (text, out) => splitter.split(text, out));
+}
+
+// The subword engine (src/text/subword/) plugs in here: build a SentencePiece processor from
+// options.spmModel and pass its `encode` as the `split` of a RuleTokenizer, like the word kind.
+async function createSubwordTokenizer(settings: TokenizerSettings, _options: CreateTokenizerOptions): Promise<Tokenizer> {
+  throw new UlmfitError(
+    'E_USAGE',
+    `subword tokenizers are not available yet (settings ask for kind 'subword', vocab size ${settings.subword?.vocabSize ?? '?'})`,
+    'use the word tokenizer (the default)',
+  );
+}
+
+/** Splits one rule-processed string into tokens, appending them to `out`. */
+export type SplitFunction = (text: string, out: string[]) => string[];
+
+/** Rules around any splitter: the shape shared by the word and subword kinds. */
+export class RuleTokenizer implements Tokenizer {
+  private readonly lowercaseWithoutRules: boolean;
+
+  constructor(
+    readonly settings: TokenizerSettings,
+    private readonly preRules: readonly PreRule[],
+    private readonly postRules: readonly PostRule[],
+    private readonly split: SplitFunction,
+  ) {
+    // With the rules on, lower-casing is the job of the `lowercase` rule (which also adds the
+    // xxmaj/xxup markers beforehand); with them off, `lowercase` alone still lower-cases.
+    this.lowercaseWithoutRules = !settings.rules && settings.lowercase;
+  }
+
+  tokenize(text: string): string[] {
+    let processed = this.lowercaseWithoutRules ? text.toLowerCase() : text;
+    for (const rule of this.preRules) processed = rule.apply(processed);
+    const tokens = this.split(processed, []);
+    for (const rule of this.postRules) {
+      for (let i = 0; i < tokens.length; i++) tokens[i] = rule.apply(tokens[i]!);
+    }
+    if (this.settings.addEos) tokens.push(EOS);
+    return tokens;
+  }
+}
+
+function checkLanguage(settings: TokenizerSettings): void {
+  if (settings.lang !== 'en') {
+    throw new UlmfitError(
+      'E_USAGE',
+      `the word tokenizer only supports English (lang 'en'), the settings ask for '${settings.lang}'`,
+      "use lang 'en', or a subword tokenizer for other languages",
+    );
+  }
+}
+
+/** Rule names → rule functions; none at all when `settings.rules` is false. */
+export function resolveRules(settings: TokenizerSettings): { preRules: PreRule[]; postRules: PostRule[] } {
+  if (!settings.rules) return { preRules: [], postRules: [] };
+  const preRules = settings.preRules.map((name) => {
+    const rule = findPreRule(name);
+    if (!rule) throw unknownRule(name, 'pre');
+    if (name === 'lowercase' && !settings.lowercase) {
+      throw new UlmfitError(
+        'E_USAGE',
+        "the tokenizer settings list the 'lowercase' rule but set lowercase to false",
+        "drop 'lowercase' from preRules or set lowercase to true",
+      );
+    }
+    return rule;
+  });
+  const postRules = settings.postRules.map((name) => {
+    const rule = findPostRule(name);
+    if (!rule) throw unknownRule(name, 'post');
+    return rule;
+  });
+  return { preRules, postRules };
+}
+
+function unknownRule(name: string, kind: 'pre' | 'post'): UlmfitError {
+  return new UlmfitError(
+    'E_MODEL_MISMATCH',
+    `unknown ${kind}-tokenization rule '${name}' in the tokenizer settings`,
+    kind === 'pre'
+      ? 'known pre-rules: fix_html, replace_rep, replace_wrep, spec_add_spaces, rm_useless_spaces, replace_all_caps, replace_maj, lowercase'
+      : 'known post-rules: replace_space',
+  );
+}
