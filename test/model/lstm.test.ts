@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend.js';
+import { detach, lstmSequence, lstmSequenceFast, type LstmWeights } from '../../src/model/lstm.js';
+import { uniformTensor } from '../../src/model/weights.js';
+import { Rng } from '../../src/random.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+function makeWeights(nIn: number, hidden: number, rng: Rng): LstmWeights {
+  const bound = 1 / Math.sqrt(hidden);
+  return {
+    weightIh: uniformTensor([4 * hidden, nIn], bound, rng) as tf.Tensor2D,
+    weightHh: uniformTensor([4 * hidden, hidden], bound, rng) as tf.Tensor2D,
+    biasIh: uniformTensor([4 * hidden], bound, rng) as tf.Tensor1D,
+    biasHh: uniformTensor([4 * hidden], bound, rng) as tf.Tensor1D,
+  };
+}
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+describe('LSTM layer', () => {
+  it('computes one PyTorch LSTM step by hand (gate order i, f, g, o)', () => {
+    tf.tidy(() => {
+      // H = 1, in = 1: z = [zi, zf, zg, zo] = W_ih·x + b_ih + W_hh·h + b_hh
+      const weights: LstmWeights = {
+        weightIh: tf.tensor2d([[0.1], [0.2], [0.3], [0.4]]),
+        weightHh: tf.tensor2d([[0.5], [-0.5], [0.25], [-0.25]]),
+        biasIh: tf.tensor1d([0.01, 0.02, 0.03, 0.04]),
+        biasHh: tf.tensor1d([0.0, 0.1, 0.0, -0.1]),
+      };
+      const x = tf.tensor3d([[[2]]]);
+      const h0 = tf.tensor2d([[0.3]]);
+      const c0 = tf.tensor2d([[-0.7]]);
+      const { output, state } = lstmSequence(x, weights, { h: h0, c: c0 });
+      const sig = (v: number) => 1 / (1 + Math.exp(-v));
+      const z = [0.1 * 2 + 0.01 + 0.5 * 0.3, 0.2 * 2 + 0.02 + 0.1 - 0.5 * 0.3, 0.3 * 2 + 0.03 + 0.25 * 0.3, 0.4 * 2 + 0.04 - 0.1 - 0.25 * 0.3];
+      const c = sig(z[1]!) * -0.7 + sig(z[0]!) * Math.tanh(z[2]!);
+      const h = sig(z[3]!) * Math.tanh(c);
+      expect(output.dataSync()[0]).toBeCloseTo(h, 6);
+      expect(state.c.dataSync()[0]).toBeCloseTo(c, 6);
+    });
+  });
+
+  it('fast and plain implementations agree in value and in every gradient', () => {
+    const rng = new Rng(3);
+    const [seqLen, bs, nIn, hidden] = [5, 3, 4, 6];
+    const weights = makeWeights(nIn, hidden, rng);
+    const x = uniformTensor([seqLen, bs, nIn], 1, rng) as tf.Tensor3D;
+    const h0 = uniformTensor([bs, hidden], 0.5, rng) as tf.Tensor2D;
+    const c0 = uniformTensor([bs, hidden], 0.5, rng) as tf.Tensor2D;
+    // A loss that weights every output differently so that every dy entry matters.
+    const probe = uniformTensor([seqLen, bs, hidden], 1, rng);
+    const inputs = [x, weights.weightIh, weights.weightHh, weights.biasIh, weights.biasHh];
+    const lossOf = (impl: typeof lstmSequence) => (xi: tf.Tensor, wih: tf.Tensor, whh: tf.Tensor, bih: tf.Tensor, bhh: tf.Tensor) => {
+      const w = { weightIh: wih as tf.Tensor2D, weightHh: whh as tf.Tensor2D, biasIh: bih as tf.Tensor1D, biasHh: bhh as tf.Tensor1D };
+      const { output, state } = impl(xi as tf.Tensor3D, w, { h: h0, c: c0 });
+      if (impl === lstmSequenceFast) tf.dispose([state.h, state.c]);
+      return tf.sum(tf.mul(output, probe)) as tf.Scalar;
+    };
+    const plain = tf.valueAndGrads(lossOf(lstmSequence))(inputs);
+    const fast = tf.valueAndGrads(lossOf(lstmSequenceFast))(inputs);
+    expect(Math.abs(plain.value.dataSync()[0]! - fast.value.dataSync()[0]!)).toBeLessThan(1e-5);
+    for (let i = 0; i < inputs.length; i++) {
+      expect(maxAbsDiff(plain.grads[i]!, fast.grads[i]!)).toBeLessThan(1e-5);
+      expect(tf.tidy(() => tf.max(tf.abs(plain.grads[i]!)).dataSync()[0]!)).toBeGreaterThan(1e-3);
+    }
+    tf.dispose([plain.value, fast.value, ...plain.grads, ...fast.grads, ...inputs, h0, c0, probe]);
+  });
+
+  it('fast implementation returns the same final state as the plain one', () => {
+    const rng = new Rng(4);
+    const weights = makeWeights(3, 5, rng);
+    const x = uniformTensor([4, 2, 3], 1, rng) as tf.Tensor3D;
+    const init = { h: tf.zeros([2, 5]) as tf.Tensor2D, c: tf.zeros([2, 5]) as tf.Tensor2D };
+    const plain = lstmSequence(x, weights, init);
+    const fast = lstmSequenceFast(x, weights, init);
+    expect(maxAbsDiff(plain.output, fast.output)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(plain.state.h, fast.state.h)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(plain.state.c, fast.state.c)).toBeLessThan(1e-6);
+    tf.dispose([plain.output, plain.state.h, plain.state.c, fast.output, fast.state.h, fast.state.c, x, init.h, init.c]);
+    tf.dispose(Object.values(weights));
+  });
+
+  it('detach passes values and stops gradients', () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => tf.sum(tf.add(tf.mul(t, 2), tf.square(detach(t)))) as tf.Scalar)([x]);
+    expect(value.dataSync()[0]).toBeCloseTo(12 + 14, 5);
+    expect(Array.from(grads[0]!.dataSync())).toEqual([2, 2, 2]);
+    tf.dispose([x, value, ...grads]);
+  });
+});
