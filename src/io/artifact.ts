@@ -1,0 +1,567 @@
+/**
+ * Model directories and run directories (design.md §3).
+ *
+ * A model directory is the unit that moves between commands:
+ *   meta.json            ModelMeta (written last: a directory without it never loads)
+ *   weights.safetensors  float32 tensors named like fastai's state dict (see fastai-weights.ts)
+ *   vocab.json           the itos array
+ *   tokenizer.json       the tokenizer settings (src/text/settings.ts), opaque JSON here
+ *   spm.model            only for subword tokenizers
+ *   labels.json          only for classifiers
+ * Writes go to `<dir>.tmp-<pid>` and are renamed into place, so a crash leaves either the old
+ * directory or the new one, never a half-written one that loads.
+ *
+ * A run directory (`--out` of a training command) holds model-last/, model-best/, encoder/,
+ * checkpoint/, metrics.jsonl and config.json.
+ */
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UlmfitError } from '../errors.js';
+import { PACKAGE_VERSION } from '../version.js';
+import { parseSafetensors, serializeSafetensors } from './safetensors.js';
+import { shapeText, type TensorMap } from './tensors.js';
+
+/** Bump when meta.json or the files change incompatibly; readers refuse newer versions. */
+export const MODEL_FORMAT_VERSION = 1;
+
+export const MODEL_FILES = {
+  meta: 'meta.json',
+  weights: 'weights.safetensors',
+  vocab: 'vocab.json',
+  tokenizer: 'tokenizer.json',
+  spm: 'spm.model',
+  labels: 'labels.json',
+} as const;
+
+export const RUN_LAYOUT = {
+  modelLast: 'model-last',
+  modelBest: 'model-best',
+  encoder: 'encoder',
+  checkpoint: 'checkpoint',
+  metrics: 'metrics.jsonl',
+  config: 'config.json',
+} as const;
+
+export type ModelKind = 'lm' | 'encoder' | 'classifier';
+const MODEL_KINDS: readonly ModelKind[] = ['lm', 'encoder', 'classifier'];
+
+/** The architecture in fastai's config names (spec §5.1). Extra keys (e.g. a classifier head) are kept. */
+export interface ArchMeta {
+  name: 'awd_lstm';
+  emb_sz: number;
+  n_hid: number;
+  n_layers: number;
+  pad_idx: number;
+  tie_weights?: boolean;
+  out_bias?: boolean;
+  output_p?: number;
+  hidden_p?: number;
+  input_p?: number;
+  embed_p?: number;
+  weight_p?: number;
+  [extra: string]: unknown;
+}
+
+export interface ModelMeta {
+  format: 'ulmfit';
+  version: number;
+  kind: ModelKind;
+  arch: ArchMeta;
+  /** size and sha256 of JSON.stringify(itos): ties the weights to their vocabulary */
+  vocab: { size: number; sha256: string };
+  /** the tokenizer's kind and the hash of tokenizer.json (and spm.model when present) */
+  tokenizer: { kind?: string; sha256: string; spm_sha256?: string };
+  labels?: string[];
+  backwards: boolean;
+  training?: Record<string, unknown>;
+  created_by: string;
+}
+
+/** What a caller supplies; the hashes, format, version and created_by are filled in. */
+export interface NewModelMeta {
+  kind: ModelKind;
+  arch: ArchMeta;
+  backwards: boolean;
+  training?: Record<string, unknown>;
+  created_by?: string;
+}
+
+export interface ModelDirContents {
+  meta: NewModelMeta;
+  weights: TensorMap;
+  /** itos */
+  vocab: string[];
+  /** tokenizer settings, stored as tokenizer.json */
+  tokenizer: Record<string, unknown>;
+  spmModel?: Uint8Array;
+  labels?: string[];
+}
+
+export interface LoadedModelDir {
+  dir: string;
+  meta: ModelMeta;
+  /** empty when read with `weights: false` */
+  weights: TensorMap;
+  vocab: string[];
+  tokenizer: Record<string, unknown>;
+  spmModel?: Uint8Array;
+  labels?: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hashes
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The vocabulary's identity: sha256 of JSON.stringify(itos). */
+export function vocabSha256(itos: readonly string[]): string {
+  return sha256(JSON.stringify(itos));
+}
+
+/** JSON with object keys sorted, so formatting or key order never changes a hash. */
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function tokenizerSha256(settings: Record<string, unknown>): string {
+  return sha256(stableStringify(settings));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durable writes
+
+/** Writes a file and flushes it to disk before returning. */
+export function writeFileDurable(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flushes a directory entry (renames) where the platform allows it. */
+function fsyncDir(path: string): void {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some platforms (Windows) cannot open directories; the rename is still atomic there.
+  }
+}
+
+/** Writes JSON to `<path>.tmp-<pid>` and renames it over `path`. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileDurable(tmp, JSON.stringify(value, null, 2) + '\n');
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dirname(path));
+}
+
+/** Test hook: called between the steps of an atomic directory write (a throw simulates a crash). */
+export type WriteStage = 'files-written' | 'old-moved-aside';
+
+export interface AtomicWriteOptions {
+  onStage?: (stage: WriteStage) => void;
+}
+
+const TMP_SUFFIX = /\.(tmp|old)-\d+$/;
+
+/**
+ * Writes files into a fresh `<dir>.tmp-<pid>` (in the given order: put the file that marks the
+ * directory complete last) and renames it into place, replacing an existing `dir`. If anything
+ * fails, the temp directory is removed and an existing `dir` is left (or put back) as it was.
+ */
+export function writeDirAtomic(dir: string, files: readonly { name: string; data: string | Uint8Array }[], options: AtomicWriteOptions = {}): void {
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true }); // a leftover of this same process id
+  mkdirSync(tmp);
+  let movedAside = false;
+  try {
+    for (const file of files) writeFileDurable(join(tmp, file.name), file.data);
+    fsyncDir(tmp);
+    options.onStage?.('files-written');
+    if (existsSync(dir)) {
+      rmSync(old, { recursive: true, force: true });
+      renameSync(dir, old);
+      movedAside = true;
+      options.onStage?.('old-moved-aside');
+    }
+    renameSync(tmp, dir);
+    fsyncDir(parent);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (movedAside && !existsSync(dir)) renameSync(old, dir);
+    throw err;
+  }
+  if (movedAside) rmSync(old, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model directories
+
+function dirError(dir: string, what: string, hint?: string): UlmfitError {
+  return new UlmfitError('E_MODEL_DIR', `${dir}: ${what}`, hint);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/**
+ * Writes a complete model directory atomically and returns the meta.json it wrote. Refuses to
+ * replace an existing non-empty directory that is not a model directory (E_OUT_EXISTS).
+ */
+export function writeModelDir(dir: string, contents: ModelDirContents, options: AtomicWriteOptions = {}): ModelMeta {
+  const { meta: partial, weights, vocab, tokenizer, spmModel, labels } = contents;
+  if (!MODEL_KINDS.includes(partial.kind)) throw new Error(`unknown model kind ${String(partial.kind)}`);
+  if (!isStringArray(vocab) || vocab.length === 0) throw new Error('vocab must be a non-empty list of strings');
+  if (partial.kind === 'classifier' && !isStringArray(labels)) throw new Error('a classifier needs its labels');
+  if (existsSync(dir) && !existsSync(join(dir, MODEL_FILES.meta)) && readdirSync(dir).length > 0) {
+    throw new UlmfitError('E_OUT_EXISTS', `${dir} exists, is not empty and is not a model directory; refusing to replace it`, 'choose another output path or remove it');
+  }
+  const tokenizerJson = JSON.stringify(tokenizer, null, 2) + '\n';
+  const meta: ModelMeta = {
+    format: 'ulmfit',
+    version: MODEL_FORMAT_VERSION,
+    kind: partial.kind,
+    arch: partial.arch,
+    vocab: { size: vocab.length, sha256: vocabSha256(vocab) },
+    tokenizer: {
+      ...(typeof tokenizer.kind === 'string' ? { kind: tokenizer.kind } : {}),
+      sha256: tokenizerSha256(tokenizer),
+      ...(spmModel ? { spm_sha256: sha256(spmModel) } : {}),
+    },
+    ...(labels ? { labels: [...labels] } : {}),
+    backwards: partial.backwards,
+    ...(partial.training ? { training: partial.training } : {}),
+    created_by: partial.created_by ?? `ulmfit ${PACKAGE_VERSION}`,
+  };
+  const files: { name: string; data: string | Uint8Array }[] = [
+    { name: MODEL_FILES.weights, data: serializeSafetensors(weights, { format: 'pt', producer: meta.created_by }) },
+    { name: MODEL_FILES.vocab, data: JSON.stringify(vocab) + '\n' },
+    { name: MODEL_FILES.tokenizer, data: tokenizerJson },
+  ];
+  if (spmModel) files.push({ name: MODEL_FILES.spm, data: spmModel });
+  if (labels) files.push({ name: MODEL_FILES.labels, data: JSON.stringify(labels, null, 2) + '\n' });
+  files.push({ name: MODEL_FILES.meta, data: JSON.stringify(meta, null, 2) + '\n' }); // last: marks completeness
+  writeDirAtomic(dir, files, options);
+  return meta;
+}
+
+function readJson(dir: string, name: string): unknown {
+  const path = join(dir, name);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw dirError(dir, `${name} is missing`, 'the model directory is incomplete; write it again');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw dirError(dir, `${name} is not valid JSON`, 'the model directory is damaged; write it again');
+  }
+}
+
+function kindList(kinds: readonly string[]): string {
+  return kinds.map((k) => `'${k}'`).join(' or ');
+}
+
+/** Checks meta.json's fields; returns it typed. */
+function validateMeta(dir: string, value: unknown): ModelMeta {
+  const meta = value as Partial<ModelMeta> | null;
+  if (!meta || typeof meta !== 'object' || meta.format !== 'ulmfit') {
+    throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
+  }
+  if (typeof meta.version !== 'number' || !Number.isInteger(meta.version)) throw dirError(dir, 'meta.json has no integer version');
+  if (meta.version > MODEL_FORMAT_VERSION) {
+    throw dirError(dir, `was written by a newer ulmfit (model format ${meta.version}; this ulmfit reads up to ${MODEL_FORMAT_VERSION})`, 'upgrade ulmfit');
+  }
+  if (!MODEL_KINDS.includes(meta.kind as ModelKind)) throw dirError(dir, `meta.json has an unknown kind ${JSON.stringify(meta.kind)}`);
+  const arch = meta.arch as Partial<ArchMeta> | undefined;
+  for (const field of ['emb_sz', 'n_hid', 'n_layers', 'pad_idx'] as const) {
+    if (!arch || typeof arch[field] !== 'number') throw dirError(dir, `meta.json's arch lacks ${field}`);
+  }
+  if (!meta.vocab || typeof meta.vocab.size !== 'number' || typeof meta.vocab.sha256 !== 'string') {
+    throw dirError(dir, "meta.json's vocab lacks size or sha256");
+  }
+  if (!meta.tokenizer || typeof meta.tokenizer.sha256 !== 'string') throw dirError(dir, "meta.json's tokenizer lacks sha256");
+  if (typeof meta.backwards !== 'boolean') throw dirError(dir, 'meta.json lacks backwards');
+  return meta as ModelMeta;
+}
+
+/** Reads and checks meta.json only (cheap: for kind checks before loading weights). */
+export function readModelMeta(dir: string): ModelMeta {
+  checkModelDirPath(dir);
+  return validateMeta(dir, readJson(dir, MODEL_FILES.meta));
+}
+
+function checkModelDirPath(dir: string): void {
+  if (TMP_SUFFIX.test(basename(dir))) {
+    throw dirError(dir, 'is the leftover of an interrupted write, not a model', 'delete it and use the directory without the suffix');
+  }
+  if (!existsSync(dir)) {
+    const parent = dirname(dir);
+    const leftover = existsSync(parent)
+      ? readdirSync(parent).find((name) => name.startsWith(`${basename(dir)}.old-`))
+      : undefined;
+    throw new UlmfitError(
+      'E_INPUT_MISSING',
+      `no model directory at ${dir}`,
+      leftover ? `a write was interrupted; the previous model is at ${join(parent, leftover)}: rename it back` : 'check the path',
+    );
+  }
+  if (!statSync(dir).isDirectory()) throw dirError(dir, 'is a file, not a model directory');
+  if (!existsSync(join(dir, MODEL_FILES.meta))) {
+    const isRun = existsSync(join(dir, RUN_LAYOUT.modelBest)) || existsSync(join(dir, RUN_LAYOUT.modelLast));
+    throw dirError(
+      dir,
+      'has no meta.json: not an ulmfit model directory',
+      isRun ? `it is a run directory: use ${join(dir, RUN_LAYOUT.modelBest)} or ${join(dir, RUN_LAYOUT.modelLast)}` : 'pass a directory written by ulmfit (e.g. <run>/model-best)',
+    );
+  }
+}
+
+/**
+ * Reads a model directory and checks that its files agree with meta.json (vocab size and hash,
+ * tokenizer hash, spm.model, labels, embedding rows) and that its kind is one `expect.kind` allows.
+ */
+export function readModelDir(dir: string, expect: { kind?: readonly ModelKind[]; weights?: boolean } = {}): LoadedModelDir {
+  const meta = readModelMeta(dir);
+  if (expect.kind && !expect.kind.includes(meta.kind)) {
+    throw dirError(dir, `is a '${meta.kind}' model; this needs ${kindList(expect.kind)}`, 'pass a model directory of the right kind');
+  }
+
+  const vocab = readJson(dir, MODEL_FILES.vocab);
+  if (!isStringArray(vocab)) throw dirError(dir, 'vocab.json is not a list of strings');
+  if (vocab.length !== meta.vocab.size || vocabSha256(vocab) !== meta.vocab.sha256) {
+    throw dirError(dir, `vocab.json (${vocab.length} tokens) does not match meta.json (${meta.vocab.size} tokens, sha256 ${meta.vocab.sha256.slice(0, 12)}…)`, 'the files come from different models; write the directory again');
+  }
+
+  const tokenizer = readJson(dir, MODEL_FILES.tokenizer);
+  if (!tokenizer || typeof tokenizer !== 'object' || Array.isArray(tokenizer)) throw dirError(dir, 'tokenizer.json is not a JSON object');
+  if (tokenizerSha256(tokenizer as Record<string, unknown>) !== meta.tokenizer.sha256) {
+    throw dirError(dir, 'tokenizer.json does not match meta.json (sha256 differs)', 'the tokenizer settings were edited or come from another model; write the directory again');
+  }
+
+  let spmModel: Uint8Array | undefined;
+  if (meta.tokenizer.spm_sha256) {
+    const path = join(dir, MODEL_FILES.spm);
+    if (!existsSync(path)) throw dirError(dir, 'spm.model is missing (meta.json lists a SentencePiece model)');
+    spmModel = readFileSync(path);
+    if (sha256(spmModel) !== meta.tokenizer.spm_sha256) throw dirError(dir, 'spm.model does not match meta.json (sha256 differs)');
+  }
+
+  let labels: string[] | undefined;
+  if (meta.kind === 'classifier') {
+    const value = readJson(dir, MODEL_FILES.labels);
+    if (!isStringArray(value)) throw dirError(dir, 'labels.json is not a list of strings');
+    if (meta.labels && JSON.stringify(meta.labels) !== JSON.stringify(value)) throw dirError(dir, 'labels.json does not match meta.json');
+    labels = value;
+  }
+
+  let weights: TensorMap = new Map();
+  if (expect.weights !== false) {
+    const path = join(dir, MODEL_FILES.weights);
+    if (!existsSync(path)) throw dirError(dir, 'weights.safetensors is missing');
+    weights = parseSafetensors(readFileSync(path), path).tensors;
+    checkWeightsAgainstMeta(dir, meta, weights);
+  }
+  return { dir, meta, weights, vocab, tokenizer: tokenizer as Record<string, unknown>, ...(spmModel ? { spmModel } : {}), ...(labels ? { labels } : {}) };
+}
+
+/** The embedding must have one row per vocab entry and the arch's width; layers must match. */
+function checkWeightsAgainstMeta(dir: string, meta: ModelMeta, weights: TensorMap): void {
+  const embeddingName = [...weights.keys()].find((k) => /(^|\.)encoder\.weight$/.test(k) && !k.includes('decoder'));
+  if (!embeddingName) return; // not an AWD-LSTM layout we know; the model's loader names what is missing
+  const shape = weights.get(embeddingName)!.shape;
+  if (shape.length !== 2 || shape[0] !== meta.vocab.size || shape[1] !== meta.arch.emb_sz) {
+    throw dirError(
+      dir,
+      `weights.safetensors's ${embeddingName} is ${shapeText(shape)} but meta.json says vocab ${meta.vocab.size} × emb ${meta.arch.emb_sz}`,
+      'the files come from different models; write the directory again',
+    );
+  }
+  const prefix = embeddingName.slice(0, -'encoder.weight'.length);
+  const layers = new Set([...weights.keys()].map((k) => new RegExp(`^${prefix.replace(/\./g, '\\.')}rnns\\.(\\d+)\\.`).exec(k)?.[1]).filter((x) => x !== undefined));
+  if (layers.size !== meta.arch.n_layers) {
+    throw dirError(dir, `weights.safetensors has ${layers.size} LSTM layers but meta.json says ${meta.arch.n_layers}`, 'the files come from different models; write the directory again');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run directories
+
+function isModelDir(path: string): boolean {
+  return existsSync(join(path, MODEL_FILES.meta));
+}
+
+/**
+ * The model directory a user's path means: a model directory itself, or a run directory's
+ * `model-best/` (else `model-last/`). With `prefer: 'encoder'`, an `encoder/` directory beside or
+ * inside the chosen model wins (what the classifier loads). Leftover temp directories never match.
+ */
+export function resolveModelDir(path: string, options: { prefer?: ModelKind } = {}): string {
+  checkNotLeftover(path);
+  if (!existsSync(path)) throw new UlmfitError('E_INPUT_MISSING', `no model or run directory at ${path}`, 'check the path');
+  const wantEncoder = options.prefer === 'encoder';
+  const encoderOf = (dir: string): string | undefined => {
+    const candidate = join(dir, RUN_LAYOUT.encoder);
+    return wantEncoder && isModelDir(candidate) ? candidate : undefined;
+  };
+  if (isModelDir(path)) {
+    if (wantEncoder && readModelMeta(path).kind !== 'encoder') return encoderOf(path) ?? path;
+    return path;
+  }
+  const best = join(path, RUN_LAYOUT.modelBest);
+  const last = join(path, RUN_LAYOUT.modelLast);
+  const chosen = isModelDir(best) ? best : isModelDir(last) ? last : undefined;
+  const runEncoder = encoderOf(path);
+  if (runEncoder) return runEncoder;
+  if (chosen) return encoderOf(chosen) ?? chosen;
+  throw new UlmfitError(
+    'E_MODEL_DIR',
+    `${path} is neither a model directory (no meta.json) nor a run directory with ${RUN_LAYOUT.modelBest}/ or ${RUN_LAYOUT.modelLast}/`,
+    'pass the --out directory of a training command or a model directory inside it',
+  );
+}
+
+function checkNotLeftover(path: string): void {
+  if (TMP_SUFFIX.test(basename(path))) {
+    throw dirError(path, 'is the leftover of an interrupted write, not a model', 'delete it and use the directory without the suffix');
+  }
+}
+
+/** Names that mark a directory as ulmfit's own output (safe to clear with --overwrite). */
+const OUR_ENTRIES = new Set<string>([...Object.values(RUN_LAYOUT), ...Object.values(MODEL_FILES)]);
+
+export type OutDirState = 'created' | 'empty' | 'resumed' | 'overwritten';
+
+/**
+ * Makes `dir` ready as a training command's `--out`. A non-empty directory is refused unless
+ * `resume` (kept as it is) or `overwrite` (cleared, but only if it looks like ulmfit's output:
+ * a mistyped `--out ~` never deletes a home directory).
+ */
+export function prepareOutDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): OutDirState {
+  checkNotLeftover(dir);
+  if (!existsSync(dir)) {
+    if (options.resume) throw new UlmfitError('E_INPUT_MISSING', `cannot resume: ${dir} does not exist`, 'drop --resume to start a new run');
+    mkdirSync(dir, { recursive: true });
+    return 'created';
+  }
+  if (!statSync(dir).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${dir} is a file, not a directory`, 'choose another --out');
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return 'empty';
+  if (options.resume) return 'resumed';
+  if (!options.overwrite) {
+    throw new UlmfitError('E_OUT_EXISTS', `${dir} is not empty`, 'pass --overwrite to replace it, --resume to continue its run, or choose another --out');
+  }
+  const foreign = entries.filter((name) => !OUR_ENTRIES.has(name) && !TMP_SUFFIX.test(name));
+  if (foreign.length > 0) {
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${dir} holds files ulmfit did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to clear it even with --overwrite`,
+      'choose an empty or new --out directory',
+    );
+  }
+  for (const name of entries) rmSync(join(dir, name), { recursive: true, force: true });
+  return 'overwritten';
+}
+
+/** Appends one JSON line to `<runDir>/metrics.jsonl`, flushed to disk. */
+export function appendMetrics(runDir: string, row: Record<string, unknown>): void {
+  const fd = openSync(join(runDir, RUN_LAYOUT.metrics), 'a');
+  try {
+    writeSync(fd, JSON.stringify(row) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The rows of `<runDir>/metrics.jsonl`; a torn last line (a crash mid-append) is skipped. */
+export function readMetrics(runDir: string): Record<string, unknown>[] {
+  const path = join(runDir, RUN_LAYOUT.metrics);
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const rows: Record<string, unknown>[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      rows.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Only the final, unterminated line of an interrupted append may be torn.
+      if (i !== lines.length - 1) throw new UlmfitError('E_INPUT_FORMAT', `${path}: line ${i + 1} is not JSON`, 'the metrics file is damaged');
+    }
+  });
+  return rows;
+}
+
+/**
+ * A training checkpoint (`<run>/checkpoint/`): tensors (optimizer moments…) and JSON state
+ * (schedule position, RNG state…), written atomically like a model directory.
+ */
+export function writeCheckpointDir(dir: string, checkpoint: { tensors: TensorMap; state: unknown }, options: AtomicWriteOptions = {}): void {
+  writeDirAtomic(
+    dir,
+    [
+      { name: 'tensors.safetensors', data: serializeSafetensors(checkpoint.tensors) },
+      { name: 'state.json', data: JSON.stringify(checkpoint.state) + '\n' }, // last: marks completeness
+    ],
+    options,
+  );
+}
+
+export function readCheckpointDir(dir: string): { tensors: TensorMap; state: unknown } {
+  checkNotLeftover(dir);
+  if (!existsSync(join(dir, 'state.json'))) {
+    throw new UlmfitError('E_CHECKPOINT', `${dir} holds no checkpoint (state.json is missing)`, 'start without --resume');
+  }
+  let state: unknown;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+  } catch {
+    throw new UlmfitError('E_CHECKPOINT', `${join(dir, 'state.json')} is not valid JSON`, 'start without --resume');
+  }
+  const path = join(dir, 'tensors.safetensors');
+  return { tensors: parseSafetensors(readFileSync(path), path).tensors, state };
+}
