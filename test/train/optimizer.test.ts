@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
+import { initBackend } from '../../src/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { Adam } from '../../src/train/optimizer.js';
@@ -7,7 +8,7 @@ import { Adam } from '../../src/train/optimizer.js';
 const reference = JSON.parse(readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'));
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('wasm'); // the project's default backend (design.md §5)
 });
 
 let nextId = 0;
