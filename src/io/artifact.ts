@@ -58,20 +58,25 @@ export const RUN_LAYOUT = {
 export type ModelKind = 'lm' | 'encoder' | 'classifier';
 const MODEL_KINDS: readonly ModelKind[] = ['lm', 'encoder', 'classifier'];
 
-/** The architecture in fastai's config names (spec §5.1). Extra keys (e.g. a classifier head) are kept. */
+/**
+ * The architecture with fastai's config-dict keys (spec §5.1), the same keys as the model's
+ * `AwdLstmConfig` (src/model/awd-lstm.ts), so `meta.arch` can be passed to the model as is.
+ * Dropouts are the final values (after drop_mult). Extra keys (a classifier head…) are kept.
+ */
 export interface ArchMeta {
-  name: 'awd_lstm';
+  /** 'awd_lstm' (the only architecture so far) */
+  name?: string;
   emb_sz: number;
   n_hid: number;
   n_layers: number;
-  pad_idx: number;
-  tie_weights?: boolean;
-  out_bias?: boolean;
-  output_p?: number;
-  hidden_p?: number;
-  input_p?: number;
-  embed_p?: number;
-  weight_p?: number;
+  pad_token: number;
+  hidden_p: number;
+  input_p: number;
+  embed_p: number;
+  weight_p: number;
+  output_p: number;
+  tie_weights: boolean;
+  out_bias: boolean;
   [extra: string]: unknown;
 }
 
@@ -318,8 +323,11 @@ function validateMeta(dir: string, value: unknown): ModelMeta {
   }
   if (!MODEL_KINDS.includes(meta.kind as ModelKind)) throw dirError(dir, `meta.json has an unknown kind ${JSON.stringify(meta.kind)}`);
   const arch = meta.arch as Partial<ArchMeta> | undefined;
-  for (const field of ['emb_sz', 'n_hid', 'n_layers', 'pad_idx'] as const) {
+  for (const field of ['emb_sz', 'n_hid', 'n_layers', 'pad_token', 'hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const) {
     if (!arch || typeof arch[field] !== 'number') throw dirError(dir, `meta.json's arch lacks ${field}`);
+  }
+  for (const field of ['tie_weights', 'out_bias'] as const) {
+    if (typeof arch?.[field] !== 'boolean') throw dirError(dir, `meta.json's arch lacks ${field}`);
   }
   if (!meta.vocab || typeof meta.vocab.size !== 'number' || typeof meta.vocab.sha256 !== 'string') {
     throw dirError(dir, "meta.json's vocab lacks size or sha256");

@@ -45,7 +45,10 @@ function lmWeights(vocab: number, emb = 2, fill = 0.5): TensorMap {
 function contents(overrides: Partial<ModelDirContents> = {}): ModelDirContents {
   const vocab = overrides.vocab ?? ['xxunk', 'xxpad', 'the', 'cat'];
   return {
-    meta: { kind: 'lm', arch: { name: 'awd_lstm', emb_sz: 2, n_hid: 2, n_layers: 1, pad_idx: 1 }, backwards: false },
+    meta: { kind: 'lm', arch: {
+      name: 'awd_lstm', emb_sz: 2, n_hid: 2, n_layers: 1, pad_token: 1,
+      hidden_p: 0.15, input_p: 0.25, embed_p: 0.02, weight_p: 0.2, output_p: 0.1, tie_weights: true, out_bias: true,
+    }, backwards: false },
     weights: lmWeights(vocab.length),
     vocab,
     tokenizer: { kind: 'word', rules: true, lang: 'en' },
@@ -161,6 +164,7 @@ describe('model directories', () => {
       ['newer version', (d) => editMeta(d, (m) => (m.version = 99)), /newer ulmfit \(model format 99/],
       ['unknown kind', (d) => editMeta(d, (m) => (m.kind = 'gan')), /unknown kind "gan"/],
       ['arch without emb_sz', (d) => editMeta(d, (m) => delete (m.arch as Record<string, unknown>).emb_sz), /arch lacks emb_sz/],
+      ['arch without tie_weights', (d) => editMeta(d, (m) => delete (m.arch as Record<string, unknown>).tie_weights), /arch lacks tie_weights/],
       ['vocab edited', (d) => writeFileSync(join(d, 'vocab.json'), '["xxunk","xxpad","the","dog"]'), /vocab.json \(4 tokens\) does not match meta.json/],
       ['vocab not strings', (d) => writeFileSync(join(d, 'vocab.json'), '[1,2]'), /vocab.json is not a list of strings/],
       ['tokenizer edited', (d) => writeFileSync(join(d, 'tokenizer.json'), '{"kind":"subword"}'), /tokenizer.json does not match meta.json/],
