@@ -66,6 +66,8 @@ export interface GenerateOptions {
   onWarning?: ((message: string) => void) | undefined;
   /** Called after each generated token, for streaming. */
   onToken?: ((event: TokenEvent) => void) | undefined;
+  /** Called when a sample is complete, before the next one starts. */
+  onSample?: ((result: GeneratedSample, sample: number) => void) | undefined;
 }
 
 export interface TokenEvent {
@@ -84,6 +86,8 @@ export interface GeneratedSample {
   tokens: string[];
   /** Prompt plus continuation, detokenized (backwards: continuation plus prompt). */
   text: string;
+  /** The prompt's tokens and the generated ones, in reading order (what `text` detokenizes). */
+  readingOrder: string[];
 }
 
 const BOS = 'xxbos';
@@ -161,11 +165,10 @@ export async function generate(
       if (step + 1 < options.words) logits = await model.nextLogits(Int32Array.of(id));
     }
     const tokens = backwards ? [...generated].reverse() : generated;
-    results.push({
-      prompt: options.prompt,
-      tokens,
-      text: tokenizer.detokenize(readingOrder(readingPrefix, generated, backwards)),
-    });
+    const all = readingOrder(readingPrefix, generated, backwards);
+    const result = { prompt: options.prompt, tokens, text: tokenizer.detokenize(all), readingOrder: all };
+    results.push(result);
+    options.onSample?.(result, sample);
   }
   if (minPSkips > 0) {
     options.onWarning?.(

@@ -77,6 +77,7 @@ describe('generate', () => {
     expect(result!.tokens).toEqual(['sat', 'on', 'the', 'cat', 'sat']);
     expect(result!.prompt).toBe('The cat');
     expect(result!.text).toBe('The cat sat on the cat sat');
+    expect(result!.readingOrder).toEqual(['xxbos', 'xxmaj', 'the', 'cat', 'sat', 'on', 'the', 'cat', 'sat']);
   });
 
   it('matches re-feeding the whole sequence every step (fastai) on a stateful model', async () => {
@@ -169,6 +170,7 @@ describe('generate', () => {
     expect(model.calls[0]).toEqual([id('cat'), id('the')]);
     expect(result!.tokens).toEqual(['cat', 'sat', 'on']);
     expect(result!.text).toBe('cat sat on the cat');
+    expect(result!.readingOrder).toEqual(['cat', 'sat', 'on', 'the', 'cat']);
   });
 
   it('streams each token with the text so far in reading order', async () => {
@@ -178,12 +180,15 @@ describe('generate', () => {
       words: 2,
       samples: 2,
       onToken: (e) => events.push(`${e.sample}:${e.token}:${e.readingOrder.join(' ')}`),
+      onSample: (result, sample) => events.push(`done ${sample}: ${result.text}`),
     });
     expect(events).toEqual([
       '0:sat:xxbos xxmaj the cat sat',
       '0:on:xxbos xxmaj the cat sat on',
+      'done 0: The cat sat on',
       '1:sat:xxbos xxmaj the cat sat',
       '1:on:xxbos xxmaj the cat sat on',
+      'done 1: The cat sat on',
     ]);
   });
 
