@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UlmfitError, usageError } from '../errors.js';
+import { fusedAdamStep, hasFusedAdam } from './adam-kernel.js';
 
 /**
  * fastai's `Adam` (`fastai/optimizer.py`, fastai-spec §6.2) with fastai's parameter groups and
@@ -71,6 +72,12 @@ export class Adam {
    * @param groups the model's parameter groups, lowest layer first
    * @param noWeightDecay names of variables that get no weight decay (fastai `wd_bn_bias=False`)
    */
+  /**
+   * Use the one-pass kernel of adam-kernel.ts where the backend has it (wasm, cpu); false forces
+   * the tf-ops path (tests compare the two).
+   */
+  useFusedKernel = true;
+
   constructor(
     groups: readonly (readonly tf.Variable[])[],
     noWeightDecay: ReadonlySet<string> = new Set(),
@@ -148,6 +155,22 @@ export class Adam {
     const debias1 = 1 - mom ** state.step;
     const debias2 = 1 - sqrMom ** state.step;
     const decay = wd !== 0 && !this.noWeightDecay.has(variable.name);
+    if (this.useFusedKernel && hasFusedAdam()) {
+      tf.tidy(() => {
+        const [param, gradAvg, sqrAvg] = fusedAdamStep(variable, grad, state.gradAvg, state.sqrAvg, {
+          mom,
+          sqrMom,
+          eps,
+          decay: decay ? 1 - lr * wd : 1,
+          stepSize: lr / debias1,
+          debias2,
+        });
+        variable.assign(param);
+        state.gradAvg.assign(gradAvg);
+        state.sqrAvg.assign(sqrAvg);
+      });
+      return;
+    }
     tf.tidy(() => {
       const decayed = decay ? variable.mul(1 - lr * wd) : variable;
       const gradAvg = state.gradAvg.mul(mom).add(grad.mul(1 - mom));
