@@ -1,0 +1,167 @@
+/**
+ * `ulmfit tokenize`: inputs → a tokenized corpus directory (`--out`), or, without `--out`, a Unix
+ * filter that prints one line of tokens per document. All the work is in text/pipeline.ts.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { UlmfitError } from '../errors.js';
+import { openCorpus } from '../text/corpus.js';
+import { defaultWorkerCount } from '../text/parallel.js';
+import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
+import { defaultTokenizerSettings } from '../text/settings.js';
+import { Progress } from './progress.js';
+
+interface Flags {
+  out?: string;
+  rules: boolean;
+  addEos?: boolean;
+  minFreq: number;
+  maxVocab: number;
+  vocab?: string;
+  textCol?: string;
+  labelCol?: string;
+  lineDocs?: boolean;
+  encoding: 'utf8' | 'latin1';
+  workers: number;
+  cache: boolean;
+  cacheDir?: string;
+  overwrite?: boolean;
+  ids?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('tokenize')
+    .description('tokenize text (fastai rules + word tokens) into a corpus directory, or print the tokens')
+    .argument('<inputs...>', 'text/CSV/TSV/JSONL files, folders of .txt, or - for stdin (one document per line)')
+    .option('--out <dir>', 'write the tokenized corpus directory here (without it: print tokens to stdout)')
+    .option('--no-rules', 'skip the fastai rules (no xxbos/xxmaj/xxup/xxrep, no lower-casing)')
+    .option('--add-eos', 'end every document with xxeos')
+    .option('--min-freq <n>', 'keep tokens seen at least n times in the vocab', wholeNumber(1), 3)
+    .option('--max-vocab <n>', 'at most n vocab entries (before the specials and xxfake padding)', wholeNumber(1), 60000)
+    .option('--vocab <path>', 'reuse a vocab: a vocab.json, or a model/corpus directory (its tokenizer settings too)')
+    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (name or 0-based index)')
+    .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
+    .option('--line-docs', 'a plain text file holds one document per line')
+    .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8')
+    .option('--workers <n>', 'worker threads (0: tokenize in the main thread)', wholeNumber(0), defaultWorkerCount())
+    .option('--no-cache', 'do not read or write the corpus cache')
+    .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
+    .option('--overwrite', 'replace a non-empty --out directory')
+    .option('--ids', 'print token ids instead of tokens')
+    .option('--json', 'print JSON lines ({"tokens": [...]} or {"ids": [...]}); with --out, one JSON summary')
+    .option('--quiet', 'no progress bar, summary or warnings on stderr')
+    .addHelpText('after', "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok")
+    .action(async (inputs: string[], flags: Flags, command: Command) => runTokenize(inputs, flags, command));
+}
+
+async function runTokenize(inputs: string[], flags: Flags, command: Command): Promise<void> {
+  if (flags.encoding !== 'utf8' && flags.encoding !== 'latin1') {
+    throw new UlmfitError('E_USAGE', `--encoding must be utf8 or latin1, got ${flags.encoding}`);
+  }
+  const given = flags.vocab ? await loadGivenVocab(flags.vocab) : undefined;
+  // A model's own settings come first: its vocab only fits text tokenized the same way.
+  const settings = defaultTokenizerSettings(given?.settings ?? {});
+  if (command.getOptionValueSource('rules') === 'cli' || !given?.settings) {
+    // fastai lower-cases inside its rules, so without rules the text keeps its case.
+    settings.rules = flags.rules;
+    if (!flags.rules) settings.lowercase = false;
+  }
+  if (flags.addEos) settings.addEos = true;
+  const progress = new Progress({ enabled: flags.quiet ? false : undefined, label: 'tokenize' });
+  const options: TokenizeCorpusOptions = {
+    settings,
+    minFreq: flags.minFreq,
+    maxVocab: flags.maxVocab,
+    workers: flags.workers,
+    noCache: !flags.cache,
+    encoding: flags.encoding,
+    lineDocs: Boolean(flags.lineDocs),
+    overwrite: Boolean(flags.overwrite),
+    onProgress: (p) => progress.update({ done: p.bytesRead, total: p.totalBytes, counters: { docs: p.docs, tokens: p.tokens } }),
+    ...(given ? { vocab: given.itos } : {}),
+    ...(given?.spmModel ? { spmModel: given.spmModel } : {}),
+    ...(flags.textCol !== undefined ? { textCol: flags.textCol } : {}),
+    ...(flags.labelCol !== undefined ? { labelCol: flags.labelCol } : {}),
+    ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+    ...(flags.out !== undefined ? { out: flags.out } : {}),
+  };
+  let stats: TokenizeStats;
+  let where = '';
+  if (flags.out || flags.ids) {
+    const result = await tokenizeCorpus(inputs, options);
+    progress.finish();
+    stats = result.stats;
+    where = flags.out ? ` → ${flags.out}` : '';
+    if (result.hit) where = ` (cache hit)${where}`;
+    if (flags.out && flags.json) await writeOut(JSON.stringify({ dir: flags.out, cacheHit: result.hit, ...stats }) + '\n');
+    if (!flags.out) {
+      await printIds(result.dir, Boolean(flags.json));
+      if (result.temporary) await rm(dirname(result.dir), { recursive: true, force: true });
+    }
+  } else {
+    const stream = new TokenStream(inputs, options);
+    for await (const batch of stream) {
+      const lines = batch.map(({ doc, tokens }) =>
+        flags.json ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label }) : tokens.join(' '),
+      );
+      await writeOut(lines.join('\n') + '\n');
+    }
+    progress.finish();
+    stats = stream.stats!;
+  }
+  if (!flags.quiet) {
+    for (const warning of stats.warnings) process.stderr.write(`warning: ${warning}\n`);
+    process.stderr.write(summary(stats) + where + '\n');
+  }
+}
+
+async function printIds(dir: string, json: boolean): Promise<void> {
+  const corpus = openCorpus(dir);
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < corpus.numDocs; i++) {
+      const ids = Array.from(corpus.doc(i));
+      const label = corpus.labels && corpus.labels.ids[i]! >= 0 ? corpus.labels.names[corpus.labels.ids[i]!] : undefined;
+      lines.push(json ? JSON.stringify(label === undefined ? { ids } : { ids, label }) : ids.join(' '));
+      if (lines.length === 1000 || i === corpus.numDocs - 1) {
+        await writeOut(lines.join('\n') + '\n');
+        lines.length = 0;
+      }
+    }
+  } finally {
+    corpus.close();
+  }
+}
+
+/** Writes to stdout, waiting when the pipe is full; a closed pipe (`| head`) ends quietly. */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+function summary(s: TokenizeStats): string {
+  const empty = s.emptySkipped > 0 ? ` (${s.emptySkipped} empty skipped)` : '';
+  return (
+    `tokenized ${s.numDocs} docs${empty}, ${s.numTokens} tokens, ${s.numTypes} distinct, vocab ${s.vocabSize}, ` +
+    `unknown ${(100 * s.unknownRate).toFixed(2)}%, ${s.seconds.toFixed(2)}s`
+  );
+}
