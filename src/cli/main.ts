@@ -10,7 +10,9 @@ export type CommandModule = { register(program: Command): void };
 
 /** Every subcommand, in the order `--help` lists them. Each lives in its own file. */
 async function loadCommands(): Promise<CommandModule[]> {
-  const modules: Promise<CommandModule>[] = [];
+  const modules: Promise<CommandModule>[] = [
+    import('./tokenize.js'),
+  ];
   return Promise.all(modules);
 }
 
