@@ -4,6 +4,10 @@ that PyTorch can load a state dict written by ulmfit's own writer.
 
     /work/venv-torch/bin/python tools/make_torch_io_fixtures.py            # writes fixtures/torch/
     /work/venv-torch/bin/python tools/make_torch_io_fixtures.py --verify-writer
+    /work/venv-torch/bin/python tools/make_torch_io_fixtures.py --verify-export
+        # after npm run build: `ulmfit import-fastai` the v1 fixture, `ulmfit export-fastai` it
+        # (LM v2, LM v1, encoder) and load the results into a PyTorch replica of fastai's AWD-LSTM
+        # module tree: strictly by name (load_encoder) and position by position (load_pretrained).
     PYTHONPATH=<dir with the safetensors wheel> ... --safetensors
         # writes fixtures/torch/reference.safetensors with the safetensors library, and checks that
         # the library reads a file written by ulmfit (tools/write_safetensors_sample.mjs).
@@ -118,6 +122,7 @@ def make():
     with open(os.path.join(OUT, 'fastai_v1_expected.json'), 'w') as f:
         json.dump({k: {'shape': list(t.shape), 'values': t.reshape(-1).tolist()} for k, t in lm.items()}, f)
         f.write('\n')
+    write('fastai_v1_itos.pkl', pickle.dumps(['xxunk', 'xxpad', 'xxbos', 'xxeos', 'the', '.', 'a', 'cat'], protocol=4))
 
     itos = ['xxunk', 'xxpad', 'xxbos', 'the', ',', 'café', '日本', "it's", '']
     write('itos_protocol2.pkl', pickle.dumps(itos, protocol=2))
@@ -169,6 +174,85 @@ def verify_writer():
         print('torch.load(weights_only=True, also with mmap=True) read', len(loaded), 'tensors written by ulmfit: OK')
 
 
+def fastai_replica(vocab, emb, hid, layers):
+    """fastai v2's AWD-LSTM LM module tree (names only matter): SequentialRNN(AWD_LSTM, LinearDecoder)."""
+    from torch import nn
+
+    class WeightDropout(nn.Module):
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+            w = getattr(module, 'weight_hh_l0')
+            self.register_parameter('weight_hh_l0_raw', nn.Parameter(w.data))
+            delattr(module, 'weight_hh_l0')  # fastai v2: the dropped copy is a plain attribute
+
+    class EmbeddingDropout(nn.Module):
+        def __init__(self, emb):
+            super().__init__()
+            self.emb = emb
+
+    class AWD_LSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Embedding(vocab, emb, padding_idx=1)
+            self.encoder_dp = EmbeddingDropout(self.encoder)
+            self.rnns = nn.ModuleList([
+                WeightDropout(nn.LSTM(emb if l == 0 else hid, emb if l == layers - 1 else hid, 1, batch_first=True))
+                for l in range(layers)])
+
+    class LinearDecoder(nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.decoder = nn.Linear(emb, vocab)
+            self.decoder.weight = encoder.weight
+
+    awd = AWD_LSTM()
+    return nn.Sequential(awd, LinearDecoder(awd.encoder)), awd
+
+
+def clean_raw_keys(wgts):
+    keys = list(wgts.keys())
+    for k in keys:
+        t = k.split('.module')
+        if f'{_join(t[:-1], ".module")}{t[-1]}_raw' in keys:
+            del wgts[k]
+    return wgts
+
+
+def _join(parts, sep):
+    return sep.join(parts)
+
+
+def verify_export():
+    with open(os.path.join(OUT, 'fastai_v1_expected.json')) as f:
+        expected = json.load(f)
+    bin_ = os.path.join(ROOT, 'bin', 'ulmfit.js')
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, 'model')
+        subprocess.run(['node', bin_, 'import-fastai', os.path.join(OUT, 'fastai_v1_wrapped_legacy.pth'),
+                        os.path.join(OUT, 'fastai_v1_itos.pkl'), '--out', model], check=True, cwd=ROOT)
+        paths = {}
+        for name, flags in [('lm', []), ('lm_v1', ['--v1']), ('enc', ['--encoder'])]:
+            paths[name] = os.path.join(tmp, name + '.pth')
+            subprocess.run(['node', bin_, 'export-fastai', model, '--out', paths[name], *flags], check=True, cwd=ROOT)
+        lm, awd = fastai_replica(vocab=8, emb=4, hid=6, layers=2)
+        # load_pretrained: clean_raw_keys, then tensors copied by position into model.state_dict().
+        for name in ['lm', 'lm_v1']:
+            wgts = clean_raw_keys(torch.load(paths[name], weights_only=True))
+            target = lm.state_dict()
+            assert list(wgts.keys()) == list(target.keys()), (name, list(wgts.keys()), list(target.keys()))
+            for (k, v), (tk, tv) in zip(wgts.items(), target.items()):
+                assert v.shape == tv.shape, (name, k, v.shape, tv.shape)
+            lm.load_state_dict(wgts, strict=True)
+            for k, v in lm.state_dict().items():
+                assert v.reshape(-1).tolist() == torch.tensor(expected[k]['values']).reshape(-1).tolist(), k
+        # load_encoder: strict by name into the AWD_LSTM.
+        awd.load_state_dict(clean_raw_keys(torch.load(paths['enc'], weights_only=True)), strict=True)
+        with open(os.path.join(tmp, 'lm_itos.pkl'), 'rb') as f:
+            assert pickle.load(f) == ['xxunk', 'xxpad', 'xxbos', 'xxeos', 'the', '.', 'a', 'cat']
+    print('fastai replica accepted the exported LM (v2 and v1, by position) and encoder (strict): OK')
+
+
 def safetensors_check():
     """The reference library's file for our reader, and our file for the reference library."""
     from safetensors.torch import load_file, save_file
@@ -193,7 +277,9 @@ def safetensors_check():
 
 
 if __name__ == '__main__':
-    if '--safetensors' in sys.argv:
+    if '--verify-export' in sys.argv:
+        verify_export()
+    elif '--safetensors' in sys.argv:
         safetensors_check()
     elif '--verify-writer' in sys.argv:
         verify_writer()

@@ -12,6 +12,8 @@ export type CommandModule = { register(program: Command): void };
 async function loadCommands(): Promise<CommandModule[]> {
   const modules: Promise<CommandModule>[] = [
     import('./tokenize.js'),
+    import('./import-fastai.js'),
+    import('./export-fastai.js'),
   ];
   return Promise.all(modules);
 }

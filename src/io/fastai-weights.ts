@@ -172,7 +172,8 @@ export function inferAwdLstm(tensors: TensorMap, source: string): { shape: AwdLs
 }
 
 function sameValues(a: RawTensor, b: RawTensor): boolean {
-  if (a.data === b.data) return true;
+  // Tied copies read from one storage are views of the same bytes: no need to compare them.
+  if (a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.length === b.data.length) return true;
   if (a.data.length !== b.data.length) return false;
   for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
   return true;

@@ -1,6 +1,7 @@
 /**
- * Writes the small subset of pickle protocol 2 that a PyTorch state dict needs: globals, calls
- * (REDUCE), tuples, ints, strings, booleans, None, persistent ids and dict items. No memo: every
+ * Writes the small subset of pickle protocol 2 that a PyTorch state dict (and fastai's itos list)
+ * needs: globals, calls (REDUCE), tuples, lists, ints, strings, booleans, None, persistent ids and
+ * dict items. No memo: every
  * object is written where it appears, which Python's unpickler (and torch's weights_only one)
  * accepts.
  */
@@ -12,6 +13,7 @@ export type PickleValue =
   | number // integers only
   | string
   | { tuple: PickleValue[] }
+  | { list: PickleValue[] }
   | { global: [module: string, name: string] }
   | { call: PickleValue; args: PickleValue[] } // callable(*args) via REDUCE
   | { persistentId: PickleValue }
@@ -38,6 +40,8 @@ const OP = {
   NONE: 0x4e,
   BINPERSID: 0x51,
   SETITEMS: 0x75,
+  EMPTY_LIST: 0x5d,
+  APPENDS: 0x65,
 } as const;
 
 class ByteSink {
@@ -125,6 +129,16 @@ function writeValue(sink: ByteSink, value: PickleValue): void {
     if (items.length > 3) sink.byte(OP.MARK);
     for (const item of items) writeValue(sink, item);
     sink.byte([OP.TUPLE1, OP.TUPLE2, OP.TUPLE3][items.length - 1] ?? OP.TUPLE);
+    return;
+  }
+  if ('list' in value) {
+    sink.byte(OP.EMPTY_LIST);
+    // Batches of 1000 like Python's pickler (any size is valid; this keeps the stack small).
+    for (let start = 0; start < value.list.length; start += 1000) {
+      sink.byte(OP.MARK);
+      for (const item of value.list.slice(start, start + 1000)) writeValue(sink, item);
+      sink.byte(OP.APPENDS);
+    }
     return;
   }
   if ('global' in value) {

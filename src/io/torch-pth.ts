@@ -538,6 +538,11 @@ export function readItosPickle(bytes: Uint8Array, source = 'the vocabulary pickl
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/** fastai's vocabulary file: `pickle.dump(itos)` of a list of strings (protocol 2). */
+export function writeItosPickle(itos: readonly string[]): Uint8Array {
+  return pickleProtocol2({ list: [...itos] });
+}
+
 const STORAGE_CLASS_OF: Record<TensorDType, StorageClass> = {
   float32: 'FloatStorage',
   float16: 'HalfStorage',
