@@ -39,7 +39,9 @@ export function isPySpace(code: number): boolean {
 
 const PREFIX_RE = new RegExp(`^(?:${PREFIX_PATTERNS.join('|')})`, 'u');
 const SUFFIX_RE = new RegExp(`(?:${SUFFIX_PATTERNS.join('|')})$`, 'u');
-const INFIX_RE = new RegExp(INFIX_PATTERNS.join('|'), 'gu');
+// The infixes are searched one pattern at a time: V8 runs the joined alternation (large Unicode
+// classes inside lookbehinds) about 100x slower than the eight patterns separately.
+const INFIX_RES = INFIX_PATTERNS.map((pattern) => new RegExp(pattern, 'gu'));
 const URL_RE = new RegExp(URL_PATTERN, 'u');
 
 /** Length of the prefix spaCy would split off `text` (0 if none). */
@@ -54,10 +56,30 @@ export function findSuffix(text: string): number {
   return match ? match[0].length : 0;
 }
 
-/** [start, end) of every infix in `text`, left to right, non-overlapping. */
+/**
+ * [start, end) of every infix in `text`, left to right, non-overlapping: Python's `finditer` over
+ * the alternation of the infix patterns. At each step the leftmost match of any pattern wins, and
+ * at equal positions the pattern listed first (what an ordered alternation does).
+ */
 export function findInfixes(text: string): Array<[number, number]> {
   const found: Array<[number, number]> = [];
-  for (const match of text.matchAll(INFIX_RE)) found.push([match.index, match.index + match[0].length]);
+  let from = 0;
+  while (from <= text.length) {
+    let bestStart = Infinity;
+    let bestEnd = 0;
+    for (const re of INFIX_RES) {
+      re.lastIndex = from;
+      const match = re.exec(text);
+      if (match && match.index < bestStart) {
+        bestStart = match.index;
+        bestEnd = match.index + match[0].length;
+      }
+    }
+    if (bestStart === Infinity) break;
+    found.push([bestStart, bestEnd]);
+    // Every infix pattern consumes at least one character, so this always advances.
+    from = bestEnd > bestStart ? bestEnd : bestStart + 1;
+  }
   return found;
 }
 
@@ -68,6 +90,30 @@ export function isUrl(text: string): boolean {
 /** How many distinct runs to remember before the cache is emptied (bounds memory). */
 const MAX_CACHE_ENTRIES = 200_000;
 
+interface MergePattern {
+  /** The exception's plain tokenization, which the matcher looks for. */
+  readonly pieces: readonly string[];
+  /** What those pieces become. */
+  readonly tokens: readonly string[];
+}
+
+/** An occurrence of a MergePattern's pieces at tokens[start, end). */
+interface Match {
+  readonly start: number;
+  readonly end: number;
+  readonly tokens: readonly string[];
+}
+
+interface CachedRun {
+  readonly tokens: readonly string[];
+  /** Mergeable sequences inside the run (offsets within `tokens`), or null: none. */
+  readonly merges: readonly Match[] | null;
+}
+
+function isAsciiLetter(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a);
+}
+
 /**
  * spaCy's English tokenizer. Not thread-safe (it has a cache); build one per worker thread.
  */
@@ -75,11 +121,20 @@ export class SpacyEnglishSplitter {
   /** Exceptions (spaCy's) plus fastai's special tokens, which fastai registers as exceptions. */
   private readonly specials: Map<string, readonly string[]>;
   /**
+   * The exceptions made of ASCII letters only, for the fast path (only those whose tokens need
+   * no merging: all of them in spaCy 3.8's data).
+   */
+  private readonly letterSpecials = new Map<string, readonly string[]>();
+  /**
    * Exceptions whose text contains affixes, indexed by the first token of their plain
    * (exception-free) tokenization: spaCy re-merges those token sequences after splitting.
    */
-  private readonly mergeable = new Map<string, Array<{ pieces: readonly string[]; tokens: readonly string[] }>>();
-  private readonly cache = new Map<string, readonly string[]>();
+  private readonly mergeable = new Map<string, MergePattern[]>();
+  /** The most pieces of any mergeable pattern. */
+  private readonly longestPattern: number = 0;
+  private readonly cache = new Map<string, CachedRun>();
+  /** Mergeable sequences found in the current `split` call, in output positions (reused). */
+  private readonly pending: Match[] = [];
 
   constructor(extraSpecials: readonly string[] = DEFAULT_SPECIALS) {
     this.specials = new Map(EXCEPTIONS);
@@ -88,9 +143,18 @@ export class SpacyEnglishSplitter {
       const hasAffix = findPrefix(text) > 0 || findSuffix(text) > 0 || findInfixes(text).length > 0 || text.includes(' ');
       if (!hasAffix) continue;
       const pieces = this.splitRun(text, false);
+      // A one-piece pattern that maps to itself changes nothing, and being the shortest it is
+      // considered last, so it cannot block another match either.
+      if (pieces.length === 1 && tokens.length === 1 && tokens[0] === pieces[0]) continue;
       const list = this.mergeable.get(pieces[0]!) ?? [];
       list.push({ pieces, tokens });
       this.mergeable.set(pieces[0]!, list);
+      this.longestPattern = Math.max(this.longestPattern, pieces.length);
+    }
+    for (const [text, tokens] of this.specials) {
+      if (/^[A-Za-z]+$/.test(text) && this.findMatches(tokens, 0, tokens.length).length === 0) {
+        this.letterSpecials.set(text, tokens);
+      }
     }
   }
 
@@ -98,31 +162,59 @@ export class SpacyEnglishSplitter {
   split(text: string, out: string[] = []): string[] {
     const length = text.length;
     if (length === 0) return out;
+    const first = out.length;
+    this.pending.length = 0;
     let inSpace = isPySpace(text.charCodeAt(0));
+    let lettersOnly = true; // the current run is [A-Za-z]+ so far
     let start = 0;
     for (let i = 0; i < length; i++) {
       const code = text.charCodeAt(i);
-      if (isPySpace(code) === inSpace) continue;
-      if (start < i) this.pushRun(text.slice(start, i), out);
-      // A single ' ' ending a token is the token's trailing space, not a token.
-      start = code === 0x20 ? i + 1 : i;
-      inSpace = !inSpace;
+      if (isPySpace(code) !== inSpace) {
+        if (start < i) this.pushRun(text.slice(start, i), inSpace, lettersOnly, out);
+        // A single ' ' ending a token is the token's trailing space, not a token.
+        start = code === 0x20 ? i + 1 : i;
+        inSpace = !inSpace;
+        lettersOnly = true;
+      }
+      if (lettersOnly && !isAsciiLetter(code)) lettersOnly = false;
     }
-    if (start < length) this.pushRun(text.slice(start), out);
+    if (start < length) this.pushRun(text.slice(start), inSpace, lettersOnly, out);
+    if (this.pending.length > 0) this.mergeSpecials(out, first);
     return out;
   }
 
-  private pushRun(run: string, out: string[]): void {
-    let tokens = this.cache.get(run);
-    if (tokens === undefined) {
-      tokens = this.mergeSpecials(this.splitRun(run, true));
-      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
-      this.cache.set(run, tokens);
+  /** Appends one run's tokens (and notes its mergeable sequences in `pending`). */
+  private pushRun(run: string, isSpace: boolean, lettersOnly: boolean, out: string[]): void {
+    if (isSpace) {
+      // No pattern matches whitespace: a whitespace run is one token (spaCy: `'\n\n'`).
+      out.push(run);
+      return;
     }
+    if (lettersOnly) {
+      // No prefix, suffix, infix or URL pattern can match ASCII letters alone: the run is one
+      // token unless it is an exception (`cannot` → `can not`). This skips the cache lookup.
+      const special = this.letterSpecials.get(run);
+      if (special === undefined) out.push(run);
+      else for (let i = 0; i < special.length; i++) out.push(special[i]!);
+      return;
+    }
+    let cached = this.cache.get(run);
+    if (cached === undefined) {
+      const tokens = this.splitRun(run, true);
+      const merges = this.findMatches(tokens, 0, tokens.length);
+      cached = { tokens, merges: merges.length > 0 ? merges : null };
+      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
+      this.cache.set(run, cached);
+    }
+    if (cached.merges) {
+      const offset = out.length;
+      for (const m of cached.merges) this.pending.push({ start: m.start + offset, end: m.end + offset, tokens: m.tokens });
+    }
+    const tokens = cached.tokens;
     for (let i = 0; i < tokens.length; i++) out.push(tokens[i]!);
   }
 
-  /** One whitespace-free (or all-whitespace) run → tokens: spaCy's `_split_affixes` + `_attach_tokens`. */
+  /** One whitespace-free run → tokens: spaCy's `_split_affixes` + `_attach_tokens`. */
   private splitRun(run: string, withSpecials: boolean): string[] {
     if (withSpecials) {
       const special = this.specials.get(run);
@@ -193,43 +285,65 @@ export class SpacyEnglishSplitter {
   }
 
   /**
-   * spaCy's special-case matcher, applied within one run: token sequences that spell an
-   * affix-containing exception are replaced by that exception's tokens. Longest match first, then
-   * leftmost; a match is skipped when its first or last token is already taken by a longer or
-   * earlier match, skipped or not (as in spaCy's `_filter_special_spans`).
+   * spaCy's special-case matcher (`_apply_special_cases`): token sequences that spell an
+   * affix-containing exception (`Mr` `.` → `Mr.`, `:` `)` → `:)`, `'` `'` → `''`) become that
+   * exception's tokens.
+   *
+   * spaCy finds every occurrence in the whole document, takes them longest first, then leftmost,
+   * and skips one whose first or last token is already claimed; every occurrence claims its
+   * tokens, even a skipped one, and even one that spans whitespace (spaCy then leaves its tokens
+   * alone, since its text is not the exception's). So an occurrence inside a run is applied iff
+   * no occurrence ahead of it in that order covers its first or last token — a local test, which
+   * lets us look only around the occurrences found inside runs (`pending`).
+   * Example: in `chousin' 'em''`, the occurrence `'` `'` across the space claims the `'` that
+   * would have started `'em`, so spaCy gives `chousin ' ' em ''`.
    */
-  private mergeSpecials(tokens: string[]): string[] {
-    if (tokens.length < 2 || this.mergeable.size === 0) return tokens;
-    const matches: Array<{ start: number; end: number; tokens: readonly string[] }> = [];
-    for (let i = 0; i < tokens.length; i++) {
+  private mergeSpecials(tokens: string[], first: number): void {
+    const accepted = this.pending.filter((match) => !this.isOutranked(match, tokens, first));
+    if (accepted.length === 0) return;
+    const merged: string[] = [];
+    let next = accepted[0]!.start;
+    for (const match of accepted) {
+      for (let i = next; i < match.start; i++) merged.push(tokens[i]!);
+      for (const token of match.tokens) merged.push(token);
+      next = match.end;
+    }
+    for (let i = next; i < tokens.length; i++) merged.push(tokens[i]!);
+    tokens.length = accepted[0]!.start;
+    for (const token of merged) tokens.push(token);
+  }
+
+  /** Whether an occurrence that spaCy considers before `match` covers its first or last token. */
+  private isOutranked(match: Match, tokens: readonly string[], first: number): boolean {
+    const length = match.end - match.start;
+    const last = match.end - 1;
+    const from = Math.max(first, match.start - this.longestPattern + 1);
+    for (const other of this.findMatches(tokens, from, Math.min(tokens.length, last + this.longestPattern), last)) {
+      const otherLength = other.end - other.start;
+      const ahead = otherLength > length || (otherLength === length && other.start < match.start);
+      if (!ahead) continue;
+      const coversFirst = other.start <= match.start && match.start < other.end;
+      const coversLast = other.start <= last && last < other.end;
+      if (coversFirst || coversLast) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Occurrences of mergeable patterns that start in tokens[from, startLimit] and end by `to`.
+   */
+  private findMatches(tokens: readonly string[], from: number, to: number, startLimit = to - 1): Match[] {
+    const matches: Match[] = [];
+    for (let i = from; i <= startLimit && i < to; i++) {
       const candidates = this.mergeable.get(tokens[i]!);
       if (!candidates) continue;
       for (const { pieces, tokens: replacement } of candidates) {
-        if (i + pieces.length > tokens.length) continue;
+        if (i + pieces.length > to) continue;
         let same = true;
         for (let k = 1; k < pieces.length && same; k++) same = tokens[i + k] === pieces[k];
         if (same) matches.push({ start: i, end: i + pieces.length, tokens: replacement });
       }
     }
-    if (matches.length === 0) return tokens;
-    matches.sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
-    const taken = new Uint8Array(tokens.length);
-    const chosen: typeof matches = [];
-    for (const match of matches) {
-      if (!taken[match.start] && !taken[match.end - 1]) chosen.push(match);
-      // spaCy marks the tokens as taken even when it skips the match.
-      taken.fill(1, match.start, match.end);
-    }
-    chosen.sort((a, b) => a.start - b.start);
-    const merged: string[] = [];
-    let next = 0;
-    for (const match of chosen) {
-      if (match.start < next) continue; // cannot happen after the endpoint checks, kept for safety
-      for (let i = next; i < match.start; i++) merged.push(tokens[i]!);
-      merged.push(...match.tokens);
-      next = match.end;
-    }
-    for (let i = next; i < tokens.length; i++) merged.push(tokens[i]!);
-    return merged;
+    return matches;
   }
 }
