@@ -85,7 +85,7 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tens
     const expShifted = tf.exp(tf.sub(z, rowMax)); // [n, classes]
     const expSum = tf.sum(expShifted, 1); // [n]
     const logSumExp = tf.add(tf.log(expSum), rowMax.reshape([n]));
-    const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), classes), targets);
+    const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
     const picked = tf.gather(z.reshape([n * classes]), flatIndex);
     // The targets are saved too: the caller's scope is disposed before the backward runs.
     save([expShifted, expSum, targets]);
