@@ -76,7 +76,7 @@ describe('dropout masks', () => {
   });
 
   it('embedding lookup sends no gradient to the pad row but the right one elsewhere', () => {
-    const weight = tf.variable(tf.randomUniform([6, 2], -1, 1, 'float32', 5));
+    const weight = tf.variable(tf.randomUniform([6, 2], -1, 1, 'float32', 5)) as tf.Variable<tf.Rank.R2>;
     const ids = tf.tensor1d([1, 3, 3, 1, 5], 'int32');
     const { grads } = tf.variableGrads(
       () => tf.sum(embeddingDropout(weight, ids, 0, 1, true, new Rng(1))) as tf.Scalar,
