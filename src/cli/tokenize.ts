@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--no-rules', 'skip the fastai rules (no xxbos/xxmaj/xxup/xxrep, no lower-casing)')
     .option('--add-eos', 'end every document with xxeos')
     .option('--min-freq <n>', 'keep tokens seen at least n times in the vocab', wholeNumber(1), 3)
-    .option('--max-vocab <n>', 'at most n vocab entries (before the specials and xxfake padding)', wholeNumber(1), 60000)
+    .option('--max-vocab <n>', 'at most n tokens in the vocab (then xxfake pads it to a multiple of 8)', wholeNumber(1), 60000)
     .option('--vocab <path>', 'reuse a vocab: a vocab.json, or a model/corpus directory (its tokenizer settings too)')
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (name or 0-based index)')
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
@@ -67,6 +67,11 @@ export function register(program: Command): void {
 }
 
 async function runTokenize(inputs: string[], flags: Flags, command: Command): Promise<void> {
+  // `ulmfit tokenize big.txt | head`: the reader went away; stop quietly, as Unix filters do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   if (flags.encoding !== 'utf8' && flags.encoding !== 'latin1') {
     throw new UlmfitError('E_USAGE', `--encoding must be utf8 or latin1, got ${flags.encoding}`);
   }
@@ -152,11 +157,6 @@ function writeOut(text: string): Promise<void> {
     else process.stdout.once('drain', resolve);
   });
 }
-
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
 
 function summary(s: TokenizeStats): string {
   const empty = s.emptySkipped > 0 ? ` (${s.emptySkipped} empty skipped)` : '';

@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openCorpus } from '../../src/text/corpus.js';
+
+// The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first). Spawned
+// asynchronously so the test worker's event loop stays free while the CLI runs.
+function ulmfit(args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { env: { ...process.env, ULMFIT_CACHE_DIR: cacheDir, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // the CLI may exit before reading stdin (usage errors)
+    child.stdin.end(input ?? '');
+  });
+}
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'ulmfit-cli-cache-'));
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'ulmfit-cli-'));
+}
+
+describe('ulmfit tokenize', async () => {
+  it('is a Unix filter: the printf example', async () => {
+    const run = await ulmfit(['tokenize', '-'], 'I LOVED it!!!!\n');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('xxbos i xxup loved it xxrep 4 !\n');
+    expect(run.stderr).toMatch(/^tokenized 1 docs, 8 tokens, 8 distinct, vocab 16, unknown 62\.50%, [\d.]+s\n$/);
+  });
+
+  it('prints one line per document in input order, JSON lines with --json, nothing else with --quiet', async () => {
+    const input = 'First doc.\n\nSecond doc...\n';
+    const plain = await ulmfit(['tokenize', '-', '--quiet', '--workers', '2'], input);
+    expect(plain.stdout).toBe('xxbos xxmaj first doc .\nxxbos xxmaj second doc …\n');
+    expect(plain.stderr).toBe('');
+    const json = await ulmfit(['tokenize', '-', '--json', '--quiet', '--no-rules'], input);
+    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { tokens: ['First', 'doc', '.'] },
+      { tokens: ['Second', 'doc', '...'] },
+    ]);
+    const csv = await ulmfit(['tokenize', 'fixtures/inputs/reviews.csv', '--json', '--quiet', '--no-cache']);
+    expect(JSON.parse(csv.stdout.split('\n')[0]!)).toEqual({ tokens: ['xxbos', 'xxmaj', 'loved', 'it', ',', 'truly', '.'], label: 'pos' });
+  });
+
+  it('prints ids with --ids (vocab built from the input, min-freq applied)', async () => {
+    const run = await ulmfit(['tokenize', '-', '--ids', '--quiet', '--min-freq', '2'], 'a b\na c\n');
+    expect(run.code).toBe(0);
+    // vocab: 9 specials, then 'a' (count 2) at 9; b and c are unknown (0).
+    expect(run.stdout).toBe('2 9 0\n2 9 0\n');
+  });
+
+  it('writes a corpus directory with --out, hitting the cache on the second run', async () => {
+    const out = join(tmp(), 'imdb-tok');
+    const first = await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', out, '--min-freq', '1']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe('');
+    expect(first.stderr).toContain(`→ ${out}`);
+    const corpus = openCorpus(out);
+    expect(corpus.numDocs).toBe(7);
+    expect(corpus.labels!.names).toEqual(['neg', 'pos', 'unsup']);
+    corpus.close();
+    const refused = await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', out, '--min-freq', '1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`error [E_OUT_EXISTS]: ${out} exists and is not empty (pass --overwrite, or choose another --out)\n`);
+    const second = await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', out, '--min-freq', '1', '--overwrite', '--json']);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ dir: out, cacheHit: true, numDocs: 7 });
+    expect(second.stderr).toContain('(cache hit)');
+  });
+
+  it('reuses a vocab from a corpus or model directory with --vocab', async () => {
+    const lm = join(tmp(), 'lm');
+    expect((await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', lm, '--min-freq', '1', '--quiet'])).code).toBe(0);
+    const run = await ulmfit(['tokenize', '-', '--ids', '--quiet', '--vocab', lm], 'Terrible zyzzyva\n');
+    const itos = JSON.parse(readFileSync(join(lm, 'vocab.json'), 'utf8')) as string[];
+    expect(run.stdout.trim().split(' ').map((id) => itos[Number(id)])).toEqual(['xxbos', 'xxmaj', 'terrible', 'xxunk']);
+  });
+
+  it('warns about skipped binary files on stderr and goes on', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a.txt'), 'Hello there');
+    writeFileSync(join(dir, 'b.txt'), Buffer.from([0, 1, 2, 3]));
+    const run = await ulmfit(['tokenize', dir, '--no-cache']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('xxbos xxmaj hello there\n');
+    expect(run.stderr.split('\n')[0]).toBe(`warning: skipped binary file ${join(dir, 'b.txt')}`);
+  });
+
+  it('exits 1 with one line and no stack trace for bad input', async () => {
+    const dir = tmp();
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"text": "ok"}\n{oops\n');
+    const cases: [string[], string][] = [
+      [['tokenize', 'no/such/file.txt'], 'error [E_INPUT_MISSING]: no such file or folder: no/such/file.txt (check the path)\n'],
+      [['tokenize', bad, '--workers', '0'], `error [E_INPUT_FORMAT]: ${bad}:2 is not valid JSON (each line of a .jsonl file must be one JSON object)\n`],
+      [['tokenize', 'fixtures/inputs/latin1.txt', '--workers', '0'], 'error [E_INPUT_ENCODING]: fixtures/inputs/latin1.txt: invalid UTF-8 at byte 7 (convert the file to UTF-8, or pass --encoding latin1 if it is Latin-1)\n'],
+      [['tokenize', 'fixtures/inputs/reviews.csv', '--text-col', 'body', '--workers', '0'], "error [E_INPUT_FORMAT]: fixtures/inputs/reviews.csv has no column 'body' (columns: id, label, text) (pass --text-col with one of those names or a 0-based index)\n"],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => ulmfit(args)));
+    for (const [i, [args, stderr]] of cases.entries()) {
+      const run = runs[i]!;
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toBe(stderr);
+      expect(run.stdout).toBe('');
+    }
+    const empty = await ulmfit(['tokenize', '-', '--workers', '0'], '\n  \n');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe('error [E_INPUT_EMPTY]: no documents in - (2 empty skipped) (give inputs with some text)\n');
+    const latin1 = await ulmfit(['tokenize', 'fixtures/inputs/latin1.txt', '--encoding', 'latin1', '--quiet', '--workers', '0']);
+    expect(latin1.stdout).toBe('xxbos xxmaj the café is xxmaj latin-1 .\n');
+  });
+
+  it('exits 2 for usage errors', async () => {
+    const cases = [['tokenize'], ['tokenize', '-', '--workers', 'many'], ['tokenize', '-', '--min-freq', '0'], ['tokenize', '-', '--bogus']];
+    const runs = await Promise.all(cases.map((args) => ulmfit(args, 'x\n')));
+    for (const [i, run] of runs.entries()) {
+      expect(run.code, cases[i]!.join(' ')).toBe(2);
+      expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const enc = await ulmfit(['tokenize', '-', '--encoding', 'utf16'], 'x\n');
+    expect(enc.code).toBe(2);
+    expect(enc.stderr).toBe('error [E_USAGE]: --encoding must be utf8 or latin1, got utf16\n');
+  });
+
+  it('keeps the cache under $ULMFIT_CACHE_DIR', async () => {
+    const own = tmp();
+    const run = await ulmfit(['tokenize', 'fixtures/inputs/reviews.tsv', '--ids', '--quiet'], undefined, { ULMFIT_CACHE_DIR: own });
+    expect(run.code).toBe(0);
+    expect(existsSync(own)).toBe(true);
+    expect(readdirSync(own).filter((n) => n.startsWith('corpus-'))).toHaveLength(1);
+  });
+});
