@@ -243,6 +243,9 @@ def verify_export():
             assert list(wgts.keys()) == list(target.keys()), (name, list(wgts.keys()), list(target.keys()))
             for (k, v), (tk, tv) in zip(wgts.items(), target.items()):
                 assert v.shape == tv.shape, (name, k, v.shape, tv.shape)
+            # Tied copies share one storage, as in a file fastai saved itself.
+            ptr = lambda k: wgts[k].untyped_storage().data_ptr()
+            assert ptr('0.encoder.weight') == ptr('0.encoder_dp.emb.weight') == ptr('1.decoder.weight'), name
             lm.load_state_dict(wgts, strict=True)
             for k, v in lm.state_dict().items():
                 assert v.reshape(-1).tolist() == torch.tensor(expected[k]['values']).reshape(-1).tolist(), k

@@ -11,6 +11,10 @@
  *   1.decoder.weight [V, E] (tied copy)     1.decoder.bias [V]
  * with in = E for layer 0 else H, h = H except the last layer's h = E. An encoder (fastai's
  * `save_encoder`) has the first 14 without the `0.` prefix; ulmfit keeps the prefix for it too.
+ *
+ * ulmfit stores each distinct tensor once: the copies `0.encoder_dp.emb.weight` and (when tied)
+ * `1.decoder.weight` are left out of imported weights when they equal `0.encoder.weight` (the
+ * model treats them as aliases), and an export puts them back.
  */
 import { UlmfitError } from '../errors.js';
 import { loadTorchCheckpoint, tensorMapOf, writeTorchZip } from './torch-pth.js';
@@ -179,16 +183,23 @@ function sameValues(a: RawTensor, b: RawTensor): boolean {
   return true;
 }
 
-/** fastai state dict → ulmfit weights (canonical names and order, v1 duplicates dropped). */
+/**
+ * fastai state dict → ulmfit weights: canonical names and order, v1 duplicates dropped, and the
+ * copies of the embedding (embedding dropout's, the tied decoder's) dropped when identical.
+ */
 export function fastaiToUlmfit(tensors: TensorMap, source: string): FastaiImport {
   const { shape, layout, kind } = inferAwdLstm(tensors, source);
   const cleaned = cleanRawKeys(tensors);
   const canonical = expectedFastaiKeys(shape, { kind: 'lm', layout: 'v2' });
+  const embedding = cleaned.get(kind === 'lm' ? `${LM_PREFIX}encoder.weight` : 'encoder.weight')!;
   const weights: TensorMap = new Map();
   for (const name of canonical.keys()) {
     const fastaiName = kind === 'lm' ? name : name.slice(LM_PREFIX.length);
     const tensor = cleaned.get(fastaiName);
-    if (tensor) weights.set(name, tensor);
+    if (!tensor) continue;
+    const isCopy = name === `${LM_PREFIX}encoder_dp.emb.weight` || name === DECODER_WEIGHT;
+    if (isCopy && sameValues(tensor, embedding)) continue;
+    weights.set(name, tensor);
   }
   return { weights, shape, layout, kind };
 }

@@ -563,8 +563,9 @@ function contiguousStrides(shape: readonly number[]): number[] {
 
 /**
  * A zip-format `torch.save` of an OrderedDict of the tensors, in map order: what
- * `torch.load(f)` (also with `weights_only=True`) returns as a state dict. Each tensor gets its own
- * storage; records are stored uncompressed and 64-byte aligned like torch writes them.
+ * `torch.load(f)` (also with `weights_only=True`) returns as a state dict. Tensors over the same
+ * bytes (tied copies) share one storage; records are stored uncompressed and 64-byte aligned like
+ * torch writes them.
  */
 export function writeTorchZip(tensors: TensorMap, options: { archiveName?: string } = {}): Uint8Array {
   const archiveName = options.archiveName ?? 'archive';
@@ -573,10 +574,23 @@ export function writeTorchZip(tensors: TensorMap, options: { archiveName?: strin
   const items: [PickleValue, PickleValue][] = [];
   const records: { name: string; data: Uint8Array }[] = [];
   let key = 0;
+  // Tensors over the very same bytes (tied weights) share one storage, as torch.save does.
+  const storageOf = new Map<string, string>();
+  const identity = new Map<ArrayBufferLike, number>();
   for (const [name, tensor] of tensors) {
-    const storageKey = String(key++);
     const numel = numelOf(tensor.shape);
     if (tensor.data.length !== numel) throw new Error(`tensor ${name}: data length ${tensor.data.length} ≠ ${numel}`);
+    if (!identity.has(tensor.data.buffer)) identity.set(tensor.data.buffer, identity.size);
+    const bytesId = `${identity.get(tensor.data.buffer)}:${tensor.data.byteOffset}:${tensor.data.byteLength}:${tensor.dtype}`;
+    let storageKey = storageOf.get(bytesId);
+    if (storageKey === undefined || numel === 0) {
+      storageKey = String(key++);
+      storageOf.set(bytesId, storageKey);
+      records.push({
+        name: `${archiveName}/data/${storageKey}`,
+        data: new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength),
+      });
+    }
     const storage: PickleValue = {
       persistentId: { tuple: ['storage', { global: ['torch', STORAGE_CLASS_OF[tensor.dtype]] }, storageKey, 'cpu', numel] },
     };
@@ -585,10 +599,6 @@ export function writeTorchZip(tensors: TensorMap, options: { archiveName?: strin
       args: [storage, 0, { tuple: tensor.shape }, { tuple: contiguousStrides(tensor.shape) }, false, orderedDict],
     };
     items.push([name, rebuilt]);
-    records.push({
-      name: `${archiveName}/data/${storageKey}`,
-      data: new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength),
-    });
   }
   const pickle = pickleProtocol2({ dictItems: orderedDict, items });
   const text = (s: string): Uint8Array => new TextEncoder().encode(s);

@@ -179,6 +179,20 @@ describe('torch zip writer', () => {
     }
   });
 
+  it('stores tensors over the same bytes once (tied weights), like torch.save', () => {
+    const shared: RawTensor = { dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) };
+    const tensors: TensorMap = new Map([
+      ['a', shared],
+      ['b', { dtype: 'float32', shape: [4], data: Float32Array.from([5, 6, 7, 8]) }],
+      ['tied', { ...shared }],
+    ]);
+    const files = Object.keys(unzipSync(writeTorchZip(tensors)));
+    expect(files.filter((f) => f.startsWith('archive/data/'))).toEqual(['archive/data/0', 'archive/data/1']);
+    const back = readTorchStateDict(writeTorchZip(tensors));
+    expect(Array.from(back.get('tied')!.data as Float32Array)).toEqual([1, 2, 3, 4]);
+    expect(back.get('tied')!.shape).toEqual([2, 2]);
+  });
+
   it('re-reads the fixtures and writes them back identically', () => {
     const original = readTorchStateDict(read('tensors_legacy.pth'));
     const again = readTorchStateDict(writeTorchZip(original));
