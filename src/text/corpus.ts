@@ -102,19 +102,21 @@ export function compareCodePoints(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** Appends int32 values to a file through a fixed buffer (sync: the writer is the only user). */
-class Int32FileWriter {
+/** Appends int32 or float64 values to a file through a fixed buffer (sync: one user, the writer). */
+class TypedFileWriter<A extends Int32Array | Float64Array> {
   private readonly fd: number;
-  private readonly buffer = new Int32Array(1 << 20);
   private used = 0;
   private closed = false;
   count = 0;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly buffer: A,
+  ) {
     this.fd = openSync(path, 'w');
   }
 
-  write(values: Int32Array): void {
+  write(values: A): void {
     let from = 0;
     while (from < values.length) {
       const n = Math.min(values.length - from, this.buffer.length - this.used);
@@ -129,7 +131,7 @@ class Int32FileWriter {
   flush(): void {
     if (this.used === 0) return;
     const bytes = bytesOf(this.buffer.subarray(0, this.used));
-    swapIfBigEndian(bytes, 4);
+    swapIfBigEndian(bytes, this.buffer.BYTES_PER_ELEMENT as 4 | 8);
     writeSync(this.fd, bytes);
     this.used = 0;
   }
@@ -139,6 +141,34 @@ class Int32FileWriter {
     this.closed = true;
     this.flush();
     closeSync(this.fd);
+  }
+}
+
+/** A growable typed array of per-document values (labels, splits), -1 = none. */
+class PerDoc<A extends Int32Array | Int8Array> {
+  private data: A;
+  /** One past the last document set. */
+  length = 0;
+
+  constructor(private readonly make: (n: number) => A) {
+    this.data = make(1024).fill(-1) as A;
+  }
+
+  set(i: number, value: number): void {
+    if (i >= this.data.length) {
+      const grown = this.make(Math.max(this.data.length * 2, i + 1)).fill(-1) as A;
+      grown.set(this.data as never);
+      this.data = grown;
+    }
+    this.data[i] = value;
+    this.length = Math.max(this.length, i + 1);
+  }
+
+  /** The first `n` values, -1 where never set. */
+  values(n: number): number[] {
+    const out = new Array<number>(n).fill(-1);
+    for (let i = 0; i < Math.min(n, this.length); i++) out[i] = this.data[i]!;
+    return out;
   }
 }
 
@@ -180,18 +210,23 @@ export interface CorpusFinish {
  * renames it to `dir`. Call `abort` on failure to remove the temp directory.
  */
 export class CorpusWriter {
-  private readonly ids: Int32FileWriter;
-  private readonly offsets: number[] = [0];
-  private readonly labels: (string | undefined)[] = [];
-  private readonly splits: (Split | undefined)[] = [];
-  private anyLabel = false;
-  private anySplit = false;
+  private readonly ids: TypedFileWriter<Int32Array>;
+  /** Streamed to disk too: a corpus of many short documents must not hold them in memory. */
+  private readonly offsets: TypedFileWriter<Float64Array>;
+  private lastOffset = 0;
+  private docs = 0;
+  /** Label ids in first-seen order (renumbered to sorted order at the end); only when a label exists. */
+  private labels: PerDoc<Int32Array> | undefined;
+  private readonly labelIds = new Map<string, number>();
+  private splits: PerDoc<Int8Array> | undefined;
 
   private constructor(
     readonly dir: string,
     readonly tempDir: string,
   ) {
-    this.ids = new Int32FileWriter(join(tempDir, 'ids.bin'));
+    this.ids = new TypedFileWriter(join(tempDir, 'ids.bin'), new Int32Array(1 << 20));
+    this.offsets = new TypedFileWriter(join(tempDir, 'offsets.bin'), new Float64Array(1 << 16));
+    this.offsets.write(Float64Array.of(0));
   }
 
   static async create(dir: string): Promise<CorpusWriter> {
@@ -202,7 +237,7 @@ export class CorpusWriter {
   }
 
   get numDocs(): number {
-    return this.offsets.length - 1;
+    return this.docs;
   }
 
   get numTokens(): number {
@@ -215,38 +250,39 @@ export class CorpusWriter {
    */
   append(ids: Int32Array, lengths: Int32Array, docs: readonly { label?: string; split?: Split }[]): void {
     this.ids.write(ids);
-    let end = this.offsets[this.offsets.length - 1]!;
+    const offsets = new Float64Array(lengths.length);
     for (let i = 0; i < lengths.length; i++) {
-      end += lengths[i]!;
-      this.offsets.push(end);
-      const doc = docs[i]!;
-      this.labels.push(doc.label);
-      this.splits.push(doc.split);
-      if (doc.label !== undefined) this.anyLabel = true;
-      if (doc.split !== undefined) this.anySplit = true;
+      this.lastOffset += lengths[i]!;
+      offsets[i] = this.lastOffset;
+      const { label, split } = docs[i]!;
+      if (label !== undefined) {
+        let id = this.labelIds.get(label);
+        if (id === undefined) this.labelIds.set(label, (id = this.labelIds.size));
+        (this.labels ??= new PerDoc((n) => new Int32Array(n))).set(this.docs, id);
+      }
+      if (split !== undefined) (this.splits ??= new PerDoc((n) => new Int8Array(n))).set(this.docs, SPLITS.indexOf(split));
+      this.docs++;
     }
+    this.offsets.write(offsets);
   }
 
   /** Writes the metadata files and renames the directory into place. Returns the meta. */
   async finish(done: CorpusFinish): Promise<CorpusMeta> {
     this.ids.close();
+    this.offsets.close();
     if (done.remap) remapInt32File(join(this.tempDir, 'ids.bin'), done.remap);
-    const offsets = Float64Array.from(this.offsets);
-    const offsetBytes = bytesOf(offsets);
-    swapIfBigEndian(offsetBytes, 8);
-    await writeFile(join(this.tempDir, 'offsets.bin'), offsetBytes);
     await writeFile(join(this.tempDir, 'vocab.json'), JSON.stringify(done.itos));
     await writeFile(join(this.tempDir, 'counts.json'), countsJson(done.counts));
     await writeFile(join(this.tempDir, 'tokenizer.json'), JSON.stringify(done.settings, null, 2) + '\n');
-    if (this.anyLabel) {
-      const names = [...new Set(this.labels.filter((l): l is string => l !== undefined))].sort(compareCodePoints);
-      const index = new Map(names.map((name, i) => [name, i]));
-      const ids = this.labels.map((l) => (l === undefined ? -1 : index.get(l)!));
+    if (this.labels) {
+      const firstSeen = [...this.labelIds.keys()];
+      const names = [...firstSeen].sort(compareCodePoints);
+      const sortedId = firstSeen.map((name) => names.indexOf(name));
+      const ids = this.labels.values(this.docs).map((id) => (id < 0 ? -1 : sortedId[id]!));
       await writeFile(join(this.tempDir, 'labels.json'), JSON.stringify({ names, ids }));
     }
-    if (this.anySplit) {
-      const ids = this.splits.map((s) => (s === undefined ? -1 : SPLITS.indexOf(s)));
-      await writeFile(join(this.tempDir, 'splits.json'), JSON.stringify({ names: SPLITS, ids }));
+    if (this.splits) {
+      await writeFile(join(this.tempDir, 'splits.json'), JSON.stringify({ names: SPLITS, ids: this.splits.values(this.docs) }));
     }
     const numTokens = this.ids.count;
     const meta: CorpusMeta = {
@@ -257,8 +293,8 @@ export class CorpusWriter {
       vocabSize: done.itos.length,
       vocabSha256: done.vocabSha256,
       unknownRate: numTokens === 0 ? 0 : done.meta.unknownTokens / numTokens,
-      hasLabels: this.anyLabel,
-      hasSplits: this.anySplit,
+      hasLabels: this.labels !== undefined,
+      hasSplits: this.splits !== undefined,
       created_by: `ulmfit ${PACKAGE_VERSION}`,
       createdAt: new Date().toISOString(),
       ...done.meta,
@@ -274,6 +310,7 @@ export class CorpusWriter {
   async abort(): Promise<void> {
     try {
       this.ids.close();
+      this.offsets.close();
     } catch {
       // a failed final flush: the directory is removed anyway
     }
