@@ -2,6 +2,7 @@
 for the tests of src/text/. Dev-time only: needs spaCy (see tools/gen-spacy-data.py).
 
   /tmp/spacy-venv/bin/python tools/spacy_reference.py fixtures   # writes fixtures/text/spacy-cases.json
+  /tmp/spacy-venv/bin/python tools/spacy_reference.py brown-sample BROWN.json  # fixtures/text/spacy-brown-sample.json
   /tmp/spacy-venv/bin/python tools/spacy_reference.py tokenize IN.json OUT.json
       # IN: a JSON list of documents; OUT: {"raw": [[tokens]...], "fastai": [[tokens]...]}
 
@@ -161,6 +162,15 @@ def main():
                  for t, r, f in zip(CASES, result["raw"], result["fastai"])]
         out.write_text(json.dumps({"spacy": spacy.__version__, "cases": cases}, ensure_ascii=False, indent=1) + "\n")
         print(f"wrote {len(cases)} cases to {out}")
+    elif cmd == "brown-sample":
+        # argv[2]: a JSON list of Brown documents (bench/brown-text.mjs's loadBrownDocs output).
+        docs = json.loads(pathlib.Path(sys.argv[2]).read_text())
+        picked = [docs[i] for i in (0, 175, 321)]  # 175 holds the cross-run matcher case
+        result = tokenize_all(picked)
+        out = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "text" / "spacy-brown-sample.json"
+        out.write_text(json.dumps({"spacy": spacy.__version__, "docs": [
+            {"text": t, "fastai": f} for t, f in zip(picked, result["fastai"])]}, ensure_ascii=False) + "\n")
+        print(f"wrote {len(picked)} documents to {out}")
     elif cmd == "tokenize":
         texts = json.loads(pathlib.Path(sys.argv[2]).read_text())
         pathlib.Path(sys.argv[3]).write_text(json.dumps(tokenize_all(texts), ensure_ascii=False))

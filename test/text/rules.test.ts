@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applyPreRules,
+  findPostRule,
+  findPreRule,
+  fixHtml,
+  htmlUnescape,
+  lowercase,
+  POST_RULES,
+  PRE_RULES,
+  pyStrip,
+  replaceAllCaps,
+  replaceMaj,
+  replaceRep,
+  replaceSpace,
+  replaceWrep,
+  rmUselessSpaces,
+  specAddSpaces,
+} from '../../src/text/rules.js';
+import { DEFAULT_POST_RULES, DEFAULT_PRE_RULES } from '../../src/text/settings.js';
+
+describe('rule order', () => {
+  it('is fastai defaults.text_proc_rules, in order', () => {
+    expect(PRE_RULES.map((rule) => rule.name)).toEqual([
+      'fix_html',
+      'replace_rep',
+      'replace_wrep',
+      'spec_add_spaces',
+      'rm_useless_spaces',
+      'replace_all_caps',
+      'replace_maj',
+      'lowercase',
+    ]);
+    expect(PRE_RULES.map((rule) => rule.name)).toEqual(DEFAULT_PRE_RULES);
+    expect(POST_RULES.map((rule) => rule.name)).toEqual(DEFAULT_POST_RULES);
+    expect(findPreRule('replace_maj')?.apply('Hello')).toBe('xxmaj hello');
+    expect(findPostRule('replace_space')?.apply('a b')).toBe('a▁b');
+    expect(findPreRule('nope')).toBeUndefined();
+  });
+});
+
+// fastai-spec §1.7: the string fastai hands to spaCy, produced by fastai's own rule functions.
+describe('all eight rules (spec §1.7 worked examples)', () => {
+  const examples: Array<[string, string]> = [
+    ["This isn't the easiest text.", "xxbos xxmaj this isn't the easiest text."],
+    ['&copy;   Fast.ai www.fast.ai/INDEX', 'xxbos © xxmaj fast.ai xxrep 3 w .fast.ai / xxup index'],
+    ['I LOVED it!!!! Best. Movie. Ever...', 'xxbos i xxup loved it xxrep 4 ! xxmaj best. xxmaj movie. xxmaj ever …'],
+    ['no no no no way', 'xxbos xxwrep 4 no way'],
+    ['The U.S. dollar $1 is $1.00.', 'xxbos xxmaj the xxup u.s. dollar $1 is $1.00.'],
+    ['Raising Victor Vargas: A Review', 'xxbos xxmaj raising xxmaj victor xxmaj vargas: a xxmaj review'],
+    [
+      "WOW!!! This is GREAT, isn't it? #1 and/or 2",
+      "xxbos xxup wow xxrep 3 ! xxmaj this is xxup great, isn't it? # 1 and / or 2",
+    ],
+    ['Hello   <br /><br />World', 'xxbos xxmaj hello \n\nxxmaj world'],
+    ['…self.<br /><br />Whoosh... Banzai!!!', 'xxbos …self.\n\nxxmaj whoosh … xxmaj banzai xxrep 3 !'],
+  ];
+  it.each(examples)('%j', (input, expected) => {
+    expect(applyPreRules(input)).toBe(expected);
+  });
+});
+
+describe('fix_html', () => {
+  it('matches the spec examples', () => {
+    expect(fixHtml('Sarah amp; Duck...')).toBe('Sarah & Duck …');
+    expect(fixHtml('quot;  @.@  @-@ ')).toBe("' .-");
+    expect(fixHtml('Tom &amp;amp; Jerry &lt;3 &copy;')).toBe('Tom &&& Jerry <3 ©');
+  });
+
+  it('does each plain replacement', () => {
+    expect(fixHtml('it#39;s')).toBe("it's");
+    expect(fixHtml('a#146;b')).toBe("a'b");
+    expect(fixHtml('a nbsp;b')).toBe('a  b');
+    expect(fixHtml('#36;5')).toBe('$5');
+    expect(fixHtml('line\\nnext')).toBe('line\nnext');
+    expect(fixHtml('a<br />b')).toBe('a\nb');
+    expect(fixHtml('say \\"hi\\"')).toBe('say "hi"');
+    expect(fixHtml('an <unk> word')).toBe('an xxunk word');
+    expect(fixHtml('3 @.@ 5 and well @-@ known')).toBe('3.5 and well-known');
+  });
+
+  it('leaves text without markup alone', () => {
+    const text = 'Plain text, nothing to fix: a & b; c.';
+    expect(fixHtml(text)).toBe(text);
+  });
+});
+
+describe('htmlUnescape (Python html.unescape)', () => {
+  it('decodes named, numeric and hex references', () => {
+    expect(htmlUnescape('&lt;&gt;&quot;&eacute;&#233;&#xE9;&#XE9;')).toBe('<>"ééé\u00e9');
+    expect(htmlUnescape('&#x263A;')).toBe('☺');
+    expect(htmlUnescape('&#128512;')).toBe('😀');
+  });
+
+  it('decodes legacy names without semicolons by longest prefix', () => {
+    expect(htmlUnescape('&copy2024')).toBe('©2024');
+    expect(htmlUnescape('&amp')).toBe('&');
+    expect(htmlUnescape('&notit;')).toBe('¬it;');
+  });
+
+  it('keeps unknown names and maps invalid code points like Python', () => {
+    expect(htmlUnescape('&unknown; & done')).toBe('&unknown; & done');
+    expect(htmlUnescape('&#0;')).toBe('\ufffd');
+    expect(htmlUnescape('&#x80;')).toBe('€'); // windows-1252 remap
+    expect(htmlUnescape('&#xD800;')).toBe('\ufffd');
+    expect(htmlUnescape('&#x110000;')).toBe('\ufffd');
+    expect(htmlUnescape('&#99999999999;')).toBe('\ufffd');
+    expect(htmlUnescape('a&#1;b')).toBe('ab'); // invalid code point dropped
+    expect(htmlUnescape('&#xFFFF;')).toBe('');
+  });
+});
+
+describe('replace_rep', () => {
+  it('matches the spec examples', () => {
+    expect(replaceRep('aa')).toBe('aa');
+    expect(replaceRep('aaaa')).toBe(' xxrep 4 a ');
+    expect(replaceRep('Wooofff!')).toBe('W xxrep 3 o  xxrep 3 f !');
+    expect(replaceRep('hmmmm... 1000000')).toBe('h xxrep 4 m  xxrep 3 .  1 xxrep 6 0 ');
+  });
+
+  it('counts code points and ignores whitespace runs', () => {
+    expect(replaceRep('😀😀😀')).toBe(' xxrep 3 😀 ');
+    expect(replaceRep('a   b\n\n\n')).toBe('a   b\n\n\n');
+  });
+});
+
+describe('replace_wrep', () => {
+  it('matches the spec examples', () => {
+    expect(replaceWrep('ah ah')).toBe('ah ah');
+    expect(replaceWrep('ah ah ah')).toBe(' xxwrep 3 ah ');
+    expect(replaceWrep('ah ah   ah  ah')).toBe(' xxwrep 4 ah ');
+    expect(replaceWrep('ah ah ah ah.')).toBe(' xxwrep 4 ah .');
+    expect(replaceWrep('ah ah ahi')).toBe('ah ah ahi');
+    expect(replaceWrep('so so so so so!')).toBe(' xxwrep 5 so !');
+    expect(replaceWrep('very very very good')).toBe(' xxwrep 3 very  good');
+  });
+
+  it('uses Unicode word characters like Python \\w', () => {
+    expect(replaceWrep('très très très bien')).toBe(' xxwrep 3 très  bien');
+    expect(replaceWrep('x ja ja ja')).toBe('x xxwrep 3 ja ');
+  });
+});
+
+describe('spec_add_spaces and rm_useless_spaces', () => {
+  it('spaces out / # \\', () => {
+    expect(specAddSpaces('and/or #1 a\\b')).toBe('and / or  # 1 a \\ b');
+  });
+
+  it('collapses runs of spaces only', () => {
+    expect(rmUselessSpaces('a    b \n\n  c\t\td')).toBe('a b \n\n c\t\td');
+  });
+});
+
+describe('replace_all_caps', () => {
+  it('matches the spec examples', () => {
+    expect(replaceAllCaps("I'M SHOUTING")).toBe("xxup i'm xxup shouting");
+    expect(replaceAllCaps('I am speaking')).toBe('i am speaking');
+    expect(replaceAllCaps("USA-based NASA's")).toBe("USA-based NASA's");
+  });
+
+  it('keeps the whitespace before the word and handles punctuation inside', () => {
+    expect(replaceAllCaps('a\nBIG, deal')).toBe('a\nxxup big, deal');
+    expect(replaceAllCaps('U.S. A1')).toBe('xxup u.s. xxup a1');
+  });
+});
+
+describe('replace_maj', () => {
+  it('matches the spec examples', () => {
+    expect(replaceMaj('Jeremy Howard')).toBe('xxmaj jeremy xxmaj howard');
+    expect(replaceMaj('Hello, World!')).toBe('xxmaj hello, xxmaj world!');
+  });
+
+  it('leaves mixed case alone and just lower-cases a single capital', () => {
+    expect(replaceMaj("McDonald's iPhone")).toBe("McDonald's iPhone");
+    expect(replaceMaj('A b')).toBe('a b');
+  });
+});
+
+describe('lowercase', () => {
+  it('adds xxbos, lower-cases and strips (Python whitespace)', () => {
+    expect(lowercase('  Hello World \n')).toBe('xxbos hello world');
+    expect(lowercase('Hello', true, true)).toBe('xxbos hello xxeos');
+    expect(lowercase('Hello', false)).toBe('hello');
+  });
+
+  it('strips what Python strips, not what JS trim strips', () => {
+    expect(pyStrip('\x1c\x85 a \u3000')).toBe('a');
+    expect(pyStrip('\ufeffa')).toBe('\ufeffa'); // BOM is not whitespace in Python
+  });
+});
+
+describe('replace_space', () => {
+  it('turns spaces inside a token into ▁', () => {
+    expect(replaceSpace('\n ')).toBe('\n▁');
+    expect(replaceSpace('a  b')).toBe('a▁▁b');
+    expect(replaceSpace('plain')).toBe('plain');
+  });
+});
