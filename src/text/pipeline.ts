@@ -219,6 +219,19 @@ async function placeCorpus(from: string, out: string): Promise<void> {
   }
 }
 
+/** The meta of a complete cache entry for `key`; undefined when absent or damaged (then it is rebuilt). */
+function readCacheEntry(dir: string, key: string): CorpusMeta | undefined {
+  if (!existsSync(join(dir, 'meta.json'))) return undefined;
+  try {
+    const corpus = openCorpus(dir); // checks the files' sizes against meta.json
+    corpus.close();
+    return corpus.meta.cacheKey === key ? corpus.meta : undefined;
+  } catch (err) {
+    if (err instanceof UlmfitError) return undefined;
+    throw err;
+  }
+}
+
 function statsFromMeta(meta: CorpusMeta, seconds: number, workers: number): TokenizeStats {
   return {
     numDocs: meta.numDocs,
@@ -250,13 +263,10 @@ export async function tokenizeCorpus(inputs: readonly string[], options: Tokeniz
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const cached = key ? join(cacheDir, `corpus-${key.slice(0, 32)}`) : undefined;
 
-  if (cached && existsSync(join(cached, 'meta.json'))) {
-    const corpus = openCorpus(cached); // validates sizes: a damaged entry throws instead of being used
-    corpus.close();
-    if (corpus.meta.cacheKey === key) {
-      if (options.out) await placeCorpus(cached, options.out);
-      return { dir: options.out ?? cached, hit: true, temporary: false, cacheKey: key, stats: statsFromMeta(corpus.meta, seconds(), 0) };
-    }
+  const hit = cached ? readCacheEntry(cached, key!) : undefined;
+  if (cached && hit) {
+    if (options.out) await placeCorpus(cached, options.out);
+    return { dir: options.out ?? cached, hit: true, temporary: false, cacheKey: key, stats: statsFromMeta(hit, seconds(), 0) };
   }
 
   let target: string;

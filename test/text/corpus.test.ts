@@ -157,6 +157,12 @@ describe('tokenizeCorpus', () => {
     expect(added.hit).toBe(false);
     expect(added.stats.numDocs).toBe(8);
     expect((await tokenizeCorpus([input], options)).hit).toBe(true);
+    // A damaged entry (someone deleted a file) is rebuilt, not used and not an error.
+    const entry = (await tokenizeCorpus([input], options)).dir;
+    writeFileSync(join(entry, 'ids.bin'), '');
+    const rebuilt = await tokenizeCorpus([input], options);
+    expect(rebuilt.hit).toBe(false);
+    expect(openCorpus(rebuilt.dir).numDocs).toBe(8);
   });
 
   it('never reuses an interrupted write: a failure leaves nothing, a dead process temp dir is replaced', async () => {
