@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UlmfitError } from '../errors.js';
-import { BYTES_PER_ELEMENT, numelOf, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
+import { BYTES_PER_ELEMENT, copyBytes, numelOf, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
 
 const FORMAT_DTYPE: Record<TensorDType, string> = { float32: 'F32', float16: 'F16', int32: 'I32', int64: 'I64' };
 const DTYPE_OF_FORMAT = new Map<string, TensorDType>(
@@ -134,8 +134,7 @@ function typedView(bytes: Uint8Array, start: number, dtype: TensorDType, shape: 
   let buffer = bytes.buffer;
   let byteOffset = bytes.byteOffset + start;
   if (byteOffset % size !== 0) {
-    // Copy via the Uint8Array constructor: Buffer#slice would return a view, not a copy.
-    buffer = new Uint8Array(bytes.subarray(start, start + length * size)).buffer;
+    buffer = copyBytes(bytes.subarray(start, start + length * size)).buffer;
     byteOffset = 0;
   }
   switch (dtype) {

@@ -107,6 +107,17 @@ export function toFloat32(tensor: RawTensor): Float32Array {
   }
 }
 
+/**
+ * A copy of `bytes` at offset 0 of a fresh buffer (so any typed array can view it). `set` is a
+ * memcpy; `new Uint8Array(typedArray)` copies element by element (10× slower on large tensors),
+ * and Buffer#slice is a view, not a copy.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 /** Shapes equal element by element. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);

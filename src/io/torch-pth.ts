@@ -21,7 +21,7 @@ import { unzipSync } from 'fflate';
 import { BufferReader, Parser } from 'pickleparser';
 import { UlmfitError } from '../errors.js';
 import { pickleProtocol2, type PickleValue } from './pickle-writer.js';
-import { halfToFloat, numelOf, shapeText, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
+import { copyBytes, halfToFloat, numelOf, shapeText, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
 import { buildStoredZip } from './zip-store.js';
 
 /** Element types of torch storages, by their pickled class name. */
@@ -71,8 +71,7 @@ class StorageRecord {
     if (!this.cached) {
       if (!this.loader) throw checkpointError(source, `storage ${this.key} has no data in the file`);
       this.cached = this.loader();
-      // A copy (not Buffer#slice, which is a view) puts the bytes at offset 0 of a fresh buffer.
-      if (this.cached.byteOffset % this.type.elementSize !== 0) this.cached = new Uint8Array(this.cached);
+      if (this.cached.byteOffset % this.type.elementSize !== 0) this.cached = copyBytes(this.cached);
     }
     return this.cached;
   }
@@ -442,7 +441,7 @@ function loadLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
     const start = position + 8;
     const end = start + count * record.type.elementSize;
     if (count < 0 || end > bytes.length) throw truncated(source, key);
-    record.loader = () => new Uint8Array(bytes.subarray(start, end)); // a copy, aligned
+    record.loader = () => copyBytes(bytes.subarray(start, end)); // aligned for typed views
     position = end;
   }
   return { format: 'legacy', root, source };
