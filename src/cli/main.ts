@@ -12,8 +12,11 @@ export type CommandModule = { register(program: Command): void };
 async function loadCommands(): Promise<CommandModule[]> {
   const modules: Promise<CommandModule>[] = [
     import('./tokenize.js'),
+    import('./pretrain.js'),
+    import('./finetune-lm.js'),
     import('./import-fastai.js'),
     import('./export-fastai.js'),
+    import('./generate.js'),
   ];
   return Promise.all(modules);
 }

@@ -1,0 +1,53 @@
+/**
+ * The results table training commands print to stdout: one fixed-width row per epoch, as fastai's
+ * Recorder shows it, plus the per-batch progress bar on stderr (TTY only).
+ */
+import type { BatchInfo, EpochRow } from '../train/learner.js';
+import { clock, Progress } from './progress.js';
+
+export type Column = 'trainLoss' | 'validLoss' | 'accuracy' | 'perplexity' | 'f1Macro';
+
+const HEADERS: Record<Column, string> = {
+  trainLoss: 'train_loss',
+  validLoss: 'valid_loss',
+  accuracy: 'accuracy',
+  perplexity: 'perplexity',
+  f1Macro: 'f1_macro',
+};
+
+export class EpochTable {
+  private headerPrinted = false;
+  private readonly progress: Progress;
+
+  constructor(private readonly columns: readonly Column[], private readonly options: { quiet?: boolean; json?: boolean } = {}) {
+    this.progress = new Progress({ label: 'train', ...(options.quiet || options.json ? { enabled: false } : {}) });
+  }
+
+  /** Learner `onBatchEnd`. */
+  batch = (info: BatchInfo): void => {
+    this.progress.update({
+      done: info.batch + 1,
+      total: info.numBatches,
+      text: `stage ${info.stage + 1} epoch ${info.epoch + 1}/${info.epochs} loss ${info.smoothLoss.toFixed(4)} lr ${info.lr.toExponential(2)}`,
+    });
+  };
+
+  /** Learner `onEpochEnd`. */
+  epoch = (row: EpochRow): void => {
+    this.progress.finish();
+    if (this.options.quiet || this.options.json) return;
+    const cells = ['stage', 'epoch', ...this.columns.map((c) => HEADERS[c]), 'time'];
+    if (!this.headerPrinted) {
+      process.stdout.write(cells.map((c) => c.padStart(c === 'stage' || c === 'epoch' ? 5 : 10)).join(' ') + '\n');
+      this.headerPrinted = true;
+    }
+    const values = this.columns.map((c) => formatCell(row[c]).padStart(10));
+    process.stdout.write([String(row.stage + 1).padStart(5), String(row.epoch + 1).padStart(5), ...values, clock(row.seconds).padStart(10)].join(' ') + '\n');
+  };
+}
+
+function formatCell(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  if (!Number.isFinite(value)) return String(value);
+  return Math.abs(value) >= 1000 ? value.toFixed(1) : value.toFixed(4);
+}

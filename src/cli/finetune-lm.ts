@@ -1,0 +1,13 @@
+/** `ulmfit finetune-lm`: stage 2 of ULMFiT, a pretrained language model fine-tuned on domain text. */
+import type { Command } from 'commander';
+import { addLmFlags, runLm, type LmFlags } from './lm-common.js';
+
+export function register(program: Command): void {
+  const command = program
+    .command('finetune-lm')
+    .description("fine-tune a pretrained language model on your text (ULMFiT stage 2; fastai's recipe: 1 frozen epoch at 2e-2, then --epochs at --lr)");
+  addLmFlags(command)
+    .requiredOption('--pretrained <dir>', 'the pretrained language model (a model or run directory, e.g. from pretrain or import-fastai)')
+    .addHelpText('after', '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3')
+    .action(async (inputs: string[], flags: LmFlags) => runLm(inputs, flags, true));
+}

@@ -1,0 +1,141 @@
+/** Flags and the action shared by `ulmfit pretrain` and `ulmfit finetune-lm`. */
+import type { Command } from 'commander';
+import type { BackendName } from '../backend.js';
+import { trainLanguageModel, type LmTrainOptions } from '../tasks/lm.js';
+import { parseRecipe } from '../train/recipe.js';
+import { parseLr } from '../train/schedule.js';
+import { defaultTokenizerSettings } from '../text/settings.js';
+import { defaultWorkerCount } from '../text/parallel.js';
+import { EpochTable } from './epoch-table.js';
+import { backendName, collect, realNumber, wholeNumber } from './options.js';
+
+export interface LmFlags {
+  out: string;
+  pretrained?: string;
+  valid?: string[];
+  validPct?: number;
+  emb?: number;
+  hidden?: number;
+  layers?: number;
+  dropMult?: number;
+  bs: number;
+  bptt: number;
+  epochs?: number;
+  lr?: string;
+  schedule?: string;
+  wd?: number;
+  clip?: number;
+  alpha: number;
+  beta: number;
+  seed: number;
+  backwards?: boolean;
+  rules: boolean;
+  minFreq?: number;
+  maxVocab?: number;
+  textCol?: string;
+  lineDocs?: boolean;
+  workers: number;
+  cache: boolean;
+  cacheDir?: string;
+  saveEncoder?: boolean;
+  overwrite?: boolean;
+  resume?: boolean;
+  backend: BackendName;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Adds the flags both LM commands take. */
+export function addLmFlags(command: Command): Command {
+  return command
+    .argument('<inputs...>', 'text files, folders of .txt, CSV/TSV/JSONL, -, or a corpus directory from `ulmfit tokenize --out`')
+    .requiredOption('--out <dir>', 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)')
+    .option('--valid <inputs>', 'validation text (repeatable); default: --valid-pct of the documents', collect)
+    .option('--valid-pct <p>', 'share of documents held out for validation, random by document (default 0.1)', realNumber(0, 0.99))
+    .option('--bs <n>', 'batch size: parallel text streams', wholeNumber(1), 64)
+    .option('--bptt <n>', 'tokens per batch (truncated BPTT length)', wholeNumber(1), 72)
+    .option('--epochs <n>', 'epochs of the main stage', wholeNumber(1))
+    .option('--lr <lr>', 'max learning rate of the main stage: a number, lo:hi (discriminative), or one per group')
+    .option('--schedule <recipe>', 'the whole recipe: "[freeze_to:]epochs@lr; ..." (overrides --epochs/--lr)')
+    .option('--wd <wd>', 'decoupled weight decay (fastai default 0.01)', realNumber(0))
+    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', realNumber(0))
+    .option('--alpha <a>', 'AR regularization (0 = off)', realNumber(0), 2)
+    .option('--beta <b>', 'TAR regularization (0 = off)', realNumber(0), 1)
+    .option('--seed <n>', 'seed for shuffles, dropout masks and init', wholeNumber(0), 42)
+    .option('--backwards', 'train on reversed documents (a backwards model; fine-tuning needs a backwards pretrained model)')
+    .option('--min-freq <n>', 'vocab: keep tokens seen at least n times (fastai 3)', wholeNumber(1))
+    .option('--max-vocab <n>', 'vocab: at most n tokens (fastai 60000)', wholeNumber(1))
+    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text')
+    .option('--line-docs', 'a plain text file holds one document per line')
+    .option('--workers <n>', 'tokenizer worker threads', wholeNumber(0), defaultWorkerCount())
+    .option('--no-cache', 'do not read or write the tokenized-corpus cache')
+    .option('--cache-dir <dir>', 'tokenized-corpus cache folder')
+    .option('--overwrite', 'replace a non-empty --out run directory')
+    .option('--resume', 'continue the interrupted run in --out from its last checkpoint')
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
+    .option('--json', 'print one JSON object with the results instead of the table')
+    .option('--quiet', 'no progress or info on stderr');
+}
+
+export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean): Promise<void> {
+  const table = new EpochTable(['trainLoss', 'validLoss', 'accuracy', 'perplexity'], flags);
+  const info = (message: string): void => {
+    if (!flags.quiet) process.stderr.write(message + '\n');
+  };
+  const settings = defaultTokenizerSettings(flags.rules ? {} : { rules: false, lowercase: false });
+  const stages = flags.schedule
+    ? parseRecipe(flags.schedule)
+    : undefined;
+  const options: LmTrainOptions = {
+    inputs,
+    out: flags.out,
+    pretrained: flags.pretrained,
+    valid: flags.valid,
+    validPct: flags.validPct,
+    emb: flags.emb,
+    hidden: flags.hidden,
+    layers: flags.layers,
+    dropMult: flags.dropMult,
+    bs: flags.bs,
+    bptt: flags.bptt,
+    stages: stages ?? mainStage(finetune, flags),
+    wd: flags.wd,
+    clip: flags.clip,
+    alpha: flags.alpha,
+    beta: flags.beta,
+    seed: flags.seed,
+    backwards: flags.backwards ?? false,
+    settings: finetune ? undefined : settings,
+    minFreq: flags.minFreq,
+    maxVocab: flags.maxVocab,
+    textCol: flags.textCol,
+    lineDocs: flags.lineDocs,
+    workers: flags.workers,
+    noCache: !flags.cache,
+    cacheDir: flags.cacheDir,
+    saveEncoder: flags.saveEncoder,
+    overwrite: flags.overwrite,
+    resume: flags.resume,
+    backend: flags.backend,
+    onInfo: info,
+    onBatchEnd: table.batch,
+    onEpochEnd: table.epoch,
+  };
+  const result = await trainLanguageModel(options);
+  const best = result.best;
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ run_dir: result.runDir, backend: result.backend, vocab_size: result.vocabSize, train_tokens: result.trainTokens, valid_tokens: result.validTokens, transfer_found: result.transferFound ?? null, best, history: result.history }) + '\n');
+  } else if (best) {
+    info(`best: valid loss ${best.validLoss?.toFixed(4) ?? '-'}, accuracy ${best.accuracy?.toFixed(4) ?? '-'}, perplexity ${best.perplexity?.toFixed(2) ?? '-'} → ${result.runDir}`);
+  }
+}
+
+/** --epochs/--lr shape the default recipe's main stage (fastai: pretrain 1 stage; finetune frozen 1@2e-2 then the rest). */
+function mainStage(finetune: boolean, flags: LmFlags) {
+  const lr = flags.lr !== undefined ? parseLr(flags.lr) : undefined;
+  if (!finetune) return [{ freezeTo: 0, epochs: flags.epochs ?? 1, lr: lr ?? 2e-3 }];
+  return [
+    { freezeTo: -1, epochs: 1, lr: 2e-2 },
+    { freezeTo: 0, epochs: flags.epochs ?? 10, lr: lr ?? 2e-3 },
+  ];
+}

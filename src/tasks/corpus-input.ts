@@ -1,0 +1,74 @@
+/**
+ * Training commands accept either a tokenized corpus directory (from `ulmfit tokenize --out`) or
+ * raw inputs, which go through the same tokenize pipeline and its cache. This module hides the
+ * difference: it always hands back an opened Corpus.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { UlmfitError } from '../errors.js';
+import { CORPUS_FORMAT, openCorpus, type Corpus } from '../text/corpus.js';
+import { tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
+import type { TokenizerSettings } from '../text/settings.js';
+
+export interface CorpusInputOptions extends Omit<TokenizeCorpusOptions, 'out' | 'overwrite'> {
+  /** The tokenizer the corpus must have been made with (a pretrained model's); checked for corpus dirs. */
+  requireSettings?: TokenizerSettings;
+}
+
+export interface LoadedCorpus {
+  corpus: Corpus;
+  /** Tokenization statistics when the inputs were raw text (undefined for a corpus dir). */
+  stats: TokenizeStats | undefined;
+  /** Whether the corpus was read from the cache (or a corpus dir) without tokenizing. */
+  hit: boolean;
+  /** Closes the corpus and removes a temporary directory (no cache). */
+  close(): void;
+}
+
+/** True when `path` is a tokenized corpus directory written by ulmfit. */
+export function isCorpusDir(path: string): boolean {
+  const meta = join(path, 'meta.json');
+  if (!existsSync(meta)) return false;
+  try {
+    return (JSON.parse(readFileSync(meta, 'utf8')) as { format?: unknown }).format === CORPUS_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+export async function loadCorpusInput(inputs: readonly string[], options: CorpusInputOptions = {}): Promise<LoadedCorpus> {
+  if (inputs.length === 1 && isCorpusDir(inputs[0]!)) {
+    const corpus = openCorpus(inputs[0]!);
+    if (options.requireSettings && !sameSettings(corpus.settings, options.requireSettings)) {
+      corpus.close();
+      throw new UlmfitError(
+        'E_MODEL_MISMATCH',
+        `the corpus ${inputs[0]} was tokenized with other settings than the model (tokenizer.json differs)`,
+        'pass the raw text instead, or re-tokenize it with --vocab <model-dir>',
+      );
+    }
+    if (options.vocab && corpus.vocab.itos.join('\u0000') !== options.vocab.join('\u0000')) {
+      corpus.close();
+      throw new UlmfitError('E_MODEL_MISMATCH', `the corpus ${inputs[0]} has another vocab than the model`, 'pass the raw text instead, or re-tokenize it with --vocab <model-dir>');
+    }
+    return { corpus, stats: undefined, hit: true, close: () => corpus.close() };
+  }
+  const { requireSettings: _ignored, ...tokenizeOptions } = options;
+  const result = await tokenizeCorpus(inputs, tokenizeOptions);
+  const corpus = openCorpus(result.dir);
+  return {
+    corpus,
+    stats: result.stats,
+    hit: result.hit,
+    close: () => {
+      corpus.close();
+      if (result.temporary) rmSync(result.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function sameSettings(a: TokenizerSettings, b: TokenizerSettings): boolean {
+  const key = (s: TokenizerSettings): string =>
+    JSON.stringify([s.kind, s.rules, s.preRules, s.postRules, s.lowercase, s.addEos, s.lang]);
+  return key(a) === key(b);
+}

@@ -1,0 +1,299 @@
+/**
+ * Stages 1 and 2 of ULMFiT as library functions: `trainLanguageModel` pretrains an AWD-LSTM from
+ * scratch or fine-tunes a pretrained one (fastai's `language_model_learner` + recipe), writing a
+ * run directory (design.md §3) with model-last/, model-best/, encoder/, checkpoint/,
+ * metrics.jsonl and config.json. `ulmfit pretrain` and `ulmfit finetune-lm` are thin wrappers.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, type BackendName } from '../backend.js';
+import { UlmfitError, usageError } from '../errors.js';
+import { splitValid, LmStream } from '../data/lm-stream.js';
+import {
+  appendMetrics, prepareOutDir, readCheckpointDir, readModelDir, resolveModelDir, RUN_LAYOUT, writeCheckpointDir,
+  writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
+} from '../io/artifact.js';
+import { float32Tensor, type TensorMap } from '../io/tensors.js';
+import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
+import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
+import { matchEmbeds } from '../model/transfer.js';
+import { Rng } from '../random.js';
+import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
+import { Learner, type BatchInfo, type EpochRow, type LearnerState, type Stage } from '../train/learner.js';
+import type { LrSpec } from '../train/schedule.js';
+import { loadCorpusInput } from './corpus-input.js';
+
+export interface LmTrainOptions {
+  inputs: string[];
+  out: string;
+  /** Fine-tune this language model (a model or run directory); without it, pretrain from scratch. */
+  pretrained?: string | undefined;
+  /** Validation inputs; otherwise a `validPct` random share of the documents (by document). */
+  valid?: string[] | undefined;
+  validPct?: number | undefined;
+  /** Architecture for pretraining (fastai's awd_lstm_lm_config by default); ignored when fine-tuning. */
+  emb?: number | undefined;
+  hidden?: number | undefined;
+  layers?: number | undefined;
+  dropMult?: number | undefined;
+  bs?: number | undefined;
+  bptt?: number | undefined;
+  /** The training recipe; default: pretrain = one one-cycle fit, finetune = fastai's two stages. */
+  stages?: Stage[] | undefined;
+  wd?: number | undefined;
+  clip?: number | undefined;
+  /** AR and TAR coefficients (fastai TextLearner: 2 and 1). */
+  alpha?: number | undefined;
+  beta?: number | undefined;
+  seed?: number | undefined;
+  backwards?: boolean | undefined;
+  /** Tokenizer for raw inputs when pretraining (fine-tuning always uses the pretrained model's). */
+  settings?: TokenizerSettings | undefined;
+  minFreq?: number | undefined;
+  maxVocab?: number | undefined;
+  workers?: number | undefined;
+  noCache?: boolean | undefined;
+  cacheDir?: string | undefined;
+  textCol?: string | undefined;
+  lineDocs?: boolean | undefined;
+  overwrite?: boolean | undefined;
+  resume?: boolean | undefined;
+  /** Also write encoder/ (always done when fine-tuning). */
+  saveEncoder?: boolean | undefined;
+  backend?: BackendName | undefined;
+  onInfo?: ((message: string) => void) | undefined;
+  onBatchEnd?: ((info: BatchInfo) => void) | undefined;
+  onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
+}
+
+export interface LmTrainResult {
+  runDir: string;
+  history: EpochRow[];
+  best: EpochRow | undefined;
+  vocabSize: number;
+  trainTokens: number;
+  validTokens: number;
+  /** Fine-tuning: new-vocab tokens found in the pretrained vocab. */
+  transferFound?: number | undefined;
+  backend: string;
+}
+
+/** fastai's recipes (fastai-spec §6.7). */
+export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec): Stage[] {
+  if (!finetune) return [{ epochs: epochs ?? 1, lr: lr ?? 2e-3, freezeTo: 0 }];
+  return [
+    { freezeTo: -1, epochs: 1, lr: 2e-2 },
+    { freezeTo: 0, epochs: epochs ?? 10, lr: lr ?? 2e-3 },
+  ];
+}
+
+/** Options that shape the run and are stored in config.json (what `--resume` restores). */
+const PERSISTED: readonly (keyof LmTrainOptions)[] = [
+  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'stages', 'wd',
+  'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
+];
+
+export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrainResult> {
+  const info = given.onInfo ?? (() => undefined);
+  prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
+  const options = given.resume ? restoreConfig(given) : given;
+  const backend = await initBackend(options.backend ?? 'auto');
+  const seed = options.seed ?? 42;
+  const rng = new Rng(seed);
+  const finetune = options.pretrained !== undefined;
+  const stages = options.stages ?? defaultLmStages(finetune);
+  validateStages(stages);
+
+  const pretrained = finetune ? loadPretrained(options.pretrained!, options.backwards ?? false) : undefined;
+  const settings = pretrained ? (pretrained.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
+  const backwards = pretrained ? pretrained.meta.backwards : (options.backwards ?? false);
+  const tokenizeOptions = {
+    settings,
+    ...(pretrained?.spmModel ? { spmModel: pretrained.spmModel } : {}),
+    ...(options.minFreq !== undefined ? { minFreq: options.minFreq } : {}),
+    ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.noCache ? { noCache: true } : {}),
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.textCol ? { textCol: options.textCol } : {}),
+    ...(options.lineDocs ? { lineDocs: true } : {}),
+  };
+  const train = await loadCorpusInput(options.inputs, { ...tokenizeOptions, ...(pretrained ? { requireSettings: settings } : {}) });
+  const closers = [train.close];
+  try {
+    const corpus = train.corpus;
+    const itos = [...corpus.vocab.itos];
+    info(`corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${itos.length}${train.hit ? ' (cached)' : ''}`);
+    const { trainDocs, validDocs } = await splitDocuments(options, corpus, itos, tokenizeOptions, rng, closers);
+    const trainTokens = trainDocs.reduce((n, d) => n + d.length, 0);
+    const validTokens = validDocs.reduce((n, d) => n + d.length, 0);
+
+    const config: AwdLstmConfig = pretrained
+      ? (pretrained.meta.arch as unknown as AwdLstmConfig)
+      : withDropMult(
+          { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
+          options.dropMult ?? 1,
+        );
+    const model = new LanguageModel(itos.length, config, { rng, alpha: options.alpha ?? 2, beta: options.beta ?? 1 });
+    let transferFound: number | undefined;
+    if (pretrained) {
+      const matched = matchEmbeds(pretrained.weights, pretrained.vocab, itos);
+      transferFound = matched.found;
+      info(`transfer: ${matched.found} of ${itos.length} vocab tokens found in the pretrained vocab (${pct(matched.found / itos.length)}); the rest start from the mean embedding`);
+      withTfWeights(matched.weights, (tensors) => model.loadWeights(tensors));
+    }
+
+    const bs = options.bs ?? 64;
+    const bptt = options.bptt ?? 72;
+    const trainStream = new LmStream(trainDocs, { bs, bptt, shuffle: true, rng, backwards });
+    if (trainStream.numBatches === 0) {
+      throw new UlmfitError('E_INPUT_EMPTY', `the training text has ${trainTokens} tokens, too few for --bs ${bs}`, 'give more text or a smaller --bs');
+    }
+    const validStream = validDocs.length > 0 ? new LmStream(validDocs, { bs, bptt, backwards }) : undefined;
+    const validBatches = validStream && validStream.numBatches > 0 ? validStream : undefined;
+
+    const runDir = options.out;
+    const arch: ArchMeta = { name: 'awd_lstm', ...config };
+    const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(pretrained?.spmModel ? { spmModel: pretrained.spmModel } : {}) };
+    const saveEncoder = finetune || (options.saveEncoder ?? false);
+    let bestLoss = Infinity;
+    const training = { seed, backend, pretrained: options.pretrained ?? null, stages };
+
+    const learner = new Learner(model, {
+      train: trainStream,
+      valid: validBatches,
+      rng,
+      wd: options.wd,
+      clip: options.clip,
+      onBatchEnd: options.onBatchEnd,
+      onEpochEnd: async (row, l) => {
+        const weights = weightsToTensorMap(model.namedWeights());
+        const meta = { arch, backwards, training: { ...training, history: l.history } };
+        writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta: { kind: 'lm', ...meta }, weights, ...common });
+        const loss = row.validLoss ?? row.trainLoss;
+        if (loss < bestLoss) {
+          bestLoss = loss;
+          writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta: { kind: 'lm', ...meta }, weights, ...common });
+        }
+        if (saveEncoder) {
+          writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderWeights(weights), ...common });
+        }
+        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), bestLoss));
+        appendMetrics(runDir, { ...row });
+        await options.onEpochEnd?.(row);
+      },
+    });
+    try {
+      if (options.resume) {
+        const resumed = resumeFrom(runDir, learner, model);
+        bestLoss = resumed.bestLoss;
+        info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
+      } else {
+        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options));
+      }
+      info(`training on ${trainTokens} tokens (${trainStream.numBatches} batches of ${bs}×${bptt}), validating on ${validTokens}; backend ${backend}`);
+      await learner.fitRecipe(stages);
+      const history = learner.history;
+      const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || (r.validLoss ?? r.trainLoss) < (b.validLoss ?? b.trainLoss) ? r : b), undefined);
+      return { runDir, history, best, vocabSize: itos.length, trainTokens, validTokens, transferFound, backend };
+    } finally {
+      learner.dispose();
+      model.dispose();
+    }
+  } finally {
+    for (const close of closers) close();
+  }
+}
+
+function loadPretrained(path: string, wantBackwards: boolean): LoadedModelDir {
+  const loaded = readModelDir(resolveModelDir(path, { prefer: 'lm' }), { kind: ['lm'] });
+  if (loaded.meta.backwards !== wantBackwards) {
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `${loaded.dir} is a ${loaded.meta.backwards ? 'backwards' : 'forwards'} language model but this run is ${wantBackwards ? 'backwards' : 'forwards'}`,
+      wantBackwards ? 'pass a backwards model (import-fastai --backwards, pretrain --backwards)' : 'add --backwards, or pass a forwards model',
+    );
+  }
+  return loaded;
+}
+
+async function splitDocuments(
+  options: LmTrainOptions,
+  corpus: import('../text/corpus.js').Corpus,
+  itos: string[],
+  tokenizeOptions: Parameters<typeof loadCorpusInput>[1],
+  rng: Rng,
+  closers: (() => void)[],
+): Promise<{ trainDocs: Int32Array[]; validDocs: Int32Array[] }> {
+  const all = (ids: number[]): Int32Array[] => ids.map((i) => corpus.doc(i));
+  if (options.valid && options.valid.length > 0) {
+    const valid = await loadCorpusInput(options.valid, { ...tokenizeOptions, vocab: itos });
+    closers.push(valid.close);
+    const validDocs = [...Array(valid.corpus.numDocs).keys()].map((i) => valid.corpus.doc(i));
+    return { trainDocs: all([...Array(corpus.numDocs).keys()]), validDocs };
+  }
+  if (corpus.splits && corpus.docsInSplit('valid').length > 0 && options.validPct === undefined) {
+    const valid = corpus.docsInSplit('valid');
+    const validSet = new Set(valid);
+    return { trainDocs: all([...Array(corpus.numDocs).keys()].filter((i) => !validSet.has(i))), validDocs: all(valid) };
+  }
+  const validPct = options.validPct ?? 0.1;
+  if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
+  const split = splitValid(corpus.numDocs, validPct, rng);
+  return { trainDocs: all(split.train), validDocs: all(split.valid) };
+}
+
+/** The encoder's own state dict (fastai `save_encoder`): the LM's `0.` entries without the prefix. */
+function encoderWeights(lmWeights: TensorMap): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, tensor] of lmWeights) if (name.startsWith('0.')) out.set(name.slice(2), tensor);
+  return out;
+}
+
+function checkpointOf(weights: TensorMap, state: LearnerState, bestLoss: number): { tensors: TensorMap; state: unknown } {
+  const tensors: TensorMap = new Map();
+  for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
+  for (const [name, t] of Object.entries(state.tensors)) tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
+  return { tensors, state: { learner: state.meta, bestLoss } };
+}
+
+function resumeFrom(runDir: string, learner: Learner<import('../data/batches.js').LmBatch>, model: LanguageModel) {
+  const checkpoint = readCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint));
+  const state = checkpoint.state as { learner: LearnerState['meta']; bestLoss: number | null };
+  const weights: TensorMap = new Map();
+  const learnerTensors: LearnerState['tensors'] = {};
+  for (const [name, tensor] of checkpoint.tensors) {
+    if (name.startsWith('model.')) weights.set(name.slice('model.'.length), tensor);
+    else if (name.startsWith('learner.') && tensor.dtype === 'float32') learnerTensors[name.slice('learner.'.length)] = { shape: tensor.shape, data: tensor.data };
+  }
+  withTfWeights(weights, (tensors) => model.loadWeights(tensors));
+  learner.setState({ meta: state.learner, tensors: learnerTensors });
+  return { bestLoss: state.bestLoss ?? Infinity, position: state.learner.position };
+}
+
+function persistedConfig(options: LmTrainOptions): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const key of PERSISTED) if (options[key] !== undefined) config[key] = options[key];
+  return config;
+}
+
+/** `--resume`: the run continues with the settings it started with (config.json). */
+function restoreConfig(given: LmTrainOptions): LmTrainOptions {
+  const path = join(given.out, RUN_LAYOUT.config);
+  if (!existsSync(path)) throw new UlmfitError('E_CHECKPOINT', `cannot resume: ${path} is missing`, 'start a new run without --resume');
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<LmTrainOptions>;
+  const restored: LmTrainOptions = { ...given };
+  for (const key of PERSISTED) (restored as unknown as Record<string, unknown>)[key] = saved[key];
+  return restored;
+}
+
+function validateStages(stages: readonly Stage[]): void {
+  if (stages.length === 0) throw usageError('the training recipe has no stages');
+  for (const stage of stages) {
+    if (!Number.isInteger(stage.epochs) || stage.epochs < 1) throw usageError(`epochs must be a whole number ≥ 1, got ${stage.epochs}`);
+  }
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}

@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readModelDir } from '../../src/io/artifact.js';
+import { toFloat32 } from '../../src/io/tensors.js';
+import { Rng } from '../../src/random.js';
+import { trainLanguageModel, type LmTrainOptions } from '../../src/tasks/lm.js';
+
+const WORDS = 'the cat sat on a mat and dog ran to big red house while bird sang in tree'.split(' ');
+
+function corpusFile(dir: string, name: string, lines: number, seed: number, words = WORDS): string {
+  const rng = new Rng(seed);
+  const text = Array.from({ length: lines }, () => Array.from({ length: 20 }, () => words[rng.int(words.length)]).join(' ') + '.').join('\n');
+  const path = join(dir, name);
+  writeFileSync(path, text + '\n');
+  return path;
+}
+
+function tiny(dir: string, inputs: string[], out: string, extra: Partial<LmTrainOptions> = {}): LmTrainOptions {
+  return {
+    inputs, out: join(dir, out), lineDocs: true, minFreq: 1, noCache: true, workers: 0,
+    emb: 8, hidden: 12, layers: 2, bs: 4, bptt: 8, backend: 'wasm', seed: 1,
+    stages: [{ freezeTo: 0, epochs: 2, lr: 1e-2 }],
+    ...extra,
+  };
+}
+
+function weightsOf(dir: string): Map<string, number[]> {
+  const loaded = readModelDir(dir);
+  return new Map([...loaded.weights].map(([name, t]) => [name, Array.from(toFloat32(t))]));
+}
+
+describe('trainLanguageModel', () => {
+  it('pretrains: the loss falls and the run directory holds every artifact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-lm-'));
+    const input = corpusFile(dir, 'a.txt', 60, 1);
+    const result = await trainLanguageModel(tiny(dir, [input], 'run', { stages: [{ freezeTo: 0, epochs: 3, lr: 3e-2 }], saveEncoder: true }));
+    expect(result.history).toHaveLength(3);
+    expect(result.history[2]!.trainLoss).toBeLessThan(result.history[0]!.trainLoss);
+    const lm = readModelDir(join(dir, 'run', 'model-best'), { kind: ['lm'] });
+    expect(lm.meta.arch.emb_sz).toBe(8);
+    expect(lm.weights.has('0.encoder.weight')).toBe(true);
+    const encoder = readModelDir(join(dir, 'run', 'encoder'), { kind: ['encoder'] });
+    expect(encoder.weights.has('encoder.weight')).toBe(true);
+    expect(encoder.weights.has('1.decoder.bias')).toBe(false);
+    const metrics = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(metrics).toHaveLength(3);
+  });
+
+  it('a run interrupted after epoch 1 and resumed ends with the same weights as an uninterrupted one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-resume-'));
+    const input = corpusFile(dir, 'a.txt', 40, 2);
+    await trainLanguageModel(tiny(dir, [input], 'full'));
+    let epochs = 0;
+    await expect(
+      trainLanguageModel(tiny(dir, [input], 'cut', {
+        onEpochEnd: () => {
+          epochs += 1;
+          if (epochs === 1) throw new Error('simulated crash');
+        },
+      })),
+    ).rejects.toThrow('simulated crash');
+    await trainLanguageModel(tiny(dir, [input], 'cut', { resume: true }));
+    const full = weightsOf(join(dir, 'full', 'model-last'));
+    const resumed = weightsOf(join(dir, 'cut', 'model-last'));
+    expect([...resumed.keys()]).toEqual([...full.keys()]);
+    for (const [name, values] of full) expect(resumed.get(name), name).toEqual(values);
+  });
+
+  it('fine-tunes a pretrained model on text with another vocab, transferring known words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-ft-'));
+    const general = corpusFile(dir, 'general.txt', 40, 3);
+    await trainLanguageModel(tiny(dir, [general], 'pre'));
+    const domain = corpusFile(dir, 'domain.txt', 30, 4, [...WORDS.slice(0, 10), 'zebra', 'quark']);
+    const result = await trainLanguageModel(tiny(dir, [domain], 'ft', {
+      pretrained: join(dir, 'pre'),
+      stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 1, lr: 2e-3 }],
+    }));
+    expect(result.transferFound).toBeGreaterThan(10);
+    expect(result.transferFound).toBeLessThan(result.vocabSize);
+    const ft = readModelDir(join(dir, 'ft', 'model-last'), { kind: ['lm'] });
+    expect(ft.vocab).toContain('zebra');
+    expect(ft.meta.arch.emb_sz).toBe(8);
+    readModelDir(join(dir, 'ft', 'encoder'), { kind: ['encoder'] });
+  });
+
+  it('refuses a non-empty --out and a pretrained model of the other direction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-refuse-'));
+    const input = corpusFile(dir, 'a.txt', 20, 5);
+    await trainLanguageModel(tiny(dir, [input], 'pre', { stages: [{ epochs: 1, lr: 1e-2 }] }));
+    await expect(trainLanguageModel(tiny(dir, [input], 'pre'))).rejects.toThrow(/not empty/);
+    await expect(trainLanguageModel(tiny(dir, [input], 'bw', { pretrained: join(dir, 'pre'), backwards: true }))).rejects.toThrow(/forwards language model/);
+  });
+});
