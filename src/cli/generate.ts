@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import type { BackendName } from '../backend.js';
+import { usageError } from '../errors.js';
+import { generate, validateGenerateOptions, type GenerateOptions, type TokenEvent } from '../infer/generate.js';
+
+interface GenerateFlags {
+  model: string;
+  prompt: string;
+  words: string;
+  temperature: string;
+  topK?: string;
+  topP?: string;
+  minP?: string;
+  allowUnk?: boolean;
+  seed: string;
+  samples: string;
+  stopAtEos?: boolean;
+  raw?: boolean;
+  json?: boolean;
+  backend: string;
+}
+
+const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('continue a prompt with a language model (fastai LMLearner.predict)')
+    .requiredOption('--model <dir>', 'language model directory (kind "lm")')
+    .option('--prompt <text>', 'text to continue; empty starts a new document', '')
+    .option('--words <n>', 'tokens to generate per sample', '40')
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy', '1')
+    .option('--top-k <k>', 'sample only from the k most probable tokens')
+    .option('--top-p <p>', 'nucleus sampling: smallest set with probability ≥ p, in (0, 1]')
+    .option('--min-p <p>', "fastai's min_p: drop tokens with probability < p")
+    .option('--allow-unk', 'allow xxunk to be generated (fastai no_unk=False)')
+    .option('--seed <n>', 'random seed (same seed, same backend: same text)', '42')
+    .option('--samples <n>', 'independent continuations', '1')
+    .option('--stop-at-eos', 'stop a sample where the model ends the document')
+    .option('--raw', 'print tokens instead of detokenized text')
+    .option('--json', 'print one JSON object per sample: {"prompt","tokens","text"}')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
+    .addHelpText('after', '\nExample:\n  ulmfit generate --model runs/lm/model-best --prompt "I liked this movie because" --words 40 --temperature 0.75\n')
+    .action((flags: GenerateFlags) => run(flags));
+}
+
+async function run(flags: GenerateFlags): Promise<void> {
+  if (!BACKENDS.includes(flags.backend)) throw usageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${flags.backend}"`);
+  const samples = parseNumber('--samples', flags.samples);
+  const options: GenerateOptions = {
+    prompt: flags.prompt,
+    words: parseNumber('--words', flags.words),
+    temperature: parseNumber('--temperature', flags.temperature),
+    topK: optionalNumber('--top-k', flags.topK),
+    topP: optionalNumber('--top-p', flags.topP),
+    minP: optionalNumber('--min-p', flags.minP),
+    noUnk: !flags.allowUnk,
+    seed: parseNumber('--seed', flags.seed),
+    samples,
+    stopAtEos: flags.stopAtEos ?? false,
+    onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+  };
+  validateGenerateOptions(options); // usage errors before the (slow) model load
+  // Loaded on demand: it pulls in TF.js, which `ulmfit --help` should not wait for.
+  const { loadGenerator } = await import('../infer/load-generator.js');
+  const generator = await loadGenerator(flags.model, flags.backend as BackendName);
+  try {
+    // Stream only prose to a terminal, and only forwards (a backwards model writes leftwards).
+    const streaming = Boolean(process.stdout.isTTY) && !flags.json && !flags.raw && !generator.backwards;
+    let onScreen = '';
+    await generate(generator.model, generator.tokenizer, generator.vocab, {
+      ...options,
+      backwards: generator.backwards,
+      onToken: streaming
+        ? (event: TokenEvent) => {
+            onScreen = writeSuffix(onScreen, generator.tokenizer.detokenize(event.readingOrder));
+          }
+        : undefined,
+      onSample: (result, sample) => {
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ prompt: result.prompt, tokens: result.tokens, text: result.text }) + '\n');
+        } else if (flags.raw) {
+          process.stdout.write(result.readingOrder.join(' ') + '\n');
+        } else {
+          const rest = !streaming ? result.text : result.text.startsWith(onScreen) ? result.text.slice(onScreen.length) : '\n' + result.text;
+          process.stdout.write(rest + '\n');
+          onScreen = '';
+        }
+        // Samples of prose are separated by a blank line.
+        if (!flags.json && !flags.raw && sample + 1 < samples) process.stdout.write('\n');
+      },
+    });
+  } finally {
+    generator.dispose();
+  }
+}
+
+/**
+ * Writes what `full` adds to what is already on screen. Detokenizing more tokens usually only
+ * appends (`do` + `n't` → `don't`); when it would rewrite earlier text (a pending xxmaj/xxrep),
+ * nothing is written until it appends again.
+ */
+function writeSuffix(printed: string, full: string): string {
+  if (!full.startsWith(printed)) return printed;
+  process.stdout.write(full.slice(printed.length));
+  return full;
+}
+
+function parseNumber(flag: string, value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw usageError(`${flag} must be a number, got "${value}"`);
+  return number;
+}
+
+function optionalNumber(flag: string, value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseNumber(flag, value);
+}
