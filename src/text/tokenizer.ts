@@ -6,7 +6,7 @@
  * it is the hot loop of `ulmfit tokenize`.
  */
 import { UlmfitError } from '../errors.js';
-import { findPostRule, findPreRule, type PostRule, type PreRule } from './rules.js';
+import { findPostRule, findPreRule, fusePreRules, isPySpace, type PostRule, type PreRule } from './rules.js';
 import type { TokenizerSettings } from './settings.js';
 import { EOS } from './specials.js';
 import { SpacyEnglishSplitter } from './word.js';
@@ -46,7 +46,8 @@ export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
   checkLanguage(settings);
   const { preRules, postRules } = resolveRules(settings);
   const splitter = new SpacyEnglishSplitter();
-  return new RuleTokenizer(settings, preRules, postRules, (text, out) => splitter.split(text, out));
+  const spaceOnly = postRules.every((rule) => rule.name === 'replace_space');
+  return new RuleTokenizer(settings, preRules, postRules, (text, out) => splitter.split(text, out), spaceOnly);
 }
 
 // The subword engine (src/text/subword/) plugs in here: build a SentencePiece processor from
@@ -65,13 +66,21 @@ export type SplitFunction = (text: string, out: string[]) => string[];
 /** Rules around any splitter: the shape shared by the word and subword kinds. */
 export class RuleTokenizer implements Tokenizer {
   private readonly lowercaseWithoutRules: boolean;
+  private readonly preRules: readonly PreRule[];
 
+  /**
+   * @param spaceOnlyPostRules the post-rules only change tokens that start with whitespace (true
+   *   for replace_space over word tokens: a token holds a space only if it is a whitespace run),
+   *   so other tokens are skipped.
+   */
   constructor(
     readonly settings: TokenizerSettings,
-    private readonly preRules: readonly PreRule[],
+    preRules: readonly PreRule[],
     private readonly postRules: readonly PostRule[],
     private readonly split: SplitFunction,
+    private readonly spaceOnlyPostRules = false,
   ) {
+    this.preRules = fusePreRules(preRules);
     // With the rules on, lower-casing is the job of the `lowercase` rule (which also adds the
     // xxmaj/xxup markers beforehand); with them off, `lowercase` alone still lower-cases.
     this.lowercaseWithoutRules = !settings.rules && settings.lowercase;
@@ -82,7 +91,10 @@ export class RuleTokenizer implements Tokenizer {
     for (const rule of this.preRules) processed = rule.apply(processed);
     const tokens = this.split(processed, []);
     for (const rule of this.postRules) {
-      for (let i = 0; i < tokens.length; i++) tokens[i] = rule.apply(tokens[i]!);
+      for (let i = 0; i < tokens.length; i++) {
+        const token = tokens[i]!;
+        if (!this.spaceOnlyPostRules || isPySpace(token.charCodeAt(0))) tokens[i] = rule.apply(token);
+      }
     }
     if (this.settings.addEos) tokens.push(EOS);
     return tokens;

@@ -17,25 +17,11 @@
  * The result of each run is cached (like spaCy's own cache), so repeated words cost one Map
  * lookup. See docs/spacy-differences.md for the known differences from spaCy.
  */
+import { isPySpace } from './rules.js';
 import { DEFAULT_SPECIALS } from './specials.js';
 import { EXCEPTIONS, INFIX_PATTERNS, PREFIX_PATTERNS, SUFFIX_PATTERNS, URL_PATTERN } from './spacy-data.js';
 
-/** Python's str.isspace() for one UTF-16 unit (all Python whitespace is in the BMP). */
-export function isPySpace(code: number): boolean {
-  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d) || (code >= 0x1c && code <= 0x1f);
-  if (code < 0x85) return false;
-  return (
-    code === 0x85 ||
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000
-  );
-}
+export { isPySpace };
 
 const PREFIX_RE = new RegExp(`^(?:${PREFIX_PATTERNS.join('|')})`, 'u');
 const SUFFIX_RE = new RegExp(`(?:${SUFFIX_PATTERNS.join('|')})$`, 'u');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/random.js';
 import {
   applyPreRules,
+  fusePreRules,
   findPostRule,
   findPreRule,
   fixHtml,
@@ -11,6 +13,7 @@ import {
   pyStrip,
   replaceAllCaps,
   replaceMaj,
+  replaceMajThenLowercase,
   replaceRep,
   replaceSpace,
   replaceWrep,
@@ -194,5 +197,33 @@ describe('replace_space', () => {
     expect(replaceSpace('\n ')).toBe('\n▁');
     expect(replaceSpace('a  b')).toBe('a▁▁b');
     expect(replaceSpace('plain')).toBe('plain');
+  });
+});
+
+describe('fused replace_maj + lowercase', () => {
+  it('gives exactly what the two rules give', () => {
+    const rng = new Rng(7);
+    const alphabet = ['A', 'B', 'I', 'a', 'b', 'é', 'É', '1', ' ', ' ', '  ', '\n', '\t', '.', ',', "'", '-', 'Hello', 'USA', 'McD', '\u00a0'];
+    for (let n = 0; n < 2000; n++) {
+      let text = '';
+      const length = rng.int(12);
+      for (let i = 0; i < length; i++) text += alphabet[rng.int(alphabet.length)];
+      expect(replaceMajThenLowercase(text)).toBe(lowercase(replaceMaj(text)));
+      expect(applyPreRules(text, fusePreRules(PRE_RULES))).toBe(applyPreRules(text));
+    }
+  });
+
+  it('only fuses replace_maj directly followed by lowercase', () => {
+    expect(fusePreRules(PRE_RULES).map((rule) => rule.name)).toEqual([
+      'fix_html',
+      'replace_rep',
+      'replace_wrep',
+      'spec_add_spaces',
+      'rm_useless_spaces',
+      'replace_all_caps',
+      'replace_maj+lowercase',
+    ]);
+    const reordered = [findPreRule('replace_maj')!, findPreRule('fix_html')!, findPreRule('lowercase')!];
+    expect(fusePreRules(reordered).map((rule) => rule.name)).toEqual(['replace_maj', 'fix_html', 'lowercase']);
   });
 });
