@@ -31,7 +31,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { parseSafetensors, serializeSafetensors } from './safetensors.js';
+import { parseSafetensors, safetensorsChunks } from './safetensors.js';
 import { shapeText, type TensorMap } from './tensors.js';
 
 /** Bump when meta.json or the files change incompatibly; readers refuse newer versions. */
@@ -158,13 +158,18 @@ export function tokenizerSha256(settings: Record<string, unknown>): string {
 // ---------------------------------------------------------------------------------------------
 // Durable writes
 
+/** File contents: text, bytes, or byte chunks written one after the other (no concatenation). */
+export type FileData = string | Uint8Array | readonly Uint8Array[];
+
 /** Writes a file and flushes it to disk before returning. */
-export function writeFileDurable(path: string, data: string | Uint8Array): void {
+export function writeFileDurable(path: string, data: FileData): void {
   const fd = openSync(path, 'w');
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    for (const bytes of chunks) {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -212,7 +217,7 @@ const TMP_SUFFIX = /\.(tmp|old)-\d+$/;
  * directory complete last) and renames it into place, replacing an existing `dir`. If anything
  * fails, the temp directory is removed and an existing `dir` is left (or put back) as it was.
  */
-export function writeDirAtomic(dir: string, files: readonly { name: string; data: string | Uint8Array }[], options: AtomicWriteOptions = {}): void {
+export function writeDirAtomic(dir: string, files: readonly { name: string; data: FileData }[], options: AtomicWriteOptions = {}): void {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -280,8 +285,8 @@ export function writeModelDir(dir: string, contents: ModelDirContents, options: 
     ...(partial.training ? { training: partial.training } : {}),
     created_by: partial.created_by ?? `ulmfit ${PACKAGE_VERSION}`,
   };
-  const files: { name: string; data: string | Uint8Array }[] = [
-    { name: MODEL_FILES.weights, data: serializeSafetensors(weights, { format: 'pt', producer: meta.created_by }) },
+  const files: { name: string; data: FileData }[] = [
+    { name: MODEL_FILES.weights, data: safetensorsChunks(weights, { format: 'pt', producer: meta.created_by }) },
     { name: MODEL_FILES.vocab, data: JSON.stringify(vocab) + '\n' },
     { name: MODEL_FILES.tokenizer, data: tokenizerJson },
   ];
@@ -552,7 +557,7 @@ export function writeCheckpointDir(dir: string, checkpoint: { tensors: TensorMap
   writeDirAtomic(
     dir,
     [
-      { name: 'tensors.safetensors', data: serializeSafetensors(checkpoint.tensors) },
+      { name: 'tensors.safetensors', data: safetensorsChunks(checkpoint.tensors) },
       { name: 'state.json', data: JSON.stringify(checkpoint.state) + '\n' }, // last: marks completeness
     ],
     options,

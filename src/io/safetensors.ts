@@ -23,10 +23,11 @@ export interface SafetensorsContents {
 }
 
 /**
- * Serializes tensors in map order. Data starts 8-byte aligned (the header is space-padded), and
- * each tensor's bytes are copied once into the output.
+ * The file as chunks: the 8-byte length plus the space-padded header (so data starts 8-byte
+ * aligned), then a view of each tensor's bytes in map order. Nothing is copied, so a large model
+ * can be written to disk chunk by chunk without a second copy in memory.
  */
-export function serializeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
+export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -39,20 +40,22 @@ export function serializeSafetensors(tensors: TensorMap, metadata?: Record<strin
     header[name] = { dtype: FORMAT_DTYPE[tensor.dtype], shape: tensor.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(headerBytes.length / 8) * 8;
-  if (padded !== headerBytes.length) {
-    const withPadding = new Uint8Array(padded).fill(0x20);
-    withPadding.set(headerBytes);
-    headerBytes = withPadding;
-  }
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let position = 8 + headerBytes.length;
-  for (const tensor of tensors.values()) {
-    out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), position);
-    position += tensor.data.byteLength;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const head = new Uint8Array(8 + headerLength).fill(0x20);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
+  head.set(json, 8);
+  return [head, ...[...tensors.values()].map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+}
+
+/** The whole file in one array (one copy of every tensor). */
+export function serializeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
+  const chunks = safetensorsChunks(tensors, metadata);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let position = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, position);
+    position += chunk.length;
   }
   return out;
 }
