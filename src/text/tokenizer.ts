@@ -51,7 +51,9 @@ export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
 }
 
 // The subword engine (src/text/subword/) plugs in here: build a SentencePiece processor from
-// options.spmModel and pass its `encode` as the `split` of a RuleTokenizer, like the word kind.
+// options.spmModel and return
+//   new RuleTokenizer(settings, resolveRules(settings).preRules, [], (text, out) => pushPieces(text, out))
+// (fastai runs the same pre-rules before SentencePiece; replace_space never changes a piece).
 async function createSubwordTokenizer(settings: TokenizerSettings, _options: CreateTokenizerOptions): Promise<Tokenizer> {
   throw new UlmfitError(
     'E_USAGE',
