@@ -241,6 +241,11 @@ export function ulmfitToFastai(
   return out;
 }
 
+/** An LM's weights without the decoder: what an `encoder/` model directory stores (same names). */
+export function encoderWeightsOf(weights: TensorMap): TensorMap {
+  return new Map([...weights].filter(([name]) => name.startsWith(LM_PREFIX)));
+}
+
 /** Reads a fastai `.pth` (zip or legacy, wrapped in `{'model': …}` or not) as ulmfit weights. */
 export function readFastaiCheckpoint(bytes: Uint8Array, source: string): FastaiImport {
   const checkpoint = loadTorchCheckpoint(bytes, source);

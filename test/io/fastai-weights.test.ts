@@ -5,6 +5,7 @@ import { UlmfitError } from '../../src/errors.js';
 import {
   checkItosMatches,
   cleanRawKeys,
+  encoderWeightsOf,
   expectedFastaiKeys,
   fastaiToUlmfit,
   inferAwdLstm,
@@ -184,6 +185,13 @@ describe('fastai export', () => {
     const v1 = ulmfitToFastai(weights, { layout: 'v1' });
     expect(v1.size).toBe(19);
     expect(v1.get('0.rnns.1.module.weight_hh_l0')).toBe(weights.get('0.rnns.1.weight_hh_l0_raw'));
+  });
+
+  it('keeps only the encoder of an LM for an encoder/ directory, which exports as save_encoder', () => {
+    const { weights } = fastaiToUlmfit(fastaiStateDict({ kind: 'lm', layout: 'v2' }), 'x');
+    const encoder = encoderWeightsOf(weights);
+    expect([...encoder.keys()]).toEqual([...weights.keys()].filter((k) => !k.startsWith('1.')));
+    expect([...ulmfitToFastai(encoder, { kind: 'encoder' }).keys()]).toEqual(CANONICAL_3_LAYERS.slice(0, 14).map((k) => k.slice(2)));
   });
 
   it.each(['lm', 'encoder'] as const)('export → import round-trips a %s bit-exactly through a .pth', (kind) => {
