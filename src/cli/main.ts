@@ -14,6 +14,7 @@ async function loadCommands(): Promise<CommandModule[]> {
     import('./tokenize.js'),
     import('./pretrain.js'),
     import('./finetune-lm.js'),
+    import('./lr-find.js'),
     import('./import-fastai.js'),
     import('./export-fastai.js'),
     import('./generate.js'),

@@ -21,6 +21,7 @@ import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type BatchInfo, type EpochRow, type LearnerState, type Stage } from '../train/learner.js';
 import type { LrSpec } from '../train/schedule.js';
+import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { loadCorpusInput } from './corpus-input.js';
 
 export interface LmTrainOptions {
@@ -93,18 +94,36 @@ const PERSISTED: readonly (keyof LmTrainOptions)[] = [
   'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
 ];
 
-export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrainResult> {
-  const info = given.onInfo ?? (() => undefined);
-  prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  const options = given.resume ? restoreConfig(given) : given;
+/** Everything a language-model run needs before training starts. */
+interface LmSetup {
+  backend: string;
+  rng: Rng;
+  seed: number;
+  model: LanguageModel;
+  config: AwdLstmConfig;
+  itos: string[];
+  settings: TokenizerSettings;
+  spmModel: Uint8Array | undefined;
+  backwards: boolean;
+  trainStream: LmStream;
+  validStream: LmStream | undefined;
+  trainTokens: number;
+  validTokens: number;
+  transferFound: number | undefined;
+  /** Closes the corpora (and removes temporary ones). The model is disposed separately. */
+  close(): void;
+}
+
+/**
+ * Loads and splits the corpus (tokenizing raw inputs through the cache), builds the model and,
+ * when fine-tuning, transfers the pretrained weights with match_embeds.
+ */
+async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
+  const info = options.onInfo ?? (() => undefined);
   const backend = await initBackend(options.backend ?? 'auto');
   const seed = options.seed ?? 42;
   const rng = new Rng(seed);
-  const finetune = options.pretrained !== undefined;
-  const stages = options.stages ?? defaultLmStages(finetune);
-  validateStages(stages);
-
-  const pretrained = finetune ? loadPretrained(options.pretrained!, options.backwards ?? false) : undefined;
+  const pretrained = options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards ?? false) : undefined;
   const settings = pretrained ? (pretrained.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
   const backwards = pretrained ? pretrained.meta.backwards : (options.backwards ?? false);
   const tokenizeOptions = {
@@ -120,6 +139,7 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
   };
   const train = await loadCorpusInput(options.inputs, { ...tokenizeOptions, ...(pretrained ? { requireSettings: settings } : {}) });
   const closers = [train.close];
+  const close = (): void => { for (const c of closers) c(); };
   try {
     const corpus = train.corpus;
     const itos = [...corpus.vocab.itos];
@@ -134,15 +154,6 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
           { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
           options.dropMult ?? 1,
         );
-    const model = new LanguageModel(itos.length, config, { rng, alpha: options.alpha ?? 2, beta: options.beta ?? 1 });
-    let transferFound: number | undefined;
-    if (pretrained) {
-      const matched = matchEmbeds(pretrained.weights, pretrained.vocab, itos);
-      transferFound = matched.found;
-      info(`transfer: ${matched.found} of ${itos.length} vocab tokens found in the pretrained vocab (${pct(matched.found / itos.length)}); the rest start from the mean embedding`);
-      withTfWeights(matched.weights, (tensors) => model.loadWeights(tensors));
-    }
-
     const bs = options.bs ?? 64;
     const bptt = options.bptt ?? 72;
     const trainStream = new LmStream(trainDocs, { bs, bptt, shuffle: true, rng, backwards });
@@ -150,18 +161,51 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
       throw new UlmfitError('E_INPUT_EMPTY', `the training text has ${trainTokens} tokens, too few for --bs ${bs}`, 'give more text or a smaller --bs');
     }
     const validStream = validDocs.length > 0 ? new LmStream(validDocs, { bs, bptt, backwards }) : undefined;
-    const validBatches = validStream && validStream.numBatches > 0 ? validStream : undefined;
 
+    const model = new LanguageModel(itos.length, config, { rng, alpha: options.alpha ?? 2, beta: options.beta ?? 1 });
+    let transferFound: number | undefined;
+    if (pretrained) {
+      try {
+        const matched = matchEmbeds(pretrained.weights, pretrained.vocab, itos);
+        transferFound = matched.found;
+        info(`transfer: ${matched.found} of ${itos.length} vocab tokens found in the pretrained vocab (${pct(matched.found / itos.length)}); the rest start from the mean embedding`);
+        withTfWeights(matched.weights, (tensors) => model.loadWeights(tensors));
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+    }
+    return {
+      backend, rng, seed, model, config, itos, settings, spmModel: pretrained?.spmModel, backwards,
+      trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined,
+      trainTokens, validTokens, transferFound, close,
+    };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrainResult> {
+  const info = given.onInfo ?? (() => undefined);
+  prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
+  const options = given.resume ? restoreConfig(given) : given;
+  const finetune = options.pretrained !== undefined;
+  const stages = options.stages ?? defaultLmStages(finetune);
+  validateStages(stages);
+  const setup = await setUpLanguageModel(options);
+  const { model, itos, settings, backwards, config, trainStream, validStream, backend, seed, rng } = setup;
+  try {
     const runDir = options.out;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
-    const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(pretrained?.spmModel ? { spmModel: pretrained.spmModel } : {}) };
+    const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
     const saveEncoder = finetune || (options.saveEncoder ?? false);
     let bestLoss = Infinity;
     const training = { seed, backend, pretrained: options.pretrained ?? null, stages };
 
     const learner = new Learner(model, {
       train: trainStream,
-      valid: validBatches,
+      valid: validStream,
       rng,
       wd: options.wd,
       clip: options.clip,
@@ -191,17 +235,45 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
       } else {
         writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options));
       }
-      info(`training on ${trainTokens} tokens (${trainStream.numBatches} batches of ${bs}×${bptt}), validating on ${validTokens}; backend ${backend}`);
+      info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
       await learner.fitRecipe(stages);
       const history = learner.history;
       const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || (r.validLoss ?? r.trainLoss) < (b.validLoss ?? b.trainLoss) ? r : b), undefined);
-      return { runDir, history, best, vocabSize: itos.length, trainTokens, validTokens, transferFound, backend };
+      return { runDir, history, best, vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound, backend };
     } finally {
       learner.dispose();
-      model.dispose();
     }
   } finally {
-    for (const close of closers) close();
+    model.dispose();
+    setup.close();
+  }
+}
+
+export interface LmLrFindOptions extends Omit<LmTrainOptions, 'out' | 'stages' | 'resume' | 'overwrite' | 'saveEncoder' | 'onEpochEnd' | 'onBatchEnd'> {
+  /** fastai freezes a pretrained model before lr_find; `unfreeze` searches for the full model. */
+  unfreeze?: boolean | undefined;
+  /** start/end lr, number of batches, divergence stop. */
+  find?: LrFindOptions | undefined;
+}
+
+/**
+ * fastai's `lr_find` on a language model: exponentially growing lr over `numIt` batches, weights
+ * restored afterwards; returns the curve and the valley suggestion.
+ */
+export async function findLanguageModelLr(options: LmLrFindOptions): Promise<LrFindResult & { backend: string }> {
+  const setup = await setUpLanguageModel({ ...options, out: '' });
+  try {
+    const learner = new Learner(setup.model, { train: setup.trainStream, rng: setup.rng, wd: options.wd, clip: options.clip });
+    try {
+      if (options.pretrained !== undefined && !options.unfreeze) learner.freeze();
+      const result = await lrFind(learner, options.find ?? {});
+      return { ...result, backend: setup.backend };
+    } finally {
+      learner.dispose();
+    }
+  } finally {
+    setup.model.dispose();
+    setup.close();
   }
 }
 

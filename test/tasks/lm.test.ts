@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/artifact.js';
 import { toFloat32 } from '../../src/io/tensors.js';
 import { Rng } from '../../src/random.js';
-import { trainLanguageModel, type LmTrainOptions } from '../../src/tasks/lm.js';
+import { findLanguageModelLr, trainLanguageModel, type LmTrainOptions } from '../../src/tasks/lm.js';
+import { lossCurveSvg } from '../../src/cli/lr-plot.js';
 
 const WORDS = 'the cat sat on a mat and dog ran to big red house while bird sang in tree'.split(' ');
 
@@ -91,5 +92,19 @@ describe('trainLanguageModel', () => {
     await trainLanguageModel(tiny(dir, [input], 'pre', { stages: [{ epochs: 1, lr: 1e-2 }] }));
     await expect(trainLanguageModel(tiny(dir, [input], 'pre'))).rejects.toThrow(/not empty/);
     await expect(trainLanguageModel(tiny(dir, [input], 'bw', { pretrained: join(dir, 'pre'), backwards: true }))).rejects.toThrow(/forwards language model/);
+  });
+
+  it('lr-find runs an exponential lr sweep and suggests a valley', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-lrfind-'));
+    const input = corpusFile(dir, 'a.txt', 40, 6);
+    const { out: _out, stages: _stages, ...options } = tiny(dir, [input], 'unused');
+    const result = await findLanguageModelLr({ ...options, find: { numIt: 30, endLr: 1 } });
+    expect(result.lrs.length).toBeGreaterThanOrEqual(6);
+    for (let i = 1; i < result.lrs.length; i++) expect(result.lrs[i]!).toBeGreaterThan(result.lrs[i - 1]!);
+    expect(result.valley).not.toBeNull();
+    expect(result.valley!.lr).toBeGreaterThan(1e-7);
+    const svg = lossCurveSvg(result.lrs, result.losses, result.valley!.lr);
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('valley');
   });
 });
