@@ -3,6 +3,7 @@ for the tests of src/text/. Dev-time only: needs spaCy (see tools/gen-spacy-data
 
   /tmp/spacy-venv/bin/python tools/spacy_reference.py fixtures   # writes fixtures/text/spacy-cases.json
   /tmp/spacy-venv/bin/python tools/spacy_reference.py brown-sample BROWN.json  # fixtures/text/spacy-brown-sample.json
+  /tmp/spacy-venv/bin/python tools/spacy_reference.py fuzz                 # fixtures/text/spacy-fuzz.json
   /tmp/spacy-venv/bin/python tools/spacy_reference.py tokenize IN.json OUT.json
       # IN: a JSON list of documents; OUT: {"raw": [[tokens]...], "fastai": [[tokens]...]}
 
@@ -171,6 +172,26 @@ def main():
         out.write_text(json.dumps({"spacy": spacy.__version__, "docs": [
             {"text": t, "fastai": f} for t, f in zip(picked, result["fastai"])]}, ensure_ascii=False) + "\n")
         print(f"wrote {len(picked)} documents to {out}")
+    elif cmd == "fuzz":
+        # Random concatenations of tricky pieces (contractions, quotes, emoticons, units, URLs,
+        # whitespace kinds...): they exercise affix order and the special-case matcher.
+        import random
+        rng = random.Random(1)
+        pieces = ["a", "b", "The", "I", "it", "s", "n't", "'s", "'", "''", "``", '"', "(", ")", "[", "]", ".", "..",
+                  "...", "…", ",", ";", ":", "!", "?", "-", "--", "—", "–", "/", "\\", "#", "@", "$", "£", "€", "%",
+                  "&", "*", "+", "=", "<", ">", "_", "~", "^", "1", "2", "10", "3.5", "1,000", "km", "pm", "a.m.",
+                  "U.S.", "Mr.", "e.g.", "www.", "google", ".com", "http://", "x.org", "co", "op", "don", "can",
+                  "won", "ca", "wo", "em", "cause", "é", "É", "ß", "ω", "Ж", "東", "😀", "©", "°", "C", "F", "K",
+                  "\u00a0", "\u2009", " ", " ", " ", "  ", "\n", "\n\n", "\t", "xxbos", "xxmaj", "xxup", "xxrep",
+                  "3", "A", "B", "Mrs", "Dr", "St", "y'all", "gonna", "cannot", "o'clock", "ma'am", "lovin'",
+                  "'em", "'cause", ":)", ":(", "<3", ":-)", "^_^", "C++", "and/or", "w/o", "'re", "'ll", "'d",
+                  "'ve", "'m", "n", "t", "d", "ll", "ve", "re", "m"]
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))) for _ in range(1000)]
+        result = tokenize_all(texts)
+        out = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "text" / "spacy-fuzz.json"
+        out.write_text(json.dumps({"spacy": spacy.__version__, "cases": [
+            [t, r, f] for t, r, f in zip(texts, result["raw"], result["fastai"])]}, ensure_ascii=False) + "\n")
+        print(f"wrote {len(texts)} cases to {out}")
     elif cmd == "tokenize":
         texts = json.loads(pathlib.Path(sys.argv[2]).read_text())
         pathlib.Path(sys.argv[3]).write_text(json.dumps(tokenize_all(texts), ensure_ascii=False))

@@ -142,6 +142,14 @@ describe('against spaCy + fastai reference outputs (fixtures/text, made by tools
     for (const doc of docs) expect(tokenizer.tokenize(doc.text)).toEqual(doc.fastai);
   });
 
+  it('splits 1000 random strings of tricky pieces exactly as spaCy does', () => {
+    const { cases: fuzz } = readFixture<{ cases: Array<[string, string[], string[]]> }>('spacy-fuzz.json');
+    const mismatches = fuzz.filter(([text, raw, fastai]) => {
+      return JSON.stringify(split(text)) !== JSON.stringify(raw) || JSON.stringify(tokenizer.tokenize(text)) !== JSON.stringify(fastai);
+    });
+    expect(mismatches).toEqual([]);
+  });
+
   it('gives the same tokens from a warm cache as from a cold one', () => {
     const fresh = createWordTokenizer(defaultTokenizerSettings());
     const texts = cases.map((c) => c.text);
