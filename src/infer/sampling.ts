@@ -100,68 +100,101 @@ export function tokenDistribution(logits: Float32Array, options: SamplingOptions
     return { ids: Int32Array.of(argmaxAllowed(logits, allowed)), probs: Float64Array.of(1), minPSkipped: false };
   }
 
-  // Steps 1-3: fastai's probabilities at temperature 1 (banned tokens still count in the sum),
-  // then the banned ids and min-p removed.
-  const probs = softmaxUnchecked(logits);
-  let candidates = selectIds(logits.length, (i) => allowed[i] === 1 && probs[i]! > 0);
-  const underflowed = candidates.length === 0;
-  if (underflowed) {
-    // Every allowed probability underflowed next to a banned token's: fall back to the allowed
-    // tokens with a finite logit (min-p then has nothing to keep and is skipped).
-    candidates = selectIds(logits.length, (i) => allowed[i] === 1 && logits[i]! > -Infinity);
-  }
+  // Steps 2-3: the banned ids removed, then fastai's min-p on the temperature-1 probabilities
+  // (banned tokens still count in their sum). Without min-p those probabilities are not needed:
+  // step 4 works from the logits, so only one exp pass runs per token.
+  let candidates = allowedIds(logits, allowed);
   let minPSkipped = false;
   if (options.minP !== undefined && options.minP > 0) {
+    const probs = softmaxUnchecked(logits);
     const minP = options.minP;
     const kept = candidates.filter((i) => probs[i]! >= minP);
     if (kept.length > 0) candidates = kept;
     else minPSkipped = true;
   }
 
-  // Step 4: temperature in log space, q_i ∝ exp((logit_i - maxLogit) / T), stable for small T.
+  // Step 4: temperature in log space, q_i ∝ exp((logit_i - maxLogit) / T) (= p_i^(1/T) up to
+  // normalization), stable for small T.
   let maxLogit = -Infinity;
-  for (const i of candidates) if (logits[i]! > maxLogit) maxLogit = logits[i]!;
+  for (let c = 0; c < candidates.length; c++) maxLogit = Math.max(maxLogit, logits[candidates[c]!]!);
   const weights = new Float64Array(candidates.length);
-  for (let c = 0; c < candidates.length; c++) {
-    // At T = 1 the softmax already holds the (unnormalized) weights: skip a second exp pass.
-    weights[c] =
-      options.temperature === 1 && !underflowed ? probs[candidates[c]!]! : Math.exp((logits[candidates[c]!]! - maxLogit) / options.temperature);
-  }
+  const inverseT = 1 / options.temperature;
+  for (let c = 0; c < candidates.length; c++) weights[c] = Math.exp((logits[candidates[c]!]! - maxLogit) * inverseT);
 
   const filtered = options.topK !== undefined || (options.topP !== undefined && options.topP < 1);
   if (!filtered) return normalized(candidates, weights, minPSkipped);
 
-  // Steps 5-6 on the sorted weights alone (a native typed-array sort: a comparator sort over a
-  // 60k vocabulary costs ~60 ms a token): how many tokens survive, and the smallest weight kept.
-  const ascending = Float64Array.from(weights).sort();
-  const m = ascending.length;
+  // Steps 5-6 on the weights alone: how many tokens survive, and the smallest weight kept. The
+  // weights come off a max-heap in descending order, so only as many as survive are ordered
+  // (sorting a 60k vocabulary every step would cost more than the model).
+  const heap = new MaxHeap(weights);
+  const descending: number[] = [];
+  const nth = (r: number): number => {
+    while (descending.length <= r) descending.push(heap.pop());
+    return descending[r]!;
+  };
+  const m = weights.length;
   let keep = Math.min(m, options.topK ?? m);
   if (options.topP !== undefined && options.topP < 1) {
     let total = 0;
-    for (let r = 0; r < keep; r++) total += ascending[m - 1 - r]!;
+    if (keep < m) for (let r = 0; r < keep; r++) total += nth(r);
+    else for (let c = 0; c < m; c++) total += weights[c]!;
     // A token stays while the mass before it is below topP, so the token that crosses the
     // threshold is kept and at least one token always survives.
     let before = 0;
     let r = 0;
-    while (r < keep && before < options.topP * total) {
-      before += ascending[m - 1 - r]!;
-      r++;
-    }
+    while (r < keep && before < options.topP * total) before += nth(r++);
     keep = Math.max(1, r);
   }
-  const threshold = ascending[m - keep]!;
+  const threshold = nth(keep - 1);
 
-  // Only the few tokens at or above the threshold need ordering: most probable first, ties by
-  // id, so which of several equal tokens survives never depends on the sort algorithm.
-  const order = Array.from(weights.keys())
-    .filter((c) => weights[c]! >= threshold)
-    .sort((a, b) => weights[b]! - weights[a]! || candidates[a]! - candidates[b]!)
-    .slice(0, keep);
+  // Only the tokens at or above the threshold need ordering: most probable first, ties by id,
+  // so which of several equal tokens survives never depends on the sort algorithm.
+  const order: number[] = [];
+  for (let c = 0; c < m; c++) if (weights[c]! >= threshold) order.push(c);
+  order.sort((a, b) => weights[b]! - weights[a]! || candidates[a]! - candidates[b]!);
+  order.length = keep;
   return normalized(
     Int32Array.from(order, (c) => candidates[c]!),
     Float64Array.from(order, (c) => weights[c]!),
     minPSkipped,
   );
+}
+
+/** A binary max-heap of numbers (a copy of the input, heapified in O(n)). */
+class MaxHeap {
+  private readonly values: Float64Array;
+  private size: number;
+
+  constructor(values: Float64Array) {
+    this.values = Float64Array.from(values);
+    this.size = values.length;
+    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  /** Removes and returns the largest value. */
+  pop(): number {
+    const top = this.values[0]!;
+    this.size--;
+    this.values[0] = this.values[this.size]!;
+    this.siftDown(0);
+    return top;
+  }
+
+  private siftDown(start: number): void {
+    const v = this.values;
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= this.size) return;
+      const child = left + 1 < this.size && v[left + 1]! > v[left]! ? left + 1 : left;
+      if (v[child]! <= v[i]!) return;
+      const tmp = v[i]!;
+      v[i] = v[child]!;
+      v[child] = tmp;
+      i = child;
+    }
+  }
 }
 
 /** Draws one id from a distribution with one uniform number from `rng`. */
@@ -198,11 +231,11 @@ function checkLogits(logits: Float32Array): void {
   }
 }
 
-/** The ids in [0, n) for which `keep` holds, in id order. */
-function selectIds(n: number, keep: (id: number) => boolean): Int32Array {
-  const ids = new Int32Array(n);
+/** The allowed ids with a finite logit, in id order. */
+function allowedIds(logits: Float32Array, allowed: Uint8Array): Int32Array {
+  const ids = new Int32Array(logits.length);
   let count = 0;
-  for (let i = 0; i < n; i++) if (keep(i)) ids[count++] = i;
+  for (let i = 0; i < logits.length; i++) if (allowed[i] === 1 && logits[i]! > -Infinity) ids[count++] = i;
   return ids.slice(0, count);
 }
 
@@ -216,8 +249,10 @@ function argmaxAllowed(logits: Float32Array, allowed: Uint8Array): number {
 /** Divides `weights` by their sum. */
 function normalized(ids: Int32Array, weights: Float64Array, minPSkipped: boolean): TokenDistribution {
   let total = 0;
-  for (const w of weights) total += w;
-  return { ids, probs: weights.map((w) => w / total), minPSkipped };
+  for (let i = 0; i < weights.length; i++) total += weights[i]!;
+  const probs = new Float64Array(weights.length);
+  for (let i = 0; i < weights.length; i++) probs[i] = weights[i]! / total;
+  return { ids, probs, minPSkipped };
 }
 
 /** allowed[i] is 1 unless id i is banned; throws if nothing is allowed. */

@@ -25,11 +25,13 @@ afterAll(() => {
 });
 
 /** Runs `ulmfit generate ...args` in-process and captures what it writes. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; writes: number }> {
   let stdout = '';
+  let writes = 0;
   let stderr = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     stdout += String(chunk);
+    writes++;
     return true;
   });
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
@@ -38,7 +40,7 @@ async function run(...args: string[]): Promise<{ code: number; stdout: string; s
   });
   try {
     const code = await main(['node', 'ulmfit', 'generate', '--backend', 'wasm', ...args]);
-    return { code, stdout, stderr };
+    return { code, stdout, stderr, writes };
   } finally {
     out.mockRestore();
     err.mockRestore();
@@ -81,6 +83,23 @@ describe('ulmfit generate', () => {
     const greedy1 = await run(...args, '--temperature', '0', '--seed', '1');
     const greedy2 = await run(...args, '--temperature', '0', '--seed', '2');
     expect(greedy1.stdout).toBe(greedy2.stdout);
+  });
+
+  it('streams to a terminal token by token, ending with the same text', async () => {
+    const args = ['--model', lmDir, '--prompt', 'The cat', '--words', '12', '--samples', '2', '--seed', '9'];
+    const piped = await run(...args);
+    const isTTY = Object.getOwnPropertyDescriptor(process.stdout, 'isTTY');
+    Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+    try {
+      const tty = await run(...args);
+      expect(tty.stdout).toBe(piped.stdout);
+      // Piped output is written once per sample (plus the separator); a terminal gets pieces.
+      expect(piped.writes).toBe(3);
+      expect(tty.writes).toBeGreaterThan(12);
+    } finally {
+      if (isTTY) Object.defineProperty(process.stdout, 'isTTY', isTTY);
+      else delete (process.stdout as { isTTY?: boolean }).isTTY;
+    }
   });
 
   it('--raw prints the tokens, prompt included', async () => {

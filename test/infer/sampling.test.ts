@@ -134,6 +134,24 @@ describe('filters restrict the support', () => {
     expect(tokenDistribution(logits, { temperature: 1, minP: 0.1 }).minPSkipped).toBe(false);
   });
 
+  it('matches a brute-force sort on a large random vocabulary', () => {
+    const rng = new Rng(5);
+    const big = Float32Array.from({ length: 3000 }, () => rng.normal() * 2);
+    const weights = Array.from(big, (l, id) => ({ id, w: Math.exp(l / 0.7) })).sort((a, b) => b.w - a.w);
+    const total = weights.reduce((sum, t) => sum + t.w, 0);
+    let before = 0;
+    const nucleus = weights.filter((t) => {
+      const keep = before < 0.5 * total;
+      before += t.w;
+      return keep;
+    });
+    const d = tokenDistribution(big, { temperature: 0.7, topP: 0.5 });
+    expect(Array.from(d.ids)).toEqual(nucleus.map((t) => t.id));
+    const top = tokenDistribution(big, { temperature: 0.7, topK: 25 });
+    expect(Array.from(top.ids)).toEqual(weights.slice(0, 25).map((t) => t.id));
+    expect(top.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
   it('combines top-k and top-p', () => {
     // top-k 4 renormalizes to 0.3/0.9, 0.25/0.9, ...; 0.333 + 0.278 = 0.611 ≥ 0.6.
     expect(sorted(support(logits, { temperature: 1, topK: 4, topP: 0.6 }))).toEqual([0, 1]);
