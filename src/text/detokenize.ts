@@ -2,7 +2,7 @@
  * Tokens back to readable prose (for `ulmfit generate`).
  *
  * 1. `decodeSpecTokens` undoes fastai's rules: xxmaj/xxup restore case, xxrep/xxwrep expand,
- *    xxbos/xxpad/xxeos/xxfld are dropped. This is fastai's `decode_spec_tokens` without its
+ *    xxbos/xxpad/xxeos/xxfld (and the xxfake vocab padding) are dropped. This is fastai's `decode_spec_tokens` without its
  *    stale-state bug (fastai-spec §8: after an xxrep/xxwrep, fastai keeps repeating every later
  *    token): here each marker applies to the next token only.
  * 2. `joinTokens` undoes the word split: spaces go between tokens except before closing
@@ -10,9 +10,9 @@
  *    brackets and currency signs, and around hyphens and slashes inside words.
  * For subword tokens, pieces are first glued into words on `▁` (SentencePiece's word-start mark).
  */
-import { BOS, EOS, FLD, MAJ, PAD, REP, UP, WREP } from './specials.js';
+import { BOS, EOS, FAKE, FLD, MAJ, PAD, REP, UP, WREP } from './specials.js';
 
-const DROPPED: ReadonlySet<string> = new Set([BOS, PAD, EOS, FLD]);
+const DROPPED: ReadonlySet<string> = new Set([BOS, PAD, EOS, FLD, FAKE]);
 const WORD_START = '\u2581'; // ▁
 
 export interface DetokenizeOptions {
@@ -54,7 +54,8 @@ function capitalize(token: string): string {
  * `xxrep 3 a` → `aaa`, `xxwrep 3 w` → `w w w` (three tokens), and a case marker after
  * `xxwrep N` applies to the repeated word (`xxwrep 3 xxup no` → `NO NO NO`, which is how fastai's
  * rules encode `NO NO NO`). A repeat marker without a count keeps the token that followed it
- * (fastai drops it). Markers apply to the next token only. Dropped: xxbos, xxpad, xxeos, xxfld.
+ * (fastai drops it). Markers apply to the next token only. Dropped: xxbos, xxpad, xxeos, xxfld,
+ * xxfake.
  */
 export function decodeSpecTokens(tokens: readonly string[]): string[] {
   const out: string[] = [];
@@ -101,7 +102,8 @@ const SPACE_ONLY = /^\s+$/u;
 
 /**
  * Words → text with English spacing. Straight quotes (`"` and a lone `'`) alternate between
- * opening and closing. Whitespace tokens (spaCy keeps `\n\n`) are written as they are, with no
+ * opening and closing, except that a lone `'` after a word ending in s, outside single quotes, is
+ * taken for a plural possessive. Whitespace tokens (spaCy keeps `\n\n`) are written as they are, with no
  * space around them.
  */
 export function joinTokens(tokens: readonly string[]): string {
@@ -121,7 +123,9 @@ export function joinTokens(tokens: readonly string[]): string {
       noSpaceNext = true;
       continue;
     }
-    if (token === '"' || token === "'") {
+    if (token === "'" && !singleQuoteOpen && previous !== undefined && /s$/i.test(previous)) {
+      spaceBefore = false; // a plural possessive (`the boys ' toys` → `the boys' toys`)
+    } else if (token === '"' || token === "'") {
       const open: boolean = token === '"' ? !doubleQuoteOpen : !singleQuoteOpen;
       if (token === '"') doubleQuoteOpen = open;
       else singleQuoteOpen = open;

@@ -22,7 +22,7 @@ describe('decodeSpecTokens (fastai decode_spec_tokens, fixed)', () => {
   });
 
   it('drops xxbos, xxpad, xxeos and xxfld and keeps a token after a countless repeat marker', () => {
-    expect(decodeSpecTokens(['xxbos', 'a', 'xxpad', 'xxeos', 'xxfld', 'b'])).toEqual(['a', 'b']);
+    expect(decodeSpecTokens(['xxbos', 'a', 'xxpad', 'xxeos', 'xxfld', 'xxfake', 'b'])).toEqual(['a', 'b']);
     expect(decodeSpecTokens(['xxrep', 'x', 'y'])).toEqual(['x', 'y']);
     expect(decodeSpecTokens(['a', 'xxmaj'])).toEqual(['a']);
   });
@@ -41,6 +41,11 @@ describe('joinTokens', () => {
     expect(joinTokens(['it', 'costs', '$', '1.00', 'or', '10', '%'])).toBe('it costs $1.00 or 10%');
     expect(joinTokens(['a', 'feel', '-', 'good', 'and', '/', 'or', 'movie'])).toBe('a feel-good and/or movie');
     expect(joinTokens(['x', '-', '(', 'y', ')'])).toBe('x - (y)'); // not between two words
+  });
+
+  it('tells a plural possessive from an opening single quote', () => {
+    expect(joinTokens(['the', 'boys', "'", 'toys', '.'])).toBe("the boys' toys.");
+    expect(joinTokens(['he', 'said', "'", 'hi', "'", '.'])).toBe("he said 'hi'.");
   });
 
   it('writes whitespace tokens as they are', () => {
