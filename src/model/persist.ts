@@ -3,12 +3,13 @@
  * loads a model uses, so weight naming and alias handling live in one place.
  */
 import * as tf from '@tensorflow/tfjs';
-import { float32Tensor, toFloat32, type TensorMap } from '../io/tensors.js';
+import { float32Tensor, int32Tensor, toFloat32, type TensorMap } from '../io/tensors.js';
 
 /**
  * A model's weights as plain float32 tensors, one entry per distinct variable: tied aliases
  * (`0.encoder_dp.emb.weight`, a tied `1.decoder.weight`) are stored once under the first name,
- * which is how fastai's `load_pretrained` finds them too. Reads the values synchronously.
+ * which is how fastai's `load_pretrained` finds them too. int32 variables stay int32. Reads the
+ * values synchronously.
  * @param named fastai state-dict name → variable, in state-dict order
  */
 export function weightsToTensorMap(named: Map<string, tf.Variable>): TensorMap {
@@ -17,7 +18,9 @@ export function weightsToTensorMap(named: Map<string, tf.Variable>): TensorMap {
   for (const [name, variable] of named) {
     if (seen.has(variable)) continue;
     seen.add(variable);
-    out.set(name, float32Tensor([...variable.shape], variable.dataSync() as Float32Array));
+    // BatchNorm's num_batches_tracked is an int32 counter: stored as int32, not its bits as float32.
+    const shape = [...variable.shape];
+    out.set(name, variable.dtype === 'int32' ? int32Tensor(shape, variable.dataSync() as Int32Array) : float32Tensor(shape, variable.dataSync() as Float32Array));
   }
   return out;
 }

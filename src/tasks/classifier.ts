@@ -1,0 +1,482 @@
+/**
+ * Stage 3 of ULMFiT as a library function: `trainClassifier` trains fastai's text classifier
+ * (`text_classifier_learner`: SentenceEncoder over the AWD-LSTM + PoolingLinearClassifier) on
+ * labeled documents, starting from a language model's encoder (or, with `fromScratch`, from random
+ * weights: the baseline that shows what transfer buys), with fastai's gradual-unfreezing recipe.
+ * It writes a run directory (design.md §3): model-last/, model-best/ (by valid loss),
+ * checkpoint/ (exact `resume`), metrics.jsonl and config.json. `ulmfit train-classifier` is a
+ * thin wrapper.
+ *
+ * The classifier reuses the encoder's vocab and tokenizer (fastai passes `vocab=dls_lm.vocab`):
+ * raw inputs are tokenized with them, and a tokenized corpus directory must have been made with
+ * them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, type BackendName } from '../backend.js';
+import { UlmfitError, usageError } from '../errors.js';
+import { SortedBatches } from '../data/clas-batches.js';
+import type { ClasBatch } from '../data/batches.js';
+import { splitValid } from '../data/lm-stream.js';
+import {
+  appendMetrics, prepareOutDir, readCheckpointDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
+  writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
+} from '../io/artifact.js';
+import { float32Tensor, type TensorMap } from '../io/tensors.js';
+import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
+import { TextClassifier } from '../model/heads.js';
+import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
+import { Rng } from '../random.js';
+import { compareCodePoints, type Corpus } from '../text/corpus.js';
+import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
+import { Learner, type BatchInfo, type EpochRow, type LearnerState, type Stage } from '../train/learner.js';
+import { isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+
+export interface ClassifierTrainOptions {
+  /** Labeled inputs (folder-per-label, CSV/TSV/JSONL with a label column) or a tokenized corpus dir. */
+  inputs: string[];
+  out: string;
+  /** The encoder: an encoder, lm or run directory (a run directory resolves to its encoder/). */
+  lm?: string | undefined;
+  /** Random weights instead of `lm` (the baseline); the vocab is built from the data. */
+  fromScratch?: boolean | undefined;
+  /** Validation inputs; else the data's valid/ (or test/) split; else a `validPct` random share. */
+  valid?: string[] | undefined;
+  /** Share of the training documents held out when the data has no valid split (fastai from_df: 0.2). */
+  validPct?: number | undefined;
+  /** From-scratch architecture (fastai's 400/1152/3 by default); ignored with `lm`. */
+  emb?: number | undefined;
+  hidden?: number | undefined;
+  layers?: number | undefined;
+  /** Scales the classifier dropouts (text_classifier_learner default 0.5). */
+  dropMult?: number | undefined;
+  /** Documents per batch (fastai 64). */
+  bs?: number | undefined;
+  /** SentenceEncoder chunk length (fastai seq_len 72). */
+  bptt?: number | undefined;
+  /** Tokens at the end of each document that the pooling sees (fastai 72·20). */
+  maxLen?: number | undefined;
+  /** The recipe; default `defaultClassifierStages`. */
+  stages?: Stage[] | undefined;
+  wd?: number | undefined;
+  clip?: number | undefined;
+  /** AR and TAR coefficients (fastai TextLearner: 2 and 1). */
+  alpha?: number | undefined;
+  beta?: number | undefined;
+  seed?: number | undefined;
+  /** Train on reversed documents; must match the encoder's direction. */
+  backwards?: boolean | undefined;
+  /** Tokenizer for `fromScratch` (with `lm` the encoder's is always used). */
+  settings?: TokenizerSettings | undefined;
+  minFreq?: number | undefined;
+  maxVocab?: number | undefined;
+  textCol?: string | undefined;
+  labelCol?: string | undefined;
+  /** Documents with these labels are left out (e.g. aclImdb's `unsup`). */
+  ignoreLabels?: string[] | undefined;
+  workers?: number | undefined;
+  noCache?: boolean | undefined;
+  cacheDir?: string | undefined;
+  overwrite?: boolean | undefined;
+  resume?: boolean | undefined;
+  backend?: BackendName | undefined;
+  onInfo?: ((message: string) => void) | undefined;
+  onWarning?: ((message: string) => void) | undefined;
+  onBatchEnd?: ((info: BatchInfo) => void) | undefined;
+  onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
+}
+
+export interface ClassifierTrainResult {
+  runDir: string;
+  history: EpochRow[];
+  best: EpochRow | undefined;
+  /** Class names, index = class id (sorted like fastai's Categorize). */
+  labels: string[];
+  trainDocs: number;
+  validDocs: number;
+  vocabSize: number;
+  /** The encoder directory loaded, or null from scratch. */
+  encoder: string | null;
+  backend: string;
+}
+
+/**
+ * fastai's gradual unfreezing (fastbook ch. 10): the head for 1 epoch at `lr` (2e-2); then the
+ * last LSTM too at lr/2 (discriminative, /2.6 per group); then the last two at lr/4; then
+ * everything for `epochs` (2) at lr/20. From scratch there is nothing to protect, so every group
+ * trains from the start, for the same number of epochs in all (one one-cycle fit at `lr`/2).
+ */
+export function defaultClassifierStages(options: { lr?: number; epochs?: number; fromScratch?: boolean } = {}): Stage[] {
+  const lr = options.lr ?? 2e-2;
+  const epochs = options.epochs ?? 2;
+  const discriminative = (hi: number) => ({ lo: hi / 2.6 ** 4, hi });
+  if (options.fromScratch) return [{ freezeTo: 0, epochs: 3 + epochs, lr: lr / 2 }];
+  return [
+    { freezeTo: -1, epochs: 1, lr },
+    { freezeTo: -2, epochs: 1, lr: discriminative(lr / 2) },
+    { freezeTo: -3, epochs: 1, lr: discriminative(lr / 4) },
+    { freezeTo: 0, epochs, lr: discriminative(lr / 20) },
+  ];
+}
+
+/** Options that shape the run and are stored in config.json (what `resume` restores). */
+const PERSISTED: readonly (keyof ClassifierTrainOptions)[] = [
+  'inputs', 'lm', 'fromScratch', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'maxLen', 'stages',
+  'wd', 'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'labelCol', 'ignoreLabels',
+];
+
+/** fastai's classifier head: lin_ftrs [50], ps [0.1] (not scaled by drop_mult). */
+const LIN_FTRS = [50];
+const HEAD_PS = [0.1];
+
+export async function trainClassifier(given: ClassifierTrainOptions): Promise<ClassifierTrainResult> {
+  const info = given.onInfo ?? (() => undefined);
+  const warn = given.onWarning ?? info;
+  checkSource(given);
+  prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
+  const options = given.resume ? restoreConfig(given) : given;
+  const seed = options.seed ?? 42;
+  const rng = new Rng(seed);
+  const stages = options.stages ?? defaultClassifierStages({ fromScratch: options.fromScratch ?? false });
+  validateStages(stages);
+  const backwards = options.backwards ?? false;
+
+  const encoder = options.lm !== undefined ? loadEncoder(options.lm, backwards) : undefined;
+  const settings = encoder ? (encoder.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
+  const corpusOptions: CorpusInputOptions = {
+    settings,
+    ...(encoder ? { vocab: encoder.vocab, requireSettings: settings } : {}),
+    ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
+    ...(options.minFreq !== undefined ? { minFreq: options.minFreq } : {}),
+    ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.noCache ? { noCache: true } : {}),
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.textCol ? { textCol: options.textCol } : {}),
+    ...(options.labelCol ? { labelCol: options.labelCol } : {}),
+  };
+  if (encoder) checkCorpusVocab(options.inputs, encoder);
+  const backend = await initBackend(options.backend ?? 'auto');
+  const train = await loadCorpusInput(options.inputs, corpusOptions);
+  const closers = [train.close];
+  try {
+    const corpus = train.corpus;
+    const itos = [...corpus.vocab.itos];
+    reportReading(train.corpus, options.inputs, info, warn);
+    const data = await labeledDocuments(options, corpus, itos, corpusOptions, rng, closers, info, warn);
+    const { labels } = data;
+    info(`classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`);
+
+    const config = classifierConfig(encoder, options);
+    const bptt = options.bptt ?? 72;
+    const maxLen = options.maxLen ?? 72 * 20;
+    const model = new TextClassifier(itos.length, labels.length, config, {
+      rng, bptt, maxLen, linFtrs: LIN_FTRS, ps: HEAD_PS, alpha: options.alpha ?? 2, beta: options.beta ?? 1,
+    });
+    try {
+      if (encoder) {
+        const prefix = encoder.meta.kind === 'lm' ? '0.' : '';
+        withTfWeights(encoder.weights, (tensors) => model.loadEncoderWeights(tensors, prefix));
+        info(`encoder: ${encoder.dir} (${encoder.meta.kind}, emb ${config.emb_sz}, hidden ${config.n_hid}, ${config.n_layers} layers, vocab ${itos.length})`);
+      }
+      let bs = options.bs ?? 64;
+      if (data.train.docs.length < bs) {
+        warn(`only ${data.train.docs.length} training documents: batch size lowered from ${bs} to ${data.train.docs.length}`);
+        bs = data.train.docs.length;
+      }
+      const batchOptions = { bs, seqLen: bptt, padIdx: config.pad_token, backwards };
+      const trainBatches = new SortedBatches(data.train.docs, data.train.y, { ...batchOptions, shuffle: true, rng });
+      const validBatches = data.valid.docs.length > 0 ? new SortedBatches(data.valid.docs, data.valid.y, batchOptions) : undefined;
+
+      const runDir = options.out;
+      const arch: ArchMeta = { name: 'awd_lstm', ...config, seq_len: bptt, max_len: maxLen, lin_ftrs: LIN_FTRS, ps: HEAD_PS };
+      const files = {
+        vocab: itos, labels, tokenizer: settings as unknown as Record<string, unknown>,
+        ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
+      };
+      const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
+      let bestLoss = Infinity;
+      const learner = new Learner<ClasBatch>(model, {
+        train: trainBatches,
+        valid: validBatches,
+        rng,
+        wd: options.wd,
+        clip: options.clip,
+        onBatchEnd: options.onBatchEnd,
+        onEpochEnd: async (row, l) => {
+          const weights = weightsToTensorMap(model.namedWeights());
+          const meta = { kind: 'classifier' as const, arch, backwards, training: { ...training, history: l.history } };
+          writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta, weights, ...files });
+          const loss = row.validLoss ?? row.trainLoss;
+          if (loss < bestLoss) {
+            bestLoss = loss;
+            writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta, weights, ...files });
+          }
+          writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), bestLoss));
+          appendMetrics(runDir, { ...row });
+          await options.onEpochEnd?.(row);
+        },
+      });
+      try {
+        if (options.resume) {
+          const resumed = resumeFrom(runDir, learner, model);
+          bestLoss = resumed.bestLoss;
+          info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
+        } else {
+          writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options));
+        }
+        info(`training on ${data.train.docs.length} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
+        await learner.fitRecipe(stages);
+        const history = learner.history;
+        const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || lossOf(r) < lossOf(b) ? r : b), undefined);
+        return {
+          runDir, history, best, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
+          vocabSize: itos.length, encoder: encoder?.dir ?? null, backend,
+        };
+      } finally {
+        learner.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    for (const close of closers) close();
+  }
+}
+
+function lossOf(row: EpochRow): number {
+  return row.validLoss ?? row.trainLoss;
+}
+
+function checkSource(options: ClassifierTrainOptions): void {
+  if (options.lm !== undefined && options.fromScratch) {
+    throw usageError('--lm and --from-scratch exclude each other', 'pass --lm <encoder-dir> to transfer, or --from-scratch for random weights');
+  }
+  if (options.lm === undefined && !options.fromScratch && !options.resume) {
+    throw usageError('no encoder given', 'pass --lm <encoder, lm or run directory> (ULMFiT), or --from-scratch to train from random weights');
+  }
+}
+
+/** The encoder (or LM) a classifier starts from; its direction must match the run's. */
+export function loadEncoder(path: string, backwards: boolean): LoadedModelDir {
+  const dir = resolveModelDir(path, { prefer: 'encoder' });
+  const loaded = readModelDir(dir, { kind: ['encoder', 'lm'] });
+  if (loaded.meta.backwards !== backwards) {
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `${loaded.dir} is a ${loaded.meta.backwards ? 'backwards' : 'forwards'} encoder but this run is ${backwards ? 'backwards' : 'forwards'}`,
+      loaded.meta.backwards ? 'add --backwards, or pass a forwards encoder' : 'drop --backwards, or pass a backwards encoder (finetune-lm --backwards)',
+    );
+  }
+  return loaded;
+}
+
+/** A tokenized corpus directory must share the encoder's vocab: say which directories differ. */
+function checkCorpusVocab(inputs: readonly string[], encoder: LoadedModelDir): void {
+  if (inputs.length !== 1 || !isCorpusDir(inputs[0]!)) return;
+  const corpusMeta = JSON.parse(readFileSync(join(inputs[0]!, 'meta.json'), 'utf8')) as { vocabSha256?: string; vocabSize?: number };
+  if (corpusMeta.vocabSha256 !== vocabSha256(encoder.vocab)) {
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `the corpus ${inputs[0]} (vocab of ${corpusMeta.vocabSize ?? '?'} tokens) and the encoder ${encoder.dir} (vocab of ${encoder.vocab.length} tokens) have different vocabularies`,
+      `pass the raw text instead, or re-tokenize it with ulmfit tokenize --vocab ${encoder.dir}`,
+    );
+  }
+}
+
+/** The classifier's AWD-LSTM config: the encoder's sizes with fastai's classifier dropouts × drop_mult. */
+function classifierConfig(encoder: LoadedModelDir | undefined, options: ClassifierTrainOptions): AwdLstmConfig {
+  const sizes = encoder
+    ? { emb_sz: encoder.meta.arch.emb_sz, n_hid: encoder.meta.arch.n_hid, n_layers: encoder.meta.arch.n_layers, pad_token: encoder.meta.arch.pad_token }
+    : {
+        emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz,
+        n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid,
+        n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers,
+        pad_token: AWD_LSTM_LM_CONFIG.pad_token,
+      };
+  const dropMult = options.dropMult ?? 0.5;
+  if (!(dropMult >= 0)) throw usageError(`--drop-mult must be ≥ 0, got ${dropMult}`);
+  return withDropMult({ ...AWD_LSTM_CLAS_CONFIG, ...sizes }, dropMult);
+}
+
+function reportReading(corpus: Corpus, inputs: readonly string[], info: (m: string) => void, warn: (m: string) => void): void {
+  info(`corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${corpus.vocab.itos.length}`);
+  const skipped = corpus.meta.emptyDocsSkipped;
+  if (skipped > 0) warn(`${skipped} empty document${skipped === 1 ? '' : 's'} in ${inputs.join(', ')} skipped`);
+  for (const message of corpus.meta.warnings) warn(message);
+}
+
+/** Token ids and class ids of one side of the split. */
+export interface LabeledDocs {
+  docs: Int32Array[];
+  y: Int32Array;
+}
+
+interface LabeledData {
+  labels: string[];
+  train: LabeledDocs;
+  valid: LabeledDocs;
+}
+
+/**
+ * The training and validation documents with their label names (undefined = no label), in the
+ * order fastai's splitters give: `valid` inputs; else the data's valid/ split (test/ when there
+ * is none, fastbook's GrandparentSplitter(valid_name='test')); else a random `validPct` share.
+ */
+async function labeledDocuments(
+  options: ClassifierTrainOptions,
+  corpus: Corpus,
+  itos: string[],
+  corpusOptions: CorpusInputOptions,
+  rng: Rng,
+  closers: (() => void)[],
+  info: (m: string) => void,
+  warn: (m: string) => void,
+): Promise<LabeledData> {
+  const ignored = new Set(options.ignoreLabels ?? []);
+  const side = (c: Corpus, ids: number[]) => {
+    const kept = ids.filter((i) => !ignored.has(labelOf(c, i) ?? '\u0000'));
+    return { docs: kept.map((i) => c.doc(i)), names: kept.map((i) => labelOf(c, i)) };
+  };
+  const all = [...Array(corpus.numDocs).keys()];
+  const inSplit = (split: 'train' | 'valid' | 'test') => new Set(corpus.docsInSplit(split));
+  let train: { docs: Int32Array[]; names: (string | undefined)[] };
+  let valid: { docs: Int32Array[]; names: (string | undefined)[] };
+  if (options.valid && options.valid.length > 0) {
+    const loaded = await loadCorpusInput(options.valid, { ...corpusOptions, vocab: itos });
+    closers.push(loaded.close);
+    reportReading(loaded.corpus, options.valid, () => undefined, warn);
+    const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
+    train = side(corpus, all.filter((i) => !heldOut.has(i)));
+    valid = side(loaded.corpus, [...Array(loaded.corpus.numDocs).keys()]);
+  } else if (options.validPct === undefined && (inSplit('valid').size > 0 || inSplit('test').size > 0)) {
+    const validSplit = inSplit('valid').size > 0 ? 'valid' : 'test';
+    if (validSplit === 'test') info('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
+    const validIds = inSplit(validSplit);
+    const unused = validSplit === 'valid' ? inSplit('test') : new Set<number>();
+    if (unused.size > 0) info(`${unused.size} test/ documents are not used for training or validation`);
+    train = side(corpus, all.filter((i) => !validIds.has(i) && !unused.has(i)));
+    valid = side(corpus, [...validIds]);
+  } else {
+    const validPct = options.validPct ?? 0.2;
+    if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
+    const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
+    const pool = all.filter((i) => !heldOut.has(i));
+    const split = splitValid(pool.length, validPct, rng);
+    train = side(corpus, split.train.map((k) => pool[k]!));
+    valid = side(corpus, split.valid.map((k) => pool[k]!));
+  }
+  const labels = checkLabels(train.names, valid.names, options.inputs.join(', '), warn);
+  const index = new Map(labels.map((name, i) => [name, i]));
+  const toIds = (names: (string | undefined)[]) => Int32Array.from(names, (name) => index.get(name!)!);
+  return { labels, train: { docs: train.docs, y: toIds(train.names) }, valid: { docs: valid.docs, y: toIds(valid.names) } };
+}
+
+function labelOf(corpus: Corpus, doc: number): string | undefined {
+  if (!corpus.labels) return undefined;
+  const id = corpus.labels.ids[doc]!;
+  return id < 0 ? undefined : corpus.labels.names[id];
+}
+
+/**
+ * The class names (from the training documents, sorted like fastai's `Categorize(sort=True)`),
+ * after checking what makes a classifier impossible: documents without a label, fewer than two
+ * classes, validation labels that no training document has. A class missing from the validation
+ * set is only a warning.
+ * @param where the inputs, for messages
+ */
+export function checkLabels(
+  trainNames: readonly (string | undefined)[],
+  validNames: readonly (string | undefined)[],
+  where: string,
+  warn: (message: string) => void = () => undefined,
+): string[] {
+  if (trainNames.length === 0) {
+    throw new UlmfitError('E_INPUT_EMPTY', `no training documents in ${where}`, 'give labeled documents (or a smaller --valid-pct)');
+  }
+  const unlabeled = trainNames.filter((n) => n === undefined || n === '').length + validNames.filter((n) => n === undefined || n === '').length;
+  if (unlabeled === trainNames.length + validNames.length) {
+    throw new UlmfitError(
+      'E_LABELS',
+      `the documents in ${where} have no labels`,
+      'use a folder per label (train/<label>/*.txt), or a CSV/TSV/JSONL with a label column (--label-col)',
+    );
+  }
+  if (unlabeled > 0) {
+    throw new UlmfitError(
+      'E_LABELS',
+      `${unlabeled} of ${trainNames.length + validNames.length} documents in ${where} have no label (or an empty one)`,
+      'give every document a label, or leave such documents out (--ignore-label for a whole folder)',
+    );
+  }
+  const counts = new Map<string, number>();
+  for (const name of trainNames) counts.set(name!, (counts.get(name!) ?? 0) + 1);
+  const labels = [...counts.keys()].sort(compareCodePoints);
+  const validCounts = new Map<string, number>();
+  for (const name of validNames) validCounts.set(name!, (validCounts.get(name!) ?? 0) + 1);
+  const unseen = [...validCounts.keys()].filter((name) => !counts.has(name)).sort(compareCodePoints);
+  if (unseen.length > 0) {
+    const listed = unseen.map((name) => `'${name}' (${validCounts.get(name)} validation documents)`).join(', ');
+    throw new UlmfitError(
+      'E_LABELS',
+      `label${unseen.length > 1 ? 's' : ''} ${listed} ${unseen.length > 1 ? 'have' : 'has'} no training documents in ${where}`,
+      'every validation label needs training examples: add some, or leave those documents out (--ignore-label)',
+    );
+  }
+  if (labels.length < 2) {
+    throw new UlmfitError(
+      'E_LABELS',
+      `the training documents in ${where} have a single class ('${labels[0]}'): a classifier needs at least two`,
+      'add documents of another class (a folder per label, or a label column)',
+    );
+  }
+  const missing = validNames.length > 0 ? labels.filter((name) => !validCounts.has(name)) : [];
+  if (missing.length > 0) {
+    warn(`no validation documents for class${missing.length > 1 ? 'es' : ''} ${missing.map((n) => `'${n}'`).join(', ')} (leave such documents out with --ignore-label if they are not a class)`);
+  }
+  return labels;
+}
+
+function checkpointOf(weights: TensorMap, state: LearnerState, bestLoss: number): { tensors: TensorMap; state: unknown } {
+  const tensors: TensorMap = new Map();
+  for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
+  for (const [name, t] of Object.entries(state.tensors)) tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
+  return { tensors, state: { learner: state.meta, bestLoss: Number.isFinite(bestLoss) ? bestLoss : null } };
+}
+
+function resumeFrom(runDir: string, learner: Learner<ClasBatch>, model: TextClassifier) {
+  const checkpoint = readCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint));
+  const state = checkpoint.state as { learner: LearnerState['meta']; bestLoss: number | null };
+  const weights: TensorMap = new Map();
+  const learnerTensors: LearnerState['tensors'] = {};
+  for (const [name, tensor] of checkpoint.tensors) {
+    if (name.startsWith('model.')) weights.set(name.slice('model.'.length), tensor);
+    else if (name.startsWith('learner.') && tensor.dtype === 'float32') learnerTensors[name.slice('learner.'.length)] = { shape: tensor.shape, data: tensor.data };
+  }
+  withTfWeights(weights, (tensors) => model.loadWeights(tensors));
+  learner.setState({ meta: state.learner, tensors: learnerTensors });
+  return { bestLoss: state.bestLoss ?? Infinity, position: state.learner.position };
+}
+
+function persistedConfig(options: ClassifierTrainOptions): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const key of PERSISTED) if (options[key] !== undefined) config[key] = options[key];
+  return config;
+}
+
+/** `resume`: the run continues with the settings it started with (config.json). */
+function restoreConfig(given: ClassifierTrainOptions): ClassifierTrainOptions {
+  const path = join(given.out, RUN_LAYOUT.config);
+  if (!existsSync(path)) throw new UlmfitError('E_CHECKPOINT', `cannot resume: ${path} is missing`, 'start a new run without --resume');
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<ClassifierTrainOptions>;
+  const restored: ClassifierTrainOptions = { ...given };
+  for (const key of PERSISTED) (restored as unknown as Record<string, unknown>)[key] = saved[key];
+  return restored;
+}
+
+function validateStages(stages: readonly Stage[]): void {
+  if (stages.length === 0) throw usageError('the training recipe has no stages');
+  for (const stage of stages) {
+    if (!Number.isInteger(stage.epochs) || stage.epochs < 1) throw usageError(`epochs must be a whole number ≥ 1, got ${stage.epochs}`);
+  }
+}

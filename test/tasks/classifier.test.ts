@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readModelDir } from '../../src/io/artifact.js';
+import { toFloat32 } from '../../src/io/tensors.js';
+import { checkLabels, defaultClassifierStages, trainClassifier, type ClassifierTrainOptions } from '../../src/tasks/classifier.js';
+import { tokenizeCorpus } from '../../src/text/pipeline.js';
+import { makeRows, trainTinyLm, writeCsv, writeJsonl } from './clas-data.js';
+
+let root: string;
+let lmRun: string;
+let trainCsv: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ulmfit-clas-'));
+  lmRun = await trainTinyLm(root);
+  trainCsv = writeCsv(join(root, 'train.csv'), makeRows(1, 40));
+});
+
+function tiny(out: string, extra: Partial<ClassifierTrainOptions> = {}): ClassifierTrainOptions {
+  return {
+    inputs: [trainCsv], out: join(root, out), lm: lmRun, noCache: true, workers: 0,
+    bs: 8, bptt: 8, maxLen: 16, backend: 'wasm', seed: 3,
+    stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 3, lr: 3e-2 }],
+    ...extra,
+  };
+}
+
+function weightsOf(dir: string): Map<string, number[]> {
+  const loaded = readModelDir(dir);
+  return new Map([...loaded.weights].map(([name, t]) => [name, Array.from(toFloat32(t))]));
+}
+
+describe('trainClassifier', () => {
+  it('trains on the encoder of an LM run and writes a classifier run directory', async () => {
+    const result = await trainClassifier(tiny('run'));
+    expect(result.labels).toEqual(['animal', 'vehicle']);
+    expect(result.encoder).toBe(join(lmRun, 'encoder'));
+    expect(result.trainDocs).toBe(64);
+    expect(result.validDocs).toBe(16);
+    expect(result.history).toHaveLength(4);
+    expect(result.history[3]!.trainLoss).toBeLessThan(result.history[0]!.trainLoss);
+    expect(result.history.every((row) => row.f1Macro !== undefined)).toBe(true);
+    expect(result.best!.accuracy).toBeGreaterThanOrEqual(0.9);
+    const best = readModelDir(join(root, 'run', 'model-best'), { kind: ['classifier'] });
+    expect(best.labels).toEqual(['animal', 'vehicle']);
+    expect(best.meta.arch).toMatchObject({ emb_sz: 8, n_hid: 12, n_layers: 2, seq_len: 8, max_len: 16, lin_ftrs: [50] });
+    expect(best.meta.arch.output_p).toBeCloseTo(0.2); // fastai clas config 0.4 × drop_mult 0.5
+    expect(best.vocab).toEqual(readModelDir(join(lmRun, 'encoder')).vocab);
+    expect(best.weights.get('1.layers.0.0.num_batches_tracked')!.dtype).toBe('int32');
+    const metrics = readFileSync(join(root, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { f1Macro: number });
+    expect(metrics).toHaveLength(4);
+    expect(metrics.map((m) => m.f1Macro)).toEqual(result.history.map((h) => h.f1Macro));
+    expect(JSON.parse(readFileSync(join(root, 'run', 'config.json'), 'utf8'))).toMatchObject({ lm: lmRun, bs: 8 });
+  });
+
+  it('a frozen stage keeps the encoder exactly as the language model left it (lm kind, 0. prefix)', async () => {
+    await trainClassifier(tiny('frozen', { lm: join(lmRun, 'model-best'), stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
+    const clas = weightsOf(join(root, 'frozen', 'model-last'));
+    const lm = weightsOf(join(lmRun, 'model-best'));
+    expect(clas.get('0.module.encoder.weight')).toEqual(lm.get('0.encoder.weight'));
+    expect(clas.get('0.module.rnns.1.weight_hh_l0_raw')).toEqual(lm.get('0.rnns.1.weight_hh_l0_raw'));
+  });
+
+  it('an interrupted run resumed ends with the same weights as an uninterrupted one', async () => {
+    await trainClassifier(tiny('full'));
+    let epochs = 0;
+    await expect(
+      trainClassifier(tiny('cut', {
+        onEpochEnd: () => {
+          epochs += 1;
+          if (epochs === 2) throw new Error('simulated crash');
+        },
+      })),
+    ).rejects.toThrow('simulated crash');
+    await trainClassifier(tiny('cut', { resume: true, lm: undefined }));
+    const full = weightsOf(join(root, 'full', 'model-last'));
+    const resumed = weightsOf(join(root, 'cut', 'model-last'));
+    expect([...resumed.keys()]).toEqual([...full.keys()]);
+    for (const [name, values] of full) expect(resumed.get(name), name).toEqual(values);
+  });
+
+  it('from scratch: same architecture, random weights, vocab from the data, valid/ split of a folder', async () => {
+    const data = join(root, 'folders');
+    makeRows(5, 12).forEach((row, i) => {
+      const split = i < 16 ? 'valid' : 'train';
+      mkdirSync(join(data, split, row.label), { recursive: true });
+      writeFileSync(join(data, split, row.label, `${i}.txt`), row.text);
+    });
+    const result = await trainClassifier(tiny('scratch', {
+      inputs: [data], lm: undefined, fromScratch: true, emb: 8, hidden: 12, layers: 2, minFreq: 1,
+      stages: defaultClassifierStages({ fromScratch: true, epochs: 1 }),
+    }));
+    expect(result.encoder).toBeNull();
+    expect(result.validDocs).toBe(16);
+    expect(result.history).toHaveLength(4);
+    const model = readModelDir(join(root, 'scratch', 'model-last'), { kind: ['classifier'] });
+    expect(model.vocab).toContain('truck');
+    expect(model.vocab).not.toContain('fern');
+  });
+
+  it('a backwards run needs a backwards encoder, and the other way round', async () => {
+    await expect(trainClassifier(tiny('bw', { backwards: true }))).rejects.toThrow(/forwards encoder but this run is backwards/);
+    const back = await trainTinyLm(root, 'lm-back', { backwards: true });
+    await expect(trainClassifier(tiny('fw', { lm: back }))).rejects.toThrow(/backwards encoder but this run is forwards/);
+    const result = await trainClassifier(tiny('bw-ok', { lm: back, backwards: true, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
+    expect(readModelDir(join(result.runDir, 'model-last')).meta.backwards).toBe(true);
+  });
+
+  it('refuses bad labels and a corpus tokenized with another vocab, naming what is wrong', async () => {
+    const one = writeCsv(join(root, 'one.csv'), makeRows(2, 10, ['animal']));
+    await expect(trainClassifier(tiny('one', { inputs: [one] }))).rejects.toThrow(/single class \('animal'\)/);
+
+    const valid = writeJsonl(join(root, 'valid.jsonl'), makeRows(3, 3, ['animal', 'plant']));
+    await expect(trainClassifier(tiny('unseen', { valid: [valid] }))).rejects.toThrow(/label 'plant' \(3 validation documents\) has no training documents/);
+
+    const unlabeled = join(root, 'unlabeled.jsonl');
+    writeFileSync(unlabeled, makeRows(4, 5).map((r) => JSON.stringify({ text: r.text })).join('\n'));
+    await expect(trainClassifier(tiny('unlabeled', { inputs: [unlabeled] }))).rejects.toThrow(/have no labels/);
+
+    const corpus = join(root, 'corpus');
+    await tokenizeCorpus([trainCsv], { out: corpus, noCache: true, workers: 0, minFreq: 1 });
+    const error = await trainClassifier(tiny('other-vocab', { inputs: [corpus] })).catch((e: Error) => e);
+    expect(error.message).toContain(`the corpus ${corpus}`);
+    expect(error.message).toContain(`the encoder ${join(lmRun, 'encoder')}`);
+
+    await expect(trainClassifier(tiny('both', { fromScratch: true }))).rejects.toThrow(/exclude each other/);
+    await expect(trainClassifier(tiny('neither', { lm: undefined }))).rejects.toThrow(/no encoder given/);
+  });
+
+  it('warns about empty documents and lowers the batch size for tiny data', async () => {
+    const rows = makeRows(6, 3);
+    const path = join(root, 'empties.jsonl');
+    writeFileSync(path, [...rows, { text: '   ', label: 'animal' }].map((r) => JSON.stringify(r)).join('\n'));
+    const warnings: string[] = [];
+    await trainClassifier(tiny('empties', { inputs: [path], validPct: 0.3, onWarning: (m) => warnings.push(m), stages: [{ epochs: 1, lr: 1e-2 }] }));
+    expect(warnings).toContain(`1 empty document in ${path} skipped`);
+    expect(warnings.some((w) => /only 5 training documents: batch size lowered from 8 to 5/.test(w))).toBe(true);
+  });
+});
+
+describe('checkLabels', () => {
+  it('sorts classes like fastai Categorize and warns about a class with no validation documents', () => {
+    const warnings: string[] = [];
+    expect(checkLabels(['pos', 'neg', 'Zed', 'pos'], ['neg', 'pos'], 'x', (m) => warnings.push(m))).toEqual(['Zed', 'neg', 'pos']);
+    expect(warnings).toEqual([expect.stringContaining("no validation documents for class 'Zed'")]);
+  });
+
+  it('refuses documents without labels, one class, and validation-only labels', () => {
+    expect(() => checkLabels(['a', undefined], [], 'data.csv')).toThrow(/1 of 2 documents in data.csv have no label/);
+    expect(() => checkLabels(['a', 'a'], ['a'], 'data.csv')).toThrow(/single class/);
+    expect(() => checkLabels(['a', 'b'], ['c', 'd', 'c'], 'data.csv')).toThrow(/labels 'c' \(2 validation documents\), 'd' \(1 validation documents\) have no training documents/);
+    expect(() => checkLabels([], [], 'data.csv')).toThrow(/no training documents/);
+  });
+});
