@@ -1,0 +1,285 @@
+/**
+ * Classifier inference: load classifier directories, predict class probabilities for documents
+ * in batches (fastai's `get_preds` over a sorted `test_dl`, then un-sorted back to input order),
+ * average several models (fastai's forward + backward ensemble), and score predictions against
+ * gold labels.
+ */
+import { initBackend, type BackendName } from '../backend.js';
+import { UlmfitError } from '../errors.js';
+import { SortedBatches } from '../data/clas-batches.js';
+import { openSources, type Doc, type SourceOptions } from '../data/sources.js';
+import { readModelDir, readModelMeta, resolveModelDir } from '../io/artifact.js';
+import type { AwdLstmConfig } from '../model/awd-lstm.js';
+import { TextClassifier } from '../model/heads.js';
+import { withTfWeights } from '../model/persist.js';
+import type { TokenizerSettings } from '../text/settings.js';
+import { createTokenizer, type Tokenizer } from '../text/tokenizer.js';
+import { Vocab } from '../text/vocab.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores } from '../train/metrics.js';
+
+/** A classifier ready for inference (eval mode). */
+export interface LoadedClassifier {
+  dir: string;
+  /** Class names, index = class id. */
+  labels: string[];
+  /** Trained on reversed documents: inputs are reversed before the model sees them. */
+  backwards: boolean;
+  tokenizer: Tokenizer;
+  vocab: Vocab;
+  model: TextClassifier;
+  /** Models with the same key tokenize identically (tokenizer and vocab hashes). */
+  tokenizationKey: string;
+  dispose(): void;
+}
+
+/**
+ * Loads a classifier from a model directory or a run directory (its model-best/, else
+ * model-last/). Any other kind of model is refused with E_MODEL_DIR.
+ */
+export async function loadClassifier(path: string, backend: BackendName = 'auto'): Promise<LoadedClassifier> {
+  const dir = resolveModelDir(path);
+  const { kind } = readModelMeta(dir);
+  if (kind !== 'classifier') {
+    throw new UlmfitError(
+      'E_MODEL_DIR',
+      `${dir} is ${kind === 'encoder' ? 'an' : 'a'} '${kind}' model, not a classifier`,
+      'pass the --out directory of ulmfit train-classifier (or its model-best/)',
+    );
+  }
+  const loaded = readModelDir(dir, { kind: ['classifier'] });
+  const labels = loaded.labels!;
+  const settings = loaded.tokenizer as unknown as TokenizerSettings;
+  const tokenizer = await createTokenizer(settings, loaded.spmModel ? { spmModel: loaded.spmModel } : {});
+  await initBackend(backend);
+  const arch = loaded.meta.arch;
+  const model = new TextClassifier(loaded.vocab.length, labels.length, arch as unknown as AwdLstmConfig, {
+    ...(typeof arch.seq_len === 'number' ? { bptt: arch.seq_len } : {}),
+    ...(typeof arch.max_len === 'number' ? { maxLen: arch.max_len } : {}),
+    ...(Array.isArray(arch.lin_ftrs) ? { linFtrs: arch.lin_ftrs as number[] } : {}),
+    ...(Array.isArray(arch.ps) ? { ps: arch.ps as number[] } : {}),
+  });
+  try {
+    withTfWeights(loaded.weights, (tensors) => model.loadWeights(tensors));
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  model.setTraining(false);
+  return {
+    dir,
+    labels,
+    backwards: loaded.meta.backwards,
+    tokenizer,
+    vocab: Vocab.fromItos(loaded.vocab),
+    model,
+    tokenizationKey: `${loaded.meta.tokenizer.sha256}/${loaded.meta.tokenizer.spm_sha256 ?? ''}/${loaded.meta.vocab.sha256}`,
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * Class probabilities of `docs` (token ids), batched longest first like fastai's sorted test
+ * loader and written back in input order. Documents are reversed for a backwards model.
+ * @returns `[docs.length × classes]` row-major
+ */
+export function predictIds(classifier: LoadedClassifier, docs: readonly Int32Array[], bs = 64): Float32Array {
+  const classes = classifier.labels.length;
+  const out = new Float32Array(docs.length * classes);
+  const { model } = classifier;
+  const batches = new SortedBatches(docs, null, {
+    bs,
+    seqLen: model.sentenceEncoder.bptt,
+    padIdx: model.sentenceEncoder.padIdx,
+    backwards: classifier.backwards,
+  });
+  for (const batch of batches.batches()) {
+    const probabilities = model.predictProbabilities(batch.x, batch.bs, batch.seqLen);
+    const values = probabilities.dataSync() as Float32Array;
+    probabilities.dispose();
+    for (let r = 0; r < batch.bs; r++) out.set(values.subarray(r * classes, (r + 1) * classes), batch.indices[r]! * classes);
+  }
+  return out;
+}
+
+/**
+ * Several classifiers with the same labels, their probabilities averaged (fastai's ensemble of a
+ * forward and a backward model). One model is an ensemble of one.
+ */
+export class ClassifierEnsemble {
+  readonly labels: string[];
+
+  constructor(readonly members: readonly LoadedClassifier[]) {
+    if (members.length === 0) throw new Error('an ensemble needs at least one classifier');
+    const first = members[0]!;
+    for (const other of members.slice(1)) {
+      if (JSON.stringify(other.labels) !== JSON.stringify(first.labels)) {
+        throw new UlmfitError(
+          'E_MODEL_MISMATCH',
+          `the classifiers ${first.dir} (labels ${first.labels.join(', ')}) and ${other.dir} (labels ${other.labels.join(', ')}) have different labels`,
+          'ensemble only classifiers trained on the same classes',
+        );
+      }
+    }
+    this.labels = [...first.labels];
+  }
+
+  /**
+   * Averaged class probabilities of `texts`, in input order. Each text is tokenized once per
+   * distinct tokenizer/vocab among the members.
+   * @returns `[texts.length × classes]` row-major
+   */
+  predict(texts: readonly string[], bs = 64): Float32Array {
+    const classes = this.labels.length;
+    const sum = new Float32Array(texts.length * classes);
+    const idsByKey = new Map<string, Int32Array[]>();
+    for (const member of this.members) {
+      let ids = idsByKey.get(member.tokenizationKey);
+      if (ids === undefined) {
+        ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
+        idsByKey.set(member.tokenizationKey, ids);
+      }
+      const probabilities = predictIds(member, ids, bs);
+      for (let i = 0; i < sum.length; i++) sum[i]! += probabilities[i]!;
+    }
+    for (let i = 0; i < sum.length; i++) sum[i]! /= this.members.length;
+    return sum;
+  }
+
+  dispose(): void {
+    for (const member of this.members) member.dispose();
+  }
+}
+
+/** Loads every `--model` and checks they can be ensembled. */
+export async function loadEnsemble(paths: readonly string[], backend: BackendName = 'auto'): Promise<ClassifierEnsemble> {
+  const members: LoadedClassifier[] = [];
+  try {
+    for (const path of paths) members.push(await loadClassifier(path, backend));
+    return new ClassifierEnsemble(members);
+  } catch (error) {
+    for (const member of members) member.dispose();
+    throw error;
+  }
+}
+
+/** One document's prediction. */
+export interface Prediction {
+  /** Position among the documents read (empty ones are skipped and not counted). */
+  index: number;
+  /** Where the document came from: a file, or `path:line`. */
+  origin: string;
+  /** Most probable class and its probability. */
+  label: string;
+  probability: number;
+  /** `[classes]`, in label order. */
+  probabilities: Float32Array;
+  /** The input's own label, when it has one. */
+  gold?: string | undefined;
+}
+
+export interface ClassifyInputsOptions extends Pick<SourceOptions, 'textCol' | 'labelCol' | 'lineDocs' | 'stdin'> {
+  /** Documents per forward pass (default 64). */
+  bs?: number;
+  /** Documents read before predicting (default 16 batches); stdin is predicted as its lines arrive. */
+  chunkDocs?: number;
+}
+
+/** What reading the inputs skipped, known once iteration ends. */
+export interface ClassifyReadStats {
+  emptySkipped: number;
+  warnings: string[];
+}
+
+/**
+ * Reads documents from `inputs` (files, folders, CSV/TSV/JSONL, `-`) and yields their
+ * predictions in input order, a chunk at a time, so memory stays bounded on large inputs.
+ * `stats` is filled in when iteration ends.
+ */
+export async function* classifyInputs(
+  ensemble: ClassifierEnsemble,
+  inputs: readonly string[],
+  options: ClassifyInputsOptions = {},
+  stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] },
+): AsyncGenerator<Prediction[]> {
+  const bs = options.bs ?? 64;
+  const chunkDocs = options.chunkDocs ?? bs * 16;
+  const { bs: _bs, chunkDocs: _chunk, ...sourceOptions } = options;
+  const source = await openSources(inputs, sourceOptions);
+  const streaming = inputs.includes('-');
+  let pending: Doc[] = [];
+  let index = 0;
+  const flush = (): Prediction[] => {
+    const probabilities = ensemble.predict(pending.map((doc) => doc.text), bs);
+    const predictions = pending.map((doc, i) => toPrediction(ensemble.labels, probabilities.subarray(i * ensemble.labels.length, (i + 1) * ensemble.labels.length), doc, index + i));
+    index += pending.length;
+    pending = [];
+    return predictions;
+  };
+  for await (const batch of source.batches()) {
+    pending.push(...batch);
+    if (pending.length >= chunkDocs || streaming) yield flush();
+  }
+  if (pending.length > 0) yield flush();
+  stats.emptySkipped = source.emptySkipped;
+  stats.warnings.push(...source.warnings);
+}
+
+function toPrediction(labels: readonly string[], probabilities: Float32Array, doc: Doc, index: number): Prediction {
+  let best = 0;
+  for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
+  return {
+    index,
+    origin: doc.origin,
+    label: labels[best]!,
+    probability: probabilities[best]!,
+    probabilities: Float32Array.from(probabilities),
+    ...(doc.label !== undefined ? { gold: doc.label } : {}),
+  };
+}
+
+/** The `k` most probable classes, most probable first (ties: lower class id first). */
+export function topK(labels: readonly string[], probabilities: ArrayLike<number>, k: number): { label: string; probability: number }[] {
+  return Array.from({ length: labels.length }, (_, c) => c)
+    .sort((a, b) => (probabilities[b] as number) - (probabilities[a] as number) || a - b)
+    .slice(0, k)
+    .map((c) => ({ label: labels[c]!, probability: probabilities[c] as number }));
+}
+
+export interface Evaluation {
+  /** Documents scored (those with a gold label). */
+  count: number;
+  accuracy: number;
+  f1Macro: number;
+  perClass: { label: string; precision: number; recall: number; f1: number; support: number }[];
+  /** `confusion[gold][predicted]`, in label order. */
+  confusion: number[][];
+  labels: string[];
+}
+
+/**
+ * Scores predicted class ids against gold label names. Gold labels outside the model's label set
+ * are an E_LABELS error that lists them.
+ */
+export function evaluate(labels: readonly string[], predicted: readonly string[], gold: readonly string[]): Evaluation {
+  const index = new Map(labels.map((name, i) => [name, i]));
+  const unknown = [...new Set(gold.filter((name) => !index.has(name)))].sort();
+  if (unknown.length > 0) {
+    throw new UlmfitError(
+      'E_LABELS',
+      `gold label${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not among the model's labels (${labels.join(', ')})`,
+      'evaluate on data labeled with the classes the model was trained on',
+    );
+  }
+  const targets = Int32Array.from(gold, (name) => index.get(name)!);
+  const predictions = Int32Array.from(predicted, (name) => index.get(name)!);
+  const correct = predictions.reduce((n, p, i) => n + (p === targets[i] ? 1 : 0), 0);
+  const scores = perClassScores(predictions, targets, labels.length);
+  return {
+    count: targets.length,
+    accuracy: accuracy(correct, targets.length),
+    f1Macro: macroF1(predictions, targets, labels.length),
+    perClass: scores.map((s, c) => ({ label: labels[c]!, precision: s.precision, recall: s.recall, f1: s.f1, support: s.support })),
+    confusion: confusionMatrix(predictions, targets, labels.length),
+    labels: [...labels],
+  };
+}
