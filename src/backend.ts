@@ -8,9 +8,12 @@
  *   that runs ~15x slower than XNNPACK; TF.js's own matMul gradients set those flags. We wrap
  *   both kernels so a flagged call transposes the operand explicitly first (a cheap copy) and
  *   then takes the fast unflagged path.
+ * - wasm's `Slice` (and `SplitV` / `Unpack`, built on it) copies the **whole input** out of the
+ *   wasm heap (`readSync`) before copying the slice: splitting a [2304, 2400] projection into 72
+ *   time steps copied 1.6 GB. We re-register the three to read the input through a heap view.
  *
- * Model code never passes the flags itself, so the wrapper is a safety net for gradients and
- * for code we do not own.
+ * Model code never passes the matmul flags itself, so that wrapper is a safety net for
+ * gradients and for code we do not own.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -112,6 +115,94 @@ export function patchWasmKernels(): void {
   });
   wrapMatMulKernel('BatchMatMul');
   wrapMatMulKernel('_FusedMatMul');
+  replaceKernel('Slice', sliceKernel);
+  replaceKernel('SplitV', splitVKernel);
+  replaceKernel('Unpack', unpackKernel);
+}
+
+/** Swaps the wasm kernel `kernelName` for `kernelFunc`, falling back to the original for strings. */
+function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): void {
+  const original = tf.getKernel(kernelName, 'wasm');
+  if (original === undefined) return;
+  const originalFunc = original.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+  tf.unregisterKernel(kernelName, 'wasm');
+  const config: tf.KernelConfig = {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: ((args: KernelArgs) => {
+      const first = Object.values(args.inputs)[0];
+      return first?.dtype === 'string' ? originalFunc(args) : kernelFunc(args);
+    }) as unknown as tf.KernelFunc,
+  };
+  if (original.setupFunc !== undefined) config.setupFunc = original.setupFunc;
+  tf.registerKernel(config);
+}
+
+/**
+ * Copies `x[begin : begin+size]` (any rank) reading `x` through a heap view.
+ * @returns a new tensor of shape `size`
+ */
+function sliceInfo(x: tf.TensorInfo, begin: number[], size: number[], backend: BackendWasm): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  const count = tf.util.sizeFromShape(size);
+  if (count === 0) return out;
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape);
+  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) {
+    const offset = tf.slice_util.computeFlatOffset(begin, strides);
+    dst.set(src.subarray(offset, offset + count));
+    return out;
+  }
+  // Copy contiguous rows of the innermost dimension; walk the outer indices like an odometer.
+  const inner = size[rank - 1]!;
+  const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  for (let outOffset = 0; outOffset < count; outOffset += inner) {
+    let offset = begin[rank - 1]!;
+    for (let d = 0; d < rank - 1; d++) offset += (begin[d]! + index[d]!) * strides[d]!;
+    dst.set(src.subarray(offset, offset + inner), outOffset);
+    for (let d = rank - 2; d >= 0; d--) {
+      if (++index[d]! < size[d]!) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+function sliceKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const x = inputs['x']!;
+  const [begin, size] = tf.slice_util.parseSliceParams(x, attrs['begin'] as number[], attrs['size'] as number[]);
+  return sliceInfo(x, begin!, size!, backend);
+}
+
+function splitVKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const x = inputs['x']!;
+  const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs['numOrSizeSplits'] as number | number[], axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((piece) => {
+    const size = [...x.shape];
+    size[axis] = piece;
+    const out = sliceInfo(x, [...begin], size, backend);
+    begin[axis]! += piece;
+    return out;
+  });
+}
+
+function unpackKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const x = inputs['value']!;
+  const rank = x.shape.length;
+  const axis = (attrs['axis'] as number) < 0 ? (attrs['axis'] as number) + rank : (attrs['axis'] as number);
+  const outShape = x.shape.filter((_, d) => d !== axis);
+  const size = [...x.shape];
+  size[axis] = 1;
+  return Array.from({ length: x.shape[axis]! }, (_, i) => {
+    const begin = new Array<number>(rank).fill(0);
+    begin[axis] = i;
+    const out = sliceInfo(x, begin, size, backend);
+    return { dataId: out.dataId, dtype: out.dtype, shape: outShape };
+  });
 }
 
 interface KernelArgs {

@@ -1,0 +1,103 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** Plain-JS reference for x[begin : begin+size] of a row-major array. */
+function sliceRef(values: number[], shape: number[], begin: number[], size: number[]): number[] {
+  const out: number[] = [];
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const walk = (d: number, offset: number): void => {
+    if (d === shape.length) {
+      out.push(values[offset]!);
+      return;
+    }
+    for (let i = 0; i < size[d]!; i++) walk(d + 1, offset + (begin[d]! + i) * strides[d]!);
+  };
+  walk(0, 0);
+  return out;
+}
+
+describe('initBackend', () => {
+  it('starts wasm, is idempotent, and auto keeps the backend already set up', async () => {
+    expect(await initBackend('wasm')).toBe('wasm');
+    expect(await initBackend('auto')).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('refuses the tensorflow backend when tfjs-node is not installed, with a fix', async () => {
+    await expect(initBackend('tensorflow')).rejects.toThrow(/tensorflow backend is not installed/);
+    expect(await initBackend('wasm')).toBe('wasm');
+  });
+});
+
+describe('wasm kernel patches', () => {
+  it('trains an embedding: the gather gradient (UnsortedSegmentSum) sums repeated ids', () => {
+    const emb = tf.variable(tf.ones([5, 2]));
+    const ids = tf.tensor1d([4, 1, 4, 4], 'int32');
+    const { grads } = tf.variableGrads(() => tf.sum(tf.gather(emb, ids)) as tf.Scalar, [emb]);
+    expect(grads[emb.name]!.arraySync()).toEqual([
+      [0, 0],
+      [1, 1],
+      [0, 0],
+      [0, 0],
+      [3, 3],
+    ]);
+    tf.dispose([emb, ids, ...Object.values(grads)]);
+  });
+
+  it('gives the same matMul results and gradients with transpose flags as without', () => {
+    tf.tidy(() => {
+      const a = tf.randomUniform([3, 4], -1, 1, 'float32', 1);
+      const b = tf.randomUniform([5, 4], -1, 1, 'float32', 2);
+      const flagged = tf.matMul(a, b, false, true);
+      const explicit = tf.matMul(a, tf.transpose(b));
+      expect(tf.max(tf.abs(tf.sub(flagged, explicit))).dataSync()[0]).toBeLessThan(1e-6);
+      const both = tf.matMul(tf.transpose(a), b, true, true); // (aᵀ)ᵀ · bᵀ
+      expect(tf.max(tf.abs(tf.sub(both, explicit))).dataSync()[0]).toBeLessThan(1e-6);
+      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true))))([a, b]);
+      const fromCpuMath = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, tf.transpose(y)))))([a, b]);
+      for (let i = 0; i < 2; i++) expect(tf.max(tf.abs(tf.sub(grads[i]!, fromCpuMath[i]!))).dataSync()[0]).toBeLessThan(1e-5);
+    });
+  });
+
+  it('slices, splits and unstacks correctly for every rank and axis', () => {
+    const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
+      { shape: [7], begin: [2], size: [3] },
+      { shape: [4, 6], begin: [1, 2], size: [2, 3] },
+      { shape: [4, 6], begin: [1, 0], size: [2, 6] },
+      { shape: [3, 4, 5], begin: [1, 1, 2], size: [2, 2, 3] },
+      { shape: [2, 3, 4, 5], begin: [0, 1, 1, 0], size: [2, 2, 3, 5] },
+      { shape: [2, 3, 4, 5], begin: [1, 2, 3, 4], size: [1, 1, 1, 1] },
+    ];
+    for (const { shape, begin, size } of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, (_, i) => i);
+      const x = tf.tensor(values, shape);
+      const sliced = tf.slice(x, begin, size);
+      expect(Array.from(sliced.dataSync())).toEqual(sliceRef(values, shape, begin, size));
+      expect(sliced.shape).toEqual(size);
+      tf.dispose([x, sliced]);
+    }
+    const x = tf.tensor(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5]);
+    const parts = tf.split(x, [1, 3, 1], 2);
+    expect(parts.map((p) => p.shape)).toEqual([
+      [3, 4, 1],
+      [3, 4, 3],
+      [3, 4, 1],
+    ]);
+    expect(Array.from(parts[1]!.dataSync())).toEqual(sliceRef(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5], [0, 0, 1], [3, 4, 3]));
+    const rows = tf.unstack(x, 1);
+    expect(rows.length).toBe(4);
+    expect(rows[2]!.shape).toEqual([3, 5]);
+    expect(Array.from(rows[2]!.dataSync())).toEqual(sliceRef(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5], [0, 2, 0], [3, 1, 5]));
+    const ints = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+    const col = tf.slice(ints, [0, 1], [2, 1]);
+    expect(col.dtype).toBe('int32');
+    expect(Array.from(col.dataSync())).toEqual([2, 4]);
+    tf.dispose([x, ...parts, ...rows, ints, col]);
+  });
+});
