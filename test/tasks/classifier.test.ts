@@ -121,7 +121,7 @@ describe('trainClassifier', () => {
 
     const corpus = join(root, 'corpus');
     await tokenizeCorpus([trainCsv], { out: corpus, noCache: true, workers: 0, minFreq: 1 });
-    const error = await trainClassifier(tiny('other-vocab', { inputs: [corpus] })).catch((e: Error) => e);
+    const error = (await trainClassifier(tiny('other-vocab', { inputs: [corpus] })).catch((e: Error) => e)) as Error;
     expect(error.message).toContain(`the corpus ${corpus}`);
     expect(error.message).toContain(`the encoder ${join(lmRun, 'encoder')}`);
 
