@@ -18,6 +18,8 @@ async function loadCommands(): Promise<CommandModule[]> {
     import('./import-fastai.js'),
     import('./export-fastai.js'),
     import('./generate.js'),
+    import('./train-classifier.js'),
+    import('./classify.js'),
   ];
   return Promise.all(modules);
 }

@@ -1,0 +1,156 @@
+/** `ulmfit train-classifier`: stage 3 of ULMFiT, a text classifier on a language model's encoder. */
+import type { Command } from 'commander';
+import type { BackendName } from '../backend.js';
+import { defaultClassifierStages, trainClassifier, type ClassifierTrainOptions } from '../tasks/classifier.js';
+import { defaultTokenizerSettings } from '../text/settings.js';
+import { defaultWorkerCount } from '../text/parallel.js';
+import { parseRecipe } from '../train/recipe.js';
+import { EpochTable } from './epoch-table.js';
+import { backendName, collect, realNumber, wholeNumber } from './options.js';
+
+interface Flags {
+  out: string;
+  lm?: string;
+  fromScratch?: boolean;
+  valid?: string[];
+  validPct?: number;
+  emb?: number;
+  hidden?: number;
+  layers?: number;
+  dropMult: number;
+  bs: number;
+  bptt: number;
+  maxLen: number;
+  lr?: number;
+  epochs?: number;
+  schedule?: string;
+  wd?: number;
+  clip?: number;
+  alpha: number;
+  beta: number;
+  seed: number;
+  backwards?: boolean;
+  rules: boolean;
+  minFreq?: number;
+  maxVocab?: number;
+  textCol?: string;
+  labelCol?: string;
+  ignoreLabel?: string[];
+  workers: number;
+  cache: boolean;
+  cacheDir?: string;
+  overwrite?: boolean;
+  resume?: boolean;
+  backend: BackendName;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train-classifier')
+    .description("train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)")
+    .argument('<inputs...>', 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
+    .requiredOption('--out <dir>', 'run directory to write (model-best/, model-last/, checkpoint/, metrics.jsonl, config.json)')
+    .option('--lm <dir>', 'the encoder: an encoder, lm or run directory from finetune-lm / pretrain / import-fastai')
+    .option('--from-scratch', 'no --lm: the same architecture from random weights (the baseline); the vocab is built from the data')
+    .option('--valid <inputs>', 'validation data (repeatable); default: the data\'s valid/ (or test/) split, else --valid-pct', collect)
+    .option('--valid-pct <p>', 'share of documents held out for validation when the data has no split (default 0.2)', realNumber(0, 0.99))
+    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
+    .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label (default label)')
+    .option('--ignore-label <label>', 'leave out documents with this label, e.g. aclImdb\'s unsup (repeatable)', collect)
+    .option('--bs <n>', 'documents per batch', wholeNumber(1), 64)
+    .option('--bptt <n>', 'tokens per SentenceEncoder chunk (fastai seq_len)', wholeNumber(1), 72)
+    .option('--max-len <n>', 'tokens at the end of a document the pooling sees (fastai max_len)', wholeNumber(1), 72 * 20)
+    .option('--drop-mult <x>', 'scales all classifier dropouts', realNumber(0), 0.5)
+    .option('--lr <lr>', 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)', realNumber(0))
+    .option('--epochs <n>', 'epochs of the last, fully unfrozen stage (default 2)', wholeNumber(1))
+    .option('--schedule <recipe>', 'the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)')
+    .option('--wd <wd>', 'decoupled weight decay (fastai default 0.01)', realNumber(0))
+    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', realNumber(0))
+    .option('--alpha <a>', 'AR regularization (0 = off)', realNumber(0), 2)
+    .option('--beta <b>', 'TAR regularization (0 = off)', realNumber(0), 1)
+    .option('--seed <n>', 'seed for shuffles, dropout masks and init', wholeNumber(0), 42)
+    .option('--backwards', 'train on reversed documents (needs a backwards encoder)')
+    .option('--emb <n>', '--from-scratch: embedding size', wholeNumber(1))
+    .option('--hidden <n>', '--from-scratch: LSTM hidden size', wholeNumber(1))
+    .option('--layers <n>', '--from-scratch: LSTM layers', wholeNumber(1))
+    .option('--min-freq <n>', '--from-scratch vocab: keep tokens seen at least n times (fastai 3)', wholeNumber(1))
+    .option('--max-vocab <n>', '--from-scratch vocab: at most n tokens (fastai 60000)', wholeNumber(1))
+    .option('--no-rules', '--from-scratch: tokenize without the fastai rules')
+    .option('--workers <n>', 'tokenizer worker threads', wholeNumber(0), defaultWorkerCount())
+    .option('--no-cache', 'do not read or write the tokenized-corpus cache')
+    .option('--cache-dir <dir>', 'tokenized-corpus cache folder')
+    .option('--overwrite', 'replace a non-empty --out run directory')
+    .option('--resume', 'continue the interrupted run in --out from its last checkpoint')
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
+    .option('--json', 'print one JSON object with the results instead of the table')
+    .option('--quiet', 'no progress or info on stderr')
+    .addHelpText(
+      'after',
+      '\nDefault recipe (fastbook): -1:1@2e-2; -2:1@1e-2/2.6^4:1e-2; -3:1@5e-3/2.6^4:5e-3; 0:2@1e-3/2.6^4:1e-3' +
+        '\n\nExample:\n  ulmfit train-classifier aclImdb/ --lm runs/imdb-lm --ignore-label unsup --out runs/imdb-clas',
+    )
+    .action(async (inputs: string[], flags: Flags) => run(inputs, flags));
+}
+
+async function run(inputs: string[], flags: Flags): Promise<void> {
+  const table = new EpochTable(['trainLoss', 'validLoss', 'accuracy', 'f1Macro'], flags);
+  const info = (message: string): void => {
+    if (!flags.quiet) process.stderr.write(message + '\n');
+  };
+  const fromScratch = flags.fromScratch ?? false;
+  const stages = flags.schedule
+    ? parseRecipe(flags.schedule)
+    : defaultClassifierStages({ fromScratch, ...(flags.lr !== undefined ? { lr: flags.lr } : {}), ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}) });
+  const options: ClassifierTrainOptions = {
+    inputs,
+    out: flags.out,
+    lm: flags.lm,
+    fromScratch,
+    valid: flags.valid,
+    validPct: flags.validPct,
+    emb: flags.emb,
+    hidden: flags.hidden,
+    layers: flags.layers,
+    dropMult: flags.dropMult,
+    bs: flags.bs,
+    bptt: flags.bptt,
+    maxLen: flags.maxLen,
+    stages,
+    wd: flags.wd,
+    clip: flags.clip,
+    alpha: flags.alpha,
+    beta: flags.beta,
+    seed: flags.seed,
+    backwards: flags.backwards ?? false,
+    settings: fromScratch ? defaultTokenizerSettings(flags.rules ? {} : { rules: false }) : undefined,
+    minFreq: flags.minFreq,
+    maxVocab: flags.maxVocab,
+    textCol: flags.textCol,
+    labelCol: flags.labelCol,
+    ignoreLabels: flags.ignoreLabel,
+    workers: flags.workers,
+    noCache: !flags.cache,
+    cacheDir: flags.cacheDir,
+    overwrite: flags.overwrite,
+    resume: flags.resume,
+    backend: flags.backend,
+    onInfo: info,
+    onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+    onBatchEnd: table.batch,
+    onEpochEnd: table.epoch,
+  };
+  const result = await trainClassifier(options);
+  const best = result.best;
+  if (flags.json) {
+    process.stdout.write(
+      JSON.stringify({
+        run_dir: result.runDir, backend: result.backend, encoder: result.encoder, labels: result.labels,
+        train_docs: result.trainDocs, valid_docs: result.validDocs, vocab_size: result.vocabSize, best, history: result.history,
+      }) + '\n',
+    );
+  } else if (best) {
+    info(`best: valid loss ${best.validLoss?.toFixed(4) ?? '-'}, accuracy ${best.accuracy?.toFixed(4) ?? '-'}, macro-F1 ${best.f1Macro?.toFixed(4) ?? '-'} → ${result.runDir}`);
+  }
+}
