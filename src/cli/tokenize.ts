@@ -9,7 +9,7 @@ import { UlmfitError } from '../errors.js';
 import { openCorpus } from '../text/corpus.js';
 import { defaultWorkerCount } from '../text/parallel.js';
 import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
-import { defaultTokenizerSettings } from '../text/settings.js';
+import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Progress } from './progress.js';
 
 interface Flags {
@@ -76,17 +76,11 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
     throw new UlmfitError('E_USAGE', `--encoding must be utf8 or latin1, got ${flags.encoding}`);
   }
   const given = flags.vocab ? await loadGivenVocab(flags.vocab) : undefined;
-  // A model's own settings come first: its vocab only fits text tokenized the same way.
-  const settings = defaultTokenizerSettings(given?.settings ?? {});
-  if (command.getOptionValueSource('rules') === 'cli' || !given?.settings) {
-    // fastai lower-cases inside its rules, so without rules the text keeps its case.
-    settings.rules = flags.rules;
-    if (!flags.rules) settings.lowercase = false;
-  }
-  if (flags.addEos) settings.addEos = true;
-  const progress = new Progress({ enabled: flags.quiet ? false : undefined, label: 'tokenize' });
+  // Tokens printed to a terminal and a bar would share the screen: the bar only goes with --out or a pipe.
+  const showBar = !flags.quiet && (Boolean(flags.out) || !process.stdout.isTTY);
+  const progress = new Progress({ enabled: showBar ? undefined : false, label: 'tokenize' });
   const options: TokenizeCorpusOptions = {
-    settings,
+    settings: tokenizerSettings(flags, command, given?.settings),
     minFreq: flags.minFreq,
     maxVocab: flags.maxVocab,
     workers: flags.workers,
@@ -104,32 +98,48 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
   };
   let stats: TokenizeStats;
   let where = '';
-  if (flags.out || flags.ids) {
-    const result = await tokenizeCorpus(inputs, options);
-    progress.finish();
-    stats = result.stats;
-    where = flags.out ? ` → ${flags.out}` : '';
-    if (result.hit) where = ` (cache hit)${where}`;
-    if (flags.out && flags.json) await writeOut(JSON.stringify({ dir: flags.out, cacheHit: result.hit, ...stats }) + '\n');
-    if (!flags.out) {
-      await printIds(result.dir, Boolean(flags.json));
-      if (result.temporary) await rm(dirname(result.dir), { recursive: true, force: true });
+  try {
+    if (flags.out || flags.ids) {
+      const result = await tokenizeCorpus(inputs, options);
+      stats = result.stats;
+      where = `${result.hit ? ' (cache hit)' : ''}${flags.out ? ` → ${flags.out}` : ''}`;
+      if (flags.out && flags.json) await writeOut(JSON.stringify({ dir: flags.out, cacheHit: result.hit, ...stats }) + '\n');
+      if (!flags.out) {
+        try {
+          await printIds(result.dir, Boolean(flags.json));
+        } finally {
+          if (result.temporary) await rm(dirname(result.dir), { recursive: true, force: true });
+        }
+      }
+    } else {
+      const stream = new TokenStream(inputs, options);
+      for await (const batch of stream) {
+        const lines = batch.map(({ doc, tokens }) =>
+          flags.json ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label }) : tokens.join(' '),
+        );
+        await writeOut(lines.join('\n') + '\n');
+      }
+      stats = stream.stats!;
     }
-  } else {
-    const stream = new TokenStream(inputs, options);
-    for await (const batch of stream) {
-      const lines = batch.map(({ doc, tokens }) =>
-        flags.json ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label }) : tokens.join(' '),
-      );
-      await writeOut(lines.join('\n') + '\n');
-    }
-    progress.finish();
-    stats = stream.stats!;
+  } finally {
+    progress.finish(); // an error message must not land on the bar's line
   }
   if (!flags.quiet) {
     for (const warning of stats.warnings) process.stderr.write(`warning: ${warning}\n`);
     process.stderr.write(summary(stats) + where + '\n');
   }
+}
+
+/** fastai's defaults, or a `--vocab` directory's own settings (its vocab only fits text tokenized its way), then the flags. */
+function tokenizerSettings(flags: Flags, command: Command, base: TokenizerSettings | undefined): TokenizerSettings {
+  const settings = defaultTokenizerSettings(base ?? {});
+  if (command.getOptionValueSource('rules') === 'cli' || !base) {
+    settings.rules = flags.rules;
+    // fastai lower-cases inside its rules, so without rules the text keeps its case.
+    if (!flags.rules) settings.lowercase = false;
+  }
+  if (flags.addEos) settings.addEos = true;
+  return settings;
 }
 
 async function printIds(dir: string, json: boolean): Promise<void> {
