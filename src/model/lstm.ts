@@ -16,6 +16,12 @@
  *   a few large ops and the weight gradients as one matmul each over all steps, instead of the
  *   per-step matmuls autodiff would record. No matmul in either direction uses a transpose flag
  *   (they are 15x slower on wasm): every transpose is explicit.
+ *
+ * Only sigmoids are evaluated (wasm's sigmoid is a vectorised XNNPACK kernel; its tanh is scalar
+ * and several times slower per element), using tanh(x) = 2σ(2x) - 1: the g columns of the
+ * weights and input projection are doubled once per sequence so one sigmoid over all four gates
+ * gives σ(2 z_g), and the cell is carried doubled (c2 = 2c) so σ(c2) gives tanh(c). The state
+ * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './ops.js';
@@ -55,17 +61,19 @@ export interface LstmResult {
 export function lstmSequence(x: tf.Tensor3D, weights: LstmWeights, initial: LstmState): LstmResult {
   const [seqLen, bs, nIn] = x.shape;
   const hidden = weights.weightHh.shape[1];
-  const projected = inputProjection(x.reshape([seqLen * bs, nIn]), weights);
+  const scale = gateScale(hidden);
+  const projected = tf.mul(inputProjection(x.reshape([seqLen * bs, nIn]), weights), scale);
   const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
-  const weightHhT = weights.weightHh.transpose() as tf.Tensor2D; // [H, 4H], once per sequence
-  let { h, c } = initial;
+  const weightHhT = tf.mul(weights.weightHh.transpose(), scale) as tf.Tensor2D; // [H, 4H], once per sequence
+  let h = initial.h;
+  let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
   const outputs: tf.Tensor2D[] = [];
   for (let t = 0; t < seqLen; t++) {
-    const z = tf.add(steps[t]!, tf.matMul(h, weightHhT)) as tf.Tensor2D;
-    ({ h, c } = cellStep(z, c, bs, hidden).state);
+    const step = cellStep(steps[t]!, h, weightHhT, c2);
+    ({ h, c2 } = step);
     outputs.push(h);
   }
-  return { output: tf.stack(outputs) as tf.Tensor3D, state: { h, c } };
+  return { output: tf.stack(outputs) as tf.Tensor3D, state: { h, c: tf.mul(c2, 0.5) as tf.Tensor2D } };
 }
 
 /**
@@ -84,47 +92,42 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
   let finalState: LstmState | undefined;
 
   const run = customOp((inputs, save) => {
-      const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [
-        tf.Tensor2D,
-        tf.Tensor2D,
-        tf.Tensor2D,
-        tf.Tensor1D,
-        tf.Tensor1D,
-      ];
-      const projected = inputProjection(x2d, { weightIh, weightHh, biasIh, biasHh });
-      const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
-      const weightHhT = weightHh.transpose() as tf.Tensor2D;
-      let { h, c } = initial;
-      const gates: tf.Tensor2D[] = [];
-      const cellInputs: tf.Tensor2D[] = [];
-      const cells: tf.Tensor2D[] = [initial.c];
-      const outputs: tf.Tensor2D[] = [];
-      for (let t = 0; t < seqLen; t++) {
-        const z = tf.add(steps[t]!, tf.matMul(h, weightHhT)) as tf.Tensor2D;
-        const step = cellStep(z, c, bs, hidden);
-        ({ h, c } = step.state);
-        gates.push(step.sigmoids);
-        cellInputs.push(step.g);
-        cells.push(c);
-        outputs.push(h);
-      }
-      const output = tf.concat(outputs, 0); // [T*bs, H]
-      const hPrev = seqLen > 1 ? tf.concat([initial.h, ...outputs.slice(0, -1)], 0) : initial.h.clone();
-      save([
-        x2d,
-        weightIh,
-        weightHh,
-        tf.concat(gates, 0), // [T*bs, 4H]: σ(z) (its g block unused)
-        tf.concat(cellInputs, 0), // [T*bs, H]: tanh(g)
-        tf.concat(cells, 0), // [(T+1)*bs, H]: c_0 .. c_T
-        hPrev, // [T*bs, H]: h_0 .. h_{T-1}
-      ]);
-      finalState = { h: tf.keep(h.clone()), c: tf.keep(c.clone()) };
-      return {
-        value: output,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs),
-      };
-    });
+    const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+    const scale = gateScale(hidden);
+    const projected = tf.mul(inputProjection(x2d, { weightIh, weightHh, biasIh, biasHh }), scale);
+    const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
+    const weightHhT = tf.mul(weightHh.transpose(), scale) as tf.Tensor2D;
+    let h = initial.h;
+    let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
+    const sigmoids: tf.Tensor2D[] = [];
+    const tanhCells: tf.Tensor2D[] = [];
+    const cells: tf.Tensor2D[] = [c2];
+    const outputs: tf.Tensor2D[] = [];
+    for (let t = 0; t < seqLen; t++) {
+      const step = cellStep(steps[t]!, h, weightHhT, c2);
+      ({ h, c2 } = step);
+      sigmoids.push(step.sigmoids);
+      tanhCells.push(step.tanhC);
+      cells.push(c2);
+      outputs.push(h);
+    }
+    const output = tf.concat(outputs, 0); // [T*bs, H]
+    const hPrev = seqLen > 1 ? tf.concat([initial.h, ...outputs.slice(0, -1)], 0) : initial.h.clone();
+    save([
+      x2d,
+      weightIh,
+      weightHh,
+      tf.concat(sigmoids, 0), // [T*bs, 4H]: σ(i), σ(f), σ(2 z_g), σ(o)
+      tf.concat(tanhCells, 0), // [T*bs, H]: tanh(c_t)
+      tf.concat(cells, 0), // [(T+1)*bs, H]: 2c_0 .. 2c_T
+      hPrev, // [T*bs, H]: h_0 .. h_{T-1}
+    ]);
+    finalState = { h: tf.keep(h.clone()), c: tf.keep(tf.mul(c2, 0.5)) as tf.Tensor2D };
+    return {
+      value: output,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs),
+    };
+  });
 
   const out2d = run(x.reshape([seqLen * bs, nIn]), weights.weightIh, weights.weightHh, weights.biasIh, weights.biasHh);
   return { output: out2d.reshape([seqLen, bs, hidden]), state: finalState! };
@@ -136,26 +139,35 @@ function inputProjection(x2d: tf.Tensor2D, weights: LstmWeights): tf.Tensor2D {
   return tf.add(tf.matMul(x2d, weights.weightIh.transpose()), bias) as tf.Tensor2D;
 }
 
+/** `[1, 4H]`: 1 on the i, f, o columns, 2 on the g columns. */
+function gateScale(hidden: number): tf.Tensor2D {
+  const values = new Float32Array(4 * hidden).fill(1);
+  values.fill(2, 2 * hidden, 3 * hidden);
+  return tf.tensor2d(values, [1, 4 * hidden]);
+}
+
 /**
- * One cell update from the pre-activations.
- * @param z `[bs, 4H]` pre-activations (i, f, g, o blocks)
- * @param cPrev `[bs, H]`
- * @returns new state; `sigmoids` = σ(z) `[bs, 4H]` and `g` = tanh(z_g) `[bs, H]` for the backward
+ * One time step.
+ * @param projected `[bs, 4H]` input projection of this step (g columns doubled)
+ * @param hPrev `[bs, H]`
+ * @param weightHhT `[H, 4H]` transposed recurrent weight (g columns doubled)
+ * @param c2Prev `[bs, H]` twice the previous cell
+ * @returns h `[bs, H]`, c2 = 2c `[bs, H]`; for the backward: `sigmoids` = σ of the (scaled)
+ *   pre-activations `[bs, 4H]` and `tanhC` = tanh(c) `[bs, H]`
  */
 function cellStep(
-  z: tf.Tensor2D,
-  cPrev: tf.Tensor2D,
-  bs: number,
-  hidden: number,
-): { state: LstmState; sigmoids: tf.Tensor2D; g: tf.Tensor2D } {
-  // One sigmoid over all four blocks is cheaper than three separate ones; the g block of it is
-  // simply not used.
-  const sigmoids = tf.sigmoid(z);
-  const [i, f, , o] = tf.split(sigmoids, 4, 1) as tf.Tensor2D[];
-  const g = tf.tanh(tf.slice(z, [0, 2 * hidden], [bs, hidden]));
-  const c = tf.add(tf.mul(f!, cPrev), tf.mul(i!, g)) as tf.Tensor2D;
-  const h = tf.mul(o!, tf.tanh(c)) as tf.Tensor2D;
-  return { state: { h, c }, sigmoids, g };
+  projected: tf.Tensor2D,
+  hPrev: tf.Tensor2D,
+  weightHhT: tf.Tensor2D,
+  c2Prev: tf.Tensor2D,
+): { h: tf.Tensor2D; c2: tf.Tensor2D; sigmoids: tf.Tensor2D; tanhC: tf.Tensor2D } {
+  const sigmoids = tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D;
+  const [i, f, g2Sigmoid, o] = tf.split(sigmoids, 4, 1) as tf.Tensor2D[];
+  const g2 = tf.sub(tf.mul(g2Sigmoid!, 4), 2); // 2·tanh(z_g)
+  const c2 = tf.add(tf.mul(f!, c2Prev), tf.mul(i!, g2)) as tf.Tensor2D; // 2·c_t
+  const tanhC = tf.sub(tf.mul(tf.sigmoid(c2), 2), 1) as tf.Tensor2D; // tanh(c_t)
+  const h = tf.mul(o!, tanhC) as tf.Tensor2D;
+  return { h, c2, sigmoids, tanhC };
 }
 
 /**
@@ -165,7 +177,7 @@ function cellStep(
  * @returns gradients for (x2d `[T*bs, in]`, weightIh, weightHh, biasIh, biasHh)
  */
 function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number): tf.Tensor[] {
-  const [x2d, weightIh, weightHh, sigmoids, cellInputs, cells, hPrev] = saved as tf.Tensor2D[];
+  const [x2d, weightIh, weightHh, sigmoids, tanhCells, cells, hPrev] = saved as tf.Tensor2D[];
   const rows = seqLen * bs;
   const hidden = weightHh!.shape[1];
 
@@ -174,10 +186,10 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
   //   dz_g = dc ⊙ σ(i) ⊙ (1-g²)    dz_o = dh ⊙ tanh(c_t) ⊙ σ'(o)
   //   dc   = dh ⊙ σ(o) ⊙ (1-tanh²(c_t)) + dc_{t+1} ⊙ σ(f_{t+1})
   const [coefA, coefB, forget] = tf.tidy(() => {
-    const [i, f, , o] = tf.split(sigmoids!, 4, 1) as tf.Tensor2D[];
-    const g = cellInputs!;
-    const cPrev = tf.slice(cells!, [0, 0], [rows, hidden]);
-    const tanhC = tf.tanh(tf.slice(cells!, [bs, 0], [rows, hidden]));
+    const [i, f, g2Sigmoid, o] = tf.split(sigmoids!, 4, 1) as tf.Tensor2D[];
+    const g = tf.sub(tf.mul(g2Sigmoid!, 2), 1); // tanh(z_g)
+    const cPrev = tf.mul(tf.slice(cells!, [0, 0], [rows, hidden]), 0.5);
+    const tanhC = tanhCells!;
     const sigmoidGrad = (s: tf.Tensor) => tf.mul(s, tf.sub(1, s));
     const a = tf.mul(o!, tf.sub(1, tf.square(tanhC))); // dc from dh
     const b = tf.concat(

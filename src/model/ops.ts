@@ -72,7 +72,11 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D):
 
 /**
  * Softmax cross-entropy per row, `logsumexp(logits) - logits[target]`, with the gradient
- * `softmax - onehot` written directly (one exp pass, reused by the backward).
+ * `softmax - onehot` written directly.
+ *
+ * The softmax is one fused (XNNPACK) kernel; the log-sum-exp is recovered from it exactly and
+ * stably as `max(z) - log(max(softmax))` (the largest probability is `1 / Σ exp(z - max z)`, never
+ * below 1/classes), so no separate exp pass over the `[n, classes]` logits is needed.
  * @param logits `[n, classes]`
  * @param targets `[n]` int32 class indices (not disposed)
  * @returns `[n]` losses (natural log)
@@ -81,21 +85,17 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tens
   const [n, classes] = logits.shape;
   const run = customOp(([logitsIn], save) => {
     const z = logitsIn as tf.Tensor2D;
-    const rowMax = tf.max(z, 1, true); // [n, 1]
-    const expShifted = tf.exp(tf.sub(z, rowMax)); // [n, classes]
-    const expSum = tf.sum(expShifted, 1); // [n]
-    const logSumExp = tf.add(tf.log(expSum), rowMax.reshape([n]));
+    const probabilities = tf.softmax(z); // [n, classes]
+    const logSumExp = tf.sub(tf.max(z, 1), tf.log(tf.max(probabilities, 1))); // [n]
     const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
     const picked = tf.gather(z.reshape([n * classes]), flatIndex);
     // The targets are saved too: the caller's scope is disposed before the backward runs.
-    save([expShifted, expSum, targets]);
+    save([probabilities, targets]);
     return {
       value: tf.sub(logSumExp, picked) as tf.Tensor1D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [e, s, savedTargets] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-        const scale = tf.div(dy, s).reshape([n, 1]); // dy / Σexp
-        const oneHot = tf.oneHot(savedTargets, classes);
-        return tf.sub(tf.mul(e, scale), tf.mul(oneHot, dy.reshape([n, 1])));
+        const [p, savedTargets] = saved as [tf.Tensor2D, tf.Tensor1D];
+        return tf.mul(tf.sub(p, tf.oneHot(savedTargets, classes)), dy.reshape([n, 1]));
       },
     };
   });
