@@ -50,16 +50,11 @@ export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
   return new RuleTokenizer(settings, preRules, postRules, (text, out) => splitter.split(text, out), spaceOnly);
 }
 
-// The subword engine (src/text/subword/) plugs in here: build a SentencePiece processor from
-// options.spmModel and return
-//   new RuleTokenizer(settings, resolveRules(settings).preRules, [], (text, out) => pushPieces(text, out))
-// (fastai runs the same pre-rules before SentencePiece; replace_space never changes a piece).
-async function createSubwordTokenizer(settings: TokenizerSettings, _options: CreateTokenizerOptions): Promise<Tokenizer> {
-  throw new UlmfitError(
-    'E_USAGE',
-    `subword tokenizers are not available yet (settings ask for kind 'subword', vocab size ${settings.subword?.vocabSize ?? '?'})`,
-    'use the word tokenizer (the default)',
-  );
+// fastai's pre-rules, then SentencePiece pieces (src/text/subword/). Imported on demand, so word
+// tokenizers never load the SentencePiece WebAssembly.
+async function createSubwordTokenizer(settings: TokenizerSettings, options: CreateTokenizerOptions): Promise<Tokenizer> {
+  const { createSubwordTokenizer: create } = await import('./subword/subword-tokenizer.js');
+  return create(settings, options.spmModel);
 }
 
 /** Splits one rule-processed string into tokens, appending them to `out`. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../../src/text/settings.js';
@@ -113,11 +114,14 @@ describe('createTokenizer errors', () => {
     expect(await codeOf({ ...defaultTokenizerSettings(), kind: 'letters' as 'word' })).toBe('E_MODEL_MISMATCH');
   });
 
-  it('does not build subword tokenizers yet', async () => {
+  it('builds subword tokenizers only with their SentencePiece model', async () => {
     const settings = defaultTokenizerSettings({
       kind: 'subword',
-      subword: { vocabSize: 1000, characterCoverage: 0.9998, modelFile: 'spm.model' },
+      subword: { vocabSize: 500, characterCoverage: 0.99999, modelFile: 'spm.model' },
     });
-    expect(await codeOf(settings)).toBe('E_USAGE');
+    expect(await codeOf(settings)).toBe('E_MODEL_DIR');
+    const spmModel = new Uint8Array(readFileSync(new URL('../../fixtures/spm/spm_train.model', import.meta.url)));
+    const tokenizer = await createTokenizer(settings, { spmModel });
+    expect(tokenizer.tokenize('This is a test')).toEqual(['▁xxbos', '▁xxmaj', '▁this', '▁is', '▁a', '▁', 't', 'est']);
   });
 });

@@ -22,6 +22,11 @@ export function fastaiCharacterCoverage(lang: string): number {
 /** Python's str.split() separators: runs of Unicode whitespace. */
 const PY_WHITESPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
+/** The words of a line as Python's `line.split()` gives them. */
+export function pySplit(line: string): string[] {
+  return line.split(PY_WHITESPACE).filter((word) => word.length > 0);
+}
+
 /**
  * Counts unique whitespace-separated words, stopping early once `stopAbove` is exceeded
  * (fastai stops reading as soon as the vocab size is capped).
@@ -29,7 +34,7 @@ const PY_WHITESPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u202
 export function countUniqueWords(lines: Iterable<string>, stopAbove = Infinity): number {
   const words = new Set<string>();
   for (const line of lines) {
-    for (const word of line.split(PY_WHITESPACE)) if (word.length > 0) words.add(word);
+    for (const word of pySplit(line)) words.add(word);
     if (words.size > stopAbove) break;
   }
   return words.size;

@@ -104,43 +104,70 @@ function notUtf8(lineNumber: number): UlmfitError {
   );
 }
 
+/**
+ * Step 1: keeps the usable lines, at most `limit` of them (0: all) chosen by reservoir sampling,
+ * so every usable line has the same chance whatever the corpus size. Used by the trainer, and by
+ * callers that stream a corpus too big to hold (they sample, then train on the sample).
+ */
+export class SentenceSampler {
+  /** Lines offered. */
+  linesRead = 0;
+  /** Lines skipped for being longer than maxSentenceLength bytes. */
+  tooLongLines = 0;
+  private usable = 0;
+  private readonly kept: string[] = [];
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly limit: number,
+    private readonly maxSentenceLength: number,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed);
+  }
+
+  /** Offers one line (a string, or UTF-8 bytes); throws E_INPUT_ENCODING if it is not UTF-8. */
+  add(line: string | Uint8Array): void {
+    this.linesRead++;
+    const text = toText(line, this.linesRead);
+    if (text.length === 0) return;
+    if (utf8Length(text) > this.maxSentenceLength) {
+      this.tooLongLines++;
+      return;
+    }
+    if (text.includes(UNK_STRING)) return;
+    this.usable++;
+    if (this.limit <= 0 || this.kept.length < this.limit) this.kept.push(text);
+    else {
+      const j = this.rng.int(this.usable);
+      if (j < this.limit) this.kept[j] = text;
+    }
+  }
+
+  /** The kept lines. */
+  get sentences(): readonly string[] {
+    return this.kept;
+  }
+}
+
 /** Reads, samples and normalizes the sentences (steps 1-2). */
 function loadNormalizedSentences(
   sentences: Iterable<string | Uint8Array>,
   normalizer: Normalizer,
   options: CorpusOptions,
 ): { normalized: string[]; linesRead: number; tooLongLines: number } {
-  const rng = new Rng(options.seed);
-  const limit = options.inputSentenceSize;
-  const kept: string[] = [];
-  let linesRead = 0;
-  let candidates = 0;
-  let tooLongLines = 0;
+  const sampler = new SentenceSampler(options.inputSentenceSize, options.maxSentenceLength, options.seed);
   for (const line of sentences) {
-    linesRead++;
-    const text = toText(line, linesRead);
-    if (text.length === 0) continue;
-    if (utf8Length(text) > options.maxSentenceLength) {
-      tooLongLines++;
-      continue;
-    }
-    if (text.includes(UNK_STRING)) continue;
-    candidates++;
-    if (limit <= 0 || kept.length < limit) kept.push(text);
-    else {
-      // Reservoir sampling: every line ends up kept with probability limit / candidates.
-      const j = rng.int(candidates);
-      if (j < limit) kept[j] = text;
-    }
-    if (options.onSentence && linesRead % 100_000 === 0) options.onSentence(linesRead);
+    sampler.add(line);
+    if (options.onSentence && sampler.linesRead % 100_000 === 0) options.onSentence(sampler.linesRead);
   }
   const replacer = new MetaPieceReplacer(options.metaPieces);
   const normalized: string[] = [];
-  for (const text of kept) {
+  for (const text of sampler.sentences) {
     const n = replacer.replace(normalizer.normalize(text));
     if (n.length > 0) normalized.push(n);
   }
-  return { normalized, linesRead, tooLongLines };
+  return { normalized, linesRead: sampler.linesRead, tooLongLines: sampler.tooLongLines };
 }
 
 /**
