@@ -23,7 +23,7 @@ interface Flags {
   labelCol?: string;
   lineDocs?: boolean;
   encoding: 'utf8' | 'latin1';
-  workers: number;
+  workers?: number;
   cache: boolean;
   cacheDir?: string;
   overwrite?: boolean;
@@ -55,12 +55,12 @@ export function register(program: Command): void {
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
     .option('--line-docs', 'a plain text file holds one document per line')
     .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8')
-    .option('--workers <n>', 'worker threads (0: tokenize in the main thread)', wholeNumber(0), defaultWorkerCount())
+    .option('--workers <n>', `worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for inputs under 512 KB)`, wholeNumber(0))
     .option('--no-cache', 'do not read or write the corpus cache')
     .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
     .option('--overwrite', 'replace a non-empty --out directory')
     .option('--ids', 'print token ids instead of tokens')
-    .option('--json', 'print JSON lines ({"tokens": [...]} or {"ids": [...]}); with --out, one JSON summary')
+    .option('--json', 'print JSON lines ({"tokens": [...]} or {"ids": [...]}; exact, where plain output shows a newline token as \\n); with --out, one JSON summary')
     .option('--quiet', 'no progress bar, summary or warnings on stderr')
     .addHelpText('after', "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok")
     .action(async (inputs: string[], flags: Flags, command: Command) => runTokenize(inputs, flags, command));
@@ -83,7 +83,7 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
     settings: tokenizerSettings(flags, command, given?.settings),
     minFreq: flags.minFreq,
     maxVocab: flags.maxVocab,
-    workers: flags.workers,
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     noCache: !flags.cache,
     encoding: flags.encoding,
     lineDocs: Boolean(flags.lineDocs),
@@ -115,7 +115,7 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
       const stream = new TokenStream(inputs, options);
       for await (const batch of stream) {
         const lines = batch.map(({ doc, tokens }) =>
-          flags.json ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label }) : tokens.join(' '),
+          flags.json ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label }) : oneLine(tokens),
         );
         await writeOut(lines.join('\n') + '\n');
       }
@@ -158,6 +158,16 @@ async function printIds(dir: string, json: boolean): Promise<void> {
   } finally {
     corpus.close();
   }
+}
+
+/**
+ * Tokens joined by spaces on one line. Whitespace tokens (spaCy keeps newline runs, e.g. `\n\n`)
+ * would break the one-line-per-document output, so their newlines and tabs print as `\n`, `\t`
+ * (`--json` prints tokens exactly).
+ */
+export function oneLine(tokens: readonly string[]): string {
+  const line = tokens.join(' ');
+  return /[\n\t]/.test(line) ? line.replace(/\n/g, '\\n').replace(/\t/g, '\\t') : line;
 }
 
 /** Writes to stdout, waiting when the pipe is full; a closed pipe (`| head`) ends quietly. */

@@ -20,7 +20,7 @@ import { UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { DocumentSource, resolveInputs, type Doc, type ResolvedInput, type SourceOptions } from '../data/sources.js';
 import { CORPUS_FORMAT_VERSION, CorpusWriter, openCorpus, type CorpusMeta } from './corpus.js';
-import { ParallelTokenizer } from './parallel.js';
+import { ParallelTokenizer, type ParallelOptions } from './parallel.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from './settings.js';
 import { Vocab } from './vocab.js';
 
@@ -38,7 +38,7 @@ export interface TokenizeOptions extends SourceOptions {
   settings?: TokenizerSettings;
   /** SentencePiece model bytes for subword settings. */
   spmModel?: Uint8Array;
-  /** Worker threads; default the CPU count; 0 = this thread. */
+  /** Worker threads; 0 = this thread; default the CPU count (this thread for inputs under 512 KB). */
   workers?: number;
   onProgress?: (progress: TokenizeProgress) => void;
 }
@@ -358,12 +358,21 @@ function vocabFor(
   return { vocab, remap, unknownTokens };
 }
 
-function parallelOptions(options: TokenizeOptions, resolved: readonly ResolvedInput[]) {
+/**
+ * Below this many input bytes, starting worker threads (each loads and warms up its own
+ * tokenizer) costs more than it saves, so the default is to tokenize in this thread.
+ */
+const SMALL_INPUT_BYTES = 512 * 1024;
+
+function parallelOptions(options: TokenizeOptions, resolved: readonly ResolvedInput[]): ParallelOptions {
+  const stdin = resolved.some((i) => i.kind === 'stdin');
+  const bytes = resolved.reduce((sum, i) => sum + i.files.reduce((s, f) => s + f.size, 0), 0);
+  const workers = options.workers ?? (!stdin && bytes < SMALL_INPUT_BYTES ? 0 : undefined);
   return {
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(workers !== undefined ? { workers } : {}),
     ...(options.spmModel ? { spmModel: options.spmModel } : {}),
     // stdin: tokenize each block as it arrives, so a pipe gets its lines back promptly.
-    flushEachBatch: resolved.some((i) => i.kind === 'stdin'),
+    flushEachBatch: stdin,
   };
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCorpus } from '../../src/text/corpus.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
+import { oneLine } from '../../src/cli/tokenize.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first). Spawned
 // asynchronously so the test worker's event loop stays free while the CLI runs.
@@ -47,7 +48,11 @@ describe('ulmfit tokenize', async () => {
       { tokens: ['Second', 'doc', '...'] },
     ]);
     const csv = await ulmfit(['tokenize', 'fixtures/inputs/reviews.csv', '--json', '--quiet', '--no-cache']);
-    expect(JSON.parse(csv.stdout.split('\n')[0]!)).toEqual({ tokens: ['xxbos', 'xxmaj', 'loved', 'it', ',', 'truly', '.'], label: 'pos' });
+    const rows = csv.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tokens: string[]; label: string });
+    expect(rows[0]).toEqual({ tokens: ['xxbos', 'xxmaj', 'loved', 'it', ',', 'truly', '.'], label: 'pos' });
+    // A newline inside a document is a token; plain output keeps one line per document.
+    expect(rows[1]!.tokens).toContain('\n');
+    expect(oneLine(rows[1]!.tokens)).toBe('xxbos xxmaj two lines , \\n one review .');
   });
 
   it('prints ids with --ids (vocab built from the input, min-freq applied)', async () => {
