@@ -21,12 +21,22 @@ export const TRAINER_UNK_ID = 0;
 
 const f32 = Math.fround;
 
+/**
+ * Words up to this many symbols use plain probabilities in forward-backward: a piece has
+ * probability ≥ e^-60 or so, and 64 of them stay far above the smallest double.
+ */
+const MAX_LINEAR_LENGTH = 64;
+/** Below this, a plain-probability Z may have lost precision: recompute in log space. */
+const MIN_LINEAR_Z = 1e-250;
+
 export class Lattice {
   nodeCount = 0;
   nodeBegin = new Int32Array(256);
   nodeEnd = new Int32Array(256);
   nodeId = new Int32Array(256);
   nodeScore = new Float64Array(256);
+  /** exp(score), filled when `build` is given piece probabilities. */
+  nodeProb = new Float64Array(256);
   /** Symbols in the current word. */
   length = 0;
   private posA = new Float64Array(64);
@@ -36,7 +46,7 @@ export class Lattice {
   /**
    * Fills the lattice of symbols[start, end) with every piece the trie holds (`pieceOf[value]`:
    * the piece id, or -1 for a removed piece) and an unknown node wherever no one-symbol piece
-   * starts.
+   * starts. With `probs` (exp of the scores), node probabilities are filled too.
    */
   build(
     symbols: Int32Array,
@@ -46,6 +56,8 @@ export class Lattice {
     pieceOf: Int32Array,
     scores: Float32Array,
     unkScore: number,
+    probs?: Float64Array,
+    unkProb = 0,
   ): void {
     const base = trie.base;
     const check = trie.check;
@@ -65,19 +77,20 @@ export class Lattice {
         const id = pieceOf[v]!;
         if (id < 0) continue;
         if (k === begin) hasSingle = true;
-        this.push(begin - start, k + 1 - start, id, scores[id]!);
+        this.push(begin - start, k + 1 - start, id, scores[id]!, probs ? probs[id]! : 0);
       }
-      if (!hasSingle) this.push(begin - start, begin + 1 - start, TRAINER_UNK_ID, unkScore);
+      if (!hasSingle) this.push(begin - start, begin + 1 - start, TRAINER_UNK_ID, unkScore, unkProb);
     }
   }
 
-  private push(begin: number, end: number, id: number, score: number): void {
+  private push(begin: number, end: number, id: number, score: number, prob: number): void {
     if (this.nodeCount === this.nodeBegin.length) this.grow();
     const i = this.nodeCount++;
     this.nodeBegin[i] = begin;
     this.nodeEnd[i] = end;
     this.nodeId[i] = id;
     this.nodeScore[i] = score;
+    this.nodeProb[i] = prob;
   }
 
   private grow(): void {
@@ -94,6 +107,9 @@ export class Lattice {
     const nodeScore = new Float64Array(size);
     nodeScore.set(this.nodeScore);
     this.nodeScore = nodeScore;
+    const nodeProb = new Float64Array(size);
+    nodeProb.set(this.nodeProb);
+    this.nodeProb = nodeProb;
   }
 
   private ensurePositions(): void {
@@ -105,9 +121,37 @@ export class Lattice {
   }
 
   /**
-   * Forward-backward: adds `freq` × the marginal probability of every node to
-   * `expected[node id]` and returns log Z (the log marginal likelihood of the word).
+   * Forward-backward with node probabilities (built with `probs`): adds `freq` × the marginal
+   * probability of every node to `expected[node id]` and returns log Z (the log marginal
+   * likelihood of the word). Works with plain probabilities, which is exact and needs no
+   * exp/log per node, unless the word is so long that they could underflow; then it works with
+   * log probabilities like SentencePiece.
    */
+  addMarginalsFast(freq: number, expected: Float64Array): number {
+    const n = this.length;
+    if (n > MAX_LINEAR_LENGTH) return this.addMarginals(freq, expected);
+    this.ensurePositions();
+    const alpha = this.posA;
+    const beta = this.posB;
+    alpha.fill(0, 0, n + 1);
+    beta.fill(0, 0, n + 1);
+    alpha[0] = 1;
+    beta[n] = 1;
+    const count = this.nodeCount;
+    const begin = this.nodeBegin;
+    const end = this.nodeEnd;
+    const prob = this.nodeProb;
+    for (let i = 0; i < count; i++) alpha[end[i]!]! += alpha[begin[i]!]! * prob[i]!;
+    for (let i = count - 1; i >= 0; i--) beta[begin[i]!]! += prob[i]! * beta[end[i]!]!;
+    const z = alpha[n]!;
+    if (!(z > MIN_LINEAR_Z) || !Number.isFinite(z)) return this.addMarginals(freq, expected);
+    const id = this.nodeId;
+    const scale = freq / z;
+    for (let i = 0; i < count; i++) expected[id[i]!]! += scale * alpha[begin[i]!]! * prob[i]! * beta[end[i]!]!;
+    return Math.log(z);
+  }
+
+  /** Forward-backward in log space (see addMarginalsFast). */
   addMarginals(freq: number, expected: Float64Array): number {
     this.ensurePositions();
     const n = this.length;
@@ -172,42 +216,56 @@ export class Lattice {
     return pieces;
   }
 
+  // Two-best buffers: per position, the two best partial paths (score, last node, the rank of
+  // the path it extends).
+  private score1 = new Float64Array(0);
+  private score2 = new Float64Array(0);
+  private node1 = new Int32Array(0);
+  private node2 = new Int32Array(0);
+  private from1 = new Int8Array(0);
+  private from2 = new Int8Array(0);
+
   /**
-   * The two best segmentations. Returns null when there is only one; otherwise the node count
-   * of the best one and the piece ids of the second best, in order.
+   * The two best segmentations (SentencePiece runs an A* n-best search; keeping the two best
+   * partial paths per position finds the same two). Returns null when there is only one;
+   * otherwise the node count of the best and the piece ids of the second best, in order.
    */
   twoBest(): { bestLength: number; secondIds: number[] } | null {
     const n = this.length;
-    const size = n + 1;
-    // Per position, the two best partial paths: score, last node, and the rank it extends.
-    const score1 = new Float64Array(size).fill(-Infinity);
-    const score2 = new Float64Array(size).fill(-Infinity);
-    const node1 = new Int32Array(size).fill(-1);
-    const node2 = new Int32Array(size).fill(-1);
-    const from1 = new Int8Array(size);
-    const from2 = new Int8Array(size);
+    if (this.score1.length <= n) {
+      const size = (n + 1) * 2;
+      this.score1 = new Float64Array(size);
+      this.score2 = new Float64Array(size);
+      this.node1 = new Int32Array(size);
+      this.node2 = new Int32Array(size);
+      this.from1 = new Int8Array(size);
+      this.from2 = new Int8Array(size);
+    }
+    const { score1, score2, node1, node2, from1, from2 } = this;
+    node1.fill(-1, 0, n + 1);
+    node2.fill(-1, 0, n + 1);
     score1[0] = 0;
     node1[0] = -2; // the start
-    const consider = (e: number, candidate: number, node: number, rank: number): void => {
-      if (node1[e] === -1 || candidate > score1[e]!) {
-        score2[e] = score1[e]!;
-        node2[e] = node1[e]!;
-        from2[e] = from1[e]!;
-        score1[e] = candidate;
-        node1[e] = node;
-        from1[e] = rank;
-      } else if (node2[e] === -1 || candidate > score2[e]!) {
-        score2[e] = candidate;
-        node2[e] = node;
-        from2[e] = rank;
-      }
-    };
     for (let i = 0; i < this.nodeCount; i++) {
       const b = this.nodeBegin[i]!;
       const e = this.nodeEnd[i]!;
       const s = this.nodeScore[i]!;
-      if (node1[b] !== -1) consider(e, f32(score1[b]! + s), i, 1);
-      if (node2[b] !== -1) consider(e, f32(score2[b]! + s), i, 2);
+      for (let rank = 1; rank <= 2; rank++) {
+        if ((rank === 1 ? node1[b] : node2[b]) === -1) continue;
+        const candidate = f32((rank === 1 ? score1[b]! : score2[b]!) + s);
+        if (node1[e] === -1 || candidate > score1[e]!) {
+          score2[e] = score1[e]!;
+          node2[e] = node1[e]!;
+          from2[e] = from1[e]!;
+          score1[e] = candidate;
+          node1[e] = i;
+          from1[e] = rank;
+        } else if (node2[e] === -1 || candidate > score2[e]!) {
+          score2[e] = candidate;
+          node2[e] = i;
+          from2[e] = rank;
+        }
+      }
     }
     if (node2[n] === -1) return null;
     const path = (rank: number): number[] => {

@@ -12,13 +12,16 @@ const f32 = Math.fround;
 
 /** The trainer's current vocabulary: a subset of the seed pieces, with float32 scores. */
 export class TrainerModel {
-  /** The trie of every seed piece; its value is the seed index. */
-  readonly trie: DoubleArrayTrie;
+  /** A trie over (a superset of) the current pieces; its values are seed indices. */
+  private trie: DoubleArrayTrie;
+  private trieKeys: number;
   /** seed index → current piece id, or -1 once the piece is gone. */
   readonly pieceOf: Int32Array;
   /** piece id → seed index. */
   seedOf: Int32Array = new Int32Array(0);
   scores: Float32Array = new Float32Array(0);
+  /** exp(score) per piece, for forward-backward in plain probabilities. */
+  probs: Float64Array = new Float64Array(0);
   minScore = 0;
 
   constructor(readonly seeds: readonly Int32Array[]) {
@@ -26,6 +29,7 @@ export class TrainerModel {
       seeds,
       seeds.map((_, i) => i),
     );
+    this.trieKeys = seeds.length;
     this.pieceOf = new Int32Array(seeds.length).fill(-1);
   }
 
@@ -38,20 +42,31 @@ export class TrainerModel {
     this.pieceOf.fill(-1);
     this.seedOf = Int32Array.from(seedIndices);
     this.scores = Float32Array.from(scores);
+    this.probs = Float64Array.from(this.scores, Math.exp);
     let minScore = Infinity;
     for (let id = 0; id < this.seedOf.length; id++) {
       this.pieceOf[this.seedOf[id]!] = id;
       minScore = Math.min(minScore, this.scores[id]!);
     }
     this.minScore = minScore;
+    // Removed pieces stay in the trie (their values map to -1), but walking their branches costs
+    // time: rebuild the trie once it holds many of them.
+    if (this.seedOf.length < 0.8 * this.trieKeys) {
+      this.trie = DoubleArrayTrie.build(
+        Array.from(this.seedOf, (seed) => this.seeds[seed]!),
+        this.seedOf,
+      );
+      this.trieKeys = this.seedOf.length;
+    }
   }
 
   get unkScore(): number {
     return f32(this.minScore - UNK_PENALTY);
   }
 
-  /** Fills `lattice` with the segmentations of corpus word `w`. */
+  /** Fills `lattice` with the segmentations of corpus word `w` (with node probabilities). */
   buildLattice(lattice: Lattice, corpus: TrainingCorpus, w: number): void {
+    const unkScore = this.unkScore;
     lattice.build(
       corpus.wordSymbols,
       corpus.wordStarts[w]!,
@@ -59,7 +74,9 @@ export class TrainerModel {
       this.trie,
       this.pieceOf,
       this.scores,
-      this.unkScore,
+      unkScore,
+      this.probs,
+      Math.exp(unkScore),
     );
   }
 
@@ -93,7 +110,7 @@ export function runEStep(model: TrainerModel, corpus: TrainingCorpus): { expecte
   let objective = 0;
   for (let w = 0; w < freqs.length; w++) {
     model.buildLattice(lattice, corpus, w);
-    const logZ = lattice.addMarginals(freqs[w]!, expected);
+    const logZ = lattice.addMarginalsFast(freqs[w]!, expected);
     objective -= (freqs[w]! * logZ) / totalFreq;
   }
   return { expected, objective };
