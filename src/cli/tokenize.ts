@@ -11,8 +11,9 @@ import { defaultWorkerCount } from '../text/parallel.js';
 import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Progress } from './progress.js';
+import { resolveSubword, vocabSizeArg, type SubwordFlags } from './tokenize-subword.js';
 
-interface Flags {
+interface Flags extends SubwordFlags {
   out?: string;
   rules: boolean;
   addEos?: boolean;
@@ -62,7 +63,11 @@ export function register(program: Command): void {
     .option('--ids', 'print token ids instead of tokens')
     .option('--json', 'print JSON lines ({"tokens": [...]} or {"ids": [...]}; exact, where plain output shows a newline token as \\n); with --out, one JSON summary')
     .option('--quiet', 'no progress bar, summary or warnings on stderr')
-    .addHelpText('after', "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok")
+    .option('--subword', "SentencePiece unigram pieces instead of words (fastai's SubwordTokenizer): trains spm.model on the inputs after the rules")
+    .option('--vocab-size <n>', "subword vocab size (default: fastai's rule, a quarter of the unique words, at most 30000)", vocabSizeArg)
+    .option('--lang <code>', 'language: subword character coverage 0.99999 for European languages, else 0.9998 (word tokens: en only)')
+    .option('--spm-model <file>', 'use this SentencePiece .model (ulmfit, spm_train or fastai) instead of training one; implies --subword')
+    .addHelpText('after', "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok\n  ulmfit tokenize wiki-zh.txt --line-docs --subword --lang zh --vocab-size 8000 --out zh-tok")
     .action(async (inputs: string[], flags: Flags, command: Command) => runTokenize(inputs, flags, command));
 }
 
@@ -99,6 +104,10 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
   let stats: TokenizeStats;
   let where = '';
   try {
+    // Subword: train spm.model on the inputs (or take --spm-model / the --vocab directory's).
+    const subword = await resolveSubword(inputs, flags, options.settings!, given?.spmModel, options, progress);
+    options.settings = subword.settings;
+    if (subword.spmModel) options.spmModel = subword.spmModel;
     if (flags.out || flags.ids) {
       const result = await tokenizeCorpus(inputs, options);
       stats = result.stats;

@@ -12,6 +12,7 @@
  *                  not an object: JS objects reorder integer-like keys, and the order is fastai's
  *                  Counter tie order, so make_vocab can be re-run exactly)
  *   tokenizer.json the TokenizerSettings
+ *   spm.model      only for subword tokenizers: the SentencePiece model (tokenizer.json names it)
  *   labels.json    only if any doc has a label: { names (sorted like fastai's Categorize), ids (per doc, -1 = none) }
  *   splits.json    only if any doc has a split: { names: [train, valid, test], ids (per doc, -1 = none) }
  *   meta.json      CorpusMeta
@@ -202,6 +203,8 @@ export interface CorpusFinish {
   /** Every token with its count, in first-seen order. */
   counts: Iterable<[string, number]>;
   settings: TokenizerSettings;
+  /** The SentencePiece model of a subword tokenizer, written as `settings.subword.modelFile`. */
+  spmModel?: Uint8Array;
   meta: Pick<CorpusMeta, 'numTypes' | 'unknownTokens' | 'emptyDocsSkipped' | 'warnings' | 'inputs' | 'cacheKey' | 'vocabGiven' | 'minFreq' | 'maxVocab'>;
 }
 
@@ -274,6 +277,7 @@ export class CorpusWriter {
     await writeFile(join(this.tempDir, 'vocab.json'), JSON.stringify(done.itos));
     await writeFile(join(this.tempDir, 'counts.json'), countsJson(done.counts));
     await writeFile(join(this.tempDir, 'tokenizer.json'), JSON.stringify(done.settings, null, 2) + '\n');
+    if (done.spmModel) await writeFile(join(this.tempDir, done.settings.subword?.modelFile ?? 'spm.model'), done.spmModel);
     if (this.labels) {
       const firstSeen = [...this.labelIds.keys()];
       const names = [...firstSeen].sort(compareCodePoints);

@@ -319,6 +319,7 @@ async function writeCorpus(
       vocabSha256: vocab.sha256(),
       counts,
       settings,
+      ...(options.spmModel ? { spmModel: options.spmModel } : {}),
       meta: {
         numTypes: tokenizer.types.length,
         unknownTokens,

@@ -18,7 +18,7 @@ const MAX_SENTENCE_LENGTH = 4192;
 export const DEFAULT_INPUT_SENTENCE_SIZE = 1_000_000;
 
 export type SubwordTrainingProgress =
-  | { stage: 'read'; docs: number; bytesRead: number; totalBytes: number | undefined }
+  | { stage: 'input'; docs: number; bytesRead: number; totalBytes: number | undefined }
   | (TrainProgress & { stage: TrainProgress['stage'] });
 
 export interface TrainSubwordOptions extends SourceOptions {
@@ -71,7 +71,7 @@ export async function trainSubwordModelFromInputs(inputs: readonly string[], opt
         if (countWords && words.size < enoughWords) for (const word of pySplit(line)) words.add(word);
       }
     }
-    options.onProgress?.({ stage: 'read', docs: source.numDocs, bytesRead: source.bytesRead, totalBytes: source.totalBytes });
+    options.onProgress?.({ stage: 'input', docs: source.numDocs, bytesRead: source.bytesRead, totalBytes: source.totalBytes });
   }
   const vocabSizeAsked = options.vocabSize ?? fastaiVocabSize(words.size, maxVocabSize);
   const trainer = fastaiTrainerOptions({
