@@ -12,12 +12,18 @@
  *   wasm heap (`readSync`) before copying the slice: splitting a [2304, 2400] projection into 72
  *   time steps copied 1.6 GB. We re-register the three to read the input through a heap view.
  *
+ * - `tf.sum(x, 0)` transposes x first (TF.js reduces the last axis only), and wasm's transpose
+ *   of a large matrix is slow; `COLUMN_SUM_KERNEL` sums rows in one pass over a heap view.
+ *
  * Model code never passes the matmul flags itself, so that wrapper is a safety net for
  * gradients and for code we do not own.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { UlmfitError } from './errors.js';
+
+/** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
+export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -118,6 +124,28 @@ export function patchWasmKernels(): void {
   replaceKernel('Slice', sliceKernel);
   replaceKernel('SplitV', splitVKernel);
   replaceKernel('Unpack', unpackKernel);
+  tf.registerKernel({
+    kernelName: COLUMN_SUM_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: columnSumKernel as unknown as tf.KernelFunc,
+  });
+}
+
+/** `[n, m] -> [m]`: Σ over rows, reading row after row (cache-friendly). */
+function columnSumKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const x = inputs['x']!;
+  const [rows, cols] = x.shape as [number, number];
+  const out = backend.makeOutput([cols], 'float32');
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  // Accumulate in float64 for accuracy, like a pairwise reduction would.
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let j = 0; j < cols; j++) acc[j]! += src[base + j]!;
+  }
+  dst.set(acc);
+  return out;
 }
 
 /** Swaps the wasm kernel `kernelName` for `kernelFunc`, falling back to the original for strings. */

@@ -24,7 +24,7 @@
  * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
-import { customOp } from './ops.js';
+import { columnSum, customOp } from './ops.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
 export interface LstmWeights {
@@ -234,7 +234,7 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
   const dzT = dz.transpose(); // [4H, T*bs]
   const dWeightIh = tf.matMul(dzT, x2d!); // [4H, in]
   const dWeightHh = tf.matMul(dzT, hPrev!); // [4H, H]
-  const dBias = tf.sum(dz, 0); // [4H]
+  const dBias = columnSum(dz); // [4H]
   const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
   return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
 }

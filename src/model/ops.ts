@@ -4,6 +4,7 @@
  * indices (no one-hot targets in the forward pass).
  */
 import * as tf from '@tensorflow/tfjs';
+import { COLUMN_SUM_KERNEL } from '../backend.js';
 
 type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -63,11 +64,25 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D):
       value: forward(xIn as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
         ...backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
-        tf.sum(dy, 0),
+        columnSum(dy as tf.Tensor2D),
       ],
     };
   });
   return run(x, weight, bias) as tf.Tensor2D;
+}
+
+/**
+ * `Σ_rows x`. On wasm, a one-pass kernel (backend.ts): `tf.sum(x, 0)` transposes x first (TF.js
+ * reduces the last axis only) and wasm's transpose of a large matrix is slow. Not differentiable
+ * (used inside hand-written gradients).
+ * @param x `[n, m]` float32
+ * @returns `[m]`
+ */
+export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
+  if (tf.getBackend() === 'wasm' && tf.getKernel(COLUMN_SUM_KERNEL, 'wasm') !== undefined) {
+    return tf.engine().runKernel(COLUMN_SUM_KERNEL, { x }) as tf.Tensor1D;
+  }
+  return tf.sum(x, 0);
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { crossEntropy, linear, timeMajorIds } from '../../src/model/ops.js';
+import { columnSum, crossEntropy, linear, timeMajorIds } from '../../src/model/ops.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -66,6 +66,17 @@ describe('linear', () => {
         expect(maxAbsDiff(noBias[1]!, reference[1]!)).toBeLessThan(1e-4);
       });
     }
+  });
+});
+
+describe('columnSum', () => {
+  it('sums over rows like tf.sum(x, 0)', () => {
+    tf.tidy(() => {
+      const x = tf.randomNormal([37, 13], 0, 1, 'float32', 6) as tf.Tensor2D;
+      const ours = columnSum(x);
+      expect(ours.shape).toEqual([13]);
+      expect(maxAbsDiff(ours, tf.sum(x, 0))).toBeLessThan(1e-5);
+    });
   });
 });
 
