@@ -8,36 +8,47 @@ import { PACKAGE_VERSION } from '../version.js';
  */
 export type CommandModule = { register(program: Command): void };
 
-/** Every subcommand, in the order `--help` lists them. Each lives in its own file. */
-async function loadCommands(): Promise<CommandModule[]> {
-  const modules: Promise<CommandModule>[] = [
-    import('./tokenize.js'),
-    import('./pretrain.js'),
-    import('./finetune-lm.js'),
-    import('./lr-find.js'),
-    import('./import-fastai.js'),
-    import('./export-fastai.js'),
-    import('./generate.js'),
-    import('./train-classifier.js'),
-    import('./classify.js'),
-  ];
-  return Promise.all(modules);
+/**
+ * Every subcommand, in the order `--help` lists them, each in its own file. Loaded lazily: a run
+ * of one command imports only that command's module, so `ulmfit tokenize` never pays for
+ * loading TF.js.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  tokenize: () => import('./tokenize.js'),
+  pretrain: () => import('./pretrain.js'),
+  'finetune-lm': () => import('./finetune-lm.js'),
+  'lr-find': () => import('./lr-find.js'),
+  'train-classifier': () => import('./train-classifier.js'),
+  classify: () => import('./classify.js'),
+  generate: () => import('./generate.js'),
+  'import-fastai': () => import('./import-fastai.js'),
+  'export-fastai': () => import('./export-fastai.js'),
+  demo: () => import('./demo.js'),
+};
+
+/** The command modules `argv` needs: the named subcommand's, or all of them (help, typos). */
+async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
+  const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const only = name !== undefined ? COMMANDS[name] : undefined;
+  if (only) return [await only()];
+  return Promise.all(Object.values(COMMANDS).map((load) => load()));
 }
 
-export async function buildProgram(): Promise<Command> {
+/** The program with the commands `argv` needs (all of them by default, e.g. for the README check). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('ulmfit')
     .description("fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text")
     .version(PACKAGE_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of await loadCommands()) command.register(program);
+  for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: string[]): Promise<number> {
-  const program = await buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return 0;
