@@ -13,7 +13,7 @@ export type CommandModule = { register(program: Command): void };
  * of one command imports only that command's module, so `ulmfit tokenize` never pays for
  * loading TF.js.
  */
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   tokenize: () => import('./tokenize.js'),
   pretrain: () => import('./pretrain.js'),
   'finetune-lm': () => import('./finetune-lm.js'),
@@ -40,6 +40,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .description("fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text")
     .version(PACKAGE_VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    // A fixed width keeps --help identical everywhere, so the README's copy can be checked.
+    .configureHelp({ helpWidth: 100 })
     .exitOverride();
   for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
