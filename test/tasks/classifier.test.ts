@@ -100,6 +100,18 @@ describe('trainClassifier', () => {
     expect(model.vocab).not.toContain('fern');
   });
 
+  it('aclImdb layout: validates on test/ when there is no valid/, and --ignore-label drops unsup', async () => {
+    const messages: string[] = [];
+    const options = tiny('imdb', { inputs: ['fixtures/inputs/imdb-mini'], stages: [{ epochs: 1, lr: 1e-2 }], onInfo: (m) => messages.push(m), onWarning: (m) => messages.push(`warning: ${m}`) });
+    const withUnsup = await trainClassifier(options);
+    expect(withUnsup.labels).toEqual(['neg', 'pos', 'unsup']);
+    expect(messages).toContain('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
+    expect(messages.some((m) => m.startsWith("warning: no validation documents for class 'unsup'"))).toBe(true);
+    const result = await trainClassifier({ ...options, out: join(root, 'imdb-2'), ignoreLabels: ['unsup'] });
+    expect(result.labels).toEqual(['neg', 'pos']);
+    expect([result.trainDocs, result.validDocs]).toEqual([4, 2]);
+  });
+
   it('a backwards run needs a backwards encoder, and the other way round', async () => {
     await expect(trainClassifier(tiny('bw', { backwards: true }))).rejects.toThrow(/forwards encoder but this run is backwards/);
     const back = await trainTinyLm(root, 'lm-back', { backwards: true });
