@@ -86,6 +86,13 @@ describe('trainUnigramModel', () => {
     expect(strict.message).toContain(`supports only ${result.vocabSizeReached} subword pieces`);
   });
 
+  it('skips lines SentencePiece skips: over 4192 bytes, or holding its reserved ▅', () => {
+    const lines = [...tinyCorpus(), 'x'.repeat(4193), 'a ▅ b'];
+    const result = trainUnigramModel(lines, fastaiTrainerOptions({ vocabSize: 60, lang: 'en' }));
+    expect(result.sentences).toBe(200);
+    expect(result.skippedTooLong).toBe(1);
+  });
+
   it('rejects empty training text', () => {
     expect(errorOf(() => trainUnigramModel([], fastai500)).code).toBe('E_INPUT_EMPTY');
     const blank = errorOf(() => trainUnigramModel(['', '   ', '\t'], fastai500));
