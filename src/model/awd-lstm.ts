@@ -15,8 +15,8 @@ import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel } from '../train/types.js';
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
-import { detach, lstmSequence, lstmSequenceFast, type LstmState } from './lstm.js';
-import { crossEntropy, linear, timeMajorIds } from './ops.js';
+import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
+import { crossEntropy, DerivedWeightCache, linear, timeMajorIds } from './ops.js';
 import { loadIntoSlots, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
 
 /**
@@ -133,6 +133,8 @@ export class AwdLstm {
   private hidden: LstmState[] | undefined;
   private batchSize = 0;
   private retired: tf.Tensor[] = [];
+  /** Transposed weights for eval-mode calls, reused until the weights change. */
+  private readonly inferenceCache = new DerivedWeightCache();
 
   /**
    * @param rng drives the initialisation (drawn here, in order) and every dropout mask later
@@ -203,7 +205,8 @@ export class AwdLstm {
         output = result.output;
         newHidden.push(result.state); // already detached and kept
       } else {
-        const result = lstmSequence(x, weights, state);
+        const prepared = training ? undefined : this.preparedForInference(l);
+        const result = lstmSequence(x, weights, state, prepared);
         output = result.output;
         newHidden.push({ h: tf.keep(detach(result.state.h)), c: tf.keep(detach(result.state.c)) });
       }
@@ -301,8 +304,20 @@ export class AwdLstm {
   dispose(): void {
     this.reset();
     this.releaseRetired();
+    this.inferenceCache.dispose();
     this.embedding.dispose();
     for (const l of this.layers.keys()) tf.dispose(this.layerVariables(l));
+  }
+
+  /** Layer `l`'s weights prepared for the forward pass (eval: no dropout), cached. */
+  private preparedForInference(l: number): { weightIhT: tf.Tensor2D; weightHhT: tf.Tensor2D; bias: tf.Tensor2D } {
+    const layer = this.layers[l]!;
+    const sources = [layer.weightIh, layer.weightHhRaw, layer.biasIh, layer.biasHh];
+    const [weightIhT, weightHhT, bias] = this.inferenceCache.get(`rnn${l}`, sources, () => {
+      const p = prepareLstmWeights({ weightIh: layer.weightIh, weightHh: layer.weightHhRaw, biasIh: layer.biasIh, biasHh: layer.biasHh });
+      return [p.weightIhT, p.weightHhT, p.bias];
+    }) as tf.Tensor2D[];
+    return { weightIhT: weightIhT!, weightHhT: weightHhT!, bias: bias! };
   }
 
   /** Zero state for a new sequence, or fastai's resize when the batch size changed. */
@@ -371,6 +386,8 @@ export class LanguageModel implements TrainableModel<LmBatch> {
   beta: number;
 
   private training = true;
+  /** The decoder weight transposed, for eval-mode calls. */
+  private readonly inferenceCache = new DerivedWeightCache();
 
   constructor(vocabSize: number, config: Readonly<AwdLstmConfig> = AWD_LSTM_LM_CONFIG, options: LanguageModelOptions = {}) {
     this.rng = options.rng ?? new Rng(options.seed ?? 42);
@@ -476,7 +493,7 @@ export class LanguageModel implements TrainableModel<LmBatch> {
       const { raw } = this.encoder.forward(timeMajorIds(ids, bs, seqLen), false);
       const last = raw[raw.length - 1]!;
       const final = tf.slice(last, [seqLen - 1, 0, 0], [1, -1, -1]).reshape([bs, this.config.emb_sz]) as tf.Tensor2D;
-      return linear(final, this.decoderWeight, this.decoderBias);
+      return this.decodeForInference(final);
     });
   }
 
@@ -518,6 +535,7 @@ export class LanguageModel implements TrainableModel<LmBatch> {
 
   /** Frees the variables and state. */
   dispose(): void {
+    this.inferenceCache.dispose();
     if (this.decoderWeight !== this.encoder.embedding) this.decoderWeight.dispose();
     this.decoderBias?.dispose();
     this.encoder.dispose();
@@ -537,7 +555,19 @@ export class LanguageModel implements TrainableModel<LmBatch> {
   private decode(last: tf.Tensor3D, training: boolean): DecoderOutput {
     const [seqLen, bs, emb] = last.shape;
     const dropped = rnnDropout(last, this.config.output_p, training, this.rng);
-    const logits = linear(dropped.reshape([seqLen * bs, emb]) as tf.Tensor2D, this.decoderWeight, this.decoderBias);
+    const flat = dropped.reshape([seqLen * bs, emb]) as tf.Tensor2D;
+    const logits = training ? linear(flat, this.decoderWeight, this.decoderBias) : this.decodeForInference(flat);
     return { logits, dropped };
+  }
+
+  /**
+   * The decoder without gradient bookkeeping, with the transposed weight cached across calls.
+   * @param x `[n, emb]`
+   * @returns `[n, vocab]`
+   */
+  private decodeForInference(x: tf.Tensor2D): tf.Tensor2D {
+    const [weightT] = this.inferenceCache.get('decoder', [this.decoderWeight], () => [this.decoderWeight.transpose()]);
+    const logits = tf.matMul(x, weightT as tf.Tensor2D);
+    return (this.decoderBias === undefined ? logits : tf.add(logits, this.decoderBias)) as tf.Tensor2D;
   }
 }

@@ -44,6 +44,30 @@ export interface LstmState {
   c: tf.Tensor2D;
 }
 
+/**
+ * The weights in the form the forward pass multiplies with, g columns doubled (see the file
+ * comment): computed once per sequence, or cached across calls for inference.
+ */
+export interface PreparedLstmWeights {
+  /** `[in, 4H]` W_ihᵀ */
+  weightIhT: tf.Tensor2D;
+  /** `[H, 4H]` W_hhᵀ */
+  weightHhT: tf.Tensor2D;
+  /** `[1, 4H]` b_ih + b_hh */
+  bias: tf.Tensor2D;
+}
+
+/** W_ihᵀ, W_hhᵀ and b_ih + b_hh with the g columns doubled. */
+export function prepareLstmWeights(weights: LstmWeights): PreparedLstmWeights {
+  const hidden = weights.weightHh.shape[1];
+  const scale = gateScale(hidden);
+  return {
+    weightIhT: tf.mul(weights.weightIh.transpose(), scale) as tf.Tensor2D,
+    weightHhT: tf.mul(weights.weightHh.transpose(), scale) as tf.Tensor2D,
+    bias: tf.mul(tf.add(weights.biasIh, weights.biasHh), scale) as tf.Tensor2D,
+  };
+}
+
 export interface LstmResult {
   /** `[T, bs, H]`: h_t for every step. */
   output: tf.Tensor3D;
@@ -56,15 +80,19 @@ export interface LstmResult {
  * @param x `[T, bs, in]` time-major input
  * @param weights PyTorch-shaped parameters (hidden size H = weightHh.shape[1])
  * @param initial `{h, c}` each `[bs, H]`; not disposed
+ * @param prepared `prepareLstmWeights(weights)`, when the caller caches it (inference)
  * @returns output `[T, bs, H]` and the final state (connected to the graph; the caller detaches)
  */
-export function lstmSequence(x: tf.Tensor3D, weights: LstmWeights, initial: LstmState): LstmResult {
+export function lstmSequence(
+  x: tf.Tensor3D,
+  weights: LstmWeights,
+  initial: LstmState,
+  prepared: PreparedLstmWeights = prepareLstmWeights(weights),
+): LstmResult {
   const [seqLen, bs, nIn] = x.shape;
-  const hidden = weights.weightHh.shape[1];
-  const scale = gateScale(hidden);
-  const projected = tf.mul(inputProjection(x.reshape([seqLen * bs, nIn]), weights), scale);
+  const projected = inputProjection(x.reshape([seqLen * bs, nIn]), prepared);
   const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
-  const weightHhT = tf.mul(weights.weightHh.transpose(), scale) as tf.Tensor2D; // [H, 4H], once per sequence
+  const weightHhT = prepared.weightHhT;
   let h = initial.h;
   let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
   const outputs: tf.Tensor2D[] = [];
@@ -93,10 +121,10 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-    const scale = gateScale(hidden);
-    const projected = tf.mul(inputProjection(x2d, { weightIh, weightHh, biasIh, biasHh }), scale);
+    const prepared = prepareLstmWeights({ weightIh, weightHh, biasIh, biasHh });
+    const projected = inputProjection(x2d, prepared);
     const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
-    const weightHhT = tf.mul(weightHh.transpose(), scale) as tf.Tensor2D;
+    const weightHhT = prepared.weightHhT;
     let h = initial.h;
     let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
     const sigmoids: tf.Tensor2D[] = [];
@@ -134,9 +162,8 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
 }
 
 /** `[T*bs, in] -> [T*bs, 4H]`: x·W_ihᵀ + b_ih + b_hh for every step in one matmul. */
-function inputProjection(x2d: tf.Tensor2D, weights: LstmWeights): tf.Tensor2D {
-  const bias = tf.add(weights.biasIh, weights.biasHh);
-  return tf.add(tf.matMul(x2d, weights.weightIh.transpose()), bias) as tf.Tensor2D;
+function inputProjection(x2d: tf.Tensor2D, prepared: PreparedLstmWeights): tf.Tensor2D {
+  return tf.add(tf.matMul(x2d, prepared.weightIhT), prepared.bias) as tf.Tensor2D;
 }
 
 /** `[1, 4H]`: 1 on the i, f, o columns, 2 on the g columns. */

@@ -125,6 +125,22 @@ describe('LanguageModel', () => {
     expect(loss(3)).not.toEqual(loss(4));
   });
 
+  it('refreshes its cached inference weights when the weights change', () => {
+    const model = makeModel();
+    const ids = Int32Array.from([2, 5, 7]);
+    const before = values(model.lastLogits(ids, 1, 3));
+    const bias = model.namedWeights().get('1.decoder.bias')!;
+    const layer = model.encoder.layers[1]!;
+    bias.assign(tf.add(bias, 1));
+    layer.weightHhRaw.assign(tf.mul(layer.weightHhRaw, 2));
+    model.reset();
+    const after = values(model.lastLogits(ids, 1, 3));
+    const fresh = makeModel();
+    for (const [name, v] of model.namedWeights()) fresh.namedWeights().get(name)!.assign(v);
+    expectClose(after, values(fresh.lastLogits(ids, 1, 3)));
+    expect(Math.abs(after[0]! - before[0]!)).toBeGreaterThan(0.5);
+  });
+
   it('returns logits of shape [bs, seqLen, vocab], deterministic in eval mode', () => {
     const model = makeModel();
     const ids = Int32Array.from([2, 5, 7, 9, 4, 3, 8, 1]);
@@ -220,11 +236,17 @@ describe('LanguageModel', () => {
       tf.dispose(grads);
     };
     step();
+    model.evalBatch(randomBatch(rng, 2, 5)); // creates the inference cache (transposed weights)
     step();
+    // Replaced recurrent state is disposed at the start of the next call: release it to compare.
+    model.encoder.releaseRetired();
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 4; i++) step();
-    model.evalBatch(randomBatch(rng, 2, 5));
-    model.evalBatch(randomBatch(rng, 2, 5));
+    for (let i = 0; i < 4; i++) {
+      step();
+      model.evalBatch(randomBatch(rng, 2, 5));
+    }
+    model.forwardLogits(Int32Array.from([1, 2, 3, 4, 5, 6]), 2, 3).dispose();
+    model.encoder.releaseRetired();
     expect(tf.memory().numTensors).toBe(before);
   });
 
