@@ -21,8 +21,19 @@ export interface LoadedCorpus {
   stats: TokenizeStats | undefined;
   /** Whether the corpus was read from the cache (or a corpus dir) without tokenizing. */
   hit: boolean;
+  /** The SentencePiece model of a subword corpus (stored in the corpus dir; it travels into model dirs). */
+  spmModel: Uint8Array | undefined;
   /** Closes the corpus and removes a temporary directory (no cache). */
   close(): void;
+}
+
+function spmModelOf(corpus: Corpus): Uint8Array | undefined {
+  if (corpus.settings.kind !== 'subword') return undefined;
+  const path = join(corpus.dir, corpus.settings.subword?.modelFile ?? 'spm.model');
+  if (!existsSync(path)) {
+    throw new UlmfitError('E_MODEL_DIR', `the subword corpus ${corpus.dir} has no ${path}`, 're-tokenize the inputs with ulmfit tokenize --subword');
+  }
+  return readFileSync(path);
 }
 
 /** True when `path` is a tokenized corpus directory written by ulmfit. */
@@ -51,7 +62,7 @@ export async function loadCorpusInput(inputs: readonly string[], options: Corpus
       corpus.close();
       throw new UlmfitError('E_MODEL_MISMATCH', `the corpus ${inputs[0]} has another vocab than the model`, 'pass the raw text instead, or re-tokenize it with --vocab <model-dir>');
     }
-    return { corpus, stats: undefined, hit: true, close: () => corpus.close() };
+    return { corpus, stats: undefined, hit: true, spmModel: spmModelOf(corpus), close: () => corpus.close() };
   }
   const { requireSettings: _ignored, ...tokenizeOptions } = options;
   const result = await tokenizeCorpus(inputs, tokenizeOptions);
@@ -60,6 +71,7 @@ export async function loadCorpusInput(inputs: readonly string[], options: Corpus
     corpus,
     stats: result.stats,
     hit: result.hit,
+    spmModel: spmModelOf(corpus),
     close: () => {
       corpus.close();
       if (result.temporary) rmSync(result.dir, { recursive: true, force: true });

@@ -142,6 +142,8 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
   const close = (): void => { for (const c of closers) c(); };
   try {
     const corpus = train.corpus;
+    // A corpus directory carries its own tokenizer (e.g. subword); the model must record that one.
+    const corpusSettings = corpus.settings;
     const itos = [...corpus.vocab.itos];
     info(`corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${itos.length}${train.hit ? ' (cached)' : ''}`);
     const { trainDocs, validDocs } = await splitDocuments(options, corpus, itos, tokenizeOptions, rng, closers);
@@ -176,7 +178,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
       }
     }
     return {
-      backend, rng, seed, model, config, itos, settings, spmModel: pretrained?.spmModel, backwards,
+      backend, rng, seed, model, config, itos, settings: corpusSettings, spmModel: pretrained?.spmModel ?? train.spmModel, backwards,
       trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined,
       trainTokens, validTokens, transferFound, close,
     };

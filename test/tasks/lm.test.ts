@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/artifact.js';
+import { tokenizeCorpus } from '../../src/text/pipeline.js';
+import { defaultTokenizerSettings } from '../../src/text/settings.js';
 import { toFloat32 } from '../../src/io/tensors.js';
 import { Rng } from '../../src/random.js';
 import { findLanguageModelLr, trainLanguageModel, type LmTrainOptions } from '../../src/tasks/lm.js';
@@ -106,5 +108,18 @@ describe('trainLanguageModel', () => {
     const svg = lossCurveSvg(result.lrs, result.losses, result.valley!.lr);
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('valley');
+  });
+
+  it('pretrains on a subword corpus directory and ships its spm.model with the model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-subword-'));
+    const input = corpusFile(dir, 'a.txt', 30, 7);
+    const spmModel = readFileSync(new URL('../../fixtures/spm/ulmfit.model', import.meta.url));
+    const settings = defaultTokenizerSettings({ kind: 'subword', subword: { vocabSize: 0, characterCoverage: 1, modelFile: 'spm.model' } });
+    const corpus = await tokenizeCorpus([input], { settings, spmModel, lineDocs: true, minFreq: 1, noCache: true, workers: 0, out: join(dir, 'corpus') });
+    const { inputs: _inputs, lineDocs: _lineDocs, ...options } = tiny(dir, [], 'run');
+    await trainLanguageModel({ ...options, inputs: [corpus.dir], stages: [{ epochs: 1, lr: 1e-2 }] });
+    const lm = readModelDir(join(dir, 'run', 'model-last'), { kind: ['lm'] });
+    expect((lm.tokenizer as { kind: string }).kind).toBe('subword');
+    expect(Buffer.from(lm.spmModel!).equals(spmModel)).toBe(true);
   });
 });
