@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
-import type { EvalStats, ParamGroup, TrainableModel } from '../train/types.js';
+import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/types.js';
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
 import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
 import { crossEntropy, DerivedWeightCache, linear, timeMajorIds } from './ops.js';
@@ -432,16 +432,18 @@ export class LanguageModel implements TrainableModel<LmBatch> {
   /**
    * Mean next-token cross-entropy + AR + TAR, dropout on (spec §5.6). TAR is skipped for
    * one-token batches (fastai's guard tests the batch dimension instead, and a one-token batch
-   * gives it a NaN; we test the time dimension).
+   * gives it a NaN; we test the time dimension). `reported` is the plain cross-entropy: fastai's
+   * train_loss excludes AR/TAR (spec §10.5).
    */
-  trainLoss(batch: LmBatch): tf.Scalar {
+  trainLoss(batch: LmBatch): TrainLoss {
     this.encoder.releaseRetired();
     const ids = timeMajorIds(batch.x, batch.bs, batch.seqLen);
     const targets = timeMajorIds(batch.y, batch.bs, batch.seqLen).reshape([-1]) as tf.Tensor1D;
     const { raw } = this.encoder.forward(ids, true);
     const last = raw[raw.length - 1]!;
     const { logits, dropped } = this.decode(last, true);
-    let loss = tf.mean(crossEntropy(logits, targets)) as tf.Scalar;
+    const reported = tf.mean(crossEntropy(logits, targets)) as tf.Scalar;
+    let loss = reported;
     if (this.alpha !== 0) loss = tf.add(loss, tf.mul(this.alpha, tf.mean(tf.square(dropped))));
     if (this.beta !== 0 && batch.seqLen > 1) {
       const steps = batch.seqLen - 1;
@@ -449,7 +451,7 @@ export class LanguageModel implements TrainableModel<LmBatch> {
       const earlier = tf.slice(last, [0, 0, 0], [steps, -1, -1]);
       loss = tf.add(loss, tf.mul(this.beta, tf.mean(tf.square(tf.sub(later, earlier)))));
     }
-    return loss;
+    return { loss, reported };
   }
 
   /** Summed cross-entropy and next-token accuracy counts with dropout off; carries state. */

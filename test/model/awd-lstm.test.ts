@@ -119,7 +119,7 @@ describe('LanguageModel', () => {
     const batch = randomBatch(new Rng(5), 2, 7);
     const loss = (seed: number) => {
       const model = makeModel(TINY, seed);
-      return values(tf.tidy(() => model.trainLoss(batch)));
+      return values(tf.tidy(() => model.trainLoss(batch).loss));
     };
     expect(loss(3)).toEqual(loss(3));
     expect(loss(3)).not.toEqual(loss(4));
@@ -188,7 +188,7 @@ describe('LanguageModel', () => {
   it('adds AR on the dropped and TAR on the raw last-layer output to the training loss', () => {
     const model = makeModel(NO_DROPOUT, 2, 2, 1);
     const batch = randomBatch(new Rng(6), 3, 5);
-    const withReg = values(tf.tidy(() => model.trainLoss(batch)))[0]!;
+    const withReg = values(tf.tidy(() => model.trainLoss(batch).loss))[0]!;
     model.reset();
     const ce = model.evalBatch(batch);
     model.reset();
@@ -201,10 +201,14 @@ describe('LanguageModel', () => {
       return [tf.mean(tf.square(last)).dataSync()[0]!, tf.mean(tf.square(diff)).dataSync()[0]!];
     });
     expect(withReg).toBeCloseTo(ce.lossSum / ce.count + 2 * ar! + 1 * tar!, 5);
+    // The reported loss (fastai's train_loss column) is the plain cross-entropy.
+    model.reset();
+    const reported = values(tf.tidy(() => model.trainLoss(batch).reported))[0]!;
+    expect(reported).toBeCloseTo(ce.lossSum / ce.count, 5);
     model.alpha = 0;
     model.beta = 0;
     model.reset();
-    expect(values(tf.tidy(() => model.trainLoss(batch)))[0]!).toBeCloseTo(ce.lossSum / ce.count, 5);
+    expect(values(tf.tidy(() => model.trainLoss(batch).loss))[0]!).toBeCloseTo(ce.lossSum / ce.count, 5);
   });
 
   it('hand-written LSTM backward gives the same gradients as autodiff through the whole model', () => {
@@ -213,7 +217,7 @@ describe('LanguageModel', () => {
       const model = makeModel(TINY, 11);
       model.encoder.fastBackward = fast;
       const vars = model.paramGroups().flatMap((g) => g.variables);
-      const { grads, value } = tf.variableGrads(() => model.trainLoss(batch), vars);
+      const { grads, value } = tf.variableGrads(() => model.trainLoss(batch).loss, vars);
       const out = vars.map((v) => values(grads[v.name]!));
       value.dispose();
       return out;
@@ -228,7 +232,7 @@ describe('LanguageModel', () => {
     const rng = new Rng(8);
     const vars = model.paramGroups().flatMap((g) => g.variables);
     const step = () => {
-      const { value, grads } = tf.variableGrads(() => model.trainLoss(randomBatch(rng, 2, 5)), vars);
+      const { value, grads } = tf.variableGrads(() => model.trainLoss(randomBatch(rng, 2, 5)).loss, vars);
       tf.tidy(() => {
         for (const v of vars) v.assign(tf.sub(v, tf.mul(0.1, grads[v.name]!)));
       });
@@ -266,7 +270,7 @@ describe('LanguageModel', () => {
     const losses: number[] = [];
     for (let i = 0; i < 60; i++) {
       model.reset();
-      const loss = optimizer.minimize(() => model.trainLoss(batch), true, vars)!;
+      const loss = optimizer.minimize(() => model.trainLoss(batch).loss, true, vars)!;
       losses.push(values(loss)[0]!);
     }
     optimizer.dispose();
