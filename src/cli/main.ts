@@ -24,6 +24,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   'import-fastai': () => import('./import-fastai.js'),
   'export-fastai': () => import('./export-fastai.js'),
   demo: () => import('./demo.js'),
+  bench: () => import('./bench.js'),
 };
 
 /** The command modules `argv` needs: the named subcommand's, or all of them (help, typos). */

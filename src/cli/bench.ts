@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import type { BackendName } from '../backend.js';
+import { backendName, wholeNumber } from './options.js';
+
+interface BenchFlags {
+  vocab: number;
+  emb: number;
+  hidden: number;
+  layers: number;
+  bs: number;
+  bptt: number;
+  steps: number;
+  warmup: number;
+  backend: BackendName;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('time AWD-LSTM language-model training steps and inference passes on random tokens (tokens/s)')
+    .option('--vocab <n>', 'vocabulary size', wholeNumber(3), 10000)
+    .option('--emb <n>', 'embedding size (also the last layer size, tied decoder)', wholeNumber(1), 200)
+    .option('--hidden <n>', 'hidden size of the other LSTM layers', wholeNumber(1), 600)
+    .option('--layers <n>', 'LSTM layers', wholeNumber(1), 3)
+    .option('--bs <n>', 'batch size', wholeNumber(1), 32)
+    .option('--bptt <n>', 'tokens per sequence in a batch', wholeNumber(1), 72)
+    .option('--steps <n>', 'timed batches (training, then inference)', wholeNumber(1), 5)
+    .option('--warmup <n>', 'untimed batches before each timed run', wholeNumber(0), 1)
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu', backendName, 'auto' as BackendName)
+    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","peak_rss_mb","config"}')
+    .addHelpText('after', '\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder.\n\nExample:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n')
+    .action((flags: BenchFlags) => run(flags));
+}
+
+async function run(flags: BenchFlags): Promise<void> {
+  // Loaded on demand: it pulls in TF.js, which `ulmfit --help` should not wait for.
+  const { benchmarkLanguageModel } = await import('../tasks/speed.js');
+  const result = await benchmarkLanguageModel({
+    vocab: flags.vocab, emb: flags.emb, hidden: flags.hidden, layers: flags.layers,
+    bs: flags.bs, bptt: flags.bptt, steps: flags.steps, warmup: flags.warmup, backend: flags.backend,
+  });
+  const peakMb = Math.round(result.peakRssBytes / 2 ** 20);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({
+      train_tokens_per_s: Math.round(result.trainTokensPerS * 10) / 10,
+      infer_tokens_per_s: Math.round(result.inferTokensPerS * 10) / 10,
+      backend: result.backend,
+      peak_rss_mb: peakMb,
+      config: result.config,
+    }) + '\n');
+    return;
+  }
+  const c = result.config;
+  process.stdout.write(
+    `config     vocab ${c.vocab}, emb ${c.emb}, hidden ${c.hidden}, layers ${c.layers}, bs ${c.bs} × bptt ${c.bptt}, ${c.steps} timed steps\n` +
+      `backend    ${result.backend}\n` +
+      `train      ${result.trainTokensPerS.toFixed(0)} tokens/s\n` +
+      `inference  ${result.inferTokensPerS.toFixed(0)} tokens/s\n` +
+      `peak RSS   ${peakMb} MB\n`,
+  );
+}

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { benchmarkClassifier } from '../../src/tasks/speed.js';
+
+// The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
+function ulmfit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const TINY = ['--vocab', '40', '--emb', '6', '--hidden', '10', '--layers', '2', '--bs', '2', '--bptt', '4', '--steps', '1', '--warmup', '1', '--backend', 'wasm'];
+
+describe('ulmfit bench', () => {
+  it('--json prints train and inference tokens/s, the backend, peak memory and the config', async () => {
+    const { code, stdout, stderr } = await ulmfit(['bench', ...TINY, '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(out).sort()).toEqual(['backend', 'config', 'infer_tokens_per_s', 'peak_rss_mb', 'train_tokens_per_s']);
+    expect(out.backend).toBe('wasm');
+    expect(out.train_tokens_per_s).toBeGreaterThan(0);
+    expect(out.infer_tokens_per_s).toBeGreaterThan(0);
+    expect(out.peak_rss_mb).toBeGreaterThan(0);
+    expect(out.config).toEqual({ vocab: 40, emb: 6, hidden: 10, layers: 2, bs: 2, bptt: 4, steps: 1, warmup: 1 });
+  });
+
+  it('prints a readable report without --json', async () => {
+    const { code, stdout } = await ulmfit(['bench', ...TINY]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^train +\d+ tokens\/s$/m);
+    expect(stdout).toMatch(/^inference +\d+ tokens\/s$/m);
+    expect(stdout).toMatch(/^backend +wasm$/m);
+    expect(stdout).toMatch(/^peak RSS +\d+ MB$/m);
+  });
+
+  it.each([
+    [['--steps', '0'], '--steps'],
+    [['--vocab', 'ten'], '--vocab'],
+    [['--bs', '2.5'], '--bs'],
+    [['--backend', 'gpu'], '--backend'],
+    [['--nope'], '--nope'],
+  ])('exits 2 on a bad flag %j', async (args, named) => {
+    const { code, stdout, stderr } = await ulmfit(['bench', ...args]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(named);
+  });
+});
+
+describe('benchmarkClassifier', () => {
+  it('reports documents/s of classification inference on documents of the given length', async () => {
+    const result = await benchmarkClassifier({ vocab: 40, emb: 6, hidden: 10, layers: 2, bs: 3, bptt: 8, steps: 1, warmup: 0, backend: 'wasm', docLen: 20 });
+    expect(result.docsPerS).toBeGreaterThan(0);
+    expect(result.docLen).toBe(20);
+    expect(result.bs).toBe(3);
+    expect(result.backend).toBe('wasm');
+    expect(result.peakRssBytes).toBeGreaterThan(0);
+  });
+});
