@@ -37,6 +37,11 @@ export interface LmTrainOptions {
   hidden?: number | undefined;
   layers?: number | undefined;
   dropMult?: number | undefined;
+  /**
+   * Exact architecture values that replace the ones above after `dropMult` is applied (e.g. every
+   * dropout probability by name); ignored when fine-tuning.
+   */
+  config?: Partial<AwdLstmConfig> | undefined;
   bs?: number | undefined;
   bptt?: number | undefined;
   /** The training recipe; default: pretrain = one one-cycle fit, finetune = fastai's two stages. */
@@ -90,7 +95,7 @@ export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec)
 
 /** Options that shape the run and are stored in config.json (what `--resume` restores). */
 const PERSISTED: readonly (keyof LmTrainOptions)[] = [
-  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'stages', 'wd',
+  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'bs', 'bptt', 'stages', 'wd',
   'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
 ];
 
@@ -152,10 +157,13 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
 
     const config: AwdLstmConfig = pretrained
       ? (pretrained.meta.arch as unknown as AwdLstmConfig)
-      : withDropMult(
-          { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
-          options.dropMult ?? 1,
-        );
+      : {
+          ...withDropMult(
+            { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
+            options.dropMult ?? 1,
+          ),
+          ...options.config,
+        };
     const bs = options.bs ?? 64;
     const bptt = options.bptt ?? 72;
     const trainStream = new LmStream(trainDocs, { bs, bptt, shuffle: true, rng, backwards });

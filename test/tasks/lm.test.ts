@@ -51,6 +51,16 @@ describe('trainLanguageModel', () => {
     expect(metrics).toHaveLength(3);
   });
 
+  it('config sets exact dropouts over drop_mult, and the model directory records them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-lm-config-'));
+    const input = corpusFile(dir, 'a.txt', 20, 3);
+    const config = { embed_p: 0, input_p: 0, weight_p: 0, hidden_p: 0, output_p: 0.4 };
+    await trainLanguageModel(tiny(dir, [input], 'run', { dropMult: 0.5, config, stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }] }));
+    const arch = readModelDir(join(dir, 'run', 'model-last'), { kind: ['lm'] }).meta.arch;
+    expect(arch).toMatchObject({ ...config, emb_sz: 8, n_hid: 12, n_layers: 2 });
+    expect(JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')).config).toEqual(config);
+  });
+
   it('a run interrupted after epoch 1 and resumed ends with the same weights as an uninterrupted one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ulmfit-resume-'));
     const input = corpusFile(dir, 'a.txt', 40, 2);

@@ -75,14 +75,15 @@ describe('LM training parity with PyTorch (fixtures/train/lm-fit-reference.json)
     const train = new LmStream([Int32Array.from(ref.train_stream)], { bs: c.bs, bptt: c.bptt });
     const valid = new LmStream([Int32Array.from(ref.valid_stream)], { bs: c.bs, bptt: c.bptt });
     expect(train.numBatches).toBe(ref.fit.losses.length);
-    const seen: { lr: number; mom: number }[] = [];
-    const learner = new Learner(model, { train, valid, rng: new Rng(1), wd: c.wd, onBatchEnd: (info) => seen.push({ lr: info.lr, mom: info.mom }) });
+    const seen: { lr: number; mom: number; loss: number }[] = [];
+    const learner = new Learner(model, { train, valid, rng: new Rng(1), wd: c.wd, onBatchEnd: (info) => seen.push({ lr: info.lr, mom: info.mom, loss: info.loss }) });
     try {
       const [row] = await learner.fitOneCycle(1, c.lr);
       expect(seen).toHaveLength(ref.fit.hypers.length);
       seen.forEach((h, i) => {
         expect(h.lr).toBeCloseTo(ref.fit.hypers[i]!.lr, 9);
         expect(h.mom).toBeCloseTo(ref.fit.hypers[i]!.mom, 9);
+        expect(h.loss).toBeCloseTo(ref.fit.ce[i]!, 5); // the reported loss is the CE alone, as fastai records it
       });
       const named = model.namedWeights();
       for (const [name, expected] of Object.entries(ref.fit.final)) {
