@@ -50,8 +50,8 @@ export interface GenerateOptions {
   minP?: number | undefined;
   /** Never sample xxunk (fastai's no_unk, default true). xxpad and xxfake are never sampled. */
   noUnk?: boolean | undefined;
-  /** Seeds the one Rng all samples draw from, in order (sample 0 is the same for any `samples`). */
-  seed: number;
+  /** Seeds the one Rng all samples draw from, in order (sample 0 is the same for any `samples`); default 42. */
+  seed?: number | undefined;
   /** Independent continuations of the same prompt, ≥ 1 (default 1). */
   samples?: number | undefined;
   /** Stop a sample when the model ends the document (xxeos, or xxbos: the next one begins). */
@@ -105,7 +105,7 @@ export function validateGenerateOptions(options: GenerateOptions): void {
   if (!Number.isInteger(samples) || samples < 1) {
     throw usageError(`samples must be an integer ≥ 1, got ${samples}`, 'e.g. --samples 3');
   }
-  if (!Number.isInteger(options.seed)) {
+  if (options.seed !== undefined && !Number.isInteger(options.seed)) {
     throw usageError(`seed must be an integer, got ${options.seed}`, 'e.g. --seed 42');
   }
   validateSamplingOptions(samplingOptions(options, []));
@@ -146,7 +146,7 @@ export async function generate(
   }
   const promptIds = Int32Array.from(fed, (token) => stoi.get(token) ?? unkId);
 
-  const rng = new Rng(options.seed);
+  const rng = new Rng(options.seed ?? 42);
   let minPSkips = 0;
   const results: GeneratedSample[] = [];
   for (let sample = 0; sample < (options.samples ?? 1); sample++) {
