@@ -82,6 +82,19 @@ def make_batches(nums, sl, bs):
     return to_batches(seqs[:cut]), to_batches(seqs[cut:])
 
 
+def lm_batches(stream, bs, bptt):
+    """fastai LMDataLoader over one document (what ulmfit's LmStream does): bs rows of
+    bl = (len-1)//bs tokens, bptt columns per batch, the last batch shorter."""
+    bl = (len(stream) - 1) // bs
+    n = -(-bl // bptt)
+    out = []
+    for k in range(n):
+        sl = bl - (n - 1) * bptt if k == n - 1 else bptt
+        rows = [stream[r * bl + k * bptt: r * bl + k * bptt + sl + 1] for r in range(bs)]
+        out.append((torch.tensor([t[:-1] for t in rows]), torch.tensor([t[1:] for t in rows])))
+    return out
+
+
 class LMModel7(nn.Module):
     def __init__(self, vocab_sz, n_hidden, n_layers, p, bs):
         super().__init__()
@@ -218,7 +231,7 @@ def validate(model, valid):
             tot_loss += F.cross_entropy(flat, y.reshape(-1)).item() * len(x)
             correct += (flat.argmax(-1) == y.reshape(-1)).sum().item()
             count += y.numel()
-    return tot_loss / (len(valid) * valid[0][0].shape[0]), correct / count
+    return tot_loss / sum(len(x) for x, _ in valid), correct / count
 
 
 def main():
@@ -242,6 +255,9 @@ def main():
     ap.add_argument('--drop-mult', type=float, default=1.0)
     ap.add_argument('--specials', type=int, default=None,
                     help='unused vocab entries before the words (ulmfit: 9 specials + 1 xxfake = 10; default 10 for awd, 0 for lmmodel7)')
+    ap.add_argument('--split', choices=['fastbook', 'ulmfit'], default='fastbook',
+                    help="fastbook: 80%% of 16-token sequences, group_chunks (drop_last); ulmfit: the bench's "
+                         "data exactly (80%% of tokens, each part one document ending in a newline token, LMDataLoader batches)")
     ap.add_argument('--threads', type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -254,7 +270,14 @@ def main():
     vocab = [f'xxspecial{i}' for i in range(specials)] + list(dict.fromkeys(tokens))
     word2idx = {w: i for i, w in enumerate(vocab)}
     nums = [word2idx[t] for t in tokens]
-    train, valid = make_batches(nums, args.sl, args.bs)
+    if args.split == 'fastbook':
+        train, valid = make_batches(nums, args.sl, args.bs)
+    else:
+        word2idx.setdefault('\n', len(word2idx))
+        vocab = list(word2idx)
+        cut = int(len(nums) * 0.8)
+        train = lm_batches(nums[:cut] + [word2idx['\n']], args.bs, args.sl)
+        valid = lm_batches(nums[cut:] + [word2idx['\n']], args.bs, args.sl)
     print(f'tokens {len(nums)}, vocab {len(vocab)}, train batches {len(train)}, valid batches {len(valid)}')
 
     if awd:

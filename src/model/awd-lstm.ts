@@ -17,7 +17,7 @@ import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
 import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
 import { crossEntropy, DerivedWeightCache, linear, timeMajorIds } from './ops.js';
-import { loadIntoSlots, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
+import { loadIntoSlots, normalTensor, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
 
 /**
  * The architecture, with fastai's config-dict keys (the same keys as meta.json's `arch`).
@@ -358,7 +358,15 @@ export interface LanguageModelOptions {
   alpha?: number;
   /** TAR coefficient (beta = 1); 0 switches TAR off. */
   beta?: number;
+  /**
+   * Embedding (= tied decoder) initialisation: `'uniform'` is fastai's AWD-LSTM U(-0.1, 0.1) (the
+   * default); `'normal'` is N(0, 1), PyTorch's `nn.Embedding` default, which fastbook's small
+   * LMModel7 uses (see src/bench/human-numbers.ts: worth ~0.07 accuracy there).
+   */
+  embInit?: EmbeddingInit;
 }
+
+export type EmbeddingInit = 'uniform' | 'normal';
 
 /** Decoder outputs for `[T*bs]` positions. */
 interface DecoderOutput {
@@ -395,6 +403,11 @@ export class LanguageModel implements TrainableModel<LmBatch> {
     this.beta = options.beta ?? 1;
     const prefix = uniqueModelPrefix('lm');
     this.encoder = new AwdLstm(vocabSize, config, this.rng, `${prefix}0.`);
+    if (options.embInit === 'normal') {
+      const normal = normalTensor([vocabSize, config.emb_sz], 1, this.rng);
+      this.encoder.embedding.assign(normal as tf.Tensor2D);
+      normal.dispose();
+    }
     // fastai draws the decoder weight U(-0.1, 0.1) and then replaces it when tied.
     const decoderInit = uniformTensor([vocabSize, config.emb_sz], 0.1, this.rng) as tf.Tensor2D;
     if (config.tie_weights) {

@@ -27,6 +27,14 @@ export function uniformTensor(shape: number[], bound: number, rng: Rng): tf.Tens
   return tf.tensor(values, shape, 'float32');
 }
 
+/** A float32 tensor of `shape` drawn from N(0, std²) with `rng` (deterministic per seed). */
+export function normalTensor(shape: number[], std: number, rng: Rng): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = rng.normal() * std;
+  return tf.tensor(values, shape, 'float32');
+}
+
 /** A trainable variable that owns `initial` (which is disposed). */
 export function ownedVariable<R extends tf.Rank>(initial: tf.Tensor<R>, name: string, trainable = true): tf.Variable<R> {
   const variable = tf.variable(initial, trainable, name);

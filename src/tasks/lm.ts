@@ -14,7 +14,7 @@ import {
   writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
 } from '../io/artifact.js';
 import { float32Tensor, type TensorMap } from '../io/tensors.js';
-import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
+import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig, type EmbeddingInit } from '../model/awd-lstm.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { matchEmbeds } from '../model/transfer.js';
 import { Rng } from '../random.js';
@@ -42,6 +42,8 @@ export interface LmTrainOptions {
    * dropout probability by name); ignored when fine-tuning.
    */
   config?: Partial<AwdLstmConfig> | undefined;
+  /** Embedding initialisation when pretraining: fastai's U(-0.1, 0.1) (default) or N(0, 1). */
+  embInit?: EmbeddingInit | undefined;
   bs?: number | undefined;
   bptt?: number | undefined;
   /** The training recipe; default: pretrain = one one-cycle fit, finetune = fastai's two stages. */
@@ -95,7 +97,7 @@ export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec)
 
 /** Options that shape the run and are stored in config.json (what `--resume` restores). */
 const PERSISTED: readonly (keyof LmTrainOptions)[] = [
-  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'bs', 'bptt', 'stages', 'wd',
+  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'wd',
   'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
 ];
 
@@ -172,7 +174,9 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     }
     const validStream = validDocs.length > 0 ? new LmStream(validDocs, { bs, bptt, backwards }) : undefined;
 
-    const model = new LanguageModel(itos.length, config, { rng, alpha: options.alpha ?? 2, beta: options.beta ?? 1 });
+    const model = new LanguageModel(itos.length, config, {
+      rng, alpha: options.alpha ?? 2, beta: options.beta ?? 1, ...(options.embInit && !pretrained ? { embInit: options.embInit } : {}),
+    });
     let transferFound: number | undefined;
     if (pretrained) {
       try {

@@ -115,6 +115,23 @@ describe('LanguageModel', () => {
     expect(Array.from(named.get('1.decoder.bias')!.dataSync())).toEqual(new Array(20).fill(0));
   });
 
+  it("embInit 'normal' draws the tied embedding from N(0, 1) (PyTorch nn.Embedding), deterministically", () => {
+    const draw = (seed: number) => {
+      const model = new LanguageModel(VOCAB, TINY, { seed, embInit: 'normal' });
+      models.push(model);
+      expect(model.decoderWeight).toBe(model.encoder.embedding);
+      return Array.from(model.encoder.embedding.dataSync());
+    };
+    const emb = draw(1);
+    const mean = emb.reduce((a, b) => a + b, 0) / emb.length;
+    const std = Math.sqrt(emb.reduce((a, b) => a + (b - mean) ** 2, 0) / emb.length);
+    expect(std).toBeGreaterThan(0.75);
+    expect(std).toBeLessThan(1.25);
+    expect(Math.max(...emb.map(Math.abs))).toBeGreaterThan(1.5);
+    expect(draw(1)).toEqual(emb);
+    expect(draw(2)).not.toEqual(emb);
+  });
+
   it('gives the same numbers for the same seed and different ones for another', () => {
     const batch = randomBatch(new Rng(5), 2, 7);
     const loss = (seed: number) => {
