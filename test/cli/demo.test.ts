@@ -74,7 +74,7 @@ describe('ulmfit demo --quick', () => {
   });
 
   it('shows progress on stderr: the steps and one line per epoch', () => {
-    for (const step of ['[1/5]', '[2/5]', '[3/5]', '[4/5]']) expect(stderr).toContain(step);
+    for (const step of ['[1/5]', '[2/5]', '[3/5]', '[4/5]', '[5/5]']) expect(stderr).toContain(step);
     expect(stderr).toMatch(/pretrain stage 1 epoch 1\/1: train loss [\d.]+, valid loss [\d.]+/);
     expect(stderr).toMatch(/classifier-scratch stage 1 epoch 2\/2: .*macro-F1/);
   });
