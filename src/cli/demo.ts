@@ -17,9 +17,9 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run ULMFiT end to end on the Brown corpus: tokenize, pretrain + fine-tune a language model, generate, and a genre classifier with vs without transfer (~10 min on 2 CPU cores)')
+    .description('run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~5 CPU-minutes)')
     .option('--out <dir>', 'run directory to write (data, models, results.json, commands.sh)', 'ulmfit-demo')
-    .option('--quick', 'a 1–2 minute version: tiny model, a few files, one epoch per stage')
+    .option('--quick', 'a 15-second version: tiny model, a few files, one or two epochs per stage')
     .option('--overwrite', 'replace the demo in a non-empty --out')
     .option('--pretrain', 'pretrain stage 1 here instead of starting from the small pretrained model shipped in fixtures/pretrained/')
     .option('--seed <n>', 'seed for the data sample, shuffles, dropout masks, init and sampling', wholeNumber(0), 42)

@@ -23,7 +23,32 @@ export interface DetokenizeOptions {
 /** Tokens (as the tokenizer or a language model produce them) → text. */
 export function detokenize(tokens: readonly string[], options: DetokenizeOptions = {}): string {
   const words = options.subword ? joinPieces(tokens) : tokens.map((token) => token.replaceAll(WORD_START, ' '));
-  return joinTokens(decodeSpecTokens(words));
+  return joinTokens(restoreEnglishCase(mergeSplitQuotes(decodeSpecTokens(words))));
+}
+
+/**
+ * The pronoun `I` back in capitals: fastai's replace_maj skips one-letter words, so `I` is
+ * lower-cased with no xxmaj marker and the case is lost in the tokens.
+ */
+export function restoreEnglishCase(words: readonly string[]): string[] {
+  return words.map((word) => (word === 'i' ? 'I' : word));
+}
+
+/**
+ * PTB-style quotes split in two by the word tokenizer (the Brown corpus writes `` and '', and
+ * spaCy splits `` into ` `) are glued back, so the joiner sees one opening or closing quote.
+ */
+export function mergeSplitQuotes(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === '`' && words[i + 1] === '`') {
+      out.push('``');
+      i++;
+    } else {
+      out.push(words[i]!);
+    }
+  }
+  return out;
 }
 
 /** SentencePiece pieces → words: a piece starting with `▁` starts a new word. */

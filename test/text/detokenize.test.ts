@@ -58,9 +58,15 @@ describe('detokenize', () => {
     const tokenizer = createWordTokenizer(defaultTokenizerSettings());
     const text = "I liked this movie because it's GREAT, isn't it? Don't miss it!!!\n\nThe End.";
     expect(detokenize(tokenizer.tokenize(text))).toBe(
-      "i liked this movie because it's GREAT, isn't it? Don't miss it!!!\n\nThe End.",
+      "I liked this movie because it's GREAT, isn't it? Don't miss it!!!\n\nThe End.",
     );
     expect(detokenize(tokenizer.tokenize('no no no no way'))).toBe('no no no no way');
+  });
+
+  it('restores the pronoun I, which fastai lower-cases without a marker, and glues split `` quotes', () => {
+    const tokenizer = createWordTokenizer(defaultTokenizerSettings());
+    expect(detokenize(tokenizer.tokenize("He said ``I am here'' and i left."))).toBe("He said ``I am here'' and I left.");
+    expect(detokenize(['it', 'is', 'i', 'x', 'is', 'ix'])).toBe('it is I x is ix');
   });
 
   it('undoes replace_space in word tokens', () => {
