@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClasBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
-import type { EvalStats, ParamGroup, TrainableModel } from '../train/types.js';
+import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/types.js';
 import { AWD_LSTM_CLAS_CONFIG, AwdLstm, type AwdLstmConfig, withDropMult } from './awd-lstm.js';
 import { dropoutMask } from './dropout.js';
 import { crossEntropy, linear } from './ops.js';
@@ -389,18 +389,22 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     return new Set(this.head.normParameters.map((v) => v.name));
   }
 
-  /** Mean cross-entropy + AR/TAR on the encoder output (fastai: the padded concatenated output). */
-  trainLoss(batch: ClasBatch): tf.Scalar {
+  /**
+   * Mean cross-entropy + AR/TAR on the encoder output (fastai: the padded concatenated output).
+   * `reported` is the plain cross-entropy: fastai's train_loss excludes AR/TAR (spec §10.5).
+   */
+  trainLoss(batch: ClasBatch): TrainLoss {
     this.encoder.releaseRetired();
     const { logits, encoded } = this.forward(batch.x, batch.bs, batch.seqLen, true);
-    let loss = tf.mean(crossEntropy(logits, tf.tensor1d(batch.y, 'int32'))) as tf.Scalar;
+    const reported = tf.mean(crossEntropy(logits, tf.tensor1d(batch.y, 'int32'))) as tf.Scalar;
+    let loss = reported;
     if (this.alpha !== 0) loss = tf.add(loss, tf.mul(this.alpha, tf.mean(tf.square(encoded))));
     const steps = encoded.shape[0];
     if (this.beta !== 0 && steps > 1) {
       const diff = tf.sub(tf.slice(encoded, [1, 0, 0], [steps - 1, -1, -1]), tf.slice(encoded, [0, 0, 0], [steps - 1, -1, -1]));
       loss = tf.add(loss, tf.mul(this.beta, tf.mean(tf.square(diff))));
     }
-    return loss;
+    return { loss, reported };
   }
 
   evalBatch(batch: ClasBatch): EvalStats {

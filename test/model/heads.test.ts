@@ -120,7 +120,7 @@ describe('SentenceEncoder', () => {
     expect(steps).toBe(4);
     const batch: ClasBatch = { x: ids, y: Int32Array.from([1]), bs: 1, seqLen: 8, indices: Int32Array.from([0]) };
     const embedding = model.encoder.embedding;
-    const { grads, value } = tf.variableGrads(() => model.trainLoss(batch), [embedding]);
+    const { grads, value } = tf.variableGrads(() => model.trainLoss(batch).loss, [embedding]);
     const rowNorms = tf.tidy(() => tf.sum(tf.abs(grads[embedding.name]!), 1).arraySync() as number[]);
     // tokens 10-13 were only in the dropped first chunk: they reach the loss through the carried
     // (detached) state only, so they get no gradient; tokens 14-17 do.
@@ -198,6 +198,21 @@ describe('TextClassifier', () => {
     expect(values(model.encoder.layers[1]!.weightHhRaw.clone())).toEqual(values(lm.encoder.layers[1]!.weightHhRaw.clone()));
   });
 
+  it('reports the plain cross-entropy as the train loss, and optimizes it plus AR/TAR (fastai train_loss)', () => {
+    const ids = Int32Array.from([2, 5, 7, 9, 2, 6, 8, 1]);
+    const batch: ClasBatch = { x: ids, y: Int32Array.from([1, 0]), bs: 2, seqLen: 4, indices: Int32Array.from([0, 1]) };
+    const regularized = new TextClassifier(VOCAB, 2, TINY, { seed: 5, bptt: 4, alpha: 2, beta: 1 });
+    const plain = new TextClassifier(VOCAB, 2, TINY, { seed: 5, bptt: 4, alpha: 0, beta: 0 });
+    owned.push(regularized, plain);
+    const [loss, reported, plainLoss] = tf.tidy(() => {
+      const a = regularized.trainLoss(batch);
+      const b = plain.trainLoss(batch);
+      return [a.loss, a.reported, b.loss].map((t) => t.dataSync()[0]!);
+    });
+    expect(reported).toBeCloseTo(plainLoss!, 6); // same seed: same weights and dropout masks
+    expect(loss!).toBeGreaterThan(reported! + 1e-6);
+  });
+
   it('learns a tiny task without leaking tensors, and reports predictions', () => {
     const model = new TextClassifier(VOCAB, 2, TINY, { seed: 7, bptt: 4 });
     owned.push(model);
@@ -220,7 +235,7 @@ describe('TextClassifier', () => {
     const losses: number[] = [];
     let tensorsAfterWarmup = 0;
     for (let i = 0; i < 25; i++) {
-      const loss = optimizer.minimize(() => model.trainLoss(batch), true, vars)!;
+      const loss = optimizer.minimize(() => model.trainLoss(batch).loss, true, vars)!;
       losses.push(values(loss)[0]!);
       if (i === 2) tensorsAfterWarmup = tf.memory().numTensors;
     }
