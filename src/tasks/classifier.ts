@@ -11,7 +11,7 @@
  * raw inputs are tokenized with them, and a tokenized corpus directory must have been made with
  * them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError, usageError } from '../errors.js';
@@ -19,18 +19,18 @@ import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
 import { splitValid } from '../data/lm-stream.js';
 import {
-  appendMetrics, prepareOutDir, readCheckpointDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
+  appendMetrics, prepareOutDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
   writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
 } from '../io/artifact.js';
-import { float32Tensor, type TensorMap } from '../io/tensors.js';
 import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
 import { compareCodePoints, type Corpus } from '../text/corpus.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
-import { Learner, type BatchInfo, type EpochRow, type LearnerState, type Stage } from '../train/learner.js';
+import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
 import { isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
 
 export interface ClassifierTrainOptions {
   /** Labeled inputs (folder-per-label, CSV/TSV/JSONL with a label column) or a tokenized corpus dir. */
@@ -134,7 +134,7 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   const warn = given.onWarning ?? info;
   checkSource(given);
   prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  const options = given.resume ? restoreConfig(given) : given;
+  const options = given.resume ? restoreConfig(given, PERSISTED) : given;
   const seed = options.seed ?? 42;
   const rng = new Rng(seed);
   const stages = options.stages ?? defaultClassifierStages({ fromScratch: options.fromScratch ?? false });
@@ -223,7 +223,7 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
           bestLoss = resumed.bestLoss;
           info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
         } else {
-          writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options));
+          writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options, PERSISTED));
         }
         info(`training on ${data.train.docs.length} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
         await learner.fitRecipe(stages);
@@ -437,46 +437,3 @@ export function checkLabels(
   return labels;
 }
 
-function checkpointOf(weights: TensorMap, state: LearnerState, bestLoss: number): { tensors: TensorMap; state: unknown } {
-  const tensors: TensorMap = new Map();
-  for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
-  for (const [name, t] of Object.entries(state.tensors)) tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
-  return { tensors, state: { learner: state.meta, bestLoss: Number.isFinite(bestLoss) ? bestLoss : null } };
-}
-
-function resumeFrom(runDir: string, learner: Learner<ClasBatch>, model: TextClassifier) {
-  const checkpoint = readCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint));
-  const state = checkpoint.state as { learner: LearnerState['meta']; bestLoss: number | null };
-  const weights: TensorMap = new Map();
-  const learnerTensors: LearnerState['tensors'] = {};
-  for (const [name, tensor] of checkpoint.tensors) {
-    if (name.startsWith('model.')) weights.set(name.slice('model.'.length), tensor);
-    else if (name.startsWith('learner.') && tensor.dtype === 'float32') learnerTensors[name.slice('learner.'.length)] = { shape: tensor.shape, data: tensor.data };
-  }
-  withTfWeights(weights, (tensors) => model.loadWeights(tensors));
-  learner.setState({ meta: state.learner, tensors: learnerTensors });
-  return { bestLoss: state.bestLoss ?? Infinity, position: state.learner.position };
-}
-
-function persistedConfig(options: ClassifierTrainOptions): Record<string, unknown> {
-  const config: Record<string, unknown> = {};
-  for (const key of PERSISTED) if (options[key] !== undefined) config[key] = options[key];
-  return config;
-}
-
-/** `resume`: the run continues with the settings it started with (config.json). */
-function restoreConfig(given: ClassifierTrainOptions): ClassifierTrainOptions {
-  const path = join(given.out, RUN_LAYOUT.config);
-  if (!existsSync(path)) throw new UlmfitError('E_CHECKPOINT', `cannot resume: ${path} is missing`, 'start a new run without --resume');
-  const saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<ClassifierTrainOptions>;
-  const restored: ClassifierTrainOptions = { ...given };
-  for (const key of PERSISTED) (restored as unknown as Record<string, unknown>)[key] = saved[key];
-  return restored;
-}
-
-function validateStages(stages: readonly Stage[]): void {
-  if (stages.length === 0) throw usageError('the training recipe has no stages');
-  for (const stage of stages) {
-    if (!Number.isInteger(stage.epochs) || stage.epochs < 1) throw usageError(`epochs must be a whole number ≥ 1, got ${stage.epochs}`);
-  }
-}

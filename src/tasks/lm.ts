@@ -4,25 +4,25 @@
  * run directory (design.md §3) with model-last/, model-best/, encoder/, checkpoint/,
  * metrics.jsonl and config.json. `ulmfit pretrain` and `ulmfit finetune-lm` are thin wrappers.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { splitValid, LmStream } from '../data/lm-stream.js';
 import {
-  appendMetrics, prepareOutDir, readCheckpointDir, readModelDir, resolveModelDir, RUN_LAYOUT, writeCheckpointDir,
+  appendMetrics, prepareOutDir, readModelDir, resolveModelDir, RUN_LAYOUT, writeCheckpointDir,
   writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
 } from '../io/artifact.js';
-import { float32Tensor, type TensorMap } from '../io/tensors.js';
+import type { TensorMap } from '../io/tensors.js';
 import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig, type EmbeddingInit } from '../model/awd-lstm.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { matchEmbeds } from '../model/transfer.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
-import { Learner, type BatchInfo, type EpochRow, type LearnerState, type Stage } from '../train/learner.js';
+import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
 import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { loadCorpusInput } from './corpus-input.js';
+import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
 
 export interface LmTrainOptions {
   inputs: string[];
@@ -203,7 +203,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
 export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrainResult> {
   const info = given.onInfo ?? (() => undefined);
   prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  const options = given.resume ? restoreConfig(given) : given;
+  const options = given.resume ? restoreConfig(given, PERSISTED) : given;
   const finetune = options.pretrained !== undefined;
   const stages = options.stages ?? defaultLmStages(finetune);
   validateStages(stages);
@@ -247,7 +247,7 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
         bestLoss = resumed.bestLoss;
         info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
       } else {
-        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options));
+        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options, PERSISTED));
       }
       info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
       await learner.fitRecipe(stages);
@@ -334,50 +334,6 @@ function encoderWeights(lmWeights: TensorMap): TensorMap {
   const out: TensorMap = new Map();
   for (const [name, tensor] of lmWeights) if (name.startsWith('0.')) out.set(name.slice(2), tensor);
   return out;
-}
-
-function checkpointOf(weights: TensorMap, state: LearnerState, bestLoss: number): { tensors: TensorMap; state: unknown } {
-  const tensors: TensorMap = new Map();
-  for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
-  for (const [name, t] of Object.entries(state.tensors)) tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
-  return { tensors, state: { learner: state.meta, bestLoss } };
-}
-
-function resumeFrom(runDir: string, learner: Learner<import('../data/batches.js').LmBatch>, model: LanguageModel) {
-  const checkpoint = readCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint));
-  const state = checkpoint.state as { learner: LearnerState['meta']; bestLoss: number | null };
-  const weights: TensorMap = new Map();
-  const learnerTensors: LearnerState['tensors'] = {};
-  for (const [name, tensor] of checkpoint.tensors) {
-    if (name.startsWith('model.')) weights.set(name.slice('model.'.length), tensor);
-    else if (name.startsWith('learner.') && tensor.dtype === 'float32') learnerTensors[name.slice('learner.'.length)] = { shape: tensor.shape, data: tensor.data };
-  }
-  withTfWeights(weights, (tensors) => model.loadWeights(tensors));
-  learner.setState({ meta: state.learner, tensors: learnerTensors });
-  return { bestLoss: state.bestLoss ?? Infinity, position: state.learner.position };
-}
-
-function persistedConfig(options: LmTrainOptions): Record<string, unknown> {
-  const config: Record<string, unknown> = {};
-  for (const key of PERSISTED) if (options[key] !== undefined) config[key] = options[key];
-  return config;
-}
-
-/** `--resume`: the run continues with the settings it started with (config.json). */
-function restoreConfig(given: LmTrainOptions): LmTrainOptions {
-  const path = join(given.out, RUN_LAYOUT.config);
-  if (!existsSync(path)) throw new UlmfitError('E_CHECKPOINT', `cannot resume: ${path} is missing`, 'start a new run without --resume');
-  const saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<LmTrainOptions>;
-  const restored: LmTrainOptions = { ...given };
-  for (const key of PERSISTED) (restored as unknown as Record<string, unknown>)[key] = saved[key];
-  return restored;
-}
-
-function validateStages(stages: readonly Stage[]): void {
-  if (stages.length === 0) throw usageError('the training recipe has no stages');
-  for (const stage of stages) {
-    if (!Number.isInteger(stage.epochs) || stage.epochs < 1) throw usageError(`epochs must be a whole number ≥ 1, got ${stage.epochs}`);
-  }
 }
 
 function pct(x: number): string {
