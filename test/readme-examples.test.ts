@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram, COMMANDS } from '../src/cli/main.js';
 
@@ -161,5 +162,17 @@ describe('README commands', () => {
         if (step.expected !== undefined) expect(run.stdout.trim(), `README tour: output of \`${step.command}\``).toBe(step.expected.trim());
       }
     }, 300_000);
+
+    it("runs the Library API example against the built package", async () => {
+      const block = /```ts\n([\s\S]*?)```/.exec(section('Library API'));
+      expect(block, 'README.md: the Library API section has no ts example').not.toBeNull();
+      const code = block![1]!.replace(/from 'ulmfit'/g, `from '${pathToFileURL(join(repo, 'dist', 'index.js')).href}'`);
+      writeFileSync(join(dir, 'api-example.mjs'), code);
+      const run = await bash(`"${process.execPath}" api-example.mjs`, dir, env);
+      expect(run.code, run.stderr).toBe(0);
+      const lines = run.stdout.trim().split('\n');
+      expect(Number(lines[0])).toBeGreaterThan(0);
+      expect(lines[1]).toMatch(/^The jury said.{10,}/);
+    }, 120_000);
   });
 });
