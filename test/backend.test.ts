@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
@@ -31,6 +32,19 @@ describe('initBackend', () => {
   it('refuses the tensorflow backend when tfjs-node is not installed, with a fix', async () => {
     await expect(initBackend('tensorflow')).rejects.toThrow(/tensorflow backend is not installed/);
     expect(await initBackend('wasm')).toBe('wasm');
+  });
+
+  it('declares tfjs-node and tfjs-node-gpu as optional peers, so npm ci never downloads libtensorflow', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+      expect(pkg.dependencies[name]).toBeUndefined();
+      expect(pkg.peerDependencies[name]).toBe(pkg.dependencies['@tensorflow/tfjs']);
+      expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
+    }
   });
 });
 
