@@ -1,16 +1,21 @@
 /**
  * Benchmark: ulmfit vs PyTorch CPU on the same AWD-LSTM work, side by side in one run, so the
  * ratios come from the same machine load. For each config it runs `ulmfit bench --json` (a child
- * process each, so peak memory is per config) and tools/bench_torch.py at 1 thread and at the
- * machine's core count, then prints a table of tokens/s and ratios; then classification
+ * process each, so peak memory is per config) with 1 worker and with data-parallel workers as
+ * many as the machine has cores, and tools/bench_torch.py at 1 thread and at the core count,
+ * interleaved (ulmfit 1, PyTorch 1, ulmfit N, PyTorch N) so a change in load hits both sides;
+ * then it prints tokens/s and the ratios at 1 thread and at N (ulmfit N workers vs PyTorch N
+ * threads), with the load average before each run; then classification
  * inference (encoder + pooling + head) in documents/s on 500-token documents. Ends with a
  * `BENCH {json}` line for bench/run.js.
  *
  *   npm run build && node bench/run.js speed
  *   ULMFIT_BENCH_STEPS=5 node dist/bench/speed.js      # more timed steps (default 3; WT103 size: 2)
+ *   ULMFIT_BENCH_CONFIGS=small node dist/bench/speed.js # only the 10000/200/600 config
  *
  * PyTorch: $ULMFIT_TORCH_PYTHON, else /work/venv-torch/bin/python when it exists, else python3
  * when it can import torch; otherwise those columns say "n/a".
+ * ULMFIT_BENCH_DP_ARGS adds flags to the data-parallel ulmfit runs (e.g. "--no-main-thread").
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,12 +31,17 @@ interface Throughput {
   infer: number;
 }
 
+type UlmfitThroughput = Throughput & { peakRssMb: number; backend: string };
+
 interface ConfigResult {
   name: string;
   config: SpeedConfig;
-  ulmfit: Throughput & { peakRssMb: number; backend: string };
+  /** By worker count (1 = single thread). */
+  ulmfit: Record<number, UlmfitThroughput>;
   /** By thread count; null when PyTorch is unavailable or failed. */
   torch: Record<number, Throughput | null>;
+  /** 1-minute load average before each run, by `ulmfit N` / `torch N`. */
+  load: Record<string, number>;
 }
 
 /** A python that can import torch, or null. */
@@ -60,8 +70,9 @@ function runJson(command: string, args: string[]): Record<string, unknown> | nul
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-function runUlmfit(config: SpeedConfig): ConfigResult['ulmfit'] {
-  const out = runJson(process.execPath, [join(root, 'bin', 'ulmfit.js'), 'bench', ...configArgs(config), '--json']);
+function runUlmfit(config: SpeedConfig, workers: number): UlmfitThroughput {
+  const dpArgs = workers > 1 ? ['--workers', `${workers}`, ...(process.env.ULMFIT_BENCH_DP_ARGS ?? '').split(' ').filter(Boolean)] : [];
+  const out = runJson(process.execPath, [join(root, 'bin', 'ulmfit.js'), 'bench', ...configArgs(config), ...dpArgs, '--json']);
   if (out === null) throw new Error('ulmfit bench failed');
   return {
     train: out.train_tokens_per_s as number,
@@ -83,10 +94,11 @@ async function main(): Promise<void> {
   const steps = Number(process.env.ULMFIT_BENCH_STEPS ?? '3');
   const cores = availableParallelism();
   const threadCounts = cores > 1 ? [1, cores] : [1];
-  const configs: { name: string; config: SpeedConfig }[] = [
-    { name: '10000/200/600/3, 32×72', config: { vocab: 10000, emb: 200, hidden: 600, layers: 3, bs: 32, bptt: 72, steps, warmup: 1 } },
-    { name: 'WT103 size 60008/400/1152/3, 16×72', config: { vocab: 60008, emb: 400, hidden: 1152, layers: 3, bs: 16, bptt: 72, steps: Math.max(1, steps - 1), warmup: 1 } },
-  ];
+  const wanted = (process.env.ULMFIT_BENCH_CONFIGS ?? 'small,wt103').split(',');
+  const configs: { key: string; name: string; clasName: string; clasBs: number; config: SpeedConfig }[] = [
+    { key: 'small', name: '10000/200/600/3, 32×72', clasName: '10000/200/600/3', clasBs: 16, config: { vocab: 10000, emb: 200, hidden: 600, layers: 3, bs: 32, bptt: 72, steps, warmup: 1 } },
+    { key: 'wt103', name: 'WT103 size 60008/400/1152/3, 16×72', clasName: 'WT103 size', clasBs: 4, config: { vocab: 60008, emb: 400, hidden: 1152, layers: 3, bs: 16, bptt: 72, steps: Math.max(1, steps - 1), warmup: 1 } },
+  ].filter((c) => wanted.includes(c.key));
   const python = findTorchPython();
   const torchVersion = python === null ? null : spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
   console.log(`cores ${cores}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
@@ -94,36 +106,42 @@ async function main(): Promise<void> {
 
   const results: ConfigResult[] = [];
   for (const { name, config } of configs) {
-    const ulmfit = runUlmfit(config);
+    const ulmfit: Record<number, UlmfitThroughput> = {};
     const torch: Record<number, Throughput | null> = {};
-    for (const threads of threadCounts) torch[threads] = python === null ? null : runTorch(python, config, threads);
-    results.push({ name, config, ulmfit, torch });
+    const load: Record<string, number> = {};
+    for (const threads of threadCounts) {
+      load[`ulmfit ${threads}`] = loadavg()[0]!;
+      ulmfit[threads] = runUlmfit(config, threads);
+      load[`torch ${threads}`] = loadavg()[0]!;
+      torch[threads] = python === null ? null : runTorch(python, config, threads);
+    }
+    results.push({ name, config, ulmfit, torch, load });
   }
 
   const n = threadCounts[threadCounts.length - 1]!;
-  const nCols = n > 1 ? [`PyTorch ${n} threads`] : [];
-  const header = (what: string) => `| config | ulmfit ${what} | PyTorch 1 thread | ${nCols.length ? nCols[0] + ' | ' : ''}ratio vs 1 thread | ${n > 1 ? `ratio vs ${n} threads |` : ''}`;
-  const sep = (cols: number) => `|${'---|'.repeat(cols)}`;
-  const cols = n > 1 ? 6 : 4;
   for (const what of ['train', 'infer'] as const) {
-    console.log(`\n${what === 'train' ? 'Training' : 'Inference'} tokens/s (ulmfit backend ${results[0]!.ulmfit.backend}, 1 core)`);
-    console.log(header(what));
-    console.log(sep(cols));
+    console.log(`\n${what === 'train' ? 'Training' : 'Inference'} tokens/s (ulmfit backend ${results[0]!.ulmfit[1]!.backend}; N = ${n} = the core count)`);
+    const columns = ['config', 'ulmfit 1 thread', 'PyTorch 1 thread', 'ratio at 1'];
+    if (n > 1) columns.push(`ulmfit ${n} workers`, `PyTorch ${n} threads`, `ratio at ${n}`, `ulmfit ${n} workers / PyTorch 1 thread`);
+    console.log(`| ${columns.join(' | ')} |`);
+    console.log(`|${'---|'.repeat(columns.length)}`);
     for (const r of results) {
+      const u1 = r.ulmfit[1]![what];
       const t1 = r.torch[1]?.[what];
-      const tn = n > 1 ? r.torch[n]?.[what] : undefined;
-      const u = r.ulmfit[what];
-      const cells = [r.name, fmt(u), fmt(t1), ...(n > 1 ? [fmt(tn)] : []), ratio(u, t1), ...(n > 1 ? [ratio(u, tn)] : [])];
+      const cells = [r.name, fmt(u1), fmt(t1), ratio(u1, t1)];
+      if (n > 1) {
+        const un = r.ulmfit[n]![what];
+        const tn = r.torch[n]?.[what];
+        cells.push(fmt(un), fmt(tn), ratio(un, tn), ratio(un, t1));
+      }
       console.log(`| ${cells.join(' | ')} |`);
     }
   }
-  console.log('\nulmfit peak RSS: ' + results.map((r) => `${r.name}: ${r.ulmfit.peakRssMb} MB`).join('; '));
+  console.log('\nload average (1 min) before each run: ' + results.map((r) => `${r.name}: ${Object.entries(r.load).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`).join('; '));
+  console.log('ulmfit peak RSS: ' + results.map((r) => `${r.name}: ${threadCounts.map((w) => `${w} worker${w > 1 ? 's' : ''} ${r.ulmfit[w]!.peakRssMb} MB`).join(', ')}`).join('; '));
 
   // Classification inference: runs in this process, after the LM children.
-  const clas = [
-    { name: configs[0]!.name.split(',')[0]!, run: () => benchmarkClassifier({ ...configs[0]!.config, bs: 16, steps: 1, warmup: 1, backend: 'auto' }) },
-    { name: 'WT103 size', run: () => benchmarkClassifier({ ...configs[1]!.config, bs: 4, steps: 1, warmup: 1, backend: 'auto' }) },
-  ];
+  const clas = configs.map((c) => ({ name: c.clasName, run: () => benchmarkClassifier({ ...c.config, bs: c.clasBs, steps: 1, warmup: 1, backend: 'auto' }) }));
   const clasResults: { name: string; docsPerS: number; bs: number }[] = [];
   console.log('\nClassification inference (encoder + pooling + head), 500-token documents, ulmfit');
   console.log('| encoder | batch | docs/s |');
@@ -144,11 +162,12 @@ async function main(): Promise<void> {
           config: r.config,
           ulmfit: r.ulmfit,
           torch: r.torch,
-          train_ratio_1_thread: r.torch[1] ? r.ulmfit.train / r.torch[1].train : null,
-          infer_ratio_1_thread: r.torch[1] ? r.ulmfit.infer / r.torch[1].infer : null,
+          load: r.load,
+          train_ratio_1_thread: r.torch[1] ? r.ulmfit[1]!.train / r.torch[1].train : null,
+          infer_ratio_1_thread: r.torch[1] ? r.ulmfit[1]!.infer / r.torch[1].infer : null,
           ...(n > 1 ? {
-            [`train_ratio_${n}_threads`]: r.torch[n] ? r.ulmfit.train / r.torch[n]!.train : null,
-            [`infer_ratio_${n}_threads`]: r.torch[n] ? r.ulmfit.infer / r.torch[n]!.infer : null,
+            [`train_ratio_${n}_threads`]: r.torch[n] ? r.ulmfit[n]!.train / r.torch[n]!.train : null,
+            [`infer_ratio_${n}_threads`]: r.torch[n] ? r.ulmfit[n]!.infer / r.torch[n]!.infer : null,
           } : {}),
         })),
         classification_docs_per_s: clasResults,

@@ -1,5 +1,7 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../backend.js';
+import type { UpdateMode } from '../train/data-parallel.js';
+import type { StepTiming } from '../train/dp-replica.js';
 import { backendName, wholeNumber } from './options.js';
 
 interface BenchFlags {
@@ -12,7 +14,15 @@ interface BenchFlags {
   steps: number;
   warmup: number;
   backend: BackendName;
+  workers: number;
+  mainThread: boolean;
+  update: UpdateMode;
   json?: boolean;
+}
+
+function updateMode(value: string): UpdateMode {
+  if (value !== 'replicated' && value !== 'broadcast') throw new InvalidArgumentError('expected replicated or broadcast');
+  return value;
 }
 
 export function register(program: Command): void {
@@ -28,8 +38,11 @@ export function register(program: Command): void {
     .option('--steps <n>', 'timed batches (training, then inference)', wholeNumber(1), 5)
     .option('--warmup <n>', 'untimed batches before each timed run', wholeNumber(0), 1)
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', backendName, 'auto' as BackendName)
-    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","peak_rss_mb","config"}')
-    .addHelpText('after', '\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder.\n\nExample:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n')
+    .option('--workers <n>', 'data-parallel replicas, one thread each (1: the single-thread learner step)', wholeNumber(1), 1)
+    .option('--no-main-thread', 'with --workers > 1: every replica on a worker thread (default: replica 0 on the main thread)')
+    .option('--update <mode>', 'with --workers > 1: replicated (AdamW in every replica) | broadcast (replica 0 steps, sends weights)', updateMode, 'replicated' as UpdateMode)
+    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","peak_rss_mb","config"} (with --workers > 1 also "workers","main_thread","update","step_ms")')
+    .addHelpText('after', '\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder. With --workers N the batch\'s\nrows are split across N replicas (worker threads, each its own wasm instance) and the\ngradients averaged through shared memory.\n\nExamples:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n  ulmfit bench --workers 2\n')
     .action((flags: BenchFlags) => run(flags));
 }
 
@@ -39,12 +52,15 @@ async function run(flags: BenchFlags): Promise<void> {
   const result = await benchmarkLanguageModel({
     vocab: flags.vocab, emb: flags.emb, hidden: flags.hidden, layers: flags.layers,
     bs: flags.bs, bptt: flags.bptt, steps: flags.steps, warmup: flags.warmup, backend: flags.backend,
+    workers: flags.workers, mainThread: flags.mainThread, update: flags.update,
   });
   const peakMb = Math.round(result.peakRssBytes / 2 ** 20);
   if (flags.json) {
     process.stdout.write(JSON.stringify({
       train_tokens_per_s: Math.round(result.trainTokensPerS * 10) / 10,
       infer_tokens_per_s: Math.round(result.inferTokensPerS * 10) / 10,
+      // Single-process output keeps its original keys.
+      ...(result.workers > 1 ? { workers: result.workers, main_thread: result.mainThread, update: result.update, step_ms: roundTiming(result.stepTiming) } : {}),
       backend: result.backend,
       peak_rss_mb: peakMb,
       config: result.config,
@@ -55,8 +71,16 @@ async function run(flags: BenchFlags): Promise<void> {
   process.stdout.write(
     `config     vocab ${c.vocab}, emb ${c.emb}, hidden ${c.hidden}, layers ${c.layers}, bs ${c.bs} × bptt ${c.bptt}, ${c.steps} timed steps\n` +
       `backend    ${result.backend}\n` +
+      (result.workers > 1
+        ? `workers    ${result.workers} replicas (${result.mainThread ? `main thread + ${result.workers - 1} worker${result.workers > 2 ? 's' : ''}` : `${result.workers} workers`}), update ${result.update}\n` +
+          `step (ms)  ${Object.entries(roundTiming(result.stepTiming)).map(([k, v]) => `${k} ${v}`).join(', ')} (replica 0)\n`
+        : '') +
       `train      ${result.trainTokensPerS.toFixed(0)} tokens/s\n` +
       `inference  ${result.inferTokensPerS.toFixed(0)} tokens/s\n` +
       `peak RSS   ${peakMb} MB\n`,
   );
+}
+
+function roundTiming(timing: StepTiming | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(timing ?? {}).map(([k, v]) => [k, Math.round(v as number)]));
 }

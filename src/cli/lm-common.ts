@@ -35,6 +35,7 @@ export interface LmFlags {
   textCol?: string;
   lineDocs?: boolean;
   workers: number;
+  trainWorkers: number;
   cache: boolean;
   cacheDir?: string;
   saveEncoder?: boolean;
@@ -68,6 +69,7 @@ export function addLmFlags(command: Command): Command {
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text')
     .option('--line-docs', 'a plain text file holds one document per line')
     .option('--workers <n>', 'tokenizer worker threads', wholeNumber(0), defaultWorkerCount())
+    .option('--train-workers <n>', 'data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws)', wholeNumber(1), 1)
     .option('--no-cache', 'do not read or write the tokenized-corpus cache')
     .option('--cache-dir <dir>', 'tokenized-corpus cache folder')
     .option('--overwrite', 'replace a non-empty --out run directory')
@@ -111,6 +113,7 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean)
     textCol: flags.textCol,
     lineDocs: flags.lineDocs,
     workers: flags.workers,
+    trainWorkers: flags.trainWorkers,
     noCache: !flags.cache,
     cacheDir: flags.cacheDir,
     saveEncoder: flags.saveEncoder,

@@ -18,6 +18,7 @@ import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { matchEmbeds } from '../model/transfer.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
+import { DataParallelLm } from '../train/data-parallel.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
 import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
@@ -60,6 +61,13 @@ export interface LmTrainOptions {
   minFreq?: number | undefined;
   maxVocab?: number | undefined;
   workers?: number | undefined;
+  /**
+   * Data-parallel training replicas (src/train/data-parallel.ts): the main thread and
+   * trainWorkers-1 worker threads each compute bs/trainWorkers rows of every batch. Default 1
+   * (one thread). Results are deterministic for a given value and differ from 1 in the dropout
+   * draws only; stored in config.json so `--resume` continues with the same value.
+   */
+  trainWorkers?: number | undefined;
   noCache?: boolean | undefined;
   cacheDir?: string | undefined;
   textCol?: string | undefined;
@@ -99,6 +107,7 @@ export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec)
 const PERSISTED: readonly (keyof LmTrainOptions)[] = [
   'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'wd',
   'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
+  'trainWorkers',
 ];
 
 /** Everything a language-model run needs before training starts. */
@@ -168,6 +177,10 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
         };
     const bs = options.bs ?? 64;
     const bptt = options.bptt ?? 72;
+    const replicas = options.trainWorkers ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > bs) {
+      throw usageError(`--train-workers must be a whole number from 1 to --bs (${bs}), got ${replicas}`, 'each replica needs at least one row of every batch');
+    }
     const trainStream = new LmStream(trainDocs, { bs, bptt, shuffle: true, rng, backwards });
     if (trainStream.numBatches === 0) {
       throw new UlmfitError('E_INPUT_EMPTY', `the training text has ${trainTokens} tokens, too few for --bs ${bs}`, 'give more text or a smaller --bs');
@@ -250,7 +263,19 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
         writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options, PERSISTED));
       }
       info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
-      await learner.fitRecipe(stages);
+      const replicas = options.trainWorkers ?? 1;
+      const parallel = replicas > 1
+        ? await DataParallelLm.create({ replicas, model, optimizer: learner.optimizer, clip: options.clip })
+        : undefined;
+      if (parallel) {
+        learner.useStepper(parallel);
+        info(`data-parallel training: the ${trainStream.bs} rows of each batch split across ${replicas} replicas (the main thread and ${replicas - 1} worker thread${replicas > 2 ? 's' : ''})`);
+      }
+      try {
+        await learner.fitRecipe(stages);
+      } finally {
+        await parallel?.close();
+      }
       const history = learner.history;
       const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || (r.validLoss ?? r.trainLoss) < (b.validLoss ?? b.trainLoss) ? r : b), undefined);
       return { runDir, history, best, vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound, backend };

@@ -13,6 +13,8 @@ import type { ClasBatch, LmBatch } from '../data/batches.js';
 import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { Rng } from '../random.js';
+import { DataParallelLm, type UpdateMode } from '../train/data-parallel.js';
+import type { StepTiming } from '../train/dp-replica.js';
 import { Learner } from '../train/learner.js';
 
 export interface SpeedConfig {
@@ -34,6 +36,16 @@ export interface SpeedOptions extends SpeedConfig {
   seed?: number;
 }
 
+/** How `benchmarkLanguageModel` spreads a batch over threads (data-parallel.ts). */
+export interface ParallelSpeedOptions {
+  /** Replicas (default 1: today's single-process Learner step); > 1: data-parallel worker threads. */
+  workers?: number;
+  /** With workers > 1: replica 0 computes on the main thread (default true), else all are workers. */
+  mainThread?: boolean;
+  /** With workers > 1: how the averaged gradient is applied (default 'replicated'). */
+  update?: UpdateMode;
+}
+
 export const DEFAULT_SPEED_CONFIG: Readonly<SpeedConfig> = Object.freeze({
   vocab: 10000,
   emb: 200,
@@ -48,6 +60,13 @@ export const DEFAULT_SPEED_CONFIG: Readonly<SpeedConfig> = Object.freeze({
 export interface LmSpeed {
   trainTokensPerS: number;
   inferTokensPerS: number;
+  /** Replicas (1 = single process). */
+  workers: number;
+  /** With workers > 1: whether replica 0 ran on the main thread, and the update mode. */
+  mainThread?: boolean;
+  update?: UpdateMode;
+  /** With workers > 1: replica 0's mean time per training step by phase (ms). */
+  stepTiming?: StepTiming;
   /** The TF.js backend that ran it ('wasm', 'tensorflow', 'cpu'). */
   backend: string;
   /** Peak resident set size of this process so far, in bytes. */
@@ -106,11 +125,21 @@ function timeSteps(warmup: number, steps: number, run: () => void): number {
   return (performance.now() - start) / 1000;
 }
 
+/** Seconds taken by `steps` calls of `run` after `warmup` untimed ones (awaited one by one). */
+async function timeStepsAsync(warmup: number, steps: number, run: () => Promise<void>): Promise<number> {
+  for (let i = 0; i < warmup; i++) await run();
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) await run();
+  return (performance.now() - start) / 1000;
+}
+
 /**
  * Times LM training steps and eval forward passes; returns tokens/s (bs·bptt tokens per batch).
- * Batches are generated before timing starts so only the model's work is measured.
+ * Batches are generated before timing starts so only the model's work is measured. With
+ * `workers` > 1 both run data-parallel (`benchmarkDataParallel`).
  */
-export async function benchmarkLanguageModel(options: SpeedOptions): Promise<LmSpeed> {
+export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpeedOptions): Promise<LmSpeed> {
+  if ((options.workers ?? 1) > 1) return benchmarkDataParallel(options);
   const config: SpeedConfig = {
     vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
     bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
@@ -146,11 +175,70 @@ export async function benchmarkLanguageModel(options: SpeedOptions): Promise<LmS
     return {
       trainTokensPerS: tokens / trainSeconds,
       inferTokensPerS: tokens / inferSeconds,
+      workers: 1,
       backend,
       peakRssBytes: peakRssBytes(),
       config,
     };
   } finally {
+    learner.optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * The same measurement with data-parallel replicas on worker threads: a training step is
+ * `DataParallelLm.trainStep` (every replica's rows with its own dropout masks, AR/TAR, tied
+ * decoder; the row-weighted gradient mean through shared memory; AdamW), inference an eval
+ * forward pass with the decoder, each replica on its rows. Peak RSS covers the worker threads
+ * (they share the process).
+ */
+export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpeedOptions): Promise<LmSpeed> {
+  const config: SpeedConfig = {
+    vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
+    bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
+  };
+  checkConfig(config);
+  const workers = options.workers ?? 2;
+  const mainThread = options.mainThread ?? true;
+  const update = options.update ?? 'replicated';
+  const backend = await initBackend(options.backend ?? 'auto');
+  const seed = options.seed ?? 0;
+  const rng = new Rng(seed);
+  const model = new LanguageModel(config.vocab, lmConfig(config), { rng });
+  const learner = new Learner<LmBatch>(model, { train: { numBatches: 1, batches: () => [] }, rng });
+  learner.optimizer.setHyper('lr', 1e-3);
+  learner.optimizer.setHyper('mom', 0.8);
+  const total = config.warmup + config.steps;
+  const batches = Array.from({ length: total }, () => randomLmBatch(rng, config.vocab, config.bs, config.bptt));
+  const tokens = config.steps * config.bs * config.bptt;
+  const trainer = await DataParallelLm.create({ replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName });
+  try {
+    let i = 0;
+    const timing: StepTiming = { gradients: 0, wait: 0, average: 0, update: 0 };
+    trainer.reset();
+    const trainSeconds = await timeStepsAsync(config.warmup, config.steps, async () => {
+      const step = i++;
+      const outcome = await trainer.trainStep(batches[step % total]!);
+      if (step < config.warmup) return;
+      for (const key of Object.keys(timing) as (keyof StepTiming)[]) timing[key] += outcome.timing[key] / config.steps;
+    });
+    i = 0;
+    trainer.reset();
+    const inferSeconds = await timeStepsAsync(config.warmup, config.steps, () => trainer.forward(batches[i++ % total]!));
+    return {
+      trainTokensPerS: tokens / trainSeconds,
+      inferTokensPerS: tokens / inferSeconds,
+      workers,
+      mainThread,
+      update,
+      stepTiming: timing,
+      backend,
+      peakRssBytes: peakRssBytes(),
+      config,
+    };
+  } finally {
+    await trainer.close();
     learner.optimizer.dispose();
     model.dispose();
   }

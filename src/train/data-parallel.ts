@@ -17,10 +17,13 @@
  * validation). With `mainThread: false` every replica is a worker and the main thread only
  * coordinates; `pullWeights()` then copies replica 0's weights into the caller's model.
  *
- * Dropout: replica 0 draws its masks from the caller's model's generator, worker replica i from
- * `replicaRng(seed, i)`. A run with N replicas is deterministic for a given N and seed, and
- * differs from the single-process run only in the dropout draws (each replica draws its own
- * weight-dropout and embedding-dropout masks for its rows, where one process draws one per batch).
+ * Dropout: replica 0 on the main thread draws its masks from the caller's model's generator (the
+ * run's); before every step each worker replica gets a seed drawn from that generator and
+ * restarts its own from it. All randomness thus flows from the run's generator (which the
+ * learner's checkpoint saves, so `--resume` stays exact), a run with N replicas is deterministic
+ * for a given N and seed, and it differs from the single-process run only in the dropout draws:
+ * each replica draws its own masks for its rows (weight dropout and embedding dropout included),
+ * where one process draws one set per batch.
  *
  * Workers run the compiled `dist/train/dp-worker.js` (under vitest too: run `npm run build`).
  */
@@ -35,6 +38,7 @@ import type { LanguageModel } from '../model/awd-lstm.js';
 import { ReplicaCore, type StepCommand, type StepOutcome, type UpdateMode } from './dp-replica.js';
 import { allocateShared, Barrier, layoutVariables, paramLayout, type ParamLayout, type SharedBuffers } from './dp-shared.js';
 import type { DpFailure, DpReply, DpRequest, DpWorkerInit } from './dp-worker.js';
+import type { StepperResult, TrainStepper } from './learner.js';
 import type { Adam } from './optimizer.js';
 
 export type { StepOutcome, UpdateMode } from './dp-replica.js';
@@ -55,8 +59,6 @@ export interface DataParallelOptions {
   update?: UpdateMode | undefined;
   /** Clip the averaged gradient's global norm to this (fastai GradientClip). */
   clip?: number | undefined;
-  /** Seeds the workers' dropout streams (default 42). */
-  seed?: number | undefined;
   /** The workers' TF.js backend (default: the one this thread runs). */
   backend?: BackendName | undefined;
   /** A replica waiting longer than this at a barrier gives up (default 30 min). */
@@ -135,7 +137,11 @@ class WorkerReplica {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-export class DataParallelLm {
+/**
+ * Also the learner's `TrainStepper` (`learner.useStepper(trainer)`), with replica 0 on the main
+ * thread: the learner's model and optimizer are then replica 0's.
+ */
+export class DataParallelLm implements TrainStepper<LmBatch> {
   readonly replicas: number;
   readonly mainThread: boolean;
   readonly update: UpdateMode;
@@ -149,6 +155,8 @@ export class DataParallelLm {
   private readonly core: ReplicaCore | undefined;
   private readonly workers: WorkerReplica[];
   private pendingReset = true;
+  /** The caller's optimizer state changed since the workers last copied it ('replicated'). */
+  private optimizerDirty = true;
   private broken: Error | undefined;
   private closed = false;
 
@@ -190,7 +198,7 @@ export class DataParallelLm {
     for (let index = firstWorker; index < replicas; index++) {
       const init: DpWorkerInit = {
         index, replicas, vocabSize: model.vocabSize, config: { ...model.config }, alpha: model.alpha, beta: model.beta,
-        seed: options.seed ?? 42, backend, shared, barrierTimeoutMs: options.barrierTimeoutMs,
+        backend, shared, barrierTimeoutMs: options.barrierTimeoutMs,
       };
       workers.push(new WorkerReplica(file!, init, () => barrier.abort()));
     }
@@ -217,11 +225,16 @@ export class DataParallelLm {
    */
   async trainStep(batch: LmBatch, { apply = true }: { apply?: boolean } = {}): Promise<StepOutcome> {
     this.checkUsable(batch);
+    // Replica 0 here is the caller's model: a reset by the caller (the learner, at the start of
+    // every pass) leaves its state undefined, and the workers must follow.
+    const reset = this.pendingReset || (this.core !== undefined && this.model.encoder.state === undefined);
+    const rng = this.model.rng;
     const command: StepCommand = {
       batch,
       hypers: this.optimizer.hypers.map((h) => ({ ...h })),
       frozenGroups: this.optimizer.frozenGroups,
-      reset: this.pendingReset,
+      reset,
+      seeds: Array.from({ length: this.replicas }, (_, i) => (i === 0 && this.core ? undefined : rng.nextUint32())),
       apply,
       clip: this.clip,
       update: this.update,
@@ -229,6 +242,19 @@ export class DataParallelLm {
     this.pendingReset = false;
     const outcomes = await this.run<StepOutcome>({ kind: 'step', command }, (core) => core.step(command));
     return outcomes[0]!;
+  }
+
+  /** `TrainStepper.step`: `trainStep` after bringing the workers' optimizer state up to date. */
+  async step(batch: LmBatch): Promise<StepperResult> {
+    if (!this.core) throw new Error('a learner can step a DataParallelLm only with replica 0 on the main thread');
+    if (this.optimizerDirty && this.update === 'replicated') await this.pushOptimizerState();
+    this.optimizerDirty = false;
+    return this.trainStep(batch);
+  }
+
+  /** `TrainStepper.optimizerChanged`: the next step first copies the optimizer state to the workers. */
+  optimizerChanged(): void {
+    this.optimizerDirty = true;
   }
 
   /**

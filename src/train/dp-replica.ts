@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LmBatch } from '../data/batches.js';
+import { Rng } from '../random.js';
 import { clipGradNorm } from './learner.js';
 import type { Adam, AdamHypers } from './optimizer.js';
 import {
@@ -35,6 +36,12 @@ export interface StepCommand {
   frozenGroups: number;
   /** Reset the carried state first (start of a pass). */
   reset: boolean;
+  /**
+   * Per replica, the seed its dropout generator restarts from for this step (drawn from the
+   * run's generator, so a checkpoint of that one covers every replica); `undefined` for a replica
+   * that draws from the run's generator itself (replica 0 on the main thread).
+   */
+  seeds: (number | undefined)[];
   /** false: stop after averaging the gradients (tests read them). */
   apply: boolean;
   /** Clip the mean gradient's global norm to this. */
@@ -51,11 +58,26 @@ export interface StepOutcome {
   gradNorm?: number | undefined;
   /** false when the loss or norm was not finite (no replica changed its weights) or `apply` was false. */
   applied: boolean;
+  /** Where this replica's step time went (ms). */
+  timing: StepTiming;
+}
+
+export interface StepTiming {
+  /** Forward + backward on this replica's rows, gradients copied to shared memory. */
+  gradients: number;
+  /** Waiting at barriers for slower replicas. */
+  wait: number;
+  /** Its shard of the gradient average. */
+  average: number;
+  /** Clipping, AdamW, weight broadcast. */
+  update: number;
 }
 
 /** The model a replica trains: the learner's contract plus the carried state it resets. */
 export type ReplicaModel = TrainableModel<LmBatch> & {
   forwardLogits(ids: Int32Array, bs: number, seqLen: number): tf.Tensor3D;
+  /** Draws the dropout masks. */
+  readonly rng: Rng;
 };
 
 export class ReplicaCore {
@@ -101,9 +123,18 @@ export class ReplicaCore {
   private runStep(command: StepCommand): StepOutcome {
     const { batch } = command;
     const replicas = this.replicas;
+    const timing: StepTiming = { gradients: 0, wait: 0, average: 0, update: 0 };
+    let clock = performance.now();
+    const lap = (phase: keyof StepTiming): void => {
+      const now = performance.now();
+      timing[phase] += now - clock;
+      clock = now;
+    };
     const [rowStart, rowEnd] = rowRange(batch.bs, replicas, this.index);
     const rows = sliceRows(batch, rowStart, rowEnd);
     if (command.reset) this.model.reset();
+    const seed = command.seeds[this.index];
+    if (seed !== undefined) this.model.rng.setState(new Rng(seed).getState());
     this.optimizer.freezeTo(command.frozenGroups);
     command.hypers.forEach((h, g) => Object.assign(this.optimizer.hypers[g]!, h));
     const start = trainableStart(this.layout, command.frozenGroups);
@@ -111,7 +142,9 @@ export class ReplicaCore {
 
     // 1. This replica's rows.
     this.computeGradients(rows, batch.bs, start);
+    lap('gradients');
     this.barrier.wait(); // A: every gradient is written
+    lap('wait');
 
     // 2. This replica's shard of the mean: rows share × gradient, summed over replicas.
     // Read the stats now: after barrier B a faster replica may already write the next step's.
@@ -124,22 +157,31 @@ export class ReplicaCore {
     }
     const [lo, hi] = shardRange(start, end, replicas, this.index);
     weightedSum(this.averaged, this.grads, shares, lo, hi);
+    lap('average');
     this.barrier.wait(); // B: the mean is complete
+    lap('wait');
 
-    if (!command.apply || !Number.isFinite(loss)) return { loss, reported, applied: false };
+    if (!command.apply || !Number.isFinite(loss)) return { loss, reported, applied: false, timing };
 
     // 3. The update.
     if (command.update === 'replicated' || this.index === 0) {
       const gradNorm = this.applyMean(start, command.clip);
-      if (command.update === 'replicated') return { loss, reported, gradNorm, applied: Number.isFinite(gradNorm ?? 0) };
+      const applied = Number.isFinite(gradNorm ?? 0);
+      if (command.update === 'replicated') {
+        lap('update');
+        return { loss, reported, gradNorm, applied, timing };
+      }
       this.norm[0] = gradNorm ?? 0;
-      if (Number.isFinite(gradNorm ?? 0)) this.storeWeights(start);
+      if (applied) this.storeWeights(start);
+      lap('update');
     }
     this.barrier.wait(); // C: replica 0's weights are in the shared buffer
+    lap('wait');
     const gradNorm = command.clip === undefined ? undefined : this.norm[0]!;
     const applied = Number.isFinite(this.norm[0]!);
     if (this.index !== 0 && applied) this.loadWeights(start);
-    return { loss, reported, gradNorm, applied };
+    lap('update');
+    return { loss, reported, gradNorm, applied, timing };
   }
 
   /**

@@ -5,7 +5,6 @@
  * worker-thread boundary, so it holds no TF.js state.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { Rng } from '../random.js';
 import type { ParamGroup } from './types.js';
 
 /** Where one variable lives in the flat parameter (and gradient) vectors. */
@@ -60,14 +59,6 @@ export function rowRange(bs: number, replicas: number, index: number): [number, 
 export function shardRange(start: number, end: number, replicas: number, index: number): [number, number] {
   const n = end - start;
   return [start + Math.floor((index * n) / replicas), start + Math.floor(((index + 1) * n) / replicas)];
-}
-
-/**
- * The dropout stream of worker replica `index` (1..): its own seeded generator, so a run with N
- * replicas is deterministic for a given N. Replica 0 on the main thread uses the run's generator.
- */
-export function replicaRng(seed: number, index: number): Rng {
-  return new Rng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
 }
 
 /** Indices into the control Int32Array. */

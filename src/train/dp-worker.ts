@@ -10,7 +10,8 @@ import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError } from '../errors.js';
 import { LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import type { LmBatch } from '../data/batches.js';
-import { Barrier, replicaRng, type SharedBuffers } from './dp-shared.js';
+import { Rng } from '../random.js';
+import { Barrier, type SharedBuffers } from './dp-shared.js';
 import { ReplicaCore, type StepCommand } from './dp-replica.js';
 import { Adam, type AdamState } from './optimizer.js';
 
@@ -21,8 +22,6 @@ export interface DpWorkerInit {
   config: AwdLstmConfig;
   alpha: number;
   beta: number;
-  /** The run's seed: this replica's dropout stream is `replicaRng(seed, index)`. */
-  seed: number;
   backend: BackendName;
   shared: SharedBuffers;
   barrierTimeoutMs?: number | undefined;
@@ -63,9 +62,8 @@ async function start(port: NonNullable<typeof parentPort>, init: DpWorkerInit): 
   let core: ReplicaCore;
   try {
     await initBackend(init.backend);
-    const model = new LanguageModel(init.vocabSize, init.config, {
-      rng: replicaRng(init.seed, init.index), alpha: init.alpha, beta: init.beta,
-    });
+    // The init this draws is replaced by the shared weights; dropout seeds come with each step.
+    const model = new LanguageModel(init.vocabSize, init.config, { rng: new Rng(init.index), alpha: init.alpha, beta: init.beta });
     const optimizer = new Adam(model.paramGroups().map((g) => g.variables), model.noWeightDecay());
     core = new ReplicaCore(init.index, init.replicas, model, optimizer, init.shared, init.barrierTimeoutMs);
     core.loadWeights();

@@ -74,6 +74,27 @@ export interface LearnerOptions<Batch extends { bs: number }> {
   now?: (() => number) | undefined;
 }
 
+/** The outcome of a training step taken by a `TrainStepper`. */
+export interface StepperResult {
+  /** The differentiated loss; not finite: the step was not applied. */
+  loss: number;
+  /** The loss to report (fastai train_loss). */
+  reported: number;
+  /** The gradient norm before clipping, when clipping; not finite: the step was not applied. */
+  gradNorm?: number | undefined;
+}
+
+/**
+ * Takes over the learner's training steps (data-parallel training, src/train/data-parallel.ts):
+ * `step` trains the learner's model on `batch` at its optimizer's current hypers and frozen
+ * groups, and applies no update when the loss or the gradient norm is not finite.
+ */
+export interface TrainStepper<Batch> {
+  step(batch: Batch): Promise<StepperResult>;
+  /** Called when the optimizer state was cleared or replaced (freeze_to, setState). */
+  optimizerChanged?(): void;
+}
+
 export interface BatchInfo {
   stage: number;
   epoch: number;
@@ -178,6 +199,7 @@ export class Learner<Batch extends { bs: number }> {
   private position: TrainingPosition = { stage: 0, epochsDone: 0, epochs: 0 };
   private resumeAt: TrainingPosition | null = null;
   private readonly now: () => number;
+  private stepper: TrainStepper<Batch> | undefined;
 
   constructor(model: TrainableModel<Batch>, options: LearnerOptions<Batch>) {
     this.model = model;
@@ -198,6 +220,12 @@ export class Learner<Batch extends { bs: number }> {
   freezeTo(n: number): void {
     this.optimizer.freezeTo(n);
     this.optimizer.clearState();
+    this.stepper?.optimizerChanged?.();
+  }
+
+  /** Routes `fitOneCycle`'s training steps through `stepper` (undefined: back to `trainBatch`). */
+  useStepper(stepper: TrainStepper<Batch> | undefined): void {
+    this.stepper = stepper;
   }
 
   /** fastai `freeze()`: only the last group trains. */
@@ -266,7 +294,8 @@ export class Learner<Batch extends { bs: number }> {
         const hypers = schedule((epoch * numBatches + batchIdx) / totalBatches);
         this.optimizer.setHyper('lr', hypers.lrs);
         this.optimizer.setHyper('mom', hypers.mom);
-        const loss = this.trainBatch(batch, `stage ${this.stage} epoch ${epoch} batch ${batchIdx}`);
+        const where = `stage ${this.stage} epoch ${epoch} batch ${batchIdx}`;
+        const loss = this.stepper ? await this.stepThrough(this.stepper, batch, where) : this.trainBatch(batch, where);
         this.smoothLoss.add(loss);
         this.options.onBatchEnd?.({
           stage: this.stage,
@@ -335,6 +364,14 @@ export class Learner<Batch extends { bs: number }> {
       (reported as tf.Scalar | null)?.dispose();
       for (const grad of Object.values(grads)) grad?.dispose();
     }
+  }
+
+  /** A step taken by the stepper, with trainBatch's divergence checks. */
+  private async stepThrough(stepper: TrainStepper<Batch>, batch: Batch, where: string): Promise<number> {
+    const result = await stepper.step(batch);
+    if (!Number.isFinite(result.loss)) throw this.diverged(`the loss is ${result.loss}`, where);
+    if (result.gradNorm !== undefined && !Number.isFinite(result.gradNorm)) throw this.diverged(`the gradient norm is ${result.gradNorm}`, where);
+    return result.reported;
   }
 
   private diverged(what: string, where: string): UlmfitError {
@@ -439,6 +476,7 @@ export class Learner<Batch extends { bs: number }> {
         sqrAvg: moment(`opt.${p.group}.${p.index}.sqr_avg`),
       })),
     });
+    this.stepper?.optimizerChanged?.();
     this.options.rng.setState(meta.rng);
     this.smoothLoss.setState(meta.smoothLoss);
     this.history.splice(0, this.history.length, ...meta.history.map((row) => ({ ...row })));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import type { LmBatch } from '../../src/data/batches.js';
+import { LmStream } from '../../src/data/lm-stream.js';
 import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig } from '../../src/model/awd-lstm.js';
 import { Rng } from '../../src/random.js';
 import { DataParallelLm, dpWorkerFile, type DataParallelOptions } from '../../src/train/data-parallel.js';
@@ -64,6 +65,14 @@ function fullBatchGradient(model: LanguageModel, batch: LmBatch): { loss: number
   return { loss, gradient: flat };
 }
 
+function readFlat(model: LanguageModel): Float32Array {
+  const groups = model.paramGroups();
+  const layout = paramLayout(groups);
+  const flat = new Float32Array(layout.total);
+  layoutVariables(groups).forEach((v, i) => flat.set(v.dataSync() as Float32Array, layout.slots[i]!.offset));
+  return flat;
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let worst = 0;
@@ -117,17 +126,13 @@ describe('DataParallelLm', () => {
       expect(Math.abs(outcome.reported - reported)).toBeLessThan(1e-5);
     }
     expect(optimizer.hypers[0]!.lr).toBe(1e-2);
-    const dp = await trainer.replicaWeights(0);
-    const single = new Float32Array(paramLayout(reference.paramGroups()).total);
-    const layout = paramLayout(reference.paramGroups());
-    layoutVariables(reference.paramGroups()).forEach((v, i) => single.set(v.dataSync() as Float32Array, layout.slots[i]!.offset));
-    expect(maxAbsDiff(dp, single)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(await trainer.replicaWeights(0), readFlat(reference))).toBeLessThan(1e-5);
   });
 
   for (const update of ['replicated', 'broadcast'] as const) {
     it(`keeps the replicas bit-identical with dropout on (${update}), deterministically for a given seed`, async () => {
       const run = async () => {
-        const { trainer } = await makeTrainer({ replicas: 2, update, clip: 0.1, seed: 9 }, TINY);
+        const { trainer } = await makeTrainer({ replicas: 2, update, clip: 0.1 }, TINY, 9);
         const before = await trainer.replicaWeights(0);
         const rng = new Rng(7);
         for (let b = 0; b < 3; b++) await trainer.trainStep(randomBatch(rng, 4, 6));
@@ -140,6 +145,34 @@ describe('DataParallelLm', () => {
       const first = await run();
       const second = await run();
       expect(Buffer.from(second.buffer).equals(Buffer.from(first.buffer))).toBe(true);
+    });
+  }
+
+  // A two-stage recipe through the learner: the stage change freezes/unfreezes and clears the
+  // optimizer state, which the workers must follow ('replicated' keeps their own Adam state).
+  for (const update of ['replicated', 'broadcast'] as const) {
+    it(`trains through the learner as the single-process learner does with dropout off (${update})`, async () => {
+      const rng = new Rng(21);
+      const docs = Array.from({ length: 12 }, () => Int32Array.from({ length: 15 }, () => rng.int(VOCAB)));
+      const fit = async (parallel: boolean) => {
+        const { model } = makeModel(NO_DROPOUT);
+        const runRng = new Rng(4);
+        const learner = new Learner<LmBatch>(model, { train: new LmStream(docs, { bs: 4, bptt: 6, shuffle: true, rng: runRng }), rng: runRng, clip: 1 });
+        cleanup.push(() => learner.dispose());
+        const trainer = parallel ? await DataParallelLm.create({ replicas: 2, model, optimizer: learner.optimizer, update, clip: 1 }) : undefined;
+        if (trainer) {
+          cleanup.push(() => trainer.close());
+          learner.useStepper(trainer);
+        }
+        const rows = await learner.fitRecipe([{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 1, lr: 1e-2 }]);
+        const weights = readFlat(model);
+        if (trainer) expect(Buffer.from((await trainer.replicaWeights(1)).buffer).equals(Buffer.from(weights.buffer))).toBe(true);
+        return { rows, weights };
+      };
+      const single = await fit(false);
+      const parallel = await fit(true);
+      expect(maxAbsDiff(parallel.weights, single.weights)).toBeLessThan(1e-4);
+      parallel.rows.forEach((row, i) => expect(Math.abs(row.trainLoss - single.rows[i]!.trainLoss)).toBeLessThan(1e-4));
     });
   }
 
