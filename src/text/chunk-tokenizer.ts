@@ -2,8 +2,10 @@
  * Tokenizes a chunk of documents into compact form: token strings are replaced by ids local to
  * this tokenizer (first-seen order), and only strings not sent before travel back. A worker
  * thread runs one of these; so does the main thread when no worker is available. Sending ids
- * instead of string arrays keeps the structured-clone cost per token near zero.
+ * instead of string arrays keeps the structured-clone cost per token near zero, and a tokenizer
+ * with an encoder (the word tokenizer) never makes a string per token at all.
  */
+import { IdBuffer, TokenInterner, type DocumentEncoder } from './interner.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface ChunkResult {
@@ -16,34 +18,32 @@ export interface ChunkResult {
 }
 
 export class ChunkTokenizer {
-  private readonly localIds = new Map<string, number>();
-  private buffer = new Int32Array(1 << 16);
+  private readonly interner = new TokenInterner();
+  private readonly encode: DocumentEncoder;
+  private readonly buffer = new IdBuffer();
+  /** Local ids below this have been sent. */
+  private sent = 0;
 
-  constructor(private readonly tokenizer: Tokenizer) {}
+  constructor(tokenizer: Tokenizer) {
+    this.encode =
+      tokenizer.createEncoder?.(this.interner) ??
+      ((text, out) => {
+        for (const token of tokenizer.tokenize(text)) out.push(this.interner.intern(token));
+      });
+  }
 
   run(texts: readonly string[]): ChunkResult {
     const lengths = new Int32Array(texts.length);
-    const newTypes: string[] = [];
-    let used = 0;
+    const buffer = this.buffer;
+    buffer.length = 0;
     for (let d = 0; d < texts.length; d++) {
-      const tokens = this.tokenizer.tokenize(texts[d]!);
-      if (used + tokens.length > this.buffer.length) {
-        const grown = new Int32Array(Math.max(this.buffer.length * 2, used + tokens.length));
-        grown.set(this.buffer.subarray(0, used));
-        this.buffer = grown;
-      }
-      for (const token of tokens) {
-        let id = this.localIds.get(token);
-        if (id === undefined) {
-          id = this.localIds.size;
-          this.localIds.set(token, id);
-          newTypes.push(token);
-        }
-        this.buffer[used++] = id;
-      }
-      lengths[d] = tokens.length;
+      const before = buffer.length;
+      this.encode(texts[d]!, buffer);
+      lengths[d] = buffer.length - before;
     }
+    const newTypes = this.interner.strings.slice(this.sent);
+    this.sent = this.interner.size;
     // A copy, so the result's buffer can be transferred while this one is reused.
-    return { ids: this.buffer.slice(0, used), lengths, newTypes };
+    return { ids: buffer.data.slice(0, buffer.length), lengths, newTypes };
   }
 }

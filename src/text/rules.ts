@@ -17,7 +17,6 @@ export const PY_SPACE_CLASS = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\
 export const PY_WORD_CLASS = '\\p{L}\\p{N}_';
 
 const S = `[${PY_SPACE_CLASS}]`;
-const NOT_S = `[^${PY_SPACE_CLASS}]`;
 const W = `[${PY_WORD_CLASS}]`;
 const NOT_W = `[^${PY_WORD_CLASS}]`;
 
@@ -124,6 +123,27 @@ export function htmlUnescape(text: string): string {
   return text.replace(CHARREF, replaceCharref);
 }
 
+/**
+ * A space-free piece of each fix_html pattern (for ' @.@ ', '@.@'), plus '&' for unescape: a
+ * text in which no whitespace-delimited run contains one of these is left as it is by fix_html.
+ */
+const FIX_HTML_RUN_PIECES: readonly string[] = [
+  '&',
+  ...HTML_REPLACEMENTS.map(([from]) => from.split(' ').find((piece) => piece.length > 0)!),
+];
+
+/** One punctuation character of each piece (every piece has one): a run without any needs no closer look. */
+const FIX_HTML_MARKS: ReadonlySet<number> = new Set(FIX_HTML_RUN_PIECES.map((piece) => piece.charCodeAt(piece.search(/[^A-Za-z0-9]/))));
+
+/** Whether `run` (whitespace-free) holds a piece that could make fix_html change its text. */
+export function mayFixHtml(run: string): boolean {
+  let marked = false;
+  for (let i = 0; i < run.length && !marked; i++) marked = FIX_HTML_MARKS.has(run.charCodeAt(i));
+  if (!marked) return false;
+  for (const piece of FIX_HTML_RUN_PIECES) if (run.includes(piece)) return true;
+  return false;
+}
+
 /** fastai `fix_html`: messy HTML leftovers (`amp;`, `<br />`, `@-@`, `...`) then html.unescape. */
 export function fixHtml(text: string): string {
   let out = text;
@@ -137,14 +157,44 @@ export function fixHtml(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // 2. replace_rep
 
-const CHAR_REPETITION = new RegExp(`(${NOT_S})(\\1{2,})`, 'gu');
-
-/** fastai `replace_rep`: a non-space character repeated 3+ times → ` xxrep N c `. */
+/**
+ * fastai `replace_rep`: a non-space character repeated 3+ times → ` xxrep N c `.
+ *
+ * fastai's regex is `(\S)(\1{2,})` (code points). A hand-written scan does the same (a failed
+ * match at a character means none inside its run of repeats either) without the regex engine
+ * trying a capture and a backreference at every position, and returns `text` itself when
+ * nothing repeats (most documents).
+ */
 export function replaceRep(text: string): string {
-  return text.replace(CHAR_REPETITION, (_m, char: string, rest: string) => {
-    const count = rest.length / char.length + 1; // char may be two UTF-16 units
-    return ` ${REP} ${count} ${char} `;
-  });
+  let out = '';
+  let copied = 0;
+  let i = 0;
+  const length = text.length;
+  while (i < length) {
+    const code = text.charCodeAt(i);
+    // A cheap look at the next two units first: most characters do not repeat at all.
+    const high = code >= 0xd800 && code <= 0xdbff;
+    if (code !== text.charCodeAt(i + 1) && !(high && code === text.charCodeAt(i + 2))) {
+      // Step over a whole surrogate pair: the regex never starts inside one.
+      const next = text.charCodeAt(i + 1);
+      i += high && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+      continue;
+    }
+    const point = text.codePointAt(i)!;
+    const width = point > 0xffff ? 2 : 1;
+    let end = i + width;
+    let count = 1;
+    while (end < length && text.codePointAt(end) === point) {
+      end += width;
+      count++;
+    }
+    if (count >= 3 && !isPySpace(code)) {
+      out += `${text.slice(copied, i)} ${REP} ${count} ${text.slice(i, i + width)} `;
+      copied = end;
+    }
+    i = end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,8 +205,35 @@ const WORD_REPETITION = new RegExp(
   'gu',
 );
 
+/**
+ * Whether two whitespace-delimited runs in a row are equal. replace_wrep's pattern can only match
+ * where they are (its first two copies of the word are whole runs), so without them it has
+ * nothing to do; that scan is far cheaper than the regex, which tries at every word.
+ */
+export function hasRepeatedRun(text: string): boolean {
+  const length = text.length;
+  let previousStart = 0;
+  let previousLength = -1;
+  let i = 0;
+  while (i < length) {
+    while (i < length && isPySpace(text.charCodeAt(i))) i++;
+    const start = i;
+    while (i < length && !isPySpace(text.charCodeAt(i))) i++;
+    const runLength = i - start;
+    if (runLength === previousLength && runLength > 0) {
+      let k = 0;
+      while (k < runLength && text.charCodeAt(start + k) === text.charCodeAt(previousStart + k)) k++;
+      if (k === runLength) return true;
+    }
+    previousStart = start;
+    previousLength = runLength;
+  }
+  return false;
+}
+
 /** fastai `replace_wrep`: a word repeated 3+ times → ` xxwrep N word E`. */
 export function replaceWrep(text: string): string {
+  if (!hasRepeatedRun(text)) return text;
   return text.replace(WORD_REPETITION, (_m, word: string, repeats: string, end: string) => {
     const count = pyStrip(repeats).split(SPACE_RUNS).length + 2;
     return ` ${WREP} ${count} ${word} ${end}`;
@@ -170,6 +247,7 @@ const SPEC_CHARS = /([/#\\])/g;
 
 /** fastai `spec_add_spaces`: a space on each side of `/`, `#` and `\`. */
 export function specAddSpaces(text: string): string {
+  if (!text.includes('/') && !text.includes('#') && !text.includes('\\')) return text;
   return text.replace(SPEC_CHARS, ' $1 ');
 }
 
@@ -177,6 +255,7 @@ const SPACE_RUN = / {2,}/g;
 
 /** fastai `rm_useless_spaces`: runs of 2+ U+0020 spaces become one (newlines and tabs stay). */
 export function rmUselessSpaces(text: string): string {
+  if (!text.includes('  ')) return text;
   return text.replace(SPACE_RUN, ' ');
 }
 

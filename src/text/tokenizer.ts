@@ -6,6 +6,8 @@
  * it is the hot loop of `ulmfit tokenize`.
  */
 import { UlmfitError } from '../errors.js';
+import { FastWordTokenizer, isFastWordSettings } from './fast-word.js';
+import type { DocumentEncoder, TokenInterner } from './interner.js';
 import { findPostRule, findPreRule, fusePreRules, isPySpace, type PostRule, type PreRule } from './rules.js';
 import type { TokenizerSettings } from './settings.js';
 import { EOS } from './specials.js';
@@ -15,6 +17,11 @@ export interface Tokenizer {
   readonly settings: TokenizerSettings;
   /** One document → its tokens (with rules on, the first token is xxbos). */
   tokenize(text: string): string[];
+  /**
+   * Optional fast path: an encoder that appends a document's token ids (interned in `interner`)
+   * to a buffer, giving exactly `tokenize`'s tokens without a string array per document.
+   */
+  createEncoder?(interner: TokenInterner): DocumentEncoder;
 }
 
 export interface CreateTokenizerOptions {
@@ -41,8 +48,22 @@ export async function createTokenizer(
   }
 }
 
-/** The synchronous word tokenizer (what worker threads call directly). */
+/**
+ * The synchronous word tokenizer (what worker threads call directly): the run-by-run tokenizer
+ * of fast-word.ts for fastai's default rules, else the rule pipeline.
+ */
 export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
+  checkLanguage(settings);
+  if (isFastWordSettings(settings)) return new FastWordTokenizer(settings, createRuleWordTokenizer(settings));
+  return createRuleWordTokenizer(settings);
+}
+
+/**
+ * The word tokenizer as fastai runs it: each pre-rule over the whole document in turn, the word
+ * split, then the post-rules. Any rule list works; for the default one it is the reference the
+ * fast tokenizer is tested against.
+ */
+export function createRuleWordTokenizer(settings: TokenizerSettings): Tokenizer {
   checkLanguage(settings);
   const { preRules, postRules } = resolveRules(settings);
   const splitter = new SpacyEnglishSplitter();

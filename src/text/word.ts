@@ -81,7 +81,7 @@ export function isUrl(text: string): boolean {
 /** How many distinct runs to remember before the cache is emptied (bounds memory). */
 const MAX_CACHE_ENTRIES = 200_000;
 
-interface MergePattern {
+export interface MergePattern {
   /** The exception's plain tokenization, which the matcher looks for. */
   readonly pieces: readonly string[];
   /** What those pieces become. */
@@ -89,20 +89,42 @@ interface MergePattern {
 }
 
 /** An occurrence of a MergePattern's pieces at tokens[start, end). */
-interface Match {
+export interface Match {
   readonly start: number;
   readonly end: number;
   readonly tokens: readonly string[];
 }
 
-interface CachedRun {
+/** The tokens of one whitespace-free run. */
+export interface CachedRun {
   readonly tokens: readonly string[];
   /** Mergeable sequences inside the run (offsets within `tokens`), or null: none. */
   readonly merges: readonly Match[] | null;
 }
 
+/** The affixes peeled around a word (see `wrappedWordTokens`), suffixes in text order. */
+interface WrappedAffixes {
+  readonly prefixes: readonly string[];
+  readonly suffixes: readonly string[];
+}
+
+function isLowerAsciiLetter(code: number): boolean {
+  return code >= 0x61 && code <= 0x7a;
+}
+
+/** ASCII punctuation and symbols: printable, not a letter, digit or space. */
+function isAsciiPunctuation(code: number): boolean {
+  return (code >= 0x21 && code <= 0x2f) || (code >= 0x3a && code <= 0x40) || (code >= 0x5b && code <= 0x60) || (code >= 0x7b && code <= 0x7e);
+}
+
 function isAsciiLetter(code: number): boolean {
   return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a);
+}
+
+/** Whether `text` is one or more ASCII letters, which no affix, infix or URL pattern can match. */
+export function isAsciiLetters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (!isAsciiLetter(text.charCodeAt(i))) return false;
+  return text.length > 0;
 }
 
 /**
@@ -122,8 +144,10 @@ export class SpacyEnglishSplitter {
    */
   private readonly mergeable = new Map<string, MergePattern[]>();
   /** The most pieces of any mergeable pattern. */
-  private readonly longestPattern: number = 0;
+  readonly longestPattern: number = 0;
   private readonly cache = new Map<string, CachedRun>();
+  /** `wrappedWordTokens`' steps by `before + ' ' + after` (null: that shape takes the general path). */
+  private readonly wrappedAffixes = new Map<string, WrappedAffixes | null>();
   /** Mergeable sequences found in the current `split` call, in output positions (reused). */
   private readonly pending: Match[] = [];
 
@@ -146,6 +170,77 @@ export class SpacyEnglishSplitter {
       if (!/^[A-Za-z]+$/.test(text)) continue;
       this.letterSpecials.set(text, this.findMatches(tokens, 0, tokens.length).length === 0 ? tokens : null);
     }
+  }
+
+  /** Every mergeable pattern (what the special-case matcher looks for), for id-based matchers. */
+  mergePatterns(): MergePattern[] {
+    return [...this.mergeable.values()].flat();
+  }
+
+  /**
+   * The tokens of one whitespace-free run as `split` gives them inside a document, with the
+   * mergeable sequences inside it (offsets within `tokens`; whether spaCy merges one depends on
+   * the neighbouring tokens, see `mergeSpecials`). Not cached: the caller caches whole runs.
+   * `shortcut: false` always takes the general path (tests compare the two).
+   */
+  runTokens(run: string, shortcut = true): CachedRun {
+    if (isAsciiLetters(run)) {
+      const special = this.letterSpecials.get(run);
+      if (special === undefined) return { tokens: [run], merges: null };
+      if (special !== null) return { tokens: special, merges: null };
+    }
+    const tokens = (shortcut ? this.wrappedWordTokens(run) : undefined) ?? this.splitRun(run, true);
+    const merges = this.findMatches(tokens, 0, tokens.length);
+    return { tokens, merges: merges.length > 0 ? merges : null };
+  }
+
+  /**
+   * The common run shape `(("word''.` (ASCII punctuation, lower-case ASCII letters, ASCII
+   * punctuation) without running the affix regexes, or undefined for any other run.
+   *
+   * Why this is exact: no prefix pattern can match from a lower-case ASCII letter on, and no
+   * suffix pattern can end in one without a digit before it (see the patterns in
+   * spacy-data.ts); the lookarounds that touch the word ask only "is this a lower-case letter /
+   * not a digit", the same for every word. So peeling `Q word P` takes the same steps for every
+   * word unless an exception (a `specials` entry) is met on the way. The steps are worked out
+   * once per (Q, P) on a stand-in word and reused when no exception can be met: none of the
+   * strings `Q[j:] + word + P[:k]` is one.
+   */
+  private wrappedWordTokens(run: string): string[] | undefined {
+    let wordStart = 0;
+    while (wordStart < run.length && isAsciiPunctuation(run.charCodeAt(wordStart))) wordStart++;
+    let wordEnd = wordStart;
+    while (wordEnd < run.length && isLowerAsciiLetter(run.charCodeAt(wordEnd))) wordEnd++;
+    if (wordEnd === wordStart) return undefined;
+    for (let k = wordEnd; k < run.length; k++) if (!isAsciiPunctuation(run.charCodeAt(k))) return undefined;
+    const before = run.slice(0, wordStart);
+    const after = run.slice(wordEnd);
+    const key = `${before} ${after}`;
+    let affixes = this.wrappedAffixes.get(key);
+    if (affixes === undefined) {
+      affixes = this.peelAroundWord(before, after);
+      this.wrappedAffixes.set(key, affixes);
+    }
+    if (affixes === null) return undefined;
+    for (let j = 0; j <= wordStart; j++) {
+      for (let k = wordEnd; k <= run.length; k++) if (this.specials.has(run.slice(j, k))) return undefined;
+    }
+    const tokens = affixes.prefixes.slice();
+    tokens.push(run.slice(wordStart, wordEnd));
+    for (const suffix of affixes.suffixes) tokens.push(suffix);
+    return tokens;
+  }
+
+  /** How `before + word + after` is peeled for a stand-in word, if that leaves exactly the word. */
+  private peelAroundWord(before: string, after: string): WrappedAffixes | null {
+    const word = 'zqx';
+    for (let j = 0; j <= before.length; j++) {
+      for (let k = 0; k <= after.length; k++) if (this.specials.has(before.slice(j) + word + after.slice(0, k))) return null;
+    }
+    const prefixes: string[] = [];
+    const suffixes: string[] = [];
+    const core = this.splitAffixes(before + word + after, prefixes, suffixes, true);
+    return core === word ? { prefixes, suffixes: suffixes.reverse() } : null;
   }
 
   /** Splits `text` into tokens, appending them to `out` (returned). */
@@ -193,6 +288,17 @@ export class SpacyEnglishSplitter {
         return;
       }
     }
+    const cached = this.cachedRun(run);
+    if (cached.merges) {
+      const offset = out.length;
+      for (const m of cached.merges) this.pending.push({ start: m.start + offset, end: m.end + offset, tokens: m.tokens });
+    }
+    const tokens = cached.tokens;
+    for (let i = 0; i < tokens.length; i++) out.push(tokens[i]!);
+  }
+
+  /** A run's tokens from the cache, splitting it on a miss. */
+  private cachedRun(run: string): CachedRun {
     let cached = this.cache.get(run);
     if (cached === undefined) {
       const tokens = this.splitRun(run, true);
@@ -201,12 +307,7 @@ export class SpacyEnglishSplitter {
       if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
       this.cache.set(run, cached);
     }
-    if (cached.merges) {
-      const offset = out.length;
-      for (const m of cached.merges) this.pending.push({ start: m.start + offset, end: m.end + offset, tokens: m.tokens });
-    }
-    const tokens = cached.tokens;
-    for (let i = 0; i < tokens.length; i++) out.push(tokens[i]!);
+    return cached;
   }
 
   /** One whitespace-free run → tokens: spaCy's `_split_affixes` + `_attach_tokens`. */
@@ -222,7 +323,8 @@ export class SpacyEnglishSplitter {
     if (core) {
       const special = withSpecials ? this.specials.get(core) : undefined;
       if (special) tokens.push(...special);
-      else if (isUrl(core)) tokens.push(core);
+      // Nor does any infix or the URL pattern (the common case: a word with punctuation around it).
+      else if (isAsciiLetters(core) || isUrl(core)) tokens.push(core);
       else {
         let start = 0;
         for (const [infixStart, infixEnd] of findInfixes(core)) {
@@ -245,6 +347,8 @@ export class SpacyEnglishSplitter {
     let lastSize = -1;
     while (rest && rest.length !== lastSize) {
       if (withSpecials && this.specials.has(rest)) break;
+      // No prefix or suffix pattern matches ASCII letters alone: nothing more to peel.
+      if (isAsciiLetters(rest)) break;
       lastSize = rest.length;
       const prefixLength = findPrefix(rest);
       if (prefixLength !== 0) {

@@ -6,7 +6,9 @@ import {
   findPostRule,
   findPreRule,
   fixHtml,
+  hasRepeatedRun,
   htmlUnescape,
+  mayFixHtml,
   lowercase,
   POST_RULES,
   PRE_RULES,
@@ -88,6 +90,20 @@ describe('fix_html', () => {
   });
 });
 
+describe('mayFixHtml (the per-run test that fix_html has nothing to do)', () => {
+  it('is true for every run that could take part in a change', () => {
+    const rng = new Rng(13);
+    const pieces = ['&', 'lt', 'copy;', '#65', '#x41;', 'amp', 'amp;', '#39;', '#146;', 'nbsp;', '#36;', 'quot;', '<br', ' />', '<unk>', '@.@', '@-@', ' ', '.', '..', '\\', 'n', '"', 'a', ';', '#', '<', '>', '@', '-', '\n'];
+    for (let n = 0; n < 5000; n++) {
+      let text = '';
+      const length = rng.int(8);
+      for (let i = 0; i < length; i++) text += pieces[rng.int(pieces.length)];
+      const runs = text.split(/[\s]+/).filter((run) => run.length > 0);
+      if (!runs.some(mayFixHtml)) expect(fixHtml(text), JSON.stringify(text)).toBe(text);
+    }
+  });
+});
+
 describe('htmlUnescape (Python html.unescape)', () => {
   it('decodes named, numeric and hex references', () => {
     expect(htmlUnescape('&lt;&gt;&quot;&eacute;&#233;&#xE9;&#XE9;')).toBe('<>"ééé\u00e9');
@@ -125,6 +141,21 @@ describe('replace_rep', () => {
     expect(replaceRep('😀😀😀')).toBe(' xxrep 3 😀 ');
     expect(replaceRep('a   b\n\n\n')).toBe('a   b\n\n\n');
   });
+
+  it('gives what fastai’s regex gives, surrogates included', () => {
+    // fastai's pattern, with Python's \S spelled out (the hand-written scan replaced it).
+    const space = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+    const regex = new RegExp(`([^${space}])(\\1{2,})`, 'gu');
+    const fastai = (text: string) => text.replace(regex, (_m, c: string, rest: string) => ` xxrep ${rest.length / c.length + 1} ${c} `);
+    const rng = new Rng(5);
+    const alphabet = ['a', 'b', '0', '.', ' ', '\n', '😀', '\ud83d', '\ude00', '\ud800', '\udc00', '\u00a0', 'é'];
+    for (let n = 0; n < 5000; n++) {
+      let text = '';
+      const length = rng.int(14);
+      for (let i = 0; i < length; i++) text += alphabet[rng.int(alphabet.length)]!.repeat(1 + rng.int(4));
+      expect(replaceRep(text), JSON.stringify(text)).toBe(fastai(text));
+    }
+  });
 });
 
 describe('replace_wrep', () => {
@@ -136,6 +167,19 @@ describe('replace_wrep', () => {
     expect(replaceWrep('ah ah ahi')).toBe('ah ah ahi');
     expect(replaceWrep('so so so so so!')).toBe(' xxwrep 5 so !');
     expect(replaceWrep('very very very good')).toBe(' xxwrep 3 very  good');
+  });
+
+  it('leaves a text whole when no two runs in a row are equal (its quick test)', () => {
+    expect(hasRepeatedRun('ah ah')).toBe(true);
+    expect(hasRepeatedRun('ah ahh ah')).toBe(false);
+    const rng = new Rng(9);
+    const words = ['ah', 'ah', 'ah.', 'ahi', 'so', 'x', 'très', '1', ' ', ' ', '  ', '\n', '\t'];
+    for (let n = 0; n < 3000; n++) {
+      let text = '';
+      const length = rng.int(10);
+      for (let i = 0; i < length; i++) text += words[rng.int(words.length)]! + (rng.int(3) === 0 ? '' : ' ');
+      if (!hasRepeatedRun(text)) expect(replaceWrep(text), JSON.stringify(text)).toBe(text);
+    }
   });
 
   it('uses Unicode word characters like Python \\w', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Rng } from '../../src/random.js';
 import { describe, expect, it } from 'vitest';
 import { findInfixes, findPrefix, findSuffix, isPySpace, isUrl, SpacyEnglishSplitter } from '../../src/text/word.js';
 import { createWordTokenizer } from '../../src/text/tokenizer.js';
@@ -90,6 +91,27 @@ describe('SpacyEnglishSplitter: the special-case matcher', () => {
     expect(split(':):)')).toEqual([':', '):', ')']);
     expect(split('(:)')).toEqual(['(', ':)']);
     expect(split("won't:)")).toEqual(['wo', "n't", ':)']);
+  });
+});
+
+describe('runTokens (one run, as the fast tokenizer asks for it)', () => {
+  const fresh = new SpacyEnglishSplitter();
+  const check = (run: string) => expect(fresh.runTokens(run), JSON.stringify(run)).toEqual(fresh.runTokens(run, false));
+
+  it('splits punctuation-wrapped lower-case words like the general path', () => {
+    // Words that are, or start, end or sit inside exceptions (a., mr., e.g., 'em, etc.).
+    const words = ['word', 'a', 'mr', 'e', 'em', 'etc', 'cause', 'nt'];
+    const before = ['', '(', '``', '"', "'", '$', '-', '.', '+'];
+    const common = [',', '.', ';', ':', '?', '!', ')', "'", '"', '`', '-', '%', '$', '/', '=', ')'];
+    const after = ['', ...common, ...common.flatMap((x) => common.map((y) => x + y))];
+    for (const word of words) for (const b of before) for (const a of after) check(b + word + a);
+  });
+
+  it('agrees on random ASCII punctuation around words', () => {
+    const punctuation = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
+    const rng = new Rng(21);
+    const affix = (max: number) => Array.from({ length: rng.int(max + 1) }, () => punctuation[rng.int(punctuation.length)]).join('');
+    for (let n = 0; n < 4000; n++) check(affix(3) + ['word', 'a', 'mr', 'em', 'us', 'n'][rng.int(6)] + affix(4));
   });
 });
 

@@ -1,0 +1,56 @@
+/**
+ * Token strings ↔ dense integer ids, and a growable id buffer: what a tokenizing thread uses to
+ * hand back documents as Int32Array ids instead of string arrays (see chunk-tokenizer.ts).
+ */
+
+/** Token strings ↔ ids 0, 1, 2, ... in the order they were first interned. One per thread. */
+export class TokenInterner {
+  private readonly ids = new Map<string, number>();
+  /** id → token string. */
+  readonly strings: string[] = [];
+
+  get size(): number {
+    return this.strings.length;
+  }
+
+  /** The id of `token`, giving it the next free id the first time. */
+  intern(token: string): number {
+    let id = this.ids.get(token);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.ids.set(token, id);
+      this.strings.push(token);
+    }
+    return id;
+  }
+}
+
+/** Int32 ids appended back to back; `data[0 .. length)` is the content. */
+export class IdBuffer {
+  data: Int32Array;
+  length = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.data = new Int32Array(capacity);
+  }
+
+  /** Makes room for `extra` more ids (so a caller may then write `data[length + k]` directly). */
+  reserve(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.data.length) return;
+    const grown = new Int32Array(Math.max(needed, this.data.length * 2));
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+
+  push(id: number): void {
+    if (this.length === this.data.length) this.reserve(1);
+    this.data[this.length++] = id;
+  }
+}
+
+/**
+ * Appends the ids of one document's tokens to `out`. An encoder caches ids, so it belongs to the
+ * interner it was made with.
+ */
+export type DocumentEncoder = (text: string, out: IdBuffer) => void;
