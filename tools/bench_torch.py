@@ -10,9 +10,12 @@ detached between batches, as truncated BPTT does.
 
 Run with the venv from tools/setup_torch_venv.sh:
   /work/venv-torch/bin/python tools/bench_torch.py --threads 1 --vocab 10000 --emb 200 --hidden 600
-Prints one JSON object: {"train_tokens_per_s", "infer_tokens_per_s", "torch", "threads", "config"}.
+Prints one JSON object: {"train_tokens_per_s", "infer_tokens_per_s", "torch", "threads", "config"}, and on
+Linux "train_cpu_ms": per timed training step, the ms all of the process's threads spent on a CPU and
+waiting for one (from /proc/self/task/*/schedstat; the waiting shows the machine's other load).
 """
 import argparse
+import glob
 import json
 import time
 
@@ -74,6 +77,23 @@ class AwdLstmLM(torch.nn.Module):
         return logits, raw, dropped
 
 
+def cpu_clock():
+    """(ms on a CPU, ms runnable but waiting for one) summed over this process's threads; None off Linux."""
+    run = wait = 0
+    paths = glob.glob('/proc/self/task/*/schedstat')
+    if not paths:
+        return None
+    for path in paths:
+        try:
+            with open(path) as f:
+                fields = f.read().split()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        run += int(fields[0])
+        wait += int(fields[1])
+    return run / 1e6, wait / 1e6
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--vocab', type=int, default=10000)
@@ -106,6 +126,7 @@ def main():
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
             start = time.perf_counter()
+            clock_start = cpu_clock()
         b = batch()
         logits, raw, dropped = model(b[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, args.vocab), b[:, 1:].reshape(-1))
@@ -114,6 +135,11 @@ def main():
         loss.backward()
         opt.step()
     train_tps = tokens * args.steps / (time.perf_counter() - start)
+    clock_end = cpu_clock()
+    train_cpu = None
+    if clock_start is not None and clock_end is not None:
+        train_cpu = {'on_cpu': round((clock_end[0] - clock_start[0]) / args.steps),
+                     'waiting': round((clock_end[1] - clock_start[1]) / args.steps)}
 
     model.eval()
     model.reset(args.bs)
@@ -128,6 +154,7 @@ def main():
         'infer_tokens_per_s': round(infer_tps, 1),
         'torch': torch.__version__,
         'threads': args.threads,
+        **({'train_cpu_ms': train_cpu} if train_cpu is not None else {}),
         'config': {k: getattr(args, k) for k in ('vocab', 'emb', 'hidden', 'layers', 'bs', 'bptt', 'steps')},
     }))
 

@@ -29,9 +29,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface Throughput {
   train: number;
   infer: number;
+  /** Per timed training step, ms on a CPU and waiting for one, summed over the training threads (Linux). */
+  trainCpu?: { onCpu: number; waiting: number } | undefined;
 }
 
-type UlmfitThroughput = Throughput & { peakRssMb: number; backend: string };
+/** Per training thread: ms per step on a CPU and waiting for one (Linux; from `ulmfit bench --json`). */
+interface ThreadMs {
+  on_cpu: number;
+  waiting: number;
+}
+
+type UlmfitThroughput = Throughput & { peakRssMb: number; backend: string; threadMs?: ThreadMs[] };
 
 interface ConfigResult {
   name: string;
@@ -79,12 +87,21 @@ function runUlmfit(config: SpeedConfig, workers: number): UlmfitThroughput {
     infer: out.infer_tokens_per_s as number,
     peakRssMb: out.peak_rss_mb as number,
     backend: out.backend as string,
+    ...(out.thread_ms ? { threadMs: out.thread_ms as ThreadMs[] } : {}),
+    trainCpu: sumThreads(out.thread_ms as ThreadMs[] | undefined),
   };
 }
 
 function runTorch(python: string, config: SpeedConfig, threads: number): Throughput | null {
   const out = runJson(python, [join(root, 'tools', 'bench_torch.py'), '--threads', `${threads}`, ...configArgs(config)]);
-  return out === null ? null : { train: out.train_tokens_per_s as number, infer: out.infer_tokens_per_s as number };
+  if (out === null) return null;
+  const cpu = out.train_cpu_ms as ThreadMs | undefined;
+  return { train: out.train_tokens_per_s as number, infer: out.infer_tokens_per_s as number, trainCpu: cpu && { onCpu: cpu.on_cpu, waiting: cpu.waiting } };
+}
+
+function sumThreads(threads: ThreadMs[] | undefined): Throughput['trainCpu'] {
+  if (threads === undefined) return undefined;
+  return { onCpu: threads.reduce((n, t) => n + t.on_cpu, 0), waiting: threads.reduce((n, t) => n + t.waiting, 0) };
 }
 
 const fmt = (n: number | undefined): string => (n === undefined ? 'n/a' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
@@ -138,6 +155,18 @@ async function main(): Promise<void> {
     }
   }
   console.log('\nload average (1 min) before each run: ' + results.map((r) => `${r.name}: ${Object.entries(r.load).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`).join('; '));
+  // The load shows here: a thread that waits for a CPU as long as it runs got half a core. CPU
+  // seconds per step (all training threads) compare the work done, whatever the load.
+  console.log('\nTraining CPU time per step, ms on a CPU / ms waiting for one (all training threads; Linux)');
+  const cpuColumns = ['config', 'ulmfit 1 thread', 'PyTorch 1 thread', ...(n > 1 ? [`ulmfit ${n} workers`, `PyTorch ${n} threads`] : [])];
+  console.log(`| ${cpuColumns.join(' | ')} |`);
+  console.log(`|${'---|'.repeat(cpuColumns.length)}`);
+  const cpuCell = (t: Throughput | null | undefined): string => (t?.trainCpu ? `${t.trainCpu.onCpu} / ${t.trainCpu.waiting}` : 'n/a');
+  for (const r of results) {
+    const cells = [r.name, cpuCell(r.ulmfit[1]), cpuCell(r.torch[1]), ...(n > 1 ? [cpuCell(r.ulmfit[n]), cpuCell(r.torch[n])] : [])];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+  console.log('ulmfit training threads, ms per step on a CPU / waiting for one: ' + results.map((r) => `${r.name}: ${threadCounts.map((w) => `${w} worker${w > 1 ? 's' : ''} ${(r.ulmfit[w]!.threadMs ?? []).map((t) => `${t.on_cpu}/${t.waiting}`).join(' + ') || 'n/a'}`).join(', ')}`).join('; '));
   console.log('ulmfit peak RSS: ' + results.map((r) => `${r.name}: ${threadCounts.map((w) => `${w} worker${w > 1 ? 's' : ''} ${r.ulmfit[w]!.peakRssMb} MB`).join(', ')}`).join('; '));
 
   // Classification inference: runs in this process, after the LM children.

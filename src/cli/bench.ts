@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'data-parallel replicas, one thread each (1: the single-thread learner step)', wholeNumber(1), 1)
     .option('--no-main-thread', 'with --workers > 1: every replica on a worker thread (default: replica 0 on the main thread)')
     .option('--update <mode>', 'with --workers > 1: replicated (AdamW in every replica) | broadcast (replica 0 steps, sends weights)', updateMode, 'replicated' as UpdateMode)
-    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","peak_rss_mb","config"} (with --workers > 1 also "workers","main_thread","update","step_ms")')
+    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","peak_rss_mb","config","thread_ms"} (with --workers > 1 also "workers","main_thread","update","step_ms")')
     .addHelpText('after', '\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder. With --workers N the batch\'s\nrows are split across N replicas (worker threads, each its own wasm instance) and the\ngradients averaged through shared memory.\n\nExamples:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n  ulmfit bench --workers 2\n')
     .action((flags: BenchFlags) => run(flags));
 }
@@ -60,10 +60,14 @@ async function run(flags: BenchFlags): Promise<void> {
       train_tokens_per_s: Math.round(result.trainTokensPerS * 10) / 10,
       infer_tokens_per_s: Math.round(result.inferTokensPerS * 10) / 10,
       // Single-process output keeps its original keys.
-      ...(result.workers > 1 ? { workers: result.workers, main_thread: result.mainThread, update: result.update, step_ms: roundTiming(result.stepTiming) } : {}),
+      ...(result.workers > 1
+        ? { workers: result.workers, main_thread: result.mainThread, update: result.update, step_ms: result.stepTiming?.map(roundTiming) }
+        : {}),
       backend: result.backend,
       peak_rss_mb: peakMb,
       config: result.config,
+      // Linux only: per training thread, ms per step on a CPU and waiting for one.
+      ...(result.trainThreads ? { thread_ms: result.trainThreads.map((t) => ({ on_cpu: Math.round(t.onCpuMs), waiting: Math.round(t.waitingMs) })) } : {}),
     }) + '\n');
     return;
   }
@@ -73,14 +77,15 @@ async function run(flags: BenchFlags): Promise<void> {
       `backend    ${result.backend}\n` +
       (result.workers > 1
         ? `workers    ${result.workers} replicas (${result.mainThread ? `main thread + ${result.workers - 1} worker${result.workers > 2 ? 's' : ''}` : `${result.workers} workers`}), update ${result.update}\n` +
-          `step (ms)  ${Object.entries(roundTiming(result.stepTiming)).map(([k, v]) => `${k} ${v}`).join(', ')} (replica 0)\n`
+          (result.stepTiming ?? []).map((t, r) => `step (ms)  replica ${r}: ${Object.entries(roundTiming(t)).map(([k, v]) => `${k} ${v}`).join(', ')}\n`).join('')
         : '') +
+      (result.trainThreads ?? []).map((t, r) => `CPU (ms)   ${result.workers > 1 ? `replica ${r}` : 'train thread'}: ${t.onCpuMs.toFixed(0)} on a CPU, ${t.waitingMs.toFixed(0)} waiting for one, per step\n`).join('') +
       `train      ${result.trainTokensPerS.toFixed(0)} tokens/s\n` +
       `inference  ${result.inferTokensPerS.toFixed(0)} tokens/s\n` +
       `peak RSS   ${peakMb} MB\n`,
   );
 }
 
-function roundTiming(timing: StepTiming | undefined): Record<string, number> {
-  return Object.fromEntries(Object.entries(timing ?? {}).map(([k, v]) => [k, Math.round(v as number)]));
+function roundTiming(timing: StepTiming): Record<string, number> {
+  return Object.fromEntries(Object.entries(timing).map(([k, v]) => [k, Math.round(v as number)]));
 }

@@ -15,6 +15,7 @@ import { TextClassifier } from '../model/heads.js';
 import { Rng } from '../random.js';
 import { DataParallelLm, type UpdateMode } from '../train/data-parallel.js';
 import type { StepTiming } from '../train/dp-replica.js';
+import { clockDelta, threadClock, type ThreadClock } from '../train/thread-clock.js';
 import { Learner } from '../train/learner.js';
 
 export interface SpeedConfig {
@@ -65,8 +66,13 @@ export interface LmSpeed {
   /** With workers > 1: whether replica 0 ran on the main thread, and the update mode. */
   mainThread?: boolean;
   update?: UpdateMode;
-  /** With workers > 1: replica 0's mean time per training step by phase (ms). */
-  stepTiming?: StepTiming;
+  /** With workers > 1: per replica, its mean time per training step by phase (ms). */
+  stepTiming?: StepTiming[];
+  /**
+   * Per training thread (replica), mean ms per timed training step on a CPU and runnable but
+   * waiting for a CPU (the machine's other load); absent where the OS does not say (not Linux).
+   */
+  trainThreads?: ThreadClock[];
   /** The TF.js backend that ran it ('wasm', 'tensorflow', 'cpu'). */
   backend: string;
   /** Peak resident set size of this process so far, in bytes. */
@@ -125,6 +131,10 @@ function timeSteps(warmup: number, steps: number, run: () => void): number {
   return (performance.now() - start) / 1000;
 }
 
+function perStep(clock: ThreadClock, steps: number): ThreadClock {
+  return { onCpuMs: clock.onCpuMs / steps, waitingMs: clock.waitingMs / steps };
+}
+
 /** Seconds taken by `steps` calls of `run` after `warmup` untimed ones (awaited one by one). */
 async function timeStepsAsync(warmup: number, steps: number, run: () => Promise<void>): Promise<number> {
   for (let i = 0; i < warmup; i++) await run();
@@ -159,9 +169,12 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
     let i = 0;
     model.setTraining(true);
     model.reset();
+    let clockAtStart: ThreadClock | undefined;
     const trainSeconds = timeSteps(config.warmup, config.steps, () => {
+      if (i === config.warmup) clockAtStart = threadClock();
       learner.trainBatch(batches[i++ % total]!);
     });
+    const trainClock = clockDelta(clockAtStart, threadClock());
     i = 0;
     model.setTraining(false);
     model.reset();
@@ -176,6 +189,7 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
       trainTokensPerS: tokens / trainSeconds,
       inferTokensPerS: tokens / inferSeconds,
       workers: 1,
+      ...(trainClock ? { trainThreads: [perStep(trainClock, config.steps)] } : {}),
       backend,
       peakRssBytes: peakRssBytes(),
       config,
@@ -215,14 +229,18 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
   const trainer = await DataParallelLm.create({ replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName });
   try {
     let i = 0;
-    const timing: StepTiming = { gradients: 0, wait: 0, average: 0, update: 0 };
+    const timing: StepTiming[] = Array.from({ length: workers }, () => ({ gradients: 0, wait: 0, average: 0, update: 0, onCpu: 0, waitingForCpu: 0 }));
     trainer.reset();
     const trainSeconds = await timeStepsAsync(config.warmup, config.steps, async () => {
       const step = i++;
       const outcome = await trainer.trainStep(batches[step % total]!);
       if (step < config.warmup) return;
-      for (const key of Object.keys(timing) as (keyof StepTiming)[]) timing[key] += outcome.timing[key] / config.steps;
+      outcome.replicaTimings.forEach((replica, r) => {
+        const sum = timing[r]!;
+        for (const key of Object.keys(sum) as (keyof StepTiming)[]) sum[key] = (sum[key] ?? 0) + (replica[key] ?? Number.NaN) / config.steps;
+      });
     });
+    const measured = timing.every((t) => Number.isFinite(t.onCpu));
     i = 0;
     trainer.reset();
     const inferSeconds = await timeStepsAsync(config.warmup, config.steps, () => trainer.forward(batches[i++ % total]!));
@@ -232,7 +250,8 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
       workers,
       mainThread,
       update,
-      stepTiming: timing,
+      stepTiming: timing.map(({ onCpu: _, waitingForCpu: __, ...phases }) => phases),
+      ...(measured ? { trainThreads: timing.map((t) => ({ onCpuMs: t.onCpu!, waitingMs: t.waitingForCpu! })) } : {}),
       backend,
       peakRssBytes: peakRssBytes(),
       config,

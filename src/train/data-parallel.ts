@@ -35,13 +35,13 @@ import type { BackendName } from '../backend.js';
 import type { LmBatch } from '../data/batches.js';
 import { UlmfitError, usageError, type ErrorCode } from '../errors.js';
 import type { LanguageModel } from '../model/awd-lstm.js';
-import { ReplicaCore, type StepCommand, type StepOutcome, type UpdateMode } from './dp-replica.js';
+import { ReplicaCore, type StepCommand, type StepOutcome, type StepTiming, type UpdateMode } from './dp-replica.js';
 import { allocateShared, Barrier, layoutVariables, paramLayout, type ParamLayout, type SharedBuffers } from './dp-shared.js';
 import type { DpFailure, DpReply, DpRequest, DpWorkerInit } from './dp-worker.js';
 import type { StepperResult, TrainStepper } from './learner.js';
 import type { Adam } from './optimizer.js';
 
-export type { StepOutcome, UpdateMode } from './dp-replica.js';
+export type { StepOutcome, StepTiming, UpdateMode } from './dp-replica.js';
 
 export interface DataParallelOptions {
   /** Replicas in all (≥ 1); each computes bs/replicas rows of every batch. */
@@ -223,7 +223,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
    * `applied` is false — the caller decides what to do (the learner stops with E_TRAINING).
    * @param apply false: stop after averaging the gradients (`averagedGradient()` reads them)
    */
-  async trainStep(batch: LmBatch, { apply = true }: { apply?: boolean } = {}): Promise<StepOutcome> {
+  async trainStep(batch: LmBatch, { apply = true }: { apply?: boolean } = {}): Promise<StepOutcome & { replicaTimings: StepTiming[] }> {
     this.checkUsable(batch);
     // Replica 0 here is the caller's model: a reset by the caller (the learner, at the start of
     // every pass) leaves its state undefined, and the workers must follow.
@@ -241,7 +241,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     };
     this.pendingReset = false;
     const outcomes = await this.run<StepOutcome>({ kind: 'step', command }, (core) => core.step(command));
-    return outcomes[0]!;
+    return { ...outcomes[0]!, replicaTimings: outcomes.map((o) => o.timing) };
   }
 
   /** `TrainStepper.step`: `trainStep` after bringing the workers' optimizer state up to date. */

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
 import { clipGradNorm } from './learner.js';
+import { clockDelta, threadClock } from './thread-clock.js';
 import type { Adam, AdamHypers } from './optimizer.js';
 import {
   Barrier, layoutVariables, paramLayout, rowRange, shardRange, trainableStart, type ParamLayout, type SharedBuffers,
@@ -71,6 +72,9 @@ export interface StepTiming {
   average: number;
   /** Clipping, AdamW, weight broadcast. */
   update: number;
+  /** Of the whole step: time on a CPU, and time runnable but waiting for a CPU (others' load). */
+  onCpu?: number | undefined;
+  waitingForCpu?: number | undefined;
 }
 
 /** The model a replica trains: the learner's contract plus the carried state it resets. */
@@ -124,11 +128,17 @@ export class ReplicaCore {
     const { batch } = command;
     const replicas = this.replicas;
     const timing: StepTiming = { gradients: 0, wait: 0, average: 0, update: 0 };
+    const startClock = threadClock();
     let clock = performance.now();
-    const lap = (phase: keyof StepTiming): void => {
+    const lap = (phase: 'gradients' | 'wait' | 'average' | 'update'): void => {
       const now = performance.now();
       timing[phase] += now - clock;
       clock = now;
+      if (phase === 'update' || phase === 'wait') {
+        const cpu = clockDelta(startClock, threadClock());
+        timing.onCpu = cpu?.onCpuMs;
+        timing.waitingForCpu = cpu?.waitingMs;
+      }
     };
     const [rowStart, rowEnd] = rowRange(batch.bs, replicas, this.index);
     const rows = sliceRows(batch, rowStart, rowEnd);
