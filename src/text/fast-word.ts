@@ -124,10 +124,10 @@ export class WordIdEncoder {
   /** Every distinct run met so far (as it stands in the raw document) with its tokens. */
   private readonly runs = new RunTable();
   /** The ids of runs of several tokens, back to back. */
-  private idPool = new Int32Array(1 << 16);
+  private idPool: Int32Array;
   private idPoolUsed = 0;
   /** Entry number → details, for the runs flagged DETAILS. */
-  private details: (RunDetails | undefined)[] = [];
+  private readonly details = new Map<number, RunDetails>();
   /** Whitespace (with the spaces rules put around it) → its token id, or NO_TOKEN. */
   private readonly spaceIds = new Map<string, number>();
   /** Mergeable sequences found in the current document, at absolute positions in the output. */
@@ -140,19 +140,23 @@ export class WordIdEncoder {
   private mayRepeatWords = false;
   private runA = -1;
   private runB = -2;
+  /** The flags of the previous run, and where the whitespace after it starts (-1: none yet). */
+  private flagsBefore = 0;
+  private spaceStart = -1;
 
   /**
-   * @param reference the rule pipeline with the same settings, for the rare document where
-   *   fix_html changes the text or replace_wrep may fire (those rules look across runs).
+   * @param reference gives the rule pipeline with the same settings, for the rare document
+   *   where fix_html changes the text or replace_wrep may fire (those rules look across runs).
    */
   constructor(
     private readonly interner: TokenInterner,
-    private readonly reference: Tokenizer,
+    private readonly reference: () => Tokenizer,
     private readonly addEos: boolean,
     private readonly replaceSpaces: boolean,
     /** Past this many distinct runs the table is emptied, between documents (bounds memory). */
     private readonly maxRuns = MAX_RUNS,
   ) {
+    this.idPool = new Int32Array(1 << 6); // stored twice, and small: see RunTable's constructor
     this.bosId = interner.intern(BOS);
     this.eosId = interner.intern(EOS);
     this.upId = interner.intern(UP);
@@ -184,7 +188,7 @@ export class WordIdEncoder {
     const first = out.length;
     if (this.encodeRuns(text, out)) return;
     out.length = first;
-    for (const token of this.reference.tokenize(text)) out.push(this.interner.intern(token));
+    for (const token of this.reference().tokenize(text)) out.push(this.interner.intern(token));
   }
 
   /**
@@ -194,9 +198,9 @@ export class WordIdEncoder {
   private encodeRuns(text: string, out: IdBuffer): boolean {
     // lowercase's strip (Python's str.strip): the spaces other rules add at the ends go too.
     let end = text.length;
-    let i = 0;
-    while (i < end && isPySpace(text.charCodeAt(i))) i++;
-    while (end > i && isPySpace(text.charCodeAt(end - 1))) end--;
+    let start = 0;
+    while (start < end && isPySpace(text.charCodeAt(start))) start++;
+    while (end > start && isPySpace(text.charCodeAt(end - 1))) end--;
 
     const first = out.length;
     out.push(this.bosId); // lowercase's 'xxbos ' (its space is a separator, not a token)
@@ -205,11 +209,28 @@ export class WordIdEncoder {
     this.mayRepeatWords = false;
     this.runA = -1;
     this.runB = -2;
-    const runs = this.runs;
-    let flagsBefore = 0;
-    let spaceStart = -1; // where the whitespace before the current run starts (-1: first run)
+    this.flagsBefore = 0;
+    this.spaceStart = -1;
+    let i = start;
     while (i < end) {
-      // A non-whitespace run: hash it while finding its end, then look it up.
+      i = this.scanPlainRuns(text, i, end, out);
+      if (i < end) i = this.oneRun(text, i, end, out);
+    }
+    if (this.mayRepeatWords || (this.mayFixHtml && fixHtml(text) !== text)) return false;
+    if (this.pending.length > 0) this.mergeSpecials(out, first);
+    if (this.addEos) out.push(this.eosId);
+    return true;
+  }
+
+  /**
+   * The hot loop: appends the ids of known runs that need nothing beyond their ids, separated
+   * by ' ' or '\n\n', from text[i] (a run's start) on; returns where it stopped (the start of a
+   * run it leaves to `oneRun`, or `end`). It has no rare paths, so V8 compiles it once and
+   * never throws that code away.
+   */
+  private scanPlainRuns(text: string, i: number, end: number, out: IdBuffer): number {
+    const runs = this.runs;
+    while (i < end) {
       const start = i;
       let hash = HASH_SEED;
       for (; i < end; i++) {
@@ -217,29 +238,64 @@ export class WordIdEncoder {
         if (isPySpace(code)) break;
         hash = hashStep(hash, code);
       }
-      let slot = runs.find(text, start, i, hash);
-      if (slot < 0) slot = this.addRun(text, start, i, hash);
+      const slot = runs.find(text, start, i, hash);
+      if (slot < 0) return start;
       const data = runs.data;
-      const flags = data[slot + FLAGS]!;
-      // The whitespace before it: a single ' ' only separates; anything else is a token.
-      if (spaceStart >= 0 && (start - spaceStart !== 1 || text.charCodeAt(spaceStart) !== 0x20 || ((flagsBefore & SPACE_AFTER) | (flags & SPACE_BEFORE)) !== 0)) {
-        this.pushSpace(text, spaceStart, start, (flagsBefore & SPACE_AFTER) !== 0, (flags & SPACE_BEFORE) !== 0, out);
+      const entry = runs.entryOf(slot);
+      // Anything special about the run, the space before it, or replace_wrep: not here.
+      if (data[slot + FLAGS] !== 0 || this.flagsBefore !== 0 || this.runA === this.runB) return start;
+      const spaceStart = this.spaceStart;
+      if (spaceStart >= 0) {
+        const spaces = start - spaceStart;
+        const code = text.charCodeAt(spaceStart);
+        if (spaces === 2 && code === 0x0a && text.charCodeAt(spaceStart + 1) === 0x0a) out.push(this.newlinesId);
+        else if (spaces !== 1 || code !== 0x20) return start;
       }
+      this.runA = this.runB;
+      this.runB = entry;
       const single = data[slot + SINGLE]!;
       if (single >= 0) {
-        this.seeRun(runs.entryOf(slot));
         out.push(single);
       } else {
-        this.pushRun(slot, flags, out);
+        const length = data[slot + IDS_LENGTH]!;
+        const from = data[slot + IDS_START]!;
+        out.reserve(length);
+        const target = out.data;
+        const pool = this.idPool;
+        for (let k = 0; k < length; k++) target[out.length + k] = pool[from + k]!;
+        out.length += length;
       }
-      flagsBefore = flags;
-      spaceStart = i;
+      this.spaceStart = i;
       while (i < end && isPySpace(text.charCodeAt(i))) i++;
     }
-    if (this.mayRepeatWords || (this.mayFixHtml && fixHtml(text) !== text)) return false;
-    if (this.pending.length > 0) this.mergeSpecials(out, first);
-    if (this.addEos) out.push(this.eosId);
-    return true;
+    return i;
+  }
+
+  /** Any one run at text[i] (and the whitespace before it); returns where the next run starts. */
+  private oneRun(text: string, i: number, end: number, out: IdBuffer): number {
+    const start = i;
+    let hash = HASH_SEED;
+    for (; i < end; i++) {
+      const code = text.charCodeAt(i);
+      if (isPySpace(code)) break;
+      hash = hashStep(hash, code);
+    }
+    let slot = this.runs.find(text, start, i, hash);
+    if (slot < 0) slot = this.addRun(text, start, i, hash);
+    const flags = this.runs.data[slot + FLAGS]!;
+    // The whitespace before it: a single ' ' only separates; anything else is a token.
+    const spaceStart = this.spaceStart;
+    const padBefore = (this.flagsBefore & SPACE_AFTER) !== 0;
+    const padAfter = (flags & SPACE_BEFORE) !== 0;
+    if (spaceStart >= 0 && (start - spaceStart !== 1 || text.charCodeAt(spaceStart) !== 0x20 || padBefore || padAfter)) {
+      const id = this.spaceId(text, spaceStart, start, padBefore, padAfter);
+      if (id !== NO_TOKEN) out.push(id);
+    }
+    this.pushRun(slot, flags, out);
+    this.flagsBefore = flags;
+    this.spaceStart = i;
+    while (i < end && isPySpace(text.charCodeAt(i))) i++;
+    return i;
   }
 
   /**
@@ -255,7 +311,7 @@ export class WordIdEncoder {
   /** Appends the ids of a run that is not a lone plain token. */
   private pushRun(slot: number, flags: number, out: IdBuffer): void {
     const data = this.runs.data;
-    const details = (flags & DETAILS) !== 0 ? this.details[this.runs.entryOf(slot)]! : undefined;
+    const details = (flags & DETAILS) !== 0 ? this.details.get(this.runs.entryOf(slot))! : undefined;
     if (details?.repRuns) for (const run of details.repRuns) this.seeRun(run);
     else this.seeRun(this.runs.entryOf(slot));
     if ((flags & HTML) !== 0) this.mayFixHtml = true;
@@ -269,11 +325,6 @@ export class WordIdEncoder {
     const pool = this.idPool;
     for (let k = 0; k < length; k++) target[out.length + k] = pool[from + k]!;
     out.length += length;
-  }
-
-  private pushSpace(text: string, start: number, end: number, spaceBefore: boolean, spaceAfter: boolean, out: IdBuffer): void {
-    const id = this.spaceId(text, start, end, spaceBefore, spaceAfter);
-    if (id !== NO_TOKEN) out.push(id);
   }
 
   /**
@@ -410,7 +461,7 @@ export class WordIdEncoder {
     data[slot + IDS_LENGTH] = ids.length;
     data[slot + FLAGS] = flags;
     this.idPoolUsed += ids.length;
-    if ((flags & DETAILS) !== 0) this.details[this.runs.entryOf(slot)] = details;
+    if ((flags & DETAILS) !== 0) this.details.set(this.runs.entryOf(slot), details!);
     return slot;
   }
 
@@ -418,7 +469,7 @@ export class WordIdEncoder {
   private forgetRuns(): void {
     this.runs.clear();
     this.idPoolUsed = 0;
-    this.details = [];
+    this.details.clear();
   }
 
   /** replace_space, for the tokens RuleTokenizer gives it to (those that start with whitespace). */
@@ -435,21 +486,27 @@ export class WordIdEncoder {
     const data = out.data;
     const accepted = this.pending.filter((m) => !this.isOutranked(m, data, first, out.length));
     if (accepted.length === 0) return;
+    let growth = 0;
+    for (const m of accepted) growth += Math.max(0, m.tokens.length - (m.end - m.start));
+    // In place, left to right: a merge never has more tokens than pieces in spaCy's data, so
+    // writing never overtakes reading. (Otherwise: from a copy of the tail.)
     const from = accepted[0]!.start;
-    const tail = data.slice(from, out.length);
-    let grow = 0;
-    for (const m of accepted) grow += m.tokens.length - (m.end - m.start);
-    out.reserve(Math.max(0, grow));
+    const source = growth === 0 ? data : data.slice(0, out.length);
+    out.reserve(growth);
     const target = out.data;
     let write = from;
-    let next = from;
+    let read = from;
     for (const m of accepted) {
-      for (let k = next; k < m.start; k++) target[write++] = tail[k - from]!;
-      for (let k = 0; k < m.tokens.length; k++) target[write++] = m.tokens[k]!;
-      next = m.end;
+      if (source === target) target.copyWithin(write, read, m.start);
+      else target.set(source.subarray(read, m.start), write);
+      write += m.start - read;
+      target.set(m.tokens, write);
+      write += m.tokens.length;
+      read = m.end;
     }
-    for (let k = next; k < from + tail.length; k++) target[write++] = tail[k - from]!;
-    out.length = write;
+    if (source === target) target.copyWithin(write, read, out.length);
+    else target.set(source.subarray(read, out.length), write);
+    out.length = write + (out.length - read);
   }
 
   private isOutranked(match: IdMatch, data: Int32Array, first: number, length: number): boolean {
@@ -478,26 +535,27 @@ export class WordIdEncoder {
 /** The fast word tokenizer: `tokenize` for strings, `createEncoder` for ids. */
 export class FastWordTokenizer implements Tokenizer {
   private readonly interner = new TokenInterner();
-  private readonly encoder: WordIdEncoder;
+  private ownEncoder: WordIdEncoder | undefined;
   private readonly buffer = new IdBuffer(1 << 12);
+  private referenceTokenizer: Tokenizer | undefined;
 
   /**
-   * @param reference the rule pipeline (`createRuleWordTokenizer(settings)`), which gets the
-   *   documents whose rules look across runs.
+   * @param makeReference builds the rule pipeline (`createRuleWordTokenizer(settings)`), which
+   *   gets the documents whose rules look across runs; built on first need.
    */
   constructor(
     readonly settings: TokenizerSettings,
-    private readonly reference: Tokenizer,
+    private readonly makeReference: () => Tokenizer,
     /** Distinct runs each encoder remembers (tests make it tiny to exercise the emptying). */
     private readonly maxRuns?: number,
   ) {
     if (!isFastWordSettings(settings)) throw new Error('FastWordTokenizer needs fastai’s default rules');
-    this.encoder = this.makeEncoder(this.interner);
   }
 
   tokenize(text: string): string[] {
+    this.ownEncoder ??= this.makeEncoder(this.interner);
     this.buffer.length = 0;
-    this.encoder.encode(text, this.buffer);
+    this.ownEncoder.encode(text, this.buffer);
     const strings = this.interner.strings;
     const tokens = new Array<string>(this.buffer.length);
     for (let k = 0; k < this.buffer.length; k++) tokens[k] = strings[this.buffer.data[k]!]!;
@@ -509,7 +567,11 @@ export class FastWordTokenizer implements Tokenizer {
     return (text, out) => encoder.encode(text, out);
   }
 
+  private reference(): Tokenizer {
+    return (this.referenceTokenizer ??= this.makeReference());
+  }
+
   private makeEncoder(interner: TokenInterner): WordIdEncoder {
-    return new WordIdEncoder(interner, this.reference, this.settings.addEos, this.settings.postRules.length > 0, this.maxRuns);
+    return new WordIdEncoder(interner, () => this.reference(), this.settings.addEos, this.settings.postRules.length > 0, this.maxRuns);
   }
 }

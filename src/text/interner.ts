@@ -31,6 +31,8 @@ export class IdBuffer {
   length = 0;
 
   constructor(capacity = 1 << 16) {
+    // Stored twice so that V8 does not treat `data` as a constant (see RunTable's constructor).
+    this.data = new Int32Array(0);
     this.data = new Int32Array(capacity);
   }
 

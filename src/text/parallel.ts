@@ -235,10 +235,21 @@ export class ParallelTokenizer {
   /** Rewrites a chunk's local ids as global ids (in place) and counts them. */
   private async merge<T>(entry: InFlight<T>): Promise<TokenizedBatch<T>> {
     const result = await entry.result;
-    const lane = entry.lane;
-    lane.addTypes(result.newTypes);
-    const ids = result.ids;
+    entry.lane.addTypes(result.newTypes);
+    this.toGlobalIds(result.ids, entry.lane);
+    this.numTokens += result.ids.length;
+    return { docs: entry.docs, ids: result.ids, lengths: result.lengths };
+  }
+
+  /**
+   * The per-token loop of `merge`, in a plain function: V8 optimizes the loop of an async
+   * function on the fly and then drops that code at the first line after the loop, every chunk.
+   */
+  private toGlobalIds(ids: Int32Array, lane: Lane): void {
+    // This chunk can add at most as many types as the lane has reported.
+    this.reserveCounts(this.types.length + lane.strings.length);
     const toGlobal = lane.toGlobal;
+    const counts = this.tokenCounts;
     for (let k = 0; k < ids.length; k++) {
       const local = ids[k]!;
       let id = toGlobal[local]!;
@@ -247,25 +258,31 @@ export class ParallelTokenizer {
         toGlobal[local] = id;
       }
       ids[k] = id;
-      this.tokenCounts[id]!++;
+      counts[id]!++;
     }
-    this.numTokens += ids.length;
-    return { docs: entry.docs, ids, lengths: result.lengths };
   }
 
   private globalId(token: string): number {
+    // One lane never reports a string twice, so a first sight is a new type; with several, the
+    // same string may come from each.
+    if (this.lanes.length === 1) {
+      this.types.push(token);
+      return this.types.length - 1;
+    }
     let id = this.typeIds.get(token);
     if (id === undefined) {
       id = this.types.length;
       this.types.push(token);
       this.typeIds.set(token, id);
-      if (id >= this.tokenCounts.length) {
-        const grown = new Float64Array(this.tokenCounts.length * 2);
-        grown.set(this.tokenCounts);
-        this.tokenCounts = grown;
-      }
     }
     return id;
+  }
+
+  private reserveCounts(size: number): void {
+    if (size <= this.tokenCounts.length) return;
+    const grown = new Float64Array(Math.max(size, this.tokenCounts.length * 2));
+    grown.set(this.tokenCounts);
+    this.tokenCounts = grown;
   }
 
   /** Count of the token with global id `id`. */

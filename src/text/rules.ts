@@ -132,13 +132,17 @@ const FIX_HTML_RUN_PIECES: readonly string[] = [
   ...HTML_REPLACEMENTS.map(([from]) => from.split(' ').find((piece) => piece.length > 0)!),
 ];
 
-/** One punctuation character of each piece (every piece has one): a run without any needs no closer look. */
-const FIX_HTML_MARKS: ReadonlySet<number> = new Set(FIX_HTML_RUN_PIECES.map((piece) => piece.charCodeAt(piece.search(/[^A-Za-z0-9]/))));
+/** One punctuation character of each piece (all ASCII): a run without any needs no closer look. */
+const FIX_HTML_MARKS = new Uint8Array(128);
+for (const piece of FIX_HTML_RUN_PIECES) FIX_HTML_MARKS[piece.charCodeAt(piece.search(/[^A-Za-z0-9]/))] = 1;
 
 /** Whether `run` (whitespace-free) holds a piece that could make fix_html change its text. */
 export function mayFixHtml(run: string): boolean {
   let marked = false;
-  for (let i = 0; i < run.length && !marked; i++) marked = FIX_HTML_MARKS.has(run.charCodeAt(i));
+  for (let i = 0; i < run.length && !marked; i++) {
+    const code = run.charCodeAt(i);
+    marked = code < 128 && FIX_HTML_MARKS[code] === 1;
+  }
   if (!marked) return false;
   for (const piece of FIX_HTML_RUN_PIECES) if (run.includes(piece)) return true;
   return false;
@@ -172,11 +176,12 @@ export function replaceRep(text: string): string {
   const length = text.length;
   while (i < length) {
     const code = text.charCodeAt(i);
-    // A cheap look at the next two units first: most characters do not repeat at all.
+    // A cheap look at the next two units first: most characters do not repeat at all. (In
+    // bounds: V8's optimized code gives up on a charCodeAt past the end.)
+    const next = i + 1 < length ? text.charCodeAt(i + 1) : -1;
     const high = code >= 0xd800 && code <= 0xdbff;
-    if (code !== text.charCodeAt(i + 1) && !(high && code === text.charCodeAt(i + 2))) {
+    if (code !== next && !(high && i + 2 < length && code === text.charCodeAt(i + 2))) {
       // Step over a whole surrogate pair: the regex never starts inside one.
-      const next = text.charCodeAt(i + 1);
       i += high && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
       continue;
     }

@@ -25,16 +25,28 @@ export class RunTable {
   /** Slots, `STRIDE` Int32 fields each; the payload fields are the caller's. */
   data: Int32Array;
   private mask: number;
-  private chars = new Uint16Array(1 << 16);
+  private chars: Uint16Array;
   private charsUsed = 0;
   /** Entries so far (entry numbers are 0 .. size-1, in insertion order). */
   size = 0;
   /** Entry number → its key's place in the pool (slots move when the table grows; entries do not). */
-  private entryKeyStart = new Int32Array(1 << 12);
+  private entryKeyStart: Int32Array;
 
-  constructor(slots = 1 << 14) {
+  /**
+   * Starts small on purpose: growing then happens within the first document, before V8
+   * optimizes the callers, instead of throwing their optimized code away later.
+   */
+  constructor(slots = 1 << 8) {
+    // Each growable field is stored twice: V8 treats a field written only once as a constant in
+    // optimized code, and throws all that code away when the field changes.
+    this.data = new Int32Array(0);
     this.data = new Int32Array(slots * STRIDE);
+    this.mask = 0;
     this.mask = slots - 1;
+    this.chars = new Uint16Array(0);
+    this.chars = new Uint16Array(1 << 8);
+    this.entryKeyStart = new Int32Array(0);
+    this.entryKeyStart = new Int32Array(1 << 6);
   }
 
   /** The slot (an index into `data`) holding `text[start, end)`, or -1. `hash` is its hash. */
@@ -134,11 +146,13 @@ export class RunTable {
     const slots = (this.mask + 1) * 2;
     this.data = new Int32Array(slots * STRIDE);
     this.mask = slots - 1;
+    const data = this.data;
     for (let slot = 0; slot < old.length; slot += STRIDE) {
       if (old[slot + ENTRY] === 0) continue;
       let index = old[slot + HASH]! & this.mask;
-      while (this.data[index * STRIDE + ENTRY] !== 0) index = (index + 1) & this.mask;
-      this.data.set(old.subarray(slot, slot + STRIDE), index * STRIDE);
+      while (data[index * STRIDE + ENTRY] !== 0) index = (index + 1) & this.mask;
+      const to = index * STRIDE;
+      for (let k = 0; k < STRIDE; k++) data[to + k] = old[slot + k]!;
     }
   }
 }

@@ -54,7 +54,7 @@ export async function createTokenizer(
  */
 export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
   checkLanguage(settings);
-  if (isFastWordSettings(settings)) return new FastWordTokenizer(settings, createRuleWordTokenizer(settings));
+  if (isFastWordSettings(settings)) return new FastWordTokenizer(settings, () => createRuleWordTokenizer(settings));
   return createRuleWordTokenizer(settings);
 }
 

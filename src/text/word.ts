@@ -148,6 +148,8 @@ export class SpacyEnglishSplitter {
   private readonly cache = new Map<string, CachedRun>();
   /** `wrappedWordTokens`' steps by `before + ' ' + after` (null: that shape takes the general path). */
   private readonly wrappedAffixes = new Map<string, WrappedAffixes | null>();
+  /** The letters of every exception shaped like ASCII punctuation, lower-case letters, punctuation. */
+  private readonly wrappedSpecialWords = new Set<string>();
   /** Mergeable sequences found in the current `split` call, in output positions (reused). */
   private readonly pending: Match[] = [];
 
@@ -166,6 +168,11 @@ export class SpacyEnglishSplitter {
       this.mergeable.set(pieces[0]!, list);
       this.longestPattern = Math.max(this.longestPattern, pieces.length);
     }
+    for (const text of this.specials.keys()) {
+      const wrapped = /^[!-\/:-@[-`{-~]*([a-z]+)[!-\/:-@[-`{-~]*$/.exec(text);
+      if (wrapped) this.wrappedSpecialWords.add(wrapped[1]!);
+    }
+    if (this.wrappedSpecialWords.has('zqx')) throw new Error('the stand-in word of wrappedWordTokens is an exception');
     for (const [text, tokens] of this.specials) {
       if (!/^[A-Za-z]+$/.test(text)) continue;
       this.letterSpecials.set(text, this.findMatches(tokens, 0, tokens.length).length === 0 ? tokens : null);
@@ -204,7 +211,8 @@ export class SpacyEnglishSplitter {
    * not a digit", the same for every word. So peeling `Q word P` takes the same steps for every
    * word unless an exception (a `specials` entry) is met on the way. The steps are worked out
    * once per (Q, P) on a stand-in word and reused when no exception can be met: none of the
-   * strings `Q[j:] + word + P[:k]` is one.
+   * strings `Q[j:] + word + P[:k]` is one, which holds unless the word is the letter part of an
+   * exception of the same shape (`wrappedSpecialWords`).
    */
   private wrappedWordTokens(run: string): string[] | undefined {
     let wordStart = 0;
@@ -222,21 +230,19 @@ export class SpacyEnglishSplitter {
       this.wrappedAffixes.set(key, affixes);
     }
     if (affixes === null) return undefined;
-    for (let j = 0; j <= wordStart; j++) {
-      for (let k = wordEnd; k <= run.length; k++) if (this.specials.has(run.slice(j, k))) return undefined;
-    }
+    // Every string `Q[j:] + word + P[:k]` has this shape, so it can only be an exception if the
+    // word is the letter part of one that has it.
+    const word = run.slice(wordStart, wordEnd);
+    if (this.wrappedSpecialWords.has(word)) return undefined;
     const tokens = affixes.prefixes.slice();
-    tokens.push(run.slice(wordStart, wordEnd));
+    tokens.push(word);
     for (const suffix of affixes.suffixes) tokens.push(suffix);
     return tokens;
   }
 
   /** How `before + word + after` is peeled for a stand-in word, if that leaves exactly the word. */
   private peelAroundWord(before: string, after: string): WrappedAffixes | null {
-    const word = 'zqx';
-    for (let j = 0; j <= before.length; j++) {
-      for (let k = 0; k <= after.length; k++) if (this.specials.has(before.slice(j) + word + after.slice(0, k))) return null;
-    }
+    const word = 'zqx'; // not the letter part of any exception (checked in the constructor)
     const prefixes: string[] = [];
     const suffixes: string[] = [];
     const core = this.splitAffixes(before + word + after, prefixes, suffixes, true);

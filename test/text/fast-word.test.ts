@@ -38,7 +38,7 @@ function randomText(rng: Rng, maxPieces: number): string {
 }
 
 function tokenizers(settings: TokenizerSettings, maxRuns?: number) {
-  return { fast: new FastWordTokenizer(settings, createRuleWordTokenizer(settings), maxRuns), reference: createRuleWordTokenizer(settings) };
+  return { fast: new FastWordTokenizer(settings, () => createRuleWordTokenizer(settings), maxRuns), reference: createRuleWordTokenizer(settings) };
 }
 
 describe('FastWordTokenizer', () => {
