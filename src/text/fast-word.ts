@@ -28,7 +28,7 @@ import { fixHtml, isPySpace, mayFixHtml, replaceRep, replaceSpace, rmUselessSpac
 import { DEFAULT_POST_RULES, DEFAULT_PRE_RULES, type TokenizerSettings } from './settings.js';
 import { BOS, EOS, MAJ, UP } from './specials.js';
 import type { Tokenizer } from './tokenizer.js';
-import { HASH_SEED, hashStep, PAYLOAD, RunTable } from './run-table.js';
+import { HASH_SEED, hashStep, RunTable } from './run-table.js';
 import { SpacyEnglishSplitter, type Match } from './word.js';
 
 /** Whether `settings` are the ones this tokenizer implements: fastai's default rules, in order. */
@@ -43,12 +43,10 @@ export function isFastWordSettings(settings: TokenizerSettings): boolean {
   );
 }
 
-/** Payload fields of a run's slot in the RunTable. */
-const SINGLE = PAYLOAD; // the id when the run is one token and needs nothing else, else -1
-const IDS_START = PAYLOAD + 1; // its ids: idPool[start, start + length)
-const IDS_LENGTH = PAYLOAD + 2;
-const FLAGS = PAYLOAD + 3;
-
+/**
+ * A run's slot in the RunTable holds a value and flag bits. The value is the run's token id when
+ * it is one token, else -(start + 1) where idPool[start] is its token count and the ids follow.
+ */
 /** Flag bits. */
 const SPACE_BEFORE = 1; // replace_rep / spec_add_spaces put a space before the run
 const SPACE_AFTER = 2; // ... or after it (rm_useless_spaces may then merge it with the next space)
@@ -240,10 +238,9 @@ export class WordIdEncoder {
       }
       const slot = runs.find(text, start, i, hash);
       if (slot < 0) return start;
-      const data = runs.data;
       const entry = runs.entryOf(slot);
       // Anything special about the run, the space before it, or replace_wrep: not here.
-      if (data[slot + FLAGS] !== 0 || this.flagsBefore !== 0 || this.runA === this.runB) return start;
+      if (runs.bits(slot) !== 0 || this.flagsBefore !== 0 || this.runA === this.runB) return start;
       const spaceStart = this.spaceStart;
       if (spaceStart >= 0) {
         const spaces = start - spaceStart;
@@ -253,18 +250,9 @@ export class WordIdEncoder {
       }
       this.runA = this.runB;
       this.runB = entry;
-      const single = data[slot + SINGLE]!;
-      if (single >= 0) {
-        out.push(single);
-      } else {
-        const length = data[slot + IDS_LENGTH]!;
-        const from = data[slot + IDS_START]!;
-        out.reserve(length);
-        const target = out.data;
-        const pool = this.idPool;
-        for (let k = 0; k < length; k++) target[out.length + k] = pool[from + k]!;
-        out.length += length;
-      }
+      const value = runs.value(slot);
+      if (value >= 0) out.push(value);
+      else this.pushPooled(value, out);
       this.spaceStart = i;
       while (i < end && isPySpace(text.charCodeAt(i))) i++;
     }
@@ -282,7 +270,7 @@ export class WordIdEncoder {
     }
     let slot = this.runs.find(text, start, i, hash);
     if (slot < 0) slot = this.addRun(text, start, i, hash);
-    const flags = this.runs.data[slot + FLAGS]!;
+    const flags = this.runs.bits(slot);
     // The whitespace before it: a single ' ' only separates; anything else is a token.
     const spaceStart = this.spaceStart;
     const padBefore = (this.flagsBefore & SPACE_AFTER) !== 0;
@@ -310,7 +298,6 @@ export class WordIdEncoder {
 
   /** Appends the ids of a run that is not a lone plain token. */
   private pushRun(slot: number, flags: number, out: IdBuffer): void {
-    const data = this.runs.data;
     const details = (flags & DETAILS) !== 0 ? this.details.get(this.runs.entryOf(slot))! : undefined;
     if (details?.repRuns) for (const run of details.repRuns) this.seeRun(run);
     else this.seeRun(this.runs.entryOf(slot));
@@ -318,12 +305,19 @@ export class WordIdEncoder {
     if (details?.merges) {
       for (const m of details.merges) this.pending.push({ start: m.start + out.length, end: m.end + out.length, tokens: m.tokens });
     }
-    const length = data[slot + IDS_LENGTH]!;
-    const from = data[slot + IDS_START]!;
+    const value = this.runs.value(slot);
+    if (value >= 0) out.push(value);
+    else this.pushPooled(value, out);
+  }
+
+  /** Appends the ids of a run of several tokens (`value` as in the RunTable). */
+  private pushPooled(value: number, out: IdBuffer): void {
+    const pool = this.idPool;
+    const at = -value - 1;
+    const length = pool[at]!;
     out.reserve(length);
     const target = out.data;
-    const pool = this.idPool;
-    for (let k = 0; k < length; k++) target[out.length + k] = pool[from + k]!;
+    for (let k = 0; k < length; k++) target[out.length + k] = pool[at + 1 + k]!;
     out.length += length;
   }
 
@@ -448,19 +442,18 @@ export class WordIdEncoder {
   /** Inserts the run with the ids in `scratch`; returns its slot. */
   private storeRun(text: string, start: number, end: number, hash: number, flags: number, details: RunDetails | undefined): number {
     const ids = this.scratch;
-    const slot = this.runs.insert(text, start, end, hash);
-    const data = this.runs.data;
-    data[slot + SINGLE] = ids.length === 1 && flags === 0 ? ids.data[0]! : -1;
-    if (this.idPoolUsed + ids.length > this.idPool.length) {
-      const grown = new Int32Array(Math.max(this.idPool.length * 2, this.idPoolUsed + ids.length));
-      grown.set(this.idPool.subarray(0, this.idPoolUsed));
-      this.idPool = grown;
+    const value = ids.length === 1 ? ids.data[0]! : -(this.idPoolUsed + 1);
+    if (value < 0) {
+      if (this.idPoolUsed + ids.length + 1 > this.idPool.length) {
+        const grown = new Int32Array(Math.max(this.idPool.length * 2, this.idPoolUsed + ids.length + 1));
+        grown.set(this.idPool.subarray(0, this.idPoolUsed));
+        this.idPool = grown;
+      }
+      this.idPool[this.idPoolUsed] = ids.length;
+      for (let k = 0; k < ids.length; k++) this.idPool[this.idPoolUsed + 1 + k] = ids.data[k]!;
+      this.idPoolUsed += ids.length + 1;
     }
-    for (let k = 0; k < ids.length; k++) this.idPool[this.idPoolUsed + k] = ids.data[k]!;
-    data[slot + IDS_START] = this.idPoolUsed;
-    data[slot + IDS_LENGTH] = ids.length;
-    data[slot + FLAGS] = flags;
-    this.idPoolUsed += ids.length;
+    const slot = this.runs.insert(text, start, end, hash, value, flags);
     if ((flags & DETAILS) !== 0) this.details.set(this.runs.entryOf(slot), details!);
     return slot;
   }

@@ -1,19 +1,21 @@
 /**
  * A hash table keyed by stretches of a document (`text[start, end)`), found without slicing the
- * text: the tokenizer's cache of whitespace-delimited runs. Keys are copied into one flat UTF-16
- * pool and every slot is a fixed stride of an Int32Array holding the hash, the key's place in the
- * pool and a small payload, so a lookup touches a couple of cache lines and allocates nothing.
+ * text: the tokenizer's cache of whitespace-delimited runs.
+ *
+ * Built for memory locality, which is what a lookup costs on a busy machine: every slot is 32
+ * bytes of one Int32Array holding the hash, the key's length, a small payload and, for keys of
+ * up to 8 UTF-16 units (most words), the key itself, so a hit touches one cache line and
+ * allocates nothing. Longer keys are compared against a flat UTF-16 pool that holds every key.
  */
 
 /** Slot layout (Int32 fields). */
 const HASH = 0;
 const ENTRY = 1; // entry number + 1; 0 = empty slot
-const KEY_START = 2;
-const KEY_LENGTH = 3;
-/** First payload field; a slot has `PAYLOAD_FIELDS` of them for the caller (`data[slot + PAYLOAD + k]`). */
-export const PAYLOAD = 4;
-export const PAYLOAD_FIELDS = 4;
-const STRIDE = PAYLOAD + PAYLOAD_FIELDS;
+const LENGTH_BITS = 2; // key length << 8 | the caller's 8 bits
+const VALUE = 3; // the caller's value
+const KEY = 4; // 4 fields: the key, two units per field; or, for longer keys, its place in the pool
+const STRIDE = 8;
+const INLINE_UNITS = 8;
 
 /** FNV-1a over UTF-16 units: start from `HASH_SEED`, fold each unit with `hashStep`. */
 export const HASH_SEED = 0x811c9dc5 | 0;
@@ -21,10 +23,16 @@ export function hashStep(hash: number, code: number): number {
   return Math.imul(hash ^ code, 0x01000193);
 }
 
+/** Two UTF-16 units of text[start, end) from `at` on, packed as the table stores them. */
+function packedPair(text: string, at: number, end: number): number {
+  return at + 1 < end ? text.charCodeAt(at) | (text.charCodeAt(at + 1) << 16) : text.charCodeAt(at);
+}
+
 export class RunTable {
-  /** Slots, `STRIDE` Int32 fields each; the payload fields are the caller's. */
+  /** Slots (`STRIDE` fields each); read a slot's payload through `value` and `bits`. */
   data: Int32Array;
   private mask: number;
+  /** Every key, back to back in entry order. */
   private chars: Uint16Array;
   private charsUsed = 0;
   /** Entries so far (entry numbers are 0 .. size-1, in insertion order). */
@@ -57,20 +65,57 @@ export class RunTable {
     for (;;) {
       const slot = index * STRIDE;
       if (data[slot + ENTRY] === 0) return -1;
-      if (data[slot + HASH] === hash && data[slot + KEY_LENGTH] === length) {
-        const chars = this.chars;
-        const keyStart = data[slot + KEY_START]!;
-        let k = 0;
-        while (k < length && chars[keyStart + k] === text.charCodeAt(start + k)) k++;
-        if (k === length) return slot;
-      }
+      if (data[slot + HASH] === hash && data[slot + LENGTH_BITS]! >>> 8 === length && this.sameKey(slot, text, start, end)) return slot;
       index = (index + 1) & this.mask;
     }
   }
 
-  /** Adds `text[start, end)` (not present) as the next entry; returns its slot, payload zeroed. */
-  insert(text: string, start: number, end: number, hash: number): number {
-    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+  private sameKey(slot: number, text: string, start: number, end: number): boolean {
+    const data = this.data;
+    const length = end - start;
+    if (length <= INLINE_UNITS) {
+      for (let at = start, field = slot + KEY; at < end; at += 2, field++) if (data[field] !== packedPair(text, at, end)) return false;
+      return true;
+    }
+    const chars = this.chars;
+    const keyStart = data[slot + KEY]!;
+    for (let k = 0; k < length; k++) if (chars[keyStart + k] !== text.charCodeAt(start + k)) return false;
+    return true;
+  }
+
+  /**
+   * Adds `text[start, end)` (not present) as the next entry with the caller's `value` and
+   * `bits` (0-255); returns its slot.
+   */
+  insert(text: string, start: number, end: number, hash: number, value: number, bits: number): number {
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    const length = end - start;
+    const keyStart = this.charsUsed;
+    this.storeKey(text, start, end);
+    const data = this.data;
+    let index = hash & this.mask;
+    while (data[index * STRIDE + ENTRY] !== 0) index = (index + 1) & this.mask;
+    const slot = index * STRIDE;
+    const entry = this.size++;
+    data[slot + HASH] = hash;
+    data[slot + ENTRY] = entry + 1;
+    data[slot + LENGTH_BITS] = (length << 8) | bits;
+    data[slot + VALUE] = value;
+    if (length <= INLINE_UNITS) {
+      for (let at = start, field = slot + KEY; at < end; at += 2, field++) data[field] = packedPair(text, at, end);
+    } else {
+      data[slot + KEY] = keyStart;
+    }
+    if (entry >= this.entryKeyStart.length) {
+      const grown = new Int32Array(this.entryKeyStart.length * 2);
+      grown.set(this.entryKeyStart);
+      this.entryKeyStart = grown;
+    }
+    this.entryKeyStart[entry] = keyStart;
+    return slot;
+  }
+
+  private storeKey(text: string, start: number, end: number): void {
     const length = end - start;
     if (this.charsUsed + length > this.chars.length) {
       const grown = new Uint16Array(Math.max(this.chars.length * 2, this.charsUsed + length));
@@ -78,23 +123,17 @@ export class RunTable {
       this.chars = grown;
     }
     for (let k = 0; k < length; k++) this.chars[this.charsUsed + k] = text.charCodeAt(start + k);
-    const data = this.data;
-    let index = hash & this.mask;
-    while (data[index * STRIDE + ENTRY] !== 0) index = (index + 1) & this.mask;
-    const slot = index * STRIDE;
-    data[slot + HASH] = hash;
-    const entry = this.size++;
-    data[slot + ENTRY] = entry + 1;
-    data[slot + KEY_START] = this.charsUsed;
-    data[slot + KEY_LENGTH] = length;
-    if (entry >= this.entryKeyStart.length) {
-      const grown = new Int32Array(this.entryKeyStart.length * 2);
-      grown.set(this.entryKeyStart);
-      this.entryKeyStart = grown;
-    }
-    this.entryKeyStart[entry] = this.charsUsed;
     this.charsUsed += length;
-    return slot;
+  }
+
+  /** The caller's value of a slot. */
+  value(slot: number): number {
+    return this.data[slot + VALUE]!;
+  }
+
+  /** The caller's 8 bits of a slot. */
+  bits(slot: number): number {
+    return this.data[slot + LENGTH_BITS]! & 0xff;
   }
 
   /** The entry number (0-based, insertion order) of a slot. */
@@ -117,18 +156,6 @@ export class RunTable {
     return entry + 1 < this.size ? this.entryKeyStart[entry + 1]! : this.charsUsed;
   }
 
-  /** The key of a slot, as a string. */
-  keyOf(slot: number): string {
-    const start = this.data[slot + KEY_START]!;
-    let key = '';
-    const end = start + this.data[slot + KEY_LENGTH]!;
-    // In pieces: String.fromCharCode takes its units as arguments.
-    for (let from = start; from < end; from += 4096) {
-      key += String.fromCharCode(...this.chars.subarray(from, Math.min(end, from + 4096)));
-    }
-    return key;
-  }
-
   /** Forgets every entry (entry numbers start again from 0). */
   clear(): void {
     this.data.fill(0);
@@ -144,9 +171,9 @@ export class RunTable {
   private grow(): void {
     const old = this.data;
     const slots = (this.mask + 1) * 2;
-    this.data = new Int32Array(slots * STRIDE);
+    const data = new Int32Array(slots * STRIDE);
+    this.data = data;
     this.mask = slots - 1;
-    const data = this.data;
     for (let slot = 0; slot < old.length; slot += STRIDE) {
       if (old[slot + ENTRY] === 0) continue;
       let index = old[slot + HASH]! & this.mask;
