@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
     .option('--line-docs', 'a plain text file holds one document per line')
     .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8')
-    .option('--workers <n>', `worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for inputs under 512 KB)`, wholeNumber(0))
+    .option('--workers <n>', `worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for inputs under 16 MB)`, wholeNumber(0))
     .option('--no-cache', 'do not read or write the corpus cache')
     .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
     .option('--overwrite', 'replace a non-empty --out directory')

@@ -361,7 +361,7 @@ export class WordIdEncoder {
     let flags = 0;
     let details: RunDetails | undefined;
     if (isPlainWord(run)) {
-      this.pieceIds(run, ids, undefined);
+      this.wordIds(run, ids);
     } else {
       details = this.generalIds(run, ids);
       flags = this.generalFlags(run, details);
@@ -416,6 +416,17 @@ export class WordIdEncoder {
     const offset = ids.length;
     for (const token of split.tokens) ids.push(this.interner.intern(this.post(token)));
     if (split.merges !== null) for (const m of split.merges) merges!.push(this.idMatch(m, offset));
+  }
+
+  /** `pieceIds` for a plain word (ASCII letters): one token, or an exception's tokens. */
+  private wordIds(word: string, ids: IdBuffer): void {
+    const marker = this.caseMarker(word);
+    if (marker >= 0) ids.push(marker);
+    const lower = word.toLowerCase();
+    const special = this.splitter.letterException(lower);
+    if (special === undefined) ids.push(this.interner.intern(lower));
+    else if (special !== null) for (const token of special) ids.push(this.interner.intern(this.post(token)));
+    else this.pieceIds(lower, ids, undefined); // (an exception the matcher might touch: none in spaCy's data)
   }
 
   /** xxup, xxmaj or -1 (none) for one run. */

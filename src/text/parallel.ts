@@ -157,6 +157,27 @@ interface InFlight<T> {
   settled: boolean;
 }
 
+/**
+ * `source`'s items, asking for the next one before handing out the current one: reading the next
+ * file then overlaps tokenizing this one (inline, the thread would otherwise wait for each read).
+ */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) return;
+      next = iterator.next();
+      yield result.value;
+    }
+  } finally {
+    // Stopped early: the read already asked for must not become an unhandled rejection.
+    next.catch(() => undefined);
+    await iterator.return?.();
+  }
+}
+
 export class ParallelTokenizer {
   /** Global id → token string, in first-seen input order. */
   readonly types: string[] = [];
@@ -213,7 +234,7 @@ export class ParallelTokenizer {
       chars = 0;
     };
     try {
-      for await (const batch of batches) {
+      for await (const batch of readAhead(batches)) {
         for (const doc of batch) {
           chunk.push(doc);
           chars += doc.text.length;

@@ -38,7 +38,7 @@ export interface TokenizeOptions extends SourceOptions {
   settings?: TokenizerSettings;
   /** SentencePiece model bytes for subword settings. */
   spmModel?: Uint8Array;
-  /** Worker threads; 0 = this thread; default the CPU count (this thread for inputs under 512 KB). */
+  /** Worker threads; 0 = this thread; default the CPU count (this thread for inputs under 16 MB). */
   workers?: number;
   onProgress?: (progress: TokenizeProgress) => void;
 }
@@ -360,10 +360,13 @@ function vocabFor(
 }
 
 /**
- * Below this many input bytes, starting worker threads (each loads and warms up its own
- * tokenizer) costs more than it saves, so the default is to tokenize in this thread.
+ * Below this many input bytes the default is to tokenize in this thread. Each worker thread
+ * costs about half a CPU-second before it pays off (starting, V8 compiling the tokenizer again,
+ * and meeting most of the vocabulary's runs again in its own cache), and the word tokenizer
+ * does the Brown corpus (6 MB) in about a second: there one thread used 0.6-0.7x the CPU of two
+ * workers and finished no later on the 2-core machine (docs/spacy-differences.md, Speed).
  */
-const SMALL_INPUT_BYTES = 512 * 1024;
+const SMALL_INPUT_BYTES = 16 * 1024 * 1024;
 
 function parallelOptions(options: TokenizeOptions, resolved: readonly ResolvedInput[]): ParallelOptions {
   const stdin = resolved.some((i) => i.kind === 'stdin');

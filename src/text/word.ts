@@ -185,6 +185,14 @@ export class SpacyEnglishSplitter {
   }
 
   /**
+   * For a run of ASCII letters: undefined when it is no exception (it is one token), else the
+   * exception's tokens, or null for one whose tokens the special-case matcher might touch.
+   */
+  letterException(run: string): readonly string[] | null | undefined {
+    return this.letterSpecials.get(run);
+  }
+
+  /**
    * The tokens of one whitespace-free run as `split` gives them inside a document, with the
    * mergeable sequences inside it (offsets within `tokens`; whether spaCy merges one depends on
    * the neighbouring tokens, see `mergeSpecials`). Not cached: the caller caches whole runs.
