@@ -316,6 +316,16 @@ export class ParallelTokenizer {
     return new Map(this.types.map((t, i) => [t, this.tokenCounts[i]!]));
   }
 
+  /** `[types.length]` counts by global id (`Vocab.fromCounts(types, countArray())`); a view. */
+  countArray(): Float64Array {
+    return this.tokenCounts.subarray(0, this.types.length);
+  }
+
+  /** `[token, count]` in first-seen order, without building a Map. */
+  *countPairs(): Generator<[string, number]> {
+    for (let id = 0; id < this.types.length; id++) yield [this.types[id]!, this.tokenCounts[id]!];
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.lanes.map((l) => l.close()));
   }

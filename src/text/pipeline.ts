@@ -311,13 +311,12 @@ async function writeCorpus(
         seconds: (performance.now() - started) / 1000,
       });
     }
-    const counts = tokenizer.counts();
-    const { vocab, remap, unknownTokens } = vocabFor(tokenizer, counts, options);
+    const { vocab, remap, unknownTokens } = vocabFor(tokenizer, options);
     const meta = await writer.finish({
       remap,
       itos: vocab.itos,
       vocabSha256: vocab.sha256(),
-      counts,
+      counts: tokenizer.countPairs(),
       settings,
       ...(options.spmModel ? { spmModel: options.spmModel } : {}),
       meta: {
@@ -345,14 +344,13 @@ async function writeCorpus(
  * The given vocab, or one built from the counts (fastai's make_vocab), with the table that maps
  * the tokenizer's first-seen ids to vocab ids and how many tokens fall to xxunk.
  */
-function vocabFor(
-  tokenizer: ParallelTokenizer,
-  counts: Map<string, number>,
-  options: TokenizeCorpusOptions,
-): { vocab: Vocab; remap: Int32Array; unknownTokens: number } {
+function vocabFor(tokenizer: ParallelTokenizer, options: TokenizeCorpusOptions): { vocab: Vocab; remap: Int32Array; unknownTokens: number } {
   const vocab = options.vocab
     ? Vocab.fromItos([...options.vocab])
-    : Vocab.build(counts, { minFreq: options.minFreq ?? DEFAULT_MIN_FREQ, maxVocab: options.maxVocab ?? DEFAULT_MAX_VOCAB });
+    : Vocab.fromCounts(tokenizer.types, tokenizer.countArray(), {
+        minFreq: options.minFreq ?? DEFAULT_MIN_FREQ,
+        maxVocab: options.maxVocab ?? DEFAULT_MAX_VOCAB,
+      });
   const remap = vocab.numericalize(tokenizer.types);
   let unknownTokens = 0;
   for (let id = 0; id < remap.length; id++) if (remap[id] === 0) unknownTokens += tokenizer.count(id);
@@ -427,7 +425,7 @@ export class TokenStream implements AsyncIterable<TokenizedDoc[]> {
         });
         yield out;
       }
-      const { vocab, unknownTokens } = vocabFor(tokenizer, tokenizer.counts(), this.options);
+      const { vocab, unknownTokens } = vocabFor(tokenizer, this.options);
       this.stats = {
         numDocs: docs,
         numTokens: tokenizer.numTokens,

@@ -18,6 +18,32 @@ export function countTokens(into: Map<string, number>, tokens: readonly string[]
   for (const token of tokens) into.set(token, (into.get(token) ?? 0) + 1);
 }
 
+/**
+ * Indices of `counts`, largest count first, equal counts in index order (a stable sort, like
+ * Python's `Counter.most_common`). A counting sort when the counts are small whole numbers.
+ */
+function byCountDescending(counts: ArrayLike<number>): Int32Array {
+  const n = counts.length;
+  let max = 0;
+  let whole = true;
+  for (let i = 0; i < n; i++) {
+    const c = counts[i]!;
+    if (c > max) max = c;
+    if (!(Number.isInteger(c) && c >= 0)) whole = false;
+  }
+  const order = new Int32Array(n);
+  if (!whole || max > 4 * n + (1 << 20)) {
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order.sort((a, b) => counts[b]! - counts[a]! || a - b);
+  }
+  // starts[c]: where the indices with count c begin, counts from max down to 0.
+  const starts = new Int32Array(max + 2);
+  for (let i = 0; i < n; i++) starts[max - counts[i]! + 1]!++;
+  for (let c = 1; c <= max + 1; c++) starts[c]! += starts[c - 1]!;
+  for (let i = 0; i < n; i++) order[starts[max - counts[i]!]!++] = i;
+  return order;
+}
+
 export class Vocab {
   /** id → token. */
   readonly itos: readonly string[];
@@ -46,15 +72,22 @@ export class Vocab {
    * gives a deterministic vocab.
    */
   static build(counts: ReadonlyMap<string, number>, options: VocabBuildOptions = {}): Vocab {
+    return Vocab.fromCounts([...counts.keys()], Float64Array.from(counts.values()), options);
+  }
+
+  /**
+   * `build` on parallel arrays: `types[i]` was counted `counts[i]` times, types in first-counted
+   * order (what the tokenizer pipeline has, without a Map of every type).
+   */
+  static fromCounts(types: readonly string[], counts: ArrayLike<number>, options: VocabBuildOptions = {}): Vocab {
     const minFreq = options.minFreq ?? 3;
     const maxVocab = options.maxVocab ?? 60000;
     const specials = options.specials ?? DEFAULT_SPECIALS;
-    // Array.prototype.sort is stable, so equal counts stay in insertion order.
-    const byCount = [...counts].sort((a, b) => b[1] - a[1]);
-    const itos = byCount
-      .slice(0, Math.max(0, maxVocab))
-      .filter(([, count]) => count >= minFreq)
-      .map(([token]) => token);
+    const order = byCountDescending(counts);
+    const itos: string[] = [];
+    for (let k = 0; k < Math.min(order.length, Math.max(0, maxVocab)); k++) {
+      if (counts[order[k]!]! >= minFreq) itos.push(types[order[k]!]!);
+    }
     const specialSet = new Set(specials);
     const words = itos.filter((token) => !specialSet.has(token));
     const result = [...specials, ...words].slice(0, Math.max(0, maxVocab));

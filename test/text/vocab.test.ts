@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPECIALS, FAKE } from '../../src/text/specials.js';
 import { countTokens, Vocab } from '../../src/text/vocab.js';
+import { Rng } from '../../src/random.js';
 
 function counts(entries: Array<[string, number]>): Map<string, number> {
   return new Map(entries);
@@ -107,5 +108,32 @@ describe('Vocab lookups and persistence', () => {
 
   it('maps a duplicated token to its last index (a loaded list, like fastai)', () => {
     expect(Vocab.fromItos(['xxunk', 'a', 'a']).id('a')).toBe(2);
+  });
+});
+
+/** fastai's make_vocab written out plainly (a stable sort of [token, count] pairs). */
+function makeVocab(types: string[], counts: number[], minFreq: number, maxVocab: number): string[] {
+  const byCount = types.map((t, i) => [t, counts[i]!] as const).sort((a, b) => b[1] - a[1]);
+  const itos = byCount.slice(0, maxVocab).filter(([, c]) => c >= minFreq).map(([t]) => t);
+  const result = [...DEFAULT_SPECIALS, ...itos.filter((t) => !DEFAULT_SPECIALS.includes(t))].slice(0, maxVocab);
+  const padding = 8 - (result.length % 8);
+  for (let i = 0; i < padding; i++) result.push(FAKE);
+  return result;
+}
+
+describe('Vocab.fromCounts and build (a counting sort)', () => {
+  it('give make_vocab’s vocab: count order, ties in first-counted order, cuts and specials', () => {
+    const rng = new Rng(17);
+    for (let n = 0; n < 50; n++) {
+      const size = rng.int(300);
+      const types = Array.from({ length: size }, (_, i) => (i % 37 === 0 ? DEFAULT_SPECIALS[i % DEFAULT_SPECIALS.length]! + i : `t${i}`));
+      if (size > 3) types[3] = 'xxmaj';
+      // Few distinct values, so ties are common; sometimes a fraction (the comparison-sort path).
+      const counts = types.map(() => rng.int(6) + (n % 10 === 9 ? 0.5 : 0));
+      const options = { minFreq: 1 + rng.int(3), maxVocab: 5 + rng.int(200) };
+      const expected = makeVocab(types, counts, options.minFreq, options.maxVocab);
+      expect(Vocab.fromCounts(types, Float64Array.from(counts), options).itos).toEqual(expected);
+      expect(Vocab.build(new Map(types.map((t, i) => [t, counts[i]!])), options).itos).toEqual(expected);
+    }
   });
 });
