@@ -141,6 +141,10 @@ export class WordIdEncoder {
   /** The flags of the previous run, and where the whitespace after it starts (-1: none yet). */
   private flagsBefore = 0;
   private spaceStart = -1;
+  /** The run `scanPlainRuns` left to `oneRun`: its end, hash and slot (-1: not in the table). */
+  private stoppedEnd = 0;
+  private stoppedHash = 0;
+  private stoppedSlot = -1;
 
   /**
    * @param reference gives the rule pipeline with the same settings, for the rare document
@@ -237,16 +241,15 @@ export class WordIdEncoder {
         hash = hashStep(hash, code);
       }
       const slot = runs.find(text, start, i, hash);
-      if (slot < 0) return start;
+      // Anything special about the run, the space before it, or replace_wrep: `oneRun`'s.
+      if (slot < 0 || runs.bits(slot) !== 0 || this.flagsBefore !== 0 || this.runA === this.runB) return this.stop(i, hash, slot, start);
       const entry = runs.entryOf(slot);
-      // Anything special about the run, the space before it, or replace_wrep: not here.
-      if (runs.bits(slot) !== 0 || this.flagsBefore !== 0 || this.runA === this.runB) return start;
       const spaceStart = this.spaceStart;
       if (spaceStart >= 0) {
         const spaces = start - spaceStart;
         const code = text.charCodeAt(spaceStart);
         if (spaces === 2 && code === 0x0a && text.charCodeAt(spaceStart + 1) === 0x0a) out.push(this.newlinesId);
-        else if (spaces !== 1 || code !== 0x20) return start;
+        else if (spaces !== 1 || code !== 0x20) return this.stop(i, hash, slot, start);
       }
       this.runA = this.runB;
       this.runB = entry;
@@ -259,17 +262,22 @@ export class WordIdEncoder {
     return i;
   }
 
-  /** Any one run at text[i] (and the whitespace before it); returns where the next run starts. */
-  private oneRun(text: string, i: number, end: number, out: IdBuffer): number {
-    const start = i;
-    let hash = HASH_SEED;
-    for (; i < end; i++) {
-      const code = text.charCodeAt(i);
-      if (isPySpace(code)) break;
-      hash = hashStep(hash, code);
-    }
-    let slot = this.runs.find(text, start, i, hash);
-    if (slot < 0) slot = this.addRun(text, start, i, hash);
+  /** Where `scanPlainRuns` stopped: the run's end, hash and slot (-1: not in the table); returns its start. */
+  private stop(end: number, hash: number, slot: number, start: number): number {
+    this.stoppedEnd = end;
+    this.stoppedHash = hash;
+    this.stoppedSlot = slot;
+    return start;
+  }
+
+  /**
+   * The run at text[start] where `scanPlainRuns` stopped (and the whitespace before it);
+   * returns where the next run starts.
+   */
+  private oneRun(text: string, start: number, end: number, out: IdBuffer): number {
+    let i = this.stoppedEnd;
+    let slot = this.stoppedSlot;
+    if (slot < 0) slot = this.addRun(text, start, i, this.stoppedHash);
     const flags = this.runs.bits(slot);
     // The whitespace before it: a single ' ' only separates; anything else is a token.
     const spaceStart = this.spaceStart;

@@ -132,16 +132,23 @@ const FIX_HTML_RUN_PIECES: readonly string[] = [
   ...HTML_REPLACEMENTS.map(([from]) => from.split(' ').find((piece) => piece.length > 0)!),
 ];
 
-/** One punctuation character of each piece (all ASCII): a run without any needs no closer look. */
+/**
+ * A character of each piece that rarely occurs in text ('&', ';', '<', '@', '\\'), or '..' for
+ * the piece made of dots: a run with none of these needs no closer look.
+ */
 const FIX_HTML_MARKS = new Uint8Array(128);
-for (const piece of FIX_HTML_RUN_PIECES) FIX_HTML_MARKS[piece.charCodeAt(piece.search(/[^A-Za-z0-9]/))] = 1;
+for (const piece of FIX_HTML_RUN_PIECES) {
+  const mark = piece.search(/[^A-Za-z0-9.]/);
+  if (mark >= 0) FIX_HTML_MARKS[piece.charCodeAt(mark)] = 1;
+  else if (!/^\.\.+$/.test(piece)) throw new Error(`fix_html piece without a mark: ${piece}`);
+}
 
 /** Whether `run` (whitespace-free) holds a piece that could make fix_html change its text. */
 export function mayFixHtml(run: string): boolean {
   let marked = false;
   for (let i = 0; i < run.length && !marked; i++) {
     const code = run.charCodeAt(i);
-    marked = code < 128 && FIX_HTML_MARKS[code] === 1;
+    marked = code < 128 && (FIX_HTML_MARKS[code] === 1 || (code === 0x2e && i + 1 < run.length && run.charCodeAt(i + 1) === 0x2e));
   }
   if (!marked) return false;
   for (const piece of FIX_HTML_RUN_PIECES) if (run.includes(piece)) return true;
