@@ -157,7 +157,7 @@ export class SpacyEnglishSplitter {
     this.specials = new Map(EXCEPTIONS);
     for (const token of extraSpecials) this.specials.set(token, [token]);
     for (const [text, tokens] of this.specials) {
-      const hasAffix = findPrefix(text) > 0 || findSuffix(text) > 0 || findInfixes(text).length > 0 || text.includes(' ');
+      const hasAffix = !isAsciiLetters(text) && (findPrefix(text) > 0 || findSuffix(text) > 0 || findInfixes(text).length > 0 || text.includes(' '));
       if (!hasAffix) continue;
       const pieces = this.splitRun(text, false);
       // A one-piece pattern that maps to itself changes nothing, and being the shortest it is
