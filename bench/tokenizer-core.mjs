@@ -1,8 +1,9 @@
 // Single-core throughput of Tokenizer.tokenize (fastai rules + spaCy-compatible split) on the
 // Brown corpus. Run after `npm run build`:  node bench/tokenizer-core.mjs [seconds]
-// Prints tokens/s for the full pipeline and for its parts, after one warm-up pass (a fresh
-// tokenizer also reports its cold first pass, when its word cache is empty).
-import { createTokenizer } from '../dist/text/tokenizer.js';
+// Prints tokens/s of the word tokenizer (the run-by-run FastWordTokenizer), then of the rule
+// pipeline it is tested against and of that pipeline's parts, after one warm-up pass (a fresh
+// tokenizer also reports its cold first pass, when its run cache is empty).
+import { createRuleWordTokenizer, createTokenizer } from '../dist/text/tokenizer.js';
 import { defaultTokenizerSettings } from '../dist/text/settings.js';
 import { applyPreRules } from '../dist/text/rules.js';
 import { SpacyEnglishSplitter } from '../dist/text/word.js';
@@ -48,14 +49,21 @@ timePasses('tokenize (rules + split)', () => {
   for (const doc of docs) n += tokenizer.tokenize(doc).length;
   return n;
 });
+const reference = createRuleWordTokenizer(defaultTokenizerSettings());
+for (const doc of docs) reference.tokenize(doc); // warm its cache
+timePasses('rule pipeline (reference)', () => {
+  let n = 0;
+  for (const doc of docs) n += reference.tokenize(doc).length;
+  return n;
+});
 const ruled = docs.map((doc) => applyPreRules(doc));
-timePasses('pre-rules only', () => {
+timePasses('  its pre-rules only', () => {
   for (const doc of docs) applyPreRules(doc);
   return count;
 });
 const splitter = new SpacyEnglishSplitter();
 for (const doc of ruled) splitter.split(doc); // warm its cache
-timePasses('split only (ruled text)', () => {
+timePasses('  its split only', () => {
   let n = 0;
   for (const doc of ruled) n += splitter.split(doc).length;
   return n;
