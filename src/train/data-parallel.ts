@@ -179,7 +179,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
   /** Starts the worker threads (each builds its replica and loads the model's weights). */
   static async create(options: DataParallelOptions): Promise<DataParallelLm> {
     const { replicas, model } = options;
-    if (!Number.isInteger(replicas) || replicas < 1) throw usageError(`--workers must be a whole number ≥ 1, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 1) throw usageError(`the number of data-parallel replicas must be a whole number ≥ 1, got ${replicas}`);
     const mainThread = options.mainThread ?? true;
     const update = options.update ?? 'replicated';
     if (update !== 'replicated' && update !== 'broadcast') throw usageError(`unknown update mode ${String(update)}`);
@@ -332,7 +332,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     if (this.closed) throw new Error('the data-parallel trainer is closed');
     if (this.broken) throw this.broken;
     if (batch !== undefined && batch.bs < this.replicas) {
-      throw usageError(`a batch of ${batch.bs} rows cannot be split across ${this.replicas} replicas`, `use --bs ≥ ${this.replicas} or fewer --train-workers`);
+      throw usageError(`a batch of ${batch.bs} rows cannot be split across ${this.replicas} replicas`, `use a batch size of at least ${this.replicas}, or fewer workers`);
     }
   }
 
