@@ -194,6 +194,10 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     }
     const barrier = new Barrier(shared.control, replicas);
     const backend = options.backend ?? (tf.getBackend() as BackendName);
+    if (backend === 'tensorflow' && replicas > 1) {
+      // libtensorflow already runs its kernels on every core; replicas would only compete for them.
+      throw usageError('data-parallel workers are for the one-thread wasm and cpu backends; the tensorflow backend already uses every core', 'leave out --workers / --train-workers, or use --backend wasm');
+    }
     const workers: WorkerReplica[] = [];
     for (let index = firstWorker; index < replicas; index++) {
       const init: DpWorkerInit = {

@@ -186,6 +186,11 @@ describe('DataParallelLm', () => {
     await trainer.close();
   });
 
+  it('refuses the tensorflow backend, which already uses every core', async () => {
+    const { model, optimizer } = makeModel(TINY);
+    await expect(DataParallelLm.create({ model, optimizer, replicas: 2, backend: 'tensorflow' })).rejects.toThrow(/already uses every core/);
+  });
+
   it('refuses a batch with fewer rows than replicas', async () => {
     const { trainer } = await makeTrainer({ replicas: 2 }, TINY);
     await expect(trainer.trainStep(randomBatch(new Rng(1), 1, 6))).rejects.toThrow(/1 rows cannot be split across 2/);
