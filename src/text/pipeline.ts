@@ -361,8 +361,8 @@ function vocabFor(tokenizer: ParallelTokenizer, options: TokenizeCorpusOptions):
  * Below this many input bytes the default is to tokenize in this thread. Each worker thread
  * costs about half a CPU-second before it pays off (starting, V8 compiling the tokenizer again,
  * and meeting most of the vocabulary's runs again in its own cache), and the word tokenizer
- * does the Brown corpus (6 MB) in about a second: there one thread used 0.6-0.7x the CPU of two
- * workers and finished no later on the 2-core machine (docs/spacy-differences.md, Speed).
+ * does the Brown corpus (6 MB) in about a second: there one thread used half to two thirds of the
+ * CPU of two workers and finished no later on the 2-core machine (docs/spacy-differences.md, Speed).
  */
 const SMALL_INPUT_BYTES = 16 * 1024 * 1024;
 
