@@ -27,9 +27,18 @@ export class TokenInterner {
     if (slot >= 0) return this.table.value(slot);
     const id = this.strings.length;
     this.table.insert(token, 0, token.length, hash, id, 0);
-    this.strings.push(token);
+    this.strings.push(detached(token));
     return id;
   }
+}
+
+/**
+ * `text` as a string of its own. V8 makes a slice of 13 or more characters point into its
+ * source string, which then stays alive as long as the slice does: a token kept for the whole
+ * run must not hold on to the document it was cut from.
+ */
+function detached(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf16le').toString('utf16le');
 }
 
 /** Int32 ids appended back to back; `data[0 .. length)` is the content. */
