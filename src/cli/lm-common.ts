@@ -5,9 +5,9 @@ import { trainLanguageModel, type LmTrainOptions } from '../tasks/lm.js';
 import { parseRecipe } from '../train/recipe.js';
 import { parseLr } from '../train/schedule.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
-import { defaultWorkerCount } from '../text/parallel.js';
 import { EpochTable } from './epoch-table.js';
-import { backendName, collect, realNumber, wholeNumber } from './options.js';
+import { collect, realNumber, wholeNumber } from './options.js';
+import { addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
 
 export interface LmFlags {
   out: string;
@@ -34,7 +34,7 @@ export interface LmFlags {
   maxVocab?: number;
   textCol?: string;
   lineDocs?: boolean;
-  workers: number;
+  workers?: number;
   trainWorkers: number;
   cache: boolean;
   cacheDir?: string;
@@ -48,7 +48,7 @@ export interface LmFlags {
 
 /** Adds the flags both LM commands take. */
 export function addLmFlags(command: Command): Command {
-  return command
+  command
     .argument('<inputs...>', 'text files, folders of .txt, CSV/TSV/JSONL, -, or a corpus directory from `ulmfit tokenize --out`')
     .requiredOption('--out <dir>', 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)')
     .option('--valid <inputs>', 'validation text (repeatable); default: --valid-pct of the documents', collect)
@@ -57,26 +57,16 @@ export function addLmFlags(command: Command): Command {
     .option('--bptt <n>', 'tokens per batch (truncated BPTT length)', wholeNumber(1), 72)
     .option('--epochs <n>', 'epochs of the main stage', wholeNumber(1))
     .option('--lr <lr>', 'max learning rate of the main stage: a number, lo:hi (discriminative), or one per group')
-    .option('--schedule <recipe>', 'the whole recipe: "[freeze_to:]epochs@lr; ..." (overrides --epochs/--lr)')
-    .option('--wd <wd>', 'decoupled weight decay (fastai default 0.01)', realNumber(0))
-    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', realNumber(0))
-    .option('--alpha <a>', 'AR regularization (0 = off)', realNumber(0), 2)
-    .option('--beta <b>', 'TAR regularization (0 = off)', realNumber(0), 1)
-    .option('--seed <n>', 'seed for shuffles, dropout masks and init', wholeNumber(0), 42)
+    .option('--schedule <recipe>', 'the whole recipe: "[freeze_to:]epochs@lr; ..." (overrides --epochs/--lr)');
+  addOptimizerFlags(command)
     .option('--backwards', 'train on reversed documents (a backwards model; fine-tuning needs a backwards pretrained model)')
     .option('--min-freq <n>', 'vocab: keep tokens seen at least n times (fastai 3)', wholeNumber(1))
     .option('--max-vocab <n>', 'vocab: at most n tokens (fastai 60000)', wholeNumber(1))
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text')
-    .option('--line-docs', 'a plain text file holds one document per line')
-    .option('--workers <n>', 'tokenizer worker threads', wholeNumber(0), defaultWorkerCount())
-    .option('--train-workers <n>', 'data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws)', wholeNumber(1), 1)
-    .option('--no-cache', 'do not read or write the tokenized-corpus cache')
-    .option('--cache-dir <dir>', 'tokenized-corpus cache folder')
-    .option('--overwrite', 'replace a non-empty --out run directory')
-    .option('--resume', 'continue the interrupted run in --out from its last checkpoint')
-    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .option('--json', 'print one JSON object with the results instead of the table')
-    .option('--quiet', 'no progress or info on stderr');
+    .option('--line-docs', 'a plain text file holds one document per line');
+  addTokenizingFlags(command)
+    .option('--train-workers <n>', 'data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws)', wholeNumber(1), 1);
+  return addRunFlags(command);
 }
 
 export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean): Promise<void> {

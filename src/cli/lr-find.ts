@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
 import { findLanguageModelLr } from '../tasks/lm.js';
-import { defaultWorkerCount } from '../text/parallel.js';
 import { lossCurveSvg } from './lr-plot.js';
+import { TOKENIZER_WORKERS_HELP } from './training-flags.js';
 import { backendName, realNumber, wholeNumber } from './options.js';
 import { Progress } from './progress.js';
 
@@ -26,7 +26,7 @@ interface LrFindFlags {
   maxVocab?: number;
   lineDocs?: boolean;
   textCol?: string;
-  workers: number;
+  workers?: number;
   seed: number;
   svg?: string;
   backend: BackendName;
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--max-vocab <n>', 'vocab max size', wholeNumber(1))
     .option('--line-docs', 'one document per line')
     .option('--text-col <col>', 'CSV/TSV/JSONL text column')
-    .option('--workers <n>', 'tokenizer worker threads', wholeNumber(0), defaultWorkerCount())
+    .option('--workers <n>', TOKENIZER_WORKERS_HELP, wholeNumber(0))
     .option('--seed <n>', 'seed', wholeNumber(0), 42)
     .option('--svg <file>', 'also draw the loss curve as an SVG image')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
 import { defaultClassifierStages, trainClassifier, type ClassifierTrainOptions } from '../tasks/classifier.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
-import { defaultWorkerCount } from '../text/parallel.js';
 import { parseRecipe } from '../train/recipe.js';
 import { EpochTable } from './epoch-table.js';
-import { backendName, collect, realNumber, wholeNumber } from './options.js';
+import { collect, realNumber, wholeNumber } from './options.js';
+import { addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
 
 interface Flags {
   out: string;
@@ -36,7 +36,7 @@ interface Flags {
   textCol?: string;
   labelCol?: string;
   ignoreLabel?: string[];
-  workers: number;
+  workers?: number;
   cache: boolean;
   cacheDir?: string;
   overwrite?: boolean;
@@ -47,7 +47,7 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('train-classifier')
     .description("train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)")
     .argument('<inputs...>', 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
@@ -65,27 +65,16 @@ export function register(program: Command): void {
     .option('--drop-mult <x>', 'scales all classifier dropouts', realNumber(0), 0.5)
     .option('--lr <lr>', 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)', realNumber(0))
     .option('--epochs <n>', 'epochs of the last, fully unfrozen stage (default 2)', wholeNumber(1))
-    .option('--schedule <recipe>', 'the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)')
-    .option('--wd <wd>', 'decoupled weight decay (fastai default 0.01)', realNumber(0))
-    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', realNumber(0))
-    .option('--alpha <a>', 'AR regularization (0 = off)', realNumber(0), 2)
-    .option('--beta <b>', 'TAR regularization (0 = off)', realNumber(0), 1)
-    .option('--seed <n>', 'seed for shuffles, dropout masks and init', wholeNumber(0), 42)
+    .option('--schedule <recipe>', 'the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)');
+  addOptimizerFlags(command)
     .option('--backwards', 'train on reversed documents (needs a backwards encoder)')
     .option('--emb <n>', '--from-scratch: embedding size', wholeNumber(1))
     .option('--hidden <n>', '--from-scratch: LSTM hidden size', wholeNumber(1))
     .option('--layers <n>', '--from-scratch: LSTM layers', wholeNumber(1))
     .option('--min-freq <n>', '--from-scratch vocab: keep tokens seen at least n times (fastai 3)', wholeNumber(1))
     .option('--max-vocab <n>', '--from-scratch vocab: at most n tokens (fastai 60000)', wholeNumber(1))
-    .option('--no-rules', '--from-scratch: tokenize without the fastai rules')
-    .option('--workers <n>', 'tokenizer worker threads', wholeNumber(0), defaultWorkerCount())
-    .option('--no-cache', 'do not read or write the tokenized-corpus cache')
-    .option('--cache-dir <dir>', 'tokenized-corpus cache folder')
-    .option('--overwrite', 'replace a non-empty --out run directory')
-    .option('--resume', 'continue the interrupted run in --out from its last checkpoint')
-    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .option('--json', 'print one JSON object with the results instead of the table')
-    .option('--quiet', 'no progress or info on stderr')
+    .option('--no-rules', '--from-scratch: tokenize without the fastai rules');
+  addRunFlags(addTokenizingFlags(command))
     .addHelpText(
       'after',
       '\nDefault recipe (fastbook): -1:1@2e-2; -2:1@1e-2/2.6^4:1e-2; -3:1@5e-3/2.6^4:5e-3; 0:2@1e-3/2.6^4:1e-3' +

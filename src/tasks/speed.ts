@@ -150,21 +150,7 @@ async function timeStepsAsync(warmup: number, steps: number, run: () => Promise<
  */
 export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpeedOptions): Promise<LmSpeed> {
   if ((options.workers ?? 1) > 1) return benchmarkDataParallel(options);
-  const config: SpeedConfig = {
-    vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
-    bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
-  };
-  checkConfig(config);
-  const backend = await initBackend(options.backend ?? 'auto');
-  const rng = new Rng(options.seed ?? 0);
-  const model = new LanguageModel(config.vocab, lmConfig(config), { rng });
-  const learner = new Learner<LmBatch>(model, { train: { numBatches: 1, batches: () => [] }, rng });
-  // fit_one_cycle's mid-cycle hypers; their values do not change the work done.
-  learner.optimizer.setHyper('lr', 1e-3);
-  learner.optimizer.setHyper('mom', 0.8);
-  const total = config.warmup + config.steps;
-  const batches = Array.from({ length: total }, () => randomLmBatch(rng, config.vocab, config.bs, config.bptt));
-  const tokens = config.steps * config.bs * config.bptt;
+  const { config, backend, model, learner, batches, total, tokens } = await setUpBenchmark(options);
   try {
     let i = 0;
     model.setTraining(true);
@@ -200,6 +186,26 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
   }
 }
 
+/** What both LM measurements start from: the checked config, a model, its learner, random batches. */
+async function setUpBenchmark(options: SpeedOptions) {
+  const config: SpeedConfig = {
+    vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
+    bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
+  };
+  checkConfig(config);
+  const backend = await initBackend(options.backend ?? 'auto');
+  const rng = new Rng(options.seed ?? 0);
+  const model = new LanguageModel(config.vocab, lmConfig(config), { rng });
+  const learner = new Learner<LmBatch>(model, { train: { numBatches: 1, batches: () => [] }, rng });
+  // fit_one_cycle's mid-cycle hypers; their values do not change the work done.
+  learner.optimizer.setHyper('lr', 1e-3);
+  learner.optimizer.setHyper('mom', 0.8);
+  const total = config.warmup + config.steps;
+  const batches = Array.from({ length: total }, () => randomLmBatch(rng, config.vocab, config.bs, config.bptt));
+  const tokens = config.steps * config.bs * config.bptt;
+  return { config, backend, rng, model, learner, batches, total, tokens };
+}
+
 /**
  * The same measurement with data-parallel replicas on worker threads: a training step is
  * `DataParallelLm.trainStep` (every replica's rows with its own dropout masks, AR/TAR, tied
@@ -208,24 +214,10 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
  * (they share the process).
  */
 export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpeedOptions): Promise<LmSpeed> {
-  const config: SpeedConfig = {
-    vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
-    bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
-  };
-  checkConfig(config);
   const workers = options.workers ?? 2;
   const mainThread = options.mainThread ?? true;
   const update = options.update ?? 'replicated';
-  const backend = await initBackend(options.backend ?? 'auto');
-  const seed = options.seed ?? 0;
-  const rng = new Rng(seed);
-  const model = new LanguageModel(config.vocab, lmConfig(config), { rng });
-  const learner = new Learner<LmBatch>(model, { train: { numBatches: 1, batches: () => [] }, rng });
-  learner.optimizer.setHyper('lr', 1e-3);
-  learner.optimizer.setHyper('mom', 0.8);
-  const total = config.warmup + config.steps;
-  const batches = Array.from({ length: total }, () => randomLmBatch(rng, config.vocab, config.bs, config.bptt));
-  const tokens = config.steps * config.bs * config.bptt;
+  const { config, backend, model, learner, batches, total, tokens } = await setUpBenchmark(options);
   const trainer = await DataParallelLm.create({ replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName });
   try {
     let i = 0;

@@ -1,0 +1,38 @@
+/**
+ * Flag groups that every training command (pretrain, finetune-lm, train-classifier) takes with
+ * the same meaning, defined once so their names, parsers and defaults cannot drift apart.
+ */
+import type { Command } from 'commander';
+import { defaultWorkerCount } from '../text/parallel.js';
+import { backendName, realNumber, wholeNumber } from './options.js';
+
+/** Optimizer and regularization: --wd, --clip, --alpha, --beta, --seed. */
+export function addOptimizerFlags(command: Command): Command {
+  return command
+    .option('--wd <wd>', 'decoupled weight decay (fastai default 0.01)', realNumber(0))
+    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', realNumber(0))
+    .option('--alpha <a>', 'AR regularization (0 = off)', realNumber(0), 2)
+    .option('--beta <b>', 'TAR regularization (0 = off)', realNumber(0), 1)
+    .option('--seed <n>', 'seed for shuffles, dropout masks and init', wholeNumber(0), 42);
+}
+
+/** The tokenizer's thread count when not given is decided by the input size (text/pipeline.ts). */
+export const TOKENIZER_WORKERS_HELP = `tokenizer worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for inputs under 16 MB)`;
+
+/** How raw text is tokenized on the way in: --workers, --no-cache, --cache-dir. */
+export function addTokenizingFlags(command: Command): Command {
+  return command
+    .option('--workers <n>', TOKENIZER_WORKERS_HELP, wholeNumber(0))
+    .option('--no-cache', 'do not read or write the tokenized-corpus cache')
+    .option('--cache-dir <dir>', 'tokenized-corpus cache folder');
+}
+
+/** The run directory, the backend and the output: --overwrite, --resume, --backend, --json, --quiet. */
+export function addRunFlags(command: Command): Command {
+  return command
+    .option('--overwrite', 'replace a non-empty --out run directory')
+    .option('--resume', 'continue the interrupted run in --out from its last checkpoint')
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
+    .option('--json', 'print one JSON object with the results instead of the table')
+    .option('--quiet', 'no progress or info on stderr');
+}
