@@ -5,14 +5,16 @@
  *
  * Why the two agree:
  * 1. The first five rules (fix_html, replace_rep, replace_wrep, spec_add_spaces,
- *    rm_useless_spaces) run as they are, on the whole document; each returns its input at once
- *    when a cheap scan shows it cannot fire (rules.ts).
+ *    rm_useless_spaces) cannot change what separates one raw run from the next, except when
+ *    fix_html changes the text or replace_wrep fires: a cheap per-run scan flags both, and such a
+ *    document goes whole through the rule pipeline. Otherwise the cache key is the raw run, and
+ *    replace_rep, spec_add_spaces and rm_useless_spaces are applied to the run on a cache miss.
  * 2. The other three only look at one whitespace-delimited run at a time: replace_all_caps and
  *    replace_maj match whole runs (`(\s|^)WORD(?=\s|$)`) and put `xxup ` / `xxmaj ` before them,
  *    and lowercase lower-cases (no case mapping looks across whitespace, not even Greek final
  *    sigma's) and strips the ends. The word split also works run by run (spaCy splits on
  *    whitespace first). So a run's tokens depend on the run alone, and are cached: the cache key
- *    is the run as it stands before the case rules, found by hashing its characters in place, so
+ *    is the raw run, found by hashing its characters in place, so
  *    a repeated run costs one table probe and no string allocation.
  * 3. The one step that looks across runs, spaCy's special-case matcher (`'` `'` → `''` only when
  *    no longer or earlier match claims those tokens), is redone on the document's token ids,
