@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram, COMMANDS } from '../src/cli/main.js';
+import { runProcess, type ProcessResult } from './support/process.js';
 
 /**
  * Every `ulmfit …` command the README shows must work as written:
@@ -98,16 +98,8 @@ function tourSteps(): TourStep[] {
   return steps;
 }
 
-function bash(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function bash(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<ProcessResult> {
+  return runProcess('bash', ['-o', 'pipefail', '-c', command], { cwd, env });
 }
 
 describe('README commands', () => {

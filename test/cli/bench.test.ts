@@ -1,18 +1,10 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { benchmarkClassifier } from '../../src/tasks/speed.js';
+import { runUlmfit, type ProcessResult } from '../support/process.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
-function ulmfit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function ulmfit(args: string[]): Promise<ProcessResult> {
+  return runUlmfit(args);
 }
 
 const TINY = ['--vocab', '40', '--emb', '6', '--hidden', '10', '--layers', '2', '--bs', '2', '--bptt', '4', '--steps', '1', '--warmup', '1', '--backend', 'wasm'];

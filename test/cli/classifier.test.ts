@@ -1,24 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeRows, trainTinyLm, writeCsv, writeJsonl } from '../tasks/clas-data.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
+import { runUlmfit, type ProcessResult } from '../support/process.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
-function ulmfit(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { env: { ...process.env, ULMFIT_CACHE_DIR: join(root, 'cache') } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? '');
-  });
+function ulmfit(args: string[], input?: string): Promise<ProcessResult> {
+  return runUlmfit(args, { env: { ULMFIT_CACHE_DIR: join(root, 'cache') }, ...(input !== undefined ? { input } : {}) });
 }
 
 let root: string;

@@ -1,21 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DemoResult } from '../../src/tasks/demo.js';
+import { runUlmfit, type ProcessResult } from '../support/process.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
-function ulmfit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { env: { ...process.env, ULMFIT_CACHE_DIR: join(root, 'cache') } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function ulmfit(args: string[]): Promise<ProcessResult> {
+  return runUlmfit(args, { env: { ULMFIT_CACHE_DIR: join(root, 'cache') } });
 }
 
 /** A printed command line back into argv (the demo quotes with '…' only). */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,20 +6,11 @@ import { openCorpus } from '../../src/text/corpus.js';
 import { applyPreRules } from '../../src/text/rules.js';
 import { loadSubwordEncoder } from '../../src/text/subword/encoder.js';
 import { decodeModelProto } from '../../src/text/subword/model-proto.js';
+import { runUlmfit, type ProcessResult } from '../support/process.js';
 
 // The real CLI (bin/ulmfit.js → dist/; npm test builds first).
-function ulmfit(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { env: { ...process.env, ULMFIT_CACHE_DIR: cacheDir } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+function ulmfit(args: string[], input = ''): Promise<ProcessResult> {
+  return runUlmfit(args, { env: { ULMFIT_CACHE_DIR: cacheDir }, input });
 }
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'ulmfit-subword-cache-'));

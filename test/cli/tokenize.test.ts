@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,21 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { openCorpus } from '../../src/text/corpus.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
 import { oneLine } from '../../src/cli/tokenize.js';
+import { runUlmfit, type ProcessResult } from '../support/process.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first). Spawned
 // asynchronously so the test worker's event loop stays free while the CLI runs.
-function ulmfit(args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/ulmfit.js', ...args], { env: { ...process.env, ULMFIT_CACHE_DIR: cacheDir, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined); // the CLI may exit before reading stdin (usage errors)
-    child.stdin.end(input ?? '');
-  });
+function ulmfit(args: string[], input?: string, env: Record<string, string> = {}): Promise<ProcessResult> {
+  return runUlmfit(args, { env: { ULMFIT_CACHE_DIR: cacheDir, ...env }, ...(input !== undefined ? { input } : {}) });
 }
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'ulmfit-cli-cache-'));
