@@ -65,7 +65,7 @@ export function addLmFlags(command: Command): Command {
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text')
     .option('--line-docs', 'a plain text file holds one document per line');
   addTokenizingFlags(command)
-    .option('--train-workers <n>', 'data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws)', wholeNumber(1), 1);
+    .option('--train-workers <n>', 'data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws and later epochs\' document order)', wholeNumber(1), 1);
   return addRunFlags(command);
 }
 

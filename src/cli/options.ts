@@ -20,6 +20,13 @@ export function realNumber(min: number, max = Infinity): (value: string) => numb
   };
 }
 
+/** A number above 0 (e.g. a gradient-clipping norm, where 0 would zero every gradient). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number above 0');
+  return n;
+}
+
 const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 export function backendName(value: string): BackendName {

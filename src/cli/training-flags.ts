@@ -4,13 +4,13 @@
  */
 import type { Command } from 'commander';
 import { defaultWorkerCount } from '../text/parallel.js';
-import { backendName, realNumber, wholeNumber } from './options.js';
+import { backendName, positiveNumber, realNumber, wholeNumber } from './options.js';
 
 /** Optimizer and regularization: --wd, --clip, --alpha, --beta, --seed. */
 export function addOptimizerFlags(command: Command): Command {
   return command
     .option('--wd <wd>', 'decoupled weight decay (fastai default 0.01)', realNumber(0))
-    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', realNumber(0))
+    .option('--clip <norm>', 'clip the gradient norm (off by default, as fastai)', positiveNumber)
     .option('--alpha <a>', 'AR regularization (0 = off)', realNumber(0), 2)
     .option('--beta <b>', 'TAR regularization (0 = off)', realNumber(0), 1)
     .option('--seed <n>', 'seed for shuffles, dropout masks and init', wholeNumber(0), 42);

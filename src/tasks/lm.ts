@@ -18,7 +18,7 @@ import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { matchEmbeds } from '../model/transfer.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
-import { DataParallelLm } from '../train/data-parallel.js';
+import { checkDataParallel, DataParallelLm } from '../train/data-parallel.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
 import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
@@ -65,7 +65,8 @@ export interface LmTrainOptions {
    * Data-parallel training replicas (src/train/data-parallel.ts): the main thread and
    * trainWorkers-1 worker threads each compute bs/trainWorkers rows of every batch. Default 1
    * (one thread). Results are deterministic for a given value and differ from 1 in the dropout
-   * draws only; stored in config.json so `--resume` continues with the same value.
+   * draws and, from the second epoch on, the document order (the worker seeds come from the
+   * run's Rng); stored in config.json so `--resume` continues with the same value.
    */
   trainWorkers?: number | undefined;
   noCache?: boolean | undefined;
@@ -181,6 +182,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > bs) {
       throw usageError(`--train-workers must be a whole number from 1 to --bs (${bs}), got ${replicas}`, 'each replica needs at least one row of every batch');
     }
+    checkDataParallel(replicas, backend);
     const trainStream = new LmStream(trainDocs, { bs, bptt, shuffle: true, rng, backwards });
     if (trainStream.numBatches === 0) {
       throw new UlmfitError('E_INPUT_EMPTY', `the training text has ${trainTokens} tokens, too few for --bs ${bs}`, 'give more text or a smaller --bs');

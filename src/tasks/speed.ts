@@ -218,7 +218,7 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
   const mainThread = options.mainThread ?? true;
   const update = options.update ?? 'replicated';
   const { config, backend, model, learner, batches, total, tokens } = await setUpBenchmark(options);
-  const trainer = await DataParallelLm.create({ replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName });
+  const trainer = await DataParallelLm.create({ replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName, flag: '--workers' });
   try {
     let i = 0;
     const timing: StepTiming[] = Array.from({ length: workers }, () => ({ gradients: 0, wait: 0, average: 0, update: 0, onCpu: 0, waitingForCpu: 0 }));

@@ -21,9 +21,10 @@
  * run's); before every step each worker replica gets a seed drawn from that generator and
  * restarts its own from it. All randomness thus flows from the run's generator (which the
  * learner's checkpoint saves, so `--resume` stays exact), a run with N replicas is deterministic
- * for a given N and seed, and it differs from the single-process run only in the dropout draws:
- * each replica draws its own masks for its rows (weight dropout and embedding dropout included),
- * where one process draws one set per batch.
+ * for a given N and seed, and it differs from the single-process run in the dropout draws (each
+ * replica draws its own masks for its rows, weight dropout and embedding dropout included, where
+ * one process draws one set per batch) and, as the seeds come from the generator that also
+ * shuffles the documents between epochs, in the document order from the second epoch on.
  *
  * Workers run the compiled `dist/train/dp-worker.js` (under vitest too: run `npm run build`).
  */
@@ -61,6 +62,8 @@ export interface DataParallelOptions {
   clip?: number | undefined;
   /** The workers' TF.js backend (default: the one this thread runs). */
   backend?: BackendName | undefined;
+  /** The option that asked for replicas, named in errors (default `--train-workers`). */
+  flag?: string | undefined;
   /** A replica waiting longer than this at a barrier gives up (default 30 min). */
   barrierTimeoutMs?: number | undefined;
 }
@@ -72,6 +75,27 @@ export function dpWorkerFile(): URL | undefined {
   const built = new URL('../../dist/train/dp-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   return undefined;
+}
+
+function missingWorkerError(): UlmfitError {
+  return new UlmfitError('E_TRAINING', 'data-parallel training needs the compiled worker dist/train/dp-worker.js', 'run npm run build');
+}
+
+/**
+ * Refuses a data-parallel setup that cannot run, before any work is done: callers check this
+ * when they parse their options, not after tokenizing. `flag` names the option that asked for
+ * replicas (`--train-workers` in training, `--workers` in `ulmfit bench`).
+ */
+export function checkDataParallel(replicas: number, backend: string, flag = '--train-workers'): void {
+  if (replicas <= 1) return;
+  if (backend === 'tensorflow') {
+    // libtensorflow already runs its kernels on every core; replicas would only compete for them.
+    throw usageError(
+      'data-parallel workers are for the one-thread wasm and cpu backends; the tensorflow backend already uses every core',
+      `leave out ${flag}, or use --backend wasm`,
+    );
+  }
+  if (dpWorkerFile() === undefined) throw missingWorkerError();
 }
 
 function rebuildError(failure: DpFailure, index: number): Error {
@@ -108,7 +132,13 @@ class WorkerReplica {
     this.worker.on('exit', (code) => {
       this.exited = true;
       onDeath();
-      this.fail(new Error(`data-parallel replica ${init.index} exited with code ${code}`));
+      this.fail(
+        new UlmfitError(
+          'E_TRAINING',
+          `data-parallel replica ${init.index} (a worker thread) exited with code ${code}, out of memory or killed`,
+          'rerun with --resume to continue from the last finished epoch, or train without --train-workers',
+        ),
+      );
     });
   }
 
@@ -189,15 +219,10 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     writeWeights(model, new Float32Array(shared.weights));
     const firstWorker = mainThread ? 1 : 0;
     const file = replicas > firstWorker ? dpWorkerFile() : undefined;
-    if (replicas > firstWorker && file === undefined) {
-      throw new UlmfitError('E_TRAINING', 'data-parallel training needs the compiled worker dist/train/dp-worker.js', 'run npm run build');
-    }
+    if (replicas > firstWorker && file === undefined) throw missingWorkerError();
     const barrier = new Barrier(shared.control, replicas);
     const backend = options.backend ?? (tf.getBackend() as BackendName);
-    if (backend === 'tensorflow' && replicas > 1) {
-      // libtensorflow already runs its kernels on every core; replicas would only compete for them.
-      throw usageError('data-parallel workers are for the one-thread wasm and cpu backends; the tensorflow backend already uses every core', 'leave out --workers / --train-workers, or use --backend wasm');
-    }
+    checkDataParallel(replicas, backend, options.flag);
     const workers: WorkerReplica[] = [];
     for (let index = firstWorker; index < replicas; index++) {
       const init: DpWorkerInit = {
