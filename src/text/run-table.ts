@@ -11,10 +11,12 @@
 /** Slot layout (Int32 fields). */
 const HASH = 0;
 const ENTRY = 1; // entry number + 1; 0 = empty slot
-const LENGTH_BITS = 2; // key length << 8 | the caller's 8 bits
+const LENGTH_BITS = 2; // (key length & LENGTH_MASK) << 8 | the caller's 8 bits
 const VALUE = 3; // the caller's value
 const KEY = 4; // 4 fields: the key, two units per field; or, for longer keys, its place in the pool
 const STRIDE = 8;
+/** The slot keeps 24 bits of the key's length; a longer key's full length is checked in the pool. */
+const LENGTH_MASK = 0xffffff;
 const INLINE_UNITS = 8;
 
 /** FNV-1a over UTF-16 units: start from `HASH_SEED`, fold each unit with `hashStep`. */
@@ -65,7 +67,7 @@ export class RunTable {
     for (;;) {
       const slot = index * STRIDE;
       if (data[slot + ENTRY] === 0) return -1;
-      if (data[slot + HASH] === hash && data[slot + LENGTH_BITS]! >>> 8 === length && this.sameKey(slot, text, start, end)) return slot;
+      if (data[slot + HASH] === hash && data[slot + LENGTH_BITS]! >>> 8 === (length & LENGTH_MASK) && this.sameKey(slot, text, start, end)) return slot;
       index = (index + 1) & this.mask;
     }
   }
@@ -79,6 +81,7 @@ export class RunTable {
     }
     const chars = this.chars;
     const keyStart = data[slot + KEY]!;
+    if (length > LENGTH_MASK && this.storedLength(slot) !== length) return false;
     for (let k = 0; k < length; k++) if (chars[keyStart + k] !== text.charCodeAt(start + k)) return false;
     return true;
   }
@@ -99,7 +102,7 @@ export class RunTable {
     const entry = this.size++;
     data[slot + HASH] = hash;
     data[slot + ENTRY] = entry + 1;
-    data[slot + LENGTH_BITS] = (length << 8) | bits;
+    data[slot + LENGTH_BITS] = ((length & LENGTH_MASK) << 8) | bits;
     data[slot + VALUE] = value;
     if (length <= INLINE_UNITS) {
       for (let at = start, field = slot + KEY; at < end; at += 2, field++) data[field] = packedPair(text, at, end);
@@ -113,6 +116,13 @@ export class RunTable {
     }
     this.entryKeyStart[entry] = keyStart;
     return slot;
+  }
+
+  /** The full length of a pooled key: keys are pooled in entry order, end to end. */
+  private storedLength(slot: number): number {
+    const entry = this.data[slot + ENTRY]! - 1;
+    const end = entry + 1 < this.size ? this.entryKeyStart[entry + 1]! : this.charsUsed;
+    return end - this.entryKeyStart[entry]!;
   }
 
   private storeKey(text: string, start: number, end: number): void {

@@ -28,6 +28,19 @@ describe('TokenInterner', () => {
   });
 });
 
+describe('TokenInterner with tokens longer than the 24 bits a slot keeps of a length', () => {
+  it('gives one id per distinct string, however long', () => {
+    const interner = new TokenInterner();
+    const huge = 'a'.repeat(2 ** 24 + 3);
+    const first = interner.intern(huge);
+    expect(interner.intern('x')).toBe(first + 1);
+    expect(interner.intern(huge.slice(0, -1) + 'a')).toBe(first); // an equal string built anew
+    expect(interner.intern(huge + 'a')).toBe(first + 2);
+    expect(interner.intern('a'.repeat(3))).toBe(first + 3); // same length bits as `huge`
+    expect(interner.size).toBe(4);
+  });
+});
+
 describe('IdBuffer', () => {
   it('grows while keeping what it holds', () => {
     const buffer = new IdBuffer(2);
