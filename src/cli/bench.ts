@@ -2,17 +2,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../backend.js';
 import type { UpdateMode } from '../train/data-parallel.js';
 import type { StepTiming } from '../train/dp-replica.js';
+import type { SpeedConfig } from '../tasks/speed.js';
 import { backendName, wholeNumber } from './options.js';
 
-interface BenchFlags {
-  vocab: number;
-  emb: number;
-  hidden: number;
-  layers: number;
-  bs: number;
-  bptt: number;
-  steps: number;
-  warmup: number;
+interface BenchFlags extends SpeedConfig {
   backend: BackendName;
   workers: number;
   mainThread: boolean;

@@ -29,7 +29,7 @@ import { Rng } from '../random.js';
 import { compareCodePoints, type Corpus } from '../text/corpus.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
-import { isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
 
 export interface ClassifierTrainOptions {
@@ -144,16 +144,8 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   const encoder = options.lm !== undefined ? loadEncoder(options.lm, backwards) : undefined;
   const settings = encoder ? (encoder.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
   const corpusOptions: CorpusInputOptions = {
-    settings,
+    ...corpusInputOptions(settings, options, encoder?.spmModel),
     ...(encoder ? { vocab: encoder.vocab, requireSettings: settings } : {}),
-    ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
-    ...(options.minFreq !== undefined ? { minFreq: options.minFreq } : {}),
-    ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.noCache ? { noCache: true } : {}),
-    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    ...(options.textCol ? { textCol: options.textCol } : {}),
-    ...(options.labelCol ? { labelCol: options.labelCol } : {}),
   };
   if (encoder) checkCorpusVocab(options.inputs, encoder);
   const backend = await initBackend(options.backend ?? 'auto');

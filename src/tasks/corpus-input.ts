@@ -15,6 +15,37 @@ export interface CorpusInputOptions extends Omit<TokenizeCorpusOptions, 'out' | 
   requireSettings?: TokenizerSettings;
 }
 
+/** The tokenizing settings a task takes from its caller (flags of the training commands). */
+export interface TokenizingFields {
+  minFreq?: number | undefined;
+  maxVocab?: number | undefined;
+  workers?: number | undefined;
+  noCache?: boolean | undefined;
+  cacheDir?: string | undefined;
+  textCol?: string | undefined;
+  lineDocs?: boolean | undefined;
+  labelCol?: string | undefined;
+}
+
+/**
+ * CorpusInputOptions for `settings` from a task's options: only the fields the caller set, so
+ * the tokenizer's own defaults apply to the rest.
+ */
+export function corpusInputOptions(settings: TokenizerSettings, fields: TokenizingFields, spmModel?: Uint8Array): CorpusInputOptions {
+  return {
+    settings,
+    ...(spmModel ? { spmModel } : {}),
+    ...(fields.minFreq !== undefined ? { minFreq: fields.minFreq } : {}),
+    ...(fields.maxVocab !== undefined ? { maxVocab: fields.maxVocab } : {}),
+    ...(fields.workers !== undefined ? { workers: fields.workers } : {}),
+    ...(fields.noCache ? { noCache: true } : {}),
+    ...(fields.cacheDir ? { cacheDir: fields.cacheDir } : {}),
+    ...(fields.textCol ? { textCol: fields.textCol } : {}),
+    ...(fields.lineDocs ? { lineDocs: true } : {}),
+    ...(fields.labelCol ? { labelCol: fields.labelCol } : {}),
+  };
+}
+
 export interface LoadedCorpus {
   corpus: Corpus;
   /** Tokenization statistics when the inputs were raw text (undefined for a corpus dir). */

@@ -17,7 +17,7 @@ import { matchEmbeds } from '../model/transfer.js';
 import { Rng } from '../random.js';
 import type { TokenizerSettings } from '../text/settings.js';
 import { Learner } from '../train/learner.js';
-import { loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 
 export interface LmEvalOptions {
   /** A language-model directory or a run directory (its model-best/). */
@@ -54,17 +54,7 @@ export interface LmEvalResult {
 export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmEvalResult> {
   const loaded = readModelDir(resolveModelDir(options.model, { prefer: 'lm' }), { kind: ['lm'] });
   const settings = loaded.tokenizer as unknown as TokenizerSettings;
-  const tokenizeOptions: CorpusInputOptions = {
-    settings,
-    ...(loaded.spmModel ? { spmModel: loaded.spmModel } : {}),
-    ...(options.minFreq !== undefined ? { minFreq: options.minFreq } : {}),
-    ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.noCache ? { noCache: true } : {}),
-    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    ...(options.textCol ? { textCol: options.textCol } : {}),
-    ...(options.lineDocs ? { lineDocs: true } : {}),
-  };
+  const tokenizeOptions = corpusInputOptions(settings, options, loaded.spmModel);
   let itos = loaded.vocab;
   if (options.vocabFrom) {
     const source = await loadCorpusInput(options.vocabFrom, { ...tokenizeOptions, requireSettings: settings });

@@ -22,7 +22,7 @@ import { checkDataParallel, DataParallelLm } from '../train/data-parallel.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
 import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
-import { loadCorpusInput } from './corpus-input.js';
+import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
 
 export interface LmTrainOptions {
@@ -143,17 +143,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
   const pretrained = options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards ?? false) : undefined;
   const settings = pretrained ? (pretrained.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
   const backwards = pretrained ? pretrained.meta.backwards : (options.backwards ?? false);
-  const tokenizeOptions = {
-    settings,
-    ...(pretrained?.spmModel ? { spmModel: pretrained.spmModel } : {}),
-    ...(options.minFreq !== undefined ? { minFreq: options.minFreq } : {}),
-    ...(options.maxVocab !== undefined ? { maxVocab: options.maxVocab } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.noCache ? { noCache: true } : {}),
-    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    ...(options.textCol ? { textCol: options.textCol } : {}),
-    ...(options.lineDocs ? { lineDocs: true } : {}),
-  };
+  const tokenizeOptions = corpusInputOptions(settings, options, pretrained?.spmModel);
   const train = await loadCorpusInput(options.inputs, { ...tokenizeOptions, ...(pretrained ? { requireSettings: settings } : {}) });
   const closers = [train.close];
   const close = (): void => { for (const c of closers) c(); };
