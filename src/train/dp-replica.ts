@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
-import { clipGradNorm } from './learner.js';
+import { clipGradNorm, lossAndGradients } from './learner.js';
 import { clockDelta, threadClock } from './thread-clock.js';
 import type { Adam, AdamHypers } from './optimizer.js';
 import {
@@ -199,14 +199,7 @@ export class ReplicaCore {
    * `[start, total)` of the flat gradient, and the losses and rows share to the stats buffer.
    */
   private computeGradients(rows: LmBatch, batchRows: number, start: number): void {
-    const trainable = this.optimizer.trainableVariables();
-    let reported: tf.Scalar | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = this.model.trainLoss(rows);
-      if (out instanceof tf.Tensor) return out;
-      reported = tf.keep(out.reported);
-      return out.loss;
-    }, trainable);
+    const { lossValue, reportedValue, grads } = lossAndGradients(this.model, rows, this.optimizer.trainableVariables());
     try {
       const flat = this.grads[this.index]!;
       for (let v = 0; v < this.variables.length; v++) {
@@ -216,13 +209,10 @@ export class ReplicaCore {
         if (grad == null) flat.fill(0, slot.offset, slot.offset + slot.size);
         else flat.set(grad.dataSync() as Float32Array, slot.offset);
       }
-      const lossValue = value.dataSync()[0]!;
       this.stats[3 * this.index] = lossValue;
-      this.stats[3 * this.index + 1] = reported === null ? lossValue : (reported as tf.Scalar).dataSync()[0]!;
+      this.stats[3 * this.index + 1] = reportedValue;
       this.stats[3 * this.index + 2] = rows.bs / batchRows;
     } finally {
-      value.dispose();
-      (reported as tf.Scalar | null)?.dispose();
       tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g != null));
     }
   }

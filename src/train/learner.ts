@@ -341,17 +341,8 @@ export class Learner<Batch extends { bs: number }> {
    * @param where names the batch in that error message
    */
   trainBatch(batch: Batch, where = 'a training batch'): number {
-    const variables = this.optimizer.trainableVariables();
-    let reported: tf.Scalar | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = this.model.trainLoss(batch);
-      if (out instanceof tf.Tensor) return out;
-      reported = tf.keep(out.reported);
-      return out.loss;
-    }, variables);
+    const { lossValue, reportedValue, grads } = lossAndGradients(this.model, batch, this.optimizer.trainableVariables());
     try {
-      const lossValue = (value.dataSync()[0] as number);
-      const reportedValue = reported === null ? lossValue : ((reported as tf.Scalar).dataSync()[0] as number);
       if (!Number.isFinite(lossValue)) throw this.diverged(`the loss is ${lossValue}`, where);
       if (this.options.clip !== undefined) {
         const norm = clipGradNorm(grads, this.options.clip);
@@ -360,8 +351,6 @@ export class Learner<Batch extends { bs: number }> {
       this.optimizer.step(grads);
       return reportedValue;
     } finally {
-      value.dispose();
-      (reported as tf.Scalar | null)?.dispose();
       for (const grad of Object.values(grads)) grad?.dispose();
     }
   }
@@ -498,6 +487,33 @@ export class Learner<Batch extends { bs: number }> {
   /** Frees the optimizer state (the model's weights belong to the model). */
   dispose(): void {
     this.optimizer.dispose();
+  }
+}
+
+/**
+ * One forward and backward pass: the optimized loss (with AR/TAR) and the reported one (without)
+ * as numbers, and the gradients of `variables`, which the caller disposes. Shared by the learner
+ * and the data-parallel replicas, so both train on exactly the same quantity.
+ */
+export function lossAndGradients<Batch>(
+  model: Pick<TrainableModel<Batch>, 'trainLoss'>,
+  batch: Batch,
+  variables: tf.Variable[],
+): { lossValue: number; reportedValue: number; grads: tf.NamedTensorMap } {
+  let reported: tf.Scalar | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.trainLoss(batch);
+    if (out instanceof tf.Tensor) return out;
+    reported = tf.keep(out.reported);
+    return out.loss;
+  }, variables);
+  try {
+    const lossValue = value.dataSync()[0]!;
+    const reportedValue = reported === null ? lossValue : (reported as tf.Scalar).dataSync()[0]!;
+    return { lossValue, reportedValue, grads };
+  } finally {
+    value.dispose();
+    (reported as tf.Scalar | null)?.dispose();
   }
 }
 
