@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { UlmfitError } from './errors.js';
+import { wasmGemmFor } from './wasm/gemm.js';
 
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
@@ -289,15 +290,24 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
     return transposeFunc({ inputs: { x: t }, backend, attrs: { perm } });
   };
 
+  // Plain matmuls (no bias or activation to fuse) go to our FMA kernel where it runs.
+  const multiply = (args: KernelArgs): tf.TensorInfo => {
+    if (kernelName === 'BatchMatMul') {
+      const out = wasmGemmFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!);
+      if (out !== undefined) return out;
+    }
+    return originalFunc(args);
+  };
+
   const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
     const transposeA = args.attrs['transposeA'] === true;
     const transposeB = args.attrs['transposeB'] === true;
-    if (!transposeA && !transposeB) return originalFunc(args);
+    if (!transposeA && !transposeB) return multiply(args);
     const { backend } = args;
     const a = transposeA ? swapLastTwo(args.inputs['a']!, backend) : args.inputs['a']!;
     const b = transposeB ? swapLastTwo(args.inputs['b']!, backend) : args.inputs['b']!;
     try {
-      return originalFunc({
+      return multiply({
         inputs: { ...args.inputs, a, b },
         backend,
         attrs: { ...args.attrs, transposeA: false, transposeB: false },

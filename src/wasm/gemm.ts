@@ -1,0 +1,227 @@
+/**
+ * A float32 matrix multiply for TF.js's wasm backend that runs ~1.5x faster than the XNNPACK
+ * kernel TF.js uses, on the shapes an AWD-LSTM trains with (docs/speed-benchmark.md,
+ * `node dist/bench/matmul.js`).
+ *
+ * Why it is faster: TF.js 4.22's XNNPACK build has no relaxed SIMD, so each multiply-add is a
+ * multiply and an add; ours (tools/gemm-wat.mjs, compiled into gemm-binary.ts) uses
+ * `f32x4.relaxed_madd`, one FMA instruction on x64 CPUs with FMA3. Results differ from XNNPACK's
+ * in the last bits (one rounding per multiply-add instead of two); they are deterministic on a
+ * given machine.
+ *
+ * The module imports the wasm backend's own memory, so it reads A and B and writes C where TF.js
+ * keeps them: no copies. B is first packed into 8-column panels (scratch memory taken from the
+ * backend's allocator), in column blocks of at most PACK_BLOCK_FLOATS; for short A (the per-time-
+ * step recurrent matmuls, 72 calls per layer with the same weight) the packed B is kept, keyed by
+ * the tensor's data id (TF.js tensor data is immutable: a variable's `assign` gets a new data id).
+ *
+ * Relaxed SIMD is standard from V8 11.4; Node 20's V8 11.3 has it behind
+ * `--experimental-wasm-relaxed-simd`, which `loadGemmModule` sets before compiling. Where the module
+ * still does not validate (or `ULMFIT_WASM_GEMM=0`), the backend keeps XNNPACK.
+ */
+import * as v8 from 'node:v8';
+import type * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { GEMM_WASM_BASE64 } from './gemm-binary.js';
+
+/**
+ * The slice of the WebAssembly JS API used here. TypeScript declares that API in its DOM library,
+ * which this Node project does not compile against.
+ */
+interface WasmModule {
+  readonly compiledGemm: unique symbol;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: object };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Rows per micro-kernel call and columns per panel (tools/gemm-wat.mjs). */
+const MR = 6;
+const NR = 8;
+/** At most this many floats of B are packed at once (4 MB: stays in L2/L3 while all of A passes). */
+const PACK_BLOCK_FLOATS = 1 << 20;
+/** A is multiplied in blocks of rows whose K floats total at most this (256 KB, L2-sized). */
+const ROW_BLOCK_FLOATS = 1 << 16;
+/** Packed B is cached only for calls with fewer rows than this (larger ones amortise packing). */
+const CACHE_MAX_ROWS = 64;
+/** Packed weights kept (least recently used dropped first). */
+const CACHE_ENTRIES = 4;
+
+interface GemmExports {
+  pack(b: number, bp: number, k: number, n: number, ldb: number): void;
+  gemm(a: number, bp: number, c: number, m: number, n: number, k: number, ldc: number, tile: number): void;
+}
+
+/** The backend's Emscripten module, as far as it is used here (not in its public typings). */
+interface EmscriptenModule {
+  asm: { memory: object };
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+}
+
+interface PackedEntry {
+  dataId: object;
+  k: number;
+  n: number;
+  pointer: number;
+}
+
+let compiled: WasmModule | null | undefined;
+
+/** The compiled module, or null where this engine cannot run it (no relaxed SIMD). */
+export function loadGemmModule(): WasmModule | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  if (process.env['ULMFIT_WASM_GEMM'] === '0') return null;
+  const bytes = Buffer.from(GEMM_WASM_BASE64, 'base64');
+  if (!wasmApi.validate(bytes)) {
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // an engine without the flag: validation below decides
+    }
+  }
+  if (wasmApi.validate(bytes)) compiled = new wasmApi.Module(bytes);
+  return compiled ?? null;
+}
+
+/** Our matmul bound to one wasm backend instance (one per thread). */
+export class WasmGemm {
+  private readonly exports: GemmExports;
+  private readonly module: EmscriptenModule;
+  private scratch = 0;
+  private scratchFloats = 0;
+  private readonly tile: number;
+  private readonly cache: PackedEntry[] = [];
+  /** Counters, for tests and profiling: matmuls done here, B blocks packed, cached packs reused. */
+  readonly stats = { calls: 0, packs: 0, cacheHits: 0 };
+
+  constructor(private readonly backend: BackendWasm, wasmModule: WasmModule) {
+    // BackendWasm.wasm is typed as the backend's module interface, which omits these members.
+    this.module = backend.wasm as unknown as EmscriptenModule;
+    const instance = new wasmApi.Instance(wasmModule, { env: { memory: this.module.asm.memory } });
+    this.exports = instance.exports as unknown as GemmExports;
+    this.tile = this.allocate(MR * NR);
+  }
+
+  /**
+   * `a · b` for float32 operands with equal batch sizes (or rank 2), no transposes.
+   * @param a `[...batch, m, k]`
+   * @param b `[...batch, k, n]`
+   * @returns `[...batch, m, n]`, or undefined when the shapes are not ones this kernel takes
+   */
+  matMul(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | undefined {
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
+    const rank = a.shape.length;
+    const batchShape = a.shape.slice(0, rank - 2);
+    if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
+    const m = a.shape[rank - 2]!;
+    const k = a.shape[rank - 1]!;
+    const n = b.shape[rank - 1]!;
+    if (b.shape[rank - 2] !== k || m < MR) return undefined; // single rows: XNNPACK's path is as good
+    const batches = batchShape.reduce((product, size) => product * size, 1);
+    this.stats.calls++;
+    const out = this.backend.makeOutput([...batchShape, m, n], 'float32');
+    if (batches * m * n === 0) return out;
+    // Offsets are taken after every allocation: allocating may grow (and so move) the heap view,
+    // but not the offsets.
+    const cacheable = batches === 1 && m < CACHE_MAX_ROWS;
+    const cached = cacheable ? this.cachedPack(b, k, n) : undefined;
+    const aBase = this.offsetOf(a);
+    const bBase = this.offsetOf(b);
+    const cBase = this.offsetOf(out);
+    const blockRows = Math.max(MR, Math.floor(ROW_BLOCK_FLOATS / Math.max(k, 1) / MR) * MR);
+    const blockCols = cached !== undefined ? n : Math.max(NR, Math.floor(PACK_BLOCK_FLOATS / Math.max(k, 1) / NR) * NR);
+    const packed = cached ?? this.ensureScratch(k * Math.ceil(Math.min(n, blockCols) / NR) * NR);
+    for (let batch = 0; batch < batches; batch++) {
+      const aBatch = aBase + batch * m * k * 4;
+      const bBatch = bBase + batch * k * n * 4;
+      const cBatch = cBase + batch * m * n * 4;
+      for (let col = 0; col < n; col += blockCols) {
+        const width = Math.min(blockCols, n - col);
+        if (cached === undefined) {
+          this.exports.pack(bBatch + col * 4, packed, k, width, n * 4);
+          this.stats.packs++;
+        }
+        const panels = cached === undefined ? packed : cached + col * k * 4;
+        for (let row = 0; row < m; row += blockRows) {
+          const rows = Math.min(blockRows, m - row);
+          this.exports.gemm(aBatch + row * k * 4, panels, cBatch + (row * n + col) * 4, rows, width, k, n * 4, this.tile);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Frees the scratch and cached panels (the instance must not be used afterwards). */
+  dispose(): void {
+    for (const entry of this.cache) this.module._free(entry.pointer);
+    this.cache.length = 0;
+    if (this.scratch !== 0) this.module._free(this.scratch);
+    this.module._free(this.tile);
+    this.scratch = 0;
+  }
+
+  private allocate(floats: number): number {
+    const pointer = this.module._malloc(floats * 4);
+    if (pointer === 0) throw new Error(`wasm matmul: out of memory allocating ${floats} floats`);
+    return pointer;
+  }
+
+  private offsetOf(t: tf.TensorInfo): number {
+    return this.backend.typedArrayFromHeap(t).byteOffset;
+  }
+
+  /** Packed panels of `b` (`[k, n]`), from the cache or packed now and cached. */
+  private cachedPack(b: tf.TensorInfo, k: number, n: number): number {
+    const dataId = b.dataId;
+    const index = this.cache.findIndex((entry) => entry.dataId === dataId && entry.k === k && entry.n === n);
+    if (index >= 0) {
+      const [entry] = this.cache.splice(index, 1);
+      this.cache.push(entry!);
+      this.stats.cacheHits++;
+      return entry!.pointer;
+    }
+    if (this.cache.length >= CACHE_ENTRIES) this.module._free(this.cache.shift()!.pointer);
+    const panels = Math.ceil(n / NR);
+    const pointer = this.allocate(panels * NR * k);
+    this.exports.pack(this.offsetOf(b), pointer, k, n, n * 4);
+    this.stats.packs++;
+    this.cache.push({ dataId, k, n, pointer });
+    return pointer;
+  }
+
+  /** A scratch area of at least `floats` floats (grown, never shrunk). */
+  private ensureScratch(floats: number): number {
+    if (floats > this.scratchFloats) {
+      if (this.scratch !== 0) this.module._free(this.scratch);
+      this.scratch = 0;
+      this.scratch = this.allocate(floats);
+      this.scratchFloats = floats;
+    }
+    return this.scratch;
+  }
+}
+
+const instances = new WeakMap<BackendWasm, WasmGemm | null>();
+let enabled = true;
+
+/** Turns our matmul on or off for every backend (off: XNNPACK). For comparisons in tests and benchmarks. */
+export function setWasmGemmEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** The matmul for this backend instance, or undefined where it is off or cannot run. */
+export function wasmGemmFor(backend: BackendWasm): WasmGemm | undefined {
+  if (!enabled) return undefined;
+  let gemm = instances.get(backend);
+  if (gemm === undefined) {
+    const wasmModule = loadGemmModule();
+    gemm = wasmModule === null ? null : new WasmGemm(backend, wasmModule);
+    instances.set(backend, gemm);
+  }
+  return gemm ?? undefined;
+}

@@ -1,0 +1,179 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend.js';
+import { loadGemmModule, setWasmGemmEnabled, wasmGemmFor, type WasmGemm } from '../../src/wasm/gemm.js';
+import { GEMM_WASM_BASE64 } from '../../src/wasm/gemm-binary.js';
+
+let gemm: WasmGemm;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  const found = wasmGemmFor(tf.backend() as BackendWasm);
+  if (found === undefined) throw new Error('the wasm matmul did not load (relaxed SIMD unavailable?)');
+  gemm = found;
+});
+
+afterEach(() => setWasmGemmEnabled(true));
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+function values(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+/** Float64 reference `a · b` for row-major `[m, k]`, `[k, n]`. */
+function matMulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const x = a[i * k + p]!;
+      for (let j = 0; j < n; j++) out[i * n + j]! += x * b[p * n + j]!;
+    }
+  }
+  return out;
+}
+
+function expectClose(actual: Float32Array | Int32Array | Uint8Array, expected: Float64Array, k: number): void {
+  expect(actual.length).toBe(expected.length);
+  // float32 accumulation over k terms of size <= 1: error grows ~ sqrt(k) ulps of the sum's scale
+  const tolerance = 1e-6 * Math.max(1, k);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  expect(worst).toBeLessThanOrEqual(tolerance);
+}
+
+describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
+  it('loads on this Node (relaxed SIMD, enabled by flag on Node 20)', () => {
+    expect(loadGemmModule()).not.toBeNull();
+  });
+
+  it('is the committed binary of tools/gemm-wat.mjs', async () => {
+    // @ts-expect-error plain JavaScript tool without type declarations
+    const { compileGemmWasm } = (await import('../../tools/gemm-compile.mjs')) as { compileGemmWasm(): Promise<Uint8Array> };
+    const bytes = await compileGemmWasm();
+    expect(Buffer.from(bytes).toString('base64')).toBe(GEMM_WASM_BASE64);
+  });
+
+  it.each([
+    [6, 1, 1],
+    [6, 7, 8],
+    [7, 3, 9],
+    [11, 17, 23],
+    [12, 5, 16],
+    [13, 64, 31],
+    [32, 60, 240],
+    [64, 33, 7],
+    [100, 20, 45],
+  ])('multiplies [%i, %i] x [%i-wide] exactly like a float64 reference (row and column remainders)', (m, k, n) => {
+    const a = values(m * k, m * 7 + k);
+    const b = values(k * n, n * 13 + k);
+    const before = gemm.stats.calls;
+    const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+    expect(gemm.stats.calls).toBe(before + 1);
+    expect(out.shape).toEqual([m, n]);
+    expectClose(out.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
+    out.dispose();
+  });
+
+  it('blocks rows and packs columns in blocks on large operands', () => {
+    // k = 300: row blocks of 216 rows, packed column blocks of 3488 columns
+    const [m, k, n] = [440, 300, 3500];
+    const a = values(m * k, 1);
+    const b = values(k * n, 2);
+    const packs = gemm.stats.packs;
+    const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+    expect(gemm.stats.packs - packs).toBe(2);
+    expectClose(out.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
+    out.dispose();
+  });
+
+  it('writes zeros when k is 0 and handles empty results', () => {
+    const out = tf.tidy(() => tf.matMul(tf.ones([8, 0]), tf.ones([0, 5])));
+    expect(Array.from(out.dataSync())).toEqual(new Array(40).fill(0));
+    const empty = tf.tidy(() => tf.matMul(tf.ones([8, 3]), tf.ones([3, 0])));
+    expect(empty.shape).toEqual([8, 0]);
+    tf.dispose([out, empty]);
+  });
+
+  it('multiplies batches of equal size', () => {
+    const [batch, m, k, n] = [3, 7, 5, 10];
+    const a = values(batch * m * k, 3);
+    const b = values(batch * k * n, 4);
+    const out = tf.tidy(() => tf.matMul(tf.tensor3d(a, [batch, m, k]), tf.tensor3d(b, [batch, k, n])));
+    expect(out.shape).toEqual([batch, m, n]);
+    const got = out.dataSync() as Float32Array;
+    for (let i = 0; i < batch; i++) {
+      const ref = matMulRef(a.subarray(i * m * k, (i + 1) * m * k), b.subarray(i * k * n, (i + 1) * k * n), m, k, n);
+      expectClose(got.subarray(i * m * n, (i + 1) * m * n), ref, k);
+    }
+    out.dispose();
+  });
+
+  it('takes transposed operands (flags turned into explicit transposes first)', () => {
+    const [m, k, n] = [9, 6, 11];
+    const a = values(m * k, 5);
+    const b = values(k * n, 6);
+    const out = tf.tidy(() => {
+      const aT = tf.tensor2d(a, [m, k]).transpose();
+      const bT = tf.tensor2d(b, [k, n]).transpose();
+      return tf.matMul(aT, bT, true, true);
+    });
+    expectClose(out.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
+    out.dispose();
+  });
+
+  it('reuses the packed weight across short matmuls, and never confuses tensors', () => {
+    const [m, k, n] = [16, 40, 24];
+    const weight = tf.tensor2d(values(k * n, 7), [k, n]);
+    const hits = gemm.stats.cacheHits;
+    for (let step = 0; step < 5; step++) {
+      const a = values(m * k, 100 + step);
+      const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), weight));
+      expectClose(out.dataSync() as Float32Array, matMulRef(a, weight.dataSync() as Float32Array, m, k, n), k);
+      out.dispose();
+    }
+    expect(gemm.stats.cacheHits - hits).toBe(4);
+
+    // The same data under another shape (a reshape shares the data id) is packed for its shape.
+    const a2 = values(m * 2 * k, 9);
+    const reshaped = weight.reshape([2 * k, n / 2]);
+    const out2 = tf.tidy(() => tf.matMul(tf.tensor2d(a2, [m, 2 * k]), reshaped));
+    expectClose(out2.dataSync() as Float32Array, matMulRef(a2, weight.dataSync() as Float32Array, m, 2 * k, n / 2), 2 * k);
+    tf.dispose([out2, reshaped]);
+
+    // Weights disposed and new ones allocated (likely at the same heap offset) are never served
+    // from another tensor's cached panels; more weights than cache entries cycle through.
+    weight.dispose();
+    for (let round = 0; round < 8; round++) {
+      const w = values(k * n, 200 + round);
+      const a = values(m * k, 300 + round);
+      const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(w, [k, n])));
+      expectClose(out.dataSync() as Float32Array, matMulRef(a, w, m, k, n), k);
+      out.dispose();
+    }
+  });
+
+  it('leaves single rows and the switched-off case to XNNPACK, with the same numbers', () => {
+    const [m, k, n] = [1, 30, 20];
+    const a = values(m * k, 11);
+    const b = values(k * n, 12);
+    const calls = gemm.stats.calls;
+    const one = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+    expect(gemm.stats.calls).toBe(calls);
+    expectClose(one.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
+    setWasmGemmEnabled(false);
+    const a8 = values(8 * k, 13);
+    const off = tf.tidy(() => tf.matMul(tf.tensor2d(a8, [8, k]), tf.tensor2d(b, [k, n])));
+    expect(gemm.stats.calls).toBe(calls);
+    expectClose(off.dataSync() as Float32Array, matMulRef(a8, b, 8, k, n), k);
+    tf.dispose([one, off]);
+  });
+});
