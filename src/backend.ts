@@ -21,7 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { UlmfitError } from './errors.js';
-import { wasmGemmFor } from './wasm/gemm.js';
+import { wasmKernelsFor } from './wasm/kernels.js';
 
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
@@ -132,14 +132,15 @@ export function patchWasmKernels(): void {
   });
 }
 
-/** `[n, m] -> [m]`: Σ over rows, reading row after row (cache-friendly). */
+/** `[n, m] -> [m]`: Σ over rows, reading row after row (cache-friendly), accumulated in float64. */
 function columnSumKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const x = inputs['x']!;
+  const kernels = wasmKernelsFor(backend);
+  if (kernels !== undefined) return kernels.columnSum(x);
   const [rows, cols] = x.shape as [number, number];
   const out = backend.makeOutput([cols], 'float32');
   const src = backend.typedArrayFromHeap(x) as Float32Array;
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
-  // Accumulate in float64 for accuracy, like a pairwise reduction would.
   const acc = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -293,7 +294,7 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
   // Plain matmuls (no bias or activation to fuse) go to our FMA kernel where it runs.
   const multiply = (args: KernelArgs): tf.TensorInfo => {
     if (kernelName === 'BatchMatMul') {
-      const out = wasmGemmFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!);
+      const out = wasmKernelsFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!);
       if (out !== undefined) return out;
     }
     return originalFunc(args);

@@ -1,6 +1,6 @@
 /**
  * Benchmark: float32 matmul GFLOP/s on the wasm backend, ulmfit's relaxed-SIMD FMA kernel
- * (src/wasm/gemm.ts) against TF.js's XNNPACK kernel, on the shapes one AWD-LSTM training step
+ * (src/wasm/kernels.ts) against TF.js's XNNPACK kernel, on the shapes one AWD-LSTM training step
  * multiplies (10000/200/600/3, bs 32 x bptt 72; the bs-16 rows are what each of two
  * data-parallel replicas does). The two are interleaved and each shape's best of several rounds
  * is kept, so load changes hit both. Ends with a `BENCH {json}` line for bench/run.js.
@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../backend.js';
-import { setWasmGemmEnabled } from '../wasm/gemm.js';
+import { setWasmKernelsEnabled } from '../wasm/kernels.js';
 
 /** [m, k, n, what it is in the training step] */
 const SHAPES: Array<[number, number, number, string]> = [
@@ -30,7 +30,7 @@ const FLOPS_PER_BATCH = 2e9;
 
 /** Milliseconds per `a·b`, best of ROUNDS batches, with our kernel on or off. */
 function time(a: tf.Tensor2D, b: tf.Tensor2D, calls: number, ours: boolean): number {
-  setWasmGemmEnabled(ours);
+  setWasmKernelsEnabled(ours);
   const start = performance.now();
   for (let i = 0; i < calls; i++) tf.matMul(a, b).dispose();
   return (performance.now() - start) / calls;
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       `${`${m} x ${k} x ${n}`.padEnd(26)} | ${gflops(theirs).toFixed(1).padStart(15)} | ${gflops(ours).toFixed(1).padStart(14)} | ${(theirs / ours).toFixed(2).padStart(4)}x | ${role}`,
     );
   }
-  setWasmGemmEnabled(true);
+  setWasmKernelsEnabled(true);
   console.log(`all shapes once: XNNPACK ${xnnpackMs.toFixed(0)} ms, ulmfit ${ulmfitMs.toFixed(0)} ms (${(xnnpackMs / ulmfitMs).toFixed(2)}x)`);
   console.log('BENCH ' + JSON.stringify({ benchmark: 'matmul', backend, rounds: ROUNDS, shapes: rows, speedup: xnnpackMs / ulmfitMs }));
 }

@@ -186,8 +186,8 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
   }
 }
 
-/** What both LM measurements start from: the checked config, a model, its learner, random batches. */
-async function setUpBenchmark(options: SpeedOptions) {
+/** What both LM measurements (and tools/profile-step.mjs) start from: the checked config, a model, its learner, random batches. */
+export async function setUpBenchmark(options: SpeedOptions) {
   const config: SpeedConfig = {
     vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
     bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,

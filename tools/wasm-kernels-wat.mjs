@@ -1,6 +1,7 @@
-// The WebAssembly text of ulmfit's float32 matrix multiply (src/wasm/gemm.ts explains where it is
-// used). `node tools/gen-gemm-wasm.mjs` compiles it into src/wasm/gemm-binary.ts, and
-// test/wasm/gemm-binary.test.ts checks that the committed binary is this text compiled.
+// The WebAssembly text of ulmfit's own wasm kernels (src/wasm/kernels.ts says where they are
+// used): a float32 matrix multiply and a column sum. `node tools/gen-wasm-kernels.mjs` compiles it
+// into src/wasm/kernels-binary.ts, and test/wasm/kernels.test.ts checks that the committed binary
+// is this text compiled.
 //
 // C[M, N] = A[M, K] · B[K, N], all row-major float32 in the memory that TF.js's wasm backend uses
 // (the module imports it), with B first copied ("packed") into panels of NR = 8 columns: panel p
@@ -103,7 +104,7 @@ function driver() {
   }
   return `(func (export "gemm") (param $a i32) (param $bp i32) (param $c i32) (param $M i32) (param $N i32) (param $K i32) (param $ldc i32) (param $tile i32)
   (local $lda i32) (local $ldcp i32) (local $j i32) (local $w i32) (local $i i32) (local $rows i32)
-  (local $ap i32) (local $bpp i32) (local $cp i32) (local $r i32) (local $q i32)
+  (local $ap i32) (local $bpp i32) (local $cp i32) (local $r i32) (local $q i32) (local $nblocks i32)
   (local.set $lda (i32.shl (local.get $K) (i32.const 2)))
   (block $panels_done (loop $panels
     (br_if $panels_done (i32.ge_u (local.get $j) (local.get $N)))
@@ -112,8 +113,11 @@ function driver() {
     (local.set $i (i32.const 0))
     (block $blocks_done (loop $blocks
       (br_if $blocks_done (i32.ge_u (local.get $i) (local.get $M)))
+      ;; the rows left split evenly over the fewest blocks of at most MR (32 rows: 6 6 5 5 5 5,
+      ;; not 6 6 6 6 6 2: a 2-row block does 4 multiply-adds per 2 loads of B)
       (local.set $rows (i32.sub (local.get $M) (local.get $i)))
-      (if (i32.gt_u (local.get $rows) (i32.const ${MR})) (then (local.set $rows (i32.const ${MR}))))
+      (local.set $nblocks (i32.div_u (i32.add (local.get $rows) (i32.const ${MR - 1})) (i32.const ${MR})))
+      (local.set $rows (i32.div_u (i32.add (local.get $rows) (i32.sub (local.get $nblocks) (i32.const 1))) (local.get $nblocks)))
       (local.set $ap (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $lda))))
       (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
       (local.set $ldcp (local.get $ldc))
@@ -141,14 +145,62 @@ function driver() {
     (br $panels))))`;
 }
 
+/**
+ * colsum(x, acc, out, rows, cols): out[j] = Σ_i x[i, j] (float32 [rows, cols] -> [cols]),
+ * accumulated in float64 at acc (cols doubles of scratch, 8-byte aligned), row after row so x is
+ * read in order. The bias gradients of the LSTM layers and the decoder.
+ */
+const colsum = `(func (export "colsum") (param $x i32) (param $acc i32) (param $out i32) (param $rows i32) (param $cols i32)
+  (local $i i32) (local $j i32) (local $p i32) (local $q i32) (local $wide i32) (local $v v128)
+  (local.set $wide (i32.and (local.get $cols) (i32.const -4)))
+  (local.set $j (i32.const 0))
+  (block $zero_done (loop $zero
+    (br_if $zero_done (i32.ge_u (local.get $j) (local.get $cols)))
+    (f64.store (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+    (br $zero)))
+  (local.set $p (local.get $x))
+  (block $rows_done (loop $row
+    (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
+    (local.set $q (local.get $acc))
+    (local.set $j (i32.const 0))
+    (block $wide_done (loop $wide_cols
+      (br_if $wide_done (i32.ge_u (local.get $j) (local.get $wide)))
+      (local.set $v (v128.load (local.get $p)))
+      (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q)) (f64x2.promote_low_f32x4 (local.get $v))))
+      (v128.store offset=16 (local.get $q)
+        (f64x2.add (v128.load offset=16 (local.get $q))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $q (i32.add (local.get $q) (i32.const 32)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $wide_cols)))
+    (block $tail_done (loop $tail
+      (br_if $tail_done (i32.ge_u (local.get $j) (local.get $cols)))
+      (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (f32.load (local.get $p)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $q (i32.add (local.get $q) (i32.const 8)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $tail)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $row)))
+  (local.set $j (i32.const 0))
+  (block $out_done (loop $copy
+    (br_if $out_done (i32.ge_u (local.get $j) (local.get $cols)))
+    (f32.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+      (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))))
+    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+    (br $copy))))`;
+
 /** The whole module's text. */
-export function gemmWat() {
+export function kernelsWat() {
   const kernels = [];
   for (let rows = 1; rows <= MR; rows++) kernels.push(microKernel(rows));
   return `(module
 (import "env" "memory" (memory 1))
 ${kernels.join('\n')}
 ${pack}
-${driver()})
+${driver()}
+${colsum})
 `;
 }

@@ -2,19 +2,20 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { loadGemmModule, setWasmGemmEnabled, wasmGemmFor, type WasmGemm } from '../../src/wasm/gemm.js';
-import { GEMM_WASM_BASE64 } from '../../src/wasm/gemm-binary.js';
+import { columnSum } from '../../src/model/ops.js';
+import { loadWasmKernels, setWasmKernelsEnabled, wasmKernelsFor, type WasmKernels } from '../../src/wasm/kernels.js';
+import { WASM_KERNELS_BASE64 } from '../../src/wasm/kernels-binary.js';
 
-let gemm: WasmGemm;
+let gemm: WasmKernels;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  const found = wasmGemmFor(tf.backend() as BackendWasm);
+  const found = wasmKernelsFor(tf.backend() as BackendWasm);
   if (found === undefined) throw new Error('the wasm matmul did not load (relaxed SIMD unavailable?)');
   gemm = found;
 });
 
-afterEach(() => setWasmGemmEnabled(true));
+afterEach(() => setWasmKernelsEnabled(true));
 
 /** Deterministic pseudo-random floats in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -52,14 +53,14 @@ function expectClose(actual: Float32Array | Int32Array | Uint8Array, expected: F
 
 describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
   it('loads on this Node (relaxed SIMD, enabled by flag on Node 20)', () => {
-    expect(loadGemmModule()).not.toBeNull();
+    expect(loadWasmKernels()).not.toBeNull();
   });
 
-  it('is the committed binary of tools/gemm-wat.mjs', async () => {
+  it('is the committed binary of tools/wasm-kernels-wat.mjs', async () => {
     // @ts-expect-error plain JavaScript tool without type declarations
-    const { compileGemmWasm } = (await import('../../tools/gemm-compile.mjs')) as { compileGemmWasm(): Promise<Uint8Array> };
-    const bytes = await compileGemmWasm();
-    expect(Buffer.from(bytes).toString('base64')).toBe(GEMM_WASM_BASE64);
+    const { compileWasmKernels } = (await import('../../tools/wasm-kernels-compile.mjs')) as { compileWasmKernels(): Promise<Uint8Array> };
+    const bytes = await compileWasmKernels();
+    expect(Buffer.from(bytes).toString('base64')).toBe(WASM_KERNELS_BASE64);
   });
 
   it.each([
@@ -169,11 +170,33 @@ describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
     const one = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
     expect(gemm.stats.calls).toBe(calls);
     expectClose(one.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
-    setWasmGemmEnabled(false);
+    setWasmKernelsEnabled(false);
     const a8 = values(8 * k, 13);
     const off = tf.tidy(() => tf.matMul(tf.tensor2d(a8, [8, k]), tf.tensor2d(b, [k, n])));
     expect(gemm.stats.calls).toBe(calls);
     expectClose(off.dataSync() as Float32Array, matMulRef(a8, b, 8, k, n), k);
     tf.dispose([one, off]);
+  });
+});
+
+describe('wasm column sum', () => {
+  it.each([
+    [1, 1],
+    [5, 3],
+    [7, 8],
+    [33, 13],
+    [0, 6],
+    [2304, 2401],
+  ])('sums [%i, %i] over rows to the same bits as a float64 loop', (rows, cols) => {
+    const x = values(rows * cols, rows + cols * 3);
+    const expected = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) expected[j]! += x[r * cols + j]!;
+    const input = tf.tensor2d(x, [rows, cols]);
+    const sum = columnSum(input);
+    expect(Array.from(sum.dataSync())).toEqual(Array.from(Float32Array.from(expected)));
+    setWasmKernelsEnabled(false);
+    const plain = columnSum(input);
+    expect(Array.from(plain.dataSync())).toEqual(Array.from(sum.dataSync()));
+    tf.dispose([input, sum, plain]);
   });
 });

@@ -1,35 +1,38 @@
 /**
- * A float32 matrix multiply for TF.js's wasm backend that runs ~1.5x faster than the XNNPACK
- * kernel TF.js uses, on the shapes an AWD-LSTM trains with (docs/speed-benchmark.md,
- * `node dist/bench/matmul.js`).
+ * ulmfit's own kernels for TF.js's wasm backend, in one small WebAssembly module
+ * (tools/wasm-kernels-wat.mjs, compiled into kernels-binary.ts):
  *
- * Why it is faster: TF.js 4.22's XNNPACK build has no relaxed SIMD, so each multiply-add is a
- * multiply and an add; ours (tools/gemm-wat.mjs, compiled into gemm-binary.ts) uses
- * `f32x4.relaxed_madd`, one FMA instruction on x64 CPUs with FMA3. Results differ from XNNPACK's
+ * - a float32 matrix multiply that runs 1.5-2.3x faster than the XNNPACK kernel TF.js uses, on
+ *   the shapes an AWD-LSTM trains with (docs/speed-benchmark.md, `node dist/bench/matmul.js`);
+ * - a column sum (the bias gradients) with SIMD loads and float64 accumulators.
+ *
+ * Why the matmul is faster: TF.js 4.22's XNNPACK build has no relaxed SIMD, so each multiply-add
+ * is a multiply and an add; ours uses `f32x4.relaxed_madd`, one FMA instruction on x64 CPUs with FMA3. Results differ from XNNPACK's
  * in the last bits (one rounding per multiply-add instead of two); they are deterministic on a
  * given machine.
  *
- * The module imports the wasm backend's own memory, so it reads A and B and writes C where TF.js
- * keeps them: no copies. B is first packed into 8-column panels (scratch memory taken from the
- * backend's allocator), in column blocks of at most PACK_BLOCK_FLOATS; for short A (the per-time-
- * step recurrent matmuls, 72 calls per layer with the same weight) the packed B is kept, keyed by
- * the tensor's data id (TF.js tensor data is immutable: a variable's `assign` gets a new data id).
+ * The module imports the wasm backend's own memory, so it reads its inputs and writes its outputs
+ * where TF.js keeps them: no copies. For a matmul, B is first packed into 8-column panels (scratch
+ * memory from the backend's allocator), in column blocks of at most PACK_BLOCK_FLOATS; for short
+ * A (the per-time-step recurrent matmuls, 72 calls per layer with the same weight) the packed B
+ * is kept, keyed by the tensor's data id (TF.js tensor data is immutable: a variable's `assign`
+ * gets a new data id).
  *
  * Relaxed SIMD is standard from V8 11.4; Node 20's V8 11.3 has it behind
- * `--experimental-wasm-relaxed-simd`, which `loadGemmModule` sets before compiling. Where the module
- * still does not validate (or `ULMFIT_WASM_GEMM=0`), the backend keeps XNNPACK.
+ * `--experimental-wasm-relaxed-simd`, which `loadWasmKernels` sets before compiling. Where the module
+ * still does not validate (or `ULMFIT_WASM_KERNELS=0`), the backend keeps XNNPACK.
  */
 import * as v8 from 'node:v8';
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { GEMM_WASM_BASE64 } from './gemm-binary.js';
+import { WASM_KERNELS_BASE64 } from './kernels-binary.js';
 
 /**
  * The slice of the WebAssembly JS API used here. TypeScript declares that API in its DOM library,
  * which this Node project does not compile against.
  */
 interface WasmModule {
-  readonly compiledGemm: unique symbol;
+  readonly compiledKernels: unique symbol;
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
@@ -38,7 +41,7 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** Rows per micro-kernel call and columns per panel (tools/gemm-wat.mjs). */
+/** Rows per micro-kernel call and columns per panel (tools/wasm-kernels-wat.mjs). */
 const MR = 6;
 const NR = 8;
 /** At most this many floats of B are packed at once (4 MB: stays in L2/L3 while all of A passes). */
@@ -50,9 +53,10 @@ const CACHE_MAX_ROWS = 64;
 /** Packed weights kept (least recently used dropped first). */
 const CACHE_ENTRIES = 4;
 
-interface GemmExports {
+interface KernelExports {
   pack(b: number, bp: number, k: number, n: number, ldb: number): void;
   gemm(a: number, bp: number, c: number, m: number, n: number, k: number, ldc: number, tile: number): void;
+  colsum(x: number, acc: number, out: number, rows: number, cols: number): void;
 }
 
 /** The backend's Emscripten module, as far as it is used here (not in its public typings). */
@@ -72,11 +76,11 @@ interface PackedEntry {
 let compiled: WasmModule | null | undefined;
 
 /** The compiled module, or null where this engine cannot run it (no relaxed SIMD). */
-export function loadGemmModule(): WasmModule | null {
+export function loadWasmKernels(): WasmModule | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
-  if (process.env['ULMFIT_WASM_GEMM'] === '0') return null;
-  const bytes = Buffer.from(GEMM_WASM_BASE64, 'base64');
+  if (process.env['ULMFIT_WASM_KERNELS'] === '0') return null;
+  const bytes = Buffer.from(WASM_KERNELS_BASE64, 'base64');
   if (!wasmApi.validate(bytes)) {
     try {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -88,9 +92,9 @@ export function loadGemmModule(): WasmModule | null {
   return compiled ?? null;
 }
 
-/** Our matmul bound to one wasm backend instance (one per thread). */
-export class WasmGemm {
-  private readonly exports: GemmExports;
+/** The kernels bound to one wasm backend instance (one per thread). */
+export class WasmKernels {
+  private readonly exports: KernelExports;
   private readonly module: EmscriptenModule;
   private scratch = 0;
   private scratchFloats = 0;
@@ -103,7 +107,7 @@ export class WasmGemm {
     // BackendWasm.wasm is typed as the backend's module interface, which omits these members.
     this.module = backend.wasm as unknown as EmscriptenModule;
     const instance = new wasmApi.Instance(wasmModule, { env: { memory: this.module.asm.memory } });
-    this.exports = instance.exports as unknown as GemmExports;
+    this.exports = instance.exports as unknown as KernelExports;
     this.tile = this.allocate(MR * NR);
   }
 
@@ -153,6 +157,22 @@ export class WasmGemm {
         }
       }
     }
+    return out;
+  }
+
+  /**
+   * `Σ_rows x`, accumulated in float64 row after row (the same numbers as a plain float64 loop).
+   * @param x `[rows, cols]` float32
+   * @returns `[cols]`
+   */
+  columnSum(x: tf.TensorInfo): tf.TensorInfo {
+    const [rows, cols] = x.shape as [number, number];
+    const out = this.backend.makeOutput([cols], 'float32');
+    if (cols === 0) return out;
+    // float64 accumulators: the scratch is float32-sized, so ask for 2 floats per column (+1 to align to 8 bytes)
+    const scratch = this.ensureScratch(2 * cols + 1);
+    const acc = scratch + (scratch % 8);
+    this.exports.colsum(this.offsetOf(x), acc, this.offsetOf(out), rows, cols);
     return out;
   }
 
@@ -206,22 +226,22 @@ export class WasmGemm {
   }
 }
 
-const instances = new WeakMap<BackendWasm, WasmGemm | null>();
+const instances = new WeakMap<BackendWasm, WasmKernels | null>();
 let enabled = true;
 
-/** Turns our matmul on or off for every backend (off: XNNPACK). For comparisons in tests and benchmarks. */
-export function setWasmGemmEnabled(on: boolean): void {
+/** Turns our kernels on or off for every backend (off: TF.js's own). For comparisons in tests and benchmarks. */
+export function setWasmKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
-/** The matmul for this backend instance, or undefined where it is off or cannot run. */
-export function wasmGemmFor(backend: BackendWasm): WasmGemm | undefined {
+/** The kernels for this backend instance, or undefined where they are off or cannot run. */
+export function wasmKernelsFor(backend: BackendWasm): WasmKernels | undefined {
   if (!enabled) return undefined;
-  let gemm = instances.get(backend);
-  if (gemm === undefined) {
-    const wasmModule = loadGemmModule();
-    gemm = wasmModule === null ? null : new WasmGemm(backend, wasmModule);
-    instances.set(backend, gemm);
+  let kernels = instances.get(backend);
+  if (kernels === undefined) {
+    const wasmModule = loadWasmKernels();
+    kernels = wasmModule === null ? null : new WasmKernels(backend, wasmModule);
+    instances.set(backend, kernels);
   }
-  return gemm ?? undefined;
+  return kernels ?? undefined;
 }
