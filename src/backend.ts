@@ -25,6 +25,8 @@ import { wasmKernelsFor } from './wasm/kernels.js';
 
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
+/** Names of the wasm-only fused LSTM step kernels (src/model/lstm-kernels.ts). */
+export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep' } as const;
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -130,6 +132,33 @@ export function patchWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: columnSumKernel as unknown as tf.KernelFunc,
   });
+  // Only called where wasmKernelsFor(backend) exists (lstm-kernels.ts checks before using them).
+  const kernelsOf = (backend: BackendWasm) => {
+    const kernels = wasmKernelsFor(backend);
+    if (kernels === undefined) throw new Error('the fused LSTM kernels need ulmfit\'s wasm kernels, which are off');
+    return kernels;
+  };
+  const lstmKernels: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
+    [LSTM_KERNELS.cell, ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!)],
+    [LSTM_KERNELS.out, ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!)],
+    [
+      LSTM_KERNELS.backStep,
+      ({ inputs, backend, attrs }) =>
+        kernelsOf(backend).lstmBackStep(
+          attrs['step'] as number,
+          attrs['rows'] as number,
+          inputs['dy']!,
+          inputs['coefA']!,
+          inputs['coefB']!,
+          inputs['forget']!,
+          inputs['mm'],
+          inputs['carry'],
+        ),
+    ],
+  ];
+  for (const [kernelName, kernelFunc] of lstmKernels) {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
 }
 
 /** `[n, m] -> [m]`: Σ over rows, reading row after row (cache-friendly), accumulated in float64. */

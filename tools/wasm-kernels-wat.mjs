@@ -192,6 +192,128 @@ const colsum = `(func (export "colsum") (param $x i32) (param $acc i32) (param $
     (local.set $j (i32.add (local.get $j) (i32.const 1)))
     (br $copy))))`;
 
+/**
+ * An element-wise function over `rows` rows of the LSTM's [rows, H] and [rows, 4H] tensors,
+ * SIMD four columns at a time with a scalar loop for H % 4. Each operand is a pointer parameter
+ * plus where its columns start: `stride` 1 (a [rows, H] tensor) or 4 (a [rows, 4H] one, its gate
+ * `gate` at columns gate·H). `steps` are ['let', name, expr] and ['store', operand, expr]; an expr
+ * is an operand name, a let name, a number, or [op, x, y] with op add | sub | mul. Every f32
+ * operation is the one TF.js would do, in the same order, so the results are the same bits.
+ */
+function elementwise(name, operands, steps) {
+  const params = operands.map((o) => `(param $${o.name} i32)`).join(' ');
+  const lets = steps.filter((st) => st[0] === 'let').map((st) => st[1]);
+  const expr = (e, vector) => {
+    if (typeof e === 'number') return vector ? `(f32x4.splat (f32.const ${e}))` : `(f32.const ${e})`;
+    if (typeof e === 'string') {
+      if (lets.includes(e)) return `(local.get $${vector ? 'v' : 's'}_${e})`;
+      return `(${vector ? 'v128' : 'f32'}.load (i32.add (local.get $p_${e}) (local.get $j4)))`;
+    }
+    const [op, x, y] = e;
+    return `(${vector ? 'f32x4' : 'f32'}.${op} ${expr(x, vector)} ${expr(y, vector)})`;
+  };
+  const body = (vector) =>
+    steps
+      .map(([kind, target, e]) =>
+        kind === 'let'
+          ? `(local.set $${vector ? 'v' : 's'}_${target} ${expr(e, vector)})`
+          : `(${vector ? 'v128' : 'f32'}.store (i32.add (local.get $p_${target}) (local.get $j4)) ${expr(e, vector)})`,
+      )
+      .join('\n        ');
+  const rowPointers = operands
+    .map((o) => `(local.set $p_${o.name} (i32.add (local.get $${o.name}) (i32.add (i32.mul (local.get $r) (local.get $row${o.stride})) (i32.mul (local.get $gateBytes) (i32.const ${o.gate ?? 0})))))`)
+    .join('\n    ');
+  return `(func (export "${name}") ${params} (param $rows i32) (param $H i32)
+  (local $r i32) (local $j4 i32) (local $end i32) (local $wideEnd i32) (local $gateBytes i32) (local $row1 i32) (local $row4 i32)
+  ${operands.map((o) => `(local $p_${o.name} i32)`).join(' ')}
+  ${lets.map((l) => `(local $v_${l} v128) (local $s_${l} f32)`).join(' ')}
+  (local.set $gateBytes (i32.shl (local.get $H) (i32.const 2)))
+  (local.set $row1 (local.get $gateBytes))
+  (local.set $row4 (i32.shl (local.get $gateBytes) (i32.const 2)))
+  (local.set $end (local.get $gateBytes))
+  (local.set $wideEnd (i32.and (local.get $end) (i32.const -16)))
+  (block $rows_done (loop $row
+    (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+    ${rowPointers}
+    (local.set $j4 (i32.const 0))
+    (block $wide_done (loop $wide
+      (br_if $wide_done (i32.ge_u (local.get $j4) (local.get $wideEnd)))
+        ${body(true)}
+      (local.set $j4 (i32.add (local.get $j4) (i32.const 16)))
+      (br $wide)))
+    (block $tail_done (loop $tail
+      (br_if $tail_done (i32.ge_u (local.get $j4) (local.get $end)))
+        ${body(false)}
+      (local.set $j4 (i32.add (local.get $j4) (i32.const 4)))
+      (br $tail)))
+    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+    (br $row))))`;
+}
+
+/**
+ * The LSTM's per-time-step element-wise work (src/model/lstm.ts: cellStep, lstmBackward), fused.
+ * Sigmoids stay TF.js's (XNNPACK's vectorised approximation), so every number is unchanged.
+ * Forward, from s = σ(gate pre-activations) [rows, 4H] (i, f, σ(2 z_g), o) and 2c_{t-1}:
+ *   lstm_cell: 2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)
+ *   lstm_out:  tanh(c_t) = 2σ(2c_t) − 1,  h_t = o·tanh(c_t)
+ * Backward, one step of lstmBackward (dh = dy_t + dz_{t+1}·W_hh, the matmul done before):
+ *   lstm_back: dc = dh·A + carry; dz = [dc, dc, dc, dh]·B (gate by gate); carry' = dc·f
+ *   lstm_back_last: the same for the last step, where there is no dz_{t+1} and no carry
+ */
+const lstmKernels = [
+  elementwise(
+    'lstm_cell',
+    [{ name: 's_i', stride: 4, gate: 0 }, { name: 's_f', stride: 4, gate: 1 }, { name: 's_g', stride: 4, gate: 2 }, { name: 'c2_prev', stride: 1 }, { name: 'c2', stride: 1 }],
+    [['store', 'c2', ['add', ['mul', 's_f', 'c2_prev'], ['mul', 's_i', ['sub', ['mul', 's_g', 4], 2]]]]],
+  ),
+  elementwise(
+    'lstm_out',
+    [{ name: 's_o', stride: 4, gate: 3 }, { name: 'sigmoid_c2', stride: 1 }, { name: 'tanh_c', stride: 1 }, { name: 'h', stride: 1 }],
+    [
+      ['let', 't', ['sub', ['mul', 'sigmoid_c2', 2], 1]],
+      ['store', 'tanh_c', 't'],
+      ['store', 'h', ['mul', 's_o', 't']],
+    ],
+  ),
+  elementwise(
+    'lstm_back',
+    [
+      { name: 'dy', stride: 1 }, { name: 'mm', stride: 1 }, { name: 'coef_a', stride: 1 },
+      { name: 'b_i', stride: 4, gate: 0 }, { name: 'b_f', stride: 4, gate: 1 }, { name: 'b_g', stride: 4, gate: 2 }, { name: 'b_o', stride: 4, gate: 3 },
+      { name: 'forget', stride: 1 }, { name: 'carry', stride: 1 },
+      { name: 'dz_i', stride: 4, gate: 0 }, { name: 'dz_f', stride: 4, gate: 1 }, { name: 'dz_g', stride: 4, gate: 2 }, { name: 'dz_o', stride: 4, gate: 3 },
+      { name: 'carry_out', stride: 1 },
+    ],
+    [
+      ['let', 'dh', ['add', 'dy', 'mm']],
+      ['let', 'dc', ['add', ['mul', 'dh', 'coef_a'], 'carry']],
+      ['store', 'dz_i', ['mul', 'dc', 'b_i']],
+      ['store', 'dz_f', ['mul', 'dc', 'b_f']],
+      ['store', 'dz_g', ['mul', 'dc', 'b_g']],
+      ['store', 'dz_o', ['mul', 'dh', 'b_o']],
+      ['store', 'carry_out', ['mul', 'dc', 'forget']],
+    ],
+  ),
+  elementwise(
+    'lstm_back_last',
+    [
+      { name: 'dy', stride: 1 }, { name: 'coef_a', stride: 1 },
+      { name: 'b_i', stride: 4, gate: 0 }, { name: 'b_f', stride: 4, gate: 1 }, { name: 'b_g', stride: 4, gate: 2 }, { name: 'b_o', stride: 4, gate: 3 },
+      { name: 'forget', stride: 1 },
+      { name: 'dz_i', stride: 4, gate: 0 }, { name: 'dz_f', stride: 4, gate: 1 }, { name: 'dz_g', stride: 4, gate: 2 }, { name: 'dz_o', stride: 4, gate: 3 },
+      { name: 'carry_out', stride: 1 },
+    ],
+    [
+      ['let', 'dc', ['mul', 'dy', 'coef_a']],
+      ['store', 'dz_i', ['mul', 'dc', 'b_i']],
+      ['store', 'dz_f', ['mul', 'dc', 'b_f']],
+      ['store', 'dz_g', ['mul', 'dc', 'b_g']],
+      ['store', 'dz_o', ['mul', 'dy', 'b_o']],
+      ['store', 'carry_out', ['mul', 'dc', 'forget']],
+    ],
+  ),
+];
+
 /** The whole module's text. */
 export function kernelsWat() {
   const kernels = [];
@@ -201,6 +323,7 @@ export function kernelsWat() {
 ${kernels.join('\n')}
 ${pack}
 ${driver()}
-${colsum})
+${colsum}
+${lstmKernels.join('\n')})
 `;
 }

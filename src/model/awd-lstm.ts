@@ -206,7 +206,8 @@ export class AwdLstm {
         newHidden.push(result.state); // already detached and kept
       } else {
         const prepared = training ? undefined : this.preparedForInference(l);
-        const result = lstmSequence(x, weights, state, prepared);
+        // In eval mode nothing differentiates the encoder, so the fused step kernels may run.
+        const result = lstmSequence(x, weights, state, prepared, !training);
         output = result.output;
         newHidden.push({ h: tf.keep(detach(result.state.h)), c: tf.keep(detach(result.state.c)) });
       }

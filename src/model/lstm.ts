@@ -24,6 +24,7 @@
  * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedBackStep, fusedCell, fusedLstmAvailable, fusedOutput } from './lstm-kernels.js';
 import { columnSum, customOp } from './ops.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
@@ -81,6 +82,8 @@ export interface LstmResult {
  * @param weights PyTorch-shaped parameters (hidden size H = weightHh.shape[1])
  * @param initial `{h, c}` each `[bs, H]`; not disposed
  * @param prepared `prepareLstmWeights(weights)`, when the caller caches it (inference)
+ * @param noGradient the caller will not differentiate the result (inference): the per-step
+ *   element-wise work may then use the fused kernels (lstm-kernels.ts), same numbers
  * @returns output `[T, bs, H]` and the final state (connected to the graph; the caller detaches)
  */
 export function lstmSequence(
@@ -88,7 +91,9 @@ export function lstmSequence(
   weights: LstmWeights,
   initial: LstmState,
   prepared: PreparedLstmWeights = prepareLstmWeights(weights),
+  noGradient = false,
 ): LstmResult {
+  const fused = noGradient && fusedLstmAvailable();
   const [seqLen, bs, nIn] = x.shape;
   const projected = inputProjection(x.reshape([seqLen * bs, nIn]), prepared);
   const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
@@ -97,7 +102,7 @@ export function lstmSequence(
   let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
   const outputs: tf.Tensor2D[] = [];
   for (let t = 0; t < seqLen; t++) {
-    const step = cellStep(steps[t]!, h, weightHhT, c2);
+    const step = cellStep(steps[t]!, h, weightHhT, c2, fused);
     ({ h, c2 } = step);
     outputs.push(h);
   }
@@ -118,6 +123,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
   const [seqLen, bs, nIn] = x.shape;
   const hidden = weights.weightHh.shape[1];
   let finalState: LstmState | undefined;
+  const fused = fusedLstmAvailable();
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
@@ -132,7 +138,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
     const cells: tf.Tensor2D[] = [c2];
     const outputs: tf.Tensor2D[] = [];
     for (let t = 0; t < seqLen; t++) {
-      const step = cellStep(steps[t]!, h, weightHhT, c2);
+      const step = cellStep(steps[t]!, h, weightHhT, c2, fused);
       ({ h, c2 } = step);
       sigmoids.push(step.sigmoids);
       tanhCells.push(step.tanhC);
@@ -153,7 +159,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
     finalState = { h: tf.keep(h.clone()), c: tf.keep(tf.mul(c2, 0.5)) as tf.Tensor2D };
     return {
       value: output,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused),
     };
   });
 
@@ -179,6 +185,7 @@ function gateScale(hidden: number): tf.Tensor2D {
  * @param hPrev `[bs, H]`
  * @param weightHhT `[H, 4H]` transposed recurrent weight (g columns doubled)
  * @param c2Prev `[bs, H]` twice the previous cell
+ * @param fused use the fused element-wise kernels (not differentiable; same numbers)
  * @returns h `[bs, H]`, c2 = 2c `[bs, H]`; for the backward: `sigmoids` = σ of the (scaled)
  *   pre-activations `[bs, 4H]` and `tanhC` = tanh(c) `[bs, H]`
  */
@@ -187,8 +194,14 @@ function cellStep(
   hPrev: tf.Tensor2D,
   weightHhT: tf.Tensor2D,
   c2Prev: tf.Tensor2D,
+  fused: boolean,
 ): { h: tf.Tensor2D; c2: tf.Tensor2D; sigmoids: tf.Tensor2D; tanhC: tf.Tensor2D } {
   const sigmoids = tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D;
+  if (fused) {
+    const c2 = fusedCell(sigmoids, c2Prev);
+    const [tanhC, h] = fusedOutput(sigmoids, tf.sigmoid(c2));
+    return { h, c2, sigmoids, tanhC };
+  }
   const [i, f, g2Sigmoid, o] = tf.split(sigmoids, 4, 1) as tf.Tensor2D[];
   const g2 = tf.sub(tf.mul(g2Sigmoid!, 4), 2); // 2·tanh(z_g)
   const c2 = tf.add(tf.mul(f!, c2Prev), tf.mul(i!, g2)) as tf.Tensor2D; // 2·c_t
@@ -201,9 +214,10 @@ function cellStep(
  * Back-propagation through time for `lstmSequenceFast`.
  * @param dy `[T*bs, H]` gradient of the loss w.r.t. every output h_t
  * @param saved the tensors saved by the forward (see there)
+ * @param fused run each step's element-wise work as one kernel (lstm-kernels.ts)
  * @returns gradients for (x2d `[T*bs, in]`, weightIh, weightHh, biasIh, biasHh)
  */
-function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number): tf.Tensor[] {
+function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number, fused: boolean): tf.Tensor[] {
   const [x2d, weightIh, weightHh, sigmoids, tanhCells, cells, hPrev] = saved as tf.Tensor2D[];
   const rows = seqLen * bs;
   const hidden = weightHh!.shape[1];
@@ -231,18 +245,44 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
     return [a, b, f!];
   });
 
+  const dzSteps = fused
+    ? backThroughTimeFused(dy, coefA, coefB, forget, weightHh!, seqLen, bs)
+    : backThroughTime(dy, coefA, coefB, forget, weightHh!, seqLen);
+  tf.dispose([coefA, coefB, forget]);
+
+  const dz = tf.concat(dzSteps, 0); // [T*bs, 4H]
+  tf.dispose(dzSteps);
+  const dzT = dz.transpose(); // [4H, T*bs]
+  const dWeightIh = tf.matMul(dzT, x2d!); // [4H, in]
+  const dWeightHh = tf.matMul(dzT, hPrev!); // [4H, H]
+  const dBias = columnSum(dz); // [4H]
+  const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
+  return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
+}
+
+/**
+ * The sequential part of lstmBackward with plain ops: dz_t for t = T-1 .. 0.
+ * @param dy `[T*bs, H]`, coefA `[T*bs, H]`, coefB `[T*bs, 4H]`, forget `[T*bs, H]` (not disposed)
+ * @returns dz_t `[bs, 4H]` for every step (the caller disposes them)
+ */
+function backThroughTime(
+  dy: tf.Tensor2D,
+  coefA: tf.Tensor2D,
+  coefB: tf.Tensor2D,
+  forget: tf.Tensor2D,
+  weightHh: tf.Tensor2D,
+  seqLen: number,
+): tf.Tensor2D[] {
   const dySteps = tf.split(dy, seqLen, 0);
   const aSteps = tf.split(coefA, seqLen, 0);
   const bSteps = tf.split(coefB, seqLen, 0);
   const fSteps = tf.split(forget, seqLen, 0);
-  tf.dispose([coefA, coefB, forget]);
-
   const dzSteps: tf.Tensor2D[] = new Array(seqLen);
   let dzNext: tf.Tensor2D | undefined;
   let dcCarry: tf.Tensor | undefined;
   for (let t = seqLen - 1; t >= 0; t--) {
     const [dz, carry] = tf.tidy(() => {
-      const dh = dzNext === undefined ? dySteps[t]! : tf.add(dySteps[t]!, tf.matMul(dzNext, weightHh!));
+      const dh = dzNext === undefined ? dySteps[t]! : tf.add(dySteps[t]!, tf.matMul(dzNext, weightHh));
       let dc = tf.mul(dh, aSteps[t]!);
       if (dcCarry !== undefined) dc = tf.add(dc, dcCarry);
       const dzT = tf.mul(tf.concat([dc, dc, dc, dh], 1), bSteps[t]!) as tf.Tensor2D;
@@ -255,15 +295,32 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
   }
   dcCarry?.dispose();
   tf.dispose([...dySteps, ...aSteps, ...bSteps, ...fSteps]);
+  return dzSteps;
+}
 
-  const dz = tf.concat(dzSteps, 0); // [T*bs, 4H]
-  tf.dispose(dzSteps);
-  const dzT = dz.transpose(); // [4H, T*bs]
-  const dWeightIh = tf.matMul(dzT, x2d!); // [4H, in]
-  const dWeightHh = tf.matMul(dzT, hPrev!); // [4H, H]
-  const dBias = columnSum(dz); // [4H]
-  const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
-  return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
+/** backThroughTime with each step's element-wise work as one kernel reading the sequences in place. */
+function backThroughTimeFused(
+  dy: tf.Tensor2D,
+  coefA: tf.Tensor2D,
+  coefB: tf.Tensor2D,
+  forget: tf.Tensor2D,
+  weightHh: tf.Tensor2D,
+  seqLen: number,
+  bs: number,
+): tf.Tensor2D[] {
+  const dzSteps: tf.Tensor2D[] = new Array(seqLen);
+  let carry: tf.Tensor2D | undefined;
+  for (let t = seqLen - 1; t >= 0; t--) {
+    const next = dzSteps[t + 1];
+    const mm = next === undefined ? undefined : (tf.matMul(next, weightHh) as tf.Tensor2D);
+    const [dz, carryOut] = fusedBackStep(t, bs, dy, coefA, coefB, forget, mm, carry);
+    mm?.dispose();
+    carry?.dispose();
+    dzSteps[t] = dz;
+    carry = carryOut;
+  }
+  carry?.dispose();
+  return dzSteps;
 }
 
 /**

@@ -57,6 +57,16 @@ interface KernelExports {
   pack(b: number, bp: number, k: number, n: number, ldb: number): void;
   gemm(a: number, bp: number, c: number, m: number, n: number, k: number, ldc: number, tile: number): void;
   colsum(x: number, acc: number, out: number, rows: number, cols: number): void;
+  lstm_cell(sI: number, sF: number, sG: number, c2Prev: number, c2: number, rows: number, hidden: number): void;
+  lstm_out(sO: number, sigmoidC2: number, tanhC: number, h: number, rows: number, hidden: number): void;
+  lstm_back(
+    dy: number, mm: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number, carry: number,
+    dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
+  ): void;
+  lstm_back_last(
+    dy: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number,
+    dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
+  ): void;
 }
 
 /** The backend's Emscripten module, as far as it is used here (not in its public typings). */
@@ -174,6 +184,73 @@ export class WasmKernels {
     const acc = scratch + (scratch % 8);
     this.exports.colsum(this.offsetOf(x), acc, this.offsetOf(out), rows, cols);
     return out;
+  }
+
+  /**
+   * The cell update of one LSTM step: `2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)` (lstm.ts cellStep).
+   * @param sigmoids `[rows, 4H]` σ of the gate pre-activations (i, f, σ(2 z_g), o)
+   * @param c2Prev `[rows, H]` 2c_{t-1}
+   * @returns `[rows, H]` 2c_t
+   */
+  lstmCell(sigmoids: tf.TensorInfo, c2Prev: tf.TensorInfo): tf.TensorInfo {
+    const [rows, hidden] = c2Prev.shape as [number, number];
+    const c2 = this.backend.makeOutput([rows, hidden], 'float32');
+    const s = this.offsetOf(sigmoids);
+    this.exports.lstm_cell(s, s, s, this.offsetOf(c2Prev), this.offsetOf(c2), rows, hidden);
+    return c2;
+  }
+
+  /**
+   * The output of one LSTM step: `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = o·tanh(c_t)`.
+   * @param sigmoids `[rows, 4H]` as in lstmCell
+   * @param sigmoidC2 `[rows, H]` σ(2c_t)
+   * @returns `[tanh(c_t), h_t]`, each `[rows, H]`
+   */
+  lstmOut(sigmoids: tf.TensorInfo, sigmoidC2: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo] {
+    const [rows, hidden] = sigmoidC2.shape as [number, number];
+    const tanhC = this.backend.makeOutput([rows, hidden], 'float32');
+    const h = this.backend.makeOutput([rows, hidden], 'float32');
+    this.exports.lstm_out(this.offsetOf(sigmoids), this.offsetOf(sigmoidC2), this.offsetOf(tanhC), this.offsetOf(h), rows, hidden);
+    return [tanhC, h];
+  }
+
+  /**
+   * One step of back-propagation through time (lstm.ts lstmBackward), reading step `step`'s rows
+   * of the whole-sequence tensors in place: `dh = dy_t + mm`, `dc = dh·A_t + carry`,
+   * `dz = [dc, dc, dc, dh]·B_t`, `carry' = dc·f_t`. `mm` (dz_{t+1}·W_hh) and `carry` are absent
+   * for the last step.
+   * @param dy `[T·rows, H]`; coefA `[T·rows, H]`; coefB `[T·rows, 4H]`; forget `[T·rows, H]`
+   * @param mm `[rows, H]` or undefined; carry `[rows, H]` or undefined
+   * @returns `[dz_t [rows, 4H], carry' [rows, H]]`
+   */
+  lstmBackStep(
+    step: number,
+    rows: number,
+    dy: tf.TensorInfo,
+    coefA: tf.TensorInfo,
+    coefB: tf.TensorInfo,
+    forget: tf.TensorInfo,
+    mm: tf.TensorInfo | undefined,
+    carry: tf.TensorInfo | undefined,
+  ): [tf.TensorInfo, tf.TensorInfo] {
+    const hidden = dy.shape[1]!;
+    const dz = this.backend.makeOutput([rows, 4 * hidden], 'float32');
+    const carryOut = this.backend.makeOutput([rows, hidden], 'float32');
+    const narrow = step * rows * hidden * 4;
+    const dyAt = this.offsetOf(dy) + narrow;
+    const aAt = this.offsetOf(coefA) + narrow;
+    const bAt = this.offsetOf(coefB) + 4 * narrow;
+    const forgetAt = this.offsetOf(forget) + narrow;
+    const dzAt = this.offsetOf(dz);
+    const carryAt = this.offsetOf(carryOut);
+    if (mm === undefined || carry === undefined) {
+      this.exports.lstm_back_last(dyAt, aAt, bAt, bAt, bAt, bAt, forgetAt, dzAt, dzAt, dzAt, dzAt, carryAt, rows, hidden);
+    } else {
+      this.exports.lstm_back(
+        dyAt, this.offsetOf(mm), aAt, bAt, bAt, bAt, bAt, forgetAt, this.offsetOf(carry), dzAt, dzAt, dzAt, dzAt, carryAt, rows, hidden,
+      );
+    }
+    return [dz, carryOut];
   }
 
   /** Frees the scratch and cached panels (the instance must not be used afterwards). */

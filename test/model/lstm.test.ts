@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { detach, lstmSequence, lstmSequenceFast, type LstmWeights } from '../../src/model/lstm.js';
+import { fusedLstmAvailable, setFusedLstmEnabled } from '../../src/model/lstm-kernels.js';
 import { uniformTensor } from '../../src/model/weights.js';
 import { Rng } from '../../src/random.js';
 
@@ -84,6 +85,36 @@ describe('LSTM layer', () => {
     expect(maxAbsDiff(plain.state.c, fast.state.c)).toBeLessThan(1e-6);
     tf.dispose([plain.output, plain.state.h, plain.state.c, fast.output, fast.state.h, fast.state.c, x, init.h, init.c]);
     tf.dispose(Object.values(weights));
+  });
+
+  it.each([6, 8])('fused step kernels give the same bits as the plain ops (H = %i), forward and backward', (hidden) => {
+    expect(fusedLstmAvailable()).toBe(true);
+    const rng = new Rng(hidden);
+    const [seqLen, bs, nIn] = [4, 3, 5];
+    const weights = makeWeights(nIn, hidden, rng);
+    const x = uniformTensor([seqLen, bs, nIn], 1, rng) as tf.Tensor3D;
+    const init = { h: uniformTensor([bs, hidden], 0.5, rng) as tf.Tensor2D, c: uniformTensor([bs, hidden], 0.5, rng) as tf.Tensor2D };
+    const probe = uniformTensor([seqLen, bs, hidden], 1, rng);
+    const inputs = [x, weights.weightIh, weights.weightHh, weights.biasIh, weights.biasHh];
+    const run = (fused: boolean) => {
+      setFusedLstmEnabled(fused);
+      try {
+        const trained = tf.valueAndGrads((xi: tf.Tensor, wih: tf.Tensor, whh: tf.Tensor, bih: tf.Tensor, bhh: tf.Tensor) => {
+          const w = { weightIh: wih as tf.Tensor2D, weightHh: whh as tf.Tensor2D, biasIh: bih as tf.Tensor1D, biasHh: bhh as tf.Tensor1D };
+          const { output, state } = lstmSequenceFast(xi as tf.Tensor3D, w, init);
+          tf.dispose([state.h, state.c]);
+          return tf.sum(tf.mul(output, probe)) as tf.Scalar;
+        })(inputs);
+        const inferred = lstmSequence(x, weights, init, undefined, true);
+        const arrays = [trained.value, ...trained.grads, inferred.output, inferred.state.h, inferred.state.c].map((t) => Array.from(t.dataSync()));
+        tf.dispose([trained.value, ...trained.grads, inferred.output, inferred.state.h, inferred.state.c]);
+        return arrays;
+      } finally {
+        setFusedLstmEnabled(true);
+      }
+    };
+    expect(run(true)).toEqual(run(false));
+    tf.dispose([...inputs, init.h, init.c, probe]);
   });
 
   it('detach passes values and stops gradients', () => {

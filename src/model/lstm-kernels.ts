@@ -1,0 +1,71 @@
+/**
+ * The LSTM's per-time-step element-wise work as single kernels where the backend has them (wasm,
+ * with ulmfit's own kernels: src/wasm/kernels.ts). A step of the forward pass is then 6 kernels
+ * instead of 13 and a step of the backward 2 instead of 7 plus 4 whole-sequence splits; the
+ * numbers are the same bits as the plain TF.js ops in lstm.ts, which stay the path everywhere
+ * else (other backends, autodiff). Not differentiable: used only inside hand-written gradients
+ * and inference.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { LSTM_KERNELS } from '../backend.js';
+import { wasmKernelsFor } from '../wasm/kernels.js';
+
+let enabled = true;
+
+/** Turns the fused kernels on or off (off: the plain ops). For comparisons in tests and benchmarks. */
+export function setFusedLstmEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether the fused kernels can run on the current backend now. */
+export function fusedLstmAvailable(): boolean {
+  return (
+    enabled &&
+    tf.getBackend() === 'wasm' &&
+    tf.getKernel(LSTM_KERNELS.cell, 'wasm') !== undefined &&
+    wasmKernelsFor(tf.backend() as BackendWasm) !== undefined
+  );
+}
+
+/**
+ * `2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)`
+ * @param sigmoids `[bs, 4H]` σ(i), σ(f), σ(2 z_g), σ(o)
+ * @param c2Prev `[bs, H]`
+ * @returns `[bs, H]`
+ */
+export function fusedCell(sigmoids: tf.Tensor2D, c2Prev: tf.Tensor2D): tf.Tensor2D {
+  return tf.engine().runKernel(LSTM_KERNELS.cell, { sigmoids, c2Prev }) as tf.Tensor2D;
+}
+
+/**
+ * `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = σ(o)·tanh(c_t)`
+ * @param sigmoids `[bs, 4H]`
+ * @param sigmoidC2 `[bs, H]` σ(2c_t)
+ * @returns `[tanh(c_t), h_t]`, each `[bs, H]`
+ */
+export function fusedOutput(sigmoids: tf.Tensor2D, sigmoidC2: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(LSTM_KERNELS.out, { sigmoids, sigmoidC2 }) as unknown as [tf.Tensor2D, tf.Tensor2D];
+}
+
+/**
+ * One step of lstmBackward reading step `step`'s rows of the whole-sequence tensors:
+ * `dh = dy_t + mm`, `dc = dh·A_t + carry`, `dz_t = [dc, dc, dc, dh]·B_t`, `carry' = dc·f_t`.
+ * @param dy `[T·bs, H]`, coefA `[T·bs, H]`, coefB `[T·bs, 4H]`, forget `[T·bs, H]`
+ * @param mm `[bs, H]` dz_{t+1}·W_hh, and carry `[bs, H]`: both undefined for the last step
+ * @returns `[dz_t [bs, 4H], carry' [bs, H]]`
+ */
+export function fusedBackStep(
+  step: number,
+  bs: number,
+  dy: tf.Tensor2D,
+  coefA: tf.Tensor2D,
+  coefB: tf.Tensor2D,
+  forget: tf.Tensor2D,
+  mm?: tf.Tensor2D,
+  carry?: tf.Tensor2D,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const inputs: Record<string, tf.Tensor> = { dy, coefA, coefB, forget };
+  if (mm !== undefined && carry !== undefined) Object.assign(inputs, { mm, carry });
+  return tf.engine().runKernel(LSTM_KERNELS.backStep, inputs, { step, rows: bs }) as unknown as [tf.Tensor2D, tf.Tensor2D];
+}
