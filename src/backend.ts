@@ -21,12 +21,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { UlmfitError } from './errors.js';
-import { wasmKernelsFor } from './wasm/kernels.js';
+import { wasmKernelsFor, type AdamWScalars } from './wasm/kernels.js';
 
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 /** Names of the wasm-only fused LSTM step kernels (src/model/lstm-kernels.ts). */
 export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep' } as const;
+/** Name of the wasm-only one-pass Adam step kernel (src/train/optimizer.ts). */
+export const ADAMW_KERNEL = 'UlmfitAdamW';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -135,10 +137,10 @@ export function patchWasmKernels(): void {
   // Only called where wasmKernelsFor(backend) exists (lstm-kernels.ts checks before using them).
   const kernelsOf = (backend: BackendWasm) => {
     const kernels = wasmKernelsFor(backend);
-    if (kernels === undefined) throw new Error('the fused LSTM kernels need ulmfit\'s wasm kernels, which are off');
+    if (kernels === undefined) throw new Error('the fused LSTM and Adam kernels need ulmfit\'s wasm kernels, which are off');
     return kernels;
   };
-  const lstmKernels: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
+  const fusedKernels: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
     [LSTM_KERNELS.cell, ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!)],
     [LSTM_KERNELS.out, ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!)],
     [
@@ -156,7 +158,12 @@ export function patchWasmKernels(): void {
         ),
     ],
   ];
-  for (const [kernelName, kernelFunc] of lstmKernels) {
+  fusedKernels.push([
+    ADAMW_KERNEL,
+    ({ inputs, backend, attrs }) =>
+      kernelsOf(backend).adamW(inputs['param']!, inputs['grad']!, inputs['gradAvg']!, inputs['sqrAvg']!, attrs as unknown as AdamWScalars),
+  ]);
+  for (const [kernelName, kernelFunc] of fusedKernels) {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }

@@ -196,20 +196,23 @@ const colsum = `(func (export "colsum") (param $x i32) (param $acc i32) (param $
  * An element-wise function over `rows` rows of the LSTM's [rows, H] and [rows, 4H] tensors,
  * SIMD four columns at a time with a scalar loop for H % 4. Each operand is a pointer parameter
  * plus where its columns start: `stride` 1 (a [rows, H] tensor) or 4 (a [rows, 4H] one, its gate
- * `gate` at columns gate·H). `steps` are ['let', name, expr] and ['store', operand, expr]; an expr
- * is an operand name, a let name, a number, or [op, x, y] with op add | sub | mul. Every f32
- * operation is the one TF.js would do, in the same order, so the results are the same bits.
+ * `gate` at columns gate·H). `scalars` are float32 parameters after the pointers. `steps` are
+ * ['let', name, expr] and ['store', operand, expr]; an expr is an operand, let or scalar name, a
+ * number, [op, x, y] with op add | sub | mul | div, or ['sqrt', x]. Every f32 operation is the one
+ * TF.js would do, in the same order, so the results are the same bits.
  */
-function elementwise(name, operands, steps) {
-  const params = operands.map((o) => `(param $${o.name} i32)`).join(' ');
+function elementwise(name, operands, steps, scalars = []) {
+  const params = [...operands.map((o) => `(param $${o.name} i32)`), ...scalars.map((n) => `(param $${n} f32)`)].join(' ');
   const lets = steps.filter((st) => st[0] === 'let').map((st) => st[1]);
   const expr = (e, vector) => {
     if (typeof e === 'number') return vector ? `(f32x4.splat (f32.const ${e}))` : `(f32.const ${e})`;
     if (typeof e === 'string') {
       if (lets.includes(e)) return `(local.get $${vector ? 'v' : 's'}_${e})`;
+      if (scalars.includes(e)) return vector ? `(local.get $splat_${e})` : `(local.get $${e})`;
       return `(${vector ? 'v128' : 'f32'}.load (i32.add (local.get $p_${e}) (local.get $j4)))`;
     }
     const [op, x, y] = e;
+    if (op === 'sqrt') return `(${vector ? 'f32x4' : 'f32'}.sqrt ${expr(x, vector)})`;
     return `(${vector ? 'f32x4' : 'f32'}.${op} ${expr(x, vector)} ${expr(y, vector)})`;
   };
   const body = (vector) =>
@@ -227,6 +230,8 @@ function elementwise(name, operands, steps) {
   (local $r i32) (local $j4 i32) (local $end i32) (local $wideEnd i32) (local $gateBytes i32) (local $row1 i32) (local $row4 i32)
   ${operands.map((o) => `(local $p_${o.name} i32)`).join(' ')}
   ${lets.map((l) => `(local $v_${l} v128) (local $s_${l} f32)`).join(' ')}
+  ${scalars.map((n) => `(local $splat_${n} v128)`).join(' ')}
+  ${scalars.map((n) => `(local.set $splat_${n} (f32x4.splat (local.get $${n})))`).join('\n  ')}
   (local.set $gateBytes (i32.shl (local.get $H) (i32.const 2)))
   (local.set $row1 (local.get $gateBytes))
   (local.set $row4 (i32.shl (local.get $gateBytes) (i32.const 2)))
@@ -314,6 +319,29 @@ const lstmKernels = [
   ),
 ];
 
+/**
+ * adamw(p, g, m, v, pOut, mOut, vOut, 1, n, decay, mom, 1-mom, sqrMom, 1-sqrMom, debias2, eps, step):
+ * one fastai Adam step (decoupled weight decay) over n parameters in one pass, the operations
+ * of src/train/optimizer.ts stepParam in its order:
+ *   p·decay − (m' / (sqrt(v' / debias2) + eps))·step,  m' = m·mom + g·(1−mom),  v' = v·sqrMom + g²·(1−sqrMom)
+ */
+const adamw = elementwise(
+  'adamw',
+  [
+    { name: 'p', stride: 1 }, { name: 'g', stride: 1 }, { name: 'm', stride: 1 }, { name: 'v', stride: 1 },
+    { name: 'p_out', stride: 1 }, { name: 'm_out', stride: 1 }, { name: 'v_out', stride: 1 },
+  ],
+  [
+    ['let', 'grad', 'g'],
+    ['let', 'mNew', ['add', ['mul', 'm', 'mom'], ['mul', 'grad', 'oneMinusMom']]],
+    ['let', 'vNew', ['add', ['mul', 'v', 'sqrMom'], ['mul', ['mul', 'grad', 'grad'], 'oneMinusSqrMom']]],
+    ['store', 'm_out', 'mNew'],
+    ['store', 'v_out', 'vNew'],
+    ['store', 'p_out', ['sub', ['mul', 'p', 'decay'], ['mul', ['div', 'mNew', ['add', ['sqrt', ['div', 'vNew', 'debias2']], 'eps']], 'stepSize']]],
+  ],
+  ['decay', 'mom', 'oneMinusMom', 'sqrMom', 'oneMinusSqrMom', 'debias2', 'eps', 'stepSize'],
+);
+
 /** The whole module's text. */
 export function kernelsWat() {
   const kernels = [];
@@ -324,6 +352,7 @@ ${kernels.join('\n')}
 ${pack}
 ${driver()}
 ${colsum}
-${lstmKernels.join('\n')})
+${lstmKernels.join('\n')}
+${adamw})
 `;
 }

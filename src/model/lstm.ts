@@ -242,8 +242,8 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
       ],
       1,
     ); // [T*bs, 4H]: multiplies [dc, dc, dc, dh]
-    return [a, b, f!];
-  });
+    return [a, b, f!] as tf.Tensor2D[];
+  }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
 
   const dzSteps = fused
     ? backThroughTimeFused(dy, coefA, coefB, forget, weightHh!, seqLen, bs)

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UlmfitError, usageError } from '../errors.js';
+import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw.js';
 
 /**
  * fastai's `Adam` (`fastai/optimizer.py`, fastai-spec §6.2) with fastai's parameter groups and
@@ -13,8 +14,9 @@ import { UlmfitError, usageError } from '../errors.js';
  * Step counts are per parameter (fastai's `step_stat`), so they restart when the state is cleared.
  *
  * Cost: 14 element-wise tf ops per parameter per step (≈ 150–180 ms of CPU for 10.5M parameters
- * on wasm, on a loaded machine). A one-pass JS kernel was tried and saved only 15–25% of that
- * (≈ 2% of an LM training step), not worth a custom kernel per backend.
+ * on wasm). On wasm with ulmfit's kernels the step is one SIMD pass per parameter instead
+ * (fused-adamw.ts, same numbers), which matters most in data-parallel training, where every
+ * replica runs the step.
  *
  * Ownership: the optimizer reads the gradients it is given and never disposes them; it owns its
  * moving averages (tf.Variables) until `clearState()` or `dispose()`.
@@ -152,6 +154,24 @@ export class Adam {
     const debias1 = 1 - mom ** state.step;
     const debias2 = 1 - sqrMom ** state.step;
     const decay = wd !== 0 && !this.noWeightDecay.has(variable.name);
+    if (variable.dtype === 'float32' && grad.dtype === 'float32' && fusedAdamWAvailable()) {
+      const scalars = {
+        decay: decay ? 1 - lr * wd : 1,
+        mom,
+        oneMinusMom: 1 - mom,
+        sqrMom,
+        oneMinusSqrMom: 1 - sqrMom,
+        debias2,
+        eps,
+        stepSize: lr / debias1,
+      };
+      const [param, gradAvg, sqrAvg] = fusedAdamW(variable, grad, state.gradAvg, state.sqrAvg, scalars);
+      variable.assign(param);
+      state.gradAvg.assign(gradAvg);
+      state.sqrAvg.assign(sqrAvg);
+      tf.dispose([param, gradAvg, sqrAvg]);
+      return;
+    }
     tf.tidy(() => {
       const decayed = decay ? variable.mul(1 - lr * wd) : variable;
       const gradAvg = state.gradAvg.mul(mom).add(grad.mul(1 - mom));

@@ -63,6 +63,11 @@ interface KernelExports {
     dy: number, mm: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number, carry: number,
     dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
   ): void;
+  adamw(
+    p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number,
+    decay: number, mom: number, oneMinusMom: number, sqrMom: number, oneMinusSqrMom: number, debias2: number, eps: number, stepSize: number,
+    rows: number, n: number,
+  ): void;
   lstm_back_last(
     dy: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number,
     dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
@@ -74,6 +79,21 @@ interface EmscriptenModule {
   asm: { memory: object };
   _malloc(bytes: number): number;
   _free(pointer: number): void;
+}
+
+/** The scalars of one Adam step, as optimizer.ts computes them (float64 here, float32 in the kernel). */
+export interface AdamWScalars {
+  /** 1 − lr·wd, or 1 without weight decay */
+  decay: number;
+  mom: number;
+  oneMinusMom: number;
+  sqrMom: number;
+  oneMinusSqrMom: number;
+  /** 1 − sqrMom^step */
+  debias2: number;
+  eps: number;
+  /** lr / (1 − mom^step) */
+  stepSize: number;
 }
 
 interface PackedEntry {
@@ -251,6 +271,25 @@ export class WasmKernels {
       );
     }
     return [dz, carryOut];
+  }
+
+  /**
+   * One Adam step with decoupled weight decay over a whole parameter, in one pass
+   * (src/train/optimizer.ts stepParam does the same operations in the same order with TF.js ops;
+   * the results are the same bits).
+   * @param param, grad, gradAvg, sqrAvg: tensors of one shape, float32
+   * @returns `[param', gradAvg', sqrAvg']`, new tensors of that shape
+   */
+  adamW(param: tf.TensorInfo, grad: tf.TensorInfo, gradAvg: tf.TensorInfo, sqrAvg: tf.TensorInfo, step: AdamWScalars): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+    const outputs = [param, gradAvg, sqrAvg].map((t) => this.backend.makeOutput(t.shape, 'float32')) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const n = outputs[0].shape.reduce((product, size) => product * size, 1);
+    const [pOut, mOut, vOut] = outputs.map((t) => this.offsetOf(t)) as [number, number, number];
+    this.exports.adamw(
+      this.offsetOf(param), this.offsetOf(grad), this.offsetOf(gradAvg), this.offsetOf(sqrAvg), pOut, mOut, vOut,
+      step.decay, step.mom, step.oneMinusMom, step.sqrMom, step.oneMinusSqrMom, step.debias2, step.eps, step.stepSize,
+      1, n,
+    );
+    return outputs;
   }
 
   /** Frees the scratch and cached panels (the instance must not be used afterwards). */

@@ -4,6 +4,7 @@ import { initBackend } from '../../src/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { Adam } from '../../src/train/optimizer.js';
+import { fusedAdamWAvailable, setFusedAdamWEnabled } from '../../src/train/fused-adamw.js';
 
 const reference = JSON.parse(readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'));
 
@@ -22,6 +23,41 @@ function gradsFor(pairs: [tf.Variable, number[]][]): Record<string, tf.Tensor> {
 const disposeAll = (grads: Record<string, tf.Tensor>) => Object.values(grads).forEach((g) => g.dispose());
 
 describe('Adam', () => {
+  it('takes the same steps, to the bit, with the one-pass wasm kernel as with TF.js ops', () => {
+    expect(fusedAdamWAvailable()).toBe(true);
+    const run = (fused: boolean) => {
+      setFusedAdamWEnabled(fused);
+      try {
+        let seed = 7;
+        const random = (n: number) =>
+          Array.from({ length: n }, () => {
+            seed = (seed * 16807) % 2147483647;
+            return seed / 2147483647 - 0.5;
+          });
+        // 7 and 13 elements: the kernel's SIMD loop and its scalar tail; one parameter without decay
+        const a = variable(random(7), [7], `fused-a-${fused}`);
+        const b = variable(random(13), [13], `fused-b-${fused}`);
+        const c = variable(random(4), [2, 2], `fused-c-${fused}`);
+        const adam = new Adam([[a, b], [c]], new Set([b.name]), { lr: 3e-3, wd: 0.1 });
+        adam.setHyper('lr', [3e-3, 1e-2]);
+        adam.setHyper('mom', [0.9, 0.8]);
+        for (let step = 0; step < 4; step++) {
+          const grads = gradsFor([[a, random(7)], [b, random(13)], [c, random(4)]]);
+          adam.step(grads);
+          disposeAll(grads);
+        }
+        const state = adam.getState();
+        const result = [a, b, c].map((v) => Array.from(v.dataSync())).concat(state.params.flatMap((p) => [Array.from(p.gradAvg), Array.from(p.sqrAvg)]));
+        adam.dispose();
+        tf.dispose([a, b, c]);
+        return result;
+      } finally {
+        setFusedAdamWEnabled(true);
+      }
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+
   it("reproduces spec §6.2's two-step example (p=1, g=0.5, lr 1e-3, wd 0.01)", () => {
     const p = variable([1], [1]);
     const adam = new Adam([[p]], new Set(), { lr: 1e-3, wd: 0.01 });
