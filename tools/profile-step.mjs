@@ -2,12 +2,12 @@
 // Where one AWD-LSTM training step's time goes on this backend: kernel time by kernel name
 // (tf.profile) and the rest (JS between kernels, gradient bookkeeping), for the `ulmfit bench`
 // step. After `npm run build`:
-//   node tools/profile-step.mjs [--bs 32] [--steps 2] [--infer]
+//   node tools/profile-step.mjs [--bs 32] [--steps 2] [--infer] [--shapes (matmuls by operand shapes, with GFLOP/s)]
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { setUpBenchmark, DEFAULT_SPEED_CONFIG } from '../dist/tasks/speed.js';
 
-const { values } = parseArgs({ options: { bs: { type: 'string' }, steps: { type: 'string' }, infer: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { bs: { type: 'string' }, steps: { type: 'string' }, infer: { type: 'boolean' }, shapes: { type: 'boolean' } } });
 const steps = Number(values.steps ?? 2);
 const { model, learner, batches } = await setUpBenchmark({ ...DEFAULT_SPEED_CONFIG, bs: Number(values.bs ?? DEFAULT_SPEED_CONFIG.bs), steps, warmup: 1 });
 const run = (batch) => {
@@ -30,14 +30,20 @@ for (let s = 0; s < steps; s++) {
   for (const k of info.kernels) {
     // customGrad records its forward as one "kernel" whose time includes the kernels inside it
     if (k.name === 'forward') continue;
-    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    const name = k.name === 'BatchMatMul' && values.shapes ? `BatchMatMul ${k.inputShapes.map((sh) => sh.join('x')).join(' · ')}` : k.name;
+    const entry = byKernel.get(name) ?? { ms: 0, calls: 0, flops: 0 };
+    if (k.name === 'BatchMatMul') {
+      const [a, b] = k.inputShapes;
+      entry.flops += 2 * a.slice(0, -1).reduce((x, y) => x * y, 1) * a[a.length - 1] * b[b.length - 1];
+    }
     entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     entry.calls += 1;
-    byKernel.set(k.name, entry);
+    byKernel.set(name, entry);
   }
 }
 const kernelMs = [...byKernel.values()].reduce((sum, e) => sum + e.ms, 0);
 console.log(`${values.infer ? 'inference' : 'training'} step, bs ${values.bs ?? 32}: ${(wall / steps).toFixed(0)} ms wall per step (profiled), in kernels ${(kernelMs / steps).toFixed(0)} ms, between kernels (JS, bookkeeping) ${((wall - kernelMs) / steps).toFixed(0)} ms`);
-for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-  console.log(`${name.padEnd(24)} ${(e.ms / steps).toFixed(1).padStart(8)} ms ${String(e.calls / steps).padStart(6)} calls ${((100 * e.ms) / kernelMs).toFixed(1).padStart(5)}%`);
+for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.PROFILE_ROWS ?? 25))) {
+  const rate = e.flops > 0 ? ` ${(e.flops / e.ms / 1e6).toFixed(1).padStart(5)} GFLOP/s` : '';
+  console.log(`${name.padEnd(24)} ${(e.ms / steps).toFixed(1).padStart(8)} ms ${String(e.calls / steps).padStart(6)} calls ${((100 * e.ms) / kernelMs).toFixed(1).padStart(5)}%${rate}`);
 }
