@@ -202,7 +202,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     this.barrier = new Barrier(shared.control, options.replicas);
     this.workers = workers;
     this.core = this.mainThread
-      ? new ReplicaCore(0, options.replicas, options.model, options.optimizer, shared, options.barrierTimeoutMs)
+      ? new ReplicaCore(0, options.replicas, options.model, options.optimizer, shared, options.barrierTimeoutMs, true)
       : undefined;
   }
 
@@ -371,17 +371,18 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
    * trainer (the replicas may disagree now): the first real error is thrown, not the other
    * replicas' "aborted".
    */
-  private async run<T>(body: DistributiveOmit<DpRequest, 'id'>, local: (core: ReplicaCore) => T): Promise<T[]> {
-    const remote = this.workers.map((w) => w.request<T>(body));
+  private async run<T>(body: DistributiveOmit<DpRequest, 'id'>, local: (core: ReplicaCore) => T | Promise<T>): Promise<T[]> {
+    // Settled-handlers go on now: a worker may fail while replica 0 is still awaiting its part.
+    const remote = Promise.allSettled(this.workers.map((w) => w.request<T>(body)));
     const results: PromiseSettledResult<T>[] = [];
     if (this.core) {
       try {
-        results.push({ status: 'fulfilled', value: local(this.core) });
+        results.push({ status: 'fulfilled', value: await local(this.core) });
       } catch (error) {
         results.push({ status: 'rejected', reason: error });
       }
     }
-    results.push(...(await Promise.allSettled(remote)));
+    results.push(...(await remote));
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     if (errors.length > 0) {
       this.barrier.abort();

@@ -102,6 +102,8 @@ export class ReplicaCore {
     readonly optimizer: Adam,
     shared: SharedBuffers,
     barrierTimeoutMs?: number,
+    /** Wait at the barrier without blocking the event loop (the main thread's replica). */
+    private readonly waitWithoutBlocking = false,
   ) {
     const groups = model.paramGroups();
     this.layout = paramLayout(groups);
@@ -115,16 +117,21 @@ export class ReplicaCore {
   }
 
   /** Runs one step in lockstep with the other replicas; on a failure, aborts them all. */
-  step(command: StepCommand): StepOutcome {
+  async step(command: StepCommand): Promise<StepOutcome> {
     try {
-      return this.runStep(command);
+      return await this.runStep(command);
     } catch (error) {
       this.barrier.abort();
       throw error;
     }
   }
 
-  private runStep(command: StepCommand): StepOutcome {
+  private async atBarrier(): Promise<void> {
+    if (this.waitWithoutBlocking) await this.barrier.waitAsync();
+    else this.barrier.wait();
+  }
+
+  private async runStep(command: StepCommand): Promise<StepOutcome> {
     const { batch } = command;
     const replicas = this.replicas;
     const timing: StepTiming = { gradients: 0, wait: 0, average: 0, update: 0 };
@@ -153,7 +160,7 @@ export class ReplicaCore {
     // 1. This replica's rows.
     this.computeGradients(rows, batch.bs, start);
     lap('gradients');
-    this.barrier.wait(); // A: every gradient is written
+    await this.atBarrier(); // A: every gradient is written
     lap('wait');
 
     // 2. This replica's shard of the mean: rows share × gradient, summed over replicas.
@@ -168,7 +175,7 @@ export class ReplicaCore {
     const [lo, hi] = shardRange(start, end, replicas, this.index);
     weightedSum(this.averaged, this.grads, shares, lo, hi);
     lap('average');
-    this.barrier.wait(); // B: the mean is complete
+    await this.atBarrier(); // B: the mean is complete
     lap('wait');
 
     if (!command.apply || !Number.isFinite(loss)) return { loss, reported, applied: false, timing };
@@ -185,7 +192,7 @@ export class ReplicaCore {
       if (applied) this.storeWeights(start);
       lap('update');
     }
-    this.barrier.wait(); // C: replica 0's weights are in the shared buffer
+    await this.atBarrier(); // C: replica 0's weights are in the shared buffer
     lap('wait');
     const gradNorm = command.clip === undefined ? undefined : this.norm[0]!;
     const applied = Number.isFinite(this.norm[0]!);

@@ -104,6 +104,16 @@ export class ReplicaAborted extends Error {
 }
 
 /**
+ * `Atomics.waitAsync` (ES2024; in Node since 16), typed here because the project compiles against
+ * the ES2023 library.
+ */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
+
+/**
  * A reusable barrier for `parties` threads (generation counting: the last to arrive resets the
  * count and bumps the generation, waking the others). Any party, or the coordinator, can abort
  * it: every waiter then throws `ReplicaAborted`, now and at every later `wait`.
@@ -120,7 +130,33 @@ export class Barrier {
     this.control = new Int32Array(control);
   }
 
+  /** Waits blocking the thread (worker threads: nothing else needs their event loop meanwhile). */
   wait(): void {
+    const generation = this.arrive();
+    if (generation === undefined) return;
+    const deadline = Date.now() + this.timeoutMs;
+    while (this.stillWaiting(generation, deadline)) {
+      Atomics.wait(this.control, GENERATION, generation, Math.min(deadline - Date.now(), 1000));
+    }
+  }
+
+  /**
+   * Waits without blocking the event loop (the main thread: a worker that dies outright, killed
+   * or out of memory, is only reported through an `exit` event, which a blocked thread would never
+   * see; the coordinator then aborts the barrier and this wait ends at once).
+   */
+  async waitAsync(): Promise<void> {
+    const generation = this.arrive();
+    if (generation === undefined) return;
+    const deadline = Date.now() + this.timeoutMs;
+    while (this.stillWaiting(generation, deadline)) {
+      const result = waitAsync(this.control, GENERATION, generation, Math.min(deadline - Date.now(), 1000));
+      if (result.async) await result.value;
+    }
+  }
+
+  /** Counts this party in; the generation to wait on, or undefined when it was the last to arrive. */
+  private arrive(): number | undefined {
     const c = this.control;
     if (Atomics.load(c, ABORTED) !== 0) throw new ReplicaAborted();
     const generation = Atomics.load(c, GENERATION);
@@ -128,18 +164,21 @@ export class Barrier {
       Atomics.store(c, ARRIVED, 0);
       Atomics.add(c, GENERATION, 1);
       Atomics.notify(c, GENERATION);
-      return;
+      return undefined;
     }
-    const deadline = Date.now() + this.timeoutMs;
-    while (Atomics.load(c, GENERATION) === generation) {
-      if (Atomics.load(c, ABORTED) !== 0) throw new ReplicaAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.abort();
-        throw new Error(`a data-parallel replica did not reach the barrier within ${this.timeoutMs / 1000} s`);
-      }
-      Atomics.wait(c, GENERATION, generation, Math.min(left, 1000));
+    return generation;
+  }
+
+  /** False once the generation moved on; throws when aborted or past the deadline. */
+  private stillWaiting(generation: number, deadline: number): boolean {
+    const c = this.control;
+    if (Atomics.load(c, GENERATION) !== generation) return false;
+    if (Atomics.load(c, ABORTED) !== 0) throw new ReplicaAborted();
+    if (Date.now() >= deadline) {
+      this.abort();
+      throw new Error(`a data-parallel replica did not reach the barrier within ${this.timeoutMs / 1000} s`);
     }
+    return true;
   }
 
   /** Wakes every waiter with `ReplicaAborted`; the group cannot step again. */

@@ -72,10 +72,10 @@ async function start(port: NonNullable<typeof parentPort>, init: DpWorkerInit): 
     port.postMessage({ id: -1, ok: false, error: describe(error) } satisfies DpReply);
     return;
   }
-  port.on('message', (request: DpRequest) => {
+  port.on('message', async (request: DpRequest) => {
     let reply: DpReply;
     try {
-      reply = { id: request.id, ok: true, result: handle(core, request) };
+      reply = { id: request.id, ok: true, result: await handle(core, request) };
     } catch (error) {
       reply = { id: request.id, ok: false, error: describe(error) };
     }
@@ -84,6 +84,7 @@ async function start(port: NonNullable<typeof parentPort>, init: DpWorkerInit): 
 }
 
 function handle(core: ReplicaCore, request: DpRequest): unknown {
+  // A step returns a promise (its barrier waits block this thread, so it settles right after).
   switch (request.kind) {
     case 'step':
       return core.step(request.command);

@@ -186,6 +186,22 @@ describe('DataParallelLm', () => {
     await trainer.close();
   });
 
+  it('ends the step with a clear error, not a hang, when a worker thread dies outright', async () => {
+    // A short barrier timeout: if the death went unnoticed the step would fail with it instead.
+    const { trainer } = await makeTrainer({ replicas: 2, barrierTimeoutMs: 60_000 }, TINY);
+    const batch = randomBatch(new Rng(1), 4, 6);
+    await trainer.trainStep(batch);
+    const started = Date.now();
+    const step = trainer.trainStep(batch);
+    // Replica 0 (this thread) has done its rows and waits at the barrier without blocking, so the
+    // worker's exit event is delivered: kill the worker as out-of-memory would.
+    const workers = (trainer as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers;
+    await workers[0]!.worker.terminate();
+    await expect(step).rejects.toThrow(/replica 1 \(a worker thread\) exited with code 1/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await expect(trainer.trainStep(batch)).rejects.toThrow(/exited with code/);
+  });
+
   it('refuses the tensorflow backend, which already uses every core', async () => {
     const { model, optimizer } = makeModel(TINY);
     await expect(DataParallelLm.create({ model, optimizer, replicas: 2, backend: 'tensorflow' })).rejects.toThrow(/already uses every core/);
