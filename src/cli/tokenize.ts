@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { openCorpus } from '../text/corpus.js';
-import { defaultWorkerCount } from '../text/parallel.js';
+import { TOKENIZER_WORKERS_HELP } from './training-flags.js';
 import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Progress } from './progress.js';
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
     .option('--line-docs', 'a plain text file holds one document per line')
     .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8')
-    .option('--workers <n>', `worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for inputs under 16 MB)`, wholeNumber(0))
+    .option('--workers <n>', TOKENIZER_WORKERS_HELP, wholeNumber(0))
     .option('--no-cache', 'do not read or write the corpus cache')
     .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
     .option('--overwrite', 'replace a non-empty --out directory')
@@ -189,8 +189,9 @@ function writeOut(text: string): Promise<void> {
 
 function summary(s: TokenizeStats): string {
   const empty = s.emptySkipped > 0 ? ` (${s.emptySkipped} empty skipped)` : '';
+  const threads = s.workers > 0 ? ` on ${s.workers} worker threads` : '';
   return (
     `tokenized ${s.numDocs} docs${empty}, ${s.numTokens} tokens, ${s.numTypes} distinct, vocab ${s.vocabSize}, ` +
-    `unknown ${(100 * s.unknownRate).toFixed(2)}%, ${s.seconds.toFixed(2)}s`
+    `unknown ${(100 * s.unknownRate).toFixed(2)}%, ${s.seconds.toFixed(2)}s${threads}`
   );
 }

@@ -24,7 +24,11 @@ describe('ulmfit tokenize', async () => {
     const run = await ulmfit(['tokenize', '-'], 'I LOVED it!!!!\n');
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('xxbos i xxup loved it xxrep 4 !\n');
+    // stdin gets one thread by default (its size is unknown; a filter's input is mostly small)
     expect(run.stderr).toMatch(/^tokenized 1 docs, 8 tokens, 8 distinct, vocab 16, unknown 62\.50%, [\d.]+s\n$/);
+    const threaded = await ulmfit(['tokenize', '-', '--workers', '2'], 'I LOVED it!!!!\n');
+    expect(threaded.stdout).toBe(run.stdout);
+    expect(threaded.stderr).toMatch(/, [\d.]+s on 2 worker threads\n$/);
   });
 
   it('prints one line per document in input order, JSON lines with --json, nothing else with --quiet', async () => {
