@@ -12,6 +12,8 @@
  *   wasm heap (`readSync`) before copying the slice: splitting a [2304, 2400] projection into 72
  *   time steps copied 1.6 GB. We re-register the three to read the input through a heap view.
  *
+ * - wasm's `Identity` (tf.clone, and every tensor a custom gradient saves) copies its input; ours
+ *   shares it.
  * - `tf.sum(x, 0)` transposes x first (TF.js reduces the last axis only), and wasm's transpose
  *   of a large matrix is slow; `COLUMN_SUM_KERNEL` sums rows in one pass over a heap view.
  *
@@ -129,6 +131,7 @@ export function patchWasmKernels(): void {
   replaceKernel('Slice', sliceKernel);
   replaceKernel('SplitV', splitVKernel);
   replaceKernel('Unpack', unpackKernel);
+  replaceKernel('Identity', identityKernel);
   tf.registerKernel({
     kernelName: COLUMN_SUM_KERNEL,
     backendName: 'wasm',
@@ -184,6 +187,19 @@ function columnSumKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   }
   dst.set(acc);
   return out;
+}
+
+/**
+ * `tf.clone` / identity without a copy: the output shares the input's data (reference-counted, as
+ * wasm's own Reshape does; tensor data is immutable). TF.js clones every tensor a custom gradient
+ * saves for its backward pass, and wasm's Identity copies it: the LSTM layers' and the
+ * cross-entropy's saved activations cost 111 copies (~60 ms, 92 MB for the vocabulary-sized
+ * probabilities alone) per training step.
+ */
+function identityKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const x = inputs['x']!;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
 /** Swaps the wasm kernel `kernelName` for `kernelFunc`, falling back to the original for strings. */

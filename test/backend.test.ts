@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
+import { customOp } from '../src/model/ops.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -76,6 +77,28 @@ describe('wasm kernel patches', () => {
       const fromCpuMath = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, tf.transpose(y)))))([a, b]);
       for (let i = 0; i < 2; i++) expect(tf.max(tf.abs(tf.sub(grads[i]!, fromCpuMath[i]!))).dataSync()[0]).toBeLessThan(1e-5);
     });
+  });
+
+  it('clones without copying, and frees the shared data only when the last holder is disposed', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = backend.numDataIds();
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    const words = tf.tensor1d(['a', 'b'], 'string');
+    const strings = tf.clone(words);
+    expect(y.dataId).toBe(x.dataId);
+    expect(Array.from(strings.dataSync() as unknown as string[])).toEqual(['a', 'b']);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    // custom gradients save clones of their tensors: values and gradients are unchanged
+    const square = customOp(([t], save) => {
+      save([t!]);
+      return { value: tf.square(t!), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.mul(saved[0]!, 2)) };
+    });
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(square(t)))(y);
+    expect(Array.from(grad.dataSync())).toEqual([2, 4, 6, 8]);
+    tf.dispose([y, words, strings, grad]);
+    expect(backend.numDataIds()).toBe(before);
   });
 
   it('slices, splits and unstacks correctly for every rank and axis', () => {
