@@ -7,9 +7,8 @@
  * and inference.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { LSTM_KERNELS } from '../backend.js';
-import { wasmKernelsFor } from '../wasm/kernels.js';
+import { wasmKernelReady } from '../wasm/kernels.js';
 
 let enabled = true;
 
@@ -20,12 +19,7 @@ export function setFusedLstmEnabled(on: boolean): void {
 
 /** Whether the fused kernels can run on the current backend now. */
 export function fusedLstmAvailable(): boolean {
-  return (
-    enabled &&
-    tf.getBackend() === 'wasm' &&
-    tf.getKernel(LSTM_KERNELS.cell, 'wasm') !== undefined &&
-    wasmKernelsFor(tf.backend() as BackendWasm) !== undefined
-  );
+  return enabled && wasmKernelReady(LSTM_KERNELS.cell);
 }
 
 /**

@@ -245,9 +245,8 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
     return [a, b, f!] as tf.Tensor2D[];
   }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
 
-  const dzSteps = fused
-    ? backThroughTimeFused(dy, coefA, coefB, forget, weightHh!, seqLen, bs)
-    : backThroughTime(dy, coefA, coefB, forget, weightHh!, seqLen);
+  const sequences: BpttInputs = { dy, coefA, coefB, forget, weightHh: weightHh!, seqLen, bs };
+  const dzSteps = fused ? backThroughTimeFused(sequences) : backThroughTime(sequences);
   tf.dispose([coefA, coefB, forget]);
 
   const dz = tf.concat(dzSteps, 0); // [T*bs, 4H]
@@ -260,19 +259,27 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
   return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
 }
 
+/** What the sequential part of lstmBackward reads (none of it is disposed there). */
+interface BpttInputs {
+  /** `[T*bs, H]` */
+  dy: tf.Tensor2D;
+  /** `[T*bs, H]` multiplies dh into dc */
+  coefA: tf.Tensor2D;
+  /** `[T*bs, 4H]` multiplies [dc, dc, dc, dh] into dz */
+  coefB: tf.Tensor2D;
+  /** `[T*bs, H]` σ(f_t) */
+  forget: tf.Tensor2D;
+  /** `[4H, H]` */
+  weightHh: tf.Tensor2D;
+  seqLen: number;
+  bs: number;
+}
+
 /**
  * The sequential part of lstmBackward with plain ops: dz_t for t = T-1 .. 0.
- * @param dy `[T*bs, H]`, coefA `[T*bs, H]`, coefB `[T*bs, 4H]`, forget `[T*bs, H]` (not disposed)
  * @returns dz_t `[bs, 4H]` for every step (the caller disposes them)
  */
-function backThroughTime(
-  dy: tf.Tensor2D,
-  coefA: tf.Tensor2D,
-  coefB: tf.Tensor2D,
-  forget: tf.Tensor2D,
-  weightHh: tf.Tensor2D,
-  seqLen: number,
-): tf.Tensor2D[] {
+function backThroughTime({ dy, coefA, coefB, forget, weightHh, seqLen }: BpttInputs): tf.Tensor2D[] {
   const dySteps = tf.split(dy, seqLen, 0);
   const aSteps = tf.split(coefA, seqLen, 0);
   const bSteps = tf.split(coefB, seqLen, 0);
@@ -299,15 +306,7 @@ function backThroughTime(
 }
 
 /** backThroughTime with each step's element-wise work as one kernel reading the sequences in place. */
-function backThroughTimeFused(
-  dy: tf.Tensor2D,
-  coefA: tf.Tensor2D,
-  coefB: tf.Tensor2D,
-  forget: tf.Tensor2D,
-  weightHh: tf.Tensor2D,
-  seqLen: number,
-  bs: number,
-): tf.Tensor2D[] {
+function backThroughTimeFused({ dy, coefA, coefB, forget, weightHh, seqLen, bs }: BpttInputs): tf.Tensor2D[] {
   const dzSteps: tf.Tensor2D[] = new Array(seqLen);
   let carry: tf.Tensor2D | undefined;
   for (let t = seqLen - 1; t >= 0; t--) {

@@ -5,9 +5,8 @@
  * the same order). Elsewhere optimizer.ts keeps its TF.js ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAMW_KERNEL } from '../backend.js';
-import { wasmKernelsFor, type AdamWScalars } from '../wasm/kernels.js';
+import { wasmKernelReady, type AdamWScalars } from '../wasm/kernels.js';
 
 let enabled = true;
 
@@ -18,12 +17,7 @@ export function setFusedAdamWEnabled(on: boolean): void {
 
 /** Whether the fused step can run on the current backend now. */
 export function fusedAdamWAvailable(): boolean {
-  return (
-    enabled &&
-    tf.getBackend() === 'wasm' &&
-    tf.getKernel(ADAMW_KERNEL, 'wasm') !== undefined &&
-    wasmKernelsFor(tf.backend() as BackendWasm) !== undefined
-  );
+  return enabled && wasmKernelReady(ADAMW_KERNEL);
 }
 
 /**

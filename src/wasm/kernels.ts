@@ -23,7 +23,7 @@
  * still does not validate (or `ULMFIT_WASM_KERNELS=0`), the backend keeps XNNPACK.
  */
 import * as v8 from 'node:v8';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WASM_KERNELS_BASE64 } from './kernels-binary.js';
 
@@ -348,6 +348,18 @@ let enabled = true;
 /** Turns our kernels on or off for every backend (off: TF.js's own). For comparisons in tests and benchmarks. */
 export function setWasmKernelsEnabled(on: boolean): void {
   enabled = on;
+}
+
+/**
+ * Whether `kernelName`, a kernel registered on wasm that runs on these kernels (backend.ts), can
+ * run on the current backend now.
+ */
+export function wasmKernelReady(kernelName: string): boolean {
+  return (
+    tf.getBackend() === 'wasm' &&
+    tf.getKernel(kernelName, 'wasm') !== undefined &&
+    wasmKernelsFor(tf.backend() as BackendWasm) !== undefined
+  );
 }
 
 /** The kernels for this backend instance, or undefined where they are off or cannot run. */
