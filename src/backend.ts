@@ -344,9 +344,9 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
   };
 
   // Plain matmuls (no bias or activation to fuse) go to our FMA kernel where it runs.
-  const multiply = (args: KernelArgs): tf.TensorInfo => {
+  const multiply = (args: KernelArgs, bIsTemporary = false): tf.TensorInfo => {
     if (kernelName === 'BatchMatMul') {
-      const out = wasmKernelsFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!);
+      const out = wasmKernelsFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!, bIsTemporary);
       if (out !== undefined) return out;
     }
     return originalFunc(args);
@@ -360,11 +360,10 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
     const a = transposeA ? swapLastTwo(args.inputs['a']!, backend) : args.inputs['a']!;
     const b = transposeB ? swapLastTwo(args.inputs['b']!, backend) : args.inputs['b']!;
     try {
-      return multiply({
-        inputs: { ...args.inputs, a, b },
-        backend,
-        attrs: { ...args.attrs, transposeA: false, transposeB: false },
-      });
+      return multiply(
+        { inputs: { ...args.inputs, a, b }, backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } },
+        transposeB,
+      );
     } finally {
       if (transposeA) backend.disposeData(a.dataId);
       if (transposeB) backend.disposeData(b.dataId);

@@ -1,9 +1,9 @@
 // The WebAssembly text of ulmfit's own wasm kernels (src/wasm/kernels.ts says where they are
-// used): a float32 matrix multiply and a column sum. `node tools/gen-wasm-kernels.mjs` compiles it
-// into src/wasm/kernels-binary.ts, and test/wasm/kernels.test.ts checks that the committed binary
-// is this text compiled.
+// used): a float32 matrix multiply, a column sum, the LSTM's per-time-step element-wise work and
+// the Adam step. `node tools/gen-wasm-kernels.mjs` compiles it into src/wasm/kernels-binary.ts,
+// and test/wasm/kernels.test.ts checks that the committed binary is this text compiled.
 //
-// C[M, N] = A[M, K] · B[K, N], all row-major float32 in the memory that TF.js's wasm backend uses
+// The matmul: C[M, N] = A[M, K] · B[K, N], all row-major float32 in the memory that TF.js's wasm backend uses
 // (the module imports it), with B first copied ("packed") into panels of NR = 8 columns: panel p
 // holds B[k, 8p .. 8p+8) for k = 0..K-1 contiguously, zero-padded past N. The micro-kernel keeps
 // an MR x 8 block of C in 2·MR SIMD registers and walks K once: per k it loads the panel's two
@@ -320,7 +320,7 @@ const lstmKernels = [
 ];
 
 /**
- * adamw(p, g, m, v, pOut, mOut, vOut, 1, n, decay, mom, 1-mom, sqrMom, 1-sqrMom, debias2, eps, step):
+ * adamw(p, g, m, v, pOut, mOut, vOut, decay, mom, 1-mom, sqrMom, 1-sqrMom, debias2, eps, step, 1, n):
  * one fastai Adam step (decoupled weight decay) over n parameters in one pass, the operations
  * of src/train/optimizer.ts stepParam in its order:
  *   p·decay − (m' / (sqrt(v' / debias2) + eps))·step,  m' = m·mom + g·(1−mom),  v' = v·sqrMom + g²·(1−sqrMom)

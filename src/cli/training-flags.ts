@@ -17,7 +17,7 @@ export function addOptimizerFlags(command: Command): Command {
 }
 
 /** The tokenizer's thread count when not given is decided by the input size (text/pipeline.ts). */
-export const TOKENIZER_WORKERS_HELP = `tokenizer worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for stdin and for inputs under 16 MB)`;
+export const TOKENIZER_WORKERS_HELP = `tokenizer worker threads; 0: the main thread (default: ${defaultWorkerCount()}, the CPU count; 0 for stdin alone and for inputs under 16 MB)`;
 
 /** How raw text is tokenized on the way in: --workers, --no-cache, --cache-dir. */
 export function addTokenizingFlags(command: Command): Command {

@@ -206,8 +206,7 @@ export class AwdLstm {
         newHidden.push(result.state); // already detached and kept
       } else {
         const prepared = training ? undefined : this.preparedForInference(l);
-        // In eval mode nothing differentiates the encoder, so the fused step kernels may run.
-        const result = lstmSequence(x, weights, state, prepared, !training);
+        const result = lstmSequence(x, weights, state, prepared);
         output = result.output;
         newHidden.push({ h: tf.keep(detach(result.state.h)), c: tf.keep(detach(result.state.c)) });
       }

@@ -17,6 +17,12 @@ export function setFusedLstmEnabled(on: boolean): void {
   enabled = on;
 }
 
+/** Whether TF.js is recording operations for a gradient here (tf.grad & co., outside any kernel). */
+export function gradientTapeOn(): boolean {
+  // Engine.isTapeOn is not in TF.js's public typings.
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
 /** Whether the fused kernels can run on the current backend now. */
 export function fusedLstmAvailable(): boolean {
   return enabled && wasmKernelReady(LSTM_KERNELS.cell);

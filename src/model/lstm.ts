@@ -24,7 +24,7 @@
  * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedBackStep, fusedCell, fusedLstmAvailable, fusedOutput } from './lstm-kernels.js';
+import { fusedBackStep, fusedCell, fusedLstmAvailable, fusedOutput, gradientTapeOn } from './lstm-kernels.js';
 import { columnSum, customOp } from './ops.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
@@ -82,8 +82,6 @@ export interface LstmResult {
  * @param weights PyTorch-shaped parameters (hidden size H = weightHh.shape[1])
  * @param initial `{h, c}` each `[bs, H]`; not disposed
  * @param prepared `prepareLstmWeights(weights)`, when the caller caches it (inference)
- * @param noGradient the caller will not differentiate the result (inference): the per-step
- *   element-wise work may then use the fused kernels (lstm-kernels.ts), same numbers
  * @returns output `[T, bs, H]` and the final state (connected to the graph; the caller detaches)
  */
 export function lstmSequence(
@@ -91,9 +89,10 @@ export function lstmSequence(
   weights: LstmWeights,
   initial: LstmState,
   prepared: PreparedLstmWeights = prepareLstmWeights(weights),
-  noGradient = false,
 ): LstmResult {
-  const fused = noGradient && fusedLstmAvailable();
+  // With no gradient being recorded (inference) the per-step work may use the fused kernels,
+  // which have no gradients of their own; the numbers are the same.
+  const fused = !gradientTapeOn() && fusedLstmAvailable();
   const [seqLen, bs, nIn] = x.shape;
   const projected = inputProjection(x.reshape([seqLen * bs, nIn]), prepared);
   const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];

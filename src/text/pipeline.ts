@@ -363,15 +363,17 @@ function vocabFor(tokenizer: ParallelTokenizer, options: TokenizeCorpusOptions):
  * and meeting most of the vocabulary's runs again in its own cache), and the word tokenizer
  * does the Brown corpus (6 MB) in about a second: there one thread used half to two thirds of the
  * CPU of two workers and finished no later on the 2-core machine (docs/spacy-differences.md, Speed).
- * stdin, whose size is unknown, is mostly a filter's small input: it gets one thread too (starting
- * two workers took a one-line pipe from 0.26 to 0.46 s); `--workers` still asks for threads.
+ * stdin alone, whose size is unknown, is mostly a filter's small input: it gets one thread too
+ * (starting two workers took a one-line pipe from 0.26 to 0.46 s); `--workers` still asks for
+ * threads, and stdin beside files counts the files.
  */
 const SMALL_INPUT_BYTES = 16 * 1024 * 1024;
 
 function parallelOptions(options: TokenizeOptions, resolved: readonly ResolvedInput[]): ParallelOptions {
   const stdin = resolved.some((i) => i.kind === 'stdin');
+  const onlyStdin = resolved.every((i) => i.kind === 'stdin');
   const bytes = resolved.reduce((sum, i) => sum + i.files.reduce((s, f) => s + f.size, 0), 0);
-  const workers = options.workers ?? (stdin || bytes < SMALL_INPUT_BYTES ? 0 : undefined);
+  const workers = options.workers ?? (onlyStdin || bytes < SMALL_INPUT_BYTES ? 0 : undefined);
   return {
     ...(workers !== undefined ? { workers } : {}),
     ...(options.spmModel ? { spmModel: options.spmModel } : {}),

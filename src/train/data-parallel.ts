@@ -189,6 +189,8 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
   private optimizerDirty = true;
   private broken: Error | undefined;
   private closed = false;
+  /** A step or forward pass is in flight (run() is not re-entrant). */
+  private running = false;
 
   private constructor(options: DataParallelOptions, shared: SharedBuffers, workers: WorkerReplica[]) {
     this.replicas = options.replicas;
@@ -372,6 +374,17 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
    * replicas' "aborted".
    */
   private async run<T>(body: DistributiveOmit<DpRequest, 'id'>, local: (core: ReplicaCore) => T | Promise<T>): Promise<T[]> {
+    // Replica 0 yields at every barrier; a second call now would make it arrive twice.
+    if (this.running) throw new Error('DataParallelLm: a step or forward pass is already running (await it first)');
+    this.running = true;
+    try {
+      return await this.runOnce(body, local);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOnce<T>(body: DistributiveOmit<DpRequest, 'id'>, local: (core: ReplicaCore) => T | Promise<T>): Promise<T[]> {
     // Settled-handlers go on now: a worker may fail while replica 0 is still awaiting its part.
     const remote = Promise.allSettled(this.workers.map((w) => w.request<T>(body)));
     const results: PromiseSettledResult<T>[] = [];

@@ -143,7 +143,9 @@ export class Barrier {
   /**
    * Waits without blocking the event loop (the main thread: a worker that dies outright, killed
    * or out of memory, is only reported through an `exit` event, which a blocked thread would never
-   * see; the coordinator then aborts the barrier and this wait ends at once).
+   * see; the coordinator then aborts the barrier and this wait ends at once). A pending
+   * `Atomics.waitAsync` does not keep Node's event loop alive by itself: the worker threads
+   * (never `unref`'d) do.
    */
   async waitAsync(): Promise<void> {
     const generation = this.arrive();

@@ -154,7 +154,9 @@ export class Adam {
     const debias1 = 1 - mom ** state.step;
     const debias2 = 1 - sqrMom ** state.step;
     const decay = wd !== 0 && !this.noWeightDecay.has(variable.name);
-    if (variable.dtype === 'float32' && grad.dtype === 'float32' && fusedAdamWAvailable()) {
+    // The kernel reads one gradient value per parameter: only for a gradient of the same shape
+    // (the TF.js ops below broadcast a smaller one, as before).
+    if (variable.dtype === 'float32' && grad.dtype === 'float32' && tf.util.arraysEqual(grad.shape, variable.shape) && fusedAdamWAvailable()) {
       const scalars = {
         decay: decay ? 1 - lr * wd : 1,
         mom,

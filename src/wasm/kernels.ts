@@ -4,7 +4,9 @@
  *
  * - a float32 matrix multiply that runs 1.5-2.3x faster than the XNNPACK kernel TF.js uses, on
  *   the shapes an AWD-LSTM trains with (docs/speed-benchmark.md, `node dist/bench/matmul.js`);
- * - a column sum (the bias gradients) with SIMD loads and float64 accumulators.
+ * - a column sum (the bias gradients) with SIMD loads and float64 accumulators;
+ * - the LSTM's per-time-step element-wise work and the Adam step, each in one pass (the same
+ *   float32 operations in the same order as the TF.js ops they replace: the same bits).
  *
  * Why the matmul is faster: TF.js 4.22's XNNPACK build has no relaxed SIMD, so each multiply-add
  * is a multiply and an add; ours uses `f32x4.relaxed_madd`, one FMA instruction on x64 CPUs with FMA3. Results differ from XNNPACK's
@@ -145,9 +147,10 @@ export class WasmKernels {
    * `a · b` for float32 operands with equal batch sizes (or rank 2), no transposes.
    * @param a `[...batch, m, k]`
    * @param b `[...batch, k, n]`
+   * @param bIsTemporary b is disposed right after (an explicit transpose): never cache its panels
    * @returns `[...batch, m, n]`, or undefined when the shapes are not ones this kernel takes
    */
-  matMul(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | undefined {
+  matMul(a: tf.TensorInfo, b: tf.TensorInfo, bIsTemporary = false): tf.TensorInfo | undefined {
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
     const rank = a.shape.length;
     const batchShape = a.shape.slice(0, rank - 2);
@@ -162,7 +165,7 @@ export class WasmKernels {
     if (batches * m * n === 0) return out;
     // Offsets are taken after every allocation: allocating may grow (and so move) the heap view,
     // but not the offsets.
-    const cacheable = batches === 1 && m < CACHE_MAX_ROWS;
+    const cacheable = batches === 1 && m < CACHE_MAX_ROWS && !bIsTemporary;
     const cached = cacheable ? this.cachedPack(b, k, n) : undefined;
     const aBase = this.offsetOf(a);
     const bBase = this.offsetOf(b);
@@ -281,8 +284,11 @@ export class WasmKernels {
    * @returns `[param', gradAvg', sqrAvg']`, new tensors of that shape
    */
   adamW(param: tf.TensorInfo, grad: tf.TensorInfo, gradAvg: tf.TensorInfo, sqrAvg: tf.TensorInfo, step: AdamWScalars): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+    const n = tf.util.sizeFromShape(param.shape);
+    for (const t of [grad, gradAvg, sqrAvg]) {
+      if (tf.util.sizeFromShape(t.shape) !== n) throw new Error(`wasm Adam step: [${t.shape}] does not match the parameter's [${param.shape}]`);
+    }
     const outputs = [param, gradAvg, sqrAvg].map((t) => this.backend.makeOutput(t.shape, 'float32')) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-    const n = outputs[0].shape.reduce((product, size) => product * size, 1);
     const [pOut, mOut, vOut] = outputs.map((t) => this.offsetOf(t)) as [number, number, number];
     this.exports.adamw(
       this.offsetOf(param), this.offsetOf(grad), this.offsetOf(gradAvg), this.offsetOf(sqrAvg), pOut, mOut, vOut,
@@ -334,7 +340,9 @@ export class WasmKernels {
   private ensureScratch(floats: number): number {
     if (floats > this.scratchFloats) {
       if (this.scratch !== 0) this.module._free(this.scratch);
+      // Both reset first: if allocating throws, no later call may take the freed area for a scratch.
       this.scratch = 0;
+      this.scratchFloats = 0;
       this.scratch = this.allocate(floats);
       this.scratchFloats = floats;
     }

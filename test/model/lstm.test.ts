@@ -105,7 +105,7 @@ describe('LSTM layer', () => {
           tf.dispose([state.h, state.c]);
           return tf.sum(tf.mul(output, probe)) as tf.Scalar;
         })(inputs);
-        const inferred = lstmSequence(x, weights, init, undefined, true);
+        const inferred = lstmSequence(x, weights, init); // no tape: fused kernels where enabled
         const arrays = [trained.value, ...trained.grads, inferred.output, inferred.state.h, inferred.state.c].map((t) => Array.from(t.dataSync()));
         tf.dispose([trained.value, ...trained.grads, inferred.output, inferred.state.h, inferred.state.c]);
         return arrays;
@@ -115,6 +115,18 @@ describe('LSTM layer', () => {
     };
     expect(run(true)).toEqual(run(false));
     tf.dispose([...inputs, init.h, init.c, probe]);
+  });
+
+  it('differentiates through the plain sequence even where the fused kernels exist (they run only with no tape)', () => {
+    expect(fusedLstmAvailable()).toBe(true);
+    const rng = new Rng(9);
+    const weights = makeWeights(3, 5, rng);
+    const x = uniformTensor([3, 2, 3], 1, rng) as tf.Tensor3D;
+    const init = { h: tf.zeros([2, 5]) as tf.Tensor2D, c: tf.zeros([2, 5]) as tf.Tensor2D };
+    const grad = tf.grad((xi: tf.Tensor) => tf.sum(lstmSequence(xi as tf.Tensor3D, weights, init).output))(x);
+    expect(grad.shape).toEqual([3, 2, 3]);
+    expect(tf.tidy(() => tf.max(tf.abs(grad)).dataSync()[0]!)).toBeGreaterThan(1e-4);
+    tf.dispose([grad, x, init.h, init.c, ...Object.values(weights)]);
   });
 
   it('detach passes values and stops gradients', () => {

@@ -202,6 +202,15 @@ describe('DataParallelLm', () => {
     await expect(trainer.trainStep(batch)).rejects.toThrow(/exited with code/);
   });
 
+  it('refuses a second step while one is running (replica 0 would reach the barrier twice)', async () => {
+    const { trainer } = await makeTrainer({ replicas: 2 }, TINY);
+    const batch = randomBatch(new Rng(1), 4, 6);
+    const first = trainer.trainStep(batch);
+    await expect(trainer.trainStep(batch)).rejects.toThrow(/already running/);
+    await expect(first).resolves.toMatchObject({ applied: true });
+    await expect(trainer.trainStep(batch)).resolves.toMatchObject({ applied: true });
+  });
+
   it('refuses the tensorflow backend, which already uses every core', async () => {
     const { model, optimizer } = makeModel(TINY);
     await expect(DataParallelLm.create({ model, optimizer, replicas: 2, backend: 'tensorflow' })).rejects.toThrow(/already uses every core/);

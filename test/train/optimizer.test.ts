@@ -58,6 +58,18 @@ describe('Adam', () => {
     expect(run(true)).toEqual(run(false));
   });
 
+  it('steps a parameter whose gradient broadcasts (a scalar) through the TF.js ops, never past the gradient', () => {
+    const p = variable([1, 2, 3, 4, 5], [5]);
+    const adam = new Adam([[p]], new Set(), { lr: 1e-2, wd: 0 });
+    const grads = { [p.name]: tf.scalar(0.5) };
+    adam.step(grads);
+    const state = adam.getState().params[0]!;
+    expect(Array.from(state.gradAvg)).toEqual(new Array(5).fill(Math.fround(0.05)));
+    disposeAll(grads);
+    adam.dispose();
+    p.dispose();
+  });
+
   it("reproduces spec §6.2's two-step example (p=1, g=0.5, lr 1e-3, wd 0.01)", () => {
     const p = variable([1], [1]);
     const adam = new Adam([[p]], new Set(), { lr: 1e-3, wd: 0.01 });
