@@ -31,6 +31,8 @@ export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep' } as const;
 /** Name of the wasm-only one-pass Adam step kernel (src/train/optimizer.ts). */
 export const ADAMW_KERNEL = 'UlmfitAdamW';
+/** Names of the wasm-only softmax cross-entropy kernels (src/model/ops.ts crossEntropy). */
+export const CROSS_ENTROPY_KERNELS = { rowMax: 'UlmfitRowMax', grad: 'UlmfitCrossEntropyGrad' } as const;
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -166,6 +168,13 @@ export function patchWasmKernels(): void {
     ({ inputs, backend, attrs }) =>
       kernelsOf(backend).adamW(inputs['param']!, inputs['grad']!, inputs['gradAvg']!, inputs['sqrAvg']!, attrs as unknown as AdamWScalars),
   ]);
+  fusedKernels.push(
+    [CROSS_ENTROPY_KERNELS.rowMax, ({ inputs, backend }) => kernelsOf(backend).rowMax(inputs['x']!)],
+    [
+      CROSS_ENTROPY_KERNELS.grad,
+      ({ inputs, backend }) => kernelsOf(backend).crossEntropyGrad(inputs['probabilities']!, inputs['targets']!, inputs['dy']!),
+    ],
+  );
   for (const [kernelName, kernelFunc] of fusedKernels) {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }

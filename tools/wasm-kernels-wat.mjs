@@ -1,6 +1,6 @@
 // The WebAssembly text of ulmfit's own wasm kernels (src/wasm/kernels.ts says where they are
-// used): a float32 matrix multiply, a column sum, the LSTM's per-time-step element-wise work and
-// the Adam step. `node tools/gen-wasm-kernels.mjs` compiles it into src/wasm/kernels-binary.ts,
+// used): a float32 matrix multiply, a column sum, the LSTM's per-time-step element-wise work, the
+// Adam step, and the softmax cross-entropy's row max and gradient. `node tools/gen-wasm-kernels.mjs` compiles it into src/wasm/kernels-binary.ts,
 // and test/wasm/kernels.test.ts checks that the committed binary is this text compiled.
 //
 // The matmul: C[M, N] = A[M, K] · B[K, N], all row-major float32 in the memory that TF.js's wasm backend uses
@@ -342,6 +342,75 @@ const adamw = elementwise(
   ['decay', 'mom', 'oneMinusMom', 'sqrMom', 'oneMinusSqrMom', 'debias2', 'eps', 'stepSize'],
 );
 
+/**
+ * rowmax(x, out, rows, cols): out[r] = max_j x[r, j] (float32 [rows, cols] -> [rows]), four
+ * columns at a time. The cross-entropy's max over the vocabulary (src/model/ops.ts).
+ */
+const rowmax = `(func (export "rowmax") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+  (local $r i32) (local $p i32) (local $end i32) (local $wideEnd i32) (local $v v128) (local $m f32)
+  (local.set $p (local.get $x))
+  (block $rows_done (loop $row
+    (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $cols) (i32.const 2))))
+    (local.set $wideEnd (i32.add (local.get $p) (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2))))
+    (local.set $m (f32.const -inf))
+    (if (i32.lt_u (local.get $p) (local.get $wideEnd))
+      (then
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (block $wide_done (loop $wide
+          (br_if $wide_done (i32.ge_u (local.get $p) (local.get $wideEnd)))
+          (local.set $v (f32x4.max (local.get $v) (v128.load (local.get $p))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br $wide)))
+        (local.set $m (f32.max
+          (f32.max (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+          (f32.max (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))))
+    (block $tail_done (loop $tail
+      (br_if $tail_done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $m (f32.max (local.get $m) (f32.load (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br $tail)))
+    (f32.store (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 2))) (local.get $m))
+    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+    (br $row))))`;
+
+/**
+ * ce_grad(p, targets, dy, out, rows, classes): the softmax cross-entropy's gradient
+ * out[r, j] = (p[r, j] − [j = targets[r]])·dy[r] in one pass (the TF.js ops it replaces: oneHot,
+ * sub, mul; p − 0 is p, so the numbers are the same). A target outside [0, classes) has no 1,
+ * as in oneHot.
+ */
+const ceGrad = `(func (export "ce_grad") (param $p i32) (param $targets i32) (param $dy i32) (param $out i32) (param $rows i32) (param $classes i32)
+  (local $r i32) (local $j4 i32) (local $end i32) (local $wideEnd i32) (local $d f32) (local $dv v128) (local $t i32) (local $at i32)
+  (local.set $end (i32.shl (local.get $classes) (i32.const 2)))
+  (local.set $wideEnd (i32.and (local.get $end) (i32.const -16)))
+  (block $rows_done (loop $row
+    (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+    (local.set $d (f32.load (i32.add (local.get $dy) (i32.shl (local.get $r) (i32.const 2)))))
+    (local.set $dv (f32x4.splat (local.get $d)))
+    (local.set $j4 (i32.const 0))
+    (block $wide_done (loop $wide
+      (br_if $wide_done (i32.ge_u (local.get $j4) (local.get $wideEnd)))
+      (v128.store (i32.add (local.get $out) (local.get $j4)) (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $j4))) (local.get $dv)))
+      (local.set $j4 (i32.add (local.get $j4) (i32.const 16)))
+      (br $wide)))
+    (block $tail_done (loop $tail
+      (br_if $tail_done (i32.ge_u (local.get $j4) (local.get $end)))
+      (f32.store (i32.add (local.get $out) (local.get $j4)) (f32.mul (f32.load (i32.add (local.get $p) (local.get $j4))) (local.get $d)))
+      (local.set $j4 (i32.add (local.get $j4) (i32.const 4)))
+      (br $tail)))
+    (local.set $t (i32.load (i32.add (local.get $targets) (i32.shl (local.get $r) (i32.const 2)))))
+    (if (i32.lt_u (local.get $t) (local.get $classes))
+      (then
+        (local.set $at (i32.shl (local.get $t) (i32.const 2)))
+        (f32.store (i32.add (local.get $out) (local.get $at))
+          (f32.mul (f32.sub (f32.load (i32.add (local.get $p) (local.get $at))) (f32.const 1)) (local.get $d)))))
+    (local.set $p (i32.add (local.get $p) (local.get $end)))
+    (local.set $out (i32.add (local.get $out) (local.get $end)))
+    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+    (br $row))))`;
+
 /** The whole module's text. */
 export function kernelsWat() {
   const kernels = [];
@@ -353,6 +422,8 @@ ${pack}
 ${driver()}
 ${colsum}
 ${lstmKernels.join('\n')}
-${adamw})
+${adamw}
+${rowmax}
+${ceGrad})
 `;
 }

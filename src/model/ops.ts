@@ -4,7 +4,8 @@
  * indices (no one-hot targets in the forward pass).
  */
 import * as tf from '@tensorflow/tfjs';
-import { COLUMN_SUM_KERNEL } from '../backend.js';
+import { COLUMN_SUM_KERNEL, CROSS_ENTROPY_KERNELS } from '../backend.js';
+import { wasmKernelReady } from '../wasm/kernels.js';
 
 type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -91,7 +92,8 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
  *
  * The softmax is one fused (XNNPACK) kernel; the log-sum-exp is recovered from it exactly and
  * stably as `max(z) - log(max(softmax))` (the largest probability is `1 / Σ exp(z - max z)`, never
- * below 1/classes), so no separate exp pass over the `[n, classes]` logits is needed.
+ * below 1/classes), so no separate exp pass over the `[n, classes]` logits is needed. On wasm the
+ * two row maxima and the gradient are ulmfit's own one-pass kernels (same numbers).
  * @param logits `[n, classes]`
  * @param targets `[n]` int32 class indices (not disposed)
  * @returns `[n]` losses (natural log)
@@ -101,7 +103,7 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tens
   const run = customOp(([logitsIn], save) => {
     const z = logitsIn as tf.Tensor2D;
     const probabilities = tf.softmax(z); // [n, classes]
-    const logSumExp = tf.sub(tf.max(z, 1), tf.log(tf.max(probabilities, 1))); // [n]
+    const logSumExp = tf.sub(rowMax(z), tf.log(rowMax(probabilities))); // [n]
     const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
     const picked = tf.gather(z.reshape([n * classes]), flatIndex);
     // The targets are saved too: the caller's scope is disposed before the backward runs.
@@ -110,11 +112,25 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tens
       value: tf.sub(logSumExp, picked) as tf.Tensor1D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [p, savedTargets] = saved as [tf.Tensor2D, tf.Tensor1D];
+        if (savedTargets.dtype === 'int32' && wasmKernelReady(CROSS_ENTROPY_KERNELS.grad)) {
+          return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.grad, { probabilities: p, targets: savedTargets, dy }) as tf.Tensor2D;
+        }
         return tf.mul(tf.sub(p, tf.oneHot(savedTargets, classes)), dy.reshape([n, 1]));
       },
     };
   });
   return run(logits) as tf.Tensor1D;
+}
+
+/**
+ * `max_j x[r, j]` (`tf.max(x, 1)`), on wasm in one SIMD pass. Not differentiable (used inside
+ * hand-written gradients).
+ * @param x `[n, m]` float32
+ * @returns `[n]`
+ */
+function rowMax(x: tf.Tensor2D): tf.Tensor1D {
+  if (wasmKernelReady(CROSS_ENTROPY_KERNELS.rowMax)) return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.rowMax, { x }) as tf.Tensor1D;
+  return tf.max(x, 1);
 }
 
 /**

@@ -5,8 +5,9 @@
  * - a float32 matrix multiply that runs 1.5-2.3x faster than the XNNPACK kernel TF.js uses, on
  *   the shapes an AWD-LSTM trains with (docs/speed-benchmark.md, `node dist/bench/matmul.js`);
  * - a column sum (the bias gradients) with SIMD loads and float64 accumulators;
- * - the LSTM's per-time-step element-wise work and the Adam step, each in one pass (the same
- *   float32 operations in the same order as the TF.js ops they replace: the same bits).
+ * - the LSTM's per-time-step element-wise work, the Adam step, and the softmax cross-entropy's row
+ *   max and gradient, each in one pass (the same float32 operations in the same order as the
+ *   TF.js ops they replace: the same bits).
  *
  * Why the matmul is faster: TF.js 4.22's XNNPACK build has no relaxed SIMD, so each multiply-add
  * is a multiply and an add; ours uses `f32x4.relaxed_madd`, one FMA instruction on x64 CPUs with FMA3. Results differ from XNNPACK's
@@ -70,6 +71,8 @@ interface KernelExports {
     decay: number, mom: number, oneMinusMom: number, sqrMom: number, oneMinusSqrMom: number, debias2: number, eps: number, stepSize: number,
     rows: number, n: number,
   ): void;
+  rowmax(x: number, out: number, rows: number, cols: number): void;
+  ce_grad(p: number, targets: number, dy: number, out: number, rows: number, classes: number): void;
   lstm_back_last(
     dy: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number,
     dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
@@ -296,6 +299,36 @@ export class WasmKernels {
       1, n,
     );
     return outputs;
+  }
+
+  /**
+   * `max_j x[r, j]`, the same values as `tf.max(x, 1)`.
+   * @param x `[rows, cols]` float32
+   * @returns `[rows]`
+   */
+  rowMax(x: tf.TensorInfo): tf.TensorInfo {
+    const [rows, cols] = x.shape as [number, number];
+    const out = this.backend.makeOutput([rows], 'float32');
+    if (rows > 0) this.exports.rowmax(this.offsetOf(x), this.offsetOf(out), rows, cols);
+    return out;
+  }
+
+  /**
+   * The softmax cross-entropy's gradient `(p − onehot(targets))·dy` in one pass, the same bits
+   * as those three TF.js ops.
+   * @param probabilities `[rows, classes]` float32; targets `[rows]` int32; dy `[rows]` float32
+   * @returns `[rows, classes]`
+   */
+  crossEntropyGrad(probabilities: tf.TensorInfo, targets: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
+    const [rows, classes] = probabilities.shape as [number, number];
+    if (targets.dtype !== 'int32' || tf.util.sizeFromShape(targets.shape) !== rows || tf.util.sizeFromShape(dy.shape) !== rows) {
+      throw new Error(`wasm cross-entropy gradient: targets [${targets.shape}] ${targets.dtype} and dy [${dy.shape}] do not fit [${probabilities.shape}]`);
+    }
+    const out = this.backend.makeOutput([rows, classes], 'float32');
+    if (rows * classes > 0) {
+      this.exports.ce_grad(this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
+    }
+    return out;
   }
 
   /** Frees the scratch and cached panels (the instance must not be used afterwards). */

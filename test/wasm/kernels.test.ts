@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { columnSum } from '../../src/model/ops.js';
+import { columnSum, crossEntropy } from '../../src/model/ops.js';
 import { loadWasmKernels, setWasmKernelsEnabled, wasmKernelsFor, type WasmKernels } from '../../src/wasm/kernels.js';
 import { WASM_KERNELS_BASE64 } from '../../src/wasm/kernels-binary.js';
 
@@ -198,5 +198,28 @@ describe('wasm column sum', () => {
     const plain = columnSum(input);
     expect(Array.from(plain.dataSync())).toEqual(Array.from(sum.dataSync()));
     tf.dispose([input, sum, plain]);
+  });
+});
+
+describe('wasm softmax cross-entropy kernels (row max, gradient)', () => {
+  it.each([
+    [5, 7],
+    [9, 16],
+    [3, 13],
+  ])('give the same loss and gradient bits as the TF.js ops ([%i, %i] logits)', (rows, classes) => {
+    const logits = tf.tensor2d(Array.from(values(rows * classes, rows * 31 + classes), (v) => v * 8 - 3), [rows, classes]);
+    const targets = tf.tensor1d(Array.from({ length: rows }, (_, r) => (r * 5 + 2) % classes), 'int32');
+    const weights = tf.tensor1d(Array.from(values(rows, 77)));
+    const run = () => {
+      const { value, grads } = tf.valueAndGrads((z: tf.Tensor) => tf.sum(tf.mul(crossEntropy(z as tf.Tensor2D, targets), weights)) as tf.Scalar)([logits]);
+      const out = [Array.from(value.dataSync()), Array.from(grads[0]!.dataSync())];
+      tf.dispose([value, ...grads]);
+      return out;
+    };
+    const ours = run();
+    setWasmKernelsEnabled(false);
+    const plain = run();
+    expect(ours).toEqual(plain);
+    tf.dispose([logits, targets, weights]);
   });
 });
