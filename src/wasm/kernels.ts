@@ -127,7 +127,10 @@ export function loadWasmKernels(): WasmModule | null {
   return compiled ?? null;
 }
 
-/** The kernels bound to one wasm backend instance (one per thread). */
+/**
+ * The kernels bound to one wasm backend instance (one per thread). They live as long as the backend
+ * (scratch, tile and up to CACHE_ENTRIES packed weights stay allocated in its heap).
+ */
 export class WasmKernels {
   private readonly exports: KernelExports;
   private readonly module: EmscriptenModule;
@@ -329,15 +332,6 @@ export class WasmKernels {
       this.exports.ce_grad(this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
     }
     return out;
-  }
-
-  /** Frees the scratch and cached panels (the instance must not be used afterwards). */
-  dispose(): void {
-    for (const entry of this.cache) this.module._free(entry.pointer);
-    this.cache.length = 0;
-    if (this.scratch !== 0) this.module._free(this.scratch);
-    this.module._free(this.tile);
-    this.scratch = 0;
   }
 
   private allocate(floats: number): number {
