@@ -30,12 +30,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend.js';
 import type { LmBatch } from '../data/batches.js';
 import { UlmfitError, usageError, type ErrorCode } from '../errors.js';
 import type { LanguageModel } from '../model/awd-lstm.js';
+import { nativeThreads, setNativeThreads } from '../wasm/native.js';
 import { ReplicaCore, type StepCommand, type StepOutcome, type StepTiming, type UpdateMode } from './dp-replica.js';
 import { allocateShared, Barrier, layoutVariables, paramLayout, type ParamLayout, type SharedBuffers } from './dp-shared.js';
 import type { DpFailure, DpReply, DpRequest, DpWorkerInit } from './dp-worker.js';
@@ -75,6 +77,11 @@ export function dpWorkerFile(): URL | undefined {
   const built = new URL('../../dist/train/dp-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   return undefined;
+}
+
+/** Native matmul threads for each of `replicas` replicas: the cores shared out, at least one each. */
+function threadsPerReplica(replicas: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / replicas));
 }
 
 function missingWorkerError(): UlmfitError {
@@ -191,6 +198,8 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
   private closed = false;
   /** A step or forward pass is in flight (run() is not re-entrant). */
   private running = false;
+  /** This thread's native matmul threads before replica 0 took its share of the cores (restored by close). */
+  private readonly nativeThreadsBefore: number;
 
   private constructor(options: DataParallelOptions, shared: SharedBuffers, workers: WorkerReplica[]) {
     this.replicas = options.replicas;
@@ -206,6 +215,8 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     this.core = this.mainThread
       ? new ReplicaCore(0, options.replicas, options.model, options.optimizer, shared, options.barrierTimeoutMs, true)
       : undefined;
+    this.nativeThreadsBefore = nativeThreads();
+    if (this.core !== undefined) setNativeThreads(threadsPerReplica(options.replicas));
   }
 
   /** Starts the worker threads (each builds its replica and loads the model's weights). */
@@ -229,7 +240,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     for (let index = firstWorker; index < replicas; index++) {
       const init: DpWorkerInit = {
         index, replicas, vocabSize: model.vocabSize, config: { ...model.config }, alpha: model.alpha, beta: model.beta,
-        backend, shared, barrierTimeoutMs: options.barrierTimeoutMs,
+        backend, shared, barrierTimeoutMs: options.barrierTimeoutMs, nativeThreads: threadsPerReplica(replicas),
       };
       workers.push(new WorkerReplica(file!, init, () => barrier.abort()));
     }
@@ -344,6 +355,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.core !== undefined) setNativeThreads(this.nativeThreadsBefore);
     this.barrier.abort();
     await Promise.all(this.workers.map((w) => w.close()));
   }

@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../backend.js';
+import { setNativeThreads } from '../wasm/native.js';
 import { UlmfitError } from '../errors.js';
 import { LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import type { LmBatch } from '../data/batches.js';
@@ -25,6 +26,8 @@ export interface DpWorkerInit {
   backend: BackendName;
   shared: SharedBuffers;
   barrierTimeoutMs?: number | undefined;
+  /** Threads for each native matmul in this replica (native.ts), so that replicas share the cores. */
+  nativeThreads: number;
 }
 
 export type DpRequest =
@@ -62,6 +65,7 @@ async function start(port: NonNullable<typeof parentPort>, init: DpWorkerInit): 
   let core: ReplicaCore;
   try {
     await initBackend(init.backend);
+    setNativeThreads(init.nativeThreads);
     // The init this draws is replaced by the shared weights; dropout seeds come with each step.
     const model = new LanguageModel(init.vocabSize, init.config, { rng: new Rng(init.index), alpha: init.alpha, beta: init.beta });
     const optimizer = new Adam(model.paramGroups().map((g) => g.variables), model.noWeightDecay());

@@ -29,6 +29,7 @@ import * as v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WASM_KERNELS_BASE64 } from './kernels-binary.js';
+import { loadNativeKernels, NATIVE_CACHE_SLOTS, type NativeKernels } from './native.js';
 
 /**
  * The slice of the WebAssembly JS API used here. TypeScript declares that API in its DOM library,
@@ -81,7 +82,7 @@ interface KernelExports {
 
 /** The backend's Emscripten module, as far as it is used here (not in its public typings). */
 interface EmscriptenModule {
-  asm: { memory: object };
+  asm: { memory: { buffer: ArrayBuffer } };
   _malloc(bytes: number): number;
   _free(pointer: number): void;
 }
@@ -105,6 +106,7 @@ interface PackedEntry {
   dataId: object;
   k: number;
   n: number;
+  /** wasm heap offset of the panels, or the native cache slot */
   pointer: number;
 }
 
@@ -138,8 +140,12 @@ export class WasmKernels {
   private scratchFloats = 0;
   private readonly tile: number;
   private readonly cache: PackedEntry[] = [];
-  /** Counters, for tests and profiling: matmuls done here, B blocks packed, cached packs reused. */
-  readonly stats = { calls: 0, packs: 0, cacheHits: 0 };
+  private readonly nativeCache: PackedEntry[] = [];
+  /**
+   * Counters, for tests and profiling: matmuls done here (`nativeCalls` of them by the native
+   * kernels), B blocks packed, cached packs reused.
+   */
+  readonly stats = { calls: 0, nativeCalls: 0, packs: 0, cacheHits: 0 };
 
   constructor(private readonly backend: BackendWasm, wasmModule: WasmModule) {
     // BackendWasm.wasm is typed as the backend's module interface, which omits these members.
@@ -164,8 +170,11 @@ export class WasmKernels {
     const m = a.shape[rank - 2]!;
     const k = a.shape[rank - 1]!;
     const n = b.shape[rank - 1]!;
-    if (b.shape[rank - 2] !== k || m < MR) return undefined; // single rows: XNNPACK's path is as good
+    if (b.shape[rank - 2] !== k) return undefined;
     const batches = batchShape.reduce((product, size) => product * size, 1);
+    const native = loadNativeKernels();
+    if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], batches, bIsTemporary);
+    if (m < MR) return undefined; // single rows: XNNPACK's path is as good
     this.stats.calls++;
     const out = this.backend.makeOutput([...batchShape, m, n], 'float32');
     if (batches * m * n === 0) return out;
@@ -196,6 +205,42 @@ export class WasmKernels {
         }
       }
     }
+    return out;
+  }
+
+  /**
+   * `a · b` by the native kernels, in place on the wasm heap. B's panels are cached as in
+   * matMul: for short A, keyed by data id, in the addon's own memory (slots picked here).
+   */
+  private nativeMatMul(native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], batches: number, bIsTemporary: boolean): tf.TensorInfo {
+    const rank = outShape.length;
+    const m = outShape[rank - 2]!;
+    const n = outShape[rank - 1]!;
+    const k = a.shape[rank - 1]!;
+    this.stats.calls++;
+    this.stats.nativeCalls++;
+    const out = this.backend.makeOutput(outShape, 'float32');
+    if (batches * m * n === 0) return out;
+    let slot = -1;
+    let repack = false;
+    // Rows under MR read B in place (no panels); packing pays from MR rows.
+    if (batches === 1 && m >= MR && m < CACHE_MAX_ROWS && !bIsTemporary) {
+      const index = this.nativeCache.findIndex((entry) => entry.dataId === b.dataId && entry.k === k && entry.n === n);
+      let entry: PackedEntry;
+      if (index >= 0) {
+        entry = this.nativeCache.splice(index, 1)[0]!;
+        this.stats.cacheHits++;
+      } else {
+        const free = this.nativeCache.length < NATIVE_CACHE_SLOTS ? this.nativeCache.length : this.nativeCache.shift()!.pointer;
+        entry = { dataId: b.dataId, k, n, pointer: free };
+        repack = true;
+        this.stats.packs++;
+      }
+      this.nativeCache.push(entry);
+      slot = entry.pointer;
+    }
+    // The heap's ArrayBuffer is read after makeOutput: growing the heap replaces it.
+    native.gemm(this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack);
     return out;
   }
 

@@ -1,55 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { columnSum, crossEntropy } from '../../src/model/ops.js';
 import { loadWasmKernels, setWasmKernelsEnabled, wasmKernelsFor, type WasmKernels } from '../../src/wasm/kernels.js';
 import { WASM_KERNELS_BASE64 } from '../../src/wasm/kernels-binary.js';
+import { setNativeKernelsEnabled } from '../../src/wasm/native.js';
+import { expectClose, matMulRef, values } from '../support/matmul-reference.js';
 
 let gemm: WasmKernels;
 
 beforeAll(async () => {
   await initBackend('wasm');
+  // These tests are about the WebAssembly kernels: the native matmul (native.test.ts) stays off.
+  setNativeKernelsEnabled(false);
   const found = wasmKernelsFor(tf.backend() as BackendWasm);
   if (found === undefined) throw new Error('the wasm matmul did not load (relaxed SIMD unavailable?)');
   gemm = found;
 });
 
 afterEach(() => setWasmKernelsEnabled(true));
-
-/** Deterministic pseudo-random floats in [-1, 1). */
-function values(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
-/** Float64 reference `a · b` for row-major `[m, k]`, `[k, n]`. */
-function matMulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < k; p++) {
-      const x = a[i * k + p]!;
-      for (let j = 0; j < n; j++) out[i * n + j]! += x * b[p * n + j]!;
-    }
-  }
-  return out;
-}
-
-function expectClose(actual: Float32Array | Int32Array | Uint8Array, expected: Float64Array, k: number): void {
-  expect(actual.length).toBe(expected.length);
-  // float32 accumulation over k terms of size <= 1: error grows ~ sqrt(k) ulps of the sum's scale
-  const tolerance = 1e-6 * Math.max(1, k);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-  expect(worst).toBeLessThanOrEqual(tolerance);
-}
+afterAll(() => setNativeKernelsEnabled(true));
 
 describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
   it('loads on this Node (relaxed SIMD, enabled by flag on Node 20)', () => {

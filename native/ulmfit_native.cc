@@ -1,0 +1,484 @@
+// ulmfit's native kernels: a float32 matrix multiply with 256-bit AVX2 FMA, run on tensors that
+// live in the TF.js wasm backend's memory (the caller passes that memory's ArrayBuffer and byte
+// offsets into it, so nothing is copied), split over a small pool of threads.
+//
+// Why native: WebAssembly SIMD is 128 bits wide, so the best wasm kernel does half the
+// multiply-adds per cycle that these cores can (docs/speed-benchmark.md). Where this addon does
+// not build or the CPU lacks AVX2/FMA, ulmfit keeps its wasm kernels (src/wasm/native.ts).
+//
+// The result of every element is the same whatever the thread count: threads split the output
+// into disjoint blocks, and each element's sum runs over k in the same order (blocks of kc, each
+// block's FMA chain added to the running total).
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <new>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define ULMFIT_X64 1
+#else
+#define ULMFIT_X64 0
+#endif
+
+namespace {
+
+/** Rows per micro-kernel call, and columns per packed panel (two 8-float registers). */
+constexpr int MR = 6;
+constexpr int NR = 16;
+/** The k range one micro-kernel call covers: a panel slice of KC x NR floats stays in L1. */
+constexpr int KC = 256;
+/** Rows of A per block: MC x KC floats (96 KB) stay in L2 while the panels pass. */
+constexpr int MC = 96;
+/** Panels per block of columns: 64 x 16 columns x KC rows is 1 MB of packed B. */
+constexpr int NC_PANELS = 64;
+/** Below this many multiply-adds a matmul runs on the calling thread alone (waking costs ~10 us). */
+constexpr double PARALLEL_MIN_MACS = 1 << 18;
+/** Packed weights kept per instance (the caller picks the slot). */
+constexpr int CACHE_SLOTS = 8;
+
+/** Float storage aligned for AVX loads, grown on demand, never shrunk. */
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { std::free(data_); }
+  float* reserve(size_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      data_ = nullptr;
+      capacity_ = 0;
+      size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (data_ == nullptr) throw std::bad_alloc();
+      capacity_ = floats;
+    }
+    return data_;
+  }
+  float* data() const { return data_; }
+
+ private:
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+/**
+ * A fork-join pool: `run(fn)` calls fn(0) on the caller's thread and fn(1..size-1) on the pool's
+ * threads, and returns when all have returned. Idle threads spin briefly (a training step calls
+ * hundreds of matmuls with little in between), then sleep on the generation counter.
+ */
+class Pool {
+ public:
+  explicit Pool(int size) { resize(size); }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool() { stop(); }
+
+  int size() const { return static_cast<int>(threads_.size()) + 1; }
+
+  void resize(int size) {
+    size = std::max(1, size);
+    if (size == this->size()) return;
+    stop();
+    stopping_.store(false);
+    uint64_t start = generation_.load();
+    for (int id = 1; id < size; ++id) threads_.emplace_back([this, id, start] { work(id, start); });
+  }
+
+  void run(const std::function<void(int)>& fn) {
+    if (threads_.empty()) {
+      fn(0);
+      return;
+    }
+    job_ = &fn;
+    pending_.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    fn(0);
+    while (pending_.load(std::memory_order_acquire) != 0) relax();
+  }
+
+ private:
+  static void relax() {
+#if ULMFIT_X64
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
+  void work(int id, uint64_t seen) {
+    for (;;) {
+      auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; ++spins) {
+        relax();
+        if ((spins & 255) == 255 && std::chrono::steady_clock::now() > spinUntil) {
+          generation_.wait(seen, std::memory_order_acquire);
+        }
+      }
+      seen = generation_.load(std::memory_order_acquire);
+      if (stopping_.load(std::memory_order_acquire)) return;
+      (*job_)(id);
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  void stop() {
+    if (threads_.empty()) return;
+    stopping_.store(true, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
+  const std::function<void(int)>* job_ = nullptr;
+};
+
+/** One instance per JS realm (main thread, each worker thread): its pool, scratch and cache. */
+struct Instance {
+  Pool pool{1};
+  AlignedBuffer scratch;
+  AlignedBuffer slots[CACHE_SLOTS];
+};
+
+#if ULMFIT_X64
+
+/**
+ * C[0:R, 0:cols] (+)= A[0:R, 0:kc] . B[0:kc, 0:16] with `R` rows in registers (2R accumulators).
+ * B rows are `ldb` floats apart (16 for packed panels). With cols < 16 only those columns are
+ * written; B must still hold 16 readable floats per row (packed panels are zero-padded).
+ */
+/** Writes (or adds) one micro-kernel row of 16 into C, or its first `cols` columns. */
+__attribute__((target("avx2,fma"), always_inline)) inline void storeRow(float* row, __m256 lo, __m256 hi, bool accumulate, int cols) {
+  if (cols == NR) {
+    if (accumulate) {
+      lo = _mm256_add_ps(_mm256_loadu_ps(row), lo);
+      hi = _mm256_add_ps(_mm256_loadu_ps(row + 8), hi);
+    }
+    _mm256_storeu_ps(row, lo);
+    _mm256_storeu_ps(row + 8, hi);
+    return;
+  }
+  alignas(32) float tile[NR];
+  _mm256_store_ps(tile, lo);
+  _mm256_store_ps(tile + 8, hi);
+  for (int j = 0; j < cols; ++j) row[j] = accumulate ? row[j] + tile[j] : tile[j];
+}
+
+template <int R>
+__attribute__((target("avx2,fma"))) void microKernel(const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
+                                                     int kc, bool accumulate, int cols) {
+  // Named accumulators, not an array: GCC keeps an array of vectors in memory (a store per FMA).
+  __m256 lo0 = _mm256_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0;
+  __m256 lo3 = lo0, hi3 = lo0, lo4 = lo0, hi4 = lo0, lo5 = lo0, hi5 = lo0;
+#define ULMFIT_FMA_ROW(i)                                        \
+  if constexpr (R > i) {                                         \
+    const __m256 av = _mm256_broadcast_ss(a + i * lda + p);      \
+    lo##i = _mm256_fmadd_ps(av, b0, lo##i);                      \
+    hi##i = _mm256_fmadd_ps(av, b1, hi##i);                      \
+  }
+  for (int p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
+    const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
+    ULMFIT_FMA_ROW(0)
+    ULMFIT_FMA_ROW(1)
+    ULMFIT_FMA_ROW(2)
+    ULMFIT_FMA_ROW(3)
+    ULMFIT_FMA_ROW(4)
+    ULMFIT_FMA_ROW(5)
+  }
+#undef ULMFIT_FMA_ROW
+#define ULMFIT_STORE_ROW(i)                                                          \
+  if constexpr (R > i) storeRow(c + i * ldc, lo##i, hi##i, accumulate, cols);
+  ULMFIT_STORE_ROW(0)
+  ULMFIT_STORE_ROW(1)
+  ULMFIT_STORE_ROW(2)
+  ULMFIT_STORE_ROW(3)
+  ULMFIT_STORE_ROW(4)
+  ULMFIT_STORE_ROW(5)
+#undef ULMFIT_STORE_ROW
+}
+
+using MicroKernel = void (*)(const float*, size_t, const float*, size_t, float*, size_t, int, bool, int);
+constexpr MicroKernel MICRO_KERNELS[MR + 1] = {nullptr,         microKernel<1>, microKernel<2>, microKernel<3>,
+                                               microKernel<4>, microKernel<5>, microKernel<6>};
+
+/** Panels [p0, p1) of B ([k, n], rows `ldb` apart): panel p holds columns 16p..16p+15 of all k rows, zero-padded. */
+void packPanels(const float* b, size_t ldb, int k, int n, int p0, int p1, float* packed) {
+  for (int p = p0; p < p1; ++p) {
+    float* out = packed + static_cast<size_t>(p) * k * NR;
+    const int col = p * NR;
+    const int width = std::min(NR, n - col);
+    for (int row = 0; row < k; ++row) {
+      const float* in = b + row * ldb + col;
+      float* dst = out + static_cast<size_t>(row) * NR;
+      if (width == NR) {
+        std::memcpy(dst, in, NR * sizeof(float));
+      } else {
+        std::memcpy(dst, in, width * sizeof(float));
+        std::memset(dst + width, 0, (NR - width) * sizeof(float));
+      }
+    }
+  }
+}
+
+struct GemmShape {
+  const float* a;       // [m, k]
+  const float* packed;  // ceil(n/16) panels of [k, 16]
+  float* c;             // [m, n]
+  int m, k, n;
+};
+
+/**
+ * Rows [r0, r1) x panels [p0, p1) of C = A . B, blocked for the caches the way BLIS does: a block
+ * of panels (KC x NC floats of packed B, in L3 while C streams past) at a time, then a block of k,
+ * then MC rows of A (in L2) against each panel (in L1).
+ */
+void gemmBlock(const GemmShape& g, int r0, int r1, int p0, int p1) {
+  const int kBlocks = (g.k + KC - 1) / KC;
+  // Equal k blocks: 600 = 3 x 200 rather than 256 + 256 + 88.
+  const int kc = (g.k + kBlocks - 1) / kBlocks;
+  for (int jc = p0; jc < p1; jc += NC_PANELS) {
+    const int panelEnd = std::min(jc + NC_PANELS, p1);
+    for (int pc = 0; pc < g.k; pc += kc) {
+      const int kcHere = std::min(kc, g.k - pc);
+      for (int ic = r0; ic < r1; ic += MC) {
+        const int rowEnd = std::min(ic + MC, r1);
+        for (int p = jc; p < panelEnd; ++p) {
+          const float* panel = g.packed + static_cast<size_t>(p) * g.k * NR + static_cast<size_t>(pc) * NR;
+          const int col = p * NR;
+          const int cols = std::min(NR, g.n - col);
+          for (int i = ic; i < rowEnd; i += MR) {
+            const int rows = std::min(MR, rowEnd - i);
+            MICRO_KERNELS[rows](g.a + static_cast<size_t>(i) * g.k + pc, g.k, panel, NR, g.c + static_cast<size_t>(i) * g.n + col, g.n,
+                                kcHere, pc > 0, cols);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C = A . B for fewer than MR rows, reading B in place (packing would cost more than the multiply). */
+__attribute__((target("avx2,fma"))) void gemmFewRows(const float* a, const float* b, float* c, int m, int k, int n, int c0, int c1) {
+  int col = c0;
+  for (; col + NR <= c1; col += NR) {
+    MICRO_KERNELS[m](a, k, b + col, n, c + col, n, k, false, NR);
+  }
+  // The last columns in scalar code: a 16-wide load there could read past B's end.
+  for (int r = 0; r < m; ++r) {
+    for (int j = col; j < c1; ++j) {
+      float sum = 0;
+      for (int p = 0; p < k; ++p) sum = std::fma(a[r * k + p], b[static_cast<size_t>(p) * n + j], sum);
+      c[static_cast<size_t>(r) * n + j] = sum;
+    }
+  }
+}
+
+/** A part of [0, count) for participant `id` of `parts`, in multiples of `unit`. */
+std::pair<int, int> share(int count, int unit, int id, int parts) {
+  const int units = (count + unit - 1) / unit;
+  const int begin = static_cast<int>(static_cast<int64_t>(units) * id / parts) * unit;
+  const int end = static_cast<int>(static_cast<int64_t>(units) * (id + 1) / parts) * unit;
+  return {std::min(begin, count), std::min(end, count)};
+}
+
+/** How evenly `units` split over `parts` (1: perfectly). */
+double balance(int units, int parts) {
+  const int most = (units + parts - 1) / parts;
+  return static_cast<double>(units) / (static_cast<double>(most) * parts);
+}
+
+/**
+ * C = A . B (one batch entry). `packed` is null when B must be packed now (into `scratch`),
+ * `packInto` non-null when it must be packed into a cache slot.
+ */
+void gemm(Instance& inst, const float* a, const float* b, float* c, int m, int k, int n, const float* packed, float* packInto) {
+  if (k == 0) {
+    std::memset(c, 0, static_cast<size_t>(m) * n * sizeof(float));
+    return;
+  }
+  const double macs = static_cast<double>(m) * k * n;
+  const int parts = macs >= PARALLEL_MIN_MACS ? inst.pool.size() : 1;
+  if (m < MR && packed == nullptr && packInto == nullptr) {
+    inst.pool.run([&](int id) {
+      if (id >= parts) return;
+      auto [c0, c1] = share(n, NR, id, parts);
+      if (c0 < c1) gemmFewRows(a, b, c, m, k, n, c0, c1);
+    });
+    return;
+  }
+  const int panels = (n + NR - 1) / NR;
+  float* target = nullptr;
+  if (packed == nullptr) {
+    target = packInto != nullptr ? packInto : inst.scratch.reserve(static_cast<size_t>(panels) * k * NR);
+  }
+  const GemmShape shape{a, packed != nullptr ? packed : target, c, m, k, n};
+  const int strips = (m + MR - 1) / MR;
+  // Split the panels when they divide evenly (each thread packs its own); otherwise the rows,
+  // after packing every panel.
+  const bool splitPanels = parts == 1 || balance(panels, parts) >= 0.95 || balance(panels, parts) >= balance(strips, parts);
+  if (splitPanels) {
+    inst.pool.run([&](int id) {
+      if (id >= parts) return;
+      auto [p0, p1] = share(panels, 1, id, parts);
+      if (p0 >= p1) return;
+      if (target != nullptr) packPanels(b, n, k, n, p0, p1, target);
+      gemmBlock(shape, 0, m, p0, p1);
+    });
+  } else {
+    if (target != nullptr) {
+      inst.pool.run([&](int id) {
+        if (id >= parts) return;
+        auto [p0, p1] = share(panels, 1, id, parts);
+        if (p0 < p1) packPanels(b, n, k, n, p0, p1, target);
+      });
+    }
+    inst.pool.run([&](int id) {
+      if (id >= parts) return;
+      auto [r0, r1] = share(m, MR, id, parts);
+      if (r0 < r1) gemmBlock(shape, r0, r1, 0, panels);
+    });
+  }
+}
+
+bool cpuSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+#else
+
+bool cpuSupported() { return false; }
+
+#endif
+
+// ---- N-API glue ----
+
+napi_value throwError(napi_env env, const char* message) {
+  napi_throw_error(env, "E_NATIVE", message);
+  return nullptr;
+}
+
+bool readNumbers(napi_env env, napi_value* args, size_t from, size_t count, double* out) {
+  for (size_t i = 0; i < count; ++i) {
+    if (napi_get_value_double(env, args[from + i], &out[i]) != napi_ok) return false;
+  }
+  return true;
+}
+
+napi_value Available(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_get_boolean(env, cpuSupported(), &result);
+  return result;
+}
+
+Instance* instanceOf(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<Instance*>(data);
+}
+
+/** setThreads(n): the pool's size, the calling thread included. Returns the size now. */
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  double threads = 1;
+  if (argc < 1 || !readNumbers(env, args, 0, 1, &threads) || threads < 1 || threads > 256) {
+    return throwError(env, "setThreads(n): n must be a whole number from 1 to 256");
+  }
+  Instance* inst = instanceOf(env);
+  inst->pool.resize(static_cast<int>(threads));
+  napi_value result;
+  napi_create_int32(env, inst->pool.size(), &result);
+  return result;
+}
+
+/**
+ * gemm(memory, a, b, c, m, k, n, batches, slot, repack): C = A . B for row-major float32 matrices at
+ * byte offsets a, b, c of `memory` (an ArrayBuffer), batch after batch. slot >= 0 (batches = 1):
+ * B's panels are kept in that cache slot, packed now when `repack`, else reused as they are.
+ */
+napi_value Gemm(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc != 10) return throwError(env, "gemm: expects 10 arguments");
+  void* base = nullptr;
+  size_t length = 0;
+  if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "gemm: memory must be an ArrayBuffer");
+  double v[8];
+  if (!readNumbers(env, args, 1, 8, v)) return throwError(env, "gemm: offsets and sizes must be numbers");
+  bool repack = false;
+  if (napi_get_value_bool(env, args[9], &repack) != napi_ok) return throwError(env, "gemm: repack must be a boolean");
+  const double aAt = v[0], bAt = v[1], cAt = v[2], m = v[3], k = v[4], n = v[5], batches = v[6], slot = v[7];
+  const double limit = static_cast<double>(length);
+  const bool sizesOk = m >= 1 && k >= 0 && n >= 1 && batches >= 1 && m < 2147483647.0 && k < 2147483647.0 && n < 2147483647.0;
+  if (!sizesOk || aAt < 0 || bAt < 0 || cAt < 0 || std::fmod(aAt, 4) != 0 || std::fmod(bAt, 4) != 0 || std::fmod(cAt, 4) != 0 ||
+      aAt + batches * m * k * 4 > limit || bAt + batches * k * n * 4 > limit || cAt + batches * m * n * 4 > limit) {
+    return throwError(env, "gemm: operands do not lie inside the memory (offsets, shapes)");
+  }
+  if (slot >= CACHE_SLOTS || (slot >= 0 && batches != 1)) return throwError(env, "gemm: bad cache slot");
+  Instance* inst = instanceOf(env);
+  char* bytes = static_cast<char*>(base);
+  const int mi = static_cast<int>(m), ki = static_cast<int>(k), ni = static_cast<int>(n);
+  try {
+    for (int batch = 0; batch < static_cast<int>(batches); ++batch) {
+      const float* a = reinterpret_cast<const float*>(bytes + static_cast<size_t>(aAt)) + static_cast<size_t>(batch) * mi * ki;
+      const float* b = reinterpret_cast<const float*>(bytes + static_cast<size_t>(bAt)) + static_cast<size_t>(batch) * ki * ni;
+      float* c = reinterpret_cast<float*>(bytes + static_cast<size_t>(cAt)) + static_cast<size_t>(batch) * mi * ni;
+      const float* packed = nullptr;
+      float* packInto = nullptr;
+      if (slot >= 0) {
+        const size_t floats = static_cast<size_t>((ni + NR - 1) / NR) * ki * NR;
+        AlignedBuffer& cache = inst->slots[static_cast<int>(slot)];
+        if (repack) {
+          packInto = cache.reserve(floats);
+        } else {
+          if (cache.data() == nullptr) return throwError(env, "gemm: cache slot is empty");
+          packed = cache.data();
+        }
+      }
+      gemm(*inst, a, b, c, mi, ki, ni, packed, packInto);
+    }
+  } catch (const std::bad_alloc&) {
+    return throwError(env, "gemm: out of memory for packed panels");
+  }
+  return nullptr;
+#else
+  return throwError(env, "gemm: this build has no native kernels for this CPU");
+#endif
+}
+
+void FinalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
+
+napi_value Init(napi_env env, napi_value exports) {
+  auto* inst = new (std::nothrow) Instance();
+  if (inst == nullptr) return throwError(env, "out of memory");
+  napi_set_instance_data(env, inst, FinalizeInstance, nullptr);
+  const napi_property_descriptor properties[] = {
+      {"available", nullptr, Available, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() { return Init(env, exports); }

@@ -1,0 +1,79 @@
+/**
+ * ulmfit's native kernels (native/ulmfit_native.cc, built by `npm install` where a C++ compiler is
+ * present): a float32 matmul with 256-bit AVX2 FMA on x86-64, split over threads, that the wasm
+ * backend's BatchMatMul runs in place on its own memory (kernels.ts). WebAssembly SIMD is 128 bits
+ * wide; these cores do twice the multiply-adds per cycle with AVX2 (docs/speed-benchmark.md).
+ *
+ * Optional by design: where the addon was not built, does not load, or the CPU lacks AVX2/FMA (or
+ * `ULMFIT_NATIVE=0`), ulmfit runs its WebAssembly kernels and nothing else changes.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+
+/** The addon's exports (native/ulmfit_native.cc). */
+export interface NativeKernels {
+  /** Whether this CPU runs the kernels (AVX2 and FMA on x86-64). */
+  available(): boolean;
+  /** Threads per matmul in this JS thread's instance, the caller included; returns the count set. */
+  setThreads(threads: number): number;
+  /**
+   * C = A·B, row-major float32 at byte offsets of `memory`, `batches` times in a row.
+   * `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now when `repack`.
+   */
+  gemm(memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean): void;
+}
+
+/** Cache slots in the addon (CACHE_SLOTS there). */
+export const NATIVE_CACHE_SLOTS = 8;
+
+let loaded: NativeKernels | null | undefined;
+let enabled = true;
+let threadsWanted: number | undefined;
+
+/** The path of the built addon, relative to this module (src/wasm or dist/wasm). */
+const ADDON_PATH = '../../native/build/Release/ulmfit_native.node';
+
+/** The addon, or null where it is off, missing, or cannot run on this CPU. */
+export function loadNativeKernels(): NativeKernels | null {
+  if (!enabled) return null;
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env['ULMFIT_NATIVE'] === '0') return null;
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeKernels;
+    if (addon.available()) {
+      addon.setThreads(threadsWanted ?? defaultThreads());
+      loaded = addon;
+    }
+  } catch {
+    // not built (no compiler at install) or built for another Node ABI: the wasm kernels run
+  }
+  return loaded;
+}
+
+/**
+ * Threads per matmul when nobody set them: every core on the main thread; one in a worker thread,
+ * where data-parallel replicas (one per core) would otherwise fight over the cores.
+ */
+function defaultThreads(): number {
+  const fromEnv = Number(process.env['ULMFIT_NATIVE_THREADS']);
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return fromEnv;
+  return isMainThread ? availableParallelism() : 1;
+}
+
+/** Threads per native matmul in this JS thread (the caller included), set or by default. */
+export function nativeThreads(): number {
+  return threadsWanted ?? defaultThreads();
+}
+
+/** Threads per native matmul in this JS thread (the caller included). */
+export function setNativeThreads(threads: number): void {
+  threadsWanted = threads;
+  loaded?.setThreads(threads);
+}
+
+/** Turns the native kernels on or off in this JS thread (off: the wasm kernels). For comparisons in tests and benchmarks. */
+export function setNativeKernelsEnabled(on: boolean): void {
+  enabled = on;
+}

@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend.js';
+import { wasmKernelsFor, type WasmKernels } from '../../src/wasm/kernels.js';
+import { loadNativeKernels, setNativeKernelsEnabled, setNativeThreads, type NativeKernels } from '../../src/wasm/native.js';
+import { expectClose, matMulRef, values } from '../support/matmul-reference.js';
+
+/** Whether this machine can run the native kernels: x86-64 with AVX2 and FMA (CI's machines can). */
+const cpuHasAvx2Fma = process.arch === 'x64' && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+
+let kernels: WasmKernels;
+let native: NativeKernels;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  kernels = wasmKernelsFor(tf.backend() as BackendWasm)!;
+  const loaded = loadNativeKernels();
+  // npm test builds the addon first (npm run build:native); on an AVX2 machine it must be there.
+  if (loaded === null) throw new Error(cpuHasAvx2Fma ? 'native kernels did not load: run npm run build:native' : 'no AVX2/FMA: native kernels cannot run here');
+  native = loaded;
+});
+
+afterEach(() => {
+  setNativeKernelsEnabled(true);
+  setNativeThreads(2);
+});
+
+/** `a · b` through tf.matMul, as a plain array. */
+function multiply(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+  const data = out.dataSync() as Float32Array;
+  out.dispose();
+  return data;
+}
+
+describe('native AVX2 matmul', () => {
+  it('runs the wasm backend\'s BatchMatMul on this machine', () => {
+    expect(cpuHasAvx2Fma).toBe(true);
+    const calls = kernels.stats.nativeCalls;
+    multiply(values(12, 1), values(12, 2), 3, 4, 3);
+    expect(kernels.stats.nativeCalls).toBe(calls + 1);
+  });
+
+  it.each([
+    [1, 1, 1],
+    [1, 30, 20],
+    [2, 17, 16],
+    [5, 9, 40],
+    [6, 7, 8],
+    [7, 3, 17],
+    [11, 17, 23],
+    [13, 300, 31],
+    [32, 60, 240],
+    [64, 33, 7],
+    [100, 600, 45],
+    [97, 257, 1030],
+  ])('multiplies [%i, %i] x [%i-wide] like a float64 reference (row, column and k-block remainders)', (m, k, n) => {
+    const a = values(m * k, m * 7 + k);
+    const b = values(k * n, n * 13 + k);
+    expectClose(multiply(a, b, m, k, n), matMulRef(a, b, m, k, n), k);
+  });
+
+  it('blocks columns, rows and k on large operands, split over threads by rows or by panels', () => {
+    // n = 1100: 69 panels, more than one column block (64 panels); k = 520: 3 blocks of k;
+    // m = 200: 3 row blocks. 69 panels split 35/34 (balanced): panels; n = 40 (3 panels): rows.
+    for (const [m, k, n] of [[200, 520, 1100], [300, 100, 40]] as const) {
+      const a = values(m * k, m);
+      const b = values(k * n, n);
+      setNativeThreads(2);
+      const two = multiply(a, b, m, k, n);
+      expectClose(two, matMulRef(a, b, m, k, n), k);
+      setNativeThreads(1);
+      // Every element sums over k in the same order however the work is split: the same bits.
+      expect(multiply(a, b, m, k, n)).toEqual(two);
+      setNativeThreads(3);
+      expect(multiply(a, b, m, k, n)).toEqual(two);
+    }
+  });
+
+  it('writes zeros when k is 0, handles empty results and batches', () => {
+    const zeros = tf.tidy(() => tf.matMul(tf.ones([8, 0]), tf.ones([0, 5])));
+    expect(Array.from(zeros.dataSync())).toEqual(new Array(40).fill(0));
+    const empty = tf.tidy(() => tf.matMul(tf.ones([8, 3]), tf.ones([3, 0])));
+    expect(empty.shape).toEqual([8, 0]);
+    const [batch, m, k, n] = [3, 7, 5, 10];
+    const a = values(batch * m * k, 3);
+    const b = values(batch * k * n, 4);
+    const out = tf.tidy(() => tf.matMul(tf.tensor3d(a, [batch, m, k]), tf.tensor3d(b, [batch, k, n])));
+    const got = out.dataSync() as Float32Array;
+    for (let i = 0; i < batch; i++) {
+      const ref = matMulRef(a.subarray(i * m * k, (i + 1) * m * k), b.subarray(i * k * n, (i + 1) * k * n), m, k, n);
+      expectClose(got.subarray(i * m * n, (i + 1) * m * n), ref, k);
+    }
+    tf.dispose([zeros, empty, out]);
+  });
+
+  it('takes transposed operands and the gradients of a matmul', () => {
+    const [m, k, n] = [9, 6, 11];
+    const a = tf.tensor2d(values(m * k, 5), [m, k]);
+    const b = tf.tensor2d(values(k * n, 6), [k, n]);
+    const withNative = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y).square().sum())([a, b]);
+    setNativeKernelsEnabled(false);
+    const withWasm = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y).square().sum())([a, b]);
+    withNative.forEach((grad, i) => {
+      const ref = withWasm[i]!.dataSync();
+      expectClose(grad.dataSync() as Float32Array, Float64Array.from(ref), 50);
+    });
+    tf.dispose([a, b, ...withNative, ...withWasm]);
+  });
+
+  it('reuses packed weights across short matmuls, and never confuses tensors', () => {
+    const [m, k, n] = [16, 40, 24];
+    const weight = tf.tensor2d(values(k * n, 7), [k, n]);
+    const hits = kernels.stats.cacheHits;
+    for (let step = 0; step < 5; step++) {
+      const a = values(m * k, 100 + step);
+      const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), weight));
+      expectClose(out.dataSync() as Float32Array, matMulRef(a, weight.dataSync() as Float32Array, m, k, n), k);
+      out.dispose();
+    }
+    expect(kernels.stats.cacheHits - hits).toBe(4);
+    // The same data under another shape (a reshape shares the data id) is packed for its shape.
+    const a2 = values(m * 2 * k, 9);
+    const reshaped = weight.reshape([2 * k, n / 2]);
+    const out2 = tf.tidy(() => tf.matMul(tf.tensor2d(a2, [m, 2 * k]), reshaped));
+    expectClose(out2.dataSync() as Float32Array, matMulRef(a2, weight.dataSync() as Float32Array, m, 2 * k, n / 2), 2 * k);
+    tf.dispose([out2, reshaped, weight]);
+    // More weights than cache slots cycle through, each multiplied with its own panels.
+    for (let round = 0; round < 12; round++) {
+      const w = values(k * n, 200 + round);
+      const a = values(m * k, 300 + round);
+      expectClose(multiply(a, w, m, k, n), matMulRef(a, w, m, k, n), k);
+    }
+  });
+
+  it('refuses operands outside the memory with a clear error instead of reading past it', () => {
+    const memory = new ArrayBuffer(64);
+    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true)).toThrow(/cache slot/);
+    expect(() => native.setThreads(0)).toThrow(/setThreads/);
+  });
+
+  it('multiplies in a plain ArrayBuffer too (C = A · B at byte offsets)', () => {
+    const [m, k, n] = [7, 5, 18];
+    const a = values(m * k, 21);
+    const b = values(k * n, 22);
+    const memory = new Float32Array(4 + m * k + k * n + m * n);
+    memory.set(a, 4);
+    memory.set(b, 4 + m * k);
+    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false);
+    expectClose(memory.subarray(4 + m * k + k * n), matMulRef(a, b, m, k, n), k);
+  });
+
+  it('loads in worker threads, each with its own instance', async () => {
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData);
+      const f = new Float32Array([1, 2, 3, 4, 2, 0, 1, 1, 9, 9, 9, 9]);
+      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false);
+      parentPort.postMessage({ threads: addon.setThreads(2), c: Array.from(f.subarray(8)) });`;
+    const addonPath = new URL('../../native/build/Release/ulmfit_native.node', import.meta.url).pathname;
+    const worker = new Worker(source, { eval: true, workerData: addonPath });
+    const reply = await new Promise<{ threads: number; c: number[] }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    // [[1, 2], [3, 4]] · [[2, 0], [1, 1]]
+    expect(reply.threads).toBe(2);
+    expect(reply.c).toEqual([4, 2, 10, 4]);
+  });
+});

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Builds ulmfit's native kernels (native/ulmfit_native.cc) with node-gyp into
+// native/build/Release/ulmfit_native.node. Incremental: configures once, then `make` rebuilds only
+// what changed.
+//   node tools/build-native.mjs             fail (exit 1) when the build fails: npm test, CI
+//   node tools/build-native.mjs --optional  warn and exit 0: `npm install`, where a machine without
+//                                           a C++ compiler still gets a working ulmfit (wasm kernels)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const optional = process.argv.includes('--optional');
+const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
+
+/** node-gyp: the one npm runs scripts with, else the one bundled with npm beside this node. */
+function nodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  return candidates.find((path) => path !== undefined && path !== '' && existsSync(path));
+}
+
+function fail(message) {
+  if (optional) {
+    console.warn(`ulmfit: native kernels not built (${message}); ulmfit runs on its WebAssembly kernels instead`);
+    process.exit(0);
+  }
+  console.error(`ulmfit: native kernels: ${message}`);
+  process.exit(1);
+}
+
+if (process.env.ULMFIT_NATIVE === '0') fail('ULMFIT_NATIVE=0');
+const gyp = nodeGyp();
+if (gyp === undefined) fail('node-gyp not found: run this through npm (npm run build:native)');
+const run = (args) => spawnSync(process.execPath, [gyp, ...args], { cwd: nativeDir, stdio: optional ? 'pipe' : 'inherit', encoding: 'utf8' });
+if (!existsSync(join(nativeDir, 'build', 'Makefile'))) {
+  const configured = run(['configure']);
+  if (configured.status !== 0) fail(`node-gyp configure failed${optional ? `: ${(configured.stderr ?? '').trim().split('\n').pop()}` : ''}`);
+}
+const built = run(['build']);
+if (built.status !== 0) fail(`node-gyp build failed${optional ? `: ${(built.stderr ?? '').trim().split('\n').pop()}` : ''}`);
