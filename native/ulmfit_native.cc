@@ -180,7 +180,7 @@ __attribute__((target("avx2,fma"), always_inline)) inline void storeRow(float* r
   for (int j = 0; j < cols; ++j) row[j] = accumulate ? row[j] + tile[j] : tile[j];
 }
 
-template <int R>
+template <int R, bool TRANSPOSED_A>
 __attribute__((target("avx2,fma"))) void microKernel(const float* a, size_t lda, const float* b, size_t ldb, float* c, size_t ldc,
                                                      int kc, bool accumulate, int cols) {
   // Named accumulators, not an array: GCC keeps an array of vectors in memory (a store per FMA).
@@ -188,7 +188,7 @@ __attribute__((target("avx2,fma"))) void microKernel(const float* a, size_t lda,
   __m256 lo3 = lo0, hi3 = lo0, lo4 = lo0, hi4 = lo0, lo5 = lo0, hi5 = lo0;
 #define ULMFIT_FMA_ROW(i)                                        \
   if constexpr (R > i) {                                         \
-    const __m256 av = _mm256_broadcast_ss(a + i * lda + p);      \
+    const __m256 av = _mm256_broadcast_ss(TRANSPOSED_A ? a + p * lda + i : a + i * lda + p); \
     lo##i = _mm256_fmadd_ps(av, b0, lo##i);                      \
     hi##i = _mm256_fmadd_ps(av, b1, hi##i);                      \
   }
@@ -215,17 +215,32 @@ __attribute__((target("avx2,fma"))) void microKernel(const float* a, size_t lda,
 }
 
 using MicroKernel = void (*)(const float*, size_t, const float*, size_t, float*, size_t, int, bool, int);
-constexpr MicroKernel MICRO_KERNELS[MR + 1] = {nullptr,         microKernel<1>, microKernel<2>, microKernel<3>,
-                                               microKernel<4>, microKernel<5>, microKernel<6>};
+/** By [A transposed][rows]. */
+constexpr MicroKernel MICRO_KERNELS[2][MR + 1] = {
+    {nullptr, microKernel<1, false>, microKernel<2, false>, microKernel<3, false>, microKernel<4, false>, microKernel<5, false>, microKernel<6, false>},
+    {nullptr, microKernel<1, true>, microKernel<2, true>, microKernel<3, true>, microKernel<4, true>, microKernel<5, true>, microKernel<6, true>},
+};
 
-/** Panels [p0, p1) of B ([k, n], rows `ldb` apart): panel p holds columns 16p..16p+15 of all k rows, zero-padded. */
-void packPanels(const float* b, size_t ldb, int k, int n, int p0, int p1, float* packed) {
+/**
+ * Panels [p0, p1) of B ([k, n]; or, `transposed`, stored as B^T [n, k]): panel p holds columns
+ * 16p..16p+15 of all k rows, zero-padded.
+ */
+void packPanels(const float* b, bool transposed, int k, int n, int p0, int p1, float* packed) {
   for (int p = p0; p < p1; ++p) {
     float* out = packed + static_cast<size_t>(p) * k * NR;
     const int col = p * NR;
     const int width = std::min(NR, n - col);
+    if (transposed) {
+      // Column j of B is row j of B^T: read it straight, write it 16 floats apart.
+      if (width < NR) std::memset(out, 0, static_cast<size_t>(k) * NR * sizeof(float));
+      for (int j = 0; j < width; ++j) {
+        const float* in = b + static_cast<size_t>(col + j) * k;
+        for (int row = 0; row < k; ++row) out[static_cast<size_t>(row) * NR + j] = in[row];
+      }
+      continue;
+    }
     for (int row = 0; row < k; ++row) {
-      const float* in = b + row * ldb + col;
+      const float* in = b + static_cast<size_t>(row) * n + col;
       float* dst = out + static_cast<size_t>(row) * NR;
       if (width == NR) {
         std::memcpy(dst, in, NR * sizeof(float));
@@ -238,10 +253,11 @@ void packPanels(const float* b, size_t ldb, int k, int n, int p0, int p1, float*
 }
 
 struct GemmShape {
-  const float* a;       // [m, k]
+  const float* a;       // [m, k], or A^T [k, m] when transposedA
   const float* packed;  // ceil(n/16) panels of [k, 16]
   float* c;             // [m, n]
   int m, k, n;
+  bool transposedA;
 };
 
 /**
@@ -265,8 +281,9 @@ void gemmBlock(const GemmShape& g, int r0, int r1, int p0, int p1) {
           const int cols = std::min(NR, g.n - col);
           for (int i = ic; i < rowEnd; i += MR) {
             const int rows = std::min(MR, rowEnd - i);
-            MICRO_KERNELS[rows](g.a + static_cast<size_t>(i) * g.k + pc, g.k, panel, NR, g.c + static_cast<size_t>(i) * g.n + col, g.n,
-                                kcHere, pc > 0, cols);
+            const float* aBlock = g.transposedA ? g.a + static_cast<size_t>(pc) * g.m + i : g.a + static_cast<size_t>(i) * g.k + pc;
+            MICRO_KERNELS[g.transposedA][rows](aBlock, g.transposedA ? g.m : g.k, panel, NR, g.c + static_cast<size_t>(i) * g.n + col, g.n,
+                                               kcHere, pc > 0, cols);
           }
         }
       }
@@ -274,17 +291,19 @@ void gemmBlock(const GemmShape& g, int r0, int r1, int p0, int p1) {
   }
 }
 
-/** C = A . B for fewer than MR rows, reading B in place (packing would cost more than the multiply). */
-__attribute__((target("avx2,fma"))) void gemmFewRows(const float* a, const float* b, float* c, int m, int k, int n, int c0, int c1) {
+/** C = A . B for fewer than MR rows, reading B ([k, n]) in place: packing would cost more than the multiply. */
+__attribute__((target("avx2,fma"))) void gemmFewRows(const float* a, bool transposedA, const float* b, float* c, int m, int k, int n, int c0,
+                                                     int c1) {
+  const size_t lda = transposedA ? m : k;
   int col = c0;
   for (; col + NR <= c1; col += NR) {
-    MICRO_KERNELS[m](a, k, b + col, n, c + col, n, k, false, NR);
+    MICRO_KERNELS[transposedA][m](a, lda, b + col, n, c + col, n, k, false, NR);
   }
   // The last columns in scalar code: a 16-wide load there could read past B's end.
   for (int r = 0; r < m; ++r) {
     for (int j = col; j < c1; ++j) {
       float sum = 0;
-      for (int p = 0; p < k; ++p) sum = std::fma(a[r * k + p], b[static_cast<size_t>(p) * n + j], sum);
+      for (int p = 0; p < k; ++p) sum = std::fma(transposedA ? a[p * lda + r] : a[r * lda + p], b[static_cast<size_t>(p) * n + j], sum);
       c[static_cast<size_t>(r) * n + j] = sum;
     }
   }
@@ -305,21 +324,22 @@ double balance(int units, int parts) {
 }
 
 /**
- * C = A . B (one batch entry). `packed` is null when B must be packed now (into `scratch`),
- * `packInto` non-null when it must be packed into a cache slot.
+ * C = op(A) . op(B) (one batch entry), op transposing where asked. `packed` is null when B must be
+ * packed now (into `scratch`), `packInto` non-null when it must be packed into a cache slot.
  */
-void gemm(Instance& inst, const float* a, const float* b, float* c, int m, int k, int n, const float* packed, float* packInto) {
+void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool transposedB, float* c, int m, int k, int n, const float* packed,
+          float* packInto) {
   if (k == 0) {
     std::memset(c, 0, static_cast<size_t>(m) * n * sizeof(float));
     return;
   }
   const double macs = static_cast<double>(m) * k * n;
   const int parts = macs >= PARALLEL_MIN_MACS ? inst.pool.size() : 1;
-  if (m < MR && packed == nullptr && packInto == nullptr) {
+  if (m < MR && packed == nullptr && packInto == nullptr && !transposedB) {
     inst.pool.run([&](int id) {
       if (id >= parts) return;
       auto [c0, c1] = share(n, NR, id, parts);
-      if (c0 < c1) gemmFewRows(a, b, c, m, k, n, c0, c1);
+      if (c0 < c1) gemmFewRows(a, transposedA, b, c, m, k, n, c0, c1);
     });
     return;
   }
@@ -328,7 +348,7 @@ void gemm(Instance& inst, const float* a, const float* b, float* c, int m, int k
   if (packed == nullptr) {
     target = packInto != nullptr ? packInto : inst.scratch.reserve(static_cast<size_t>(panels) * k * NR);
   }
-  const GemmShape shape{a, packed != nullptr ? packed : target, c, m, k, n};
+  const GemmShape shape{a, packed != nullptr ? packed : target, c, m, k, n, transposedA};
   const int strips = (m + MR - 1) / MR;
   // Split the panels when they divide evenly (each thread packs its own); otherwise the rows,
   // after packing every panel.
@@ -338,7 +358,7 @@ void gemm(Instance& inst, const float* a, const float* b, float* c, int m, int k
       if (id >= parts) return;
       auto [p0, p1] = share(panels, 1, id, parts);
       if (p0 >= p1) return;
-      if (target != nullptr) packPanels(b, n, k, n, p0, p1, target);
+      if (target != nullptr) packPanels(b, transposedB, k, n, p0, p1, target);
       gemmBlock(shape, 0, m, p0, p1);
     });
   } else {
@@ -346,7 +366,7 @@ void gemm(Instance& inst, const float* a, const float* b, float* c, int m, int k
       inst.pool.run([&](int id) {
         if (id >= parts) return;
         auto [p0, p1] = share(panels, 1, id, parts);
-        if (p0 < p1) packPanels(b, n, k, n, p0, p1, target);
+        if (p0 < p1) packPanels(b, transposedB, k, n, p0, p1, target);
       });
     }
     inst.pool.run([&](int id) {
@@ -408,23 +428,30 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 /**
- * gemm(memory, a, b, c, m, k, n, batches, slot, repack): C = A . B for row-major float32 matrices at
- * byte offsets a, b, c of `memory` (an ArrayBuffer), batch after batch. slot >= 0 (batches = 1):
- * B's panels are kept in that cache slot, packed now when `repack`, else reused as they are.
+ * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB): C = op(A) . op(B)
+ * for row-major float32 matrices at byte offsets a, b, c of `memory` (an ArrayBuffer), batch after
+ * batch; C is [m, n], A is [m, k] (stored [k, m] with transposeA), B is [k, n] (stored [n, k] with
+ * transposeB). slot >= 0 (batches = 1): B's panels are kept in that cache slot, packed now when
+ * `repack`, else reused as they are.
  */
 napi_value Gemm(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  size_t argc = 10;
-  napi_value args[10];
+  size_t argc = 12;
+  napi_value args[12];
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc != 10) return throwError(env, "gemm: expects 10 arguments");
+  if (argc != 12) return throwError(env, "gemm: expects 12 arguments");
   void* base = nullptr;
   size_t length = 0;
   if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "gemm: memory must be an ArrayBuffer");
   double v[8];
   if (!readNumbers(env, args, 1, 8, v)) return throwError(env, "gemm: offsets and sizes must be numbers");
   bool repack = false;
-  if (napi_get_value_bool(env, args[9], &repack) != napi_ok) return throwError(env, "gemm: repack must be a boolean");
+  bool transposeA = false;
+  bool transposeB = false;
+  if (napi_get_value_bool(env, args[9], &repack) != napi_ok || napi_get_value_bool(env, args[10], &transposeA) != napi_ok ||
+      napi_get_value_bool(env, args[11], &transposeB) != napi_ok) {
+    return throwError(env, "gemm: repack, transposeA and transposeB must be booleans");
+  }
   const double aAt = v[0], bAt = v[1], cAt = v[2], m = v[3], k = v[4], n = v[5], batches = v[6], slot = v[7];
   const double limit = static_cast<double>(length);
   const bool sizesOk = m >= 1 && k >= 0 && n >= 1 && batches >= 1 && m < 2147483647.0 && k < 2147483647.0 && n < 2147483647.0;
@@ -453,7 +480,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
           packed = cache.data();
         }
       }
-      gemm(*inst, a, b, c, mi, ki, ni, packed, packInto);
+      gemm(*inst, a, transposeA, b, transposeB, c, mi, ki, ni, packed, packInto);
     }
   } catch (const std::bad_alloc&) {
     return throwError(env, "gemm: out of memory for packed panels");

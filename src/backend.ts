@@ -365,6 +365,11 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
     const transposeA = args.attrs['transposeA'] === true;
     const transposeB = args.attrs['transposeB'] === true;
     if (!transposeA && !transposeB) return multiply(args);
+    // The native kernels read transposed operands in place: no Transpose first.
+    if (kernelName === 'BatchMatMul') {
+      const out = wasmKernelsFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!, false, transposeA, transposeB);
+      if (out !== undefined) return out;
+    }
     const { backend } = args;
     const a = transposeA ? swapLastTwo(args.inputs['a']!, backend) : args.inputs['a']!;
     const b = transposeB ? swapLastTwo(args.inputs['b']!, backend) : args.inputs['b']!;

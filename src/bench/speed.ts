@@ -1,10 +1,11 @@
 /**
  * Benchmark: ulmfit vs PyTorch CPU on the same AWD-LSTM work, side by side in one run, so the
  * ratios come from the same machine load. For each config it runs `ulmfit bench --json` (a child
- * process each, so peak memory is per config) with 1 worker and with data-parallel workers as
- * many as the machine has cores, and tools/bench_torch.py at 1 thread and at the core count,
- * interleaved (ulmfit 1, PyTorch 1, ulmfit N, PyTorch N) so a change in load hits both sides;
- * then it prints tokens/s and the ratios at 1 thread and at N (ulmfit N workers vs PyTorch N
+ * process each, so peak memory is per config) on 1 thread, with data-parallel workers as many as
+ * the machine has cores (one matmul thread each), and as one replica whose native matmuls use
+ * every core; and tools/bench_torch.py at 1 thread and at the core count, interleaved (ulmfit 1,
+ * PyTorch 1, ulmfit N workers, PyTorch N, ulmfit 1 × N threads) so a change in load hits both
+ * sides; then it prints tokens/s and the ratios at 1 thread and at N (ulmfit vs PyTorch N
  * threads), with the load average before each run; then classification
  * inference (encoder + pooling + head) in documents/s on 500-token documents. Ends with a
  * `BENCH {json}` line for bench/run.js.
@@ -39,13 +40,15 @@ interface ThreadMs {
   waiting: number;
 }
 
-type UlmfitThroughput = Throughput & { peakRssMb: number; backend: string; threadMs?: ThreadMs[] };
+type UlmfitThroughput = Throughput & { peakRssMb: number; backend: string; matmul: string; threadMs?: ThreadMs[] };
 
 interface ConfigResult {
   name: string;
   config: SpeedConfig;
-  /** By worker count (1 = single thread). */
+  /** By worker count (1 = single thread), each worker one thread. */
   ulmfit: Record<number, UlmfitThroughput>;
+  /** One replica whose matmuls run on every core (the default without --train-workers); absent on one core. */
+  ulmfitThreaded?: UlmfitThroughput;
   /** By thread count; null when PyTorch is unavailable or failed. */
   torch: Record<number, Throughput | null>;
   /** 1-minute load average before each run, by `ulmfit N` / `torch N`. */
@@ -78,15 +81,17 @@ function runJson(command: string, args: string[]): Record<string, unknown> | nul
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-function runUlmfit(config: SpeedConfig, workers: number): UlmfitThroughput {
+/** `ulmfit bench` with `workers` replicas of `threads` native matmul threads each. */
+function runUlmfit(config: SpeedConfig, workers: number, threads: number): UlmfitThroughput {
   const dpArgs = workers > 1 ? ['--workers', `${workers}`, ...(process.env.ULMFIT_BENCH_DP_ARGS ?? '').split(' ').filter(Boolean)] : [];
-  const out = runJson(process.execPath, [join(root, 'bin', 'ulmfit.js'), 'bench', ...configArgs(config), ...dpArgs, '--json']);
+  const out = runJson(process.execPath, [join(root, 'bin', 'ulmfit.js'), 'bench', ...configArgs(config), ...dpArgs, '--threads', `${threads}`, '--json']);
   if (out === null) throw new Error('ulmfit bench failed');
   return {
     train: out.train_tokens_per_s as number,
     infer: out.infer_tokens_per_s as number,
     peakRssMb: out.peak_rss_mb as number,
     backend: out.backend as string,
+    matmul: out.matmul as string,
     ...(out.thread_ms ? { threadMs: out.thread_ms as ThreadMs[] } : {}),
     trainCpu: sumThreads(out.thread_ms as ThreadMs[] | undefined),
   };
@@ -126,20 +131,26 @@ async function main(): Promise<void> {
     const ulmfit: Record<number, UlmfitThroughput> = {};
     const torch: Record<number, Throughput | null> = {};
     const load: Record<string, number> = {};
+    let ulmfitThreaded: UlmfitThroughput | undefined;
     for (const threads of threadCounts) {
       load[`ulmfit ${threads}`] = loadavg()[0]!;
-      ulmfit[threads] = runUlmfit(config, threads);
+      ulmfit[threads] = runUlmfit(config, threads, 1);
       load[`torch ${threads}`] = loadavg()[0]!;
       torch[threads] = python === null ? null : runTorch(python, config, threads);
+      if (threads > 1) {
+        load[`ulmfit 1x${threads}`] = loadavg()[0]!;
+        ulmfitThreaded = runUlmfit(config, 1, threads);
+      }
     }
-    results.push({ name, config, ulmfit, torch, load });
+    results.push({ name, config, ulmfit, torch, load, ...(ulmfitThreaded ? { ulmfitThreaded } : {}) });
   }
 
   const n = threadCounts[threadCounts.length - 1]!;
   for (const what of ['train', 'infer'] as const) {
-    console.log(`\n${what === 'train' ? 'Training' : 'Inference'} tokens/s (ulmfit backend ${results[0]!.ulmfit[1]!.backend}; N = ${n} = the core count)`);
+    const first = results[0]!.ulmfit[1]!;
+    console.log(`\n${what === 'train' ? 'Training' : 'Inference'} tokens/s (ulmfit backend ${first.backend}, matmul ${first.matmul}; N = ${n} = the core count)`);
     const columns = ['config', 'ulmfit 1 thread', 'PyTorch 1 thread', 'ratio at 1'];
-    if (n > 1) columns.push(`ulmfit ${n} workers`, `PyTorch ${n} threads`, `ratio at ${n}`, `ulmfit ${n} workers / PyTorch 1 thread`);
+    if (n > 1) columns.push(`ulmfit ${n} workers`, `PyTorch ${n} threads`, `ratio at ${n}`, `ulmfit 1 replica × ${n} threads`, `its ratio`);
     console.log(`| ${columns.join(' | ')} |`);
     console.log(`|${'---|'.repeat(columns.length)}`);
     for (const r of results) {
@@ -149,7 +160,8 @@ async function main(): Promise<void> {
       if (n > 1) {
         const un = r.ulmfit[n]![what];
         const tn = r.torch[n]?.[what];
-        cells.push(fmt(un), fmt(tn), ratio(un, tn), ratio(un, t1));
+        const threaded = r.ulmfitThreaded?.[what];
+        cells.push(fmt(un), fmt(tn), ratio(un, tn), fmt(threaded), threaded === undefined ? 'n/a' : ratio(threaded, tn));
       }
       console.log(`| ${cells.join(' | ')} |`);
     }
@@ -190,6 +202,7 @@ async function main(): Promise<void> {
         lm: results.map((r) => ({
           config: r.config,
           ulmfit: r.ulmfit,
+          ...(r.ulmfitThreaded ? { ulmfit_one_replica_all_threads: r.ulmfitThreaded } : {}),
           torch: r.torch,
           load: r.load,
           train_ratio_1_thread: r.torch[1] ? r.ulmfit[1]!.train / r.torch[1].train : null,

@@ -8,6 +8,7 @@ import { backendName, wholeNumber } from './options.js';
 interface BenchFlags extends SpeedConfig {
   backend: BackendName;
   workers: number;
+  threads?: number;
   mainThread: boolean;
   update: UpdateMode;
   json?: boolean;
@@ -32,10 +33,11 @@ export function register(program: Command): void {
     .option('--warmup <n>', 'untimed batches before each timed run', wholeNumber(0), 1)
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', backendName, 'auto' as BackendName)
     .option('--workers <n>', 'data-parallel replicas, one thread each (1: the single-thread learner step)', wholeNumber(1), 1)
+    .option('--threads <n>', 'threads per matmul in each replica, on the native kernels (default: the cores shared out over the replicas)', wholeNumber(1))
     .option('--no-main-thread', 'with --workers > 1: every replica on a worker thread (default: replica 0 on the main thread)')
     .option('--update <mode>', 'with --workers > 1: replicated (AdamW in every replica) | broadcast (replica 0 steps, sends weights)', updateMode, 'replicated' as UpdateMode)
-    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","peak_rss_mb","config","thread_ms"} (with --workers > 1 also "workers","main_thread","update","step_ms")')
-    .addHelpText('after', '\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder. With --workers N the batch\'s\nrows are split across N replicas (worker threads, each its own wasm instance) and the\ngradients averaged through shared memory.\n\nExamples:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n  ulmfit bench --workers 2\n')
+    .option('--json', 'print {"train_tokens_per_s","infer_tokens_per_s","backend","matmul","peak_rss_mb","config","thread_ms"} (with --workers > 1 also "workers","main_thread","update","step_ms")')
+    .addHelpText('after', '\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder. With --workers N the batch\'s\nrows are split across N replicas (worker threads, each its own wasm instance) and the\ngradients averaged through shared memory.\n\nExamples:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n  ulmfit bench --workers 2\n  ulmfit bench --threads 1     # one core: compare with single-thread PyTorch\n')
     .action((flags: BenchFlags) => run(flags));
 }
 
@@ -46,6 +48,7 @@ async function run(flags: BenchFlags): Promise<void> {
     vocab: flags.vocab, emb: flags.emb, hidden: flags.hidden, layers: flags.layers,
     bs: flags.bs, bptt: flags.bptt, steps: flags.steps, warmup: flags.warmup, backend: flags.backend,
     workers: flags.workers, mainThread: flags.mainThread, update: flags.update,
+    ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
   });
   const peakMb = Math.round(result.peakRssBytes / 2 ** 20);
   if (flags.json) {
@@ -57,6 +60,7 @@ async function run(flags: BenchFlags): Promise<void> {
         ? { workers: result.workers, main_thread: result.mainThread, update: result.update, step_ms: result.stepTiming?.map(roundTiming) }
         : {}),
       backend: result.backend,
+      matmul: result.matmul,
       peak_rss_mb: peakMb,
       config: result.config,
       // Linux only: per training thread, ms per step on a CPU and waiting for one.
@@ -67,7 +71,7 @@ async function run(flags: BenchFlags): Promise<void> {
   const c = result.config;
   process.stdout.write(
     `config     vocab ${c.vocab}, emb ${c.emb}, hidden ${c.hidden}, layers ${c.layers}, bs ${c.bs} × bptt ${c.bptt}, ${c.steps} timed steps\n` +
-      `backend    ${result.backend}\n` +
+      `backend    ${result.backend} (matmul: ${result.matmul})\n` +
       (result.workers > 1
         ? `workers    ${result.workers} replicas (${result.mainThread ? `main thread + ${result.workers - 1} worker${result.workers > 2 ? 's' : ''}` : `${result.workers} workers`}), update ${result.update}\n` +
           (result.stepTiming ?? []).map((t, r) => `step (ms)  replica ${r}: ${Object.entries(roundTiming(t)).map(([k, v]) => `${k} ${v}`).join(', ')}\n`).join('')

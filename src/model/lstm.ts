@@ -14,8 +14,8 @@
  * - `lstmSequenceFast`: the same forward inside `tf.customGrad` with a hand-written backward
  *   (back-propagation through time) that does the elementwise gate derivatives for all steps in
  *   a few large ops and the weight gradients as one matmul each over all steps, instead of the
- *   per-step matmuls autodiff would record. No matmul in either direction uses a transpose flag
- *   (they are 15x slower on wasm): every transpose is explicit.
+ *   per-step matmuls autodiff would record. No matmul uses a transpose flag (15x slower on wasm's
+ *   XNNPACK path) except the weight gradients where the native kernels read the flag for free.
  *
  * Only sigmoids are evaluated (wasm's sigmoid is a vectorised XNNPACK kernel; its tanh is scalar
  * and several times slower per element), using tanh(x) = 2σ(2x) - 1: the g columns of the
@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedBackStep, fusedCell, fusedLstmAvailable, fusedOutput, gradientTapeOn } from './lstm-kernels.js';
-import { columnSum, customOp } from './ops.js';
+import { columnSum, customOp, transposeFlagsFree } from './ops.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
 export interface LstmWeights {
@@ -250,9 +250,17 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
 
   const dz = tf.concat(dzSteps, 0); // [T*bs, 4H]
   tf.dispose(dzSteps);
-  const dzT = dz.transpose(); // [4H, T*bs]
-  const dWeightIh = tf.matMul(dzT, x2d!); // [4H, in]
-  const dWeightHh = tf.matMul(dzT, hPrev!); // [4H, H]
+  let dWeightIh: tf.Tensor2D;
+  let dWeightHh: tf.Tensor2D;
+  if (transposeFlagsFree()) {
+    dWeightIh = tf.matMul(dz, x2d!, true, false); // [4H, in]
+    dWeightHh = tf.matMul(dz, hPrev!, true, false); // [4H, H]
+  } else {
+    const dzT = dz.transpose(); // [4H, T*bs]
+    dWeightIh = tf.matMul(dzT, x2d!);
+    dWeightHh = tf.matMul(dzT, hPrev!);
+    dzT.dispose();
+  }
   const dBias = columnSum(dz); // [4H]
   const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
   return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];

@@ -1,11 +1,22 @@
 /**
- * Differentiable building blocks whose gradients never use matMul's transpose flags (15x slower
- * on wasm, see perf-notes): a PyTorch-style `linear` and a softmax cross-entropy that takes class
- * indices (no one-hot targets in the forward pass).
+ * Differentiable building blocks whose gradients use matMul's transpose flags only where they are
+ * fast (the native kernels read transposed operands in place; wasm's XNNPACK path with flags is
+ * 15x slower, see perf-notes, so there every transpose is explicit): a PyTorch-style `linear` and
+ * a softmax cross-entropy that takes class indices (no one-hot targets in the forward pass).
  */
 import * as tf from '@tensorflow/tfjs';
 import { COLUMN_SUM_KERNEL, CROSS_ENTROPY_KERNELS } from '../backend.js';
 import { wasmKernelReady } from '../wasm/kernels.js';
+import { loadNativeKernels } from '../wasm/native.js';
+
+/**
+ * Whether matMul's transpose flags cost nothing here: on wasm with ulmfit's native kernels, which
+ * read a transposed operand in place (the same products in the same order as an explicit
+ * transpose: the same bits).
+ */
+export function transposeFlagsFree(): boolean {
+  return tf.getBackend() === 'wasm' && wasmKernelReady('BatchMatMul') && loadNativeKernels() !== null;
+}
 
 type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -32,8 +43,9 @@ export function customOp<T extends tf.Tensor>(
  * @returns `[n, out]`
  */
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  const flags = transposeFlagsFree();
   const forward = (xIn: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D => {
-    const y = tf.matMul(xIn, w.transpose());
+    const y = flags ? tf.matMul(xIn, w, false, true) : tf.matMul(xIn, w.transpose());
     return (b === undefined ? y : tf.add(y, b)) as tf.Tensor2D;
   };
   const backward = (dy: tf.Tensor2D, xIn: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
@@ -42,8 +54,9 @@ export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D):
     const dx = tf.matMul(dy, w); // [n, in]
     // dW = dyᵀ·x. Transpose whichever way copies fewer numbers: dy when out is small (heads),
     // x and the [in, out] result when out is large (the decoder over the vocabulary).
-    const dw =
-      n * nOut <= n * nIn + nIn * nOut
+    const dw = flags
+      ? tf.matMul(dy, xIn, true, false)
+      : n * nOut <= n * nIn + nIn * nOut
         ? tf.matMul(dy.transpose(), xIn)
         : tf.matMul(xIn.transpose(), dy).transpose();
     return [dx, dw];

@@ -13,10 +13,12 @@ import type { ClasBatch, LmBatch } from '../data/batches.js';
 import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { Rng } from '../random.js';
-import { DataParallelLm, type UpdateMode } from '../train/data-parallel.js';
+import { DataParallelLm, threadsPerReplica, type UpdateMode } from '../train/data-parallel.js';
 import type { StepTiming } from '../train/dp-replica.js';
 import { clockDelta, threadClock, type ThreadClock } from '../train/thread-clock.js';
 import { Learner } from '../train/learner.js';
+import { wasmKernelReady } from '../wasm/kernels.js';
+import { nativeThreads, setNativeThreads, wasmMatMulLabel } from '../wasm/native.js';
 
 export interface SpeedConfig {
   vocab: number;
@@ -45,6 +47,8 @@ export interface ParallelSpeedOptions {
   mainThread?: boolean;
   /** With workers > 1: how the averaged gradient is applied (default 'replicated'). */
   update?: UpdateMode;
+  /** Native matmul threads per replica (native.ts; default: the cores shared out over the replicas). */
+  threads?: number;
 }
 
 export const DEFAULT_SPEED_CONFIG: Readonly<SpeedConfig> = Object.freeze({
@@ -61,6 +65,8 @@ export const DEFAULT_SPEED_CONFIG: Readonly<SpeedConfig> = Object.freeze({
 export interface LmSpeed {
   trainTokensPerS: number;
   inferTokensPerS: number;
+  /** What ran the matmuls (on wasm: the native kernels and their threads per replica, ulmfit's wasm kernel or XNNPACK). */
+  matmul: string;
   /** Replicas (1 = single process). */
   workers: number;
   /** With workers > 1: whether replica 0 ran on the main thread, and the update mode. */
@@ -151,6 +157,9 @@ async function timeStepsAsync(warmup: number, steps: number, run: () => Promise<
 export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpeedOptions): Promise<LmSpeed> {
   if ((options.workers ?? 1) > 1) return benchmarkDataParallel(options);
   const { config, backend, model, learner, batches, total, tokens } = await setUpBenchmark(options);
+  const threadsBefore = nativeThreads();
+  if (options.threads !== undefined) setNativeThreads(options.threads);
+  const matmul = matMulLabel(backend);
   try {
     let i = 0;
     model.setTraining(true);
@@ -174,6 +183,7 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
     return {
       trainTokensPerS: tokens / trainSeconds,
       inferTokensPerS: tokens / inferSeconds,
+      matmul,
       workers: 1,
       ...(trainClock ? { trainThreads: [perStep(trainClock, config.steps)] } : {}),
       backend,
@@ -181,9 +191,15 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
       config,
     };
   } finally {
+    setNativeThreads(threadsBefore);
     learner.optimizer.dispose();
     model.dispose();
   }
+}
+
+/** What runs the matmuls on this backend, as `ulmfit bench` reports it. */
+function matMulLabel(backend: string, threads?: number): string {
+  return backend === 'wasm' ? wasmMatMulLabel(wasmKernelReady('BatchMatMul'), threads) : `${backend} backend`;
 }
 
 /** What both LM measurements (and tools/profile-step.mjs) start from: the checked config, a model, its learner, random batches. */
@@ -218,7 +234,10 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
   const mainThread = options.mainThread ?? true;
   const update = options.update ?? 'replicated';
   const { config, backend, model, learner, batches, total, tokens } = await setUpBenchmark(options);
-  const trainer = await DataParallelLm.create({ replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName, flag: '--workers' });
+  const trainer = await DataParallelLm.create({
+    replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName, flag: '--workers', nativeThreads: options.threads,
+  });
+  const matmul = `${matMulLabel(backend, options.threads ?? threadsPerReplica(workers))}${backend === 'wasm' ? ' per replica' : ''}`;
   try {
     let i = 0;
     const timing: StepTiming[] = Array.from({ length: workers }, () => ({ gradients: 0, wait: 0, average: 0, update: 0, onCpu: 0, waitingForCpu: 0 }));
@@ -239,6 +258,7 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
     return {
       trainTokensPerS: tokens / trainSeconds,
       inferTokensPerS: tokens / inferSeconds,
+      matmul,
       workers,
       mainThread,
       update,

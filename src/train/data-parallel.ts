@@ -64,6 +64,8 @@ export interface DataParallelOptions {
   clip?: number | undefined;
   /** The workers' TF.js backend (default: the one this thread runs). */
   backend?: BackendName | undefined;
+  /** Native matmul threads in each replica (default: the cores shared out, at least 1). */
+  nativeThreads?: number | undefined;
   /** The option that asked for replicas, named in errors (default `--train-workers`). */
   flag?: string | undefined;
   /** A replica waiting longer than this at a barrier gives up (default 30 min). */
@@ -80,7 +82,7 @@ export function dpWorkerFile(): URL | undefined {
 }
 
 /** Native matmul threads for each of `replicas` replicas: the cores shared out, at least one each. */
-function threadsPerReplica(replicas: number): number {
+export function threadsPerReplica(replicas: number): number {
   return Math.max(1, Math.floor(availableParallelism() / replicas));
 }
 
@@ -216,7 +218,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
       ? new ReplicaCore(0, options.replicas, options.model, options.optimizer, shared, options.barrierTimeoutMs, true)
       : undefined;
     this.nativeThreadsBefore = nativeThreads();
-    if (this.core !== undefined) setNativeThreads(threadsPerReplica(options.replicas));
+    if (this.core !== undefined) setNativeThreads(options.nativeThreads ?? threadsPerReplica(options.replicas));
   }
 
   /** Starts the worker threads (each builds its replica and loads the model's weights). */
@@ -240,7 +242,7 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     for (let index = firstWorker; index < replicas; index++) {
       const init: DpWorkerInit = {
         index, replicas, vocabSize: model.vocabSize, config: { ...model.config }, alpha: model.alpha, beta: model.beta,
-        backend, shared, barrierTimeoutMs: options.barrierTimeoutMs, nativeThreads: threadsPerReplica(replicas),
+        backend, shared, barrierTimeoutMs: options.barrierTimeoutMs, nativeThreads: options.nativeThreads ?? threadsPerReplica(replicas),
       };
       workers.push(new WorkerReplica(file!, init, () => barrier.abort()));
     }

@@ -108,6 +108,8 @@ interface PackedEntry {
   n: number;
   /** wasm heap offset of the panels, or the native cache slot */
   pointer: number;
+  /** (native cache) panels of B stored transposed */
+  transposed?: boolean;
 }
 
 let compiled: WasmModule | null | undefined;
@@ -156,25 +158,26 @@ export class WasmKernels {
   }
 
   /**
-   * `a · b` for float32 operands with equal batch sizes (or rank 2), no transposes.
-   * @param a `[...batch, m, k]`
-   * @param b `[...batch, k, n]`
+   * `op(a) · op(b)` for float32 operands with equal batch sizes (or rank 2), op transposing the
+   * last two dimensions where asked. Transposed operands run only on the native kernels (the
+   * caller transposes explicitly for the wasm kernel: undefined here).
+   * @param a `[...batch, m, k]` (`[...batch, k, m]` with transposeA)
+   * @param b `[...batch, k, n]` (`[...batch, n, k]` with transposeB)
    * @param bIsTemporary b is disposed right after (an explicit transpose): never cache its panels
-   * @returns `[...batch, m, n]`, or undefined when the shapes are not ones this kernel takes
+   * @returns `[...batch, m, n]`, or undefined when the shapes are not ones these kernels take
    */
-  matMul(a: tf.TensorInfo, b: tf.TensorInfo, bIsTemporary = false): tf.TensorInfo | undefined {
+  matMul(a: tf.TensorInfo, b: tf.TensorInfo, bIsTemporary = false, transposeA = false, transposeB = false): tf.TensorInfo | undefined {
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
     const rank = a.shape.length;
     const batchShape = a.shape.slice(0, rank - 2);
     if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
-    const m = a.shape[rank - 2]!;
-    const k = a.shape[rank - 1]!;
-    const n = b.shape[rank - 1]!;
-    if (b.shape[rank - 2] !== k) return undefined;
+    const [m, k] = transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
+    const [kB, n] = transposeB ? [b.shape[rank - 1]!, b.shape[rank - 2]!] : [b.shape[rank - 2]!, b.shape[rank - 1]!];
+    if (kB !== k) return undefined;
     const batches = batchShape.reduce((product, size) => product * size, 1);
     const native = loadNativeKernels();
-    if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], batches, bIsTemporary);
-    if (m < MR) return undefined; // single rows: XNNPACK's path is as good
+    if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], k, batches, bIsTemporary, transposeA, transposeB);
+    if (transposeA || transposeB || m < MR) return undefined; // single rows: XNNPACK's path is as good
     this.stats.calls++;
     const out = this.backend.makeOutput([...batchShape, m, n], 'float32');
     if (batches * m * n === 0) return out;
@@ -212,11 +215,13 @@ export class WasmKernels {
    * `a · b` by the native kernels, in place on the wasm heap. B's panels are cached as in
    * matMul: for short A, keyed by data id, in the addon's own memory (slots picked here).
    */
-  private nativeMatMul(native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], batches: number, bIsTemporary: boolean): tf.TensorInfo {
+  private nativeMatMul(
+    native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], k: number, batches: number, bIsTemporary: boolean,
+    transposeA: boolean, transposeB: boolean,
+  ): tf.TensorInfo {
     const rank = outShape.length;
     const m = outShape[rank - 2]!;
     const n = outShape[rank - 1]!;
-    const k = a.shape[rank - 1]!;
     this.stats.calls++;
     this.stats.nativeCalls++;
     const out = this.backend.makeOutput(outShape, 'float32');
@@ -225,14 +230,14 @@ export class WasmKernels {
     let repack = false;
     // Rows under MR read B in place (no panels); packing pays from MR rows.
     if (batches === 1 && m >= MR && m < CACHE_MAX_ROWS && !bIsTemporary) {
-      const index = this.nativeCache.findIndex((entry) => entry.dataId === b.dataId && entry.k === k && entry.n === n);
+      const index = this.nativeCache.findIndex((entry) => entry.dataId === b.dataId && entry.k === k && entry.n === n && entry.transposed === transposeB);
       let entry: PackedEntry;
       if (index >= 0) {
         entry = this.nativeCache.splice(index, 1)[0]!;
         this.stats.cacheHits++;
       } else {
         const free = this.nativeCache.length < NATIVE_CACHE_SLOTS ? this.nativeCache.length : this.nativeCache.shift()!.pointer;
-        entry = { dataId: b.dataId, k, n, pointer: free };
+        entry = { dataId: b.dataId, k, n, transposed: transposeB, pointer: free };
         repack = true;
         this.stats.packs++;
       }
@@ -240,7 +245,7 @@ export class WasmKernels {
       slot = entry.pointer;
     }
     // The heap's ArrayBuffer is read after makeOutput: growing the heap replaces it.
-    native.gemm(this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack);
+    native.gemm(this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack, transposeA, transposeB);
     return out;
   }
 

@@ -18,10 +18,15 @@ export interface NativeKernels {
   /** Threads per matmul in this JS thread's instance, the caller included; returns the count set. */
   setThreads(threads: number): number;
   /**
-   * C = A·B, row-major float32 at byte offsets of `memory`, `batches` times in a row.
-   * `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now when `repack`.
+   * C = op(A)·op(B), row-major float32 at byte offsets of `memory`, `batches` times in a row: C is
+   * `[m, n]`, A `[m, k]` (stored `[k, m]` with `transposeA`), B `[k, n]` (stored `[n, k]` with
+   * `transposeB`). `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now
+   * when `repack`.
    */
-  gemm(memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean): void;
+  gemm(
+    memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
+    transposeA: boolean, transposeB: boolean,
+  ): void;
 }
 
 /** Cache slots in the addon (CACHE_SLOTS there). */
@@ -76,4 +81,13 @@ export function setNativeThreads(threads: number): void {
 /** Turns the native kernels on or off in this JS thread (off: the wasm kernels). For comparisons in tests and benchmarks. */
 export function setNativeKernelsEnabled(on: boolean): void {
   enabled = on;
+}
+
+/**
+ * Which kernel runs the wasm backend's matmuls in this thread, for benchmark output: the native
+ * kernels with their thread count, ulmfit's WebAssembly kernel, or XNNPACK.
+ */
+export function wasmMatMulLabel(wasmKernelsOn: boolean, threads = nativeThreads()): string {
+  if (!wasmKernelsOn) return 'XNNPACK';
+  return loadNativeKernels() !== null ? `native AVX2, ${threads} thread${threads > 1 ? 's' : ''}` : 'ulmfit wasm (relaxed SIMD)';
 }

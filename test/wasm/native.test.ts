@@ -97,7 +97,47 @@ describe('native AVX2 matmul', () => {
     tf.dispose([zeros, empty, out]);
   });
 
-  it('takes transposed operands and the gradients of a matmul', () => {
+  it.each([
+    [3, 7, 20],
+    [9, 6, 11],
+    [40, 70, 33],
+    [130, 300, 70],
+  ])('reads transposed operands in place ([%i, %i] x [%i-wide]), with no Transpose kernel', async (m, k, n) => {
+    const a = values(m * k, 5 + m);
+    const b = values(k * n, 6 + n);
+    const ref = matMulRef(a, b, m, k, n);
+    const aT = tf.tidy(() => tf.tensor2d(a, [m, k]).transpose());
+    const bT = tf.tidy(() => tf.tensor2d(b, [k, n]).transpose());
+    const aPlain = tf.tensor2d(a, [m, k]);
+    const bPlain = tf.tensor2d(b, [k, n]);
+    for (const [x, y, transposeA, transposeB] of [[aT, bPlain, true, false], [aPlain, bT, false, true], [aT, bT, true, true]] as const) {
+      const calls = kernels.stats.nativeCalls;
+      // Twice: the second may come from the packed-panel cache (transposed panels are their own entry).
+      for (let round = 0; round < 2; round++) {
+        const out = tf.matMul(x, y, transposeA, transposeB);
+        expectClose(out.dataSync() as Float32Array, ref, k);
+        out.dispose();
+      }
+      expect(kernels.stats.nativeCalls).toBe(calls + 2);
+    }
+    // The same tensor as B, untransposed, right after its transposed use: its own panels.
+    const square = tf.tensor2d(values(k * k, 77), [k, k]);
+    const [viaT, plain] = [tf.matMul(aPlain, square, false, true), tf.matMul(aPlain, square)].map((t) => {
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      return data;
+    }) as [Float32Array, Float32Array];
+    const sq = square.dataSync() as Float32Array;
+    const sqT = new Float32Array(k * k);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) sqT[j * k + i] = sq[i * k + j]!;
+    expectClose(viaT, matMulRef(a, sqT, m, k, k), k);
+    expectClose(plain, matMulRef(a, sq, m, k, k), k);
+    const profile = await tf.profile(() => tf.matMul(aT, bT, true, true));
+    expect(profile.kernelNames).toEqual(['BatchMatMul']);
+    tf.dispose([aT, bT, aPlain, bPlain, square, profile.result as tf.Tensor]);
+  });
+
+  it('gives the gradients of a matmul (transposed products) like the wasm kernels', () => {
     const [m, k, n] = [9, 6, 11];
     const a = tf.tensor2d(values(m * k, 5), [m, k]);
     const b = tf.tensor2d(values(k * n, 6), [k, n]);
@@ -138,9 +178,9 @@ describe('native AVX2 matmul', () => {
 
   it('refuses operands outside the memory with a clear error instead of reading past it', () => {
     const memory = new ArrayBuffer(64);
-    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false)).toThrow(/do not lie inside the memory/);
-    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false)).toThrow(/do not lie inside the memory/);
-    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true)).toThrow(/cache slot/);
+    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false, false, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false, false, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true, false, false)).toThrow(/cache slot/);
     expect(() => native.setThreads(0)).toThrow(/setThreads/);
   });
 
@@ -151,7 +191,7 @@ describe('native AVX2 matmul', () => {
     const memory = new Float32Array(4 + m * k + k * n + m * n);
     memory.set(a, 4);
     memory.set(b, 4 + m * k);
-    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false);
+    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false, false, false);
     expectClose(memory.subarray(4 + m * k + k * n), matMulRef(a, b, m, k, n), k);
   });
 
@@ -160,7 +200,7 @@ describe('native AVX2 matmul', () => {
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(workerData);
       const f = new Float32Array([1, 2, 3, 4, 2, 0, 1, 1, 9, 9, 9, 9]);
-      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false);
+      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false);
       parentPort.postMessage({ threads: addon.setThreads(2), c: Array.from(f.subarray(8)) });`;
     const addonPath = new URL('../../native/build/Release/ulmfit_native.node', import.meta.url).pathname;
     const worker = new Worker(source, { eval: true, workerData: addonPath });
