@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -36,11 +37,11 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 /** The k range one micro-kernel call covers: a panel slice of KC x NR floats stays in L1. */
-constexpr int KC = 256;
+int KC = 256;
 /** Rows of A per block: MC x KC floats (96 KB) stay in L2 while the panels pass. */
-constexpr int MC = 96;
+int MC = 96;
 /** Panels per block of columns: 64 x 16 columns x KC rows is 1 MB of packed B. */
-constexpr int NC_PANELS = 64;
+int NC_PANELS = 64;
 /** Below this many multiply-adds a matmul runs on the calling thread alone (waking costs ~10 us). */
 constexpr double PARALLEL_MIN_MACS = 1 << 18;
 /** Packed weights kept per instance (the caller picks the slot). */
@@ -494,6 +495,15 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 void FinalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
 
 napi_value Init(napi_env env, napi_value exports) {
+  // Block sizes for tuning runs only (tools/tune-native.mjs): "KC,MC,NC_PANELS".
+  if (const char* blocking = std::getenv("ULMFIT_NATIVE_BLOCKING")) {
+    int kc = 0, mc = 0, nc = 0;
+    if (std::sscanf(blocking, "%d,%d,%d", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && mc % MR == 0 && nc > 0) {
+      KC = kc;
+      MC = mc;
+      NC_PANELS = nc;
+    }
+  }
   auto* inst = new (std::nothrow) Instance();
   if (inst == nullptr) return throwError(env, "out of memory");
   napi_set_instance_data(env, inst, FinalizeInstance, nullptr);

@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'timed batches (training, then inference)', wholeNumber(1), 5)
     .option('--warmup <n>', 'untimed batches before each timed run', wholeNumber(0), 1)
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', backendName, 'auto' as BackendName)
-    .option('--workers <n>', 'data-parallel replicas, one thread each (1: the single-thread learner step)', wholeNumber(1), 1)
+    .option('--workers <n>', 'data-parallel replicas (1: the single-replica learner step)', wholeNumber(1), 1)
     .option('--threads <n>', 'threads per matmul in each replica, on the native kernels (default: the cores shared out over the replicas)', wholeNumber(1))
     .option('--no-main-thread', 'with --workers > 1: every replica on a worker thread (default: replica 0 on the main thread)')
     .option('--update <mode>', 'with --workers > 1: replicated (AdamW in every replica) | broadcast (replica 0 steps, sends weights)', updateMode, 'replicated' as UpdateMode)
