@@ -378,6 +378,76 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
   }
 }
 
+/**
+ * e^x for 8 floats: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by a degree-7 polynomial (Cephes'
+ * expf coefficients: about 1 ulp), 2^n by the exponent bits. Inputs below -87.3 give ~1e-38, not 0.
+ */
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(exponent));
+}
+
+/** Rows [r0, r1) of p = softmax(z) ([rows, cols]) and lse = log sum exp(z) per row; a row with a NaN or +inf gives NaN. */
+__attribute__((target("avx2,fma"))) void softmaxRows(const float* z, float* p, float* lse, int r0, int r1, int cols) {
+  for (int r = r0; r < r1; ++r) {
+    const float* in = z + static_cast<size_t>(r) * cols;
+    float* out = p + static_cast<size_t>(r) * cols;
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    __m256 unordered = _mm256_setzero_ps();
+    int j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      const __m256 v = _mm256_loadu_ps(in + j);
+      vmax = _mm256_max_ps(vmax, v);
+      unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, vmax);
+    float most = -INFINITY;
+    for (float lane : lanes) most = std::max(most, lane);
+    bool bad = _mm256_movemask_ps(unordered) != 0;
+    for (; j < cols; ++j) {
+      bad = bad || std::isnan(in[j]);
+      most = std::max(most, in[j]);
+    }
+    if (bad || std::isinf(most)) {
+      std::fill(out, out + cols, NAN);
+      lse[r] = NAN;
+      continue;
+    }
+    const __m256 shift = _mm256_set1_ps(most);
+    __m256 vsum = _mm256_setzero_ps();
+    j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(in + j), shift));
+      _mm256_storeu_ps(out + j, e);
+      vsum = _mm256_add_ps(vsum, e);
+    }
+    _mm256_store_ps(lanes, vsum);
+    double sum = 0;
+    for (float lane : lanes) sum += lane;
+    for (; j < cols; ++j) {
+      out[j] = std::exp(in[j] - most);
+      sum += out[j];
+    }
+    const __m256 scale = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+    j = 0;
+    for (; j + 8 <= cols; j += 8) _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_loadu_ps(out + j), scale));
+    for (; j < cols; ++j) out[j] *= static_cast<float>(1.0 / sum);
+    lse[r] = static_cast<float>(most + std::log(sum));
+  }
+}
+
 bool cpuSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 #else
@@ -492,6 +562,46 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/**
+ * softmax(memory, z, p, lse, rows, cols): p = softmax(z) row by row and lse = log sum exp(z) per
+ * row, for float32 [rows, cols] at byte offsets of `memory`, rows split over the pool.
+ */
+napi_value Softmax(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  size_t argc = 6;
+  napi_value args[6];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc != 6) return throwError(env, "softmax: expects 6 arguments");
+  void* base = nullptr;
+  size_t length = 0;
+  if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "softmax: memory must be an ArrayBuffer");
+  double v[5];
+  if (!readNumbers(env, args, 1, 5, v)) return throwError(env, "softmax: offsets and sizes must be numbers");
+  const double zAt = v[0], pAt = v[1], lseAt = v[2], rows = v[3], cols = v[4];
+  const double limit = static_cast<double>(length);
+  if (!(rows >= 0 && cols >= 1 && rows < 2147483647.0 && cols < 2147483647.0) || zAt < 0 || pAt < 0 || lseAt < 0 || std::fmod(zAt, 4) != 0 ||
+      std::fmod(pAt, 4) != 0 || std::fmod(lseAt, 4) != 0 || zAt + rows * cols * 4 > limit || pAt + rows * cols * 4 > limit ||
+      lseAt + rows * 4 > limit) {
+    return throwError(env, "softmax: operands do not lie inside the memory (offsets, shapes)");
+  }
+  Instance* inst = instanceOf(env);
+  char* bytes = static_cast<char*>(base);
+  const float* z = reinterpret_cast<const float*>(bytes + static_cast<size_t>(zAt));
+  float* p = reinterpret_cast<float*>(bytes + static_cast<size_t>(pAt));
+  float* lse = reinterpret_cast<float*>(bytes + static_cast<size_t>(lseAt));
+  const int r = static_cast<int>(rows), c = static_cast<int>(cols);
+  const int parts = rows * cols >= PARALLEL_MIN_MACS ? inst->pool.size() : 1;
+  inst->pool.run([&](int id) {
+    if (id >= parts) return;
+    auto [r0, r1] = share(r, 1, id, parts);
+    if (r0 < r1) softmaxRows(z, p, lse, r0, r1, c);
+  });
+  return nullptr;
+#else
+  return throwError(env, "softmax: this build has no native kernels for this CPU");
+#endif
+}
+
 void FinalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -511,6 +621,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"available", nullptr, Available, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

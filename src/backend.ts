@@ -28,11 +28,11 @@ import { wasmKernelsFor, type AdamWScalars } from './wasm/kernels.js';
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 /** Names of the wasm-only fused LSTM step kernels (src/model/lstm-kernels.ts). */
-export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep' } as const;
+export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep', coefficients: 'UlmfitLstmCoefficients' } as const;
 /** Name of the wasm-only one-pass Adam step kernel (src/train/optimizer.ts). */
 export const ADAMW_KERNEL = 'UlmfitAdamW';
 /** Names of the wasm-only softmax cross-entropy kernels (src/model/ops.ts crossEntropy). */
-export const CROSS_ENTROPY_KERNELS = { rowMax: 'UlmfitRowMax', grad: 'UlmfitCrossEntropyGrad' } as const;
+export const CROSS_ENTROPY_KERNELS = { rowMax: 'UlmfitRowMax', grad: 'UlmfitCrossEntropyGrad', softmax: 'UlmfitSoftmaxLse' } as const;
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -149,6 +149,10 @@ export function patchWasmKernels(): void {
     [LSTM_KERNELS.cell, ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!)],
     [LSTM_KERNELS.out, ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!)],
     [
+      LSTM_KERNELS.coefficients,
+      ({ inputs, backend }) => kernelsOf(backend).lstmCoefficients(inputs['sigmoids']!, inputs['cells']!, inputs['tanhCells']!),
+    ],
+    [
       LSTM_KERNELS.backStep,
       ({ inputs, backend, attrs }) =>
         kernelsOf(backend).lstmBackStep(
@@ -174,6 +178,8 @@ export function patchWasmKernels(): void {
       CROSS_ENTROPY_KERNELS.grad,
       ({ inputs, backend }) => kernelsOf(backend).crossEntropyGrad(inputs['probabilities']!, inputs['targets']!, inputs['dy']!),
     ],
+    // Native only (ops.ts checks nativeSoftmaxReady): softmax and log-sum-exp per row in one kernel.
+    [CROSS_ENTROPY_KERNELS.softmax, ({ inputs, backend }) => kernelsOf(backend).softmaxLse(inputs['x']!)],
   );
   for (const [kernelName, kernelFunc] of fusedKernels) {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });

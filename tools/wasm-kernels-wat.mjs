@@ -264,6 +264,8 @@ function elementwise(name, operands, steps, scalars = []) {
  * Backward, one step of lstmBackward (dh = dy_t + dz_{t+1}·W_hh, the matmul done before):
  *   lstm_back: dc = dh·A + carry; dz = [dc, dc, dc, dh]·B (gate by gate); carry' = dc·f
  *   lstm_back_last: the same for the last step, where there is no dz_{t+1} and no carry
+ *   lstm_coef: every step's coefficients at once (lstmBackward), g = 2σ(2 z_g) − 1, c_{t-1} = 2c_{t-1}·0.5:
+ *     A = o·(1 − tanh²c_t);  B = [g·i(1−i), c_{t-1}·f(1−f), i·(1 − g²), tanh(c_t)·o(1−o)];  forget = f
  */
 const lstmKernels = [
   elementwise(
@@ -297,6 +299,25 @@ const lstmKernels = [
       ['store', 'dz_g', ['mul', 'dc', 'b_g']],
       ['store', 'dz_o', ['mul', 'dh', 'b_o']],
       ['store', 'carry_out', ['mul', 'dc', 'forget']],
+    ],
+  ),
+  elementwise(
+    'lstm_coef',
+    [
+      { name: 's_i', stride: 4, gate: 0 }, { name: 's_f', stride: 4, gate: 1 }, { name: 's_g', stride: 4, gate: 2 }, { name: 's_o', stride: 4, gate: 3 },
+      { name: 'c2_prev', stride: 1 }, { name: 'tanh_c', stride: 1 }, { name: 'coef_a', stride: 1 },
+      { name: 'b_i', stride: 4, gate: 0 }, { name: 'b_f', stride: 4, gate: 1 }, { name: 'b_g', stride: 4, gate: 2 }, { name: 'b_o', stride: 4, gate: 3 },
+      { name: 'forget', stride: 1 },
+    ],
+    [
+      ['let', 'tanh_g', ['sub', ['mul', 's_g', 2], 1]],
+      ['let', 'c_prev', ['mul', 'c2_prev', 0.5]],
+      ['store', 'coef_a', ['mul', 's_o', ['sub', 1, ['mul', 'tanh_c', 'tanh_c']]]],
+      ['store', 'b_i', ['mul', 'tanh_g', ['mul', 's_i', ['sub', 1, 's_i']]]],
+      ['store', 'b_f', ['mul', 'c_prev', ['mul', 's_f', ['sub', 1, 's_f']]]],
+      ['store', 'b_g', ['mul', 's_i', ['sub', 1, ['mul', 'tanh_g', 'tanh_g']]]],
+      ['store', 'b_o', ['mul', 'tanh_c', ['mul', 's_o', ['sub', 1, 's_o']]]],
+      ['store', 'forget', 's_f'],
     ],
   ),
   elementwise(

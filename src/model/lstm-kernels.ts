@@ -69,3 +69,16 @@ export function fusedBackStep(
   if (mm !== undefined && carry !== undefined) Object.assign(inputs, { mm, carry });
   return tf.engine().runKernel(LSTM_KERNELS.backStep, inputs, { step, rows: bs }) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
+
+/**
+ * Every step's backward coefficients at once (lstmBackward), the same float32 operations as its
+ * TF.js ops: `A = o·(1 − tanh²c_t)`, `B = [g·σ'(i), c_{t-1}·σ'(f), i·(1 − g²), tanh(c_t)·σ'(o)]`
+ * with `g = 2σ(2 z_g) − 1`, `c_{t-1}` = half the saved 2c_{t-1}, and `forget = σ(f)`.
+ * @param sigmoids `[R, 4H]` (i, f, σ(2 z_g), o) of R = T·bs rows
+ * @param cells `[R + bs, H]` 2c_0 .. 2c_T (the first R rows are read)
+ * @param tanhCells `[R, H]`
+ * @returns `[A [R, H], B [R, 4H], forget [R, H]]`
+ */
+export function fusedBackwardCoefficients(sigmoids: tf.Tensor2D, cells: tf.Tensor2D, tanhCells: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(LSTM_KERNELS.coefficients, { sigmoids, cells, tanhCells }) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+}

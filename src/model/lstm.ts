@@ -24,7 +24,7 @@
  * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedBackStep, fusedCell, fusedLstmAvailable, fusedOutput, gradientTapeOn } from './lstm-kernels.js';
+import { fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedLstmAvailable, fusedOutput, gradientTapeOn } from './lstm-kernels.js';
 import { columnSum, customOp, transposeFlagsFree } from './ops.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
@@ -225,24 +225,26 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
   //   dz_i = dc ⊙ g ⊙ σ'(i)        dz_f = dc ⊙ c_{t-1} ⊙ σ'(f)
   //   dz_g = dc ⊙ σ(i) ⊙ (1-g²)    dz_o = dh ⊙ tanh(c_t) ⊙ σ'(o)
   //   dc   = dh ⊙ σ(o) ⊙ (1-tanh²(c_t)) + dc_{t+1} ⊙ σ(f_{t+1})
-  const [coefA, coefB, forget] = tf.tidy(() => {
-    const [i, f, g2Sigmoid, o] = tf.split(sigmoids!, 4, 1) as tf.Tensor2D[];
-    const g = tf.sub(tf.mul(g2Sigmoid!, 2), 1); // tanh(z_g)
-    const cPrev = tf.mul(tf.slice(cells!, [0, 0], [rows, hidden]), 0.5);
-    const tanhC = tanhCells!;
-    const sigmoidGrad = (s: tf.Tensor) => tf.mul(s, tf.sub(1, s));
-    const a = tf.mul(o!, tf.sub(1, tf.square(tanhC))); // dc from dh
-    const b = tf.concat(
-      [
-        tf.mul(g, sigmoidGrad(i!)),
-        tf.mul(cPrev, sigmoidGrad(f!)),
-        tf.mul(i!, tf.sub(1, tf.square(g))),
-        tf.mul(tanhC, sigmoidGrad(o!)),
-      ],
-      1,
-    ); // [T*bs, 4H]: multiplies [dc, dc, dc, dh]
-    return [a, b, f!] as tf.Tensor2D[];
-  }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+  const [coefA, coefB, forget] = fused
+    ? fusedBackwardCoefficients(sigmoids!, cells!, tanhCells!)
+    : (tf.tidy(() => {
+        const [i, f, g2Sigmoid, o] = tf.split(sigmoids!, 4, 1) as tf.Tensor2D[];
+        const g = tf.sub(tf.mul(g2Sigmoid!, 2), 1); // tanh(z_g)
+        const cPrev = tf.mul(tf.slice(cells!, [0, 0], [rows, hidden]), 0.5);
+        const tanhC = tanhCells!;
+        const sigmoidGrad = (s: tf.Tensor) => tf.mul(s, tf.sub(1, s));
+        const a = tf.mul(o!, tf.sub(1, tf.square(tanhC))); // dc from dh
+        const b = tf.concat(
+          [
+            tf.mul(g, sigmoidGrad(i!)),
+            tf.mul(cPrev, sigmoidGrad(f!)),
+            tf.mul(i!, tf.sub(1, tf.square(g))),
+            tf.mul(tanhC, sigmoidGrad(o!)),
+          ],
+          1,
+        ); // [T*bs, 4H]: multiplies [dc, dc, dc, dh]
+        return [a, b, f!] as tf.Tensor2D[];
+      }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]);
 
   const sequences: BpttInputs = { dy, coefA, coefB, forget, weightHh: weightHh!, seqLen, bs };
   const dzSteps = fused ? backThroughTimeFused(sequences) : backThroughTime(sequences);

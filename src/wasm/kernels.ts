@@ -73,6 +73,10 @@ interface KernelExports {
     rows: number, n: number,
   ): void;
   rowmax(x: number, out: number, rows: number, cols: number): void;
+  lstm_coef(
+    sI: number, sF: number, sG: number, sO: number, c2Prev: number, tanhC: number, coefA: number,
+    bI: number, bF: number, bG: number, bO: number, forget: number, rows: number, hidden: number,
+  ): void;
   ce_grad(p: number, targets: number, dy: number, out: number, rows: number, classes: number): void;
   lstm_back_last(
     dy: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number,
@@ -294,6 +298,25 @@ export class WasmKernels {
   }
 
   /**
+   * Every step's backward coefficients in one pass (lstm-kernels.ts fusedBackwardCoefficients).
+   * @param sigmoids `[R, 4H]`; cells `[≥ R, H]` (2c_{t-1} in its first R rows); tanhCells `[R, H]`
+   * @returns `[A [R, H], B [R, 4H], forget [R, H]]`
+   */
+  lstmCoefficients(sigmoids: tf.TensorInfo, cells: tf.TensorInfo, tanhCells: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+    const [rows, hidden] = tanhCells.shape as [number, number];
+    if (sigmoids.shape[0] !== rows || sigmoids.shape[1] !== 4 * hidden || cells.shape[1] !== hidden || cells.shape[0]! < rows) {
+      throw new Error(`wasm LSTM coefficients: [${sigmoids.shape}], [${cells.shape}] and [${tanhCells.shape}] do not fit`);
+    }
+    const coefA = this.backend.makeOutput([rows, hidden], 'float32');
+    const coefB = this.backend.makeOutput([rows, 4 * hidden], 'float32');
+    const forget = this.backend.makeOutput([rows, hidden], 'float32');
+    const s = this.offsetOf(sigmoids);
+    const b = this.offsetOf(coefB);
+    this.exports.lstm_coef(s, s, s, s, this.offsetOf(cells), this.offsetOf(tanhCells), this.offsetOf(coefA), b, b, b, b, this.offsetOf(forget), rows, hidden);
+    return [coefA, coefB, forget];
+  }
+
+  /**
    * One step of back-propagation through time (lstm.ts lstmBackward), reading step `step`'s rows
    * of the whole-sequence tensors in place: `dh = dy_t + mm`, `dc = dh·A_t + carry`,
    * `dz = [dc, dc, dc, dh]·B_t`, `carry' = dc·f_t`. `mm` (dz_{t+1}·W_hh) and `carry` are absent
@@ -382,6 +405,22 @@ export class WasmKernels {
       this.exports.ce_grad(this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
     }
     return out;
+  }
+
+  /**
+   * Softmax over each row and its log-sum-exp, on the native kernels (AVX2 exp, ~1 ulp; rows with
+   * a NaN or +inf give NaN). Throws where they are not loaded (callers check nativeSoftmaxReady).
+   * @param x `[rows, cols]` float32 logits
+   * @returns `[softmax(x) [rows, cols], log Σ_j exp(x[r, j]) [rows]]`
+   */
+  softmaxLse(x: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo] {
+    const native = loadNativeKernels();
+    if (native === null) throw new Error('softmax with log-sum-exp: the native kernels are not loaded');
+    const [rows, cols] = x.shape as [number, number];
+    const p = this.backend.makeOutput([rows, cols], 'float32');
+    const lse = this.backend.makeOutput([rows], 'float32');
+    if (rows * cols > 0) native.softmax(this.module.asm.memory.buffer, this.offsetOf(x), this.offsetOf(p), this.offsetOf(lse), rows, cols);
+    return [p, lse];
   }
 
   private allocate(floats: number): number {

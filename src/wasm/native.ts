@@ -27,6 +27,8 @@ export interface NativeKernels {
     memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
     transposeA: boolean, transposeB: boolean,
   ): void;
+  /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
+  softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
 }
 
 /** Cache slots in the addon (CACHE_SLOTS there). */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { benchmarkClassifier } from '../../src/tasks/speed.js';
 import { runUlmfit, type ProcessResult } from '../support/process.js';
@@ -19,8 +20,10 @@ describe('ulmfit bench', () => {
     const out = JSON.parse(lines[0]!) as Record<string, unknown>;
     // thread_ms (time on a CPU / waiting for one) comes from Linux's /proc/thread-self/schedstat.
     const perThread = process.platform === 'linux' ? ['thread_ms'] : [];
-    expect(Object.keys(out).sort()).toEqual(['backend', 'config', 'infer_tokens_per_s', 'peak_rss_mb', ...perThread, 'train_tokens_per_s']);
+    expect(Object.keys(out).sort()).toEqual(['backend', 'config', 'infer_tokens_per_s', 'matmul', 'peak_rss_mb', ...perThread, 'train_tokens_per_s']);
     expect(out.backend).toBe('wasm');
+    // npm test builds the native addon; CI's machines have AVX2 (test/wasm/native.test.ts checks).
+    expect(out.matmul).toBe(`native AVX2, ${availableParallelism()} thread${availableParallelism() > 1 ? 's' : ''}`);
     expect(out.train_tokens_per_s).toBeGreaterThan(0);
     expect(out.infer_tokens_per_s).toBeGreaterThan(0);
     expect(out.peak_rss_mb).toBeGreaterThan(0);
@@ -32,11 +35,21 @@ describe('ulmfit bench', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^train +\d+ tokens\/s$/m);
     expect(stdout).toMatch(/^inference +\d+ tokens\/s$/m);
-    expect(stdout).toMatch(/^backend +wasm$/m);
+    expect(stdout).toMatch(/^backend +wasm \(matmul: native AVX2, \d threads?\)$/m);
     expect(stdout).toMatch(/^peak RSS +\d+ MB$/m);
   });
 
+  it('--threads sets the native matmul threads, --workers shares the cores out', async () => {
+    const one = JSON.parse((await ulmfit(['bench', ...TINY, '--threads', '1', '--json'])).stdout) as Record<string, unknown>;
+    expect(one.matmul).toBe('native AVX2, 1 thread');
+    const replicas = JSON.parse((await ulmfit(['bench', ...TINY, '--workers', '2', '--json'])).stdout) as Record<string, unknown>;
+    expect(replicas.matmul).toBe(`native AVX2, ${Math.max(1, Math.floor(availableParallelism() / 2))} thread${availableParallelism() >= 4 ? 's' : ''} per replica`);
+    const off = await runUlmfit(['bench', ...TINY, '--json'], { env: { ULMFIT_NATIVE: '0' } });
+    expect((JSON.parse(off.stdout) as Record<string, unknown>).matmul).toBe('ulmfit wasm (relaxed SIMD)');
+  });
+
   it.each([
+    [['--threads', '0'], '--threads'],
     [['--steps', '0'], '--steps'],
     [['--vocab', 'ten'], '--vocab'],
     [['--bs', '2.5'], '--bs'],

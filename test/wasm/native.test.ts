@@ -214,3 +214,58 @@ describe('native AVX2 matmul', () => {
     expect(reply.c).toEqual([4, 2, 10, 4]);
   });
 });
+
+describe('native softmax with log-sum-exp', () => {
+  /** float64 reference softmax and log-sum-exp of one row. */
+  function reference(row: Float32Array): { p: Float64Array; lse: number } {
+    const most = Math.max(...row);
+    const e = Float64Array.from(row, (v) => Math.exp(v - most));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return { p: e.map((v) => v / sum), lse: most + Math.log(sum) };
+  }
+
+  it.each([
+    [3, 1],
+    [2, 7],
+    [5, 8],
+    [4, 37],
+    [3, 10000],
+  ])('matches a float64 reference on [%i, %i] (vector body and scalar tail)', (rows, cols) => {
+    const z = values(rows * cols, rows + cols).map((v) => v * 30);
+    const [p, lse] = tf.engine().runKernel('UlmfitSoftmaxLse', { x: tf.tensor2d(z, [rows, cols]) }) as unknown as [tf.Tensor, tf.Tensor];
+    const pData = p.dataSync();
+    const lseData = lse.dataSync();
+    for (let r = 0; r < rows; r++) {
+      const ref = reference(z.subarray(r * cols, (r + 1) * cols));
+      expect(lseData[r]).toBeCloseTo(ref.lse, 4);
+      let worst = 0;
+      for (let j = 0; j < cols; j++) worst = Math.max(worst, Math.abs(pData[r * cols + j]! - ref.p[j]!) / Math.max(ref.p[j]!, 1e-30));
+      expect(worst).toBeLessThan(1e-5);
+    }
+    tf.dispose([p, lse]);
+  });
+
+  it('gives NaN for a row with a NaN or +inf, and leaves the other rows alone', () => {
+    const z = tf.tensor2d([1, NaN, 3, 0, 0, 0, 1, Infinity, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9], [2, 9]);
+    const [p, lse] = tf.engine().runKernel('UlmfitSoftmaxLse', { x: z }) as unknown as [tf.Tensor, tf.Tensor];
+    const pData = p.dataSync() as Float32Array;
+    expect(Array.from(pData.subarray(0, 9)).every(Number.isNaN)).toBe(true);
+    expect(Number.isNaN(lse.dataSync()[0])).toBe(true);
+    expect(Array.from(pData.subarray(9)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    tf.dispose([z, p, lse]);
+  });
+
+  it('gives the cross-entropy loss and gradient of the TF.js ops (within float32 rounding)', async () => {
+    const { crossEntropy } = await import('../../src/model/ops.js');
+    const [n, classes] = [12, 300];
+    const logits = tf.tensor2d(values(n * classes, 31).map((v) => v * 8), [n, classes]);
+    const targets = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 37) % classes), 'int32');
+    const run = () => tf.valueAndGrad((z: tf.Tensor) => crossEntropy(z as tf.Tensor2D, targets).mean())(logits);
+    const native = run();
+    setNativeKernelsEnabled(false);
+    const plain = run();
+    expect(native.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0]!, 5);
+    expectClose(native.grad.dataSync() as Float32Array, Float64Array.from(plain.grad.dataSync()), 1);
+    tf.dispose([logits, targets, native.value, native.grad, plain.value, plain.grad]);
+  });
+});
