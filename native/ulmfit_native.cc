@@ -448,6 +448,28 @@ __attribute__((target("avx2,fma"))) void softmaxRows(const float* z, float* p, f
   }
 }
 
+/** Rows [r0, r1) of C ([rows, n]): C += D (when `addend`), then C = sigma(C) (when `sigmoid`), sigma(x) = 1 / (1 + e^-x). */
+__attribute__((target("avx2,fma"))) void epilogueRows(float* c, const float* addend, bool sigmoid, int r0, int r1, int n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (int r = r0; r < r1; ++r) {
+    float* row = c + static_cast<size_t>(r) * n;
+    const float* add = addend != nullptr ? addend + static_cast<size_t>(r) * n : nullptr;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      __m256 v = _mm256_loadu_ps(row + j);
+      if (add != nullptr) v = _mm256_add_ps(_mm256_loadu_ps(add + j), v);
+      if (sigmoid) v = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+      _mm256_storeu_ps(row + j, v);
+    }
+    for (; j < n; ++j) {
+      float v = row[j];
+      if (add != nullptr) v = add[j] + v;
+      if (sigmoid) v = 1.0f / (1.0f + std::exp(-v));
+      row[j] = v;
+    }
+  }
+}
+
 bool cpuSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 #else
@@ -499,7 +521,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 /**
- * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB): C = op(A) . op(B)
+ * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB, addend, sigmoid):
+ * C = act(op(A) . op(B) + D), D at byte offset `addend` ([m, n] like C; none when negative), act
+ * the logistic sigmoid when `sigmoid`, else none. C = op(A) . op(B)
  * for row-major float32 matrices at byte offsets a, b, c of `memory` (an ArrayBuffer), batch after
  * batch; C is [m, n], A is [m, k] (stored [k, m] with transposeA), B is [k, n] (stored [n, k] with
  * transposeB). slot >= 0 (batches = 1): B's panels are kept in that cache slot, packed now when
@@ -507,10 +531,10 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
  */
 napi_value Gemm(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  size_t argc = 12;
-  napi_value args[12];
+  size_t argc = 14;
+  napi_value args[14];
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc != 12) return throwError(env, "gemm: expects 12 arguments");
+  if (argc != 14) return throwError(env, "gemm: expects 14 arguments");
   void* base = nullptr;
   size_t length = 0;
   if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "gemm: memory must be an ArrayBuffer");
@@ -523,6 +547,11 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       napi_get_value_bool(env, args[11], &transposeB) != napi_ok) {
     return throwError(env, "gemm: repack, transposeA and transposeB must be booleans");
   }
+  double addendAt = -1;
+  bool sigmoid = false;
+  if (napi_get_value_double(env, args[12], &addendAt) != napi_ok || napi_get_value_bool(env, args[13], &sigmoid) != napi_ok) {
+    return throwError(env, "gemm: addend must be a number and sigmoid a boolean");
+  }
   const double aAt = v[0], bAt = v[1], cAt = v[2], m = v[3], k = v[4], n = v[5], batches = v[6], slot = v[7];
   const double limit = static_cast<double>(length);
   const bool sizesOk = m >= 1 && k >= 0 && n >= 1 && batches >= 1 && m < 2147483647.0 && k < 2147483647.0 && n < 2147483647.0;
@@ -531,6 +560,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return throwError(env, "gemm: operands do not lie inside the memory (offsets, shapes)");
   }
   if (slot >= CACHE_SLOTS || (slot >= 0 && batches != 1)) return throwError(env, "gemm: bad cache slot");
+  if (addendAt >= 0 && (std::fmod(addendAt, 4) != 0 || addendAt + batches * m * n * 4 > limit)) {
+    return throwError(env, "gemm: the addend does not lie inside the memory");
+  }
   Instance* inst = instanceOf(env);
   char* bytes = static_cast<char*>(base);
   const int mi = static_cast<int>(m), ki = static_cast<int>(k), ni = static_cast<int>(n);
@@ -552,6 +584,15 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
         }
       }
       gemm(*inst, a, transposeA, b, transposeB, c, mi, ki, ni, packed, packInto);
+      if (addendAt >= 0 || sigmoid) {
+        const float* addend = addendAt >= 0 ? reinterpret_cast<const float*>(bytes + static_cast<size_t>(addendAt)) + static_cast<size_t>(batch) * mi * ni : nullptr;
+        const int parts = m * n >= PARALLEL_MIN_MACS / 8 ? inst->pool.size() : 1;
+        inst->pool.run([&](int id) {
+          if (id >= parts) return;
+          auto [r0, r1] = share(mi, 1, id, parts);
+          if (r0 < r1) epilogueRows(c, addend, sigmoid, r0, r1, ni);
+        });
+      }
     }
   } catch (const std::bad_alloc&) {
     return throwError(env, "gemm: out of memory for packed panels");

@@ -28,7 +28,7 @@ import { wasmKernelsFor, type AdamWScalars } from './wasm/kernels.js';
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 /** Names of the wasm-only fused LSTM step kernels (src/model/lstm-kernels.ts). */
-export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep', coefficients: 'UlmfitLstmCoefficients' } as const;
+export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep', coefficients: 'UlmfitLstmCoefficients', gates: 'UlmfitLstmGates' } as const;
 /** Name of the wasm-only one-pass Adam step kernel (src/train/optimizer.ts). */
 export const ADAMW_KERNEL = 'UlmfitAdamW';
 /** Names of the wasm-only softmax cross-entropy kernels (src/model/ops.ts crossEntropy). */
@@ -130,6 +130,7 @@ export function patchWasmKernels(): void {
   });
   wrapMatMulKernel('BatchMatMul');
   wrapMatMulKernel('_FusedMatMul');
+  wrapGatherKernel();
   replaceKernel('Slice', sliceKernel);
   replaceKernel('SplitV', splitVKernel);
   replaceKernel('Unpack', unpackKernel);
@@ -148,6 +149,8 @@ export function patchWasmKernels(): void {
   const fusedKernels: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
     [LSTM_KERNELS.cell, ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!)],
     [LSTM_KERNELS.out, ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!)],
+    // Native only (lstm-kernels.ts checks nativeGatesAvailable): σ(projected + h·W_hhᵀ) in one call.
+    [LSTM_KERNELS.gates, ({ inputs, backend }) => kernelsOf(backend).lstmGates(inputs['projected']!, inputs['h']!, inputs['weightHhT']!)],
     [
       LSTM_KERNELS.coefficients,
       ({ inputs, backend }) => kernelsOf(backend).lstmCoefficients(inputs['sigmoids']!, inputs['cells']!, inputs['tanhCells']!),
@@ -215,6 +218,49 @@ function identityKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const x = inputs['x']!;
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+/**
+ * GatherV2 of whole rows (axis 0, 1-D int32 indices, no batch dimensions, numeric data): one
+ * typed-array copy per row. TF.js's wasm gather walks element by element, ~15 ms for the
+ * embedding lookup of a 16×72 batch (1152 rows of 200). Anything else, and any index out of
+ * range (whose error the original reports), goes to the original kernel.
+ */
+function wrapGatherKernel(): void {
+  const original = tf.getKernel('GatherV2', 'wasm');
+  if (original === undefined) return;
+  const originalFunc = original.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo;
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
+    const { backend } = args;
+    const x = args.inputs['x']!;
+    const indices = args.inputs['indices']!;
+    const rank = x.shape.length;
+    const axisAttr = args.attrs['axis'] as number;
+    const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+    const batchDims = (args.attrs['batchDims'] as number | undefined) ?? 0;
+    if (axis !== 0 || batchDims !== 0 || rank < 1 || indices.shape.length !== 1 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+      return originalFunc(args);
+    }
+    const rows = x.shape[0]!;
+    const inner = tf.util.sizeFromShape(x.shape.slice(1));
+    const ids = backend.typedArrayFromHeap(indices) as Int32Array;
+    for (let i = 0; i < ids.length; i++) if (!(ids[i]! >= 0 && ids[i]! < rows)) return originalFunc(args);
+    const out = backend.makeOutput([ids.length, ...x.shape.slice(1)], x.dtype);
+    // Views are taken after makeOutput: allocating may grow (and so move) the wasm heap.
+    const source = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
+    const target = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+    const rowIds = backend.typedArrayFromHeap(indices) as Int32Array;
+    for (let i = 0; i < rowIds.length; i++) {
+      const from = rowIds[i]! * inner;
+      target.set(source.subarray(from, from + inner), i * inner);
+    }
+    return out;
+  };
+  tf.unregisterKernel('GatherV2', 'wasm');
+  const config: tf.KernelConfig = { kernelName: 'GatherV2', backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+  if (original.setupFunc !== undefined) config.setupFunc = original.setupFunc;
+  if (original.disposeFunc !== undefined) config.disposeFunc = original.disposeFunc;
+  tf.registerKernel(config);
 }
 
 /** Swaps the wasm kernel `kernelName` for `kernelFunc`, falling back to the original for strings. */

@@ -64,6 +64,23 @@ describe('wasm kernel patches', () => {
     tf.dispose([emb, ids, ...Object.values(grads)]);
   });
 
+  it('gathers whole rows (float32 and int32, any trailing shape), and leaves other gathers and bad ids to TF.js', () => {
+    tf.tidy(() => {
+      const table = tf.tensor3d(Array.from({ length: 24 }, (_, i) => i), [4, 3, 2]);
+      expect(tf.gather(table, tf.tensor1d([3, 0, 3], 'int32')).arraySync()).toEqual([
+        [[18, 19], [20, 21], [22, 23]],
+        [[0, 1], [2, 3], [4, 5]],
+        [[18, 19], [20, 21], [22, 23]],
+      ]);
+      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([1], 'int32')).arraySync()).toEqual([[3, 4]]);
+      expect(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 2, 0], 'int32')).arraySync()).toEqual([7, 7, 5]);
+      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([1, 0], 'int32'), -1).arraySync()).toEqual([[2, 1], [4, 3]]);
+      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2], 'int32')).shape).toEqual([2, 2, 2]);
+      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([], 'int32')).shape).toEqual([0, 2]);
+      expect(() => tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([2], 'int32')).dataSync()).toThrow();
+    });
+  });
+
   it('gives the same matMul results and gradients with transpose flags as without', () => {
     tf.tidy(() => {
       const a = tf.randomUniform([3, 4], -1, 1, 'float32', 1);

@@ -3,12 +3,14 @@
  * with ulmfit's own kernels: src/wasm/kernels.ts). A step of the forward pass is then 6 kernels
  * instead of 13 and a step of the backward 2 instead of 7 plus 4 whole-sequence splits; the
  * numbers are the same bits as the plain TF.js ops in lstm.ts, which stay the path everywhere
- * else (other backends, autodiff). Not differentiable: used only inside hand-written gradients
- * and inference.
+ * else (other backends, autodiff); with the native kernels the gates' matmul, sum and sigmoid
+ * are one call too (their σ differs from TF.js's in the last bits). Not differentiable: used only
+ * inside hand-written gradients and inference.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LSTM_KERNELS } from '../backend.js';
 import { wasmKernelReady } from '../wasm/kernels.js';
+import { loadNativeKernels } from '../wasm/native.js';
 
 let enabled = true;
 
@@ -81,4 +83,22 @@ export function fusedBackStep(
  */
 export function fusedBackwardCoefficients(sigmoids: tf.Tensor2D, cells: tf.Tensor2D, tanhCells: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
   return tf.engine().runKernel(LSTM_KERNELS.coefficients, { sigmoids, cells, tanhCells }) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+}
+
+/**
+ * Whether fusedGates can run: the fused kernels are on and the native kernels are loaded. Its σ
+ * is the native one (AVX2 exp, about 1 ulp), so these gates differ from TF.js's sigmoid in the
+ * last bits; everything else in the fused path gives TF.js's numbers.
+ */
+export function nativeGatesAvailable(): boolean {
+  return fusedLstmAvailable() && wasmKernelReady(LSTM_KERNELS.gates) && loadNativeKernels() !== null;
+}
+
+/**
+ * One step's gate activations `σ(projected + h·W_hhᵀ)` in one native call.
+ * @param projected `[bs, 4H]`; h `[bs, H]`; weightHhT `[H, 4H]`
+ * @returns `[bs, 4H]` (i, f, σ(2 z_g), o: the g columns of the weights are doubled)
+ */
+export function fusedGates(projected: tf.Tensor2D, h: tf.Tensor2D, weightHhT: tf.Tensor2D): tf.Tensor2D {
+  return tf.engine().runKernel(LSTM_KERNELS.gates, { projected, h, weightHhT }) as tf.Tensor2D;
 }

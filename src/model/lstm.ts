@@ -24,7 +24,9 @@
  * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedLstmAvailable, fusedOutput, gradientTapeOn } from './lstm-kernels.js';
+import {
+  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedGates, fusedLstmAvailable, fusedOutput, gradientTapeOn, nativeGatesAvailable,
+} from './lstm-kernels.js';
 import { columnSum, customOp, transposeFlagsFree } from './ops.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
@@ -93,6 +95,7 @@ export function lstmSequence(
   // With no gradient being recorded (inference) the per-step work may use the fused kernels,
   // which have no gradients of their own; the numbers are the same.
   const fused = !gradientTapeOn() && fusedLstmAvailable();
+  const gates = fused && nativeGatesAvailable();
   const [seqLen, bs, nIn] = x.shape;
   const projected = inputProjection(x.reshape([seqLen * bs, nIn]), prepared);
   const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
@@ -101,7 +104,7 @@ export function lstmSequence(
   let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
   const outputs: tf.Tensor2D[] = [];
   for (let t = 0; t < seqLen; t++) {
-    const step = cellStep(steps[t]!, h, weightHhT, c2, fused);
+    const step = cellStep(steps[t]!, h, weightHhT, c2, fused, gates);
     ({ h, c2 } = step);
     outputs.push(h);
   }
@@ -123,6 +126,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
   const hidden = weights.weightHh.shape[1];
   let finalState: LstmState | undefined;
   const fused = fusedLstmAvailable();
+  const gates = fused && nativeGatesAvailable();
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
@@ -137,7 +141,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
     const cells: tf.Tensor2D[] = [c2];
     const outputs: tf.Tensor2D[] = [];
     for (let t = 0; t < seqLen; t++) {
-      const step = cellStep(steps[t]!, h, weightHhT, c2, fused);
+      const step = cellStep(steps[t]!, h, weightHhT, c2, fused, gates);
       ({ h, c2 } = step);
       sigmoids.push(step.sigmoids);
       tanhCells.push(step.tanhC);
@@ -185,6 +189,7 @@ function gateScale(hidden: number): tf.Tensor2D {
  * @param weightHhT `[H, 4H]` transposed recurrent weight (g columns doubled)
  * @param c2Prev `[bs, H]` twice the previous cell
  * @param fused use the fused element-wise kernels (not differentiable; same numbers)
+ * @param nativeGates the gates as one native call (matmul, sum, σ; σ differs in the last bits)
  * @returns h `[bs, H]`, c2 = 2c `[bs, H]`; for the backward: `sigmoids` = σ of the (scaled)
  *   pre-activations `[bs, 4H]` and `tanhC` = tanh(c) `[bs, H]`
  */
@@ -194,8 +199,9 @@ function cellStep(
   weightHhT: tf.Tensor2D,
   c2Prev: tf.Tensor2D,
   fused: boolean,
+  nativeGates = false,
 ): { h: tf.Tensor2D; c2: tf.Tensor2D; sigmoids: tf.Tensor2D; tanhC: tf.Tensor2D } {
-  const sigmoids = tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D;
+  const sigmoids = nativeGates ? fusedGates(projected, hPrev, weightHhT) : (tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D);
   if (fused) {
     const c2 = fusedCell(sigmoids, c2Prev);
     const [tanhC, h] = fusedOutput(sigmoids, tf.sigmoid(c2));

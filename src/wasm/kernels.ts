@@ -106,6 +106,18 @@ export interface AdamWScalars {
   stepSize: number;
 }
 
+/** How nativeMatMul multiplies: transposed operands, and what it applies to the product. */
+interface NativeMatMulOptions {
+  /** b is disposed right after (an explicit transpose): never cache its panels */
+  bIsTemporary?: boolean;
+  transposeA?: boolean;
+  transposeB?: boolean;
+  /** added to the product (its shape) */
+  addend?: tf.TensorInfo;
+  /** σ of the result */
+  sigmoid?: boolean;
+}
+
 interface PackedEntry {
   dataId: object;
   k: number;
@@ -180,7 +192,7 @@ export class WasmKernels {
     if (kB !== k) return undefined;
     const batches = batchShape.reduce((product, size) => product * size, 1);
     const native = loadNativeKernels();
-    if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], k, batches, bIsTemporary, transposeA, transposeB);
+    if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], k, batches, { bIsTemporary, transposeA, transposeB });
     if (transposeA || transposeB || m < MR) return undefined; // single rows: XNNPACK's path is as good
     this.stats.calls++;
     const out = this.backend.makeOutput([...batchShape, m, n], 'float32');
@@ -220,9 +232,9 @@ export class WasmKernels {
    * matMul: for short A, keyed by data id, in the addon's own memory (slots picked here).
    */
   private nativeMatMul(
-    native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], k: number, batches: number, bIsTemporary: boolean,
-    transposeA: boolean, transposeB: boolean,
+    native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], k: number, batches: number, options: NativeMatMulOptions,
   ): tf.TensorInfo {
+    const { bIsTemporary = false, transposeA = false, transposeB = false, addend, sigmoid = false } = options;
     const rank = outShape.length;
     const m = outShape[rank - 2]!;
     const n = outShape[rank - 1]!;
@@ -249,7 +261,10 @@ export class WasmKernels {
       slot = entry.pointer;
     }
     // The heap's ArrayBuffer is read after makeOutput: growing the heap replaces it.
-    native.gemm(this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack, transposeA, transposeB);
+    native.gemm(
+      this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack, transposeA, transposeB,
+      addend === undefined ? -1 : this.offsetOf(addend), sigmoid,
+    );
     return out;
   }
 
@@ -295,6 +310,26 @@ export class WasmKernels {
     const h = this.backend.makeOutput([rows, hidden], 'float32');
     this.exports.lstm_out(this.offsetOf(sigmoids), this.offsetOf(sigmoidC2), this.offsetOf(tanhC), this.offsetOf(h), rows, hidden);
     return [tanhC, h];
+  }
+
+  /**
+   * One LSTM step's gates on the native kernels: `σ(projected + h·W_hhᵀ)` in one call (the matmul,
+   * then the sum and the sigmoid on the product while it is in cache). Throws where the native
+   * kernels are not loaded (lstm-kernels.ts checks nativeGatesAvailable).
+   * @param projected `[rows, 4H]` this step's input projection (with the biases)
+   * @param h `[rows, H]` h_{t-1}
+   * @param weightHhT `[H, 4H]`
+   * @returns `[rows, 4H]`
+   */
+  lstmGates(projected: tf.TensorInfo, h: tf.TensorInfo, weightHhT: tf.TensorInfo): tf.TensorInfo {
+    const native = loadNativeKernels();
+    if (native === null) throw new Error('LSTM gates: the native kernels are not loaded');
+    const [rows, hidden] = h.shape as [number, number];
+    const gates = weightHhT.shape[1]!;
+    if (weightHhT.shape[0] !== hidden || projected.shape[0] !== rows || projected.shape[1] !== gates || h.dtype !== 'float32' || projected.dtype !== 'float32') {
+      throw new Error(`LSTM gates: [${projected.shape}], [${h.shape}] and [${weightHhT.shape}] do not fit`);
+    }
+    return this.nativeMatMul(native, h, weightHhT, [rows, gates], hidden, 1, { addend: projected, sigmoid: true });
   }
 
   /**

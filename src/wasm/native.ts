@@ -18,14 +18,14 @@ export interface NativeKernels {
   /** Threads per matmul in this JS thread's instance, the caller included; returns the count set. */
   setThreads(threads: number): number;
   /**
-   * C = op(A)·op(B), row-major float32 at byte offsets of `memory`, `batches` times in a row: C is
-   * `[m, n]`, A `[m, k]` (stored `[k, m]` with `transposeA`), B `[k, n]` (stored `[n, k]` with
-   * `transposeB`). `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now
-   * when `repack`.
+   * C = act(op(A)·op(B) + D), row-major float32 at byte offsets of `memory`, `batches` times in a
+   * row: C is `[m, n]`, A `[m, k]` (stored `[k, m]` with `transposeA`), B `[k, n]` (stored `[n, k]`
+   * with `transposeB`), D at `addend` `[m, n]` (none when negative), act σ when `sigmoid`.
+   * `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now when `repack`.
    */
   gemm(
     memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
-    transposeA: boolean, transposeB: boolean,
+    transposeA: boolean, transposeB: boolean, addend: number, sigmoid: boolean,
   ): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;

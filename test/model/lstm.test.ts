@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { detach, lstmSequence, lstmSequenceFast, type LstmWeights } from '../../src/model/lstm.js';
-import { fusedLstmAvailable, setFusedLstmEnabled } from '../../src/model/lstm-kernels.js';
+import { fusedLstmAvailable, nativeGatesAvailable, setFusedLstmEnabled } from '../../src/model/lstm-kernels.js';
+import { setNativeKernelsEnabled } from '../../src/wasm/native.js';
 import { uniformTensor } from '../../src/model/weights.js';
 import { Rng } from '../../src/random.js';
 
@@ -87,8 +88,15 @@ describe('LSTM layer', () => {
     tf.dispose(Object.values(weights));
   });
 
-  it.each([6, 8])('fused step kernels give the same bits as the plain ops (H = %i), forward and backward', (hidden) => {
+  it.each([
+    [6, false],
+    [8, false],
+    [6, true],
+    [8, true],
+  ])('fused step kernels (H = %i, native gates %s) give the plain ops\' numbers, forward and backward: the same bits without native gates', (hidden, nativeGates) => {
     expect(fusedLstmAvailable()).toBe(true);
+    setNativeKernelsEnabled(nativeGates);
+    expect(nativeGatesAvailable()).toBe(nativeGates);
     const rng = new Rng(hidden);
     const [seqLen, bs, nIn] = [4, 3, 5];
     const weights = makeWeights(nIn, hidden, rng);
@@ -113,7 +121,17 @@ describe('LSTM layer', () => {
         setFusedLstmEnabled(true);
       }
     };
-    expect(run(true)).toEqual(run(false));
+    try {
+      const [fusedRun, plainRun] = [run(true), run(false)];
+      if (nativeGates) {
+        // The native σ is within about an ulp of TF.js's: the numbers agree to float32 rounding.
+        fusedRun.forEach((values, i) => values.forEach((v, j) => expect(Math.abs(v - plainRun[i]![j]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)))));
+      } else {
+        expect(fusedRun).toEqual(plainRun);
+      }
+    } finally {
+      setNativeKernelsEnabled(true);
+    }
     tf.dispose([...inputs, init.h, init.c, probe]);
   });
 

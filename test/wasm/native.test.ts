@@ -176,11 +176,31 @@ describe('native AVX2 matmul', () => {
     }
   });
 
+  it.each([
+    [3, 5, 12],
+    [16, 40, 96],
+    [70, 33, 21],
+  ])('computes LSTM gates σ(projected + h·Wᵀ) in one call ([%i, %i] x [%i-wide])', (rows, hidden, gates) => {
+    const h = values(rows * hidden, 41);
+    const w = values(hidden * gates, 42);
+    const projected = values(rows * gates, 43).map((v) => v * 3);
+    const product = matMulRef(h, w, rows, hidden, gates);
+    const expected = product.map((v, i) => 1 / (1 + Math.exp(-(v + projected[i]!))));
+    const inputs = { projected: tf.tensor2d(projected, [rows, gates]), h: tf.tensor2d(h, [rows, hidden]), weightHhT: tf.tensor2d(w, [hidden, gates]) };
+    for (let round = 0; round < 2; round++) {
+      const out = tf.engine().runKernel('UlmfitLstmGates', inputs) as tf.Tensor;
+      expectClose(out.dataSync() as Float32Array, expected, hidden);
+      out.dispose();
+    }
+    tf.dispose(Object.values(inputs));
+  });
+
   it('refuses operands outside the memory with a clear error instead of reading past it', () => {
     const memory = new ArrayBuffer(64);
-    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false, false, false)).toThrow(/do not lie inside the memory/);
-    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false, false, false)).toThrow(/do not lie inside the memory/);
-    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true, false, false)).toThrow(/cache slot/);
+    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false, false, false, -1, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false, false, false, -1, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true, false, false, -1, false)).toThrow(/cache slot/);
+    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false, 56, false)).toThrow(/addend/);
     expect(() => native.setThreads(0)).toThrow(/setThreads/);
   });
 
@@ -191,7 +211,7 @@ describe('native AVX2 matmul', () => {
     const memory = new Float32Array(4 + m * k + k * n + m * n);
     memory.set(a, 4);
     memory.set(b, 4 + m * k);
-    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false, false, false);
+    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false, false, false, -1, false);
     expectClose(memory.subarray(4 + m * k + k * n), matMulRef(a, b, m, k, n), k);
   });
 
@@ -200,7 +220,7 @@ describe('native AVX2 matmul', () => {
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(workerData);
       const f = new Float32Array([1, 2, 3, 4, 2, 0, 1, 1, 9, 9, 9, 9]);
-      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false);
+      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false, -1, false);
       parentPort.postMessage({ threads: addon.setThreads(2), c: Array.from(f.subarray(8)) });`;
     const addonPath = new URL('../../native/build/Release/ulmfit_native.node', import.meta.url).pathname;
     const worker = new Worker(source, { eval: true, workerData: addonPath });
