@@ -253,6 +253,16 @@ void packPanels(const float* b, bool transposed, int k, int n, int p0, int p1, f
   }
 }
 
+/**
+ * Rows for the next micro-kernel call with `left` rows to go: 6, except that the last 7 to 9 go
+ * as 4 + 3, 4 + 4 and 5 + 4. A strip of 1 or 2 rows has too few accumulators to hide the FMA
+ * latency and costs about as much as one of 4 (32 rows: 4 x 6 + 2 x 4 instead of 5 x 6 + 2).
+ */
+inline int stripRows(int left) {
+  if (left <= MR || left >= MR + 4) return std::min(MR, left);
+  return left == MR + 3 ? 5 : 4;
+}
+
 struct GemmShape {
   const float* a;       // [m, k], or A^T [k, m] when transposedA
   const float* packed;  // ceil(n/16) panels of [k, 16]
@@ -280,8 +290,8 @@ void gemmBlock(const GemmShape& g, int r0, int r1, int p0, int p1) {
           const float* panel = g.packed + static_cast<size_t>(p) * g.k * NR + static_cast<size_t>(pc) * NR;
           const int col = p * NR;
           const int cols = std::min(NR, g.n - col);
-          for (int i = ic; i < rowEnd; i += MR) {
-            const int rows = std::min(MR, rowEnd - i);
+          for (int i = ic, rows = 0; i < rowEnd; i += rows) {
+            rows = stripRows(rowEnd - i);
             const float* aBlock = g.transposedA ? g.a + static_cast<size_t>(pc) * g.m + i : g.a + static_cast<size_t>(i) * g.k + pc;
             MICRO_KERNELS[g.transposedA][rows](aBlock, g.transposedA ? g.m : g.k, panel, NR, g.c + static_cast<size_t>(i) * g.n + col, g.n,
                                                kcHere, pc > 0, cols);
@@ -448,22 +458,25 @@ __attribute__((target("avx2,fma"))) void softmaxRows(const float* z, float* p, f
   }
 }
 
-/** Rows [r0, r1) of C ([rows, n]): C += D (when `addend`), then C = sigma(C) (when `sigmoid`), sigma(x) = 1 / (1 + e^-x). */
-__attribute__((target("avx2,fma"))) void epilogueRows(float* c, const float* addend, bool sigmoid, int r0, int r1, int n) {
+/**
+ * Rows [r0, r1) of C ([rows, n]): C += D (when `addend`: [rows, n], or one [n] row for every row
+ * when `addendIsRow`), then C = sigma(C) (when `sigmoid`), sigma(x) = 1 / (1 + e^-x).
+ */
+__attribute__((target("avx2,fma"))) void epilogueRows(float* c, const float* addend, bool addendIsRow, bool sigmoid, int r0, int r1, int n) {
   const __m256 one = _mm256_set1_ps(1.0f);
   for (int r = r0; r < r1; ++r) {
     float* row = c + static_cast<size_t>(r) * n;
-    const float* add = addend != nullptr ? addend + static_cast<size_t>(r) * n : nullptr;
+    const float* add = addend == nullptr ? nullptr : addendIsRow ? addend : addend + static_cast<size_t>(r) * n;
     int j = 0;
     for (; j + 8 <= n; j += 8) {
       __m256 v = _mm256_loadu_ps(row + j);
-      if (add != nullptr) v = _mm256_add_ps(_mm256_loadu_ps(add + j), v);
+      if (add != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(add + j));
       if (sigmoid) v = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
       _mm256_storeu_ps(row + j, v);
     }
     for (; j < n; ++j) {
       float v = row[j];
-      if (add != nullptr) v = add[j] + v;
+      if (add != nullptr) v = v + add[j];
       if (sigmoid) v = 1.0f / (1.0f + std::exp(-v));
       row[j] = v;
     }
@@ -521,9 +534,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 /**
- * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB, addend, sigmoid):
- * C = act(op(A) . op(B) + D), D at byte offset `addend` ([m, n] like C; none when negative), act
- * the logistic sigmoid when `sigmoid`, else none. C = op(A) . op(B)
+ * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB, addend, addendIsRow, sigmoid):
+ * C = act(op(A) . op(B) + D), D at byte offset `addend` ([m, n] like C, or one [n] row for all rows
+ * with `addendIsRow`; none when negative), act the logistic sigmoid when `sigmoid`, else none. C = op(A) . op(B)
  * for row-major float32 matrices at byte offsets a, b, c of `memory` (an ArrayBuffer), batch after
  * batch; C is [m, n], A is [m, k] (stored [k, m] with transposeA), B is [k, n] (stored [n, k] with
  * transposeB). slot >= 0 (batches = 1): B's panels are kept in that cache slot, packed now when
@@ -531,10 +544,10 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
  */
 napi_value Gemm(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  size_t argc = 14;
-  napi_value args[14];
+  size_t argc = 15;
+  napi_value args[15];
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc != 14) return throwError(env, "gemm: expects 14 arguments");
+  if (argc != 15) return throwError(env, "gemm: expects 15 arguments");
   void* base = nullptr;
   size_t length = 0;
   if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "gemm: memory must be an ArrayBuffer");
@@ -548,9 +561,11 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return throwError(env, "gemm: repack, transposeA and transposeB must be booleans");
   }
   double addendAt = -1;
+  bool addendIsRow = false;
   bool sigmoid = false;
-  if (napi_get_value_double(env, args[12], &addendAt) != napi_ok || napi_get_value_bool(env, args[13], &sigmoid) != napi_ok) {
-    return throwError(env, "gemm: addend must be a number and sigmoid a boolean");
+  if (napi_get_value_double(env, args[12], &addendAt) != napi_ok || napi_get_value_bool(env, args[13], &addendIsRow) != napi_ok ||
+      napi_get_value_bool(env, args[14], &sigmoid) != napi_ok) {
+    return throwError(env, "gemm: addend must be a number, addendIsRow and sigmoid booleans");
   }
   const double aAt = v[0], bAt = v[1], cAt = v[2], m = v[3], k = v[4], n = v[5], batches = v[6], slot = v[7];
   const double limit = static_cast<double>(length);
@@ -560,7 +575,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return throwError(env, "gemm: operands do not lie inside the memory (offsets, shapes)");
   }
   if (slot >= CACHE_SLOTS || (slot >= 0 && batches != 1)) return throwError(env, "gemm: bad cache slot");
-  if (addendAt >= 0 && (std::fmod(addendAt, 4) != 0 || addendAt + batches * m * n * 4 > limit)) {
+  if (addendAt >= 0 && (std::fmod(addendAt, 4) != 0 || addendAt + (addendIsRow ? n : batches * m * n) * 4 > limit)) {
     return throwError(env, "gemm: the addend does not lie inside the memory");
   }
   Instance* inst = instanceOf(env);
@@ -585,12 +600,13 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       }
       gemm(*inst, a, transposeA, b, transposeB, c, mi, ki, ni, packed, packInto);
       if (addendAt >= 0 || sigmoid) {
-        const float* addend = addendAt >= 0 ? reinterpret_cast<const float*>(bytes + static_cast<size_t>(addendAt)) + static_cast<size_t>(batch) * mi * ni : nullptr;
+        const float* addendBase = addendAt >= 0 ? reinterpret_cast<const float*>(bytes + static_cast<size_t>(addendAt)) : nullptr;
+        const float* addend = addendAt < 0 ? nullptr : addendIsRow ? addendBase : addendBase + static_cast<size_t>(batch) * mi * ni;
         const int parts = m * n >= PARALLEL_MIN_MACS / 8 ? inst->pool.size() : 1;
         inst->pool.run([&](int id) {
           if (id >= parts) return;
           auto [r0, r1] = share(mi, 1, id, parts);
-          if (r0 < r1) epilogueRows(c, addend, sigmoid, r0, r1, ni);
+          if (r0 < r1) epilogueRows(c, addend, addendIsRow, sigmoid, r0, r1, ni);
         });
       }
     }

@@ -221,8 +221,8 @@ function identityKernel({ inputs, backend }: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * GatherV2 of whole rows (axis 0, 1-D int32 indices, no batch dimensions, numeric data): one
- * typed-array copy per row. TF.js's wasm gather walks element by element, ~15 ms for the
+ * GatherV2 of whole rows (axis 0, int32 indices of any shape, no batch dimensions, numeric data):
+ * one typed-array copy per row. TF.js's wasm gather walks element by element, ~15 ms for the
  * embedding lookup of a 16×72 batch (1152 rows of 200). Anything else, and any index out of
  * range (whose error the original reports), goes to the original kernel.
  */
@@ -238,14 +238,14 @@ function wrapGatherKernel(): void {
     const axisAttr = args.attrs['axis'] as number;
     const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
     const batchDims = (args.attrs['batchDims'] as number | undefined) ?? 0;
-    if (axis !== 0 || batchDims !== 0 || rank < 1 || indices.shape.length !== 1 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+    if (axis !== 0 || batchDims !== 0 || rank < 1 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
       return originalFunc(args);
     }
     const rows = x.shape[0]!;
     const inner = tf.util.sizeFromShape(x.shape.slice(1));
     const ids = backend.typedArrayFromHeap(indices) as Int32Array;
     for (let i = 0; i < ids.length; i++) if (!(ids[i]! >= 0 && ids[i]! < rows)) return originalFunc(args);
-    const out = backend.makeOutput([ids.length, ...x.shape.slice(1)], x.dtype);
+    const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
     // Views are taken after makeOutput: allocating may grow (and so move) the wasm heap.
     const source = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
     const target = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
@@ -416,6 +416,14 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
     const transposeA = args.attrs['transposeA'] === true;
     const transposeB = args.attrs['transposeB'] === true;
+    // The native kernels add the bias and apply the activation (linear, sigmoid) to the product
+    // while it is in cache, and read transposed operands in place.
+    if (kernelName === '_FusedMatMul' && args.inputs['preluActivationWeights'] === undefined) {
+      const out = wasmKernelsFor(args.backend)?.fusedMatMul(
+        args.inputs['a']!, args.inputs['b']!, transposeA, transposeB, args.inputs['bias'], String(args.attrs['activation'] ?? 'linear'),
+      );
+      if (out !== undefined) return out;
+    }
     if (!transposeA && !transposeB) return multiply(args);
     // The native kernels read transposed operands in place: no Transpose first.
     if (kernelName === 'BatchMatMul') {

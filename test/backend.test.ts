@@ -75,7 +75,10 @@ describe('wasm kernel patches', () => {
       expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([1], 'int32')).arraySync()).toEqual([[3, 4]]);
       expect(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 2, 0], 'int32')).arraySync()).toEqual([7, 7, 5]);
       expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([1, 0], 'int32'), -1).arraySync()).toEqual([[2, 1], [4, 3]]);
-      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2], 'int32')).shape).toEqual([2, 2, 2]);
+      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2], 'int32')).arraySync()).toEqual([
+        [[3, 4], [1, 2]],
+        [[1, 2], [3, 4]],
+      ]);
       expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([], 'int32')).shape).toEqual([0, 2]);
       expect(() => tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([2], 'int32')).dataSync()).toThrow();
     });

@@ -28,8 +28,8 @@ for (let s = 0; s < steps; s++) {
   const info = await tf.profile(() => run(batches[(s + 1) % batches.length]));
   wall += performance.now() - start;
   for (const k of info.kernels) {
-    // customGrad records its forward as one "kernel" whose time includes the kernels inside it
-    if (k.name === 'forward') continue;
+    // customGrad records its forward (and a fused op its whole call) as one "kernel" whose time includes the kernels inside it
+    if (k.name === 'forward' || k.name.endsWith('__op')) continue;
     const name = k.name === 'BatchMatMul' && values.shapes ? `BatchMatMul ${k.inputShapes.map((sh) => sh.join('x')).join(' · ')}` : k.name;
     const entry = byKernel.get(name) ?? { ms: 0, calls: 0, flops: 0 };
     if (k.name === 'BatchMatMul') {

@@ -16,7 +16,7 @@ import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/types.js';
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
 import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
-import { crossEntropy, DerivedWeightCache, linear, timeMajorIds } from './ops.js';
+import { crossEntropy, DerivedWeightCache, linear, timeMajorIds, transposeFlagsFree } from './ops.js';
 import { loadIntoSlots, normalTensor, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
 
 /**
@@ -492,8 +492,10 @@ export class LanguageModel implements TrainableModel<LmBatch> {
     this.encoder.releaseRetired();
     return tf.tidy(() => {
       const { raw } = this.encoder.forward(timeMajorIds(ids, bs, seqLen), false);
-      const { logits } = this.decode(raw[raw.length - 1]!, false);
-      return logits.reshape([seqLen, bs, this.vocabSize]).transpose([1, 0, 2]) as tf.Tensor3D;
+      // Batch-major before the decoder: transposing [T, bs, emb] costs emb/vocab of transposing the logits.
+      const last = raw[raw.length - 1]!.transpose([1, 0, 2]) as tf.Tensor3D; // [bs, T, emb]
+      const logits = this.decodeForInference(last.reshape([bs * seqLen, last.shape[2]]) as tf.Tensor2D);
+      return logits.reshape([bs, seqLen, this.vocabSize]) as tf.Tensor3D;
     });
   }
 
@@ -582,6 +584,10 @@ export class LanguageModel implements TrainableModel<LmBatch> {
    */
   private decodeForInference(x: tf.Tensor2D): tf.Tensor2D {
     const [weightT] = this.inferenceCache.get('decoder', [this.decoderWeight], () => [this.decoderWeight.transpose()]);
+    // With the native kernels the bias is added inside the matmul call.
+    if (this.decoderBias !== undefined && transposeFlagsFree()) {
+      return tf.fused.matMul({ a: x, b: weightT as tf.Tensor2D, bias: this.decoderBias }) as tf.Tensor2D;
+    }
     const logits = tf.matMul(x, weightT as tf.Tensor2D);
     return (this.decoderBias === undefined ? logits : tf.add(logits, this.decoderBias)) as tf.Tensor2D;
   }

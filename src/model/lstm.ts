@@ -172,6 +172,8 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
 
 /** `[T*bs, in] -> [T*bs, 4H]`: x·W_ihᵀ + b_ih + b_hh for every step in one matmul. */
 function inputProjection(x2d: tf.Tensor2D, prepared: PreparedLstmWeights): tf.Tensor2D {
+  // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
+  if (transposeFlagsFree()) return tf.fused.matMul({ a: x2d, b: prepared.weightIhT, bias: prepared.bias }) as tf.Tensor2D;
   return tf.add(tf.matMul(x2d, prepared.weightIhT), prepared.bias) as tf.Tensor2D;
 }
 

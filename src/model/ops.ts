@@ -45,7 +45,9 @@ export function customOp<T extends tf.Tensor>(
 export function linear(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   const flags = transposeFlagsFree();
   const forward = (xIn: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D => {
-    const y = flags ? tf.matMul(xIn, w, false, true) : tf.matMul(xIn, w.transpose());
+    // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
+    if (flags) return (b === undefined ? tf.matMul(xIn, w, false, true) : tf.fused.matMul({ a: xIn, b: w, transposeB: true, bias: b })) as tf.Tensor2D;
+    const y = tf.matMul(xIn, w.transpose());
     return (b === undefined ? y : tf.add(y, b)) as tf.Tensor2D;
   };
   const backward = (dy: tf.Tensor2D, xIn: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {

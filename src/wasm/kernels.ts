@@ -112,8 +112,9 @@ interface NativeMatMulOptions {
   bIsTemporary?: boolean;
   transposeA?: boolean;
   transposeB?: boolean;
-  /** added to the product (its shape) */
+  /** added to the product: its shape, or (addendIsRow) one row of n added to every row */
   addend?: tf.TensorInfo;
+  addendIsRow?: boolean;
   /** σ of the result */
   sigmoid?: boolean;
 }
@@ -228,13 +229,46 @@ export class WasmKernels {
   }
 
   /**
+   * TF.js's `_FusedMatMul` on the native kernels: `act(op(a) · op(b) + bias)` with a bias of the
+   * output's shape or of its last dimension (`[n]`, `[1, n]`), activation linear or sigmoid.
+   * @returns undefined where the native kernels are not loaded or the operands are not these
+   */
+  fusedMatMul(
+    a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias: tf.TensorInfo | undefined, activation: string,
+  ): tf.TensorInfo | undefined {
+    const native = loadNativeKernels();
+    if (native === null || (activation !== 'linear' && activation !== 'sigmoid')) return undefined;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
+    const rank = a.shape.length;
+    const batchShape = a.shape.slice(0, rank - 2);
+    if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
+    const [m, k] = transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
+    const [kB, n] = transposeB ? [b.shape[rank - 1]!, b.shape[rank - 2]!] : [b.shape[rank - 2]!, b.shape[rank - 1]!];
+    if (kB !== k) return undefined;
+    const outShape = [...batchShape, m, n];
+    const batches = batchShape.reduce((product, size) => product * size, 1);
+    let addendIsRow = false;
+    if (bias !== undefined) {
+      if (bias.dtype !== 'float32') return undefined;
+      const biasSize = tf.util.sizeFromShape(bias.shape);
+      const isRow = biasSize === n && bias.shape[bias.shape.length - 1] === n && bias.shape.length <= 2;
+      // The op hands the kernel 3-D operands ([batch, m, k]) and the bias as the caller shaped it.
+      const bRank = bias.shape.length;
+      const isFull = bRank >= 2 && biasSize === batches * m * n && bias.shape[bRank - 2] === m && bias.shape[bRank - 1] === n;
+      if (!isRow && !isFull) return undefined;
+      addendIsRow = isRow && !isFull;
+    }
+    return this.nativeMatMul(native, a, b, outShape, k, batches, { transposeA, transposeB, addend: bias, addendIsRow, sigmoid: activation === 'sigmoid' });
+  }
+
+  /**
    * `a · b` by the native kernels, in place on the wasm heap. B's panels are cached as in
    * matMul: for short A, keyed by data id, in the addon's own memory (slots picked here).
    */
   private nativeMatMul(
     native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], k: number, batches: number, options: NativeMatMulOptions,
   ): tf.TensorInfo {
-    const { bIsTemporary = false, transposeA = false, transposeB = false, addend, sigmoid = false } = options;
+    const { bIsTemporary = false, transposeA = false, transposeB = false, addend, addendIsRow = false, sigmoid = false } = options;
     const rank = outShape.length;
     const m = outShape[rank - 2]!;
     const n = outShape[rank - 1]!;
@@ -263,7 +297,7 @@ export class WasmKernels {
     // The heap's ArrayBuffer is read after makeOutput: growing the heap replaces it.
     native.gemm(
       this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack, transposeA, transposeB,
-      addend === undefined ? -1 : this.offsetOf(addend), sigmoid,
+      addend === undefined ? -1 : this.offsetOf(addend), addendIsRow, sigmoid,
     );
     return out;
   }

@@ -20,12 +20,13 @@ export interface NativeKernels {
   /**
    * C = act(op(A)·op(B) + D), row-major float32 at byte offsets of `memory`, `batches` times in a
    * row: C is `[m, n]`, A `[m, k]` (stored `[k, m]` with `transposeA`), B `[k, n]` (stored `[n, k]`
-   * with `transposeB`), D at `addend` `[m, n]` (none when negative), act σ when `sigmoid`.
+   * with `transposeB`), D at `addend` `[m, n]` (or one `[n]` row for all rows with `addendIsRow`;
+   * none when negative), act σ when `sigmoid`.
    * `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now when `repack`.
    */
   gemm(
     memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
-    transposeA: boolean, transposeB: boolean, addend: number, sigmoid: boolean,
+    transposeA: boolean, transposeB: boolean, addend: number, addendIsRow: boolean, sigmoid: boolean,
   ): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;

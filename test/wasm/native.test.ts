@@ -195,12 +195,40 @@ describe('native AVX2 matmul', () => {
     tf.dispose(Object.values(inputs));
   });
 
+  it('runs fused matmuls (bias of [n] or of the output\'s shape, linear or sigmoid) and leaves other activations to TF.js', () => {
+    const [m, k, n] = [13, 20, 37];
+    const a = values(m * k, 51);
+    const b = values(k * n, 52);
+    const row = values(n, 53);
+    const full = values(m * n, 54);
+    const product = matMulRef(a, b, m, k, n);
+    const ta = tf.tensor2d(a, [m, k]);
+    const tb = tf.tensor2d(b, [k, n]);
+    const cases: Array<[tf.Tensor, (v: number, i: number) => number, 'linear' | 'sigmoid' | 'relu']> = [
+      [tf.tensor1d(row), (v, i) => v + row[i % n]!, 'linear'],
+      [tf.tensor2d(row, [1, n]), (v, i) => 1 / (1 + Math.exp(-(v + row[i % n]!))), 'sigmoid'],
+      [tf.tensor2d(full, [m, n]), (v, i) => v + full[i]!, 'linear'],
+      [tf.tensor1d(row), (v, i) => Math.max(0, v + row[i % n]!), 'relu'],
+    ];
+    for (const [bias, expected, activation] of cases) {
+      const calls = kernels.stats.nativeCalls;
+      const out = tf.fused.matMul({ a: ta, b: tb, bias, activation });
+      expectClose(out.dataSync() as Float32Array, product.map(expected), k);
+      expect(kernels.stats.nativeCalls - calls).toBe(activation === 'relu' ? 0 : 1);
+      tf.dispose([out, bias]);
+    }
+    // Transposed operands in place, with a bias.
+    const out = tf.fused.matMul({ a: ta.transpose(), b: tb.transpose(), transposeA: true, transposeB: true, bias: tf.tensor1d(row) });
+    expectClose(out.dataSync() as Float32Array, product.map((v, i) => v + row[i % n]!), k);
+    tf.dispose([out, ta, tb]);
+  });
+
   it('refuses operands outside the memory with a clear error instead of reading past it', () => {
     const memory = new ArrayBuffer(64);
-    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false, false, false, -1, false)).toThrow(/do not lie inside the memory/);
-    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false, false, false, -1, false)).toThrow(/do not lie inside the memory/);
-    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true, false, false, -1, false)).toThrow(/cache slot/);
-    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false, 56, false)).toThrow(/addend/);
+    expect(() => native.gemm(memory, 0, 0, 0, 5, 5, 5, 1, -1, false, false, false, -1, false, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 2, 0, 0, 1, 1, 1, 1, -1, false, false, false, -1, false, false)).toThrow(/do not lie inside the memory/);
+    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, 99, true, false, false, -1, false, false)).toThrow(/cache slot/);
+    expect(() => native.gemm(memory, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false, 56, false, false)).toThrow(/addend/);
     expect(() => native.setThreads(0)).toThrow(/setThreads/);
   });
 
@@ -211,7 +239,7 @@ describe('native AVX2 matmul', () => {
     const memory = new Float32Array(4 + m * k + k * n + m * n);
     memory.set(a, 4);
     memory.set(b, 4 + m * k);
-    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false, false, false, -1, false);
+    native.gemm(memory.buffer, 16, 16 + m * k * 4, 16 + (m * k + k * n) * 4, m, k, n, 1, -1, false, false, false, -1, false, false);
     expectClose(memory.subarray(4 + m * k + k * n), matMulRef(a, b, m, k, n), k);
   });
 
@@ -220,7 +248,7 @@ describe('native AVX2 matmul', () => {
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(workerData);
       const f = new Float32Array([1, 2, 3, 4, 2, 0, 1, 1, 9, 9, 9, 9]);
-      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false, -1, false);
+      addon.gemm(f.buffer, 0, 16, 32, 2, 2, 2, 1, -1, false, false, false, -1, false, false);
       parentPort.postMessage({ threads: addon.setThreads(2), c: Array.from(f.subarray(8)) });`;
     const addonPath = new URL('../../native/build/Release/ulmfit_native.node', import.meta.url).pathname;
     const worker = new Worker(source, { eval: true, workerData: addonPath });
