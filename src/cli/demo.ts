@@ -17,7 +17,7 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~2–3 CPU-minutes)')
+    .description('run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~2 CPU-minutes)')
     .option('--out <dir>', 'run directory to write (data, models, results.json, commands.sh)', 'ulmfit-demo')
     .option('--quick', 'a 15-second version: tiny model, a few files, one or two epochs per stage')
     .option('--overwrite', 'replace the demo in a non-empty --out')

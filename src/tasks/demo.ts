@@ -62,7 +62,7 @@ export interface DemoPlan {
   useShipped: boolean;
 }
 
-/** The full demo: about 2–3 CPU-minutes with the shipped stage-1 model (under 10 minutes wall on 2 loaded cores). */
+/** The full demo: about 2 CPU-minutes with the shipped stage-1 model (under 10 minutes wall on 2 loaded cores). */
 export const FULL_PLAN: DemoPlan = {
   data: {
     genre: 'news',
