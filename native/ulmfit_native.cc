@@ -42,8 +42,13 @@ int KC = 256;
 int MC = 96;
 /** Panels per block of columns: 64 x 16 columns x KC rows is 1 MB of packed B. */
 int NC_PANELS = 64;
-/** Below this many multiply-adds a matmul runs on the calling thread alone (waking costs ~10 us). */
+/**
+ * Work per thread: a call splits into at most one part per this many multiply-adds (or element
+ * operations), so small calls stay on the calling thread (waking a thread costs ~10 us) and
+ * many-core machines do not wake every core for a small matmul.
+ */
 constexpr double PARALLEL_MIN_MACS = 1 << 18;
+
 /** Packed weights kept per instance (the caller picks the slot). */
 constexpr int CACHE_SLOTS = 8;
 
@@ -149,6 +154,11 @@ class Pool {
   std::atomic<bool> stopping_{false};
   const std::function<void(int)>* job_ = nullptr;
 };
+
+/** How many of the pool's threads a call of `work` operations uses. */
+int partsFor(const Pool& pool, double work) {
+  return static_cast<int>(std::max(1.0, std::min(static_cast<double>(pool.size()), std::floor(work / PARALLEL_MIN_MACS))));
+}
 
 /** One instance per JS realm (main thread, each worker thread): its pool, scratch and cache. */
 struct Instance {
@@ -345,7 +355,7 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
     return;
   }
   const double macs = static_cast<double>(m) * k * n;
-  const int parts = macs >= PARALLEL_MIN_MACS ? inst.pool.size() : 1;
+  const int parts = partsFor(inst.pool, macs);
   if (m < MR && packed == nullptr && packInto == nullptr && !transposedB) {
     inst.pool.run([&](int id) {
       if (id >= parts) return;
@@ -602,7 +612,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       if (addendAt >= 0 || sigmoid) {
         const float* addendBase = addendAt >= 0 ? reinterpret_cast<const float*>(bytes + static_cast<size_t>(addendAt)) : nullptr;
         const float* addend = addendAt < 0 ? nullptr : addendIsRow ? addendBase : addendBase + static_cast<size_t>(batch) * mi * ni;
-        const int parts = m * n >= PARALLEL_MIN_MACS / 8 ? inst->pool.size() : 1;
+        const int parts = partsFor(inst->pool, m * n * 8);
         inst->pool.run([&](int id) {
           if (id >= parts) return;
           auto [r0, r1] = share(mi, 1, id, parts);
@@ -647,7 +657,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   float* p = reinterpret_cast<float*>(bytes + static_cast<size_t>(pAt));
   float* lse = reinterpret_cast<float*>(bytes + static_cast<size_t>(lseAt));
   const int r = static_cast<int>(rows), c = static_cast<int>(cols);
-  const int parts = rows * cols >= PARALLEL_MIN_MACS ? inst->pool.size() : 1;
+  const int parts = partsFor(inst->pool, rows * cols * 4);
   inst->pool.run([&](int id) {
     if (id >= parts) return;
     auto [r0, r1] = share(r, 1, id, parts);
