@@ -21,6 +21,7 @@
 #include <cstring>
 #include <functional>
 #include <new>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -515,6 +516,34 @@ bool readNumbers(napi_env env, napi_value* args, size_t from, size_t count, doub
   return true;
 }
 
+/**
+ * Reads a kernel call's `expected` arguments into `args`: the memory (an ArrayBuffer: its bytes and
+ * length) first, then `count` numbers. False, with a JS error thrown, when they are not that.
+ */
+bool readCall(napi_env env, napi_callback_info info, const char* name, size_t expected, napi_value* args, char** bytes, double* limit,
+              double* numbers, size_t count) {
+  size_t argc = expected;
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  std::string prefix = std::string(name) + ": ";
+  if (argc != expected) {
+    throwError(env, (prefix + "expects " + std::to_string(expected) + " arguments").c_str());
+    return false;
+  }
+  void* base = nullptr;
+  size_t length = 0;
+  if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) {
+    throwError(env, (prefix + "memory must be an ArrayBuffer").c_str());
+    return false;
+  }
+  if (!readNumbers(env, args, 1, count, numbers)) {
+    throwError(env, (prefix + "offsets and sizes must be numbers").c_str());
+    return false;
+  }
+  *bytes = static_cast<char*>(base);
+  *limit = static_cast<double>(length);
+  return true;
+}
+
 napi_value Available(napi_env env, napi_callback_info) {
   napi_value result;
   napi_get_boolean(env, cpuSupported(), &result);
@@ -554,15 +583,11 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
  */
 napi_value Gemm(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  size_t argc = 15;
   napi_value args[15];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc != 15) return throwError(env, "gemm: expects 15 arguments");
-  void* base = nullptr;
-  size_t length = 0;
-  if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "gemm: memory must be an ArrayBuffer");
+  char* bytes = nullptr;
+  double limit = 0;
   double v[8];
-  if (!readNumbers(env, args, 1, 8, v)) return throwError(env, "gemm: offsets and sizes must be numbers");
+  if (!readCall(env, info, "gemm", 15, args, &bytes, &limit, v, 8)) return nullptr;
   bool repack = false;
   bool transposeA = false;
   bool transposeB = false;
@@ -578,7 +603,6 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return throwError(env, "gemm: addend must be a number, addendIsRow and sigmoid booleans");
   }
   const double aAt = v[0], bAt = v[1], cAt = v[2], m = v[3], k = v[4], n = v[5], batches = v[6], slot = v[7];
-  const double limit = static_cast<double>(length);
   const bool sizesOk = m >= 1 && k >= 0 && n >= 1 && batches >= 1 && m < 2147483647.0 && k < 2147483647.0 && n < 2147483647.0;
   if (!sizesOk || aAt < 0 || bAt < 0 || cAt < 0 || std::fmod(aAt, 4) != 0 || std::fmod(bAt, 4) != 0 || std::fmod(cAt, 4) != 0 ||
       aAt + batches * m * k * 4 > limit || bAt + batches * k * n * 4 > limit || cAt + batches * m * n * 4 > limit) {
@@ -589,7 +613,6 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return throwError(env, "gemm: the addend does not lie inside the memory");
   }
   Instance* inst = instanceOf(env);
-  char* bytes = static_cast<char*>(base);
   const int mi = static_cast<int>(m), ki = static_cast<int>(k), ni = static_cast<int>(n);
   try {
     for (int batch = 0; batch < static_cast<int>(batches); ++batch) {
@@ -635,24 +658,18 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
  */
 napi_value Softmax(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  size_t argc = 6;
   napi_value args[6];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc != 6) return throwError(env, "softmax: expects 6 arguments");
-  void* base = nullptr;
-  size_t length = 0;
-  if (napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok) return throwError(env, "softmax: memory must be an ArrayBuffer");
+  char* bytes = nullptr;
+  double limit = 0;
   double v[5];
-  if (!readNumbers(env, args, 1, 5, v)) return throwError(env, "softmax: offsets and sizes must be numbers");
+  if (!readCall(env, info, "softmax", 6, args, &bytes, &limit, v, 5)) return nullptr;
   const double zAt = v[0], pAt = v[1], lseAt = v[2], rows = v[3], cols = v[4];
-  const double limit = static_cast<double>(length);
   if (!(rows >= 0 && cols >= 1 && rows < 2147483647.0 && cols < 2147483647.0) || zAt < 0 || pAt < 0 || lseAt < 0 || std::fmod(zAt, 4) != 0 ||
       std::fmod(pAt, 4) != 0 || std::fmod(lseAt, 4) != 0 || zAt + rows * cols * 4 > limit || pAt + rows * cols * 4 > limit ||
       lseAt + rows * 4 > limit) {
     return throwError(env, "softmax: operands do not lie inside the memory (offsets, shapes)");
   }
   Instance* inst = instanceOf(env);
-  char* bytes = static_cast<char*>(base);
   const float* z = reinterpret_cast<const float*>(bytes + static_cast<size_t>(zAt));
   float* p = reinterpret_cast<float*>(bytes + static_cast<size_t>(pAt));
   float* lse = reinterpret_cast<float*>(bytes + static_cast<size_t>(lseAt));

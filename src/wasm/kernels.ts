@@ -129,6 +129,23 @@ interface PackedEntry {
   transposed?: boolean;
 }
 
+/**
+ * The sizes of `op(a) · op(b)` for float32 operands with equal batch dimensions (or rank 2), op
+ * transposing the last two dimensions where asked; undefined for any other operands.
+ */
+function matMulShape(
+  a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+): { batchShape: number[]; m: number; k: number; n: number; batches: number } | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
+  const rank = a.shape.length;
+  const batchShape = a.shape.slice(0, rank - 2);
+  if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
+  const [m, k] = transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
+  const [kB, n] = transposeB ? [b.shape[rank - 1]!, b.shape[rank - 2]!] : [b.shape[rank - 2]!, b.shape[rank - 1]!];
+  if (kB !== k) return undefined;
+  return { batchShape, m, k, n, batches: batchShape.reduce((product, size) => product * size, 1) };
+}
+
 let compiled: WasmModule | null | undefined;
 
 /** The compiled module, or null where this engine cannot run it (no relaxed SIMD). */
@@ -184,14 +201,9 @@ export class WasmKernels {
    * @returns `[...batch, m, n]`, or undefined when the shapes are not ones these kernels take
    */
   matMul(a: tf.TensorInfo, b: tf.TensorInfo, bIsTemporary = false, transposeA = false, transposeB = false): tf.TensorInfo | undefined {
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
-    const rank = a.shape.length;
-    const batchShape = a.shape.slice(0, rank - 2);
-    if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
-    const [m, k] = transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
-    const [kB, n] = transposeB ? [b.shape[rank - 1]!, b.shape[rank - 2]!] : [b.shape[rank - 2]!, b.shape[rank - 1]!];
-    if (kB !== k) return undefined;
-    const batches = batchShape.reduce((product, size) => product * size, 1);
+    const shape = matMulShape(a, b, transposeA, transposeB);
+    if (shape === undefined) return undefined;
+    const { batchShape, m, k, n, batches } = shape;
     const native = loadNativeKernels();
     if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], k, batches, { bIsTemporary, transposeA, transposeB });
     if (transposeA || transposeB || m < MR) return undefined; // single rows: XNNPACK's path is as good
@@ -238,15 +250,10 @@ export class WasmKernels {
   ): tf.TensorInfo | undefined {
     const native = loadNativeKernels();
     if (native === null || (activation !== 'linear' && activation !== 'sigmoid')) return undefined;
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
-    const rank = a.shape.length;
-    const batchShape = a.shape.slice(0, rank - 2);
-    if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
-    const [m, k] = transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
-    const [kB, n] = transposeB ? [b.shape[rank - 1]!, b.shape[rank - 2]!] : [b.shape[rank - 2]!, b.shape[rank - 1]!];
-    if (kB !== k) return undefined;
+    const shape = matMulShape(a, b, transposeA, transposeB);
+    if (shape === undefined) return undefined;
+    const { batchShape, m, k, n, batches } = shape;
     const outShape = [...batchShape, m, n];
-    const batches = batchShape.reduce((product, size) => product * size, 1);
     let addendIsRow = false;
     if (bias !== undefined) {
       if (bias.dtype !== 'float32') return undefined;
