@@ -288,6 +288,8 @@ struct GemmShape {
  * then MC rows of A (in L2) against each panel (in L1).
  */
 void gemmBlock(const GemmShape& g, int r0, int r1, int p0, int p1) {
+  // Each pool thread has its own (they run gemmBlock at once); grown once, kept for the thread's life.
+  thread_local AlignedBuffer transposedBlock;
   const int kBlocks = (g.k + KC - 1) / KC;
   // Equal k blocks: 600 = 3 x 200 rather than 256 + 256 + 88.
   const int kc = (g.k + kBlocks - 1) / kBlocks;
@@ -297,14 +299,26 @@ void gemmBlock(const GemmShape& g, int r0, int r1, int p0, int p1) {
       const int kcHere = std::min(kc, g.k - pc);
       for (int ic = r0; ic < r1; ic += MC) {
         const int rowEnd = std::min(ic + MC, r1);
+        // A stored transposed: copy this block's kc x (rowEnd - ic) slice together, so the strips
+        // read consecutive lines instead of one line per k from pages m floats apart.
+        const float* aT = nullptr;
+        size_t ldaT = 0;
+        if (g.transposedA) {
+          ldaT = static_cast<size_t>(rowEnd - ic);
+          float* copy = transposedBlock.reserve(ldaT * kcHere);
+          for (int q = 0; q < kcHere; ++q) {
+            std::memcpy(copy + q * ldaT, g.a + static_cast<size_t>(pc + q) * g.m + ic, ldaT * sizeof(float));
+          }
+          aT = copy;
+        }
         for (int p = jc; p < panelEnd; ++p) {
           const float* panel = g.packed + static_cast<size_t>(p) * g.k * NR + static_cast<size_t>(pc) * NR;
           const int col = p * NR;
           const int cols = std::min(NR, g.n - col);
           for (int i = ic, rows = 0; i < rowEnd; i += rows) {
             rows = stripRows(rowEnd - i);
-            const float* aBlock = g.transposedA ? g.a + static_cast<size_t>(pc) * g.m + i : g.a + static_cast<size_t>(i) * g.k + pc;
-            MICRO_KERNELS[g.transposedA][rows](aBlock, g.transposedA ? g.m : g.k, panel, NR, g.c + static_cast<size_t>(i) * g.n + col, g.n,
+            const float* aBlock = g.transposedA ? aT + (i - ic) : g.a + static_cast<size_t>(i) * g.k + pc;
+            MICRO_KERNELS[g.transposedA][rows](aBlock, g.transposedA ? ldaT : g.k, panel, NR, g.c + static_cast<size_t>(i) * g.n + col, g.n,
                                                kcHere, pc > 0, cols);
           }
         }
