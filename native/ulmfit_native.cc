@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
@@ -52,6 +53,11 @@ constexpr double PARALLEL_MIN_MACS = 1 << 18;
 
 /** Packed weights kept per instance (the caller picks the slot). */
 constexpr int CACHE_SLOTS = 8;
+/**
+ * The calling convention src/wasm/native.ts expects (NATIVE_ABI_VERSION there): raised whenever an
+ * export's arguments change, so a stale build is not loaded (the wasm kernels run instead).
+ */
+constexpr int ABI_VERSION = 1;
 
 /** Float storage aligned for AVX loads, grown on demand, never shrunk. */
 class AlignedBuffer {
@@ -99,11 +105,14 @@ class Pool {
     stop();
     stopping_.store(false);
     uint64_t start = generation_.load();
+    // A failed thread creation (a container's thread limit) leaves the pool with the threads made
+    // so far; the caller turns the exception into a JS error.
     for (int id = 1; id < size; ++id) threads_.emplace_back([this, id, start] { work(id, start); });
   }
 
-  void run(const std::function<void(int)>& fn) {
-    if (threads_.empty()) {
+  /** fn(0 .. parts-1), part 0 on the caller's thread; with one part no other thread wakes. */
+  void run(int parts, const std::function<void(int)>& fn) {
+    if (threads_.empty() || parts <= 1) {
       fn(0);
       return;
     }
@@ -112,7 +121,11 @@ class Pool {
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
     fn(0);
-    while (pending_.load(std::memory_order_acquire) != 0) relax();
+    for (int spins = 1; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+      relax();
+      // A pool thread descheduled by an oversubscribed machine: give it the core.
+      if ((spins & 1023) == 0) std::this_thread::yield();
+    }
   }
 
  private:
@@ -162,10 +175,22 @@ int partsFor(const Pool& pool, double work) {
 }
 
 /** One instance per JS realm (main thread, each worker thread): its pool, scratch and cache. */
+/**
+ * Packed panels kept for the caller, with what they were packed from: a call whose owner, shape
+ * or transposition differs repacks instead of reading panels of another matrix (or past them).
+ */
+struct CacheSlot {
+  AlignedBuffer panels;
+  double owner = -1;
+  int k = -1;
+  int n = -1;
+  bool transposed = false;
+};
+
 struct Instance {
   Pool pool{1};
   AlignedBuffer scratch;
-  AlignedBuffer slots[CACHE_SLOTS];
+  CacheSlot slots[CACHE_SLOTS];
 };
 
 #if ULMFIT_X64
@@ -372,7 +397,7 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
   const double macs = static_cast<double>(m) * k * n;
   const int parts = partsFor(inst.pool, macs);
   if (m < MR && packed == nullptr && packInto == nullptr && !transposedB) {
-    inst.pool.run([&](int id) {
+    inst.pool.run(parts, [&](int id) {
       if (id >= parts) return;
       auto [c0, c1] = share(n, NR, id, parts);
       if (c0 < c1) gemmFewRows(a, transposedA, b, c, m, k, n, c0, c1);
@@ -390,7 +415,7 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
   // after packing every panel.
   const bool splitPanels = parts == 1 || balance(panels, parts) >= 0.95 || balance(panels, parts) >= balance(strips, parts);
   if (splitPanels) {
-    inst.pool.run([&](int id) {
+    inst.pool.run(parts, [&](int id) {
       if (id >= parts) return;
       auto [p0, p1] = share(panels, 1, id, parts);
       if (p0 >= p1) return;
@@ -399,13 +424,13 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
     });
   } else {
     if (target != nullptr) {
-      inst.pool.run([&](int id) {
+      inst.pool.run(parts, [&](int id) {
         if (id >= parts) return;
         auto [p0, p1] = share(panels, 1, id, parts);
         if (p0 < p1) packPanels(b, transposedB, k, n, p0, p1, target);
       });
     }
-    inst.pool.run([&](int id) {
+    inst.pool.run(parts, [&](int id) {
       if (id >= parts) return;
       auto [r0, r1] = share(m, MR, id, parts);
       if (r0 < r1) gemmBlock(shape, r0, r1, 0, panels);
@@ -415,10 +440,11 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
 
 /**
  * e^x for 8 floats: x = n ln 2 + r with |r| <= ln 2 / 2, e^r by a degree-7 polynomial (Cephes'
- * expf coefficients: about 1 ulp), 2^n by the exponent bits. Inputs below -87.3 give ~1e-38, not 0.
+ * expf coefficients: about 1 ulp), 2^n by the exponent bits; 0 below -87.3, +inf above 88.3, NaN for NaN.
  */
-__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 input) {
+  // max/min return their second operand when one is NaN: input second, so NaN passes through.
+  const __m256 x = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), input));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
@@ -430,7 +456,11 @@ __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
   y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(exponent));
+  const __m256 result = _mm256_mul_ps(y, _mm256_castsi256_ps(exponent));
+  // Below the clamp e^x is 0 and above it +inf, as std::exp gives (NaN compares "not less than"
+  // and not "greater than": it stays NaN).
+  const __m256 low = _mm256_and_ps(result, _mm256_cmp_ps(input, _mm256_set1_ps(-87.3f), _CMP_NLT_UQ));
+  return _mm256_blendv_ps(low, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(input, _mm256_set1_ps(88.3f), _CMP_GT_OQ));
 }
 
 /** Rows [r0, r1) of p = softmax(z) ([rows, cols]) and lse = log sum exp(z) per row; a row with a NaN or +inf gives NaN. */
@@ -580,28 +610,33 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     return throwError(env, "setThreads(n): n must be a whole number from 1 to 256");
   }
   Instance* inst = instanceOf(env);
-  inst->pool.resize(static_cast<int>(threads));
+  try {
+    inst->pool.resize(static_cast<int>(threads));
+  } catch (const std::exception&) {
+    return throwError(env, "setThreads: could not start the threads (a thread limit?); fewer threads are running");
+  }
   napi_value result;
   napi_create_int32(env, inst->pool.size(), &result);
   return result;
 }
 
 /**
- * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB, addend, addendIsRow, sigmoid):
+ * gemm(memory, a, b, c, m, k, n, batches, slot, repack, transposeA, transposeB, addend, addendIsRow, sigmoid, owner):
  * C = act(op(A) . op(B) + D), D at byte offset `addend` ([m, n] like C, or one [n] row for all rows
  * with `addendIsRow`; none when negative), act the logistic sigmoid when `sigmoid`, else none. C = op(A) . op(B)
  * for row-major float32 matrices at byte offsets a, b, c of `memory` (an ArrayBuffer), batch after
  * batch; C is [m, n], A is [m, k] (stored [k, m] with transposeA), B is [k, n] (stored [n, k] with
  * transposeB). slot >= 0 (batches = 1): B's panels are kept in that cache slot, packed now when
- * `repack`, else reused as they are.
+ * `repack` (or when the slot holds panels of another owner, shape or transposition), else reused.
+ * `owner` tells the callers sharing this thread's slots apart (one per wasm backend).
  */
 napi_value Gemm(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  napi_value args[15];
+  napi_value args[16];
   char* bytes = nullptr;
   double limit = 0;
   double v[8];
-  if (!readCall(env, info, "gemm", 15, args, &bytes, &limit, v, 8)) return nullptr;
+  if (!readCall(env, info, "gemm", 16, args, &bytes, &limit, v, 8)) return nullptr;
   bool repack = false;
   bool transposeA = false;
   bool transposeB = false;
@@ -612,9 +647,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   double addendAt = -1;
   bool addendIsRow = false;
   bool sigmoid = false;
+  double owner = 0;
   if (napi_get_value_double(env, args[12], &addendAt) != napi_ok || napi_get_value_bool(env, args[13], &addendIsRow) != napi_ok ||
-      napi_get_value_bool(env, args[14], &sigmoid) != napi_ok) {
-    return throwError(env, "gemm: addend must be a number, addendIsRow and sigmoid booleans");
+      napi_get_value_bool(env, args[14], &sigmoid) != napi_ok || napi_get_value_double(env, args[15], &owner) != napi_ok) {
+    return throwError(env, "gemm: addend and owner must be numbers, addendIsRow and sigmoid booleans");
   }
   const double aAt = v[0], bAt = v[1], cAt = v[2], m = v[3], k = v[4], n = v[5], batches = v[6], slot = v[7];
   const bool sizesOk = m >= 1 && k >= 0 && n >= 1 && batches >= 1 && m < 2147483647.0 && k < 2147483647.0 && n < 2147483647.0;
@@ -635,14 +671,17 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       float* c = reinterpret_cast<float*>(bytes + static_cast<size_t>(cAt)) + static_cast<size_t>(batch) * mi * ni;
       const float* packed = nullptr;
       float* packInto = nullptr;
-      if (slot >= 0) {
-        const size_t floats = static_cast<size_t>((ni + NR - 1) / NR) * ki * NR;
-        AlignedBuffer& cache = inst->slots[static_cast<int>(slot)];
-        if (repack) {
-          packInto = cache.reserve(floats);
+      if (slot >= 0 && ki > 0) {
+        CacheSlot& cache = inst->slots[static_cast<int>(slot)];
+        const bool fits = cache.panels.data() != nullptr && cache.owner == owner && cache.k == ki && cache.n == ni && cache.transposed == transposeB;
+        if (repack || !fits) {
+          packInto = cache.panels.reserve(static_cast<size_t>((ni + NR - 1) / NR) * ki * NR);
+          cache.owner = owner;
+          cache.k = ki;
+          cache.n = ni;
+          cache.transposed = transposeB;
         } else {
-          if (cache.data() == nullptr) return throwError(env, "gemm: cache slot is empty");
-          packed = cache.data();
+          packed = cache.panels.data();
         }
       }
       gemm(*inst, a, transposeA, b, transposeB, c, mi, ki, ni, packed, packInto);
@@ -650,7 +689,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
         const float* addendBase = addendAt >= 0 ? reinterpret_cast<const float*>(bytes + static_cast<size_t>(addendAt)) : nullptr;
         const float* addend = addendAt < 0 ? nullptr : addendIsRow ? addendBase : addendBase + static_cast<size_t>(batch) * mi * ni;
         const int parts = partsFor(inst->pool, m * n * 8);
-        inst->pool.run([&](int id) {
+        inst->pool.run(parts, [&](int id) {
           if (id >= parts) return;
           auto [r0, r1] = share(mi, 1, id, parts);
           if (r0 < r1) epilogueRows(c, addend, addendIsRow, sigmoid, r0, r1, ni);
@@ -689,7 +728,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   float* lse = reinterpret_cast<float*>(bytes + static_cast<size_t>(lseAt));
   const int r = static_cast<int>(rows), c = static_cast<int>(cols);
   const int parts = partsFor(inst->pool, rows * cols * 4);
-  inst->pool.run([&](int id) {
+  inst->pool.run(parts, [&](int id) {
     if (id >= parts) return;
     auto [r0, r1] = share(r, 1, id, parts);
     if (r0 < r1) softmaxRows(z, p, lse, r0, r1, c);
@@ -703,23 +742,29 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
 void FinalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
 
 napi_value Init(napi_env env, napi_value exports) {
-  // Block sizes for tuning runs only (tools/tune-native.mjs): "KC,MC,NC_PANELS".
-  if (const char* blocking = std::getenv("ULMFIT_NATIVE_BLOCKING")) {
+  // Block sizes for tuning runs only (tools/tune-native.mjs): "KC,MC,NC_PANELS"; read once, before
+  // any thread of any instance multiplies.
+  static std::once_flag blockingRead;
+  std::call_once(blockingRead, [] {
+    const char* blocking = std::getenv("ULMFIT_NATIVE_BLOCKING");
     int kc = 0, mc = 0, nc = 0;
-    if (std::sscanf(blocking, "%d,%d,%d", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && mc % MR == 0 && nc > 0) {
+    if (blocking != nullptr && std::sscanf(blocking, "%d,%d,%d", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && mc % MR == 0 && nc > 0) {
       KC = kc;
       MC = mc;
       NC_PANELS = nc;
     }
-  }
+  });
   auto* inst = new (std::nothrow) Instance();
   if (inst == nullptr) return throwError(env, "out of memory");
+  napi_value abiVersion;
+  napi_create_int32(env, ABI_VERSION, &abiVersion);
   napi_set_instance_data(env, inst, FinalizeInstance, nullptr);
   const napi_property_descriptor properties[] = {
       {"available", nullptr, Available, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"version", nullptr, nullptr, nullptr, nullptr, abiVersion, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

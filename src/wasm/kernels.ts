@@ -147,6 +147,7 @@ function matMulShape(
 }
 
 let compiled: WasmModule | null | undefined;
+let nextNativeOwner = 1;
 
 /** The compiled module, or null where this engine cannot run it (no relaxed SIMD). */
 export function loadWasmKernels(): WasmModule | null {
@@ -177,6 +178,8 @@ export class WasmKernels {
   private readonly tile: number;
   private readonly cache: PackedEntry[] = [];
   private readonly nativeCache: PackedEntry[] = [];
+  /** Tells this backend's native cache slots from another backend's in the same thread. */
+  private readonly nativeOwner = nextNativeOwner++;
   /**
    * Counters, for tests and profiling: matmuls done here (`nativeCalls` of them by the native
    * kernels), B blocks packed, cached packs reused.
@@ -285,8 +288,8 @@ export class WasmKernels {
     if (batches * m * n === 0) return out;
     let slot = -1;
     let repack = false;
-    // Rows under MR read B in place (no panels); packing pays from MR rows.
-    if (batches === 1 && m >= MR && m < CACHE_MAX_ROWS && !bIsTemporary) {
+    // Rows under MR read B in place (no panels); packing pays from MR rows. k = 0: nothing to pack.
+    if (batches === 1 && m >= MR && m < CACHE_MAX_ROWS && k > 0 && !bIsTemporary) {
       const index = this.nativeCache.findIndex((entry) => entry.dataId === b.dataId && entry.k === k && entry.n === n && entry.transposed === transposeB);
       let entry: PackedEntry;
       if (index >= 0) {
@@ -304,7 +307,7 @@ export class WasmKernels {
     // The heap's ArrayBuffer is read after makeOutput: growing the heap replaces it.
     native.gemm(
       this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack, transposeA, transposeB,
-      addend === undefined ? -1 : this.offsetOf(addend), addendIsRow, sigmoid,
+      addend === undefined ? -1 : this.offsetOf(addend), addendIsRow, sigmoid, this.nativeOwner,
     );
     return out;
   }

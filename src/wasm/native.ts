@@ -11,8 +11,13 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
+/** The addon's calling convention this code speaks (ABI_VERSION in native/ulmfit_native.cc). */
+const NATIVE_ABI_VERSION = 1;
+
 /** The addon's exports (native/ulmfit_native.cc). */
 export interface NativeKernels {
+  /** Its calling convention: a build from other sources is not used. */
+  readonly version: number;
   /** Whether this CPU runs the kernels (AVX2 and FMA on x86-64). */
   available(): boolean;
   /** Threads per matmul in this JS thread's instance, the caller included; returns the count set. */
@@ -22,11 +27,12 @@ export interface NativeKernels {
    * row: C is `[m, n]`, A `[m, k]` (stored `[k, m]` with `transposeA`), B `[k, n]` (stored `[n, k]`
    * with `transposeB`), D at `addend` `[m, n]` (or one `[n]` row for all rows with `addendIsRow`;
    * none when negative), act σ when `sigmoid`.
-   * `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now when `repack`.
+   * `slot` ≥ 0 (batches = 1): B's packed panels live in that cache slot, packed now when `repack`
+   * (or when the slot holds another `owner`'s panels, or another shape's).
    */
   gemm(
     memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
-    transposeA: boolean, transposeB: boolean, addend: number, addendIsRow: boolean, sigmoid: boolean,
+    transposeA: boolean, transposeB: boolean, addend: number, addendIsRow: boolean, sigmoid: boolean, owner: number,
   ): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
@@ -50,7 +56,8 @@ export function loadNativeKernels(): NativeKernels | null {
   if (process.env['ULMFIT_NATIVE'] === '0') return null;
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeKernels;
-    if (addon.available()) {
+    // A stale build (its sources changed since, and its rebuild failed) is not used.
+    if (addon.version === NATIVE_ABI_VERSION && addon.available()) {
       addon.setThreads(threadsWanted ?? defaultThreads());
       loaded = addon;
     }
@@ -66,8 +73,13 @@ export function loadNativeKernels(): NativeKernels | null {
  */
 function defaultThreads(): number {
   const fromEnv = Number(process.env['ULMFIT_NATIVE_THREADS']);
-  if (Number.isInteger(fromEnv) && fromEnv >= 1) return fromEnv;
-  return isMainThread ? availableParallelism() : 1;
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return clampThreads(fromEnv);
+  return isMainThread ? clampThreads(availableParallelism()) : 1;
+}
+
+/** A whole number of threads the addon takes (1 to 256). */
+function clampThreads(threads: number): number {
+  return Math.min(256, Math.max(1, Math.floor(threads)));
 }
 
 /** Threads per native matmul in this JS thread (the caller included), set or by default. */
@@ -77,8 +89,8 @@ export function nativeThreads(): number {
 
 /** Threads per native matmul in this JS thread (the caller included). */
 export function setNativeThreads(threads: number): void {
-  threadsWanted = threads;
-  loaded?.setThreads(threads);
+  threadsWanted = clampThreads(threads);
+  loaded?.setThreads(threadsWanted);
 }
 
 /** Turns the native kernels on or off in this JS thread (off: the wasm kernels). For comparisons in tests and benchmarks. */
