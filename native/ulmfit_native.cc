@@ -57,7 +57,7 @@ constexpr int CACHE_SLOTS = 8;
  * The calling convention src/wasm/native.ts expects (NATIVE_ABI_VERSION there): raised whenever an
  * export's arguments change, so a stale build is not loaded (the wasm kernels run instead).
  */
-constexpr int ABI_VERSION = 1;
+constexpr int ABI_VERSION = 2;
 
 /** Float storage aligned for AVX loads, grown on demand, never shrunk. */
 class AlignedBuffer {
@@ -538,6 +538,38 @@ __attribute__((target("avx2,fma"))) void epilogueRows(float* c, const float* add
   }
 }
 
+/**
+ * Rows [r0, r1) of one LSTM step's cell and output from its gate activations s ([rows, 4H]: i, f,
+ * sigma(2 z_g), o) and 2c_{t-1}: 2c_t = f.2c_{t-1} + i.(4 sigma(2 z_g) - 2), tanh(c_t) = 2 sigma(2c_t) - 1,
+ * h_t = o.tanh(c_t) (src/model/lstm.ts cellStep).
+ */
+__attribute__((target("avx2,fma"))) void lstmCellRows(const float* s, const float* c2Prev, float* c2, float* tanhC, float* h, int r0, int r1,
+                                                      int hidden) {
+  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f);
+  for (int r = r0; r < r1; ++r) {
+    const float* gates = s + static_cast<size_t>(r) * 4 * hidden;
+    const size_t row = static_cast<size_t>(r) * hidden;
+    int j = 0;
+    for (; j + 8 <= hidden; j += 8) {
+      const __m256 si = _mm256_loadu_ps(gates + j), sf = _mm256_loadu_ps(gates + hidden + j);
+      const __m256 sg = _mm256_loadu_ps(gates + 2 * hidden + j), so = _mm256_loadu_ps(gates + 3 * hidden + j);
+      const __m256 cell = _mm256_add_ps(_mm256_mul_ps(sf, _mm256_loadu_ps(c2Prev + row + j)), _mm256_mul_ps(si, _mm256_sub_ps(_mm256_mul_ps(sg, four), two)));
+      const __m256 sigma = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), cell))));
+      const __m256 t = _mm256_sub_ps(_mm256_mul_ps(sigma, two), one);
+      _mm256_storeu_ps(c2 + row + j, cell);
+      _mm256_storeu_ps(tanhC + row + j, t);
+      _mm256_storeu_ps(h + row + j, _mm256_mul_ps(so, t));
+    }
+    for (; j < hidden; ++j) {
+      const float cell = gates[hidden + j] * c2Prev[row + j] + gates[j] * (gates[2 * hidden + j] * 4.0f - 2.0f);
+      const float t = 2.0f / (1.0f + std::exp(-cell)) - 1.0f;
+      c2[row + j] = cell;
+      tanhC[row + j] = t;
+      h[row + j] = gates[3 * hidden + j] * t;
+    }
+  }
+}
+
 bool cpuSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 #else
@@ -739,6 +771,39 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/**
+ * lstmCell(memory, s, c2Prev, c2, tanhC, h, rows, hidden): one LSTM step's cell and output
+ * (lstmCellRows) for float32 tensors at byte offsets of `memory`: s [rows, 4H], the rest [rows, H].
+ */
+napi_value LstmCell(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  napi_value args[8];
+  char* bytes = nullptr;
+  double limit = 0;
+  double v[7];
+  if (!readCall(env, info, "lstmCell", 8, args, &bytes, &limit, v, 7)) return nullptr;
+  const double rows = v[5], hidden = v[6];
+  bool fits = rows >= 0 && hidden >= 1 && rows * hidden * 4 < 2147483647.0;
+  for (int i = 0; i < 5 && fits; ++i) {
+    const double size = (i == 0 ? 4 : 1) * rows * hidden * 4;
+    fits = v[i] >= 0 && std::fmod(v[i], 4) == 0 && v[i] + size <= limit;
+  }
+  if (!fits) return throwError(env, "lstmCell: operands do not lie inside the memory (offsets, shapes)");
+  auto at = [&](int i) { return reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
+  Instance* inst = instanceOf(env);
+  const int r = static_cast<int>(rows), hd = static_cast<int>(hidden);
+  const int parts = partsFor(inst->pool, rows * hidden * 16);
+  inst->pool.run(parts, [&](int id) {
+    if (id >= parts) return;
+    auto [r0, r1] = share(r, 1, id, parts);
+    if (r0 < r1) lstmCellRows(at(0), at(1), at(2), at(3), at(4), r0, r1, hd);
+  });
+  return nullptr;
+#else
+  return throwError(env, "lstmCell: this build has no native kernels for this CPU");
+#endif
+}
+
 void FinalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -764,6 +829,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"lstmCell", nullptr, LstmCell, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"version", nullptr, nullptr, nullptr, nullptr, abiVersion, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Builds ulmfit's native kernels (native/ulmfit_native.cc) with node-gyp into
-// native/build/Release/ulmfit_native.node. Incremental: configures once, then `make` rebuilds only
-// what changed.
+// native/build/Release/ulmfit_native.node. Incremental: configures when binding.gyp is newer than
+// the build's Makefile, then `make` rebuilds only what changed.
 //   node tools/build-native.mjs             fail (exit 1) when the build fails: npm test, CI
 //   node tools/build-native.mjs --optional  warn and exit 0: `npm install`, where a machine without
 //                                           a C++ compiler still gets a working ulmfit (wasm kernels)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,7 +39,9 @@ if (process.env.ULMFIT_NATIVE === '0') {
 const gyp = nodeGyp();
 if (gyp === undefined) fail('node-gyp not found: run this through npm (npm run build:native)');
 const run = (args) => spawnSync(process.execPath, [gyp, ...args], { cwd: nativeDir, stdio: optional ? 'pipe' : 'inherit', encoding: 'utf8' });
-if (!existsSync(join(nativeDir, 'build', 'Makefile'))) {
+const makefile = join(nativeDir, 'build', 'Makefile');
+// Configure once, and again whenever binding.gyp changed since (make alone would not see it).
+if (!existsSync(makefile) || statSync(join(nativeDir, 'binding.gyp')).mtimeMs > statSync(makefile).mtimeMs) {
   const configured = run(['configure']);
   if (configured.status !== 0) fail(`node-gyp configure failed${optional ? `: ${(configured.stderr ?? '').trim().split('\n').pop()}` : ''}`);
 }

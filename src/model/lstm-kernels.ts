@@ -102,3 +102,13 @@ export function nativeGatesAvailable(): boolean {
 export function fusedGates(projected: tf.Tensor2D, h: tf.Tensor2D, weightHhT: tf.Tensor2D): tf.Tensor2D {
   return tf.engine().runKernel(LSTM_KERNELS.gates, { projected, h, weightHhT }) as tf.Tensor2D;
 }
+
+/**
+ * One step's cell and output in one native call (with nativeGatesAvailable): what fusedCell, the
+ * σ of 2c_t and fusedOutput compute, with the native σ.
+ * @param sigmoids `[bs, 4H]`; c2Prev `[bs, H]` 2c_{t-1}
+ * @returns `[2c_t, tanh(c_t), h_t]`, each `[bs, H]`
+ */
+export function fusedCellOutput(sigmoids: tf.Tensor2D, c2Prev: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(LSTM_KERNELS.cellOutput, { sigmoids, c2Prev }) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+}

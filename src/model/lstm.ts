@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedGates, fusedLstmAvailable, fusedOutput, gradientTapeOn, nativeGatesAvailable,
+  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedCellOutput, fusedGates, fusedLstmAvailable, fusedOutput, gradientTapeOn, nativeGatesAvailable,
 } from './lstm-kernels.js';
 import { columnSum, customOp, transposeFlagsFree } from './ops.js';
 
@@ -191,7 +191,8 @@ function gateScale(hidden: number): tf.Tensor2D {
  * @param weightHhT `[H, 4H]` transposed recurrent weight (g columns doubled)
  * @param c2Prev `[bs, H]` twice the previous cell
  * @param fused use the fused element-wise kernels (not differentiable; same numbers)
- * @param nativeGates the gates as one native call (matmul, sum, σ; σ differs in the last bits)
+ * @param nativeGates the gates as one native call (matmul, sum, σ) and the cell and output as
+ *   another (their σ differs from TF.js's in the last bits)
  * @returns h `[bs, H]`, c2 = 2c `[bs, H]`; for the backward: `sigmoids` = σ of the (scaled)
  *   pre-activations `[bs, 4H]` and `tanhC` = tanh(c) `[bs, H]`
  */
@@ -203,7 +204,12 @@ function cellStep(
   fused: boolean,
   nativeGates = false,
 ): { h: tf.Tensor2D; c2: tf.Tensor2D; sigmoids: tf.Tensor2D; tanhC: tf.Tensor2D } {
-  const sigmoids = nativeGates ? fusedGates(projected, hPrev, weightHhT) : (tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D);
+  if (nativeGates) {
+    const sigmoids = fusedGates(projected, hPrev, weightHhT);
+    const [c2, tanhC, h] = fusedCellOutput(sigmoids, c2Prev);
+    return { h, c2, sigmoids, tanhC };
+  }
+  const sigmoids = tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D;
   if (fused) {
     const c2 = fusedCell(sigmoids, c2Prev);
     const [tanhC, h] = fusedOutput(sigmoids, tf.sigmoid(c2));

@@ -377,6 +377,26 @@ export class WasmKernels {
   }
 
   /**
+   * One LSTM step's cell and output on the native kernels, in one call: `2c_t = f·2c_{t-1} +
+   * i·(4σ(2 z_g) − 2)`, `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = o·tanh(c_t)` (lstmCell and lstmOut with
+   * the σ between them). Throws where the native kernels are not loaded.
+   * @param sigmoids `[rows, 4H]`; c2Prev `[rows, H]`
+   * @returns `[2c_t, tanh(c_t), h_t]`, each `[rows, H]`
+   */
+  lstmCellOutput(sigmoids: tf.TensorInfo, c2Prev: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+    const native = loadNativeKernels();
+    if (native === null) throw new Error('LSTM cell: the native kernels are not loaded');
+    const [rows, hidden] = c2Prev.shape as [number, number];
+    if (sigmoids.shape[0] !== rows || sigmoids.shape[1] !== 4 * hidden) throw new Error(`LSTM cell: [${sigmoids.shape}] and [${c2Prev.shape}] do not fit`);
+    const outputs = [0, 1, 2].map(() => this.backend.makeOutput([rows, hidden], 'float32')) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const [c2, tanhC, h] = outputs;
+    native.lstmCell(
+      this.module.asm.memory.buffer, this.offsetOf(sigmoids), this.offsetOf(c2Prev), this.offsetOf(c2), this.offsetOf(tanhC), this.offsetOf(h), rows, hidden,
+    );
+    return outputs;
+  }
+
+  /**
    * Every step's backward coefficients in one pass (lstm-kernels.ts fusedBackwardCoefficients).
    * @param sigmoids `[R, 4H]`; cells `[≥ R, H]` (2c_{t-1} in its first R rows); tanhCells `[R, H]`
    * @returns `[A [R, H], B [R, 4H], forget [R, H]]`

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
 /** The addon's calling convention this code speaks (ABI_VERSION in native/ulmfit_native.cc). */
-const NATIVE_ABI_VERSION = 1;
+const NATIVE_ABI_VERSION = 2;
 
 /** The addon's exports (native/ulmfit_native.cc). */
 export interface NativeKernels {
@@ -34,6 +34,11 @@ export interface NativeKernels {
     memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
     transposeA: boolean, transposeB: boolean, addend: number, addendIsRow: boolean, sigmoid: boolean, owner: number,
   ): void;
+  /**
+   * One LSTM step's cell and output from its gate activations (lstm.ts cellStep): s `[rows, 4H]`,
+   * c2Prev, c2, tanhC, h `[rows, H]`, float32 at byte offsets of `memory`.
+   */
+  lstmCell(memory: ArrayBuffer, s: number, c2Prev: number, c2: number, tanhC: number, h: number, rows: number, hidden: number): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
 }

@@ -47,7 +47,7 @@ function multiply(a: Float32Array, b: Float32Array, m: number, k: number, n: num
 
 describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
   it('runs the wasm backend\'s BatchMatMul on this machine', () => {
-    expect(native.version).toBe(1);
+    expect(native.version).toBe(2);
     const calls = kernels.stats.nativeCalls;
     multiply(values(12, 1), values(12, 2), 3, 4, 3);
     expect(kernels.stats.nativeCalls).toBe(calls + 1);
@@ -259,6 +259,29 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
     memory.set(b3, 1000);
     native.gemm(memory.buffer, 0, 4000, 12000, m, 30, 50, 1, 0, false, false, false, -1, false, false, 8);
     expectClose(memory.subarray(3000, 3000 + m * 50), matMulRef(a, b3, m, 30, 50), 30);
+  });
+
+  it.each([
+    [3, 5],
+    [4, 16],
+    [2, 19],
+  ])('computes an LSTM step\'s cell and output from its gates in one call ([%i rows, H = %i])', (rows, hidden) => {
+    const s = values(rows * 4 * hidden, 71).map((v) => (v + 1) / 2);
+    const c2Prev = values(rows * hidden, 72).map((v) => v * 3);
+    const inputs = { sigmoids: tf.tensor2d(s, [rows, 4 * hidden]), c2Prev: tf.tensor2d(c2Prev, [rows, hidden]) };
+    const [c2, tanhC, h] = tf.engine().runKernel('UlmfitLstmCellOutput', inputs) as unknown as tf.Tensor[];
+    const [c2Data, tanhData, hData] = [c2!, tanhC!, h!].map((t) => t.dataSync());
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < hidden; j++) {
+        const gate = (g: number) => s[r * 4 * hidden + g * hidden + j]!;
+        const cell = gate(1) * c2Prev[r * hidden + j]! + gate(0) * (4 * gate(2) - 2);
+        const t = Math.tanh(cell / 2);
+        expect(c2Data![r * hidden + j]).toBeCloseTo(cell, 5);
+        expect(tanhData![r * hidden + j]).toBeCloseTo(t, 6);
+        expect(hData![r * hidden + j]).toBeCloseTo(gate(3) * t, 6);
+      }
+    }
+    tf.dispose([c2!, tanhC!, h!, ...Object.values(inputs)]);
   });
 
   it('lets NaN through the gates\' sigmoid in every column (vector lanes and scalar tail)', () => {
