@@ -378,6 +378,17 @@ std::pair<int, int> share(int count, int unit, int id, int parts) {
   return {std::min(begin, count), std::min(end, count)};
 }
 
+/** Splits rows [0, rows) over the pool's threads (at most one per 2^18 of `work`): fn(r0, r1) per part. */
+template <typename RowsFn>
+void runRows(Pool& pool, int rows, double work, RowsFn&& fn) {
+  const int parts = partsFor(pool, work);
+  pool.run(parts, [&](int id) {
+    if (id >= parts) return;
+    auto [r0, r1] = share(rows, 1, id, parts);
+    if (r0 < r1) fn(r0, r1);
+  });
+}
+
 /** How evenly `units` split over `parts` (1: perfectly). */
 double balance(int units, int parts) {
   const int most = (units + parts - 1) / parts;
@@ -720,12 +731,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       if (addendAt >= 0 || sigmoid) {
         const float* addendBase = addendAt >= 0 ? reinterpret_cast<const float*>(bytes + static_cast<size_t>(addendAt)) : nullptr;
         const float* addend = addendAt < 0 ? nullptr : addendIsRow ? addendBase : addendBase + static_cast<size_t>(batch) * mi * ni;
-        const int parts = partsFor(inst->pool, m * n * 8);
-        inst->pool.run(parts, [&](int id) {
-          if (id >= parts) return;
-          auto [r0, r1] = share(mi, 1, id, parts);
-          if (r0 < r1) epilogueRows(c, addend, addendIsRow, sigmoid, r0, r1, ni);
-        });
+        runRows(inst->pool, mi, m * n * 8, [&](int r0, int r1) { epilogueRows(c, addend, addendIsRow, sigmoid, r0, r1, ni); });
       }
     }
   } catch (const std::bad_alloc&) {
@@ -759,12 +765,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   float* p = reinterpret_cast<float*>(bytes + static_cast<size_t>(pAt));
   float* lse = reinterpret_cast<float*>(bytes + static_cast<size_t>(lseAt));
   const int r = static_cast<int>(rows), c = static_cast<int>(cols);
-  const int parts = partsFor(inst->pool, rows * cols * 4);
-  inst->pool.run(parts, [&](int id) {
-    if (id >= parts) return;
-    auto [r0, r1] = share(r, 1, id, parts);
-    if (r0 < r1) softmaxRows(z, p, lse, r0, r1, c);
-  });
+  runRows(inst->pool, r, rows * cols * 4, [&](int r0, int r1) { softmaxRows(z, p, lse, r0, r1, c); });
   return nullptr;
 #else
   return throwError(env, "softmax: this build has no native kernels for this CPU");
@@ -792,12 +793,7 @@ napi_value LstmCell(napi_env env, napi_callback_info info) {
   auto at = [&](int i) { return reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
   Instance* inst = instanceOf(env);
   const int r = static_cast<int>(rows), hd = static_cast<int>(hidden);
-  const int parts = partsFor(inst->pool, rows * hidden * 16);
-  inst->pool.run(parts, [&](int id) {
-    if (id >= parts) return;
-    auto [r0, r1] = share(r, 1, id, parts);
-    if (r0 < r1) lstmCellRows(at(0), at(1), at(2), at(3), at(4), r0, r1, hd);
-  });
+  runRows(inst->pool, r, rows * hidden * 16, [&](int r0, int r1) { lstmCellRows(at(0), at(1), at(2), at(3), at(4), r0, r1, hd); });
   return nullptr;
 #else
   return throwError(env, "lstmCell: this build has no native kernels for this CPU");
