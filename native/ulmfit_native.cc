@@ -223,6 +223,12 @@ __attribute__((target("avx2,fma"))) void microKernel(const float* a, size_t lda,
   // Named accumulators, not an array: GCC keeps an array of vectors in memory (a store per FMA).
   __m256 lo0 = _mm256_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0, lo2 = lo0, hi2 = lo0;
   __m256 lo3 = lo0, hi3 = lo0, lo4 = lo0, hi4 = lo0, lo5 = lo0, hi5 = lo0;
+  // C's rows are n floats apart and, for a large C, not in cache: start loading the tile now so
+  // it is there when the sums are added (BLIS does the same).
+  for (int i = 0; i < R; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
 #define ULMFIT_FMA_ROW(i)                                        \
   if constexpr (R > i) {                                         \
     const __m256 av = _mm256_broadcast_ss(TRANSPOSED_A ? a + p * lda + i : a + i * lda + p); \
