@@ -57,7 +57,7 @@ constexpr int CACHE_SLOTS = 8;
  * The calling convention src/wasm/native.ts expects (NATIVE_ABI_VERSION there): raised whenever an
  * export's arguments change, so a stale build is not loaded (the wasm kernels run instead).
  */
-constexpr int ABI_VERSION = 2;
+constexpr int ABI_VERSION = 3;
 
 /** Float storage aligned for AVX loads, grown on demand, never shrunk. */
 class AlignedBuffer {
@@ -191,6 +191,10 @@ struct Instance {
   Pool pool{1};
   AlignedBuffer scratch;
   CacheSlot slots[CACHE_SLOTS];
+  /** A layer's recurrent weight, packed once per lstmForward / lstmBackward call. */
+  AlignedBuffer sequencePanels;
+  /** Those calls' per-step buffers. */
+  AlignedBuffer stepScratch;
 };
 
 #if ULMFIT_X64
@@ -587,6 +591,179 @@ __attribute__((target("avx2,fma"))) void lstmCellRows(const float* s, const floa
   }
 }
 
+/** B ([k, n]) packed into all its panels, the panels split over the pool. */
+void packAll(Pool& pool, const float* b, int k, int n, float* packed) {
+  const int panels = (n + NR - 1) / NR;
+  const int parts = partsFor(pool, static_cast<double>(k) * n);
+  pool.run(parts, [&](int id) {
+    if (id >= parts) return;
+    auto [p0, p1] = share(panels, 1, id, parts);
+    if (p0 < p1) packPanels(b, false, k, n, p0, p1, packed);
+  });
+}
+
+/** Where lstmForward reads and writes (float32, row-major); null where the caller keeps nothing. */
+struct LstmForwardArgs {
+  const float* projected;  // [T*rows, 4H]: x_t . W_ih^T + biases (g columns doubled)
+  const float* weightHhT;  // [H, 4H] (g columns doubled)
+  const float* h0;         // [rows, H]
+  const float* c2First;    // [rows, H]: 2 c_0
+  float* sigmoids;         // [T*rows, 4H] or null
+  float* tanhC;            // [T*rows, H] or null
+  float* cells;            // [(T+1)*rows, H]: 2c_0 .. 2c_T, or null
+  float* output;           // [T*rows, H]: h_1 .. h_T
+  float* hPrev;            // [T*rows, H]: h_0 .. h_{T-1}, or null
+  float* c2Last;           // [rows, H]: 2c_T, or null
+  int seqLen, rows, hidden;
+};
+
+/**
+ * A whole LSTM layer's forward pass over T steps in one call: per step the gates
+ * s_t = σ(projected_t + h_{t-1} . W_hh^T) (the matmul with W_hh^T packed once for all steps),
+ * then the cell and output (lstmCellRows). Per step the same operations as the Gemm export with
+ * the addend and σ: the gates do not depend on how many steps one call covers.
+ */
+void lstmForward(Instance& inst, const LstmForwardArgs& f) {
+  const int rows = f.rows, hidden = f.hidden, gates = 4 * hidden;
+  const size_t narrow = static_cast<size_t>(rows) * hidden, wide = narrow * 4;
+  // Fewer rows than a micro-kernel strip read W_hh^T in place, as gemm does for them.
+  const bool pack = rows >= MR;
+  float* panels = nullptr;
+  if (pack) {
+    panels = inst.sequencePanels.reserve(static_cast<size_t>((gates + NR - 1) / NR) * hidden * NR);
+    packAll(inst.pool, f.weightHhT, hidden, gates, panels);
+  }
+  // Steps whose intermediates the caller does not keep go to scratch: s, tanh c, and 2c alternating.
+  float* scratch = inst.stepScratch.reserve(wide + 3 * narrow);
+  float* scratchS = scratch;
+  float* scratchT = scratch + wide;
+  float* scratchC[2] = {scratch + wide + narrow, scratch + wide + 2 * narrow};
+  if (f.cells != nullptr) std::memcpy(f.cells, f.c2First, narrow * sizeof(float));
+  const double cellWork = static_cast<double>(narrow) * 16;
+  for (int t = 0; t < f.seqLen; ++t) {
+    const float* hIn = t == 0 ? f.h0 : f.output + (t - 1) * narrow;
+    float* s = f.sigmoids != nullptr ? f.sigmoids + t * wide : scratchS;
+    gemm(inst, hIn, false, f.weightHhT, false, s, rows, hidden, gates, panels, nullptr);
+    const float* projected = f.projected + t * wide;
+    runRows(inst.pool, rows, static_cast<double>(rows) * gates * 8, [&](int r0, int r1) { epilogueRows(s, projected, false, true, r0, r1, gates); });
+    const float* c2Prev = f.cells != nullptr ? f.cells + t * narrow : t == 0 ? f.c2First : scratchC[(t - 1) & 1];
+    float* c2 = f.cells != nullptr ? f.cells + (t + 1) * narrow : scratchC[t & 1];
+    float* tanhC = f.tanhC != nullptr ? f.tanhC + t * narrow : scratchT;
+    float* h = f.output + t * narrow;
+    runRows(inst.pool, rows, cellWork, [&](int r0, int r1) { lstmCellRows(s, c2Prev, c2, tanhC, h, r0, r1, hidden); });
+    if (f.hPrev != nullptr) std::memcpy(f.hPrev + t * narrow, hIn, narrow * sizeof(float));
+    if (f.c2Last != nullptr && t == f.seqLen - 1) std::memcpy(f.c2Last, c2, narrow * sizeof(float));
+  }
+  if (f.c2Last != nullptr && f.seqLen == 0) std::memcpy(f.c2Last, f.c2First, narrow * sizeof(float));
+}
+
+/**
+ * Rows [r0, r1) of one backward step, the coefficients of src/model/lstm.ts lstmBackward computed
+ * here from the saved forward values (the operations of the wasm lstm_coef and lstm_back kernels,
+ * in their order, so the same bits):
+ *   A = o(1 − tanh²c_t), B = [g·i(1−i), c_{t-1}·f(1−f), i(1 − g²), tanh c_t·o(1−o)], g = 2σ(2z_g) − 1
+ *   dh = dy + mm, dc = dh·A + carry, dz = [dc, dc, dc, dh]·B, carry' = dc·f
+ * `mm` and `carry` null for the last step (dh = dy, no carry); carry is updated in place.
+ */
+__attribute__((target("avx2,fma"))) void lstmBackRows(const float* s, const float* c2Prev, const float* tanhC, const float* dy, const float* mm,
+                                                      float* carry, float* dz, int r0, int r1, int hidden) {
+  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), half = _mm256_set1_ps(0.5f);
+  for (int r = r0; r < r1; ++r) {
+    const size_t wideRow = static_cast<size_t>(r) * 4 * hidden, row = static_cast<size_t>(r) * hidden;
+    const float* si = s + wideRow;
+    const float* sf = si + hidden;
+    const float* sg = sf + hidden;
+    const float* so = sg + hidden;
+    float* dzi = dz + wideRow;
+    float* dzf = dzi + hidden;
+    float* dzg = dzf + hidden;
+    float* dzo = dzg + hidden;
+    int j = 0;
+    for (; j + 8 <= hidden; j += 8) {
+      const __m256 vi = _mm256_loadu_ps(si + j), vf = _mm256_loadu_ps(sf + j), vg = _mm256_loadu_ps(sg + j), vo = _mm256_loadu_ps(so + j);
+      const __m256 tc = _mm256_loadu_ps(tanhC + row + j);
+      const __m256 tanhG = _mm256_sub_ps(_mm256_mul_ps(vg, two), one);
+      const __m256 cPrev = _mm256_mul_ps(_mm256_loadu_ps(c2Prev + row + j), half);
+      const __m256 coefA = _mm256_mul_ps(vo, _mm256_sub_ps(one, _mm256_mul_ps(tc, tc)));
+      const __m256 bi = _mm256_mul_ps(tanhG, _mm256_mul_ps(vi, _mm256_sub_ps(one, vi)));
+      const __m256 bf = _mm256_mul_ps(cPrev, _mm256_mul_ps(vf, _mm256_sub_ps(one, vf)));
+      const __m256 bg = _mm256_mul_ps(vi, _mm256_sub_ps(one, _mm256_mul_ps(tanhG, tanhG)));
+      const __m256 bo = _mm256_mul_ps(tc, _mm256_mul_ps(vo, _mm256_sub_ps(one, vo)));
+      __m256 dh = _mm256_loadu_ps(dy + row + j);
+      __m256 dc;
+      if (mm != nullptr) {
+        dh = _mm256_add_ps(dh, _mm256_loadu_ps(mm + row + j));
+        dc = _mm256_add_ps(_mm256_mul_ps(dh, coefA), _mm256_loadu_ps(carry + row + j));
+      } else {
+        dc = _mm256_mul_ps(dh, coefA);
+      }
+      _mm256_storeu_ps(dzi + j, _mm256_mul_ps(dc, bi));
+      _mm256_storeu_ps(dzf + j, _mm256_mul_ps(dc, bf));
+      _mm256_storeu_ps(dzg + j, _mm256_mul_ps(dc, bg));
+      _mm256_storeu_ps(dzo + j, _mm256_mul_ps(dh, bo));
+      _mm256_storeu_ps(carry + row + j, _mm256_mul_ps(dc, vf));
+    }
+    for (; j < hidden; ++j) {
+      const float tc = tanhC[row + j];
+      const float tanhG = sg[j] * 2.0f - 1.0f;
+      const float cPrev = c2Prev[row + j] * 0.5f;
+      const float coefA = so[j] * (1.0f - tc * tc);
+      float dh = dy[row + j];
+      float dc;
+      if (mm != nullptr) {
+        dh = dh + mm[row + j];
+        dc = dh * coefA + carry[row + j];
+      } else {
+        dc = dh * coefA;
+      }
+      dzi[j] = dc * (tanhG * (si[j] * (1.0f - si[j])));
+      dzf[j] = dc * (cPrev * (sf[j] * (1.0f - sf[j])));
+      dzg[j] = dc * (si[j] * (1.0f - tanhG * tanhG));
+      dzo[j] = dh * (tc * (so[j] * (1.0f - so[j])));
+      carry[row + j] = dc * sf[j];
+    }
+  }
+}
+
+/** Where lstmBackward reads and writes (float32, row-major). */
+struct LstmBackwardArgs {
+  const float* dy;        // [T*rows, H]: the loss's gradient w.r.t. every output h_t
+  const float* sigmoids;  // [T*rows, 4H] saved by lstmForward
+  const float* cells;     // [(T+1)*rows, H] (the first T*rows are read: 2c_{t-1})
+  const float* tanhC;     // [T*rows, H]
+  const float* weightHh;  // [4H, H] (g rows doubled)
+  float* dz;              // [T*rows, 4H]: the gradient w.r.t. every step's gate pre-activations
+  int seqLen, rows, hidden;
+};
+
+/**
+ * Back-propagation through time for a whole layer in one call, t = T-1 .. 0: mm = dz_{t+1} . W_hh
+ * (W_hh packed once), then lstmBackRows. The same bits as the per-step path (a gemm call per
+ * step, the wasm coefficients and step kernels).
+ */
+void lstmBackward(Instance& inst, const LstmBackwardArgs& b) {
+  const int rows = b.rows, hidden = b.hidden, gates = 4 * hidden;
+  const size_t narrow = static_cast<size_t>(rows) * hidden, wide = narrow * 4;
+  const bool pack = rows >= MR;
+  float* panels = nullptr;
+  if (pack) {
+    panels = inst.sequencePanels.reserve(static_cast<size_t>((hidden + NR - 1) / NR) * gates * NR);
+    packAll(inst.pool, b.weightHh, gates, hidden, panels);
+  }
+  float* scratch = inst.stepScratch.reserve(2 * narrow);
+  float* mm = scratch;
+  float* carry = scratch + narrow;
+  const double work = static_cast<double>(narrow) * 24;
+  for (int t = b.seqLen - 1; t >= 0; --t) {
+    const bool last = t == b.seqLen - 1;
+    if (!last) gemm(inst, b.dz + (t + 1) * wide, false, b.weightHh, false, mm, rows, gates, hidden, panels, nullptr);
+    runRows(inst.pool, rows, work, [&](int r0, int r1) {
+      lstmBackRows(b.sigmoids + t * wide, b.cells + t * narrow, b.tanhC + t * narrow, b.dy + t * narrow, last ? nullptr : mm, carry, b.dz + t * wide,
+                   r0, r1, hidden);
+    });
+  }
+}
+
 bool cpuSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 #else
@@ -779,30 +956,80 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
 }
 
 /**
- * lstmCell(memory, s, c2Prev, c2, tanhC, h, rows, hidden): one LSTM step's cell and output
- * (lstmCellRows) for float32 tensors at byte offsets of `memory`: s [rows, 4H], the rest [rows, H].
+ * Checks float32 operands at byte offsets v[i] (a negative one is absent where `optional[i]`)
+ * against the memory's length: sizes[i] floats each, 4-byte aligned.
  */
-napi_value LstmCell(napi_env env, napi_callback_info info) {
+bool operandsFit(const double* v, const double* sizes, const bool* optional, int count, double limit) {
+  for (int i = 0; i < count; ++i) {
+    if (v[i] < 0 && optional[i]) continue;
+    if (v[i] < 0 || std::fmod(v[i], 4) != 0 || v[i] + sizes[i] * 4 > limit) return false;
+  }
+  return true;
+}
+
+/**
+ * lstmForward(memory, projected, weightHhT, h0, c2First, sigmoids, tanhC, cells, output, hPrev,
+ * c2Last, seqLen, rows, hidden): a whole LSTM layer's forward pass (see lstmForward above), float32
+ * at byte offsets of `memory`; sigmoids, tanhC, cells, hPrev and c2Last may be -1 (not kept).
+ */
+napi_value LstmForward(napi_env env, napi_callback_info info) {
 #if ULMFIT_X64
-  napi_value args[8];
+  napi_value args[14];
   char* bytes = nullptr;
   double limit = 0;
-  double v[7];
-  if (!readCall(env, info, "lstmCell", 8, args, &bytes, &limit, v, 7)) return nullptr;
-  const double rows = v[5], hidden = v[6];
-  bool fits = rows >= 0 && hidden >= 1 && rows * hidden * 4 < 2147483647.0;
-  for (int i = 0; i < 5 && fits; ++i) {
-    const double size = (i == 0 ? 4 : 1) * rows * hidden * 4;
-    fits = v[i] >= 0 && std::fmod(v[i], 4) == 0 && v[i] + size <= limit;
+  double v[13];
+  if (!readCall(env, info, "lstmForward", 14, args, &bytes, &limit, v, 13)) return nullptr;
+  const double seqLen = v[10], rows = v[11], hidden = v[12];
+  const double narrow = rows * hidden, steps = seqLen * narrow;
+  const double sizes[10] = {steps * 4, hidden * 4 * hidden, narrow, narrow, steps * 4, steps, steps + narrow, steps, steps, narrow};
+  const bool optional[10] = {false, false, false, false, true, true, true, false, true, true};
+  if (!(seqLen >= 0 && rows >= 1 && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
+      !operandsFit(v, sizes, optional, 10, limit)) {
+    return throwError(env, "lstmForward: operands do not lie inside the memory (offsets, shapes)");
   }
-  if (!fits) return throwError(env, "lstmCell: operands do not lie inside the memory (offsets, shapes)");
-  auto at = [&](int i) { return reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
-  Instance* inst = instanceOf(env);
-  const int r = static_cast<int>(rows), hd = static_cast<int>(hidden);
-  runRows(inst->pool, r, rows * hidden * 16, [&](int r0, int r1) { lstmCellRows(at(0), at(1), at(2), at(3), at(4), r0, r1, hd); });
+  auto at = [&](int i) { return v[i] < 0 ? nullptr : reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
+  try {
+    lstmForward(*instanceOf(env), LstmForwardArgs{at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), at(8), at(9), static_cast<int>(seqLen),
+                                                  static_cast<int>(rows), static_cast<int>(hidden)});
+  } catch (const std::bad_alloc&) {
+    return throwError(env, "lstmForward: out of memory for packed weights");
+  }
   return nullptr;
 #else
-  return throwError(env, "lstmCell: this build has no native kernels for this CPU");
+  return throwError(env, "lstmForward: this build has no native kernels for this CPU");
+#endif
+}
+
+/**
+ * lstmBackward(memory, dy, sigmoids, cells, tanhC, weightHh, dz, seqLen, rows, hidden):
+ * back-propagation through time for a whole layer (see lstmBackward above), float32 at byte
+ * offsets of `memory`.
+ */
+napi_value LstmBackward(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  napi_value args[10];
+  char* bytes = nullptr;
+  double limit = 0;
+  double v[9];
+  if (!readCall(env, info, "lstmBackward", 10, args, &bytes, &limit, v, 9)) return nullptr;
+  const double seqLen = v[6], rows = v[7], hidden = v[8];
+  const double narrow = rows * hidden, steps = seqLen * narrow;
+  const double sizes[6] = {steps, steps * 4, steps, steps, hidden * 4 * hidden, steps * 4};
+  const bool optional[6] = {false, false, false, false, false, false};
+  if (!(seqLen >= 0 && rows >= 1 && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
+      !operandsFit(v, sizes, optional, 6, limit)) {
+    return throwError(env, "lstmBackward: operands do not lie inside the memory (offsets, shapes)");
+  }
+  auto at = [&](int i) { return reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
+  try {
+    lstmBackward(*instanceOf(env),
+                 LstmBackwardArgs{at(0), at(1), at(2), at(3), at(4), at(5), static_cast<int>(seqLen), static_cast<int>(rows), static_cast<int>(hidden)});
+  } catch (const std::bad_alloc&) {
+    return throwError(env, "lstmBackward: out of memory for packed weights");
+  }
+  return nullptr;
+#else
+  return throwError(env, "lstmBackward: this build has no native kernels for this CPU");
 #endif
 }
 
@@ -831,7 +1058,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"lstmCell", nullptr, LstmCell, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"version", nullptr, nullptr, nullptr, nullptr, abiVersion, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);

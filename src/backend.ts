@@ -28,7 +28,7 @@ import { wasmKernelsFor, type AdamWScalars } from './wasm/kernels.js';
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 /** Names of the wasm-only fused LSTM step kernels (src/model/lstm-kernels.ts). */
-export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep', coefficients: 'UlmfitLstmCoefficients', gates: 'UlmfitLstmGates', cellOutput: 'UlmfitLstmCellOutput' } as const;
+export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep', coefficients: 'UlmfitLstmCoefficients', forward: 'UlmfitLstmForward', backward: 'UlmfitLstmBackward' } as const;
 /** Name of the wasm-only one-pass Adam step kernel (src/train/optimizer.ts). */
 export const ADAMW_KERNEL = 'UlmfitAdamW';
 /** Names of the wasm-only softmax cross-entropy kernels (src/model/ops.ts crossEntropy). */
@@ -149,9 +149,17 @@ export function patchWasmKernels(): void {
   const fusedKernels: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
     [LSTM_KERNELS.cell, ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!)],
     [LSTM_KERNELS.out, ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!)],
-    // Native only (lstm-kernels.ts checks nativeGatesAvailable): σ(projected + h·W_hhᵀ) in one call.
-    [LSTM_KERNELS.gates, ({ inputs, backend }) => kernelsOf(backend).lstmGates(inputs['projected']!, inputs['h']!, inputs['weightHhT']!)],
-    [LSTM_KERNELS.cellOutput, ({ inputs, backend }) => kernelsOf(backend).lstmCellOutput(inputs['sigmoids']!, inputs['c2Prev']!)],
+    // Native only (lstm-kernels.ts checks nativeLstmAvailable): a whole layer's forward pass, and its back-propagation through time, in one call each.
+    [
+      LSTM_KERNELS.forward,
+      ({ inputs, backend, attrs }) =>
+        kernelsOf(backend).lstmForward(inputs['projected']!, inputs['weightHhT']!, inputs['h0']!, inputs['c2First']!, attrs['keep'] as boolean),
+    ],
+    [
+      LSTM_KERNELS.backward,
+      ({ inputs, backend, attrs }) =>
+        kernelsOf(backend).lstmBackward(inputs['dy']!, inputs['sigmoids']!, inputs['cells']!, inputs['tanhC']!, inputs['weightHh']!, attrs['rows'] as number),
+    ],
     [
       LSTM_KERNELS.coefficients,
       ({ inputs, backend }) => kernelsOf(backend).lstmCoefficients(inputs['sigmoids']!, inputs['cells']!, inputs['tanhCells']!),

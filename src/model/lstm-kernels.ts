@@ -3,9 +3,9 @@
  * with ulmfit's own kernels: src/wasm/kernels.ts). A step of the forward pass is then 6 kernels
  * instead of 13 and a step of the backward 2 instead of 7 plus 4 whole-sequence splits; the
  * numbers are the same bits as the plain TF.js ops in lstm.ts, which stay the path everywhere
- * else (other backends, autodiff); with the native kernels the gates' matmul, sum and sigmoid
- * are one call too (their σ differs from TF.js's in the last bits). Not differentiable: used only
- * inside hand-written gradients and inference.
+ * else (other backends, autodiff). With the native kernels a whole layer's forward pass is one
+ * call, and so is its back-propagation through time (their σ differs from TF.js's in the last
+ * bits). Not differentiable: used only inside hand-written gradients and inference.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LSTM_KERNELS } from '../backend.js';
@@ -86,29 +86,39 @@ export function fusedBackwardCoefficients(sigmoids: tf.Tensor2D, cells: tf.Tenso
 }
 
 /**
- * Whether fusedGates can run: the fused kernels are on and the native kernels are loaded. Its σ
- * is the native one (AVX2 exp, about 1 ulp), so these gates differ from TF.js's sigmoid in the
- * last bits; everything else in the fused path gives TF.js's numbers.
+ * Whether the whole-layer native kernels can run (fusedLstmForward, fusedLstmBackward): the fused
+ * kernels are on and the native kernels are loaded. Their σ is the native one (AVX2 exp, about 1
+ * ulp), so their numbers differ from TF.js's sigmoid in the last bits; everything else they do
+ * gives the per-step kernels' numbers.
  */
-export function nativeGatesAvailable(): boolean {
-  return fusedLstmAvailable() && wasmKernelReady(LSTM_KERNELS.gates) && loadNativeKernels() !== null;
+export function nativeLstmAvailable(): boolean {
+  return fusedLstmAvailable() && wasmKernelReady(LSTM_KERNELS.forward) && loadNativeKernels() !== null;
 }
 
 /**
- * One step's gate activations `σ(projected + h·W_hhᵀ)` in one native call.
- * @param projected `[bs, 4H]`; h `[bs, H]`; weightHhT `[H, 4H]`
- * @returns `[bs, 4H]` (i, f, σ(2 z_g), o: the g columns of the weights are doubled)
+ * A whole layer's forward pass in one native call (with nativeLstmAvailable): every step's gates
+ * `σ(projected_t + h_{t-1}·W_hhᵀ)`, then `2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)`,
+ * `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = o·tanh(c_t)` (lstm.ts cellStep), W_hhᵀ packed once.
+ * @param projected `[T·bs, 4H]` every step's input projection (g columns doubled)
+ * @param weightHhT `[H, 4H]` (g columns doubled)
+ * @param h0 `[bs, H]`; c2First `[bs, H]` 2c_0
+ * @param keep also return what the backward pass reads
+ * @returns `[output (h_1 .. h_T) [T·bs, H], 2c_T [bs, H]]`, and with `keep` after them σ of the gates
+ *   `[T·bs, 4H]`, tanh(c_t) `[T·bs, H]`, 2c_0 .. 2c_T `[(T+1)·bs, H]`, h_0 .. h_{T-1} `[T·bs, H]`
  */
-export function fusedGates(projected: tf.Tensor2D, h: tf.Tensor2D, weightHhT: tf.Tensor2D): tf.Tensor2D {
-  return tf.engine().runKernel(LSTM_KERNELS.gates, { projected, h, weightHhT }) as tf.Tensor2D;
+export function fusedLstmForward(projected: tf.Tensor2D, weightHhT: tf.Tensor2D, h0: tf.Tensor2D, c2First: tf.Tensor2D, keep: boolean): tf.Tensor2D[] {
+  return tf.engine().runKernel(LSTM_KERNELS.forward, { projected, weightHhT, h0, c2First }, { keep }) as unknown as tf.Tensor2D[];
 }
 
 /**
- * One step's cell and output in one native call (with nativeGatesAvailable): what fusedCell, the
- * σ of 2c_t and fusedOutput compute, with the native σ.
- * @param sigmoids `[bs, 4H]`; c2Prev `[bs, H]` 2c_{t-1}
- * @returns `[2c_t, tanh(c_t), h_t]`, each `[bs, H]`
+ * Back-propagation through time for a whole layer in one native call (lstm.ts lstmBackward's
+ * sequential part with its coefficients), W_hh packed once.
+ * @param dy `[T·bs, H]` gradient w.r.t. every output; sigmoids, tanhC, cells as fusedLstmForward kept them
+ * @param weightHh `[4H, H]`
+ * @returns dz `[T·bs, 4H]`, the gradient w.r.t. every step's gate pre-activations
  */
-export function fusedCellOutput(sigmoids: tf.Tensor2D, c2Prev: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
-  return tf.engine().runKernel(LSTM_KERNELS.cellOutput, { sigmoids, c2Prev }) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+export function fusedLstmBackward(
+  dy: tf.Tensor2D, sigmoids: tf.Tensor2D, cells: tf.Tensor2D, tanhC: tf.Tensor2D, weightHh: tf.Tensor2D, bs: number,
+): tf.Tensor2D {
+  return tf.engine().runKernel(LSTM_KERNELS.backward, { dy, sigmoids, cells, tanhC, weightHh }, { rows: bs }) as tf.Tensor2D;
 }

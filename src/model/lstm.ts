@@ -25,7 +25,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedCellOutput, fusedGates, fusedLstmAvailable, fusedOutput, gradientTapeOn, nativeGatesAvailable,
+  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedLstmAvailable, fusedLstmBackward, fusedLstmForward, fusedOutput, gradientTapeOn,
+  nativeLstmAvailable,
 } from './lstm-kernels.js';
 import { columnSum, customOp, transposeFlagsFree } from './ops.js';
 
@@ -95,16 +96,21 @@ export function lstmSequence(
   // With no gradient being recorded (inference) the per-step work may use the fused kernels,
   // which have no gradients of their own; the numbers are the same.
   const fused = !gradientTapeOn() && fusedLstmAvailable();
-  const gates = fused && nativeGatesAvailable();
   const [seqLen, bs, nIn] = x.shape;
   const projected = inputProjection(x.reshape([seqLen * bs, nIn]), prepared);
-  const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
   const weightHhT = prepared.weightHhT;
+  if (fused && seqLen > 0 && nativeLstmAvailable()) {
+    const hidden = weightHhT.shape[0];
+    const [output, c2Last] = fusedLstmForward(projected, weightHhT, initial.h, tf.mul(initial.c, 2), false) as [tf.Tensor2D, tf.Tensor2D];
+    const h = tf.slice(output, [(seqLen - 1) * bs, 0], [bs, hidden]);
+    return { output: output.reshape([seqLen, bs, hidden]), state: { h, c: tf.mul(c2Last, 0.5) as tf.Tensor2D } };
+  }
+  const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
   let h = initial.h;
   let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
   const outputs: tf.Tensor2D[] = [];
   for (let t = 0; t < seqLen; t++) {
-    const step = cellStep(steps[t]!, h, weightHhT, c2, fused, gates);
+    const step = cellStep(steps[t]!, h, weightHhT, c2, fused);
     ({ h, c2 } = step);
     outputs.push(h);
   }
@@ -126,12 +132,19 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
   const hidden = weights.weightHh.shape[1];
   let finalState: LstmState | undefined;
   const fused = fusedLstmAvailable();
-  const gates = fused && nativeGatesAvailable();
+  const native = fused && seqLen > 0 && nativeLstmAvailable();
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
     const prepared = prepareLstmWeights({ weightIh, weightHh, biasIh, biasHh });
     const projected = inputProjection(x2d, prepared);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused, native);
+    if (native) {
+      const [output, c2Last, sigmoids, tanhC, cells, hPrev] = fusedLstmForward(projected, prepared.weightHhT, initial.h, tf.mul(initial.c, 2), true);
+      save([x2d, weightIh, weightHh, sigmoids!, tanhC!, cells!, hPrev!]);
+      finalState = { h: tf.keep(tf.slice(output!, [(seqLen - 1) * bs, 0], [bs, hidden])), c: tf.keep(tf.mul(c2Last!, 0.5)) as tf.Tensor2D };
+      return { value: output!, gradFunc };
+    }
     const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
     const weightHhT = prepared.weightHhT;
     let h = initial.h;
@@ -141,7 +154,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
     const cells: tf.Tensor2D[] = [c2];
     const outputs: tf.Tensor2D[] = [];
     for (let t = 0; t < seqLen; t++) {
-      const step = cellStep(steps[t]!, h, weightHhT, c2, fused, gates);
+      const step = cellStep(steps[t]!, h, weightHhT, c2, fused);
       ({ h, c2 } = step);
       sigmoids.push(step.sigmoids);
       tanhCells.push(step.tanhC);
@@ -160,10 +173,7 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
       hPrev, // [T*bs, H]: h_0 .. h_{T-1}
     ]);
     finalState = { h: tf.keep(h.clone()), c: tf.keep(tf.mul(c2, 0.5)) as tf.Tensor2D };
-    return {
-      value: output,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused),
-    };
+    return { value: output, gradFunc };
   });
 
   const out2d = run(x.reshape([seqLen * bs, nIn]), weights.weightIh, weights.weightHh, weights.biasIh, weights.biasHh);
@@ -191,8 +201,6 @@ function gateScale(hidden: number): tf.Tensor2D {
  * @param weightHhT `[H, 4H]` transposed recurrent weight (g columns doubled)
  * @param c2Prev `[bs, H]` twice the previous cell
  * @param fused use the fused element-wise kernels (not differentiable; same numbers)
- * @param nativeGates the gates as one native call (matmul, sum, σ) and the cell and output as
- *   another (their σ differs from TF.js's in the last bits)
  * @returns h `[bs, H]`, c2 = 2c `[bs, H]`; for the backward: `sigmoids` = σ of the (scaled)
  *   pre-activations `[bs, 4H]` and `tanhC` = tanh(c) `[bs, H]`
  */
@@ -202,13 +210,7 @@ function cellStep(
   weightHhT: tf.Tensor2D,
   c2Prev: tf.Tensor2D,
   fused: boolean,
-  nativeGates = false,
 ): { h: tf.Tensor2D; c2: tf.Tensor2D; sigmoids: tf.Tensor2D; tanhC: tf.Tensor2D } {
-  if (nativeGates) {
-    const sigmoids = fusedGates(projected, hPrev, weightHhT);
-    const [c2, tanhC, h] = fusedCellOutput(sigmoids, c2Prev);
-    return { h, c2, sigmoids, tanhC };
-  }
   const sigmoids = tf.sigmoid(tf.add(projected, tf.matMul(hPrev, weightHhT))) as tf.Tensor2D;
   if (fused) {
     const c2 = fusedCell(sigmoids, c2Prev);
@@ -228,13 +230,37 @@ function cellStep(
  * @param dy `[T*bs, H]` gradient of the loss w.r.t. every output h_t
  * @param saved the tensors saved by the forward (see there)
  * @param fused run each step's element-wise work as one kernel (lstm-kernels.ts)
+ * @param native run the whole sequential part as one native call (lstm-kernels.ts fusedLstmBackward)
  * @returns gradients for (x2d `[T*bs, in]`, weightIh, weightHh, biasIh, biasHh)
  */
-function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number, fused: boolean): tf.Tensor[] {
+function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number, fused: boolean, native: boolean): tf.Tensor[] {
   const [x2d, weightIh, weightHh, sigmoids, tanhCells, cells, hPrev] = saved as tf.Tensor2D[];
+  const dz = native ? fusedLstmBackward(dy, sigmoids!, cells!, tanhCells!, weightHh!, bs) : dzByStep(dy, saved, seqLen, bs, fused);
+  let dWeightIh: tf.Tensor2D;
+  let dWeightHh: tf.Tensor2D;
+  if (transposeFlagsFree()) {
+    dWeightIh = tf.matMul(dz, x2d!, true, false); // [4H, in]
+    dWeightHh = tf.matMul(dz, hPrev!, true, false); // [4H, H]
+  } else {
+    const dzT = dz.transpose(); // [4H, T*bs]
+    dWeightIh = tf.matMul(dzT, x2d!);
+    dWeightHh = tf.matMul(dzT, hPrev!);
+    dzT.dispose();
+  }
+  const dBias = columnSum(dz); // [4H]
+  const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
+  return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
+}
+
+/**
+ * The gradient w.r.t. every step's gate pre-activations, step by step with TF.js kernels (the
+ * fused per-step ones where `fused`).
+ * @returns dz `[T*bs, 4H]`
+ */
+function dzByStep(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number, fused: boolean): tf.Tensor2D {
+  const [, , weightHh, sigmoids, tanhCells, cells] = saved as tf.Tensor2D[];
   const rows = seqLen * bs;
   const hidden = weightHh!.shape[1];
-
   // Everything that does not depend on the recurrence, for all steps at once:
   //   dz_i = dc ⊙ g ⊙ σ'(i)        dz_f = dc ⊙ c_{t-1} ⊙ σ'(f)
   //   dz_g = dc ⊙ σ(i) ⊙ (1-g²)    dz_o = dh ⊙ tanh(c_t) ⊙ σ'(o)
@@ -266,20 +292,7 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
 
   const dz = tf.concat(dzSteps, 0); // [T*bs, 4H]
   tf.dispose(dzSteps);
-  let dWeightIh: tf.Tensor2D;
-  let dWeightHh: tf.Tensor2D;
-  if (transposeFlagsFree()) {
-    dWeightIh = tf.matMul(dz, x2d!, true, false); // [4H, in]
-    dWeightHh = tf.matMul(dz, hPrev!, true, false); // [4H, H]
-  } else {
-    const dzT = dz.transpose(); // [4H, T*bs]
-    dWeightIh = tf.matMul(dzT, x2d!);
-    dWeightHh = tf.matMul(dzT, hPrev!);
-    dzT.dispose();
-  }
-  const dBias = columnSum(dz); // [4H]
-  const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
-  return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
+  return dz as tf.Tensor2D;
 }
 
 /** What the sequential part of lstmBackward reads (none of it is disposed there). */

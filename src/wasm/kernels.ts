@@ -357,43 +357,60 @@ export class WasmKernels {
   }
 
   /**
-   * One LSTM step's gates on the native kernels: `σ(projected + h·W_hhᵀ)` in one call (the matmul,
-   * then the sum and the sigmoid on the product while it is in cache). Throws where the native
-   * kernels are not loaded (lstm-kernels.ts checks nativeGatesAvailable).
-   * @param projected `[rows, 4H]` this step's input projection (with the biases)
-   * @param h `[rows, H]` h_{t-1}
-   * @param weightHhT `[H, 4H]`
-   * @returns `[rows, 4H]`
+   * A whole LSTM layer's forward pass on the native kernels, in one call (lstm-kernels.ts
+   * fusedLstmForward). Throws where they are not loaded.
+   * @param projected `[T·rows, 4H]`; weightHhT `[H, 4H]`; h0, c2First `[rows, H]`
+   * @param keep also return what the backward pass reads
+   * @returns keep: `[output [T·rows, H], c2Last [rows, H], sigmoids [T·rows, 4H], tanhC [T·rows, H],
+   *   cells [(T+1)·rows, H], hPrev [T·rows, H]]`; else `[output, c2Last]`
    */
-  lstmGates(projected: tf.TensorInfo, h: tf.TensorInfo, weightHhT: tf.TensorInfo): tf.TensorInfo {
+  lstmForward(projected: tf.TensorInfo, weightHhT: tf.TensorInfo, h0: tf.TensorInfo, c2First: tf.TensorInfo, keep: boolean): tf.TensorInfo[] {
     const native = loadNativeKernels();
-    if (native === null) throw new Error('LSTM gates: the native kernels are not loaded');
-    const [rows, hidden] = h.shape as [number, number];
-    const gates = weightHhT.shape[1]!;
-    if (weightHhT.shape[0] !== hidden || projected.shape[0] !== rows || projected.shape[1] !== gates || h.dtype !== 'float32' || projected.dtype !== 'float32') {
-      throw new Error(`LSTM gates: [${projected.shape}], [${h.shape}] and [${weightHhT.shape}] do not fit`);
+    if (native === null) throw new Error('LSTM forward: the native kernels are not loaded');
+    const [rows, hidden] = h0.shape as [number, number];
+    const gates = 4 * hidden;
+    const seqLen = projected.shape[0]! / rows;
+    const float = [projected, weightHhT, h0, c2First].every((t) => t.dtype === 'float32');
+    if (!float || !Number.isInteger(seqLen) || projected.shape[1] !== gates || weightHhT.shape[0] !== hidden || weightHhT.shape[1] !== gates ||
+        c2First.shape[0] !== rows || c2First.shape[1] !== hidden) {
+      throw new Error(`LSTM forward: [${projected.shape}], [${weightHhT.shape}], [${h0.shape}] and [${c2First.shape}] do not fit`);
     }
-    return this.nativeMatMul(native, h, weightHhT, [rows, gates], hidden, 1, { addend: projected, sigmoid: true });
+    const make = (shape: number[]) => this.backend.makeOutput(shape, 'float32');
+    const output = make([seqLen * rows, hidden]);
+    const c2Last = make([rows, hidden]);
+    const saved = keep ? [make([seqLen * rows, gates]), make([seqLen * rows, hidden]), make([(seqLen + 1) * rows, hidden]), make([seqLen * rows, hidden])] : [];
+    const at = (t: tf.TensorInfo | undefined) => (t === undefined ? -1 : this.offsetOf(t));
+    const [sigmoids, tanhC, cells, hPrev] = saved;
+    // Offsets after every makeOutput (the heap may have grown), and its ArrayBuffer last.
+    native.lstmForward(
+      this.module.asm.memory.buffer, at(projected), at(weightHhT), at(h0), at(c2First), at(sigmoids), at(tanhC), at(cells), at(output), at(hPrev),
+      at(c2Last), seqLen, rows, hidden,
+    );
+    return [output, c2Last, ...saved];
   }
 
   /**
-   * One LSTM step's cell and output on the native kernels, in one call: `2c_t = f·2c_{t-1} +
-   * i·(4σ(2 z_g) − 2)`, `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = o·tanh(c_t)` (lstmCell and lstmOut with
-   * the σ between them). Throws where the native kernels are not loaded.
-   * @param sigmoids `[rows, 4H]`; c2Prev `[rows, H]`
-   * @returns `[2c_t, tanh(c_t), h_t]`, each `[rows, H]`
+   * Back-propagation through time for a whole layer on the native kernels (lstm-kernels.ts
+   * fusedLstmBackward). Throws where they are not loaded.
+   * @param dy `[T·rows, H]`; sigmoids `[T·rows, 4H]`; cells `[(T+1)·rows, H]`; tanhC `[T·rows, H]`; weightHh `[4H, H]`
+   * @returns dz `[T·rows, 4H]`
    */
-  lstmCellOutput(sigmoids: tf.TensorInfo, c2Prev: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  lstmBackward(dy: tf.TensorInfo, sigmoids: tf.TensorInfo, cells: tf.TensorInfo, tanhC: tf.TensorInfo, weightHh: tf.TensorInfo, rows: number): tf.TensorInfo {
     const native = loadNativeKernels();
-    if (native === null) throw new Error('LSTM cell: the native kernels are not loaded');
-    const [rows, hidden] = c2Prev.shape as [number, number];
-    if (sigmoids.shape[0] !== rows || sigmoids.shape[1] !== 4 * hidden) throw new Error(`LSTM cell: [${sigmoids.shape}] and [${c2Prev.shape}] do not fit`);
-    const outputs = [0, 1, 2].map(() => this.backend.makeOutput([rows, hidden], 'float32')) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-    const [c2, tanhC, h] = outputs;
-    native.lstmCell(
-      this.module.asm.memory.buffer, this.offsetOf(sigmoids), this.offsetOf(c2Prev), this.offsetOf(c2), this.offsetOf(tanhC), this.offsetOf(h), rows, hidden,
+    if (native === null) throw new Error('LSTM backward: the native kernels are not loaded');
+    const [steps, hidden] = dy.shape as [number, number];
+    const seqLen = steps / rows;
+    const float = [dy, sigmoids, cells, tanhC, weightHh].every((t) => t.dtype === 'float32');
+    if (!float || !Number.isInteger(seqLen) || sigmoids.shape[0] !== steps || sigmoids.shape[1] !== 4 * hidden || cells.shape[0] !== steps + rows ||
+        cells.shape[1] !== hidden || tanhC.shape[0] !== steps || tanhC.shape[1] !== hidden || weightHh.shape[0] !== 4 * hidden || weightHh.shape[1] !== hidden) {
+      throw new Error(`LSTM backward: [${dy.shape}], [${sigmoids.shape}], [${cells.shape}], [${tanhC.shape}] and [${weightHh.shape}] do not fit`);
+    }
+    const dz = this.backend.makeOutput([steps, 4 * hidden], 'float32');
+    native.lstmBackward(
+      this.module.asm.memory.buffer, this.offsetOf(dy), this.offsetOf(sigmoids), this.offsetOf(cells), this.offsetOf(tanhC), this.offsetOf(weightHh),
+      this.offsetOf(dz), seqLen, rows, hidden,
     );
-    return outputs;
+    return dz;
   }
 
   /**

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
 /** The addon's calling convention this code speaks (ABI_VERSION in native/ulmfit_native.cc). */
-const NATIVE_ABI_VERSION = 2;
+const NATIVE_ABI_VERSION = 3;
 
 /** The addon's exports (native/ulmfit_native.cc). */
 export interface NativeKernels {
@@ -35,10 +35,26 @@ export interface NativeKernels {
     transposeA: boolean, transposeB: boolean, addend: number, addendIsRow: boolean, sigmoid: boolean, owner: number,
   ): void;
   /**
-   * One LSTM step's cell and output from its gate activations (lstm.ts cellStep): s `[rows, 4H]`,
-   * c2Prev, c2, tanhC, h `[rows, H]`, float32 at byte offsets of `memory`.
+   * A whole LSTM layer's forward pass, T steps of gates, cell and output (lstm.ts cellStep), the
+   * recurrent weight packed once: projected `[T·rows, 4H]`, weightHhT `[H, 4H]`, h0 and c2First
+   * (2c_0) `[rows, H]`; writes sigmoids `[T·rows, 4H]`, tanhC `[T·rows, H]`, cells (2c_0 .. 2c_T)
+   * `[(T+1)·rows, H]`, output (h_1 .. h_T) `[T·rows, H]`, hPrev (h_0 .. h_{T-1}) `[T·rows, H]` and
+   * c2Last (2c_T) `[rows, H]`, float32 at byte offsets of `memory`; -1 for sigmoids, tanhC, cells,
+   * hPrev or c2Last: not kept.
    */
-  lstmCell(memory: ArrayBuffer, s: number, c2Prev: number, c2: number, tanhC: number, h: number, rows: number, hidden: number): void;
+  lstmForward(
+    memory: ArrayBuffer, projected: number, weightHhT: number, h0: number, c2First: number, sigmoids: number, tanhC: number, cells: number,
+    output: number, hPrev: number, c2Last: number, seqLen: number, rows: number, hidden: number,
+  ): void;
+  /**
+   * Back-propagation through time for a whole layer (lstm.ts lstmBackward's sequential part with
+   * its coefficients): dy `[T·rows, H]`, sigmoids `[T·rows, 4H]`, cells `[(T+1)·rows, H]`, tanhC
+   * `[T·rows, H]`, weightHh `[4H, H]`; writes dz `[T·rows, 4H]`.
+   */
+  lstmBackward(
+    memory: ArrayBuffer, dy: number, sigmoids: number, cells: number, tanhC: number, weightHh: number, dz: number, seqLen: number, rows: number,
+    hidden: number,
+  ): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
 }

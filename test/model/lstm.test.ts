@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { detach, lstmSequence, lstmSequenceFast, type LstmWeights } from '../../src/model/lstm.js';
-import { fusedLstmAvailable, nativeGatesAvailable, setFusedLstmEnabled } from '../../src/model/lstm-kernels.js';
+import { fusedLstmAvailable, nativeLstmAvailable, setFusedLstmEnabled } from '../../src/model/lstm-kernels.js';
 import { setNativeKernelsEnabled } from '../../src/wasm/native.js';
 import { nativeExpected } from '../support/native-expected.js';
 import { uniformTensor } from '../../src/model/weights.js';
@@ -97,7 +97,7 @@ describe('LSTM layer', () => {
   it.each(gateCases)('fused step kernels (H = %i, native gates %s) give the plain ops\' numbers, forward and backward: the same bits without native gates', (hidden, nativeGates) => {
     expect(fusedLstmAvailable()).toBe(true);
     setNativeKernelsEnabled(nativeGates);
-    expect(nativeGatesAvailable()).toBe(nativeGates);
+    expect(nativeLstmAvailable()).toBe(nativeGates);
     const rng = new Rng(hidden);
     const [seqLen, bs, nIn] = [4, 3, 5];
     const weights = makeWeights(nIn, hidden, rng);

@@ -47,7 +47,7 @@ function multiply(a: Float32Array, b: Float32Array, m: number, k: number, n: num
 
 describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
   it('runs the wasm backend\'s BatchMatMul on this machine', () => {
-    expect(native.version).toBe(2);
+    expect(native.version).toBe(3);
     const calls = kernels.stats.nativeCalls;
     multiply(values(12, 1), values(12, 2), 3, 4, 3);
     expect(kernels.stats.nativeCalls).toBe(calls + 1);
@@ -194,22 +194,120 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
   });
 
   it.each([
-    [3, 5, 12],
-    [16, 40, 96],
-    [70, 33, 21],
-  ])('computes LSTM gates σ(projected + h·Wᵀ) in one call ([%i, %i] x [%i-wide])', (rows, hidden, gates) => {
-    const h = values(rows * hidden, 41);
-    const w = values(hidden * gates, 42);
-    const projected = values(rows * gates, 43).map((v) => v * 3);
-    const product = matMulRef(h, w, rows, hidden, gates);
-    const expected = product.map((v, i) => 1 / (1 + Math.exp(-(v + projected[i]!))));
-    const inputs = { projected: tf.tensor2d(projected, [rows, gates]), h: tf.tensor2d(h, [rows, hidden]), weightHhT: tf.tensor2d(w, [hidden, gates]) };
-    for (let round = 0; round < 2; round++) {
-      const out = tf.engine().runKernel('UlmfitLstmGates', inputs) as tf.Tensor;
-      expectClose(out.dataSync() as Float32Array, expected, hidden);
-      out.dispose();
+    [3, 5, 4],
+    [16, 40, 3],
+    [70, 9, 2],
+  ])('runs a whole LSTM layer forward in one call ([%i rows, H = %i], %i steps), keeping what the backward reads or not', (rows, hidden, seqLen) => {
+    const gates = 4 * hidden;
+    const narrow = rows * hidden;
+    const projected = values(seqLen * rows * gates, 41).map((v) => v * 2);
+    const w = values(hidden * gates, 42).map((v) => v / 2);
+    const h0 = values(narrow, 43).map((v) => v / 2);
+    const c2First = values(narrow, 44);
+    // The float64 recurrence of lstm.ts cellStep, from the float32 inputs.
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const expected = {
+      sigmoids: new Float64Array(seqLen * rows * gates),
+      tanhC: new Float64Array(seqLen * narrow),
+      cells: new Float64Array((seqLen + 1) * narrow),
+      output: new Float64Array(seqLen * narrow),
+      hPrev: new Float64Array(seqLen * narrow),
+    };
+    expected.cells.set(c2First);
+    expected.hPrev.set(h0);
+    for (let t = 0; t < seqLen; t++) {
+      const hIn = Float32Array.from(expected.hPrev.subarray(t * narrow, (t + 1) * narrow));
+      const product = matMulRef(hIn, w, rows, hidden, gates);
+      for (let i = 0; i < rows * gates; i++) expected.sigmoids[t * rows * gates + i] = sigmoid(product[i]! + projected[t * rows * gates + i]!);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < hidden; j++) {
+          const gate = (g: number) => expected.sigmoids[(t * rows + r) * gates + g * hidden + j]!;
+          const at = t * narrow + r * hidden + j;
+          const cell = gate(1) * expected.cells[at]! + gate(0) * (4 * gate(2) - 2);
+          expected.cells[at + narrow] = cell;
+          expected.tanhC[at] = Math.tanh(cell / 2);
+          expected.output[at] = gate(3) * Math.tanh(cell / 2);
+          if (t + 1 < seqLen) expected.hPrev[at + narrow] = expected.output[at]!;
+        }
+      }
+    }
+    const inputs = {
+      projected: tf.tensor2d(projected, [seqLen * rows, gates]),
+      weightHhT: tf.tensor2d(w, [hidden, gates]),
+      h0: tf.tensor2d(h0, [rows, hidden]),
+      c2First: tf.tensor2d(c2First, [rows, hidden]),
+    };
+    const tolerance = 4 * hidden; // float32 rounding fed back through a few steps of the recurrence
+    for (const keep of [true, false]) {
+      const outputs = tf.engine().runKernel('UlmfitLstmForward', inputs, { keep }) as unknown as tf.Tensor[];
+      expect(outputs).toHaveLength(keep ? 6 : 2);
+      const [output, c2Last, sigmoids, tanhC, cells, hPrev] = outputs;
+      expectClose(output!.dataSync() as Float32Array, expected.output, tolerance);
+      expectClose(c2Last!.dataSync() as Float32Array, expected.cells.subarray(seqLen * narrow), tolerance);
+      if (keep) {
+        expectClose(sigmoids!.dataSync() as Float32Array, expected.sigmoids, tolerance);
+        expectClose(tanhC!.dataSync() as Float32Array, expected.tanhC, tolerance);
+        expectClose(cells!.dataSync() as Float32Array, expected.cells, tolerance);
+        expectClose(hPrev!.dataSync() as Float32Array, expected.hPrev, tolerance);
+      }
+      tf.dispose(outputs);
     }
     tf.dispose(Object.values(inputs));
+  });
+
+  it.each([
+    [3, 5, 4],
+    [16, 40, 3],
+    [7, 19, 2],
+  ])('back-propagates a whole LSTM layer through time in one call ([%i rows, H = %i], %i steps)', (rows, hidden, seqLen) => {
+    const gates = 4 * hidden;
+    const narrow = rows * hidden;
+    const s = values(seqLen * rows * gates, 71).map((v) => (v + 1) / 2);
+    const cells = values((seqLen + 1) * narrow, 72).map((v) => v * 3);
+    const tanhC = values(seqLen * narrow, 73).map((v) => v * 0.9);
+    const dy = values(seqLen * narrow, 74);
+    const w = values(gates * hidden, 75).map((v) => v / 2);
+    // Float64 back-propagation through time (lstm.ts lstmBackward), t = T-1 .. 0.
+    const expected = new Float64Array(seqLen * rows * gates);
+    const carry = new Float64Array(narrow);
+    for (let t = seqLen - 1; t >= 0; t--) {
+      const last = t === seqLen - 1;
+      const next = Float32Array.from(expected.subarray((t + 1) * rows * gates, (t + 2) * rows * gates));
+      const mm = last ? new Float64Array(narrow) : matMulRef(next, w, rows, gates, hidden);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < hidden; j++) {
+          const gate = (g: number) => s[(t * rows + r) * gates + g * hidden + j]!;
+          const dzAt = (g: number) => (t * rows + r) * gates + g * hidden + j;
+          const at = t * narrow + r * hidden + j;
+          const g = 2 * gate(2) - 1;
+          const tc = tanhC[at]!;
+          const dh = dy[at]! + mm[r * hidden + j]!;
+          const dc = dh * gate(3) * (1 - tc * tc) + (last ? 0 : carry[r * hidden + j]!);
+          expected[dzAt(0)] = dc * g * gate(0) * (1 - gate(0));
+          expected[dzAt(1)] = dc * cells[at]! * 0.5 * gate(1) * (1 - gate(1));
+          expected[dzAt(2)] = dc * gate(0) * (1 - g * g);
+          expected[dzAt(3)] = dh * tc * gate(3) * (1 - gate(3));
+          carry[r * hidden + j] = dc * gate(1);
+        }
+      }
+    }
+    const inputs = {
+      dy: tf.tensor2d(dy, [seqLen * rows, hidden]),
+      sigmoids: tf.tensor2d(s, [seqLen * rows, gates]),
+      cells: tf.tensor2d(cells, [(seqLen + 1) * rows, hidden]),
+      tanhC: tf.tensor2d(tanhC, [seqLen * rows, hidden]),
+      weightHh: tf.tensor2d(w, [gates, hidden]),
+    };
+    const dz = tf.engine().runKernel('UlmfitLstmBackward', inputs, { rows }) as tf.Tensor;
+    expectClose(dz.dataSync() as Float32Array, expected, 4 * gates);
+    tf.dispose([dz, ...Object.values(inputs)]);
+  });
+
+  it('rejects whole-layer LSTM calls whose operands do not lie inside the memory', () => {
+    const memory = new ArrayBuffer(4096);
+    expect(() => native.lstmForward(memory, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, 100, 8, 8)).toThrow(/lstmForward: operands do not lie inside/);
+    expect(() => native.lstmForward(memory, 0, 0, 0, 0, -1, -1, -1, 2, -1, -1, 1, 1, 1)).toThrow(/lstmForward: operands do not lie inside/);
+    expect(() => native.lstmBackward(memory, 0, 0, 0, 0, 0, 0, 100, 8, 8)).toThrow(/lstmBackward: operands do not lie inside/);
   });
 
   it('runs fused matmuls (bias of [n] or of the output\'s shape, linear or sigmoid) and leaves other activations to TF.js', () => {
@@ -261,38 +359,15 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
     expectClose(memory.subarray(3000, 3000 + m * 50), matMulRef(a, b3, m, 30, 50), 30);
   });
 
-  it.each([
-    [3, 5],
-    [4, 16],
-    [2, 19],
-  ])('computes an LSTM step\'s cell and output from its gates in one call ([%i rows, H = %i])', (rows, hidden) => {
-    const s = values(rows * 4 * hidden, 71).map((v) => (v + 1) / 2);
-    const c2Prev = values(rows * hidden, 72).map((v) => v * 3);
-    const inputs = { sigmoids: tf.tensor2d(s, [rows, 4 * hidden]), c2Prev: tf.tensor2d(c2Prev, [rows, hidden]) };
-    const [c2, tanhC, h] = tf.engine().runKernel('UlmfitLstmCellOutput', inputs) as unknown as tf.Tensor[];
-    const [c2Data, tanhData, hData] = [c2!, tanhC!, h!].map((t) => t.dataSync());
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < hidden; j++) {
-        const gate = (g: number) => s[r * 4 * hidden + g * hidden + j]!;
-        const cell = gate(1) * c2Prev[r * hidden + j]! + gate(0) * (4 * gate(2) - 2);
-        const t = Math.tanh(cell / 2);
-        expect(c2Data![r * hidden + j]).toBeCloseTo(cell, 5);
-        expect(tanhData![r * hidden + j]).toBeCloseTo(t, 6);
-        expect(hData![r * hidden + j]).toBeCloseTo(gate(3) * t, 6);
-      }
-    }
-    tf.dispose([c2!, tanhC!, h!, ...Object.values(inputs)]);
-  });
-
-  it('lets NaN through the gates\' sigmoid in every column (vector lanes and scalar tail)', () => {
+  it('lets NaN through the matmul epilogue\'s sigmoid in every column (vector lanes and scalar tail)', () => {
     const [rows, hidden, gates] = [2, 3, 20];
     const projected = new Float32Array(rows * gates).fill(0);
     projected[1] = NaN; // a vector lane
     projected[gates + 17] = NaN; // the scalar tail
     projected[4] = -200; // far below the exp clamp: σ = 0
     projected[5] = 200;
-    const inputs = { projected: tf.tensor2d(projected, [rows, gates]), h: tf.zeros([rows, hidden]), weightHhT: tf.zeros([hidden, gates]) };
-    const out = tf.engine().runKernel('UlmfitLstmGates', inputs) as tf.Tensor;
+    const inputs = { bias: tf.tensor2d(projected, [rows, gates]), a: tf.zeros([rows, hidden]) as tf.Tensor2D, b: tf.zeros([hidden, gates]) as tf.Tensor2D };
+    const out = tf.fused.matMul({ ...inputs, activation: 'sigmoid' });
     const got = out.dataSync();
     expect(Number.isNaN(got[1])).toBe(true);
     expect(Number.isNaN(got[gates + 17])).toBe(true);
