@@ -1,17 +1,18 @@
 /**
- * Benchmark: ulmfit vs PyTorch CPU on the same AWD-LSTM work, side by side in one run, so the
- * ratios come from the same machine load. For each config it runs `ulmfit bench --json` (a child
- * process each, so peak memory is per config) on 1 thread, with data-parallel workers as many as
- * the machine has cores (one matmul thread each), and as one replica whose native matmuls use
- * every core; and tools/bench_torch.py at 1 thread and at the core count, interleaved (ulmfit 1,
- * PyTorch 1, ulmfit N workers, PyTorch N, ulmfit 1 × N threads) so a change in load hits both
- * sides; then it prints tokens/s and the ratios at 1 thread and at N (ulmfit vs PyTorch N
- * threads), with the load average before each run; then classification
- * inference (encoder + pooling + head) in documents/s on 500-token documents. Ends with a
- * `BENCH {json}` line for bench/run.js.
+ * Benchmark: ulmfit vs PyTorch CPU on the same AWD-LSTM work, side by side in one run. For each
+ * config it runs rounds (ULMFIT_BENCH_ROUNDS, default 3) of, back to back: `ulmfit bench --json`
+ * on 1 thread, tools/bench_torch.py on 1 thread, ulmfit as one replica whose native matmuls use
+ * every core (what training does by default), PyTorch on as many threads, and ulmfit as that
+ * many data-parallel workers of one thread each; a child process each, so peak memory is per
+ * run. These shared machines change speed by ±30% from minute to minute, so each ratio is taken
+ * within a round, from two runs seconds apart, and the table gives the median of the rounds'
+ * ratios with their range, and the median tokens/s. Then classification inference (encoder +
+ * pooling + head) in documents/s on 500-token documents. Ends with a `BENCH {json}` line for
+ * bench/run.js.
  *
  *   npm run build && node bench/run.js speed
  *   ULMFIT_BENCH_STEPS=5 node dist/bench/speed.js      # more timed steps (default 3; WT103 size: 2)
+ *   ULMFIT_BENCH_ROUNDS=5 node dist/bench/speed.js     # more rounds (default 3)
  *   ULMFIT_BENCH_CONFIGS=small node dist/bench/speed.js # only the 10000/200/600 config
  *
  * PyTorch: $ULMFIT_TORCH_PYTHON, else /work/venv-torch/bin/python when it exists, else python3
@@ -42,17 +43,23 @@ interface ThreadMs {
 
 type UlmfitThroughput = Throughput & { peakRssMb: number; backend: string; matmul: string; threadMs?: ThreadMs[] };
 
+/** The runs of one round, back to back so a change in the machine's load hits both sides alike. */
+interface Round {
+  ulmfit1: UlmfitThroughput;
+  torch1: Throughput | null;
+  /** One replica whose native matmuls use all N cores: what training does by default. */
+  ulmfitThreaded?: UlmfitThroughput;
+  torchN?: Throughput | null;
+  /** N data-parallel replicas of one thread each (`--train-workers N`). */
+  ulmfitWorkers?: UlmfitThroughput;
+  /** 1-minute load average before each run. */
+  load: Record<string, number>;
+}
+
 interface ConfigResult {
   name: string;
   config: SpeedConfig;
-  /** By worker count (1 = single thread), each worker one thread. */
-  ulmfit: Record<number, UlmfitThroughput>;
-  /** One replica whose matmuls run on every core (the default without --train-workers); absent on one core. */
-  ulmfitThreaded?: UlmfitThroughput;
-  /** By thread count; null when PyTorch is unavailable or failed. */
-  torch: Record<number, Throughput | null>;
-  /** 1-minute load average before each run, by `ulmfit N` / `torch N`. */
-  load: Record<string, number>;
+  rounds: Round[];
 }
 
 /** A python that can import torch, or null. */
@@ -104,18 +111,37 @@ function runTorch(python: string, config: SpeedConfig, threads: number): Through
   return { train: out.train_tokens_per_s as number, infer: out.infer_tokens_per_s as number, trainCpu: cpu && { onCpu: cpu.on_cpu, waiting: cpu.waiting } };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The median of `pick` over the rounds where it is defined; undefined where it never is. */
+function medianOf(rounds: Round[], pick: (r: Round) => number | undefined): number | undefined {
+  const values = rounds.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return values.length === 0 ? undefined : median(values);
+}
+
+/** Per round ulmfit / PyTorch, from the two runs of that round: their median, min and max. */
+function ratios(rounds: Round[], pick: (r: Round) => [number | undefined, number | undefined]): { median: number; min: number; max: number } | undefined {
+  const values = rounds.map(pick).filter(([u, t]) => u !== undefined && t !== undefined && t > 0).map(([u, t]) => u! / t!);
+  return values.length === 0 ? undefined : { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
 function sumThreads(threads: ThreadMs[] | undefined): Throughput['trainCpu'] {
   if (threads === undefined) return undefined;
   return { onCpu: threads.reduce((n, t) => n + t.on_cpu, 0), waiting: threads.reduce((n, t) => n + t.waiting, 0) };
 }
 
 const fmt = (n: number | undefined): string => (n === undefined ? 'n/a' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
-const ratio = (a: number, b: number | undefined): string => (b === undefined || !(b > 0) ? 'n/a' : `${(a / b).toFixed(2)}×`);
+const fmtRatio = (r: ReturnType<typeof ratios>): string => (r === undefined ? 'n/a' : `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})`);
 
 async function main(): Promise<void> {
   const steps = Number(process.env.ULMFIT_BENCH_STEPS ?? '3');
+  const roundCount = Math.max(1, Number(process.env.ULMFIT_BENCH_ROUNDS ?? '3'));
   const cores = availableParallelism();
-  const threadCounts = cores > 1 ? [1, cores] : [1];
+  const n = cores;
   const wanted = (process.env.ULMFIT_BENCH_CONFIGS ?? 'small,wt103').split(',');
   const configs: { key: string; name: string; clasName: string; clasBs: number; config: SpeedConfig }[] = [
     { key: 'small', name: '10000/200/600/3, 32×72', clasName: '10000/200/600/3', clasBs: 16, config: { vocab: 10000, emb: 200, hidden: 600, layers: 3, bs: 32, bptt: 72, steps, warmup: 1 } },
@@ -123,63 +149,80 @@ async function main(): Promise<void> {
   ].filter((c) => wanted.includes(c.key));
   const python = findTorchPython();
   const torchVersion = python === null ? null : spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
-  console.log(`cores ${cores}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
+  console.log(`cores ${cores}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start; ${roundCount} rounds`);
   console.log(python === null ? 'PyTorch: unavailable (no python that can import torch)' : `PyTorch ${torchVersion} (${python})`);
 
   const results: ConfigResult[] = [];
   for (const { name, config } of configs) {
-    const ulmfit: Record<number, UlmfitThroughput> = {};
-    const torch: Record<number, Throughput | null> = {};
-    const load: Record<string, number> = {};
-    let ulmfitThreaded: UlmfitThroughput | undefined;
-    for (const threads of threadCounts) {
-      load[`ulmfit ${threads}`] = loadavg()[0]!;
-      ulmfit[threads] = runUlmfit(config, threads, 1);
-      load[`torch ${threads}`] = loadavg()[0]!;
-      torch[threads] = python === null ? null : runTorch(python, config, threads);
-      if (threads > 1) {
-        load[`ulmfit 1x${threads}`] = loadavg()[0]!;
-        ulmfitThreaded = runUlmfit(config, 1, threads);
+    const rounds: Round[] = [];
+    for (let round = 0; round < roundCount; round++) {
+      const load: Record<string, number> = {};
+      const measure = <T>(key: string, run: () => T): T => {
+        load[key] = loadavg()[0]!;
+        return run();
+      };
+      const ulmfit1 = measure('ulmfit 1', () => runUlmfit(config, 1, 1));
+      const torch1 = measure('torch 1', () => (python === null ? null : runTorch(python, config, 1)));
+      const entry: Round = { ulmfit1, torch1, load };
+      if (n > 1) {
+        entry.ulmfitThreaded = measure(`ulmfit 1x${n}`, () => runUlmfit(config, 1, n));
+        entry.torchN = measure(`torch ${n}`, () => (python === null ? null : runTorch(python, config, n)));
+        entry.ulmfitWorkers = measure(`ulmfit ${n} workers`, () => runUlmfit(config, n, 1));
       }
+      rounds.push(entry);
     }
-    results.push({ name, config, ulmfit, torch, load, ...(ulmfitThreaded ? { ulmfitThreaded } : {}) });
+    results.push({ name, config, rounds });
   }
 
-  const n = threadCounts[threadCounts.length - 1]!;
+  const summaries = results.map((r) => {
+    const summary = (what: 'train' | 'infer') => ({
+      ulmfit1: medianOf(r.rounds, (x) => x.ulmfit1[what]),
+      torch1: medianOf(r.rounds, (x) => x.torch1?.[what]),
+      ratio1: ratios(r.rounds, (x) => [x.ulmfit1[what], x.torch1?.[what]]),
+      ulmfitThreaded: medianOf(r.rounds, (x) => x.ulmfitThreaded?.[what]),
+      ulmfitWorkers: medianOf(r.rounds, (x) => x.ulmfitWorkers?.[what]),
+      torchN: medianOf(r.rounds, (x) => x.torchN?.[what]),
+      ratioN: ratios(r.rounds, (x) => [x.ulmfitThreaded?.[what], x.torchN?.[what]]),
+      ratioWorkers: ratios(r.rounds, (x) => [x.ulmfitWorkers?.[what], x.torchN?.[what]]),
+    });
+    return { train: summary('train'), infer: summary('infer') };
+  });
+
   for (const what of ['train', 'infer'] as const) {
-    const first = results[0]!.ulmfit[1]!;
-    console.log(`\n${what === 'train' ? 'Training' : 'Inference'} tokens/s (ulmfit backend ${first.backend}, matmul ${first.matmul}; N = ${n} = the core count)`);
+    const first = results[0]!.rounds[0]!.ulmfit1;
+    console.log(`\n${what === 'train' ? 'Training' : 'Inference'} tokens/s, median of ${roundCount} rounds; ratios: median (min–max) of each round's ulmfit / PyTorch (ulmfit backend ${first.backend}, matmul ${first.matmul}; N = ${n} = the core count)`);
     const columns = ['config', 'ulmfit 1 thread', 'PyTorch 1 thread', 'ratio at 1'];
-    if (n > 1) columns.push(`ulmfit ${n} workers`, `PyTorch ${n} threads`, `ratio at ${n}`, `ulmfit 1 replica × ${n} threads`, `its ratio`);
+    if (n > 1) columns.push(`ulmfit ${n} threads (default)`, `PyTorch ${n} threads`, `ratio at ${n}`, `ulmfit ${n} workers`, 'its ratio');
     console.log(`| ${columns.join(' | ')} |`);
     console.log(`|${'---|'.repeat(columns.length)}`);
-    for (const r of results) {
-      const u1 = r.ulmfit[1]![what];
-      const t1 = r.torch[1]?.[what];
-      const cells = [r.name, fmt(u1), fmt(t1), ratio(u1, t1)];
-      if (n > 1) {
-        const un = r.ulmfit[n]![what];
-        const tn = r.torch[n]?.[what];
-        const threaded = r.ulmfitThreaded?.[what];
-        cells.push(fmt(un), fmt(tn), ratio(un, tn), fmt(threaded), threaded === undefined ? 'n/a' : ratio(threaded, tn));
-      }
+    results.forEach((r, i) => {
+      const s = summaries[i]![what];
+      const cells = [r.name, fmt(s.ulmfit1), fmt(s.torch1), fmtRatio(s.ratio1)];
+      if (n > 1) cells.push(fmt(s.ulmfitThreaded), fmt(s.torchN), fmtRatio(s.ratioN), fmt(s.ulmfitWorkers), fmtRatio(s.ratioWorkers));
       console.log(`| ${cells.join(' | ')} |`);
-    }
+    });
   }
-  console.log('\nload average (1 min) before each run: ' + results.map((r) => `${r.name}: ${Object.entries(r.load).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`).join('; '));
+  console.log('\nload average (1 min) before each run: ' + results.map((r) => `${r.name}: ${r.rounds.map((x, i) => `round ${i + 1} ${Object.entries(x.load).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`).join('; ')}`).join('; '));
   // The load shows here: a thread that waits for a CPU as long as it runs got half a core. CPU
   // seconds per step (all training threads) compare the work done, whatever the load.
-  console.log('\nTraining CPU time per step, ms on a CPU / ms waiting for one (all training threads; Linux)');
-  const cpuColumns = ['config', 'ulmfit 1 thread', 'PyTorch 1 thread', ...(n > 1 ? [`ulmfit ${n} workers`, `PyTorch ${n} threads`] : [])];
+  console.log('\nTraining CPU time per step, ms on a CPU / ms waiting for one (Linux; median of the rounds): all of the process\'s threads, except for workers: their training threads');
+  const cpuColumns = ['config', 'ulmfit 1 thread', 'PyTorch 1 thread', ...(n > 1 ? [`ulmfit ${n} threads`, `PyTorch ${n} threads`, `ulmfit ${n} workers`] : [])];
   console.log(`| ${cpuColumns.join(' | ')} |`);
   console.log(`|${'---|'.repeat(cpuColumns.length)}`);
-  const cpuCell = (t: Throughput | null | undefined): string => (t?.trainCpu ? `${t.trainCpu.onCpu} / ${t.trainCpu.waiting}` : 'n/a');
+  const cpuCell = (rounds: Round[], pick: (r: Round) => Throughput | null | undefined): string => {
+    const onCpu = medianOf(rounds, (x) => pick(x)?.trainCpu?.onCpu);
+    const waiting = medianOf(rounds, (x) => pick(x)?.trainCpu?.waiting);
+    return onCpu === undefined ? 'n/a' : `${onCpu.toFixed(0)} / ${(waiting ?? 0).toFixed(0)}`;
+  };
   for (const r of results) {
-    const cells = [r.name, cpuCell(r.ulmfit[1]), cpuCell(r.torch[1]), ...(n > 1 ? [cpuCell(r.ulmfit[n]), cpuCell(r.torch[n])] : [])];
+    const cells = [r.name, cpuCell(r.rounds, (x) => x.ulmfit1), cpuCell(r.rounds, (x) => x.torch1)];
+    if (n > 1) cells.push(cpuCell(r.rounds, (x) => x.ulmfitThreaded), cpuCell(r.rounds, (x) => x.torchN), cpuCell(r.rounds, (x) => x.ulmfitWorkers));
     console.log(`| ${cells.join(' | ')} |`);
   }
-  console.log('ulmfit training threads, ms per step on a CPU / waiting for one: ' + results.map((r) => `${r.name}: ${threadCounts.map((w) => `${w} worker${w > 1 ? 's' : ''} ${(r.ulmfit[w]!.threadMs ?? []).map((t) => `${t.on_cpu}/${t.waiting}`).join(' + ') || 'n/a'}`).join(', ')}`).join('; '));
-  console.log('ulmfit peak RSS: ' + results.map((r) => `${r.name}: ${threadCounts.map((w) => `${w} worker${w > 1 ? 's' : ''} ${r.ulmfit[w]!.peakRssMb} MB`).join(', ')}`).join('; '));
+  console.log('ulmfit peak RSS (round 1): ' + results.map((r) => {
+    const first = r.rounds[0]!;
+    return `${r.name}: 1 thread ${first.ulmfit1.peakRssMb} MB${first.ulmfitThreaded ? `, ${n} threads ${first.ulmfitThreaded.peakRssMb} MB` : ''}${first.ulmfitWorkers ? `, ${n} workers ${first.ulmfitWorkers.peakRssMb} MB` : ''}`;
+  }).join('; '));
 
   // Classification inference: runs in this process, after the LM children.
   const clas = configs.map((c) => ({ name: c.clasName, run: () => benchmarkClassifier({ ...c.config, bs: c.clasBs, steps: 1, warmup: 1, backend: 'auto' }) }));
@@ -199,17 +242,16 @@ async function main(): Promise<void> {
         name: 'speed',
         cores,
         torch: torchVersion,
-        lm: results.map((r) => ({
+        rounds: roundCount,
+        lm: results.map((r, i) => ({
           config: r.config,
-          ulmfit: r.ulmfit,
-          ...(r.ulmfitThreaded ? { ulmfit_one_replica_all_threads: r.ulmfitThreaded } : {}),
-          torch: r.torch,
-          load: r.load,
-          train_ratio_1_thread: r.torch[1] ? r.ulmfit[1]!.train / r.torch[1].train : null,
-          infer_ratio_1_thread: r.torch[1] ? r.ulmfit[1]!.infer / r.torch[1].infer : null,
+          rounds: r.rounds,
+          median: summaries[i],
+          train_ratio_1_thread: summaries[i]!.train.ratio1?.median ?? null,
+          infer_ratio_1_thread: summaries[i]!.infer.ratio1?.median ?? null,
           ...(n > 1 ? {
-            [`train_ratio_${n}_threads`]: r.torch[n] ? r.ulmfit[n]!.train / r.torch[n]!.train : null,
-            [`infer_ratio_${n}_threads`]: r.torch[n] ? r.ulmfit[n]!.infer / r.torch[n]!.infer : null,
+            [`train_ratio_${n}_threads`]: summaries[i]!.train.ratioN?.median ?? null,
+            [`infer_ratio_${n}_threads`]: summaries[i]!.infer.ratioN?.median ?? null,
           } : {}),
         })),
         classification_docs_per_s: clasResults,

@@ -15,7 +15,7 @@ import { TextClassifier } from '../model/heads.js';
 import { Rng } from '../random.js';
 import { DataParallelLm, threadsPerReplica, type UpdateMode } from '../train/data-parallel.js';
 import type { StepTiming } from '../train/dp-replica.js';
-import { clockDelta, threadClock, type ThreadClock } from '../train/thread-clock.js';
+import { clockDelta, processClock, type ThreadClock } from '../train/thread-clock.js';
 import { Learner } from '../train/learner.js';
 import { wasmKernelReady } from '../wasm/kernels.js';
 import { nativeThreads, setNativeThreads, wasmMatMulLabel } from '../wasm/native.js';
@@ -75,8 +75,9 @@ export interface LmSpeed {
   /** With workers > 1: per replica, its mean time per training step by phase (ms). */
   stepTiming?: StepTiming[];
   /**
-   * Per training thread (replica), mean ms per timed training step on a CPU and runnable but
-   * waiting for a CPU (the machine's other load); absent where the OS does not say (not Linux).
+   * Per replica, mean ms per timed training step on a CPU and runnable but waiting for a CPU (the
+   * machine's other load): with one replica, summed over all of the process's threads; with
+   * workers, each worker's training thread. Absent where the OS does not say (not Linux).
    */
   trainThreads?: ThreadClock[];
   /** The TF.js backend that ran it ('wasm', 'tensorflow', 'cpu'). */
@@ -166,10 +167,11 @@ export async function benchmarkLanguageModel(options: SpeedOptions & ParallelSpe
     model.reset();
     let clockAtStart: ThreadClock | undefined;
     const trainSeconds = timeSteps(config.warmup, config.steps, () => {
-      if (i === config.warmup) clockAtStart = threadClock();
+      // The whole process: with native matmul threads the work is not all on this thread.
+      if (i === config.warmup) clockAtStart = processClock();
       learner.trainBatch(batches[i++ % total]!);
     });
-    const trainClock = clockDelta(clockAtStart, threadClock());
+    const trainClock = clockDelta(clockAtStart, processClock());
     i = 0;
     model.setTraining(false);
     model.reset();
