@@ -591,24 +591,49 @@ __attribute__((target("avx2,fma"))) void lstmCellRows(const float* s, const floa
   }
 }
 
-/** B ([k, n]) packed into all its panels, the panels split over the pool. */
-void packAll(Pool& pool, const float* b, int k, int n, float* packed) {
+/** B ([k, n]; or, `transposed`, stored as B^T [n, k]) packed into all its panels, the panels split over the pool. */
+void packAll(Pool& pool, const float* b, bool transposed, int k, int n, float* packed) {
   const int panels = (n + NR - 1) / NR;
   const int parts = partsFor(pool, static_cast<double>(k) * n);
   pool.run(parts, [&](int id) {
     if (id >= parts) return;
     auto [p0, p1] = share(panels, 1, id, parts);
-    if (p0 < p1) packPanels(b, false, k, n, p0, p1, packed);
+    if (p0 < p1) packPanels(b, transposed, k, n, p0, p1, packed);
   });
+}
+
+/**
+ * Rows [r0, r1) of one step's gates from the recurrent product in s ([rows, 4H]) and the input
+ * projection: s = σ(g (s + projected)) with g = 2 on the third (cell input) block of H columns and
+ * 1 elsewhere, so the g block gives σ(2 z_g) (tanh z_g = 2σ(2 z_g) − 1). Doubling is exact: the
+ * same bits as doubling those columns of the weights and biases first.
+ */
+__attribute__((target("avx2,fma"))) void gateRows(float* s, const float* projected, int r0, int r1, int hidden) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (int r = r0; r < r1; ++r) {
+    for (int gate = 0; gate < 4; ++gate) {
+      const size_t at = (static_cast<size_t>(r) * 4 + gate) * hidden;
+      float* row = s + at;
+      const float* add = projected + at;
+      const float scale = gate == 2 ? 2.0f : 1.0f;
+      const __m256 vscale = _mm256_set1_ps(scale);
+      int j = 0;
+      for (; j + 8 <= hidden; j += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(add + j)), vscale);
+        _mm256_storeu_ps(row + j, _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v)))));
+      }
+      for (; j < hidden; ++j) row[j] = 1.0f / (1.0f + std::exp(-((row[j] + add[j]) * scale)));
+    }
+  }
 }
 
 /** Where lstmForward reads and writes (float32, row-major); null where the caller keeps nothing. */
 struct LstmForwardArgs {
-  const float* projected;  // [T*rows, 4H]: x_t . W_ih^T + biases (g columns doubled)
-  const float* weightHhT;  // [H, 4H] (g columns doubled)
+  const float* projected;  // [T*rows, 4H]: x_t . W_ih^T + b_ih + b_hh
+  const float* weightHh;   // [4H, H]
   const float* h0;         // [rows, H]
   const float* c2First;    // [rows, H]: 2 c_0
-  float* sigmoids;         // [T*rows, 4H] or null
+  float* sigmoids;         // [T*rows, 4H]: σ(i), σ(f), σ(2 z_g), σ(o); or null
   float* tanhC;            // [T*rows, H] or null
   float* cells;            // [(T+1)*rows, H]: 2c_0 .. 2c_T, or null
   float* output;           // [T*rows, H]: h_1 .. h_T
@@ -618,39 +643,35 @@ struct LstmForwardArgs {
 };
 
 /**
- * A whole LSTM layer's forward pass over T steps in one call: per step the gates
- * s_t = σ(projected_t + h_{t-1} . W_hh^T) (the matmul with W_hh^T packed once for all steps),
- * then the cell and output (lstmCellRows). Per step the same operations as the Gemm export with
- * the addend and σ: the gates do not depend on how many steps one call covers.
+ * A whole LSTM layer's forward pass over T steps in one call: per step the product
+ * h_{t-1} . W_hh^T (W_hh packed once for all steps, transposed while packing), then per row the
+ * gates (gateRows) and the cell and output (lstmCellRows).
  */
 void lstmForward(Instance& inst, const LstmForwardArgs& f) {
   const int rows = f.rows, hidden = f.hidden, gates = 4 * hidden;
   const size_t narrow = static_cast<size_t>(rows) * hidden, wide = narrow * 4;
-  // Fewer rows than a micro-kernel strip read W_hh^T in place, as gemm does for them.
-  const bool pack = rows >= MR;
-  float* panels = nullptr;
-  if (pack) {
-    panels = inst.sequencePanels.reserve(static_cast<size_t>((gates + NR - 1) / NR) * hidden * NR);
-    packAll(inst.pool, f.weightHhT, hidden, gates, panels);
-  }
+  float* panels = inst.sequencePanels.reserve(static_cast<size_t>((gates + NR - 1) / NR) * hidden * NR);
+  packAll(inst.pool, f.weightHh, true, hidden, gates, panels);
   // Steps whose intermediates the caller does not keep go to scratch: s, tanh c, and 2c alternating.
   float* scratch = inst.stepScratch.reserve(wide + 3 * narrow);
   float* scratchS = scratch;
   float* scratchT = scratch + wide;
   float* scratchC[2] = {scratch + wide + narrow, scratch + wide + 2 * narrow};
   if (f.cells != nullptr) std::memcpy(f.cells, f.c2First, narrow * sizeof(float));
-  const double cellWork = static_cast<double>(narrow) * 16;
+  const double rowWork = static_cast<double>(rows) * gates * 12;
   for (int t = 0; t < f.seqLen; ++t) {
     const float* hIn = t == 0 ? f.h0 : f.output + (t - 1) * narrow;
     float* s = f.sigmoids != nullptr ? f.sigmoids + t * wide : scratchS;
-    gemm(inst, hIn, false, f.weightHhT, false, s, rows, hidden, gates, panels, nullptr);
+    gemm(inst, hIn, false, nullptr, false, s, rows, hidden, gates, panels, nullptr);
     const float* projected = f.projected + t * wide;
-    runRows(inst.pool, rows, static_cast<double>(rows) * gates * 8, [&](int r0, int r1) { epilogueRows(s, projected, false, true, r0, r1, gates); });
     const float* c2Prev = f.cells != nullptr ? f.cells + t * narrow : t == 0 ? f.c2First : scratchC[(t - 1) & 1];
     float* c2 = f.cells != nullptr ? f.cells + (t + 1) * narrow : scratchC[t & 1];
     float* tanhC = f.tanhC != nullptr ? f.tanhC + t * narrow : scratchT;
     float* h = f.output + t * narrow;
-    runRows(inst.pool, rows, cellWork, [&](int r0, int r1) { lstmCellRows(s, c2Prev, c2, tanhC, h, r0, r1, hidden); });
+    runRows(inst.pool, rows, rowWork, [&](int r0, int r1) {
+      gateRows(s, projected, r0, r1, hidden);
+      lstmCellRows(s, c2Prev, c2, tanhC, h, r0, r1, hidden);
+    });
     if (f.hPrev != nullptr) std::memcpy(f.hPrev + t * narrow, hIn, narrow * sizeof(float));
     if (f.c2Last != nullptr && t == f.seqLen - 1) std::memcpy(f.c2Last, c2, narrow * sizeof(float));
   }
@@ -748,7 +769,7 @@ void lstmBackward(Instance& inst, const LstmBackwardArgs& b) {
   float* panels = nullptr;
   if (pack) {
     panels = inst.sequencePanels.reserve(static_cast<size_t>((hidden + NR - 1) / NR) * gates * NR);
-    packAll(inst.pool, b.weightHh, gates, hidden, panels);
+    packAll(inst.pool, b.weightHh, false, gates, hidden, panels);
   }
   float* scratch = inst.stepScratch.reserve(2 * narrow);
   float* mm = scratch;
@@ -968,7 +989,7 @@ bool operandsFit(const double* v, const double* sizes, const bool* optional, int
 }
 
 /**
- * lstmForward(memory, projected, weightHhT, h0, c2First, sigmoids, tanhC, cells, output, hPrev,
+ * lstmForward(memory, projected, weightHh, h0, c2First, sigmoids, tanhC, cells, output, hPrev,
  * c2Last, seqLen, rows, hidden): a whole LSTM layer's forward pass (see lstmForward above), float32
  * at byte offsets of `memory`; sigmoids, tanhC, cells, hPrev and c2Last may be -1 (not kept).
  */

@@ -153,7 +153,7 @@ export function patchWasmKernels(): void {
     [
       LSTM_KERNELS.forward,
       ({ inputs, backend, attrs }) =>
-        kernelsOf(backend).lstmForward(inputs['projected']!, inputs['weightHhT']!, inputs['h0']!, inputs['c2First']!, attrs['keep'] as boolean),
+        kernelsOf(backend).lstmForward(inputs['projected']!, inputs['weightHh']!, inputs['h0']!, inputs['c2First']!, attrs['keep'] as boolean),
     ],
     [
       LSTM_KERNELS.backward,

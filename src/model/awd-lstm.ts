@@ -16,6 +16,7 @@ import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/types.js';
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
 import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
+import { nativeLstmAvailable } from './lstm-kernels.js';
 import { crossEntropy, DerivedWeightCache, linear, timeMajorIds, transposeFlagsFree } from './ops.js';
 import { loadIntoSlots, normalTensor, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
 
@@ -205,7 +206,8 @@ export class AwdLstm {
         output = result.output;
         newHidden.push(result.state); // already detached and kept
       } else {
-        const prepared = training ? undefined : this.preparedForInference(l);
+        // The native forward kernel reads the weights as they are: nothing to prepare and cache.
+        const prepared = training || nativeLstmAvailable() ? undefined : this.preparedForInference(l);
         const result = lstmSequence(x, weights, state, prepared);
         output = result.output;
         newHidden.push({ h: tf.keep(detach(result.state.h)), c: tf.keep(detach(result.state.c)) });

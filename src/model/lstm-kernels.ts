@@ -97,17 +97,18 @@ export function nativeLstmAvailable(): boolean {
 
 /**
  * A whole layer's forward pass in one native call (with nativeLstmAvailable): every step's gates
- * `σ(projected_t + h_{t-1}·W_hhᵀ)`, then `2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)`,
- * `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = o·tanh(c_t)` (lstm.ts cellStep), W_hhᵀ packed once.
- * @param projected `[T·bs, 4H]` every step's input projection (g columns doubled)
- * @param weightHhT `[H, 4H]` (g columns doubled)
+ * `σ(z_t)` with `z_t = projected_t + h_{t-1}·W_hhᵀ` (σ(2 z_g) for the g block, see lstm.ts), then
+ * `2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)`, `tanh(c_t) = 2σ(2c_t) − 1`, `h_t = o·tanh(c_t)`
+ * (lstm.ts cellStep), W_hh packed once.
+ * @param projected `[T·bs, 4H]` every step's x_t·W_ihᵀ + b_ih + b_hh (g columns not doubled)
+ * @param weightHh `[4H, H]` (PyTorch's layout, not doubled)
  * @param h0 `[bs, H]`; c2First `[bs, H]` 2c_0
  * @param keep also return what the backward pass reads
  * @returns `[output (h_1 .. h_T) [T·bs, H], 2c_T [bs, H]]`, and with `keep` after them σ of the gates
  *   `[T·bs, 4H]`, tanh(c_t) `[T·bs, H]`, 2c_0 .. 2c_T `[(T+1)·bs, H]`, h_0 .. h_{T-1} `[T·bs, H]`
  */
-export function fusedLstmForward(projected: tf.Tensor2D, weightHhT: tf.Tensor2D, h0: tf.Tensor2D, c2First: tf.Tensor2D, keep: boolean): tf.Tensor2D[] {
-  return tf.engine().runKernel(LSTM_KERNELS.forward, { projected, weightHhT, h0, c2First }, { keep }) as unknown as tf.Tensor2D[];
+export function fusedLstmForward(projected: tf.Tensor2D, weightHh: tf.Tensor2D, h0: tf.Tensor2D, c2First: tf.Tensor2D, keep: boolean): tf.Tensor2D[] {
+  return tf.engine().runKernel(LSTM_KERNELS.forward, { projected, weightHh, h0, c2First }, { keep }) as unknown as tf.Tensor2D[];
 }
 
 /**

@@ -91,20 +91,23 @@ export function lstmSequence(
   x: tf.Tensor3D,
   weights: LstmWeights,
   initial: LstmState,
-  prepared: PreparedLstmWeights = prepareLstmWeights(weights),
+  prepared?: PreparedLstmWeights,
 ): LstmResult {
   // With no gradient being recorded (inference) the per-step work may use the fused kernels,
   // which have no gradients of their own; the numbers are the same.
   const fused = !gradientTapeOn() && fusedLstmAvailable();
   const [seqLen, bs, nIn] = x.shape;
-  const projected = inputProjection(x.reshape([seqLen * bs, nIn]), prepared);
-  const weightHhT = prepared.weightHhT;
+  const x2d = x.reshape([seqLen * bs, nIn]) as tf.Tensor2D;
   if (fused && seqLen > 0 && nativeLstmAvailable()) {
-    const hidden = weightHhT.shape[0];
-    const [output, c2Last] = fusedLstmForward(projected, weightHhT, initial.h, tf.mul(initial.c, 2), false) as [tf.Tensor2D, tf.Tensor2D];
+    const hidden = weights.weightHh.shape[1];
+    const projected = nativeInputProjection(x2d, weights);
+    const [output, c2Last] = fusedLstmForward(projected, weights.weightHh, initial.h, tf.mul(initial.c, 2), false) as [tf.Tensor2D, tf.Tensor2D];
     const h = tf.slice(output, [(seqLen - 1) * bs, 0], [bs, hidden]);
     return { output: output.reshape([seqLen, bs, hidden]), state: { h, c: tf.mul(c2Last, 0.5) as tf.Tensor2D } };
   }
+  const ready = prepared ?? prepareLstmWeights(weights);
+  const projected = inputProjection(x2d, ready);
+  const weightHhT = ready.weightHhT;
   const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
   let h = initial.h;
   let c2 = tf.mul(initial.c, 2) as tf.Tensor2D;
@@ -136,15 +139,16 @@ export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: 
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-    const prepared = prepareLstmWeights({ weightIh, weightHh, biasIh, biasHh });
-    const projected = inputProjection(x2d, prepared);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused, native);
     if (native) {
-      const [output, c2Last, sigmoids, tanhC, cells, hPrev] = fusedLstmForward(projected, prepared.weightHhT, initial.h, tf.mul(initial.c, 2), true);
+      const projected = nativeInputProjection(x2d, { weightIh, weightHh, biasIh, biasHh });
+      const [output, c2Last, sigmoids, tanhC, cells, hPrev] = fusedLstmForward(projected, weightHh, initial.h, tf.mul(initial.c, 2), true);
       save([x2d, weightIh, weightHh, sigmoids!, tanhC!, cells!, hPrev!]);
       finalState = { h: tf.keep(tf.slice(output!, [(seqLen - 1) * bs, 0], [bs, hidden])), c: tf.keep(tf.mul(c2Last!, 0.5)) as tf.Tensor2D };
       return { value: output!, gradFunc };
     }
+    const prepared = prepareLstmWeights({ weightIh, weightHh, biasIh, biasHh });
+    const projected = inputProjection(x2d, prepared);
     const steps = tf.split(projected, seqLen, 0) as tf.Tensor2D[];
     const weightHhT = prepared.weightHhT;
     let h = initial.h;
@@ -185,6 +189,14 @@ function inputProjection(x2d: tf.Tensor2D, prepared: PreparedLstmWeights): tf.Te
   // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
   if (transposeFlagsFree()) return tf.fused.matMul({ a: x2d, b: prepared.weightIhT, bias: prepared.bias }) as tf.Tensor2D;
   return tf.add(tf.matMul(x2d, prepared.weightIhT), prepared.bias) as tf.Tensor2D;
+}
+
+/**
+ * `[T*bs, in] -> [T*bs, 4H]`: x·W_ihᵀ + b_ih + b_hh, g columns not doubled (the native forward
+ * kernel doubles them), W_ih read transposed in place by the native matmul.
+ */
+function nativeInputProjection(x2d: tf.Tensor2D, weights: LstmWeights): tf.Tensor2D {
+  return tf.fused.matMul({ a: x2d, b: weights.weightIh, transposeB: true, bias: tf.add(weights.biasIh, weights.biasHh) }) as tf.Tensor2D;
 }
 
 /** `[1, 4H]`: 1 on the i, f, o columns, 2 on the g columns. */

@@ -359,21 +359,21 @@ export class WasmKernels {
   /**
    * A whole LSTM layer's forward pass on the native kernels, in one call (lstm-kernels.ts
    * fusedLstmForward). Throws where they are not loaded.
-   * @param projected `[T·rows, 4H]`; weightHhT `[H, 4H]`; h0, c2First `[rows, H]`
+   * @param projected `[T·rows, 4H]` x·W_ihᵀ + b_ih + b_hh; weightHh `[4H, H]`; h0, c2First `[rows, H]`
    * @param keep also return what the backward pass reads
    * @returns keep: `[output [T·rows, H], c2Last [rows, H], sigmoids [T·rows, 4H], tanhC [T·rows, H],
    *   cells [(T+1)·rows, H], hPrev [T·rows, H]]`; else `[output, c2Last]`
    */
-  lstmForward(projected: tf.TensorInfo, weightHhT: tf.TensorInfo, h0: tf.TensorInfo, c2First: tf.TensorInfo, keep: boolean): tf.TensorInfo[] {
+  lstmForward(projected: tf.TensorInfo, weightHh: tf.TensorInfo, h0: tf.TensorInfo, c2First: tf.TensorInfo, keep: boolean): tf.TensorInfo[] {
     const native = loadNativeKernels();
     if (native === null) throw new Error('LSTM forward: the native kernels are not loaded');
     const [rows, hidden] = h0.shape as [number, number];
     const gates = 4 * hidden;
     const seqLen = projected.shape[0]! / rows;
-    const float = [projected, weightHhT, h0, c2First].every((t) => t.dtype === 'float32');
-    if (!float || !Number.isInteger(seqLen) || projected.shape[1] !== gates || weightHhT.shape[0] !== hidden || weightHhT.shape[1] !== gates ||
+    const float = [projected, weightHh, h0, c2First].every((t) => t.dtype === 'float32');
+    if (!float || !Number.isInteger(seqLen) || projected.shape[1] !== gates || weightHh.shape[0] !== gates || weightHh.shape[1] !== hidden ||
         c2First.shape[0] !== rows || c2First.shape[1] !== hidden) {
-      throw new Error(`LSTM forward: [${projected.shape}], [${weightHhT.shape}], [${h0.shape}] and [${c2First.shape}] do not fit`);
+      throw new Error(`LSTM forward: [${projected.shape}], [${weightHh.shape}], [${h0.shape}] and [${c2First.shape}] do not fit`);
     }
     const make = (shape: number[]) => this.backend.makeOutput(shape, 'float32');
     const output = make([seqLen * rows, hidden]);
@@ -383,7 +383,7 @@ export class WasmKernels {
     const [sigmoids, tanhC, cells, hPrev] = saved;
     // Offsets after every makeOutput (the heap may have grown), and its ArrayBuffer last.
     native.lstmForward(
-      this.module.asm.memory.buffer, at(projected), at(weightHhT), at(h0), at(c2First), at(sigmoids), at(tanhC), at(cells), at(output), at(hPrev),
+      this.module.asm.memory.buffer, at(projected), at(weightHh), at(h0), at(c2First), at(sigmoids), at(tanhC), at(cells), at(output), at(hPrev),
       at(c2Last), seqLen, rows, hidden,
     );
     return [output, c2Last, ...saved];

@@ -36,14 +36,14 @@ export interface NativeKernels {
   ): void;
   /**
    * A whole LSTM layer's forward pass, T steps of gates, cell and output (lstm.ts cellStep), the
-   * recurrent weight packed once: projected `[T·rows, 4H]`, weightHhT `[H, 4H]`, h0 and c2First
-   * (2c_0) `[rows, H]`; writes sigmoids `[T·rows, 4H]`, tanhC `[T·rows, H]`, cells (2c_0 .. 2c_T)
-   * `[(T+1)·rows, H]`, output (h_1 .. h_T) `[T·rows, H]`, hPrev (h_0 .. h_{T-1}) `[T·rows, H]` and
-   * c2Last (2c_T) `[rows, H]`, float32 at byte offsets of `memory`; -1 for sigmoids, tanhC, cells,
-   * hPrev or c2Last: not kept.
+   * recurrent weight packed once: projected `[T·rows, 4H]` (x·W_ihᵀ + b_ih + b_hh), weightHh
+   * `[4H, H]`, h0 and c2First (2c_0) `[rows, H]`; writes sigmoids `[T·rows, 4H]` (σ(i), σ(f),
+   * σ(2 z_g), σ(o)), tanhC `[T·rows, H]`, cells (2c_0 .. 2c_T) `[(T+1)·rows, H]`, output (h_1 ..
+   * h_T) `[T·rows, H]`, hPrev (h_0 .. h_{T-1}) `[T·rows, H]` and c2Last (2c_T) `[rows, H]`, float32
+   * at byte offsets of `memory`; -1 for sigmoids, tanhC, cells, hPrev or c2Last: not kept.
    */
   lstmForward(
-    memory: ArrayBuffer, projected: number, weightHhT: number, h0: number, c2First: number, sigmoids: number, tanhC: number, cells: number,
+    memory: ArrayBuffer, projected: number, weightHh: number, h0: number, c2First: number, sigmoids: number, tanhC: number, cells: number,
     output: number, hPrev: number, c2Last: number, seqLen: number, rows: number, hidden: number,
   ): void;
   /**

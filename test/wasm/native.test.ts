@@ -201,10 +201,13 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
     const gates = 4 * hidden;
     const narrow = rows * hidden;
     const projected = values(seqLen * rows * gates, 41).map((v) => v * 2);
-    const w = values(hidden * gates, 42).map((v) => v / 2);
+    const w = values(gates * hidden, 42).map((v) => v / 2); // W_hh [4H, H]
+    const wT = new Float32Array(hidden * gates);
+    for (let g = 0; g < gates; g++) for (let j = 0; j < hidden; j++) wT[j * gates + g] = w[g * hidden + j]!;
     const h0 = values(narrow, 43).map((v) => v / 2);
     const c2First = values(narrow, 44);
-    // The float64 recurrence of lstm.ts cellStep, from the float32 inputs.
+    // The float64 recurrence of lstm.ts cellStep, from the float32 inputs: the g block of the
+    // pre-activations doubled (σ(2 z_g) gives tanh z_g).
     const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
     const expected = {
       sigmoids: new Float64Array(seqLen * rows * gates),
@@ -217,8 +220,11 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
     expected.hPrev.set(h0);
     for (let t = 0; t < seqLen; t++) {
       const hIn = Float32Array.from(expected.hPrev.subarray(t * narrow, (t + 1) * narrow));
-      const product = matMulRef(hIn, w, rows, hidden, gates);
-      for (let i = 0; i < rows * gates; i++) expected.sigmoids[t * rows * gates + i] = sigmoid(product[i]! + projected[t * rows * gates + i]!);
+      const product = matMulRef(hIn, wT, rows, hidden, gates);
+      for (let i = 0; i < rows * gates; i++) {
+        const scale = Math.floor((i % gates) / hidden) === 2 ? 2 : 1;
+        expected.sigmoids[t * rows * gates + i] = sigmoid(scale * (product[i]! + projected[t * rows * gates + i]!));
+      }
       for (let r = 0; r < rows; r++) {
         for (let j = 0; j < hidden; j++) {
           const gate = (g: number) => expected.sigmoids[(t * rows + r) * gates + g * hidden + j]!;
@@ -233,7 +239,7 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
     }
     const inputs = {
       projected: tf.tensor2d(projected, [seqLen * rows, gates]),
-      weightHhT: tf.tensor2d(w, [hidden, gates]),
+      weightHh: tf.tensor2d(w, [gates, hidden]),
       h0: tf.tensor2d(h0, [rows, hidden]),
       c2First: tf.tensor2d(c2First, [rows, hidden]),
     };
