@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--bs <n>', 'batch size', wholeNumber(1), 32)
     .option('--bptt <n>', 'tokens per sequence in a batch', wholeNumber(1), 72)
     .option('--steps <n>', 'timed batches (training, then inference)', wholeNumber(1), 5)
-    .option('--warmup <n>', 'untimed batches before each timed run', wholeNumber(0), 1)
+    .option('--warmup <n>', 'untimed batches before each timed run (the first two grow and settle the memory)', wholeNumber(0), 2)
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', backendName, 'auto' as BackendName)
     .option('--workers <n>', 'data-parallel replicas (1: the single-replica learner step)', wholeNumber(1), 1)
     .option('--threads <n>', 'threads per matmul in each replica, on the native kernels (default: the cores shared out over the replicas)', wholeNumber(1))
