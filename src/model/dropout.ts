@@ -1,7 +1,7 @@
 /**
  * The AWD-LSTM's dropout variants (fastai `awdlstm.py`, spec §5.4). Every mask is a
- * Bernoulli(1-p) sample divided by (1-p), drawn with `tf.randomUniform` seeded from the model's
- * `Rng`, so the same seed gives the same masks. All are the identity in eval mode or when p = 0.
+ * Bernoulli(1-p) sample divided by (1-p), drawn from a seed taken from the model's `Rng`, so the
+ * same seed gives the same masks on every backend. All are the identity in eval mode or when p = 0.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
@@ -9,15 +9,50 @@ import { customOp } from './ops.js';
 
 /**
  * fastai's `dropout_mask`: entries are 0 (probability p) or 1/(1-p).
+ *
+ * Filled here by xoshiro128** from one seed of `rng`, not by `tf.randomUniform` plus three ops:
+ * TF.js draws its uniforms in JS through seedrandom (~30 ns each), and DropConnect needs one per
+ * recurrent weight per step (11M at WT103 size: a third of a second).
  * @returns float32 tensor of `shape`
  */
 export function dropoutMask(shape: number[], p: number, rng: Rng): tf.Tensor {
-  if (p >= 1) return tf.zeros(shape);
-  return tf.tidy(() => {
-    const uniform = tf.randomUniform(shape, 0, 1, 'float32', rng.seedForOp());
-    // keep where u < 1-p
-    return tf.mul(tf.step(tf.sub(1 - p, uniform)), 1 / (1 - p));
-  });
+  const values = new Float32Array(shape.reduce((n, d) => n * d, 1));
+  fillDropoutMask(values, p, rng.seedForOp());
+  return tf.tensor(values, shape, 'float32');
+}
+
+/**
+ * Writes 0 with probability p and 1/(1-p) otherwise into `out`, from xoshiro128** seeded with
+ * `seed` (splitmix32 over the state, as `Rng` does). An entry is kept when its 32-bit draw is
+ * below (1-p)·2^32.
+ */
+export function fillDropoutMask(out: Float32Array, p: number, seed: number): void {
+  const keepValue = p >= 1 ? 0 : 1 / (1 - p);
+  const threshold = (1 - p) * 4294967296;
+  // The state in locals: this loop runs millions of times per training step.
+  let x = seed >>> 0;
+  const words = [0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    words[i] = (z ^ (z >>> 16)) >>> 0;
+  }
+  let [s0, s1, s2, s3] = words as [number, number, number, number];
+  if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
+  for (let i = 0; i < out.length; i++) {
+    const m = Math.imul(s1, 5);
+    const draw = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+    out[i] = draw < threshold ? keepValue : 0;
+  }
 }
 
 /**

