@@ -380,6 +380,32 @@ __attribute__((target("avx2,fma"))) void gemmFewRows(const float* a, bool transp
   }
 }
 
+/**
+ * Columns [c0, c1) of C = A . B for fewer than MR rows with B stored transposed (B^T [n, k]: the
+ * one-token forward passes of generation, whose weights are [out, in]): each column is a dot
+ * product of A's rows with one contiguous row of B^T, read once for all rows. Packing B would
+ * read and write all of it for a single use.
+ */
+__attribute__((target("avx2,fma"))) void gemmFewRowsBT(const float* a, const float* bT, float* c, int m, int k, int n, int c0, int c1) {
+  for (int j = c0; j < c1; ++j) {
+    const float* w = bT + static_cast<size_t>(j) * k;
+    __m256 acc[MR - 1];
+    for (int r = 0; r < m; ++r) acc[r] = _mm256_setzero_ps();
+    int p = 0;
+    for (; p + 8 <= k; p += 8) {
+      const __m256 wv = _mm256_loadu_ps(w + p);
+      for (int r = 0; r < m; ++r) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(a + static_cast<size_t>(r) * k + p), wv, acc[r]);
+    }
+    for (int r = 0; r < m; ++r) {
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, acc[r]);
+      float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+      for (int q = p; q < k; ++q) sum = std::fma(a[static_cast<size_t>(r) * k + q], w[q], sum);
+      c[static_cast<size_t>(r) * n + j] = sum;
+    }
+  }
+}
+
 /** A part of [0, count) for participant `id` of `parts`, in multiples of `unit`. */
 std::pair<int, int> share(int count, int unit, int id, int parts) {
   const int units = (count + unit - 1) / unit;
@@ -417,11 +443,16 @@ void gemm(Instance& inst, const float* a, bool transposedA, const float* b, bool
   }
   const double macs = static_cast<double>(m) * k * n;
   const int parts = partsFor(inst.pool, macs);
-  if (m < MR && packed == nullptr && packInto == nullptr && !transposedB) {
+  if (m < MR && packed == nullptr && packInto == nullptr && (!transposedB || !transposedA)) {
     inst.pool.run(parts, [&](int id) {
       if (id >= parts) return;
       auto [c0, c1] = share(n, NR, id, parts);
-      if (c0 < c1) gemmFewRows(a, transposedA, b, c, m, k, n, c0, c1);
+      if (c0 >= c1) return;
+      if (transposedB) {
+        gemmFewRowsBT(a, b, c, m, k, n, c0, c1);
+      } else {
+        gemmFewRows(a, transposedA, b, c, m, k, n, c0, c1);
+      }
     });
     return;
   }
@@ -650,8 +681,12 @@ struct LstmForwardArgs {
 void lstmForward(Instance& inst, const LstmForwardArgs& f) {
   const int rows = f.rows, hidden = f.hidden, gates = 4 * hidden;
   const size_t narrow = static_cast<size_t>(rows) * hidden, wide = narrow * 4;
-  float* panels = inst.sequencePanels.reserve(static_cast<size_t>((gates + NR - 1) / NR) * hidden * NR);
-  packAll(inst.pool, f.weightHh, true, hidden, gates, panels);
+  // Fewer rows than a strip (generation: one) read W_hh in place, as gemm does for them.
+  float* panels = nullptr;
+  if (rows >= MR) {
+    panels = inst.sequencePanels.reserve(static_cast<size_t>((gates + NR - 1) / NR) * hidden * NR);
+    packAll(inst.pool, f.weightHh, true, hidden, gates, panels);
+  }
   // Steps whose intermediates the caller does not keep go to scratch: s, tanh c, and 2c alternating.
   float* scratch = inst.stepScratch.reserve(wide + 3 * narrow);
   float* scratchS = scratch;
@@ -662,7 +697,7 @@ void lstmForward(Instance& inst, const LstmForwardArgs& f) {
   for (int t = 0; t < f.seqLen; ++t) {
     const float* hIn = t == 0 ? f.h0 : f.output + (t - 1) * narrow;
     float* s = f.sigmoids != nullptr ? f.sigmoids + t * wide : scratchS;
-    gemm(inst, hIn, false, nullptr, false, s, rows, hidden, gates, panels, nullptr);
+    gemm(inst, hIn, false, f.weightHh, true, s, rows, hidden, gates, panels, nullptr);
     const float* projected = f.projected + t * wide;
     const float* c2Prev = f.cells != nullptr ? f.cells + t * narrow : t == 0 ? f.c2First : scratchC[(t - 1) & 1];
     float* c2 = f.cells != nullptr ? f.cells + (t + 1) * narrow : scratchC[t & 1];

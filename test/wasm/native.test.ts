@@ -115,7 +115,9 @@ describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
   });
 
   it.each([
+    [1, 37, 19],
     [3, 7, 20],
+    [5, 64, 40],
     [9, 6, 11],
     [40, 70, 33],
     [130, 300, 70],
