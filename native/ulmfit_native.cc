@@ -57,7 +57,7 @@ constexpr int CACHE_SLOTS = 8;
  * The calling convention src/wasm/native.ts expects (NATIVE_ABI_VERSION there): raised whenever an
  * export's arguments change, so a stale build is not loaded (the wasm kernels run instead).
  */
-constexpr int ABI_VERSION = 3;
+constexpr int ABI_VERSION = 4;
 
 /** Float storage aligned for AVX loads, grown on demand, never shrunk. */
 class AlignedBuffer {
@@ -820,6 +820,80 @@ void lstmBackward(Instance& inst, const LstmBackwardArgs& b) {
   }
 }
 
+/** One AdamW step's float32 scalars (src/wasm/kernels.ts AdamWScalars). */
+struct AdamWScalars {
+  float decay, mom, oneMinusMom, sqrMom, oneMinusSqrMom, debias2, eps, stepSize;
+};
+
+/**
+ * Elements [i0, i1) of one AdamW step, the wasm adamw kernel's float32 operations in its order
+ * (the same bits): m' = m·mom + g·(1−mom), v' = v·sqrMom + g²·(1−sqrMom),
+ * p' = p·decay − (m' / (sqrt(v' / debias2) + eps))·step.
+ */
+__attribute__((target("avx2,fma"))) void adamwRange(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
+                                                    const AdamWScalars& k, size_t i0, size_t i1) {
+  const __m256 decay = _mm256_set1_ps(k.decay), mom = _mm256_set1_ps(k.mom), oneMinusMom = _mm256_set1_ps(k.oneMinusMom);
+  const __m256 sqrMom = _mm256_set1_ps(k.sqrMom), oneMinusSqrMom = _mm256_set1_ps(k.oneMinusSqrMom), debias2 = _mm256_set1_ps(k.debias2);
+  const __m256 eps = _mm256_set1_ps(k.eps), stepSize = _mm256_set1_ps(k.stepSize);
+  size_t i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const __m256 grad = _mm256_loadu_ps(g + i);
+    const __m256 mNew = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), mom), _mm256_mul_ps(grad, oneMinusMom));
+    const __m256 vNew = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), sqrMom), _mm256_mul_ps(_mm256_mul_ps(grad, grad), oneMinusSqrMom));
+    _mm256_storeu_ps(mOut + i, mNew);
+    _mm256_storeu_ps(vOut + i, vNew);
+    const __m256 denominator = _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vNew, debias2)), eps);
+    _mm256_storeu_ps(pOut + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), decay), _mm256_mul_ps(_mm256_div_ps(mNew, denominator), stepSize)));
+  }
+  for (; i < i1; ++i) {
+    const float grad = g[i];
+    const float mNew = m[i] * k.mom + grad * k.oneMinusMom;
+    const float vNew = v[i] * k.sqrMom + (grad * grad) * k.oneMinusSqrMom;
+    mOut[i] = mNew;
+    vOut[i] = vNew;
+    pOut[i] = p[i] * k.decay - (mNew / (std::sqrt(vNew / k.debias2) + k.eps)) * k.stepSize;
+  }
+}
+
+/**
+ * Columns [c0, c1) of out = Σ_rows x (x [rows, cols]), each accumulated in float64 row after row
+ * and rounded once (the wasm colsum kernel's numbers).
+ */
+__attribute__((target("avx2,fma"))) void columnSumRange(const float* x, float* out, int rows, int cols, int c0, int c1) {
+  thread_local std::vector<double> sums;
+  sums.assign(static_cast<size_t>(c1 - c0), 0.0);
+  double* acc = sums.data();
+  for (int r = 0; r < rows; ++r) {
+    const float* row = x + static_cast<size_t>(r) * cols;
+    int j = c0;
+    for (; j + 4 <= c1; j += 4) {
+      double* at = acc + (j - c0);
+      _mm256_storeu_pd(at, _mm256_add_pd(_mm256_loadu_pd(at), _mm256_cvtps_pd(_mm_loadu_ps(row + j))));
+    }
+    for (; j < c1; ++j) acc[j - c0] += static_cast<double>(row[j]);
+  }
+  for (int j = c0; j < c1; ++j) out[j] = static_cast<float>(acc[j - c0]);
+}
+
+/**
+ * Rows [r0, r1) of the softmax cross-entropy's gradient out = (p − onehot(targets))·dy (the wasm
+ * ce_grad kernel's numbers: p − 0 is p); a target outside [0, classes) has no 1.
+ */
+__attribute__((target("avx2,fma"))) void crossEntropyGradRows(const float* p, const int32_t* targets, const float* dy, float* out, int r0, int r1,
+                                                              int classes) {
+  for (int r = r0; r < r1; ++r) {
+    const float* in = p + static_cast<size_t>(r) * classes;
+    float* row = out + static_cast<size_t>(r) * classes;
+    const float d = dy[r];
+    const __m256 dv = _mm256_set1_ps(d);
+    int j = 0;
+    for (; j + 8 <= classes; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(in + j), dv));
+    for (; j < classes; ++j) row[j] = in[j] * d;
+    const int32_t target = targets[r];
+    if (target >= 0 && target < classes) row[target] = (in[target] - 1.0f) * d;
+  }
+}
+
 bool cpuSupported() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 #else
@@ -1089,6 +1163,100 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/**
+ * adamw(memory, p, g, m, v, pOut, mOut, vOut, n, decay, mom, oneMinusMom, sqrMom, oneMinusSqrMom,
+ * debias2, eps, stepSize): one AdamW step over n float32 parameters at byte offsets of `memory`
+ * (adamwRange), the elements split over the pool; the scalars are rounded to float32.
+ */
+napi_value AdamW(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  napi_value args[17];
+  char* bytes = nullptr;
+  double limit = 0;
+  double v[16];
+  if (!readCall(env, info, "adamw", 17, args, &bytes, &limit, v, 16)) return nullptr;
+  const double n = v[7];
+  const double sizes[7] = {n, n, n, n, n, n, n};
+  const bool optional[7] = {false, false, false, false, false, false, false};
+  if (!(n >= 0) || !operandsFit(v, sizes, optional, 7, limit)) return throwError(env, "adamw: operands do not lie inside the memory (offsets, size)");
+  auto at = [&](int i) { return reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
+  const AdamWScalars scalars{static_cast<float>(v[8]),  static_cast<float>(v[9]),  static_cast<float>(v[10]), static_cast<float>(v[11]),
+                             static_cast<float>(v[12]), static_cast<float>(v[13]), static_cast<float>(v[14]), static_cast<float>(v[15])};
+  Pool& pool = instanceOf(env)->pool;
+  const int parts = partsFor(pool, n * 4);
+  const size_t count = static_cast<size_t>(n);
+  pool.run(parts, [&](int id) {
+    if (id >= parts) return;
+    // Parts in whole vectors: only the last one has a scalar tail.
+    const size_t vectors = (count + 7) / 8;
+    const size_t i0 = std::min(count, vectors * id / parts * 8), i1 = std::min(count, vectors * (id + 1) / parts * 8);
+    if (i0 < i1) adamwRange(at(0), at(1), at(2), at(3), at(4), at(5), at(6), scalars, i0, i1);
+  });
+  return nullptr;
+#else
+  return throwError(env, "adamw: this build has no native kernels for this CPU");
+#endif
+}
+
+/** columnSum(memory, x, out, rows, cols): out [cols] = Σ_rows x [rows, cols] (columnSumRange), columns split over the pool. */
+napi_value ColumnSum(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  napi_value args[5];
+  char* bytes = nullptr;
+  double limit = 0;
+  double v[4];
+  if (!readCall(env, info, "columnSum", 5, args, &bytes, &limit, v, 4)) return nullptr;
+  const double rows = v[2], cols = v[3];
+  const double sizes[2] = {rows * cols, cols};
+  const bool optional[2] = {false, false};
+  if (!(rows >= 0 && cols >= 0 && rows * cols < 2147483647.0) || !operandsFit(v, sizes, optional, 2, limit)) {
+    return throwError(env, "columnSum: operands do not lie inside the memory (offsets, shape)");
+  }
+  const float* x = reinterpret_cast<const float*>(bytes + static_cast<size_t>(v[0]));
+  float* out = reinterpret_cast<float*>(bytes + static_cast<size_t>(v[1]));
+  Pool& pool = instanceOf(env)->pool;
+  const int r = static_cast<int>(rows), c = static_cast<int>(cols);
+  const int parts = partsFor(pool, rows * cols * 2);
+  pool.run(parts, [&](int id) {
+    if (id >= parts) return;
+    auto [c0, c1] = share(c, 8, id, parts);
+    if (c0 < c1) columnSumRange(x, out, r, c, c0, c1);
+  });
+  return nullptr;
+#else
+  return throwError(env, "columnSum: this build has no native kernels for this CPU");
+#endif
+}
+
+/**
+ * crossEntropyGrad(memory, p, targets, dy, out, rows, classes): out = (p − onehot(targets))·dy per
+ * row (crossEntropyGradRows); p and out float32 [rows, classes], targets int32 [rows], dy float32 [rows].
+ */
+napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
+#if ULMFIT_X64
+  napi_value args[7];
+  char* bytes = nullptr;
+  double limit = 0;
+  double v[6];
+  if (!readCall(env, info, "crossEntropyGrad", 7, args, &bytes, &limit, v, 6)) return nullptr;
+  const double rows = v[4], classes = v[5];
+  const double sizes[4] = {rows * classes, rows, rows, rows * classes};
+  const bool optional[4] = {false, false, false, false};
+  if (!(rows >= 0 && classes >= 0 && rows * classes < 2147483647.0) || !operandsFit(v, sizes, optional, 4, limit)) {
+    return throwError(env, "crossEntropyGrad: operands do not lie inside the memory (offsets, shape)");
+  }
+  const float* p = reinterpret_cast<const float*>(bytes + static_cast<size_t>(v[0]));
+  const int32_t* targets = reinterpret_cast<const int32_t*>(bytes + static_cast<size_t>(v[1]));
+  const float* dy = reinterpret_cast<const float*>(bytes + static_cast<size_t>(v[2]));
+  float* out = reinterpret_cast<float*>(bytes + static_cast<size_t>(v[3]));
+  const int c = static_cast<int>(classes);
+  runRows(instanceOf(env)->pool, static_cast<int>(rows), rows * classes * 2, [&](int r0, int r1) { crossEntropyGradRows(p, targets, dy, out, r0, r1, c); });
+  return nullptr;
+#else
+  return throwError(env, "crossEntropyGrad: this build has no native kernels for this CPU");
+#endif
+}
+
 void FinalizeInstance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -1116,6 +1284,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"columnSum", nullptr, ColumnSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"crossEntropyGrad", nullptr, CrossEntropyGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"version", nullptr, nullptr, nullptr, nullptr, abiVersion, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);

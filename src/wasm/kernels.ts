@@ -321,6 +321,11 @@ export class WasmKernels {
     const [rows, cols] = x.shape as [number, number];
     const out = this.backend.makeOutput([cols], 'float32');
     if (cols === 0) return out;
+    const native = loadNativeKernels();
+    if (native !== null) {
+      native.columnSum(this.module.asm.memory.buffer, this.offsetOf(x), this.offsetOf(out), rows, cols);
+      return out;
+    }
     // float64 accumulators: the scratch is float32-sized, so ask for 2 floats per column (+1 to align to 8 bytes)
     const scratch = this.ensureScratch(2 * cols + 1);
     const acc = scratch + (scratch % 8);
@@ -485,6 +490,14 @@ export class WasmKernels {
     }
     const outputs = [param, gradAvg, sqrAvg].map((t) => this.backend.makeOutput(t.shape, 'float32')) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
     const [pOut, mOut, vOut] = outputs.map((t) => this.offsetOf(t)) as [number, number, number];
+    const native = loadNativeKernels();
+    if (native !== null) {
+      native.adamw(
+        this.module.asm.memory.buffer, this.offsetOf(param), this.offsetOf(grad), this.offsetOf(gradAvg), this.offsetOf(sqrAvg), pOut, mOut, vOut, n,
+        step.decay, step.mom, step.oneMinusMom, step.sqrMom, step.oneMinusSqrMom, step.debias2, step.eps, step.stepSize,
+      );
+      return outputs;
+    }
     this.exports.adamw(
       this.offsetOf(param), this.offsetOf(grad), this.offsetOf(gradAvg), this.offsetOf(sqrAvg), pOut, mOut, vOut,
       step.decay, step.mom, step.oneMinusMom, step.sqrMom, step.oneMinusSqrMom, step.debias2, step.eps, step.stepSize,
@@ -517,7 +530,10 @@ export class WasmKernels {
       throw new Error(`wasm cross-entropy gradient: targets [${targets.shape}] ${targets.dtype} and dy [${dy.shape}] do not fit [${probabilities.shape}]`);
     }
     const out = this.backend.makeOutput([rows, classes], 'float32');
-    if (rows * classes > 0) {
+    const native = loadNativeKernels();
+    if (native !== null && rows * classes > 0) {
+      native.crossEntropyGrad(this.module.asm.memory.buffer, this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
+    } else if (rows * classes > 0) {
       this.exports.ce_grad(this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
     }
     return out;

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
 /** The addon's calling convention this code speaks (ABI_VERSION in native/ulmfit_native.cc). */
-const NATIVE_ABI_VERSION = 3;
+const NATIVE_ABI_VERSION = 4;
 
 /** The addon's exports (native/ulmfit_native.cc). */
 export interface NativeKernels {
@@ -55,6 +55,18 @@ export interface NativeKernels {
     memory: ArrayBuffer, dy: number, sigmoids: number, cells: number, tanhC: number, weightHh: number, dz: number, seqLen: number, rows: number,
     hidden: number,
   ): void;
+  /**
+   * One AdamW step over n float32 parameters (the wasm kernel's operations and bits; scalars as
+   * kernels.ts AdamWScalars, rounded to float32): p, g, m, v in; pOut, mOut, vOut out.
+   */
+  adamw(
+    memory: ArrayBuffer, p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
+    decay: number, mom: number, oneMinusMom: number, sqrMom: number, oneMinusSqrMom: number, debias2: number, eps: number, stepSize: number,
+  ): void;
+  /** out `[cols]` = Σ over rows of x `[rows, cols]`, each column summed in float64 row after row. */
+  columnSum(memory: ArrayBuffer, x: number, out: number, rows: number, cols: number): void;
+  /** out = (p − onehot(targets))·dy per row: p, out float32 `[rows, classes]`, targets int32 `[rows]`, dy float32 `[rows]`. */
+  crossEntropyGrad(memory: ArrayBuffer, p: number, targets: number, dy: number, out: number, rows: number, classes: number): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
 }

@@ -47,7 +47,7 @@ function multiply(a: Float32Array, b: Float32Array, m: number, k: number, n: num
 
 describe.skipIf(!nativeExpected)('native AVX2 matmul', () => {
   it('runs the wasm backend\'s BatchMatMul on this machine', () => {
-    expect(native.version).toBe(3);
+    expect(native.version).toBe(4);
     const calls = kernels.stats.nativeCalls;
     multiply(values(12, 1), values(12, 2), 3, 4, 3);
     expect(kernels.stats.nativeCalls).toBe(calls + 1);
@@ -478,5 +478,56 @@ describe.skipIf(!nativeExpected)('native softmax with log-sum-exp', () => {
     expect(native.value.dataSync()[0]).toBeCloseTo(plain.value.dataSync()[0]!, 5);
     expectClose(native.grad.dataSync() as Float32Array, Float64Array.from(plain.grad.dataSync()), 1);
     tf.dispose([logits, targets, native.value, native.grad, plain.value, plain.grad]);
+  });
+});
+
+describe.skipIf(!nativeExpected)('native element-wise kernels (Adam step, column sum, cross-entropy gradient)', () => {
+  /** Runs `fn` on 1 and 2 native threads and on the wasm kernels; returns the three results. */
+  function threeWays(fn: () => number[][]): [number[][], number[][], number[][]] {
+    setNativeThreads(1);
+    const one = fn();
+    setNativeThreads(2);
+    const two = fn();
+    setNativeKernelsEnabled(false);
+    try {
+      return [one, two, fn()];
+    } finally {
+      setNativeKernelsEnabled(true);
+    }
+  }
+
+  it('take an Adam step with the wasm kernel\'s bits, split over threads (a vector and a scalar tail)', () => {
+    const n = 100_003;
+    const inputs = [values(n, 81), values(n, 82).map((v) => v / 10), values(n, 83).map((v) => v / 100), values(n, 84).map((v) => v * v / 100)].map((a) => tf.tensor1d(a));
+    const [param, grad, gradAvg, sqrAvg] = inputs;
+    const scalars = { decay: 1 - 1e-3 * 0.01, mom: 0.9, oneMinusMom: 0.1, sqrMom: 0.99, oneMinusSqrMom: 0.01, debias2: 1 - 0.99 ** 3, eps: 1e-5, stepSize: 1e-3 / (1 - 0.9 ** 3) };
+    const [one, two, wasm] = threeWays(() => {
+      const outs = tf.engine().runKernel('UlmfitAdamW', { param: param!, grad: grad!, gradAvg: gradAvg!, sqrAvg: sqrAvg! }, scalars as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+      const arrays = outs.map((t) => Array.from(t.dataSync()));
+      tf.dispose(outs);
+      return arrays;
+    });
+    expect(one).toEqual(wasm);
+    expect(two).toEqual(wasm);
+    expect(one[0]!.some((v, i) => v !== param!.dataSync()[i])).toBe(true);
+    tf.dispose(inputs);
+  });
+
+  it('sum columns over rows and write the cross-entropy gradient with the wasm kernels\' bits, split over threads', () => {
+    const [rows, classes] = [300, 1001];
+    const p = tf.tensor2d(values(rows * classes, 91).map((v) => (v + 1) / 2), [rows, classes]);
+    // Targets in range, and two outside it (no 1 is subtracted there).
+    const targets = tf.tensor1d(Array.from({ length: rows }, (_, r) => (r === 7 ? -1 : r === 8 ? classes : (r * 37) % classes)), 'int32');
+    const dy = tf.tensor1d(values(rows, 92));
+    const [one, two, wasm] = threeWays(() => {
+      const grad = tf.engine().runKernel('UlmfitCrossEntropyGrad', { probabilities: p, targets, dy }) as tf.Tensor;
+      const sums = tf.engine().runKernel('UlmfitColumnSum', { x: p }) as tf.Tensor;
+      const arrays = [Array.from(grad.dataSync()), Array.from(sums.dataSync())];
+      tf.dispose([grad, sums]);
+      return arrays;
+    });
+    expect(one).toEqual(wasm);
+    expect(two).toEqual(wasm);
+    tf.dispose([p, targets, dy]);
   });
 });
