@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <new>
@@ -120,12 +121,20 @@ class Pool {
     pending_.store(static_cast<int>(threads_.size()), std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
-    fn(0);
+    // The other threads run `fn` (which lives in the caller's frame) until they are done: wait for
+    // them even when part 0 throws, then pass the exception on.
+    std::exception_ptr failure;
+    try {
+      fn(0);
+    } catch (...) {
+      failure = std::current_exception();
+    }
     for (int spins = 1; pending_.load(std::memory_order_acquire) != 0; ++spins) {
       relax();
       // A pool thread descheduled by an oversubscribed machine: give it the core.
       if ((spins & 1023) == 0) std::this_thread::yield();
     }
+    if (failure) std::rethrow_exception(failure);
   }
 
  private:
@@ -787,7 +796,7 @@ struct LstmBackwardArgs {
   const float* sigmoids;  // [T*rows, 4H] saved by lstmForward
   const float* cells;     // [(T+1)*rows, H] (the first T*rows are read: 2c_{t-1})
   const float* tanhC;     // [T*rows, H]
-  const float* weightHh;  // [4H, H] (g rows doubled)
+  const float* weightHh;  // [4H, H] as stored (not doubled)
   float* dz;              // [T*rows, 4H]: the gradient w.r.t. every step's gate pre-activations
   int seqLen, rows, hidden;
 };
@@ -857,12 +866,12 @@ __attribute__((target("avx2,fma"))) void adamwRange(const float* p, const float*
 
 /**
  * Columns [c0, c1) of out = Σ_rows x (x [rows, cols]), each accumulated in float64 row after row
- * and rounded once (the wasm colsum kernel's numbers).
+ * (in sums[c0, c1), allocated by the caller: nothing allocates on a pool thread) and rounded once
+ * (the wasm colsum kernel's numbers).
  */
-__attribute__((target("avx2,fma"))) void columnSumRange(const float* x, float* out, int rows, int cols, int c0, int c1) {
-  thread_local std::vector<double> sums;
-  sums.assign(static_cast<size_t>(c1 - c0), 0.0);
-  double* acc = sums.data();
+__attribute__((target("avx2,fma"))) void columnSumRange(const float* x, float* out, double* sums, int rows, int cols, int c0, int c1) {
+  double* acc = sums + c0;
+  std::fill(acc, acc + (c1 - c0), 0.0);
   for (int r = 0; r < rows; ++r) {
     const float* row = x + static_cast<size_t>(r) * cols;
     int j = c0;
@@ -908,6 +917,9 @@ napi_value throwError(napi_env env, const char* message) {
   napi_throw_error(env, "E_NATIVE", message);
   return nullptr;
 }
+
+/** Whether x is a whole number from 0 to INT_MAX - 1 (a size these kernels index with int). */
+bool isCount(double x) { return x >= 0 && x < 2147483647.0 && x == std::floor(x); }
 
 bool readNumbers(napi_env env, napi_value* args, size_t from, size_t count, double* out) {
   for (size_t i = 0; i < count; ++i) {
@@ -1068,7 +1080,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   double v[5];
   if (!readCall(env, info, "softmax", 6, args, &bytes, &limit, v, 5)) return nullptr;
   const double zAt = v[0], pAt = v[1], lseAt = v[2], rows = v[3], cols = v[4];
-  if (!(rows >= 0 && cols >= 1 && rows < 2147483647.0 && cols < 2147483647.0) || zAt < 0 || pAt < 0 || lseAt < 0 || std::fmod(zAt, 4) != 0 ||
+  if (!(isCount(rows) && isCount(cols) && cols >= 1) || zAt < 0 || pAt < 0 || lseAt < 0 || std::fmod(zAt, 4) != 0 ||
       std::fmod(pAt, 4) != 0 || std::fmod(lseAt, 4) != 0 || zAt + rows * cols * 4 > limit || pAt + rows * cols * 4 > limit ||
       lseAt + rows * 4 > limit) {
     return throwError(env, "softmax: operands do not lie inside the memory (offsets, shapes)");
@@ -1113,7 +1125,7 @@ napi_value LstmForward(napi_env env, napi_callback_info info) {
   const double narrow = rows * hidden, steps = seqLen * narrow;
   const double sizes[10] = {steps * 4, hidden * 4 * hidden, narrow, narrow, steps * 4, steps, steps + narrow, steps, steps, narrow};
   const bool optional[10] = {false, false, false, false, true, true, true, false, true, true};
-  if (!(seqLen >= 0 && rows >= 1 && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
+  if (!(isCount(seqLen) && isCount(rows) && rows >= 1 && isCount(hidden) && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
       !operandsFit(v, sizes, optional, 10, limit)) {
     return throwError(env, "lstmForward: operands do not lie inside the memory (offsets, shapes)");
   }
@@ -1146,7 +1158,7 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
   const double narrow = rows * hidden, steps = seqLen * narrow;
   const double sizes[6] = {steps, steps * 4, steps, steps, hidden * 4 * hidden, steps * 4};
   const bool optional[6] = {false, false, false, false, false, false};
-  if (!(seqLen >= 0 && rows >= 1 && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
+  if (!(isCount(seqLen) && isCount(rows) && rows >= 1 && isCount(hidden) && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
       !operandsFit(v, sizes, optional, 6, limit)) {
     return throwError(env, "lstmBackward: operands do not lie inside the memory (offsets, shapes)");
   }
@@ -1178,7 +1190,7 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   const double n = v[7];
   const double sizes[7] = {n, n, n, n, n, n, n};
   const bool optional[7] = {false, false, false, false, false, false, false};
-  if (!(n >= 0) || !operandsFit(v, sizes, optional, 7, limit)) return throwError(env, "adamw: operands do not lie inside the memory (offsets, size)");
+  if (!isCount(n) || !operandsFit(v, sizes, optional, 7, limit)) return throwError(env, "adamw: operands do not lie inside the memory (offsets, size)");
   auto at = [&](int i) { return reinterpret_cast<float*>(bytes + static_cast<size_t>(v[i])); };
   const AdamWScalars scalars{static_cast<float>(v[8]),  static_cast<float>(v[9]),  static_cast<float>(v[10]), static_cast<float>(v[11]),
                              static_cast<float>(v[12]), static_cast<float>(v[13]), static_cast<float>(v[14]), static_cast<float>(v[15])};
@@ -1209,7 +1221,7 @@ napi_value ColumnSum(napi_env env, napi_callback_info info) {
   const double rows = v[2], cols = v[3];
   const double sizes[2] = {rows * cols, cols};
   const bool optional[2] = {false, false};
-  if (!(rows >= 0 && cols >= 0 && rows * cols < 2147483647.0) || !operandsFit(v, sizes, optional, 2, limit)) {
+  if (!(isCount(rows) && isCount(cols) && rows * cols < 2147483647.0) || !operandsFit(v, sizes, optional, 2, limit)) {
     return throwError(env, "columnSum: operands do not lie inside the memory (offsets, shape)");
   }
   const float* x = reinterpret_cast<const float*>(bytes + static_cast<size_t>(v[0]));
@@ -1217,10 +1229,16 @@ napi_value ColumnSum(napi_env env, napi_callback_info info) {
   Pool& pool = instanceOf(env)->pool;
   const int r = static_cast<int>(rows), c = static_cast<int>(cols);
   const int parts = partsFor(pool, rows * cols * 2);
+  std::vector<double> sums;
+  try {
+    sums.resize(static_cast<size_t>(c));
+  } catch (const std::bad_alloc&) {
+    return throwError(env, "columnSum: out of memory");
+  }
   pool.run(parts, [&](int id) {
     if (id >= parts) return;
     auto [c0, c1] = share(c, 8, id, parts);
-    if (c0 < c1) columnSumRange(x, out, r, c, c0, c1);
+    if (c0 < c1) columnSumRange(x, out, sums.data(), r, c, c0, c1);
   });
   return nullptr;
 #else
@@ -1242,7 +1260,7 @@ napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
   const double rows = v[4], classes = v[5];
   const double sizes[4] = {rows * classes, rows, rows, rows * classes};
   const bool optional[4] = {false, false, false, false};
-  if (!(rows >= 0 && classes >= 0 && rows * classes < 2147483647.0) || !operandsFit(v, sizes, optional, 4, limit)) {
+  if (!(isCount(rows) && isCount(classes) && rows * classes < 2147483647.0) || !operandsFit(v, sizes, optional, 4, limit)) {
     return throwError(env, "crossEntropyGrad: operands do not lie inside the memory (offsets, shape)");
   }
   const float* p = reinterpret_cast<const float*>(bytes + static_cast<size_t>(v[0]));

@@ -531,3 +531,15 @@ describe.skipIf(!nativeExpected)('native element-wise kernels (Adam step, column
     tf.dispose([p, targets, dy]);
   });
 });
+
+describe.skipIf(!nativeExpected)('native kernels\' argument checks', () => {
+  it('refuse sizes that are not whole numbers below 2^31, even where a partner size of 0 makes the product small', () => {
+    const memory = new ArrayBuffer(64);
+    expect(() => native.columnSum(memory, 0, 0, 1e10, 0)).toThrow(/columnSum: operands do not lie inside/);
+    expect(() => native.columnSum(memory, 0, 0, 2.5, 1)).toThrow(/columnSum: operands do not lie inside/);
+    expect(() => native.crossEntropyGrad(memory, 0, 0, 0, 0, 0, 1e10)).toThrow(/crossEntropyGrad: operands do not lie inside/);
+    expect(() => native.adamw(memory, 0, 0, 0, 0, 0, 0, 0, 1.5, 1, 0.9, 0.1, 0.99, 0.01, 1, 1e-5, 1e-3)).toThrow(/adamw: operands do not lie inside/);
+    expect(() => native.lstmForward(memory, 0, 0, 0, 0, -1, -1, -1, 0, -1, -1, 1e10, 0.5, 1)).toThrow(/lstmForward: operands do not lie inside/);
+    expect(() => native.softmax(memory, 0, 0, 0, 1e10, 1)).toThrow(/softmax/);
+  });
+});
