@@ -1109,6 +1109,12 @@ bool operandsFit(const double* v, const double* sizes, const bool* optional, int
   return true;
 }
 
+/** A whole-layer LSTM call's T, rows and H: whole numbers, its [T·rows, 4H] and [4H, H] operands indexable with int. */
+bool lstmShapeFits(double seqLen, double rows, double hidden) {
+  return isCount(seqLen) && isCount(rows) && rows >= 1 && isCount(hidden) && hidden >= 1 && seqLen * rows * hidden * 4 < 2147483647.0 &&
+         hidden * 4 * hidden < 2147483647.0;
+}
+
 /**
  * lstmForward(memory, projected, weightHh, h0, c2First, sigmoids, tanhC, cells, output, hPrev,
  * c2Last, seqLen, rows, hidden): a whole LSTM layer's forward pass (see lstmForward above), float32
@@ -1125,7 +1131,7 @@ napi_value LstmForward(napi_env env, napi_callback_info info) {
   const double narrow = rows * hidden, steps = seqLen * narrow;
   const double sizes[10] = {steps * 4, hidden * 4 * hidden, narrow, narrow, steps * 4, steps, steps + narrow, steps, steps, narrow};
   const bool optional[10] = {false, false, false, false, true, true, true, false, true, true};
-  if (!(isCount(seqLen) && isCount(rows) && rows >= 1 && isCount(hidden) && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
+  if (!lstmShapeFits(seqLen, rows, hidden) ||
       !operandsFit(v, sizes, optional, 10, limit)) {
     return throwError(env, "lstmForward: operands do not lie inside the memory (offsets, shapes)");
   }
@@ -1158,7 +1164,7 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
   const double narrow = rows * hidden, steps = seqLen * narrow;
   const double sizes[6] = {steps, steps * 4, steps, steps, hidden * 4 * hidden, steps * 4};
   const bool optional[6] = {false, false, false, false, false, false};
-  if (!(isCount(seqLen) && isCount(rows) && rows >= 1 && isCount(hidden) && hidden >= 1 && steps * 4 < 2147483647.0 && hidden * 4 * hidden < 2147483647.0) ||
+  if (!lstmShapeFits(seqLen, rows, hidden) ||
       !operandsFit(v, sizes, optional, 6, limit)) {
     return throwError(env, "lstmBackward: operands do not lie inside the memory (offsets, shapes)");
   }
