@@ -22,6 +22,11 @@
  * weights and input projection are doubled once per sequence so one sigmoid over all four gates
  * gives σ(2 z_g), and the cell is carried doubled (c2 = 2c) so σ(c2) gives tanh(c). The state
  * handed in and out is the real (h, c).
+ *
+ * With ulmfit's native kernels (lstm-kernels.ts nativeLstmAvailable) each implementation runs a
+ * layer's whole forward pass as one call, and the fast one its back-propagation through time as
+ * another: the weights go in as stored and the kernel doubles the g block of the pre-activations
+ * (the same bits: ×2 is exact).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
