@@ -23,6 +23,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   generate: () => import('./generate.js'),
   'import-fastai': () => import('./import-fastai.js'),
   'export-fastai': () => import('./export-fastai.js'),
+  models: () => import('./models.js'),
   demo: () => import('./demo.js'),
   bench: () => import('./bench.js'),
 };

@@ -3,7 +3,8 @@
  *
  * A model directory is the unit that moves between commands:
  *   meta.json            ModelMeta (written last: a directory without it never loads)
- *   weights.safetensors  float32 tensors named like fastai's state dict (see fastai-weights.ts)
+ *   weights.safetensors  float32 (or float16: shipped models) tensors named like fastai's state
+ *                        dict (see fastai-weights.ts); float16 is widened to float32 on load
  *   vocab.json           the itos array
  *   tokenizer.json       the tokenizer settings (src/text/settings.ts), opaque JSON here
  *   spm.model            only for subword tokenizers
@@ -31,8 +32,9 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { resolveModelRef } from './model-names.js';
 import { parseSafetensors, safetensorsChunks } from './safetensors.js';
-import { shapeText, type TensorMap } from './tensors.js';
+import { narrowToFloat16, shapeText, widenFloat16, type TensorMap } from './tensors.js';
 
 /** Bump when meta.json or the files change incompatibly; readers refuse newer versions. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -92,6 +94,8 @@ export interface ModelMeta {
   labels?: string[];
   backwards: boolean;
   training?: Record<string, unknown>;
+  /** one line saying what the model is (shipped models; `ulmfit models` shows it) */
+  description?: string;
   created_by: string;
 }
 
@@ -101,6 +105,7 @@ export interface NewModelMeta {
   arch: ArchMeta;
   backwards: boolean;
   training?: Record<string, unknown>;
+  description?: string;
   created_by?: string;
 }
 
@@ -210,6 +215,14 @@ export interface AtomicWriteOptions {
   onStage?: (stage: WriteStage) => void;
 }
 
+export interface ModelWriteOptions extends AtomicWriteOptions {
+  /**
+   * 'float16' stores the float weights as IEEE half (round to nearest even; half the size, for
+   * shipped models); readModelDir widens them back to float32. Default: as given (float32).
+   */
+  weightsDtype?: 'float32' | 'float16';
+}
+
 const TMP_SUFFIX = /\.(tmp|old)-\d+$/;
 
 /**
@@ -260,8 +273,9 @@ function isStringArray(value: unknown): value is string[] {
  * Writes a complete model directory atomically and returns the meta.json it wrote. Refuses to
  * replace an existing non-empty directory that is not a model directory (E_OUT_EXISTS).
  */
-export function writeModelDir(dir: string, contents: ModelDirContents, options: AtomicWriteOptions = {}): ModelMeta {
-  const { meta: partial, weights, vocab, tokenizer, spmModel, labels } = contents;
+export function writeModelDir(dir: string, contents: ModelDirContents, options: ModelWriteOptions = {}): ModelMeta {
+  const { meta: partial, vocab, tokenizer, spmModel, labels } = contents;
+  const weights = options.weightsDtype === 'float16' ? narrowToFloat16(contents.weights) : contents.weights;
   if (!MODEL_KINDS.includes(partial.kind)) throw new Error(`unknown model kind ${String(partial.kind)}`);
   if (!isStringArray(vocab) || vocab.length === 0) throw new Error('vocab must be a non-empty list of strings');
   if (partial.kind === 'classifier' && !isStringArray(labels)) throw new Error('a classifier needs its labels');
@@ -283,6 +297,7 @@ export function writeModelDir(dir: string, contents: ModelDirContents, options: 
     ...(labels ? { labels: [...labels] } : {}),
     backwards: partial.backwards,
     ...(partial.training ? { training: partial.training } : {}),
+    ...(partial.description !== undefined ? { description: partial.description } : {}),
     created_by: partial.created_by ?? `ulmfit ${PACKAGE_VERSION}`,
   };
   const files: { name: string; data: FileData }[] = [
@@ -339,6 +354,7 @@ function validateMeta(dir: string, value: unknown): ModelMeta {
   }
   if (!meta.tokenizer || typeof meta.tokenizer.sha256 !== 'string') throw dirError(dir, "meta.json's tokenizer lacks sha256");
   if (typeof meta.backwards !== 'boolean') throw dirError(dir, 'meta.json lacks backwards');
+  if (meta.description !== undefined && typeof meta.description !== 'string') throw dirError(dir, "meta.json's description is not a string");
   return meta as ModelMeta;
 }
 
@@ -377,6 +393,7 @@ function checkModelDirPath(dir: string): void {
 /**
  * Reads a model directory and checks that its files agree with meta.json (vocab size and hash,
  * tokenizer hash, spm.model, labels, embedding rows) and that its kind is one `expect.kind` allows.
+ * float16 weights (shipped models) come back widened to float32, so callers see float32 only.
  */
 export function readModelDir(dir: string, expect: { kind?: readonly ModelKind[]; weights?: boolean } = {}): LoadedModelDir {
   const meta = readModelMeta(dir);
@@ -416,7 +433,7 @@ export function readModelDir(dir: string, expect: { kind?: readonly ModelKind[];
   if (expect.weights !== false) {
     const path = join(dir, MODEL_FILES.weights);
     if (!existsSync(path)) throw dirError(dir, 'weights.safetensors is missing');
-    weights = parseSafetensors(readFileSync(path), path).tensors;
+    weights = widenFloat16(parseSafetensors(readFileSync(path), path).tensors);
     checkWeightsAgainstMeta(dir, meta, weights);
   }
   return { dir, meta, weights, vocab, tokenizer: tokenizer as Record<string, unknown>, ...(spmModel ? { spmModel } : {}), ...(labels ? { labels } : {}) };
@@ -450,12 +467,14 @@ function isModelDir(path: string): boolean {
 
 /**
  * The model directory a user's path means: a model directory itself, or a run directory's
- * `model-best/` (else `model-last/`). With `prefer: 'encoder'`, an `encoder/` directory beside or
- * inside the chosen model wins (what the classifier loads). Leftover temp directories never match.
+ * `model-best/` (else `model-last/`), or a model name (`en`, a folder of $ULMFIT_MODELS_DIR: see
+ * model-names.ts; an existing path wins over a name). With `prefer: 'encoder'`, an `encoder/`
+ * directory beside or inside the chosen model wins (what the classifier loads). Leftover temp
+ * directories never match. Every command that takes a model resolves it here.
  */
-export function resolveModelDir(path: string, options: { prefer?: ModelKind } = {}): string {
-  checkNotLeftover(path);
-  if (!existsSync(path)) throw new UlmfitError('E_INPUT_MISSING', `no model or run directory at ${path}`, 'check the path');
+export function resolveModelDir(ref: string, options: { prefer?: ModelKind } = {}): string {
+  checkNotLeftover(ref);
+  const path = resolveModelRef(ref);
   const wantEncoder = options.prefer === 'encoder';
   const encoderOf = (dir: string): string | undefined => {
     const candidate = join(dir, RUN_LAYOUT.encoder);

@@ -4,8 +4,12 @@
  * (may be padded with trailing spaces), then the tensor bytes. Offsets are relative to the end of
  * the header; tensors are little-endian, row-major and must tile the byte buffer without holes or
  * overlaps (the reference implementation rejects anything else, so we do too).
+ *
+ * F16 tensors are read as their raw half bits (dtype 'float16', bit-exact round trips); model
+ * directories widen them to float32 on load (artifact.ts readModelDir, tensors.ts widenFloat16)
+ * and write them on request (writeModelDir's `weightsDtype: 'float16'`, tensors.ts toFloat16).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UlmfitError } from '../errors.js';
 import { BYTES_PER_ELEMENT, copyBytes, numelOf, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
 
@@ -149,6 +153,49 @@ function typedView(bytes: Uint8Array, start: number, dtype: TensorDType, shape: 
       return { dtype, shape, data: new Int32Array(buffer, byteOffset, length) };
     case 'int64':
       return { dtype, shape, data: new BigInt64Array(buffer, byteOffset, length) };
+  }
+}
+
+/**
+ * The dtype and shape of each tensor in a safetensors file, from its header alone (the tensor
+ * bytes are not read): cheap even for a large model. Throws E_CHECKPOINT like parseSafetensors.
+ */
+export function readSafetensorsHeader(path: string): { name: string; dtype: TensorDType; shape: number[] }[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const lengthBytes = new Uint8Array(8);
+    const fail = (what: string): UlmfitError =>
+      new UlmfitError('E_CHECKPOINT', `${path} is not a valid safetensors file: ${what}`, 'rewrite it with ulmfit or the safetensors library');
+    if (size < 8 || readSync(fd, lengthBytes, 0, 8, 0) !== 8) throw fail('shorter than its 8-byte header length');
+    const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
+    if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) throw fail(`header length ${headerLength} does not fit in ${size} bytes (truncated?)`);
+    const header = new Uint8Array(headerLength);
+    if (readSync(fd, header, 0, headerLength, 8) !== headerLength) throw fail('the header is truncated');
+    // Parse the header with an empty data section: only the header's own checks apply.
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
+    } catch {
+      throw fail('the header is not JSON');
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail('the header is not a JSON object');
+    const out: { name: string; dtype: TensorDType; shape: number[] }[] = [];
+    for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
+      if (name === '__metadata__') continue;
+      const info = value as { dtype?: unknown; shape?: unknown };
+      const dtype = typeof info?.dtype === 'string' ? DTYPE_OF_FORMAT.get(info.dtype) : undefined;
+      if (!dtype) throw fail(`tensor ${name} has dtype ${JSON.stringify(info?.dtype)} (ulmfit reads F32, F16, I32, I64)`);
+      if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`tensor ${name} has an invalid shape`);
+      out.push({ name, dtype, shape: info.shape as number[] });
+    }
+    return out;
+  } catch (err) {
+    if (err instanceof UlmfitError) throw err;
+    throw new UlmfitError('E_CHECKPOINT', `cannot read ${path}: ${(err as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

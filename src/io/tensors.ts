@@ -67,7 +67,14 @@ export function halfToFloat(bits: number): number {
 /** float value → IEEE half bits, rounding to nearest even (what PyTorch's `.half()` does). */
 export function floatToHalf(value: number): number {
   scratch.setFloat32(0, value, true);
-  const f = scratch.getUint32(0, true);
+  return halfBitsOf(scratch.getUint32(0, true));
+}
+
+/**
+ * float32 bits → IEEE half bits, rounding to nearest even: overflow (|x| ≥ 65520) becomes ±Inf,
+ * values below the half subnormals become ±0, NaN stays a (quiet) NaN.
+ */
+function halfBitsOf(f: number): number {
   const sign = (f >>> 16) & 0x8000;
   const exponent = (f >>> 23) & 0xff;
   let mantissa = f & 0x7fffff;
@@ -90,21 +97,67 @@ export function floatToHalf(value: number): number {
   return sign | half;
 }
 
+/**
+ * float32 values → IEEE half bits (round to nearest even, as PyTorch's `.half()`). Values beyond
+ * ±65504 become ±Inf: callers that must not lose them check with `countFloat16Overflows` first.
+ */
+export function toFloat16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = halfBitsOf(bits[i]!);
+  return out;
+}
+
+/** How many finite values would become ±Inf as float16 (|x| ≥ 65520 after rounding). */
+export function countFloat16Overflows(values: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v) && Math.abs(v) >= 65520) n++;
+  }
+  return n;
+}
+
+/** Every half value as a float32, built on first use (256 KB): widening is one lookup per value. */
+let halfTable: Float32Array | undefined;
+
+function widenHalves(bits: Uint16Array): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let b = 0; b < 65536; b++) halfTable[b] = halfToFloat(b);
+  }
+  const table = halfTable;
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < out.length; i++) out[i] = table[bits[i]!]!;
+  return out;
+}
+
 /** A float32 copy of any tensor (float16 widened exactly; int64 must fit a double exactly). */
 export function toFloat32(tensor: RawTensor): Float32Array {
   switch (tensor.dtype) {
     case 'float32':
       return tensor.data;
-    case 'float16': {
-      const out = new Float32Array(tensor.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = halfToFloat(tensor.data[i]!);
-      return out;
-    }
+    case 'float16':
+      return widenHalves(tensor.data);
     case 'int32':
       return Float32Array.from(tensor.data);
     case 'int64':
       return Float32Array.from(tensor.data, (v) => Number(v));
   }
+}
+
+/** The map with every float16 tensor widened to float32 (exact); other tensors as they are. */
+export function widenFloat16(tensors: TensorMap): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, t] of tensors) out.set(name, t.dtype === 'float16' ? { dtype: 'float32', shape: t.shape, data: widenHalves(t.data) } : t);
+  return out;
+}
+
+/** The map with every float32 tensor narrowed to float16 (round to nearest even); others as they are. */
+export function narrowToFloat16(tensors: TensorMap): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, t] of tensors) out.set(name, t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: toFloat16(t.data) } : t);
+  return out;
 }
 
 /**

@@ -17,6 +17,7 @@ import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UlmfitError } from '../errors.js';
+import { knownModels, looksLikeName, resolveModelRef } from '../io/model-names.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { DocumentSource, resolveInputs, type Doc, type ResolvedInput, type SourceOptions } from '../data/sources.js';
 import { CORPUS_FORMAT_VERSION, CorpusWriter, openCorpus, type CorpusMeta } from './corpus.js';
@@ -94,9 +95,10 @@ export interface GivenVocab {
 
 /**
  * Reads `--vocab`: a vocab.json (itos array) file, or a model/corpus directory holding one (and
- * tokenizer.json, and spm.model for subword tokenizers).
+ * tokenizer.json, and spm.model for subword tokenizers), or a model name (`en`: io/model-names.ts).
  */
 export async function loadGivenVocab(path: string): Promise<GivenVocab> {
+  if (!existsSync(path) && looksLikeName(path) && knownModels().some((m) => m.name === path)) path = resolveModelRef(path);
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new UlmfitError('E_INPUT_MISSING', `no such vocab file or directory: ${path}`, 'give a vocab.json or a model directory');
   const dir = info.isDirectory() ? path : undefined;
