@@ -1,6 +1,6 @@
 /**
  * Picks and initialises the TF.js backend, and patches the wasm backend where it is slow or
- * incomplete for this project's models (see shared perf-notes):
+ * incomplete for this project's models:
  *
  * - wasm has no `UnsortedSegmentSum` kernel, which the gradient of `tf.gather` (the embedding
  *   lookup) needs; we register one written against the wasm heap.

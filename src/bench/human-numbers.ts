@@ -1,6 +1,6 @@
 /**
  * Acceptance benchmark for the language model (issue 4): fastbook's Human Numbers experiment
- * (fastai-spec §9.1). fastai's LMModel7 (2-layer LSTM, 64 hidden, tied weights, dropout 0.4 on the
+ * (fastbook chapter 12). fastai's LMModel7 (2-layer LSTM, 64 hidden, tied weights, dropout 0.4 on the
  * LSTM output, AR/TAR, `fit_one_cycle(15, 1e-2, wd=0.1)`, bs 64, sl 16) reaches 0.869 next-token
  * accuracy in fastbook. ulmfit trains its AWD-LSTM with the same sizes, data, batching and
  * schedule through the real training task (`trainLanguageModel`).

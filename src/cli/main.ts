@@ -36,13 +36,13 @@ async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
   return Promise.all(Object.values(COMMANDS).map((load) => load()));
 }
 
-/** The program with the commands `argv` needs (all of them by default, e.g. for the README check). */
+/** The program with the commands `argv` needs (all of them by default, e.g. for docs/cli.md). */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('ulmfit')
     .description("fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text")
     .version(PACKAGE_VERSION)
     .showHelpAfterError('(run with --help for usage)')
-    // A fixed width keeps --help identical everywhere, so the README's copy can be checked.
+    // A fixed width keeps --help identical everywhere, so docs/cli.md can be checked.
     .configureHelp({ helpWidth: 100 })
     .exitOverride();
   for (const command of await loadCommands(argv)) command.register(program);

@@ -3,13 +3,13 @@ import type { Rng } from '../random.js';
 import type { ClasBatch } from './batches.js';
 
 /**
- * Classifier batches as fastai's `SortedDL` + `Pad_Chunk` (fastai-spec §4.1–4.2).
+ * Classifier batches as fastai's `SortedDL` + `Pad_Chunk` (fastai/text/data.py).
  *
  * Documents are batched by length so little padding is needed: validation and inference go
  * longest first; training is "sortish": random, then sorted inside chunks of 50 batches, with the
  * batch holding the longest document first (an out-of-memory error shows up at once) and the other
  * batches in random order. Inside every batch rows are longest first, which the SentenceEncoder's
- * active-row prefix relies on (§4.3). Each batch carries the dataset index of every row so
+ * active-row prefix relies on (src/model/heads.ts). Each batch carries the dataset index of every row so
  * predictions can be put back in input order.
  */
 

@@ -3,7 +3,7 @@ import type { Rng } from '../random.js';
 import type { LmBatch } from './batches.js';
 
 /**
- * fastai's `LMDataLoader` (fastai-spec §3): documents are concatenated (no separator; each
+ * fastai's `LMDataLoader` (fastai/text/data.py): documents are concatenated (no separator; each
  * already starts with xxbos) into one stream, which is cut into `bs` parallel rows of length
  * `bl`; batch k holds columns [k·bptt, k·bptt + bptt) of every row, so row r of batch k+1
  * continues exactly where row r of batch k stopped and the model's hidden state can carry over.

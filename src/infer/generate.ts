@@ -3,7 +3,7 @@ import { Rng } from '../random.js';
 import { drawToken, tokenDistribution, validateSamplingOptions, type SamplingOptions } from './sampling.js';
 
 /**
- * Text generation from a language model: fastai's `LMLearner.predict` (fastai-spec §8), with
+ * Text generation from a language model: fastai's `LMLearner.predict` (fastai/text/learner.py), with
  * the prompt fed once and then one token per step on the carried hidden state (fastai re-feeds
  * the whole sequence every step: the same result in eval mode, but O(n²)).
  *
@@ -57,7 +57,7 @@ export interface GenerateOptions {
   /** Stop a sample when the model ends the document (xxeos, or xxbos: the next one begins). */
   stopAtEos?: boolean | undefined;
   /**
-   * The model reads text right to left (trained on reversed documents, fastai-spec §7.5): it
+   * The model reads text right to left (trained on reversed documents, fastai's backwards=True): it
    * generates the text that precedes the prompt. Inputs are reversed for it and outputs reversed
    * back, so every token list and text here reads forwards.
    */

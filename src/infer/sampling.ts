@@ -5,7 +5,7 @@ import type { Rng } from '../random.js';
  * Choosing the next token from a language model's logits. Pure functions: no tensors, no I/O; all
  * randomness comes from the caller's Rng, so the same seed picks the same tokens.
  *
- * The order follows fastai's `LMLearner.predict` (fastai-spec §8) and adds top-k / top-p:
+ * The order follows fastai's `LMLearner.predict` (fastai/text/learner.py) and adds top-k / top-p:
  *   1. p = softmax(logits) over the whole vocabulary (temperature 1, as fastai)
  *   2. banned ids (xxunk with no-unk, xxpad) get p = 0
  *   3. min-p, fastai's definition: drop every token with p < minP (an absolute threshold, not

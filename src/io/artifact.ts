@@ -61,7 +61,7 @@ export type ModelKind = 'lm' | 'encoder' | 'classifier';
 const MODEL_KINDS: readonly ModelKind[] = ['lm', 'encoder', 'classifier'];
 
 /**
- * The architecture with fastai's config-dict keys (spec §5.1), the same keys as the model's
+ * The architecture with fastai's config-dict keys (`awd_lstm_lm_config`), the same keys as the model's
  * `AwdLstmConfig` (src/model/awd-lstm.ts), so `meta.arch` can be passed to the model as is.
  * Dropouts are the final values (after drop_mult). Extra keys (a classifier head…) are kept.
  */

@@ -1,5 +1,5 @@
 /**
- * fastai AWD-LSTM state dicts (fastai-spec §7): unwrap `{'model': …}`, `clean_raw_keys`, infer the
+ * fastai AWD-LSTM state dicts (fastai/text/learner.py): unwrap `{'model': …}`, `clean_raw_keys`, infer the
  * architecture from tensor shapes, check every key, and map between fastai's files and ulmfit's
  * weight names.
  *

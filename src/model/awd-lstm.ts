@@ -1,5 +1,5 @@
 /**
- * fastai's AWD-LSTM (`fastai/text/models/awdlstm.py`, spec §5): the encoder, and the language
+ * fastai's AWD-LSTM (`fastai/text/models/awdlstm.py`): the encoder, and the language
  * model = encoder + tied `LinearDecoder`. Weights keep PyTorch's shapes and fastai's state-dict
  * names, so a fastai checkpoint loads by name.
  *
@@ -445,10 +445,10 @@ export class LanguageModel implements TrainableModel<LmBatch> {
   }
 
   /**
-   * Mean next-token cross-entropy + AR + TAR, dropout on (spec §5.6). TAR is skipped for
+   * Mean next-token cross-entropy + AR + TAR, dropout on (fastai's RNNRegularizer). TAR is skipped for
    * one-token batches (fastai's guard tests the batch dimension instead, and a one-token batch
    * gives it a NaN; we test the time dimension). `reported` is the plain cross-entropy: fastai's
-   * train_loss excludes AR/TAR (spec §10.5).
+   * train_loss excludes AR/TAR (see TrainLoss, src/train/types.ts).
    */
   trainLoss(batch: LmBatch): TrainLoss {
     this.encoder.releaseRetired();

@@ -1,5 +1,5 @@
 /**
- * The AWD-LSTM's dropout variants (fastai `awdlstm.py`, spec §5.4). Every mask is a
+ * The AWD-LSTM's dropout variants (fastai `text/models/awdlstm.py`). Every mask is a
  * Bernoulli(1-p) sample divided by (1-p), drawn from a seed taken from the model's `Rng`, so the
  * same seed gives the same masks on every backend. All are the identity in eval mode or when p = 0.
  */

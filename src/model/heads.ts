@@ -1,8 +1,8 @@
 /**
- * The ULMFiT classifier (fastai `get_text_classifier`, spec §4.3–4.6): `SentenceEncoder` (BPT3C)
+ * The ULMFiT classifier (fastai `get_text_classifier`, fastai/text/models/core.py): `SentenceEncoder` (BPT3C)
  * over the AWD-LSTM encoder, `masked_concat_pool`, and the `PoolingLinearClassifier` head.
  *
- * Deliberate fixes of fastai's quirks (spec §4.5), both invisible on well-sorted batches:
+ * Deliberate fixes of fastai's quirks (docs/fastai-differences.md), both invisible on well-sorted batches:
  * - the "last" pooled vector is the output at each row's real last token (fastai's index can land
  *   in the never-processed leading pad area and pool a zero vector);
  * - a chunk is run on every row up to the last one that has text in it (fastai assumes the rows
@@ -391,7 +391,7 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
 
   /**
    * Mean cross-entropy + AR/TAR on the encoder output (fastai: the padded concatenated output).
-   * `reported` is the plain cross-entropy: fastai's train_loss excludes AR/TAR (spec §10.5).
+   * `reported` is the plain cross-entropy: fastai's train_loss excludes AR/TAR (see TrainLoss, src/train/types.ts).
    */
   trainLoss(batch: ClasBatch): TrainLoss {
     this.encoder.releaseRetired();

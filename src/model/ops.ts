@@ -1,7 +1,7 @@
 /**
  * Differentiable building blocks whose gradients use matMul's transpose flags only where they are
  * fast (the native kernels read transposed operands in place; wasm's XNNPACK path with flags is
- * 15x slower, see perf-notes, so there every transpose is explicit): a PyTorch-style `linear` and
+ * 15x slower, see src/backend.ts, so there every transpose is explicit): a PyTorch-style `linear` and
  * a softmax cross-entropy that takes class indices (no one-hot targets in the forward pass).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
 /**
- * fastai's `match_embeds` (fastai-spec §7.1): adapts a pretrained language model's weights to a
+ * fastai's `match_embeds` (fastai/text/learner.py): adapts a pretrained language model's weights to a
  * new vocabulary. A new-vocab token found in the old vocab keeps its embedding row and decoder
  * bias; any other token gets the mean row and the mean bias (fastbook's prose says "random";
  * fastai's code uses the mean, and so do we).

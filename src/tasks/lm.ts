@@ -95,7 +95,7 @@ export interface LmTrainResult {
   backend: string;
 }
 
-/** fastai's recipes (fastai-spec §6.7). */
+/** fastai's recipes: from scratch one stage; fine-tuning, the embedding/decoder group first, then all. */
 export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec): Stage[] {
   if (!finetune) return [{ epochs: epochs ?? 1, lr: lr ?? 2e-3, freezeTo: 0 }];
   return [

@@ -3,7 +3,7 @@
  *
  * 1. `decodeSpecTokens` undoes fastai's rules: xxmaj/xxup restore case, xxrep/xxwrep expand,
  *    xxbos/xxpad/xxeos/xxfld (and the xxfake vocab padding) are dropped. This is fastai's `decode_spec_tokens` without its
- *    stale-state bug (fastai-spec §8: after an xxrep/xxwrep, fastai keeps repeating every later
+ *    stale-state bug (docs/fastai-differences.md: after an xxrep/xxwrep, fastai keeps repeating every later
  *    token): here each marker applies to the next token only.
  * 2. `joinTokens` undoes the word split: spaces go between tokens except before closing
  *    punctuation and contractions (`word .` → `word.`, `do n't` → `don't`), after opening

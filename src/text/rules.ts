@@ -1,5 +1,5 @@
 /**
- * fastai's text rules (fastai-spec §1.2), ported to behave exactly like the Python functions.
+ * fastai's text rules (fastai/text/core.py), ported to behave exactly like the Python functions.
  *
  * Pre-rules are string → string functions applied to the raw document, in the order of
  * `PRE_RULES`; the post-rule maps every token after the word split. Python regex classes differ

@@ -32,7 +32,7 @@ export interface TokenizerSettings {
   subword?: SubwordSettings;
 }
 
-/** fastai v2's default pre-rules, in order (`defaults.text_proc_rules`, fastai-spec §1.2). */
+/** fastai v2's default pre-rules, in order (`defaults.text_proc_rules`, fastai/text/core.py). */
 export const DEFAULT_PRE_RULES: readonly string[] = Object.freeze([
   'fix_html',
   'replace_rep',

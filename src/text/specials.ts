@@ -1,5 +1,5 @@
 /**
- * fastai's special tokens (fastai-spec §1.1). The order of `DEFAULT_SPECIALS` is fastai v2's
+ * fastai's special tokens (fastai/text/core.py). The order of `DEFAULT_SPECIALS` is fastai v2's
  * `defaults.text_spec_tok`; `Vocab.build` puts them first, so it fixes their ids (xxunk = 0,
  * xxpad = 1, ...). Do not reorder.
  */

@@ -1,5 +1,5 @@
 /**
- * The vocabulary: fastai's `make_vocab` and `Numericalize` (fastai-spec §2).
+ * The vocabulary: fastai's `make_vocab` and `Numericalize` (fastai/text/data.py).
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_SPECIALS, FAKE, UNK_ID } from './specials.js';

@@ -1,6 +1,6 @@
 /**
  * Data-parallel language-model training on worker threads: the second core at work. TF.js runs
- * its wasm backend on one thread in Node (perf-notes trap 4), so each replica is a thread of our
+ * its wasm backend on one thread in Node (docs/speed-benchmark.md), so each replica is a thread of our
  * own with its own TF.js and wasm instance and a copy of the model.
  *
  * Each step the batch's rows are split across the replicas (contiguous blocks; LM rows are

@@ -35,7 +35,7 @@ import type { EvalStats, TrainableModel } from './types.js';
  *
  * `fitRecipe` is `freezeTo` + `fitOneCycle` per stage, and it is what makes `--resume` exact: after
  * `setState`, it skips the stages and epochs already done and does not re-freeze (freezing clears
- * the optimizer state, fastai-spec §6.4). `fitOneCycle`, `freezeTo` and `unfreeze` can also be
+ * the optimizer state, as fastai's `Learner.freeze_to` does). `fitOneCycle`, `freezeTo` and `unfreeze` can also be
  * called directly, as in fastai.
  *
  * Determinism: checkpoints are taken at epoch ends. The state saved then (optimizer moments and

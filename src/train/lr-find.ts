@@ -5,7 +5,7 @@ import { SmoothLoss } from './metrics.js';
 import { schedExp } from './schedule.js';
 
 /**
- * fastai's learning-rate finder (`Learner.lr_find`, `LRFinder`, `valley`; fastai-spec §6.8): a
+ * fastai's learning-rate finder (`Learner.lr_find`, `LRFinder`, `valley`; fastai/callback/schedule.py): a
  * mock training run whose lr grows exponentially from startLr to endLr over numIt batches (the
  * same lr for every group), recording the smoothed loss; it stops early when the smoothed loss
  * exceeds 4× the best seen. Validation is skipped. Weights and optimizer state are restored

@@ -1,5 +1,5 @@
 /**
- * Training and evaluation metrics (fastai `metrics.py`, `learner.py` Recorder; fastai-spec §6.8).
+ * Training and evaluation metrics (fastai `metrics.py`, `learner.py` Recorder).
  * Plain numbers in, plain numbers out: models report counts, these turn them into the table.
  */
 

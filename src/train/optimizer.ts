@@ -3,8 +3,8 @@ import { UlmfitError, usageError } from '../errors.js';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw.js';
 
 /**
- * fastai's `Adam` (`fastai/optimizer.py`, fastai-spec §6.2) with fastai's parameter groups and
- * `freeze_to` (§6.3–6.4). For every parameter that has a gradient, in this order:
+ * fastai's `Adam` (`fastai/optimizer.py`) with fastai's parameter groups and
+ * `freeze_to`. For every parameter that has a gradient, in this order:
  *   1. decoupled ("true") weight decay  p ← p·(1 − lr·wd), unless the parameter is in the no-wd set
  *   2. g_avg ← mom·g_avg + (1−mom)·g
  *   3. s_avg ← sqr_mom·s_avg + (1−sqr_mom)·g²

@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
 
 /**
- * Learning-rate and momentum schedules (fastai `callback/schedule.py`, fastai-spec §6.5–6.6).
+ * Learning-rate and momentum schedules (fastai `callback/schedule.py`).
  * Pure functions of the training position `pos` in [0, 1): no state, so a resumed run recomputes
  * exactly the values an uninterrupted one used.
  */

@@ -40,7 +40,7 @@ export interface TrainableModel<Batch> {
 /**
  * A training loss split in two. fastai differentiates CE + AR + TAR but records (and smooths into
  * the `train_loss` column) the plain CE, because RNNRegularizer adds AR/TAR to `loss_grad` after
- * `loss` was cloned (fastai-spec §10.5). A model with regularizers returns both so the learner can
+ * `loss` was cloned (fastai/callback/rnn.py). A model with regularizers returns both so the learner can
  * do the same; `reported` is computed from the same forward pass, so it costs nothing extra.
  */
 export interface TrainLoss {

@@ -1,5 +1,5 @@
 /**
- * fastai's SentencePiece settings (fastai-spec §1.6, `SentencePieceTokenizer`): the vocab size
+ * fastai's SentencePiece settings (`SentencePieceTokenizer`, fastai/text/core.py): the vocab size
  * rule, the character coverage per language, and the special tokens as user-defined pieces.
  */
 import { DEFAULT_SPECIALS } from '../specials.js';

@@ -1,7 +1,7 @@
 /**
  * The subword `Tokenizer`: fastai's pre-rules, then SentencePiece pieces (fastai's
  * `SentencePieceTokenizer`). Word starts are marked by "▁" inside the pieces, so the special
- * tokens come out as "▁xxbos", "▁xxmaj", ... (fastai-spec §1.6).
+ * tokens come out as "▁xxbos", "▁xxmaj", ... as in fastai.
  */
 import { UlmfitError } from '../../errors.js';
 import type { TokenizerSettings } from '../settings.js';
