@@ -18,7 +18,7 @@ export interface LmFlags {
   hidden?: number;
   layers?: number;
   dropMult?: number;
-  bs: number;
+  bs?: number;
   bptt: number;
   epochs?: number;
   lr?: string;
@@ -53,9 +53,9 @@ export function addLmFlags(command: Command): Command {
     .requiredOption('--out <dir>', 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)')
     .option('--valid <inputs>', 'validation text (repeatable); default: --valid-pct of the documents', collect)
     .option('--valid-pct <p>', 'share of documents held out for validation, random by document (default 0.1)', realNumber(0, 0.99))
-    .option('--bs <n>', 'batch size: parallel text streams', wholeNumber(1), 64)
+    .option('--bs <n>', 'batch size: parallel text streams (default 64; finetune-lm: smaller on a small corpus)', wholeNumber(1))
     .option('--bptt <n>', 'tokens per batch (truncated BPTT length)', wholeNumber(1), 72)
-    .option('--epochs <n>', 'epochs of the main stage', wholeNumber(1))
+    .option('--epochs <n>', 'epochs of the main stage (default: pretrain 1; finetune-lm 10, more on a small corpus)', wholeNumber(1))
     .option('--lr <lr>', 'max learning rate of the main stage: a number, lo:hi (discriminative), or one per group')
     .option('--schedule <recipe>', 'the whole recipe: "[freeze_to:]epochs@lr; ..." (overrides --epochs/--lr)');
   addOptimizerFlags(command)
@@ -90,7 +90,9 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean)
     dropMult: flags.dropMult,
     bs: flags.bs,
     bptt: flags.bptt,
-    stages: stages ?? mainStage(finetune, flags),
+    stages,
+    epochs: flags.epochs,
+    lr: flags.lr !== undefined ? parseLr(flags.lr) : undefined,
     wd: flags.wd,
     clip: flags.clip,
     alpha: flags.alpha,
@@ -121,14 +123,4 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean)
   } else if (best) {
     info(`best: valid loss ${best.validLoss?.toFixed(4) ?? '-'}, accuracy ${best.accuracy?.toFixed(4) ?? '-'}, perplexity ${best.perplexity?.toFixed(2) ?? '-'} → ${result.runDir}`);
   }
-}
-
-/** --epochs/--lr shape the default recipe's main stage (fastai: pretrain 1 stage; finetune frozen 1@2e-2 then the rest). */
-function mainStage(finetune: boolean, flags: LmFlags) {
-  const lr = flags.lr !== undefined ? parseLr(flags.lr) : undefined;
-  if (!finetune) return [{ freezeTo: 0, epochs: flags.epochs ?? 1, lr: lr ?? 2e-3 }];
-  return [
-    { freezeTo: -1, epochs: 1, lr: 2e-2 },
-    { freezeTo: 0, epochs: flags.epochs ?? 10, lr: lr ?? 2e-3 },
-  ];
 }

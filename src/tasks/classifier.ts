@@ -30,7 +30,10 @@ import { compareCodePoints, type Corpus } from '../text/corpus.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
-import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
+import { planClassifierRecipe } from './recipe-plan.js';
+import { betterRow, checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages, type BestScore } from './run-dir.js';
+
+export { defaultClassifierStages } from './recipe-plan.js';
 
 export interface ClassifierTrainOptions {
   /** Labeled inputs (folder-per-label, CSV/TSV/JSONL with a label column) or a tokenized corpus dir. */
@@ -50,14 +53,17 @@ export interface ClassifierTrainOptions {
   layers?: number | undefined;
   /** Scales the classifier dropouts (text_classifier_learner default 0.5). */
   dropMult?: number | undefined;
-  /** Documents per batch (fastai 64). */
+  /** Documents per batch; default planned from the data (fastai's 64 from ~1,900 documents up). */
   bs?: number | undefined;
   /** SentenceEncoder chunk length (fastai seq_len 72). */
   bptt?: number | undefined;
   /** Tokens at the end of each document that the pooling sees (fastai 72·20). */
   maxLen?: number | undefined;
-  /** The recipe; default `defaultClassifierStages`. */
+  /** The whole recipe, used as given; default `defaultClassifierStages`, stretched on small data (recipe-plan.ts). */
   stages?: Stage[] | undefined;
+  /** The default recipe's first-stage lr (2e-2) and last-stage epochs (2; not stretched when given). */
+  lr?: number | undefined;
+  epochs?: number | undefined;
   wd?: number | undefined;
   clip?: number | undefined;
   /** AR and TAR coefficients (fastai TextLearner: 2 and 1). */
@@ -89,7 +95,12 @@ export interface ClassifierTrainOptions {
 export interface ClassifierTrainResult {
   runDir: string;
   history: EpochRow[];
+  /** The epoch model-best/ holds: highest validation accuracy, lower loss on ties. */
   best: EpochRow | undefined;
+  /** The batch size and recipe the run used (planned unless given), and why. */
+  bs: number;
+  stages: Stage[];
+  recipe: string;
   /** Class names, index = class id (sorted like fastai's Categorize). */
   labels: string[];
   trainDocs: number;
@@ -100,28 +111,9 @@ export interface ClassifierTrainResult {
   backend: string;
 }
 
-/**
- * fastai's gradual unfreezing (fastbook ch. 10): the head for 1 epoch at `lr` (2e-2); then the
- * last LSTM too at lr/2 (discriminative, /2.6 per group); then the last two at lr/4; then
- * everything for `epochs` (2) at lr/20. From scratch there is nothing to protect, so every group
- * trains from the start, for the same number of epochs in all (one one-cycle fit at `lr`/2).
- */
-export function defaultClassifierStages(options: { lr?: number; epochs?: number; fromScratch?: boolean } = {}): Stage[] {
-  const lr = options.lr ?? 2e-2;
-  const epochs = options.epochs ?? 2;
-  const discriminative = (hi: number) => ({ lo: hi / 2.6 ** 4, hi });
-  if (options.fromScratch) return [{ freezeTo: 0, epochs: 3 + epochs, lr: lr / 2 }];
-  return [
-    { freezeTo: -1, epochs: 1, lr },
-    { freezeTo: -2, epochs: 1, lr: discriminative(lr / 2) },
-    { freezeTo: -3, epochs: 1, lr: discriminative(lr / 4) },
-    { freezeTo: 0, epochs, lr: discriminative(lr / 20) },
-  ];
-}
-
 /** Options that shape the run and are stored in config.json (what `resume` restores). */
 const PERSISTED: readonly (keyof ClassifierTrainOptions)[] = [
-  'inputs', 'lm', 'fromScratch', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'maxLen', 'stages',
+  'inputs', 'lm', 'fromScratch', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'maxLen', 'stages', 'lr', 'epochs',
   'wd', 'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'labelCol', 'ignoreLabels',
 ];
 
@@ -137,8 +129,7 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   const options = given.resume ? restoreConfig(given, PERSISTED) : given;
   const seed = options.seed ?? 42;
   const rng = new Rng(seed);
-  const stages = options.stages ?? defaultClassifierStages({ fromScratch: options.fromScratch ?? false });
-  validateStages(stages);
+  if (options.stages) validateStages(options.stages);
   const backwards = options.backwards ?? false;
 
   const encoder = options.lm !== undefined ? loadEncoder(options.lm, backwards) : undefined;
@@ -171,13 +162,15 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
         withTfWeights(encoder.weights, (tensors) => model.loadEncoderWeights(tensors, prefix));
         info(`encoder: ${encoder.dir} (${encoder.meta.kind}, emb ${config.emb_sz}, hidden ${config.n_hid}, ${config.n_layers} layers, vocab ${itos.length})`);
       }
-      let bs = options.bs ?? 64;
-      if (data.train.docs.length < bs) {
-        warn(`only ${data.train.docs.length} training documents: batch size lowered from ${bs} to ${data.train.docs.length}`);
-        bs = data.train.docs.length;
-      }
+      const plan = planClassifierRecipe({
+        trainDocs: data.train.docs.length, bs: options.bs, stages: options.stages, lr: options.lr, epochs: options.epochs,
+        fromScratch: options.fromScratch,
+      });
+      const { bs, stages } = plan;
+      validateStages(stages);
+      info(`recipe: ${plan.reason}`);
       const batchOptions = { bs, seqLen: bptt, padIdx: config.pad_token, backwards };
-      const trainBatches = new SortedBatches(data.train.docs, data.train.y, { ...batchOptions, shuffle: true, rng });
+      const trainBatches = new SortedBatches(data.train.docs, data.train.y, { ...batchOptions, shuffle: true, rng, dropLast: plan.dropLast });
       const validBatches = data.valid.docs.length > 0 ? new SortedBatches(data.valid.docs, data.valid.y, batchOptions) : undefined;
 
       const runDir = options.out;
@@ -187,7 +180,7 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
         ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
       };
       const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
-      let bestLoss = Infinity;
+      let best: BestScore = { loss: Infinity, accuracy: null };
       const learner = new Learner<ClasBatch>(model, {
         train: trainBatches,
         valid: validBatches,
@@ -199,12 +192,13 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
           const weights = weightsToTensorMap(model.namedWeights());
           const meta = { kind: 'classifier' as const, arch, backwards, training: { ...training, history: l.history } };
           writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta, weights, ...files });
-          const loss = row.validLoss ?? row.trainLoss;
-          if (loss < bestLoss) {
-            bestLoss = loss;
+          // Few validation documents make the loss noisy: the best epoch is the most accurate one, the
+          // lower loss breaking ties.
+          if (betterRow(row, best, 'accuracy')) {
+            best = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
             writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta, weights, ...files });
           }
-          writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), bestLoss));
+          writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), best));
           appendMetrics(runDir, { ...row });
           await options.onEpochEnd?.(row);
         },
@@ -212,17 +206,25 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
       try {
         if (options.resume) {
           const resumed = resumeFrom(runDir, learner, model);
-          bestLoss = resumed.bestLoss;
+          best = resumed.best;
           info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
         } else {
-          writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options, PERSISTED));
+          // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
+          writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs, stages }, PERSISTED));
         }
         info(`training on ${data.train.docs.length} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
         await learner.fitRecipe(stages);
         const history = learner.history;
-        const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || lossOf(r) < lossOf(b) ? r : b), undefined);
+        let bestRow: EpochRow | undefined;
+        let score: BestScore = { loss: Infinity, accuracy: null };
+        for (const row of history) {
+          if (betterRow(row, score, 'accuracy')) {
+            bestRow = row;
+            score = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
+          }
+        }
         return {
-          runDir, history, best, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
+          runDir, history, best: bestRow, bs, stages, recipe: plan.reason, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
           vocabSize: itos.length, encoder: encoder?.dir ?? null, backend,
         };
       } finally {
@@ -234,10 +236,6 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   } finally {
     for (const close of closers) close();
   }
-}
-
-function lossOf(row: EpochRow): number {
-  return row.validLoss ?? row.trainLoss;
 }
 
 function checkSource(options: ClassifierTrainOptions): void {

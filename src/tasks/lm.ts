@@ -23,6 +23,7 @@ import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/lea
 import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
+import { planLmRecipe } from './recipe-plan.js';
 import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
 
 export interface LmTrainOptions {
@@ -47,8 +48,14 @@ export interface LmTrainOptions {
   embInit?: EmbeddingInit | undefined;
   bs?: number | undefined;
   bptt?: number | undefined;
-  /** The training recipe; default: pretrain = one one-cycle fit, finetune = fastai's two stages. */
+  /**
+   * The whole recipe, used as given. Default: pretrain = one one-cycle fit, finetune = fastai's two
+   * stages, whose main stage is stretched on a small corpus (recipe-plan.ts).
+   */
   stages?: Stage[] | undefined;
+  /** The default recipe's main stage: epochs (not stretched when given) and lr. */
+  epochs?: number | undefined;
+  lr?: LrSpec | undefined;
   wd?: number | undefined;
   clip?: number | undefined;
   /** AR and TAR coefficients (fastai TextLearner: 2 and 1). */
@@ -106,7 +113,7 @@ export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec)
 
 /** Options that shape the run and are stored in config.json (what `--resume` restores). */
 const PERSISTED: readonly (keyof LmTrainOptions)[] = [
-  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'wd',
+  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'epochs', 'lr', 'wd',
   'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
   'trainWorkers',
 ];
@@ -124,6 +131,8 @@ interface LmSetup {
   backwards: boolean;
   trainStream: LmStream;
   validStream: LmStream | undefined;
+  /** The recipe to run: as given, or the default one planned for the corpus size. */
+  stages: Stage[];
   trainTokens: number;
   validTokens: number;
   transferFound: number | undefined;
@@ -166,8 +175,17 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
           ),
           ...options.config,
         };
-    const bs = options.bs ?? 64;
     const bptt = options.bptt ?? 72;
+    const finetune = pretrained !== undefined;
+    const stagesGiven = options.stages !== undefined || options.epochs !== undefined;
+    const defaultStages = options.stages ?? defaultLmStages(finetune, options.epochs, options.lr);
+    // Fine-tuning on a small corpus gets a bs and a main stage that make enough steps; pretraining
+    // keeps the recipe it is given.
+    const plan = finetune ? planLmRecipe({ tokens: trainTokens, bptt, bs: options.bs, stages: defaultStages, stagesGiven }) : undefined;
+    if (plan) info(`recipe: ${plan.reason}`);
+    const bs = plan?.bs ?? options.bs ?? 64;
+    const stages = plan?.stages ?? defaultStages;
+    validateStages(stages);
     const replicas = options.trainWorkers ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > bs) {
       throw usageError(`--train-workers must be a whole number from 1 to --bs (${bs}), got ${replicas}`, 'each replica needs at least one row of every batch');
@@ -196,7 +214,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     }
     return {
       backend, rng, seed, model, config, itos, settings: corpusSettings, spmModel: pretrained?.spmModel ?? train.spmModel, backwards,
-      trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined,
+      trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined, stages,
       trainTokens, validTokens, transferFound, close,
     };
   } catch (error) {
@@ -210,10 +228,9 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
   prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
   const options = given.resume ? restoreConfig(given, PERSISTED) : given;
   const finetune = options.pretrained !== undefined;
-  const stages = options.stages ?? defaultLmStages(finetune);
-  validateStages(stages);
+  if (options.stages) validateStages(options.stages);
   const setup = await setUpLanguageModel(options);
-  const { model, itos, settings, backwards, config, trainStream, validStream, backend, seed, rng } = setup;
+  const { model, itos, settings, backwards, config, trainStream, validStream, backend, seed, rng, stages } = setup;
   try {
     const runDir = options.out;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
@@ -241,7 +258,7 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
         if (saveEncoder) {
           writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderWeights(weights), ...common });
         }
-        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), bestLoss));
+        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), { loss: bestLoss, accuracy: null }));
         appendMetrics(runDir, { ...row });
         await options.onEpochEnd?.(row);
       },
@@ -249,10 +266,11 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
     try {
       if (options.resume) {
         const resumed = resumeFrom(runDir, learner, model);
-        bestLoss = resumed.bestLoss;
+        bestLoss = resumed.best.loss;
         info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
       } else {
-        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig(options, PERSISTED));
+        // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
+        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs: trainStream.bs, stages }, PERSISTED));
       }
       info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
       const replicas = options.trainWorkers ?? 1;

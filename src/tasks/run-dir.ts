@@ -10,32 +10,55 @@ import { UlmfitError, usageError } from '../errors.js';
 import { readCheckpointDir, RUN_LAYOUT } from '../io/artifact.js';
 import { float32Tensor, type TensorMap } from '../io/tensors.js';
 import { withTfWeights } from '../model/persist.js';
-import type { Learner, LearnerState, Stage } from '../train/learner.js';
+import type { EpochRow, Learner, LearnerState, Stage } from '../train/learner.js';
+
+/** The best epoch so far: its validation loss and (classifiers) accuracy. */
+export interface BestScore {
+  loss: number;
+  accuracy: number | null;
+}
+
+/**
+ * Whether `row` beats `best`. By 'loss': a lower validation loss (training loss without a
+ * validation set). By 'accuracy': a higher validation accuracy, the lower loss breaking ties (a
+ * row without accuracy falls back to the loss).
+ */
+export function betterRow(row: EpochRow, best: BestScore, by: 'loss' | 'accuracy'): boolean {
+  const loss = row.validLoss ?? row.trainLoss;
+  if (by === 'accuracy' && row.accuracy !== null && Number.isFinite(row.accuracy)) {
+    if (best.accuracy === null || row.accuracy > best.accuracy) return true;
+    if (row.accuracy < best.accuracy) return false;
+  }
+  return loss < best.loss;
+}
 
 /** What a checkpoint's JSON part holds besides its tensors. */
 interface CheckpointState {
   learner: LearnerState['meta'];
-  /** Lowest validation loss so far; null before the first finite one (JSON has no Infinity). */
+  /** The best epoch's validation loss; null before the first finite one (JSON has no Infinity). */
   bestLoss: number | null;
+  /** The best epoch's validation accuracy (classifiers); absent in older checkpoints. */
+  bestAccuracy?: number | null;
 }
 
 /** The checkpoint of a run: model weights under `model.`, learner tensors under `learner.`. */
-export function checkpointOf(weights: TensorMap, state: LearnerState, bestLoss: number): { tensors: TensorMap; state: CheckpointState } {
+export function checkpointOf(weights: TensorMap, state: LearnerState, best: BestScore): { tensors: TensorMap; state: CheckpointState } {
   const tensors: TensorMap = new Map();
   for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
   for (const [name, t] of Object.entries(state.tensors)) tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
-  return { tensors, state: { learner: state.meta, bestLoss: Number.isFinite(bestLoss) ? bestLoss : null } };
+  const bestLoss = Number.isFinite(best.loss) ? best.loss : null;
+  return { tensors, state: { learner: state.meta, bestLoss, bestAccuracy: best.accuracy } };
 }
 
 /**
  * Loads a run's checkpoint into the model and learner (`--resume`), and returns where the run
- * stopped and its best loss so far.
+ * stopped and its best epoch's score so far.
  */
 export function resumeFrom<Batch extends { bs: number }>(
   runDir: string,
   learner: Learner<Batch>,
   model: { loadWeights(tensors: Map<string, tf.Tensor>): void },
-): { bestLoss: number; position: LearnerState['meta']['position'] } {
+): { best: BestScore; position: LearnerState['meta']['position'] } {
   const checkpoint = readCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint));
   const state = checkpoint.state as CheckpointState;
   const weights: TensorMap = new Map();
@@ -46,7 +69,7 @@ export function resumeFrom<Batch extends { bs: number }>(
   }
   withTfWeights(weights, (tensors) => model.loadWeights(tensors));
   learner.setState({ meta: state.learner, tensors: learnerTensors });
-  return { bestLoss: state.bestLoss ?? Infinity, position: state.learner.position };
+  return { best: { loss: state.bestLoss ?? Infinity, accuracy: state.bestAccuracy ?? null }, position: state.learner.position };
 }
 
 /** The settings of a run that `--resume` must reuse (written to config.json). */

@@ -143,14 +143,44 @@ describe('trainClassifier', () => {
     await expect(trainClassifier(tiny('neither', { lm: undefined }))).rejects.toThrow(/no encoder given/);
   });
 
-  it('warns about empty documents and lowers the batch size for tiny data', async () => {
+  it('warns about empty documents and plans the batch size for tiny data', async () => {
     const rows = makeRows(6, 3);
     const path = join(root, 'empties.jsonl');
     writeFileSync(path, [...rows, { text: '   ', label: 'animal' }].map((r) => JSON.stringify(r)).join('\n'));
     const warnings: string[] = [];
-    await trainClassifier(tiny('empties', { inputs: [path], validPct: 0.3, onWarning: (m) => warnings.push(m), stages: [{ epochs: 1, lr: 1e-2 }] }));
+    const infos: string[] = [];
+    const result = await trainClassifier(
+      tiny('empties', { inputs: [path], validPct: 0.3, onInfo: (m) => infos.push(m), onWarning: (m) => warnings.push(m), stages: [{ epochs: 1, lr: 1e-2 }] }),
+    );
     expect(warnings).toContain(`1 empty document in ${path} skipped`);
-    expect(warnings.some((w) => /only 5 training documents: batch size lowered from 8 to 5/.test(w))).toBe(true);
+    // A batch size above the document count is lowered to it; the given recipe is kept, no document dropped.
+    expect(result.bs).toBe(5);
+    expect(infos).toContain('recipe: recipe as given (--schedule), bs 5, every document every epoch');
+  });
+});
+
+describe('trainClassifier with the planned recipe', () => {
+  it('small data: the planned bs and epochs, every training document in every epoch, model-best by accuracy', async () => {
+    const infos: string[] = [];
+    const batches = new Map<string, number>();
+    const result = await trainClassifier(
+      tiny('planned', {
+        bs: undefined, stages: undefined, validPct: 0.25, onInfo: (m) => infos.push(m),
+        onBatchEnd: (b) => batches.set(`${b.stage}.${b.epoch}`, b.numBatches),
+      }),
+    );
+    // 40 × 2 rows, a quarter held out: 60 training documents → bs 8 (8 batches, the last of 4), 4+4+4+8 epochs.
+    expect(result.trainDocs).toBe(60);
+    expect(result.bs).toBe(8);
+    expect(result.stages.map((s) => s.epochs)).toEqual([4, 4, 4, 8]);
+    expect(result.history).toHaveLength(20);
+    expect(new Set(batches.values())).toEqual(new Set([Math.ceil(60 / 8)]));
+    expect(infos.some((m) => m.startsWith('recipe: 60 training documents: bs 8 (8 batches an epoch, none dropped), 4+4+4+8 epochs'))).toBe(true);
+    const bestAccuracy = Math.max(...result.history.map((r) => r.accuracy ?? 0));
+    expect(result.best?.accuracy).toBe(bestAccuracy);
+    const config = JSON.parse(readFileSync(join(root, 'planned', 'config.json'), 'utf8')) as { bs: number; stages: unknown[] };
+    expect(config.bs).toBe(8);
+    expect(config.stages).toEqual(result.stages);
   });
 });
 
