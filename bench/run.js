@@ -4,12 +4,18 @@
 //
 //   npm run bench                 # all of them
 //   node bench/run.js tokenize    # some of them (after npm run build)
+//   node bench/run.js few-labels [flags]   # the few-label benchmark (hours; only when named):
+//                                          # workbench/few-labels/run.mjs, flags passed on
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (process.argv[2] === 'few-labels') {
+  const child = spawnSync(process.execPath, [join(root, 'workbench/few-labels/run.mjs'), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
+  process.exit(child.status ?? 1);
+}
 const benchDir = join(root, 'dist', 'bench');
 if (!existsSync(benchDir)) {
   console.error('dist/bench/ is missing: run npm run build first');

