@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   'train-classifier': () => import('./train-classifier.js'),
   classify: () => import('./classify.js'),
   generate: () => import('./generate.js'),
+  evaluate: () => import('./evaluate.js'),
   'import-fastai': () => import('./import-fastai.js'),
   'export-fastai': () => import('./export-fastai.js'),
   models: () => import('./models.js'),

@@ -46,6 +46,8 @@ export interface LmEvalResult {
   perplexity: number;
   /** Tokens scored. */
   tokens: number;
+  /** Share of the scored text's tokens that are xxunk (out of the vocab: the model predicts the class, not the word). */
+  unknownRate: number;
   vocabSize: number;
   /** With `vocabFrom`: tokens of that vocab found in the model's vocab. */
   transferFound?: number | undefined;
@@ -67,6 +69,13 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
   const valid = await loadCorpusInput(options.inputs, { ...tokenizeOptions, vocab: itos });
   try {
     const docs = Array.from({ length: valid.corpus.numDocs }, (_, i) => valid.corpus.doc(i));
+    const unk = itos.indexOf('xxunk');
+    let unknown = 0;
+    let total = 0;
+    for (const doc of docs) {
+      total += doc.length;
+      for (let i = 0; i < doc.length; i++) if (doc[i] === unk) unknown++;
+    }
     const stream = new LmStream(docs, { bs: options.bs ?? 64, bptt: options.bptt ?? 72, backwards: loaded.meta.backwards });
     await initBackend(options.backend ?? 'auto');
     const rng = new Rng(0); // eval mode: nothing random is drawn
@@ -78,6 +87,7 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
         const result = learner.validate(stream);
         return {
           loss: result.loss, accuracy: result.accuracy, perplexity: result.perplexity, tokens: stream.totalTokens, vocabSize: itos.length,
+          unknownRate: total > 0 ? unknown / total : 0,
           ...(options.vocabFrom ? { transferFound: matched.found } : {}),
         };
       } finally {
