@@ -15,7 +15,7 @@ import { withTfWeights } from '../model/persist.js';
 import type { TokenizerSettings } from '../text/settings.js';
 import { createTokenizer, type Tokenizer } from '../text/tokenizer.js';
 import { Vocab } from '../text/vocab.js';
-import { accuracy, confusionMatrix, macroF1, perClassScores } from '../train/metrics.js';
+import { accuracy, confusionMatrix, macroF1, perClassScores } from '../metrics.js';
 
 /** A classifier ready for inference (eval mode). */
 export interface LoadedClassifier {

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
-import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/types.js';
+import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
 import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
 import { nativeLstmAvailable } from './lstm-kernels.js';
@@ -448,7 +448,7 @@ export class LanguageModel implements TrainableModel<LmBatch> {
    * Mean next-token cross-entropy + AR + TAR, dropout on (fastai's RNNRegularizer). TAR is skipped for
    * one-token batches (fastai's guard tests the batch dimension instead, and a one-token batch
    * gives it a NaN; we test the time dimension). `reported` is the plain cross-entropy: fastai's
-   * train_loss excludes AR/TAR (see TrainLoss, src/train/types.ts).
+   * train_loss excludes AR/TAR (see TrainLoss, src/model/trainable.ts).
    */
   trainLoss(batch: LmBatch): TrainLoss {
     this.encoder.releaseRetired();

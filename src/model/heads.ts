@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClasBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
-import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../train/types.js';
+import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
 import { AWD_LSTM_CLAS_CONFIG, AwdLstm, type AwdLstmConfig, withDropMult } from './awd-lstm.js';
 import { dropoutMask } from './dropout.js';
 import { crossEntropy, linear } from './ops.js';
@@ -391,7 +391,7 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
 
   /**
    * Mean cross-entropy + AR/TAR on the encoder output (fastai: the padded concatenated output).
-   * `reported` is the plain cross-entropy: fastai's train_loss excludes AR/TAR (see TrainLoss, src/train/types.ts).
+   * `reported` is the plain cross-entropy: fastai's train_loss excludes AR/TAR (see TrainLoss, src/model/trainable.ts).
    */
   trainLoss(batch: ClasBatch): TrainLoss {
     this.encoder.releaseRetired();

@@ -3,7 +3,8 @@ import type * as tf from '@tensorflow/tfjs';
 /**
  * The contract between a model and the learner. The learner knows nothing else about the model
  * (minGPT's rule): it asks for parameter groups, a training loss to differentiate, and evaluation
- * statistics. Batches are whatever the model's data loader yields.
+ * statistics. Batches are whatever the model's data loader yields. It lives in model/ (the layer
+ * below train/), so models implement it without importing train/.
  */
 export interface ParamGroup {
   /** Trainable variables of this group, in a stable order. */

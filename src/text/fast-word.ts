@@ -29,7 +29,7 @@ import { IdBuffer, TokenInterner, type DocumentEncoder } from './interner.js';
 import { fixHtml, isPySpace, mayFixHtml, replaceRep, replaceSpace, rmUselessSpaces, specAddSpaces } from './rules.js';
 import { DEFAULT_POST_RULES, DEFAULT_PRE_RULES, type TokenizerSettings } from './settings.js';
 import { BOS, EOS, MAJ, UP } from './specials.js';
-import type { Tokenizer } from './tokenizer.js';
+import type { Tokenizer } from './rule-tokenizer.js';
 import { HASH_SEED, hashStep, RunTable } from './run-table.js';
 import { SpacyEnglishSplitter, type Match } from './word.js';
 

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LmBatch } from '../data/batches.js';
+import type { TrainableModel } from '../model/trainable.js';
 import { Rng } from '../random.js';
 import { clipGradNorm, lossAndGradients } from './learner.js';
 import { clockDelta, threadClock } from './thread-clock.js';
@@ -24,7 +25,6 @@ import type { Adam, AdamHypers } from './optimizer.js';
 import {
   Barrier, layoutVariables, paramLayout, rowRange, shardRange, trainableStart, type ParamLayout, type SharedBuffers,
 } from './dp-shared.js';
-import type { TrainableModel } from './types.js';
 
 export type UpdateMode = 'replicated' | 'broadcast';
 

@@ -5,7 +5,7 @@
  * worker-thread boundary, so it holds no TF.js state.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { ParamGroup } from './types.js';
+import type { ParamGroup } from '../model/trainable.js';
 
 /** Where one variable lives in the flat parameter (and gradient) vectors. */
 export interface ParamSlot {

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { UlmfitError, usageError } from '../errors.js';
+import type { EvalStats, TrainableModel } from '../model/trainable.js';
 import type { Rng, RngState } from '../random.js';
-import { accuracy, macroF1, perplexity, SmoothLoss, type SmoothLossState } from './metrics.js';
+import { accuracy, macroF1, perplexity, SmoothLoss, type SmoothLossState } from '../metrics.js';
 import { Adam, type AdamHypers, type AdamState } from './optimizer.js';
 import { groupLrs, oneCycle, TEXT_MOMS, type LrSpec, type OneCycleOptions } from './schedule.js';
-import type { EvalStats, TrainableModel } from './types.js';
 
 /**
  * A generic trainer (fastai's `Learner` with the callbacks ULMFiT uses: TrainEvalCallback,

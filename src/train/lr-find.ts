@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { isUlmfitError } from '../errors.js';
+import { SmoothLoss } from '../metrics.js';
 import type { Learner } from './learner.js';
-import { SmoothLoss } from './metrics.js';
 import { schedExp } from './schedule.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../src/random.js';
-import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../../src/train/types.js';
+import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from '../../src/model/trainable.js';
 
 /**
  * A tiny model for learner tests (not the AWD-LSTM): a 2-layer MLP classifier with dropout whose

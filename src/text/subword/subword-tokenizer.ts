@@ -4,8 +4,8 @@
  * tokens come out as "▁xxbos", "▁xxmaj", ... as in fastai.
  */
 import { UlmfitError } from '../../errors.js';
+import { resolveRules, RuleTokenizer, type Tokenizer } from '../rule-tokenizer.js';
 import type { TokenizerSettings } from '../settings.js';
-import { resolveRules, RuleTokenizer, type Tokenizer } from '../tokenizer.js';
 import { loadSubwordEncoder } from './encoder.js';
 
 /** The file name a subword model gets next to tokenizer.json (fastai's `spm.model`). */
