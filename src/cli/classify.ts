@@ -1,7 +1,10 @@
 /** `ulmfit classify`: predictions of one classifier, or the averaged ensemble of several. */
 import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
-import { classifyInputs, evaluate, loadEnsemble, topK, type ClassifyReadStats, type Evaluation, type Prediction } from '../infer/classify.js';
+import { loadNbsvm } from '../baseline/index.js';
+import {
+  classifyInputs, evaluate, loadEnsemble, topK, type ClassifyReadStats, type Evaluation, type Prediction, type TextProbabilityModel,
+} from '../infer/classify.js';
 import { backendName, collect, wholeNumber } from './options.js';
 
 interface Flags {
@@ -21,7 +24,7 @@ export function register(program: Command): void {
     .command('classify')
     .description('classify documents with a trained classifier (two --model: averaged, e.g. forward + backward)')
     .argument('<inputs...>', 'text files, folders of .txt (a subfolder per label gives gold labels), CSV/TSV/JSONL, or - (one document per line)')
-    .requiredOption('--model <dir>', 'classifier directory or train-classifier run directory (repeatable: the probabilities are averaged)', collect)
+    .requiredOption('--model <dir>', 'classifier directory, train-classifier run directory or baseline directory (repeatable: the probabilities are averaged)', collect)
     .option('--bs <n>', 'documents per forward pass', wholeNumber(1), 64)
     .option('--top-k <k>', 'print the k most probable labels per document', wholeNumber(1))
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
@@ -47,7 +50,7 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   const say = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
   };
-  const ensemble = await loadEnsemble(flags.model, flags.backend);
+  const ensemble = await loadEnsemble(flags.model, flags.backend, { loadBaseline });
   try {
     const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] };
     const predicted: string[] = [];
@@ -79,6 +82,12 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   } finally {
     ensemble.dispose();
   }
+}
+
+/** An `ulmfit baseline` model directory as an ensemble member. */
+function loadBaseline(dir: string): TextProbabilityModel {
+  const model = loadNbsvm(dir);
+  return { dir, labels: model.labels, predictTexts: (texts) => model.predictProbabilities(texts), dispose: () => undefined };
 }
 
 function textLine(labels: readonly string[], p: Prediction, k: number | undefined): string {

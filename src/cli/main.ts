@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   'finetune-lm': () => import('./finetune-lm.js'),
   'lr-find': () => import('./lr-find.js'),
   'train-classifier': () => import('./train-classifier.js'),
+  baseline: () => import('./baseline.js'),
   classify: () => import('./classify.js'),
   generate: () => import('./generate.js'),
   evaluate: () => import('./evaluate.js'),

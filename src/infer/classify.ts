@@ -8,7 +8,7 @@ import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import { openSources, type Doc, type SourceOptions } from '../data/sources.js';
-import { readModelDir, readModelMeta, resolveModelDir } from '../io/artifact.js';
+import { BASELINE_KIND, readModelDir, readModelKind, readModelMeta, resolveModelDir } from '../io/artifact.js';
 import type { AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { withTfWeights } from '../model/persist.js';
@@ -102,13 +102,27 @@ export function predictIds(classifier: LoadedClassifier, docs: readonly Int32Arr
 }
 
 /**
+ * A classifier that maps raw texts to class probabilities itself (the NB-SVM baseline: the caller
+ * supplies it, see `loadEnsemble`'s `loadBaseline`), so it can stand in an ensemble.
+ */
+export interface TextProbabilityModel {
+  dir: string;
+  labels: string[];
+  /** @returns `[texts.length × labels.length]` row-major */
+  predictTexts(texts: readonly string[]): Float32Array;
+  dispose(): void;
+}
+
+export type EnsembleMember = LoadedClassifier | TextProbabilityModel;
+
+/**
  * Several classifiers with the same labels, their probabilities averaged (fastai's ensemble of a
  * forward and a backward model). One model is an ensemble of one.
  */
 export class ClassifierEnsemble {
   readonly labels: string[];
 
-  constructor(readonly members: readonly LoadedClassifier[]) {
+  constructor(readonly members: readonly EnsembleMember[]) {
     if (members.length === 0) throw new Error('an ensemble needs at least one classifier');
     const first = members[0]!;
     for (const other of members.slice(1)) {
@@ -133,6 +147,11 @@ export class ClassifierEnsemble {
     const sum = new Float32Array(texts.length * classes);
     const idsByKey = new Map<string, Int32Array[]>();
     for (const member of this.members) {
+      if ('predictTexts' in member) {
+        const probabilities = member.predictTexts(texts);
+        for (let i = 0; i < sum.length; i++) sum[i]! += probabilities[i]!;
+        continue;
+      }
       let ids = idsByKey.get(member.tokenizationKey);
       if (ids === undefined) {
         ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
@@ -150,11 +169,23 @@ export class ClassifierEnsemble {
   }
 }
 
-/** Loads every `--model` and checks they can be ensembled. */
-export async function loadEnsemble(paths: readonly string[], backend: BackendName = 'auto'): Promise<ClassifierEnsemble> {
-  const members: LoadedClassifier[] = [];
+/**
+ * Loads every `--model` and checks they can be ensembled. With `loadBaseline`, a baseline model
+ * directory (meta.json kind 'baseline') is loaded by it; without, it is refused.
+ */
+export async function loadEnsemble(
+  paths: readonly string[],
+  backend: BackendName = 'auto',
+  options: { loadBaseline?: (dir: string) => TextProbabilityModel } = {},
+): Promise<ClassifierEnsemble> {
+  const members: EnsembleMember[] = [];
   try {
-    for (const path of paths) members.push(await loadClassifier(path, backend));
+    const { loadBaseline } = options;
+    for (const path of paths) {
+      const dir = resolveModelDir(path);
+      if (loadBaseline && readModelKind(dir) === BASELINE_KIND) members.push(loadBaseline(dir));
+      else members.push(await loadClassifier(path, backend));
+    }
     return new ClassifierEnsemble(members);
   } catch (error) {
     for (const member of members) member.dispose();

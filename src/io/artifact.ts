@@ -59,6 +59,8 @@ export const RUN_LAYOUT = {
 
 export type ModelKind = 'lm' | 'encoder' | 'classifier';
 const MODEL_KINDS: readonly ModelKind[] = ['lm', 'encoder', 'classifier'];
+/** The NB-SVM baseline's kind (src/baseline/persist.ts reads and writes its directories; no AWD-LSTM). */
+export const BASELINE_KIND = 'baseline';
 
 /**
  * The architecture with fastai's config-dict keys (`awd_lstm_lm_config`), the same keys as the model's
@@ -341,6 +343,9 @@ function validateMeta(dir: string, value: unknown): ModelMeta {
   if (meta.version > MODEL_FORMAT_VERSION) {
     throw dirError(dir, `was written by a newer ulmfit (model format ${meta.version}; this ulmfit reads up to ${MODEL_FORMAT_VERSION})`, 'upgrade ulmfit');
   }
+  if ((meta.kind as string) === BASELINE_KIND) {
+    throw dirError(dir, `is a '${BASELINE_KIND}' (NB-SVM) model, not an AWD-LSTM one`, 'only ulmfit classify takes a baseline model directory');
+  }
   if (!MODEL_KINDS.includes(meta.kind as ModelKind)) throw dirError(dir, `meta.json has an unknown kind ${JSON.stringify(meta.kind)}`);
   const arch = meta.arch as Partial<ArchMeta> | undefined;
   for (const field of ['emb_sz', 'n_hid', 'n_layers', 'pad_token', 'hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const) {
@@ -362,6 +367,14 @@ function validateMeta(dir: string, value: unknown): ModelMeta {
 export function readModelMeta(dir: string): ModelMeta {
   checkModelDirPath(dir);
   return validateMeta(dir, readJson(dir, MODEL_FILES.meta));
+}
+
+/** The kind in a model directory's meta.json, the baseline's included (for commands that take both). */
+export function readModelKind(dir: string): ModelKind | typeof BASELINE_KIND {
+  checkModelDirPath(dir);
+  const value = readJson(dir, MODEL_FILES.meta) as { format?: unknown; kind?: unknown } | null;
+  if (value && typeof value === 'object' && value.format === 'ulmfit' && value.kind === BASELINE_KIND) return BASELINE_KIND;
+  return validateMeta(dir, value).kind;
 }
 
 function checkModelDirPath(dir: string): void {

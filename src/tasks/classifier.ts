@@ -302,7 +302,7 @@ export interface LabeledDocs {
   y: Int32Array;
 }
 
-interface LabeledData {
+export interface LabeledData {
   labels: string[];
   train: LabeledDocs;
   valid: LabeledDocs;
@@ -313,7 +313,7 @@ interface LabeledData {
  * order fastai's splitters give: `valid` inputs; else the data's valid/ split (test/ when there
  * is none, fastbook's GrandparentSplitter(valid_name='test')); else a random `validPct` share.
  */
-async function labeledDocuments(
+export async function labeledDocuments(
   options: ClassifierTrainOptions,
   corpus: Corpus,
   itos: string[],

@@ -1,0 +1,113 @@
+/**
+ * The NB-SVM baseline as a task: read labeled inputs exactly as `trainClassifier` does (the same
+ * readers, the same tokenizer, the same validation split for the same seed), train the baseline
+ * (src/baseline/) on the training side, score it on the validation side, and write its model
+ * directory. `ulmfit baseline` is a thin wrapper.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { evaluateNbsvm, saveNbsvm, trainNbsvmTokens, type NbsvmOptions } from '../baseline/index.js';
+import { UlmfitError } from '../errors.js';
+import { MODEL_FILES } from '../io/artifact.js';
+import { Rng } from '../random.js';
+import { defaultTokenizerSettings } from '../text/settings.js';
+import { labeledDocuments, type LabeledDocs } from './classifier.js';
+import { corpusInputOptions, loadCorpusInput, type TokenizingFields } from './corpus-input.js';
+
+export interface BaselineTrainOptions extends Omit<TokenizingFields, 'minFreq' | 'maxVocab' | 'lineDocs'> {
+  /** Labeled inputs: folders with a subfolder per label, CSV/TSV/JSONL with a label column, or a corpus dir. */
+  inputs: string[];
+  /** The model directory to write. */
+  out: string;
+  /** Validation inputs; else the data's valid/ (or test/) split; else a `validPct` random share. */
+  valid?: string[] | undefined;
+  /** Share held out for validation when the data has no split (default 0.2; 0 trains on everything). */
+  validPct?: number | undefined;
+  /** Documents with these labels are left out. */
+  ignoreLabels?: string[] | undefined;
+  /** Seed of the random validation split (default 42; the baseline itself is deterministic). */
+  seed?: number | undefined;
+  /** Replace an existing model directory at `out`. */
+  overwrite?: boolean | undefined;
+  /** The model's hyper-parameters (default DEFAULT_NBSVM_OPTIONS). */
+  nbsvm?: Omit<NbsvmOptions, 'tokenizer'> | undefined;
+  onInfo?: ((message: string) => void) | undefined;
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+export interface BaselineTrainResult {
+  /** The model directory written. */
+  out: string;
+  /** Class names, index = class id (sorted as fastai's Categorize). */
+  labels: string[];
+  trainDocs: number;
+  validDocs: number;
+  /** Features kept (n-grams). */
+  features: number;
+  /** Validation scores; null without validation documents. */
+  accuracy: number | null;
+  f1Macro: number | null;
+  /** Seconds spent fitting the model (features, ratios, logistic regression). */
+  trainSeconds: number;
+  /** Seconds in all (reading, tokenizing, fitting, scoring, writing). */
+  seconds: number;
+}
+
+/** Refuses an `out` that holds something, unless `overwrite` and it is a model directory. */
+function checkOut(out: string, overwrite: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${out} is a file, not a directory`, 'choose another --out');
+  if (readdirSync(out).length === 0) return;
+  if (!existsSync(join(out, MODEL_FILES.meta))) {
+    throw new UlmfitError('E_OUT_EXISTS', `${out} is not empty and is not a model directory; refusing to replace it`, 'choose an empty or new --out directory');
+  }
+  if (!overwrite) throw new UlmfitError('E_OUT_EXISTS', `${out} is not empty`, 'pass --overwrite to replace it, or choose another --out');
+}
+
+const tokensOf = (itos: readonly string[], side: LabeledDocs): string[][] => side.docs.map((ids) => Array.from(ids, (id) => itos[id]!));
+
+/** Trains, scores and saves the NB-SVM baseline (see the module comment). */
+export async function trainBaseline(options: BaselineTrainOptions): Promise<BaselineTrainResult> {
+  const started = performance.now();
+  const info = options.onInfo ?? (() => undefined);
+  const warn = options.onWarning ?? info;
+  checkOut(options.out, options.overwrite ?? false);
+  const seed = options.seed ?? 42;
+  // Every token kept (min count 1, no cap): the baseline picks its own features from the training side.
+  const corpusOptions = corpusInputOptions(defaultTokenizerSettings(), { ...options, minFreq: 1, maxVocab: Number.MAX_SAFE_INTEGER });
+  const loaded = await loadCorpusInput(options.inputs, corpusOptions);
+  const closers = [loaded.close];
+  try {
+    const corpus = loaded.corpus;
+    if (corpus.settings.kind !== 'word') {
+      throw new UlmfitError('E_MODEL_MISMATCH', `${options.inputs[0]} holds subword tokens; the baseline takes word tokens`, 'pass the raw labeled data instead');
+    }
+    if (corpus.meta.emptyDocsSkipped > 0) warn(`${corpus.meta.emptyDocsSkipped} empty document${corpus.meta.emptyDocsSkipped === 1 ? '' : 's'} in ${options.inputs.join(', ')} skipped`);
+    for (const message of corpus.meta.warnings) warn(message);
+    const itos = [...corpus.vocab.itos];
+    const split = { inputs: options.inputs, out: options.out, valid: options.valid, validPct: options.validPct, ignoreLabels: options.ignoreLabels };
+    const data = await labeledDocuments(split, corpus, itos, corpusOptions, new Rng(seed), closers, info, warn);
+    const { labels } = data;
+    info(`classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`);
+    const trainLabels = Array.from(data.train.y, (y) => labels[y]!);
+    const fitStart = performance.now();
+    const model = trainNbsvmTokens(tokensOf(itos, data.train), trainLabels, { ...options.nbsvm, tokenizer: corpus.settings });
+    const trainSeconds = (performance.now() - fitStart) / 1000;
+    let accuracy: number | null = null;
+    let f1Macro: number | null = null;
+    if (data.valid.docs.length > 0) {
+      const scores = evaluateNbsvm(model, tokensOf(itos, data.valid), Array.from(data.valid.y, (y) => labels[y]!));
+      accuracy = scores.accuracy;
+      f1Macro = scores.f1Macro;
+    }
+    saveNbsvm(options.out, model, {
+      seed, train_docs: data.train.docs.length, valid_docs: data.valid.docs.length, accuracy, f1_macro: f1Macro, train_seconds: trainSeconds,
+    });
+    return {
+      out: options.out, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length, features: model.features.size,
+      accuracy, f1Macro, trainSeconds, seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    for (const close of closers) close();
+  }
+}
