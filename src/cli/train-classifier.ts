@@ -44,6 +44,7 @@ interface Flags {
   backend: BackendName;
   json?: boolean;
   quiet?: boolean;
+  baseline: boolean;
 }
 
 export function register(program: Command): void {
@@ -65,7 +66,8 @@ export function register(program: Command): void {
     .option('--drop-mult <x>', 'scales all classifier dropouts', realNumber(0), 0.5)
     .option('--lr <lr>', 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)', realNumber(0))
     .option('--epochs <n>', 'epochs of the last, fully unfrozen stage (default 2; on small data every stage gets more)', wholeNumber(1))
-    .option('--schedule <recipe>', 'the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)');
+    .option('--schedule <recipe>', 'the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)')
+    .option('--no-baseline', 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/) for comparison');
   addOptimizerFlags(command)
     .option('--backwards', 'train on reversed documents (needs a backwards encoder)')
     .option('--emb <n>', '--from-scratch: embedding size', wholeNumber(1))
@@ -121,6 +123,7 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
     textCol: flags.textCol,
     labelCol: flags.labelCol,
     ignoreLabels: flags.ignoreLabel,
+    baseline: flags.baseline,
     workers: flags.workers,
     noCache: !flags.cache,
     cacheDir: flags.cacheDir,
@@ -140,9 +143,18 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
         run_dir: result.runDir, backend: result.backend, encoder: result.encoder, labels: result.labels,
         train_docs: result.trainDocs, valid_docs: result.validDocs, vocab_size: result.vocabSize, bs: result.bs, recipe: result.recipe,
         best, history: result.history,
+        baseline: result.baseline
+          ? { model: 'nbsvm', dir: result.baseline.out, accuracy: result.baseline.accuracy, f1_macro: result.baseline.f1Macro, train_seconds: result.baseline.trainSeconds }
+          : null,
       }) + '\n',
     );
   } else if (best) {
     info(`best: valid loss ${best.validLoss?.toFixed(4) ?? '-'}, accuracy ${best.accuracy?.toFixed(4) ?? '-'}, macro-F1 ${best.f1Macro?.toFixed(4) ?? '-'} → ${result.runDir}`);
+    const base = result.baseline;
+    if (base && base.accuracy !== null && best.accuracy !== null) {
+      const diff = 100 * (best.accuracy - base.accuracy);
+      const verdict = diff > 0 ? `ULMFiT is ${diff.toFixed(1)} points better` : diff < 0 ? `the baseline is ${(-diff).toFixed(1)} points better` : 'a tie';
+      info(`vs the NB-SVM baseline on the same split: accuracy ${base.accuracy.toFixed(4)}, macro-F1 ${base.f1Macro?.toFixed(4) ?? '-'} (${verdict})`);
+    }
   }
 }

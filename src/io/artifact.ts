@@ -55,6 +55,8 @@ export const RUN_LAYOUT = {
   checkpoint: 'checkpoint',
   metrics: 'metrics.jsonl',
   config: 'config.json',
+  /** train-classifier's NB-SVM baseline on the same split. */
+  baseline: 'baseline',
 } as const;
 
 export type ModelKind = 'lm' | 'encoder' | 'classifier';

@@ -11,7 +11,7 @@ import { UlmfitError } from '../errors.js';
 import { MODEL_FILES } from '../io/artifact.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
-import { labeledDocuments, type LabeledDocs } from './classifier.js';
+import { labeledDocuments, type LabeledDocs } from './labeled-data.js';
 import { corpusInputOptions, loadCorpusInput, type TokenizingFields } from './corpus-input.js';
 
 export interface BaselineTrainOptions extends Omit<TokenizingFields, 'minFreq' | 'maxVocab' | 'lineDocs'> {

@@ -17,7 +17,6 @@ import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
-import { splitValid } from '../data/lm-stream.js';
 import {
   appendMetrics, prepareOutDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
   writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
@@ -26,14 +25,16 @@ import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, withDropMult, type AwdLstmCon
 import { TextClassifier } from '../model/heads.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
-import { compareCodePoints, type Corpus } from '../text/corpus.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
+import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+import { labeledDocuments, reportReading } from './labeled-data.js';
 import { planClassifierRecipe } from './recipe-plan.js';
 import { betterRow, checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages, type BestScore } from './run-dir.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
+export { checkLabels, labeledDocuments, type LabeledData, type LabeledDocs } from './labeled-data.js';
 
 export interface ClassifierTrainOptions {
   /** Labeled inputs (folder-per-label, CSV/TSV/JSONL with a label column) or a tokenized corpus dir. */
@@ -80,6 +81,11 @@ export interface ClassifierTrainOptions {
   labelCol?: string | undefined;
   /** Documents with these labels are left out (e.g. aclImdb's `unsup`). */
   ignoreLabels?: string[] | undefined;
+  /**
+   * Also train the NB-SVM baseline (tasks/baseline.ts) on the same split, into `<out>/baseline/`,
+   * so the run shows what a classic linear model gets from the same labels. Default false.
+   */
+  baseline?: boolean | undefined;
   workers?: number | undefined;
   noCache?: boolean | undefined;
   cacheDir?: string | undefined;
@@ -108,13 +114,15 @@ export interface ClassifierTrainResult {
   vocabSize: number;
   /** The encoder directory loaded, or null from scratch. */
   encoder: string | null;
+  /** The NB-SVM baseline on the same split (with `baseline`), else null. */
+  baseline: BaselineTrainResult | null;
   backend: string;
 }
 
 /** Options that shape the run and are stored in config.json (what `resume` restores). */
 const PERSISTED: readonly (keyof ClassifierTrainOptions)[] = [
   'inputs', 'lm', 'fromScratch', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'maxLen', 'stages', 'lr', 'epochs',
-  'wd', 'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'labelCol', 'ignoreLabels',
+  'wd', 'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'labelCol', 'ignoreLabels', 'baseline',
 ];
 
 /** fastai's classifier head: lin_ftrs [50], ps [0.1] (not scaled by drop_mult). */
@@ -212,6 +220,16 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
           // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
           writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs, stages }, PERSISTED));
         }
+        // The baseline first: it takes seconds and shows at once the bar the classifier has to clear.
+        let baseline: BaselineTrainResult | null = null;
+        if (options.baseline) {
+          baseline = await trainBaseline({
+            inputs: options.inputs, out: join(runDir, RUN_LAYOUT.baseline), valid: options.valid, validPct: options.validPct,
+            ignoreLabels: options.ignoreLabels, seed, textCol: options.textCol, labelCol: options.labelCol, workers: options.workers,
+            noCache: options.noCache, cacheDir: options.cacheDir, overwrite: true,
+          });
+          info(`baseline: NB-SVM on the same ${baseline.trainDocs} training documents: validation accuracy ${fmtScore(baseline.accuracy)}, macro-F1 ${fmtScore(baseline.f1Macro)} (${baseline.trainSeconds.toFixed(1)} s) → ${baseline.out}`);
+        }
         info(`training on ${data.train.docs.length} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
         await learner.fitRecipe(stages);
         const history = learner.history;
@@ -225,7 +243,7 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
         }
         return {
           runDir, history, best: bestRow, bs, stages, recipe: plan.reason, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
-          vocabSize: itos.length, encoder: encoder?.dir ?? null, backend,
+          vocabSize: itos.length, encoder: encoder?.dir ?? null, backend, baseline,
         };
       } finally {
         learner.dispose();
@@ -236,6 +254,10 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   } finally {
     for (const close of closers) close();
   }
+}
+
+function fmtScore(value: number | null): string {
+  return value === null ? '-' : value.toFixed(4);
 }
 
 function checkSource(options: ClassifierTrainOptions): void {
@@ -288,142 +310,3 @@ function classifierConfig(encoder: LoadedModelDir | undefined, options: Classifi
   if (!(dropMult >= 0)) throw usageError(`--drop-mult must be ≥ 0, got ${dropMult}`);
   return withDropMult({ ...AWD_LSTM_CLAS_CONFIG, ...sizes }, dropMult);
 }
-
-function reportReading(corpus: Corpus, inputs: readonly string[], info: (m: string) => void, warn: (m: string) => void): void {
-  info(`corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${corpus.vocab.itos.length}`);
-  const skipped = corpus.meta.emptyDocsSkipped;
-  if (skipped > 0) warn(`${skipped} empty document${skipped === 1 ? '' : 's'} in ${inputs.join(', ')} skipped`);
-  for (const message of corpus.meta.warnings) warn(message);
-}
-
-/** Token ids and class ids of one side of the split. */
-export interface LabeledDocs {
-  docs: Int32Array[];
-  y: Int32Array;
-}
-
-export interface LabeledData {
-  labels: string[];
-  train: LabeledDocs;
-  valid: LabeledDocs;
-}
-
-/**
- * The training and validation documents with their label names (undefined = no label), in the
- * order fastai's splitters give: `valid` inputs; else the data's valid/ split (test/ when there
- * is none, fastbook's GrandparentSplitter(valid_name='test')); else a random `validPct` share.
- */
-export async function labeledDocuments(
-  options: ClassifierTrainOptions,
-  corpus: Corpus,
-  itos: string[],
-  corpusOptions: CorpusInputOptions,
-  rng: Rng,
-  closers: (() => void)[],
-  info: (m: string) => void,
-  warn: (m: string) => void,
-): Promise<LabeledData> {
-  const ignored = new Set(options.ignoreLabels ?? []);
-  const side = (c: Corpus, ids: number[]) => {
-    const kept = ids.filter((i) => !ignored.has(labelOf(c, i) ?? '\u0000'));
-    return { docs: kept.map((i) => c.doc(i)), names: kept.map((i) => labelOf(c, i)) };
-  };
-  const all = [...Array(corpus.numDocs).keys()];
-  const inSplit = (split: 'train' | 'valid' | 'test') => new Set(corpus.docsInSplit(split));
-  let train: { docs: Int32Array[]; names: (string | undefined)[] };
-  let valid: { docs: Int32Array[]; names: (string | undefined)[] };
-  if (options.valid && options.valid.length > 0) {
-    const loaded = await loadCorpusInput(options.valid, { ...corpusOptions, vocab: itos });
-    closers.push(loaded.close);
-    reportReading(loaded.corpus, options.valid, () => undefined, warn);
-    const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
-    train = side(corpus, all.filter((i) => !heldOut.has(i)));
-    valid = side(loaded.corpus, [...Array(loaded.corpus.numDocs).keys()]);
-  } else if (options.validPct === undefined && (inSplit('valid').size > 0 || inSplit('test').size > 0)) {
-    const validSplit = inSplit('valid').size > 0 ? 'valid' : 'test';
-    if (validSplit === 'test') info('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
-    const validIds = inSplit(validSplit);
-    const unused = validSplit === 'valid' ? inSplit('test') : new Set<number>();
-    if (unused.size > 0) info(`${unused.size} test/ documents are not used for training or validation`);
-    train = side(corpus, all.filter((i) => !validIds.has(i) && !unused.has(i)));
-    valid = side(corpus, [...validIds]);
-  } else {
-    const validPct = options.validPct ?? 0.2;
-    if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
-    const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
-    const pool = all.filter((i) => !heldOut.has(i));
-    const split = splitValid(pool.length, validPct, rng);
-    train = side(corpus, split.train.map((k) => pool[k]!));
-    valid = side(corpus, split.valid.map((k) => pool[k]!));
-  }
-  const labels = checkLabels(train.names, valid.names, options.inputs.join(', '), warn);
-  const index = new Map(labels.map((name, i) => [name, i]));
-  const toIds = (names: (string | undefined)[]) => Int32Array.from(names, (name) => index.get(name!)!);
-  return { labels, train: { docs: train.docs, y: toIds(train.names) }, valid: { docs: valid.docs, y: toIds(valid.names) } };
-}
-
-function labelOf(corpus: Corpus, doc: number): string | undefined {
-  if (!corpus.labels) return undefined;
-  const id = corpus.labels.ids[doc]!;
-  return id < 0 ? undefined : corpus.labels.names[id];
-}
-
-/**
- * The class names (from the training documents, sorted like fastai's `Categorize(sort=True)`),
- * after checking what makes a classifier impossible: documents without a label, fewer than two
- * classes, validation labels that no training document has. A class missing from the validation
- * set is only a warning.
- * @param where the inputs, for messages
- */
-export function checkLabels(
-  trainNames: readonly (string | undefined)[],
-  validNames: readonly (string | undefined)[],
-  where: string,
-  warn: (message: string) => void = () => undefined,
-): string[] {
-  if (trainNames.length === 0) {
-    throw new UlmfitError('E_INPUT_EMPTY', `no training documents in ${where}`, 'give labeled documents (or a smaller --valid-pct)');
-  }
-  const unlabeled = trainNames.filter((n) => n === undefined || n === '').length + validNames.filter((n) => n === undefined || n === '').length;
-  if (unlabeled === trainNames.length + validNames.length) {
-    throw new UlmfitError(
-      'E_LABELS',
-      `the documents in ${where} have no labels`,
-      'use a folder per label (train/<label>/*.txt), or a CSV/TSV/JSONL with a label column (--label-col)',
-    );
-  }
-  if (unlabeled > 0) {
-    throw new UlmfitError(
-      'E_LABELS',
-      `${unlabeled} of ${trainNames.length + validNames.length} documents in ${where} have no label (or an empty one)`,
-      'give every document a label, or leave such documents out (--ignore-label for a whole folder)',
-    );
-  }
-  const counts = new Map<string, number>();
-  for (const name of trainNames) counts.set(name!, (counts.get(name!) ?? 0) + 1);
-  const labels = [...counts.keys()].sort(compareCodePoints);
-  const validCounts = new Map<string, number>();
-  for (const name of validNames) validCounts.set(name!, (validCounts.get(name!) ?? 0) + 1);
-  const unseen = [...validCounts.keys()].filter((name) => !counts.has(name)).sort(compareCodePoints);
-  if (unseen.length > 0) {
-    const listed = unseen.map((name) => `'${name}' (${validCounts.get(name)} validation documents)`).join(', ');
-    throw new UlmfitError(
-      'E_LABELS',
-      `label${unseen.length > 1 ? 's' : ''} ${listed} ${unseen.length > 1 ? 'have' : 'has'} no training documents in ${where}`,
-      'every validation label needs training examples: add some, or leave those documents out (--ignore-label)',
-    );
-  }
-  if (labels.length < 2) {
-    throw new UlmfitError(
-      'E_LABELS',
-      `the training documents in ${where} have a single class ('${labels[0]}'): a classifier needs at least two`,
-      'add documents of another class (a folder per label, or a label column)',
-    );
-  }
-  const missing = validNames.length > 0 ? labels.filter((name) => !validCounts.has(name)) : [];
-  if (missing.length > 0) {
-    warn(`no validation documents for class${missing.length > 1 ? 'es' : ''} ${missing.map((n) => `'${n}'`).join(', ')} (leave such documents out with --ignore-label if they are not a class)`);
-  }
-  return labels;
-}
-

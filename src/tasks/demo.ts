@@ -16,16 +16,16 @@
  */
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../backend.js';
 import { UlmfitError } from '../errors.js';
 import { generate } from '../infer/generate.js';
 import { loadGenerator } from '../infer/load-generator.js';
 import { readModelMeta, resolveModelDir, writeJsonAtomic } from '../io/artifact.js';
+import { knownModels } from '../io/model-names.js';
 import { Rng } from '../random.js';
 import { openCorpus } from '../text/corpus.js';
 import { tokenizeCorpus } from '../text/pipeline.js';
-import type { BatchInfo, EpochRow } from '../train/learner.js';
+import type { BatchInfo, EpochRow, Stage } from '../train/learner.js';
 import { parseRecipe } from '../train/recipe.js';
 import { trainClassifier } from './classifier.js';
 import { writeDemoData, type DemoData, type DemoDataPlan } from './demo-data.js';
@@ -46,23 +46,30 @@ export interface DemoPlan {
   bs: number;
   bptt: number;
   validPct: number;
-  /** Recipes in `--schedule` syntax ("[freeze_to:]epochs@lr; ..."), so the printed commands show them as written. */
+  /**
+   * Recipes in `--schedule` syntax ("[freeze_to:]epochs@lr; ..."), so the printed commands show
+   * them as written; undefined = the commands' own defaults (planned from the data size).
+   */
   pretrainRecipe: string;
-  finetuneRecipe: string;
-  /** Classifier documents per batch, and the two recipes (the same number of epochs in all). */
-  clasBs: number;
-  clasRecipe: string;
-  scratchRecipe: string;
+  finetuneRecipe?: string | undefined;
+  /** Classifier documents per batch and the two recipes; undefined = the defaults (the same plan for both). */
+  clasBs?: number | undefined;
+  clasRecipe?: string | undefined;
+  scratchRecipe?: string | undefined;
   prompt: string;
   words: number;
   temperature: number;
   /** Sample among the k most probable tokens only (a small LM's tail is mostly noise). */
   topK: number;
-  /** Use the shipped pretrained model when it is there (the full demo). */
-  useShipped: boolean;
+  /** Start from this shipped model (a name: `ulmfit models`) when it is installed; undefined = pretrain here. */
+  shipped?: string | undefined;
 }
 
-/** The full demo: about 2 CPU-minutes with the shipped stage-1 model (under 10 minutes wall on 2 loaded cores). */
+/**
+ * The full demo: the shipped general English model `en` fine-tuned on Brown's news, then the genre
+ * classifier, everything with the commands' default (data-planned) recipes. With `--pretrain` (or
+ * without `en`) stage 1 is a small model pretrained here on the other genres (about 11 CPU-minutes).
+ */
 export const FULL_PLAN: DemoPlan = {
   data: {
     genre: 'news',
@@ -80,21 +87,11 @@ export const FULL_PLAN: DemoPlan = {
   bptt: 72,
   validPct: 0.05,
   pretrainRecipe: '0:1@1e-2',
-  // fastai's recipe: the embeddings and decoder alone first (new tokens), then everything.
-  finetuneRecipe: '-1:1@2e-2; 0:2@5e-3',
-  // 80 labeled passages: small batches give the few examples more steps.
-  clasBs: 8,
-  // fastbook's gradual unfreezing (the head, then one more layer group at a time, discriminative
-  // lrs /2.6 per group), with more epochs and a higher last lr than fastbook's for so few examples.
-  clasRecipe: '-1:2@2e-2; -2:1@1e-2/2.6^4:1e-2; -3:1@5e-3/2.6^4:5e-3; 0:3@3e-3/2.6^4:3e-3',
-  // From scratch there is nothing to protect: every layer trains from the start, for as many
-  // epochs, at the lr that did best for it (1e-2 and 3e-3 tried: 0.28 and 0.34 accuracy).
-  scratchRecipe: '0:7@3e-3',
   prompt: 'The jury said',
   words: 40,
   temperature: 0.8,
   topK: 20,
-  useShipped: true,
+  shipped: 'en',
 };
 
 /** `--quick`: a tiny model on a few files, one epoch per stage (the CLI test runs it). */
@@ -125,7 +122,6 @@ export const QUICK_PLAN: DemoPlan = {
   words: 20,
   temperature: 0.8,
   topK: 20,
-  useShipped: false,
 };
 
 /**
@@ -143,10 +139,14 @@ export function pretrainFlags(plan: DemoPlan, recipe: string, seed: number): (st
 /** The shipped model's recipe: ~30 CPU-minutes, too long for the demo itself. */
 export const SHIPPED_RECIPE = '0:3@1e-2';
 
-/** The model `ulmfit pretrain` made for the demo (see fixtures/pretrained/README.md). */
-export function shippedPretrainedModel(): string | undefined {
-  const dir = fileURLToPath(new URL('../../fixtures/pretrained/brown-lm', import.meta.url));
-  return existsSync(join(dir, 'meta.json')) ? dir : undefined;
+/**
+ * A shipped model's directory by name (`en`: models/en; `brown-lm`: the small model
+ * fixtures/pretrained/README.md describes, made by `pretrainFlags(FULL_PLAN, SHIPPED_RECIPE, 42)`),
+ * or undefined when this copy of ulmfit does not have it.
+ */
+export function shippedPretrainedModel(name = 'brown-lm'): string | undefined {
+  const model = knownModels().find((m) => m.name === name);
+  return model?.installed ? model.dir : undefined;
 }
 
 export interface DemoOptions {
@@ -183,7 +183,7 @@ export interface DemoResult {
   pretrained: { dir: string; shipped: boolean; history: EpochRow[] };
   genre: { name: string; trainTokens: number; validTokens: number; before: LmEvalResult; after: LmEvalResult };
   samples: string[];
-  classifier: { classes: string[]; labeled: number; valid: number; transfer: ClassifierScore; scratch: ClassifierScore };
+  classifier: { classes: string[]; labeled: number; valid: number; transfer: ClassifierScore; baseline: ClassifierScore; scratch: ClassifierScore };
   /** The CLI commands that redo each step, in order. */
   commands: string[];
   /** Per step and in all: wall seconds and CPU seconds of this process (worker threads included). */
@@ -227,7 +227,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   prepareDemoDir(out, options.overwrite ?? false);
   const data = writeDemoData(join(out, 'data'), plan.data, seed);
-  const shipped = plan.useShipped && !options.pretrain ? shippedPretrainedModel() : undefined;
+  const shipped = plan.shipped !== undefined && !options.pretrain ? shippedPretrainedModel(plan.shipped) : undefined;
+  if (plan.shipped !== undefined && !options.pretrain && !shipped) info(`the shipped model '${plan.shipped}' is not installed: pretraining stage 1 here`);
   print(`ULMFiT on the Brown corpus (500 texts of 1961 American English in 15 genres) → ${out}/`);
   print(describeData(data, plan));
 
@@ -254,7 +255,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     info('[2/5] stage 1: the shipped pretrained model');
     print(
       `\n2. Language model. Stage 1: the model shipped in ${displayPath(shipped)}, an AWD-LSTM (emb ${meta.arch.emb_sz}, hidden ${meta.arch.n_hid}, ` +
-        `${meta.arch.n_layers} layers) that \`ulmfit pretrain\` trained on this corpus for ${pretrainHistory.length} epochs` +
+        `${meta.arch.n_layers} layers) that \`ulmfit pretrain\` trained on ${meta.description ?? 'this corpus'} for ${pretrainHistory.length} epoch${pretrainHistory.length === 1 ? '' : 's'}` +
         (last ? `: valid perplexity ${fmt(last.perplexity, 1)}, accuracy ${fmt(last.accuracy, 3)}` : ''),
     );
   } else {
@@ -273,7 +274,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const pretrain = (flags: (string | number)[]) => cli('pretrain', paths.corpus, '--out', paths.lmPretrained, ...flags, '--overwrite');
   commands.push(
     shipped
-      ? `# ${pretrain(pretrainFlags(FULL_PLAN, SHIPPED_RECIPE, 42))}   # made ${displayPath(shipped)} (its model-last/)`
+      ? plan.shipped === 'brown-lm'
+        ? `# ${pretrain(pretrainFlags(FULL_PLAN, SHIPPED_RECIPE, 42))}   # made ${displayPath(shipped)} (its model-last/)`
+        : `# stage 1 is the shipped model '${plan.shipped}' (${displayPath(shipped)}; its README.md has the commands that made it)`
       : pretrain(pretrainFlags(plan, plan.pretrainRecipe, seed)),
   );
   timer.lap('pretrain');
@@ -283,12 +286,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const before = await evaluateLanguageModel({ model: pretrainedDir, inputs: [data.genreValidDir], vocabFrom: [data.genreTrainDir], ...lmEval });
   const finetuned = await trainLanguageModel({
     inputs: [data.genreTrainDir], valid: [data.genreValidDir], pretrained: pretrainedDir, out: paths.lmFinetuned,
-    bs: plan.bs, bptt: plan.bptt, stages: parseRecipe(plan.finetuneRecipe), ...common, ...hooks('finetune'),
+    bptt: plan.bptt, ...recipeOf(plan.finetuneRecipe, plan.bs), ...common, ...hooks('finetune'),
   });
   const after = await evaluateLanguageModel({ model: paths.finetunedModel, inputs: [data.genreValidDir], ...lmEval });
   commands.push(cli(
     'finetune-lm', data.genreTrainDir, '--valid', data.genreValidDir, '--pretrained', displayPath(pretrainedDir), '--out', paths.lmFinetuned,
-    '--bs', plan.bs, '--bptt', plan.bptt, `--schedule=${plan.finetuneRecipe}`, '--seed', seed, '--overwrite',
+    '--bptt', plan.bptt, ...recipeFlags(plan.finetuneRecipe, plan.bs), '--seed', seed, '--overwrite',
   ));
   print(`   Stage 2: fine-tuned on ${plan.data.genre} (${finetuned.trainTokens} tokens; ${before.transferFound} of ${before.vocabSize} vocab tokens known to the pretrained model), scored on ${after.tokens} tokens of held-out ${plan.data.genre} files:`);
   print(table(['', 'perplexity', 'accuracy'], [
@@ -317,25 +320,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   samples.forEach((text, i) => print(`   ${i + 1}. ${text.replace(/\s*\n\s*/g, ' ')}`));
   timer.lap('generate');
 
-  // 4. Classify: transfer vs from scratch, the same labeled passages and epochs.
-  info('[4/5] genre classifier from the fine-tuned encoder (gradual unfreezing)');
-  const clasCommon = { inputs: [data.genresDir], bs: plan.clasBs, ...common };
-  const transfer = await trainClassifier({ ...clasCommon, lm: paths.lmFinetuned, out: paths.classifier, stages: parseRecipe(plan.clasRecipe), ...hooks('classifier') });
+  // 4. Classify: ULMFiT vs the NB-SVM baseline vs the same model from scratch, the same labeled
+  // passages, the same (planned) recipe for both networks.
+  info('[4/5] genre classifier from the fine-tuned encoder (gradual unfreezing), with the NB-SVM baseline on the same split');
+  const clasCommon = { inputs: [data.genresDir], ...common };
+  const transfer = await trainClassifier({
+    ...clasCommon, lm: paths.lmFinetuned, out: paths.classifier, baseline: true, ...recipeOf(plan.clasRecipe, plan.clasBs), ...hooks('classifier'),
+  });
   timer.lap('classifier');
   const scratchArch = archOf(pretrainedDir);
   info('[4/5] the same classifier from random weights');
   const scratch = await trainClassifier({
-    ...clasCommon, fromScratch: true, ...scratchArch, minFreq: plan.minFreq, out: paths.scratch, stages: parseRecipe(plan.scratchRecipe),
+    ...clasCommon, fromScratch: true, ...scratchArch, minFreq: plan.minFreq, out: paths.scratch, ...recipeOf(plan.scratchRecipe, plan.clasBs),
     ...hooks('classifier-scratch'),
   });
   timer.lap('classifier-scratch');
   commands.push(cli(
-    'train-classifier', data.genresDir, '--lm', paths.lmFinetuned, '--out', paths.classifier, '--bs', plan.clasBs,
-    `--schedule=${plan.clasRecipe}`, '--seed', seed, '--overwrite',
+    'train-classifier', data.genresDir, '--lm', paths.lmFinetuned, '--out', paths.classifier, ...recipeFlags(plan.clasRecipe, plan.clasBs),
+    '--seed', seed, '--overwrite',
   ));
   commands.push(cli(
     'train-classifier', data.genresDir, '--from-scratch', '--emb', scratchArch.emb, '--hidden', scratchArch.hidden, '--layers', scratchArch.layers,
-    '--min-freq', plan.minFreq, '--out', paths.scratch, '--bs', plan.clasBs, `--schedule=${plan.scratchRecipe}`, '--seed', seed, '--overwrite',
+    '--min-freq', plan.minFreq, '--out', paths.scratch, ...recipeFlags(plan.scratchRecipe, plan.clasBs), '--seed', seed, '--overwrite', '--no-baseline',
   ));
   commands.push(cli('classify', join(data.genresDir, 'valid'), '--model', join(paths.classifier, 'model-last')));
   const score = (history: EpochRow[], runDir: string): ClassifierScore => {
@@ -344,13 +350,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   };
   const transferScore = score(transfer.history, paths.classifier);
   const scratchScore = score(scratch.history, paths.scratch);
-  const epochs = parseRecipe(plan.clasRecipe).reduce((n, s) => n + s.epochs, 0);
-  print(`\n4. Genre classifier (${transfer.labels.join(', ')}): ${transfer.trainDocs} labeled passages of ~${plan.data.wordsPerDoc} words, ${epochs} epochs; scored on ${transfer.validDocs} passages of held-out files:`);
-  print(table(['', 'accuracy', 'macro-F1'], [
-    ['ULMFiT (fine-tuned encoder)', fmt(transferScore.accuracy, 3), fmt(transferScore.f1Macro, 3)],
-    ['from scratch (same model)', fmt(scratchScore.accuracy, 3), fmt(scratchScore.f1Macro, 3)],
-  ], '   '));
-  print(`   (chance: ${fmt(1 / transfer.labels.length, 3)})`);
+  const base = transfer.baseline!;
+  const baselineScore: ClassifierScore = { accuracy: base.accuracy ?? Number.NaN, f1Macro: base.f1Macro ?? Number.NaN, runDir: base.out };
+  const epochs = transfer.stages.reduce((n, s) => n + s.epochs, 0);
+  print(
+    `\n4. Genre classifier (${transfer.labels.join(', ')}): ${transfer.trainDocs} labeled passages of ~${plan.data.wordsPerDoc} words; ` +
+      `the networks: bs ${transfer.bs}, ${epochs} epochs; scored on ${transfer.validDocs} passages of held-out files:`,
+  );
+  const rows: [string, ClassifierScore][] = [
+    ['ULMFiT (fine-tuned encoder)', transferScore],
+    ['NB-SVM baseline (word 1-2-grams)', baselineScore],
+    ['from scratch (same model, same recipe)', scratchScore],
+  ];
+  print(table(['', 'accuracy', 'macro-F1'], rows.map(([name, s]) => [name, fmt(s.accuracy, 3), fmt(s.f1Macro, 3)]), '   '));
+  print(`   (chance: ${fmt(1 / transfer.labels.length, 3)}) ${verdict(rows)}`);
 
   // 5. The commands.
   info('[5/5] writing results.json and commands.sh');
@@ -367,12 +380,35 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     pretrained: { dir: pretrainedDir, shipped: shipped !== undefined, history: pretrainHistory },
     genre: { name: plan.data.genre, trainTokens: finetuned.trainTokens, validTokens: finetuned.validTokens, before, after },
     samples,
-    classifier: { classes: transfer.labels, labeled: transfer.trainDocs, valid: transfer.validDocs, transfer: transferScore, scratch: scratchScore },
+    classifier: {
+      classes: transfer.labels, labeled: transfer.trainDocs, valid: transfer.validDocs, transfer: transferScore, baseline: baselineScore, scratch: scratchScore,
+    },
     commands,
     timing,
   };
   writeJsonAtomic(join(out, 'results.json'), result);
   return result;
+}
+
+/** A recipe in `--schedule` syntax and a batch size as training options; undefined = the planned defaults. */
+function recipeOf(recipe: string | undefined, bs: number | undefined): { stages?: Stage[]; bs?: number } {
+  return { ...(recipe !== undefined ? { stages: parseRecipe(recipe) } : {}), ...(bs !== undefined ? { bs } : {}) };
+}
+
+/** The same as CLI flags. */
+function recipeFlags(recipe: string | undefined, bs: number | undefined): (string | number)[] {
+  return [...(bs !== undefined ? ['--bs', bs] : []), ...(recipe !== undefined ? [`--schedule=${recipe}`] : [])];
+}
+
+/** Which classifier won, said plainly (by accuracy; within half a point is a tie). */
+function verdict(rows: readonly [string, ClassifierScore][]): string {
+  const sorted = [...rows].filter(([, s]) => Number.isFinite(s.accuracy)).sort((a, b) => b[1].accuracy - a[1].accuracy);
+  if (sorted.length < 2) return '';
+  const [first, second] = [sorted[0]!, sorted[1]!];
+  const gap = 100 * (first[1].accuracy - second[1].accuracy);
+  const name = (row: [string, ClassifierScore]) => row[0].replace(/ \(.*\)$/, '');
+  if (gap < 0.5) return `${name(first)} and ${name(second)} tie at the top (${gap.toFixed(1)} points apart).`;
+  return `${name(first)} wins, ${gap.toFixed(1)} points ahead of ${name(second)}.`;
 }
 
 /** The run directory: created, or (with overwrite) cleared if it holds only the demo's entries. */

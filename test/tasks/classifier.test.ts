@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -165,7 +165,7 @@ describe('trainClassifier with the planned recipe', () => {
     const batches = new Map<string, number>();
     const result = await trainClassifier(
       tiny('planned', {
-        bs: undefined, stages: undefined, validPct: 0.25, onInfo: (m) => infos.push(m),
+        bs: undefined, stages: undefined, validPct: 0.25, baseline: true, onInfo: (m) => infos.push(m),
         onBatchEnd: (b) => batches.set(`${b.stage}.${b.epoch}`, b.numBatches),
       }),
     );
@@ -181,6 +181,12 @@ describe('trainClassifier with the planned recipe', () => {
     const config = JSON.parse(readFileSync(join(root, 'planned', 'config.json'), 'utf8')) as { bs: number; stages: unknown[] };
     expect(config.bs).toBe(8);
     expect(config.stages).toEqual(result.stages);
+    // The NB-SVM baseline saw the same split, and its model directory classifies.
+    expect(result.baseline?.trainDocs).toBe(60);
+    expect(result.baseline?.validDocs).toBe(result.validDocs);
+    expect(result.baseline?.accuracy).toBeGreaterThan(0.5);
+    expect(existsSync(join(root, 'planned', 'baseline', 'meta.json'))).toBe(true);
+    expect(infos.some((m) => m.startsWith('baseline: NB-SVM on the same 60 training documents: validation accuracy'))).toBe(true);
   });
 });
 

@@ -34,7 +34,7 @@ describe('the shipped pretrained model (fixtures/pretrained/brown-lm)', () => {
     const printed: string[] = [];
     const result = await runDemo({
       out, backend: 'wasm', workers: 0, print: (text) => printed.push(text),
-      plan: { ...QUICK_PLAN, useShipped: true, data: { ...QUICK_PLAN.data, genreTrainFiles: 1, labeledPerClass: 4, validPerClass: 4 } },
+      plan: { ...QUICK_PLAN, shipped: 'brown-lm', data: { ...QUICK_PLAN.data, genreTrainFiles: 1, labeledPerClass: 4, validPerClass: 4 } },
     });
     expect(result.pretrained).toMatchObject({ dir: shippedPretrainedModel(), shipped: true });
     expect(result.pretrained.history).toHaveLength(3);
