@@ -3,7 +3,7 @@
 // ulmfit's CLI (node bin/ulmfit.js) and Debian's fasttext.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readJsonl, repo, score } from './common.mjs';
 
 const ulmfitBin = join(repo, 'bin/ulmfit.js');
@@ -170,6 +170,22 @@ function ulmfitRunner(lm) {
   };
 }
 
+/**
+ * ULMFiT and the NB-SVM baseline that train-classifier trained on the same split, their class
+ * probabilities averaged (`classify --model run --model run/baseline`). Reuses the ulmfit
+ * variant's run (it must come first in the same harness run): nothing is trained again.
+ */
+function ensembleRunner(ulmfitId) {
+  return ({ testPath, runDir }) => {
+    const ulmfitRun = join(dirname(dirname(runDir)), ulmfitId, basename(runDir));
+    if (!existsSync(join(ulmfitRun, 'baseline', 'meta.json'))) throw new Error(`${ulmfitRun} has no baseline/: run the ${ulmfitId} variant first`);
+    mkdirSync(runDir, { recursive: true });
+    const predictions = join(runDir, 'test-predictions.jsonl');
+    const classify = ulmfit(['classify', '--model', ulmfitRun, '--model', join(ulmfitRun, 'baseline'), testPath, '--json'], { log: join(runDir, 'classify.log'), stdoutPath: predictions });
+    return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
+  };
+}
+
 // ---- the registry ---------------------------------------------------------------------------
 
 /**
@@ -184,7 +200,11 @@ export function variants(runners, lm) {
       out.push({ id: 'fasttext', label: 'fastText (defaults)', baseline: true, run: fasttext([]) });
       out.push({ id: 'fasttext-tutorial', label: 'fastText (`-epoch 25 -wordNgrams 2`)', baseline: true, run: fasttext(['-epoch', '25', '-wordNgrams', '2']) });
     } else if (r === 'ulmfit') out.push({ id: `ulmfit-${lmName(lm)}`, label: `ulmfit (${lmName(lm)})`, baseline: false, lm: lmName(lm), run: ulmfitRunner(lm) });
-    else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit)`);
+    else if (r === 'ensemble') {
+      const id = `ulmfit-${lmName(lm)}`;
+      out.push({ id: `${id}+nbsvm`, label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`, baseline: false, lm: lmName(lm), run: ensembleRunner(id) });
+    }
+    else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble)`);
   }
   return out;
 }
