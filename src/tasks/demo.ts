@@ -290,7 +290,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
   const after = await evaluateLanguageModel({ model: paths.finetunedModel, inputs: [data.genreValidDir], ...lmEval });
   commands.push(cli(
-    'finetune-lm', data.genreTrainDir, '--valid', data.genreValidDir, '--pretrained', displayPath(pretrainedDir), '--out', paths.lmFinetuned,
+    'finetune-lm', data.genreTrainDir, '--valid', data.genreValidDir, '--pretrained', shipped && plan.shipped !== undefined ? plan.shipped : displayPath(pretrainedDir), '--out', paths.lmFinetuned,
     '--bptt', plan.bptt, ...recipeFlags(plan.finetuneRecipe, plan.bs), '--seed', seed, '--overwrite',
   ));
   print(`   Stage 2: fine-tuned on ${plan.data.genre} (${finetuned.trainTokens} tokens; ${before.transferFound} of ${before.vocabSize} vocab tokens known to the pretrained model), scored on ${after.tokens} tokens of held-out ${plan.data.genre} files:`);
