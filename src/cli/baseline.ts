@@ -1,8 +1,8 @@
 /** `ulmfit baseline`: the NB-SVM baseline on labeled data, to compare ULMFiT with (src/baseline/). */
 import { InvalidArgumentError, type Command } from 'commander';
 import { trainBaseline } from '../tasks/baseline.js';
-import { collect, realNumber, wholeNumber } from './options.js';
-import { addTokenizingFlags } from './training-flags.js';
+import { wholeNumber } from './options.js';
+import { addLabeledDataFlags, addTokenizingFlags } from './training-flags.js';
 
 interface Flags {
   out: string;
@@ -27,12 +27,8 @@ export function register(program: Command): void {
     .command('baseline')
     .description('train the NB-SVM baseline (naive-Bayes features over word uni+bigrams, logistic regression; seconds, CPU)')
     .argument('<inputs...>', 'labeled data, as train-classifier takes it: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
-    .requiredOption('--out <dir>', 'model directory to write (for ulmfit classify --model)')
-    .option('--valid <inputs>', "validation data (repeatable); default: the data's valid/ (or test/) split, else --valid-pct", collect)
-    .option('--valid-pct <p>', 'share of documents held out for validation when the data has no split (default 0.2; 0: train on all)', realNumber(0, 0.99))
-    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
-    .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label (default label)')
-    .option('--ignore-label <label>', "leave out documents with this label, e.g. aclImdb's unsup (repeatable)", collect)
+    .requiredOption('--out <dir>', 'model directory to write (for ulmfit classify --model)');
+  addLabeledDataFlags(command)
     .option('--seed <n>', 'seed of the random validation split (the same split as train-classifier with this seed)', wholeNumber(0), 42)
     .option('--ngrams <n>', 'longest word n-gram: 1 or 2', ngramsArg, 2)
     .option('--max-features <n>', 'keep at most the n most frequent n-grams', wholeNumber(1), 200_000);

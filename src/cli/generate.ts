@@ -26,7 +26,7 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('continue a prompt with a language model (fastai LMLearner.predict)')
-    .requiredOption('--model <dir>', 'language model directory (kind "lm")')
+    .requiredOption('--model <dir|name>', 'a language model: a model or run directory, or a model name (en; see ulmfit models)')
     .option('--prompt <text>', 'text to continue; empty starts a new document', '')
     .option('--words <n>', 'tokens to generate per sample', '40')
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', '1')

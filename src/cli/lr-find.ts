@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .command('lr-find')
     .description("run fastai's learning-rate finder on a language model and suggest an lr (valley)")
     .argument('<inputs...>', 'text inputs or a corpus directory, as for pretrain')
-    .option('--pretrained <dir>', 'search for fine-tuning this model (frozen, as fastai, unless --unfreeze)')
+    .option('--pretrained <dir|name>', 'search for fine-tuning this model (a directory or a model name) (frozen, as fastai, unless --unfreeze)')
     .option('--unfreeze', 'with --pretrained: search with every layer trainable')
     .option('--emb <n>', 'embedding size (from scratch)', wholeNumber(1), 400)
     .option('--hidden <n>', 'LSTM hidden size (from scratch)', wholeNumber(1), 1152)

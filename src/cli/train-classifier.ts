@@ -5,8 +5,8 @@ import { trainClassifier, type ClassifierTrainOptions } from '../tasks/classifie
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { parseRecipe } from '../train/recipe.js';
 import { EpochTable } from './epoch-table.js';
-import { collect, realNumber, wholeNumber } from './options.js';
-import { addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
+import { realNumber, wholeNumber } from './options.js';
+import { addLabeledDataFlags, addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
 
 interface Flags {
   out: string;
@@ -53,13 +53,9 @@ export function register(program: Command): void {
     .description("train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)")
     .argument('<inputs...>', 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
     .requiredOption('--out <dir>', 'run directory to write (model-best/, model-last/, checkpoint/, metrics.jsonl, config.json)')
-    .option('--lm <dir>', 'the encoder: an encoder, lm or run directory from finetune-lm / pretrain / import-fastai')
-    .option('--from-scratch', 'no --lm: the same architecture from random weights (the baseline); the vocab is built from the data')
-    .option('--valid <inputs>', 'validation data (repeatable); default: the data\'s valid/ (or test/) split, else --valid-pct', collect)
-    .option('--valid-pct <p>', 'share of documents held out for validation when the data has no split (default 0.2)', realNumber(0, 0.99))
-    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
-    .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label (default label)')
-    .option('--ignore-label <label>', 'leave out documents with this label, e.g. aclImdb\'s unsup (repeatable)', collect)
+    .option('--lm <dir|name>', 'the encoder: an encoder, lm or run directory from finetune-lm / pretrain / import-fastai, or a model name (en)')
+    .option('--from-scratch', 'no --lm: the same architecture from random weights (the baseline); the vocab is built from the data');
+  addLabeledDataFlags(command)
     .option('--bs <n>', 'documents per batch (default 64; fewer on small data: about 8 batches an epoch)', wholeNumber(1))
     .option('--bptt <n>', 'tokens per SentenceEncoder chunk (fastai seq_len)', wholeNumber(1), 72)
     .option('--max-len <n>', 'tokens at the end of a document the pooling sees (fastai max_len)', wholeNumber(1), 72 * 20)

@@ -4,7 +4,20 @@
  */
 import type { Command } from 'commander';
 import { defaultWorkerCount } from '../text/parallel.js';
-import { backendName, positiveNumber, realNumber, wholeNumber } from './options.js';
+import { backendName, collect, positiveNumber, realNumber, wholeNumber } from './options.js';
+
+/**
+ * Labeled data and its split, as train-classifier and baseline read it (the same split for the
+ * same seed): --valid, --valid-pct, --text-col, --label-col, --ignore-label.
+ */
+export function addLabeledDataFlags(command: Command): Command {
+  return command
+    .option('--valid <inputs>', "validation data (repeatable); default: the data's valid/ (or test/) split, else --valid-pct", collect)
+    .option('--valid-pct <p>', 'share of documents held out for validation when the data has no split (default 0.2; 0: train on all)', realNumber(0, 0.99))
+    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
+    .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label (default label)')
+    .option('--ignore-label <label>', "leave out documents with this label, e.g. aclImdb's unsup (repeatable)", collect);
+}
 
 /** Optimizer and regularization: --wd, --clip, --alpha, --beta, --seed. */
 export function addOptimizerFlags(command: Command): Command {
