@@ -15,7 +15,7 @@
  *   ULMFIT_BENCH_ROUNDS=5 node dist/bench/speed.js     # more rounds (default 3)
  *   ULMFIT_BENCH_CONFIGS=small node dist/bench/speed.js # only the 10000/200/600 config
  *
- * PyTorch: $ULMFIT_TORCH_PYTHON, else /work/venv-torch/bin/python when it exists, else python3
+ * PyTorch: $ULMFIT_TORCH_PYTHON (e.g. the venv tools/setup_torch_venv.sh makes), else python3
  * when it can import torch; otherwise those columns say "n/a".
  * ULMFIT_BENCH_DP_ARGS adds flags to the data-parallel ulmfit runs (e.g. "--no-main-thread").
  */
@@ -64,7 +64,7 @@ interface ConfigResult {
 
 /** A python that can import torch, or null. */
 function findTorchPython(): string | null {
-  const candidates = [process.env.ULMFIT_TORCH_PYTHON, '/work/venv-torch/bin/python', 'python3'].filter((p): p is string => Boolean(p));
+  const candidates = [process.env.ULMFIT_TORCH_PYTHON, 'python3'].filter((p): p is string => Boolean(p));
   for (const python of candidates) {
     if (python.includes('/') && !existsSync(python)) continue;
     const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });

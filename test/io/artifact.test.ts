@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UlmfitError } from '../../src/errors.js';
 import {
   appendMetrics,
   prepareOutDir,
@@ -18,6 +17,7 @@ import {
   type ModelDirContents,
 } from '../../src/io/artifact.js';
 import type { RawTensor, TensorMap } from '../../src/io/tensors.js';
+import { errorOf } from '../support/errors.js';
 
 let root: string;
 beforeEach(() => {
@@ -54,16 +54,6 @@ function contents(overrides: Partial<ModelDirContents> = {}): ModelDirContents {
     tokenizer: { kind: 'word', rules: true, lang: 'en' },
     ...overrides,
   };
-}
-
-function errorOf(fn: () => unknown): UlmfitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UlmfitError);
-    return err as UlmfitError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('model directories', () => {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UlmfitError } from '../../src/errors.js';
 import {
   checkItosMatches,
   cleanRawKeys,
@@ -16,6 +15,7 @@ import {
 } from '../../src/io/fastai-weights.js';
 import type { RawTensor, TensorMap } from '../../src/io/tensors.js';
 import { loadTorchCheckpoint, readTorchStateDict } from '../../src/io/torch-pth.js';
+import { errorOf } from '../support/errors.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/torch');
 
@@ -35,16 +35,6 @@ function fastaiStateDict(options: { kind: 'lm' | 'encoder'; layout: 'v1' | 'v2';
     else out.set(key, make(dims));
   }
   return out;
-}
-
-function errorOf(fn: () => unknown): UlmfitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UlmfitError);
-    return err as UlmfitError;
-  }
-  throw new Error('expected an error');
 }
 
 const CANONICAL_3_LAYERS = [

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UlmfitError } from '../../src/errors.js';
 import { resolveModelDir } from '../../src/io/artifact.js';
 import { knownModels, looksLikeName, nearestName, PACKAGE_ROOT, resolveModelRef, SHIPPED_MODELS } from '../../src/io/model-names.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
+import { errorOf } from '../support/errors.js';
 
 let root: string;
 let modelsA: string;
@@ -27,16 +27,6 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
-
-function errorOf(fn: () => unknown): UlmfitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UlmfitError);
-    return err as UlmfitError;
-  }
-  throw new Error('expected an error');
-}
 
 const fakeShipped = [{ name: 'en', path: 'models/en', description: 'general English' }];
 

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UlmfitError } from '../../src/errors.js';
 import { parseSafetensors, readSafetensorsHeader, serializeSafetensors } from '../../src/io/safetensors.js';
 import {
   countFloat16Overflows, floatToHalf, halfToFloat, narrowToFloat16, toFloat16, toFloat32, widenFloat16, type RawTensor, type TensorMap,
 } from '../../src/io/tensors.js';
 import { Rng } from '../../src/random.js';
+import { errorOf } from '../support/errors.js';
 
 const sample = (): TensorMap =>
   new Map<string, RawTensor>([
@@ -20,16 +20,6 @@ const sample = (): TensorMap =>
   ]);
 
 const bytesOf = (t: RawTensor): number[] => Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-
-function errorOf(fn: () => unknown): UlmfitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UlmfitError);
-    return err as UlmfitError;
-  }
-  throw new Error('expected an error');
-}
 
 /** A file with a hand-made header (for malformed inputs). */
 function withHeader(header: unknown, dataBytes: number): Uint8Array {

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { UlmfitError } from '../../src/errors.js';
 import {
   isTensorRef,
   loadTorchCheckpoint,
@@ -12,6 +11,7 @@ import {
   writeTorchZip,
 } from '../../src/io/torch-pth.js';
 import type { RawTensor, TensorMap } from '../../src/io/tensors.js';
+import { errorOf } from '../support/errors.js';
 
 const dir = join(import.meta.dirname, '../../fixtures/torch');
 const read = (name: string): Uint8Array => readFileSync(join(dir, name));
@@ -36,16 +36,6 @@ function expectMatchesFixture(tensors: TensorMap): void {
     // Bit-exact, including -0 and Infinity: compare as arrays of the same typed kind.
     expect(Array.from(t.data as Float32Array), name).toEqual(Array.from(expectedValues(e)));
   }
-}
-
-function errorOf(fn: () => unknown): UlmfitError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UlmfitError);
-    return err as UlmfitError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('torch checkpoint reader', () => {

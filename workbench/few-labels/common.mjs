@@ -6,44 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const cacheHome = process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '.', '.cache');
 
-/** Seeded generator (xoshiro128** seeded by splitmix32, as ulmfit's own Rng). */
-export class Rng {
-  constructor(seed) {
-    this.s = new Uint32Array(4);
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
-  }
-  nextUint32() {
-    const s = this.s;
-    const rotl = (v, k) => ((v << k) | (v >>> (32 - k))) >>> 0;
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
-  }
-  int(n) {
-    return Math.floor((this.nextUint32() / 4294967296) * n);
-  }
-  shuffle(items) {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j], items[i]];
-    }
-    return items;
-  }
-}
+/** ulmfit's own seeded generator (xoshiro128**), so the benchmark's draws are the library's. Needs `npm run build`. */
+export { Rng } from '../../dist/random.js';
 
 /** A stable 32-bit seed from a string (FNV-1a), to give every (task, class, seed) its own stream. */
 export function seedOf(...parts) {
