@@ -5,7 +5,11 @@
 //   node workbench/few-labels/run.mjs [--tasks brown-genres,spam,sotu-party] [--labels 20,50,100,500]
 //        [--seeds 1,2,3] [--runners nbsvm,fasttext,ulmfit] [--lm en|<dir>] [--work <dir>]
 //        [--out docs/few-labels-benchmark.md] [--src <dir>] [--no-install] [--report-only]
+//        [--tag <name> --ulmfit-args "<train-classifier flags>"]
 //
+// --tag runs an experiment: ulmfit's variants get the extra train-classifier flags, their results
+// go to <work>/experiments-<tag>.jsonl and the table to <work>/experiments-<tag>.md, so the
+// defaults' table in docs/ is left alone (the fine-tuned LMs and caches in <work> are shared).
 // Each finished run is appended to <work>/results.jsonl at once, and a run already there is
 // skipped: an interrupted benchmark resumes where it stopped. The doc's results block is rewritten
 // from all of results.jsonl after every run. Run it niced on a shared machine. Needs `npm run build`.
@@ -26,14 +30,14 @@ const usage = (message) => {
 const flag = (name, fallback) => {
   const i = args.indexOf(name);
   if (i < 0) return fallback;
-  if (i + 1 >= args.length || args[i + 1].startsWith('--')) usage(`${name} needs a value`);
+  if (i + 1 >= args.length || (args[i + 1].startsWith('--') && name !== '--ulmfit-args')) usage(`${name} needs a value`);
   return args[i + 1];
 };
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const known = new Set(['--tasks', '--labels', '--seeds', '--runners', '--lm', '--work', '--out', '--src', '--no-install', '--report-only', '--help', '-h']);
-for (const a of args) if (a.startsWith('-') && !known.has(a)) usage(`unknown flag ${a}`);
+const known = new Set(['--tasks', '--labels', '--seeds', '--runners', '--lm', '--work', '--out', '--src', '--no-install', '--report-only', '--tag', '--ulmfit-args', '--help', '-h']);
+for (const [i, a] of args.entries()) if (a.startsWith('-') && !known.has(a) && args[i - 1] !== '--ulmfit-args') usage(`unknown flag ${a}`);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 17).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 
@@ -43,13 +47,17 @@ const seeds = list(flag('--seeds', '1,2,3')).map(Number);
 const runners = list(flag('--runners', 'nbsvm,fasttext,ulmfit'));
 const lm = flag('--lm', 'en');
 const work = resolve(flag('--work', 'runs/few-labels'));
-const outDoc = resolve(flag('--out', join(repo, 'docs/few-labels-benchmark.md')));
+const tag = flag('--tag', undefined);
+const ulmfitArgs = list(flag('--ulmfit-args', '').replace(/\s+/g, ','));
+if (ulmfitArgs.length > 0 && tag === undefined) usage('--ulmfit-args needs a --tag to keep its results apart');
+if (tag !== undefined && !/^[\w.-]+$/.test(tag)) usage(`--tag takes letters, digits, '.', '_' and '-', got '${tag}'`);
+const outDoc = resolve(flag('--out', tag === undefined ? join(repo, 'docs/few-labels-benchmark.md') : join(work, `experiments-${tag}.md`)));
 const src = resolve(flag('--src', defaultSrc));
 for (const t of tasks) if (!TASKS[t]) usage(`unknown task '${t}' (known: ${Object.keys(TASKS).join(', ')})`);
 for (const k of [...labels, ...seeds]) if (!Number.isInteger(k) || k < 1) usage(`--labels and --seeds take positive integers, got ${k}`);
 if (!existsSync(join(repo, 'dist/cli/main.js'))) usage('dist/ is missing: run `npm run build` first');
 
-const resultsPath = join(work, 'results.jsonl');
+const resultsPath = join(work, tag === undefined ? 'results.jsonl' : `experiments-${tag}.jsonl`);
 const shown = (p) => (p.startsWith(repo + '/') ? relative(repo, p) : p);
 const command = `node workbench/few-labels/run.mjs ${args.join(' ')}`.trim();
 const cpu = cpus();
@@ -65,7 +73,8 @@ const commit = ulmfitCommit();
 const say = (m) => process.stderr.write(`[few-labels ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 function report() {
-  const results = readJsonl(resultsPath);
+  // An experiment's table shows the defaults' and the baselines' runs beside its own.
+  const results = [...(tag === undefined ? [] : readJsonl(join(work, 'results.jsonl'))), ...readJsonl(resultsPath)];
   writeDoc(outDoc, renderResults({ results, work: shown(work), command, machine, taskOrder: Object.keys(TASKS) }));
 }
 
@@ -80,7 +89,7 @@ const done = new Set(readJsonl(resultsPath).filter((r) => r.kind === 'run').map(
 const lmDone = new Set(readJsonl(resultsPath).filter((r) => r.kind === 'lm').map((r) => `${r.task}|${r.lm}`));
 let chosen;
 try {
-  chosen = variants(runners, lm);
+  chosen = variants(runners, lm, { tag, ulmfitArgs });
 } catch (err) {
   usage(err.message);
 }

@@ -149,7 +149,7 @@ export function ensureLm({ task, lm, work, log }) {
   return { dir, ...done, reused: false };
 }
 
-function ulmfitRunner(lm) {
+function ulmfitRunner(lm, extraArgs = []) {
   const lmFailed = new Map(); // task -> error: a failed finetune-lm is not retried for every labeled set
   return ({ task, trainPath, testPath, runDir, log, seed, work }) => {
     if (lmFailed.has(task)) throw lmFailed.get(task);
@@ -161,7 +161,7 @@ function ulmfitRunner(lm) {
       throw err;
     }
     const train = ulmfit(
-      ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache')],
+      ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache'), ...extraArgs],
       { log },
     );
     const predictions = join(runDir, 'test-predictions.jsonl');
@@ -192,16 +192,17 @@ function ensembleRunner(ulmfitId) {
  * `--runners` names → the variants they run. A variant's id is what results.jsonl and the tables
  * key on; `label` is its column header.
  */
-export function variants(runners, lm) {
+export function variants(runners, lm, { tag, ulmfitArgs = [] } = {}) {
   const out = [];
+  const suffix = tag === undefined ? '' : `@${tag}`;
   for (const r of runners) {
     if (r === 'nbsvm') out.push({ id: 'nbsvm', label: 'NB-SVM (`ulmfit baseline`)', baseline: true, run: nbsvm });
     else if (r === 'fasttext') {
       out.push({ id: 'fasttext', label: 'fastText (defaults)', baseline: true, run: fasttext([]) });
       out.push({ id: 'fasttext-tutorial', label: 'fastText (`-epoch 25 -wordNgrams 2`)', baseline: true, run: fasttext(['-epoch', '25', '-wordNgrams', '2']) });
-    } else if (r === 'ulmfit') out.push({ id: `ulmfit-${lmName(lm)}`, label: `ulmfit (${lmName(lm)})`, baseline: false, lm: lmName(lm), run: ulmfitRunner(lm) });
+    } else if (r === 'ulmfit') out.push({ id: `ulmfit-${lmName(lm)}${suffix}`, label: `ulmfit (${lmName(lm)})${tag ? ` ${ulmfitArgs.join(' ')}` : ''}`, baseline: false, lm: lmName(lm), run: ulmfitRunner(lm, ulmfitArgs) });
     else if (r === 'ensemble') {
-      const id = `ulmfit-${lmName(lm)}`;
+      const id = `ulmfit-${lmName(lm)}${suffix}`;
       out.push({ id: `${id}+nbsvm`, label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`, baseline: false, lm: lmName(lm), run: ensembleRunner(id) });
     }
     else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble)`);
