@@ -3,8 +3,10 @@
  * first step of `npm test`. Imports point down only, type-only imports included; a layer may import
  * any layer below it, not only the next one. Each rule's name says which layer rule was broken.
  *
- *   top          cli/ (the commands), index.ts (the library API), bench/ (benchmarks: may import
- *                anything, nothing imports them). Only cli/ imports cli/; nothing imports index.ts.
+ *   top          cli/ (the commands), index.ts (the library API), api/ (Classifier, LanguageModel:
+ *                the high-level API over tasks/ and infer/), serve/ (`ulmfit serve`, an HTTP server
+ *                over api/), bench/ (benchmarks: may import anything, nothing imports them). Only
+ *                cli/ imports cli/; nothing imports index.ts; api/ does not import serve/.
  *   tasks        tasks/: the ULMFiT stages, the glue that picks the model, data, recipe and outputs
  *   train-infer  train/ | infer/ | baseline/ (NB-SVM): peers, none imports another
  *   model        model/
@@ -21,7 +23,7 @@
  * step spread over threads (lock-step with dp-replica.ts), not a choice of model, data or recipe,
  * which is what tasks/ decides.
  */
-const TOP = ['^src/cli/', '^src/bench/', '^src/index[.]ts$'];
+const TOP = ['^src/cli/', '^src/bench/', '^src/index[.]ts$', '^src/api/', '^src/serve/'];
 const TASKS = ['^src/tasks/'];
 const TRAIN_INFER = ['^src/train/', '^src/infer/', '^src/baseline/'];
 const MODEL = ['^src/model/'];
@@ -108,6 +110,13 @@ module.exports = {
       comment: 'bench/ is benchmark code (it may import anything): library code never imports it',
       from: { path: '^src/', pathNot: '^src/bench/' },
       to: { path: '^src/bench/' },
+    },
+    {
+      name: 'layer-top-api-imports-no-serve',
+      severity: 'error',
+      comment: 'api/ is the library API the server is built on: api/ never imports serve/ (docs/design.md §1)',
+      from: { path: '^src/api/' },
+      to: { path: '^src/serve/' },
     },
     {
       name: 'layer-top-index-not-imported',

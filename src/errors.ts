@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'E_CHECKPOINT' // a .pth/.pkl/.model/.safetensors file that cannot be read
   | 'E_TRAINING' // training diverged (NaN/Inf loss) or cannot proceed
   | 'E_LABELS' // labels that make a classifier impossible (one class, unknown gold labels, ...)
-  | 'E_BACKEND'; // a requested TF.js backend that is not installed
+  | 'E_BACKEND' // a requested TF.js backend that is not installed
+  | 'E_OVERLOADED' // a server's queue is full or it is shutting down (HTTP 429 / 503): retry later
+  | 'E_TIMEOUT'; // a request was not answered within its time limit (HTTP 503)
 
 export class UlmfitError extends Error {
   readonly code: ErrorCode;

@@ -1,7 +1,10 @@
 /**
  * The ulmfit library: everything the CLI does, callable from code. Each export is the function a
- * command calls (src/cli/ only parses flags and prints).
+ * command calls (src/cli/ only parses flags and prints). `Classifier` and `LanguageModel` (src/api/)
+ * are the few calls most applications need; the rest is the toolkit underneath.
  */
+export { Classifier, type LoadOptions, type PredictOptions, type ClassPrediction } from './api/classifier.js';
+export { LanguageModel, type GenerateTextOptions, type Generation, type GeneratedToken, type TextScore } from './api/language-model.js';
 export { initBackend, type BackendName } from './backend.js';
 export { UlmfitError, type ErrorCode } from './errors.js';
 export { Rng } from './random.js';
@@ -19,7 +22,8 @@ export { loadSubwordEncoder } from './text/subword/encoder.js';
 // Data and models.
 export { LmStream, splitValid } from './data/lm-stream.js';
 export { SortedBatches } from './data/clas-batches.js';
-export { AwdLstm, LanguageModel, AWD_LSTM_LM_CONFIG, AWD_LSTM_CLAS_CONFIG, withDropMult, type AwdLstmConfig } from './model/awd-lstm.js';
+// The AWD-LSTM language-model network (what training builds); `LanguageModel` above is the API.
+export { AwdLstm, LanguageModel as AwdLstmLanguageModel, AWD_LSTM_LM_CONFIG, AWD_LSTM_CLAS_CONFIG, withDropMult, type AwdLstmConfig } from './model/awd-lstm.js';
 export { TextClassifier } from './model/heads.js';
 export { Learner, type Stage, type EpochRow } from './train/learner.js';
 export { lrFind } from './train/lr-find.js';

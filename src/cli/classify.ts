@@ -1,10 +1,8 @@
 /** `ulmfit classify`: predictions of one classifier, or the averaged ensemble of several. */
 import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
-import { loadNbsvm } from '../baseline/index.js';
-import {
-  classifyInputs, evaluate, loadEnsemble, topK, type ClassifyReadStats, type Evaluation, type Prediction, type TextProbabilityModel,
-} from '../infer/classify.js';
+import { classifyInputs, evaluate, topK, type ClassifyReadStats, type Evaluation, type Prediction } from '../infer/classify.js';
+import { loadClassifiers } from '../tasks/load-classifiers.js';
 import { backendName, collect, wholeNumber } from './options.js';
 
 interface Flags {
@@ -50,7 +48,7 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   const say = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
   };
-  const ensemble = await loadEnsemble(flags.model, flags.backend, { loadBaseline });
+  const ensemble = await loadClassifiers(flags.model, flags.backend);
   try {
     const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] };
     const predicted: string[] = [];
@@ -82,12 +80,6 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   } finally {
     ensemble.dispose();
   }
-}
-
-/** An `ulmfit baseline` model directory as an ensemble member. */
-function loadBaseline(dir: string): TextProbabilityModel {
-  const model = loadNbsvm(dir);
-  return { dir, labels: model.labels, predictTexts: (texts) => model.predictProbabilities(texts), dispose: () => undefined };
 }
 
 function textLine(labels: readonly string[], p: Prediction, k: number | undefined): string {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
 import { usageError } from '../errors.js';
-import { generate, validateGenerateOptions, type GenerateOptions, type TokenEvent } from '../infer/generate.js';
+import { generate, GENERATION_DEFAULTS, validateGenerateOptions, type GenerateOptions, type TokenEvent } from '../infer/generate.js';
 
 interface GenerateFlags {
   model: string;
@@ -28,13 +28,13 @@ export function register(program: Command): void {
     .description('continue a prompt with a language model (fastai LMLearner.predict)')
     .requiredOption('--model <dir|name>', 'a language model: a model or run directory, or a model name (en; see ulmfit models)')
     .option('--prompt <text>', 'text to continue; empty starts a new document', '')
-    .option('--words <n>', 'tokens to generate per sample', '40')
-    .option('--temperature <t>', 'sampling temperature; 0 = greedy', '1')
+    .option('--words <n>', 'tokens to generate per sample', String(GENERATION_DEFAULTS.words))
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy', String(GENERATION_DEFAULTS.temperature))
     .option('--top-k <k>', 'sample only from the k most probable tokens')
     .option('--top-p <p>', 'nucleus sampling: smallest set with probability ≥ p, in (0, 1]')
     .option('--min-p <p>', "fastai's min_p: drop tokens with probability < p")
     .option('--allow-unk', 'allow xxunk to be generated (fastai no_unk=False)')
-    .option('--seed <n>', 'random seed (same seed, same backend: same text)', '42')
+    .option('--seed <n>', 'random seed (same seed, same backend: same text)', String(GENERATION_DEFAULTS.seed))
     .option('--samples <n>', 'independent continuations', '1')
     .option('--stop-at-eos', 'stop a sample where the model ends the document')
     .option('--raw', 'print tokens instead of detokenized text')

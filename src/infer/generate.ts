@@ -90,6 +90,16 @@ export interface GeneratedSample {
   readingOrder: string[];
 }
 
+/** The defaults of `ulmfit generate`, the library API and `ulmfit serve` (defined once here). */
+export const GENERATION_DEFAULTS = {
+  /** tokens per sample: a sentence or two */
+  words: 40,
+  /** 1 samples from the model's own distribution (fastai's default) */
+  temperature: 1,
+  /** fixed, so the same call gives the same text */
+  seed: 42,
+} as const;
+
 const BOS = 'xxbos';
 const EOS = 'xxeos';
 /** Never sampled: padding, and the fillers that round the vocab up to a multiple of 8. */
@@ -146,7 +156,7 @@ export async function generate(
   }
   const promptIds = Int32Array.from(fed, (token) => stoi.get(token) ?? unkId);
 
-  const rng = new Rng(options.seed ?? 42);
+  const rng = new Rng(options.seed ?? GENERATION_DEFAULTS.seed);
   let minPSkips = 0;
   const results: GeneratedSample[] = [];
   for (let sample = 0; sample < (options.samples ?? 1); sample++) {

@@ -8,6 +8,7 @@ import { detokenize } from '../text/detokenize.js';
 import type { TokenizerSettings } from '../text/settings.js';
 import { createTokenizer } from '../text/tokenizer.js';
 import type { GenerationTokenizer, GenerationVocab, NextTokenModel } from './generate.js';
+import { scoreIds, type TokenScore } from './score.js';
 
 /** Everything `generate` needs, loaded from a language-model directory. */
 export interface LoadedGenerator {
@@ -16,6 +17,12 @@ export interface LoadedGenerator {
   vocab: GenerationVocab;
   /** The model was trained on reversed text (meta.json `backwards`). */
   backwards: boolean;
+  /**
+   * How well the model predicts `text`, token by token (infer/score.ts): tokenized with the
+   * model's tokenizer, reversed for a backwards model. Uses the model's hidden state: do not
+   * interleave with generation on the same model.
+   */
+  score(text: string): Promise<TokenScore>;
   /** Frees the model's tensors. */
   dispose(): void;
 }
@@ -50,6 +57,11 @@ export async function loadGenerator(path: string, backend: BackendName = 'auto')
   }
   lm.setTraining(false);
   const subword = settings.kind === 'subword';
+  const stoi = new Map<string, number>();
+  loaded.vocab.forEach((token, id) => {
+    if (!stoi.has(token)) stoi.set(token, id);
+  });
+  const unkId = stoi.get('xxunk') ?? 0;
   return {
     model: languageModelAdapter(lm),
     tokenizer: {
@@ -58,6 +70,10 @@ export async function loadGenerator(path: string, backend: BackendName = 'auto')
     },
     vocab: { itos: loaded.vocab },
     backwards: loaded.meta.backwards,
+    score: async (text) => {
+      const ids = Int32Array.from(await textTokenizer.tokenize(text), (token) => stoi.get(token) ?? unkId);
+      return scoreIds(lm, loaded.meta.backwards ? ids.reverse() : ids);
+    },
     dispose: () => lm.dispose(),
   };
 }

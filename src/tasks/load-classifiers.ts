@@ -1,0 +1,20 @@
+/**
+ * Loading what `classify` accepts: classifier directories, train-classifier run directories and
+ * NB-SVM baseline directories (or their names), as one ensemble. infer/ does not import
+ * baseline/ (they are peers), so the baseline is wired in here, for the CLI and the library API
+ * alike.
+ */
+import type { BackendName } from '../backend.js';
+import { loadNbsvm } from '../baseline/index.js';
+import { loadEnsemble, type ClassifierEnsemble, type TextProbabilityModel } from '../infer/classify.js';
+
+/** Loads every model (averaged when several) and checks that they share their labels. */
+export function loadClassifiers(paths: readonly string[], backend: BackendName = 'auto'): Promise<ClassifierEnsemble> {
+  return loadEnsemble(paths, backend, { loadBaseline });
+}
+
+/** An `ulmfit baseline` model directory as an ensemble member. */
+function loadBaseline(dir: string): TextProbabilityModel {
+  const model = loadNbsvm(dir);
+  return { dir, labels: model.labels, predictTexts: (texts) => model.predictProbabilities(texts), dispose: () => undefined };
+}
