@@ -1,6 +1,7 @@
 /** `ulmfit finetune-lm`: stage 2 of ULMFiT, a pretrained language model fine-tuned on domain text. */
 import type { Command } from 'commander';
 import { addLmFlags, runLm, type LmFlags } from './lm-common.js';
+import { givenOptions } from './options.js';
 
 export function register(program: Command): void {
   const command = program
@@ -9,5 +10,5 @@ export function register(program: Command): void {
   addLmFlags(command)
     .requiredOption('--pretrained <dir|name>', 'the pretrained language model: a model or run directory (from pretrain or import-fastai), or a model name (en; see ulmfit models)')
     .addHelpText('after', '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3')
-    .action(async (inputs: string[], flags: LmFlags) => runLm(inputs, flags, true));
+    .action(async (inputs: string[], flags: LmFlags, command: Command) => runLm(inputs, flags, true, givenOptions(command)));
 }

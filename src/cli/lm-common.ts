@@ -69,7 +69,7 @@ export function addLmFlags(command: Command): Command {
   return addRunFlags(command);
 }
 
-export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean): Promise<void> {
+export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean, explicit?: ReadonlySet<string>): Promise<void> {
   const table = new EpochTable(['trainLoss', 'validLoss', 'accuracy', 'perplexity'], flags);
   const info = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
@@ -111,6 +111,7 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean)
     saveEncoder: flags.saveEncoder,
     overwrite: flags.overwrite,
     resume: flags.resume,
+    explicit,
     backend: flags.backend,
     onInfo: info,
     onBatchEnd: table.batch,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { isUlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { reportError } from './fatal.js';
+import { checkFlagRanges } from './options.js';
 
 /**
  * A CLI command module: adds one subcommand to the program. The action must return (or resolve
@@ -49,6 +50,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .exitOverride();
   for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
+  program.hook('preAction', (_program, command) => checkFlagRanges(command)); // every numeric flag against FLAG_RANGES
   return program;
 }
 
@@ -63,10 +65,6 @@ export async function main(argv: string[]): Promise<number> {
       // commander already printed the message; help and version exit with code 0.
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (isUlmfitError(err)) {
-      process.stderr.write(err.toLine() + '\n');
-      return err.exitCode;
-    }
-    throw err;
+    return reportError(err); // one line, whatever it is (cli/fatal.ts)
   }
 }

@@ -1,6 +1,7 @@
 /** Option parsers shared by the commands (commander calls them with the raw flag text). */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../backend.js';
+import { usageError } from '../errors.js';
 
 export function wholeNumber(min: number): (value: string) => number {
   return (value) => {
@@ -37,4 +38,96 @@ export function backendName(value: string): BackendName {
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/**
+ * The range of every numeric flag, by commander attribute name, in one table. Parsers above
+ * check the type and the lower bound as the flag is read; `checkFlagRanges` (run by main.ts
+ * before every command's action) checks each value against this table, so a size so large that
+ * allocation would throw, a NaN, or a probability past 1 is one E_USAGE line naming the flag and
+ * its range. The upper bounds are far beyond any real run; the model's own memory estimate
+ * (model/awd-lstm.ts checkAwdLstmConfig) catches combinations that do not fit the machine.
+ */
+interface FlagRange {
+  /** whole numbers only */
+  int?: boolean;
+  min: number;
+  max: number;
+  /** the bound itself is excluded (an lr of 0, a top-p of 0) */
+  minExclusive?: boolean;
+  /** the command reads this flag as text and parses it later (generate): check the text's number */
+  text?: boolean;
+}
+
+export const FLAG_RANGES: Readonly<Record<string, FlagRange>> = {
+  // sizes and counts
+  bs: { int: true, min: 1, max: 2 ** 16 },
+  bptt: { int: true, min: 1, max: 2 ** 16 },
+  maxLen: { int: true, min: 1, max: 2 ** 24 },
+  epochs: { int: true, min: 1, max: 100_000 },
+  emb: { int: true, min: 1, max: 2 ** 15 },
+  hidden: { int: true, min: 1, max: 2 ** 16 },
+  layers: { int: true, min: 1, max: 64 },
+  vocab: { int: true, min: 3, max: 2 ** 24 },
+  vocabSize: { int: true, min: 2, max: 2 ** 20 },
+  minFreq: { int: true, min: 1, max: 2 ** 31 - 1 },
+  maxVocab: { int: true, min: 1, max: 2 ** 24 },
+  maxFeatures: { int: true, min: 1, max: 10 ** 8 },
+  workers: { int: true, min: 0, max: 1024 },
+  trainWorkers: { int: true, min: 1, max: 256 },
+  threads: { int: true, min: 1, max: 1024 },
+  steps: { int: true, min: 1, max: 10 ** 6 },
+  warmup: { int: true, min: 0, max: 10 ** 6 },
+  numIt: { int: true, min: 6, max: 10 ** 6 },
+  seed: { int: true, min: 0, max: Number.MAX_SAFE_INTEGER, text: true },
+  topK: { int: true, min: 1, max: 2 ** 24, text: true },
+  words: { int: true, min: 0, max: 10 ** 6, text: true },
+  samples: { int: true, min: 1, max: 10 ** 4, text: true },
+  // rates, probabilities and multipliers
+  validPct: { min: 0, max: 0.99 },
+  dropMult: { min: 0, max: 100 },
+  lr: { min: 0, max: 10, minExclusive: true },
+  startLr: { min: 0, max: 1000, minExclusive: true },
+  endLr: { min: 0, max: 1000, minExclusive: true },
+  wd: { min: 0, max: 10 },
+  clip: { min: 0, max: 10 ** 6, minExclusive: true },
+  alpha: { min: 0, max: 10 ** 4 },
+  beta: { min: 0, max: 10 ** 4 },
+  temperature: { min: 0, max: 100, text: true },
+  topP: { min: 0, max: 1, minExclusive: true, text: true },
+  minP: { min: 0, max: 1, text: true },
+};
+
+function rangeText(range: FlagRange): string {
+  const kind = range.int ? 'a whole number' : 'a number';
+  return `${kind} in ${range.minExclusive ? '(' : '['}${range.min}, ${range.max}]`;
+}
+
+/** Checks every numeric flag `command` was given (or defaulted) against FLAG_RANGES. */
+export function checkFlagRanges(command: Command): void {
+  for (const option of command.options) {
+    const key = option.attributeName();
+    const range = FLAG_RANGES[key];
+    const raw: unknown = command.getOptionValue(key);
+    if (!range || raw === undefined) continue;
+    if (typeof raw !== 'number' && !(range.text && typeof raw === 'string')) continue;
+    const value = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+    const ok = Number.isFinite(value) && (!range.int || Number.isInteger(value)) &&
+      (range.minExclusive ? value > range.min : value >= range.min) && value <= range.max;
+    if (!ok) throw usageError(`${option.long ?? key} must be ${rangeText(range)}, got ${String(raw)}`);
+  }
+}
+
+/**
+ * The options the user typed (not left at their defaults), as the option keys the tasks use:
+ * `--resume` compares exactly these with the run's stored settings.
+ */
+export function givenOptions(command: Command): Set<string> {
+  const renamed: Record<string, string> = { rules: 'settings', ignoreLabel: 'ignoreLabels', schedule: 'stages' };
+  const given = new Set<string>(['inputs']);
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) === 'cli') given.add(renamed[key] ?? key);
+  }
+  return given;
 }

@@ -1,7 +1,7 @@
 /** `ulmfit pretrain`: stage 1 of ULMFiT, an AWD-LSTM language model from scratch. */
 import type { Command } from 'commander';
 import { addLmFlags, runLm, type LmFlags } from './lm-common.js';
-import { realNumber, wholeNumber } from './options.js';
+import { givenOptions, realNumber, wholeNumber } from './options.js';
 
 export function register(program: Command): void {
   const command = program
@@ -15,5 +15,5 @@ export function register(program: Command): void {
     .option('--no-rules', 'tokenize raw inputs without the fastai rules')
     .option('--save-encoder', 'also write encoder/ (for train-classifier)')
     .addHelpText('after', '\nExample:\n  ulmfit pretrain wiki/ --out runs/wiki-lm --emb 400 --hidden 1152 --layers 3 --epochs 10 --lr 3e-3')
-    .action(async (inputs: string[], flags: LmFlags) => runLm(inputs, flags, false));
+    .action(async (inputs: string[], flags: LmFlags, command: Command) => runLm(inputs, flags, false, givenOptions(command)));
 }

@@ -5,7 +5,7 @@ import { trainClassifier, type ClassifierTrainOptions } from '../tasks/classifie
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { parseRecipe } from '../train/recipe.js';
 import { EpochTable } from './epoch-table.js';
-import { realNumber, wholeNumber } from './options.js';
+import { givenOptions, realNumber, wholeNumber } from './options.js';
 import { addLabeledDataFlags, addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
 
 interface Flags {
@@ -80,10 +80,10 @@ export function register(program: Command): void {
         '\nshrinks and every stage gets more epochs; model-best/ is the epoch with the best validation accuracy.' +
         '\n\nExample:\n  ulmfit train-classifier aclImdb/ --lm runs/imdb-lm --ignore-label unsup --out runs/imdb-clas',
     )
-    .action(async (inputs: string[], flags: Flags) => run(inputs, flags));
+    .action(async (inputs: string[], flags: Flags, command: Command) => run(inputs, flags, givenOptions(command)));
 }
 
-async function run(inputs: string[], flags: Flags): Promise<void> {
+async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>): Promise<void> {
   const table = new EpochTable(['trainLoss', 'validLoss', 'accuracy', 'f1Macro'], flags);
   const info = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
@@ -113,7 +113,8 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
     beta: flags.beta,
     seed: flags.seed,
     backwards: flags.backwards ?? false,
-    settings: fromScratch ? defaultTokenizerSettings(flags.rules ? {} : { rules: false }) : undefined,
+    // --no-rules without --from-scratch is passed on, for the task to refuse (the encoder has its tokenizer).
+    settings: fromScratch || !flags.rules ? defaultTokenizerSettings(flags.rules ? {} : { rules: false }) : undefined,
     minFreq: flags.minFreq,
     maxVocab: flags.maxVocab,
     textCol: flags.textCol,
@@ -125,6 +126,7 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
     cacheDir: flags.cacheDir,
     overwrite: flags.overwrite,
     resume: flags.resume,
+    explicit,
     backend: flags.backend,
     onInfo: info,
     onWarning: (message) => process.stderr.write(`warning: ${message}\n`),

@@ -5,7 +5,7 @@
  * gold labels.
  */
 import { initBackend, type BackendName } from '../backend.js';
-import { UlmfitError } from '../errors.js';
+import { assertFinite, UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import { openSources, type Doc, type SourceOptions } from '../data/sources.js';
 import { BASELINE_KIND, readModelDir, readModelKind, readModelMeta, resolveModelDir } from '../io/artifact.js';
@@ -96,6 +96,7 @@ export function predictIds(classifier: LoadedClassifier, docs: readonly Int32Arr
     const probabilities = model.predictProbabilities(batch.x, batch.bs, batch.seqLen);
     const values = probabilities.dataSync() as Float32Array;
     probabilities.dispose();
+    assertFinite(values, 'a class probability is', 'the classifier overflowed on this input; its weights are finite (checked at load), so please report it');
     for (let r = 0; r < batch.bs; r++) out.set(values.subarray(r * classes, (r + 1) * classes), batch.indices[r]! * classes);
   }
   return out;

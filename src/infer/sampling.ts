@@ -1,4 +1,4 @@
-import { usageError } from '../errors.js';
+import { UlmfitError, usageError } from '../errors.js';
 import type { Rng } from '../random.js';
 
 /**
@@ -92,6 +92,7 @@ function softmaxUnchecked(logits: Float32Array): Float64Array {
  */
 export function tokenDistribution(logits: Float32Array, options: SamplingOptions): TokenDistribution {
   validateSamplingOptions(options);
+  checkLogits(logits); // NaN would silently lose every comparison in the greedy argmax
   const allowed = allowedMask(logits, options.bannedIds);
 
   if (options.temperature === 0) {
@@ -226,7 +227,7 @@ function checkLogits(logits: Float32Array): void {
   for (let i = 0; i < logits.length; i++) {
     const v = logits[i]!;
     if (Number.isNaN(v) || v === Infinity) {
-      throw new Error(`sampling: logit ${i} is ${v}; the model's weights or inputs are broken`);
+      throw new UlmfitError('E_NUMERIC', `sampling: logit ${i} is ${v}; the model's weights or inputs are broken`, 'the model overflowed: use another model or a shorter prompt');
     }
   }
 }

@@ -30,11 +30,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UlmfitError } from '../errors.js';
+import { firstNonFinite, UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { crashPoint, lockDir, recoverSwaps, type DirLock } from './dir-lock.js';
 import { resolveModelRef } from './model-names.js';
 import { parseSafetensors, safetensorsChunks } from './safetensors.js';
 import { narrowToFloat16, shapeText, widenFloat16, type TensorMap } from './tensors.js';
+import { checkShape, count, probability, sha256Hex, z } from './validate.js';
 
 /** Bump when meta.json or the files change incompatibly; readers refuse newer versions. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -100,6 +102,11 @@ export interface ModelMeta {
   training?: Record<string, unknown>;
   /** one line saying what the model is (shipped models; `ulmfit models` shows it) */
   description?: string;
+  /**
+   * sha256 of weights.safetensors, checked on load (flipped bytes in tensor data are otherwise
+   * invisible). Absent in directories written before it existed: those load unchecked.
+   */
+  weights_sha256?: string;
   created_by: string;
 }
 
@@ -138,8 +145,11 @@ export interface LoadedModelDir {
 // ---------------------------------------------------------------------------------------------
 // Hashes
 
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+function sha256(data: string | Uint8Array | readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  if (typeof data === 'string' || data instanceof Uint8Array) hash.update(data);
+  else for (const chunk of data) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 /** The vocabulary's identity: sha256 of JSON.stringify(itos). */
@@ -246,13 +256,16 @@ export function writeDirAtomic(dir: string, files: readonly { name: string; data
     for (const file of files) writeFileDurable(join(tmp, file.name), file.data);
     fsyncDir(tmp);
     options.onStage?.('files-written');
+    crashPoint(`${basename(dir)}:files-written`);
     if (existsSync(dir)) {
       rmSync(old, { recursive: true, force: true });
       renameSync(dir, old);
       movedAside = true;
       options.onStage?.('old-moved-aside');
+      crashPoint(`${basename(dir)}:old-moved-aside`);
     }
     renameSync(tmp, dir);
+    crashPoint(`${basename(dir)}:renamed`);
     fsyncDir(parent);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
@@ -304,8 +317,11 @@ export function writeModelDir(dir: string, contents: ModelDirContents, options: 
     ...(partial.description !== undefined ? { description: partial.description } : {}),
     created_by: partial.created_by ?? `ulmfit ${PACKAGE_VERSION}`,
   };
+  const weightChunks = safetensorsChunks(weights, { format: 'pt', producer: meta.created_by });
+  // Hashing the chunks already in memory costs ~1 s a GB; it makes flipped bytes visible at load.
+  meta.weights_sha256 = sha256(weightChunks);
   const files: { name: string; data: FileData }[] = [
-    { name: MODEL_FILES.weights, data: safetensorsChunks(weights, { format: 'pt', producer: meta.created_by }) },
+    { name: MODEL_FILES.weights, data: weightChunks },
     { name: MODEL_FILES.vocab, data: JSON.stringify(vocab) + '\n' },
     { name: MODEL_FILES.tokenizer, data: tokenizerJson },
   ];
@@ -335,33 +351,51 @@ function kindList(kinds: readonly string[]): string {
   return kinds.map((k) => `'${k}'`).join(' or ');
 }
 
+/**
+ * meta.json's schema (what validateMeta accepts). Loose objects: extra keys (a classifier head's
+ * arch, training history…) are kept; what the loaders use is checked.
+ */
+const ARCH_SCHEMA = z.looseObject({
+  name: z.string().optional(),
+  emb_sz: count.min(1),
+  n_hid: count.min(1),
+  n_layers: count.min(1),
+  pad_token: count,
+  hidden_p: probability,
+  input_p: probability,
+  embed_p: probability,
+  weight_p: probability,
+  output_p: probability,
+  tie_weights: z.boolean(),
+  out_bias: z.boolean(),
+});
+
+const META_SCHEMA = z.looseObject({
+  format: z.literal('ulmfit'),
+  version: count,
+  kind: z.enum(MODEL_KINDS),
+  arch: ARCH_SCHEMA,
+  vocab: z.looseObject({ size: count.min(1), sha256: z.string() }),
+  tokenizer: z.looseObject({ kind: z.string().optional(), sha256: z.string(), spm_sha256: z.string().optional() }),
+  labels: z.array(z.string()).optional(),
+  backwards: z.boolean(),
+  training: z.record(z.string(), z.unknown()).optional(),
+  description: z.string().optional(),
+  weights_sha256: sha256Hex.optional(),
+  created_by: z.string().optional(),
+});
+
 /** Checks meta.json's fields; returns it typed. */
 function validateMeta(dir: string, value: unknown): ModelMeta {
-  const meta = value as Partial<ModelMeta> | null;
-  if (!meta || typeof meta !== 'object' || meta.format !== 'ulmfit') {
-    throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
+  const head = (value !== null && typeof value === 'object' ? value : {}) as { format?: unknown; version?: unknown; kind?: unknown };
+  if (head.format !== 'ulmfit') throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
+  if (typeof head.version === 'number' && head.version > MODEL_FORMAT_VERSION) {
+    throw dirError(dir, `was written by a newer ulmfit (model format ${head.version}; this ulmfit reads up to ${MODEL_FORMAT_VERSION})`, 'upgrade ulmfit');
   }
-  if (typeof meta.version !== 'number' || !Number.isInteger(meta.version)) throw dirError(dir, 'meta.json has no integer version');
-  if (meta.version > MODEL_FORMAT_VERSION) {
-    throw dirError(dir, `was written by a newer ulmfit (model format ${meta.version}; this ulmfit reads up to ${MODEL_FORMAT_VERSION})`, 'upgrade ulmfit');
-  }
-  if ((meta.kind as string) === BASELINE_KIND) {
+  if (head.kind === BASELINE_KIND) {
     throw dirError(dir, `is a '${BASELINE_KIND}' (NB-SVM) model, not an AWD-LSTM one`, 'only ulmfit classify takes a baseline model directory');
   }
-  if (!MODEL_KINDS.includes(meta.kind as ModelKind)) throw dirError(dir, `meta.json has an unknown kind ${JSON.stringify(meta.kind)}`);
-  const arch = meta.arch as Partial<ArchMeta> | undefined;
-  for (const field of ['emb_sz', 'n_hid', 'n_layers', 'pad_token', 'hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const) {
-    if (!arch || typeof arch[field] !== 'number') throw dirError(dir, `meta.json's arch lacks ${field}`);
-  }
-  for (const field of ['tie_weights', 'out_bias'] as const) {
-    if (typeof arch?.[field] !== 'boolean') throw dirError(dir, `meta.json's arch lacks ${field}`);
-  }
-  if (!meta.vocab || typeof meta.vocab.size !== 'number' || typeof meta.vocab.sha256 !== 'string') {
-    throw dirError(dir, "meta.json's vocab lacks size or sha256");
-  }
-  if (!meta.tokenizer || typeof meta.tokenizer.sha256 !== 'string') throw dirError(dir, "meta.json's tokenizer lacks sha256");
-  if (typeof meta.backwards !== 'boolean') throw dirError(dir, 'meta.json lacks backwards');
-  if (meta.description !== undefined && typeof meta.description !== 'string') throw dirError(dir, "meta.json's description is not a string");
+  const meta = checkShape(META_SCHEMA, value, join(dir, MODEL_FILES.meta), { code: 'E_MODEL_DIR', hint: 'the model directory is damaged; write it again' });
   return meta as ModelMeta;
 }
 
@@ -448,10 +482,31 @@ export function readModelDir(dir: string, expect: { kind?: readonly ModelKind[];
   if (expect.weights !== false) {
     const path = join(dir, MODEL_FILES.weights);
     if (!existsSync(path)) throw dirError(dir, 'weights.safetensors is missing');
-    weights = widenFloat16(parseSafetensors(readFileSync(path), path).tensors);
+    const bytes = readFileSync(path);
+    const parsed = parseSafetensors(bytes, path).tensors; // first: a truncated file gets the more specific message
+    if (meta.weights_sha256 !== undefined && sha256(bytes) !== meta.weights_sha256) {
+      throw dirError(dir, 'weights.safetensors does not match the sha256 in meta.json (the file is damaged)', 'copy or write the model directory again');
+    }
+    weights = widenFloat16(parsed);
     checkWeightsAgainstMeta(dir, meta, weights);
+    checkWeightsFinite(dir, weights);
   }
   return { dir, meta, weights, vocab, tokenizer: tokenizer as Record<string, unknown>, ...(spmModel ? { spmModel } : {}), ...(labels ? { labels } : {}) };
+}
+
+/** NaN or Inf in any float weight makes every output NaN: refuse the model once, at load. */
+function checkWeightsFinite(dir: string, weights: TensorMap): void {
+  for (const [name, tensor] of weights) {
+    if (tensor.dtype !== 'float32') continue;
+    const at = firstNonFinite(tensor.data as Float32Array);
+    if (at >= 0) {
+      throw new UlmfitError(
+        'E_NUMERIC',
+        `${join(dir, MODEL_FILES.weights)}: tensor ${name} holds ${String((tensor.data as Float32Array)[at])} at index ${at}`,
+        'the model diverged or the file is damaged; use an earlier model (model-best/, a checkpoint) or train again',
+      );
+    }
+  }
 }
 
 /** The embedding must have one row per vocab entry and the arch's width; layers must match. */
@@ -530,6 +585,9 @@ export type OutDirState = 'created' | 'empty' | 'resumed' | 'overwritten';
  */
 export function prepareOutDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): OutDirState {
   checkNotLeftover(dir);
+  if (options.resume && options.overwrite) {
+    throw new UlmfitError('E_USAGE', '--resume and --overwrite exclude each other', 'pass --resume to continue the run in --out, or --overwrite to start it again');
+  }
   if (!existsSync(dir)) {
     if (options.resume) throw new UlmfitError('E_INPUT_MISSING', `cannot resume: ${dir} does not exist`, 'drop --resume to start a new run');
     mkdirSync(dir, { recursive: true });
@@ -552,6 +610,32 @@ export function prepareOutDir(dir: string, options: { overwrite?: boolean; resum
   }
   for (const name of entries) rmSync(join(dir, name), { recursive: true, force: true });
   return 'overwritten';
+}
+
+/** A run directory opened for writing: its lock (release it when the run ends) and its state. */
+export interface OpenRunDir {
+  state: OutDirState;
+  lock: DirLock;
+  /** Interrupted swaps that were repaired (one line each, for the caller to report). */
+  recovered: string[];
+}
+
+/**
+ * `prepareOutDir` under the run directory's lock (io/dir-lock.ts): a second process writing the
+ * same `--out` fails at once with E_LOCKED. With `resume`, interrupted swaps are repaired and stale
+ * temporaries removed first, so a kill between the renames of a checkpoint swap still resumes.
+ */
+export function openRunDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): OpenRunDir {
+  checkNotLeftover(dir);
+  if (options.resume && options.overwrite) prepareOutDir(dir, options); // the usage error, before any lock
+  const lock = lockDir(dir, 'run directory');
+  try {
+    const recovered = options.resume ? recoverSwaps(dir) : [];
+    return { state: prepareOutDir(dir, options), lock, recovered };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 /** Appends one JSON line to `<runDir>/metrics.jsonl`, flushed to disk. */
@@ -585,30 +669,45 @@ export function readMetrics(runDir: string): Record<string, unknown>[] {
 
 /**
  * A training checkpoint (`<run>/checkpoint/`): tensors (optimizer moments…) and JSON state
- * (schedule position, RNG state…), written atomically like a model directory.
+ * (schedule position, RNG state…), written atomically like a model directory. state.json also
+ * records the sha256 of tensors.safetensors (`tensors_sha256`), checked on read.
  */
-export function writeCheckpointDir(dir: string, checkpoint: { tensors: TensorMap; state: unknown }, options: AtomicWriteOptions = {}): void {
+export function writeCheckpointDir(dir: string, checkpoint: { tensors: TensorMap; state: object }, options: AtomicWriteOptions = {}): void {
+  const tensorChunks = safetensorsChunks(checkpoint.tensors);
+  const state = { ...checkpoint.state, tensors_sha256: sha256(tensorChunks) };
   writeDirAtomic(
     dir,
     [
-      { name: 'tensors.safetensors', data: safetensorsChunks(checkpoint.tensors) },
-      { name: 'state.json', data: JSON.stringify(checkpoint.state) + '\n' }, // last: marks completeness
+      { name: 'tensors.safetensors', data: tensorChunks },
+      { name: 'state.json', data: JSON.stringify(state) + '\n' }, // last: marks completeness
     ],
     options,
   );
 }
 
+/** Reads a checkpoint; `state` is parsed JSON, for the caller to check against its schema. */
 export function readCheckpointDir(dir: string): { tensors: TensorMap; state: unknown } {
   checkNotLeftover(dir);
+  const fix = 'start without --resume (or with --overwrite) to train from the beginning';
   if (!existsSync(join(dir, 'state.json'))) {
-    throw new UlmfitError('E_CHECKPOINT', `${dir} holds no checkpoint (state.json is missing)`, 'start without --resume');
+    throw new UlmfitError('E_CHECKPOINT', `${dir} holds no checkpoint (state.json is missing)`, fix);
   }
   let state: unknown;
   try {
     state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
   } catch {
-    throw new UlmfitError('E_CHECKPOINT', `${join(dir, 'state.json')} is not valid JSON`, 'start without --resume');
+    throw new UlmfitError('E_CHECKPOINT', `${join(dir, 'state.json')} is not valid JSON`, fix);
   }
   const path = join(dir, 'tensors.safetensors');
-  return { tensors: parseSafetensors(readFileSync(path), path).tensors, state };
+  if (!existsSync(path)) throw new UlmfitError('E_CHECKPOINT', `${path} is missing`, fix);
+  const bytes = readFileSync(path);
+  const tensors = parseSafetensors(bytes, path).tensors;
+  if (state !== null && typeof state === 'object' && 'tensors_sha256' in state) {
+    const { tensors_sha256: recorded, ...rest } = state as { tensors_sha256: unknown };
+    if (sha256(bytes) !== recorded) {
+      throw new UlmfitError('E_CHECKPOINT', `${path} does not match the sha256 in state.json (the file is damaged)`, fix);
+    }
+    state = rest;
+  }
+  return { tensors, state };
 }

@@ -11,6 +11,8 @@
  * that used it may still need it; the model releases retired state at the start of its next call.
  */
 import * as tf from '@tensorflow/tfjs';
+import { totalmem } from 'node:os';
+import { usageError } from '../errors.js';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
@@ -93,6 +95,46 @@ export function withDropMult(config: Readonly<AwdLstmConfig>, dropMult: number):
   };
 }
 
+const DROPOUTS = ['hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const;
+
+/** Weights of an AWD-LSTM encoder (embedding + LSTM layers), as allocated below. */
+export function encoderParameterCount(vocabSize: number, config: Pick<AwdLstmConfig, 'emb_sz' | 'n_hid' | 'n_layers'>): number {
+  let count = vocabSize * config.emb_sz;
+  for (let l = 0; l < config.n_layers; l++) {
+    const nIn = l === 0 ? config.emb_sz : config.n_hid;
+    const nH = l === config.n_layers - 1 ? config.emb_sz : config.n_hid;
+    count += 4 * nH * (nIn + nH + 2);
+  }
+  return count;
+}
+
+/**
+ * Refuses, before anything is allocated, a config that cannot train: sizes that are not whole
+ * numbers ≥ 1, a dropout outside [0, 1) (a --drop-mult that pushes one to 1 or past it), or a
+ * model whose weights, gradients and two Adam moments (16 bytes a weight) exceed this machine's
+ * memory: TF.js would otherwise fail deep inside with a RangeError.
+ */
+export function checkAwdLstmConfig(vocabSize: number, config: Readonly<AwdLstmConfig>): void {
+  for (const key of ['emb_sz', 'n_hid', 'n_layers'] as const) {
+    if (!Number.isSafeInteger(config[key]) || config[key] < 1) throw usageError(`the model's ${key} must be a whole number ≥ 1, got ${config[key]}`);
+  }
+  if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) throw usageError(`the vocabulary size must be a whole number ≥ 1, got ${vocabSize}`);
+  for (const key of DROPOUTS) {
+    const p = config[key];
+    if (!(p >= 0 && p < 1)) {
+      throw usageError(`dropout ${key} would be ${p}; a dropout probability must be in [0, 1)`, 'lower --drop-mult (it scales every dropout of the model)');
+    }
+  }
+  const bytes = 16 * encoderParameterCount(vocabSize, config);
+  if (bytes > totalmem()) {
+    const gb = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GB`;
+    throw usageError(
+      `a model of vocab ${vocabSize}, emb ${config.emb_sz}, hidden ${config.n_hid}, ${config.n_layers} layers needs about ${gb(bytes)} to train; this machine has ${gb(totalmem())}`,
+      'choose smaller --emb / --hidden / --layers / --max-vocab',
+    );
+  }
+}
+
 /** The parameters of one LSTM layer, PyTorch shapes. */
 export interface LstmLayerVariables {
   /** `[4H, H]` `weight_hh_l0_raw`: weight dropout is applied to it on every training call. */
@@ -142,6 +184,7 @@ export class AwdLstm {
    * @param namePrefix unique prefix of the TF.js variable names
    */
   constructor(vocabSize: number, config: Readonly<AwdLstmConfig>, rng: Rng, namePrefix = uniqueModelPrefix('awd')) {
+    checkAwdLstmConfig(vocabSize, config);
     this.vocabSize = vocabSize;
     this.config = { ...config };
     this.rng = rng;

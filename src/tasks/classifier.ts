@@ -18,7 +18,7 @@ import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
 import {
-  appendMetrics, prepareOutDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
+  appendMetrics, openRunDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
   writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
 } from '../io/artifact.js';
 import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
@@ -91,6 +91,11 @@ export interface ClassifierTrainOptions {
   cacheDir?: string | undefined;
   overwrite?: boolean | undefined;
   resume?: boolean | undefined;
+  /**
+   * With `resume`: the options the user gave (flag names as option keys); each must agree with
+   * the run's config.json. Default: every defined option counts as given.
+   */
+  explicit?: ReadonlySet<string> | undefined;
   backend?: BackendName | undefined;
   onInfo?: ((message: string) => void) | undefined;
   onWarning?: ((message: string) => void) | undefined;
@@ -133,8 +138,18 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   const info = given.onInfo ?? (() => undefined);
   const warn = given.onWarning ?? info;
   checkSource(given);
-  prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  const options = given.resume ? restoreConfig(given, PERSISTED) : given;
+  const run = openRunDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
+  try {
+    for (const line of run.recovered) info(line);
+    const options = given.resume ? restoreConfig(given, PERSISTED, given.explicit) : given;
+    return await trainInRunDir(options, info, warn);
+  } finally {
+    run.lock.release();
+  }
+}
+
+/** The training itself, holding the run directory's lock. */
+async function trainInRunDir(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierTrainResult> {
   const seed = options.seed ?? 42;
   const rng = new Rng(seed);
   if (options.stages) validateStages(options.stages);
@@ -260,9 +275,21 @@ function fmtScore(value: number | null): string {
   return value === null ? '-' : value.toFixed(4);
 }
 
+/** Options that only shape a model built from scratch (with --lm the encoder fixes them). */
+const FROM_SCRATCH_ONLY = [
+  ['emb', '--emb'], ['hidden', '--hidden'], ['layers', '--layers'], ['minFreq', '--min-freq'], ['maxVocab', '--max-vocab'], ['settings', '--no-rules'],
+] as const;
+
 function checkSource(options: ClassifierTrainOptions): void {
   if (options.lm !== undefined && options.fromScratch) {
     throw usageError('--lm and --from-scratch exclude each other', 'pass --lm <encoder-dir> to transfer, or --from-scratch for random weights');
+  }
+  const ignored = FROM_SCRATCH_ONLY.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+  if (!options.fromScratch && ignored.length > 0) {
+    throw usageError(
+      `${ignored.join(', ')} only apply with --from-scratch; with --lm the encoder fixes the architecture, vocab and tokenizer`,
+      `drop ${ignored.length > 1 ? 'them' : 'it'}, or train from random weights with --from-scratch`,
+    );
   }
   if (options.lm === undefined && !options.fromScratch && !options.resume) {
     throw usageError('no encoder given', 'pass --lm <encoder, lm or run directory> (ULMFiT), or --from-scratch to train from random weights');

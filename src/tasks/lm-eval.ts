@@ -10,6 +10,7 @@
  */
 import { initBackend, type BackendName } from '../backend.js';
 import { LmStream } from '../data/lm-stream.js';
+import { assertFinite } from '../errors.js';
 import { readModelDir, resolveModelDir } from '../io/artifact.js';
 import { LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import { withTfWeights } from '../model/persist.js';
@@ -85,6 +86,7 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
       const learner = new Learner(model, { train: stream, rng });
       try {
         const result = learner.validate(stream);
+        assertFinite([result.loss], 'the evaluation loss is', 'the model overflowed on this text; please report it');
         return {
           loss: result.loss, accuracy: result.accuracy, perplexity: result.perplexity, tokens: stream.totalTokens, vocabSize: itos.length,
           unknownRate: total > 0 ? unknown / total : 0,

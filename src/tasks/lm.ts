@@ -9,7 +9,7 @@ import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { splitValid, LmStream } from '../data/lm-stream.js';
 import {
-  appendMetrics, prepareOutDir, readModelDir, resolveModelDir, RUN_LAYOUT, writeCheckpointDir,
+  appendMetrics, openRunDir, readModelDir, resolveModelDir, RUN_LAYOUT, writeCheckpointDir,
   writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
 } from '../io/artifact.js';
 import type { TensorMap } from '../io/tensors.js';
@@ -82,6 +82,11 @@ export interface LmTrainOptions {
   lineDocs?: boolean | undefined;
   overwrite?: boolean | undefined;
   resume?: boolean | undefined;
+  /**
+   * With `resume`: the options the user gave (flag names as option keys); each must agree with
+   * the run's config.json. Default: every defined option counts as given.
+   */
+  explicit?: ReadonlySet<string> | undefined;
   /** Also write encoder/ (always done when fine-tuning). */
   saveEncoder?: boolean | undefined;
   backend?: BackendName | undefined;
@@ -225,8 +230,19 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
 
 export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrainResult> {
   const info = given.onInfo ?? (() => undefined);
-  prepareOutDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  const options = given.resume ? restoreConfig(given, PERSISTED) : given;
+  const run = openRunDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
+  try {
+    for (const line of run.recovered) info(line);
+    const options = given.resume ? restoreConfig(given, PERSISTED, given.explicit) : given;
+    return await trainInRunDir(options);
+  } finally {
+    run.lock.release();
+  }
+}
+
+/** The training itself, holding the run directory's lock. */
+async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
+  const info = options.onInfo ?? (() => undefined);
   const finetune = options.pretrained !== undefined;
   if (options.stages) validateStages(options.stages);
   const setup = await setUpLanguageModel(options);

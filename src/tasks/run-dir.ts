@@ -4,10 +4,10 @@
  * and the recipe check. The language-model and classifier tasks share it.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UlmfitError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { readCheckpointDir, RUN_LAYOUT } from '../io/artifact.js';
+import { checkShape, count, finite, readJsonFile, z } from '../io/validate.js';
 import { float32Tensor, type TensorMap } from '../io/tensors.js';
 import { withTfWeights } from '../model/persist.js';
 import type { EpochRow, Learner, LearnerState, Stage } from '../train/learner.js';
@@ -41,6 +41,73 @@ interface CheckpointState {
   bestAccuracy?: number | null;
 }
 
+/** A learning rate: a number, one per group, or a discriminative slice. */
+const LR_SCHEMA = z.union([finite.min(0), z.array(finite.min(0)).min(1), z.object({ lo: finite.min(0).optional(), hi: finite.min(0) })]);
+
+const STAGE_SCHEMA = z.looseObject({ freezeTo: z.number().int().optional(), epochs: count.min(1), lr: LR_SCHEMA });
+
+/** checkpoint/state.json (the learner's meta is train/learner.ts's LearnerStateMeta). */
+const CHECKPOINT_STATE_SCHEMA = z.looseObject({
+  learner: z.looseObject({
+    format: z.literal('ulmfit-learner-state'),
+    version: z.literal(1),
+    position: z.object({ stage: count, epochsDone: count, epochs: count }),
+    rng: z.tuple([count, count, count, count]),
+    smoothLoss: z.object({ average: finite, count: count }),
+    optimizer: z.looseObject({
+      hypers: z.array(z.object({ lr: finite, mom: finite, sqrMom: finite, eps: finite, wd: finite })),
+      frozenGroups: count,
+      params: z.array(z.object({ group: count, index: count, name: z.string(), shape: z.array(count), step: count })),
+    }),
+    history: z.array(z.looseObject({ stage: count, epoch: count, epochs: count, trainLoss: z.number().nullable() })),
+  }),
+  bestLoss: finite.nullable(),
+  bestAccuracy: finite.nullable().optional(),
+});
+
+/**
+ * config.json: every setting either training task stores (each task stores a subset). A field
+ * present must have its type and range; the task's own checks (recipe, sizes) run after.
+ */
+const RUN_CONFIG_SCHEMA = z.looseObject({
+  inputs: z.array(z.string()).min(1),
+  pretrained: z.string().optional(),
+  lm: z.string().optional(),
+  fromScratch: z.boolean().optional(),
+  valid: z.array(z.string()).optional(),
+  validPct: z.number().min(0).lt(1).optional(),
+  emb: count.min(1).optional(),
+  hidden: count.min(1).optional(),
+  layers: count.min(1).optional(),
+  dropMult: finite.min(0).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  embInit: z.string().optional(),
+  bs: count.min(1).optional(),
+  bptt: count.min(1).optional(),
+  maxLen: count.min(1).optional(),
+  stages: z.array(STAGE_SCHEMA).min(1).optional(),
+  epochs: count.min(1).optional(),
+  lr: LR_SCHEMA.optional(),
+  wd: finite.min(0).optional(),
+  clip: finite.positive().optional(),
+  alpha: finite.min(0).optional(),
+  beta: finite.min(0).optional(),
+  seed: count.optional(),
+  backwards: z.boolean().optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+  minFreq: count.min(1).optional(),
+  maxVocab: count.min(1).optional(),
+  textCol: z.string().optional(),
+  labelCol: z.string().optional(),
+  ignoreLabels: z.array(z.string()).optional(),
+  lineDocs: z.boolean().optional(),
+  saveEncoder: z.boolean().optional(),
+  baseline: z.boolean().optional(),
+  trainWorkers: count.min(1).optional(),
+});
+
+const RESUME_FIX = 'start the run again with --overwrite (the checkpoint cannot be used)';
+
 /** The checkpoint of a run: model weights under `model.`, learner tensors under `learner.`. */
 export function checkpointOf(weights: TensorMap, state: LearnerState, best: BestScore): { tensors: TensorMap; state: CheckpointState } {
   const tensors: TensorMap = new Map();
@@ -59,8 +126,9 @@ export function resumeFrom<Batch extends { bs: number }>(
   learner: Learner<Batch>,
   model: { loadWeights(tensors: Map<string, tf.Tensor>): void },
 ): { best: BestScore; position: LearnerState['meta']['position'] } {
-  const checkpoint = readCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint));
-  const state = checkpoint.state as CheckpointState;
+  const dir = join(runDir, RUN_LAYOUT.checkpoint);
+  const checkpoint = readCheckpointDir(dir);
+  const state = checkShape(CHECKPOINT_STATE_SCHEMA, checkpoint.state, join(dir, 'state.json'), { code: 'E_CHECKPOINT', hint: RESUME_FIX }) as unknown as CheckpointState;
   const weights: TensorMap = new Map();
   const learnerTensors: LearnerState['tensors'] = {};
   for (const [name, tensor] of checkpoint.tensors) {
@@ -79,11 +147,47 @@ export function persistedConfig<Options extends object>(options: Options, keys: 
   return config;
 }
 
-/** `--resume`: the run continues with the settings it started with (its config.json). */
-export function restoreConfig<Options extends { out: string }>(given: Options, keys: readonly (keyof Options)[]): Options {
+/** The flag a persisted option comes from, for messages (`dropMult` → `--drop-mult`). */
+function flagOf(key: string): string {
+  const special: Record<string, string> = { stages: '--schedule', settings: '--no-rules', ignoreLabels: '--ignore-label', inputs: 'the inputs' };
+  return special[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Structural equality of JSON-like values (what config.json stores). */
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'unset';
+  return text.length > 40 ? `${text.slice(0, 37)}…` : text;
+}
+
+/**
+ * `--resume`: the run continues with the settings it started with (its config.json). A setting
+ * given now that differs from the stored one is refused (E_USAGE, listing every difference):
+ * silently running the stored recipe would hide that the flag did nothing. `explicit` names the
+ * options the user gave (the CLI passes the flags not left at their defaults); without it, every
+ * defined option in `given` counts.
+ */
+export function restoreConfig<Options extends { out: string }>(given: Options, keys: readonly (keyof Options)[], explicit?: ReadonlySet<string>): Options {
   const path = join(given.out, RUN_LAYOUT.config);
-  if (!existsSync(path)) throw new UlmfitError('E_CHECKPOINT', `cannot resume: ${path} is missing`, 'start a new run without --resume');
-  const saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<Options>;
+  const saved = readJsonFile(path, RUN_CONFIG_SCHEMA, { code: 'E_CHECKPOINT', hint: RESUME_FIX }) as Partial<Options>;
+  const conflicts: string[] = [];
+  for (const key of keys) {
+    const name = key as string;
+    const value = given[key];
+    const isGiven = explicit ? explicit.has(name) : value !== undefined;
+    if (isGiven && value !== undefined && !sameValue(value, saved[key])) {
+      conflicts.push(`${flagOf(name)} ${shown(value)} (the run has ${shown(saved[key])})`);
+    }
+  }
+  if (conflicts.length > 0) {
+    throw usageError(
+      `--resume continues ${given.out} with its stored settings, but these flags differ: ${conflicts.join('; ')}`,
+      'drop those flags to resume, or start a new run (another --out, or --overwrite)',
+    );
+  }
   const restored: Options = { ...given };
   for (const key of keys) restored[key] = saved[key] as Options[typeof key];
   return restored;

@@ -28,6 +28,8 @@ import { join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { SPLITS, type Split } from '../data/sources.js';
+import { crashPoint } from '../io/dir-lock.js';
+import { count, readJsonFile, z, type FileProblem } from '../io/validate.js';
 import type { TokenizerSettings } from './settings.js';
 import { Vocab } from './vocab.js';
 
@@ -306,6 +308,7 @@ export class CorpusWriter {
     // meta.json last: its presence marks a complete directory even before the rename.
     await writeFile(join(this.tempDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
     await rm(this.dir, { recursive: true, force: true });
+    crashPoint('corpus:removed-old');
     await rename(this.tempDir, this.dir);
     return meta;
   }
@@ -330,17 +333,59 @@ function countsJson(counts: Iterable<[string, number]>): string {
 }
 
 function corpusError(dir: string, what: string): UlmfitError {
-  return new UlmfitError('E_INPUT_FORMAT', `${dir} is not a usable tokenized corpus: ${what}`, 'run ulmfit tokenize <inputs> --out <dir> again');
+  return new UlmfitError('E_INPUT_FORMAT', `${dir} is not a usable tokenized corpus: ${what}`, CORPUS_PROBLEM.hint);
 }
 
-function readJson<T>(dir: string, name: string): T {
-  const path = join(dir, name);
-  if (!existsSync(path)) throw corpusError(dir, `${name} is missing`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    throw corpusError(dir, `${name} is not valid JSON`);
-  }
+const CORPUS_PROBLEM: FileProblem = { code: 'E_INPUT_FORMAT', hint: 'the corpus directory is damaged: run ulmfit tokenize <inputs> --out <dir> again' };
+
+/** The schemas of a corpus directory's JSON files (what `Corpus` accepts; extra keys are kept). */
+const CORPUS_SCHEMAS = {
+  'meta.json': z.looseObject({
+    format: z.literal(CORPUS_FORMAT),
+    formatVersion: z.number(),
+    numDocs: count,
+    numTokens: count,
+    vocabSize: count.min(1),
+    vocabSha256: z.string(),
+    unknownTokens: count,
+    unknownRate: z.number().min(0).max(1),
+    numTypes: count,
+    emptyDocsSkipped: count,
+    warnings: z.array(z.string()),
+    inputs: z.array(z.string()),
+    cacheKey: z.string().nullable(),
+    hasLabels: z.boolean(),
+    hasSplits: z.boolean(),
+    vocabGiven: z.boolean(),
+    minFreq: count.nullable(),
+    maxVocab: count.nullable(),
+  }),
+  'tokenizer.json': z.looseObject({
+    kind: z.enum(['word', 'subword']),
+    rules: z.boolean(),
+    preRules: z.array(z.string()),
+    postRules: z.array(z.string()),
+    lowercase: z.boolean(),
+    addEos: z.boolean(),
+    lang: z.string(),
+    subword: z.looseObject({ vocabSize: count, characterCoverage: z.number(), modelFile: z.string() }).optional(),
+  }),
+  'vocab.json': z.array(z.string()).min(1),
+  'labels.json': z.object({ names: z.array(z.string()).min(1), ids: z.array(z.number().int().min(-1)) }),
+  'splits.json': z.object({ names: z.array(z.enum(SPLITS)), ids: z.array(z.number().int().min(-1)) }),
+  'counts.json': z.array(z.tuple([z.string(), count])),
+} as const;
+
+/** Reads one of the corpus's JSON files, checked against its schema. */
+function readJson<Name extends keyof typeof CORPUS_SCHEMAS>(dir: string, name: Name): z.output<(typeof CORPUS_SCHEMAS)[Name]> {
+  return readJsonFile(join(dir, name), CORPUS_SCHEMAS[name], CORPUS_PROBLEM) as z.output<(typeof CORPUS_SCHEMAS)[Name]>;
+}
+
+/** Per-document ids must cover every document and index into `names` (or be -1). */
+function checkPerDoc(dir: string, name: string, raw: { names: readonly unknown[]; ids: readonly number[] }, numDocs: number): void {
+  if (raw.ids.length !== numDocs) throw corpusError(dir, `${name} has ${raw.ids.length} ids for ${numDocs} documents`);
+  const bad = raw.ids.findIndex((id) => id >= raw.names.length);
+  if (bad >= 0) throw corpusError(dir, `${name}: ids[${bad}] is ${raw.ids[bad]} but there are ${raw.names.length} names`);
 }
 
 /** Above this, ids.bin is read per document instead of loaded whole. */
@@ -359,26 +404,34 @@ export class Corpus {
   private fd: number | undefined;
 
   constructor(readonly dir: string) {
-    this.meta = readJson<CorpusMeta>(dir, 'meta.json');
-    if (this.meta.format !== CORPUS_FORMAT) throw corpusError(dir, 'meta.json has another format');
+    const meta = readJsonFile(join(dir, 'meta.json'), z.looseObject({ format: z.unknown() }), CORPUS_PROBLEM);
+    if (meta.format !== CORPUS_FORMAT) throw corpusError(dir, 'meta.json has another format');
+    this.meta = readJson(dir, 'meta.json') as unknown as CorpusMeta;
     if (this.meta.formatVersion !== CORPUS_FORMAT_VERSION) {
       throw corpusError(dir, `format version ${this.meta.formatVersion}, this ulmfit reads ${CORPUS_FORMAT_VERSION}`);
     }
-    this.settings = readJson<TokenizerSettings>(dir, 'tokenizer.json');
-    this.vocab = Vocab.fromItos(readJson<string[]>(dir, 'vocab.json'));
+    this.settings = readJson(dir, 'tokenizer.json') as TokenizerSettings;
+    const itos = readJson(dir, 'vocab.json');
+    if (itos.length !== this.meta.vocabSize) throw corpusError(dir, `vocab.json has ${itos.length} tokens but meta.json says ${this.meta.vocabSize}`);
+    this.vocab = Vocab.fromItos(itos);
     const offsetBytes = this.readBinary('offsets.bin', (this.meta.numDocs + 1) * 8);
     swapIfBigEndian(offsetBytes, 8);
     this.offsets = new Float64Array(offsetBytes.buffer, offsetBytes.byteOffset, this.meta.numDocs + 1);
     if (this.offsets[this.meta.numDocs] !== this.meta.numTokens) throw corpusError(dir, 'offsets.bin does not match meta.json');
+    for (let i = 0; i < this.meta.numDocs; i++) {
+      if (!(this.offsets[i]! <= this.offsets[i + 1]!) || !Number.isInteger(this.offsets[i])) throw corpusError(dir, `offsets.bin is damaged at document ${i}`);
+    }
     const idsPath = join(dir, 'ids.bin');
     if (!existsSync(idsPath)) throw corpusError(dir, 'ids.bin is missing');
     if (statSync(idsPath).size !== this.meta.numTokens * 4) throw corpusError(dir, 'ids.bin has the wrong size');
     if (this.meta.hasLabels) {
-      const raw = readJson<{ names: string[]; ids: number[] }>(dir, 'labels.json');
+      const raw = readJson(dir, 'labels.json');
+      checkPerDoc(dir, 'labels.json', raw, this.meta.numDocs);
       this.labels = { names: raw.names, ids: Int32Array.from(raw.ids) };
     }
     if (this.meta.hasSplits) {
-      const raw = readJson<{ names: Split[]; ids: number[] }>(dir, 'splits.json');
+      const raw = readJson(dir, 'splits.json');
+      checkPerDoc(dir, 'splits.json', raw, this.meta.numDocs);
       this.splits = { names: raw.names, ids: Int8Array.from(raw.ids) };
     }
   }
@@ -413,7 +466,13 @@ export class Corpus {
     if (!this.all) {
       const bytes = this.readBinary('ids.bin', this.numTokens * 4);
       swapIfBigEndian(bytes, 4);
-      this.all = new Int32Array(bytes.buffer, bytes.byteOffset, this.numTokens);
+      const all = new Int32Array(bytes.buffer, bytes.byteOffset, this.numTokens);
+      // One pass: an id past the vocab would index outside the embedding during training.
+      const size = this.vocab.size;
+      for (let i = 0; i < all.length; i++) {
+        if (all[i]! < 0 || all[i]! >= size) throw corpusError(this.dir, `ids.bin holds token id ${all[i]} at position ${i}, outside the vocab of ${size}`);
+      }
+      this.all = all;
     }
     return this.all;
   }
@@ -431,7 +490,7 @@ export class Corpus {
 
   /** Token counts in first-seen order (read on demand: it can be large). */
   counts(): Map<string, number> {
-    return new Map(readJson<[string, number][]>(this.dir, 'counts.json'));
+    return new Map(readJson(this.dir, 'counts.json'));
   }
 
   /** Releases the file handle that per-document reads of a large corpus keep open. */

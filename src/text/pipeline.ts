@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UlmfitError } from '../errors.js';
+import { isUlmfitError, UlmfitError } from '../errors.js';
+import { lockDir, recoverSiblings, type DirLock } from '../io/dir-lock.js';
 import { knownModels, looksLikeName, resolveModelRef } from '../io/model-names.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { DocumentSource, resolveInputs, type Doc, type ResolvedInput, type SourceOptions } from '../data/sources.js';
@@ -113,7 +114,17 @@ export async function loadGivenVocab(path: string): Promise<GivenVocab> {
   if (!Array.isArray(itos) || itos.length === 0 || !itos.every((t) => typeof t === 'string')) throw bad('is not a JSON array of token strings');
   const given: GivenVocab = { itos };
   if (dir && existsSync(join(dir, 'tokenizer.json'))) {
-    given.settings = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as TokenizerSettings;
+    let settings: unknown;
+    try {
+      settings = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8'));
+    } catch {
+      settings = undefined;
+    }
+    const shape = settings as Partial<TokenizerSettings> | undefined;
+    if (!shape || typeof shape !== 'object' || (shape.kind !== 'word' && shape.kind !== 'subword') || typeof shape.rules !== 'boolean') {
+      throw new UlmfitError('E_MODEL_DIR', `${join(dir, 'tokenizer.json')} is not ulmfit tokenizer settings (kind 'word' or 'subword', rules)`, 'give a model or corpus directory written by ulmfit');
+    }
+    given.settings = settings as TokenizerSettings;
     const modelFile = given.settings.subword?.modelFile;
     if (given.settings.kind === 'subword' && modelFile) given.spmModel = await readFile(join(dir, modelFile));
   }
@@ -254,6 +265,27 @@ function statsFromMeta(meta: CorpusMeta, seconds: number, workers: number): Toke
  * `noCache`. Throws UlmfitErrors for bad input; never leaves a partial directory behind.
  */
 export async function tokenizeCorpus(inputs: readonly string[], options: TokenizeCorpusOptions = {}): Promise<TokenizeCorpusResult> {
+  // One writer per --out: a second `tokenize --out` into the same directory fails at once (E_LOCKED).
+  const outLock = options.out ? lockDir(options.out, 'corpus directory') : undefined;
+  try {
+    if (options.out) recoverSiblings(options.out);
+    return await tokenizeLocked(inputs, options);
+  } finally {
+    outLock?.release();
+  }
+}
+
+/** The cache entry's lock, or undefined when another live process is writing that entry. */
+function tryLockCacheEntry(dir: string): DirLock | undefined {
+  try {
+    return lockDir(dir, 'corpus cache entry');
+  } catch (err) {
+    if (isUlmfitError(err) && err.code === 'E_LOCKED') return undefined;
+    throw err;
+  }
+}
+
+async function tokenizeLocked(inputs: readonly string[], options: TokenizeCorpusOptions): Promise<TokenizeCorpusResult> {
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
   checkVocabOptions(options);
@@ -263,8 +295,25 @@ export async function tokenizeCorpus(inputs: readonly string[], options: Tokeniz
   const resolved = await resolveInputs(inputs);
   const key = options.noCache ? null : corpusCacheKey(resolved, options);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const cached = key ? join(cacheDir, `corpus-${key.slice(0, 32)}`) : undefined;
+  let cached = key ? join(cacheDir, `corpus-${key.slice(0, 32)}`) : undefined;
+  // Another process writing the same cache entry: tokenize privately rather than wait or fail.
+  const cacheLock = cached ? tryLockCacheEntry(cached) : undefined;
+  if (!cacheLock) cached = undefined;
+  try {
+    return await tokenizeThroughCache(resolved, key, cached, cacheDir, options, seconds);
+  } finally {
+    cacheLock?.release();
+  }
+}
 
+async function tokenizeThroughCache(
+  resolved: ResolvedInput[],
+  key: string | null,
+  cached: string | undefined,
+  cacheDir: string,
+  options: TokenizeCorpusOptions,
+  seconds: () => number,
+): Promise<TokenizeCorpusResult> {
   const hit = cached ? readCacheEntry(cached, key!) : undefined;
   if (cached && hit) {
     if (options.out) await placeCorpus(cached, options.out);
