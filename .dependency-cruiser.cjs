@@ -13,6 +13,10 @@
  *   text-data-io text/ | data/ | io/: text/ reads its inputs through data/sources.ts (nothing else of
  *                data/) and resolves model names through io/; data/ and io/ import neither each
  *                other nor text/
+ *   hub          hub/: downloading and caching what `ulmfit pull` fetches (catalog, cache paths,
+ *                download, lock, archive, dataset preparation); io/ reads its catalog and cache
+ *                paths to resolve pulled model names; importing a pulled model (io/ + text/ +
+ *                model/) is done in tasks/pull.ts
  *   base         src/*.ts but index.ts (backend, errors, random, version, metrics), wasm/, compute/:
  *                they import only each other
  *
@@ -28,6 +32,7 @@ const TASKS = ['^src/tasks/'];
 const TRAIN_INFER = ['^src/train/', '^src/infer/', '^src/baseline/'];
 const MODEL = ['^src/model/'];
 const TEXT_DATA_IO = ['^src/text/', '^src/data/', '^src/io/'];
+const HUB = ['^src/hub/'];
 const BASE = ['^src/(?!index[.]ts$)[^/]+[.]ts$', '^src/wasm/', '^src/compute/'];
 
 /** A lower layer never imports a higher one. */
@@ -53,7 +58,7 @@ function peers(folders) {
   }));
 }
 
-const LAYERS = { top: TOP, tasks: TASKS, 'train-infer': TRAIN_INFER, model: MODEL, 'text-data-io': TEXT_DATA_IO, base: BASE };
+const LAYERS = { top: TOP, tasks: TASKS, 'train-infer': TRAIN_INFER, model: MODEL, 'text-data-io': TEXT_DATA_IO, hub: HUB, base: BASE };
 
 module.exports = {
   forbidden: [
@@ -64,11 +69,12 @@ module.exports = {
       from: { path: '^src/' },
       to: { circular: true },
     },
-    notUp('base', ['top', 'tasks', 'train-infer', 'model', 'text-data-io'], ['base']),
-    notUp('text-data-io', ['top', 'tasks', 'train-infer', 'model'], ['text-data-io', 'base']),
-    notUp('model', ['top', 'tasks', 'train-infer'], ['text-data-io', 'base']),
-    notUp('train-infer', ['top', 'tasks'], ['model', 'text-data-io', 'base']),
-    notUp('tasks', ['top'], ['train-infer', 'model', 'text-data-io', 'base']),
+    notUp('base', ['top', 'tasks', 'train-infer', 'model', 'text-data-io', 'hub'], ['base']),
+    notUp('hub', ['top', 'tasks', 'train-infer', 'model', 'text-data-io'], ['base']),
+    notUp('text-data-io', ['top', 'tasks', 'train-infer', 'model'], ['text-data-io', 'hub', 'base']),
+    notUp('model', ['top', 'tasks', 'train-infer'], ['text-data-io', 'hub', 'base']),
+    notUp('train-infer', ['top', 'tasks'], ['model', 'text-data-io', 'hub', 'base']),
+    notUp('tasks', ['top'], ['train-infer', 'model', 'text-data-io', 'hub', 'base']),
     ...peers(['train', 'infer', 'baseline']),
     ...peers(['data', 'io']),
     {

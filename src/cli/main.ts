@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   'import-fastai': () => import('./import-fastai.js'),
   'export-fastai': () => import('./export-fastai.js'),
   models: () => import('./models.js'),
+  pull: () => import('./pull.js'),
   demo: () => import('./demo.js'),
   bench: () => import('./bench.js'),
 };
@@ -47,6 +48,9 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .showHelpAfterError('(run with --help for usage)')
     // A fixed width keeps --help identical everywhere, so docs/cli.md can be checked.
     .configureHelp({ helpWidth: 100 })
+    .option('--offline', 'never use the network: a model or dataset name that is not cached is an error (also ULMFIT_OFFLINE=1)')
+    // A model or dataset name given to any command is pulled on first use (cli/pull-names.ts).
+    .hook('preAction', async (root, command) => (await import('./pull-names.js')).pullNamedArguments(root, command))
     .exitOverride();
   for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();

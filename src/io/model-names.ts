@@ -4,16 +4,21 @@
  * Names come from two places:
  *   - the models shipped in the package (`<package root>/models/en`…; SHIPPED_MODELS below), and
  *   - every sub-folder of the directories in $ULMFIT_MODELS_DIR (separated like PATH), whose
- *     folder name is the model's name; such a folder shadows a shipped model of the same name.
+ *     folder name is the model's name; such a folder shadows a shipped model of the same name;
+ *   - the models `ulmfit pull` fetches (hub/catalog.ts: wt103 = wt103-fwd, wt103-bwd), kept in
+ *     the cache (hub/cache.ts); a name is known before it is pulled (then not installed).
  * An existing path always wins over a name, so `./en` on disk is used as the path it is.
  *
  * This module only maps names to directories (no model files are read: artifact.ts, which
- * validates model directories, calls `resolveModelRef` from `resolveModelDir`).
+ * validates model directories, calls `resolveModelRef` from `resolveModelDir`); it never pulls:
+ * the CLI pulls a name on first use (tasks/pull.ts) before resolving it here.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UlmfitError } from '../errors.js';
+import { entryDir, hubHome, sourceUrl } from '../hub/cache.js';
+import { HUB_MODELS } from '../hub/catalog.js';
 
 /** The package root: this file is src/io/model-names.ts or dist/io/model-names.js. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,12 +44,14 @@ export interface ModelName {
   name: string;
   /** absolute directory the name stands for (present or not) */
   dir: string;
-  /** 'package': shipped with ulmfit; 'env': a folder of $ULMFIT_MODELS_DIR */
-  source: 'package' | 'env';
+  /** 'package': shipped with ulmfit; 'env': a folder of $ULMFIT_MODELS_DIR; 'cache': pulled (ulmfit pull) */
+  source: 'package' | 'env' | 'cache';
   /** whether `dir` exists */
   installed: boolean;
-  /** the registry's description (shipped models only) */
+  /** the registry's description (shipped and pulled models) */
   description?: string;
+  /** where a pulled model comes from */
+  url?: string;
 }
 
 /** Where names come from; the defaults are the real ones (tests replace them). */
@@ -94,6 +101,16 @@ export function knownModels(sources: ModelNameSources = {}): ModelName[] {
     const dir = join(sources.packageRoot ?? PACKAGE_ROOT, shipped.path);
     byName.set(shipped.name, { name: shipped.name, dir, source: 'package', installed: existsSync(dir), description: shipped.description });
   }
+  const home = hubHome(sources.env ?? process.env);
+  for (const model of HUB_MODELS) {
+    const dir = entryDir(home, model);
+    const url = sourceUrl(model, sources.env ?? process.env);
+    for (const name of [model.name, ...(model.aliases ?? [])]) {
+      if (byName.has(name)) continue;
+      const description = name === model.name ? model.description : `= ${model.name}: ${model.description}`;
+      byName.set(name, { name, dir, source: 'cache', installed: existsSync(dir), description, url });
+    }
+  }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -138,6 +155,13 @@ export function resolveModelRef(ref: string, sources: ModelNameSources = {}): st
   const named = looksLikeName(ref) ? known.find((m) => m.name === ref) : undefined;
   if (named) {
     if (named.installed) return named.dir;
+    if (named.source === 'cache') {
+      throw new UlmfitError(
+        'E_INPUT_MISSING',
+        `model '${named.name}' has not been pulled into ${named.dir}`,
+        `run ulmfit pull ${named.name} (it downloads ${named.url ?? 'its archive'} once), or use a command of the CLI, which pulls it on first use`,
+      );
+    }
     throw new UlmfitError(
       'E_INPUT_MISSING',
       `model '${named.name}' is not installed at ${named.dir}`,

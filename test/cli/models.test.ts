@@ -25,6 +25,7 @@ beforeAll(() => {
   writeTinyClassifier(join(root, 'clas'));
   shipModelDir(join(root, 'clas'), join(models, 'tiny-clas'));
   vi.stubEnv('ULMFIT_MODELS_DIR', models);
+  vi.stubEnv('ULMFIT_HOME', join(root, 'home')); // nothing pulled: the pullable names are listed, not cached
 });
 
 afterAll(() => {
@@ -59,7 +60,9 @@ describe('ulmfit models', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const listed = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(listed.map((m) => m.name)).toEqual(['brown-lm', 'en', 'tiny', 'tiny-clas']);
+    expect(listed.filter((m) => m.kind !== 'dataset').map((m) => m.name)).toEqual(['brown-lm', 'en', 'tiny', 'tiny-clas', 'wt103', 'wt103-bwd', 'wt103-fwd']);
+    expect(listed.find((m) => m.name === 'wt103')).toMatchObject({ installed: false, source: 'cache', dir: join(root, 'home', 'models', 'wt103-fwd') });
+    expect(listed.find((m) => m.name === 'imdb')).toMatchObject({ installed: false, kind: 'dataset', downloadBytes: 144440600 });
     expect(listed.find((m) => m.name === 'tiny')).toEqual({
       name: 'tiny', installed: true, source: 'env', dir: join(models, 'tiny'), modelDir: join(models, 'tiny'), description: 'tiny test LM',
       kind: 'lm', backwards: false, emb: 8, hidden: 16, layers: 2, vocab: readModelDir(join(root, 'lm'), { weights: false }).meta.vocab.size,
@@ -120,7 +123,7 @@ describe('model names on the commands', () => {
       expect(code, args[0]).toBe(1);
       expect(stdout).toBe('');
       expect(stderr.trimEnd().split('\n'), args[0]).toHaveLength(1);
-      expect(stderr).toMatch(/^error \[E_INPUT_MISSING\]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'\? \(known model names: brown-lm, en, tiny, tiny-clas /);
+      expect(stderr).toMatch(/^error \[E_INPUT_MISSING\]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'\? \(known model names: brown-lm, en, tiny, tiny-clas, wt103, wt103-bwd, wt103-fwd /);
     }
   });
 });
