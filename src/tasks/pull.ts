@@ -46,6 +46,10 @@ export interface PullResult {
   url?: string;
 }
 
+function sizeText(bytes: number): string {
+  return bytes < 1e6 ? `${bytes} B` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 /** The manual route when the network is not allowed, per kind. */
 function manualRoute(entry: HubEntry, url: string, dir: string): string {
   const file = fileNameOf(entry.url);
@@ -142,7 +146,7 @@ export async function pull(name: string, options: PullOptions = {}): Promise<Pul
         if (existsSync(target)) return result('cache'); // another process finished it while we waited
         removeLeftovers(home, entry);
         const archive = join(downloadsDir(home), fileNameOf(entry.url));
-        options.onInfo?.(`pulling ${entry.name} from ${url}${entry.bytes !== undefined ? ` (${(entry.bytes / 1e6).toFixed(1)} MB)` : ''}`);
+        options.onInfo?.(`pulling ${entry.name} from ${url}${entry.bytes !== undefined ? ` (${sizeText(entry.bytes)})` : ''}`);
         await download({
           url,
           dest: archive,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { HubEntry } from '../../src/hub/catalog.js';
 import { readModelDir } from '../../src/io/artifact.js';
-import { imdbTgz, wt103Tgz } from '../hub/archives.js';
+import { imdbTgz, wikitext2Tgz, wt103Tgz } from '../hub/archives.js';
 import { startFileServer, type FileServer } from '../hub/server.js';
 
 // imdb's published checks replaced by those of the small imdb.tgz served here (test/hub/pull.test.ts
@@ -33,8 +33,11 @@ let home: string;
 
 beforeAll(async () => {
   const imdb = await imdbTgz();
-  testChecks.set('imdb', { bytes: imdb.length, md5First1MiB: createHash('md5').update(imdb.subarray(0, 2 ** 20)).digest('hex') });
-  server = await startFileServer({ 'wt103-fwd.tgz': await wt103Tgz('wt103-fwd'), 'imdb.tgz': imdb });
+  const wikitext = await wikitext2Tgz();
+  const checks = (bytes: Uint8Array) => ({ bytes: bytes.length, md5First1MiB: createHash('md5').update(bytes.subarray(0, 2 ** 20)).digest('hex') });
+  testChecks.set('imdb', checks(imdb));
+  testChecks.set('wikitext-2', checks(wikitext));
+  server = await startFileServer({ 'wt103-fwd.tgz': await wt103Tgz('wt103-fwd'), 'imdb.tgz': imdb, 'wikitext-2.tgz': wikitext });
   root = mkdtempSync(join(tmpdir(), 'ulmfit-cli-pull-'));
   home = join(root, 'home');
   vi.stubEnv('ULMFIT_HOME', home);
@@ -123,5 +126,18 @@ describe('ulmfit pull and names on the commands', () => {
     expect(result).toMatchObject({ labels: ['neg', 'pos'], train_docs: 4, valid_docs: 2 });
     expect(readModelDir(join(clasRun, 'model-best'), { weights: false }).labels).toEqual(['neg', 'pos']);
     expect(server.requests.filter((r) => r.path === 'imdb.tgz')).toHaveLength(1); // pulled once, then cached
+  });
+
+  it('a language-model dataset: evaluate reads its test text; train-classifier refuses it (no labels)', async () => {
+    const evaluated = await run('evaluate', 'wikitext-2', '--model', 'wt103', '--json', '--backend', 'wasm', '--bs', '1', '--bptt', '4');
+    expect(evaluated.stderr).toMatch(/^pulling wikitext-2 from http:\S+\/wikitext-2.tgz \(\d+ B\)\n$/);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ model: 'wt103', vocab_size: 8 });
+    expect(readFileSync(join(home, 'datasets', 'wikitext-2', 'train.jsonl'), 'utf8')).toBe(
+      JSON.stringify({ text: ' = Cats = \n The cat sat on the mat . \n' }) + '\n' + JSON.stringify({ text: ' = Dogs = \n A dog ran . \n' }) + '\n',
+    );
+    const clas = await run('train-classifier', 'wikitext-2', '--lm', 'wt103', '--out', join(root, 'wt-clas'));
+    expect(clas.code).toBe(2);
+    expect(clas.stderr).toBe('error [E_USAGE]: wikitext-2 has no labels: it is a language-model dataset (use it with finetune-lm, pretrain or evaluate; a classifier needs labeled data (e.g. imdb, ag_news))\n');
   });
 });

@@ -55,3 +55,12 @@ export function agNewsTgz(): Promise<Uint8Array> {
     writeFileSync(join(dir, 'test.csv'), '"1","Summit ends","Leaders agreed on a plan."\n');
   });
 }
+
+export function wikitext2Tgz(): Promise<Uint8Array> {
+  return makeTgz('wikitext-2', (root) => {
+    const dir = join(root, 'wikitext-2');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'train.csv'), '" = Cats = \n The cat sat on the mat . \n"\n" = Dogs = \n A dog ran . \n"\n');
+    writeFileSync(join(dir, 'test.csv'), '" = Birds = \n The bird sang . \n"\n');
+  });
+}

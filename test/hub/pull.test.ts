@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
-import type { HubDataset, HubEntry } from '../../src/hub/catalog.js';
+import type { HubEntry } from '../../src/hub/catalog.js';
 import { download } from '../../src/hub/download.js';
 import { withLock } from '../../src/hub/lock.js';
 import { readModelDir } from '../../src/io/artifact.js';
