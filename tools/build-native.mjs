@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds ulmfit's native kernels (native/ulmfit_native.cc) with node-gyp into
-// native/build/Release/ulmfit_native.node. Incremental: configures when binding.gyp is newer than
-// the build's Makefile, then `make` rebuilds only what changed.
+// Builds ulmfit's native kernels (native/src/*.cc) with node-gyp into
+// native/build/Release/ulmfit_native.node. Incremental: configures when binding.gyp or abi.json
+// (the ABI version and cache slots binding.gyp turns into defines) is newer than the build's
+// Makefile, then `make` rebuilds only what changed.
 //   node tools/build-native.mjs             fail (exit 1) when the build fails: npm test, CI
 //   node tools/build-native.mjs --optional  warn and exit 0: `npm install`, where a machine without
 //                                           a C++ compiler still gets a working ulmfit (wasm kernels)
@@ -40,8 +41,10 @@ const gyp = nodeGyp();
 if (gyp === undefined) fail('node-gyp not found: run this through npm (npm run build:native)');
 const run = (args) => spawnSync(process.execPath, [gyp, ...args], { cwd: nativeDir, stdio: optional ? 'pipe' : 'inherit', encoding: 'utf8' });
 const makefile = join(nativeDir, 'build', 'Makefile');
-// Configure once, and again whenever binding.gyp changed since (make alone would not see it).
-if (!existsSync(makefile) || statSync(join(nativeDir, 'binding.gyp')).mtimeMs > statSync(makefile).mtimeMs) {
+// Configure once, and again whenever binding.gyp or abi.json changed since (make alone would not
+// see either: the defines read from abi.json are fixed when configuring).
+const configuredFrom = ['binding.gyp', 'abi.json'].map((file) => statSync(join(nativeDir, file)).mtimeMs);
+if (!existsSync(makefile) || Math.max(...configuredFrom) > statSync(makefile).mtimeMs) {
   const configured = run(['configure']);
   if (configured.status !== 0) fail(`node-gyp configure failed${optional ? `: ${(configured.stderr ?? '').trim().split('\n').pop()}` : ''}`);
 }
