@@ -199,34 +199,46 @@ export class LanguageModel {
     return this.model;
   }
 
-  /** The API's options as `generate`'s, checked before the call waits for the model. */
   private options(prompt: string, options: GenerateTextOptions, samples: number): GenerateOptions {
-    if (typeof prompt !== 'string') throw usageError(`the prompt must be a string, got ${prompt === null ? 'null' : typeof prompt}`);
-    const generateOptions: GenerateOptions = {
-      prompt,
-      words: options.words ?? GENERATION_DEFAULTS.words,
-      temperature: options.temperature ?? GENERATION_DEFAULTS.temperature,
-      topK: options.topK,
-      topP: options.topP,
-      minP: options.minP,
-      noUnk: !(options.allowUnk ?? false),
-      seed: options.seed ?? GENERATION_DEFAULTS.seed,
-      samples,
-      stopAtEos: options.stopAtEos ?? false,
-      backwards: this.backwards,
-      onWarning: options.onWarning,
-    };
-    try {
-      validateGenerateOptions(generateOptions);
-    } catch (error) {
-      // The checks name CLI flags in their hints; the message itself is the same for the API.
-      if (error instanceof UlmfitError) throw usageError(error.message);
-      throw error;
-    }
-    return generateOptions;
+    return toGenerateOptions(prompt, options, samples, this.backwards);
   }
 }
 
 function toGeneration(sample: GeneratedSample): Generation {
   return { prompt: sample.prompt, text: sample.text, tokens: sample.tokens };
+}
+
+/**
+ * Checks generation options without a model (E_USAGE naming what is wrong), so that a server can
+ * refuse a bad request before it queues.
+ */
+export function checkGenerateTextOptions(prompt: string, options: GenerateTextOptions, samples = 1): void {
+  toGenerateOptions(prompt, options, samples, false);
+}
+
+/** The API's options as `generate`'s (the CLI's defaults filled in), checked. */
+function toGenerateOptions(prompt: string, options: GenerateTextOptions, samples: number, backwards: boolean): GenerateOptions {
+  if (typeof prompt !== 'string') throw usageError(`the prompt must be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+  const generateOptions: GenerateOptions = {
+    prompt,
+    words: options.words ?? GENERATION_DEFAULTS.words,
+    temperature: options.temperature ?? GENERATION_DEFAULTS.temperature,
+    topK: options.topK,
+    topP: options.topP,
+    minP: options.minP,
+    noUnk: !(options.allowUnk ?? false),
+    seed: options.seed ?? GENERATION_DEFAULTS.seed,
+    samples,
+    stopAtEos: options.stopAtEos ?? false,
+    backwards,
+    onWarning: options.onWarning,
+  };
+  try {
+    validateGenerateOptions(generateOptions);
+  } catch (error) {
+    // The checks' hints name CLI flags (--words); the message itself holds for the API too.
+    if (error instanceof UlmfitError) throw usageError(error.message);
+    throw error;
+  }
+  return generateOptions;
 }

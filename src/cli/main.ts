@@ -23,6 +23,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   baseline: () => import('./baseline.js'),
   classify: () => import('./classify.js'),
   generate: () => import('./generate.js'),
+  serve: () => import('./serve.js'),
   evaluate: () => import('./evaluate.js'),
   'import-fastai': () => import('./import-fastai.js'),
   'export-fastai': () => import('./export-fastai.js'),
