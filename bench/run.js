@@ -6,14 +6,18 @@
 //   node bench/run.js tokenize    # some of them (after npm run build)
 //   node bench/run.js few-labels [flags]   # the few-label benchmark (hours; only when named):
 //                                          # workbench/few-labels/run.mjs, flags passed on
+//   node bench/run.js serve [flags]        # ulmfit serve under load (autocannon; minutes; only when named):
+//                                          # workbench/serve/load.mjs, flags passed on
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-if (process.argv[2] === 'few-labels') {
-  const child = spawnSync(process.execPath, [join(root, 'workbench/few-labels/run.mjs'), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
+/** Benchmarks that run only when named (long, or a server under load): their scripts in workbench/. */
+const NAMED = { 'few-labels': 'workbench/few-labels/run.mjs', serve: 'workbench/serve/load.mjs' };
+if (process.argv[2] in NAMED) {
+  const child = spawnSync(process.execPath, [join(root, NAMED[process.argv[2]]), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
   process.exit(child.status ?? 1);
 }
 const benchDir = join(root, 'dist', 'bench');
