@@ -45,7 +45,8 @@ export function collect(value: string, previous: string[] | undefined): string[]
  * check the type and the lower bound as the flag is read; `checkFlagRanges` (run by main.ts
  * before every command's action) checks each value against this table, so a size so large that
  * allocation would throw, a NaN, or a probability past 1 is one E_USAGE line naming the flag and
- * its range. The upper bounds are far beyond any real run; the model's own memory estimate
+ * its range (generate's --temperature, --top-p and --min-p are checked by its sampling options,
+ * with their own messages). The upper bounds are far beyond any real run; the model's own memory estimate
  * (model/awd-lstm.ts checkAwdLstmConfig) catches combinations that do not fit the machine.
  */
 interface FlagRange {
@@ -55,7 +56,10 @@ interface FlagRange {
   max: number;
   /** the bound itself is excluded (an lr of 0, a top-p of 0) */
   minExclusive?: boolean;
-  /** the command reads this flag as text and parses it later (generate): check the text's number */
+  /**
+   * the command reads this flag as text and parses it itself (generate): the table adds the upper
+   * bound and whole-number check; non-numbers and low values get the command's own message
+   */
   text?: boolean;
 }
 
@@ -73,6 +77,7 @@ export const FLAG_RANGES: Readonly<Record<string, FlagRange>> = {
   minFreq: { int: true, min: 1, max: 2 ** 31 - 1 },
   maxVocab: { int: true, min: 1, max: 2 ** 24 },
   maxFeatures: { int: true, min: 1, max: 10 ** 8 },
+  ngrams: { int: true, min: 1, max: 2 },
   workers: { int: true, min: 0, max: 1024 },
   trainWorkers: { int: true, min: 1, max: 256 },
   threads: { int: true, min: 1, max: 1024 },
@@ -80,8 +85,8 @@ export const FLAG_RANGES: Readonly<Record<string, FlagRange>> = {
   warmup: { int: true, min: 0, max: 10 ** 6 },
   numIt: { int: true, min: 6, max: 10 ** 6 },
   seed: { int: true, min: 0, max: Number.MAX_SAFE_INTEGER, text: true },
-  topK: { int: true, min: 1, max: 2 ** 24, text: true },
-  words: { int: true, min: 0, max: 10 ** 6, text: true },
+  topK: { int: true, min: 1, max: 2 ** 24 },
+  words: { int: true, min: 1, max: 10 ** 6, text: true },
   samples: { int: true, min: 1, max: 10 ** 4, text: true },
   // rates, probabilities and multipliers
   validPct: { min: 0, max: 0.99 },
@@ -93,9 +98,6 @@ export const FLAG_RANGES: Readonly<Record<string, FlagRange>> = {
   clip: { min: 0, max: 10 ** 6, minExclusive: true },
   alpha: { min: 0, max: 10 ** 4 },
   beta: { min: 0, max: 10 ** 4 },
-  temperature: { min: 0, max: 100, text: true },
-  topP: { min: 0, max: 1, minExclusive: true, text: true },
-  minP: { min: 0, max: 1, text: true },
 };
 
 function rangeText(range: FlagRange): string {
@@ -112,6 +114,8 @@ export function checkFlagRanges(command: Command): void {
     if (!range || raw === undefined) continue;
     if (typeof raw !== 'number' && !(range.text && typeof raw === 'string')) continue;
     const value = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+    // Text the command parses itself (generate) keeps its own messages for non-numbers and low values.
+    if (typeof raw === 'string' && !(value >= range.min)) continue;
     const ok = Number.isFinite(value) && (!range.int || Number.isInteger(value)) &&
       (range.minExclusive ? value > range.min : value >= range.min) && value <= range.max;
     if (!ok) throw usageError(`${option.long ?? key} must be ${rangeText(range)}, got ${String(raw)}`);

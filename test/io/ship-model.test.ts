@@ -55,9 +55,13 @@ describe('shipModelDir', () => {
     expect(worst).toBeLessThanOrEqual(result.maxAbsoluteError);
 
     // meta.json: the same model, hashes consistent with the files, the description added.
-    const { description, ...rest } = shipped.meta;
+    // The float16 file has its own checksum.
+    const { description, weights_sha256: shippedSha, ...rest } = shipped.meta;
+    const { weights_sha256: sourceSha, ...sourceRest } = source.meta;
     expect(description).toBe('a tiny test model');
-    expect(rest).toEqual(source.meta);
+    expect(rest).toEqual(sourceRest);
+    expect(shippedSha).toMatch(/^[0-9a-f]{64}$/);
+    expect(shippedSha).not.toBe(sourceSha);
     expect(shipped.vocab).toEqual(source.vocab);
     expect(shipped.tokenizer).toEqual(source.tokenizer);
     expect(result.meta).toEqual(shipped.meta);
