@@ -18,6 +18,7 @@ import { Classifier, type ClassPrediction } from '../api/classifier.js';
 import { checkGenerateTextOptions, LanguageModel, type Generation, type GenerateTextOptions } from '../api/language-model.js';
 import type { BackendName } from '../backend.js';
 import { isUlmfitError, UlmfitError, usageError, type ErrorCode } from '../errors.js';
+import { topK } from '../infer/classify.js';
 import { BASELINE_KIND, readModelKind, resolveModelDir } from '../io/artifact.js';
 import { MicroBatcher, type BatchInfo, type BatcherStats } from './batcher.js';
 import { SERVE_DEFAULTS, type ServeLimits } from './limits.js';
@@ -94,7 +95,8 @@ class RequestError extends UlmfitError {
   }
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = { E_USAGE: 400, E_INPUT_MISSING: 404, E_OVERLOADED: 429, E_TIMEOUT: 503 };
+/** HTTP status by error code; any other code is a 500 (a model or server fault, not the request's). */
+const STATUS: Partial<Record<ErrorCode, number>> = { E_USAGE: 400, E_OVERLOADED: 429, E_TIMEOUT: 503 };
 
 /** Loads every model and builds the routes (not listening yet). */
 export async function createServer(options: ServeOptions): Promise<UlmfitServer> {
@@ -161,16 +163,18 @@ export async function createServer(options: ServeOptions): Promise<UlmfitServer>
     note(request, { model: model.name, items: body.texts.length });
     if (body.texts.length > limits.maxTexts) throw new RequestError(413, `${body.texts.length} texts in one request; the limit is ${limits.maxTexts}`, 'split them over several requests');
     checkLength('text', body.texts, limits.maxTextChars);
+    if (body.texts.length === 0) return { model: model.name, predictions: [] };
     const { outputs, batch } = await model.batcher.submit(body.texts.map((text) => ({ text })), AbortSignal.timeout(limits.timeoutMs));
     note(request, { batch });
     const k = body.top_k;
+    const { labels } = model.model;
     return {
       model: model.name,
       predictions: outputs.map((p) => ({
         label: p.label,
         probability: p.probability,
         probabilities: p.probabilities,
-        ...(k !== undefined ? { top_k: Object.entries(p.probabilities).sort(([, a], [, b]) => b - a).slice(0, k).map(([label, probability]) => ({ label, probability })) } : {}),
+        ...(k !== undefined ? { top_k: topK(labels, labels.map((label) => p.probabilities[label]!), k) } : {}),
       })),
     };
   });

@@ -126,6 +126,7 @@ describe('ulmfit serve: routes', () => {
     expect(unknownModel.body.error.message).toContain("no classifier named 'nope'");
     expect((await post(`${running.url}/v1/nothing`, {})).status).toBe(404);
     expect((await post(`${running.url}/v1/classify`, { texts: ['still serving'] })).status).toBe(200);
+    expect(await post(`${running.url}/v1/classify`, { texts: [] })).toEqual({ status: 200, body: { model: 'clf', predictions: [] } });
     expect(running.logs.filter((l) => l.status === 400).every((l) => l.error?.code === 'E_USAGE')).toBe(true);
   });
 });

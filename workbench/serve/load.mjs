@@ -134,6 +134,7 @@ async function load(url, docs, connections, seconds) {
     connections,
     duration: seconds,
     headers: { 'content-type': 'application/json' },
+    timeout: 60, // s; the server's own limit (30 s, 503) is what a slow answer should meet, not the client's default 10 s
     requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ texts: [docs[next++ % docs.length]] }) }) }],
   });
   return {
