@@ -1,6 +1,6 @@
 /**
  * The results table training commands print to stdout: one fixed-width row per epoch, as fastai's
- * Recorder shows it, plus the per-batch progress bar on stderr (TTY only).
+ * Recorder shows it, plus per-batch progress on stderr (a bar on a TTY, a line every 10 s elsewhere).
  */
 import type { BatchInfo, EpochRow } from '../train/learner.js';
 import { clock, Progress } from './progress.js';
@@ -28,7 +28,7 @@ export class EpochTable {
     this.progress.update({
       done: info.batch + 1,
       total: info.numBatches,
-      text: `stage ${info.stage + 1} epoch ${info.epoch + 1}/${info.epochs} loss ${info.smoothLoss.toFixed(4)} lr ${info.lr.toExponential(2)}`,
+      text: [`stage ${info.stage + 1}`, `epoch ${info.epoch + 1}/${info.epochs}`, `loss ${info.smoothLoss.toFixed(4)}`, `lr ${info.lr.toExponential(2)}`],
     });
   };
 

@@ -1,6 +1,8 @@
 /**
- * A one-line progress bar on stderr, shown only when stderr is a TTY (so logs and pipes stay
- * clean). Generic: a fraction done (for the bar and the ETA) plus any counters, shown as rates.
+ * Progress on stderr. On a TTY: a one-line bar redrawn in place, cut to the terminal's width by
+ * whole fields (never mid-number). Elsewhere (logs, CI, `2> file`): the same line as a plain log
+ * line every `logEveryMs` (10 s), so a long epoch shows it is alive while short jobs stay silent.
+ * Generic: a fraction done (for the bar and the ETA) plus any counters, shown as rates.
  *
  *   [########............]  41% 1.2k docs/s 310k tokens/s ETA 0:07
  */
@@ -11,14 +13,19 @@ export interface ProgressState {
   total?: number;
   /** Running totals shown as per-second rates, e.g. `{ docs: 1200, tokens: 310000 }`. */
   counters?: Record<string, number>;
-  /** Extra text at the end of the line (e.g. `loss 4.21`). */
-  text?: string;
+  /**
+   * Extra fields at the end of the line, most important first (e.g. `['epoch 2/4', 'loss 4.21']`);
+   * where the line is too wide, the last fields are left out whole.
+   */
+  text?: string | readonly string[];
 }
 
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
-  /** Default: whether `stream` is a TTY. */
+  /** false: nothing at all. Default: a bar on a TTY, a log line every `logEveryMs` elsewhere. */
   enabled?: boolean;
+  /** Without a TTY, print the line this often (default 10 s; the first one after as long). */
+  logEveryMs?: number;
   /** Shown before the bar. */
   label?: string;
   /** Redraw at most this often. */
@@ -26,6 +33,8 @@ export interface ProgressOptions {
 }
 
 const BAR_WIDTH = 20;
+/** How often a non-TTY stream gets a progress line. */
+export const LOG_EVERY_MS = 10_000;
 
 /** 1234 → `1.2k`, 3400000 → `3.4M`: short enough for one line. */
 export function shortNumber(value: number): string {
@@ -45,24 +54,46 @@ export function clock(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** The fields of `parts` (joined by spaces) that fit in `width` columns, whole fields only. */
+export function fitFields(parts: readonly string[], width: number): string {
+  let line = '';
+  for (const part of parts) {
+    const next = line === '' ? part : `${line} ${part}`;
+    if (next.length > width) break;
+    line = next;
+  }
+  return line;
+}
+
 export class Progress {
   private readonly stream: NodeJS.WriteStream;
-  readonly enabled: boolean;
+  /** `bar`: redrawn in place on a TTY; `lines`: a log line every `logEveryMs`; `off`: nothing. */
+  readonly mode: 'bar' | 'lines' | 'off';
   private readonly label: string;
   private readonly intervalMs: number;
   private readonly started = performance.now();
-  private lastDraw = -Infinity;
+  private lastDraw: number;
   private drawn = false;
 
   constructor(options: ProgressOptions = {}) {
     this.stream = options.stream ?? process.stderr;
-    this.enabled = options.enabled ?? Boolean(this.stream.isTTY);
-    this.label = options.label ? `${options.label} ` : '';
-    this.intervalMs = options.intervalMs ?? 100;
+    this.mode = options.enabled === false ? 'off' : this.stream.isTTY ? 'bar' : 'lines';
+    this.label = options.label ?? '';
+    this.intervalMs = this.mode === 'bar' ? (options.intervalMs ?? 100) : (options.logEveryMs ?? LOG_EVERY_MS);
+    // A log line only after a whole interval: jobs shorter than that print none.
+    this.lastDraw = this.mode === 'lines' ? this.started : -Infinity;
+  }
+
+  get enabled(): boolean {
+    return this.mode !== 'off';
   }
 
   /** The line for a state after `seconds` (exposed for tests). */
-  render(state: ProgressState, seconds: number): string {
+  render(state: ProgressState, seconds: number, width = Infinity): string {
+    return fitFields(this.fields(state, seconds), width);
+  }
+
+  private fields(state: ProgressState, seconds: number): string[] {
     const parts: string[] = [];
     const fraction = state.total && state.done !== undefined ? Math.min(1, state.done / state.total) : undefined;
     if (fraction !== undefined) {
@@ -73,24 +104,29 @@ export class Progress {
       parts.push(seconds > 0 ? `${shortNumber(count / seconds)} ${name}/s` : `${shortNumber(count)} ${name}`);
     }
     if (fraction !== undefined && fraction > 0 && fraction < 1) parts.push(`ETA ${clock((seconds * (1 - fraction)) / fraction)}`);
-    if (state.text) parts.push(state.text);
-    return this.label + parts.join(' ');
+    if (typeof state.text === 'string') parts.push(state.text);
+    else if (state.text) parts.push(...state.text);
+    return this.label ? [this.label, ...parts] : parts;
   }
 
   update(state: ProgressState): void {
-    if (!this.enabled) return;
+    if (this.mode === 'off') return;
     const now = performance.now();
     if (now - this.lastDraw < this.intervalMs) return;
     this.lastDraw = now;
-    const line = this.render(state, (now - this.started) / 1000);
-    const width = this.stream.columns ?? 100;
-    this.stream.write(`\r${line.slice(0, width - 1)}\x1b[K`);
+    const seconds = (now - this.started) / 1000;
+    if (this.mode === 'lines') {
+      this.stream.write(`${this.render(state, seconds)} (${clock(seconds)})\n`);
+      return;
+    }
+    // One column short of the width: writing the last column wraps on some terminals.
+    this.stream.write(`\r${this.render(state, seconds, (this.stream.columns ?? 100) - 1)}\x1b[K`);
     this.drawn = true;
   }
 
   /** Clears the bar so the next output starts on a clean line. */
   finish(): void {
-    if (this.enabled && this.drawn) this.stream.write('\r\x1b[K');
+    if (this.mode === 'bar' && this.drawn) this.stream.write('\r\x1b[K');
     this.drawn = false;
   }
 }

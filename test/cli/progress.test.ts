@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clock, Progress, shortNumber } from '../../src/cli/progress.js';
+import { clock, fitFields, Progress, shortNumber } from '../../src/cli/progress.js';
 
 /** A fake TTY stream that records what is written. */
 function fakeStream(isTTY: boolean) {
@@ -33,6 +33,33 @@ describe('Progress', () => {
     expect(tty.writes).toHaveLength(2);
     expect(tty.writes[0]).toMatch(/^\r\[##########\.{10}\]  50%/);
     expect(tty.writes[1]).toBe('\r\x1b[K');
+  });
+
+  it('cuts a line to the width by whole fields, never mid-number', () => {
+    expect(fitFields(['train', 'stage 1', 'loss 4.2100', 'lr 1.00e-3'], 25)).toBe('train stage 1 loss 4.2100');
+    expect(fitFields(['train', 'stage 1', 'loss 4.2100', 'lr 1.00e-3'], 24)).toBe('train stage 1');
+    const tty = fakeStream(true);
+    const bar = new Progress({ stream: tty.stream, label: 'train' });
+    const text = ['stage 4', 'epoch 12/16', 'loss 0.123456', 'lr 1.23456e-3', 'x'.repeat(30)];
+    bar.update({ done: 3, total: 8, counters: { docs: 1200 }, text });
+    const line = tty.writes[0]!.replace(/^\r/, '').replace(/\x1b\[K$/, '');
+    expect(line.length).toBeLessThanOrEqual(79);
+    expect(line).toMatch(/(stage 4|epoch 12\/16|loss 0\.123456|lr 1\.23456e-3)$/);
+    expect(line).not.toContain('x');
+  });
+
+  it('without a TTY, writes a plain log line every interval and nothing before the first', () => {
+    const pipe = fakeStream(false);
+    const quiet = new Progress({ stream: pipe.stream, label: 'train' });
+    expect(quiet.mode).toBe('lines');
+    quiet.update({ done: 1, total: 4 }); // before the first 10 s: nothing
+    expect(pipe.writes).toEqual([]);
+    const logs = new Progress({ stream: pipe.stream, label: 'train', logEveryMs: 0 });
+    logs.update({ done: 1, total: 4, text: ['loss 4.2'] });
+    logs.finish();
+    expect(pipe.writes).toHaveLength(1);
+    expect(pipe.writes[0]).toMatch(/^train \[#####\.{15}\]  25% .*loss 4\.2 \(0:00\)\n$/);
+    expect(new Progress({ stream: pipe.stream, enabled: false }).mode).toBe('off');
   });
 
   it('formats numbers and durations', () => {
