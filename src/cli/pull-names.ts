@@ -10,6 +10,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { findHubEntry, type HubDataset } from '../hub/catalog.js';
 import { offlineFromEnv } from '../hub/cache.js';
 import { datasetInputs, pull } from '../tasks/pull.js';
@@ -55,7 +56,7 @@ async function datasetArgs(command: Command, inputs: string[], view: 'lm' | 'cla
     }
     const layout = (entry as HubDataset).views.classifier;
     if (!layout) throw usageError(`${entry.name} has no labels: it is a language-model dataset`, `use it with finetune-lm, pretrain or evaluate; a classifier needs labeled data (e.g. imdb, ag_news)`);
-    const at = (rel: string): string => (rel === '.' ? dir : `${dir}/${rel}`);
+    const at = (rel: string): string => (rel === '.' ? dir : join(dir, rel));
     out.push(...layout.inputs.map(at));
     const validPctGiven = command.getOptionValueSource('validPct') === 'cli';
     if (layout.valid && !validPctGiven) setDefault(command, 'valid', layout.valid.map(at));

@@ -14,8 +14,10 @@ interface Flags {
   quiet?: boolean;
 }
 
+/** Bytes for the progress line: 812 kB, 105.3 MB, 1.20 GB. */
 function mb(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes < 1e6) return `${Math.round(bytes / 1e3)} kB`;
+  return bytes < 1e9 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
 /** Pull options that report on stderr: a progress bar on a terminal (bytes, rate, ETA) and notes. */

@@ -18,7 +18,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UlmfitError } from '../errors.js';
 import { entryDir, hubHome, sourceUrl } from '../hub/cache.js';
-import { HUB_MODELS } from '../hub/catalog.js';
+import { HUB_MODELS, type HubModel } from '../hub/catalog.js';
 
 /** The package root: this file is src/io/model-names.ts or dist/io/model-names.js. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +59,8 @@ export interface ModelNameSources {
   env?: NodeJS.ProcessEnv;
   shipped?: readonly ShippedModel[];
   packageRoot?: string;
+  /** the models `ulmfit pull` fetches (default: hub/catalog.ts's) */
+  pulled?: readonly HubModel[];
 }
 
 /** Folders that are never names: hidden ones and the leftovers of interrupted writes. */
@@ -102,7 +104,7 @@ export function knownModels(sources: ModelNameSources = {}): ModelName[] {
     byName.set(shipped.name, { name: shipped.name, dir, source: 'package', installed: existsSync(dir), description: shipped.description });
   }
   const home = hubHome(sources.env ?? process.env);
-  for (const model of HUB_MODELS) {
+  for (const model of sources.pulled ?? HUB_MODELS) {
     const dir = entryDir(home, model);
     const url = sourceUrl(model, sources.env ?? process.env);
     for (const name of [model.name, ...(model.aliases ?? [])]) {

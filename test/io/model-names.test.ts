@@ -33,14 +33,14 @@ const fakeShipped = [{ name: 'en', path: 'models/en', description: 'general Engl
 describe('model names', () => {
   it('lists $ULMFIT_MODELS_DIR folders (first directory wins) and the shipped models, sorted', () => {
     const env = { ULMFIT_MODELS_DIR: [modelsA, '', modelsB].join(delimiter) };
-    const known = knownModels({ env, shipped: fakeShipped, packageRoot: join(root, 'pkg') });
+    const known = knownModels({ env, shipped: fakeShipped, packageRoot: join(root, 'pkg'), pulled: [] });
     expect(known.map((m) => m.name)).toEqual(['en', 'run', 'tiny']);
     expect(known.find((m) => m.name === 'tiny')).toEqual({ name: 'tiny', dir: join(modelsA, 'tiny'), source: 'env', installed: true });
     expect(known.find((m) => m.name === 'en')!.dir).toBe(join(modelsB, 'en')); // the env folder shadows the shipped one
-    const plain = knownModels({ env: {}, shipped: fakeShipped, packageRoot: join(root, 'pkg') });
+    const plain = knownModels({ env: {}, shipped: fakeShipped, packageRoot: join(root, 'pkg'), pulled: [] });
     expect(plain).toEqual([{ name: 'en', dir: join(root, 'pkg', 'models/en'), source: 'package', installed: false, description: 'general English' }]);
     // a missing $ULMFIT_MODELS_DIR directory adds nothing and breaks nothing
-    expect(knownModels({ env: { ULMFIT_MODELS_DIR: join(root, 'absent') }, shipped: [] })).toEqual([]);
+    expect(knownModels({ env: { ULMFIT_MODELS_DIR: join(root, 'absent') }, shipped: [], pulled: [] })).toEqual([]);
   });
 
   it('resolves a name to its directory, and an existing path before any name', () => {
@@ -65,18 +65,18 @@ describe('model names', () => {
 
   it('names the known models for an unknown name, with the nearest one', () => {
     const env = { ULMFIT_MODELS_DIR: modelsA };
-    const typo = errorOf(() => resolveModelRef('tinny', { env, shipped: fakeShipped, packageRoot: root }));
+    const typo = errorOf(() => resolveModelRef('tinny', { env, shipped: fakeShipped, packageRoot: root, pulled: [] }));
     expect(typo.code).toBe('E_INPUT_MISSING');
     expect(typo.exitCode).toBe(1);
     expect(typo.toLine()).toBe(
       "error [E_INPUT_MISSING]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'? " +
         "(known model names: en, run, tiny (ulmfit models lists them); or pass a model directory's path)",
     );
-    const far = errorOf(() => resolveModelRef('wikitext', { env, shipped: fakeShipped, packageRoot: root }));
+    const far = errorOf(() => resolveModelRef('wikitext', { env, shipped: fakeShipped, packageRoot: root, pulled: [] }));
     expect(far.message).not.toContain('did you mean');
     expect(far.hint).toContain('en, run, tiny');
     // a path that does not exist keeps the path message, and still names the models
-    const path = errorOf(() => resolveModelRef(join(root, 'nowhere', 'model-best'), { env, shipped: [] }));
+    const path = errorOf(() => resolveModelRef(join(root, 'nowhere', 'model-best'), { env, shipped: [], pulled: [] }));
     expect(path.message).toBe(`no model or run directory at ${join(root, 'nowhere', 'model-best')}`);
     expect(path.hint).toContain('known: run, tiny');
   });
@@ -98,6 +98,13 @@ describe('model names', () => {
     if (en.installed) expect(resolveModelRef('en', { env: {} })).toBe(en.dir);
     else expect(() => resolveModelRef('en', { env: {} })).toThrow(/^model 'en' is not installed at /);
     expect(known.find((m) => m.name === 'brown-lm')).toMatchObject({ installed: true, source: 'package' });
+    // and the pullable models (ulmfit pull), listed before they are pulled
+    const pulled = knownModels({ env: { ULMFIT_HOME: join(root, 'home') } }).filter((m) => m.source === 'cache');
+    expect(pulled.map((m) => [m.name, m.dir, m.installed])).toEqual([
+      ['wt103', join(root, 'home', 'models', 'wt103-fwd'), false],
+      ['wt103-bwd', join(root, 'home', 'models', 'wt103-bwd'), false],
+      ['wt103-fwd', join(root, 'home', 'models', 'wt103-fwd'), false],
+    ]);
     expect(SHIPPED_MODELS.map((m) => m.name)).toContain('en');
   });
 
