@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { setUpBenchmark, DEFAULT_SPEED_CONFIG } from '../dist/tasks/speed.js';
-import { setNativeThreads } from '../dist/wasm/native.js';
+import { setNativeThreads } from '../dist/compute/native.js';
 
 const { values } = parseArgs({
   options: { bs: { type: 'string' }, steps: { type: 'string' }, infer: { type: 'boolean' }, shapes: { type: 'boolean' }, wt103: { type: 'boolean' }, threads: { type: 'string' } },

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compares block sizes of the native matmul (native/ulmfit_native.cc: KC, MC, NC_PANELS) on given
+// Compares block sizes of the native matmul (native/src/: KC, MC, NC_PANELS) on given
 // shapes, one thread, each variant in its own process (the sizes are read at load from
 // ULMFIT_NATIVE_BLOCKING), alternated over rounds; prints each shape's best GFLOP/s per variant.
 // After npm run build && npm run build:native:
@@ -12,7 +12,7 @@ const [variantsArg, shapesArg, roundsArg, child] = process.argv.slice(2);
 async function measure(shapes) {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../dist/backend.js');
-  const { setNativeThreads } = await import('../dist/wasm/native.js');
+  const { setNativeThreads } = await import('../dist/compute/native.js');
   await initBackend('wasm');
   setNativeThreads(1);
   for (const spec of shapes) {

@@ -1,7 +1,7 @@
-// The WebAssembly text of ulmfit's own wasm kernels (src/wasm/kernels.ts says where they are
+// The WebAssembly text of ulmfit's own wasm kernels (src/compute/wasm-kernels.ts says where they are
 // used): a float32 matrix multiply, a column sum, the LSTM's per-time-step element-wise work, the
-// Adam step, and the softmax cross-entropy's row max and gradient. `node tools/gen-wasm-kernels.mjs` compiles it into src/wasm/kernels-binary.ts,
-// and test/wasm/kernels.test.ts checks that the committed binary is this text compiled.
+// Adam step, and the softmax cross-entropy's row max and gradient. `node tools/gen-wasm-kernels.mjs` compiles it into src/compute/wasm-kernels-binary.ts,
+// and test/compute/wasm-kernels.test.ts checks that the committed binary is this text compiled.
 //
 // The matmul: C[M, N] = A[M, K] · B[K, N], all row-major float32 in the memory that TF.js's wasm backend uses
 // (the module imports it), with B first copied ("packed") into panels of NR = 8 columns: panel p
@@ -256,7 +256,7 @@ function elementwise(name, operands, steps, scalars = []) {
 }
 
 /**
- * The LSTM's per-time-step element-wise work (src/model/lstm.ts: cellStep, lstmBackward), fused.
+ * The LSTM's per-time-step element-wise work (src/compute/lstm.ts: cellStep, lstmBackward), fused.
  * Sigmoids stay TF.js's (XNNPACK's vectorised approximation), so every number is unchanged.
  * Forward, from s = σ(gate pre-activations) [rows, 4H] (i, f, σ(2 z_g), o) and 2c_{t-1}:
  *   lstm_cell: 2c_t = f·2c_{t-1} + i·(4σ(2 z_g) − 2)

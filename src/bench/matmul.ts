@@ -1,6 +1,6 @@
 /**
  * Benchmark: float32 matmul GFLOP/s on the wasm backend: TF.js's XNNPACK kernel, ulmfit's
- * relaxed-SIMD FMA kernel (src/wasm/kernels.ts) and ulmfit's native AVX2 kernel (src/wasm/native.ts)
+ * relaxed-SIMD FMA kernel (src/compute/wasm-kernels.ts) and ulmfit's native AVX2 kernel (src/compute/native.ts)
  * on one thread and on every core, on the shapes one AWD-LSTM training step
  * multiplies (10000/200/600/3, bs 32 x bptt 72; the bs-16 rows are what each of two
  * data-parallel replicas does). The variants are interleaved and each shape's best of several rounds
@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism, loadavg } from 'node:os';
 import { initBackend } from '../backend.js';
-import { setWasmKernelsEnabled } from '../wasm/kernels.js';
-import { loadNativeKernels, setNativeKernelsEnabled, setNativeThreads } from '../wasm/native.js';
+import { setWasmKernelsEnabled } from '../compute/wasm-kernels.js';
+import { loadNativeKernels, setNativeKernelsEnabled, setNativeThreads } from '../compute/native.js';
 
 /** [m, k, n, what it is in the training step] */
 const SHAPES: Array<[number, number, number, string]> = [

@@ -17,9 +17,11 @@ import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
 import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
-import { detach, lstmSequence, lstmSequenceFast, prepareLstmWeights, type LstmState } from './lstm.js';
-import { nativeLstmAvailable } from './lstm-kernels.js';
-import { crossEntropy, DerivedWeightCache, linear, timeMajorIds, transposeFlagsFree } from './ops.js';
+import { crossEntropy } from '../compute/cross-entropy.js';
+import { DerivedWeightCache } from '../compute/derived-weights.js';
+import { linear } from '../compute/linear.js';
+import { lstmLayer, type LstmState } from '../compute/lstm.js';
+import { timeMajorIds } from './ops.js';
 import { loadIntoSlots, normalTensor, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
 
 /**
@@ -166,11 +168,6 @@ export class AwdLstm {
   /** `[vocab, emb_sz]`, U(-0.1, 0.1) over the whole matrix, pad row included (fastai). */
   readonly embedding: tf.Variable<tf.Rank.R2>;
   readonly layers: LstmLayerVariables[];
-  /**
-   * Use the hand-written LSTM backward (lstm.ts) when training. Same numbers as autodiff of the
-   * plain implementation; switch off only to compare.
-   */
-  fastBackward = true;
 
   private readonly rng: Rng;
   private hidden: LstmState[] | undefined;
@@ -222,7 +219,7 @@ export class AwdLstm {
    * One call over a chunk of text, continuing from the carried state.
    * Call inside `tf.tidy` or `tf.variableGrads`: the returned tensors belong to the caller's scope.
    * @param ids `[T, bs]` int32 token ids, time-major (see `timeMajorIds`)
-   * @param training dropout on (and, with `fastBackward`, the hand-written LSTM backward)
+   * @param training dropout on
    * @returns per-layer outputs `[T, bs, H_l]`
    */
   forward(ids: tf.Tensor2D, training: boolean): EncoderOutput {
@@ -242,19 +239,11 @@ export class AwdLstm {
         biasIh: layer.biasIh,
         biasHh: layer.biasHh,
       };
-      const state = this.hidden![l]!;
-      let output: tf.Tensor3D;
-      if (training && this.fastBackward) {
-        const result = lstmSequenceFast(x, weights, state);
-        output = result.output;
-        newHidden.push(result.state); // already detached and kept
-      } else {
-        // The native forward kernel reads the weights as they are: nothing to prepare and cache.
-        const prepared = training || nativeLstmAvailable() ? undefined : this.preparedForInference(l);
-        const result = lstmSequence(x, weights, state, prepared);
-        output = result.output;
-        newHidden.push({ h: tf.keep(detach(result.state.h)), c: tf.keep(detach(result.state.c)) });
-      }
+      // In eval mode the weights are the variables themselves: what the layer derives from them
+      // (transposes) is kept across calls.
+      const inference = training ? undefined : { cache: this.inferenceCache, key: `rnn${l}` };
+      const { output, state } = lstmLayer(x, weights, this.hidden![l]!, inference);
+      newHidden.push(state); // detached and kept
       raw.push(output);
       x = l < n_layers - 1 ? rnnDropout(output, hidden_p, training, this.rng) : output;
       dropped.push(x);
@@ -352,17 +341,6 @@ export class AwdLstm {
     this.inferenceCache.dispose();
     this.embedding.dispose();
     for (const l of this.layers.keys()) tf.dispose(this.layerVariables(l));
-  }
-
-  /** Layer `l`'s weights prepared for the forward pass (eval: no dropout), cached. */
-  private preparedForInference(l: number): { weightIhT: tf.Tensor2D; weightHhT: tf.Tensor2D; bias: tf.Tensor2D } {
-    const layer = this.layers[l]!;
-    const sources = [layer.weightIh, layer.weightHhRaw, layer.biasIh, layer.biasHh];
-    const [weightIhT, weightHhT, bias] = this.inferenceCache.get(`rnn${l}`, sources, () => {
-      const p = prepareLstmWeights({ weightIh: layer.weightIh, weightHh: layer.weightHhRaw, biasIh: layer.biasIh, biasHh: layer.biasHh });
-      return [p.weightIhT, p.weightHhT, p.bias];
-    }) as tf.Tensor2D[];
-    return { weightIhT: weightIhT!, weightHhT: weightHhT!, bias: bias! };
   }
 
   /** Zero state for a new sequence, or fastai's resize when the batch size changed. */
@@ -623,17 +601,11 @@ export class LanguageModel implements TrainableModel<LmBatch> {
   }
 
   /**
-   * The decoder without gradient bookkeeping, with the transposed weight cached across calls.
+   * The decoder in eval mode, its transposed weight kept across calls (no gradient reaches it).
    * @param x `[n, emb]`
    * @returns `[n, vocab]`
    */
   private decodeForInference(x: tf.Tensor2D): tf.Tensor2D {
-    const [weightT] = this.inferenceCache.get('decoder', [this.decoderWeight], () => [this.decoderWeight.transpose()]);
-    // With the native kernels the bias is added inside the matmul call.
-    if (this.decoderBias !== undefined && transposeFlagsFree()) {
-      return tf.fused.matMul({ a: x, b: weightT as tf.Tensor2D, bias: this.decoderBias }) as tf.Tensor2D;
-    }
-    const logits = tf.matMul(x, weightT as tf.Tensor2D);
-    return (this.decoderBias === undefined ? logits : tf.add(logits, this.decoderBias)) as tf.Tensor2D;
+    return linear(x, this.decoderWeight, this.decoderBias, { cache: this.inferenceCache, key: 'decoder' });
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
-import { customOp } from './ops.js';
+import { customOp } from '../compute/custom-op.js';
 
 /**
  * fastai's `dropout_mask`: entries are 0 (probability p) or 1/(1-p).

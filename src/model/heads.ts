@@ -18,7 +18,8 @@ import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
 import { AWD_LSTM_CLAS_CONFIG, AwdLstm, type AwdLstmConfig, withDropMult } from './awd-lstm.js';
 import { dropoutMask } from './dropout.js';
-import { crossEntropy, linear } from './ops.js';
+import { crossEntropy } from '../compute/cross-entropy.js';
+import { linear } from '../compute/linear.js';
 import { loadIntoSlots, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
 
 /** What the SentenceEncoder returns for one batch. */

@@ -17,8 +17,8 @@ import { DataParallelLm, threadsPerReplica, type UpdateMode } from '../train/dat
 import type { StepTiming } from '../train/dp-replica.js';
 import { clockDelta, processClock, type ThreadClock } from '../train/thread-clock.js';
 import { Learner } from '../train/learner.js';
-import { wasmKernelReady } from '../wasm/kernels.js';
-import { nativeThreads, setNativeThreads, wasmMatMulLabel } from '../wasm/native.js';
+import { wasmKernelReady } from '../compute/wasm-kernels.js';
+import { nativeThreads, setNativeThreads, wasmMatMulLabel } from '../compute/native.js';
 
 export interface SpeedConfig {
   vocab: number;

@@ -37,7 +37,7 @@ import type { BackendName } from '../backend.js';
 import type { LmBatch } from '../data/batches.js';
 import { UlmfitError, usageError, type ErrorCode } from '../errors.js';
 import type { LanguageModel } from '../model/awd-lstm.js';
-import { nativeThreads, setNativeThreads } from '../wasm/native.js';
+import { nativeThreads, setNativeThreads } from '../compute/native.js';
 import { ReplicaCore, type StepCommand, type StepOutcome, type StepTiming, type UpdateMode } from './dp-replica.js';
 import { allocateShared, Barrier, layoutVariables, paramLayout, type ParamLayout, type SharedBuffers } from './dp-shared.js';
 import type { DpFailure, DpReply, DpRequest, DpWorkerInit } from './dp-worker.js';

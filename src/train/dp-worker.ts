@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../backend.js';
-import { setNativeThreads } from '../wasm/native.js';
+import { setNativeThreads } from '../compute/native.js';
 import { UlmfitError } from '../errors.js';
 import { LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import type { LmBatch } from '../data/batches.js';

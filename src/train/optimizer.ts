@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UlmfitError, usageError } from '../errors.js';
-import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw.js';
+import { adamwStep } from '../compute/adamw.js';
 
 /**
  * fastai's `Adam` (`fastai/optimizer.py`) with fastai's parameter groups and
@@ -13,10 +13,8 @@ import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw.js';
  * `mom` is rescheduled every batch by one-cycle and the debiasing uses the current value, as fastai.
  * Step counts are per parameter (fastai's `step_stat`), so they restart when the state is cleared.
  *
- * Cost: 14 element-wise tf ops per parameter per step (≈ 150–180 ms of CPU for 10.5M parameters
- * on wasm). On wasm with ulmfit's kernels the step is one SIMD pass per parameter instead
- * (fused-adamw.ts, same numbers), which matters most in data-parallel training, where every
- * replica runs the step.
+ * Steps 1, 2, 3 and 5 are one operation of the compute layer (`adamwStep`, src/compute/adamw.ts):
+ * one SIMD pass per parameter on wasm with ulmfit's kernels, 14 TF.js ops elsewhere (same numbers).
  *
  * Ownership: the optimizer reads the gradients it is given and never disposes them; it owns its
  * moving averages (tf.Variables) until `clearState()` or `dispose()`.
@@ -154,35 +152,21 @@ export class Adam {
     const debias1 = 1 - mom ** state.step;
     const debias2 = 1 - sqrMom ** state.step;
     const decay = wd !== 0 && !this.noWeightDecay.has(variable.name);
-    // The kernel reads one gradient value per parameter: only for a gradient of the same shape
-    // (the TF.js ops below broadcast a smaller one, as before).
-    if (variable.dtype === 'float32' && grad.dtype === 'float32' && tf.util.arraysEqual(grad.shape, variable.shape) && fusedAdamWAvailable()) {
-      const scalars = {
-        decay: decay ? 1 - lr * wd : 1,
-        mom,
-        oneMinusMom: 1 - mom,
-        sqrMom,
-        oneMinusSqrMom: 1 - sqrMom,
-        debias2,
-        eps,
-        stepSize: lr / debias1,
-      };
-      const [param, gradAvg, sqrAvg] = fusedAdamW(variable, grad, state.gradAvg, state.sqrAvg, scalars);
-      variable.assign(param);
-      state.gradAvg.assign(gradAvg);
-      state.sqrAvg.assign(sqrAvg);
-      tf.dispose([param, gradAvg, sqrAvg]);
-      return;
-    }
-    tf.tidy(() => {
-      const decayed = decay ? variable.mul(1 - lr * wd) : variable;
-      const gradAvg = state.gradAvg.mul(mom).add(grad.mul(1 - mom));
-      const sqrAvg = state.sqrAvg.mul(sqrMom).add(grad.square().mul(1 - sqrMom));
-      const denominator = sqrAvg.div(debias2).sqrt().add(eps);
-      variable.assign(decayed.sub(gradAvg.div(denominator).mul(lr / debias1)));
-      state.gradAvg.assign(gradAvg);
-      state.sqrAvg.assign(sqrAvg);
-    });
+    const scalars = {
+      decay: decay ? 1 - lr * wd : 1,
+      mom,
+      oneMinusMom: 1 - mom,
+      sqrMom,
+      oneMinusSqrMom: 1 - sqrMom,
+      debias2,
+      eps,
+      stepSize: lr / debias1,
+    };
+    const [param, gradAvg, sqrAvg] = adamwStep(variable, grad, state.gradAvg, state.sqrAvg, scalars);
+    variable.assign(param);
+    state.gradAvg.assign(gradAvg);
+    state.sqrAvg.assign(sqrAvg);
+    tf.dispose([param, gradAvg, sqrAvg]);
   }
 
   private stateOf(variable: tf.Variable): ParamState {

@@ -4,7 +4,7 @@ import { initBackend } from '../../src/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { Adam } from '../../src/train/optimizer.js';
-import { fusedAdamWAvailable, setFusedAdamWEnabled } from '../../src/train/fused-adamw.js';
+import { adamwStepOp } from '../../src/compute/adamw.js';
 
 const reference = JSON.parse(readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'));
 
@@ -24,10 +24,9 @@ const disposeAll = (grads: Record<string, tf.Tensor>) => Object.values(grads).fo
 
 describe('Adam', () => {
   it('takes the same steps, to the bit, with the one-pass wasm kernel as with TF.js ops', () => {
-    expect(fusedAdamWAvailable()).toBe(true);
-    const run = (fused: boolean) => {
-      setFusedAdamWEnabled(fused);
-      try {
+    expect(adamwStepOp.available().map((impl) => impl.name)).toEqual(['wasm', 'tfjs']);
+    const run = (fused: boolean) =>
+      adamwStepOp.using(fused ? 'wasm' : 'tfjs', () => {
         let seed = 7;
         const random = (n: number) =>
           Array.from({ length: n }, () => {
@@ -51,10 +50,7 @@ describe('Adam', () => {
         adam.dispose();
         tf.dispose([a, b, c]);
         return result;
-      } finally {
-        setFusedAdamWEnabled(true);
-      }
-    };
+      });
     expect(run(true)).toEqual(run(false));
   });
 

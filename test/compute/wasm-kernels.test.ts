@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend.js';
-import { columnSum, crossEntropy } from '../../src/model/ops.js';
-import { loadWasmKernels, setWasmKernelsEnabled, wasmKernelsFor, type WasmKernels } from '../../src/wasm/kernels.js';
-import { WASM_KERNELS_BASE64 } from '../../src/wasm/kernels-binary.js';
-import { setNativeKernelsEnabled } from '../../src/wasm/native.js';
+import { initBackend } from '../../src/compute/backend.js';
+import { crossEntropy } from '../../src/compute/cross-entropy.js';
+import { columnSum } from '../../src/compute/linear.js';
+import { setNativeKernelsEnabled } from '../../src/compute/native.js';
+import { loadWasmKernels, setWasmKernelsEnabled, wasmKernelsFor, type WasmKernels } from '../../src/compute/wasm-kernels.js';
+import { WASM_KERNELS_BASE64 } from '../../src/compute/wasm-kernels-binary.js';
 import { expectClose, matMulRef, values } from '../support/matmul-reference.js';
 
 let gemm: WasmKernels;

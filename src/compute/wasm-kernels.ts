@@ -1,6 +1,6 @@
 /**
  * ulmfit's own kernels for TF.js's wasm backend, in one small WebAssembly module
- * (tools/wasm-kernels-wat.mjs, compiled into kernels-binary.ts):
+ * (tools/wasm-kernels-wat.mjs, compiled into wasm-kernels-binary.ts):
  *
  * - a float32 matrix multiply that runs 1.5-2.3x faster than the XNNPACK kernel TF.js uses, on
  *   the shapes an AWD-LSTM trains with (docs/speed-benchmark.md, `node dist/bench/matmul.js`);
@@ -28,7 +28,7 @@
 import * as v8 from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { WASM_KERNELS_BASE64 } from './kernels-binary.js';
+import { WASM_KERNELS_BASE64 } from './wasm-kernels-binary.js';
 import { loadNativeKernels, NATIVE_CACHE_SLOTS, type NativeKernels } from './native.js';
 
 /**
@@ -478,7 +478,7 @@ export class WasmKernels {
 
   /**
    * One Adam step with decoupled weight decay over a whole parameter, in one pass
-   * (src/train/optimizer.ts stepParam does the same operations in the same order with TF.js ops;
+   * (adamw.ts's `tfjs` implementation does the same operations in the same order with TF.js ops;
    * the results are the same bits).
    * @param param, grad, gradAvg, sqrAvg: tensors of one shape, float32
    * @returns `[param', gradAvg', sqrAvg']`, new tensors of that shape
@@ -607,7 +607,7 @@ export function setWasmKernelsEnabled(on: boolean): void {
 }
 
 /**
- * Whether `kernelName`, a kernel registered on wasm that runs on these kernels (backend.ts), can
+ * Whether `kernelName`, a kernel registered on wasm that runs on these kernels (wasm-patches.ts), can
  * run on the current backend now.
  */
 export function wasmKernelReady(kernelName: string): boolean {

@@ -8,32 +8,37 @@
  * Sequences are **time-major** here (`[T, bs, features]`): a time step is then a contiguous block
  * of rows, so the input projection of all steps is one matmul and a step is a row slice.
  *
- * Two implementations with identical forward numbers:
- * - `lstmSequence`: plain ops, differentiated by TF.js autodiff. Used for inference and as the
- *   reference the fast one is tested against.
- * - `lstmSequenceFast`: the same forward inside `tf.customGrad` with a hand-written backward
- *   (back-propagation through time) that does the elementwise gate derivatives for all steps in
- *   a few large ops and the weight gradients as one matmul each over all steps, instead of the
- *   per-step matmuls autodiff would record. No matmul uses a transpose flag (15x slower on wasm's
- *   XNNPACK path) except the weight gradients where the native kernels read the flag for free.
+ * `lstmLayer` is an operation (registry.ts) with these implementations, the first that can run
+ * preferred; all give the same forward numbers (the native σ within about an ulp of TF.js's):
+ * - `native` (wasm backend, native kernels loaded): a layer's whole forward pass is one call, and
+ *   its back-propagation through time another (lstm-kernels.ts); the weights go in as stored and
+ *   the kernel doubles the g block of the pre-activations (the same bits: ×2 is exact).
+ * - `wasm` (ulmfit's wasm kernels): each step's element-wise work as one fused kernel, forward and
+ *   backward (lstm-kernels.ts), the same bits as the TF.js ops.
+ * - `tfjs` (every backend): TF.js ops.
+ * - `autodiff` (the reference, only when asked for): plain ops differentiated by TF.js autodiff.
+ *   The others are tested against it (test/compute/).
+ * The first three run inside `tf.customGrad` with a hand-written backward (back-propagation through
+ * time) that does the element-wise gate derivatives for all steps in a few large ops and the
+ * weight gradients as one matmul each over all steps, instead of the per-step matmuls autodiff
+ * would record. No matmul uses a transpose flag (15x slower on wasm's XNNPACK path) except the
+ * weight gradients where the native kernels read the flag for free. Where no gradient is being
+ * recorded (inference) they run the forward pass alone, saving nothing.
  *
  * Only sigmoids are evaluated (wasm's sigmoid is a vectorised XNNPACK kernel; its tanh is scalar
  * and several times slower per element), using tanh(x) = 2σ(2x) - 1: the g columns of the
  * weights and input projection are doubled once per sequence so one sigmoid over all four gates
  * gives σ(2 z_g), and the cell is carried doubled (c2 = 2c) so σ(c2) gives tanh(c). The state
  * handed in and out is the real (h, c).
- *
- * With ulmfit's native kernels (lstm-kernels.ts nativeLstmAvailable) each implementation runs a
- * layer's whole forward pass as one call, and the fast one its back-propagation through time as
- * another: the weights go in as stored and the kernel doubles the g block of the pre-activations
- * (the same bits: ×2 is exact).
  */
 import * as tf from '@tensorflow/tfjs';
+import { customOp, detach, gradientTapeOn } from './custom-op.js';
+import type { DerivedWeightCache } from './derived-weights.js';
+import { columnSum, transposeFlagsFree } from './linear.js';
 import {
-  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedLstmAvailable, fusedLstmBackward, fusedLstmForward, fusedOutput, gradientTapeOn,
-  nativeLstmAvailable,
+  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedLstmAvailable, fusedLstmBackward, fusedLstmForward, fusedOutput, nativeLstmAvailable,
 } from './lstm-kernels.js';
-import { columnSum, customOp, transposeFlagsFree } from './ops.js';
+import { Operation } from './registry.js';
 
 /** The parameters of one layer, in PyTorch's `nn.LSTM` shapes. */
 export interface LstmWeights {
@@ -84,26 +89,84 @@ export interface LstmResult {
   state: LstmState;
 }
 
+/** Where the prepared weights are kept across calls that record no gradient (inference). */
+export interface LstmInferenceCache {
+  cache: DerivedWeightCache;
+  /** Names this layer's entry in the cache. */
+  key: string;
+}
+
+type LstmLayerFn = (x: tf.Tensor3D, weights: LstmWeights, initial: LstmState, inference?: LstmInferenceCache) => LstmResult;
+
+/** Which kernels an LSTM call runs: see the file comment. */
+type Kernels = 'native' | 'wasm' | 'tfjs';
+
 /**
- * The LSTM over a sequence with plain, autodiff-able ops.
+ * One LSTM layer over a sequence. Gradients flow to `x` and the four weights; none reaches the
+ * initial state, and the returned final state is detached (truncated BPTT).
  * @param x `[T, bs, in]` time-major input
  * @param weights PyTorch-shaped parameters (hidden size H = weightHh.shape[1])
- * @param initial `{h, c}` each `[bs, H]`; not disposed
- * @param prepared `prepareLstmWeights(weights)`, when the caller caches it (inference)
- * @returns output `[T, bs, H]` and the final state (connected to the graph; the caller detaches)
+ * @param initial `{h, c}` each `[bs, H]`; treated as constants; not disposed
+ * @param inference where calls that record no gradient keep the prepared weights (the weights
+ *   must then be the same tensors from call to call, as in eval mode)
+ * @returns output `[T, bs, H]`; final state `{h, c}` `[bs, H]` kept out of any tidy: the caller owns
+ *   and must dispose it
  */
-export function lstmSequence(
+export const lstmLayerOp = new Operation<LstmLayerFn>('lstmLayer')
+  .register({
+    name: 'native',
+    backends: ['wasm'],
+    ready: nativeLstmAvailable,
+    accepts: (x) => x.shape[0] > 0,
+    run: (x, weights, initial, inference) => lstmWith('native', x, weights, initial, inference),
+  })
+  .register({ name: 'wasm', backends: ['wasm'], ready: fusedLstmAvailable, run: (x, weights, initial, inference) => lstmWith('wasm', x, weights, initial, inference) })
+  .register({ name: 'tfjs', ready: () => true, run: (x, weights, initial, inference) => lstmWith('tfjs', x, weights, initial, inference) })
+  .register({ name: 'autodiff', reference: true, ready: () => true, run: lstmAutodiff });
+
+/** One LSTM layer over a sequence (see lstmLayerOp). */
+export const lstmLayer: LstmLayerFn = lstmLayerOp.run;
+
+function lstmWith(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, initial: LstmState, inference?: LstmInferenceCache): LstmResult {
+  if (gradientTapeOn()) return lstmTrainable(kernels, x, weights, initial);
+  const prepared = inference === undefined || kernels === 'native' ? undefined : preparedWeights(weights, inference);
+  const { output, state } = lstmForward(kernels, x, weights, initial, prepared);
+  return { output, state: { h: tf.keep(state.h.clone()), c: tf.keep(state.c) } };
+}
+
+/** The reference: plain ops, differentiated by TF.js autodiff. */
+function lstmAutodiff(x: tf.Tensor3D, weights: LstmWeights, initial: LstmState): LstmResult {
+  const { output, state } = lstmForward('tfjs', x, weights, initial);
+  return { output, state: { h: tf.keep(detach(state.h)), c: tf.keep(detach(state.c)) } };
+}
+
+/** The prepared weights from the cache (computed when one of the weights changed). */
+function preparedWeights(weights: LstmWeights, { cache, key }: LstmInferenceCache): PreparedLstmWeights {
+  const sources = [weights.weightIh, weights.weightHh, weights.biasIh, weights.biasHh];
+  const [weightIhT, weightHhT, bias] = cache.get(key, sources, () => {
+    const p = prepareLstmWeights(weights);
+    return [p.weightIhT, p.weightHhT, p.bias];
+  }) as tf.Tensor2D[];
+  return { weightIhT: weightIhT!, weightHhT: weightHhT!, bias: bias! };
+}
+
+/**
+ * The forward pass alone, with plain (autodiff-able) ops where `kernels` is 'tfjs'.
+ * @param x `[T, bs, in]`; initial `{h, c}` `[bs, H]` (not disposed)
+ * @param prepared `prepareLstmWeights(weights)`, when the caller caches it (inference)
+ * @returns output `[T, bs, H]` and the final state (connected to the graph)
+ */
+function lstmForward(
+  kernels: Kernels,
   x: tf.Tensor3D,
   weights: LstmWeights,
   initial: LstmState,
   prepared?: PreparedLstmWeights,
 ): LstmResult {
-  // With no gradient being recorded (inference) the per-step work may use the fused kernels,
-  // which have no gradients of their own; the numbers are the same.
-  const fused = !gradientTapeOn() && fusedLstmAvailable();
+  const fused = kernels !== 'tfjs';
   const [seqLen, bs, nIn] = x.shape;
   const x2d = x.reshape([seqLen * bs, nIn]) as tf.Tensor2D;
-  if (fused && seqLen > 0 && nativeLstmAvailable()) {
+  if (kernels === 'native' && seqLen > 0) {
     const hidden = weights.weightHh.shape[1];
     const projected = nativeInputProjection(x2d, weights);
     const [output, c2Last] = fusedLstmForward(projected, weights.weightHh, initial.h, tf.mul(initial.c, 2), false) as [tf.Tensor2D, tf.Tensor2D];
@@ -126,21 +189,16 @@ export function lstmSequence(
 }
 
 /**
- * The same LSTM with a hand-written backward pass (see the file comment). Gradients flow to `x`
- * and the four weights; the returned final state is detached (no gradient reaches the initial
- * state either), which is what truncated BPTT wants.
- * @param x `[T, bs, in]` time-major input
- * @param weights PyTorch-shaped parameters
- * @param initial `{h, c}` each `[bs, H]`; treated as constants; not disposed
- * @returns output `[T, bs, H]`; final state `{h, c}` `[bs, H]` kept out of any tidy: the caller owns
- *   and must dispose it
+ * The LSTM inside `tf.customGrad` with the hand-written backward pass (see the file comment).
+ * @param x `[T, bs, in]`; initial `{h, c}` `[bs, H]` (constants, not disposed)
+ * @returns output `[T, bs, H]`; final state `{h, c}` `[bs, H]`, detached and kept
  */
-export function lstmSequenceFast(x: tf.Tensor3D, weights: LstmWeights, initial: LstmState): LstmResult {
+function lstmTrainable(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, initial: LstmState): LstmResult {
   const [seqLen, bs, nIn] = x.shape;
   const hidden = weights.weightHh.shape[1];
   let finalState: LstmState | undefined;
-  const fused = fusedLstmAvailable();
-  const native = fused && seqLen > 0 && nativeLstmAvailable();
+  const fused = kernels !== 'tfjs';
+  const native = kernels === 'native' && seqLen > 0;
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
@@ -243,7 +301,7 @@ function cellStep(
 }
 
 /**
- * Back-propagation through time for `lstmSequenceFast`.
+ * Back-propagation through time for `lstmTrainable`.
  * @param dy `[T*bs, H]` gradient of the loss w.r.t. every output h_t
  * @param saved the tensors saved by the forward (see there)
  * @param fused run each step's element-wise work as one kernel (lstm-kernels.ts)
@@ -373,16 +431,4 @@ function backThroughTimeFused({ dy, coefA, coefB, forget, weightHh, seqLen, bs }
   }
   carry?.dispose();
   return dzSteps;
-}
-
-/**
- * `x` unchanged in the forward pass, no gradient in the backward (PyTorch's `detach`; TF.js has
- * no stopGradient op).
- */
-export function detach<T extends tf.Tensor>(x: T): T {
-  const stop = customOp(([input]) => ({
-    value: input!.clone(),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  }));
-  return stop(x) as T;
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../src/backend.js';
-import { customOp } from '../src/model/ops.js';
+import { initBackend } from '../../src/compute/backend.js';
+import { customOp } from '../../src/compute/custom-op.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -36,7 +36,7 @@ describe('initBackend', () => {
   });
 
   it('declares tfjs-node and tfjs-node-gpu as optional peers, so npm ci never downloads libtensorflow', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       dependencies: Record<string, string>;
       peerDependencies: Record<string, string>;
       peerDependenciesMeta: Record<string, { optional?: boolean }>;
@@ -45,6 +45,19 @@ describe('initBackend', () => {
       expect(pkg.dependencies[name]).toBeUndefined();
       expect(pkg.peerDependencies[name]).toBe(pkg.dependencies['@tensorflow/tfjs']);
       expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
+    }
+  });
+});
+
+describe('the TF.js version the wasm patches were written for', () => {
+  it('pins every @tensorflow package to one minor version (~4.22.0), and that version is installed', () => {
+    const read = (url: string) => JSON.parse(readFileSync(new URL(url, import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
+    const pkg = read('../../package.json');
+    const ranges = Object.entries({ ...pkg['dependencies'], ...pkg['peerDependencies'] }).filter(([name]) => name.startsWith('@tensorflow/'));
+    expect(ranges.map(([name]) => name).sort()).toEqual(['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']);
+    for (const [, range] of ranges) expect(range).toBe('~4.22.0');
+    for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']) {
+      expect(read(`../../node_modules/${name}/package.json`)['version']).toMatch(/^4\.22\./);
     }
   });
 });

@@ -1,33 +1,20 @@
 /**
- * The LSTM's per-time-step element-wise work as single kernels where the backend has them (wasm,
- * with ulmfit's own kernels: src/wasm/kernels.ts). A step of the forward pass is then 6 kernels
- * instead of 13 and a step of the backward 2 instead of 7 plus 4 whole-sequence splits; the
- * numbers are the same bits as the plain TF.js ops in lstm.ts, which stay the path everywhere
- * else (other backends, autodiff). With the native kernels a whole layer's forward pass is one
+ * The LSTM's kernels on the wasm backend, behind lstm.ts's `wasm` and `native` implementations:
+ * the per-time-step element-wise work as single kernels (ulmfit's wasm kernels, wasm-kernels.ts).
+ * A step of the forward pass is then 6 kernels instead of 13 and a step of the backward 2 instead
+ * of 7 plus 4 whole-sequence splits; the numbers are the same bits as the plain TF.js ops in
+ * lstm.ts, which stay the path everywhere else (other backends, autodiff). With the native kernels a whole layer's forward pass is one
  * call, and so is its back-propagation through time (their σ differs from TF.js's in the last
  * bits). Not differentiable: used only inside hand-written gradients and inference.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LSTM_KERNELS } from '../backend.js';
-import { wasmKernelReady } from '../wasm/kernels.js';
-import { loadNativeKernels } from '../wasm/native.js';
-
-let enabled = true;
-
-/** Turns the fused kernels on or off (off: the plain ops). For comparisons in tests and benchmarks. */
-export function setFusedLstmEnabled(on: boolean): void {
-  enabled = on;
-}
-
-/** Whether TF.js is recording operations for a gradient here (tf.grad & co., outside any kernel). */
-export function gradientTapeOn(): boolean {
-  // Engine.isTapeOn is not in TF.js's public typings.
-  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
-}
+import { loadNativeKernels } from './native.js';
+import { LSTM_KERNELS } from './wasm-patches.js';
+import { wasmKernelReady } from './wasm-kernels.js';
 
 /** Whether the fused kernels can run on the current backend now. */
 export function fusedLstmAvailable(): boolean {
-  return enabled && wasmKernelReady(LSTM_KERNELS.cell);
+  return wasmKernelReady(LSTM_KERNELS.cell);
 }
 
 /**

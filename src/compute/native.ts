@@ -1,7 +1,7 @@
 /**
- * ulmfit's native kernels (native/ulmfit_native.cc, built by `npm install` where a C++ compiler is
+ * ulmfit's native kernels (native/src/, built by `npm install` where a C++ compiler is
  * present): a float32 matmul with 256-bit AVX2 FMA on x86-64, split over threads, that the wasm
- * backend's BatchMatMul runs in place on its own memory (kernels.ts). WebAssembly SIMD is 128 bits
+ * backend's BatchMatMul runs in place on its own memory (wasm-kernels.ts). WebAssembly SIMD is 128 bits
  * wide; these cores do twice the multiply-adds per cycle with AVX2 (docs/speed-benchmark.md).
  *
  * Optional by design: where the addon was not built, does not load, or the CPU lacks AVX2/FMA (or
@@ -11,10 +11,21 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
-/** The addon's calling convention this code speaks (ABI_VERSION in native/ulmfit_native.cc). */
-const NATIVE_ABI_VERSION = 4;
+/**
+ * The addon's calling convention and its number of cache slots: native/abi.json, the one file both
+ * this loader and the C++ build read (binding.gyp turns it into defines), so they cannot drift.
+ */
+interface NativeAbi {
+  /** Raised whenever an export's arguments change: a build from other sources is not used. */
+  version: number;
+  /** Packed weights the addon keeps per instance (wasm-kernels.ts picks the slot). */
+  cacheSlots: number;
+}
 
-/** The addon's exports (native/ulmfit_native.cc). */
+/** native/abi.json, relative to this module (src/compute or dist/compute). */
+const ABI: NativeAbi = createRequire(import.meta.url)('../../native/abi.json') as NativeAbi;
+
+/** The addon's exports (native/src/napi.cc). */
 export interface NativeKernels {
   /** Its calling convention: a build from other sources is not used. */
   readonly version: number;
@@ -57,7 +68,7 @@ export interface NativeKernels {
   ): void;
   /**
    * One AdamW step over n float32 parameters (the wasm kernel's operations and bits; scalars as
-   * kernels.ts AdamWScalars, rounded to float32): p, g, m, v in; pOut, mOut, vOut out.
+   * wasm-kernels.ts AdamWScalars, rounded to float32): p, g, m, v in; pOut, mOut, vOut out.
    */
   adamw(
     memory: ArrayBuffer, p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
@@ -71,14 +82,17 @@ export interface NativeKernels {
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
 }
 
-/** Cache slots in the addon (CACHE_SLOTS there). */
-export const NATIVE_CACHE_SLOTS = 8;
+/** The calling convention this loader speaks (native/abi.json). */
+export const NATIVE_ABI_VERSION = ABI.version;
+
+/** Cache slots in the addon (native/abi.json). */
+export const NATIVE_CACHE_SLOTS = ABI.cacheSlots;
 
 let loaded: NativeKernels | null | undefined;
 let enabled = true;
 let threadsWanted: number | undefined;
 
-/** The path of the built addon, relative to this module (src/wasm or dist/wasm). */
+/** The path of the built addon, relative to this module (src/compute or dist/compute). */
 const ADDON_PATH = '../../native/build/Release/ulmfit_native.node';
 
 /** The addon, or null where it is off, missing, or cannot run on this CPU. */
@@ -90,7 +104,7 @@ export function loadNativeKernels(): NativeKernels | null {
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeKernels;
     // A stale build (its sources changed since, and its rebuild failed) is not used.
-    if (addon.version === NATIVE_ABI_VERSION && addon.available()) {
+    if (addon.version === ABI.version && addon.available()) {
       addon.setThreads(threadsWanted ?? defaultThreads());
       loaded = addon;
     }

@@ -1,0 +1,40 @@
+/**
+ * Hand-written gradients: `customOp` (tf.customGrad with the inputs as an array), `detach`, and
+ * whether a gradient tape is recording here.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+
+/**
+ * `tf.customGrad` with the inputs as an array (TF.js's typing of customGrad does not accept a
+ * function with specific tensor parameters). `f` gets the inputs and the save function and returns
+ * the value and a gradient function returning one gradient per input.
+ */
+export function customOp<T extends tf.Tensor>(
+  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: T; gradFunc: GradFunc },
+): (...inputs: tf.Tensor[]) => T {
+  const wrapped = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) =>
+    f(args.slice(0, -1) as tf.Tensor[], args[args.length - 1] as tf.GradSaveFunc)) as unknown as Parameters<
+    typeof tf.customGrad<T>
+  >[0]);
+  return (...inputs: tf.Tensor[]) => wrapped(...inputs);
+}
+
+/** Whether TF.js is recording operations for a gradient here (tf.grad & co., outside any kernel). */
+export function gradientTapeOn(): boolean {
+  // Engine.isTapeOn is not in TF.js's public typings.
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+/**
+ * `x` unchanged in the forward pass, no gradient in the backward (PyTorch's `detach`; TF.js has
+ * no stopGradient op).
+ */
+export function detach<T extends tf.Tensor>(x: T): T {
+  const stop = customOp(([input]) => ({
+    value: input!.clone(),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  }));
+  return stop(x) as T;
+}
