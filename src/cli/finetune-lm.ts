@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .description("fine-tune a pretrained language model on your text (ULMFiT stage 2; fastai's recipe: 1 frozen epoch at 2e-2, then --epochs at --lr)");
   addLmFlags(command)
     .requiredOption('--pretrained <dir|name>', 'the pretrained language model: a model or run directory (from pretrain or import-fastai), or a model name (en; see ulmfit models)')
+    .option('--corpus-vocab-only', "save only the corpus's tokens, as fastai does (default: the saved models also keep the pretrained model's other tokens, so words your text lacks are not xxunk later)")
     .addHelpText('after', '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3')
     .action(async (inputs: string[], flags: LmFlags, command: Command) => runLm(inputs, flags, true, givenOptions(command)));
 }

@@ -39,6 +39,7 @@ export interface LmFlags {
   cache: boolean;
   cacheDir?: string;
   saveEncoder?: boolean;
+  corpusVocabOnly?: boolean;
   overwrite?: boolean;
   resume?: boolean;
   backend: BackendName;
@@ -109,6 +110,7 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean,
     noCache: !flags.cache,
     cacheDir: flags.cacheDir,
     saveEncoder: flags.saveEncoder,
+    corpusVocabOnly: flags.corpusVocabOnly,
     overwrite: flags.overwrite,
     resume: flags.resume,
     explicit,

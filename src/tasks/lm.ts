@@ -15,7 +15,7 @@ import {
 import type { TensorMap } from '../io/tensors.js';
 import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig, type EmbeddingInit } from '../model/awd-lstm.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
-import { matchEmbeds } from '../model/transfer.js';
+import { appendPretrainedVocab, matchEmbeds, MAX_VOCAB, pretrainedTokensToAppend } from '../model/transfer.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { checkDataParallel, DataParallelLm } from '../train/data-parallel.js';
@@ -67,6 +67,12 @@ export interface LmTrainOptions {
   settings?: TokenizerSettings | undefined;
   minFreq?: number | undefined;
   maxVocab?: number | undefined;
+  /**
+   * Fine-tuning: save only the corpus's tokens, as fastai does. By default the saved models append
+   * the pretrained model's other tokens with their pretrained rows (model/transfer.ts,
+   * appendPretrainedVocab), so words the fine-tuning corpus lacks are not xxunk downstream.
+   */
+  corpusVocabOnly?: boolean | undefined;
   workers?: number | undefined;
   /**
    * Data-parallel training replicas (src/train/data-parallel.ts): the main thread and
@@ -119,7 +125,7 @@ export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec)
 /** Options that shape the run and are stored in config.json (what `--resume` restores). */
 const PERSISTED: readonly (keyof LmTrainOptions)[] = [
   'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'epochs', 'lr', 'wd',
-  'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder',
+  'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder', 'corpusVocabOnly',
   'trainWorkers',
 ];
 
@@ -141,6 +147,8 @@ interface LmSetup {
   trainTokens: number;
   validTokens: number;
   transferFound: number | undefined;
+  /** Fine-tuning: the pretrained model's weights and vocab, whose other tokens the saves append. */
+  pretrained: LoadedModelDir | undefined;
   /** Closes the corpora (and removes temporary ones). The model is disposed separately. */
   close(): void;
 }
@@ -220,7 +228,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     return {
       backend, rng, seed, model, config, itos, settings: corpusSettings, spmModel: pretrained?.spmModel ?? train.spmModel, backwards,
       trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined, stages,
-      trainTokens, validTokens, transferFound, close,
+      trainTokens, validTokens, transferFound, pretrained, close,
     };
   } catch (error) {
     close();
@@ -250,7 +258,16 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
   try {
     const runDir = options.out;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
-    const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
+    // The saved models' vocab: the corpus's, then (fine-tuning, by default) the pretrained model's
+    // other tokens. Training, the checkpoint and resume keep the corpus's vocab.
+    const appendFrom = options.corpusVocabOnly ? undefined : setup.pretrained;
+    const savedWeights = (weights: TensorMap): TensorMap =>
+      appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).weights : weights;
+    const savedItos = appendFrom ? [...itos, ...pretrainedTokensToAppend(itos, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).map((i) => appendFrom.vocab[i]!)] : itos;
+    if (savedItos.length > itos.length) {
+      info(`vocab: the saved models keep the pretrained model's ${savedItos.length - itos.length} other tokens after the corpus's ${itos.length} (${savedItos.length}; --corpus-vocab-only for fastai's corpus-only vocab)`);
+    }
+    const common = { vocab: savedItos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
     const saveEncoder = finetune || (options.saveEncoder ?? false);
     let bestLoss = Infinity;
     const training = { seed, backend, pretrained: options.pretrained ?? null, stages };
@@ -263,7 +280,8 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
       clip: options.clip,
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {
-        const weights = weightsToTensorMap(model.namedWeights());
+        const trained = weightsToTensorMap(model.namedWeights());
+        const weights = savedWeights(trained);
         const meta = { arch, backwards, training: { ...training, history: l.history } };
         writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta: { kind: 'lm', ...meta }, weights, ...common });
         const loss = row.validLoss ?? row.trainLoss;
@@ -274,7 +292,7 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
         if (saveEncoder) {
           writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderWeights(weights), ...common });
         }
-        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), { loss: bestLoss, accuracy: null }));
+        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(trained, l.getState(), { loss: bestLoss, accuracy: null }));
         appendMetrics(runDir, { ...row });
         await options.onEpochEnd?.(row);
       },

@@ -49,8 +49,10 @@ describe('trainLanguageModel with trainWorkers', () => {
         },
       })),
     ).rejects.toThrow('simulated crash');
-    // Resume restores trainWorkers from config.json (given 1 here on purpose).
-    await trainLanguageModel(tiny(dir, input, 'cut', { resume: true, trainWorkers: 1 }));
+    // --resume refuses a different --train-workers (the dropout draws would differ) and continues
+    // with the stored one.
+    await expect(trainLanguageModel(tiny(dir, input, 'cut', { resume: true, trainWorkers: 1 }))).rejects.toThrow(/--train-workers 1 \(the run has 2\)/);
+    await trainLanguageModel(tiny(dir, input, 'cut', { resume: true }));
     const expected = weightsOf(join(dir, 'full', 'model-last'));
     const resumed = weightsOf(join(dir, 'cut', 'model-last'));
     for (const [name, values] of expected) expect(resumed.get(name), name).toEqual(values);
