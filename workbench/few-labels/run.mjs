@@ -10,6 +10,7 @@
 // --tag runs an experiment: ulmfit's variants get the extra train-classifier flags, their results
 // go to <work>/experiments-<tag>.jsonl and the table to <work>/experiments-<tag>.md, so the
 // defaults' table in docs/ is left alone (the fine-tuned LMs and caches in <work> are shared).
+// `{task}` in --ulmfit-args is replaced by the task's name (e.g. `--lm /lms/{task}`).
 // Each finished run is appended to <work>/results.jsonl at once, and a run already there is
 // skipped: an interrupted benchmark resumes where it stopped. The doc's results block is rewritten
 // from all of results.jsonl after every run. Run it niced on a shared machine. Needs `npm run build`.
@@ -37,7 +38,7 @@ const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const known = new Set(['--tasks', '--labels', '--seeds', '--runners', '--lm', '--work', '--out', '--src', '--no-install', '--report-only', '--tag', '--ulmfit-args', '--help', '-h']);
 for (const [i, a] of args.entries()) if (a.startsWith('-') && !known.has(a) && args[i - 1] !== '--ulmfit-args') usage(`unknown flag ${a}`);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 17).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 18).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 

@@ -161,7 +161,7 @@ function ulmfitRunner(lm, extraArgs = []) {
       throw err;
     }
     const train = ulmfit(
-      ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache'), ...extraArgs],
+      ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache'), ...extraArgs.map((a) => a.replaceAll('{task}', task))],
       { log },
     );
     const predictions = join(runDir, 'test-predictions.jsonl');
