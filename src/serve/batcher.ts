@@ -56,6 +56,8 @@ export class MicroBatcher<I, O> {
   private timer: NodeJS.Timeout | undefined;
   private readonly counters = { batches: 0, items: 0, refused: 0, timedOut: 0 };
   private idleWaiters: (() => void)[] = [];
+  /** Set by `drained`: batches start without waiting for maxWaitMs. */
+  private draining = false;
 
   constructor(private readonly options: BatcherOptions<I, O>) {}
 
@@ -110,8 +112,13 @@ export class MicroBatcher<I, O> {
     return { waiting: this.queuedItems, ...this.counters };
   }
 
-  /** Resolves once nothing is queued or running (new work is still taken: the server refuses it). */
+  /**
+   * Resolves once nothing is queued or running (new work is still taken: the server refuses it).
+   * What waits for company starts at once: during a shutdown no more is coming.
+   */
   async drained(): Promise<void> {
+    this.draining = true;
+    this.flush();
     if (!this.running && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -122,7 +129,7 @@ export class MicroBatcher<I, O> {
       if (!this.running && this.queue.length === 0) this.notifyIdle();
       return;
     }
-    if (this.queuedItems >= this.options.maxBatch) {
+    if (this.queuedItems >= this.options.maxBatch || this.draining) {
       this.flush();
       return;
     }
