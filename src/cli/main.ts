@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { usageError, type UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { reportError } from './fatal.js';
 import { checkFlagRanges } from './options.js';
@@ -46,7 +47,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   const program = new Command('ulmfit')
     .description("fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text")
     .version(PACKAGE_VERSION)
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors are printed by main() as one `error [E_USAGE]` line (commander's own are 2-3 lines).
+    .configureOutput({ outputError: () => undefined })
     // A fixed width keeps --help identical everywhere, so docs/cli.md can be checked.
     .configureHelp({ helpWidth: 100 })
     .option('--offline', 'never use the network: a model or dataset name that is not cached is an error (also ULMFIT_OFFLINE=1)')
@@ -55,8 +57,36 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .exitOverride();
   for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
+  showDefaultsPlain(program);
   program.hook('preAction', (_program, command) => checkFlagRanges(command)); // every numeric flag against FLAG_RANGES
   return program;
+}
+
+/**
+ * A commander parse error as one E_USAGE line: its message ("unknown option '--x'"), its
+ * "(Did you mean --y?)" folded in, and where to read the usage.
+ */
+export function commanderUsageError(err: CommanderError, program: Command, argv: readonly string[]): UlmfitError {
+  const [first = '', ...rest] = err.message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const message = first.replace(/^error: /, '');
+  const suggestion = rest.map((line) => line.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean')).join(' ');
+  const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const sub = program.commands.find((c) => c.name() === name);
+  const help = `run ulmfit${sub ? ` ${sub.name()}` : ''} --help for usage`;
+  return usageError(message, suggestion ? `${suggestion}; ${help}` : help);
+}
+
+/**
+ * commander shows a string default quoted (`(default: "40")`); numbers and plain words read
+ * better as they are typed (`(default: 40)`, `(default: auto)`), like the numeric defaults.
+ */
+function showDefaultsPlain(program: Command): void {
+  for (const command of [program, ...program.commands]) {
+    for (const option of command.options) {
+      const value: unknown = option.defaultValue;
+      if (typeof value === 'string' && option.defaultValueDescription === undefined && /^[\w.:-]+$/.test(value)) option.defaultValueDescription = value;
+    }
+  }
 }
 
 /** Runs the CLI and resolves to the process exit code (0 ok, 1 failure, 2 usage error). */
@@ -67,8 +97,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander already printed the message; help and version exit with code 0.
-      return err.exitCode === 0 ? 0 : 2;
+      // Help and version exit with code 0; help shown for a missing subcommand is not an error line.
+      if (err.exitCode === 0 || err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
+      return reportError(commanderUsageError(err, program, argv));
     }
     return reportError(err); // one line, whatever it is (cli/fatal.ts)
   }
