@@ -7,7 +7,8 @@
  * line), or any other file as plain text (one document per file, or per line with `lineDocs`).
  *
  * The library never prints: skipped binary files become `warnings`, skipped empty documents are
- * counted in `emptySkipped`, and the caller reports them.
+ * counted in `emptySkipped`, what was inferred (the label column) is in `notes`, and the caller
+ * reports them.
  */
 import { stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
@@ -36,13 +37,31 @@ export interface Doc {
   split?: Split;
   /** Where it came from: a file path, or `path:line` for line-, row- and JSONL-based inputs. */
   origin: string;
+  /** The document's own id (an id column or field), with `idCol`. */
+  id?: string;
 }
 
 export interface SourceOptions {
-  /** CSV/TSV column (name, or 0-based index) or JSONL field holding the text. Default `text` (CSV: column 0 if no `text` header). */
+  /**
+   * CSV/TSV column (name, or 0-based index) or JSONL field holding the text. Default `text`; a
+   * file without it is an E_INPUT_FORMAT error listing its columns (never a guessed column).
+   */
   textCol?: string;
   /** CSV/TSV column or JSONL field holding the label. Default `label` when present, else none. */
   labelCol?: string;
+  /** Read no labels at all (label columns, fields and folder names are ignored). */
+  noLabels?: boolean;
+  /**
+   * CSV/TSV column or JSONL field holding each document's id, into `Doc.id`: a name (or index)
+   * that must exist, or `true` for the `id` column when there is one.
+   */
+  idCol?: string | true;
+  /**
+   * Yield blank documents too (classify prints a row for each), counted in `emptyKept` rather
+   * than dropped and counted in `emptySkipped`. Blank JSONL lines and CSV lines hold no record
+   * and are still no documents.
+   */
+  keepEmpty?: boolean;
   /** A plain text file holds one document per line (instead of one per file). */
   lineDocs?: boolean;
   /** Default utf8; latin1 accepts any bytes. */
@@ -139,7 +158,11 @@ function formatError(message: string, hint: string): UlmfitError {
  */
 export class DocumentSource implements AsyncIterable<Doc> {
   readonly warnings: string[] = [];
+  /** What the reader inferred without being told (a default label or id column), for an info line. */
+  readonly notes: string[] = [];
   emptySkipped = 0;
+  /** Blank documents yielded (`keepEmpty`). */
+  emptyKept = 0;
   numDocs = 0;
   /** Bytes consumed so far, against `totalBytes` (undefined when stdin is an input). */
   bytesRead = 0;
@@ -169,9 +192,11 @@ export class DocumentSource implements AsyncIterable<Doc> {
     for (const input of this.inputs) {
       for await (const batch of this.readInput(input)) {
         const kept = batch.filter((doc) => !isBlank(doc.text));
-        this.emptySkipped += batch.length - kept.length;
+        if (this.options.keepEmpty) this.emptyKept += batch.length - kept.length;
+        else this.emptySkipped += batch.length - kept.length;
         this.numDocs += kept.length;
-        if (kept.length > 0) yield kept;
+        const out = this.options.keepEmpty ? batch : kept;
+        if (out.length > 0) yield out;
       }
     }
     if (this.numDocs === 0) {
@@ -229,14 +254,17 @@ export class DocumentSource implements AsyncIterable<Doc> {
       }
       this.bytesRead += file.size;
       const doc: Doc = { text, origin: file.path };
-      if (labelled && file.rel !== undefined) Object.assign(doc, labelFromRelPath(file.rel));
+      if (labelled && file.rel !== undefined) {
+        Object.assign(doc, labelFromRelPath(file.rel));
+        if (doc.label !== undefined) this.note(`${file.path.slice(0, file.path.length - file.rel.length - 1) || '.'}: gold labels from its folder names`);
+      }
       yield [doc];
     }
   }
 
   private readFolder(input: ResolvedInput): AsyncGenerator<Doc[]> {
     if (input.files.length === 0) this.warnings.push(`no .txt files in folder ${input.path}`);
-    return this.readFiles(input.files, this.options.folderLabels ?? true);
+    return this.readFiles(input.files, !this.options.noLabels && (this.options.folderLabels ?? true));
   }
 
   private async *readLineDocs(blocks: AsyncIterable<string>, path: string): AsyncGenerator<Doc[]> {
@@ -258,7 +286,7 @@ export class DocumentSource implements AsyncIterable<Doc> {
 
   private jsonlDoc(text: string, path: string, line: number): Doc {
     const textField = this.options.textCol ?? 'text';
-    const labelField = this.options.labelCol;
+    const labelField = this.options.noLabels ? undefined : this.options.labelCol;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -275,10 +303,18 @@ export class DocumentSource implements AsyncIterable<Doc> {
       throw formatError(`${path}:${line} has no string field '${textField}' (fields: ${has})`, 'pass --text-col with the field that holds the text');
     }
     const doc: Doc = { text: body, origin: `${path}:${line}` };
-    const rawLabel = record[labelField ?? 'label'];
-    if (rawLabel !== undefined && rawLabel !== null) doc.label = String(rawLabel);
-    else if (labelField !== undefined) {
+    const rawLabel = this.options.noLabels ? undefined : record[labelField ?? 'label'];
+    if (rawLabel !== undefined && rawLabel !== null) {
+      doc.label = String(rawLabel);
+      if (labelField === undefined) this.note(`${path}: gold labels from its 'label' field`);
+    } else if (labelField !== undefined) {
       throw formatError(`${path}:${line} has no field '${labelField}'`, 'pass --label-col with the field that holds the label');
+    }
+    const idCol = this.options.idCol;
+    if (idCol !== undefined) {
+      const rawId = record[idCol === true ? 'id' : idCol];
+      if (rawId !== undefined && rawId !== null) doc.id = String(rawId);
+      else if (idCol !== true) throw formatError(`${path}:${line} has no field '${idCol}' (fields: ${Object.keys(record).join(', ')})`, 'pass --id-col with the field that holds the id');
     }
     return doc;
   }
@@ -291,6 +327,7 @@ export class DocumentSource implements AsyncIterable<Doc> {
     source.pipe(parser);
     let textIndex = -1;
     let labelIndex = -1;
+    let idIndex = -1;
     let header: string[] | undefined;
     let docs: Doc[] = [];
     try {
@@ -300,12 +337,20 @@ export class DocumentSource implements AsyncIterable<Doc> {
         const line = row.info.lines - fields.reduce((n, f) => n + countNewlines(f), 0);
         if (!header) {
           header = fields;
-          textIndex = this.columnIndex(header, this.options.textCol, path, '--text-col') ?? (header.includes('text') ? header.indexOf('text') : 0);
-          labelIndex = this.columnIndex(header, this.options.labelCol, path, '--label-col') ?? header.indexOf('label');
+          textIndex = this.columnIndex(header, this.options.textCol, path, '--text-col') ?? header.indexOf('text');
+          if (textIndex < 0) {
+            // Never a guessed column: column 0 of `id,body,genre` is the ids.
+            throw formatError(`${path} has no column 'text' (columns: ${header.join(', ')})`, 'pass --text-col with the column that holds the text (a name or a 0-based index)');
+          }
+          labelIndex = this.options.noLabels ? -1 : this.columnIndex(header, this.options.labelCol, path, '--label-col') ?? header.indexOf('label');
+          if (labelIndex >= 0 && this.options.labelCol === undefined) this.note(`${path}: gold labels from its 'label' column`);
+          const idCol = this.options.idCol;
+          idIndex = idCol === true ? header.indexOf('id') : (this.columnIndex(header, idCol, path, '--id-col') ?? -1);
           continue;
         }
         const doc: Doc = { text: fields[textIndex] ?? '', origin: `${path}:${line}` };
         if (labelIndex >= 0 && fields[labelIndex] !== undefined) doc.label = fields[labelIndex];
+        if (idIndex >= 0 && fields[idIndex] !== undefined) doc.id = fields[idIndex];
         docs.push(doc);
         if (docs.length >= CSV_BATCH_ROWS) {
           yield docs;
@@ -322,6 +367,11 @@ export class DocumentSource implements AsyncIterable<Doc> {
     } finally {
       source.destroy();
     }
+  }
+
+  /** Records an inference once per message. */
+  private note(message: string): void {
+    if (!this.notes.includes(message)) this.notes.push(message);
   }
 
   /** A column given by name (preferred) or 0-based index; undefined when not given. */

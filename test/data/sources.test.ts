@@ -238,6 +238,48 @@ describe('bad input', () => {
     expect(labelErr.hint).toContain('--label-col');
   });
 
+  it('a CSV or TSV without a text column is an error listing its columns, never column 0', async () => {
+    const dir = tmp();
+    const csv = file(dir, 'genres.csv', 'id,body,genre\n1,A long passage.,news\n2,Another one.,fiction\n');
+    const err = await errorOf(readAll([csv]));
+    expect(err.code).toBe('E_INPUT_FORMAT');
+    expect(err.toLine()).toBe(`error [E_INPUT_FORMAT]: ${csv} has no column 'text' (columns: id, body, genre) (pass --text-col with the column that holds the text (a name or a 0-based index))`);
+    const tsv = file(dir, 'genres.tsv', 'id\tbody\n1\tx\n');
+    expect((await errorOf(readAll([tsv]))).message).toContain("has no column 'text' (columns: id, body)");
+    const { docs } = await readAll([csv], { textCol: 'body', labelCol: 'genre' });
+    expect(docs.map((d) => [d.text, d.label])).toEqual([['A long passage.', 'news'], ['Another one.', 'fiction']]);
+  });
+
+  it('says when labels come from a default column; noLabels ignores them; idCol reads ids', async () => {
+    const labeled = await readAll([`${FIX}/reviews.csv`]);
+    expect(labeled.source.notes).toEqual([`${FIX}/reviews.csv: gold labels from its 'label' column`]);
+    const plain = await readAll([`${FIX}/reviews.csv`], { noLabels: true, idCol: true });
+    expect(plain.docs.every((d) => d.label === undefined)).toBe(true);
+    expect(plain.source.notes).toEqual([]);
+    expect(plain.docs.map((d) => d.id)).toEqual(['1', '2', '3', '4']);
+    const dir = tmp();
+    const jsonl = file(dir, 'a.jsonl', '{"text":"a","label":"x","key":7}\n{"text":"b","label":"y","key":8}\n');
+    const withKey = await readAll([jsonl], { idCol: 'key' });
+    expect(withKey.docs.map((d) => [d.id, d.label])).toEqual([['7', 'x'], ['8', 'y']]);
+    expect(withKey.source.notes).toEqual([`${jsonl}: gold labels from its 'label' field`]);
+    expect((await errorOf(readAll([jsonl], { idCol: 'nope' }))).hint).toContain('--id-col');
+    expect((await errorOf(readAll([`${FIX}/reviews.csv`], { idCol: 'nope' }))).message).toContain("has no column 'nope'");
+    expect((await readAll([jsonl], { noLabels: true })).docs.every((d) => d.label === undefined)).toBe(true);
+  });
+
+  it('keepEmpty yields blank documents in place (one per line or row) and counts them', async () => {
+    const dir = tmp();
+    const lines = file(dir, 'lines.txt', 'one\n\n  \nfour\n');
+    const kept = await readAll([lines], { lineDocs: true, keepEmpty: true });
+    expect(kept.docs.map((d) => [d.text, d.origin])).toEqual([['one', `${lines}:1`], ['', `${lines}:2`], ['  ', `${lines}:3`], ['four', `${lines}:4`]]);
+    expect([kept.source.emptyKept, kept.source.emptySkipped, kept.source.numDocs]).toEqual([2, 0, 2]);
+    const csv = file(dir, 'e.csv', 'text\na\n""\nc\n');
+    expect((await readAll([csv], { keepEmpty: true })).docs.map((d) => d.text)).toEqual(['a', '', 'c']);
+    const dropped = await readAll([lines], { lineDocs: true });
+    expect(dropped.docs.map((d) => d.text)).toEqual(['one', 'four']);
+    expect(dropped.source.emptySkipped).toBe(2);
+  });
+
   it('a CSV row with the wrong field count names file and line', async () => {
     const dir = tmp();
     const path = file(dir, 'bad.csv', 'text,label\na,pos\nb,neg,extra\n');
