@@ -10,7 +10,7 @@
  */
 import { initBackend, type BackendName } from '../backend.js';
 import { LmStream } from '../data/lm-stream.js';
-import { assertFinite } from '../errors.js';
+import { assertFinite, UlmfitError } from '../errors.js';
 import { readModelDir, resolveModelDir } from '../io/artifact.js';
 import { LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
 import { withTfWeights } from '../model/persist.js';
@@ -77,7 +77,13 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
       total += doc.length;
       for (let i = 0; i < doc.length; i++) if (doc[i] === unk) unknown++;
     }
-    const stream = new LmStream(docs, { bs: options.bs ?? 64, bptt: options.bptt ?? 72, backwards: loaded.meta.backwards });
+    if (total < 2) {
+      throw new UlmfitError('E_INPUT_EMPTY', `the text to score has ${total} token${total === 1 ? '' : 's'}; a language model needs at least 2 (one to predict from, one to predict)`, 'give more text');
+    }
+    // Fewer streams on a short text, so that every token is scored: the score barely depends on bs,
+    // while a bs above the token count would leave no batch at all.
+    const bs = Math.min(options.bs ?? 64, total - 1);
+    const stream = new LmStream(docs, { bs, bptt: options.bptt ?? 72, backwards: loaded.meta.backwards });
     await initBackend(options.backend ?? 'auto');
     const rng = new Rng(0); // eval mode: nothing random is drawn
     const model = new LanguageModel(itos.length, loaded.meta.arch as unknown as AwdLstmConfig, { rng });

@@ -28,6 +28,14 @@ describe('evaluateLanguageModel', () => {
     expect(scored.loss).toBeCloseTo(last.validLoss!, 5);
     expect(scored.accuracy).toBeCloseTo(last.accuracy!, 6);
     expect(scored.perplexity).toBeCloseTo(last.perplexity!, 3);
+    // A text shorter than the default 64 streams is scored on fewer streams, not reported as 0/0.
+    const short = join(dir, 'short.txt');
+    writeFileSync(short, 'the cat sat on a mat.\n');
+    const scoredShort = await evaluateLanguageModel({ model: join(dir, 'run', 'model-last'), inputs: [short], lineDocs: true, noCache: true, workers: 0, backend: 'wasm' });
+    expect(Number.isFinite(scoredShort.loss)).toBe(true);
+    writeFileSync(short, 'cat\n'); // xxbos cat: the shortest text there is to score
+    const two = await evaluateLanguageModel({ model: join(dir, 'run', 'model-last'), inputs: [short], lineDocs: true, noCache: true, workers: 0, backend: 'wasm' });
+    expect([two.tokens, Number.isFinite(two.loss)]).toEqual([2, true]);
     expect(scored.tokens).toBe(run.validTokens);
     expect(scored.transferFound).toBeUndefined();
   });
