@@ -4,6 +4,7 @@ import type { UpdateMode } from '../train/data-parallel.js';
 import type { StepTiming } from '../train/dp-replica.js';
 import type { SpeedConfig } from '../tasks/speed.js';
 import { backendName, wholeNumber } from './options.js';
+import { snakeKeys } from './json-output.js';
 
 interface BenchFlags extends SpeedConfig {
   backend: BackendName;
@@ -57,7 +58,7 @@ async function run(flags: BenchFlags): Promise<void> {
       infer_tokens_per_s: Math.round(result.inferTokensPerS * 10) / 10,
       // Single-process output keeps its original keys.
       ...(result.workers > 1
-        ? { workers: result.workers, main_thread: result.mainThread, update: result.update, step_ms: result.stepTiming?.map(roundTiming) }
+        ? { workers: result.workers, main_thread: result.mainThread, update: result.update, step_ms: result.stepTiming?.map((t) => snakeKeys(roundTiming(t))) }
         : {}),
       backend: result.backend,
       matmul: result.matmul,

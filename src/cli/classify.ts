@@ -1,8 +1,12 @@
 /** `ulmfit classify`: predictions of one classifier, or the averaged ensemble of several. */
 import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
-import { classifyInputs, evaluate, topK, type ClassifyReadStats, type Evaluation, type Prediction } from '../infer/classify.js';
+import { basename } from 'node:path';
+import { classifyRows, evaluate, type ClassifyReadStats } from '../infer/classify.js';
 import { loadClassifiers } from '../tasks/load-classifiers.js';
+import { EMPTY_LABEL, evaluationOutput, formatEvaluation, jsonLine, RESOLVED_WHY, textLine } from './classify-output.js';
+import type { ClassifyEvaluationLine } from './json-output.js';
+import { usageError } from '../errors.js';
 import { backendName, collect, wholeNumber } from './options.js';
 
 interface Flags {
@@ -11,6 +15,9 @@ interface Flags {
   topK?: number;
   textCol?: string;
   labelCol?: string;
+  labels: boolean;
+  idCol?: string;
+  withIds?: boolean;
   lineDocs?: boolean;
   backend: BackendName;
   json?: boolean;
@@ -27,14 +34,19 @@ export function register(program: Command): void {
     .option('--top-k <k>', 'print the k most probable labels per document', wholeNumber(1))
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with gold labels (default label, when present)')
+    .option('--no-labels', 'ignore gold labels in the input (label column or field, label folders): predict only, no scores')
+    .option('--id-col <col>', 'CSV/TSV column or JSONL field with document ids (default id, when present)')
+    .option('--with-ids', "print each document's id (else its origin: file, or file:line) as the first column")
     .option('--line-docs', 'a plain text file holds one document per line')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .option('--json', 'one JSON object per document with every class probability (and a final {"evaluation"} line for labeled input)')
+    .option('--json', 'one JSON object per document with its origin, id and every class probability (and a final {"evaluation"} line for labeled input)')
     .option('--quiet', 'no info or warnings on stderr')
     .addHelpText(
       'after',
-      '\nOutput: one line per document, in input order: label<TAB>probability. With gold labels in the input,' +
+      '\nOutput: one line per document, in input order: label<TAB>probability (--with-ids: id<TAB>label<TAB>probability);' +
+        `\nan empty document gets the row ${EMPTY_LABEL}<TAB>-, so row i is always document i. With gold labels in the input,` +
         '\naccuracy, macro-F1, per-class scores and the confusion matrix follow on stderr (exit 1 if a gold label is unknown).' +
+        '\nA run directory classifies with its model-best/ (else model-last/); stderr says which.' +
         '\n\nExample:\n  ulmfit classify --model runs/imdb-clas --model runs/imdb-clas-bwd aclImdb/test',
     )
     .action(async (inputs: string[], flags: Flags) => run(inputs, flags));
@@ -48,21 +60,30 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   const say = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
   };
+  if (flags.labelCol !== undefined && !flags.labels) throw usageError('--label-col and --no-labels contradict each other', 'give one of them');
   const ensemble = await loadClassifiers(flags.model, flags.backend);
   try {
-    const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] };
+    // A run directory stands for one of its models: say which, so a score is never of an unknown model.
+    ensemble.members.forEach((member, i) => {
+      const given = flags.model[i]!;
+      if (member.dir !== given) say(`model: ${given} → ${member.dir}${RESOLVED_WHY[basename(member.dir)] ?? ''}`);
+    });
+    const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [], notes: [] };
     const predicted: string[] = [];
     const gold: string[] = [];
     let total = 0;
     const options = {
       bs: flags.bs,
+      idCol: flags.idCol ?? (true as const),
       ...(flags.textCol !== undefined ? { textCol: flags.textCol } : {}),
       ...(flags.labelCol !== undefined ? { labelCol: flags.labelCol } : {}),
+      ...(!flags.labels ? { noLabels: true } : {}),
       ...(flags.lineDocs ? { lineDocs: true } : {}),
     };
-    for await (const chunk of classifyInputs(ensemble, inputs, options, stats)) {
-      process.stdout.write(chunk.map((p) => (flags.json ? jsonLine(ensemble.labels, p, flags.topK) : textLine(ensemble.labels, p, flags.topK))).join(''));
+    for await (const chunk of classifyRows(ensemble, inputs, options, stats)) {
+      process.stdout.write(chunk.map((p) => (flags.json ? jsonLine(ensemble.labels, p, flags.topK) : textLine(ensemble.labels, p, flags))).join(''));
       for (const p of chunk) {
+        if ('empty' in p) continue;
         total += 1;
         if (p.gold !== undefined) {
           predicted.push(p.label);
@@ -71,46 +92,17 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
       }
     }
     for (const warning of stats.warnings) say(`warning: ${warning}`);
-    if (stats.emptySkipped > 0) say(`warning: ${stats.emptySkipped} empty document${stats.emptySkipped === 1 ? '' : 's'} skipped (no prediction printed for ${stats.emptySkipped === 1 ? 'it' : 'them'})`);
+    if (stats.emptySkipped > 0) {
+      const n = stats.emptySkipped;
+      say(`warning: ${n} empty document${n === 1 ? '' : 's'}: ${n === 1 ? 'its row is' : 'their rows are'} ${flags.json ? '{"empty": true}' : EMPTY_LABEL}, with no prediction`);
+    }
     if (gold.length === 0) return;
+    for (const note of stats.notes ?? []) say(`${note} (--no-labels ignores them)`);
     const evaluation = evaluate(ensemble.labels, predicted, gold);
     if (gold.length < total) say(`scored the ${gold.length} of ${total} documents that have a gold label`);
-    if (flags.json) process.stdout.write(JSON.stringify({ evaluation }) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify({ evaluation: evaluationOutput(evaluation) } satisfies ClassifyEvaluationLine) + '\n');
     else process.stderr.write(formatEvaluation(evaluation));
   } finally {
     ensemble.dispose();
   }
-}
-
-function textLine(labels: readonly string[], p: Prediction, k: number | undefined): string {
-  if (k === undefined) return `${p.label}\t${p.probability.toFixed(4)}\n`;
-  return topK(labels, p.probabilities, k).map((t) => `${t.label}\t${t.probability.toFixed(4)}`).join('\t') + '\n';
-}
-
-function jsonLine(labels: readonly string[], p: Prediction, k: number | undefined): string {
-  const probabilities = Object.fromEntries(labels.map((label, c) => [label, p.probabilities[c]!]));
-  return JSON.stringify({
-    index: p.index,
-    origin: p.origin,
-    label: p.label,
-    probability: p.probability,
-    probabilities,
-    ...(k !== undefined ? { top_k: topK(labels, p.probabilities, k) } : {}),
-    ...(p.gold !== undefined ? { gold: p.gold } : {}),
-  }) + '\n';
-}
-
-/** The evaluation report: summary, per-class table and confusion matrix (rows gold, columns predicted). */
-export function formatEvaluation(e: Evaluation): string {
-  const width = Math.max(9, ...e.labels.map((l) => l.length));
-  const lines = [`accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.f1Macro.toFixed(4)}  (${e.count} documents)`, ''];
-  lines.push(`${'class'.padEnd(width)} ${'precision'.padStart(9)} ${'recall'.padStart(9)} ${'f1'.padStart(9)} ${'support'.padStart(9)}`);
-  for (const c of e.perClass) {
-    lines.push(`${c.label.padEnd(width)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(9)} ${c.f1.toFixed(4).padStart(9)} ${String(c.support).padStart(9)}`);
-  }
-  lines.push('', 'confusion matrix (rows: gold, columns: predicted)');
-  const cell = Math.max(6, ...e.labels.map((l) => l.length), ...e.confusion.flat().map((n) => String(n).length));
-  lines.push(`${''.padEnd(width)} ${e.labels.map((l) => l.padStart(cell)).join(' ')}`);
-  e.confusion.forEach((row, g) => lines.push(`${e.labels[g]!.padEnd(width)} ${row.map((n) => String(n).padStart(cell)).join(' ')}`));
-  return lines.join('\n') + '\n';
 }

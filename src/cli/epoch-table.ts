@@ -41,13 +41,19 @@ export class EpochTable {
       process.stdout.write(cells.map((c) => c.padStart(c === 'stage' || c === 'epoch' ? 5 : 10)).join(' ') + '\n');
       this.headerPrinted = true;
     }
-    const values = this.columns.map((c) => formatCell(row[c]).padStart(10));
+    const values = this.columns.map((c) => formatCell(row[c], c).padStart(10));
     process.stdout.write([String(row.stage + 1).padStart(5), String(row.epoch + 1).padStart(5), ...values, clock(row.seconds).padStart(10)].join(' ') + '\n');
   };
 }
 
-function formatCell(value: number | null | undefined): string {
+/**
+ * One precision per column, in every command (the output convention, docs/json-output.md):
+ * perplexity with 2 decimals (it spans 1 to 10^4), losses and scores with 4.
+ */
+export const DECIMALS: Record<Column, number> = { trainLoss: 4, validLoss: 4, accuracy: 4, perplexity: 2, f1Macro: 4 };
+
+export function formatCell(value: number | null | undefined, column: Column): string {
   if (value === null || value === undefined) return '-';
   if (!Number.isFinite(value)) return String(value);
-  return Math.abs(value) >= 1000 ? value.toFixed(1) : value.toFixed(4);
+  return value.toFixed(DECIMALS[column]);
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { exportFastaiModel } from '../io/fastai-model-dir.js';
+import { snakeKeys } from './json-output.js';
 
 interface Flags {
   out: string;
@@ -36,7 +37,7 @@ export function register(program: Command): void {
         layout: flags.v1 ? 'v1' : 'v2',
         overwrite: flags.overwrite,
       });
-      if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify(snakeKeys(result)) + '\n');
       else process.stdout.write(`exported ${result.modelDir} (${result.kind}, ${result.tensors} tensors) → ${result.out} + ${result.itosOut}\n`);
     });
 }

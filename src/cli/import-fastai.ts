@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { importFastaiModel } from '../io/fastai-model-dir.js';
 import { AWD_LSTM_LM_CONFIG } from '../model/awd-lstm.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
+import { snakeKeys } from './json-output.js';
 
 interface Flags {
   out: string;
@@ -49,7 +50,7 @@ function runImport(weights: string, itos: string, flags: Flags): void {
   });
   const { shape, meta } = result;
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ out: flags.out, kind: meta.kind, layout: result.layout, container: result.format, ...shape, backwards }) + '\n');
+    process.stdout.write(JSON.stringify(snakeKeys({ out: flags.out, kind: meta.kind, layout: result.layout, container: result.format, ...shape, backwards })) + '\n');
     return;
   }
   process.stdout.write(

@@ -5,7 +5,9 @@ import { trainLanguageModel, type LmTrainOptions } from '../tasks/lm.js';
 import { parseRecipe } from '../train/recipe.js';
 import { parseLr } from '../train/schedule.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
-import { EpochTable } from './epoch-table.js';
+import { epochRecord } from '../tasks/epoch-record.js';
+import { EpochTable, formatCell } from './epoch-table.js';
+import type { LmOutput } from './json-output.js';
 import { collect, realNumber, wholeNumber } from './options.js';
 import { addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
 
@@ -122,8 +124,12 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean,
   const result = await trainLanguageModel(options);
   const best = result.best;
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ run_dir: result.runDir, backend: result.backend, vocab_size: result.vocabSize, train_tokens: result.trainTokens, valid_tokens: result.validTokens, transfer_found: result.transferFound ?? null, best, history: result.history }) + '\n');
+    process.stdout.write(JSON.stringify({
+      run_dir: result.runDir, backend: result.backend, vocab_size: result.vocabSize, train_tokens: result.trainTokens, valid_tokens: result.validTokens,
+      transfer_found: result.transferFound ?? null,
+      best: best ? epochRecord(best, 'lm') : null, history: result.history.map((row) => epochRecord(row, 'lm')),
+    } satisfies LmOutput) + '\n');
   } else if (best) {
-    info(`best: valid loss ${best.validLoss?.toFixed(4) ?? '-'}, accuracy ${best.accuracy?.toFixed(4) ?? '-'}, perplexity ${best.perplexity?.toFixed(2) ?? '-'} → ${result.runDir}`);
+    info(`best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, perplexity ${formatCell(best.perplexity, 'perplexity')} → ${result.runDir}`);
   }
 }

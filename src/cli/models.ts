@@ -14,6 +14,7 @@ import { knownModels, MODELS_DIR_ENV, type ModelName, type ModelNameSources } fr
 import { entryDir, hubHome, sourceUrl } from '../hub/cache.js';
 import { findHubEntry, HUB_DATASETS } from '../hub/catalog.js';
 import { readSafetensorsHeader } from '../io/safetensors.js';
+import { snakeKeys } from './json-output.js';
 
 interface Flags {
   json?: boolean;
@@ -150,7 +151,7 @@ export function register(program: Command): void {
   program
     .command('models')
     .description('list the model names that --pretrained, --lm and --model accept and the datasets inputs accept (shipped, in $ULMFIT_MODELS_DIR, or pulled)')
-    .option('--json', 'one JSON object per name: {"name","installed","source","dir","kind","emb","hidden","layers","vocab","weights","bytes","downloadBytes","url","description"}')
+    .option('--json', 'one JSON object per name: {"name","installed","source","dir","kind","emb","hidden","layers","vocab","weights","bytes","download_bytes","url","description"}')
     .addHelpText(
       'after',
       `\nA name stands for a model directory wherever one is accepted; an existing path of the same name wins.\n` +
@@ -160,7 +161,7 @@ export function register(program: Command): void {
     )
     .action((flags: Flags) => {
       const models = [...listModels(), ...listDatasets()];
-      if (flags.json) process.stdout.write(models.map((m) => JSON.stringify(m) + '\n').join(''));
+      if (flags.json) process.stdout.write(models.map((m) => JSON.stringify(snakeKeys(m)) + '\n').join(''));
       else process.stdout.write(modelsTable(models));
     });
 }

@@ -12,6 +12,7 @@ import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Progress } from './progress.js';
 import { resolveSubword, vocabSizeArg, type SubwordFlags } from './tokenize-subword.js';
+import { snakeKeys } from './json-output.js';
 
 interface Flags extends SubwordFlags {
   out?: string;
@@ -112,7 +113,7 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
       const result = await tokenizeCorpus(inputs, options);
       stats = result.stats;
       where = `${result.hit ? ' (cache hit)' : ''}${flags.out ? ` → ${flags.out}` : ''}`;
-      if (flags.out && flags.json) await writeOut(JSON.stringify({ dir: flags.out, cacheHit: result.hit, ...stats }) + '\n');
+      if (flags.out && flags.json) await writeOut(JSON.stringify(snakeKeys({ dir: flags.out, cacheHit: result.hit, ...stats })) + '\n');
       if (!flags.out) {
         try {
           await printIds(result.dir, Boolean(flags.json));

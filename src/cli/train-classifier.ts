@@ -4,7 +4,9 @@ import type { BackendName } from '../backend.js';
 import { trainClassifier, type ClassifierTrainOptions } from '../tasks/classifier.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { parseRecipe } from '../train/recipe.js';
-import { EpochTable } from './epoch-table.js';
+import { epochRecord } from '../tasks/epoch-record.js';
+import { EpochTable, formatCell } from './epoch-table.js';
+import type { ClassifierOutput } from './json-output.js';
 import { givenOptions, realNumber, wholeNumber } from './options.js';
 import { addLabeledDataFlags, addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
 
@@ -140,14 +142,14 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
       JSON.stringify({
         run_dir: result.runDir, backend: result.backend, encoder: result.encoder, labels: result.labels,
         train_docs: result.trainDocs, valid_docs: result.validDocs, vocab_size: result.vocabSize, bs: result.bs, recipe: result.recipe,
-        best, history: result.history,
+        best: best ? epochRecord(best, 'classifier') : null, history: result.history.map((row) => epochRecord(row, 'classifier')),
         baseline: result.baseline
           ? { model: 'nbsvm', dir: result.baseline.out, accuracy: result.baseline.accuracy, f1_macro: result.baseline.f1Macro, train_seconds: result.baseline.trainSeconds }
           : null,
-      }) + '\n',
+      } satisfies ClassifierOutput) + '\n',
     );
   } else if (best) {
-    info(`best: valid loss ${best.validLoss?.toFixed(4) ?? '-'}, accuracy ${best.accuracy?.toFixed(4) ?? '-'}, macro-F1 ${best.f1Macro?.toFixed(4) ?? '-'} → ${result.runDir}`);
+    info(`best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, macro-F1 ${formatCell(best.f1Macro, 'f1Macro')} → ${result.runDir}`);
     const base = result.baseline;
     if (base && base.accuracy !== null && best.accuracy !== null) {
       const diff = 100 * (best.accuracy - base.accuracy);

@@ -387,7 +387,8 @@ export class DocumentSource implements AsyncIterable<Doc> {
 /** Rows per yielded batch: amortizes async iteration without holding much text. */
 const CSV_BATCH_ROWS = 512;
 
-function isBlank(text: string): boolean {
+/** A document with no text but whitespace: skipped (or, with `keepEmpty`, passed on as empty). */
+export function isBlank(text: string): boolean {
   return !/\S/.test(text);
 }
 

@@ -7,7 +7,7 @@
 import { initBackend, type BackendName } from '../backend.js';
 import { assertFinite, UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
-import { openSources, type Doc, type SourceOptions } from '../data/sources.js';
+import { isBlank, openSources, type Doc, type SourceOptions } from '../data/sources.js';
 import { BASELINE_KIND, readModelDir, readModelKind, readModelMeta, resolveModelDir } from '../io/artifact.js';
 import type { AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
@@ -196,10 +196,12 @@ export async function loadEnsemble(
 
 /** One document's prediction. */
 export interface Prediction {
-  /** Position among the documents read (empty ones are skipped and not counted). */
+  /** Position among the documents read, from 0 (with `classifyRows`, empty documents count too). */
   index: number;
   /** Where the document came from: a file, or `path:line`. */
   origin: string;
+  /** The document's own id (an id column or field), when read with `idCol`. */
+  id?: string | undefined;
   /** Most probable class and its probability. */
   label: string;
   probability: number;
@@ -209,17 +211,29 @@ export interface Prediction {
   gold?: string | undefined;
 }
 
-export interface ClassifyInputsOptions extends Pick<SourceOptions, 'textCol' | 'labelCol' | 'lineDocs' | 'stdin'> {
+/** A blank input document (`classifyRows`): its place in the output, with no prediction. */
+export interface EmptyRow {
+  index: number;
+  origin: string;
+  id?: string | undefined;
+  empty: true;
+  gold?: string | undefined;
+}
+
+export interface ClassifyInputsOptions extends Pick<SourceOptions, 'textCol' | 'labelCol' | 'noLabels' | 'idCol' | 'lineDocs' | 'stdin'> {
   /** Documents per forward pass (default 64). */
   bs?: number;
   /** Documents read before predicting (default 16 batches); stdin is predicted as its lines arrive. */
   chunkDocs?: number;
 }
 
-/** What reading the inputs skipped, known once iteration ends. */
+/** What reading the inputs skipped or inferred, known once iteration ends. */
 export interface ClassifyReadStats {
+  /** Blank documents: skipped (`classifyInputs`) or given an `EmptyRow` (`classifyRows`). */
   emptySkipped: number;
   warnings: string[];
+  /** What the reader inferred (e.g. gold labels from a default `label` column); optional for older callers. */
+  notes?: string[];
 }
 
 /**
@@ -233,27 +247,58 @@ export async function* classifyInputs(
   options: ClassifyInputsOptions = {},
   stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] },
 ): AsyncGenerator<Prediction[]> {
+  for await (const rows of readAndClassify(ensemble, inputs, options, stats, false)) yield rows as Prediction[];
+}
+
+/**
+ * Like `classifyInputs`, but one row per input document: a blank document gets an `EmptyRow` in
+ * its place instead of being skipped, so row i of the output is document i of the input.
+ */
+export function classifyRows(
+  ensemble: ClassifierEnsemble,
+  inputs: readonly string[],
+  options: ClassifyInputsOptions = {},
+  stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] },
+): AsyncGenerator<(Prediction | EmptyRow)[]> {
+  return readAndClassify(ensemble, inputs, options, stats, true);
+}
+
+async function* readAndClassify(
+  ensemble: ClassifierEnsemble,
+  inputs: readonly string[],
+  options: ClassifyInputsOptions,
+  stats: ClassifyReadStats,
+  keepEmpty: boolean,
+): AsyncGenerator<(Prediction | EmptyRow)[]> {
   const bs = options.bs ?? 64;
   const chunkDocs = options.chunkDocs ?? bs * 16;
   const { bs: _bs, chunkDocs: _chunk, ...sourceOptions } = options;
-  const source = await openSources(inputs, sourceOptions);
+  const source = await openSources(inputs, { ...sourceOptions, keepEmpty });
   const streaming = inputs.includes('-');
   let pending: Doc[] = [];
   let index = 0;
-  const flush = (): Prediction[] => {
-    const probabilities = ensemble.predict(pending.map((doc) => doc.text), bs);
-    const predictions = pending.map((doc, i) => toPrediction(ensemble.labels, probabilities.subarray(i * ensemble.labels.length, (i + 1) * ensemble.labels.length), doc, index + i));
+  const flush = (): (Prediction | EmptyRow)[] => {
+    const texts = pending.filter((doc) => !isBlank(doc.text)).map((doc) => doc.text);
+    const probabilities = texts.length > 0 ? ensemble.predict(texts, bs) : new Float32Array(0);
+    const classes = ensemble.labels.length;
+    let k = 0;
+    const rows = pending.map((doc, i): Prediction | EmptyRow => {
+      if (isBlank(doc.text)) return { index: index + i, origin: doc.origin, ...(doc.id !== undefined ? { id: doc.id } : {}), empty: true, ...(doc.label !== undefined ? { gold: doc.label } : {}) };
+      k += 1;
+      return toPrediction(ensemble.labels, probabilities.subarray((k - 1) * classes, k * classes), doc, index + i);
+    });
     index += pending.length;
     pending = [];
-    return predictions;
+    return rows;
   };
   for await (const batch of source.batches()) {
     pending.push(...batch);
     if (pending.length >= chunkDocs || streaming) yield flush();
   }
   if (pending.length > 0) yield flush();
-  stats.emptySkipped = source.emptySkipped;
+  stats.emptySkipped = keepEmpty ? source.emptyKept : source.emptySkipped;
   stats.warnings.push(...source.warnings);
+  if (stats.notes) stats.notes.push(...source.notes);
 }
 
 function toPrediction(labels: readonly string[], probabilities: Float32Array, doc: Doc, index: number): Prediction {
@@ -262,6 +307,7 @@ function toPrediction(labels: readonly string[], probabilities: Float32Array, do
   return {
     index,
     origin: doc.origin,
+    ...(doc.id !== undefined ? { id: doc.id } : {}),
     label: labels[best]!,
     probability: probabilities[best]!,
     probabilities: Float32Array.from(probabilities),

@@ -31,7 +31,7 @@ import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { labeledDocuments, reportReading } from './labeled-data.js';
 import { planClassifierRecipe } from './recipe-plan.js';
-import { betterRow, checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages, type BestScore } from './run-dir.js';
+import { betterRow, checkpointOf, epochRecord, persistedConfig, restoreConfig, resumeFrom, validateStages, type BestScore } from './run-dir.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
 export { checkLabels, labeledDocuments, type LabeledData, type LabeledDocs } from './labeled-data.js';
@@ -222,7 +222,7 @@ async function trainInRunDir(options: ClassifierTrainOptions, info: (message: st
             writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta, weights, ...files });
           }
           writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), best));
-          appendMetrics(runDir, { ...row });
+          appendMetrics(runDir, epochRecord(row, 'classifier'));
           await options.onEpochEnd?.(row);
         },
       });

@@ -24,7 +24,7 @@ import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 import { planLmRecipe } from './recipe-plan.js';
-import { checkpointOf, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
+import { checkpointOf, epochRecord, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
 
 export interface LmTrainOptions {
   inputs: string[];
@@ -293,7 +293,7 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
           writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderWeights(weights), ...common });
         }
         writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(trained, l.getState(), { loss: bestLoss, accuracy: null }));
-        appendMetrics(runDir, { ...row });
+        appendMetrics(runDir, epochRecord(row, 'lm'));
         await options.onEpochEnd?.(row);
       },
     });

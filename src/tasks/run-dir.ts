@@ -12,6 +12,8 @@ import { float32Tensor, type TensorMap } from '../io/tensors.js';
 import { withTfWeights } from '../model/persist.js';
 import type { EpochRow, Learner, LearnerState, Stage } from '../train/learner.js';
 
+export { epochRecord, readEpochRecords, EPOCH_RECORD_SCHEMA, type EpochRecord, type RunKind } from './epoch-record.js';
+
 /** The best epoch so far: its validation loss and (classifiers) accuracy. */
 export interface BestScore {
   loss: number;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/random.js';
 import { runUlmfit, type ProcessResult } from '../support/process.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
 function ulmfit(args: string[]): Promise<ProcessResult> {
@@ -64,7 +65,7 @@ describe('ulmfit baseline', () => {
     const all = await ulmfit(['baseline', train, '--out', join(root, 'all'), '--valid-pct', '0', '--json', '--workers', '0']);
     expect(all.code).toBe(0);
     expect(all.stderr).toContain('60 training and 0 validation documents');
-    const result = JSON.parse(all.stdout) as Record<string, unknown>;
+    const result = expectJsonOutput('baseline', all.stdout)[0] as Record<string, unknown>;
     expect(result).toMatchObject({ labels: ['animal', 'vehicle'], train_docs: 60, valid_docs: 0, accuracy: null, f1_macro: null });
     expect(Object.keys(result).sort()).toEqual(['accuracy', 'f1_macro', 'features', 'labels', 'out', 'seconds', 'train_docs', 'train_seconds', 'valid_docs']);
 
@@ -119,6 +120,8 @@ describe('ulmfit classify --model <baseline>', () => {
     const two = await ulmfit(['classify', '--model', model, '--model', model, test, '--json']);
     expect(one.code).toBe(0);
     const parse = (r: ProcessResult) => r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expectJsonOutput('classify', one.stdout.trim().split('\n').slice(0, -1).join('\n'));
+    expectJsonOutput('classify (evaluation)', one.stdout.trim().split('\n').at(-1)!);
     const [first] = parse(one);
     expect(first).toMatchObject({ index: 0, origin: `${test}:2`, gold: 'animal', label: 'animal' });
     const probabilities = first!.probabilities as Record<string, number>;

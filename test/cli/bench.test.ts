@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { benchmarkClassifier } from '../../src/tasks/speed.js';
 import { nativeExpected } from '../support/native-expected.js';
 import { runUlmfit, type ProcessResult } from '../support/process.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
 function ulmfit(args: string[]): Promise<ProcessResult> {
@@ -18,7 +19,7 @@ describe('ulmfit bench', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const out = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const out = expectJsonOutput('bench', stdout)[0] as Record<string, unknown>;
     // thread_ms (time on a CPU / waiting for one) comes from Linux's /proc/thread-self/schedstat.
     const perThread = process.platform === 'linux' ? ['thread_ms'] : [];
     expect(Object.keys(out).sort()).toEqual(['backend', 'config', 'infer_tokens_per_s', 'matmul', 'peak_rss_mb', ...perThread, 'train_tokens_per_s']);
@@ -43,7 +44,7 @@ describe('ulmfit bench', () => {
   it.skipIf(!nativeExpected)('--threads sets the native matmul threads, --workers shares the cores out', async () => {
     const one = JSON.parse((await ulmfit(['bench', ...TINY, '--threads', '1', '--json'])).stdout) as Record<string, unknown>;
     expect(one.matmul).toBe('native AVX2, 1 thread');
-    const replicas = JSON.parse((await ulmfit(['bench', ...TINY, '--workers', '2', '--json'])).stdout) as Record<string, unknown>;
+    const replicas = expectJsonOutput('bench', (await ulmfit(['bench', ...TINY, '--workers', '2', '--json'])).stdout)[0] as Record<string, unknown>;
     expect(replicas.matmul).toBe(`native AVX2, ${Math.max(1, Math.floor(availableParallelism() / 2))} thread${availableParallelism() >= 4 ? 's' : ''} per replica`);
     const off = await runUlmfit(['bench', ...TINY, '--json'], { env: { ULMFIT_NATIVE: '0' } });
     expect((JSON.parse(off.stdout) as Record<string, unknown>).matmul).toBe('ulmfit wasm (relaxed SIMD)');

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeRows, trainTinyLm, writeCsv, writeJsonl } from '../tasks/clas-data.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { runUlmfit, type ProcessResult } from '../support/process.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
 function ulmfit(args: string[], input?: string): Promise<ProcessResult> {
@@ -35,7 +36,11 @@ describe('ulmfit train-classifier', () => {
     expect(table[0]!.trim().split(/\s+/)).toEqual(['stage', 'epoch', 'train_loss', 'valid_loss', 'accuracy', 'f1_macro', 'time']);
     expect(table).toHaveLength(5);
     expect(table[4]!.trim().split(/\s+/).slice(0, 2)).toEqual(['2', '3']);
-    expect(readFileSync(join(clasRun, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+    const metrics = expectJsonOutput('metrics.jsonl', readFileSync(join(clasRun, 'metrics.jsonl'), 'utf8'));
+    expect(metrics).toHaveLength(4);
+    // The output convention: snake_case, stage and epoch from 1 as the table prints them, no perplexity for a classifier.
+    expect(metrics[3]).toMatchObject({ stage: 2, epoch: 3, epochs: 3 });
+    expect(Object.keys(metrics[3] as object)).toEqual(['stage', 'epoch', 'epochs', 'train_loss', 'valid_loss', 'accuracy', 'f1_macro', 'seconds']);
     expect(JSON.parse(readFileSync(join(clasRun, 'model-best', 'labels.json'), 'utf8'))).toEqual(['animal', 'vehicle']);
   });
 
@@ -43,9 +48,10 @@ describe('ulmfit train-classifier', () => {
     const json = await ulmfit(['train-classifier', train, '--lm', lmRun, '--out', join(root, 'json'), '--schedule', '-1:1@2e-2', '--json', '--quiet', ...TINY]);
     expect(json.code).toBe(0);
     expect(json.stderr).toBe('');
-    const result = JSON.parse(json.stdout) as { labels: string[]; train_docs: number; history: unknown[]; encoder: string };
+    const result = expectJsonOutput('train-classifier', json.stdout)[0] as { labels: string[]; train_docs: number; history: unknown[]; best: unknown; encoder: string };
     expect(result).toMatchObject({ labels: ['animal', 'vehicle'], train_docs: 64, encoder: join(lmRun, 'encoder') });
     expect(result.history).toHaveLength(1);
+    expect(result.best).toMatchObject({ stage: 1, epoch: 1 });
 
     const single = writeCsv(join(root, 'single.csv'), makeRows(3, 5, ['plant']));
     const one = await ulmfit(['train-classifier', single, '--lm', lmRun, '--out', join(root, 'single'), '--quiet', ...TINY]);
@@ -67,6 +73,8 @@ describe('ulmfit classify', () => {
   it('prints label and probability per document in input order, then the evaluation on stderr', async () => {
     const run = await ulmfit(['classify', '--model', clasRun, test, '--backend', 'wasm']);
     expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`model: ${clasRun} → ${join(clasRun, 'model-best')} (model-best: the epoch with the best validation score)`);
+    expect(run.stderr).toContain(`${test}: gold labels from its 'label' field (--no-labels ignores them)`);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(12);
     for (const line of lines) expect(line).toMatch(/^(animal|vehicle)\t(0\.[5-9]\d{3}|1\.0000)$/);
@@ -81,7 +89,7 @@ describe('ulmfit classify', () => {
   it('--json gives every class probability and a final evaluation line; --top-k ranks labels', async () => {
     const run = await ulmfit(['classify', '--model', clasRun, test, '--json', '--top-k', '2', '--backend', 'wasm']);
     expect(run.code).toBe(0);
-    const rows = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = [...expectJsonOutput('classify', run.stdout.trim().split('\n').slice(0, -1).join('\n')), ...expectJsonOutput('classify (evaluation)', run.stdout.trim().split('\n').at(-1)!)] as Record<string, unknown>[];
     expect(rows).toHaveLength(13);
     const first = rows[0] as { label: string; probability: number; probabilities: Record<string, number>; top_k: { label: string }[]; gold: string; origin: string };
     expect(Object.keys(first.probabilities)).toEqual(['animal', 'vehicle']);
@@ -89,22 +97,56 @@ describe('ulmfit classify', () => {
     expect(first.top_k.map((t) => t.label)[0]).toBe(first.label);
     expect(first.gold).toBe('animal');
     expect(first.origin).toBe(`${test}:1`);
-    const evaluation = (rows[12] as { evaluation: { count: number; confusion: number[][] } }).evaluation;
+    const evaluation = (rows[12] as { evaluation: { count: number; confusion: number[][]; f1_macro: number; per_class: unknown[] } }).evaluation;
     expect(evaluation.count).toBe(12);
+    expect(evaluation.per_class).toHaveLength(2);
     expect(evaluation.confusion.flat().reduce((a, b) => a + b, 0)).toBe(12);
   });
 
-  it('reads stdin one document per line, averages two models, and warns about empty lines', async () => {
+  it('reads stdin one document per line, one row per line (an empty line gets an empty row), averages two models', async () => {
     const rows = makeRows(4, 2);
     const input = `${rows[0]!.text}\n\n${rows.slice(1).map((r) => r.text).join('\n')}\n`;
-    const single = await ulmfit(['classify', '--model', clasRun, '-', '--json', '--backend', 'wasm'], input);
+    const single = await ulmfit(['classify', '--model', join(clasRun, 'model-best'), '-', '--json', '--backend', 'wasm'], input);
     expect(single.code).toBe(0);
-    expect(single.stderr).toBe('warning: 1 empty document skipped (no prediction printed for it)\n');
+    expect(single.stderr).toBe('warning: 1 empty document: its row is {"empty": true}, with no prediction\n');
     const twice = await ulmfit(['classify', '--model', clasRun, '--model', join(clasRun, 'model-best'), '-', '--json', '--quiet', '--backend', 'wasm'], input);
-    const parse = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { probability: number; origin: string });
-    expect(parse(single.stdout).map((p) => p.origin)).toEqual(['stdin:1', 'stdin:3', 'stdin:4', 'stdin:5']);
+    const parse = (out: string) => expectJsonOutput('classify', out) as { probability: number | null; origin: string; index: number; empty?: true }[];
+    expect(parse(single.stdout).map((p) => p.origin)).toEqual(['stdin:1', 'stdin:2', 'stdin:3', 'stdin:4', 'stdin:5']);
+    expect(parse(single.stdout)[1]).toEqual({ index: 1, origin: 'stdin:2', empty: true, label: null, probability: null, probabilities: null });
+    const plain = await ulmfit(['classify', '--model', clasRun, '-', '--with-ids', '--quiet', '--backend', 'wasm'], input);
+    const plainRows = plain.stdout.trim().split('\n');
+    expect(plainRows).toHaveLength(5);
+    expect(plainRows[1]).toBe('stdin:2\t(empty)\t-');
+    expect(plainRows[4]).toMatch(/^stdin:5\t(animal|vehicle)\t\d\.\d{4}$/);
     // model-best is what the run directory resolves to: the average of a model with itself is itself.
-    parse(twice.stdout).forEach((p, i) => expect(p.probability).toBeCloseTo(parse(single.stdout)[i]!.probability, 5));
+    parse(twice.stdout).forEach((p, i) => expect(p.probability ?? -1).toBeCloseTo(parse(single.stdout)[i]!.probability ?? -1, 5));
+  });
+
+  it('--with-ids prints the id column; --no-labels predicts without scoring; a CSV without a text column is an error', async () => {
+    const csv = join(root, 'ids.csv');
+    writeFileSync(csv, 'id,text,label\nd7,"the cat and the dog.",animal\nd9,"",vehicle\nd3,"the car and the bus.",vehicle\n');
+    const run = await ulmfit(['classify', '--model', clasRun, csv, '--with-ids', '--no-labels', '--backend', 'wasm']);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split('\t')[0])).toEqual(['d7', 'd9', 'd3']);
+    expect(lines[1]).toBe('d9\t(empty)\t-');
+    expect(run.stderr).not.toMatch(/accuracy|gold labels/);
+    const json = await ulmfit(['classify', '--model', clasRun, csv, '--json', '--quiet', '--backend', 'wasm']);
+    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id?: string; origin?: string; gold?: string; evaluation?: { count: number } });
+    expect(rows.slice(0, 3).map((r) => [r.id, r.origin])).toEqual([['d7', `${csv}:2`], ['d9', `${csv}:3`], ['d3', `${csv}:4`]]);
+    expect(rows[3]!.evaluation!.count).toBe(2); // the empty row is not scored
+
+    const noText = join(root, 'no-text.csv');
+    writeFileSync(noText, 'id,body,genre\n1,the cat.,animal\n');
+    const bad = await ulmfit(['classify', '--model', clasRun, noText, '--backend', 'wasm']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n').filter((l) => l.startsWith('error'))).toEqual([
+      `error [E_INPUT_FORMAT]: ${noText} has no column 'text' (columns: id, body, genre) (pass --text-col with the column that holds the text (a name or a 0-based index))`,
+    ]);
+    const both = await ulmfit(['classify', '--model', clasRun, csv, '--no-labels', '--label-col', 'label']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^error \[E_USAGE\]: --label-col and --no-labels contradict each other/);
   });
 
   it('exits 1 listing gold labels the model does not know, and refuses a model that is not a classifier', async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateLanguageModel } from '../../src/tasks/lm-eval.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { runUlmfit } from '../support/process.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 let root: string;
 
@@ -22,7 +23,7 @@ describe('ulmfit evaluate', () => {
     const run = await runUlmfit(['evaluate', join(root, 'held.txt'), '--model', join(root, 'lm'), '--bs', '2', '--bptt', '8', '--backend', 'wasm', '--json']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const out = JSON.parse(run.stdout) as Record<string, number>;
+    const out = expectJsonOutput('evaluate', run.stdout)[0] as Record<string, number>;
     expect(out.tokens).toBeGreaterThan(100);
     expect(out.perplexity).toBeCloseTo(Math.exp(out.loss!), 6);
     expect(out.accuracy).toBeGreaterThanOrEqual(0);

@@ -9,6 +9,7 @@ import { readModelDir } from '../../src/io/artifact.js';
 import { readFastaiCheckpoint } from '../../src/io/fastai-weights.js';
 import { readItosPickle } from '../../src/io/torch-pth.js';
 import { LanguageModel, type AwdLstmConfig } from '../../src/model/awd-lstm.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/torch');
 const weightsFile = join(fixtures, 'fastai_v1_wrapped_legacy.pth');
@@ -58,7 +59,7 @@ describe('ulmfit import-fastai', () => {
   it('records --backwards and warns when a bwd file is imported without it', async () => {
     const out = join(root, 'bwd');
     expect(await run('import-fastai', weightsFile, itosFile, '--out', out, '--backwards', '--json')).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ kind: 'lm', layout: 'v1', container: 'legacy', vocabSize: 8, backwards: true });
+    expect(expectJsonOutput('import-fastai', stdout)[0]).toMatchObject({ kind: 'lm', layout: 'v1', container: 'legacy', vocab_size: 8, backwards: true });
     expect(readModelDir(out).meta.backwards).toBe(true);
     const bwdName = join(root, 'lstm_bwd.pth');
     writeFileSync(bwdName, readFileSync(weightsFile));

@@ -11,6 +11,7 @@ import { loadGivenVocab } from '../../src/text/pipeline.js';
 import { writeTinyClassifier } from '../infer/tiny-classifier.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { runProcess } from '../support/process.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 const SHIP = fileURLToPath(new URL('../../workbench/en/ship.mjs', import.meta.url));
 
@@ -59,12 +60,12 @@ describe('ulmfit models', () => {
     const { code, stdout, stderr } = await run('models', '--json');
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const listed = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const listed = expectJsonOutput('models', stdout) as Record<string, unknown>[];
     expect(listed.filter((m) => m.kind !== 'dataset').map((m) => m.name)).toEqual(['brown-lm', 'en', 'tiny', 'tiny-clas', 'wt103', 'wt103-bwd', 'wt103-fwd']);
     expect(listed.find((m) => m.name === 'wt103')).toMatchObject({ installed: false, source: 'cache', dir: join(root, 'home', 'models', 'wt103-fwd') });
-    expect(listed.find((m) => m.name === 'imdb')).toMatchObject({ installed: false, kind: 'dataset', downloadBytes: 144440600 });
+    expect(listed.find((m) => m.name === 'imdb')).toMatchObject({ installed: false, kind: 'dataset', download_bytes: 144440600 });
     expect(listed.find((m) => m.name === 'tiny')).toEqual({
-      name: 'tiny', installed: true, source: 'env', dir: join(models, 'tiny'), modelDir: join(models, 'tiny'), description: 'tiny test LM',
+      name: 'tiny', installed: true, source: 'env', dir: join(models, 'tiny'), model_dir: join(models, 'tiny'), description: 'tiny test LM',
       kind: 'lm', backwards: false, emb: 8, hidden: 16, layers: 2, vocab: readModelDir(join(root, 'lm'), { weights: false }).meta.vocab.size,
       weights: 'float16', bytes: expect.any(Number),
     });

@@ -8,6 +8,7 @@ import type { HubEntry } from '../../src/hub/catalog.js';
 import { readModelDir } from '../../src/io/artifact.js';
 import { imdbTgz, wikitext2Tgz, wt103Tgz } from '../hub/archives.js';
 import { startFileServer, type FileServer } from '../hub/server.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 // imdb's published checks replaced by those of the small imdb.tgz served here (test/hub/pull.test.ts
 // shows the real checks rejecting other bytes).
@@ -98,7 +99,7 @@ describe('ulmfit pull and names on the commands', () => {
     // a note on stderr; no progress bar, since stderr is not a terminal here
     expect(first.stderr).toBe(`pulling wt103-fwd from ${server.url}/wt103-fwd.tgz\n`);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ name: 'wt103-fwd', kind: 'model', status: 'downloaded', dir: join(home, 'models', 'wt103-fwd') });
+    expect(expectJsonOutput('pull', first.stdout)[0]).toMatchObject({ name: 'wt103-fwd', kind: 'model', status: 'downloaded', dir: join(home, 'models', 'wt103-fwd') });
     const second = await run('pull', 'wt103');
     expect(second.stdout).toBe(`wt103-fwd (model): already in the cache → ${join(home, 'models', 'wt103-fwd')}\n`);
     const listed = await run('models', '--json');
@@ -121,7 +122,7 @@ describe('ulmfit pull and names on the commands', () => {
     const clas = await run('train-classifier', 'imdb', '--lm', lmRun, '--out', clasRun, '--schedule', '-1:1@2e-2', '--max-len', '64', '--no-baseline', '--json', ...TINY);
     expect(clas.stderr).toBe('');
     expect(clas.code).toBe(0);
-    const result = JSON.parse(clas.stdout) as { labels: string[]; train_docs: number; valid_docs: number };
+    const result = expectJsonOutput('train-classifier', clas.stdout)[0] as { labels: string[]; train_docs: number; valid_docs: number };
     // unsup/ left out, test/ is the validation split: 4 training and 2 validation reviews
     expect(result).toMatchObject({ labels: ['neg', 'pos'], train_docs: 4, valid_docs: 2 });
     expect(readModelDir(join(clasRun, 'model-best'), { weights: false }).labels).toEqual(['neg', 'pos']);
@@ -132,7 +133,7 @@ describe('ulmfit pull and names on the commands', () => {
     const evaluated = await run('evaluate', 'wikitext-2', '--model', 'wt103', '--json', '--backend', 'wasm', '--bs', '1', '--bptt', '4');
     expect(evaluated.stderr).toMatch(/^pulling wikitext-2 from http:\S+\/wikitext-2.tgz \(\d+ B\)\n$/);
     expect(evaluated.code).toBe(0);
-    expect(JSON.parse(evaluated.stdout)).toMatchObject({ model: 'wt103', vocab_size: 8 });
+    expect(expectJsonOutput('evaluate', evaluated.stdout)[0]).toMatchObject({ model: 'wt103', vocab_size: 8 });
     expect(readFileSync(join(home, 'datasets', 'wikitext-2', 'train.jsonl'), 'utf8')).toBe(
       JSON.stringify({ text: ' = Cats = \n The cat sat on the mat . \n' }) + '\n' + JSON.stringify({ text: ' = Dogs = \n A dog ran . \n' }) + '\n',
     );

@@ -6,6 +6,7 @@ import { openCorpus } from '../../src/text/corpus.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
 import { oneLine } from '../../src/cli/tokenize.js';
 import { runUlmfit, type ProcessResult } from '../support/process.js';
+import { expectJsonOutput } from '../support/json-output.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first). Spawned
 // asynchronously so the test worker's event loop stays free while the CLI runs.
@@ -75,7 +76,7 @@ describe('ulmfit tokenize', async () => {
     expect(refused.stderr).toBe(`error [E_OUT_EXISTS]: ${out} exists and is not empty (pass --overwrite, or choose another --out)\n`);
     const second = await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', out, '--min-freq', '1', '--overwrite', '--json']);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ dir: out, cacheHit: true, numDocs: 7 });
+    expect(expectJsonOutput('tokenize (corpus)', second.stdout)[0]).toMatchObject({ dir: out, cache_hit: true, num_docs: 7 });
     expect(second.stderr).toContain('(cache hit)');
   });
 

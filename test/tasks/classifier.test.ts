@@ -51,9 +51,10 @@ describe('trainClassifier', () => {
     expect(best.meta.arch.output_p).toBeCloseTo(0.2); // fastai clas config 0.4 × drop_mult 0.5
     expect(best.vocab).toEqual(readModelDir(join(lmRun, 'encoder')).vocab);
     expect(best.weights.get('1.layers.0.0.num_batches_tracked')!.dtype).toBe('int32');
-    const metrics = readFileSync(join(root, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { f1Macro: number });
+    const metrics = readFileSync(join(root, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { f1_macro: number; stage: number });
     expect(metrics).toHaveLength(4);
-    expect(metrics.map((m) => m.f1Macro)).toEqual(result.history.map((h) => h.f1Macro));
+    expect(metrics.map((m) => m.f1_macro)).toEqual(result.history.map((h) => h.f1Macro));
+    expect(metrics.map((m) => m.stage)).toEqual(result.history.map((h) => h.stage + 1));
     expect(JSON.parse(readFileSync(join(root, 'run', 'config.json'), 'utf8'))).toMatchObject({ lm: lmRun, bs: 8 });
   });
 
