@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~2 CPU-minutes)')
     .option('--out <dir>', 'run directory to write (data, models, results.json, commands.sh)', 'ulmfit-demo')
-    .option('--quick', 'a 15-second version: tiny model, a few files, one or two epochs per stage')
+    .option('--quick', 'a plumbing check in seconds: every step on tiny models and a few files (its classifiers end near chance by design; the full demo gives the real comparison)')
     .option('--overwrite', 'replace the demo in a non-empty --out')
     .option('--pretrain', 'pretrain stage 1 here instead of starting from the small pretrained model shipped in fixtures/pretrained/')
     .option('--seed <n>', 'seed for the data sample, shuffles, dropout masks, init and sampling', wholeNumber(0), 42)

@@ -6,7 +6,8 @@ import { generate, GENERATION_DEFAULTS, validateGenerateOptions, type GenerateOp
 interface GenerateFlags {
   model: string;
   prompt: string;
-  words: string;
+  words?: string;
+  tokens?: string;
   temperature: string;
   topK?: string;
   topP?: string;
@@ -27,8 +28,9 @@ export function register(program: Command): void {
     .command('generate')
     .description('continue a prompt with a language model (fastai LMLearner.predict)')
     .requiredOption('--model <dir|name>', 'a language model: a model or run directory, or a model name (en; see ulmfit models)')
-    .option('--prompt <text>', 'text to continue; empty starts a new document', '')
-    .option('--words <n>', 'tokens to generate per sample', String(GENERATION_DEFAULTS.words))
+    .option('--prompt <text>', 'text to continue; - reads it from stdin; empty starts a new document', '')
+    .option('--words <n>', `words of text to generate per sample (default ${GENERATION_DEFAULTS.words})`)
+    .option('--tokens <n>', "instead of --words: model tokens per sample (fastai's n_words; punctuation and xxmaj count)")
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', String(GENERATION_DEFAULTS.temperature))
     .option('--top-k <k>', 'sample only from the k most probable tokens')
     .option('--top-p <p>', 'nucleus sampling: smallest set with probability ≥ p, in (0, 1]')
@@ -40,16 +42,18 @@ export function register(program: Command): void {
     .option('--raw', 'print tokens instead of detokenized text')
     .option('--json', 'print one JSON object per sample: {"prompt","tokens","text"}')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
-    .addHelpText('after', '\nExample:\n  ulmfit generate --model runs/lm/model-best --prompt "I liked this movie because" --words 40 --temperature 0.75\n')
+    .addHelpText('after', '\nExamples:\n  ulmfit generate --model runs/lm/model-best --prompt "I liked this movie because" --words 40 --temperature 0.75\n  head -c 300 story.txt | ulmfit generate --model en --prompt - --words 20\n')
     .action((flags: GenerateFlags) => run(flags));
 }
 
 async function run(flags: GenerateFlags): Promise<void> {
   if (!BACKENDS.includes(flags.backend)) throw usageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${flags.backend}"`);
   const samples = parseNumber('--samples', flags.samples);
+  if (flags.words !== undefined && flags.tokens !== undefined) throw usageError('--words and --tokens exclude each other', 'pass --words for words of text, or --tokens for model tokens');
   const options: GenerateOptions = {
-    prompt: flags.prompt,
-    words: parseNumber('--words', flags.words),
+    prompt: flags.prompt === '-' ? await readPrompt() : flags.prompt,
+    words: flags.tokens !== undefined ? parseNumber('--tokens', flags.tokens) : flags.words !== undefined ? parseNumber('--words', flags.words) : GENERATION_DEFAULTS.words,
+    unit: flags.tokens !== undefined ? 'tokens' : 'words',
     temperature: parseNumber('--temperature', flags.temperature),
     topK: optionalNumber('--top-k', flags.topK),
     topP: optionalNumber('--top-p', flags.topP),
@@ -104,6 +108,13 @@ function writeSuffix(printed: string, full: string): string {
   if (!full.startsWith(printed)) return printed;
   process.stdout.write(full.slice(printed.length));
   return full;
+}
+
+/** `--prompt -`: all of stdin, without the trailing newline(s) a pipe or heredoc adds. */
+async function readPrompt(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8').replace(/\s+$/, '');
 }
 
 function parseNumber(flag: string, value: string): number {

@@ -87,10 +87,12 @@ export const FLAG_RANGES: Readonly<Record<string, FlagRange>> = {
   seed: { int: true, min: 0, max: Number.MAX_SAFE_INTEGER, text: true },
   topK: { int: true, min: 1, max: 2 ** 24 },
   words: { int: true, min: 1, max: 10 ** 6, text: true },
+  tokens: { int: true, min: 1, max: 10 ** 6, text: true },
   samples: { int: true, min: 1, max: 10 ** 4, text: true },
   // rates, probabilities and multipliers
   validPct: { min: 0, max: 0.99 },
   dropMult: { min: 0, max: 100 },
+  olderThan: { min: 0, max: 36_500 },
   lr: { min: 0, max: 10, minExclusive: true },
   startLr: { min: 0, max: 1000, minExclusive: true },
   endLr: { min: 0, max: 1000, minExclusive: true },

@@ -40,8 +40,15 @@ export interface GenerationVocab {
 export interface GenerateOptions {
   /** The text to continue; empty starts from xxbos alone. */
   prompt: string;
-  /** How many tokens to generate per sample (fastai's n_words), ≥ 1. */
+  /** How much to generate per sample, ≥ 1: tokens (fastai's n_words), or words with `unit: 'words'`. */
   words: number;
+  /**
+   * What `words` counts. 'tokens' (default, fastai's n_words): model tokens, so `xxmaj`, `n't` and
+   * punctuation count. 'words': words of the text as printed (whitespace-separated, prompt not
+   * counted); generation stops before the token that would start one word too many, or after
+   * `MAX_TOKENS_PER_WORD` tokens a word.
+   */
+  unit?: 'tokens' | 'words' | undefined;
   /** ≥ 0; 0 is greedy. */
   temperature: number;
   topK?: number | undefined;
@@ -100,6 +107,9 @@ export const GENERATION_DEFAULTS = {
   seed: 42,
 } as const;
 
+/** In 'words' mode, the token budget per word: a model lost in punctuation or markers still stops. */
+export const MAX_TOKENS_PER_WORD = 8;
+
 const BOS = 'xxbos';
 const EOS = 'xxeos';
 /** Never sampled: padding, and the fillers that round the vocab up to a multiple of 8. */
@@ -108,8 +118,10 @@ const UNK = 'xxunk';
 
 /** Throws a usage error for options outside their ranges (before any model work). */
 export function validateGenerateOptions(options: GenerateOptions): void {
+  const unit = options.unit ?? 'tokens';
+  if (unit !== 'tokens' && unit !== 'words') throw usageError(`unit must be 'tokens' or 'words', got '${String(unit)}'`);
   if (!Number.isInteger(options.words) || options.words < 1) {
-    throw usageError(`words must be an integer ≥ 1, got ${options.words}`, 'e.g. --words 40');
+    throw usageError(`words must be an integer ≥ 1, got ${options.words}`, unit === 'words' ? 'e.g. --words 40' : 'e.g. --tokens 40');
   }
   const samples = options.samples ?? 1;
   if (!Number.isInteger(samples) || samples < 1) {
@@ -157,22 +169,31 @@ export async function generate(
   const promptIds = Int32Array.from(fed, (token) => stoi.get(token) ?? unkId);
 
   const rng = new Rng(options.seed ?? GENERATION_DEFAULTS.seed);
+  const countingWords = options.unit === 'words';
+  const maxSteps = countingWords ? options.words * MAX_TOKENS_PER_WORD : options.words;
+  const promptWords = countingWords ? wordCount(tokenizer.detokenize(readingPrefix)) : 0;
   let minPSkips = 0;
   const results: GeneratedSample[] = [];
   for (let sample = 0; sample < (options.samples ?? 1); sample++) {
     model.reset();
     let logits = await model.nextLogits(promptIds);
     const generated: string[] = []; // in the model's direction
-    for (let step = 0; step < options.words; step++) {
+    for (let step = 0; step < maxSteps; step++) {
       const distribution = tokenDistribution(logits, sampling);
       minPSkips += distribution.minPSkipped ? 1 : 0;
       const id = drawToken(distribution, rng);
       if (stopIds.has(id)) break;
       const token = itos[id]!;
       generated.push(token);
-      options.onToken?.({ sample, token, readingOrder: readingOrder(readingPrefix, generated, backwards) });
+      const order = readingOrder(readingPrefix, generated, backwards);
+      // Counted on the whole text, so a token that joins the prompt's last word (n't, a period) is no new word.
+      if (countingWords && wordCount(tokenizer.detokenize(order)) - promptWords > options.words) {
+        generated.pop();
+        break;
+      }
+      options.onToken?.({ sample, token, readingOrder: order });
       // The last token needs no forward pass: nothing will be sampled after it.
-      if (step + 1 < options.words) logits = await model.nextLogits(Int32Array.of(id));
+      if (step + 1 < maxSteps) logits = await model.nextLogits(Int32Array.of(id));
     }
     const tokens = backwards ? [...generated].reverse() : generated;
     const all = readingOrder(readingPrefix, generated, backwards);
@@ -205,6 +226,12 @@ function promptInput(promptTokens: readonly string[], backwards: boolean): { rea
 /** Prompt and generated tokens in reading order (`generated` is in the model's direction). */
 function readingOrder(readingPrefix: readonly string[], generated: readonly string[], backwards: boolean): string[] {
   return backwards ? [...generated].reverse().concat(readingPrefix) : readingPrefix.concat(generated);
+}
+
+/** Words of printed text: whitespace-separated runs. */
+function wordCount(text: string): number {
+  const words = text.trim();
+  return words === '' ? 0 : words.split(/\s+/).length;
 }
 
 function samplingOptions(options: GenerateOptions, bannedIds: number[]): SamplingOptions {

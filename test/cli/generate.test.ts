@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
+import { runUlmfit } from '../support/process.js';
 
 let root: string;
 let lmDir: string;
@@ -60,7 +61,7 @@ describe('ulmfit generate', () => {
   });
 
   it('--json prints one object per sample with the generated tokens only', async () => {
-    const { code, stdout } = await run('--model', lmDir, '--prompt', 'The cat', '--words', '7', '--samples', '3', '--json', '--temperature', '2');
+    const { code, stdout } = await run('--model', lmDir, '--prompt', 'The cat', '--tokens', '7', '--samples', '3', '--json', '--temperature', '2');
     expect(code).toBe(0);
     const samples = jsonLines(stdout);
     expect(samples).toHaveLength(3);
@@ -102,8 +103,27 @@ describe('ulmfit generate', () => {
     }
   });
 
+  it('--words counts words of the printed text; --tokens counts model tokens; not both', async () => {
+    const words = jsonLines((await run('--model', lmDir, '--prompt', 'The cat', '--words', '6', '--json', '--samples', '3', '--temperature', '1.5')).stdout);
+    for (const sample of words) expect(sample.text.trim().split(/\s+/).length - 2).toBeLessThanOrEqual(6);
+    expect(words.some((sample) => sample.text.trim().split(/\s+/).length - 2 === 6)).toBe(true);
+    const tokens = jsonLines((await run('--model', lmDir, '--prompt', 'The cat', '--tokens', '6', '--json')).stdout);
+    expect(tokens[0]!.tokens).toHaveLength(6);
+    const both = await run('--model', lmDir, '--words', '3', '--tokens', '3');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^error \[E_USAGE\]: --words and --tokens exclude each other/);
+  });
+
+  it('--prompt - reads the prompt from stdin (the real CLI, trailing newline dropped)', async () => {
+    const piped = await runUlmfit(['generate', '--model', lmDir, '--prompt', '-', '--tokens', '4', '--json', '--backend', 'wasm'], { input: 'The cat sat\n' });
+    expect(piped.code, piped.stderr).toBe(0);
+    const [sample] = jsonLines(piped.stdout);
+    expect(sample!.prompt).toBe('The cat sat');
+    expect(sample!.text.startsWith('The cat sat')).toBe(true);
+  });
+
   it('--raw prints the tokens, prompt included', async () => {
-    const { code, stdout } = await run('--model', lmDir, '--prompt', 'The cat', '--words', '4', '--raw');
+    const { code, stdout } = await run('--model', lmDir, '--prompt', 'The cat', '--tokens', '4', '--raw');
     expect(code).toBe(0);
     const tokens = stdout.trim().split(' ');
     expect(tokens.slice(0, 4)).toEqual(['xxbos', 'xxmaj', 'the', 'cat']);
@@ -111,13 +131,13 @@ describe('ulmfit generate', () => {
   });
 
   it('never generates xxunk by default, and can with --allow-unk', async () => {
-    const args = ['--model', lmDir, '--words', '120', '--json', '--temperature', '3', '--seed', '3'];
+    const args = ['--model', lmDir, '--tokens', '120', '--json', '--temperature', '3', '--seed', '3'];
     expect(jsonLines((await run(...args)).stdout)[0]!.tokens).not.toContain('xxunk');
     expect(jsonLines((await run(...args, '--allow-unk')).stdout)[0]!.tokens).toContain('xxunk');
   });
 
   it('starts from xxbos alone without a prompt', async () => {
-    const { code, stdout } = await run('--model', lmDir, '--words', '5', '--json', '--prompt', '');
+    const { code, stdout } = await run('--model', lmDir, '--tokens', '5', '--json', '--prompt', '');
     expect(code).toBe(0);
     const [sample] = jsonLines(stdout);
     expect(sample!.prompt).toBe('');
@@ -125,7 +145,7 @@ describe('ulmfit generate', () => {
   });
 
   it('--stop-at-eos ends a sample at a document boundary', async () => {
-    const { stdout } = await run('--model', lmDir, '--words', '300', '--json', '--temperature', '3', '--stop-at-eos');
+    const { stdout } = await run('--model', lmDir, '--tokens', '300', '--json', '--temperature', '3', '--stop-at-eos');
     const [sample] = jsonLines(stdout);
     expect(sample!.tokens.length).toBeLessThan(300);
     expect(sample!.tokens).not.toContain('xxbos');
@@ -133,13 +153,13 @@ describe('ulmfit generate', () => {
   });
 
   it('writes the text before the prompt with a backwards model', async () => {
-    const json = await run('--model', backDir, '--prompt', 'on the mat.', '--words', '6', '--json');
+    const json = await run('--model', backDir, '--prompt', 'on the mat.', '--tokens', '6', '--json');
     expect(json.code).toBe(0);
     const [sample] = jsonLines(json.stdout);
     expect(sample!.tokens).toHaveLength(6);
     expect(sample!.text).toMatch(/mat\.$/);
     // In reading order: six generated tokens, then the prompt (its xxbos dropped: not the start).
-    const raw = (await run('--model', backDir, '--prompt', 'on the mat.', '--words', '6', '--raw')).stdout.trim().split(' ');
+    const raw = (await run('--model', backDir, '--prompt', 'on the mat.', '--tokens', '6', '--raw')).stdout.trim().split(' ');
     expect(raw).toEqual([...sample!.tokens, 'on', 'the', 'mat', '.']);
   });
 

@@ -110,6 +110,24 @@ describe('generate', () => {
     expect((await run({ temperature: 3, seed: 8 }))[0]!.tokens).not.toEqual(sampled[0]!.tokens);
   });
 
+  it("unit 'words' counts words of the printed text: punctuation and xxmaj are no words, the prompt does not count", async () => {
+    const script = ['sat', '.', 'xxmaj', 'the', 'mat', '.', 'xxmaj', 'the', 'cat', 'sat'];
+    const scripted = (history: readonly number[]): number[] => ITOS.map((token) => (token === script[history.length - 4] ? 5 : 0));
+    const [three] = await generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 3, unit: 'words' });
+    expect(three!.text).toBe('The cat sat. The mat.');
+    expect(three!.tokens).toEqual(['sat', '.', 'xxmaj', 'the', 'mat', '.', 'xxmaj']); // stopped before `the`, the 4th word
+    const [tokens] = await generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 3 });
+    expect(tokens!.tokens).toEqual(['sat', '.', 'xxmaj']);
+    // A model lost in punctuation stops after MAX_TOKENS_PER_WORD (8) tokens a word.
+    const dots = (): number[] => ITOS.map((token) => (token === '.' ? 5 : 0));
+    const [stuck] = await generate(new FakeModel(dots), tokenizer, { itos: ITOS }, { ...base, words: 2, unit: 'words' });
+    expect(stuck!.tokens).toHaveLength(16);
+    const streamed: string[] = [];
+    await generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 3, unit: 'words', onToken: (e) => streamed.push(e.token) });
+    expect(streamed).toEqual(three!.tokens); // the token that would start a 4th word is never streamed
+    await expect(generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 0, unit: 'words' })).rejects.toMatchObject({ message: 'words must be an integer ≥ 1, got 0', hint: 'e.g. --words 40' });
+  });
+
   it('draws samples from one stream: sample 0 is the same for any --samples', async () => {
     const options = { ...base, temperature: 3, words: 15, seed: 11 };
     const model = new FakeModel(chainScores);
