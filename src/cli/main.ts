@@ -26,10 +26,12 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   generate: () => import('./generate.js'),
   serve: () => import('./serve.js'),
   evaluate: () => import('./evaluate.js'),
+  plot: () => import('./plot.js'),
   'import-fastai': () => import('./import-fastai.js'),
   'export-fastai': () => import('./export-fastai.js'),
   models: () => import('./models.js'),
   pull: () => import('./pull.js'),
+  cache: () => import('./cache.js'),
   demo: () => import('./demo.js'),
   bench: () => import('./bench.js'),
 };

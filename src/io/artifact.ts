@@ -59,6 +59,8 @@ export const RUN_LAYOUT = {
   config: 'config.json',
   /** train-classifier's NB-SVM baseline on the same split. */
   baseline: 'baseline',
+  /** The training curves (tasks/training-plot.ts), drawn when a run completes. */
+  plot: 'training.svg',
 } as const;
 
 export type ModelKind = 'lm' | 'encoder' | 'classifier';

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isUlmfitError, UlmfitError } from '../errors.js';
@@ -21,6 +21,7 @@ import { lockDir, recoverSiblings, type DirLock } from '../io/dir-lock.js';
 import { knownModels, looksLikeName, resolveModelRef } from '../io/model-names.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { DocumentSource, resolveInputs, type Doc, type ResolvedInput, type SourceOptions } from '../data/sources.js';
+import { defaultCacheDir } from './corpus-cache.js';
 import { CORPUS_FORMAT_VERSION, CorpusWriter, openCorpus, type CorpusMeta } from './corpus.js';
 import { ParallelTokenizer, type ParallelOptions } from './parallel.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from './settings.js';
@@ -52,7 +53,7 @@ export interface TokenizeCorpusOptions extends TokenizeOptions {
   /** Reuse this itos instead of building a vocab (the classifier reuses the LM's). */
   vocab?: readonly string[];
   noCache?: boolean;
-  /** Default `$ULMFIT_CACHE_DIR`, else `.ulmfit-cache/` in the current directory. */
+  /** Default `$ULMFIT_CACHE_DIR`, else `corpora/` in the user cache directory (text/corpus-cache.ts). */
   cacheDir?: string;
   /** Also place the corpus here (linked or copied from the cache, or written directly with noCache). */
   out?: string;
@@ -134,9 +135,8 @@ export async function loadGivenVocab(path: string): Promise<GivenVocab> {
 export const DEFAULT_MIN_FREQ = 3;
 export const DEFAULT_MAX_VOCAB = 60000;
 
-export function defaultCacheDir(): string {
-  return process.env.ULMFIT_CACHE_DIR || join(process.cwd(), '.ulmfit-cache');
-}
+/** The cache folder when no `cacheDir` is given: `$ULMFIT_HOME/corpora`… (text/corpus-cache.ts). */
+export { defaultCacheDir } from './corpus-cache.js';
 
 function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -316,6 +316,9 @@ async function tokenizeThroughCache(
 ): Promise<TokenizeCorpusResult> {
   const hit = cached ? readCacheEntry(cached, key!) : undefined;
   if (cached && hit) {
+    // The entry's mtime is its last use (`ulmfit cache clear --older-than` reads it).
+    const now = new Date();
+    await utimes(cached, now, now).catch(() => undefined);
     if (options.out) await placeCorpus(cached, options.out);
     return { dir: options.out ?? cached, hit: true, temporary: false, cacheKey: key, stats: statsFromMeta(hit, seconds(), 0) };
   }
