@@ -20,6 +20,9 @@ export function snakeKeys(value: unknown): unknown {
 }
 
 const nullableNumber = z.number().nullable();
+
+/** The epoch record under a name, so the JSON Schemas define it once (`$defs`) and refer to it. */
+const EPOCH = EPOCH_RECORD_SCHEMA.meta({ id: 'epoch_record' });
 const count = z.number().int().min(0);
 
 export const LM_OUTPUT = z.object({
@@ -34,8 +37,8 @@ export const LM_OUTPUT = z.object({
     .nullable()
     .optional()
     .describe('finetune-lm: the pretrained model on the validation set before training'),
-  best: EPOCH_RECORD_SCHEMA.nullable().describe('the epoch model-best/ holds (lowest validation loss)'),
-  history: z.array(EPOCH_RECORD_SCHEMA).describe('every epoch, as in metrics.jsonl'),
+  best: EPOCH.nullable().describe('the epoch model-best/ holds (lowest validation loss)'),
+  history: z.array(EPOCH).describe('every epoch, as in metrics.jsonl'),
   plot: z.string().nullable().optional().describe('the training curves SVG written into the run directory'),
 }).strict();
 export type LmOutput = z.output<typeof LM_OUTPUT>;
@@ -50,8 +53,8 @@ export const CLASSIFIER_OUTPUT = z.object({
   vocab_size: count,
   bs: count.min(1),
   recipe: z.string().describe('the recipe the run used and why'),
-  best: EPOCH_RECORD_SCHEMA.nullable().describe('the epoch model-best/ holds (best validation accuracy, lower loss on ties)'),
-  history: z.array(EPOCH_RECORD_SCHEMA).describe('every epoch, as in metrics.jsonl'),
+  best: EPOCH.nullable().describe('the epoch model-best/ holds (best validation accuracy, lower loss on ties)'),
+  history: z.array(EPOCH).describe('every epoch, as in metrics.jsonl'),
   baseline: z
     .object({ model: z.literal('nbsvm'), dir: z.string(), accuracy: nullableNumber, f1_macro: nullableNumber, train_seconds: z.number() })
     .nullable()
@@ -239,5 +242,13 @@ export const JSON_OUTPUTS: readonly JsonOutput[] = [
 
 /** The JSON Schema (draft 2020-12) of an output, as docs/json-output.md shows it. */
 export function jsonSchemaOf(output: JsonOutput): unknown {
-  return z.toJSONSchema(output.schema, { io: 'output' });
+  return withoutSafeIntegerBounds(z.toJSONSchema(output.schema, { io: 'output' }));
+}
+
+/** zod's `.int()` adds ±2^53-1 bounds to every integer: noise for a reader, dropped. */
+function withoutSafeIntegerBounds(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSafeIntegerBounds);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value).filter(([key, v]) => !((key === 'maximum' && v === Number.MAX_SAFE_INTEGER) || (key === 'minimum' && v === Number.MIN_SAFE_INTEGER)));
+  return Object.fromEntries(entries.map(([key, v]) => [key, withoutSafeIntegerBounds(v)]));
 }
