@@ -37,7 +37,8 @@ function evaluation(path) {
   const lines = readFileSync(path, 'utf8').trim().split('\n');
   const last = JSON.parse(lines[lines.length - 1]);
   if (!last.evaluation) throw new Error(`${path} has no evaluation line (are the test labels missing?)`);
-  return { accuracy: last.evaluation.accuracy, f1: last.evaluation.f1Macro, testDocs: last.evaluation.count };
+  // f1_macro since the output convention (docs/json-output.md); f1Macro from builds before it.
+  return { accuracy: last.evaluation.accuracy, f1: last.evaluation.f1_macro ?? last.evaluation.f1Macro, testDocs: last.evaluation.count };
 }
 
 /** `ulmfit <command> --help`, or undefined when the command does not exist (yet). */
