@@ -70,7 +70,9 @@ export async function labeledDocuments(
     valid = side(loaded.corpus, [...Array(loaded.corpus.numDocs).keys()]);
   } else if (options.validPct === undefined && (inSplit('valid').size > 0 || inSplit('test').size > 0)) {
     const validSplit = inSplit('valid').size > 0 ? 'valid' : 'test';
+    // Inferred from the folders, so said (--valid-pct ignores the folders' split).
     if (validSplit === 'test') info('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
+    else info('validating on the data\'s valid/ split (--valid-pct draws a random one instead)');
     const validIds = inSplit(validSplit);
     const unused = validSplit === 'valid' ? inSplit('test') : new Set<number>();
     if (unused.size > 0) info(`${unused.size} test/ documents are not used for training or validation`);
@@ -79,6 +81,7 @@ export async function labeledDocuments(
   } else {
     const validPct = options.validPct ?? 0.2;
     if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
+    if (options.validPct === undefined) info(`validating on a random ${Math.round(validPct * 100)}% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)`);
     const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
     const pool = all.filter((i) => !heldOut.has(i));
     const split = splitValid(pool.length, validPct, rng);

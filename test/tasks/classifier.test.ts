@@ -36,7 +36,9 @@ describe('trainClassifier', () => {
   it('trains on the encoder of an LM run and writes a classifier run directory', async () => {
     // A 16-document validation set and 4 epochs: whether this tiny run learns depends on its
     // dropout masks; seed 1 is one that does (seeds 1-8: six of eight reach 100%).
-    const result = await trainClassifier(tiny('run', { seed: 1 }));
+    const infos: string[] = [];
+    const result = await trainClassifier(tiny('run', { seed: 1, onInfo: (m) => infos.push(m) }));
+    expect(infos).toContain('validating on a random 20% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)');
     expect(result.labels).toEqual(['animal', 'vehicle']);
     expect(result.encoder).toBe(join(lmRun, 'encoder'));
     expect(result.trainDocs).toBe(64);
@@ -91,10 +93,13 @@ describe('trainClassifier', () => {
       mkdirSync(join(data, split, row.label), { recursive: true });
       writeFileSync(join(data, split, row.label, `${i}.txt`), row.text);
     });
+    const infos: string[] = [];
     const result = await trainClassifier(tiny('scratch', {
       inputs: [data], lm: undefined, fromScratch: true, emb: 8, hidden: 12, layers: 2, minFreq: 1,
-      stages: defaultClassifierStages({ fromScratch: true, epochs: 1 }),
+      stages: defaultClassifierStages({ fromScratch: true, epochs: 1 }), onInfo: (m) => infos.push(m),
     }));
+    // the split is inferred from the folders, and said
+    expect(infos).toContain("validating on the data's valid/ split (--valid-pct draws a random one instead)");
     expect(result.encoder).toBeNull();
     expect(result.validDocs).toBe(16);
     expect(result.history).toHaveLength(4);
