@@ -35,6 +35,15 @@ export class EpochTable {
   /** Learner `onEpochEnd`. */
   epoch = (row: EpochRow): void => {
     this.progress.finish();
+    this.printRow(String(row.stage + 1), String(row.epoch + 1), row, row.seconds);
+  };
+
+  /** The score before training (finetune-lm), as stage 0, epoch 0: no training loss yet. */
+  before = (score: Partial<Record<Column, number | null>> & { seconds: number }): void => {
+    this.printRow('0', '0', { ...score, trainLoss: null }, score.seconds);
+  };
+
+  private printRow(stage: string, epoch: string, row: Partial<Record<Column, number | null | undefined>>, seconds: number): void {
     if (this.options.quiet || this.options.json) return;
     const cells = ['stage', 'epoch', ...this.columns.map((c) => HEADERS[c]), 'time'];
     if (!this.headerPrinted) {
@@ -42,8 +51,8 @@ export class EpochTable {
       this.headerPrinted = true;
     }
     const values = this.columns.map((c) => formatCell(row[c], c).padStart(10));
-    process.stdout.write([String(row.stage + 1).padStart(5), String(row.epoch + 1).padStart(5), ...values, clock(row.seconds).padStart(10)].join(' ') + '\n');
-  };
+    process.stdout.write([stage.padStart(5), epoch.padStart(5), ...values, clock(seconds).padStart(10)].join(' ') + '\n');
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /** `ulmfit finetune-lm`: stage 2 of ULMFiT, a pretrained language model fine-tuned on domain text. */
 import type { Command } from 'commander';
 import { addLmFlags, runLm, type LmFlags } from './lm-common.js';
-import { givenOptions } from './options.js';
+import { givenOptions, realNumber } from './options.js';
 
 export function register(program: Command): void {
   const command = program
@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .description("fine-tune a pretrained language model on your text (ULMFiT stage 2; fastai's recipe: 1 frozen epoch at 2e-2, then --epochs at --lr)");
   addLmFlags(command)
     .requiredOption('--pretrained <dir|name>', 'the pretrained language model: a model or run directory (from pretrain or import-fastai), or a model name (en; see ulmfit models)')
+    .option('--drop-mult <x>', "scales the pretrained model's five dropouts (fastbook fine-tunes at 0.3; default 1: as pretrained)", realNumber(0))
     .option('--corpus-vocab-only', "save only the corpus's tokens, as fastai does (default: the saved models also keep the pretrained model's other tokens, so words your text lacks are not xxunk later)")
     .addHelpText('after', '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3')
     .action(async (inputs: string[], flags: LmFlags, command: Command) => runLm(inputs, flags, true, givenOptions(command)));

@@ -44,6 +44,7 @@ export interface LmFlags {
   corpusVocabOnly?: boolean;
   overwrite?: boolean;
   resume?: boolean;
+  keepCheckpoint?: boolean;
   backend: BackendName;
   json?: boolean;
   quiet?: boolean;
@@ -115,19 +116,22 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean,
     corpusVocabOnly: flags.corpusVocabOnly,
     overwrite: flags.overwrite,
     resume: flags.resume,
+    keepCheckpoint: flags.keepCheckpoint,
     explicit,
     backend: flags.backend,
     onInfo: info,
     onBatchEnd: table.batch,
     onEpochEnd: table.epoch,
+    onBeforeTraining: table.before,
   };
   const result = await trainLanguageModel(options);
   const best = result.best;
   if (flags.json) {
+    const before = result.before ? { valid_loss: result.before.validLoss, accuracy: result.before.accuracy, perplexity: result.before.perplexity } : null;
     process.stdout.write(JSON.stringify({
       run_dir: result.runDir, backend: result.backend, vocab_size: result.vocabSize, train_tokens: result.trainTokens, valid_tokens: result.validTokens,
-      transfer_found: result.transferFound ?? null,
-      best: best ? epochRecord(best, 'lm') : null, history: result.history.map((row) => epochRecord(row, 'lm')),
+      transfer_found: result.transferFound ?? null, before,
+      best: best ? epochRecord(best, 'lm') : null, history: result.history.map((row) => epochRecord(row, 'lm')), plot: result.plot,
     } satisfies LmOutput) + '\n');
   } else if (best) {
     info(`best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, perplexity ${formatCell(best.perplexity, 'perplexity')} → ${result.runDir}`);

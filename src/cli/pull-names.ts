@@ -76,7 +76,8 @@ export async function pullNamedArguments(_program: Command, command: Command): P
       if (typeof ref === 'string' && isPullable(ref) && findHubEntry(ref)!.kind === 'model') await pull(ref, options);
     }
   }
-  const view = INPUT_VIEWS[command.name()];
+  // lr-find with --lm searches for a classifier: it reads labeled data, as train-classifier does.
+  const view = command.name() === 'lr-find' && command.getOptionValue('lm') !== undefined ? 'classifier' : INPUT_VIEWS[command.name()];
   const index = command.registeredArguments.findIndex((argument) => argument.name() === 'inputs');
   const inputs: unknown = index >= 0 ? command.processedArgs[index] : undefined;
   if (view && Array.isArray(inputs)) command.processedArgs[index] = await datasetArgs(command, inputs as string[], view, options);

@@ -43,6 +43,7 @@ interface Flags {
   cacheDir?: string;
   overwrite?: boolean;
   resume?: boolean;
+  keepCheckpoint?: boolean;
   backend: BackendName;
   json?: boolean;
   quiet?: boolean;
@@ -128,6 +129,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     cacheDir: flags.cacheDir,
     overwrite: flags.overwrite,
     resume: flags.resume,
+    keepCheckpoint: flags.keepCheckpoint,
     explicit,
     backend: flags.backend,
     onInfo: info,

@@ -40,11 +40,15 @@ export function addTokenizingFlags(command: Command): Command {
     .option('--cache-dir <dir>', 'tokenized-corpus cache folder');
 }
 
-/** The run directory, the backend and the output: --overwrite, --resume, --backend, --json, --quiet. */
+/**
+ * The run directory, the backend and the output: --overwrite, --resume, --keep-checkpoint,
+ * --backend, --json, --quiet.
+ */
 export function addRunFlags(command: Command): Command {
   return command
     .option('--overwrite', 'replace a non-empty --out run directory')
     .option('--resume', 'continue the interrupted run in --out from its last checkpoint')
+    .option('--keep-checkpoint', 'keep checkpoint/ when the run completes (removed by default: only --resume reads it)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
     .option('--json', 'print one JSON object with the results instead of the table')
     .option('--quiet', 'no progress or info on stderr');

@@ -27,11 +27,13 @@ import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
+import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { labeledDocuments, reportReading } from './labeled-data.js';
 import { planClassifierRecipe } from './recipe-plan.js';
 import { betterRow, checkpointOf, epochRecord, persistedConfig, restoreConfig, resumeFrom, validateStages, type BestScore } from './run-dir.js';
+import { finishedLine, finishRun, refuseResumeOfCompletedRun } from './run-end.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
 export { checkLabels, labeledDocuments, type LabeledData, type LabeledDocs } from './labeled-data.js';
@@ -91,6 +93,8 @@ export interface ClassifierTrainOptions {
   cacheDir?: string | undefined;
   overwrite?: boolean | undefined;
   resume?: boolean | undefined;
+  /** Keep checkpoint/ when the run completes (default: removed; only `resume` reads it). */
+  keepCheckpoint?: boolean | undefined;
   /**
    * With `resume`: the options the user gave (flag names as option keys); each must agree with
    * the run's config.json. Default: every defined option counts as given.
@@ -121,6 +125,8 @@ export interface ClassifierTrainResult {
   encoder: string | null;
   /** The NB-SVM baseline on the same split (with `baseline`), else null. */
   baseline: BaselineTrainResult | null;
+  /** The training curves drawn into the run directory (tasks/training-plot.ts). */
+  plot: string;
   backend: string;
 }
 
@@ -142,14 +148,39 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   try {
     for (const line of run.recovered) info(line);
     const options = given.resume ? restoreConfig(given, PERSISTED, given.explicit) : given;
+    if (given.resume) refuseResumeOfCompletedRun(given.out);
     return await trainInRunDir(options, info, warn);
   } finally {
     run.lock.release();
   }
 }
 
-/** The training itself, holding the run directory's lock. */
-async function trainInRunDir(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierTrainResult> {
+/** Everything a classifier run needs before training starts. */
+interface ClassifierSetup {
+  backend: string;
+  rng: Rng;
+  seed: number;
+  model: TextClassifier;
+  encoder: LoadedModelDir | undefined;
+  itos: string[];
+  settings: TokenizerSettings;
+  labels: string[];
+  trainDocs: number;
+  validDocs: number;
+  /** The batch size and recipe (planned unless given), and why. */
+  plan: ReturnType<typeof planClassifierRecipe>;
+  trainBatches: SortedBatches;
+  validBatches: SortedBatches | undefined;
+  arch: ArchMeta;
+  /** Closes the corpora (and removes temporary ones). The model is disposed separately. */
+  close(): void;
+}
+
+/**
+ * Loads the encoder and the labeled data (tokenized with the encoder's tokenizer and vocab), splits
+ * it, builds the classifier with the encoder's weights and plans the recipe.
+ */
+async function setUpClassifier(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierSetup> {
   const seed = options.seed ?? 42;
   const rng = new Rng(seed);
   if (options.stages) validateStages(options.stages);
@@ -165,6 +196,7 @@ async function trainInRunDir(options: ClassifierTrainOptions, info: (message: st
   const backend = await initBackend(options.backend ?? 'auto');
   const train = await loadCorpusInput(options.inputs, corpusOptions);
   const closers = [train.close];
+  const close = (): void => { for (const c of closers) c(); };
   try {
     const corpus = train.corpus;
     const itos = [...corpus.vocab.itos];
@@ -189,85 +221,136 @@ async function trainInRunDir(options: ClassifierTrainOptions, info: (message: st
         trainDocs: data.train.docs.length, bs: options.bs, stages: options.stages, lr: options.lr, epochs: options.epochs,
         fromScratch: options.fromScratch,
       });
-      const { bs, stages } = plan;
-      validateStages(stages);
+      validateStages(plan.stages);
       info(`recipe: ${plan.reason}`);
-      const batchOptions = { bs, seqLen: bptt, padIdx: config.pad_token, backwards };
+      const batchOptions = { bs: plan.bs, seqLen: bptt, padIdx: config.pad_token, backwards };
       const trainBatches = new SortedBatches(data.train.docs, data.train.y, { ...batchOptions, shuffle: true, rng, dropLast: plan.dropLast });
       const validBatches = data.valid.docs.length > 0 ? new SortedBatches(data.valid.docs, data.valid.y, batchOptions) : undefined;
-
-      const runDir = options.out;
       const arch: ArchMeta = { name: 'awd_lstm', ...config, seq_len: bptt, max_len: maxLen, lin_ftrs: LIN_FTRS, ps: HEAD_PS };
-      const files = {
-        vocab: itos, labels, tokenizer: settings as unknown as Record<string, unknown>,
-        ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
+      return {
+        backend, rng, seed, model, encoder, itos, settings, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
+        plan, trainBatches, validBatches, arch, close,
       };
-      const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
-      let best: BestScore = { loss: Infinity, accuracy: null };
-      const learner = new Learner<ClasBatch>(model, {
-        train: trainBatches,
-        valid: validBatches,
-        rng,
-        wd: options.wd,
-        clip: options.clip,
-        onBatchEnd: options.onBatchEnd,
-        onEpochEnd: async (row, l) => {
-          const weights = weightsToTensorMap(model.namedWeights());
-          const meta = { kind: 'classifier' as const, arch, backwards, training: { ...training, history: l.history } };
-          writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta, weights, ...files });
-          // Few validation documents make the loss noisy: the best epoch is the most accurate one, the
-          // lower loss breaking ties.
-          if (betterRow(row, best, 'accuracy')) {
-            best = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
-            writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta, weights, ...files });
-          }
-          writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), best));
-          appendMetrics(runDir, epochRecord(row, 'classifier'));
-          await options.onEpochEnd?.(row);
-        },
-      });
-      try {
-        if (options.resume) {
-          const resumed = resumeFrom(runDir, learner, model);
-          best = resumed.best;
-          info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
-        } else {
-          // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
-          writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs, stages }, PERSISTED));
-        }
-        // The baseline first: it takes seconds and shows at once the bar the classifier has to clear.
-        let baseline: BaselineTrainResult | null = null;
-        if (options.baseline) {
-          baseline = await trainBaseline({
-            inputs: options.inputs, out: join(runDir, RUN_LAYOUT.baseline), valid: options.valid, validPct: options.validPct,
-            ignoreLabels: options.ignoreLabels, seed, textCol: options.textCol, labelCol: options.labelCol, workers: options.workers,
-            noCache: options.noCache, cacheDir: options.cacheDir, overwrite: true,
-          });
-          info(`baseline: NB-SVM on the same ${baseline.trainDocs} training documents: validation accuracy ${fmtScore(baseline.accuracy)}, macro-F1 ${fmtScore(baseline.f1Macro)} (${baseline.trainSeconds.toFixed(1)} s) → ${baseline.out}`);
-        }
-        info(`training on ${data.train.docs.length} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
-        await learner.fitRecipe(stages);
-        const history = learner.history;
-        let bestRow: EpochRow | undefined;
-        let score: BestScore = { loss: Infinity, accuracy: null };
-        for (const row of history) {
-          if (betterRow(row, score, 'accuracy')) {
-            bestRow = row;
-            score = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
-          }
-        }
-        return {
-          runDir, history, best: bestRow, bs, stages, recipe: plan.reason, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
-          vocabSize: itos.length, encoder: encoder?.dir ?? null, backend, baseline,
-        };
-      } finally {
-        learner.dispose();
-      }
-    } finally {
+    } catch (error) {
       model.dispose();
+      throw error;
+    }
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+/** The training itself, holding the run directory's lock. */
+async function trainInRunDir(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierTrainResult> {
+  const setup = await setUpClassifier(options, info, warn);
+  const { model, encoder, itos, settings, labels, plan, trainBatches, validBatches, arch, backend, seed, rng } = setup;
+  const { bs, stages } = plan;
+  const backwards = options.backwards ?? false;
+  try {
+    const runDir = options.out;
+    const files = {
+      vocab: itos, labels, tokenizer: settings as unknown as Record<string, unknown>,
+      ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
+    };
+    const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
+    let best: BestScore = { loss: Infinity, accuracy: null };
+    const learner = new Learner<ClasBatch>(model, {
+      train: trainBatches,
+      valid: validBatches,
+      rng,
+      wd: options.wd,
+      clip: options.clip,
+      onBatchEnd: options.onBatchEnd,
+      onEpochEnd: async (row, l) => {
+        const weights = weightsToTensorMap(model.namedWeights());
+        const meta = { kind: 'classifier' as const, arch, backwards, training: { ...training, history: l.history } };
+        writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta, weights, ...files });
+        // Few validation documents make the loss noisy: the best epoch is the most accurate one, the
+        // lower loss breaking ties.
+        if (betterRow(row, best, 'accuracy')) {
+          best = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
+          writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta, weights, ...files });
+        }
+        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), best));
+        appendMetrics(runDir, epochRecord(row, 'classifier'));
+        await options.onEpochEnd?.(row);
+      },
+    });
+    try {
+      if (options.resume) {
+        const resumed = resumeFrom(runDir, learner, model);
+        best = resumed.best;
+        info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
+      } else {
+        // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
+        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs, stages }, PERSISTED));
+      }
+      // The baseline first: it takes seconds and shows at once the bar the classifier has to clear.
+      let baseline: BaselineTrainResult | null = null;
+      if (options.baseline) {
+        baseline = await trainBaseline({
+          inputs: options.inputs, out: join(runDir, RUN_LAYOUT.baseline), valid: options.valid, validPct: options.validPct,
+          ignoreLabels: options.ignoreLabels, seed, textCol: options.textCol, labelCol: options.labelCol, workers: options.workers,
+          noCache: options.noCache, cacheDir: options.cacheDir, overwrite: true,
+        });
+        info(`baseline: NB-SVM on the same ${baseline.trainDocs} training documents: validation accuracy ${fmtScore(baseline.accuracy)}, macro-F1 ${fmtScore(baseline.f1Macro)} (${baseline.trainSeconds.toFixed(1)} s) → ${baseline.out}`);
+      }
+      info(`training on ${setup.trainDocs} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
+      await learner.fitRecipe(stages);
+      const history = learner.history;
+      let bestRow: EpochRow | undefined;
+      let score: BestScore = { loss: Infinity, accuracy: null };
+      for (const row of history) {
+        if (betterRow(row, score, 'accuracy')) {
+          bestRow = row;
+          score = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
+        }
+      }
+      const finished = finishRun(runDir, { keepCheckpoint: options.keepCheckpoint });
+      info(finishedLine(finished));
+      return {
+        runDir, history, best: bestRow, bs, stages, recipe: plan.reason, labels, trainDocs: setup.trainDocs, validDocs: setup.validDocs,
+        vocabSize: itos.length, encoder: encoder?.dir ?? null, backend, baseline, plot: finished.plot,
+      };
+    } finally {
+      learner.dispose();
     }
   } finally {
-    for (const close of closers) close();
+    model.dispose();
+    setup.close();
+  }
+}
+
+export interface ClassifierLrFindOptions
+  extends Omit<ClassifierTrainOptions, 'out' | 'stages' | 'epochs' | 'lr' | 'resume' | 'overwrite' | 'explicit' | 'baseline' | 'keepCheckpoint' | 'onEpochEnd' | 'onBatchEnd'> {
+  /** fastai runs lr_find on the classifier as `text_classifier_learner` leaves it: frozen but for the head. `unfreeze` searches for the whole model. */
+  unfreeze?: boolean | undefined;
+  /** start/end lr, number of batches, divergence stop. */
+  find?: LrFindOptions | undefined;
+}
+
+/**
+ * fastai's `lr_find` on a text classifier built as `trainClassifier` builds it (the same encoder,
+ * data, split and planned bs): frozen to the head, as fastai's learner starts, unless `unfreeze`
+ * (or from scratch, where nothing is pretrained). Weights are restored afterwards.
+ */
+export async function findClassifierLr(options: ClassifierLrFindOptions): Promise<LrFindResult & { backend: string; bs: number; trainDocs: number }> {
+  checkSource(options);
+  const info = options.onInfo ?? (() => undefined);
+  const setup = await setUpClassifier({ ...options, out: '' }, info, options.onWarning ?? info);
+  try {
+    const learner = new Learner<ClasBatch>(setup.model, { train: setup.trainBatches, rng: setup.rng, wd: options.wd, clip: options.clip });
+    try {
+      if (!options.fromScratch && !options.unfreeze) learner.freeze();
+      const result = await lrFind(learner, options.find ?? {});
+      return { ...result, backend: setup.backend, bs: setup.plan.bs, trainDocs: setup.trainDocs };
+    } finally {
+      learner.dispose();
+    }
+  } finally {
+    setup.model.dispose();
+    setup.close();
   }
 }
 
@@ -280,7 +363,7 @@ const FROM_SCRATCH_ONLY = [
   ['emb', '--emb'], ['hidden', '--hidden'], ['layers', '--layers'], ['minFreq', '--min-freq'], ['maxVocab', '--max-vocab'], ['settings', '--no-rules'],
 ] as const;
 
-function checkSource(options: ClassifierTrainOptions): void {
+function checkSource(options: Pick<ClassifierTrainOptions, 'lm' | 'fromScratch' | 'resume' | (typeof FROM_SCRATCH_ONLY)[number][0]>): void {
   if (options.lm !== undefined && options.fromScratch) {
     throw usageError('--lm and --from-scratch exclude each other', 'pass --lm <encoder-dir> to transfer, or --from-scratch for random weights');
   }

@@ -25,6 +25,7 @@ import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 import { planLmRecipe } from './recipe-plan.js';
 import { checkpointOf, epochRecord, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
+import { finishedLine, finishRun, refuseResumeOfCompletedRun } from './run-end.js';
 
 export interface LmTrainOptions {
   inputs: string[];
@@ -38,6 +39,11 @@ export interface LmTrainOptions {
   emb?: number | undefined;
   hidden?: number | undefined;
   layers?: number | undefined;
+  /**
+   * fastai's `drop_mult`: scales the five dropouts. Pretraining: fastai's defaults × dropMult.
+   * Fine-tuning: the pretrained model's own dropouts × dropMult (fastbook fine-tunes at 0.3); the
+   * saved models record the scaled values. Default 1.
+   */
   dropMult?: number | undefined;
   /**
    * Exact architecture values that replace the ones above after `dropMult` is applied (e.g. every
@@ -95,10 +101,27 @@ export interface LmTrainOptions {
   explicit?: ReadonlySet<string> | undefined;
   /** Also write encoder/ (always done when fine-tuning). */
   saveEncoder?: boolean | undefined;
+  /** Keep checkpoint/ when the run completes (default: removed; only `resume` reads it). */
+  keepCheckpoint?: boolean | undefined;
   backend?: BackendName | undefined;
   onInfo?: ((message: string) => void) | undefined;
   onBatchEnd?: ((info: BatchInfo) => void) | undefined;
   onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
+  /**
+   * Fine-tuning with validation text, not resuming: the pretrained model's validation score in
+   * the corpus vocab (after match_embeds, on the run's own validation batches) before the first
+   * epoch, the "before" row. The same pass as `evaluateLanguageModel` with `vocabFrom` (lm-eval.ts).
+   */
+  onBeforeTraining?: ((score: LmScore) => void) | undefined;
+}
+
+/** A language model's validation score (one pass, dropout off). */
+export interface LmScore {
+  validLoss: number;
+  accuracy: number;
+  perplexity: number;
+  /** Wall time of the pass. */
+  seconds: number;
 }
 
 export interface LmTrainResult {
@@ -110,6 +133,10 @@ export interface LmTrainResult {
   validTokens: number;
   /** Fine-tuning: new-vocab tokens found in the pretrained vocab. */
   transferFound?: number | undefined;
+  /** Fine-tuning: the score before the first epoch (see `onBeforeTraining`); null otherwise or on resume. */
+  before: LmScore | null;
+  /** The training curves drawn into the run directory (tasks/training-plot.ts). */
+  plot: string;
   backend: string;
 }
 
@@ -180,7 +207,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     const validTokens = validDocs.reduce((n, d) => n + d.length, 0);
 
     const config: AwdLstmConfig = pretrained
-      ? (pretrained.meta.arch as unknown as AwdLstmConfig)
+      ? withDropMult(pretrained.meta.arch as unknown as AwdLstmConfig, options.dropMult ?? 1)
       : {
           ...withDropMult(
             { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
@@ -242,6 +269,7 @@ export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrain
   try {
     for (const line of run.recovered) info(line);
     const options = given.resume ? restoreConfig(given, PERSISTED, given.explicit) : given;
+    if (given.resume) refuseResumeOfCompletedRun(given.out);
     return await trainInRunDir(options);
   } finally {
     run.lock.release();
@@ -315,6 +343,13 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
         learner.useStepper(parallel);
         info(`data-parallel training: the ${trainStream.bs} rows of each batch split across ${replicas} replicas (the main thread and ${replicas - 1} worker thread${replicas > 2 ? 's' : ''})`);
       }
+      let before: LmScore | null = null;
+      if (finetune && validStream && !options.resume) {
+        const started = performance.now();
+        const score = learner.validate(validStream);
+        before = { validLoss: score.loss, accuracy: score.accuracy, perplexity: score.perplexity, seconds: (performance.now() - started) / 1000 };
+        options.onBeforeTraining?.(before);
+      }
       try {
         await learner.fitRecipe(stages);
       } finally {
@@ -322,7 +357,12 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
       }
       const history = learner.history;
       const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || (r.validLoss ?? r.trainLoss) < (b.validLoss ?? b.trainLoss) ? r : b), undefined);
-      return { runDir, history, best, vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound, backend };
+      const finished = finishRun(runDir, { keepCheckpoint: options.keepCheckpoint });
+      info(finishedLine(finished));
+      return {
+        runDir, history, best, vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound,
+        before, plot: finished.plot, backend,
+      };
     } finally {
       learner.dispose();
     }
@@ -332,7 +372,7 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
   }
 }
 
-export interface LmLrFindOptions extends Omit<LmTrainOptions, 'out' | 'stages' | 'resume' | 'overwrite' | 'saveEncoder' | 'onEpochEnd' | 'onBatchEnd'> {
+export interface LmLrFindOptions extends Omit<LmTrainOptions, 'out' | 'stages' | 'resume' | 'overwrite' | 'saveEncoder' | 'keepCheckpoint' | 'onEpochEnd' | 'onBatchEnd' | 'onBeforeTraining'> {
   /** fastai freezes a pretrained model before lr_find; `unfreeze` searches for the full model. */
   unfreeze?: boolean | undefined;
   /** start/end lr, number of batches, divergence stop. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { defaultTokenizerSettings } from '../../src/text/settings.js';
 import { toFloat32 } from '../../src/io/tensors.js';
 import { Rng } from '../../src/random.js';
 import { findLanguageModelLr, trainLanguageModel, type LmTrainOptions } from '../../src/tasks/lm.js';
+import { evaluateLanguageModel } from '../../src/tasks/lm-eval.js';
+import { UlmfitError } from '../../src/errors.js';
 import { lossCurveSvg } from '../../src/cli/lr-plot.js';
 
 const WORDS = 'the cat sat on a mat and dog ran to big red house while bird sang in tree'.split(' ');
@@ -27,6 +29,13 @@ function tiny(dir: string, inputs: string[], out: string, extra: Partial<LmTrain
     stages: [{ freezeTo: 0, epochs: 2, lr: 1e-2 }],
     ...extra,
   };
+}
+
+/** The UlmfitError a promise rejects with. */
+async function errorOf(promise: Promise<unknown>): Promise<UlmfitError> {
+  const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(UlmfitError);
+  return error as UlmfitError;
 }
 
 function weightsOf(dir: string): Map<string, number[]> {
@@ -115,6 +124,54 @@ describe('trainLanguageModel', () => {
       stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }],
     }));
     expect(readModelDir(join(dir, 'ft-only', 'model-last'), { kind: ['lm'] }).vocab).toHaveLength(only.vocabSize);
+  });
+
+  it('a completed run removes checkpoint/ and draws training.svg; --resume then has nothing to resume; keepCheckpoint keeps it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-lm-done-'));
+    const input = corpusFile(dir, 'a.txt', 20, 8);
+    const info: string[] = [];
+    const result = await trainLanguageModel(tiny(dir, [input], 'run', { onInfo: (m) => info.push(m) }));
+    const run = join(dir, 'run');
+    expect(existsSync(join(run, 'checkpoint'))).toBe(false);
+    expect(readdirSync(run).filter((n) => /\.(tmp|old)-\d+$/.test(n))).toEqual([]);
+    expect(result.plot).toBe(join(run, 'training.svg'));
+    expect(readFileSync(result.plot, 'utf8')).toContain('<path');
+    expect(info.at(-1)).toBe(`training curves: ${result.plot}; checkpoint/ removed (--keep-checkpoint keeps it)`);
+    const again = await errorOf(trainLanguageModel(tiny(dir, [input], 'run', { resume: true })));
+    expect(again.code).toBe('E_USAGE');
+    expect(again.message).toBe(`nothing to resume: ${run} completed all 2 epochs of its recipe (its checkpoint/ was removed at the end; --keep-checkpoint keeps it)`);
+
+    await trainLanguageModel(tiny(dir, [input], 'kept', { keepCheckpoint: true }));
+    expect(existsSync(join(dir, 'kept', 'checkpoint', 'state.json'))).toBe(true);
+    const kept = await errorOf(trainLanguageModel(tiny(dir, [input], 'kept', { resume: true })));
+    expect(kept.message).toBe(`nothing to resume: ${join(dir, 'kept')} completed all 2 epochs of its recipe`);
+  });
+
+  it('fine-tuning: dropMult scales the pretrained dropouts, and the before score is the pretrained model in the corpus vocab', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-ft-before-'));
+    const general = corpusFile(dir, 'general.txt', 30, 9);
+    await trainLanguageModel(tiny(dir, [general], 'pre', { dropMult: 0.5, stages: [{ epochs: 1, lr: 1e-2 }] }));
+    const domainWords = [...WORDS.slice(0, 12), 'zebra', 'quark'];
+    const domain = corpusFile(dir, 'domain.txt', 24, 10, domainWords);
+    const valid = corpusFile(dir, 'valid.txt', 8, 11, domainWords);
+    const before: number[] = [];
+    const result = await trainLanguageModel(tiny(dir, [domain], 'ft', {
+      pretrained: join(dir, 'pre'), valid: [valid], dropMult: 0.3, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }],
+      onBeforeTraining: (score) => before.push(score.validLoss),
+    }));
+    const pre = readModelDir(join(dir, 'pre', 'model-last'), { kind: ['lm'] }).meta.arch;
+    const ft = readModelDir(join(dir, 'ft', 'model-last'), { kind: ['lm'] }).meta.arch;
+    for (const key of ['hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const) expect(ft[key]).toBeCloseTo(pre[key] * 0.3, 10);
+    expect(pre.output_p).toBeCloseTo(0.05, 10); // fastai's 0.1 × 0.5
+    expect(result.before).not.toBeNull();
+    expect(before).toEqual([result.before!.validLoss]);
+    // The same number `ulmfit evaluate --vocab-from` gives: the pretrained model in the fine-tuning vocab, same batches.
+    const evaluated = await evaluateLanguageModel({
+      model: join(dir, 'pre'), inputs: [valid], vocabFrom: [domain], minFreq: 1, lineDocs: true, noCache: true, workers: 0, bs: 4, bptt: 8, backend: 'wasm',
+    });
+    expect(result.before!.validLoss).toBeCloseTo(evaluated.loss, 5);
+    expect(result.before!.accuracy).toBeCloseTo(evaluated.accuracy, 6);
+    expect(result.before!.perplexity).toBeCloseTo(Math.exp(evaluated.loss), 3);
   });
 
   it('refuses a non-empty --out and a pretrained model of the other direction', async () => {
