@@ -17,14 +17,25 @@ const HEADERS: Record<Column, string> = {
 
 export class EpochTable {
   private headerPrinted = false;
-  private readonly progress: Progress;
+  /**
+   * One per epoch, made at its first batch: the bar's fraction and ETA are the epoch's, so its
+   * clock must start with the epoch (not with the command, or the ETA counts setup and earlier
+   * epochs).
+   */
+  private progress: Progress | undefined;
 
-  constructor(private readonly columns: readonly Column[], private readonly options: { quiet?: boolean; json?: boolean } = {}) {
-    this.progress = new Progress({ label: 'train', ...(options.quiet || options.json ? { enabled: false } : {}) });
-  }
+  constructor(
+    private readonly columns: readonly Column[],
+    private readonly options: { quiet?: boolean; json?: boolean; stream?: NodeJS.WriteStream } = {},
+  ) {}
 
   /** Learner `onBatchEnd`. */
   batch = (info: BatchInfo): void => {
+    this.progress ??= new Progress({
+      label: 'train',
+      ...(this.options.stream ? { stream: this.options.stream } : {}),
+      ...(this.options.quiet || this.options.json ? { enabled: false } : {}),
+    });
     this.progress.update({
       done: info.batch + 1,
       total: info.numBatches,
@@ -34,7 +45,8 @@ export class EpochTable {
 
   /** Learner `onEpochEnd`. */
   epoch = (row: EpochRow): void => {
-    this.progress.finish();
+    this.progress?.finish();
+    this.progress = undefined;
     this.printRow(String(row.stage + 1), String(row.epoch + 1), row, row.seconds);
   };
 
