@@ -4,10 +4,10 @@
  * from-scratch run), is removed unless the caller keeps it, and the training curves are drawn.
  * Afterwards `--resume` has nothing to continue, and says so (`refuseResumeOfCompletedRun`).
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
-import { readModelMeta, RUN_LAYOUT } from '../io/artifact.js';
+import { RUN_LAYOUT, writeJsonAtomic } from '../io/artifact.js';
 import { writeTrainingPlot } from './training-plot.js';
 
 export interface FinishedRun {
@@ -17,8 +17,18 @@ export interface FinishedRun {
   plot: string;
 }
 
-/** Ends a completed run: checkpoint/ removed (unless `keepCheckpoint`), training.svg drawn. */
+/**
+ * Ends a completed run: training.svg drawn, the completion recorded in config.json (`completedAt`),
+ * then checkpoint/ removed unless `keepCheckpoint`. In that order, so a kill at any point leaves
+ * either a run that `--resume` finishes again (nothing left to train) or one marked complete.
+ */
 export function finishRun(runDir: string, options: { keepCheckpoint?: boolean | undefined } = {}): FinishedRun {
+  const { path } = writeTrainingPlot(runDir);
+  const configPath = join(runDir, RUN_LAYOUT.config);
+  if (existsSync(configPath)) {
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    writeJsonAtomic(configPath, { ...config, completedAt: new Date().toISOString() });
+  }
   const checkpoint = join(runDir, RUN_LAYOUT.checkpoint);
   if (!options.keepCheckpoint && existsSync(checkpoint)) {
     // Renamed first, so a kill during the removal leaves a temporary that the next run under the
@@ -27,7 +37,6 @@ export function finishRun(runDir: string, options: { keepCheckpoint?: boolean | 
     renameSync(checkpoint, doomed);
     rmSync(doomed, { recursive: true, force: true });
   }
-  const { path } = writeTrainingPlot(runDir);
   return { checkpointKept: existsSync(checkpoint), plot: path };
 }
 
@@ -37,23 +46,20 @@ export function finishedLine(finished: FinishedRun): string {
 }
 
 /**
- * `--resume` of a run that completed its recipe (its model-last/ has a history row for every
- * epoch of every stage) is a usage error: there is nothing to continue, with or without the
- * checkpoint. Call it after the flags were checked against config.json, before loading any data.
+ * `--resume` of a run that completed (`finishRun` recorded `completedAt` in its config.json) is a
+ * usage error: there is nothing to continue, with or without the checkpoint. Call it after the
+ * flags were checked against config.json, before loading any data.
  */
 export function refuseResumeOfCompletedRun(runDir: string): void {
-  const last = join(runDir, RUN_LAYOUT.modelLast);
-  if (!existsSync(join(last, 'meta.json'))) return;
-  const training = readModelMeta(last).training;
-  const stages = Array.isArray(training?.['stages']) ? (training['stages'] as { epochs?: unknown }[]) : undefined;
-  const history = Array.isArray(training?.['history']) ? training['history'] : undefined;
-  if (!stages || !history) return;
-  const epochs = stages.reduce((n, stage) => n + (typeof stage.epochs === 'number' ? stage.epochs : 0), 0);
-  if (epochs === 0 || history.length < epochs) return;
+  const configPath = join(runDir, RUN_LAYOUT.config);
+  if (!existsSync(configPath)) return;
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { completedAt?: unknown; stages?: { epochs?: unknown }[] };
+  if (typeof config.completedAt !== 'string') return;
+  const epochs = (config.stages ?? []).reduce((n, stage) => n + (typeof stage.epochs === 'number' ? stage.epochs : 0), 0);
   const kept = existsSync(join(runDir, RUN_LAYOUT.checkpoint));
   throw usageError(
-    `nothing to resume: ${runDir} completed all ${epochs} epochs of its recipe` +
+    `nothing to resume: ${runDir} completed all ${epochs} epochs of its recipe on ${config.completedAt.slice(0, 10)}` +
       (kept ? '' : ` (its ${RUN_LAYOUT.checkpoint}/ was removed at the end; --keep-checkpoint keeps it)`),
-    `its models are in ${join(runDir, RUN_LAYOUT.modelBest)} and ${last}; to train again, pass --overwrite or another --out`,
+    `its models are in ${join(runDir, RUN_LAYOUT.modelBest)} and ${join(runDir, RUN_LAYOUT.modelLast)}; to train again, pass --overwrite or another --out`,
   );
 }

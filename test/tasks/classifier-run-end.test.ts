@@ -58,7 +58,7 @@ describe('a completed classifier run', () => {
     expect(readFileSync(result.plot, 'utf8')).toContain('validation accuracy');
     const again = await errorOf(trainClassifier(tiny('run', { resume: true })));
     expect(again.code).toBe('E_USAGE');
-    expect(again.message).toMatch(/^nothing to resume: .*run completed all 2 epochs of its recipe \(its checkpoint\/ was removed/);
+    expect(again.message).toMatch(/^nothing to resume: .*run completed all 2 epochs of its recipe on \d{4}-\d\d-\d\d \(its checkpoint\/ was removed/);
     await trainClassifier(tiny('kept', { keepCheckpoint: true }));
     expect(existsSync(join(root, 'kept', 'checkpoint', 'state.json'))).toBe(true);
   });

@@ -139,12 +139,14 @@ describe('trainLanguageModel', () => {
     expect(info.at(-1)).toBe(`training curves: ${result.plot}; checkpoint/ removed (--keep-checkpoint keeps it)`);
     const again = await errorOf(trainLanguageModel(tiny(dir, [input], 'run', { resume: true })));
     expect(again.code).toBe('E_USAGE');
-    expect(again.message).toBe(`nothing to resume: ${run} completed all 2 epochs of its recipe (its checkpoint/ was removed at the end; --keep-checkpoint keeps it)`);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(again.message).toBe(`nothing to resume: ${run} completed all 2 epochs of its recipe on ${today} (its checkpoint/ was removed at the end; --keep-checkpoint keeps it)`);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).completedAt.slice(0, 10)).toBe(today);
 
     await trainLanguageModel(tiny(dir, [input], 'kept', { keepCheckpoint: true }));
     expect(existsSync(join(dir, 'kept', 'checkpoint', 'state.json'))).toBe(true);
     const kept = await errorOf(trainLanguageModel(tiny(dir, [input], 'kept', { resume: true })));
-    expect(kept.message).toBe(`nothing to resume: ${join(dir, 'kept')} completed all 2 epochs of its recipe`);
+    expect(kept.message).toBe(`nothing to resume: ${join(dir, 'kept')} completed all 2 epochs of its recipe on ${today}`);
   });
 
   it('fine-tuning: dropMult scales the pretrained dropouts, and the before score is the pretrained model in the corpus vocab', async () => {
