@@ -73,7 +73,7 @@ export function fasttextTokens(text) {
     .trim();
 }
 
-const csvRows = (path) => {
+export const csvRows = (path) => {
   // The files are ours (data.mjs writes them): a small RFC 4180 reader is enough.
   const text = readFileSync(path, 'utf8');
   const rows = [];
