@@ -7,6 +7,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { readModelDir, resolveModelDir, writeFileDurable, writeModelDir, type ArchMeta, type ModelKind, type ModelMeta } from './artifact.js';
+import { lockDir } from './dir-lock.js';
 import { checkItosMatches, readFastaiCheckpoint, ulmfitToFastai, type AwdLstmShape, type FastaiKind, type FastaiLayout } from './fastai-weights.js';
 import { readFileBytes, readItosPickle, writeItosPickle, writeTorchZip } from './torch-pth.js';
 
@@ -41,6 +42,16 @@ function refuseNonEmpty(path: string, overwrite: boolean | undefined): void {
 
 /** Reads a fastai checkpoint and its itos, checks they agree, and writes an ulmfit model directory. */
 export function importFastaiModel(options: ImportFastaiOptions): ImportFastaiResult {
+  // A second import into the same --out fails at once instead of racing the first one's rename.
+  const lock = lockDir(options.out, 'model directory');
+  try {
+    return importLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+function importLocked(options: ImportFastaiOptions): ImportFastaiResult {
   refuseNonEmpty(options.out, options.overwrite);
   const bytes = readFileBytes(options.weightsPath);
   const format = bytes[0] === 0x50 ? 'zip' : 'legacy';

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateNbsvm, saveNbsvm, trainNbsvmTokens, type NbsvmOptions } from '../baseline/index.js';
 import { UlmfitError } from '../errors.js';
+import { lockDir } from '../io/dir-lock.js';
 import { MODEL_FILES } from '../io/artifact.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
@@ -71,6 +72,21 @@ export async function trainBaseline(options: BaselineTrainOptions): Promise<Base
   const started = performance.now();
   const info = options.onInfo ?? (() => undefined);
   const warn = options.onWarning ?? info;
+  // A second writer of the same --out fails at once (E_LOCKED) instead of racing this one.
+  const lock = lockDir(options.out, 'model directory');
+  try {
+    return await trainLocked(options, started, info, warn);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(
+  options: BaselineTrainOptions,
+  started: number,
+  info: (message: string) => void,
+  warn: (message: string) => void,
+): Promise<BaselineTrainResult> {
   checkOut(options.out, options.overwrite ?? false);
   const seed = options.seed ?? 42;
   // Every token kept (min count 1, no cap): the baseline picks its own features from the training side.

@@ -104,6 +104,22 @@ describe('two writers', () => {
       rmSync(`${ref}.lock`, { force: true });
     }
   }, 60_000);
+
+  it('baseline and import-fastai refuse a model directory another process is writing', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    const out = join(root, 'locked-model');
+    try {
+      writeFileSync(`${out}.lock`, JSON.stringify({ pid: holder.pid, host: hostname(), command: 'baseline x', since: 'now' }));
+      const baseline = await runUlmfit(['baseline', join('fixtures', 'inputs', 'reviews.csv'), '--out', out, '--no-cache', '--quiet']);
+      expectOneLine(baseline, 1, 'E_LOCKED');
+      const imported = await runUlmfit(['import-fastai', join('fixtures', 'fastai', 'lm_v2_zip.pth'), join('fixtures', 'fastai', 'itos.pkl'), '--out', out]);
+      expectOneLine(imported, 1, 'E_LOCKED');
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      holder.kill();
+      rmSync(`${out}.lock`, { force: true });
+    }
+  }, 60_000);
 });
 
 describe('output and numbers', () => {
