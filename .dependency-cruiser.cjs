@@ -17,7 +17,7 @@
  *                download, lock, archive, dataset preparation); io/ reads its catalog and cache
  *                paths to resolve pulled model names; importing a pulled model (io/ + text/ +
  *                model/) is done in tasks/pull.ts
- *   base         src/*.ts but index.ts (backend, errors, random, version, metrics), wasm/, compute/:
+ *   base         src/*.ts but index.ts (backend, errors, random, version, metrics), compute/:
  *                they import only each other
  *
  * train/ sees a model only through the TrainableModel contract (model/trainable.ts), except the
@@ -33,7 +33,7 @@ const TRAIN_INFER = ['^src/train/', '^src/infer/', '^src/baseline/'];
 const MODEL = ['^src/model/'];
 const TEXT_DATA_IO = ['^src/text/', '^src/data/', '^src/io/'];
 const HUB = ['^src/hub/'];
-const BASE = ['^src/(?!index[.]ts$)[^/]+[.]ts$', '^src/wasm/', '^src/compute/'];
+const BASE = ['^src/(?!index[.]ts$)[^/]+[.]ts$', '^src/compute/'];
 
 /** A lower layer never imports a higher one. */
 function notUp(layer, above, below) {

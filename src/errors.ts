@@ -25,10 +25,6 @@ export type ErrorCode =
   | 'E_DOWNLOAD' // a pull failed: HTTP error, retries used up, wrong size/MD5, damaged archive
   | 'E_OFFLINE' // a pull is needed but the network is off (--offline, ULMFIT_OFFLINE)
   | 'E_DISK_FULL' // no space left where a pull writes (ULMFIT_HOME)
-  | 'E_LOCKED' // another ulmfit process is writing the same run, corpus or cache directory
-  | 'E_NUMERIC' // NaN or Inf where a number must be finite (weights, probabilities, metrics)
-  | 'E_OUTPUT' // stdout or stderr cannot be written (full disk, I/O error)
-  | 'E_INTERNAL' // an unexpected error: a bug (printed as one line; the stack with ULMFIT_DEBUG=1)
   | 'E_OVERLOADED' // a server's queue is full or it is shutting down (HTTP 429 / 503): retry later
   | 'E_TIMEOUT'; // a request was not answered within its time limit (HTTP 503)
 

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { usageError, type UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { reportError } from './fatal.js';
-import { checkFlagRanges } from './options.js';
+import { annotateFlagRanges, checkFlagRanges } from './options.js';
 
 /**
  * A CLI command module: adds one subcommand to the program. The action must return (or resolve
@@ -61,6 +61,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   for (const sub of program.commands) sub.exitOverride();
   showDefaultsPlain(program);
   program.hook('preAction', (_program, command) => checkFlagRanges(command)); // every numeric flag against FLAG_RANGES
+  annotateFlagRanges(program); // and --help shows the same ranges
   return program;
 }
 

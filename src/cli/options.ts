@@ -107,6 +107,32 @@ function rangeText(range: FlagRange): string {
   return `${kind} in ${range.minExclusive ? '(' : '['}${range.min}, ${range.max}]`;
 }
 
+/**
+ * The range as `--help` shows it (`1–64`, `> 0, ≤ 10`, `≥ 0`), or undefined for a whole number
+ * whose top is only a guard against nonsense: `<n>` already says "a count".
+ */
+export function rangeHelp(range: FlagRange): string | undefined {
+  if (range.int && range.max >= 10_000) return undefined;
+  const lower = `${range.minExclusive ? '>' : '≥'} ${range.min}`;
+  if (range.max >= 10_000) return lower;
+  return range.minExclusive ? `${lower}, ≤ ${range.max}` : `${range.min}–${range.max}`;
+}
+
+/**
+ * Appends each numeric flag's range from FLAG_RANGES to its `--help` description, so the help
+ * and the check read one table.
+ */
+export function annotateFlagRanges(program: Command): void {
+  for (const command of [program, ...program.commands]) {
+    for (const option of command.options) {
+      const range = FLAG_RANGES[option.attributeName()];
+      const shown = range ? rangeHelp(range) : undefined;
+      if (shown && !option.description.includes('[range')) option.description = `${option.description} [range ${shown}]`;
+    }
+    if (command !== program) annotateFlagRanges(command);
+  }
+}
+
 /** Checks every numeric flag `command` was given (or defaulted) against FLAG_RANGES. */
 export function checkFlagRanges(command: Command): void {
   for (const option of command.options) {
