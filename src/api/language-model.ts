@@ -20,8 +20,10 @@ import { disposedError, SharedModels, type SharedModel } from './shared.js';
 
 /** How to sample (the options of `ulmfit generate`). */
 export interface GenerateTextOptions {
-  /** Tokens to generate (default 40). */
+  /** Words of text to generate (default 40), counted as the CLI's `--words` counts them. */
   words?: number;
+  /** Instead of `words`: model tokens (fastai's n_words; punctuation and xxmaj count). */
+  tokens?: number;
   /** ≥ 0 (default 1); 0 is greedy. */
   temperature?: number;
   /** Sample only from the k most probable tokens. */
@@ -219,9 +221,11 @@ export function checkGenerateTextOptions(prompt: string, options: GenerateTextOp
 /** The API's options as `generate`'s (the CLI's defaults filled in), checked. */
 function toGenerateOptions(prompt: string, options: GenerateTextOptions, samples: number, backwards: boolean): GenerateOptions {
   if (typeof prompt !== 'string') throw usageError(`the prompt must be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+  if (options.words !== undefined && options.tokens !== undefined) throw usageError('words and tokens exclude each other', 'pass words for words of text, or tokens for model tokens');
   const generateOptions: GenerateOptions = {
     prompt,
-    words: options.words ?? GENERATION_DEFAULTS.words,
+    words: options.tokens ?? options.words ?? GENERATION_DEFAULTS.words,
+    unit: options.tokens !== undefined ? 'tokens' : 'words',
     temperature: options.temperature ?? GENERATION_DEFAULTS.temperature,
     topK: options.topK,
     topP: options.topP,

@@ -3,7 +3,7 @@
  * JSON-schema request validation).
  *
  *   POST /v1/classify  {texts: [...], top_k?, model?}        → {model, predictions: [...]}
- *   POST /v1/generate  {prompt, words?, temperature?, …}     → {model, prompt, samples: [{text, tokens}]}
+ *   POST /v1/generate  {prompt, words? | tokens?, temperature?, …}     → {model, prompt, samples: [{text, tokens}]}
  *   GET  /v1/models                                          → {models: [...]} (with queue counters)
  *   GET  /healthz                                            → {status: "ok"}
  *
@@ -186,9 +186,11 @@ export async function createServer(options: ServeOptions): Promise<UlmfitServer>
     note(request, { model: model.name, items: samples });
     checkLength('prompt', [body.prompt], limits.maxTextChars);
     if ((body.words ?? 0) > limits.maxWords) throw new RequestError(413, `words ${body.words} is above the limit of ${limits.maxWords}`);
+    if ((body.tokens ?? 0) > limits.maxWords) throw new RequestError(413, `tokens ${body.tokens} is above the limit of ${limits.maxWords}`);
     if (samples > limits.maxSamples) throw new RequestError(413, `samples ${samples} is above the limit of ${limits.maxSamples}`);
     const options: GenerateTextOptions = {
       ...(body.words !== undefined ? { words: body.words } : {}),
+      ...(body.tokens !== undefined ? { tokens: body.tokens } : {}),
       ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
       ...(body.top_k !== undefined ? { topK: body.top_k } : {}),
       ...(body.top_p !== undefined ? { topP: body.top_p } : {}),
@@ -319,7 +321,10 @@ interface ClassifyBody {
 
 interface GenerateBody {
   prompt: string;
+  /** words of text, as `ulmfit generate --words` counts them */
   words?: number;
+  /** instead of words: model tokens (`--tokens`) */
+  tokens?: number;
   temperature?: number;
   top_k?: number;
   top_p?: number;
@@ -349,6 +354,7 @@ const GENERATE_BODY = {
   properties: {
     prompt: { type: 'string' },
     words: { type: 'integer', minimum: 1 },
+    tokens: { type: 'integer', minimum: 1 },
     temperature: { type: 'number', minimum: 0 },
     top_k: { type: 'integer', minimum: 1 },
     top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1 },

@@ -37,11 +37,16 @@ describe('LanguageModel', () => {
     const lm = await LanguageModel.load(lmDir, { backend: 'wasm' });
     const reference = await loadGenerator(lmDir, 'wasm');
     try {
-      const options = { words: 12, temperature: 0.8, topK: 10, seed: 3 };
-      const [expected] = await generate(reference.model, reference.tokenizer, reference.vocab, { prompt: 'The cat', ...options, noUnk: true });
+      // `tokens` counts model tokens (fastai's n_words), `words` words of text: as the CLI's --tokens and --words.
+      const options = { tokens: 12, temperature: 0.8, topK: 10, seed: 3 };
+      const { tokens: _, ...sampling } = options;
+      const [expected] = await generate(reference.model, reference.tokenizer, reference.vocab, { prompt: 'The cat', ...sampling, words: 12, noUnk: true });
       const got = await lm.generate('The cat', options);
       expect(got).toEqual({ prompt: 'The cat', text: expected!.text, tokens: expected!.tokens });
       expect(got.tokens).toHaveLength(12);
+      const [inWords] = await generate(reference.model, reference.tokenizer, reference.vocab, { prompt: 'The cat', ...sampling, words: 5, unit: 'words', noUnk: true });
+      expect(await lm.generate('The cat', { ...sampling, words: 5 })).toEqual({ prompt: 'The cat', text: inWords!.text, tokens: inWords!.tokens });
+      expect((await rejection(lm.generate('x', { words: 5, tokens: 5 }))).code).toBe('E_USAGE');
       const samples = await lm.generateSamples('The cat', 3, options);
       expect(samples).toHaveLength(3);
       expect(samples[0]).toEqual(got);
