@@ -51,5 +51,5 @@ export function addRunFlags(command: Command): Command {
     .option('--keep-checkpoint', 'keep checkpoint/ when the run completes (removed by default: only --resume reads it)')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
     .option('--json', 'print one JSON object with the results instead of the table')
-    .option('--quiet', 'no progress or info on stderr');
+    .option('--quiet', 'no progress or info on stderr and no epoch table on stdout (--json still prints its object)');
 }
