@@ -8,6 +8,8 @@
 //                                          # workbench/few-labels/run.mjs, flags passed on
 //   node bench/run.js serve [flags]        # ulmfit serve under load (autocannon; minutes; only when named):
 //                                          # workbench/serve/load.mjs, flags passed on
+//   node bench/run.js scale [flags]        # WT103-size pull → finetune-lm → train-classifier → classify
+//                                          # (minutes; only when named): workbench/scale/wt103.mjs
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Benchmarks that run only when named (long, or a server under load): their scripts in workbench/. */
-const NAMED = { 'few-labels': 'workbench/few-labels/run.mjs', serve: 'workbench/serve/load.mjs' };
+const NAMED = { 'few-labels': 'workbench/few-labels/run.mjs', serve: 'workbench/serve/load.mjs', scale: 'workbench/scale/wt103.mjs' };
 if (process.argv[2] in NAMED) {
   const child = spawnSync(process.execPath, [join(root, NAMED[process.argv[2]]), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
   process.exit(child.status ?? 1);
