@@ -95,7 +95,7 @@ export function pretrainedTokensToAppend(itos: readonly string[], pretrainedItos
 
 /**
  * The fine-tuned model's vocab followed by the pretrained model's other tokens, with their
- * pretrained embedding rows and decoder biases. fastai keeps only the fine-tuning corpus's tokens
+ * pretrained embedding rows and decoder biases (finetune-lm's encoder/ is made with it). fastai keeps only the fine-tuning corpus's tokens
  * (min_freq 3), so on a small corpus every word that corpus lacks becomes xxunk downstream, though
  * the pretrained model had learned it: 11% of a held-out Brown test set's tokens under a 150k-word
  * corpus's vocab, against 5% under the pretrained one. The rows appended here are the pretrained

@@ -74,9 +74,9 @@ export interface LmTrainOptions {
   minFreq?: number | undefined;
   maxVocab?: number | undefined;
   /**
-   * Fine-tuning: save only the corpus's tokens, as fastai does. By default the saved models append
-   * the pretrained model's other tokens with their pretrained rows (model/transfer.ts,
-   * appendPretrainedVocab), so words the fine-tuning corpus lacks are not xxunk downstream.
+   * Fine-tuning: the encoder keeps only the corpus's tokens, as fastai's does. By default encoder/
+   * appends the pretrained model's other tokens with their pretrained rows (model/transfer.ts,
+   * appendPretrainedVocab), so words the fine-tuning corpus lacks are not xxunk for the classifier.
    */
   corpusVocabOnly?: boolean | undefined;
   workers?: number | undefined;
@@ -286,16 +286,18 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
   try {
     const runDir = options.out;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
-    // The saved models' vocab: the corpus's, then (fine-tuning, by default) the pretrained model's
-    // other tokens. Training, the checkpoint and resume keep the corpus's vocab.
+    // The encoder handed to train-classifier keeps (fine-tuning, by default) the pretrained model's
+    // other tokens after the corpus's. The language models (model-best/, model-last/) keep the
+    // vocab they were trained and validated in, so `evaluate` and `generate` agree with the
+    // training table; the checkpoint and resume keep it too.
     const appendFrom = options.corpusVocabOnly ? undefined : setup.pretrained;
-    const savedWeights = (weights: TensorMap): TensorMap =>
-      appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).weights : weights;
-    const savedItos = appendFrom ? [...itos, ...pretrainedTokensToAppend(itos, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).map((i) => appendFrom.vocab[i]!)] : itos;
-    if (savedItos.length > itos.length) {
-      info(`vocab: the saved models keep the pretrained model's ${savedItos.length - itos.length} other tokens after the corpus's ${itos.length} (${savedItos.length}; --corpus-vocab-only for fastai's corpus-only vocab)`);
+    const encoderOf = (weights: TensorMap): TensorMap =>
+      encoderWeights(appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).weights : weights);
+    const encoderItos = appendFrom ? [...itos, ...pretrainedTokensToAppend(itos, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).map((i) => appendFrom.vocab[i]!)] : itos;
+    if (encoderItos.length > itos.length) {
+      info(`vocab: the encoder keeps the pretrained model's ${encoderItos.length - itos.length} other tokens after the corpus's ${itos.length} (${encoderItos.length}; --corpus-vocab-only for fastai's corpus-only vocab)`);
     }
-    const common = { vocab: savedItos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
+    const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
     const saveEncoder = finetune || (options.saveEncoder ?? false);
     let bestLoss = Infinity;
     const training = { seed, backend, pretrained: options.pretrained ?? null, stages };
@@ -308,8 +310,7 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
       clip: options.clip,
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {
-        const trained = weightsToTensorMap(model.namedWeights());
-        const weights = savedWeights(trained);
+        const weights = weightsToTensorMap(model.namedWeights());
         const meta = { arch, backwards, training: { ...training, history: l.history } };
         writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta: { kind: 'lm', ...meta }, weights, ...common });
         const loss = row.validLoss ?? row.trainLoss;
@@ -318,9 +319,9 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
           writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta: { kind: 'lm', ...meta }, weights, ...common });
         }
         if (saveEncoder) {
-          writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderWeights(weights), ...common });
+          writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderOf(weights), ...common, vocab: encoderItos });
         }
-        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(trained, l.getState(), { loss: bestLoss, accuracy: null }));
+        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), { loss: bestLoss, accuracy: null }));
         appendMetrics(runDir, epochRecord(row, 'lm'));
         await options.onEpochEnd?.(row);
       },
