@@ -161,6 +161,8 @@ function ulmfitRunner(lm, extraArgs = []) {
       lmFailed.set(task, err);
       throw err;
     }
+    // A run killed earlier may have left classify's output beside it, which --overwrite refuses to clear.
+    rmSync(runDir, { recursive: true, force: true });
     const train = ulmfit(
       ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache'), ...extraArgs.map((a) => a.replaceAll('{task}', task))],
       { log },
