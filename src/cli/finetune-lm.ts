@@ -10,7 +10,7 @@ export function register(program: Command): void {
   addLmFlags(command)
     .requiredOption('--pretrained <dir|name>', 'the pretrained language model: a model or run directory (from pretrain or import-fastai), or a model name (en; see ulmfit models)')
     .option('--drop-mult <x>', "scales the pretrained model's five dropouts (fastbook fine-tunes at 0.3; default 1: as pretrained)", realNumber(0))
-    .option('--corpus-vocab-only', "the encoder keeps only the corpus's tokens, as fastai's does (default: encoder/ also keeps the pretrained model's other tokens, so words your text lacks are not xxunk for the classifier)")
+    .option('--keep-pretrained-vocab', "encoder/ also keeps the pretrained model's tokens your text lacks, with their pretrained rows (default: the corpus's vocab only, as fastai)")
     .addHelpText('after', '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3')
     .action(async (inputs: string[], flags: LmFlags, command: Command) => runLm(inputs, flags, true, givenOptions(command)));
 }

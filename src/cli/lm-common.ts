@@ -41,7 +41,7 @@ export interface LmFlags {
   cache: boolean;
   cacheDir?: string;
   saveEncoder?: boolean;
-  corpusVocabOnly?: boolean;
+  keepPretrainedVocab?: boolean;
   overwrite?: boolean;
   resume?: boolean;
   keepCheckpoint?: boolean;
@@ -113,7 +113,7 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean,
     noCache: !flags.cache,
     cacheDir: flags.cacheDir,
     saveEncoder: flags.saveEncoder,
-    corpusVocabOnly: flags.corpusVocabOnly,
+    keepPretrainedVocab: flags.keepPretrainedVocab,
     overwrite: flags.overwrite,
     resume: flags.resume,
     keepCheckpoint: flags.keepCheckpoint,

@@ -74,11 +74,12 @@ export interface LmTrainOptions {
   minFreq?: number | undefined;
   maxVocab?: number | undefined;
   /**
-   * Fine-tuning: the encoder keeps only the corpus's tokens, as fastai's does. By default encoder/
-   * appends the pretrained model's other tokens with their pretrained rows (model/transfer.ts,
-   * appendPretrainedVocab), so words the fine-tuning corpus lacks are not xxunk for the classifier.
+   * Fine-tuning: encoder/ appends the pretrained model's other tokens with their pretrained rows
+   * (model/transfer.ts, appendPretrainedVocab), so words the fine-tuning corpus lacks are not xxunk
+   * for the classifier. Off by default (fastai's corpus-only vocab): on the few-label benchmark it
+   * helped a frozen-encoder probe but not the fine-tuned classifier (docs/few-labels-benchmark.md).
    */
-  corpusVocabOnly?: boolean | undefined;
+  keepPretrainedVocab?: boolean | undefined;
   workers?: number | undefined;
   /**
    * Data-parallel training replicas (src/train/data-parallel.ts): the main thread and
@@ -152,7 +153,7 @@ export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec)
 /** Options that shape the run and are stored in config.json (what `--resume` restores). */
 const PERSISTED: readonly (keyof LmTrainOptions)[] = [
   'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'epochs', 'lr', 'wd',
-  'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder', 'corpusVocabOnly',
+  'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder', 'keepPretrainedVocab',
   'trainWorkers',
 ];
 
@@ -286,16 +287,16 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
   try {
     const runDir = options.out;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
-    // The encoder handed to train-classifier keeps (fine-tuning, by default) the pretrained model's
+    // With keepPretrainedVocab, the encoder handed to train-classifier keeps the pretrained model's
     // other tokens after the corpus's. The language models (model-best/, model-last/) keep the
     // vocab they were trained and validated in, so `evaluate` and `generate` agree with the
     // training table; the checkpoint and resume keep it too.
-    const appendFrom = options.corpusVocabOnly ? undefined : setup.pretrained;
+    const appendFrom = options.keepPretrainedVocab ? setup.pretrained : undefined;
     const encoderOf = (weights: TensorMap): TensorMap =>
       encoderWeights(appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).weights : weights);
     const encoderItos = appendFrom ? [...itos, ...pretrainedTokensToAppend(itos, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).map((i) => appendFrom.vocab[i]!)] : itos;
     if (encoderItos.length > itos.length) {
-      info(`vocab: the encoder keeps the pretrained model's ${encoderItos.length - itos.length} other tokens after the corpus's ${itos.length} (${encoderItos.length}; --corpus-vocab-only for fastai's corpus-only vocab)`);
+      info(`vocab: the encoder keeps the pretrained model's ${encoderItos.length - itos.length} other tokens after the corpus's ${itos.length} (${encoderItos.length})`);
     }
     const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
     const saveEncoder = finetune || (options.saveEncoder ?? false);

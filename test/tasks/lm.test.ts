@@ -97,6 +97,7 @@ describe('trainLanguageModel', () => {
     const domain = corpusFile(dir, 'domain.txt', 30, 4, [...WORDS.slice(0, 10), 'zebra', 'quark']);
     const result = await trainLanguageModel(tiny(dir, [domain], 'ft', {
       pretrained: join(dir, 'pre'),
+      keepPretrainedVocab: true,
       stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 1, lr: 2e-3 }],
     }));
     expect(result.transferFound).toBeGreaterThan(10);
@@ -104,8 +105,9 @@ describe('trainLanguageModel', () => {
     const ft = readModelDir(join(dir, 'ft', 'model-last'), { kind: ['lm'] });
     expect(ft.vocab).toContain('zebra');
     expect(ft.meta.arch.emb_sz).toBe(8);
-    // The encoder keeps the pretrained words the domain text lacks, after the domain's own, with
-    // the pretrained rows; the language models keep the vocab they were trained and scored in.
+    // keepPretrainedVocab: the encoder keeps the pretrained words the domain text lacks, after the
+    // domain's own, with the pretrained rows; the language models keep the vocab they were trained
+    // and scored in. By default (fastai's) the encoder has the corpus's vocab only.
     expect(ft.vocab).toHaveLength(result.vocabSize);
     const pre = readModelDir(join(dir, 'pre', 'model-last'), { kind: ['lm'] });
     const missing = pre.vocab.filter((t) => !t.startsWith('xxfake') && !ft.vocab.includes(t));
@@ -122,7 +124,6 @@ describe('trainLanguageModel', () => {
 
     const only = await trainLanguageModel(tiny(dir, [domain], 'ft-only', {
       pretrained: join(dir, 'pre'),
-      corpusVocabOnly: true,
       stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }],
     }));
     expect(readModelDir(join(dir, 'ft-only', 'encoder'), { kind: ['encoder'] }).vocab).toHaveLength(only.vocabSize);

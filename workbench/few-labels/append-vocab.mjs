@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Gives a finetune-lm run directory made before finetune-lm's encoder kept the pretrained vocab
-// (commit 71b9373) the encoder/ it makes now: appendPretrainedVocab (src/model/transfer.ts) on
+// Gives a finetune-lm run directory the encoder/ that `finetune-lm --keep-pretrained-vocab` makes:
+// appendPretrainedVocab (src/model/transfer.ts) on
 // model-last/'s weights, without the decoder, exactly as finetune-lm saves encoder/ (model-best/
 // and model-last/ keep the corpus's vocab). Used to reuse session 6's fine-tuning runs in the
-// few-label benchmark instead of redoing them; on brown-genres the encoder was checked
-// bit-identical to a fresh finetune-lm run's.
+// few-label benchmark's experiment instead of redoing them; on brown-genres the encoder was
+// checked bit-identical to a fresh finetune-lm run's.
 //
 //   node workbench/few-labels/append-vocab.mjs <old run dir> <new run dir> [pretrained, default en]
 import { cpSync, rmSync } from 'node:fs';
