@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { runUlmfit } from '../support/process.js';
+import { runInProcess } from '../support/in-process.js';
 
 let root: string;
 let lmDir: string;
@@ -25,28 +25,8 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Runs `ulmfit generate ...args` in-process and captures what it writes. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; writes: number }> {
-  let stdout = '';
-  let writes = 0;
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    writes++;
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'ulmfit', 'generate', '--backend', 'wasm', ...args]);
-    return { code, stdout, stderr, writes };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** `ulmfit generate --backend wasm ...args` in process. */
+const run = (...args: string[]) => runInProcess('generate', '--backend', 'wasm', ...args);
 
 const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { prompt: string; tokens: string[]; text: string });
 

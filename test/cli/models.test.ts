@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readModelDir } from '../../src/io/artifact.js';
 import { PACKAGE_ROOT } from '../../src/io/model-names.js';
 import { shipModelDir } from '../../src/io/ship-model.js';
@@ -12,6 +11,7 @@ import { writeTinyClassifier } from '../infer/tiny-classifier.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { runProcess } from '../support/process.js';
 import { expectJsonOutput } from '../support/json-output.js';
+import { runInProcess } from '../support/in-process.js';
 
 const SHIP = fileURLToPath(new URL('../../workbench/en/ship.mjs', import.meta.url));
 
@@ -34,26 +34,7 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Runs `ulmfit ...args` in-process and captures what it writes. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'ulmfit', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runInProcess;
 
 describe('ulmfit models', () => {
   it('--json lists every name with what it is, its size, where and whether it is installed', async () => {

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import type { HubEntry } from '../../src/hub/catalog.js';
 import { readModelDir } from '../../src/io/artifact.js';
 import { imdbTgz, wikitext2Tgz, wt103Tgz } from '../hub/archives.js';
 import { startFileServer, type FileServer } from '../hub/server.js';
 import { expectJsonOutput } from '../support/json-output.js';
+import { runInProcess } from '../support/in-process.js';
 
 // imdb's published checks replaced by those of the small imdb.tgz served here (test/hub/pull.test.ts
 // shows the real checks rejecting other bytes).
@@ -53,26 +53,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Runs `ulmfit ...args` in-process and captures what it writes. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'ulmfit', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runInProcess;
 
 const TINY = ['--bs', '2', '--bptt', '8', '--backend', 'wasm', '--workers', '0', '--seed', '3', '--quiet'];
 
