@@ -122,15 +122,13 @@ export function rangeHelp(range: FlagRange): string | undefined {
  * Appends each numeric flag's range from FLAG_RANGES to its `--help` description, so the help
  * and the check read one table.
  */
-export function annotateFlagRanges(program: Command): void {
-  for (const command of [program, ...program.commands]) {
-    for (const option of command.options) {
-      const range = FLAG_RANGES[option.attributeName()];
-      const shown = range ? rangeHelp(range) : undefined;
-      if (shown && !option.description.includes('[range')) option.description = `${option.description} [range ${shown}]`;
-    }
-    if (command !== program) annotateFlagRanges(command);
+export function annotateFlagRanges(command: Command): void {
+  for (const option of command.options) {
+    const range = FLAG_RANGES[option.attributeName()];
+    const shown = range ? rangeHelp(range) : undefined;
+    if (shown) option.description = `${option.description} [range ${shown}]`;
   }
+  for (const sub of command.commands) annotateFlagRanges(sub);
 }
 
 /** Checks every numeric flag `command` was given (or defaulted) against FLAG_RANGES. */

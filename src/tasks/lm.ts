@@ -175,7 +175,7 @@ interface LmSetup {
   trainTokens: number;
   validTokens: number;
   transferFound: number | undefined;
-  /** Fine-tuning: the pretrained model's weights and vocab, whose other tokens the saves append. */
+  /** Fine-tuning with keepPretrainedVocab: the pretrained model, whose other tokens encoder/ appends. */
   pretrained: LoadedModelDir | undefined;
   /** Closes the corpora (and removes temporary ones). The model is disposed separately. */
   close(): void;
@@ -256,7 +256,9 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     return {
       backend, rng, seed, model, config, itos, settings: corpusSettings, spmModel: pretrained?.spmModel ?? train.spmModel, backwards,
       trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined, stages,
-      trainTokens, validTokens, transferFound, pretrained, close,
+      trainTokens, validTokens, transferFound, close,
+      // Held for the whole run only when the saves need its rows (WT103's weights are ~160 MB).
+      pretrained: options.keepPretrainedVocab ? pretrained : undefined,
     };
   } catch (error) {
     close();
@@ -292,12 +294,14 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
     // vocab they were trained and validated in, so `evaluate` and `generate` agree with the
     // training table; the checkpoint and resume keep it too.
     const appendFrom = options.keepPretrainedVocab ? setup.pretrained : undefined;
-    const encoderOf = (weights: TensorMap): TensorMap =>
-      encoderWeights(appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).weights : weights);
-    const encoderItos = appendFrom ? [...itos, ...pretrainedTokensToAppend(itos, appendFrom.vocab, options.maxVocab ?? MAX_VOCAB).map((i) => appendFrom.vocab[i]!)] : itos;
-    if (encoderItos.length > itos.length) {
-      info(`vocab: the encoder keeps the pretrained model's ${encoderItos.length - itos.length} other tokens after the corpus's ${itos.length} (${encoderItos.length})`);
-    }
+    const maxVocab = options.maxVocab ?? MAX_VOCAB;
+    const appended = appendFrom ? pretrainedTokensToAppend(itos, appendFrom.vocab, maxVocab).length : 0;
+    if (appended > 0) info(`vocab: the encoder keeps the pretrained model's ${appended} other tokens after the corpus's ${itos.length} (${itos.length + appended})`);
+    /** encoder/'s weights and vocab: the LM's without the decoder, with the pretrained tokens appended when asked. */
+    const encoderOf = (weights: TensorMap): { weights: TensorMap; vocab: string[] } => {
+      const extended = appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, maxVocab) : { weights, itos };
+      return { weights: encoderWeights(extended.weights), vocab: extended.itos };
+    };
     const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
     const saveEncoder = finetune || (options.saveEncoder ?? false);
     let bestLoss = Infinity;
@@ -320,7 +324,7 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
           writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta: { kind: 'lm', ...meta }, weights, ...common });
         }
         if (saveEncoder) {
-          writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, weights: encoderOf(weights), ...common, vocab: encoderItos });
+          writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, ...common, ...encoderOf(weights) });
         }
         writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), { loss: bestLoss, accuracy: null }));
         appendMetrics(runDir, epochRecord(row, 'lm'));
