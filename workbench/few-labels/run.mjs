@@ -5,7 +5,11 @@
 //   node workbench/few-labels/run.mjs [--tasks brown-genres,spam,sotu-party] [--labels 20,50,100,500]
 //        [--seeds 1,2,3] [--runners nbsvm,fasttext,ulmfit] [--lm en|<dir>] [--work <dir>]
 //        [--out docs/few-labels-benchmark.md] [--src <dir>] [--no-install] [--report-only]
-//        [--tag <name> --ulmfit-args "<train-classifier flags>"]
+//        [--tag <name> --ulmfit-args "<train-classifier flags>"] [--bwd-lm <backwards model>]
+//
+// Runners: nbsvm, fasttext, ulmfit (forward, --lm), ensemble (ulmfit + NB-SVM averaged), bwd
+// (ulmfit with the backwards model --bwd-lm), bi (forward + backward averaged), bi+nbsvm (the
+// three averaged). ensemble, bi and bi+nbsvm reuse the runs of the variants they average.
 //
 // --tag runs an experiment: ulmfit's variants get the extra train-classifier flags, their results
 // go to <work>/experiments-<tag>.jsonl and the table to <work>/experiments-<tag>.md, so the
@@ -35,10 +39,10 @@ const flag = (name, fallback) => {
   return args[i + 1];
 };
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const known = new Set(['--tasks', '--labels', '--seeds', '--runners', '--lm', '--work', '--out', '--src', '--no-install', '--report-only', '--tag', '--ulmfit-args', '--help', '-h']);
+const known = new Set(['--tasks', '--labels', '--seeds', '--runners', '--lm', '--work', '--out', '--src', '--no-install', '--report-only', '--tag', '--ulmfit-args', '--bwd-lm', '--help', '-h']);
 for (const [i, a] of args.entries()) if (a.startsWith('-') && !known.has(a) && args[i - 1] !== '--ulmfit-args') usage(`unknown flag ${a}`);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 18).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 20).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 
@@ -47,6 +51,7 @@ const labels = list(flag('--labels', '20,50,100,500')).map(Number);
 const seeds = list(flag('--seeds', '1,2,3')).map(Number);
 const runners = list(flag('--runners', 'nbsvm,fasttext,ulmfit'));
 const lm = flag('--lm', 'en');
+const bwdLm = flag('--bwd-lm', undefined);
 const work = resolve(flag('--work', 'runs/few-labels'));
 const tag = flag('--tag', undefined);
 const ulmfitArgs = list(flag('--ulmfit-args', '').replace(/\s+/g, ','));
@@ -90,7 +95,7 @@ const done = new Set(readJsonl(resultsPath).filter((r) => r.kind === 'run').map(
 const lmDone = new Set(readJsonl(resultsPath).filter((r) => r.kind === 'lm').map((r) => `${r.task}|${r.lm}`));
 let chosen;
 try {
-  chosen = variants(runners, lm, { tag, ulmfitArgs });
+  chosen = variants(runners, lm, { tag, ulmfitArgs, bwdLm });
 } catch (err) {
   usage(err.message);
 }

@@ -189,13 +189,32 @@ function ensembleRunner(ulmfitId) {
   };
 }
 
+/**
+ * The forward and the backward ulmfit classifiers trained on the same labeled set (the `ulmfit`
+ * and `bwd` variants, which must come first in the same harness run), their class probabilities
+ * averaged (`classify --model fwd --model bwd`), with NB-SVM's as a third member when `withNbsvm`.
+ * fastai's recipe for its best IMDb numbers; nothing is trained again.
+ */
+function biRunner(fwdId, bwdId, withNbsvm) {
+  return ({ testPath, runDir }) => {
+    const sibling = (id) => join(dirname(dirname(runDir)), id, basename(runDir));
+    const members = [sibling(fwdId), sibling(bwdId)];
+    if (withNbsvm) members.push(join(members[0], 'baseline'));
+    for (const m of members) if (!existsSync(join(m, 'meta.json'))) throw new Error(`${m} has no model: run the ${fwdId} and ${bwdId} variants first`);
+    mkdirSync(runDir, { recursive: true });
+    const predictions = join(runDir, 'test-predictions.jsonl');
+    const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], { log: join(runDir, 'classify.log'), stdoutPath: predictions });
+    return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
+  };
+}
+
 // ---- the registry ---------------------------------------------------------------------------
 
 /**
  * `--runners` names → the variants they run. A variant's id is what results.jsonl and the tables
  * key on; `label` is its column header.
  */
-export function variants(runners, lm, { tag, ulmfitArgs = [] } = {}) {
+export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
   const out = [];
   const suffix = tag === undefined ? '' : `@${tag}`;
   for (const r of runners) {
@@ -208,7 +227,14 @@ export function variants(runners, lm, { tag, ulmfitArgs = [] } = {}) {
       const id = `ulmfit-${lmName(lm)}${suffix}`;
       out.push({ id: `${id}+nbsvm`, label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`, baseline: false, lm: lmName(lm), run: ensembleRunner(id) });
     }
-    else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble)`);
+    else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
+      if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
+      const fwdId = `ulmfit-${lmName(lm)}${suffix}`;
+      const bwdId = `ulmfit-${lmName(bwdLm)}${suffix}`;
+      if (r === 'bwd') out.push({ id: bwdId, label: `ulmfit (${lmName(bwdLm)}, backwards)`, baseline: false, lm: lmName(bwdLm), run: ulmfitRunner(bwdLm, ['--backwards', ...ulmfitArgs]) });
+      else if (r === 'bi') out.push({ id: `${fwdId}+bwd`, label: `ulmfit forward + backward (${lmName(lm)}, ${lmName(bwdLm)}), averaged`, baseline: false, run: biRunner(fwdId, bwdId, false) });
+      else out.push({ id: `${fwdId}+bwd+nbsvm`, label: `ulmfit forward + backward + NB-SVM, averaged`, baseline: false, run: biRunner(fwdId, bwdId, true) });
+    } else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bwd, bi, bi+nbsvm)`);
   }
   return out;
 }
