@@ -24,7 +24,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   writeSync,
@@ -32,7 +31,11 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { firstNonFinite, UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { crashPoint, lockDir, recoverSwaps, type DirLock } from './dir-lock.js';
+import { writeDirAtomic, type AtomicWriteOptions, type FileData } from './atomic.js';
+import { lockDir, recoverSwaps, type DirLock } from './dir-lock.js';
+
+// Their home was this module; tests import them from here.
+export { writeDirAtomic, writeJsonAtomic } from './atomic.js';
 import { resolveModelRef } from './model-names.js';
 import { parseSafetensors, safetensorsChunks } from './safetensors.js';
 import { narrowToFloat16, shapeText, widenFloat16, type TensorMap } from './tensors.js';
@@ -176,61 +179,6 @@ export function tokenizerSha256(settings: Record<string, unknown>): string {
   return sha256(stableStringify(settings));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Durable writes
-
-/** File contents: text, bytes, or byte chunks written one after the other (no concatenation). */
-export type FileData = string | Uint8Array | readonly Uint8Array[];
-
-/** Writes a file and flushes it to disk before returning. */
-export function writeFileDurable(path: string, data: FileData): void {
-  const fd = openSync(path, 'w');
-  try {
-    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
-    for (const bytes of chunks) {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Flushes a directory entry (renames) where the platform allows it. */
-function fsyncDir(path: string): void {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some platforms (Windows) cannot open directories; the rename is still atomic there.
-  }
-}
-
-/** Writes JSON to `<path>.tmp-<pid>` and renames it over `path`. */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileDurable(tmp, JSON.stringify(value, null, 2) + '\n');
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dirname(path));
-}
-
-/** Test hook: called between the steps of an atomic directory write (a throw simulates a crash). */
-export type WriteStage = 'files-written' | 'old-moved-aside';
-
-export interface AtomicWriteOptions {
-  onStage?: (stage: WriteStage) => void;
-}
-
 export interface ModelWriteOptions extends AtomicWriteOptions {
   /**
    * 'float16' stores the float weights as IEEE half (round to nearest even; half the size, for
@@ -240,42 +188,6 @@ export interface ModelWriteOptions extends AtomicWriteOptions {
 }
 
 const TMP_SUFFIX = /\.(tmp|old)-\d+$/;
-
-/**
- * Writes files into a fresh `<dir>.tmp-<pid>` (in the given order: put the file that marks the
- * directory complete last) and renames it into place, replacing an existing `dir`. If anything
- * fails, the temp directory is removed and an existing `dir` is left (or put back) as it was.
- */
-export function writeDirAtomic(dir: string, files: readonly { name: string; data: FileData }[], options: AtomicWriteOptions = {}): void {
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  const old = `${dir}.old-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true }); // a leftover of this same process id
-  mkdirSync(tmp);
-  let movedAside = false;
-  try {
-    for (const file of files) writeFileDurable(join(tmp, file.name), file.data);
-    fsyncDir(tmp);
-    options.onStage?.('files-written');
-    crashPoint(`${basename(dir)}:files-written`);
-    if (existsSync(dir)) {
-      rmSync(old, { recursive: true, force: true });
-      renameSync(dir, old);
-      movedAside = true;
-      options.onStage?.('old-moved-aside');
-      crashPoint(`${basename(dir)}:old-moved-aside`);
-    }
-    renameSync(tmp, dir);
-    crashPoint(`${basename(dir)}:renamed`);
-    fsyncDir(parent);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (movedAside && !existsSync(dir)) renameSync(old, dir);
-    throw err;
-  }
-  if (movedAside) rmSync(old, { recursive: true, force: true });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Model directories
@@ -580,12 +492,21 @@ const OUR_ENTRIES = new Set<string>([...Object.values(RUN_LAYOUT), ...Object.val
 
 export type OutDirState = 'created' | 'empty' | 'resumed' | 'overwritten';
 
+export interface OutDirPolicy {
+  overwrite?: boolean;
+  resume?: boolean;
+  /** The names `overwrite` may clear (default: a run directory's and a model directory's). */
+  ours?: ReadonlySet<string>;
+  /** The fix for a non-empty directory (default: a training command's --overwrite / --resume). */
+  hint?: string;
+}
+
 /**
  * Makes `dir` ready as a training command's `--out`. A non-empty directory is refused unless
  * `resume` (kept as it is) or `overwrite` (cleared, but only if it looks like ulmfit's output:
  * a mistyped `--out ~` never deletes a home directory).
  */
-export function prepareOutDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): OutDirState {
+export function prepareOutDir(dir: string, options: OutDirPolicy = {}): OutDirState {
   checkNotLeftover(dir);
   if (options.resume && options.overwrite) {
     throw new UlmfitError('E_USAGE', '--resume and --overwrite exclude each other', 'pass --resume to continue the run in --out, or --overwrite to start it again');
@@ -600,9 +521,10 @@ export function prepareOutDir(dir: string, options: { overwrite?: boolean; resum
   if (entries.length === 0) return 'empty';
   if (options.resume) return 'resumed';
   if (!options.overwrite) {
-    throw new UlmfitError('E_OUT_EXISTS', `${dir} is not empty`, 'pass --overwrite to replace it, --resume to continue its run, or choose another --out');
+    throw new UlmfitError('E_OUT_EXISTS', `${dir} is not empty`, options.hint ?? 'pass --overwrite to replace it, --resume to continue its run, or choose another --out');
   }
-  const foreign = entries.filter((name) => !OUR_ENTRIES.has(name) && !TMP_SUFFIX.test(name));
+  const ours = options.ours ?? OUR_ENTRIES;
+  const foreign = entries.filter((name) => !ours.has(name) && !TMP_SUFFIX.test(name));
   if (foreign.length > 0) {
     throw new UlmfitError(
       'E_OUT_EXISTS',
@@ -627,7 +549,7 @@ export interface OpenRunDir {
  * same `--out` fails at once with E_LOCKED. With `resume`, interrupted swaps are repaired and stale
  * temporaries removed first, so a kill between the renames of a checkpoint swap still resumes.
  */
-export function openRunDir(dir: string, options: { overwrite?: boolean; resume?: boolean } = {}): OpenRunDir {
+export function openRunDir(dir: string, options: OutDirPolicy = {}): OpenRunDir {
   checkNotLeftover(dir);
   if (options.resume && options.overwrite) prepareOutDir(dir, options); // the usage error, before any lock
   const lock = lockDir(dir, 'run directory');

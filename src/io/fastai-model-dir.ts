@@ -3,10 +3,11 @@
  * `ulmfit export-fastai` do, callable from code. The tokenizer settings and the dropout defaults
  * come from the caller (io imports neither text/ nor model/).
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
-import { readModelDir, resolveModelDir, writeFileDurable, writeModelDir, type ArchMeta, type ModelKind, type ModelMeta } from './artifact.js';
+import { writeFileAtomic } from './atomic.js';
+import { readModelDir, resolveModelDir, writeModelDir, type ArchMeta, type ModelKind, type ModelMeta } from './artifact.js';
 import { lockDir } from './dir-lock.js';
 import { checkItosMatches, readFastaiCheckpoint, ulmfitToFastai, type AwdLstmShape, type FastaiKind, type FastaiLayout } from './fastai-weights.js';
 import { readFileBytes, readItosPickle, writeItosPickle, writeTorchZip } from './torch-pth.js';
@@ -104,18 +105,6 @@ export interface ExportFastaiResult {
   itosOut: string;
   kind: FastaiKind;
   tensors: number;
-}
-
-/** Writes `bytes` to `path` via a temp file and a rename (never a half-written .pth). */
-function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileDurable(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Writes a model directory's weights as a fastai state dict plus its itos pickle. */

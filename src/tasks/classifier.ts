@@ -17,10 +17,7 @@ import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
-import {
-  appendMetrics, openRunDir, readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, writeCheckpointDir,
-  writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
-} from '../io/artifact.js';
+import { readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, type ArchMeta, type LoadedModelDir } from '../io/artifact.js';
 import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
@@ -32,8 +29,8 @@ import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { labeledDocuments, reportReading } from './labeled-data.js';
 import { planClassifierRecipe } from './recipe-plan.js';
-import { betterRow, checkpointOf, epochRecord, persistedConfig, restoreConfig, resumeFrom, validateStages, type BestScore } from './run-dir.js';
-import { finishedLine, finishRun, refuseResumeOfCompletedRun } from './run-end.js';
+import { validateStages } from './run-dir.js';
+import { Run } from './run.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
 export { checkLabels, labeledDocuments, type LabeledData, type LabeledDocs } from './labeled-data.js';
@@ -144,15 +141,7 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   const info = given.onInfo ?? (() => undefined);
   const warn = given.onWarning ?? info;
   checkSource(given);
-  const run = openRunDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  try {
-    for (const line of run.recovered) info(line);
-    const options = given.resume ? restoreConfig(given, PERSISTED, given.explicit) : given;
-    if (given.resume) refuseResumeOfCompletedRun(given.out);
-    return await trainInRunDir(options, info, warn);
-  } finally {
-    run.lock.release();
-  }
+  return Run.with(given, 'classifier', PERSISTED, info, (run, options) => trainInRunDir(run, options, info, warn));
 }
 
 /** Everything a classifier run needs before training starts. */
@@ -242,19 +231,23 @@ async function setUpClassifier(options: ClassifierTrainOptions, info: (message: 
 }
 
 /** The training itself, holding the run directory's lock. */
-async function trainInRunDir(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierTrainResult> {
+async function trainInRunDir(
+  run: Run<ClassifierTrainOptions>,
+  options: ClassifierTrainOptions,
+  info: (message: string) => void,
+  warn: (message: string) => void,
+): Promise<ClassifierTrainResult> {
   const setup = await setUpClassifier(options, info, warn);
   const { model, encoder, itos, settings, labels, plan, trainBatches, validBatches, arch, backend, seed, rng } = setup;
   const { bs, stages } = plan;
   const backwards = options.backwards ?? false;
   try {
-    const runDir = options.out;
+    const runDir = run.dir;
     const files = {
       vocab: itos, labels, tokenizer: settings as unknown as Record<string, unknown>,
       ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
     };
     const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
-    let best: BestScore = { loss: Infinity, accuracy: null };
     const learner = new Learner<ClasBatch>(model, {
       train: trainBatches,
       valid: validBatches,
@@ -265,27 +258,12 @@ async function trainInRunDir(options: ClassifierTrainOptions, info: (message: st
       onEpochEnd: async (row, l) => {
         const weights = weightsToTensorMap(model.namedWeights());
         const meta = { kind: 'classifier' as const, arch, backwards, training: { ...training, history: l.history } };
-        writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta, weights, ...files });
-        // Few validation documents make the loss noisy: the best epoch is the most accurate one, the
-        // lower loss breaking ties.
-        if (betterRow(row, best, 'accuracy')) {
-          best = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
-          writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta, weights, ...files });
-        }
-        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), best));
-        appendMetrics(runDir, epochRecord(row, 'classifier'));
+        run.saveEpoch(row, l.getState(), weights, { meta, weights, ...files });
         await options.onEpochEnd?.(row);
       },
     });
     try {
-      if (options.resume) {
-        const resumed = resumeFrom(runDir, learner, model);
-        best = resumed.best;
-        info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
-      } else {
-        // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
-        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs, stages }, PERSISTED));
-      }
+      run.start(learner, model, { ...options, bs, stages });
       // The baseline first: it takes seconds and shows at once the bar the classifier has to clear.
       let baseline: BaselineTrainResult | null = null;
       if (options.baseline) {
@@ -299,18 +277,9 @@ async function trainInRunDir(options: ClassifierTrainOptions, info: (message: st
       info(`training on ${setup.trainDocs} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
       await learner.fitRecipe(stages);
       const history = learner.history;
-      let bestRow: EpochRow | undefined;
-      let score: BestScore = { loss: Infinity, accuracy: null };
-      for (const row of history) {
-        if (betterRow(row, score, 'accuracy')) {
-          bestRow = row;
-          score = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
-        }
-      }
-      const finished = finishRun(runDir, { keepCheckpoint: options.keepCheckpoint });
-      info(finishedLine(finished));
+      const finished = run.finish(options);
       return {
-        runDir, history, best: bestRow, bs, stages, recipe: plan.reason, labels, trainDocs: setup.trainDocs, validDocs: setup.validDocs,
+        runDir, history, best: run.bestOf(history), bs, stages, recipe: plan.reason, labels, trainDocs: setup.trainDocs, validDocs: setup.validDocs,
         vocabSize: itos.length, encoder: encoder?.dir ?? null, backend, baseline, plot: finished.plot,
       };
     } finally {

@@ -14,13 +14,12 @@
  *
  * Nothing here prints: results go to `print`, progress to `info` and the batch/epoch callbacks.
  */
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import type { BackendName } from '../backend.js';
-import { UlmfitError } from '../errors.js';
 import { generate } from '../infer/generate.js';
 import { loadGenerator } from '../infer/load-generator.js';
-import { readModelMeta, resolveModelDir, writeJsonAtomic } from '../io/artifact.js';
+import { openRunDir, readModelMeta, resolveModelDir, writeJsonAtomic } from '../io/artifact.js';
 import { knownModels } from '../io/model-names.js';
 import { Rng } from '../random.js';
 import { openCorpus } from '../text/corpus.js';
@@ -205,6 +204,17 @@ const DEMO_ENTRIES = new Set([
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const out = options.out ?? 'ulmfit-demo';
+  // The demo's directory is a run directory of its own (io/artifact.ts openRunDir): locked while
+  // the demo writes it, and --overwrite clears only the demo's entries.
+  const opened = openRunDir(out, { overwrite: options.overwrite ?? false, ours: DEMO_ENTRIES, hint: 'pass --overwrite to replace the demo there, or choose another --out' });
+  try {
+    return await demoInDir(out, options);
+  } finally {
+    opened.lock.release();
+  }
+}
+
+async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult> {
   const plan = options.plan ?? (options.quick ? QUICK_PLAN : FULL_PLAN);
   const seed = options.seed ?? 42;
   const print = options.print ?? (() => undefined);
@@ -232,7 +242,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     scratch: join(out, 'classifier-scratch'),
   };
 
-  prepareDemoDir(out, options.overwrite ?? false);
   const data = writeDemoData(join(out, 'data'), plan.data, seed);
   const shipped = plan.shipped !== undefined && !options.pretrain ? shippedPretrainedModel(plan.shipped) : undefined;
   if (plan.shipped !== undefined && !options.pretrain && !shipped) info(`the shipped model '${plan.shipped}' is not installed: pretraining stage 1 here`);
@@ -418,24 +427,6 @@ function verdict(rows: readonly [string, ClassifierScore][]): string {
   const name = (row: [string, ClassifierScore]) => row[0].replace(/ \(.*\)$/, '');
   if (gap < 0.5) return `${name(first)} and ${name(second)} tie at the top (${gap.toFixed(1)} points apart).`;
   return `${name(first)} wins, ${gap.toFixed(1)} points ahead of ${name(second)}.`;
-}
-
-/** The run directory: created, or (with overwrite) cleared if it holds only the demo's entries. */
-function prepareDemoDir(out: string, overwrite: boolean): void {
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${out} is a file, not a directory`, 'choose another --out');
-  const entries = readdirSync(out);
-  if (entries.length === 0) return;
-  if (!overwrite) throw new UlmfitError('E_OUT_EXISTS', `${out} is not empty`, 'pass --overwrite to replace the demo there, or choose another --out');
-  const foreign = entries.filter((name) => !DEMO_ENTRIES.has(name));
-  if (foreign.length > 0) {
-    throw new UlmfitError(
-      'E_OUT_EXISTS',
-      `${out} holds files the demo did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); refusing to clear it even with --overwrite`,
-      'choose an empty or new --out directory',
-    );
-  }
-  for (const name of entries) rmSync(join(out, name), { recursive: true, force: true });
 }
 
 function describeData(data: DemoData, plan: DemoPlan): string {

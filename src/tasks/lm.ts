@@ -4,14 +4,10 @@
  * run directory (design.md §3) with model-last/, model-best/, encoder/, checkpoint/,
  * metrics.jsonl and config.json. `ulmfit pretrain` and `ulmfit finetune-lm` are thin wrappers.
  */
-import { join } from 'node:path';
 import { initBackend, type BackendName } from '../backend.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { splitValid, LmStream } from '../data/lm-stream.js';
-import {
-  appendMetrics, openRunDir, readModelDir, resolveModelDir, RUN_LAYOUT, writeCheckpointDir,
-  writeJsonAtomic, writeModelDir, type ArchMeta, type LoadedModelDir,
-} from '../io/artifact.js';
+import { readModelDir, resolveModelDir, RUN_LAYOUT, type ArchMeta, type LoadedModelDir, type ModelDirContents } from '../io/artifact.js';
 import type { TensorMap } from '../io/tensors.js';
 import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig, type EmbeddingInit } from '../model/awd-lstm.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
@@ -24,8 +20,8 @@ import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 import { planLmRecipe } from './recipe-plan.js';
-import { checkpointOf, epochRecord, persistedConfig, restoreConfig, resumeFrom, validateStages } from './run-dir.js';
-import { finishedLine, finishRun, refuseResumeOfCompletedRun } from './run-end.js';
+import { validateStages } from './run-dir.js';
+import { Run } from './run.js';
 
 export interface LmTrainOptions {
   inputs: string[];
@@ -267,27 +263,18 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
 }
 
 export async function trainLanguageModel(given: LmTrainOptions): Promise<LmTrainResult> {
-  const info = given.onInfo ?? (() => undefined);
-  const run = openRunDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
-  try {
-    for (const line of run.recovered) info(line);
-    const options = given.resume ? restoreConfig(given, PERSISTED, given.explicit) : given;
-    if (given.resume) refuseResumeOfCompletedRun(given.out);
-    return await trainInRunDir(options);
-  } finally {
-    run.lock.release();
-  }
+  return Run.with(given, 'lm', PERSISTED, given.onInfo ?? (() => undefined), trainInRunDir);
 }
 
 /** The training itself, holding the run directory's lock. */
-async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
+async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions): Promise<LmTrainResult> {
   const info = options.onInfo ?? (() => undefined);
   const finetune = options.pretrained !== undefined;
   if (options.stages) validateStages(options.stages);
   const setup = await setUpLanguageModel(options);
   const { model, itos, settings, backwards, config, trainStream, validStream, backend, seed, rng, stages } = setup;
   try {
-    const runDir = options.out;
+    const runDir = run.dir;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
     // With keepPretrainedVocab, the encoder handed to train-classifier keeps the pretrained model's
     // other tokens after the corpus's. The language models (model-best/, model-last/) keep the
@@ -304,7 +291,6 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
     };
     const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
     const saveEncoder = finetune || (options.saveEncoder ?? false);
-    let bestLoss = Infinity;
     const training = { seed, backend, pretrained: options.pretrained ?? null, stages };
 
     const learner = new Learner(model, {
@@ -317,29 +303,14 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
       onEpochEnd: async (row, l) => {
         const weights = weightsToTensorMap(model.namedWeights());
         const meta = { arch, backwards, training: { ...training, history: l.history } };
-        writeModelDir(join(runDir, RUN_LAYOUT.modelLast), { meta: { kind: 'lm', ...meta }, weights, ...common });
-        const loss = row.validLoss ?? row.trainLoss;
-        if (loss < bestLoss) {
-          bestLoss = loss;
-          writeModelDir(join(runDir, RUN_LAYOUT.modelBest), { meta: { kind: 'lm', ...meta }, weights, ...common });
-        }
-        if (saveEncoder) {
-          writeModelDir(join(runDir, RUN_LAYOUT.encoder), { meta: { kind: 'encoder', ...meta }, ...common, ...encoderOf(weights) });
-        }
-        writeCheckpointDir(join(runDir, RUN_LAYOUT.checkpoint), checkpointOf(weights, l.getState(), { loss: bestLoss, accuracy: null }));
-        appendMetrics(runDir, epochRecord(row, 'lm'));
+        const lm: ModelDirContents = { meta: { kind: 'lm', ...meta }, weights, ...common };
+        const encoder = { name: RUN_LAYOUT.encoder, contents: (): ModelDirContents => ({ meta: { kind: 'encoder', ...meta }, ...common, ...encoderOf(weights) }) };
+        run.saveEpoch(row, l.getState(), weights, lm, saveEncoder ? [encoder] : []);
         await options.onEpochEnd?.(row);
       },
     });
     try {
-      if (options.resume) {
-        const resumed = resumeFrom(runDir, learner, model);
-        bestLoss = resumed.best.loss;
-        info(`resuming after stage ${resumed.position.stage + 1}, epoch ${resumed.position.epochsDone}`);
-      } else {
-        // The planned bs and recipe are stored, so a resumed run continues exactly this plan.
-        writeJsonAtomic(join(runDir, RUN_LAYOUT.config), persistedConfig({ ...options, bs: trainStream.bs, stages }, PERSISTED));
-      }
+      run.start(learner, model, { ...options, bs: trainStream.bs, stages });
       info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
       const replicas = options.trainWorkers ?? 1;
       const parallel = replicas > 1
@@ -362,11 +333,9 @@ async function trainInRunDir(options: LmTrainOptions): Promise<LmTrainResult> {
         await parallel?.close();
       }
       const history = learner.history;
-      const best = history.reduce<EpochRow | undefined>((b, r) => (b === undefined || (r.validLoss ?? r.trainLoss) < (b.validLoss ?? b.trainLoss) ? r : b), undefined);
-      const finished = finishRun(runDir, { keepCheckpoint: options.keepCheckpoint });
-      info(finishedLine(finished));
+      const finished = run.finish(options);
       return {
-        runDir, history, best, vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound,
+        runDir, history, best: run.bestOf(history), vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound,
         before, plot: finished.plot, backend,
       };
     } finally {

@@ -3,10 +3,11 @@
  * validation loss per epoch, and validation accuracy per epoch, from metrics.jsonl. Training
  * commands draw it when a run completes; `ulmfit plot <run>` draws it again (or elsewhere).
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UlmfitError } from '../errors.js';
-import { readMetrics, RUN_LAYOUT, writeFileDurable } from '../io/artifact.js';
+import { readMetrics, RUN_LAYOUT } from '../io/artifact.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { lineChart, svgDocument, type ChartMarker } from '../io/svg-chart.js';
 
 /** One epoch as the plot reads it from metrics.jsonl. */
@@ -82,14 +83,7 @@ export function writeTrainingPlot(runDir: string, out = join(runDir, RUN_LAYOUT.
     );
   }
   const epochs = plottedEpochs(runDir);
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    writeFileDurable(tmp, trainingCurvesSvg(epochs, runDir));
-    renameSync(tmp, out);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
+  writeFileAtomic(out, trainingCurvesSvg(epochs, runDir));
   return { path: out, epochs: epochs.length };
 }
 

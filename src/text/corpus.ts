@@ -22,13 +22,13 @@
  * is always complete; an interrupted write leaves only a temp directory that nothing reads.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { SPLITS, type Split } from '../data/sources.js';
-import { crashPoint } from '../io/dir-lock.js';
+import { StagedDir } from '../io/atomic.js';
 import { count, readJsonFile, z, type FileProblem } from '../io/validate.js';
 import type { TokenizerSettings } from './settings.js';
 import { Vocab } from './vocab.js';
@@ -225,20 +225,15 @@ export class CorpusWriter {
   private readonly labelIds = new Map<string, number>();
   private splits: PerDoc<Int8Array> | undefined;
 
-  private constructor(
-    readonly dir: string,
-    readonly tempDir: string,
-  ) {
+  private constructor(private readonly staged: StagedDir) {
+    const tempDir = staged.path;
     this.ids = new TypedFileWriter(join(tempDir, 'ids.bin'), new Int32Array(1 << 20));
     this.offsets = new TypedFileWriter(join(tempDir, 'offsets.bin'), new Float64Array(1 << 16));
     this.offsets.write(Float64Array.of(0));
   }
 
   static async create(dir: string): Promise<CorpusWriter> {
-    const tempDir = `${dir}.tmp-${process.pid}`;
-    await rm(tempDir, { recursive: true, force: true });
-    await mkdir(tempDir, { recursive: true });
-    return new CorpusWriter(dir, tempDir);
+    return new CorpusWriter(new StagedDir(dir));
   }
 
   get numDocs(): number {
@@ -275,20 +270,20 @@ export class CorpusWriter {
   async finish(done: CorpusFinish): Promise<CorpusMeta> {
     this.ids.close();
     this.offsets.close();
-    if (done.remap) remapInt32File(join(this.tempDir, 'ids.bin'), done.remap);
-    await writeFile(join(this.tempDir, 'vocab.json'), JSON.stringify(done.itos));
-    await writeFile(join(this.tempDir, 'counts.json'), countsJson(done.counts));
-    await writeFile(join(this.tempDir, 'tokenizer.json'), JSON.stringify(done.settings, null, 2) + '\n');
-    if (done.spmModel) await writeFile(join(this.tempDir, done.settings.subword?.modelFile ?? 'spm.model'), done.spmModel);
+    if (done.remap) remapInt32File(join(this.staged.path, 'ids.bin'), done.remap);
+    await writeFile(join(this.staged.path, 'vocab.json'), JSON.stringify(done.itos));
+    await writeFile(join(this.staged.path, 'counts.json'), countsJson(done.counts));
+    await writeFile(join(this.staged.path, 'tokenizer.json'), JSON.stringify(done.settings, null, 2) + '\n');
+    if (done.spmModel) await writeFile(join(this.staged.path, done.settings.subword?.modelFile ?? 'spm.model'), done.spmModel);
     if (this.labels) {
       const firstSeen = [...this.labelIds.keys()];
       const names = [...firstSeen].sort(compareCodePoints);
       const sortedId = firstSeen.map((name) => names.indexOf(name));
       const ids = this.labels.values(this.docs).map((id) => (id < 0 ? -1 : sortedId[id]!));
-      await writeFile(join(this.tempDir, 'labels.json'), JSON.stringify({ names, ids }));
+      await writeFile(join(this.staged.path, 'labels.json'), JSON.stringify({ names, ids }));
     }
     if (this.splits) {
-      await writeFile(join(this.tempDir, 'splits.json'), JSON.stringify({ names: SPLITS, ids: this.splits.values(this.docs) }));
+      await writeFile(join(this.staged.path, 'splits.json'), JSON.stringify({ names: SPLITS, ids: this.splits.values(this.docs) }));
     }
     const numTokens = this.ids.count;
     const meta: CorpusMeta = {
@@ -306,10 +301,8 @@ export class CorpusWriter {
       ...done.meta,
     };
     // meta.json last: its presence marks a complete directory even before the rename.
-    await writeFile(join(this.tempDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-    await rm(this.dir, { recursive: true, force: true });
-    crashPoint('corpus:removed-old');
-    await rename(this.tempDir, this.dir);
+    await writeFile(join(this.staged.path, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    this.staged.commit();
     return meta;
   }
 
@@ -321,7 +314,11 @@ export class CorpusWriter {
     } catch {
       // a failed final flush: the directory is removed anyway
     }
-    await rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    try {
+      this.staged.abort();
+    } catch {
+      // never throws: the caller is already handling a failure
+    }
   }
 }
 

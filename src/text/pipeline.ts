@@ -13,10 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isUlmfitError, UlmfitError } from '../errors.js';
+import { StagedDir } from '../io/atomic.js';
 import { lockDir, recoverSiblings, type DirLock } from '../io/dir-lock.js';
 import { knownModels, looksLikeName, resolveModelRef } from '../io/model-names.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -204,11 +205,11 @@ function isDead(pid: number): boolean {
   }
 }
 
-/** Removes `*.tmp-<pid>` directories left in the cache by processes that died mid-write. */
+/** Removes `*.tmp-<pid>` and `*.old-<pid>` directories left in the cache by processes that died mid-write (io/atomic.ts). */
 async function removeDeadTempDirs(cacheDir: string): Promise<void> {
   const names = await readdir(cacheDir).catch(() => [] as string[]);
   for (const name of names) {
-    const match = /\.tmp-(\d+)$/.exec(name);
+    const match = /\.(?:tmp|old)-(\d+)$/.exec(name);
     if (match && Number(match[1]) !== process.pid && isDead(Number(match[1]))) {
       await rm(join(cacheDir, name), { recursive: true, force: true }).catch(() => undefined);
     }
@@ -217,19 +218,16 @@ async function removeDeadTempDirs(cacheDir: string): Promise<void> {
 
 /** Places a finished corpus at `out` atomically: hard links where possible, else copies. */
 async function placeCorpus(from: string, out: string): Promise<void> {
-  const temp = `${out}.tmp-${process.pid}`;
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true });
+  const staged = new StagedDir(out);
   try {
     for (const name of await readdir(from)) {
-      await link(join(from, name), join(temp, name)).catch(() => copyFile(join(from, name), join(temp, name)));
+      await link(join(from, name), join(staged.path, name)).catch(() => copyFile(join(from, name), join(staged.path, name)));
     }
-    await rm(out, { recursive: true, force: true });
-    await rename(temp, out);
   } catch (err) {
-    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    staged.abort();
     throw err;
   }
+  staged.commit();
 }
 
 /** The meta of a complete cache entry for `key`; undefined when absent or damaged (then it is rebuilt). */
