@@ -23,7 +23,7 @@ import { wasmKernelReady } from './wasm-kernels.js';
 type CrossEntropyFn = (logits: tf.Tensor2D, targets: tf.Tensor1D) => tf.Tensor1D;
 
 /** Which kernels a cross-entropy call runs: see the file comment. */
-type Kernels = 'native' | 'wasm' | 'tfjs';
+export type CrossEntropyKernels = 'native' | 'wasm' | 'tfjs';
 
 /**
  * Per-row loss `logsumexp(logits) − logits[target]`.
@@ -49,27 +49,57 @@ export const crossEntropyOp = new Operation<CrossEntropyFn>('crossEntropy')
 /** Softmax cross-entropy per row (see crossEntropyOp): `[n, classes]`, `[n]` int32 → `[n]`. */
 export const crossEntropy: CrossEntropyFn = crossEntropyOp.run;
 
-function crossEntropyWith(kernels: Kernels, logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const [n, classes] = logits.shape;
+function crossEntropyWith(kernels: CrossEntropyKernels, logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   const run = customOp(([logitsIn], save) => {
-    const z = logitsIn as tf.Tensor2D;
-    const [probabilities, logSumExp] = softmaxWithLogSumExp(kernels, z); // [n, classes], [n]
-    const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
-    const picked = tf.gather(z.reshape([n * classes]), flatIndex);
+    const { losses, probabilities } = crossEntropyForward(kernels, logitsIn as tf.Tensor2D, targets);
     // The targets are saved too: the caller's scope is disposed before the backward runs.
     save([probabilities, targets]);
     return {
-      value: tf.sub(logSumExp, picked) as tf.Tensor1D,
+      value: losses,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [p, savedTargets] = saved as [tf.Tensor2D, tf.Tensor1D];
-        if (kernels !== 'tfjs' && savedTargets.dtype === 'int32') {
-          return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.grad, { probabilities: p, targets: savedTargets, dy }) as tf.Tensor2D;
-        }
-        return tf.mul(tf.sub(p, tf.oneHot(savedTargets, classes)), dy.reshape([n, 1]));
+        return crossEntropyGradient(kernels, p, savedTargets, dy as tf.Tensor1D);
       },
     };
   });
   return run(logits) as tf.Tensor1D;
+}
+
+/**
+ * The implementation `crossEntropy` runs for these arguments: what a caller composing the
+ * forward and backward halves itself (linear-cross-entropy.ts) passes to them.
+ */
+export function crossEntropyKernels(logits: tf.Tensor2D, targets: tf.Tensor1D): CrossEntropyKernels {
+  return crossEntropyOp.select(logits, targets).name as CrossEntropyKernels;
+}
+
+/**
+ * The forward half of `crossEntropy` with `kernels`, outside any gradient tape.
+ * @param logits `[n, classes]`
+ * @param targets `[n]` int32
+ * @returns per-row losses `[n]` and the softmax `[n, classes]` the gradient needs
+ */
+export function crossEntropyForward(kernels: CrossEntropyKernels, logits: tf.Tensor2D, targets: tf.Tensor1D): { losses: tf.Tensor1D; probabilities: tf.Tensor2D } {
+  const [n, classes] = logits.shape;
+  const [probabilities, logSumExp] = softmaxWithLogSumExp(kernels, logits); // [n, classes], [n]
+  const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
+  const picked = tf.gather(logits.reshape([n * classes]), flatIndex);
+  return { losses: tf.sub(logSumExp, picked) as tf.Tensor1D, probabilities };
+}
+
+/**
+ * The backward half of `crossEntropy`: `(softmax − onehot(targets)) · dy` per row.
+ * @param probabilities `[n, classes]` from crossEntropyForward
+ * @param targets `[n]` int32
+ * @param dy `[n]` the gradient of each row's loss
+ * @returns `[n, classes]`
+ */
+export function crossEntropyGradient(kernels: CrossEntropyKernels, probabilities: tf.Tensor2D, targets: tf.Tensor1D, dy: tf.Tensor1D): tf.Tensor2D {
+  const [n, classes] = probabilities.shape;
+  if (kernels !== 'tfjs' && targets.dtype === 'int32') {
+    return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.grad, { probabilities, targets, dy }) as tf.Tensor2D;
+  }
+  return tf.mul(tf.sub(probabilities, tf.oneHot(targets, classes)), dy.reshape([n, 1]));
 }
 
 /**
@@ -78,7 +108,7 @@ function crossEntropyWith(kernels: Kernels, logits: tf.Tensor2D, targets: tf.Ten
  * @param z `[n, classes]`
  * @returns `[[n, classes], [n]]`
  */
-function softmaxWithLogSumExp(kernels: Kernels, z: tf.Tensor2D): [tf.Tensor2D, tf.Tensor1D] {
+function softmaxWithLogSumExp(kernels: CrossEntropyKernels, z: tf.Tensor2D): [tf.Tensor2D, tf.Tensor1D] {
   if (kernels === 'native') return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.softmax, { x: z }) as unknown as [tf.Tensor2D, tf.Tensor1D];
   const probabilities = tf.softmax(z);
   return [probabilities, tf.sub(rowMax(kernels, z), tf.log(rowMax(kernels, probabilities)))];
@@ -89,7 +119,7 @@ function softmaxWithLogSumExp(kernels: Kernels, z: tf.Tensor2D): [tf.Tensor2D, t
  * @param x `[n, m]` float32
  * @returns `[n]`
  */
-function rowMax(kernels: Kernels, x: tf.Tensor2D): tf.Tensor1D {
+function rowMax(kernels: CrossEntropyKernels, x: tf.Tensor2D): tf.Tensor1D {
   if (kernels !== 'tfjs') return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.rowMax, { x }) as tf.Tensor1D;
   return tf.max(x, 1);
 }

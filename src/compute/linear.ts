@@ -51,14 +51,31 @@ export const linearOp = new Operation<LinearFn>('linear')
 /** PyTorch's `F.linear` (see linearOp): `[n, in]`, `[out, in]`, `[out]` → `[n, out]`. */
 export const linear: LinearFn = linearOp.run;
 
+/**
+ * Whether `linear` reads transposed operands through matMul's flags for these arguments (its
+ * `native` implementation): what a caller composing linear's halves itself passes to them.
+ */
+export function linearUsesFlags(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D): boolean {
+  return linearOp.select(x, weight, bias).name === 'native';
+}
+
+/**
+ * `linear`'s forward, outside any gradient tape, as the implementation `flags` says computes it.
+ * @param x `[n, in]`
+ * @param weight `[out, in]`, or with `weightT` its transpose `[in, out]` (not with flags: read in place)
+ * @param bias `[out]` or undefined
+ * @returns `[n, out]`
+ */
+export function linearForward(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D, weightT?: tf.Tensor2D): tf.Tensor2D {
+  // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
+  if (flags) return (bias === undefined ? tf.matMul(x, weight, false, true) : tf.fused.matMul({ a: x, b: weight, transposeB: true, bias })) as tf.Tensor2D;
+  const y = tf.matMul(x, weightT ?? weight.transpose());
+  return (bias === undefined ? y : tf.add(y, bias)) as tf.Tensor2D;
+}
+
 function linearWith(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D, inference?: InferenceCache): tf.Tensor2D {
   if (inference !== undefined) return linearForInference(flags, x, weight, bias, inference);
-  const forward = (xIn: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D => {
-    // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
-    if (flags) return (b === undefined ? tf.matMul(xIn, w, false, true) : tf.fused.matMul({ a: xIn, b: w, transposeB: true, bias: b })) as tf.Tensor2D;
-    const y = tf.matMul(xIn, w.transpose());
-    return (b === undefined ? y : tf.add(y, b)) as tf.Tensor2D;
-  };
+  const forward = (xIn: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D => linearForward(flags, xIn, w, b);
   const backward = (dy: tf.Tensor2D, xIn: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
     const [n, nIn] = xIn.shape;
     const nOut = w.shape[0];

@@ -20,6 +20,7 @@ import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
 import { crossEntropy } from '../compute/cross-entropy.js';
 import { DerivedWeightCache } from '../compute/derived-weights.js';
 import { linear } from '../compute/linear.js';
+import { chunkRowsFor, linearCrossEntropy } from '../compute/linear-cross-entropy.js';
 import { lstmLayer, type LstmState } from '../compute/lstm.js';
 import { timeMajorIds } from './ops.js';
 import { loadIntoSlots, normalTensor, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
@@ -391,14 +392,6 @@ export interface LanguageModelOptions {
 
 export type EmbeddingInit = 'uniform' | 'normal';
 
-/** Decoder outputs for `[T*bs]` positions. */
-interface DecoderOutput {
-  /** `[T*bs, vocab]` */
-  logits: tf.Tensor2D;
-  /** `[T, bs, emb]` the decoder input after output dropout (what AR regularizes). */
-  dropped: tf.Tensor3D;
-}
-
 /**
  * The AWD-LSTM language model (fastai `get_language_model`): encoder + `LinearDecoder` (output
  * RNNDropout, then a linear layer tied to the embedding, with bias). Implements the learner's
@@ -476,9 +469,12 @@ export class LanguageModel implements TrainableModel<LmBatch> {
     const ids = timeMajorIds(batch.x, batch.bs, batch.seqLen);
     const targets = timeMajorIds(batch.y, batch.bs, batch.seqLen).reshape([-1]) as tf.Tensor1D;
     const { raw } = this.encoder.forward(ids, true);
-    const last = raw[raw.length - 1]!;
-    const { logits, dropped } = this.decode(last, true);
-    const reported = tf.mean(crossEntropy(logits, targets)) as tf.Scalar;
+    const last = raw[raw.length - 1]!; // [T, bs, emb]
+    const dropped = rnnDropout(last, this.config.output_p, true, this.rng);
+    // The decoder and its loss in one operation, over chunks of positions: the [T*bs, vocab]
+    // logits never exist whole (src/compute/linear-cross-entropy.ts).
+    const flat = dropped.reshape([batch.seqLen * batch.bs, this.config.emb_sz]) as tf.Tensor2D;
+    const reported = linearCrossEntropy(flat, this.decoderWeight, this.decoderBias, targets);
     let loss = reported;
     if (this.alpha !== 0) loss = tf.add(loss, tf.mul(this.alpha, tf.mean(tf.square(dropped))));
     if (this.beta !== 0 && batch.seqLen > 1) {
@@ -497,9 +493,25 @@ export class LanguageModel implements TrainableModel<LmBatch> {
       const ids = timeMajorIds(batch.x, batch.bs, batch.seqLen);
       const targets = timeMajorIds(batch.y, batch.bs, batch.seqLen).reshape([-1]) as tf.Tensor1D;
       const { raw } = this.encoder.forward(ids, false);
-      const { logits } = this.decode(raw[raw.length - 1]!, false);
-      const hits = tf.equal(tf.argMax(logits, 1), targets);
-      return [tf.sum(crossEntropy(logits, targets)), tf.sum(tf.cast(hits, 'int32'))];
+      const n = batch.seqLen * batch.bs;
+      const flat = raw[raw.length - 1]!.reshape([n, this.config.emb_sz]) as tf.Tensor2D;
+      // Chunks of positions, as in training: one chunk's [rows, vocab] logits at a time. Per row
+      // the same numbers as over the whole batch, so the sums are too.
+      const rows = chunkRowsFor(n, this.vocabSize);
+      const losses: tf.Tensor1D[] = [];
+      const hits: tf.Scalar[] = [];
+      for (let start = 0; start < n; start += rows) {
+        const size = Math.min(rows, n - start);
+        const [chunkLosses, chunkHits] = tf.tidy(() => {
+          const logits = this.decodeForInference(size === n ? flat : (tf.slice(flat, [start, 0], [size, -1]) as tf.Tensor2D)); // [size, vocab]
+          const chunkTargets = size === n ? targets : (tf.slice(targets, [start], [size]) as tf.Tensor1D);
+          const hit = tf.equal(tf.argMax(logits, 1), chunkTargets);
+          return [crossEntropy(logits, chunkTargets), tf.sum(tf.cast(hit, 'int32')) as tf.Scalar] as const;
+        });
+        losses.push(chunkLosses);
+        hits.push(chunkHits);
+      }
+      return [tf.sum(losses.length === 1 ? losses[0]! : tf.concat(losses)), hits.length === 1 ? hits[0]! : tf.addN(hits)];
     });
     const stats = { lossSum: lossSum!.dataSync()[0]!, correct: correct!.dataSync()[0]!, count: batch.bs * batch.seqLen };
     tf.dispose([lossSum, correct]);
@@ -587,17 +599,6 @@ export class LanguageModel implements TrainableModel<LmBatch> {
     slots.push({ name: '1.decoder.weight', variable: this.decoderWeight, alias: tied });
     if (this.decoderBias !== undefined) slots.push({ name: '1.decoder.bias', variable: this.decoderBias });
     return slots;
-  }
-
-  /**
-   * @param last `[T, bs, emb]` raw output of the last LSTM layer
-   */
-  private decode(last: tf.Tensor3D, training: boolean): DecoderOutput {
-    const [seqLen, bs, emb] = last.shape;
-    const dropped = rnnDropout(last, this.config.output_p, training, this.rng);
-    const flat = dropped.reshape([seqLen * bs, emb]) as tf.Tensor2D;
-    const logits = training ? linear(flat, this.decoderWeight, this.decoderBias) : this.decodeForInference(flat);
-    return { logits, dropped };
   }
 
   /**
