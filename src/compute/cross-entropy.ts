@@ -14,7 +14,7 @@
  * 1/classes), so no separate exp pass over the `[n, classes]` logits is needed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customOp } from './custom-op.js';
+import { customOp, releaseSaved } from './custom-op.js';
 import { loadNativeKernels } from './native.js';
 import { Operation } from './registry.js';
 import { CROSS_ENTROPY_KERNELS } from './wasm-patches.js';
@@ -58,7 +58,9 @@ function crossEntropyWith(kernels: CrossEntropyKernels, logits: tf.Tensor2D, tar
       value: losses,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [p, savedTargets] = saved as [tf.Tensor2D, tf.Tensor1D];
-        return crossEntropyGradient(kernels, p, savedTargets, dy as tf.Tensor1D);
+        const grad = crossEntropyGradient(kernels, p, savedTargets, dy as tf.Tensor1D);
+        releaseSaved(saved); // the [n, classes] softmax
+        return grad;
       },
     };
   });

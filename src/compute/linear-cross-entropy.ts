@@ -22,7 +22,7 @@
  * `unfused` is the reference: the plain composition, run only when asked for by name (tests).
  */
 import * as tf from '@tensorflow/tfjs';
-import { customOp, gradientTapeOn } from './custom-op.js';
+import { customOp, gradientTapeOn, releaseSaved } from './custom-op.js';
 import { crossEntropy, crossEntropyForward, crossEntropyGradient, crossEntropyKernels } from './cross-entropy.js';
 import { columnSum, linear, linearForward, linearUsesFlags } from './linear.js';
 import { Operation } from './registry.js';
@@ -109,11 +109,28 @@ function chunkedLinearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf
         // In training the upstream gradient is exactly 1 (the loss is a sum of terms): the saved
         // [classes, in] weight gradient is returned as it is, not copied by a multiply by 1.
         const scale = dy.dataSync()[0];
-        return saved.map((g, i) => (i === 1 && scale === 1 ? g.clone() : tf.mul(g, dy)));
+        const grads = saved.map((g, i) => (i === 1 && scale === 1 ? g.clone() : tf.mul(g, dy)));
+        releaseSaved(saved);
+        return grads;
       },
     };
   });
   return (bias === undefined ? run(x, weight) : run(x, weight, bias)) as tf.Scalar;
+}
+
+/**
+ * `sum + gᵀ·x` (or, without flags and `transposeG` false, `sum + xᵀ·g`, the transposed layout),
+ * `sum` undefined at the first chunk. With the native kernels the sum is the matmul's addend,
+ * added as each block of the product is stored: the same numbers as a separate add (float
+ * addition commutes), without a third `[classes, in]` tensor alive at once.
+ * @param g `[rows, classes]`; x `[rows, in]`; sum `[classes, in]` (`[in, classes]` transposed)
+ */
+function addWeightGradient(flags: boolean, transposeG: boolean, g: tf.Tensor2D, x: tf.Tensor2D, sum: tf.Tensor2D | undefined): tf.Tensor2D {
+  if (flags) {
+    return (sum === undefined ? tf.matMul(g, x, true, false) : tf.fused.matMul({ a: g, b: x, transposeA: true, bias: sum })) as tf.Tensor2D;
+  }
+  const part = transposeG ? tf.matMul(g.transpose(), x) : tf.matMul(x.transpose(), g);
+  return (sum === undefined ? part : tf.add(sum, part)) as tf.Tensor2D;
 }
 
 /**
@@ -146,12 +163,11 @@ function lossAndGradients(
       // tf.mean's gradient per row, 1/n, computed as TF.js computes it (the same float32).
       const g = crossEntropyGradient(kernels, probabilities, tc, tf.div(tf.ones([size]), n) as tf.Tensor1D); // [size, classes]
       probabilities.dispose();
-      const dwPart = (flags ? tf.matMul(g, xc, true, false) : transposeG ? tf.matMul(g.transpose(), xc) : tf.matMul(xc.transpose(), g)) as tf.Tensor2D;
       const dbPart = b === undefined ? undefined : columnSum(g);
       return {
         loss,
         dx: tf.matMul(g, w) as tf.Tensor2D, // [size, in]
-        dw: dw === undefined ? dwPart : (tf.add(dw, dwPart) as tf.Tensor2D),
+        dw: addWeightGradient(flags, transposeG, g, xc, dw),
         ...(dbPart === undefined ? {} : { db: db === undefined ? dbPart : (tf.add(db, dbPart) as tf.Tensor1D) }),
       };
     });

@@ -10,7 +10,7 @@
  * where flags are slow.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customOp } from './custom-op.js';
+import { customOp, releaseSaved } from './custom-op.js';
 import type { DerivedWeightCache } from './derived-weights.js';
 import { loadNativeKernels } from './native.js';
 import { Operation } from './registry.js';
@@ -94,7 +94,11 @@ function linearWith(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: 
       save([xIn!, w!]);
       return {
         value: forward(xIn as tf.Tensor2D, w as tf.Tensor2D),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const grads = backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D);
+          releaseSaved(saved);
+          return grads;
+        },
       };
     });
     return run(x, weight) as tf.Tensor2D;
@@ -103,10 +107,11 @@ function linearWith(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: 
     save([xIn!, w!]);
     return {
       value: forward(xIn as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        ...backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
-        columnSum(dy as tf.Tensor2D),
-      ],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const grads = [...backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D), columnSum(dy as tf.Tensor2D)];
+        releaseSaved(saved);
+        return grads;
+      },
     };
   });
   return run(x, weight, bias) as tf.Tensor2D;

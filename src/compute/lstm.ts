@@ -32,7 +32,7 @@
  * handed in and out is the real (h, c).
  */
 import * as tf from '@tensorflow/tfjs';
-import { customOp, detach, gradientTapeOn } from './custom-op.js';
+import { customOp, detach, gradientTapeOn, releaseSaved } from './custom-op.js';
 import type { DerivedWeightCache } from './derived-weights.js';
 import { columnSum, transposeFlagsFree } from './linear.js';
 import {
@@ -202,7 +202,11 @@ function lstmTrainable(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, i
 
   const run = customOp((inputs, save) => {
     const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused, native);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const grads = lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused, native);
+      releaseSaved(saved);
+      return grads;
+    };
     if (native) {
       const projected = nativeInputProjection(x2d, { weightIh, weightHh, biasIh, biasHh });
       const [output, c2Last, sigmoids, tanhC, cells, hPrev] = fusedLstmForward(projected, weightHh, initial.h, tf.mul(initial.c, 2), true);
@@ -324,6 +328,8 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
   }
   const dBias = columnSum(dz); // [4H]
   const dx = tf.matMul(dz, weightIh!); // [T*bs, in]
+  // dz is this function's own: freed now, not at the end of the whole backward pass.
+  dz.dispose();
   return [dx, dWeightIh, dWeightHh, dBias, dBias.clone()];
 }
 

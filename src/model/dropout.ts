@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
-import { customOp } from '../compute/custom-op.js';
+import { customOp, releaseSaved } from '../compute/custom-op.js';
 
 /**
  * fastai's `dropout_mask`: entries are 0 (probability p) or 1/(1-p).
@@ -80,7 +80,20 @@ export function rnnDropout(x: tf.Tensor3D, p: number, training: boolean, rng: Rn
 export function weightDropout(raw: tf.Tensor2D, p: number, training: boolean, rng: Rng): tf.Tensor2D {
   if (!training || p === 0) return raw;
   const mask = dropoutMask(raw.shape, p, rng);
-  const out = tf.mul(raw, mask) as tf.Tensor2D;
+  // tf.mul's gradient (dy ⊙ mask, the same product), but the mask, as big as the weight, is
+  // released as soon as the gradient is made, not at the end of the backward pass (releaseSaved).
+  const drop = customOp(([w], save) => {
+    save([mask]);
+    return {
+      value: tf.mul(w!, mask),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const grad = tf.mul(dy, saved[0]!);
+        releaseSaved(saved);
+        return grad;
+      },
+    };
+  });
+  const out = drop(raw) as tf.Tensor2D;
   mask.dispose();
   return out;
 }

@@ -20,6 +20,7 @@ import type { LmBatch } from '../../src/data/batches.js';
 import { AWD_LSTM_LM_CONFIG, LanguageModel, type AwdLstmConfig } from '../../src/model/awd-lstm.js';
 import type { EvalStats } from '../../src/model/trainable.js';
 import { Rng } from '../../src/random.js';
+import { nativeExpected } from '../support/native-expected.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -39,6 +40,22 @@ describe('chunkRowsFor', () => {
     expect(chunkRowsFor(100, 50, 64 * 2 ** 20)).toBe(100); // one chunk
     expect(chunkRowsFor(10, 1000, 1)).toBe(1);
     expect(chunkRowsFor(0, 1000)).toBe(1);
+  });
+});
+
+describe('the weight gradient summed over chunks', () => {
+  it('as the native matmul\'s addend gives the bits of the product plus a separate add', () => {
+    // the flags path runs only with the native kernels
+    expect(linearOp.available().some((impl) => impl.name === 'native')).toBe(nativeExpected);
+    if (!nativeExpected) return;
+    tf.tidy(() => {
+      const g = tf.randomNormal([13, 70], 0, 1, 'float32', 5) as tf.Tensor2D;
+      const x = tf.randomNormal([13, 9], 0, 1, 'float32', 6) as tf.Tensor2D;
+      const sum = tf.randomNormal([70, 9], 0, 1, 'float32', 7) as tf.Tensor2D;
+      const fused = tf.fused.matMul({ a: g, b: x, transposeA: true, bias: sum });
+      const separate = tf.add(sum, tf.matMul(g, x, true, false));
+      expect(Array.from(fused.dataSync())).toEqual(Array.from(separate.dataSync()));
+    });
   });
 });
 

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { setUpBenchmark } from '../../dist/tasks/speed.js';
 import { linearCrossEntropyOp, setLinearCrossEntropyChunkBytes } from '../../dist/compute/linear-cross-entropy.js';
+import { heap, line, mib, MiB, trackMalloc } from './memory-report.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -30,47 +31,6 @@ const { values } = parseArgs({
 const num = (key, fallback) => Number(values[key] ?? fallback);
 const steps = num('steps', 3);
 const config = { vocab: num('vocab', 60008), emb: num('emb', 400), hidden: num('hidden', 1152), layers: num('layers', 3), bs: num('bs', 16), bptt: num('bptt', 72), steps, warmup: 1 };
-
-const MiB = 2 ** 20;
-const mib = (bytes) => `${(bytes / MiB).toFixed(0).padStart(5)} MiB`;
-const heapBytes = () => {
-  // The wasm backend's emscripten module; its heap is one WebAssembly.Memory that never shrinks.
-  const wasm = tf.backend().wasm;
-  return wasm?.HEAPU8?.length ?? 0;
-};
-
-/** Live bytes of the wasm heap's malloc, and their peak since the last reset. */
-const heap = { live: 0, peak: 0, sizes: new Map(), largestAtPeak: [] };
-function trackMalloc() {
-  const wasm = tf.backend().wasm;
-  if (wasm === undefined) return;
-  const malloc = wasm._malloc.bind(wasm);
-  const free = wasm._free.bind(wasm);
-  wasm._malloc = (bytes) => {
-    const at = malloc(bytes);
-    heap.sizes.set(at >>> 0, bytes);
-    heap.live += bytes;
-    if (heap.live > heap.peak) {
-      heap.peak = heap.live;
-      // what was live at the peak, by size (≥ 8 MiB)
-      if (bytes >= 8 * MiB) heap.largestAtPeak = [...heap.sizes.values()].filter((b) => b >= 8 * MiB).sort((a, b) => b - a);
-    }
-    return at;
-  };
-  wasm._free = (at) => {
-    heap.live -= heap.sizes.get(at >>> 0) ?? 0;
-    heap.sizes.delete(at >>> 0);
-    free(at);
-  };
-}
-
-const line = (label) => {
-  const rss = process.memoryUsage().rss;
-  const peak = process.resourceUsage().maxRSS * 1024;
-  const m = tf.memory();
-  console.log(`${label.padEnd(22)} rss ${mib(rss)}  peak ${mib(peak)}  tensors ${mib(m.numBytes)} (${String(m.numTensors).padStart(4)})  wasm heap ${mib(heapBytes())}  malloc peak ${mib(heap.peak)}`);
-  heap.peak = heap.live;
-};
 
 line('start');
 const { model, learner, batches, backend } = await setUpBenchmark({ ...config, steps: steps + 1 });
