@@ -17,8 +17,9 @@
  *                download, lock, archive, dataset preparation); io/ reads its catalog and cache
  *                paths to resolve pulled model names; importing a pulled model (io/ + text/ +
  *                model/) is done in tasks/pull.ts
- *   base         src/*.ts but index.ts (backend, errors, random, version, metrics), compute/:
- *                they import only each other
+ *   base         src/*.ts but index.ts (backend, errors, random, version, metrics), compute/, and
+ *                config/ (the settings schema: every option's flag, help, default and range,
+ *                which the CLI, tasks/ and data/ all read); they import only each other
  *
  * train/ sees a model only through the TrainableModel contract (model/trainable.ts), except the
  * data-parallel language-model trainer (train/data-parallel.ts and its worker entry
@@ -33,7 +34,7 @@ const TRAIN_INFER = ['^src/train/', '^src/infer/', '^src/baseline/'];
 const MODEL = ['^src/model/'];
 const TEXT_DATA_IO = ['^src/text/', '^src/data/', '^src/io/'];
 const HUB = ['^src/hub/'];
-const BASE = ['^src/(?!index[.]ts$)[^/]+[.]ts$', '^src/compute/'];
+const BASE = ['^src/(?!index[.]ts$)[^/]+[.]ts$', '^src/compute/', '^src/config/'];
 
 /** A lower layer never imports a higher one. */
 function notUp(layer, above, below) {

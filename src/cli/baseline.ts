@@ -1,8 +1,8 @@
 /** `ulmfit baseline`: the NB-SVM baseline on labeled data, to compare ULMFiT with (src/baseline/). */
 import { InvalidArgumentError, type Command } from 'commander';
 import { trainBaseline } from '../tasks/baseline.js';
-import { wholeNumber } from './options.js';
-import { addLabeledDataFlags, addTokenizingFlags } from './training-flags.js';
+import { LABELED_DATA_OPTIONS, TOKENIZING_OPTIONS } from '../config/training.js';
+import { addOptions, wholeNumber } from './options.js';
 
 interface Flags {
   out: string;
@@ -28,11 +28,11 @@ export function register(program: Command): void {
     .description('train the NB-SVM baseline (naive-Bayes features over word uni+bigrams, logistic regression; seconds, CPU)')
     .argument('<inputs...>', 'labeled data, as train-classifier takes it: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
     .requiredOption('--out <dir>', 'model directory to write (for ulmfit classify --model)');
-  addLabeledDataFlags(command)
+  addOptions(command, LABELED_DATA_OPTIONS)
     .option('--seed <n>', 'seed of the random validation split (the same split as train-classifier with this seed)', wholeNumber(0), 42)
     .option('--ngrams <n>', 'longest word n-gram: 1 or 2', ngramsArg, 2)
     .option('--max-features <n>', 'keep at most the n most frequent n-grams', wholeNumber(1), 200_000);
-  addTokenizingFlags(command)
+  addOptions(command, TOKENIZING_OPTIONS)
     .option('--overwrite', 'replace an existing model directory at --out')
     .option('--json', 'print one JSON object with the results')
     .option('--quiet', 'no info or warnings on stderr')

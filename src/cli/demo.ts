@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
 import type { BatchInfo, EpochRow } from '../train/learner.js';
 import { clock, Progress } from './progress.js';
-import { backendName, wholeNumber } from './options.js';
+import { DEMO } from '../config/training.js';
+import { addCommand } from './options.js';
 
 interface Flags {
   out: string;
@@ -15,16 +16,7 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('demo')
-    .description('run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~2 CPU-minutes)')
-    .option('--out <dir>', 'run directory to write (data, models, results.json, commands.sh)', 'ulmfit-demo')
-    .option('--quick', 'a plumbing check in seconds: every step on tiny models and a few files (its classifiers end near chance by design; the full demo gives the real comparison)')
-    .option('--overwrite', 'replace the demo in a non-empty --out')
-    .option('--pretrain', 'pretrain stage 1 here instead of starting from the small pretrained model shipped in fixtures/pretrained/')
-    .option('--seed <n>', 'seed for the data sample, shuffles, dropout masks, init and sampling', wholeNumber(0), 42)
-    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .addHelpText('after', '\nResults go to stdout, progress to stderr.\n\nExample:\n  ulmfit demo --out ulmfit-demo')
+  addCommand(program, DEMO)
     .action(async (flags: Flags) => run(flags));
 }
 

@@ -1,6 +1,4 @@
-/** Flags and the action shared by `ulmfit pretrain` and `ulmfit finetune-lm`. */
-import type { Command } from 'commander';
-import type { BackendName } from '../backend.js';
+/** The flags (as commander parses config/training.ts's options) and the action shared by `ulmfit pretrain` and `ulmfit finetune-lm`. */
 import { trainLanguageModel, type LmTrainOptions } from '../tasks/lm.js';
 import { parseRecipe } from '../train/recipe.js';
 import { parseLr } from '../train/schedule.js';
@@ -8,69 +6,16 @@ import { defaultTokenizerSettings } from '../text/settings.js';
 import { epochRecord } from '../tasks/epoch-record.js';
 import { EpochTable, formatCell } from './epoch-table.js';
 import type { LmOutput } from './json-output.js';
-import { collect, realNumber, wholeNumber } from './options.js';
-import { addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
+import type { TrainingFlags } from './options.js';
 
-export interface LmFlags {
-  out: string;
+export interface LmFlags extends TrainingFlags {
   pretrained?: string;
-  valid?: string[];
-  validPct?: number;
-  emb?: number;
-  hidden?: number;
-  layers?: number;
   dropMult?: number;
-  bs?: number;
-  bptt: number;
-  epochs?: number;
   lr?: string;
-  schedule?: string;
-  wd?: number;
-  clip?: number;
-  alpha: number;
-  beta: number;
-  seed: number;
-  backwards?: boolean;
-  rules: boolean;
-  minFreq?: number;
-  maxVocab?: number;
-  textCol?: string;
   lineDocs?: boolean;
-  workers?: number;
   trainWorkers: number;
-  cache: boolean;
-  cacheDir?: string;
   saveEncoder?: boolean;
   keepPretrainedVocab?: boolean;
-  overwrite?: boolean;
-  resume?: boolean;
-  keepCheckpoint?: boolean;
-  backend: BackendName;
-  json?: boolean;
-  quiet?: boolean;
-}
-
-/** Adds the flags both LM commands take. */
-export function addLmFlags(command: Command): Command {
-  command
-    .argument('<inputs...>', 'text files, folders of .txt, CSV/TSV/JSONL, -, or a corpus directory from `ulmfit tokenize --out`')
-    .requiredOption('--out <dir>', 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)')
-    .option('--valid <inputs>', 'validation text (repeatable); default: --valid-pct of the documents', collect)
-    .option('--valid-pct <p>', 'share of documents held out for validation, random by document (default 0.1)', realNumber(0, 0.99))
-    .option('--bs <n>', 'batch size: parallel text streams (default 64; finetune-lm: smaller on a small corpus)', wholeNumber(1))
-    .option('--bptt <n>', 'tokens per batch (truncated BPTT length)', wholeNumber(1), 72)
-    .option('--epochs <n>', 'epochs of the main stage (default: pretrain 1; finetune-lm 10, more on a small corpus)', wholeNumber(1))
-    .option('--lr <lr>', 'max learning rate of the main stage: a number, lo:hi (discriminative), or one per group')
-    .option('--schedule <recipe>', 'the whole recipe: "[freeze_to:]epochs@lr; ..." (overrides --epochs/--lr)');
-  addOptimizerFlags(command)
-    .option('--backwards', 'train on reversed documents (a backwards model; fine-tuning needs a backwards pretrained model)')
-    .option('--min-freq <n>', 'vocab: keep tokens seen at least n times (fastai 3)', wholeNumber(1))
-    .option('--max-vocab <n>', 'vocab: at most n tokens (fastai 60000)', wholeNumber(1))
-    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text')
-    .option('--line-docs', 'a plain text file holds one document per line');
-  addTokenizingFlags(command)
-    .option('--train-workers <n>', 'data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws and later epochs\' document order)', wholeNumber(1), 1);
-  return addRunFlags(command);
 }
 
 export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean, explicit?: ReadonlySet<string>): Promise<void> {

@@ -11,8 +11,8 @@ import { findClassifierLr } from '../tasks/classifier.js';
 import { findLanguageModelLr } from '../tasks/lm.js';
 import type { LrFindOptions, LrFindResult } from '../train/lr-find.js';
 import { lossCurveSvg } from './lr-plot.js';
-import { TOKENIZER_WORKERS_HELP } from './training-flags.js';
-import { backendName, collect, givenOptions, realNumber, wholeNumber } from './options.js';
+import { LR_FIND } from '../config/training.js';
+import { addCommand, givenOptions } from './options.js';
 import { Progress } from './progress.js';
 
 interface LrFindFlags {
@@ -45,37 +45,7 @@ interface LrFindFlags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('lr-find')
-    .description("run fastai's learning-rate finder on a language model, or with --lm a classifier, and suggest an lr (valley)")
-    .argument('<inputs...>', 'text inputs or a corpus directory, as for pretrain; with --lm labeled data, as for train-classifier')
-    .option('--pretrained <dir|name>', 'search for fine-tuning this model (a directory or a model name) (frozen, as fastai, unless --unfreeze)')
-    .option('--lm <dir|name>', "search for a classifier on this encoder, as train-classifier --lm builds it (frozen but the head, as fastai, unless --unfreeze; bs and dropouts: train-classifier's defaults unless given)")
-    .option('--label-col <col>', 'with --lm: CSV/TSV column or JSONL field with the label (default label)')
-    .option('--ignore-label <label>', 'with --lm: leave out documents with this label (repeatable)', collect)
-    .option('--unfreeze', 'with --pretrained or --lm: search with every layer trainable')
-    .option('--emb <n>', 'embedding size (from scratch)', wholeNumber(1), 400)
-    .option('--hidden <n>', 'LSTM hidden size (from scratch)', wholeNumber(1), 1152)
-    .option('--layers <n>', 'LSTM layers (from scratch)', wholeNumber(1), 3)
-    .option('--drop-mult <x>', 'scales all five dropouts', realNumber(0), 1)
-    .option('--bs <n>', 'batch size', wholeNumber(1), 64)
-    .option('--bptt <n>', 'tokens per batch', wholeNumber(1), 72)
-    .option('--start-lr <lr>', 'first lr', realNumber(0), 1e-7)
-    .option('--end-lr <lr>', 'last lr', realNumber(0), 10)
-    .option('--num-it <n>', 'batches to run', wholeNumber(6), 100)
-    .option('--wd <wd>', 'weight decay', realNumber(0))
-    .option('--backwards', 'reversed documents')
-    .option('--min-freq <n>', 'vocab min frequency', wholeNumber(1))
-    .option('--max-vocab <n>', 'vocab max size', wholeNumber(1))
-    .option('--line-docs', 'one document per line')
-    .option('--text-col <col>', 'CSV/TSV/JSONL text column')
-    .option('--workers <n>', TOKENIZER_WORKERS_HELP, wholeNumber(0))
-    .option('--seed <n>', 'seed', wholeNumber(0), 42)
-    .option('--svg <file>', 'also draw the loss curve as an SVG image')
-    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .option('--json', 'print {"valley": ..., "lrs": [...], "losses": [...]}')
-    .option('--quiet', 'no progress on stderr')
-    .addHelpText('after', '\nExamples:\n  ulmfit lr-find reviews/ --pretrained wt103-fwd --svg lr.svg\n  ulmfit lr-find reviews.csv --lm runs/reviews-lm --label-col sentiment --svg clas-lr.svg')
+  addCommand(program, LR_FIND)
     .action(async (inputs: string[], flags: LrFindFlags, command: Command) => {
       const progress = new Progress({ label: 'lr-find', ...(flags.quiet || flags.json ? { enabled: false } : {}) });
       const find: LrFindOptions = {

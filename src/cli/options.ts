@@ -1,7 +1,15 @@
-/** Option parsers shared by the commands (commander calls them with the raw flag text). */
+/**
+ * Option parsers shared by the commands (commander calls them with the raw flag text), and the
+ * commands built from their specs (config/): flags, defaults, --help, range checks.
+ */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../backend.js';
+import { FLAG_RANGES, rangeHelp, rangeText, attributeName, optionKey, type CommandSpec, type OptionSpec, type Parse } from '../config/schema.js';
+import { defaultTokenizerWorkers, TRAINING_COMMANDS } from '../config/training.js';
 import { usageError } from '../errors.js';
+
+// The range table's home is config/schema.ts; tests read it from here.
+export { FLAG_RANGES, rangeHelp };
 
 export function wholeNumber(min: number): (value: string) => number {
   return (value) => {
@@ -41,84 +49,6 @@ export function collect(value: string, previous: string[] | undefined): string[]
 }
 
 /**
- * The range of every numeric flag, by commander attribute name, in one table. Parsers above
- * check the type and the lower bound as the flag is read; `checkFlagRanges` (run by main.ts
- * before every command's action) checks each value against this table, so a size so large that
- * allocation would throw, a NaN, or a probability past 1 is one E_USAGE line naming the flag and
- * its range (generate's --temperature, --top-p and --min-p are checked by its sampling options,
- * with their own messages). The upper bounds are far beyond any real run; the model's own memory estimate
- * (model/awd-lstm.ts checkAwdLstmConfig) catches combinations that do not fit the machine.
- */
-interface FlagRange {
-  /** whole numbers only */
-  int?: boolean;
-  min: number;
-  max: number;
-  /** the bound itself is excluded (an lr of 0, a top-p of 0) */
-  minExclusive?: boolean;
-  /**
-   * the command reads this flag as text and parses it itself (generate): the table adds the upper
-   * bound and whole-number check; non-numbers and low values get the command's own message
-   */
-  text?: boolean;
-}
-
-export const FLAG_RANGES: Readonly<Record<string, FlagRange>> = {
-  // sizes and counts
-  bs: { int: true, min: 1, max: 2 ** 16 },
-  bptt: { int: true, min: 1, max: 2 ** 16 },
-  maxLen: { int: true, min: 1, max: 2 ** 24 },
-  epochs: { int: true, min: 1, max: 100_000 },
-  emb: { int: true, min: 1, max: 2 ** 15 },
-  hidden: { int: true, min: 1, max: 2 ** 16 },
-  layers: { int: true, min: 1, max: 64 },
-  vocab: { int: true, min: 3, max: 2 ** 24 },
-  vocabSize: { int: true, min: 2, max: 2 ** 20 },
-  minFreq: { int: true, min: 1, max: 2 ** 31 - 1 },
-  maxVocab: { int: true, min: 1, max: 2 ** 24 },
-  maxFeatures: { int: true, min: 1, max: 10 ** 8 },
-  ngrams: { int: true, min: 1, max: 2 },
-  workers: { int: true, min: 0, max: 1024 },
-  trainWorkers: { int: true, min: 1, max: 256 },
-  threads: { int: true, min: 1, max: 1024 },
-  steps: { int: true, min: 1, max: 10 ** 6 },
-  warmup: { int: true, min: 0, max: 10 ** 6 },
-  numIt: { int: true, min: 6, max: 10 ** 6 },
-  seed: { int: true, min: 0, max: Number.MAX_SAFE_INTEGER, text: true },
-  topK: { int: true, min: 1, max: 2 ** 24 },
-  words: { int: true, min: 1, max: 10 ** 6, text: true },
-  tokens: { int: true, min: 1, max: 10 ** 6, text: true },
-  samples: { int: true, min: 1, max: 10 ** 4, text: true },
-  // rates, probabilities and multipliers
-  validPct: { min: 0, max: 0.99 },
-  dropMult: { min: 0, max: 100 },
-  olderThan: { min: 0, max: 36_500 },
-  lr: { min: 0, max: 10, minExclusive: true },
-  startLr: { min: 0, max: 1000, minExclusive: true },
-  endLr: { min: 0, max: 1000, minExclusive: true },
-  wd: { min: 0, max: 10 },
-  clip: { min: 0, max: 10 ** 6, minExclusive: true },
-  alpha: { min: 0, max: 10 ** 4 },
-  beta: { min: 0, max: 10 ** 4 },
-};
-
-function rangeText(range: FlagRange): string {
-  const kind = range.int ? 'a whole number' : 'a number';
-  return `${kind} in ${range.minExclusive ? '(' : '['}${range.min}, ${range.max}]`;
-}
-
-/**
- * The range as `--help` shows it (`1–64`, `> 0, ≤ 10`, `≥ 0`), or undefined for a whole number
- * whose top is only a guard against nonsense: `<n>` already says "a count".
- */
-export function rangeHelp(range: FlagRange): string | undefined {
-  if (range.int && range.max >= 10_000) return undefined;
-  const lower = `${range.minExclusive ? '>' : '≥'} ${range.min}`;
-  if (range.max >= 10_000) return lower;
-  return range.minExclusive ? `${lower}, ≤ ${range.max}` : `${range.min}–${range.max}`;
-}
-
-/**
  * Appends each numeric flag's range from FLAG_RANGES to its `--help` description, so the help
  * and the check read one table.
  */
@@ -153,11 +83,90 @@ export function checkFlagRanges(command: Command): void {
  * `--resume` compares exactly these with the run's stored settings.
  */
 export function givenOptions(command: Command): Set<string> {
-  const renamed: Record<string, string> = { rules: 'settings', ignoreLabel: 'ignoreLabels', schedule: 'stages' };
   const given = new Set<string>(['inputs']);
   for (const option of command.options) {
     const key = option.attributeName();
-    if (command.getOptionValueSource(key) === 'cli') given.add(renamed[key] ?? key);
+    if (command.getOptionValueSource(key) === 'cli') given.add(LIBRARY_KEYS.get(key) ?? key);
   }
   return given;
+}
+
+/** The library's name of each option whose flag says otherwise (`rules` → `settings`), from the specs. */
+const LIBRARY_KEYS = new Map<string, string>(
+  TRAINING_COMMANDS.flatMap((spec) => spec.options).filter((option) => option.key !== undefined).map((option) => [attributeName(option.flag), optionKey(option)]),
+);
+
+function parserOf(parse: Parse, key: string): (value: string, previous?: unknown) => unknown {
+  const min = FLAG_RANGES[key]?.min ?? 0;
+  switch (parse) {
+    case 'int':
+      return wholeNumber(min);
+    case 'number':
+      return realNumber(min);
+    case 'fraction':
+      return realNumber(min, FLAG_RANGES[key]?.max ?? Infinity);
+    case 'positive':
+      return positiveNumber;
+    case 'backend':
+      return backendName;
+    case 'list':
+      return collect as (value: string, previous?: unknown) => unknown;
+  }
+}
+
+/** Adds options from their specs (config/), in order. */
+export function addOptions(command: Command, options: readonly OptionSpec[]): Command {
+  for (const spec of options) {
+    const help = spec.help.replace('{cpus}', String(defaultTokenizerWorkers()));
+    const add = (spec.required ? command.requiredOption : command.option).bind(command);
+    if (spec.parse) add(spec.flag, help, parserOf(spec.parse, attributeName(spec.flag)), spec.default);
+    else if (spec.default !== undefined) add(spec.flag, help, spec.default as string);
+    else add(spec.flag, help);
+  }
+  return command;
+}
+
+/** A subcommand of `program` built from its spec; the caller adds the action. */
+export function addCommand(program: Command, spec: CommandSpec): Command {
+  const command = program.command(spec.name).description(spec.description);
+  if (spec.argument) command.argument(spec.argument.syntax, spec.argument.help);
+  addOptions(command, spec.options);
+  if (spec.after) command.addHelpText('after', spec.after);
+  return command;
+}
+
+/**
+ * The flags pretrain, finetune-lm and train-classifier share, as commander parses their options
+ * (config/training.ts); each command's interface adds its own.
+ */
+export interface TrainingFlags {
+  out: string;
+  valid?: string[];
+  validPct?: number;
+  emb?: number;
+  hidden?: number;
+  layers?: number;
+  bs?: number;
+  bptt: number;
+  epochs?: number;
+  schedule?: string;
+  wd?: number;
+  clip?: number;
+  alpha: number;
+  beta: number;
+  seed: number;
+  backwards?: boolean;
+  rules: boolean;
+  minFreq?: number;
+  maxVocab?: number;
+  textCol?: string;
+  workers?: number;
+  cache: boolean;
+  cacheDir?: string;
+  overwrite?: boolean;
+  resume?: boolean;
+  keepCheckpoint?: boolean;
+  backend: BackendName;
+  json?: boolean;
+  quiet?: boolean;
 }

@@ -2,14 +2,15 @@
  * `ulmfit tokenize`: inputs → a tokenized corpus directory (`--out`), or, without `--out`, a Unix
  * filter that prints one line of tokens per document. All the work is in text/pipeline.ts.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { openCorpus } from '../text/corpus.js';
-import { TOKENIZER_WORKERS_HELP } from './training-flags.js';
 import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
+import { WORKERS_OPTION } from '../config/training.js';
+import { addOptions, wholeNumber } from './options.js';
 import { Progress } from './progress.js';
 import { resolveSubword, vocabSizeArg, type SubwordFlags } from './tokenize-subword.js';
 import { snakeKeys } from './json-output.js';
@@ -34,16 +35,8 @@ interface Flags extends SubwordFlags {
   quiet?: boolean;
 }
 
-function wholeNumber(min: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
-    return n;
-  };
-}
-
 export function register(program: Command): void {
-  program
+  const command = program
     .command('tokenize')
     .description('tokenize text (fastai rules + word tokens) into a corpus directory, or print the tokens')
     .argument('<inputs...>', 'text/CSV/TSV/JSONL files, folders of .txt, or - for stdin (one document per line)')
@@ -56,8 +49,8 @@ export function register(program: Command): void {
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (name or 0-based index)')
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
     .option('--line-docs', 'a plain text file holds one document per line')
-    .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8')
-    .option('--workers <n>', TOKENIZER_WORKERS_HELP, wholeNumber(0))
+    .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8');
+  addOptions(command, [WORKERS_OPTION])
     .option('--no-cache', 'do not read or write the corpus cache')
     .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
     .option('--overwrite', 'replace a non-empty --out directory')

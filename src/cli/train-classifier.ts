@@ -1,89 +1,27 @@
-/** `ulmfit train-classifier`: stage 3 of ULMFiT, a text classifier on a language model's encoder. */
+/** `ulmfit train-classifier`: stage 3 of ULMFiT, a text classifier on a language model's encoder (options: config/training.ts). */
 import type { Command } from 'commander';
-import type { BackendName } from '../backend.js';
 import { trainClassifier, type ClassifierTrainOptions } from '../tasks/classifier.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { parseRecipe } from '../train/recipe.js';
 import { epochRecord } from '../tasks/epoch-record.js';
 import { EpochTable, formatCell } from './epoch-table.js';
 import type { ClassifierOutput } from './json-output.js';
-import { givenOptions, realNumber, wholeNumber } from './options.js';
-import { addLabeledDataFlags, addOptimizerFlags, addRunFlags, addTokenizingFlags } from './training-flags.js';
+import { TRAIN_CLASSIFIER } from '../config/training.js';
+import { addCommand, givenOptions, type TrainingFlags } from './options.js';
 
-interface Flags {
-  out: string;
+interface Flags extends TrainingFlags {
   lm?: string;
   fromScratch?: boolean;
-  valid?: string[];
-  validPct?: number;
-  emb?: number;
-  hidden?: number;
-  layers?: number;
   dropMult: number;
-  bs?: number;
-  bptt: number;
   maxLen: number;
   lr?: number;
-  epochs?: number;
-  schedule?: string;
-  wd?: number;
-  clip?: number;
-  alpha: number;
-  beta: number;
-  seed: number;
-  backwards?: boolean;
-  rules: boolean;
-  minFreq?: number;
-  maxVocab?: number;
-  textCol?: string;
   labelCol?: string;
   ignoreLabel?: string[];
-  workers?: number;
-  cache: boolean;
-  cacheDir?: string;
-  overwrite?: boolean;
-  resume?: boolean;
-  keepCheckpoint?: boolean;
-  backend: BackendName;
-  json?: boolean;
-  quiet?: boolean;
   baseline: boolean;
 }
 
 export function register(program: Command): void {
-  const command = program
-    .command('train-classifier')
-    .description("train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)")
-    .argument('<inputs...>', 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
-    .requiredOption('--out <dir>', 'run directory to write (model-best/, model-last/, checkpoint/, metrics.jsonl, config.json)')
-    .option('--lm <dir|name>', 'the encoder: an encoder, lm or run directory from finetune-lm / pretrain / import-fastai, or a model name (en)')
-    .option('--from-scratch', 'no --lm: the same architecture from random weights (the baseline); the vocab is built from the data');
-  addLabeledDataFlags(command)
-    .option('--bs <n>', 'documents per batch (default 64; fewer on small data: about 8 batches an epoch)', wholeNumber(1))
-    .option('--bptt <n>', 'tokens per SentenceEncoder chunk (fastai seq_len)', wholeNumber(1), 72)
-    .option('--max-len <n>', 'tokens at the end of a document the pooling sees (fastai max_len)', wholeNumber(1), 72 * 20)
-    .option('--drop-mult <x>', 'scales all classifier dropouts', realNumber(0), 0.5)
-    .option('--lr <lr>', 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)', realNumber(0))
-    .option('--epochs <n>', 'epochs of the last, fully unfrozen stage (default 2; on small data every stage gets more)', wholeNumber(1))
-    .option('--schedule <recipe>', 'the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)')
-    .option('--no-baseline', 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/) for comparison');
-  addOptimizerFlags(command)
-    .option('--backwards', 'train on reversed documents (needs a backwards encoder)')
-    .option('--emb <n>', '--from-scratch: embedding size', wholeNumber(1))
-    .option('--hidden <n>', '--from-scratch: LSTM hidden size', wholeNumber(1))
-    .option('--layers <n>', '--from-scratch: LSTM layers', wholeNumber(1))
-    .option('--min-freq <n>', '--from-scratch vocab: keep tokens seen at least n times (fastai 3)', wholeNumber(1))
-    .option('--max-vocab <n>', '--from-scratch vocab: at most n tokens (fastai 60000)', wholeNumber(1))
-    .option('--no-rules', '--from-scratch: tokenize without the fastai rules');
-  addRunFlags(addTokenizingFlags(command))
-    .addHelpText(
-      'after',
-      '\nDefault recipe (fastbook): -1:1@2e-2; -2:1@1e-2/2.6^4:1e-2; -3:1@5e-3/2.6^4:5e-3; 0:2@1e-3/2.6^4:1e-3' +
-        '\nOn fewer than ~1,900 training documents (where it makes under 30 steps a stage) the batch size' +
-        '\nshrinks and every stage gets more epochs; model-best/ is the epoch with the best validation accuracy.' +
-        '\n\nExample:\n  ulmfit train-classifier aclImdb/ --lm runs/imdb-lm --ignore-label unsup --out runs/imdb-clas',
-    )
-    .action(async (inputs: string[], flags: Flags, command: Command) => run(inputs, flags, givenOptions(command)));
+  addCommand(program, TRAIN_CLASSIFIER).action(async (inputs: string[], flags: Flags, command: Command) => run(inputs, flags, givenOptions(command)));
 }
 
 async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>): Promise<void> {

@@ -1,6 +1,7 @@
 import { usageError } from '../errors.js';
 import type { Rng } from '../random.js';
 import type { ClasBatch } from './batches.js';
+import { CLASSIFIER_DEFAULTS, TRAINING_DEFAULTS } from '../config/training.js';
 
 /**
  * Classifier batches as fastai's `SortedDL` + `Pad_Chunk` (fastai/text/data.py).
@@ -29,7 +30,7 @@ export interface PadChunkOptions {
  */
 export function padChunk(doc: ArrayLike<number>, padLen: number, options: PadChunkOptions = {}): Int32Array {
   const out = new Int32Array(padLen);
-  writePadded(doc, out, options.padIdx ?? 1, options.padFirst ?? true, options.seqLen ?? 72, false);
+  writePadded(doc, out, options.padIdx ?? 1, options.padFirst ?? true, options.seqLen ?? TRAINING_DEFAULTS.bptt, false);
   return out;
 }
 
@@ -109,7 +110,7 @@ export class SortedBatches {
    * @param labels class index per document, or null for unlabeled input (then every `y` is −1)
    */
   constructor(docs: readonly ArrayLike<number>[], labels: ArrayLike<number> | null, options: SortedBatchesOptions = {}) {
-    const bs = options.bs ?? 64;
+    const bs = options.bs ?? CLASSIFIER_DEFAULTS.bs;
     if (!Number.isInteger(bs) || bs < 1) throw usageError(`bs must be a positive integer, got ${bs}`);
     if (labels !== null && labels.length !== docs.length) {
       throw new RangeError(`${labels.length} labels for ${docs.length} documents`);
@@ -125,7 +126,7 @@ export class SortedBatches {
     this.options = {
       padIdx: options.padIdx ?? 1,
       padFirst: options.padFirst ?? true,
-      seqLen: options.seqLen ?? 72,
+      seqLen: options.seqLen ?? TRAINING_DEFAULTS.bptt,
       backwards: options.backwards ?? false,
       dropLast,
     };

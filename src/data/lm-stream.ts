@@ -1,6 +1,7 @@
 import { usageError } from '../errors.js';
 import type { Rng } from '../random.js';
 import type { LmBatch } from './batches.js';
+import { LM_DEFAULTS, TRAINING_DEFAULTS } from '../config/training.js';
 
 /**
  * fastai's `LMDataLoader` (fastai/text/data.py): documents are concatenated (no separator; each
@@ -46,8 +47,8 @@ export class LmStream {
 
   /** @param docs token ids of each document (views into a flat array are fine; never modified) */
   constructor(docs: readonly Int32Array[], options: LmStreamOptions = {}) {
-    this.bs = positiveInt(options.bs ?? 64, 'bs');
-    this.bptt = positiveInt(options.bptt ?? 72, 'bptt');
+    this.bs = positiveInt(options.bs ?? LM_DEFAULTS.bs, 'bs');
+    this.bptt = positiveInt(options.bptt ?? TRAINING_DEFAULTS.bptt, 'bptt');
     this.shuffle = options.shuffle ?? false;
     this.backwards = options.backwards ?? false;
     this.rng = options.rng;

@@ -14,6 +14,7 @@ import { Rng } from '../random.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { labeledDocuments, type LabeledDocs } from './labeled-data.js';
 import { corpusInputOptions, loadCorpusInput, type TokenizingFields } from './corpus-input.js';
+import { TRAINING_DEFAULTS } from '../config/training.js';
 
 export interface BaselineTrainOptions extends Omit<TokenizingFields, 'minFreq' | 'maxVocab' | 'lineDocs'> {
   /** Labeled inputs: folders with a subfolder per label, CSV/TSV/JSONL with a label column, or a corpus dir. */
@@ -88,7 +89,7 @@ async function trainLocked(
   warn: (message: string) => void,
 ): Promise<BaselineTrainResult> {
   checkOut(options.out, options.overwrite ?? false);
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   // Every token kept (min count 1, no cap): the baseline picks its own features from the training side.
   const corpusOptions = corpusInputOptions(defaultTokenizerSettings(), { ...options, minFreq: 1, maxVocab: Number.MAX_SAFE_INTEGER });
   const loaded = await loadCorpusInput(options.inputs, corpusOptions);

@@ -13,7 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, type BackendName } from '../backend.js';
+import { initBackend } from '../backend.js';
+import { CLASSIFIER_DEFAULTS, CLASSIFIER_RUN_CONFIG, TRAINING_DEFAULTS } from '../config/training.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
@@ -23,22 +24,21 @@ import { TextClassifier } from '../model/heads.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
-import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
+import { Learner, type EpochRow, type Stage } from '../train/learner.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { labeledDocuments, reportReading } from './labeled-data.js';
 import { planClassifierRecipe } from './recipe-plan.js';
 import { validateStages } from './run-dir.js';
-import { Run } from './run.js';
+import { Run, type TrainingTaskOptions } from './run.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
 export { checkLabels, labeledDocuments, type LabeledData, type LabeledDocs } from './labeled-data.js';
 
-export interface ClassifierTrainOptions {
+export interface ClassifierTrainOptions extends TrainingTaskOptions {
   /** Labeled inputs (folder-per-label, CSV/TSV/JSONL with a label column) or a tokenized corpus dir. */
   inputs: string[];
-  out: string;
   /** The encoder: an encoder, lm or run directory (a run directory resolves to its encoder/). */
   lm?: string | undefined;
   /** Random weights instead of `lm` (the baseline); the vocab is built from the data. */
@@ -64,12 +64,6 @@ export interface ClassifierTrainOptions {
   /** The default recipe's first-stage lr (2e-2) and last-stage epochs (2; not stretched when given). */
   lr?: number | undefined;
   epochs?: number | undefined;
-  wd?: number | undefined;
-  clip?: number | undefined;
-  /** AR and TAR coefficients (fastai TextLearner: 2 and 1). */
-  alpha?: number | undefined;
-  beta?: number | undefined;
-  seed?: number | undefined;
   /** Train on reversed documents; must match the encoder's direction. */
   backwards?: boolean | undefined;
   /** Tokenizer for `fromScratch` (with `lm` the encoder's is always used). */
@@ -85,23 +79,7 @@ export interface ClassifierTrainOptions {
    * so the run shows what a classic linear model gets from the same labels. Default false.
    */
   baseline?: boolean | undefined;
-  workers?: number | undefined;
-  noCache?: boolean | undefined;
-  cacheDir?: string | undefined;
-  overwrite?: boolean | undefined;
-  resume?: boolean | undefined;
-  /** Keep checkpoint/ when the run completes (default: removed; only `resume` reads it). */
-  keepCheckpoint?: boolean | undefined;
-  /**
-   * With `resume`: the options the user gave (flag names as option keys); each must agree with
-   * the run's config.json. Default: every defined option counts as given.
-   */
-  explicit?: ReadonlySet<string> | undefined;
-  backend?: BackendName | undefined;
-  onInfo?: ((message: string) => void) | undefined;
   onWarning?: ((message: string) => void) | undefined;
-  onBatchEnd?: ((info: BatchInfo) => void) | undefined;
-  onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
 }
 
 export interface ClassifierTrainResult {
@@ -127,11 +105,8 @@ export interface ClassifierTrainResult {
   backend: string;
 }
 
-/** Options that shape the run and are stored in config.json (what `resume` restores). */
-const PERSISTED: readonly (keyof ClassifierTrainOptions)[] = [
-  'inputs', 'lm', 'fromScratch', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'bs', 'bptt', 'maxLen', 'stages', 'lr', 'epochs',
-  'wd', 'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'labelCol', 'ignoreLabels', 'baseline',
-];
+/** Options that shape the run and are stored in config.json (what `resume` restores): from train-classifier's options. */
+const PERSISTED = CLASSIFIER_RUN_CONFIG as readonly (keyof ClassifierTrainOptions)[];
 
 /** fastai's classifier head: lin_ftrs [50], ps [0.1] (not scaled by drop_mult). */
 const LIN_FTRS = [50];
@@ -170,7 +145,7 @@ interface ClassifierSetup {
  * it, builds the classifier with the encoder's weights and plans the recipe.
  */
 async function setUpClassifier(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierSetup> {
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const rng = new Rng(seed);
   if (options.stages) validateStages(options.stages);
   const backwards = options.backwards ?? false;
@@ -195,10 +170,10 @@ async function setUpClassifier(options: ClassifierTrainOptions, info: (message: 
     info(`classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`);
 
     const config = classifierConfig(encoder, options);
-    const bptt = options.bptt ?? 72;
-    const maxLen = options.maxLen ?? 72 * 20;
+    const bptt = options.bptt ?? TRAINING_DEFAULTS.bptt;
+    const maxLen = options.maxLen ?? CLASSIFIER_DEFAULTS.maxLen;
     const model = new TextClassifier(itos.length, labels.length, config, {
-      rng, bptt, maxLen, linFtrs: LIN_FTRS, ps: HEAD_PS, alpha: options.alpha ?? 2, beta: options.beta ?? 1,
+      rng, bptt, maxLen, linFtrs: LIN_FTRS, ps: HEAD_PS, alpha: options.alpha ?? TRAINING_DEFAULTS.alpha, beta: options.beta ?? TRAINING_DEFAULTS.beta,
     });
     try {
       if (encoder) {
@@ -385,7 +360,7 @@ function classifierConfig(encoder: LoadedModelDir | undefined, options: Classifi
         n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers,
         pad_token: AWD_LSTM_LM_CONFIG.pad_token,
       };
-  const dropMult = options.dropMult ?? 0.5;
+  const dropMult = options.dropMult ?? CLASSIFIER_DEFAULTS.dropMult;
   if (!(dropMult >= 0)) throw usageError(`--drop-mult must be ≥ 0, got ${dropMult}`);
   return withDropMult({ ...AWD_LSTM_CLAS_CONFIG, ...sizes }, dropMult);
 }

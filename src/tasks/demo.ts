@@ -30,6 +30,8 @@ import { trainClassifier } from './classifier.js';
 import { writeDemoData, type DemoData, type DemoDataPlan } from './demo-data.js';
 import { trainLanguageModel } from './lm.js';
 import { evaluateLanguageModel, type LmEvalResult } from './lm-eval.js';
+import { commandLine } from '../config/schema.js';
+import { FINETUNE_LM, PRETRAIN, TRAIN_CLASSIFIER, TRAINING_DEFAULTS } from '../config/training.js';
 
 /** Sizes and recipes of one demo variant. */
 export interface DemoPlan {
@@ -136,10 +138,7 @@ export const QUICK_PLAN: DemoPlan = {
  */
 export function pretrainFlags(plan: DemoPlan, recipe: string, seed: number): (string | number)[] {
   const { emb, hidden, layers } = plan.arch;
-  return [
-    '--emb', emb, '--hidden', hidden, '--layers', layers, '--drop-mult', plan.dropMult, '--bs', plan.bs, '--bptt', plan.bptt,
-    '--valid-pct', plan.validPct, `--schedule=${recipe}`, '--seed', seed,
-  ];
+  return commandLine(PRETRAIN, { emb, hidden, layers, dropMult: plan.dropMult, bs: plan.bs, bptt: plan.bptt, validPct: plan.validPct, schedule: recipe, seed });
 }
 
 /** The shipped model's recipe: ~30 CPU-minutes, too long for the demo itself. */
@@ -216,7 +215,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
 async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult> {
   const plan = options.plan ?? (options.quick ? QUICK_PLAN : FULL_PLAN);
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const print = options.print ?? (() => undefined);
   const info = options.onInfo ?? (() => undefined);
   const common = {
@@ -288,7 +287,7 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
   }
   // With the shipped model, the command that made it (commented out: it takes half an hour); the
   // next steps start from the shipped copy.
-  const pretrain = (flags: (string | number)[]) => cli('pretrain', paths.corpus, '--out', paths.lmPretrained, ...flags, '--overwrite');
+  const pretrain = (flags: (string | number)[]) => cli('pretrain', paths.corpus, ...commandLine(PRETRAIN, { out: paths.lmPretrained }), ...flags, ...commandLine(PRETRAIN, { overwrite: true }));
   commands.push(
     shipped
       ? plan.shipped === 'brown-lm'
@@ -306,10 +305,10 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     bptt: plan.bptt, ...recipeOf(plan.finetuneRecipe, plan.bs), ...common, ...hooks('finetune'),
   });
   const after = await evaluateLanguageModel({ model: paths.finetunedModel, inputs: [data.genreValidDir], ...lmEval });
-  commands.push(cli(
-    'finetune-lm', data.genreTrainDir, '--valid', data.genreValidDir, '--pretrained', shipped && plan.shipped !== undefined ? plan.shipped : displayPath(pretrainedDir), '--out', paths.lmFinetuned,
-    '--bptt', plan.bptt, ...recipeFlags(plan.finetuneRecipe, plan.bs), '--seed', seed, '--overwrite',
-  ));
+  commands.push(cli('finetune-lm', data.genreTrainDir, ...commandLine(FINETUNE_LM, {
+    valid: data.genreValidDir, pretrained: shipped && plan.shipped !== undefined ? plan.shipped : displayPath(pretrainedDir), out: paths.lmFinetuned,
+    bptt: plan.bptt, ...recipeFlags(plan.finetuneRecipe, plan.bs), seed, overwrite: true,
+  })));
   print(`   Stage 2: fine-tuned on ${plan.data.genre} (${finetuned.trainTokens} tokens; ${before.transferFound} of ${before.vocabSize} vocab tokens known to the pretrained model), scored on ${after.tokens} tokens of held-out ${plan.data.genre} files:`);
   print(table(['', 'perplexity', 'accuracy'], [
     ['before fine-tuning', fmt(before.perplexity, 1), fmt(before.accuracy, 3)],
@@ -352,14 +351,13 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     ...hooks('classifier-scratch'),
   });
   timer.lap('classifier-scratch');
-  commands.push(cli(
-    'train-classifier', data.genresDir, '--lm', paths.lmFinetuned, '--out', paths.classifier, ...recipeFlags(plan.clasRecipe, plan.clasBs),
-    '--seed', seed, '--overwrite',
-  ));
-  commands.push(cli(
-    'train-classifier', data.genresDir, '--from-scratch', '--emb', scratchArch.emb, '--hidden', scratchArch.hidden, '--layers', scratchArch.layers,
-    '--min-freq', plan.minFreq, '--out', paths.scratch, ...recipeFlags(plan.scratchRecipe, plan.clasBs), '--seed', seed, '--overwrite', '--no-baseline',
-  ));
+  commands.push(cli('train-classifier', data.genresDir, ...commandLine(TRAIN_CLASSIFIER, {
+    lm: paths.lmFinetuned, out: paths.classifier, ...recipeFlags(plan.clasRecipe, plan.clasBs), seed, overwrite: true,
+  })));
+  commands.push(cli('train-classifier', data.genresDir, ...commandLine(TRAIN_CLASSIFIER, {
+    fromScratch: true, ...scratchArch, minFreq: plan.minFreq, out: paths.scratch, ...recipeFlags(plan.scratchRecipe, plan.clasBs), seed, overwrite: true,
+    baseline: false,
+  })));
   commands.push(cli('classify', join(data.genresDir, 'valid'), '--model', join(paths.classifier, 'model-last')));
   const score = (history: EpochRow[], runDir: string): ClassifierScore => {
     const last = history[history.length - 1]!;
@@ -413,9 +411,9 @@ function recipeOf(recipe: string | undefined, bs: number | undefined): { stages?
   return { ...(recipe !== undefined ? { stages: parseRecipe(recipe) } : {}), ...(bs !== undefined ? { bs } : {}) };
 }
 
-/** The same as CLI flags. */
-function recipeFlags(recipe: string | undefined, bs: number | undefined): (string | number)[] {
-  return [...(bs !== undefined ? ['--bs', bs] : []), ...(recipe !== undefined ? [`--schedule=${recipe}`] : [])];
+/** The same as option values for a command line (config/schema.ts commandLine). */
+function recipeFlags(recipe: string | undefined, bs: number | undefined): { bs?: number; schedule?: string } {
+  return { ...(bs !== undefined ? { bs } : {}), ...(recipe !== undefined ? { schedule: recipe } : {}) };
 }
 
 /** Which classifier won, said plainly (by accuracy; within half a point is a tie). */

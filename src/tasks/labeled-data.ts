@@ -9,6 +9,7 @@ import { splitValid } from '../data/lm-stream.js';
 import type { Rng } from '../random.js';
 import { compareCodePoints, type Corpus } from '../text/corpus.js';
 import { loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+import { CLASSIFIER_DEFAULTS } from '../config/training.js';
 
 /** What decides the split (a subset of the classifier's options). */
 export interface SplitOptions {
@@ -79,7 +80,7 @@ export async function labeledDocuments(
     train = side(corpus, all.filter((i) => !validIds.has(i) && !unused.has(i)));
     valid = side(corpus, [...validIds]);
   } else {
-    const validPct = options.validPct ?? 0.2;
+    const validPct = options.validPct ?? CLASSIFIER_DEFAULTS.validPct;
     if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
     if (options.validPct === undefined) info(`validating on a random ${Math.round(validPct * 100)}% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)`);
     const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);

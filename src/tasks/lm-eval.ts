@@ -19,6 +19,7 @@ import { Rng } from '../random.js';
 import type { TokenizerSettings } from '../text/settings.js';
 import { Learner } from '../train/learner.js';
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
+import { LM_DEFAULTS, TRAINING_DEFAULTS } from '../config/training.js';
 
 export interface LmEvalOptions {
   /** A language-model directory or a run directory (its model-best/). */
@@ -82,8 +83,8 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
     }
     // Fewer streams on a short text, so that every token is scored: the score barely depends on bs,
     // while a bs above the token count would leave no batch at all.
-    const bs = Math.min(options.bs ?? 64, total - 1);
-    const stream = new LmStream(docs, { bs, bptt: options.bptt ?? 72, backwards: loaded.meta.backwards });
+    const bs = Math.min(options.bs ?? LM_DEFAULTS.bs, total - 1);
+    const stream = new LmStream(docs, { bs, bptt: options.bptt ?? TRAINING_DEFAULTS.bptt, backwards: loaded.meta.backwards });
     await initBackend(options.backend ?? 'auto');
     const rng = new Rng(0); // eval mode: nothing random is drawn
     const model = new LanguageModel(itos.length, loaded.meta.arch as unknown as AwdLstmConfig, { rng });

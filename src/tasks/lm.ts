@@ -4,7 +4,8 @@
  * run directory (design.md §3) with model-last/, model-best/, encoder/, checkpoint/,
  * metrics.jsonl and config.json. `ulmfit pretrain` and `ulmfit finetune-lm` are thin wrappers.
  */
-import { initBackend, type BackendName } from '../backend.js';
+import { initBackend } from '../backend.js';
+import { LM_DEFAULTS, LM_RUN_CONFIG, TRAINING_DEFAULTS } from '../config/training.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { splitValid, LmStream } from '../data/lm-stream.js';
 import { readModelDir, resolveModelDir, RUN_LAYOUT, type ArchMeta, type LoadedModelDir, type ModelDirContents } from '../io/artifact.js';
@@ -15,17 +16,16 @@ import { appendPretrainedVocab, matchEmbeds, MAX_VOCAB, pretrainedTokensToAppend
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { checkDataParallel, DataParallelLm } from '../train/data-parallel.js';
-import { Learner, type BatchInfo, type EpochRow, type Stage } from '../train/learner.js';
+import { Learner, type EpochRow, type Stage } from '../train/learner.js';
 import type { LrSpec } from '../train/schedule.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 import { planLmRecipe } from './recipe-plan.js';
 import { validateStages } from './run-dir.js';
-import { Run } from './run.js';
+import { Run, type TrainingTaskOptions } from './run.js';
 
-export interface LmTrainOptions {
+export interface LmTrainOptions extends TrainingTaskOptions {
   inputs: string[];
-  out: string;
   /** Fine-tune this language model (a model or run directory); without it, pretrain from scratch. */
   pretrained?: string | undefined;
   /** Validation inputs; otherwise a `validPct` random share of the documents (by document). */
@@ -58,12 +58,6 @@ export interface LmTrainOptions {
   /** The default recipe's main stage: epochs (not stretched when given) and lr. */
   epochs?: number | undefined;
   lr?: LrSpec | undefined;
-  wd?: number | undefined;
-  clip?: number | undefined;
-  /** AR and TAR coefficients (fastai TextLearner: 2 and 1). */
-  alpha?: number | undefined;
-  beta?: number | undefined;
-  seed?: number | undefined;
   backwards?: boolean | undefined;
   /** Tokenizer for raw inputs when pretraining (fine-tuning always uses the pretrained model's). */
   settings?: TokenizerSettings | undefined;
@@ -76,7 +70,6 @@ export interface LmTrainOptions {
    * helped a frozen-encoder probe but not the fine-tuned classifier (docs/few-labels-benchmark.md).
    */
   keepPretrainedVocab?: boolean | undefined;
-  workers?: number | undefined;
   /**
    * Data-parallel training replicas (src/train/data-parallel.ts): the main thread and
    * trainWorkers-1 worker threads each compute bs/trainWorkers rows of every batch. Default 1
@@ -85,25 +78,10 @@ export interface LmTrainOptions {
    * run's Rng); stored in config.json so `--resume` continues with the same value.
    */
   trainWorkers?: number | undefined;
-  noCache?: boolean | undefined;
-  cacheDir?: string | undefined;
   textCol?: string | undefined;
   lineDocs?: boolean | undefined;
-  overwrite?: boolean | undefined;
-  resume?: boolean | undefined;
-  /**
-   * With `resume`: the options the user gave (flag names as option keys); each must agree with
-   * the run's config.json. Default: every defined option counts as given.
-   */
-  explicit?: ReadonlySet<string> | undefined;
   /** Also write encoder/ (always done when fine-tuning). */
   saveEncoder?: boolean | undefined;
-  /** Keep checkpoint/ when the run completes (default: removed; only `resume` reads it). */
-  keepCheckpoint?: boolean | undefined;
-  backend?: BackendName | undefined;
-  onInfo?: ((message: string) => void) | undefined;
-  onBatchEnd?: ((info: BatchInfo) => void) | undefined;
-  onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
   /**
    * Fine-tuning with validation text, not resuming: the pretrained model's validation score in
    * the corpus vocab (after match_embeds, on the run's own validation batches) before the first
@@ -137,21 +115,18 @@ export interface LmTrainResult {
   backend: string;
 }
 
-/** fastai's recipes: from scratch one stage; fine-tuning, the embedding/decoder group first, then all. */
+/** fastai's recipes (config/training.ts LM_DEFAULTS): from scratch one stage; fine-tuning, the embedding/decoder group first, then all. */
 export function defaultLmStages(finetune: boolean, epochs?: number, lr?: LrSpec): Stage[] {
-  if (!finetune) return [{ epochs: epochs ?? 1, lr: lr ?? 2e-3, freezeTo: 0 }];
+  const d = LM_DEFAULTS;
+  if (!finetune) return [{ epochs: epochs ?? d.pretrainEpochs, lr: lr ?? d.pretrainLr, freezeTo: 0 }];
   return [
-    { freezeTo: -1, epochs: 1, lr: 2e-2 },
-    { freezeTo: 0, epochs: epochs ?? 10, lr: lr ?? 2e-3 },
+    { freezeTo: -1, epochs: d.frozenEpochs, lr: d.frozenLr },
+    { freezeTo: 0, epochs: epochs ?? d.finetuneEpochs, lr: lr ?? d.finetuneLr },
   ];
 }
 
-/** Options that shape the run and are stored in config.json (what `--resume` restores). */
-const PERSISTED: readonly (keyof LmTrainOptions)[] = [
-  'inputs', 'pretrained', 'valid', 'validPct', 'emb', 'hidden', 'layers', 'dropMult', 'config', 'embInit', 'bs', 'bptt', 'stages', 'epochs', 'lr', 'wd',
-  'clip', 'alpha', 'beta', 'seed', 'backwards', 'settings', 'minFreq', 'maxVocab', 'textCol', 'lineDocs', 'saveEncoder', 'keepPretrainedVocab',
-  'trainWorkers',
-];
+/** Options that shape the run and are stored in config.json (what `--resume` restores): from the commands' options. */
+const PERSISTED = LM_RUN_CONFIG as readonly (keyof LmTrainOptions)[];
 
 /** Everything a language-model run needs before training starts. */
 interface LmSetup {
@@ -184,7 +159,7 @@ interface LmSetup {
 async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
   const info = options.onInfo ?? (() => undefined);
   const backend = await initBackend(options.backend ?? 'auto');
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const rng = new Rng(seed);
   const pretrained = options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards ?? false) : undefined;
   const settings = pretrained ? (pretrained.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
@@ -204,15 +179,15 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     const validTokens = validDocs.reduce((n, d) => n + d.length, 0);
 
     const config: AwdLstmConfig = pretrained
-      ? withDropMult(pretrained.meta.arch as unknown as AwdLstmConfig, options.dropMult ?? 1)
+      ? withDropMult(pretrained.meta.arch as unknown as AwdLstmConfig, options.dropMult ?? LM_DEFAULTS.dropMult)
       : {
           ...withDropMult(
             { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
-            options.dropMult ?? 1,
+            options.dropMult ?? LM_DEFAULTS.dropMult,
           ),
           ...options.config,
         };
-    const bptt = options.bptt ?? 72;
+    const bptt = options.bptt ?? TRAINING_DEFAULTS.bptt;
     const finetune = pretrained !== undefined;
     const stagesGiven = options.stages !== undefined || options.epochs !== undefined;
     const defaultStages = options.stages ?? defaultLmStages(finetune, options.epochs, options.lr);
@@ -220,10 +195,10 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     // keeps the recipe it is given.
     const plan = finetune ? planLmRecipe({ tokens: trainTokens, bptt, bs: options.bs, stages: defaultStages, stagesGiven }) : undefined;
     if (plan) info(`recipe: ${plan.reason}`);
-    const bs = plan?.bs ?? options.bs ?? 64;
+    const bs = plan?.bs ?? options.bs ?? LM_DEFAULTS.bs;
     const stages = plan?.stages ?? defaultStages;
     validateStages(stages);
-    const replicas = options.trainWorkers ?? 1;
+    const replicas = options.trainWorkers ?? TRAINING_DEFAULTS.trainWorkers;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > bs) {
       throw usageError(`--train-workers must be a whole number from 1 to --bs (${bs}), got ${replicas}`, 'each replica needs at least one row of every batch');
     }
@@ -235,7 +210,7 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     const validStream = validDocs.length > 0 ? new LmStream(validDocs, { bs, bptt, backwards }) : undefined;
 
     const model = new LanguageModel(itos.length, config, {
-      rng, alpha: options.alpha ?? 2, beta: options.beta ?? 1, ...(options.embInit && !pretrained ? { embInit: options.embInit } : {}),
+      rng, alpha: options.alpha ?? TRAINING_DEFAULTS.alpha, beta: options.beta ?? TRAINING_DEFAULTS.beta, ...(options.embInit && !pretrained ? { embInit: options.embInit } : {}),
     });
     let transferFound: number | undefined;
     if (pretrained) {
@@ -312,7 +287,7 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
     try {
       run.start(learner, model, { ...options, bs: trainStream.bs, stages });
       info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
-      const replicas = options.trainWorkers ?? 1;
+      const replicas = options.trainWorkers ?? TRAINING_DEFAULTS.trainWorkers;
       const parallel = replicas > 1
         ? await DataParallelLm.create({ replicas, model, optimizer: learner.optimizer, clip: options.clip })
         : undefined;
@@ -407,7 +382,7 @@ async function splitDocuments(
     const validSet = new Set(valid);
     return { trainDocs: all([...Array(corpus.numDocs).keys()].filter((i) => !validSet.has(i))), validDocs: all(valid) };
   }
-  const validPct = options.validPct ?? 0.1;
+  const validPct = options.validPct ?? LM_DEFAULTS.validPct;
   if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
   const split = splitValid(corpus.numDocs, validPct, rng);
   return { trainDocs: all(split.train), validDocs: all(split.valid) };

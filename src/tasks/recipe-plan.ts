@@ -7,6 +7,7 @@
  * `MIN_STEPS_PER_STAGE` steps, with no document dropped. Explicit settings always win: a given
  * batch size is kept, and a given recipe (or epoch count) is not stretched.
  */
+import { CLASSIFIER_DEFAULTS, LM_DEFAULTS } from '../config/training.js';
 import type { Stage } from '../train/learner.js';
 
 /** Optimizer steps a gradual-unfreezing stage needs before the next group is unfrozen. */
@@ -14,7 +15,7 @@ export const MIN_STEPS_PER_STAGE = 30;
 /** Batches per epoch the classifier's batch size aims at on small data. */
 const TARGET_BATCHES_PER_EPOCH = 8;
 /** fastai's classifier batch size; also the largest the planner picks. */
-export const FASTAI_CLASSIFIER_BS = 64;
+export const FASTAI_CLASSIFIER_BS = CLASSIFIER_DEFAULTS.bs;
 const MIN_PLANNED_BS = 8;
 
 /**
@@ -28,9 +29,9 @@ const MIN_PLANNED_BS = 8;
 export function defaultClassifierStages(
   options: { lr?: number | undefined; epochs?: number | undefined; fromScratch?: boolean | undefined; epochsPerStage?: number | undefined } = {},
 ): Stage[] {
-  const lr = options.lr ?? 2e-2;
+  const lr = options.lr ?? CLASSIFIER_DEFAULTS.lr;
   const k = options.epochsPerStage ?? 1;
-  const last = (options.epochs ?? 2) * k;
+  const last = (options.epochs ?? CLASSIFIER_DEFAULTS.epochs) * k;
   const discriminative = (hi: number) => ({ lo: hi / 2.6 ** 4, hi });
   if (options.fromScratch) return [{ freezeTo: 0, epochs: 3 * k + last, lr: lr / 2 }];
   return [
@@ -127,7 +128,7 @@ export interface LmPlan {
 }
 
 /** fastai's language-model batch size. */
-export const FASTAI_LM_BS = 64;
+export const FASTAI_LM_BS = LM_DEFAULTS.bs;
 /** Optimizer steps the fine-tuning recipe's main (last) stage should make on a small corpus. */
 export const MIN_LM_MAIN_STEPS = 300;
 const MIN_LM_BATCHES_PER_EPOCH = 20;

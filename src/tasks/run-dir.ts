@@ -11,6 +11,8 @@ import { checkShape, count, finite, readJsonFile, z } from '../io/validate.js';
 import { float32Tensor, type TensorMap } from '../io/tensors.js';
 import { withTfWeights } from '../model/persist.js';
 import type { EpochRow, Learner, LearnerState, Stage } from '../train/learner.js';
+import { longFlag, optionKey } from '../config/schema.js';
+import { TRAINING_COMMANDS } from '../config/training.js';
 
 export { epochRecord, readEpochRecords, EPOCH_RECORD_SCHEMA, type EpochRecord, type RunKind } from './epoch-record.js';
 
@@ -149,10 +151,11 @@ export function persistedConfig<Options extends object>(options: Options, keys: 
   return config;
 }
 
-/** The flag a persisted option comes from, for messages (`dropMult` → `--drop-mult`). */
+/** The flag a persisted option comes from, for messages (`dropMult` → `--drop-mult`, `stages` → `--schedule`). */
 function flagOf(key: string): string {
-  const special: Record<string, string> = { stages: '--schedule', settings: '--no-rules', ignoreLabels: '--ignore-label', inputs: 'the inputs' };
-  return special[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (key === 'inputs') return 'the inputs';
+  const spec = TRAINING_COMMANDS.flatMap((command) => command.options).find((option) => optionKey(option) === key);
+  return spec ? longFlag(spec.flag) : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** Structural equality of JSON-like values (what config.json stores). */

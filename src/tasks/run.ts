@@ -14,7 +14,8 @@ import {
   appendMetrics, openRunDir, RUN_LAYOUT, writeCheckpointDir, writeJsonAtomic, writeModelDir, type ModelDirContents,
 } from '../io/artifact.js';
 import type { TensorMap } from '../io/tensors.js';
-import type { EpochRow, Learner, LearnerState } from '../train/learner.js';
+import type { BackendName } from '../backend.js';
+import type { BatchInfo, EpochRow, Learner, LearnerState } from '../train/learner.js';
 import { epochRecord, type RunKind } from './epoch-record.js';
 import { betterRow, checkpointOf, persistedConfig, restoreConfig, resumeFrom, type BestScore } from './run-dir.js';
 import { finishedLine, finishRun, refuseResumeOfCompletedRun, type FinishedRun } from './run-end.js';
@@ -28,6 +29,24 @@ export interface RunDirOptions {
   explicit?: ReadonlySet<string> | undefined;
   /** Keep checkpoint/ when the run completes (default: removed; only `resume` reads it). */
   keepCheckpoint?: boolean | undefined;
+}
+
+/** The options every training task takes besides its data, model and recipe. */
+export interface TrainingTaskOptions extends RunDirOptions {
+  wd?: number | undefined;
+  clip?: number | undefined;
+  /** AR and TAR coefficients (config/training.ts TRAINING_DEFAULTS: fastai TextLearner's 2 and 1). */
+  alpha?: number | undefined;
+  beta?: number | undefined;
+  seed?: number | undefined;
+  /** Tokenizer threads (text/parallel.ts) and the tokenized-corpus cache (text/pipeline.ts). */
+  workers?: number | undefined;
+  noCache?: boolean | undefined;
+  cacheDir?: string | undefined;
+  backend?: BackendName | undefined;
+  onInfo?: ((message: string) => void) | undefined;
+  onBatchEnd?: ((info: BatchInfo) => void) | undefined;
+  onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
 }
 
 /** A model directory of the run written at every epoch besides model-last/ and model-best/ (finetune-lm's encoder/). */

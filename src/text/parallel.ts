@@ -13,7 +13,6 @@
  * from TypeScript sources without a build) or `workers` is 0, tokenization runs in this thread.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UlmfitError, type ErrorCode } from '../errors.js';
@@ -21,6 +20,7 @@ import { ChunkTokenizer, type ChunkResult } from './chunk-tokenizer.js';
 import type { TokenizerSettings } from './settings.js';
 import { createTokenizer } from './tokenizer.js';
 import type { WorkerFailure, WorkerInit, WorkerReply } from './tokenize-worker.js';
+import { defaultTokenizerWorkers } from '../config/training.js';
 
 export interface ParallelOptions {
   /** Worker threads; default the CPU count; 0 tokenizes in this thread. */
@@ -58,9 +58,8 @@ export function workerFile(): URL | undefined {
   return undefined;
 }
 
-export function defaultWorkerCount(): number {
-  return availableParallelism();
-}
+/** config/training.ts says what the default is, for the tokenizer and its --help alike. */
+export const defaultWorkerCount = defaultTokenizerWorkers;
 
 function rebuildError(failure: WorkerFailure): Error {
   if (failure.code) return new UlmfitError(failure.code as ErrorCode, failure.message, failure.hint);
