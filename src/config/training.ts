@@ -10,44 +10,44 @@ import { runConfigKeys, type CommandSpec, type OptionSpec } from './schema.js';
 
 /** Shared by every training command (fastai's TextLearner and fit defaults). */
 export const TRAINING_DEFAULTS = {
-  seed: 42, //          seeds the validation split, shuffles, dropout masks and init
-  alpha: 2, //          AR: activation regularization coefficient (fastai TextLearner alpha; 0 = off)
-  beta: 1, //           TAR: temporal activation regularization coefficient (fastai beta; 0 = off)
-  bptt: 72, //          tokens: an LM batch row (truncated BPTT), a classifier's SentenceEncoder chunk (fastai seq_len)
-  trainWorkers: 1, //   data-parallel training replicas (threads): 1 = the main thread only
+  seed: 42,           // seeds the validation split, shuffles, dropout masks and init
+  alpha: 2,           // AR: activation regularization coefficient (fastai TextLearner alpha; 0 = off)
+  beta: 1,            // TAR: temporal activation regularization coefficient (fastai beta; 0 = off)
+  bptt: 72,           // tokens: an LM batch row (truncated BPTT), a classifier's SentenceEncoder chunk (fastai seq_len)
+  trainWorkers: 1,    // data-parallel training replicas (threads): 1 = the main thread only
 } as const;
 
 /** Language models: pretrain, finetune-lm, lr-find without --lm. */
 export const LM_DEFAULTS = {
-  bs: 64, //            rows: parallel text streams per batch (fastai bs); finetune-lm plans fewer on a small corpus
-  validPct: 0.1, //     share of the documents held out for validation, drawn by document
-  dropMult: 1, //       scales the five AWD-LSTM dropouts (fastai drop_mult; fine-tuning: the pretrained model's)
-  emb: 400, //          embedding size = the last LSTM layer's size (fastai awd_lstm_lm_config emb_sz)
-  hidden: 1152, //      LSTM hidden size (n_hid)
-  layers: 3, //         LSTM layers (n_layers)
-  pretrainEpochs: 1, // pretrain's one-cycle fit: epochs
-  pretrainLr: 2e-3, //  and its max learning rate
-  frozenEpochs: 1, //   finetune-lm's first stage: the embedding/decoder group only, epochs
-  frozenLr: 2e-2, //    and its max learning rate
+  bs: 64,             // rows: parallel text streams per batch (fastai bs); finetune-lm plans fewer on a small corpus
+  validPct: 0.1,      // share of the documents held out for validation, drawn by document
+  dropMult: 1,        // scales the five AWD-LSTM dropouts (fastai drop_mult; fine-tuning: the pretrained model's)
+  emb: 400,           // embedding size = the last LSTM layer's size (fastai awd_lstm_lm_config emb_sz)
+  hidden: 1152,       // LSTM hidden size (n_hid)
+  layers: 3,          // LSTM layers (n_layers)
+  pretrainEpochs: 1,  // pretrain's one-cycle fit: epochs
+  pretrainLr: 2e-3,   // and its max learning rate
+  frozenEpochs: 1,    // finetune-lm's first stage: the embedding/decoder group only, epochs
+  frozenLr: 2e-2,     // and its max learning rate
   finetuneEpochs: 10, // finetune-lm's main stage, everything unfrozen: epochs (more on a small corpus)
-  finetuneLr: 2e-3, //  and its max learning rate
+  finetuneLr: 2e-3,   // and its max learning rate
 } as const;
 
 /** Text classifiers: train-classifier, lr-find --lm. */
 export const CLASSIFIER_DEFAULTS = {
-  bs: 64, //            documents per batch (fastai); fewer on small data (tasks/recipe-plan.ts)
-  validPct: 0.2, //     share of the documents held out when the data has no validation split (fastai from_df)
-  maxLen: 72 * 20, //   tokens at the end of a document the pooling sees (fastai max_len)
-  dropMult: 0.5, //     scales the classifier's dropouts (text_classifier_learner drop_mult)
-  lr: 2e-2, //          gradual unfreezing's first-stage lr; then lr/2, lr/4, lr/20
-  epochs: 2, //         epochs of the last, fully unfrozen stage (one for each stage before)
+  bs: 64,             // documents per batch (fastai); fewer on small data (tasks/recipe-plan.ts)
+  validPct: 0.2,      // share of the documents held out when the data has no validation split (fastai from_df)
+  maxLen: 72 * 20,    // tokens at the end of a document the pooling sees (fastai max_len)
+  dropMult: 0.5,      // scales the classifier's dropouts (text_classifier_learner drop_mult)
+  lr: 2e-2,           // gradual unfreezing's first-stage lr; then lr/2, lr/4, lr/20
+  epochs: 2,          // epochs of the last, fully unfrozen stage (one for each stage before)
 } as const;
 
 /** fastai's lr_find. */
 export const LR_FIND_DEFAULTS = {
-  startLr: 1e-7, //     first learning rate
-  endLr: 10, //         last learning rate (exponential steps in between)
-  numIt: 100, //        batches to run
+  startLr: 1e-7,      // first learning rate
+  endLr: 10,          // last learning rate (exponential steps in between)
+  numIt: 100,         // batches to run
 } as const;
 
 // ---------------------------------------------------------------------------------------------
