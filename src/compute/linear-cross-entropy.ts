@@ -66,7 +66,11 @@ export function chunkRowsFor(n: number, classes: number, bytes = chunkBytes): nu
  */
 export const linearCrossEntropyOp = new Operation<LinearCrossEntropyFn>('linearCrossEntropy')
   .register({ name: 'chunked', ready: () => true, run: chunkedLinearCrossEntropy })
-  .register({ name: 'unfused', reference: true, ready: () => true, run: (x, weight, bias, targets) => tf.tidy(() => tf.mean(crossEntropy(linear(x, weight, bias), targets)) as tf.Scalar) });
+  .register({ name: 'unfused', reference: true, ready: () => true, run: unfused });
+
+function unfused(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, targets: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.mean(crossEntropy(linear(x, weight, bias), targets)) as tf.Scalar);
+}
 
 /** `mean(crossEntropy(linear(x, W, b), targets))` (see linearCrossEntropyOp): `[n, in]`, `[classes, in]`, `[classes]`, `[n]` → scalar. */
 export const linearCrossEntropy: LinearCrossEntropyFn = linearCrossEntropyOp.run;
@@ -89,7 +93,7 @@ function chunkedLinearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf
   const rows = chunkRows ?? chunkRowsFor(n, weight.shape[0]);
   if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`chunkRows must be a whole number ≥ 1, got ${rows}`);
   // No rows: no chunks; the plain composition gives the mean of nothing (NaN) as before.
-  if (n === 0) return tf.mean(crossEntropy(linear(x, weight, bias), targets)) as tf.Scalar;
+  if (n === 0) return unfused(x, weight, bias, targets);
   // Without a tape nothing needs the gradients: the losses alone, chunk by chunk.
   if (!gradientTapeOn()) {
     return tf.tidy(() => {

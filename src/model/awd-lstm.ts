@@ -16,7 +16,7 @@ import { usageError } from '../errors.js';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
-import { embeddingDropout, rnnDropout, weightDropout } from './dropout.js';
+import { embeddingDropout, rnnDropout, weightDropout, type EmbeddingRows } from './dropout.js';
 import { crossEntropy } from '../compute/cross-entropy.js';
 import { DerivedWeightCache } from '../compute/derived-weights.js';
 import { linear } from '../compute/linear.js';
@@ -221,13 +221,15 @@ export class AwdLstm {
    * Call inside `tf.tidy` or `tf.variableGrads`: the returned tensors belong to the caller's scope.
    * @param ids `[T, bs]` int32 token ids, time-major (see `timeMajorIds`)
    * @param training dropout on
+   * @param rows in training, the embedding's rows gathered once for several calls
+   *   (`gatherEmbeddingRows`, dropout.ts); they must hold every id of `ids`
    * @returns per-layer outputs `[T, bs, H_l]`
    */
-  forward(ids: tf.Tensor2D, training: boolean): EncoderOutput {
+  forward(ids: tf.Tensor2D, training: boolean, rows?: EmbeddingRows): EncoderOutput {
     const [, bs] = ids.shape;
     this.prepareState(bs);
     const { embed_p, input_p, weight_p, hidden_p, pad_token, n_layers } = this.config;
-    const embedded = embeddingDropout(this.embedding, ids, embed_p, pad_token, training, this.rng) as tf.Tensor3D;
+    const embedded = embeddingDropout(this.embedding, ids, embed_p, pad_token, training, this.rng, rows) as tf.Tensor3D;
     let x = rnnDropout(embedded, input_p, training, this.rng);
     const raw: tf.Tensor3D[] = [];
     const dropped: tf.Tensor3D[] = [];

@@ -17,7 +17,8 @@ import type { ClasBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
 import { AWD_LSTM_CLAS_CONFIG, AwdLstm, type AwdLstmConfig, withDropMult } from './awd-lstm.js';
-import { dropoutMask } from './dropout.js';
+import { dropoutMask, gatherEmbeddingRows } from './dropout.js';
+import { gradientTapeOn } from '../compute/custom-op.js';
 import { crossEntropy } from '../compute/cross-entropy.js';
 import { linear } from '../compute/linear.js';
 import { loadIntoSlots, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
@@ -54,6 +55,10 @@ export class SentenceEncoder {
     if (ids.length !== bs * seqLen) throw new Error(`SentenceEncoder: ${ids.length} ids do not fill [${bs}, ${seqLen}]`);
     this.encoder.reset();
     const firstText = firstNonPad(ids, bs, seqLen, this.padIdx);
+    // With a gradient to compute over several chunks, the embedding's rows are gathered once, so
+    // the chunks' lookups send small gradients to them and one [vocab, emb] gradient reaches the
+    // embedding, not one per chunk (dropout.ts EmbeddingRows).
+    const embeddingRows = training && gradientTapeOn() && seqLen > this.bptt ? gatherEmbeddingRows(this.encoder.embedding, ids) : undefined;
     const outputs: tf.Tensor3D[] = [];
     const keptStarts: number[] = [];
     let rowsRun = 0;
@@ -78,7 +83,7 @@ export class SentenceEncoder {
         for (let r = 0; r < rows; r++) chunk[t * rows + r] = ids[r * seqLen + start + t]!;
       }
       const chunkIds = tf.tensor2d(chunk, [len, rows], 'int32');
-      const { raw } = this.encoder.forward(chunkIds, training);
+      const { raw } = this.encoder.forward(chunkIds, training, embeddingRows);
       rowsRun = rows;
       if (!keep) continue;
       let out = raw[raw.length - 1]!;

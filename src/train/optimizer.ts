@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UlmfitError, usageError } from '../errors.js';
 import { adamwStep } from '../compute/adamw.js';
+import { ownedFloat32 } from '../compute/read-values.js';
 
 /**
  * fastai's `Adam` (`fastai/optimizer.py`) with fastai's parameter groups and
@@ -200,8 +201,8 @@ export class Adam {
           name: variable.name,
           shape: [...variable.shape],
           step: state.step,
-          gradAvg: Float32Array.from(state.gradAvg.dataSync()),
-          sqrAvg: Float32Array.from(state.sqrAvg.dataSync()),
+          gradAvg: ownedFloat32(state.gradAvg),
+          sqrAvg: ownedFloat32(state.sqrAvg),
         });
       }),
     );

@@ -4,6 +4,7 @@ import { initBackend } from '../../src/backend.js';
 import type { ClasBatch } from '../../src/data/batches.js';
 import { AWD_LSTM_CLAS_CONFIG, type AwdLstmConfig, AwdLstm, LanguageModel, withDropMult } from '../../src/model/awd-lstm.js';
 import { BatchNorm1d, maskedConcatPool, SentenceEncoder, TextClassifier } from '../../src/model/heads.js';
+import { gatherEmbeddingRows } from '../../src/model/dropout.js';
 import { timeMajorIds } from '../../src/model/ops.js';
 import { Rng } from '../../src/random.js';
 
@@ -127,6 +128,41 @@ describe('SentenceEncoder', () => {
     expect(rowNorms.slice(10, 14)).toEqual([0, 0, 0, 0]);
     expect(rowNorms.slice(14, 18).every((v) => v > 0)).toBe(true);
     tf.dispose([value, ...Object.values(grads)]);
+  });
+});
+
+describe('the embedding rows gathered once per batch (dropout.ts gatherEmbeddingRows)', () => {
+  it('gives every weight the gradient of one dense embedding gradient per chunk, to the bit', () => {
+    // Three 4-token chunks of one batch, as SentenceEncoder runs them in training; a probe
+    // weights each chunk's output. Two encoders of one seed draw the same dropout masks.
+    const bs = 3;
+    const chunks = [0, 1, 2].map((c) => Int32Array.from({ length: 4 * bs }, (_, i) => (i * 7 + c * 5) % VOCAB));
+    const run = (gathered: boolean): Map<string, Float32Array> => {
+      const encoder = new AwdLstm(VOCAB, TINY, new Rng(3));
+      owned.push(encoder);
+      const variables = [encoder.embedding, ...encoder.layers.flatMap((_, l) => encoder.layerVariables(l))];
+      const all = new Int32Array(chunks.flatMap((c) => Array.from(c)));
+      const { value, grads } = tf.variableGrads(() => {
+        const rows = gathered ? gatherEmbeddingRows(encoder.embedding, all) : undefined;
+        const losses = chunks.map((ids, c) => {
+          const { raw } = encoder.forward(tf.tensor2d(ids, [4, bs], 'int32'), true, rows);
+          return tf.sum(tf.mul(raw[raw.length - 1]!, c + 1));
+        });
+        return tf.addN(losses) as tf.Scalar;
+      }, variables);
+      value.dispose();
+      const out = new Map(variables.map((v) => [v.name.replace(/^[^/]*\//, ''), grads[v.name]!.dataSync() as Float32Array]));
+      tf.dispose(Object.values(grads));
+      return out;
+    };
+    const dense = run(false);
+    const gathered = run(true);
+    expect([...gathered.keys()]).toEqual([...dense.keys()]);
+    for (const [name, g] of gathered) {
+      const reference = dense.get(name)!;
+      expect(g.length, name).toBe(reference.length);
+      g.forEach((v, i) => expect(v === reference[i], `${name}[${i}]: ${v} vs ${reference[i]}`).toBe(true));
+    }
   });
 });
 

@@ -14,18 +14,27 @@
 // Identity) as new bytes; the wasm heap's own allocations are counted too (its malloc and free
 // wrapped): their peak per step is what the heap must hold, and the heap's size above it is
 // fragmentation. --chunk-mb N sets the decoder loss's chunk (src/compute/linear-cross-entropy.ts),
-// --unfused runs the unfused decoder loss (the reference) instead.
+// --unfused runs the unfused decoder loss (the reference) instead. --epoch-end then does what
+// finetune-lm does at an epoch's end: a validation pass, then model-last/, model-best/, encoder/
+// and checkpoint/ written (into a temporary folder), the RSS after each.
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { setUpBenchmark } from '../../dist/tasks/speed.js';
 import { linearCrossEntropyOp, setLinearCrossEntropyChunkBytes } from '../../dist/compute/linear-cross-entropy.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCheckpointDir, writeModelDir } from '../../dist/io/artifact.js';
+import { encoderWeightsOf } from '../../dist/io/fastai-weights.js';
+import { weightsToTensorMap } from '../../dist/model/persist.js';
+import { checkpointOf } from '../../dist/tasks/run-dir.js';
 import { heap, line, mib, MiB, trackMalloc } from './memory-report.mjs';
 
 const { values } = parseArgs({
   options: {
     vocab: { type: 'string' }, emb: { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
     bs: { type: 'string' }, bptt: { type: 'string' }, steps: { type: 'string' }, eval: { type: 'boolean' }, timeline: { type: 'boolean' },
-    'chunk-mb': { type: 'string' }, unfused: { type: 'boolean' },
+    'chunk-mb': { type: 'string' }, unfused: { type: 'boolean' }, 'epoch-end': { type: 'boolean' },
   },
 });
 const num = (key, fallback) => Number(values[key] ?? fallback);
@@ -74,5 +83,31 @@ if (values.eval) {
   for (let s = 0; s < 2; s++) {
     tf.tidy(() => model.evalBatch(batches[s % batches.length]));
     line(`eval batch ${s + 1}`);
+  }
+}
+
+if (values['epoch-end']) {
+  model.setTraining(false);
+  model.reset();
+  for (let s = 0; s < 4; s++) tf.tidy(() => model.evalBatch(batches[s % batches.length]));
+  line('validation (4 batches)');
+  const dir = mkdtempSync(join(tmpdir(), 'ulmfit-memory-step-'));
+  try {
+    // as src/tasks/lm.ts onEpochEnd and src/tasks/run.ts saveEpoch do it
+    const weights = weightsToTensorMap(model.namedWeights());
+    const vocab = Array.from({ length: config.vocab }, (_, i) => `t${i}`);
+    const meta = { arch: { name: 'awd_lstm', ...model.config }, backwards: false, training: {} };
+    const common = { vocab, tokenizer: { kind: 'word' } };
+    line('weights read');
+    const state = learner.getState();
+    line('learner state read');
+    writeModelDir(join(dir, 'model-last'), { meta: { kind: 'lm', ...meta }, weights, ...common });
+    writeModelDir(join(dir, 'model-best'), { meta: { kind: 'lm', ...meta }, weights, ...common });
+    writeModelDir(join(dir, 'encoder'), { meta: { kind: 'encoder', ...meta }, weights: encoderWeightsOf(weights), ...common });
+    line('model dirs written');
+    writeCheckpointDir(join(dir, 'checkpoint'), checkpointOf(weights, state, { loss: 1, accuracy: null }));
+    line('checkpoint written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
