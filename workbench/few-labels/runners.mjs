@@ -136,13 +136,13 @@ function fasttext(settings) {
 export const lmName = (lm) => (lm.includes('/') || existsSync(lm) ? basename(resolve(lm)) : lm);
 
 /** Fine-tunes the LM on the task's unlabeled text once (a marker file says it finished); returns its run dir and seconds. */
-export function ensureLm({ task, lm, work, log }) {
+export function ensureLm({ task, lm, work, log, backwards = false }) {
   const dir = join(work, 'lm', `${task}-${lmName(lm)}`);
   const marker = join(dir, 'few-labels-done.json');
   if (existsSync(marker)) return { dir, ...JSON.parse(readFileSync(marker, 'utf8')), reused: true };
   const pretrained = lm.includes('/') || existsSync(lm) ? resolve(lm) : lm;
   const seconds = ulmfit(
-    ['finetune-lm', join(work, 'tasks', task, 'unlabeled.jsonl'), '--pretrained', pretrained, '--out', dir, '--seed', '42', '--overwrite', '--cache-dir', join(work, 'cache')],
+    ['finetune-lm', join(work, 'tasks', task, 'unlabeled.jsonl'), '--pretrained', pretrained, '--out', dir, '--seed', '42', '--overwrite', '--cache-dir', join(work, 'cache'), ...(backwards ? ['--backwards'] : [])],
     { log },
   );
   const done = { seconds, pretrained, date: new Date().toISOString() };
@@ -156,7 +156,7 @@ function ulmfitRunner(lm, extraArgs = []) {
     if (lmFailed.has(task)) throw lmFailed.get(task);
     let lmRun;
     try {
-      lmRun = ensureLm({ task, lm, work, log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`) });
+      lmRun = ensureLm({ task, lm, work, log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`), backwards: extraArgs.includes('--backwards') });
     } catch (err) {
       lmFailed.set(task, err);
       throw err;
