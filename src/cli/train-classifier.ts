@@ -53,7 +53,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     alpha: flags.alpha,
     beta: flags.beta,
     seed: flags.seed,
-    backwards: flags.backwards ?? false,
+    backwards: flags.backwards,
     // --no-rules without --from-scratch is passed on, for the task to refuse (the encoder has its tokenizer).
     settings: fromScratch || !flags.rules ? defaultTokenizerSettings(flags.rules ? {} : { rules: false }) : undefined,
     minFreq: flags.minFreq,

@@ -136,6 +136,8 @@ interface ClassifierSetup {
   trainBatches: SortedBatches;
   validBatches: SortedBatches | undefined;
   arch: ArchMeta;
+  /** Whether documents are read right to left: --backwards, else the encoder's direction. */
+  backwards: boolean;
   /** Closes the corpora (and removes temporary ones). The model is disposed separately. */
   close(): void;
 }
@@ -148,9 +150,10 @@ async function setUpClassifier(options: ClassifierTrainOptions, info: (message: 
   const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const rng = new Rng(seed);
   if (options.stages) validateStages(options.stages);
-  const backwards = options.backwards ?? false;
-
-  const encoder = options.lm !== undefined ? loadEncoder(options.lm, backwards) : undefined;
+  const encoder = options.lm !== undefined ? loadEncoder(options.lm, options.backwards) : undefined;
+  // The classifier reads documents in its encoder's direction unless told (and then they must agree).
+  const backwards = options.backwards ?? encoder?.meta.backwards ?? false;
+  if (options.backwards === undefined && encoder?.meta.backwards) info(`backwards encoder (${encoder.dir}): documents are read right to left`);
   const settings = encoder ? (encoder.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
   const corpusOptions: CorpusInputOptions = {
     ...corpusInputOptions(settings, options, encoder?.spmModel),
@@ -193,7 +196,7 @@ async function setUpClassifier(options: ClassifierTrainOptions, info: (message: 
       const arch: ArchMeta = { name: 'awd_lstm', ...config, seq_len: bptt, max_len: maxLen, lin_ftrs: LIN_FTRS, ps: HEAD_PS };
       return {
         backend, rng, seed, model, encoder, itos, settings, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
-        plan, trainBatches, validBatches, arch, close,
+        plan, trainBatches, validBatches, arch, backwards, close,
       };
     } catch (error) {
       model.dispose();
@@ -213,9 +216,8 @@ async function trainInRunDir(
   warn: (message: string) => void,
 ): Promise<ClassifierTrainResult> {
   const setup = await setUpClassifier(options, info, warn);
-  const { model, encoder, itos, settings, labels, plan, trainBatches, validBatches, arch, backend, seed, rng } = setup;
+  const { model, encoder, itos, settings, labels, plan, trainBatches, validBatches, arch, backend, seed, rng, backwards } = setup;
   const { bs, stages } = plan;
-  const backwards = options.backwards ?? false;
   try {
     const runDir = run.dir;
     const files = {
@@ -323,11 +325,11 @@ function checkSource(options: Pick<ClassifierTrainOptions, 'lm' | 'fromScratch' 
   }
 }
 
-/** The encoder (or LM) a classifier starts from; its direction must match the run's. */
-export function loadEncoder(path: string, backwards: boolean): LoadedModelDir {
+/** The encoder (or LM) a classifier starts from; a direction the caller gave must be its own. */
+export function loadEncoder(path: string, backwards: boolean | undefined): LoadedModelDir {
   const dir = resolveModelDir(path, { prefer: 'encoder' });
   const loaded = readModelDir(dir, { kind: ['encoder', 'lm'] });
-  if (loaded.meta.backwards !== backwards) {
+  if (backwards !== undefined && loaded.meta.backwards !== backwards) {
     throw new UlmfitError(
       'E_MODEL_MISMATCH',
       `${loaded.dir} is a ${loaded.meta.backwards ? 'backwards' : 'forwards'} encoder but this run is ${backwards ? 'backwards' : 'forwards'}`,

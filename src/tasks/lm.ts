@@ -161,9 +161,10 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
   const backend = await initBackend(options.backend ?? 'auto');
   const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const rng = new Rng(seed);
-  const pretrained = options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards ?? false) : undefined;
+  const pretrained = options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards) : undefined;
   const settings = pretrained ? (pretrained.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
   const backwards = pretrained ? pretrained.meta.backwards : (options.backwards ?? false);
+  if (options.backwards === undefined && pretrained?.meta.backwards) info(`backwards model (${pretrained.dir}): text is read right to left`);
   const tokenizeOptions = corpusInputOptions(settings, options, pretrained?.spmModel);
   const train = await loadCorpusInput(options.inputs, { ...tokenizeOptions, ...(pretrained ? { requireSettings: settings } : {}) });
   const closers = [train.close];
@@ -350,9 +351,13 @@ export async function findLanguageModelLr(options: LmLrFindOptions): Promise<LrF
   }
 }
 
-function loadPretrained(path: string, wantBackwards: boolean): LoadedModelDir {
+/**
+ * The pretrained model fine-tuning starts from. The run reads text in the model's direction; a
+ * direction the caller asked for (`backwards` given) must be the model's.
+ */
+function loadPretrained(path: string, wantBackwards: boolean | undefined): LoadedModelDir {
   const loaded = readModelDir(resolveModelDir(path, { prefer: 'lm' }), { kind: ['lm'] });
-  if (loaded.meta.backwards !== wantBackwards) {
+  if (wantBackwards !== undefined && loaded.meta.backwards !== wantBackwards) {
     throw new UlmfitError(
       'E_MODEL_MISMATCH',
       `${loaded.dir} is a ${loaded.meta.backwards ? 'backwards' : 'forwards'} language model but this run is ${wantBackwards ? 'backwards' : 'forwards'}`,

@@ -120,12 +120,18 @@ describe('trainClassifier', () => {
     expect([result.trainDocs, result.validDocs]).toEqual([4, 2]);
   });
 
-  it('a backwards run needs a backwards encoder, and the other way round', async () => {
+  it("reads documents in the encoder's direction; a direction given must be the encoder's", async () => {
     await expect(trainClassifier(tiny('bw', { backwards: true }))).rejects.toThrow(/forwards encoder but this run is backwards/);
     const back = await trainTinyLm(root, 'lm-back', { backwards: true });
-    await expect(trainClassifier(tiny('fw', { lm: back }))).rejects.toThrow(/backwards encoder but this run is forwards/);
+    await expect(trainClassifier(tiny('fw', { lm: back, backwards: false }))).rejects.toThrow(/backwards encoder but this run is forwards/);
     const result = await trainClassifier(tiny('bw-ok', { lm: back, backwards: true, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
     expect(readModelDir(join(result.runDir, 'model-last')).meta.backwards).toBe(true);
+    // Not given: the backwards encoder makes a backwards classifier (and says so), with the same weights.
+    const messages: string[] = [];
+    const inferred = await trainClassifier(tiny('bw-inferred', { lm: back, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }], onInfo: (m) => messages.push(m) }));
+    expect(readModelDir(join(inferred.runDir, 'model-last')).meta.backwards).toBe(true);
+    expect(messages.some((m) => m.startsWith('backwards encoder ('))).toBe(true);
+    expect(inferred.history.map((r) => r.validLoss)).toEqual(result.history.map((r) => r.validLoss));
   });
 
   it('refuses bad labels and a corpus tokenized with another vocab, naming what is wrong', async () => {

@@ -187,6 +187,17 @@ describe('trainLanguageModel', () => {
     await expect(trainLanguageModel(tiny(dir, [input], 'bw', { pretrained: join(dir, 'pre'), backwards: true }))).rejects.toThrow(/forwards language model/);
   });
 
+  it("fine-tunes in the pretrained model's direction when none is given", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulmfit-direction-'));
+    const input = corpusFile(dir, 'a.txt', 20, 5);
+    await trainLanguageModel(tiny(dir, [input], 'pre-bw', { backwards: true, stages: [{ epochs: 1, lr: 1e-2 }] }));
+    const messages: string[] = [];
+    const result = await trainLanguageModel(tiny(dir, [input], 'ft-bw', { pretrained: join(dir, 'pre-bw'), stages: [{ epochs: 1, lr: 1e-2 }], onInfo: (m) => messages.push(m) }));
+    expect(readModelDir(join(result.runDir, 'model-last')).meta.backwards).toBe(true);
+    expect(messages.some((m) => m.startsWith('backwards model ('))).toBe(true);
+    await expect(trainLanguageModel(tiny(dir, [input], 'ft-fw', { pretrained: join(dir, 'pre-bw'), backwards: false }))).rejects.toThrow(/backwards language model but this run is forwards/);
+  });
+
   it('lr-find runs an exponential lr sweep and suggests a valley', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ulmfit-lrfind-'));
     const input = corpusFile(dir, 'a.txt', 40, 6);
