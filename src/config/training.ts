@@ -8,7 +8,10 @@
 import { availableParallelism } from 'node:os';
 import { runConfigKeys, type CommandSpec, type OptionSpec } from './schema.js';
 
+// The four *_DEFAULTS keep their comments in one column (nanoGPT style): Prettier leaves them be.
+
 /** Shared by every training command (fastai's TextLearner and fit defaults). */
+// prettier-ignore
 export const TRAINING_DEFAULTS = {
   seed: 42,           // seeds the validation split, shuffles, dropout masks and init
   alpha: 2,           // AR: activation regularization coefficient (fastai TextLearner alpha; 0 = off)
@@ -18,6 +21,7 @@ export const TRAINING_DEFAULTS = {
 } as const;
 
 /** Language models: pretrain, finetune-lm, lr-find without --lm. */
+// prettier-ignore
 export const LM_DEFAULTS = {
   bs: 64,             // rows: parallel text streams per batch (fastai bs); finetune-lm plans fewer on a small corpus
   validPct: 0.1,      // share of the documents held out for validation, drawn by document
@@ -34,6 +38,7 @@ export const LM_DEFAULTS = {
 } as const;
 
 /** Text classifiers: train-classifier, lr-find --lm. */
+// prettier-ignore
 export const CLASSIFIER_DEFAULTS = {
   bs: 64,             // documents per batch (fastai); fewer on small data (tasks/recipe-plan.ts)
   validPct: 0.2,      // share of the documents held out when the data has no validation split (fastai from_df)
@@ -44,6 +49,7 @@ export const CLASSIFIER_DEFAULTS = {
 } as const;
 
 /** fastai's lr_find. */
+// prettier-ignore
 export const LR_FIND_DEFAULTS = {
   startLr: 1e-7,      // first learning rate
   endLr: 10,          // last learning rate (exponential steps in between)

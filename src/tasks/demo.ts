@@ -262,7 +262,7 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
 
   // 2. Language model: stage 1 (pretrain, or the shipped model) and stage 2 (fine-tune).
   let pretrainedDir: string;
-  let pretrainHistory: EpochRow[] = [];
+  let pretrainHistory: EpochRow[];
   if (shipped) {
     pretrainedDir = shipped;
     const meta = readModelMeta(shipped);

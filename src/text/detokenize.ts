@@ -118,7 +118,7 @@ export function decodeSpecTokens(tokens: readonly string[]): string[] {
 /** Tokens that attach to the previous token (no space before them). */
 const CLOSING = /^(?:[.,!?;:)\]}…%]+|n't|n’t|'s|'S|’s|'m|'re|'ve|'ll|'d|''|”|»)$/;
 /** Tokens after which no space follows. */
-const OPENING = /^(?:[(\[{$£€¥#]|``|“|«)$/;
+const OPENING = /^(?:[([{$£€¥#]|``|“|«)$/;
 /** Tokens written without spaces when they stand between two words (`feel - good` → `feel-good`). */
 const INFIX = /^[-/]$/;
 const WORDLIKE = /[\p{L}\p{N}]$/u;

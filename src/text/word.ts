@@ -169,7 +169,7 @@ export class SpacyEnglishSplitter {
       this.longestPattern = Math.max(this.longestPattern, pieces.length);
     }
     for (const text of this.specials.keys()) {
-      const wrapped = /^[!-\/:-@[-`{-~]*([a-z]+)[!-\/:-@[-`{-~]*$/.exec(text);
+      const wrapped = /^[!-/:-@[-`{-~]*([a-z]+)[!-/:-@[-`{-~]*$/.exec(text);
       if (wrapped) this.wrappedSpecialWords.add(wrapped[1]!);
     }
     if (this.wrappedSpecialWords.has('zqx')) throw new Error('the stand-in word of wrappedWordTokens is an exception');

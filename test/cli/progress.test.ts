@@ -31,7 +31,7 @@ describe('Progress', () => {
     bar.update({ done: 2, total: 2 }); // within the interval: skipped
     bar.finish();
     expect(tty.writes).toHaveLength(2);
-    expect(tty.writes[0]).toMatch(/^\r\[##########\.{10}\]  50%/);
+    expect(tty.writes[0]).toMatch(/^\r\[##########\.{10}\] {2}50%/);
     expect(tty.writes[1]).toBe('\r\x1b[K');
   });
 
@@ -42,6 +42,7 @@ describe('Progress', () => {
     const bar = new Progress({ stream: tty.stream, label: 'train' });
     const text = ['stage 4', 'epoch 12/16', 'loss 0.123456', 'lr 1.23456e-3', 'x'.repeat(30)];
     bar.update({ done: 3, total: 8, counters: { docs: 1200 }, text });
+    // eslint-disable-next-line no-control-regex -- \x1b[K is the terminal's erase-line sequence the bar writes.
     const line = tty.writes[0]!.replace(/^\r/, '').replace(/\x1b\[K$/, '');
     expect(line.length).toBeLessThanOrEqual(79);
     expect(line).toMatch(/(stage 4|epoch 12\/16|loss 0\.123456|lr 1\.23456e-3)$/);
@@ -58,7 +59,7 @@ describe('Progress', () => {
     logs.update({ done: 1, total: 4, text: ['loss 4.2'] });
     logs.finish();
     expect(pipe.writes).toHaveLength(1);
-    expect(pipe.writes[0]).toMatch(/^train \[#####\.{15}\]  25% .*loss 4\.2 \(0:00\)\n$/);
+    expect(pipe.writes[0]).toMatch(/^train \[#####\.{15}\] {2}25% .*loss 4\.2 \(0:00\)\n$/);
     expect(new Progress({ stream: pipe.stream, enabled: false }).mode).toBe('off');
   });
 

@@ -43,7 +43,7 @@ async function start(options: Partial<ServeOptions> = {}): Promise<Running> {
 
 interface Answer {
   status: number;
-  // any: the JSON body as parsed; each test reads the fields it expects of that route.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the JSON body as parsed; each test reads the fields it expects of that route.
   body: Record<string, any>;
 }
 

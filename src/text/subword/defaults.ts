@@ -20,6 +20,7 @@ export function fastaiCharacterCoverage(lang: string): number {
 }
 
 /** Python's str.split() separators: runs of Unicode whitespace. */
+// eslint-disable-next-line no-control-regex -- Python's whitespace set includes the control characters \x0b-\x0c, \x1c-\x1f.
 const PY_WHITESPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 /** The words of a line as Python's `line.split()` gives them. */
