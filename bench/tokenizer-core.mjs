@@ -30,7 +30,9 @@ function timePasses(label, pass) {
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  console.log(`${label.padEnd(26)} ${format(tokens / seconds)} tokens/s wall ${format(tokens / cpuSeconds)} tokens/s cpu  (${passes} passes, ${(seconds / passes * 1000).toFixed(0)} ms/pass)`);
+  console.log(
+    `${label.padEnd(26)} ${format(tokens / seconds)} tokens/s wall ${format(tokens / cpuSeconds)} tokens/s cpu  (${passes} passes, ${((seconds / passes) * 1000).toFixed(0)} ms/pass)`,
+  );
   return tokens / passes;
 }
 
@@ -41,8 +43,12 @@ const coldCpu = process.cpuUsage();
 for (const doc of docs) count += tokenizer.tokenize(doc).length;
 const coldSeconds = (performance.now() - coldStart) / 1000;
 const coldCpuUsage = process.cpuUsage(coldCpu);
-console.log(`Brown: ${docs.length} docs, ${chars.toLocaleString('en-US')} chars, ${count.toLocaleString('en-US')} tokens with rules`);
-console.log(`${'cold first pass'.padEnd(26)} ${format(count / coldSeconds)} tokens/s wall ${format(count / ((coldCpuUsage.user + coldCpuUsage.system) / 1e6))} tokens/s cpu`);
+console.log(
+  `Brown: ${docs.length} docs, ${chars.toLocaleString('en-US')} chars, ${count.toLocaleString('en-US')} tokens with rules`,
+);
+console.log(
+  `${'cold first pass'.padEnd(26)} ${format(count / coldSeconds)} tokens/s wall ${format(count / ((coldCpuUsage.user + coldCpuUsage.system) / 1e6))} tokens/s cpu`,
+);
 
 timePasses('tokenize (rules + split)', () => {
   let n = 0;

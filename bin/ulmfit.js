@@ -19,6 +19,10 @@ process.on('uncaughtException', (err) => {
 });
 
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.exitCode = reportError(err); },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = reportError(err);
+  },
 );

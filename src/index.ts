@@ -4,7 +4,13 @@
  * are the few calls most applications need; the rest is the toolkit underneath.
  */
 export { Classifier, type LoadOptions, type PredictOptions, type ClassPrediction } from './api/classifier.js';
-export { LanguageModel, type GenerateTextOptions, type Generation, type GeneratedToken, type TextScore } from './api/language-model.js';
+export {
+  LanguageModel,
+  type GenerateTextOptions,
+  type Generation,
+  type GeneratedToken,
+  type TextScore,
+} from './api/language-model.js';
 export { initBackend, type BackendName } from './backend.js';
 export { UlmfitError, type ErrorCode } from './errors.js';
 export { Rng } from './random.js';
@@ -23,14 +29,30 @@ export { loadSubwordEncoder } from './text/subword/encoder.js';
 export { LmStream, splitValid } from './data/lm-stream.js';
 export { SortedBatches } from './data/clas-batches.js';
 // The AWD-LSTM language-model network (what training builds); `LanguageModel` above is the API.
-export { AwdLstm, LanguageModel as AwdLstmLanguageModel, AWD_LSTM_LM_CONFIG, AWD_LSTM_CLAS_CONFIG, withDropMult, type AwdLstmConfig } from './model/awd-lstm.js';
+export {
+  AwdLstm,
+  LanguageModel as AwdLstmLanguageModel,
+  AWD_LSTM_LM_CONFIG,
+  AWD_LSTM_CLAS_CONFIG,
+  withDropMult,
+  type AwdLstmConfig,
+} from './model/awd-lstm.js';
 export { TextClassifier } from './model/heads.js';
 export { Learner, type Stage, type EpochRow } from './train/learner.js';
 export { lrFind } from './train/lr-find.js';
 
 // The ULMFiT stages and inference.
-export { trainLanguageModel, findLanguageModelLr, type LmTrainOptions, type LmTrainResult } from './tasks/lm.js';
-export { trainClassifier, type ClassifierTrainOptions, type ClassifierTrainResult } from './tasks/classifier.js';
+export {
+  trainLanguageModel,
+  findLanguageModelLr,
+  type LmTrainOptions,
+  type LmTrainResult,
+} from './tasks/lm.js';
+export {
+  trainClassifier,
+  type ClassifierTrainOptions,
+  type ClassifierTrainResult,
+} from './tasks/classifier.js';
 export { loadGenerator } from './infer/load-generator.js';
 export { generate } from './infer/generate.js';
 export { loadClassifier, loadEnsemble, classifyInputs, evaluate } from './infer/classify.js';

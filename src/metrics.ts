@@ -116,7 +116,11 @@ export function perClassScores(
  * mean of per-class F1 over the classes that occur in the targets or the predictions (sklearn's
  * default label set), with F1 = 0 for a class that is never predicted or never present.
  */
-export function macroF1(predictions: ArrayLike<number>, targets: ArrayLike<number>, nClasses?: number): number {
+export function macroF1(
+  predictions: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  nClasses?: number,
+): number {
   checkSameLength(predictions, targets);
   if (targets.length === 0) return Number.NaN;
   let maxClass = 0;

@@ -9,7 +9,9 @@ import {
   SmoothLoss,
 } from '../src/metrics.js';
 
-const reference = JSON.parse(readFileSync(new URL('../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'));
+const reference = JSON.parse(
+  readFileSync(new URL('../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'),
+);
 
 describe('SmoothLoss', () => {
   it("matches fastai's AvgSmoothLoss (beta 0.98, debiased), run in PyTorch", () => {

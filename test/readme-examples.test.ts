@@ -22,7 +22,12 @@ const usage = readFileSync(join(repo, 'docs', 'usage.md'), 'utf8');
 
 /** The `sh` code blocks of a piece of Markdown, with line continuations joined. */
 function shellBlocks(markdown: string): string[][] {
-  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!.replace(/\\\n\s*/g, ' ').split('\n').filter((line) => line.trim() !== ''));
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) =>
+    m[1]!
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .filter((line) => line.trim() !== ''),
+  );
 }
 
 /** A shell line split into words, quotes removed, up to an unquoted `#` comment. */
@@ -88,7 +93,8 @@ function tourSteps(): TourStep[] {
       const arrow = /^#\s*→\s?(.*)$/.exec(line.trim());
       if (arrow) {
         const last = steps.at(-1);
-        if (!last || last.expected !== undefined) throw new Error(`README tour: "${line}" follows no command`);
+        if (!last || last.expected !== undefined)
+          throw new Error(`README tour: "${line}" follows no command`);
         last.expected = arrow[1]!;
         continue;
       }
@@ -115,14 +121,22 @@ describe('README commands', () => {
       for (const args of invocations) {
         const [name, ...rest] = args;
         if (name === undefined || name.startsWith('-')) continue; // `ulmfit --help`
-        expect(Object.keys(COMMANDS), `${page} runs an unknown command: ulmfit ${args.join(' ')}`).toContain(name);
+        expect(Object.keys(COMMANDS), `${page} runs an unknown command: ulmfit ${args.join(' ')}`).toContain(
+          name,
+        );
         if (page === 'README.md') used.add(name);
         const command = program.commands.find((c) => c.name() === name)!;
-        const flags = new Set(['--help', ...command.options.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined))]);
+        const flags = new Set([
+          '--help',
+          ...command.options.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined)),
+        ]);
         for (const arg of rest) {
           if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) continue;
           const flag = arg.split('=')[0]!;
-          expect(flags.has(flag), `${page}: ulmfit ${name} has no ${flag} (in: ulmfit ${args.join(' ')})`).toBe(true);
+          expect(
+            flags.has(flag),
+            `${page}: ulmfit ${name} has no ${flag} (in: ulmfit ${args.join(' ')})`,
+          ).toBe(true);
         }
       }
     }
@@ -140,10 +154,17 @@ describe('README commands', () => {
       dir = mkdtempSync(join(tmpdir(), 'ulmfit-readme-tour-'));
       const bin = join(dir, '.bin');
       mkdirSync(bin);
-      writeFileSync(join(bin, 'ulmfit'), `#!/bin/sh\nexec "${process.execPath}" "${join(repo, 'bin', 'ulmfit.js')}" "$@"\n`);
+      writeFileSync(
+        join(bin, 'ulmfit'),
+        `#!/bin/sh\nexec "${process.execPath}" "${join(repo, 'bin', 'ulmfit.js')}" "$@"\n`,
+      );
       chmodSync(join(bin, 'ulmfit'), 0o755);
       symlinkSync(join(repo, 'fixtures'), join(dir, 'fixtures'));
-      env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ULMFIT_CACHE_DIR: join(dir, '.cache') };
+      env = {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        ULMFIT_CACHE_DIR: join(dir, '.cache'),
+      };
       const demo = await bash('ulmfit demo --quick --out ulmfit-demo --backend wasm', dir, env);
       if (demo.code !== 0) throw new Error(`ulmfit demo --quick failed: ${demo.stderr}`);
     });
@@ -157,14 +178,18 @@ describe('README commands', () => {
       for (const step of steps) {
         const run = await bash(step.command, dir, env);
         expect(run.code, `README tour: \`${step.command}\` failed: ${run.stderr}`).toBe(0);
-        if (step.expected !== undefined) expect(run.stdout.trim(), `README tour: output of \`${step.command}\``).toBe(step.expected.trim());
+        if (step.expected !== undefined)
+          expect(run.stdout.trim(), `README tour: output of \`${step.command}\``).toBe(step.expected.trim());
       }
     }, 300_000);
 
-    it("runs the Library API example against the built package", async () => {
+    it('runs the Library API example against the built package', async () => {
       const block = /```ts\n([\s\S]*?)```/.exec(section('Library API'));
       expect(block, 'README.md: the Library API section has no ts example').not.toBeNull();
-      const code = block![1]!.replace(/from 'ulmfit'/g, `from '${pathToFileURL(join(repo, 'dist', 'index.js')).href}'`);
+      const code = block![1]!.replace(
+        /from 'ulmfit'/g,
+        `from '${pathToFileURL(join(repo, 'dist', 'index.js')).href}'`,
+      );
       writeFileSync(join(dir, 'api-example.mjs'), code);
       const run = await bash(`"${process.execPath}" api-example.mjs`, dir, env);
       expect(run.code, run.stderr).toBe(0);

@@ -21,25 +21,48 @@ function section(heading: string): string {
 /** Files git tracks or would track (untracked, not ignored), relative to the repo; else every file under it. */
 function repoFiles(): string[] {
   try {
-    return execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: repo, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+    return execFileSync('git', ['ls-files', '-co', '--exclude-standard'], {
+      cwd: repo,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter(Boolean);
   } catch {
     const skip = new Set(['.git', 'node_modules', 'dist', 'build']);
     const walk = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (skip.has(e.name) ? [] : e.isDirectory() ? walk(join(dir, e.name)) : [relative(repo, join(dir, e.name))]));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        skip.has(e.name)
+          ? []
+          : e.isDirectory()
+            ? walk(join(dir, e.name))
+            : [relative(repo, join(dir, e.name))],
+      );
     return walk(repo);
   }
 }
 
 /** The anchor GitHub gives a Markdown heading. */
-const slug = (heading: string): string => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+const slug = (heading: string): string =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 
 describe('docs/cli.md', () => {
   it('is what tools/gen-cli-doc.mjs writes for the current commands (rerun: npm run build && node tools/gen-cli-doc.mjs)', async () => {
-    const generator = (await import(pathToFileURL(join(repo, 'tools', 'gen-cli-doc.mjs')).href)) as { cliDoc(program: Command): string };
+    const generator = (await import(pathToFileURL(join(repo, 'tools', 'gen-cli-doc.mjs')).href)) as {
+      cliDoc(program: Command): string;
+    };
     const program = await buildProgram();
     const doc = read('docs/cli.md');
-    for (const name of Object.keys(COMMANDS)) expect(doc, `docs/cli.md lacks ulmfit ${name}`).toContain(`\n## ulmfit ${name}\n`);
-    expect(doc, 'docs/cli.md is out of date: run npm run build && node tools/gen-cli-doc.mjs').toBe(generator.cliDoc(program));
+    for (const name of Object.keys(COMMANDS))
+      expect(doc, `docs/cli.md lacks ulmfit ${name}`).toContain(`\n## ulmfit ${name}\n`);
+    expect(doc, 'docs/cli.md is out of date: run npm run build && node tools/gen-cli-doc.mjs').toBe(
+      generator.cliDoc(program),
+    );
   });
 });
 
@@ -62,12 +85,20 @@ describe('README.md', () => {
       if (parts[0] === 'src' && parts.length > 2) dirs.add(`src/${parts[1]}/`);
     }
     expect(dirs.has('src/cli/')).toBe(true);
-    for (const dir of dirs) expect(layout, `README.md's Layout does not list ${dir}`).toMatch(new RegExp(`(^|[\\s\`])${dir.replace(/\./g, '\\.')}`, 'm'));
+    for (const dir of dirs)
+      expect(layout, `README.md's Layout does not list ${dir}`).toMatch(
+        new RegExp(`(^|[\\s\`])${dir.replace(/\./g, '\\.')}`, 'm'),
+      );
   });
 });
 
 describe('README.md and docs/', () => {
-  const pages = ['README.md', ...readdirSync(join(repo, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const pages = [
+    'README.md',
+    ...readdirSync(join(repo, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
 
   it('link only to files (and headings) that exist', () => {
     for (const page of pages) {
@@ -91,7 +122,9 @@ describe('README.md and docs/', () => {
     for (const file of files) {
       if (!existsSync(join(repo, file))) continue; // deleted in the working tree
       const lines = read(file).split('\n');
-      lines.forEach((line, i) => expect(line, `${file}:${i + 1} cites something not in the repo`).not.toMatch(dangling));
+      lines.forEach((line, i) =>
+        expect(line, `${file}:${i + 1} cites something not in the repo`).not.toMatch(dangling),
+      );
     }
   });
 });

@@ -18,14 +18,26 @@ const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
 function nodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   return candidates.find((path) => path !== undefined && path !== '' && existsSync(path));
 }
 
 function fail(message) {
   if (optional) {
-    console.warn(`ulmfit: native kernels not built (${message}); ulmfit runs on its WebAssembly kernels instead`);
+    console.warn(
+      `ulmfit: native kernels not built (${message}); ulmfit runs on its WebAssembly kernels instead`,
+    );
     process.exit(0);
   }
   console.error(`ulmfit: native kernels: ${message}`);
@@ -39,14 +51,23 @@ if (process.env.ULMFIT_NATIVE === '0') {
 }
 const gyp = nodeGyp();
 if (gyp === undefined) fail('node-gyp not found: run this through npm (npm run build:native)');
-const run = (args) => spawnSync(process.execPath, [gyp, ...args], { cwd: nativeDir, stdio: optional ? 'pipe' : 'inherit', encoding: 'utf8' });
+const run = (args) =>
+  spawnSync(process.execPath, [gyp, ...args], {
+    cwd: nativeDir,
+    stdio: optional ? 'pipe' : 'inherit',
+    encoding: 'utf8',
+  });
 const makefile = join(nativeDir, 'build', 'Makefile');
 // Configure once, and again whenever binding.gyp or abi.json changed since (make alone would not
 // see either: the defines read from abi.json are fixed when configuring).
 const configuredFrom = ['binding.gyp', 'abi.json'].map((file) => statSync(join(nativeDir, file)).mtimeMs);
 if (!existsSync(makefile) || Math.max(...configuredFrom) > statSync(makefile).mtimeMs) {
   const configured = run(['configure']);
-  if (configured.status !== 0) fail(`node-gyp configure failed${optional ? `: ${(configured.stderr ?? '').trim().split('\n').pop()}` : ''}`);
+  if (configured.status !== 0)
+    fail(
+      `node-gyp configure failed${optional ? `: ${(configured.stderr ?? '').trim().split('\n').pop()}` : ''}`,
+    );
 }
 const built = run(['build']);
-if (built.status !== 0) fail(`node-gyp build failed${optional ? `: ${(built.stderr ?? '').trim().split('\n').pop()}` : ''}`);
+if (built.status !== 0)
+  fail(`node-gyp build failed${optional ? `: ${(built.stderr ?? '').trim().split('\n').pop()}` : ''}`);

@@ -33,7 +33,8 @@ for (const spec of shapesArg.split(';')) {
   const best = addons.map(() => Infinity);
   for (let round = 0; round < rounds; round++) {
     addons.forEach((addon, i) => {
-      const call = () => addon.gemm(memory, aAt, bAt, cAt, m, k, n, 1, -1, false, transposeA, transposeB, -1, false, false, 0);
+      const call = () =>
+        addon.gemm(memory, aAt, bAt, cAt, m, k, n, 1, -1, false, transposeA, transposeB, -1, false, false, 0);
       call();
       let calls = 0;
       const start = performance.now();
@@ -44,5 +45,7 @@ for (const spec of shapesArg.split(';')) {
       best[i] = Math.min(best[i], (performance.now() - start) / calls);
     });
   }
-  console.log(`${spec.padEnd(18)} ${best.map((ms, i) => `${files[i].split('/').pop()}: ${((2 * m * k * n) / ms / 1e6).toFixed(1)}`).join('  ')}`);
+  console.log(
+    `${spec.padEnd(18)} ${best.map((ms, i) => `${files[i].split('/').pop()}: ${((2 * m * k * n) / ms / 1e6).toFixed(1)}`).join('  ')}`,
+  );
 }

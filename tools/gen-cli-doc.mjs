@@ -19,7 +19,9 @@ export function cliDoc(program) {
     '(test/readme.test.ts fails while this file is out of date). What the commands read, write and',
     'do, with examples: [usage.md](usage.md).',
     '',
-    ...program.commands.map((sub) => `- [\`ulmfit ${sub.name()}\`](#ulmfit-${sub.name()}): ${sub.description().split('\n')[0]}`),
+    ...program.commands.map(
+      (sub) => `- [\`ulmfit ${sub.name()}\`](#ulmfit-${sub.name()}): ${sub.description().split('\n')[0]}`,
+    ),
     '',
     '## ulmfit',
     '',

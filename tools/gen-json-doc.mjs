@@ -11,7 +11,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The text of docs/json-output.md for `JSON_OUTPUTS` and `jsonSchemaOf` (src/cli/json-output.ts). */
 export function jsonDoc(outputs, jsonSchemaOf) {
-  const anchor = (title) => title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  const anchor = (title) =>
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, '')
+      .replace(/ /g, '-');
   const lines = [
     '# JSON output',
     '',
@@ -23,9 +27,9 @@ export function jsonDoc(outputs, jsonSchemaOf) {
     'One convention everywhere, in `--json`, metrics.jsonl and the printed tables:',
     '',
     '- keys are snake_case (`train_loss`, `f1_macro`, `run_dir`);',
-    '- stage and epoch count from 1, as the tables print them (the table\'s `stage 2 epoch 3` is',
+    "- stage and epoch count from 1, as the tables print them (the table's `stage 2 epoch 3` is",
     '  `{"stage": 2, "epoch": 3}`);',
-    '- an epoch has its task\'s columns: language models `perplexity`, classifiers `f1_macro` (no',
+    "- an epoch has its task's columns: language models `perplexity`, classifiers `f1_macro` (no",
     '  perplexity); a value that does not exist (no validation set, not finite) is `null`;',
     '- tables print perplexity with 2 decimals and losses, accuracy and F1 with 4, in every command;',
     '- numbers in JSON are not rounded (seconds to the millisecond);',
@@ -55,7 +59,9 @@ export function jsonDoc(outputs, jsonSchemaOf) {
 function oneLine(value) {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(oneLine).join(', ')}]`;
-  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${oneLine(v)}`).join(', ')}}`;
+  return `{${Object.entries(value)
+    .map(([k, v]) => `${JSON.stringify(k)}: ${oneLine(v)}`)
+    .join(', ')}}`;
 }
 
 /** JSON indented by 2, with every object or array that fits in 100 columns on one line. */

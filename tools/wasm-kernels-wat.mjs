@@ -18,7 +18,8 @@
 export const MR = 6; // rows of C per micro-kernel call (12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 xmm registers)
 export const NR = 8; // columns per panel (two f32x4 vectors)
 
-const madd = (acc, a, b) => `(local.set ${acc} (f32x4.relaxed_madd (local.get ${a}) (local.get ${b}) (local.get ${acc})))`;
+const madd = (acc, a, b) =>
+  `(local.set ${acc} (f32x4.relaxed_madd (local.get ${a}) (local.get ${b}) (local.get ${acc})))`;
 
 /** kernel $k<rows>(a, bp, c, K, lda, ldc): C[0..rows, 0..8) = A[0..rows, 0..K) · panel; byte addresses and strides. */
 function microKernel(rows) {
@@ -27,7 +28,8 @@ function microKernel(rows) {
   locals.push('(local $b0 v128) (local $b1 v128) (local $av v128) (local $end i32)');
   for (let r = 0; r < rows; r++) locals.push(`(local $a${r} i32)`);
   const body = [];
-  for (let r = 0; r < rows; r++) body.push(`(local.set $a${r} (i32.add (local.get $a) (i32.mul (local.get $lda) (i32.const ${r}))))`);
+  for (let r = 0; r < rows; r++)
+    body.push(`(local.set $a${r} (i32.add (local.get $a) (i32.mul (local.get $lda) (i32.const ${r}))))`);
   body.push('(local.set $end (i32.add (local.get $a) (i32.shl (local.get $K) (i32.const 2))))');
   body.push('(block $done (loop $k');
   body.push('  (br_if $done (i32.ge_u (local.get $a0) (local.get $end)))');
@@ -100,7 +102,9 @@ const pack = `(func (export "pack") (param $b i32) (param $bp i32) (param $K i32
 function driver() {
   const calls = [];
   for (let rows = MR; rows >= 1; rows--) {
-    calls.push(`(if (i32.eq (local.get $rows) (i32.const ${rows})) (then (call $k${rows} (local.get $ap) (local.get $bpp) (local.get $cp) (local.get $K) (local.get $lda) (local.get $ldcp))))`);
+    calls.push(
+      `(if (i32.eq (local.get $rows) (i32.const ${rows})) (then (call $k${rows} (local.get $ap) (local.get $bpp) (local.get $cp) (local.get $K) (local.get $lda) (local.get $ldcp))))`,
+    );
   }
   return `(func (export "gemm") (param $a i32) (param $bp i32) (param $c i32) (param $M i32) (param $N i32) (param $K i32) (param $ldc i32) (param $tile i32)
   (local $lda i32) (local $ldcp i32) (local $j i32) (local $w i32) (local $i i32) (local $rows i32)
@@ -202,7 +206,10 @@ const colsum = `(func (export "colsum") (param $x i32) (param $acc i32) (param $
  * TF.js would do, in the same order, so the results are the same bits.
  */
 function elementwise(name, operands, steps, scalars = []) {
-  const params = [...operands.map((o) => `(param $${o.name} i32)`), ...scalars.map((n) => `(param $${n} f32)`)].join(' ');
+  const params = [
+    ...operands.map((o) => `(param $${o.name} i32)`),
+    ...scalars.map((n) => `(param $${n} f32)`),
+  ].join(' ');
   const lets = steps.filter((st) => st[0] === 'let').map((st) => st[1]);
   const expr = (e, vector) => {
     if (typeof e === 'number') return vector ? `(f32x4.splat (f32.const ${e}))` : `(f32.const ${e})`;
@@ -224,7 +231,10 @@ function elementwise(name, operands, steps, scalars = []) {
       )
       .join('\n        ');
   const rowPointers = operands
-    .map((o) => `(local.set $p_${o.name} (i32.add (local.get $${o.name}) (i32.add (i32.mul (local.get $r) (local.get $row${o.stride})) (i32.mul (local.get $gateBytes) (i32.const ${o.gate ?? 0})))))`)
+    .map(
+      (o) =>
+        `(local.set $p_${o.name} (i32.add (local.get $${o.name}) (i32.add (i32.mul (local.get $r) (local.get $row${o.stride})) (i32.mul (local.get $gateBytes) (i32.const ${o.gate ?? 0})))))`,
+    )
     .join('\n    ');
   return `(func (export "${name}") ${params} (param $rows i32) (param $H i32)
   (local $r i32) (local $j4 i32) (local $end i32) (local $wideEnd i32) (local $gateBytes i32) (local $row1 i32) (local $row4 i32)
@@ -270,12 +280,23 @@ function elementwise(name, operands, steps, scalars = []) {
 const lstmKernels = [
   elementwise(
     'lstm_cell',
-    [{ name: 's_i', stride: 4, gate: 0 }, { name: 's_f', stride: 4, gate: 1 }, { name: 's_g', stride: 4, gate: 2 }, { name: 'c2_prev', stride: 1 }, { name: 'c2', stride: 1 }],
+    [
+      { name: 's_i', stride: 4, gate: 0 },
+      { name: 's_f', stride: 4, gate: 1 },
+      { name: 's_g', stride: 4, gate: 2 },
+      { name: 'c2_prev', stride: 1 },
+      { name: 'c2', stride: 1 },
+    ],
     [['store', 'c2', ['add', ['mul', 's_f', 'c2_prev'], ['mul', 's_i', ['sub', ['mul', 's_g', 4], 2]]]]],
   ),
   elementwise(
     'lstm_out',
-    [{ name: 's_o', stride: 4, gate: 3 }, { name: 'sigmoid_c2', stride: 1 }, { name: 'tanh_c', stride: 1 }, { name: 'h', stride: 1 }],
+    [
+      { name: 's_o', stride: 4, gate: 3 },
+      { name: 'sigmoid_c2', stride: 1 },
+      { name: 'tanh_c', stride: 1 },
+      { name: 'h', stride: 1 },
+    ],
     [
       ['let', 't', ['sub', ['mul', 'sigmoid_c2', 2], 1]],
       ['store', 'tanh_c', 't'],
@@ -285,10 +306,19 @@ const lstmKernels = [
   elementwise(
     'lstm_back',
     [
-      { name: 'dy', stride: 1 }, { name: 'mm', stride: 1 }, { name: 'coef_a', stride: 1 },
-      { name: 'b_i', stride: 4, gate: 0 }, { name: 'b_f', stride: 4, gate: 1 }, { name: 'b_g', stride: 4, gate: 2 }, { name: 'b_o', stride: 4, gate: 3 },
-      { name: 'forget', stride: 1 }, { name: 'carry', stride: 1 },
-      { name: 'dz_i', stride: 4, gate: 0 }, { name: 'dz_f', stride: 4, gate: 1 }, { name: 'dz_g', stride: 4, gate: 2 }, { name: 'dz_o', stride: 4, gate: 3 },
+      { name: 'dy', stride: 1 },
+      { name: 'mm', stride: 1 },
+      { name: 'coef_a', stride: 1 },
+      { name: 'b_i', stride: 4, gate: 0 },
+      { name: 'b_f', stride: 4, gate: 1 },
+      { name: 'b_g', stride: 4, gate: 2 },
+      { name: 'b_o', stride: 4, gate: 3 },
+      { name: 'forget', stride: 1 },
+      { name: 'carry', stride: 1 },
+      { name: 'dz_i', stride: 4, gate: 0 },
+      { name: 'dz_f', stride: 4, gate: 1 },
+      { name: 'dz_g', stride: 4, gate: 2 },
+      { name: 'dz_o', stride: 4, gate: 3 },
       { name: 'carry_out', stride: 1 },
     ],
     [
@@ -304,9 +334,17 @@ const lstmKernels = [
   elementwise(
     'lstm_coef',
     [
-      { name: 's_i', stride: 4, gate: 0 }, { name: 's_f', stride: 4, gate: 1 }, { name: 's_g', stride: 4, gate: 2 }, { name: 's_o', stride: 4, gate: 3 },
-      { name: 'c2_prev', stride: 1 }, { name: 'tanh_c', stride: 1 }, { name: 'coef_a', stride: 1 },
-      { name: 'b_i', stride: 4, gate: 0 }, { name: 'b_f', stride: 4, gate: 1 }, { name: 'b_g', stride: 4, gate: 2 }, { name: 'b_o', stride: 4, gate: 3 },
+      { name: 's_i', stride: 4, gate: 0 },
+      { name: 's_f', stride: 4, gate: 1 },
+      { name: 's_g', stride: 4, gate: 2 },
+      { name: 's_o', stride: 4, gate: 3 },
+      { name: 'c2_prev', stride: 1 },
+      { name: 'tanh_c', stride: 1 },
+      { name: 'coef_a', stride: 1 },
+      { name: 'b_i', stride: 4, gate: 0 },
+      { name: 'b_f', stride: 4, gate: 1 },
+      { name: 'b_g', stride: 4, gate: 2 },
+      { name: 'b_o', stride: 4, gate: 3 },
       { name: 'forget', stride: 1 },
     ],
     [
@@ -323,10 +361,17 @@ const lstmKernels = [
   elementwise(
     'lstm_back_last',
     [
-      { name: 'dy', stride: 1 }, { name: 'coef_a', stride: 1 },
-      { name: 'b_i', stride: 4, gate: 0 }, { name: 'b_f', stride: 4, gate: 1 }, { name: 'b_g', stride: 4, gate: 2 }, { name: 'b_o', stride: 4, gate: 3 },
+      { name: 'dy', stride: 1 },
+      { name: 'coef_a', stride: 1 },
+      { name: 'b_i', stride: 4, gate: 0 },
+      { name: 'b_f', stride: 4, gate: 1 },
+      { name: 'b_g', stride: 4, gate: 2 },
+      { name: 'b_o', stride: 4, gate: 3 },
       { name: 'forget', stride: 1 },
-      { name: 'dz_i', stride: 4, gate: 0 }, { name: 'dz_f', stride: 4, gate: 1 }, { name: 'dz_g', stride: 4, gate: 2 }, { name: 'dz_o', stride: 4, gate: 3 },
+      { name: 'dz_i', stride: 4, gate: 0 },
+      { name: 'dz_f', stride: 4, gate: 1 },
+      { name: 'dz_g', stride: 4, gate: 2 },
+      { name: 'dz_o', stride: 4, gate: 3 },
       { name: 'carry_out', stride: 1 },
     ],
     [
@@ -349,8 +394,13 @@ const lstmKernels = [
 const adamw = elementwise(
   'adamw',
   [
-    { name: 'p', stride: 1 }, { name: 'g', stride: 1 }, { name: 'm', stride: 1 }, { name: 'v', stride: 1 },
-    { name: 'p_out', stride: 1 }, { name: 'm_out', stride: 1 }, { name: 'v_out', stride: 1 },
+    { name: 'p', stride: 1 },
+    { name: 'g', stride: 1 },
+    { name: 'm', stride: 1 },
+    { name: 'v', stride: 1 },
+    { name: 'p_out', stride: 1 },
+    { name: 'm_out', stride: 1 },
+    { name: 'v_out', stride: 1 },
   ],
   [
     ['let', 'grad', 'g'],
@@ -358,7 +408,15 @@ const adamw = elementwise(
     ['let', 'vNew', ['add', ['mul', 'v', 'sqrMom'], ['mul', ['mul', 'grad', 'grad'], 'oneMinusSqrMom']]],
     ['store', 'm_out', 'mNew'],
     ['store', 'v_out', 'vNew'],
-    ['store', 'p_out', ['sub', ['mul', 'p', 'decay'], ['mul', ['div', 'mNew', ['add', ['sqrt', ['div', 'vNew', 'debias2']], 'eps']], 'stepSize']]],
+    [
+      'store',
+      'p_out',
+      [
+        'sub',
+        ['mul', 'p', 'decay'],
+        ['mul', ['div', 'mNew', ['add', ['sqrt', ['div', 'vNew', 'debias2']], 'eps']], 'stepSize'],
+      ],
+    ],
   ],
   ['decay', 'mom', 'oneMinusMom', 'sqrMom', 'oneMinusSqrMom', 'debias2', 'eps', 'stepSize'],
 );

@@ -6,7 +6,9 @@ import { writeTorchZip } from '../dist/io/torch-pth.js';
 
 const out = process.argv[2];
 if (!out) throw new Error('usage: node tools/write_torch_sample.mjs <out.pth>');
-const expected = JSON.parse(readFileSync(new URL('../fixtures/torch/expected.json', import.meta.url), 'utf8'));
+const expected = JSON.parse(
+  readFileSync(new URL('../fixtures/torch/expected.json', import.meta.url), 'utf8'),
+);
 const tensors = new Map();
 for (const [name, e] of Object.entries(expected.tensors)) {
   const values = e.values.map((v) => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v));

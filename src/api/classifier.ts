@@ -63,7 +63,10 @@ export class Classifier {
   static async load(model: string | readonly string[], options: LoadOptions = {}): Promise<Classifier> {
     const refs = typeof model === 'string' ? [model] : [...model];
     if (refs.length === 0 || refs.some((ref) => typeof ref !== 'string' || ref === '')) {
-      throw usageError('Classifier.load needs a model directory or name', "e.g. Classifier.load('runs/genre-clas')");
+      throw usageError(
+        'Classifier.load needs a model directory or name',
+        "e.g. Classifier.load('runs/genre-clas')",
+      );
     }
     const backend = options.backend ?? 'auto';
     return new Classifier(await shared.acquire(refs, backend, () => loadClassifiers(refs, backend)));
@@ -77,19 +80,26 @@ export class Classifier {
    */
   predict(text: string, options?: PredictOptions): Promise<ClassPrediction>;
   predict(texts: readonly string[], options?: PredictOptions): Promise<ClassPrediction[]>;
-  async predict(input: string | readonly string[], options: PredictOptions = {}): Promise<ClassPrediction | ClassPrediction[]> {
+  async predict(
+    input: string | readonly string[],
+    options: PredictOptions = {},
+  ): Promise<ClassPrediction | ClassPrediction[]> {
     const single = typeof input === 'string';
     const texts = single ? [input] : input;
     if (!Array.isArray(texts)) throw usageError('predict takes a string or an array of strings');
     texts.forEach((text, i) => {
-      if (typeof text !== 'string') throw usageError(`predict: text ${i} is ${text === null ? 'null' : typeof text}, not a string`);
+      if (typeof text !== 'string')
+        throw usageError(`predict: text ${i} is ${text === null ? 'null' : typeof text}, not a string`);
     });
     const { topK: k, bs = DEFAULT_BS } = options;
-    if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw usageError(`topK must be an integer ≥ 1, got ${k}`);
+    if (k !== undefined && (!Number.isInteger(k) || k < 1))
+      throw usageError(`topK must be an integer ≥ 1, got ${k}`);
     if (!Number.isInteger(bs) || bs < 1) throw usageError(`bs must be an integer ≥ 1, got ${bs}`);
     const probabilities = await this.probabilities(texts, bs);
     const classes = this.labels.length;
-    const predictions = texts.map((_, i) => toPrediction(this.labels, probabilities.subarray(i * classes, (i + 1) * classes), k));
+    const predictions = texts.map((_, i) =>
+      toPrediction(this.labels, probabilities.subarray(i * classes, (i + 1) * classes), k),
+    );
     return single ? predictions[0]! : predictions;
   }
 
@@ -129,7 +139,11 @@ export class Classifier {
   }
 }
 
-function toPrediction(labels: readonly string[], probabilities: Float32Array, k: number | undefined): ClassPrediction {
+function toPrediction(
+  labels: readonly string[],
+  probabilities: Float32Array,
+  k: number | undefined,
+): ClassPrediction {
   let best = 0;
   for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
   return {

@@ -13,7 +13,13 @@
  * (The model class itself, for training, is `AwdLstmLanguageModel` in the package's exports.)
  */
 import { UlmfitError, usageError } from '../errors.js';
-import { generate, GENERATION_DEFAULTS, validateGenerateOptions, type GenerateOptions, type GeneratedSample } from '../infer/generate.js';
+import {
+  generate,
+  GENERATION_DEFAULTS,
+  validateGenerateOptions,
+  type GenerateOptions,
+  type GeneratedSample,
+} from '../infer/generate.js';
 import { loadGenerator, type LoadedGenerator } from '../infer/load-generator.js';
 import type { LoadOptions } from './classifier.js';
 import { disposedError, SharedModels, type SharedModel } from './shared.js';
@@ -91,7 +97,8 @@ export class LanguageModel {
    * @throws UlmfitError E_INPUT_MISSING, E_MODEL_DIR
    */
   static async load(model: string, options: LoadOptions = {}): Promise<LanguageModel> {
-    if (typeof model !== 'string' || model === '') throw usageError('LanguageModel.load needs a model directory or name', "e.g. LanguageModel.load('en')");
+    if (typeof model !== 'string' || model === '')
+      throw usageError('LanguageModel.load needs a model directory or name', "e.g. LanguageModel.load('en')");
     const backend = options.backend ?? 'auto';
     return new LanguageModel(await shared.acquire([model], backend, () => loadGenerator(model, backend)));
   }
@@ -110,10 +117,16 @@ export class LanguageModel {
    * `samples` independent continuations of `prompt`, drawn in order from one seeded generator
    * (sample 0 is what `generate` returns), as `ulmfit generate --samples`.
    */
-  async generateSamples(prompt: string, samples: number, options: GenerateTextOptions = {}): Promise<Generation[]> {
+  async generateSamples(
+    prompt: string,
+    samples: number,
+    options: GenerateTextOptions = {},
+  ): Promise<Generation[]> {
     const generateOptions = this.options(prompt, options, samples);
     const model = this.use();
-    const results = await model.lock.run(() => generate(model.value.model, model.value.tokenizer, model.value.vocab, generateOptions));
+    const results = await model.lock.run(() =>
+      generate(model.value.model, model.value.tokenizer, model.value.vocab, generateOptions),
+    );
     return results.map(toGeneration);
   }
 
@@ -121,7 +134,10 @@ export class LanguageModel {
    * Yields each token as it is sampled (one sample). Holds the model until the loop ends: leave
    * it with `break` or `return` (for await does), never by abandoning the iterator.
    */
-  async *stream(prompt: string, options: GenerateTextOptions = {}): AsyncGenerator<GeneratedToken, void, undefined> {
+  async *stream(
+    prompt: string,
+    options: GenerateTextOptions = {},
+  ): AsyncGenerator<GeneratedToken, void, undefined> {
     const generateOptions = this.options(prompt, options, 1);
     const model = this.use();
     const release = await model.lock.acquire();
@@ -138,15 +154,17 @@ export class LanguageModel {
         ready.push({ token: event.token, text: tokenizer.detokenize(event.readingOrder) });
         wake?.();
       },
-    }).then(
-      () => undefined,
-      (error: unknown) => {
-        if (error !== STREAM_LEFT) failure = { error };
-      },
-    ).finally(() => {
-      finished = true;
-      wake?.();
-    });
+    })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (error !== STREAM_LEFT) failure = { error };
+        },
+      )
+      .finally(() => {
+        finished = true;
+        wake?.();
+      });
     try {
       for (;;) {
         const next = ready.shift();
@@ -174,7 +192,8 @@ export class LanguageModel {
     const texts = single ? [input] : input;
     if (!Array.isArray(texts)) throw usageError('score takes a string or an array of strings');
     texts.forEach((text, i) => {
-      if (typeof text !== 'string') throw usageError(`score: text ${i} is ${text === null ? 'null' : typeof text}, not a string`);
+      if (typeof text !== 'string')
+        throw usageError(`score: text ${i} is ${text === null ? 'null' : typeof text}, not a string`);
     });
     const model = this.use();
     const scores = await model.lock.run(async () => {
@@ -219,9 +238,19 @@ export function checkGenerateTextOptions(prompt: string, options: GenerateTextOp
 }
 
 /** The API's options as `generate`'s (the CLI's defaults filled in), checked. */
-function toGenerateOptions(prompt: string, options: GenerateTextOptions, samples: number, backwards: boolean): GenerateOptions {
-  if (typeof prompt !== 'string') throw usageError(`the prompt must be a string, got ${prompt === null ? 'null' : typeof prompt}`);
-  if (options.words !== undefined && options.tokens !== undefined) throw usageError('words and tokens exclude each other', 'pass words for words of text, or tokens for model tokens');
+function toGenerateOptions(
+  prompt: string,
+  options: GenerateTextOptions,
+  samples: number,
+  backwards: boolean,
+): GenerateOptions {
+  if (typeof prompt !== 'string')
+    throw usageError(`the prompt must be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+  if (options.words !== undefined && options.tokens !== undefined)
+    throw usageError(
+      'words and tokens exclude each other',
+      'pass words for words of text, or tokens for model tokens',
+    );
   const generateOptions: GenerateOptions = {
     prompt,
     words: options.tokens ?? options.words ?? GENERATION_DEFAULTS.words,

@@ -60,7 +60,11 @@ interface Entry<T> {
 export class SharedModels<T extends { dispose(): void }> {
   private readonly entries = new Map<string, Entry<T>>();
 
-  async acquire(refs: readonly string[], backend: BackendName, load: () => Promise<T>): Promise<SharedModel<T>> {
+  async acquire(
+    refs: readonly string[],
+    backend: BackendName,
+    load: () => Promise<T>,
+  ): Promise<SharedModel<T>> {
     const key = `${backend}|${refs.map(modelIdentity).join('|')}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {

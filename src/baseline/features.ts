@@ -23,7 +23,11 @@ export interface FeatureSettings {
  * Uni+bigrams as Wang & Manning; a bigram must occur in two training documents (one that occurs
  * once can only memorize its document); 200,000 features at most (a few MB of weights per class).
  */
-export const DEFAULT_FEATURE_SETTINGS: Readonly<FeatureSettings> = Object.freeze({ ngrams: 2, minDf: [1, 2] as [number, number], maxFeatures: 200_000 });
+export const DEFAULT_FEATURE_SETTINGS: Readonly<FeatureSettings> = Object.freeze({
+  ngrams: 2,
+  minDf: [1, 2] as [number, number],
+  maxFeatures: 200_000,
+});
 
 /** The settings with defaults filled in, checked (RangeError on nonsense values). */
 export function featureSettings(given: Partial<FeatureSettings> = {}): FeatureSettings {
@@ -32,11 +36,13 @@ export function featureSettings(given: Partial<FeatureSettings> = {}): FeatureSe
     minDf: [...(given.minDf ?? DEFAULT_FEATURE_SETTINGS.minDf)] as [number, number],
     maxFeatures: given.maxFeatures ?? DEFAULT_FEATURE_SETTINGS.maxFeatures,
   };
-  if (settings.ngrams !== 1 && settings.ngrams !== 2) throw new RangeError(`ngrams must be 1 or 2, got ${String(settings.ngrams)}`);
+  if (settings.ngrams !== 1 && settings.ngrams !== 2)
+    throw new RangeError(`ngrams must be 1 or 2, got ${String(settings.ngrams)}`);
   if (settings.minDf.length !== 2 || !settings.minDf.every((n) => Number.isInteger(n) && n >= 1)) {
     throw new RangeError(`minDf must be two whole numbers ≥ 1, got ${JSON.stringify(settings.minDf)}`);
   }
-  if (!(Number.isInteger(settings.maxFeatures) && settings.maxFeatures >= 1)) throw new RangeError(`maxFeatures must be a whole number ≥ 1, got ${settings.maxFeatures}`);
+  if (!(Number.isInteger(settings.maxFeatures) && settings.maxFeatures >= 1))
+    throw new RangeError(`maxFeatures must be a whole number ≥ 1, got ${settings.maxFeatures}`);
   return settings;
 }
 
@@ -47,7 +53,8 @@ const PAIR = 2 ** 26;
 function sortedUnique<T extends Int32Array | Float64Array>(values: T): T {
   values.sort();
   let n = 0;
-  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[n - 1]) values[n++] = values[i]!;
+  for (let i = 0; i < values.length; i++)
+    if (i === 0 || values[i] !== values[n - 1]) values[n++] = values[i]!;
   return values.subarray(0, n) as T;
 }
 
@@ -63,7 +70,8 @@ export class FeatureVocab {
 
   constructor(ngrams: readonly (readonly string[])[]) {
     this.ngrams = ngrams.map((g) => Object.freeze([...g]));
-    for (const gram of this.ngrams) for (const token of gram) if (!this.tokenIds.has(token)) this.tokenIds.set(token, this.tokenIds.size);
+    for (const gram of this.ngrams)
+      for (const token of gram) if (!this.tokenIds.has(token)) this.tokenIds.set(token, this.tokenIds.size);
     this.unigram = new Int32Array(this.tokenIds.size).fill(-1);
     this.ngrams.forEach((gram, id) => {
       if (gram.length === 1) {
@@ -123,7 +131,8 @@ export class FeatureVocab {
         return id;
       }),
     );
-    if (types.length >= PAIR) throw new RangeError(`too many distinct tokens (${types.length}) for bigram features`);
+    if (types.length >= PAIR)
+      throw new RangeError(`too many distinct tokens (${types.length}) for bigram features`);
     // Unigram document frequencies.
     const df = new Int32Array(types.length);
     for (const doc of encoded) for (const t of sortedUnique(Int32Array.from(doc))) df[t]!++;
@@ -149,8 +158,9 @@ export class FeatureVocab {
     }
     // Candidates: [df, order (0 uni, 1 bi), key] for those frequent enough.
     const candidates: { df: number; order: number; key: number }[] = [];
-    for (let t = 0; t < types.length; t++) if (df[t]! >= settings.minDf[0]) candidates.push({ df: df[t]!, order: 0, key: t });
-    for (let i = 0; i < keys.length; ) {
+    for (let t = 0; t < types.length; t++)
+      if (df[t]! >= settings.minDf[0]) candidates.push({ df: df[t]!, order: 0, key: t });
+    for (let i = 0; i < keys.length;) {
       let j = i;
       while (j < keys.length && keys[j] === keys[i]) j++;
       if (j - i >= settings.minDf[1]) candidates.push({ df: j - i, order: 1, key: keys[i]! });
@@ -159,7 +169,9 @@ export class FeatureVocab {
     candidates.sort((a, b) => b.df - a.df || a.order - b.order || a.key - b.key);
     const kept = candidates.slice(0, settings.maxFeatures);
     return new FeatureVocab(
-      kept.map((c) => (c.order === 0 ? [types[c.key]!] : [types[Math.floor(c.key / PAIR)]!, types[c.key % PAIR]!])),
+      kept.map((c) =>
+        c.order === 0 ? [types[c.key]!] : [types[Math.floor(c.key / PAIR)]!, types[c.key % PAIR]!],
+      ),
     );
   }
 }

@@ -14,7 +14,13 @@
  * const again = loadNbsvm('runs/baseline');
  * ```
  */
-export { DEFAULT_FEATURE_SETTINGS, FeatureVocab, encodeDocs, type BinaryCsr, type FeatureSettings } from './features.js';
+export {
+  DEFAULT_FEATURE_SETTINGS,
+  FeatureVocab,
+  encodeDocs,
+  type BinaryCsr,
+  type FeatureSettings,
+} from './features.js';
 export {
   DEFAULT_NBSVM_OPTIONS,
   NbsvmModel,
@@ -28,4 +34,11 @@ export {
   type NbsvmOptions,
   type NbsvmParameters,
 } from './nbsvm.js';
-export { BASELINE_FILES, BASELINE_FORMAT_VERSION, loadNbsvm, saveNbsvm, validateBaselineMeta, type BaselineMeta } from './persist.js';
+export {
+  BASELINE_FILES,
+  BASELINE_FORMAT_VERSION,
+  loadNbsvm,
+  saveNbsvm,
+  validateBaselineMeta,
+  type BaselineMeta,
+} from './persist.js';

@@ -28,7 +28,11 @@ export interface LbfgsResult {
  * Minimizes `fg`, which returns f(x) and writes ∇f(x) into `grad`.
  * @param x0 the start (not modified)
  */
-export function lbfgs(fg: (x: Float64Array, grad: Float64Array) => number, x0: Float64Array, options: LbfgsOptions = {}): LbfgsResult {
+export function lbfgs(
+  fg: (x: Float64Array, grad: Float64Array) => number,
+  x0: Float64Array,
+  options: LbfgsOptions = {},
+): LbfgsResult {
   const maxIter = options.maxIter ?? 500;
   const m = options.memory ?? 10;
   const gtol = options.gtol ?? 1e-5;

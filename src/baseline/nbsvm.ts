@@ -29,7 +29,13 @@ import { compareCodePoints } from '../text/corpus.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { createWordTokenizer, type Tokenizer } from '../text/tokenizer.js';
 import { accuracy, macroF1 } from '../metrics.js';
-import { encodeDocs, featureSettings, FeatureVocab, type BinaryCsr, type FeatureSettings } from './features.js';
+import {
+  encodeDocs,
+  featureSettings,
+  FeatureVocab,
+  type BinaryCsr,
+  type FeatureSettings,
+} from './features.js';
 import { lbfgs } from './lbfgs.js';
 
 export interface NbsvmOptions {
@@ -145,7 +151,7 @@ export class NbsvmModel {
         let max = -Infinity;
         for (let h = 0; h < k; h++) max = Math.max(max, (z[h] = -softplus(-z[h]!)));
         let total = 0;
-        for (let h = 0; h < k; h++) total += (z[h] = Math.exp(z[h]! - max));
+        for (let h = 0; h < k; h++) total += z[h] = Math.exp(z[h]! - max);
         for (let h = 0; h < k; h++) out[i * k + h] = z[h]! / total;
       }
     });
@@ -177,7 +183,11 @@ function headsFor(classes: number): number {
 
 function wordTokenizer(settings: TokenizerSettings): Tokenizer {
   if (settings.kind !== 'word') {
-    throw new UlmfitError('E_MODEL_MISMATCH', `the NB-SVM baseline takes word tokens, not '${String(settings.kind)}'`, 'use word tokenizer settings');
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `the NB-SVM baseline takes word tokens, not '${String(settings.kind)}'`,
+      'use word tokenizer settings',
+    );
   }
   return createWordTokenizer(settings);
 }
@@ -232,7 +242,13 @@ export function logCountRatios(x: BinaryCsr, positive: ArrayLike<boolean>, alpha
  * minimize ½‖w‖² + C Σ_i log(1 + exp(−s_i (w·(x_i∘r) + b))); the bias is not regularized.
  * @param sign `[rows]` +1 for the positive class, −1 for the rest
  */
-export function fitScaledLogistic(x: BinaryCsr, r: Float64Array, sign: Int8Array, c: number, maxIter: number): { weight: Float64Array; bias: number } {
+export function fitScaledLogistic(
+  x: BinaryCsr,
+  r: Float64Array,
+  sign: Int8Array,
+  c: number,
+  maxIter: number,
+): { weight: Float64Array; bias: number } {
   const f = x.cols;
   const { indptr, indices } = x;
   // The stored values of x∘r, one per nonzero.
@@ -264,13 +280,28 @@ export function fitScaledLogistic(x: BinaryCsr, r: Float64Array, sign: Int8Array
 }
 
 function checkTrainingData(docs: readonly unknown[], labels: readonly string[]): string[] {
-  if (docs.length !== labels.length) throw new RangeError(`${docs.length} documents but ${labels.length} labels`);
-  if (docs.length === 0) throw new UlmfitError('E_INPUT_EMPTY', 'no training documents for the baseline', 'give labeled documents');
+  if (docs.length !== labels.length)
+    throw new RangeError(`${docs.length} documents but ${labels.length} labels`);
+  if (docs.length === 0)
+    throw new UlmfitError(
+      'E_INPUT_EMPTY',
+      'no training documents for the baseline',
+      'give labeled documents',
+    );
   const empty = labels.filter((l) => typeof l !== 'string' || l === '').length;
-  if (empty > 0) throw new UlmfitError('E_LABELS', `${empty} of ${labels.length} training documents have no label (or an empty one)`, 'give every document a label');
+  if (empty > 0)
+    throw new UlmfitError(
+      'E_LABELS',
+      `${empty} of ${labels.length} training documents have no label (or an empty one)`,
+      'give every document a label',
+    );
   const classes = [...new Set(labels)].sort(compareCodePoints);
   if (classes.length < 2) {
-    throw new UlmfitError('E_LABELS', `the training documents have a single class ('${classes[0]}'): a classifier needs at least two`, 'add documents of another class');
+    throw new UlmfitError(
+      'E_LABELS',
+      `the training documents have a single class ('${classes[0]}'): a classifier needs at least two`,
+      'add documents of another class',
+    );
   }
   return classes;
 }
@@ -280,10 +311,12 @@ function checkOptions(options: NbsvmOptions): { alpha: number; c: number; beta: 
   const c = options.c ?? DEFAULT_NBSVM_OPTIONS.c;
   const beta = options.beta ?? DEFAULT_NBSVM_OPTIONS.beta;
   const maxIter = options.maxIter ?? DEFAULT_NBSVM_OPTIONS.maxIter;
-  if (!(alpha > 0 && Number.isFinite(alpha))) throw new RangeError(`alpha must be a number > 0, got ${alpha}`);
+  if (!(alpha > 0 && Number.isFinite(alpha)))
+    throw new RangeError(`alpha must be a number > 0, got ${alpha}`);
   if (!(c > 0 && Number.isFinite(c))) throw new RangeError(`c must be a number > 0, got ${c}`);
   if (!(beta >= 0 && beta <= 1)) throw new RangeError(`beta must be in [0, 1], got ${beta}`);
-  if (!(Number.isInteger(maxIter) && maxIter >= 1)) throw new RangeError(`maxIter must be a whole number ≥ 1, got ${maxIter}`);
+  if (!(Number.isInteger(maxIter) && maxIter >= 1))
+    throw new RangeError(`maxIter must be a whole number ≥ 1, got ${maxIter}`);
   return { alpha, c, beta, maxIter };
 }
 
@@ -293,7 +326,11 @@ function checkOptions(options: NbsvmOptions): { alpha: number; c: number; beta: 
  * @param docs `[n]` token lists
  * @param labels `[n]` class names (at least two distinct)
  */
-export function trainNbsvmTokens(docs: readonly (readonly string[])[], labels: readonly string[], options: NbsvmOptions = {}): NbsvmModel {
+export function trainNbsvmTokens(
+  docs: readonly (readonly string[])[],
+  labels: readonly string[],
+  options: NbsvmOptions = {},
+): NbsvmModel {
   const classes = checkTrainingData(docs, labels);
   const { alpha, c, beta, maxIter } = checkOptions(options);
   const settings = featureSettings(options.features);
@@ -327,7 +364,18 @@ export function trainNbsvmTokens(docs: readonly (readonly string[])[], labels: r
     weight.set(w, h * f);
     bias[h] = b;
   }
-  return new NbsvmModel({ labels: classes, features, featureSettings: settings, tokenizer, alpha, c, beta, r, weight, bias });
+  return new NbsvmModel({
+    labels: classes,
+    features,
+    featureSettings: settings,
+    tokenizer,
+    alpha,
+    c,
+    beta,
+    r,
+    weight,
+    bias,
+  });
 }
 
 /**
@@ -340,9 +388,17 @@ export function trainNbsvmTokens(docs: readonly (readonly string[])[], labels: r
  *   const model = trainNbsvm(trainTexts, trainLabels);
  *   const { accuracy, f1Macro } = evaluateNbsvm(model, validTexts, validLabels);
  */
-export function trainNbsvm(texts: readonly string[], labels: readonly string[], options: NbsvmOptions = {}): NbsvmModel {
+export function trainNbsvm(
+  texts: readonly string[],
+  labels: readonly string[],
+  options: NbsvmOptions = {},
+): NbsvmModel {
   const tokenizer = wordTokenizer(options.tokenizer ?? defaultTokenizerSettings());
-  return trainNbsvmTokens(texts.map((text) => tokenizer.tokenize(text)), labels, { ...options, tokenizer: tokenizer.settings });
+  return trainNbsvmTokens(
+    texts.map((text) => tokenizer.tokenize(text)),
+    labels,
+    { ...options, tokenizer: tokenizer.settings },
+  );
 }
 
 /** Scores of a model on labeled documents. */
@@ -358,8 +414,13 @@ export interface NbsvmEvaluation {
  * Accuracy and macro-F1 of `model` on labeled documents: raw texts, or token lists (tokenized
  * as the model was trained). A gold label the model does not know is an E_LABELS error.
  */
-export function evaluateNbsvm(model: NbsvmModel, texts: readonly string[] | readonly (readonly string[])[], gold: readonly string[]): NbsvmEvaluation {
-  if (texts.length !== gold.length) throw new RangeError(`${texts.length} documents but ${gold.length} labels`);
+export function evaluateNbsvm(
+  model: NbsvmModel,
+  texts: readonly string[] | readonly (readonly string[])[],
+  gold: readonly string[],
+): NbsvmEvaluation {
+  if (texts.length !== gold.length)
+    throw new RangeError(`${texts.length} documents but ${gold.length} labels`);
   const index = new Map(model.labels.map((name, i) => [name, i]));
   const unknown = [...new Set(gold.filter((name) => !index.has(name)))].sort(compareCodePoints);
   if (unknown.length > 0) {
@@ -370,19 +431,33 @@ export function evaluateNbsvm(model: NbsvmModel, texts: readonly string[] | read
     );
   }
   if (texts.length === 0) return { count: 0, accuracy: Number.NaN, f1Macro: Number.NaN };
-  const predicted = typeof texts[0] === 'string' ? model.predict(texts as readonly string[]) : model.predictTokens(texts as readonly (readonly string[])[]);
+  const predicted =
+    typeof texts[0] === 'string'
+      ? model.predict(texts as readonly string[])
+      : model.predictTokens(texts as readonly (readonly string[])[]);
   const p = Int32Array.from(predicted, (name) => index.get(name)!);
   const t = Int32Array.from(gold, (name) => index.get(name)!);
   let correct = 0;
   for (let i = 0; i < t.length; i++) if (p[i] === t[i]) correct++;
-  return { count: t.length, accuracy: accuracy(correct, t.length), f1Macro: macroF1(p, t, model.labels.length) };
+  return {
+    count: t.length,
+    accuracy: accuracy(correct, t.length),
+    f1Macro: macroF1(p, t, model.labels.length),
+  };
 }
 
 /**
  * The intercept that minimizes the same logistic loss with the weights `w` held fixed (a convex
  * problem in one variable; finite since both classes are present).
  */
-function refitBias(x: BinaryCsr, r: Float64Array, w: Float64Array, sign: Int8Array, c: number, start: number): number {
+function refitBias(
+  x: BinaryCsr,
+  r: Float64Array,
+  w: Float64Array,
+  sign: Int8Array,
+  c: number,
+  start: number,
+): number {
   const scores = new Float64Array(x.rows);
   for (let i = 0; i < x.rows; i++) {
     let sum = 0;

@@ -23,7 +23,11 @@ import { NbsvmModel } from './nbsvm.js';
 /** Bump when the baseline's files change incompatibly; readers refuse newer versions. */
 export const BASELINE_FORMAT_VERSION = 1;
 
-export const BASELINE_FILES = { meta: MODEL_FILES.meta, weights: MODEL_FILES.weights, features: 'features.json' } as const;
+export const BASELINE_FILES = {
+  meta: MODEL_FILES.meta,
+  weights: MODEL_FILES.weights,
+  features: 'features.json',
+} as const;
 
 /** meta.json of a baseline model directory. */
 export interface BaselineMeta {
@@ -46,7 +50,11 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function dirError(dir: string, what: string, hint = 'write the model directory again (ulmfit baseline)'): UlmfitError {
+function dirError(
+  dir: string,
+  what: string,
+  hint = 'write the model directory again (ulmfit baseline)',
+): UlmfitError {
   return new UlmfitError('E_MODEL_DIR', `${dir}: ${what}`, hint);
 }
 
@@ -58,9 +66,18 @@ function dirError(dir: string, what: string, hint = 'write the model directory a
  */
 export function saveNbsvm(dir: string, model: NbsvmModel, training?: Record<string, unknown>): BaselineMeta {
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${dir} is a file, not a directory`, 'choose another output path');
+    if (!statSync(dir).isDirectory())
+      throw new UlmfitError(
+        'E_OUT_EXISTS',
+        `${dir} is a file, not a directory`,
+        'choose another output path',
+      );
     if (!existsSync(join(dir, MODEL_FILES.meta)) && readdirSync(dir).length > 0) {
-      throw new UlmfitError('E_OUT_EXISTS', `${dir} exists, is not empty and is not a model directory; refusing to replace it`, 'choose another output path or remove it');
+      throw new UlmfitError(
+        'E_OUT_EXISTS',
+        `${dir} exists, is not empty and is not a model directory; refusing to replace it`,
+        'choose another output path or remove it',
+      );
     }
   }
   const featuresJson = JSON.stringify(model.features.ngrams) + '\n';
@@ -72,9 +89,21 @@ export function saveNbsvm(dir: string, model: NbsvmModel, training?: Record<stri
     model: 'nbsvm',
     labels: [...model.labels],
     tokenizer: model.tokenizerSettings,
-    features: { ngrams: s.ngrams, min_df: [...s.minDf], max_features: s.maxFeatures, size: model.features.size, sha256: sha256(featuresJson) },
+    features: {
+      ngrams: s.ngrams,
+      min_df: [...s.minDf],
+      max_features: s.maxFeatures,
+      size: model.features.size,
+      sha256: sha256(featuresJson),
+    },
     nb: { alpha: model.alpha },
-    linear: { loss: 'logistic', multiclass: model.heads === 1 ? 'binary' : 'one-vs-rest', heads: model.heads, c: model.c, beta: model.beta },
+    linear: {
+      loss: 'logistic',
+      multiclass: model.heads === 1 ? 'binary' : 'one-vs-rest',
+      heads: model.heads,
+      c: model.c,
+      beta: model.beta,
+    },
     ...(training ? { training } : {}),
     backwards: false,
     created_by: `ulmfit ${PACKAGE_VERSION}`,
@@ -87,7 +116,10 @@ export function saveNbsvm(dir: string, model: NbsvmModel, training?: Record<stri
   ]);
   writeDirAtomic(dir, [
     { name: BASELINE_FILES.features, data: featuresJson },
-    { name: BASELINE_FILES.weights, data: safetensorsChunks(tensors, { format: 'pt', producer: meta.created_by }) },
+    {
+      name: BASELINE_FILES.weights,
+      data: safetensorsChunks(tensors, { format: 'pt', producer: meta.created_by }),
+    },
     { name: BASELINE_FILES.meta, data: JSON.stringify(meta, null, 2) + '\n' }, // last: marks completeness
   ]);
   return meta;
@@ -107,31 +139,54 @@ function readJsonFile(dir: string, name: string): unknown {
   }
 }
 
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Checks a baseline meta.json (`dir` for messages). */
 export function validateBaselineMeta(dir: string, value: unknown): BaselineMeta {
   const meta = value as Partial<BaselineMeta> | null;
-  if (!meta || typeof meta !== 'object' || meta.format !== 'ulmfit') throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
+  if (!meta || typeof meta !== 'object' || meta.format !== 'ulmfit')
+    throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
   if (meta.kind !== BASELINE_KIND) {
-    throw dirError(dir, `is ${meta.kind === 'encoder' ? 'an' : 'a'} '${String(meta.kind)}' model, not a baseline`, 'pass the --out directory of ulmfit baseline');
+    throw dirError(
+      dir,
+      `is ${meta.kind === 'encoder' ? 'an' : 'a'} '${String(meta.kind)}' model, not a baseline`,
+      'pass the --out directory of ulmfit baseline',
+    );
   }
-  if (!isNumber(meta.version) || !Number.isInteger(meta.version)) throw dirError(dir, 'meta.json has no integer version');
+  if (!isNumber(meta.version) || !Number.isInteger(meta.version))
+    throw dirError(dir, 'meta.json has no integer version');
   if (meta.version > BASELINE_FORMAT_VERSION) {
-    throw dirError(dir, `was written by a newer ulmfit (baseline format ${meta.version}; this ulmfit reads up to ${BASELINE_FORMAT_VERSION})`, 'upgrade ulmfit');
+    throw dirError(
+      dir,
+      `was written by a newer ulmfit (baseline format ${meta.version}; this ulmfit reads up to ${BASELINE_FORMAT_VERSION})`,
+      'upgrade ulmfit',
+    );
   }
-  if (meta.model !== 'nbsvm') throw dirError(dir, `meta.json has an unknown baseline model ${JSON.stringify(meta.model)}`);
-  if (!isStringArray(meta.labels) || meta.labels.length < 2) throw dirError(dir, "meta.json's labels are not a list of at least two strings");
-  if (!meta.tokenizer || typeof meta.tokenizer !== 'object' || meta.tokenizer.kind !== 'word') throw dirError(dir, "meta.json's tokenizer is not a word tokenizer's settings");
+  if (meta.model !== 'nbsvm')
+    throw dirError(dir, `meta.json has an unknown baseline model ${JSON.stringify(meta.model)}`);
+  if (!isStringArray(meta.labels) || meta.labels.length < 2)
+    throw dirError(dir, "meta.json's labels are not a list of at least two strings");
+  if (!meta.tokenizer || typeof meta.tokenizer !== 'object' || meta.tokenizer.kind !== 'word')
+    throw dirError(dir, "meta.json's tokenizer is not a word tokenizer's settings");
   const f = meta.features;
-  if (!f || !isNumber(f.size) || typeof f.sha256 !== 'string' || !Array.isArray(f.min_df) || !isNumber(f.max_features) || (f.ngrams !== 1 && f.ngrams !== 2)) {
+  if (
+    !f ||
+    !isNumber(f.size) ||
+    typeof f.sha256 !== 'string' ||
+    !Array.isArray(f.min_df) ||
+    !isNumber(f.max_features) ||
+    (f.ngrams !== 1 && f.ngrams !== 2)
+  ) {
     throw dirError(dir, "meta.json's features lack ngrams, min_df, max_features, size or sha256");
   }
   if (!meta.nb || !isNumber(meta.nb.alpha)) throw dirError(dir, "meta.json's nb lacks alpha");
   const l = meta.linear;
-  if (!l || !isNumber(l.heads) || !isNumber(l.c) || !isNumber(l.beta)) throw dirError(dir, "meta.json's linear lacks heads, c or beta");
-  if (l.heads !== (meta.labels.length === 2 ? 1 : meta.labels.length)) throw dirError(dir, `meta.json's linear.heads (${l.heads}) does not fit ${meta.labels.length} labels`);
+  if (!l || !isNumber(l.heads) || !isNumber(l.c) || !isNumber(l.beta))
+    throw dirError(dir, "meta.json's linear lacks heads, c or beta");
+  if (l.heads !== (meta.labels.length === 2 ? 1 : meta.labels.length))
+    throw dirError(dir, `meta.json's linear.heads (${l.heads}) does not fit ${meta.labels.length} labels`);
   return meta as BaselineMeta;
 }
 
@@ -148,7 +203,8 @@ export function loadNbsvm(path: string): NbsvmModel {
   } catch {
     throw dirError(dir, `${BASELINE_FILES.features} is missing`);
   }
-  if (sha256(featuresText) !== meta.features.sha256) throw dirError(dir, `${BASELINE_FILES.features} does not match meta.json (sha256 differs)`);
+  if (sha256(featuresText) !== meta.features.sha256)
+    throw dirError(dir, `${BASELINE_FILES.features} does not match meta.json (sha256 differs)`);
   const ngrams = JSON.parse(featuresText) as unknown;
   if (!Array.isArray(ngrams) || ngrams.length !== meta.features.size || !ngrams.every(isStringArray)) {
     throw dirError(dir, `${BASELINE_FILES.features} is not a list of ${meta.features.size} n-grams`);
@@ -159,7 +215,12 @@ export function loadNbsvm(path: string): NbsvmModel {
   const heads = meta.linear.heads;
   const float32 = (name: string, shape: number[]): Float32Array => {
     const t = tensors.get(name);
-    if (!t || t.dtype !== 'float32' || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    if (
+      !t ||
+      t.dtype !== 'float32' ||
+      t.shape.length !== shape.length ||
+      t.shape.some((d, i) => d !== shape[i])
+    ) {
       throw dirError(dir, `${BASELINE_FILES.weights} lacks a float32 ${name} of shape [${shape.join(', ')}]`);
     }
     return t.data;
@@ -173,7 +234,11 @@ export function loadNbsvm(path: string): NbsvmModel {
   return new NbsvmModel({
     labels: meta.labels,
     features,
-    featureSettings: featureSettings({ ngrams: meta.features.ngrams, minDf: meta.features.min_df, maxFeatures: meta.features.max_features }),
+    featureSettings: featureSettings({
+      ngrams: meta.features.ngrams,
+      minDf: meta.features.min_df,
+      maxFeatures: meta.features.max_features,
+    }),
     tokenizer: meta.tokenizer,
     alpha: meta.nb.alpha,
     c: meta.linear.c,

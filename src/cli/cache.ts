@@ -12,9 +12,20 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('cache')
-    .description('list (ls) or remove (clear) the tokenized corpora that training commands cache ($ULMFIT_HOME/corpora, else $XDG_CACHE_HOME/ulmfit/corpora, else ~/.cache/ulmfit/corpora)')
-    .addArgument(new Argument('<action>', 'ls: entries, sizes, last use; clear: remove entries').choices(['ls', 'clear']))
-    .option('--older-than <days>', 'clear: only entries last used more than this many days ago', realNumber(0))
+    .description(
+      'list (ls) or remove (clear) the tokenized corpora that training commands cache ($ULMFIT_HOME/corpora, else $XDG_CACHE_HOME/ulmfit/corpora, else ~/.cache/ulmfit/corpora)',
+    )
+    .addArgument(
+      new Argument('<action>', 'ls: entries, sizes, last use; clear: remove entries').choices([
+        'ls',
+        'clear',
+      ]),
+    )
+    .option(
+      '--older-than <days>',
+      'clear: only entries last used more than this many days ago',
+      realNumber(0),
+    )
     .option('--cache-dir <dir>', 'the cache folder (default: $ULMFIT_CACHE_DIR, else the one above)')
     .option('--json', 'ls: one JSON object per entry; clear: one object with what was removed')
     .addHelpText('after', '\nExamples:\n  ulmfit cache ls\n  ulmfit cache clear --older-than 30')
@@ -29,11 +40,18 @@ function list(flags: Flags): void {
     return;
   }
   const total = entries.reduce((n, e) => n + e.bytes, 0);
-  process.stdout.write(`${dir}: ${entries.length} corpus entr${entries.length === 1 ? 'y' : 'ies'}, ${sizeText(total)}\n`);
+  process.stdout.write(
+    `${dir}: ${entries.length} corpus entr${entries.length === 1 ? 'y' : 'ies'}, ${sizeText(total)}\n`,
+  );
   for (const e of entries) {
     const shape = e.docs === null ? 'incomplete' : `${e.docs} docs, ${e.tokens} tokens, vocab ${e.vocabSize}`;
-    const inputs = e.inputs.length === 0 ? '' : `  ${e.inputs[0]}${e.inputs.length > 1 ? ` (+${e.inputs.length - 1})` : ''}`;
-    process.stdout.write(`${e.name.padEnd(39)} ${sizeText(e.bytes).padStart(9)}  ${e.lastUsed.toISOString().slice(0, 16).replace('T', ' ')}  ${shape}${inputs}\n`);
+    const inputs =
+      e.inputs.length === 0
+        ? ''
+        : `  ${e.inputs[0]}${e.inputs.length > 1 ? ` (+${e.inputs.length - 1})` : ''}`;
+    process.stdout.write(
+      `${e.name.padEnd(39)} ${sizeText(e.bytes).padStart(9)}  ${e.lastUsed.toISOString().slice(0, 16).replace('T', ' ')}  ${shape}${inputs}\n`,
+    );
   }
 }
 
@@ -41,16 +59,37 @@ function clear(flags: Flags): void {
   const dir = flags.cacheDir ?? defaultCacheDir();
   const result = clearCache(dir, { olderThanDays: flags.olderThan });
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ cache_dir: dir, removed: result.removed.map(entryJson), busy: result.busy.map((e) => e.name), bytes: result.bytes }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        cache_dir: dir,
+        removed: result.removed.map(entryJson),
+        busy: result.busy.map((e) => e.name),
+        bytes: result.bytes,
+      }) + '\n',
+    );
     return;
   }
   const which = flags.olderThan === undefined ? '' : ` last used more than ${flags.olderThan} days ago`;
-  process.stdout.write(`removed ${result.removed.length} corpus entr${result.removed.length === 1 ? 'y' : 'ies'}${which} (${sizeText(result.bytes)}) from ${dir}\n`);
-  if (result.busy.length > 0) process.stdout.write(`left ${result.busy.length} in use by another ulmfit process: ${result.busy.map((e) => e.name).join(', ')}\n`);
+  process.stdout.write(
+    `removed ${result.removed.length} corpus entr${result.removed.length === 1 ? 'y' : 'ies'}${which} (${sizeText(result.bytes)}) from ${dir}\n`,
+  );
+  if (result.busy.length > 0)
+    process.stdout.write(
+      `left ${result.busy.length} in use by another ulmfit process: ${result.busy.map((e) => e.name).join(', ')}\n`,
+    );
 }
 
 function entryJson(e: CacheEntry): Record<string, unknown> {
-  return { name: e.name, path: e.path, bytes: e.bytes, last_used: e.lastUsed.toISOString(), docs: e.docs, tokens: e.tokens, vocab_size: e.vocabSize, inputs: e.inputs };
+  return {
+    name: e.name,
+    path: e.path,
+    bytes: e.bytes,
+    last_used: e.lastUsed.toISOString(),
+    docs: e.docs,
+    tokens: e.tokens,
+    vocab_size: e.vocabSize,
+    inputs: e.inputs,
+  };
 }
 
 function sizeText(bytes: number): string {

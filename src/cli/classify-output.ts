@@ -11,11 +11,21 @@ export const RESOLVED_WHY: Record<string, string> = {
   'model-last': ' (model-last: the last epoch; the run has no model-best)',
 };
 
-export function textLine(labels: readonly string[], p: Prediction | EmptyRow, flags: { topK?: number | undefined; withIds?: boolean | undefined }): string {
+export function textLine(
+  labels: readonly string[],
+  p: Prediction | EmptyRow,
+  flags: { topK?: number | undefined; withIds?: boolean | undefined },
+): string {
   const id = flags.withIds ? `${p.id ?? p.origin}\t` : '';
   if ('empty' in p) return `${id}${EMPTY_LABEL}\t-\n`;
   if (flags.topK === undefined) return `${id}${p.label}\t${p.probability.toFixed(4)}\n`;
-  return id + topK(labels, p.probabilities, flags.topK).map((t) => `${t.label}\t${t.probability.toFixed(4)}`).join('\t') + '\n';
+  return (
+    id +
+    topK(labels, p.probabilities, flags.topK)
+      .map((t) => `${t.label}\t${t.probability.toFixed(4)}`)
+      .join('\t') +
+    '\n'
+  );
 }
 
 export function jsonLine(labels: readonly string[], p: Prediction | EmptyRow, k: number | undefined): string {
@@ -37,20 +47,40 @@ export function jsonLine(labels: readonly string[], p: Prediction | EmptyRow, k:
 
 /** The evaluation with the output convention's snake_case keys. */
 export function evaluationOutput(e: Evaluation): ClassifyEvaluationLine['evaluation'] {
-  return { count: e.count, accuracy: e.accuracy, f1_macro: e.f1Macro, per_class: e.perClass, confusion: e.confusion, labels: e.labels };
+  return {
+    count: e.count,
+    accuracy: e.accuracy,
+    f1_macro: e.f1Macro,
+    per_class: e.perClass,
+    confusion: e.confusion,
+    labels: e.labels,
+  };
 }
 
 /** The evaluation report: summary, per-class table and confusion matrix (rows gold, columns predicted). */
 export function formatEvaluation(e: Evaluation): string {
   const width = Math.max(9, ...e.labels.map((l) => l.length));
-  const lines = [`accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.f1Macro.toFixed(4)}  (${e.count} documents)`, ''];
-  lines.push(`${'class'.padEnd(width)} ${'precision'.padStart(9)} ${'recall'.padStart(9)} ${'f1'.padStart(9)} ${'support'.padStart(9)}`);
+  const lines = [
+    `accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.f1Macro.toFixed(4)}  (${e.count} documents)`,
+    '',
+  ];
+  lines.push(
+    `${'class'.padEnd(width)} ${'precision'.padStart(9)} ${'recall'.padStart(9)} ${'f1'.padStart(9)} ${'support'.padStart(9)}`,
+  );
   for (const c of e.perClass) {
-    lines.push(`${c.label.padEnd(width)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(9)} ${c.f1.toFixed(4).padStart(9)} ${String(c.support).padStart(9)}`);
+    lines.push(
+      `${c.label.padEnd(width)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(9)} ${c.f1.toFixed(4).padStart(9)} ${String(c.support).padStart(9)}`,
+    );
   }
   lines.push('', 'confusion matrix (rows: gold, columns: predicted)');
-  const cell = Math.max(6, ...e.labels.map((l) => l.length), ...e.confusion.flat().map((n) => String(n).length));
+  const cell = Math.max(
+    6,
+    ...e.labels.map((l) => l.length),
+    ...e.confusion.flat().map((n) => String(n).length),
+  );
   lines.push(`${''.padEnd(width)} ${e.labels.map((l) => l.padStart(cell)).join(' ')}`);
-  e.confusion.forEach((row, g) => lines.push(`${e.labels[g]!.padEnd(width)} ${row.map((n) => String(n).padStart(cell)).join(' ')}`));
+  e.confusion.forEach((row, g) =>
+    lines.push(`${e.labels[g]!.padEnd(width)} ${row.map((n) => String(n).padStart(cell)).join(' ')}`),
+  );
   return lines.join('\n') + '\n';
 }

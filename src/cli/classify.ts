@@ -4,7 +4,14 @@ import type { BackendName } from '../backend.js';
 import { basename } from 'node:path';
 import { classifyRows, evaluate, type ClassifyReadStats } from '../infer/classify.js';
 import { loadClassifiers } from '../tasks/load-classifiers.js';
-import { EMPTY_LABEL, evaluationOutput, formatEvaluation, jsonLine, RESOLVED_WHY, textLine } from './classify-output.js';
+import {
+  EMPTY_LABEL,
+  evaluationOutput,
+  formatEvaluation,
+  jsonLine,
+  RESOLVED_WHY,
+  textLine,
+} from './classify-output.js';
 import type { ClassifyEvaluationLine } from './json-output.js';
 import { usageError } from '../errors.js';
 import { backendName, collect, wholeNumber } from './options.js';
@@ -27,19 +34,40 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('classify')
-    .description('classify documents with a trained classifier (two --model: averaged, e.g. forward + backward)')
-    .argument('<inputs...>', 'text files, folders of .txt (a subfolder per label gives gold labels), CSV/TSV/JSONL, or - (one document per line)')
-    .requiredOption('--model <dir>', 'classifier directory, train-classifier run directory or baseline directory (repeatable: the probabilities are averaged)', collect)
+    .description(
+      'classify documents with a trained classifier (two --model: averaged, e.g. forward + backward)',
+    )
+    .argument(
+      '<inputs...>',
+      'text files, folders of .txt (a subfolder per label gives gold labels), CSV/TSV/JSONL, or - (one document per line)',
+    )
+    .requiredOption(
+      '--model <dir>',
+      'classifier directory, train-classifier run directory or baseline directory (repeatable: the probabilities are averaged)',
+      collect,
+    )
     .option('--bs <n>', 'documents per forward pass', wholeNumber(1), 64)
     .option('--top-k <k>', 'print the k most probable labels per document', wholeNumber(1))
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
-    .option('--label-col <col>', 'CSV/TSV column or JSONL field with gold labels (default label, when present)')
-    .option('--no-labels', 'ignore gold labels in the input (label column or field, label folders): predict only, no scores')
+    .option(
+      '--label-col <col>',
+      'CSV/TSV column or JSONL field with gold labels (default label, when present)',
+    )
+    .option(
+      '--no-labels',
+      'ignore gold labels in the input (label column or field, label folders): predict only, no scores',
+    )
     .option('--id-col <col>', 'CSV/TSV column or JSONL field with document ids (default id, when present)')
-    .option('--with-ids', "print each document's id (else its origin: file, or file:line) as the first column")
+    .option(
+      '--with-ids',
+      "print each document's id (else its origin: file, or file:line) as the first column",
+    )
     .option('--line-docs', 'a plain text file holds one document per line')
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .option('--json', 'one JSON object per document with its origin, id and every class probability (and a final {"evaluation"} line for labeled input)')
+    .option(
+      '--json',
+      'one JSON object per document with its origin, id and every class probability (and a final {"evaluation"} line for labeled input)',
+    )
     .option('--quiet', 'no info or warnings on stderr')
     .addHelpText(
       'after',
@@ -60,13 +88,15 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
   const say = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
   };
-  if (flags.labelCol !== undefined && !flags.labels) throw usageError('--label-col and --no-labels contradict each other', 'give one of them');
+  if (flags.labelCol !== undefined && !flags.labels)
+    throw usageError('--label-col and --no-labels contradict each other', 'give one of them');
   const ensemble = await loadClassifiers(flags.model, flags.backend);
   try {
     // A run directory stands for one of its models: say which, so a score is never of an unknown model.
     ensemble.members.forEach((member, i) => {
       const given = flags.model[i]!;
-      if (member.dir !== given) say(`model: ${given} → ${member.dir}${RESOLVED_WHY[basename(member.dir)] ?? ''}`);
+      if (member.dir !== given)
+        say(`model: ${given} → ${member.dir}${RESOLVED_WHY[basename(member.dir)] ?? ''}`);
     });
     const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [], notes: [] };
     const predicted: string[] = [];
@@ -81,7 +111,13 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
       ...(flags.lineDocs ? { lineDocs: true } : {}),
     };
     for await (const chunk of classifyRows(ensemble, inputs, options, stats)) {
-      process.stdout.write(chunk.map((p) => (flags.json ? jsonLine(ensemble.labels, p, flags.topK) : textLine(ensemble.labels, p, flags))).join(''));
+      process.stdout.write(
+        chunk
+          .map((p) =>
+            flags.json ? jsonLine(ensemble.labels, p, flags.topK) : textLine(ensemble.labels, p, flags),
+          )
+          .join(''),
+      );
       for (const p of chunk) {
         if ('empty' in p) continue;
         total += 1;
@@ -94,13 +130,18 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
     for (const warning of stats.warnings) say(`warning: ${warning}`);
     if (stats.emptySkipped > 0) {
       const n = stats.emptySkipped;
-      say(`warning: ${n} empty document${n === 1 ? '' : 's'}: ${n === 1 ? 'its row is' : 'their rows are'} ${flags.json ? '{"empty": true}' : EMPTY_LABEL}, with no prediction`);
+      say(
+        `warning: ${n} empty document${n === 1 ? '' : 's'}: ${n === 1 ? 'its row is' : 'their rows are'} ${flags.json ? '{"empty": true}' : EMPTY_LABEL}, with no prediction`,
+      );
     }
     if (gold.length === 0) return;
     for (const note of stats.notes ?? []) say(`${note} (--no-labels ignores them)`);
     const evaluation = evaluate(ensemble.labels, predicted, gold);
     if (gold.length < total) say(`scored the ${gold.length} of ${total} documents that have a gold label`);
-    if (flags.json) process.stdout.write(JSON.stringify({ evaluation: evaluationOutput(evaluation) } satisfies ClassifyEvaluationLine) + '\n');
+    if (flags.json)
+      process.stdout.write(
+        JSON.stringify({ evaluation: evaluationOutput(evaluation) } satisfies ClassifyEvaluationLine) + '\n',
+      );
     else process.stderr.write(formatEvaluation(evaluation));
   } finally {
     ensemble.dispose();

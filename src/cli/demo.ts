@@ -16,8 +16,7 @@ interface Flags {
 }
 
 export function register(program: Command): void {
-  addCommand(program, DEMO)
-    .action(async (flags: Flags) => run(flags));
+  addCommand(program, DEMO).action(async (flags: Flags) => run(flags));
 }
 
 async function run(flags: Flags): Promise<void> {
@@ -42,10 +41,16 @@ async function run(flags: Flags): Promise<void> {
       process.stderr.write(message + '\n');
     },
     onBatchEnd: (step: string, b: BatchInfo) =>
-      progress.update({ done: b.batch + 1, total: b.numBatches, text: `${step} stage ${b.stage + 1} epoch ${b.epoch + 1}/${b.epochs} loss ${b.smoothLoss.toFixed(3)}` }),
+      progress.update({
+        done: b.batch + 1,
+        total: b.numBatches,
+        text: `${step} stage ${b.stage + 1} epoch ${b.epoch + 1}/${b.epochs} loss ${b.smoothLoss.toFixed(3)}`,
+      }),
     onEpochEnd: (step: string, row: EpochRow) => {
       newBar();
-      process.stderr.write(`  ${step} stage ${row.stage + 1} epoch ${row.epoch + 1}/${row.epochs}: ${epochSummary(row)} (${clock(row.seconds)})\n`);
+      process.stderr.write(
+        `  ${step} stage ${row.stage + 1} epoch ${row.epoch + 1}/${row.epochs}: ${epochSummary(row)} (${clock(row.seconds)})\n`,
+      );
     },
   });
 }

@@ -39,7 +39,12 @@ export class EpochTable {
     this.progress.update({
       done: info.batch + 1,
       total: info.numBatches,
-      text: [`stage ${info.stage + 1}`, `epoch ${info.epoch + 1}/${info.epochs}`, `loss ${info.smoothLoss.toFixed(4)}`, `lr ${info.lr.toExponential(2)}`],
+      text: [
+        `stage ${info.stage + 1}`,
+        `epoch ${info.epoch + 1}/${info.epochs}`,
+        `loss ${info.smoothLoss.toFixed(4)}`,
+        `lr ${info.lr.toExponential(2)}`,
+      ],
     });
   };
 
@@ -55,15 +60,24 @@ export class EpochTable {
     this.printRow('0', '0', { ...score, trainLoss: null }, score.seconds);
   };
 
-  private printRow(stage: string, epoch: string, row: Partial<Record<Column, number | null | undefined>>, seconds: number): void {
+  private printRow(
+    stage: string,
+    epoch: string,
+    row: Partial<Record<Column, number | null | undefined>>,
+    seconds: number,
+  ): void {
     if (this.options.quiet || this.options.json) return;
     const cells = ['stage', 'epoch', ...this.columns.map((c) => HEADERS[c]), 'time'];
     if (!this.headerPrinted) {
-      process.stdout.write(cells.map((c) => c.padStart(c === 'stage' || c === 'epoch' ? 5 : 10)).join(' ') + '\n');
+      process.stdout.write(
+        cells.map((c) => c.padStart(c === 'stage' || c === 'epoch' ? 5 : 10)).join(' ') + '\n',
+      );
       this.headerPrinted = true;
     }
     const values = this.columns.map((c) => formatCell(row[c], c).padStart(10));
-    process.stdout.write([stage.padStart(5), epoch.padStart(5), ...values, clock(seconds).padStart(10)].join(' ') + '\n');
+    process.stdout.write(
+      [stage.padStart(5), epoch.padStart(5), ...values, clock(seconds).padStart(10)].join(' ') + '\n',
+    );
   }
 }
 
@@ -71,7 +85,13 @@ export class EpochTable {
  * One precision per column, in every command (the output convention, docs/json-output.md):
  * perplexity with 2 decimals (it spans 1 to 10^4), losses and scores with 4.
  */
-export const DECIMALS: Record<Column, number> = { trainLoss: 4, validLoss: 4, accuracy: 4, perplexity: 2, f1Macro: 4 };
+export const DECIMALS: Record<Column, number> = {
+  trainLoss: 4,
+  validLoss: 4,
+  accuracy: 4,
+  perplexity: 2,
+  f1Macro: 4,
+};
 
 export function formatCell(value: number | null | undefined, column: Column): string {
   if (value === null || value === undefined) return '-';

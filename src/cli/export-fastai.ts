@@ -27,7 +27,10 @@ export function register(program: Command): void {
     .option('--v1', "fastai v1 layout (adds each layer's duplicate module.weight_hh_l0)")
     .option('--overwrite', 'replace existing output files')
     .option('--json', 'print one JSON object describing the export')
-    .addHelpText('after', "\nExample:\n  ulmfit export-fastai runs/imdb-lm --out imdb_lm.pth\n  # fastai: language_model_learner(dls, AWD_LSTM, pretrained_fnames=['imdb_lm', 'imdb_lm_itos'])")
+    .addHelpText(
+      'after',
+      "\nExample:\n  ulmfit export-fastai runs/imdb-lm --out imdb_lm.pth\n  # fastai: language_model_learner(dls, AWD_LSTM, pretrained_fnames=['imdb_lm', 'imdb_lm_itos'])",
+    )
     .action((model: string, flags: Flags) => {
       const result = exportFastaiModel({
         model,
@@ -38,6 +41,9 @@ export function register(program: Command): void {
         overwrite: flags.overwrite,
       });
       if (flags.json) process.stdout.write(JSON.stringify(snakeKeys(result)) + '\n');
-      else process.stdout.write(`exported ${result.modelDir} (${result.kind}, ${result.tensors} tensors) → ${result.out} + ${result.itosOut}\n`);
+      else
+        process.stdout.write(
+          `exported ${result.modelDir} (${result.kind}, ${result.tensors} tensors) → ${result.out} + ${result.itosOut}\n`,
+        );
     });
 }

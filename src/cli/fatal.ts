@@ -12,13 +12,29 @@ const OUTPUT_ERRORS = new Set(['ENOSPC', 'EIO', 'EPIPE', 'EDQUOT', 'EFBIG', 'EBA
 /** Whether `err` is a failed write (to stdout, stderr or a file being written). */
 export function isOutputError(err: unknown): err is NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException | null;
-  return !!e && typeof e === 'object' && typeof e.code === 'string' && OUTPUT_ERRORS.has(e.code) && e.syscall === 'write';
+  return (
+    !!e &&
+    typeof e === 'object' &&
+    typeof e.code === 'string' &&
+    OUTPUT_ERRORS.has(e.code) &&
+    e.syscall === 'write'
+  );
 }
 
 /** The UlmfitError a failed output write means. */
 export function outputError(err: NodeJS.ErrnoException, stream = 'the output'): UlmfitError {
-  const why: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EIO: 'an I/O error', EPIPE: 'the reader closed the pipe', EFBIG: 'the file is too large' };
-  return new UlmfitError('E_OUTPUT', `cannot write to ${stream}: ${why[err.code!] ?? err.code}`, 'free space or write the output elsewhere');
+  const why: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EIO: 'an I/O error',
+    EPIPE: 'the reader closed the pipe',
+    EFBIG: 'the file is too large',
+  };
+  return new UlmfitError(
+    'E_OUTPUT',
+    `cannot write to ${stream}: ${why[err.code!] ?? err.code}`,
+    'free space or write the output elsewhere',
+  );
 }
 
 /** Writes one line to stderr, ignoring a stderr that cannot be written (there is nowhere else to say it). */

@@ -5,5 +5,7 @@ import { runLm, type LmFlags } from './lm-common.js';
 import { addCommand, givenOptions } from './options.js';
 
 export function register(program: Command): void {
-  addCommand(program, FINETUNE_LM).action(async (inputs: string[], flags: LmFlags, command: Command) => runLm(inputs, flags, true, givenOptions(command)));
+  addCommand(program, FINETUNE_LM).action(async (inputs: string[], flags: LmFlags, command: Command) =>
+    runLm(inputs, flags, true, givenOptions(command)),
+  );
 }

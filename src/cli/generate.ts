@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../backend.js';
 import { usageError } from '../errors.js';
-import { generate, GENERATION_DEFAULTS, validateGenerateOptions, type GenerateOptions, type TokenEvent } from '../infer/generate.js';
+import {
+  generate,
+  GENERATION_DEFAULTS,
+  validateGenerateOptions,
+  type GenerateOptions,
+  type TokenEvent,
+} from '../infer/generate.js';
 
 interface GenerateFlags {
   model: string;
@@ -27,32 +33,55 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('continue a prompt with a language model (fastai LMLearner.predict)')
-    .requiredOption('--model <dir|name>', 'a language model: a model or run directory, or a model name (en; see ulmfit models)')
+    .requiredOption(
+      '--model <dir|name>',
+      'a language model: a model or run directory, or a model name (en; see ulmfit models)',
+    )
     .option('--prompt <text>', 'text to continue; - reads it from stdin; empty starts a new document', '')
     .option('--words <n>', `words of text to generate per sample (default ${GENERATION_DEFAULTS.words})`)
-    .option('--tokens <n>', "instead of --words: model tokens per sample (fastai's n_words; punctuation and xxmaj count)")
+    .option(
+      '--tokens <n>',
+      "instead of --words: model tokens per sample (fastai's n_words; punctuation and xxmaj count)",
+    )
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', String(GENERATION_DEFAULTS.temperature))
     .option('--top-k <k>', 'sample only from the k most probable tokens')
     .option('--top-p <p>', 'nucleus sampling: smallest set with probability ≥ p, in (0, 1]')
     .option('--min-p <p>', "fastai's min_p: drop tokens with probability < p")
     .option('--allow-unk', 'allow xxunk to be generated (fastai no_unk=False)')
-    .option('--seed <n>', 'random seed (same seed, same backend: same text)', String(GENERATION_DEFAULTS.seed))
+    .option(
+      '--seed <n>',
+      'random seed (same seed, same backend: same text)',
+      String(GENERATION_DEFAULTS.seed),
+    )
     .option('--samples <n>', 'independent continuations', '1')
     .option('--stop-at-eos', 'stop a sample where the model ends the document')
     .option('--raw', 'print tokens instead of detokenized text')
     .option('--json', 'print one JSON object per sample: {"prompt","tokens","text"}')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
-    .addHelpText('after', '\nExamples:\n  ulmfit generate --model runs/lm/model-best --prompt "I liked this movie because" --words 40 --temperature 0.75\n  head -c 300 story.txt | ulmfit generate --model en --prompt - --words 20\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ulmfit generate --model runs/lm/model-best --prompt "I liked this movie because" --words 40 --temperature 0.75\n  head -c 300 story.txt | ulmfit generate --model en --prompt - --words 20\n',
+    )
     .action((flags: GenerateFlags) => run(flags));
 }
 
 async function run(flags: GenerateFlags): Promise<void> {
-  if (!BACKENDS.includes(flags.backend)) throw usageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${flags.backend}"`);
+  if (!BACKENDS.includes(flags.backend))
+    throw usageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${flags.backend}"`);
   const samples = parseNumber('--samples', flags.samples);
-  if (flags.words !== undefined && flags.tokens !== undefined) throw usageError('--words and --tokens exclude each other', 'pass --words for words of text, or --tokens for model tokens');
+  if (flags.words !== undefined && flags.tokens !== undefined)
+    throw usageError(
+      '--words and --tokens exclude each other',
+      'pass --words for words of text, or --tokens for model tokens',
+    );
   const options: GenerateOptions = {
     prompt: flags.prompt === '-' ? await readPrompt() : flags.prompt,
-    words: flags.tokens !== undefined ? parseNumber('--tokens', flags.tokens) : flags.words !== undefined ? parseNumber('--words', flags.words) : GENERATION_DEFAULTS.words,
+    words:
+      flags.tokens !== undefined
+        ? parseNumber('--tokens', flags.tokens)
+        : flags.words !== undefined
+          ? parseNumber('--words', flags.words)
+          : GENERATION_DEFAULTS.words,
     unit: flags.tokens !== undefined ? 'tokens' : 'words',
     temperature: parseNumber('--temperature', flags.temperature),
     topK: optionalNumber('--top-k', flags.topK),
@@ -82,11 +111,17 @@ async function run(flags: GenerateFlags): Promise<void> {
         : undefined,
       onSample: (result, sample) => {
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ prompt: result.prompt, tokens: result.tokens, text: result.text }) + '\n');
+          process.stdout.write(
+            JSON.stringify({ prompt: result.prompt, tokens: result.tokens, text: result.text }) + '\n',
+          );
         } else if (flags.raw) {
           process.stdout.write(result.readingOrder.join(' ') + '\n');
         } else {
-          const rest = !streaming ? result.text : result.text.startsWith(onScreen) ? result.text.slice(onScreen.length) : '\n' + result.text;
+          const rest = !streaming
+            ? result.text
+            : result.text.startsWith(onScreen)
+              ? result.text.slice(onScreen.length)
+              : '\n' + result.text;
           process.stdout.write(rest + '\n');
           onScreen = '';
         }
@@ -113,13 +148,15 @@ function writeSuffix(printed: string, full: string): string {
 /** `--prompt -`: all of stdin, without the trailing newline(s) a pipe or heredoc adds. */
 async function readPrompt(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of process.stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8').replace(/\s+$/, '');
 }
 
 function parseNumber(flag: string, value: string): number {
   const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw usageError(`${flag} must be a number, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(number))
+    throw usageError(`${flag} must be a number, got "${value}"`);
   return number;
 }
 

@@ -21,22 +21,32 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('import-fastai')
-    .description("convert a fastai AWD-LSTM (.pth, zip or legacy torch.save) and its itos .pkl into an ulmfit model directory")
-    .argument('<weights>', 'the .pth state dict (learn.save, learn.save_encoder, or WT103 lstm_fwd.pth / lstm_bwd.pth)')
+    .description(
+      'convert a fastai AWD-LSTM (.pth, zip or legacy torch.save) and its itos .pkl into an ulmfit model directory',
+    )
+    .argument(
+      '<weights>',
+      'the .pth state dict (learn.save, learn.save_encoder, or WT103 lstm_fwd.pth / lstm_bwd.pth)',
+    )
     .argument('<itos>', 'the pickled vocabulary saved with it (e.g. itos_wt103.pkl)')
     .requiredOption('--out <dir>', 'the model directory to write')
     .option('--backwards', 'the model reads text backwards (fastai backwards=True, e.g. lstm_bwd.pth)')
     .option('--overwrite', 'replace an existing --out model directory')
     .option('--json', 'print one JSON object describing the import')
     .option('--quiet', 'no warnings on stderr')
-    .addHelpText('after', '\nExample:\n  tar xzf wt103-fwd.tgz && ulmfit import-fastai wt103-fwd/lstm_fwd.pth wt103-fwd/itos_wt103.pkl --out wt103-fwd-ulmfit')
+    .addHelpText(
+      'after',
+      '\nExample:\n  tar xzf wt103-fwd.tgz && ulmfit import-fastai wt103-fwd/lstm_fwd.pth wt103-fwd/itos_wt103.pkl --out wt103-fwd-ulmfit',
+    )
     .action((weights: string, itos: string, flags: Flags) => runImport(weights, itos, flags));
 }
 
 function runImport(weights: string, itos: string, flags: Flags): void {
   const backwards = flags.backwards ?? false;
   if (!backwards && /bwd|backward/i.test(basename(weights)) && !flags.quiet) {
-    process.stderr.write(`warning: ${basename(weights)} looks like a backwards model; pass --backwards if it is\n`);
+    process.stderr.write(
+      `warning: ${basename(weights)} looks like a backwards model; pass --backwards if it is\n`,
+    );
   }
   const { pad_token, hidden_p, input_p, embed_p, weight_p, output_p } = AWD_LSTM_LM_CONFIG;
   const result = importFastaiModel({
@@ -50,7 +60,18 @@ function runImport(weights: string, itos: string, flags: Flags): void {
   });
   const { shape, meta } = result;
   if (flags.json) {
-    process.stdout.write(JSON.stringify(snakeKeys({ out: flags.out, kind: meta.kind, layout: result.layout, container: result.format, ...shape, backwards })) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        snakeKeys({
+          out: flags.out,
+          kind: meta.kind,
+          layout: result.layout,
+          container: result.format,
+          ...shape,
+          backwards,
+        }),
+      ) + '\n',
+    );
     return;
   }
   process.stdout.write(

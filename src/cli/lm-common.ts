@@ -18,15 +18,18 @@ export interface LmFlags extends TrainingFlags {
   keepPretrainedVocab?: boolean;
 }
 
-export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean, explicit?: ReadonlySet<string>): Promise<void> {
+export async function runLm(
+  inputs: string[],
+  flags: LmFlags,
+  finetune: boolean,
+  explicit?: ReadonlySet<string>,
+): Promise<void> {
   const table = new EpochTable(['trainLoss', 'validLoss', 'accuracy', 'perplexity'], flags);
   const info = (message: string): void => {
     if (!flags.quiet) process.stderr.write(message + '\n');
   };
   const settings = defaultTokenizerSettings(flags.rules ? {} : { rules: false, lowercase: false });
-  const stages = flags.schedule
-    ? parseRecipe(flags.schedule)
-    : undefined;
+  const stages = flags.schedule ? parseRecipe(flags.schedule) : undefined;
   const options: LmTrainOptions = {
     inputs,
     out: flags.out,
@@ -72,13 +75,30 @@ export async function runLm(inputs: string[], flags: LmFlags, finetune: boolean,
   const result = await trainLanguageModel(options);
   const best = result.best;
   if (flags.json) {
-    const before = result.before ? { valid_loss: result.before.validLoss, accuracy: result.before.accuracy, perplexity: result.before.perplexity } : null;
-    process.stdout.write(JSON.stringify({
-      run_dir: result.runDir, backend: result.backend, vocab_size: result.vocabSize, train_tokens: result.trainTokens, valid_tokens: result.validTokens,
-      transfer_found: result.transferFound ?? null, before,
-      best: best ? epochRecord(best, 'lm') : null, history: result.history.map((row) => epochRecord(row, 'lm')), plot: result.plot,
-    } satisfies LmOutput) + '\n');
+    const before = result.before
+      ? {
+          valid_loss: result.before.validLoss,
+          accuracy: result.before.accuracy,
+          perplexity: result.before.perplexity,
+        }
+      : null;
+    process.stdout.write(
+      JSON.stringify({
+        run_dir: result.runDir,
+        backend: result.backend,
+        vocab_size: result.vocabSize,
+        train_tokens: result.trainTokens,
+        valid_tokens: result.validTokens,
+        transfer_found: result.transferFound ?? null,
+        before,
+        best: best ? epochRecord(best, 'lm') : null,
+        history: result.history.map((row) => epochRecord(row, 'lm')),
+        plot: result.plot,
+      } satisfies LmOutput) + '\n',
+    );
   } else if (best) {
-    info(`best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, perplexity ${formatCell(best.perplexity, 'perplexity')} → ${result.runDir}`);
+    info(
+      `best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, perplexity ${formatCell(best.perplexity, 'perplexity')} → ${result.runDir}`,
+    );
   }
 }

@@ -5,11 +5,16 @@ export function lossCurveSvg(lrs: readonly number[], losses: readonly number[], 
   const width = 640;
   const height = 400;
   const chart = lineChart({
-    series: [{ name: 'smoothed loss', points: lrs.map((lr, i) => [lr, losses[i]!] as const), color: 'steelblue' }],
+    series: [
+      { name: 'smoothed loss', points: lrs.map((lr, i) => [lr, losses[i]!] as const), color: 'steelblue' },
+    ],
     xLabel: 'learning rate (log scale)',
     yLabel: 'smoothed loss',
     logX: true,
-    markers: suggested !== undefined && suggested > 0 ? [{ x: suggested, label: `valley ${suggested.toExponential(1)}`, color: 'red' }] : [],
+    markers:
+      suggested !== undefined && suggested > 0
+        ? [{ x: suggested, label: `valley ${suggested.toExponential(1)}`, color: 'red' }]
+        : [],
     width,
     height,
   });

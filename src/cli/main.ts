@@ -47,15 +47,22 @@ async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
 /** The program with the commands `argv` needs (all of them by default, e.g. for docs/cli.md). */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('ulmfit')
-    .description("fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text")
+    .description(
+      "fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text",
+    )
     .version(PACKAGE_VERSION)
     // Usage errors are printed by main() as one `error [E_USAGE]` line (commander's own are 2-3 lines).
     .configureOutput({ outputError: () => undefined })
     // A fixed width keeps --help identical everywhere, so docs/cli.md can be checked.
     .configureHelp({ helpWidth: 100 })
-    .option('--offline', 'never use the network: a model or dataset name that is not cached is an error (also ULMFIT_OFFLINE=1)')
+    .option(
+      '--offline',
+      'never use the network: a model or dataset name that is not cached is an error (also ULMFIT_OFFLINE=1)',
+    )
     // A model or dataset name given to any command is pulled on first use (cli/pull-names.ts).
-    .hook('preAction', async (root, command) => (await import('./pull-names.js')).pullNamedArguments(root, command))
+    .hook('preAction', async (root, command) =>
+      (await import('./pull-names.js')).pullNamedArguments(root, command),
+    )
     .exitOverride();
   for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
@@ -69,10 +76,19 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
  * A commander parse error as one E_USAGE line: its message ("unknown option '--x'"), its
  * "(Did you mean --y?)" folded in, and where to read the usage.
  */
-export function commanderUsageError(err: CommanderError, program: Command, argv: readonly string[]): UlmfitError {
-  const [first = '', ...rest] = err.message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+export function commanderUsageError(
+  err: CommanderError,
+  program: Command,
+  argv: readonly string[],
+): UlmfitError {
+  const [first = '', ...rest] = err.message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const message = first.replace(/^error: /, '');
-  const suggestion = rest.map((line) => line.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean')).join(' ');
+  const suggestion = rest
+    .map((line) => line.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean'))
+    .join(' ');
   const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
   const sub = program.commands.find((c) => c.name() === name);
   const help = `run ulmfit${sub ? ` ${sub.name()}` : ''} --help for usage`;
@@ -87,7 +103,12 @@ function showDefaultsPlain(program: Command): void {
   for (const command of [program, ...program.commands]) {
     for (const option of command.options) {
       const value: unknown = option.defaultValue;
-      if (typeof value === 'string' && option.defaultValueDescription === undefined && /^[\w.:-]+$/.test(value)) option.defaultValueDescription = value;
+      if (
+        typeof value === 'string' &&
+        option.defaultValueDescription === undefined &&
+        /^[\w.:-]+$/.test(value)
+      )
+        option.defaultValueDescription = value;
     }
   }
 }

@@ -58,13 +58,19 @@ export function listModels(sources: ModelNameSources = {}): ModelListing[] {
       dir: entry.dir,
       ...(entry.description !== undefined ? { description: entry.description } : {}),
       ...(entry.url !== undefined ? { url: entry.url } : {}),
-      ...(entry.source === 'cache' && findHubEntry(entry.name)?.bytes !== undefined ? { downloadBytes: findHubEntry(entry.name)!.bytes } : {}),
+      ...(entry.source === 'cache' && findHubEntry(entry.name)?.bytes !== undefined
+        ? { downloadBytes: findHubEntry(entry.name)!.bytes }
+        : {}),
     };
     if (!entry.installed) return listing;
     try {
       const modelDir = resolveModelDir(entry.dir);
       const meta = readModelMeta(modelDir);
-      const dtypes = new Set(readSafetensorsHeader(join(modelDir, MODEL_FILES.weights)).map((t) => t.dtype).filter((d) => d.startsWith('float')));
+      const dtypes = new Set(
+        readSafetensorsHeader(join(modelDir, MODEL_FILES.weights))
+          .map((t) => t.dtype)
+          .filter((d) => d.startsWith('float')),
+      );
       return {
         ...listing,
         modelDir,
@@ -139,19 +145,31 @@ export function modelsTable(models: readonly ModelListing[]): string {
     return m.installed ? (m.error !== undefined ? 'damaged' : yes) : no;
   };
   // Before a pull, the size is the download's (as fastai publishes it).
-  const size = (m: ModelListing): string => (m.bytes === undefined && m.downloadBytes !== undefined ? `${sizeText(m.downloadBytes)} download` : sizeText(m.bytes));
+  const size = (m: ModelListing): string =>
+    m.bytes === undefined && m.downloadBytes !== undefined
+      ? `${sizeText(m.downloadBytes)} download`
+      : sizeText(m.bytes);
   const rows = models.map((m) => [m.name, status(m), size(m), m.dir, whatText(m)]);
   const header = ['name', 'status', 'size', 'where', 'what'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
 export function register(program: Command): void {
   program
     .command('models')
-    .description('list the model names that --pretrained, --lm and --model accept and the datasets inputs accept (shipped, in $ULMFIT_MODELS_DIR, or pulled)')
-    .option('--json', 'one JSON object per name: {"name","installed","source","dir","kind","emb","hidden","layers","vocab","weights","bytes","download_bytes","url","description"}')
+    .description(
+      'list the model names that --pretrained, --lm and --model accept and the datasets inputs accept (shipped, in $ULMFIT_MODELS_DIR, or pulled)',
+    )
+    .option(
+      '--json',
+      'one JSON object per name: {"name","installed","source","dir","kind","emb","hidden","layers","vocab","weights","bytes","download_bytes","url","description"}',
+    )
     .addHelpText(
       'after',
       `\nA name stands for a model directory wherever one is accepted; an existing path of the same name wins.\n` +

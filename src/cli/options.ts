@@ -4,7 +4,16 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BackendName } from '../backend.js';
-import { FLAG_RANGES, rangeHelp, rangeText, attributeName, optionKey, type CommandSpec, type OptionSpec, type Parse } from '../config/schema.js';
+import {
+  FLAG_RANGES,
+  rangeHelp,
+  rangeText,
+  attributeName,
+  optionKey,
+  type CommandSpec,
+  type OptionSpec,
+  type Parse,
+} from '../config/schema.js';
 import { defaultTokenizerWorkers, TRAINING_COMMANDS } from '../config/training.js';
 import { usageError } from '../errors.js';
 
@@ -32,14 +41,16 @@ export function realNumber(min: number, max = Infinity): (value: string) => numb
 /** A number above 0 (e.g. a gradient-clipping norm, where 0 would zero every gradient). */
 export function positiveNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number above 0');
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected a number above 0');
   return n;
 }
 
 const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 export function backendName(value: string): BackendName {
-  if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BACKENDS.join(', ')}`);
+  if (!(BACKENDS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${BACKENDS.join(', ')}`);
   return value as BackendName;
 }
 
@@ -72,8 +83,11 @@ export function checkFlagRanges(command: Command): void {
     const value = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
     // Text the command parses itself (generate) keeps its own messages for non-numbers and low values.
     if (typeof raw === 'string' && !(value >= range.min)) continue;
-    const ok = Number.isFinite(value) && (!range.int || Number.isInteger(value)) &&
-      (range.minExclusive ? value > range.min : value >= range.min) && value <= range.max;
+    const ok =
+      Number.isFinite(value) &&
+      (!range.int || Number.isInteger(value)) &&
+      (range.minExclusive ? value > range.min : value >= range.min) &&
+      value <= range.max;
     if (!ok) throw usageError(`${option.long ?? key} must be ${rangeText(range)}, got ${String(raw)}`);
   }
 }
@@ -93,7 +107,9 @@ export function givenOptions(command: Command): Set<string> {
 
 /** The library's name of each option whose flag says otherwise (`rules` → `settings`), from the specs. */
 const LIBRARY_KEYS = new Map<string, string>(
-  TRAINING_COMMANDS.flatMap((spec) => spec.options).filter((option) => option.key !== undefined).map((option) => [attributeName(option.flag), optionKey(option)]),
+  TRAINING_COMMANDS.flatMap((spec) => spec.options)
+    .filter((option) => option.key !== undefined)
+    .map((option) => [attributeName(option.flag), optionKey(option)]),
 );
 
 function parserOf(parse: Parse, key: string): (value: string, previous?: unknown) => unknown {

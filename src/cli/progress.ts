@@ -79,7 +79,8 @@ export class Progress {
     this.stream = options.stream ?? process.stderr;
     this.mode = options.enabled === false ? 'off' : this.stream.isTTY ? 'bar' : 'lines';
     this.label = options.label ?? '';
-    this.intervalMs = this.mode === 'bar' ? (options.intervalMs ?? 100) : (options.logEveryMs ?? LOG_EVERY_MS);
+    this.intervalMs =
+      this.mode === 'bar' ? (options.intervalMs ?? 100) : (options.logEveryMs ?? LOG_EVERY_MS);
     // A log line only after a whole interval: jobs shorter than that print none.
     this.lastDraw = this.mode === 'lines' ? this.started : -Infinity;
   }
@@ -95,15 +96,19 @@ export class Progress {
 
   private fields(state: ProgressState, seconds: number): string[] {
     const parts: string[] = [];
-    const fraction = state.total && state.done !== undefined ? Math.min(1, state.done / state.total) : undefined;
+    const fraction =
+      state.total && state.done !== undefined ? Math.min(1, state.done / state.total) : undefined;
     if (fraction !== undefined) {
       const filled = Math.round(fraction * BAR_WIDTH);
-      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`);
+      parts.push(
+        `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`,
+      );
     }
     for (const [name, count] of Object.entries(state.counters ?? {})) {
       parts.push(seconds > 0 ? `${shortNumber(count / seconds)} ${name}/s` : `${shortNumber(count)} ${name}`);
     }
-    if (fraction !== undefined && fraction > 0 && fraction < 1) parts.push(`ETA ${clock((seconds * (1 - fraction)) / fraction)}`);
+    if (fraction !== undefined && fraction > 0 && fraction < 1)
+      parts.push(`ETA ${clock((seconds * (1 - fraction)) / fraction)}`);
     if (typeof state.text === 'string') parts.push(state.text);
     else if (state.text) parts.push(...state.text);
     return this.label ? [this.label, ...parts] : parts;

@@ -38,10 +38,16 @@ const isPullable = (value: string): boolean => !existsSync(value) && findHubEntr
 /** Sets an option the user did not give on the command line. */
 function setDefault(command: Command, key: string, value: unknown): void {
   const known = command.options.some((option) => option.attributeName() === key);
-  if (known && command.getOptionValueSource(key) !== 'cli') command.setOptionValueWithSource(key, value, 'default');
+  if (known && command.getOptionValueSource(key) !== 'cli')
+    command.setOptionValueWithSource(key, value, 'default');
 }
 
-async function datasetArgs(command: Command, inputs: string[], view: 'lm' | 'classifier' | 'heldOut', options: ReturnType<typeof reportingPullOptions>): Promise<string[]> {
+async function datasetArgs(
+  command: Command,
+  inputs: string[],
+  view: 'lm' | 'classifier' | 'heldOut',
+  options: ReturnType<typeof reportingPullOptions>,
+): Promise<string[]> {
   const out: string[] = [];
   for (const input of inputs) {
     const entry = isPullable(input) ? findHubEntry(input) : undefined;
@@ -55,7 +61,11 @@ async function datasetArgs(command: Command, inputs: string[], view: 'lm' | 'cla
       continue;
     }
     const layout = (entry as HubDataset).views.classifier;
-    if (!layout) throw usageError(`${entry.name} has no labels: it is a language-model dataset`, `use it with finetune-lm, pretrain or evaluate; a classifier needs labeled data (e.g. imdb, ag_news)`);
+    if (!layout)
+      throw usageError(
+        `${entry.name} has no labels: it is a language-model dataset`,
+        `use it with finetune-lm, pretrain or evaluate; a classifier needs labeled data (e.g. imdb, ag_news)`,
+      );
     const at = (rel: string): string => (rel === '.' ? dir : join(dir, rel));
     out.push(...layout.inputs.map(at));
     const validPctGiven = command.getOptionValueSource('validPct') === 'cli';
@@ -68,17 +78,25 @@ async function datasetArgs(command: Command, inputs: string[], view: 'lm' | 'cla
 /** The preAction hook: pulls the names `command` was given (see the file comment). */
 export async function pullNamedArguments(_program: Command, command: Command): Promise<void> {
   const flags = command.optsWithGlobals<{ offline?: boolean; quiet?: boolean }>();
-  const options = reportingPullOptions({ offline: Boolean(flags.offline) || offlineFromEnv(), quiet: Boolean(flags.quiet) });
+  const options = reportingPullOptions({
+    offline: Boolean(flags.offline) || offlineFromEnv(),
+    quiet: Boolean(flags.quiet),
+  });
   for (const key of MODEL_OPTIONS) {
     const value: unknown = command.getOptionValue(key);
     const values = Array.isArray(value) ? value : [value];
     for (const ref of values) {
-      if (typeof ref === 'string' && isPullable(ref) && findHubEntry(ref)!.kind === 'model') await pull(ref, options);
+      if (typeof ref === 'string' && isPullable(ref) && findHubEntry(ref)!.kind === 'model')
+        await pull(ref, options);
     }
   }
   // lr-find with --lm searches for a classifier: it reads labeled data, as train-classifier does.
-  const view = command.name() === 'lr-find' && command.getOptionValue('lm') !== undefined ? 'classifier' : INPUT_VIEWS[command.name()];
+  const view =
+    command.name() === 'lr-find' && command.getOptionValue('lm') !== undefined
+      ? 'classifier'
+      : INPUT_VIEWS[command.name()];
   const index = command.registeredArguments.findIndex((argument) => argument.name() === 'inputs');
   const inputs: unknown = index >= 0 ? command.processedArgs[index] : undefined;
-  if (view && Array.isArray(inputs)) command.processedArgs[index] = await datasetArgs(command, inputs as string[], view, options);
+  if (view && Array.isArray(inputs))
+    command.processedArgs[index] = await datasetArgs(command, inputs as string[], view, options);
 }

@@ -52,15 +52,25 @@ export function reportingPullOptions(flags: { offline?: boolean; quiet?: boolean
 }
 
 function line(result: PullResult): string {
-  const how = result.status === 'package' ? 'ships with ulmfit' : result.status === 'cache' ? 'already in the cache' : `pulled from ${result.url}`;
+  const how =
+    result.status === 'package'
+      ? 'ships with ulmfit'
+      : result.status === 'cache'
+        ? 'already in the cache'
+        : `pulled from ${result.url}`;
   return `${result.name} (${result.kind}): ${how} → ${result.dir}\n`;
 }
 
 export function register(program: Command): void {
   program
     .command('pull')
-    .description("download fastai's pretrained models (wt103, wt103-bwd) and text datasets (imdb, ag_news, …) into the cache, once")
-    .argument('<names...>', 'names from ulmfit models: en, wt103 (= wt103-fwd), wt103-bwd, imdb, imdb_sample, wikitext-2, wikitext-103, ag_news, dbpedia, …')
+    .description(
+      "download fastai's pretrained models (wt103, wt103-bwd) and text datasets (imdb, ag_news, …) into the cache, once",
+    )
+    .argument(
+      '<names...>',
+      'names from ulmfit models: en, wt103 (= wt103-fwd), wt103-bwd, imdb, imdb_sample, wikitext-2, wikitext-103, ag_news, dbpedia, …',
+    )
     .option('--json', 'one JSON object per name: {"name","kind","dir","status","url"}')
     .option('--quiet', 'no progress bar or notes on stderr')
     .addHelpText(

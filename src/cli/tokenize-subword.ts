@@ -45,12 +45,17 @@ export async function resolveSubword(
   const wanted = Boolean(flags.subword || flags.spmModel);
   if (flags.lang) settings.lang = flags.lang;
   if (!wanted) {
-    if (flags.vocabSize !== undefined) throw usageError('--vocab-size is for subword tokenizers', 'add --subword');
+    if (flags.vocabSize !== undefined)
+      throw usageError('--vocab-size is for subword tokenizers', 'add --subword');
     return givenModel ? { settings, spmModel: givenModel } : { settings };
   }
   if (flags.spmModel) {
     const model = await readFile(flags.spmModel).catch((err: NodeJS.ErrnoException) => {
-      throw new UlmfitError('E_INPUT_MISSING', `cannot read --spm-model ${flags.spmModel}: ${err.code ?? err.message}`, 'give the path of a .model file');
+      throw new UlmfitError(
+        'E_INPUT_MISSING',
+        `cannot read --spm-model ${flags.spmModel}: ${err.code ?? err.message}`,
+        'give the path of a .model file',
+      );
     });
     const bytes = new Uint8Array(model);
     const proto = decodeModelProto(bytes, flags.spmModel);
@@ -68,14 +73,25 @@ export async function resolveSubword(
     settings,
     ...(flags.vocabSize !== undefined ? { vocabSize: flags.vocabSize } : {}),
     onProgress: (p) => {
-      if (p.stage === 'input') progress.update({ done: p.bytesRead, total: p.totalBytes, counters: { docs: p.docs }, text: 'reading for spm' });
+      if (p.stage === 'input')
+        progress.update({
+          done: p.bytesRead,
+          total: p.totalBytes,
+          counters: { docs: p.docs },
+          text: 'reading for spm',
+        });
       else progress.update({ text: `training spm: ${p.stage}${p.pieces ? ` ${p.pieces} pieces` : ''}` });
     },
   });
   progress.finish();
   if (!flags.quiet) {
-    const short = trained.subword.vocabSize < trained.vocabSizeAsked ? ` (asked ${trained.vocabSizeAsked}: the text supports no more)` : '';
-    process.stderr.write(`trained spm.model: ${trained.subword.vocabSize} pieces${short} on ${trained.sentences} lines\n`);
+    const short =
+      trained.subword.vocabSize < trained.vocabSizeAsked
+        ? ` (asked ${trained.vocabSizeAsked}: the text supports no more)`
+        : '';
+    process.stderr.write(
+      `trained spm.model: ${trained.subword.vocabSize} pieces${short} on ${trained.sentences} lines\n`,
+    );
   }
   return { settings: { ...settings, kind: 'subword', subword: trained.subword }, spmModel: trained.model };
 }

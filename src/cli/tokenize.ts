@@ -7,7 +7,13 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { openCorpus } from '../text/corpus.js';
-import { loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions, type TokenizeStats } from '../text/pipeline.js';
+import {
+  loadGivenVocab,
+  TokenStream,
+  tokenizeCorpus,
+  type TokenizeCorpusOptions,
+  type TokenizeStats,
+} from '../text/pipeline.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { WORKERS_OPTION } from '../config/training.js';
 import { addOptions, wholeNumber } from './options.js';
@@ -39,13 +45,24 @@ export function register(program: Command): void {
   const command = program
     .command('tokenize')
     .description('tokenize text (fastai rules + word tokens) into a corpus directory, or print the tokens')
-    .argument('<inputs...>', 'text/CSV/TSV/JSONL files, folders of .txt, or - for stdin (one document per line)')
+    .argument(
+      '<inputs...>',
+      'text/CSV/TSV/JSONL files, folders of .txt, or - for stdin (one document per line)',
+    )
     .option('--out <dir>', 'write the tokenized corpus directory here (without it: print tokens to stdout)')
     .option('--no-rules', 'skip the fastai rules (no xxbos/xxmaj/xxup/xxrep, no lower-casing)')
     .option('--add-eos', 'end every document with xxeos')
     .option('--min-freq <n>', 'keep tokens seen at least n times in the vocab', wholeNumber(1), 3)
-    .option('--max-vocab <n>', 'at most n tokens in the vocab (then xxfake pads it to a multiple of 8)', wholeNumber(1), 60000)
-    .option('--vocab <path>', 'reuse a vocab: a vocab.json, or a model/corpus directory (its tokenizer settings too)')
+    .option(
+      '--max-vocab <n>',
+      'at most n tokens in the vocab (then xxfake pads it to a multiple of 8)',
+      wholeNumber(1),
+      60000,
+    )
+    .option(
+      '--vocab <path>',
+      'reuse a vocab: a vocab.json, or a model/corpus directory (its tokenizer settings too)',
+    )
     .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (name or 0-based index)')
     .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
     .option('--line-docs', 'a plain text file holds one document per line')
@@ -55,13 +72,32 @@ export function register(program: Command): void {
     .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
     .option('--overwrite', 'replace a non-empty --out directory')
     .option('--ids', 'print token ids instead of tokens')
-    .option('--json', 'print JSON lines ({"tokens": [...]} or {"ids": [...]}; exact, where plain output shows a newline token as \\n); with --out, one JSON summary')
+    .option(
+      '--json',
+      'print JSON lines ({"tokens": [...]} or {"ids": [...]}; exact, where plain output shows a newline token as \\n); with --out, one JSON summary',
+    )
     .option('--quiet', 'no progress bar, summary or warnings on stderr')
-    .option('--subword', "SentencePiece unigram pieces instead of words (fastai's SubwordTokenizer): trains spm.model on the inputs after the rules")
-    .option('--vocab-size <n>', "subword vocab size (default: fastai's rule, a quarter of the unique words, at most 30000)", vocabSizeArg)
-    .option('--lang <code>', 'language: subword character coverage 0.99999 for European languages, else 0.9998 (word tokens: en only)')
-    .option('--spm-model <file>', 'use this SentencePiece .model (ulmfit, spm_train or fastai) instead of training one; implies --subword')
-    .addHelpText('after', "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok\n  ulmfit tokenize wiki-zh.txt --line-docs --subword --lang zh --vocab-size 8000 --out zh-tok")
+    .option(
+      '--subword',
+      "SentencePiece unigram pieces instead of words (fastai's SubwordTokenizer): trains spm.model on the inputs after the rules",
+    )
+    .option(
+      '--vocab-size <n>',
+      "subword vocab size (default: fastai's rule, a quarter of the unique words, at most 30000)",
+      vocabSizeArg,
+    )
+    .option(
+      '--lang <code>',
+      'language: subword character coverage 0.99999 for European languages, else 0.9998 (word tokens: en only)',
+    )
+    .option(
+      '--spm-model <file>',
+      'use this SentencePiece .model (ulmfit, spm_train or fastai) instead of training one; implies --subword',
+    )
+    .addHelpText(
+      'after',
+      "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok\n  ulmfit tokenize wiki-zh.txt --line-docs --subword --lang zh --vocab-size 8000 --out zh-tok",
+    )
     .action(async (inputs: string[], flags: Flags, command: Command) => runTokenize(inputs, flags, command));
 }
 
@@ -87,7 +123,12 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
     encoding: flags.encoding,
     lineDocs: Boolean(flags.lineDocs),
     overwrite: Boolean(flags.overwrite),
-    onProgress: (p) => progress.update({ done: p.bytesRead, total: p.totalBytes, counters: { docs: p.docs, tokens: p.tokens } }),
+    onProgress: (p) =>
+      progress.update({
+        done: p.bytesRead,
+        total: p.totalBytes,
+        counters: { docs: p.docs, tokens: p.tokens },
+      }),
     ...(given ? { vocab: given.itos } : {}),
     ...(given?.spmModel ? { spmModel: given.spmModel } : {}),
     ...(flags.textCol !== undefined ? { textCol: flags.textCol } : {}),
@@ -99,14 +140,22 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
   let where = '';
   try {
     // Subword: train spm.model on the inputs (or take --spm-model / the --vocab directory's).
-    const subword = await resolveSubword(inputs, flags, options.settings!, given?.spmModel, options, progress);
+    const subword = await resolveSubword(
+      inputs,
+      flags,
+      options.settings!,
+      given?.spmModel,
+      options,
+      progress,
+    );
     options.settings = subword.settings;
     if (subword.spmModel) options.spmModel = subword.spmModel;
     if (flags.out || flags.ids) {
       const result = await tokenizeCorpus(inputs, options);
       stats = result.stats;
       where = `${result.hit ? ' (cache hit)' : ''}${flags.out ? ` → ${flags.out}` : ''}`;
-      if (flags.out && flags.json) await writeOut(JSON.stringify(snakeKeys({ dir: flags.out, cacheHit: result.hit, ...stats })) + '\n');
+      if (flags.out && flags.json)
+        await writeOut(JSON.stringify(snakeKeys({ dir: flags.out, cacheHit: result.hit, ...stats })) + '\n');
       if (!flags.out) {
         try {
           await printIds(result.dir, Boolean(flags.json));
@@ -118,7 +167,9 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
       const stream = new TokenStream(inputs, options);
       for await (const batch of stream) {
         const lines = batch.map(({ doc, tokens }) =>
-          flags.json ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label }) : oneLine(tokens),
+          flags.json
+            ? JSON.stringify(doc.label === undefined ? { tokens } : { tokens, label: doc.label })
+            : oneLine(tokens),
         );
         await writeOut(lines.join('\n') + '\n');
       }
@@ -134,7 +185,11 @@ async function runTokenize(inputs: string[], flags: Flags, command: Command): Pr
 }
 
 /** fastai's defaults, or a `--vocab` directory's own settings (its vocab only fits text tokenized its way), then the flags. */
-function tokenizerSettings(flags: Flags, command: Command, base: TokenizerSettings | undefined): TokenizerSettings {
+function tokenizerSettings(
+  flags: Flags,
+  command: Command,
+  base: TokenizerSettings | undefined,
+): TokenizerSettings {
   const settings = defaultTokenizerSettings(base ?? {});
   if (command.getOptionValueSource('rules') === 'cli' || !base) {
     settings.rules = flags.rules;
@@ -151,7 +206,8 @@ async function printIds(dir: string, json: boolean): Promise<void> {
     const lines: string[] = [];
     for (let i = 0; i < corpus.numDocs; i++) {
       const ids = Array.from(corpus.doc(i));
-      const label = corpus.labels && corpus.labels.ids[i]! >= 0 ? corpus.labels.names[corpus.labels.ids[i]!] : undefined;
+      const label =
+        corpus.labels && corpus.labels.ids[i]! >= 0 ? corpus.labels.names[corpus.labels.ids[i]!] : undefined;
       lines.push(json ? JSON.stringify(label === undefined ? { ids } : { ids, label }) : ids.join(' '));
       if (lines.length === 1000 || i === corpus.numDocs - 1) {
         await writeOut(lines.join('\n') + '\n');

@@ -21,7 +21,9 @@ interface Flags extends TrainingFlags {
 }
 
 export function register(program: Command): void {
-  addCommand(program, TRAIN_CLASSIFIER).action(async (inputs: string[], flags: Flags, command: Command) => run(inputs, flags, givenOptions(command)));
+  addCommand(program, TRAIN_CLASSIFIER).action(async (inputs: string[], flags: Flags, command: Command) =>
+    run(inputs, flags, givenOptions(command)),
+  );
 }
 
 async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>): Promise<void> {
@@ -55,7 +57,8 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     seed: flags.seed,
     backwards: flags.backwards,
     // --no-rules without --from-scratch is passed on, for the task to refuse (the encoder has its tokenizer).
-    settings: fromScratch || !flags.rules ? defaultTokenizerSettings(flags.rules ? {} : { rules: false }) : undefined,
+    settings:
+      fromScratch || !flags.rules ? defaultTokenizerSettings(flags.rules ? {} : { rules: false }) : undefined,
     minFreq: flags.minFreq,
     maxVocab: flags.maxVocab,
     textCol: flags.textCol,
@@ -80,21 +83,44 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
   if (flags.json) {
     process.stdout.write(
       JSON.stringify({
-        run_dir: result.runDir, backend: result.backend, encoder: result.encoder, labels: result.labels,
-        train_docs: result.trainDocs, valid_docs: result.validDocs, vocab_size: result.vocabSize, bs: result.bs, recipe: result.recipe,
-        best: best ? epochRecord(best, 'classifier') : null, history: result.history.map((row) => epochRecord(row, 'classifier')),
+        run_dir: result.runDir,
+        backend: result.backend,
+        encoder: result.encoder,
+        labels: result.labels,
+        train_docs: result.trainDocs,
+        valid_docs: result.validDocs,
+        vocab_size: result.vocabSize,
+        bs: result.bs,
+        recipe: result.recipe,
+        best: best ? epochRecord(best, 'classifier') : null,
+        history: result.history.map((row) => epochRecord(row, 'classifier')),
         baseline: result.baseline
-          ? { model: 'nbsvm', dir: result.baseline.out, accuracy: result.baseline.accuracy, f1_macro: result.baseline.f1Macro, train_seconds: result.baseline.trainSeconds }
+          ? {
+              model: 'nbsvm',
+              dir: result.baseline.out,
+              accuracy: result.baseline.accuracy,
+              f1_macro: result.baseline.f1Macro,
+              train_seconds: result.baseline.trainSeconds,
+            }
           : null,
       } satisfies ClassifierOutput) + '\n',
     );
   } else if (best) {
-    info(`best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, macro-F1 ${formatCell(best.f1Macro, 'f1Macro')} → ${result.runDir}`);
+    info(
+      `best: valid loss ${formatCell(best.validLoss, 'validLoss')}, accuracy ${formatCell(best.accuracy, 'accuracy')}, macro-F1 ${formatCell(best.f1Macro, 'f1Macro')} → ${result.runDir}`,
+    );
     const base = result.baseline;
     if (base && base.accuracy !== null && best.accuracy !== null) {
       const diff = 100 * (best.accuracy - base.accuracy);
-      const verdict = diff > 0 ? `ULMFiT is ${diff.toFixed(1)} points better` : diff < 0 ? `the baseline is ${(-diff).toFixed(1)} points better` : 'a tie';
-      info(`vs the NB-SVM baseline on the same split: accuracy ${base.accuracy.toFixed(4)}, macro-F1 ${base.f1Macro?.toFixed(4) ?? '-'} (${verdict})`);
+      const verdict =
+        diff > 0
+          ? `ULMFiT is ${diff.toFixed(1)} points better`
+          : diff < 0
+            ? `the baseline is ${(-diff).toFixed(1)} points better`
+            : 'a tie';
+      info(
+        `vs the NB-SVM baseline on the same split: accuracy ${base.accuracy.toFixed(4)}, macro-F1 ${base.f1Macro?.toFixed(4) ?? '-'} (${verdict})`,
+      );
     }
   }
 }

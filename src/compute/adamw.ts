@@ -17,7 +17,13 @@ import { wasmKernelReady, type AdamWScalars } from './wasm-kernels.js';
 
 export type { AdamWScalars } from './wasm-kernels.js';
 
-type AdamWFn = (param: tf.Tensor, grad: tf.Tensor, gradAvg: tf.Tensor, sqrAvg: tf.Tensor, scalars: AdamWScalars) => [tf.Tensor, tf.Tensor, tf.Tensor];
+type AdamWFn = (
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  gradAvg: tf.Tensor,
+  sqrAvg: tf.Tensor,
+  scalars: AdamWScalars,
+) => [tf.Tensor, tf.Tensor, tf.Tensor];
 
 /**
  * @param param, gradAvg, sqrAvg one shape, float32 (not disposed); grad that shape (or, on `tfjs`,
@@ -31,20 +37,29 @@ export const adamwStepOp = new Operation<AdamWFn>('adamwStep')
     backends: ['wasm'],
     ready: () => wasmKernelReady(ADAMW_KERNEL),
     // The kernel reads one gradient value per parameter: a gradient of the same shape only.
-    accepts: (param, grad) => param.dtype === 'float32' && grad.dtype === 'float32' && tf.util.arraysEqual(grad.shape, param.shape),
+    accepts: (param, grad) =>
+      param.dtype === 'float32' && grad.dtype === 'float32' && tf.util.arraysEqual(grad.shape, param.shape),
     run: (param, grad, gradAvg, sqrAvg, scalars) =>
-      tf.engine().runKernel(ADAMW_KERNEL, { param, grad, gradAvg, sqrAvg }, scalars as unknown as tf.NamedAttrMap) as unknown as [
-        tf.Tensor,
-        tf.Tensor,
-        tf.Tensor,
-      ],
+      tf
+        .engine()
+        .runKernel(
+          ADAMW_KERNEL,
+          { param, grad, gradAvg, sqrAvg },
+          scalars as unknown as tf.NamedAttrMap,
+        ) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor],
   })
   .register({ name: 'tfjs', ready: () => true, run: adamwWithOps });
 
 /** One AdamW step (see adamwStepOp). */
 export const adamwStep: AdamWFn = adamwStepOp.run;
 
-function adamwWithOps(param: tf.Tensor, grad: tf.Tensor, gradAvg: tf.Tensor, sqrAvg: tf.Tensor, scalars: AdamWScalars): [tf.Tensor, tf.Tensor, tf.Tensor] {
+function adamwWithOps(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  gradAvg: tf.Tensor,
+  sqrAvg: tf.Tensor,
+  scalars: AdamWScalars,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const { decay, mom, oneMinusMom, sqrMom, oneMinusSqrMom, debias2, eps, stepSize } = scalars;
   return tf.tidy(() => {
     // p·1 is p: no multiply without weight decay.
@@ -52,6 +67,10 @@ function adamwWithOps(param: tf.Tensor, grad: tf.Tensor, gradAvg: tf.Tensor, sqr
     const newGradAvg = gradAvg.mul(mom).add(grad.mul(oneMinusMom));
     const newSqrAvg = sqrAvg.mul(sqrMom).add(grad.square().mul(oneMinusSqrMom));
     const denominator = newSqrAvg.div(debias2).sqrt().add(eps);
-    return [decayed.sub(newGradAvg.div(denominator).mul(stepSize)), newGradAvg, newSqrAvg] as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return [decayed.sub(newGradAvg.div(denominator).mul(stepSize)), newGradAvg, newSqrAvg] as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
   });
 }

@@ -44,12 +44,20 @@ export const crossEntropyOp = new Operation<CrossEntropyFn>('crossEntropy')
     ready: () => wasmKernelReady(CROSS_ENTROPY_KERNELS.rowMax),
     run: (logits, targets) => crossEntropyWith('wasm', logits, targets),
   })
-  .register({ name: 'tfjs', ready: () => true, run: (logits, targets) => crossEntropyWith('tfjs', logits, targets) });
+  .register({
+    name: 'tfjs',
+    ready: () => true,
+    run: (logits, targets) => crossEntropyWith('tfjs', logits, targets),
+  });
 
 /** Softmax cross-entropy per row (see crossEntropyOp): `[n, classes]`, `[n]` int32 → `[n]`. */
 export const crossEntropy: CrossEntropyFn = crossEntropyOp.run;
 
-function crossEntropyWith(kernels: CrossEntropyKernels, logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+function crossEntropyWith(
+  kernels: CrossEntropyKernels,
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+): tf.Tensor1D {
   const run = customOp(([logitsIn], save) => {
     const { losses, probabilities } = crossEntropyForward(kernels, logitsIn as tf.Tensor2D, targets);
     // The targets are saved too: the caller's scope is disposed before the backward runs.
@@ -81,7 +89,11 @@ export function crossEntropyKernels(logits: tf.Tensor2D, targets: tf.Tensor1D): 
  * @param targets `[n]` int32
  * @returns per-row losses `[n]` and the softmax `[n, classes]` the gradient needs
  */
-export function crossEntropyForward(kernels: CrossEntropyKernels, logits: tf.Tensor2D, targets: tf.Tensor1D): { losses: tf.Tensor1D; probabilities: tf.Tensor2D } {
+export function crossEntropyForward(
+  kernels: CrossEntropyKernels,
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+): { losses: tf.Tensor1D; probabilities: tf.Tensor2D } {
   const [n, classes] = logits.shape;
   const [probabilities, logSumExp] = softmaxWithLogSumExp(kernels, logits); // [n, classes], [n]
   const flatIndex = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
@@ -96,7 +108,12 @@ export function crossEntropyForward(kernels: CrossEntropyKernels, logits: tf.Ten
  * @param dy `[n]` the gradient of each row's loss
  * @returns `[n, classes]`
  */
-export function crossEntropyGradient(kernels: CrossEntropyKernels, probabilities: tf.Tensor2D, targets: tf.Tensor1D, dy: tf.Tensor1D): tf.Tensor2D {
+export function crossEntropyGradient(
+  kernels: CrossEntropyKernels,
+  probabilities: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  dy: tf.Tensor1D,
+): tf.Tensor2D {
   const [n, classes] = probabilities.shape;
   if (kernels !== 'tfjs' && targets.dtype === 'int32') {
     return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.grad, { probabilities, targets, dy }) as tf.Tensor2D;
@@ -111,7 +128,11 @@ export function crossEntropyGradient(kernels: CrossEntropyKernels, probabilities
  * @returns `[[n, classes], [n]]`
  */
 function softmaxWithLogSumExp(kernels: CrossEntropyKernels, z: tf.Tensor2D): [tf.Tensor2D, tf.Tensor1D] {
-  if (kernels === 'native') return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.softmax, { x: z }) as unknown as [tf.Tensor2D, tf.Tensor1D];
+  if (kernels === 'native')
+    return tf.engine().runKernel(CROSS_ENTROPY_KERNELS.softmax, { x: z }) as unknown as [
+      tf.Tensor2D,
+      tf.Tensor1D,
+    ];
   const probabilities = tf.softmax(z);
   return [probabilities, tf.sub(rowMax(kernels, z), tf.log(rowMax(kernels, probabilities)))];
 }

@@ -16,7 +16,11 @@ export class DerivedWeightCache {
    */
   get(key: string, sources: tf.Tensor[], make: () => tf.Tensor[]): tf.Tensor[] {
     const hit = this.entries.get(key);
-    if (hit !== undefined && hit.sources.length === sources.length && hit.sources.every((id, i) => id === sources[i]!.dataId)) {
+    if (
+      hit !== undefined &&
+      hit.sources.length === sources.length &&
+      hit.sources.every((id, i) => id === sources[i]!.dataId)
+    ) {
       return hit.values;
     }
     if (hit !== undefined) tf.dispose(hit.values);

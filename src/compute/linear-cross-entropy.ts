@@ -23,11 +23,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { customOp, gradientTapeOn, releaseSaved } from './custom-op.js';
-import { crossEntropy, crossEntropyForward, crossEntropyGradient, crossEntropyKernels } from './cross-entropy.js';
+import {
+  crossEntropy,
+  crossEntropyForward,
+  crossEntropyGradient,
+  crossEntropyKernels,
+} from './cross-entropy.js';
 import { columnSum, linear, linearForward, linearUsesFlags } from './linear.js';
 import { Operation } from './registry.js';
 
-type LinearCrossEntropyFn = (x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, targets: tf.Tensor1D, chunkRows?: number) => tf.Scalar;
+type LinearCrossEntropyFn = (
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor1D | undefined,
+  targets: tf.Tensor1D,
+  chunkRows?: number,
+) => tf.Scalar;
 
 let chunkBytes = 64 * 2 ** 20;
 
@@ -68,7 +79,12 @@ export const linearCrossEntropyOp = new Operation<LinearCrossEntropyFn>('linearC
   .register({ name: 'chunked', ready: () => true, run: chunkedLinearCrossEntropy })
   .register({ name: 'unfused', reference: true, ready: () => true, run: unfused });
 
-function unfused(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, targets: tf.Tensor1D): tf.Scalar {
+function unfused(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor1D | undefined,
+  targets: tf.Tensor1D,
+): tf.Scalar {
   return tf.tidy(() => tf.mean(crossEntropy(linear(x, weight, bias), targets)) as tf.Scalar);
 }
 
@@ -85,20 +101,33 @@ function chunksOf(n: number, rows: number): [number, number][] {
 /** Rows `[start, start + size)` of `t` (t itself when that is all of it). */
 function rowsOf<T extends tf.Tensor>(t: T, start: number, size: number): T {
   if (start === 0 && size === t.shape[0]) return t;
-  return tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1).map(() => -1)]) as T;
+  return tf.slice(
+    t,
+    [start, ...t.shape.slice(1).map(() => 0)],
+    [size, ...t.shape.slice(1).map(() => -1)],
+  ) as T;
 }
 
-function chunkedLinearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, targets: tf.Tensor1D, chunkRows?: number): tf.Scalar {
+function chunkedLinearCrossEntropy(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor1D | undefined,
+  targets: tf.Tensor1D,
+  chunkRows?: number,
+): tf.Scalar {
   const [n] = x.shape;
   const rows = chunkRows ?? chunkRowsFor(n, weight.shape[0]);
-  if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`chunkRows must be a whole number ≥ 1, got ${rows}`);
+  if (!Number.isInteger(rows) || rows < 1)
+    throw new RangeError(`chunkRows must be a whole number ≥ 1, got ${rows}`);
   // No rows: no chunks; the plain composition gives the mean of nothing (NaN) as before.
   if (n === 0) return unfused(x, weight, bias, targets);
   // Without a tape nothing needs the gradients: the losses alone, chunk by chunk.
   if (!gradientTapeOn()) {
     return tf.tidy(() => {
       const losses = chunksOf(n, rows).map(([start, size]) =>
-        tf.tidy(() => crossEntropy(linear(rowsOf(x, start, size), weight, bias), rowsOf(targets, start, size))),
+        tf.tidy(() =>
+          crossEntropy(linear(rowsOf(x, start, size), weight, bias), rowsOf(targets, start, size)),
+        ),
       );
       return tf.mean(losses.length === 1 ? losses[0]! : tf.concat(losses)) as tf.Scalar;
     });
@@ -129,9 +158,19 @@ function chunkedLinearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf
  * addition commutes), without a third `[classes, in]` tensor alive at once.
  * @param g `[rows, classes]`; x `[rows, in]`; sum `[classes, in]` (`[in, classes]` transposed)
  */
-function addWeightGradient(flags: boolean, transposeG: boolean, g: tf.Tensor2D, x: tf.Tensor2D, sum: tf.Tensor2D | undefined): tf.Tensor2D {
+function addWeightGradient(
+  flags: boolean,
+  transposeG: boolean,
+  g: tf.Tensor2D,
+  x: tf.Tensor2D,
+  sum: tf.Tensor2D | undefined,
+): tf.Tensor2D {
   if (flags) {
-    return (sum === undefined ? tf.matMul(g, x, true, false) : tf.fused.matMul({ a: g, b: x, transposeA: true, bias: sum })) as tf.Tensor2D;
+    return (
+      sum === undefined
+        ? tf.matMul(g, x, true, false)
+        : tf.fused.matMul({ a: g, b: x, transposeA: true, bias: sum })
+    ) as tf.Tensor2D;
   }
   const part = transposeG ? tf.matMul(g.transpose(), x) : tf.matMul(x.transpose(), g);
   return (sum === undefined ? part : tf.add(sum, part)) as tf.Tensor2D;
@@ -142,7 +181,11 @@ function addWeightGradient(flags: boolean, transposeG: boolean, g: tf.Tensor2D, 
  * @returns loss scalar; dx `[n, in]`; dw `[classes, in]`; db `[classes]` (with a bias)
  */
 function lossAndGradients(
-  x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined, targets: tf.Tensor1D, rows: number,
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D | undefined,
+  targets: tf.Tensor1D,
+  rows: number,
 ): { loss: tf.Scalar; dx: tf.Tensor2D; dw: tf.Tensor2D; db: tf.Tensor1D | undefined } {
   const [n, nIn] = x.shape;
   const classes = w.shape[0];
@@ -172,7 +215,9 @@ function lossAndGradients(
         loss,
         dx: tf.matMul(g, w) as tf.Tensor2D, // [size, in]
         dw: addWeightGradient(flags, transposeG, g, xc, dw),
-        ...(dbPart === undefined ? {} : { db: db === undefined ? dbPart : (tf.add(db, dbPart) as tf.Tensor1D) }),
+        ...(dbPart === undefined
+          ? {}
+          : { db: db === undefined ? dbPart : (tf.add(db, dbPart) as tf.Tensor1D) }),
       };
     });
     if (dw !== undefined) dw.dispose();

@@ -33,7 +33,12 @@ export interface InferenceCache {
   key: string;
 }
 
-type LinearFn = (x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D, inference?: InferenceCache) => tf.Tensor2D;
+type LinearFn = (
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias?: tf.Tensor1D,
+  inference?: InferenceCache,
+) => tf.Tensor2D;
 
 /**
  * `y = x·Wᵀ + b`, differentiable w.r.t. all three; with `inference` no gradient reaches the weight
@@ -45,8 +50,17 @@ type LinearFn = (x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D, infere
  * @returns `[n, out]`
  */
 export const linearOp = new Operation<LinearFn>('linear')
-  .register({ name: 'native', backends: ['wasm'], ready: transposeFlagsFree, run: (x, w, b, inference) => linearWith(true, x, w, b, inference) })
-  .register({ name: 'tfjs', ready: () => true, run: (x, w, b, inference) => linearWith(false, x, w, b, inference) });
+  .register({
+    name: 'native',
+    backends: ['wasm'],
+    ready: transposeFlagsFree,
+    run: (x, w, b, inference) => linearWith(true, x, w, b, inference),
+  })
+  .register({
+    name: 'tfjs',
+    ready: () => true,
+    run: (x, w, b, inference) => linearWith(false, x, w, b, inference),
+  });
 
 /** PyTorch's `F.linear` (see linearOp): `[n, in]`, `[out, in]`, `[out]` → `[n, out]`. */
 export const linear: LinearFn = linearOp.run;
@@ -66,16 +80,34 @@ export function linearUsesFlags(x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.T
  * @param bias `[out]` or undefined
  * @returns `[n, out]`
  */
-export function linearForward(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D, weightT?: tf.Tensor2D): tf.Tensor2D {
+export function linearForward(
+  flags: boolean,
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias?: tf.Tensor1D,
+  weightT?: tf.Tensor2D,
+): tf.Tensor2D {
   // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
-  if (flags) return (bias === undefined ? tf.matMul(x, weight, false, true) : tf.fused.matMul({ a: x, b: weight, transposeB: true, bias })) as tf.Tensor2D;
+  if (flags)
+    return (
+      bias === undefined
+        ? tf.matMul(x, weight, false, true)
+        : tf.fused.matMul({ a: x, b: weight, transposeB: true, bias })
+    ) as tf.Tensor2D;
   const y = tf.matMul(x, weightT ?? weight.transpose());
   return (bias === undefined ? y : tf.add(y, bias)) as tf.Tensor2D;
 }
 
-function linearWith(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: tf.Tensor1D, inference?: InferenceCache): tf.Tensor2D {
+function linearWith(
+  flags: boolean,
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias?: tf.Tensor1D,
+  inference?: InferenceCache,
+): tf.Tensor2D {
   if (inference !== undefined) return linearForInference(flags, x, weight, bias, inference);
-  const forward = (xIn: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D => linearForward(flags, xIn, w, b);
+  const forward = (xIn: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D =>
+    linearForward(flags, xIn, w, b);
   const backward = (dy: tf.Tensor2D, xIn: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
     const [n, nIn] = xIn.shape;
     const nOut = w.shape[0];
@@ -108,7 +140,10 @@ function linearWith(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: 
     return {
       value: forward(xIn as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const grads = [...backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D), columnSum(dy as tf.Tensor2D)];
+        const grads = [
+          ...backward(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+          columnSum(dy as tf.Tensor2D),
+        ];
         releaseSaved(saved);
         return grads;
       },
@@ -122,10 +157,17 @@ function linearWith(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias?: 
  * @param x `[n, in]`; weight `[out, in]`; bias `[out]` or undefined
  * @returns `[n, out]`
  */
-function linearForInference(flags: boolean, x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, inference: InferenceCache): tf.Tensor2D {
+function linearForInference(
+  flags: boolean,
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor1D | undefined,
+  inference: InferenceCache,
+): tf.Tensor2D {
   const [weightT] = inference.cache.get(inference.key, [weight], () => [weight.transpose()]);
   // With the native kernels the bias is added inside the matmul call.
-  if (bias !== undefined && flags) return tf.fused.matMul({ a: x, b: weightT as tf.Tensor2D, bias }) as tf.Tensor2D;
+  if (bias !== undefined && flags)
+    return tf.fused.matMul({ a: x, b: weightT as tf.Tensor2D, bias }) as tf.Tensor2D;
   const logits = tf.matMul(x, weightT as tf.Tensor2D);
   return (bias === undefined ? logits : tf.add(logits, bias)) as tf.Tensor2D;
 }

@@ -34,7 +34,10 @@ export function fusedCell(sigmoids: tf.Tensor2D, c2Prev: tf.Tensor2D): tf.Tensor
  * @returns `[tanh(c_t), h_t]`, each `[bs, H]`
  */
 export function fusedOutput(sigmoids: tf.Tensor2D, sigmoidC2: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-  return tf.engine().runKernel(LSTM_KERNELS.out, { sigmoids, sigmoidC2 }) as unknown as [tf.Tensor2D, tf.Tensor2D];
+  return tf.engine().runKernel(LSTM_KERNELS.out, { sigmoids, sigmoidC2 }) as unknown as [
+    tf.Tensor2D,
+    tf.Tensor2D,
+  ];
 }
 
 /**
@@ -56,7 +59,10 @@ export function fusedBackStep(
 ): [tf.Tensor2D, tf.Tensor2D] {
   const inputs: Record<string, tf.Tensor> = { dy, coefA, coefB, forget };
   if (mm !== undefined && carry !== undefined) Object.assign(inputs, { mm, carry });
-  return tf.engine().runKernel(LSTM_KERNELS.backStep, inputs, { step, rows: bs }) as unknown as [tf.Tensor2D, tf.Tensor2D];
+  return tf.engine().runKernel(LSTM_KERNELS.backStep, inputs, { step, rows: bs }) as unknown as [
+    tf.Tensor2D,
+    tf.Tensor2D,
+  ];
 }
 
 /**
@@ -68,8 +74,16 @@ export function fusedBackStep(
  * @param tanhCells `[R, H]`
  * @returns `[A [R, H], B [R, 4H], forget [R, H]]`
  */
-export function fusedBackwardCoefficients(sigmoids: tf.Tensor2D, cells: tf.Tensor2D, tanhCells: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
-  return tf.engine().runKernel(LSTM_KERNELS.coefficients, { sigmoids, cells, tanhCells }) as unknown as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+export function fusedBackwardCoefficients(
+  sigmoids: tf.Tensor2D,
+  cells: tf.Tensor2D,
+  tanhCells: tf.Tensor2D,
+): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(LSTM_KERNELS.coefficients, { sigmoids, cells, tanhCells }) as unknown as [
+    tf.Tensor2D,
+    tf.Tensor2D,
+    tf.Tensor2D,
+  ];
 }
 
 /**
@@ -94,8 +108,20 @@ export function nativeLstmAvailable(): boolean {
  * @returns `[output (h_1 .. h_T) [T·bs, H], 2c_T [bs, H]]`, and with `keep` after them σ of the gates
  *   `[T·bs, 4H]`, tanh(c_t) `[T·bs, H]`, 2c_0 .. 2c_T `[(T+1)·bs, H]`, h_0 .. h_{T-1} `[T·bs, H]`
  */
-export function fusedLstmForward(projected: tf.Tensor2D, weightHh: tf.Tensor2D, h0: tf.Tensor2D, c2First: tf.Tensor2D, keep: boolean): tf.Tensor2D[] {
-  return tf.engine().runKernel(LSTM_KERNELS.forward, { projected, weightHh, h0, c2First }, { keep }) as unknown as tf.Tensor2D[];
+export function fusedLstmForward(
+  projected: tf.Tensor2D,
+  weightHh: tf.Tensor2D,
+  h0: tf.Tensor2D,
+  c2First: tf.Tensor2D,
+  keep: boolean,
+): tf.Tensor2D[] {
+  return tf
+    .engine()
+    .runKernel(
+      LSTM_KERNELS.forward,
+      { projected, weightHh, h0, c2First },
+      { keep },
+    ) as unknown as tf.Tensor2D[];
 }
 
 /**
@@ -106,7 +132,14 @@ export function fusedLstmForward(projected: tf.Tensor2D, weightHh: tf.Tensor2D, 
  * @returns dz `[T·bs, 4H]`, the gradient w.r.t. every step's gate pre-activations
  */
 export function fusedLstmBackward(
-  dy: tf.Tensor2D, sigmoids: tf.Tensor2D, cells: tf.Tensor2D, tanhC: tf.Tensor2D, weightHh: tf.Tensor2D, bs: number,
+  dy: tf.Tensor2D,
+  sigmoids: tf.Tensor2D,
+  cells: tf.Tensor2D,
+  tanhC: tf.Tensor2D,
+  weightHh: tf.Tensor2D,
+  bs: number,
 ): tf.Tensor2D {
-  return tf.engine().runKernel(LSTM_KERNELS.backward, { dy, sigmoids, cells, tanhC, weightHh }, { rows: bs }) as tf.Tensor2D;
+  return tf
+    .engine()
+    .runKernel(LSTM_KERNELS.backward, { dy, sigmoids, cells, tanhC, weightHh }, { rows: bs }) as tf.Tensor2D;
 }

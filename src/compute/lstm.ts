@@ -36,7 +36,14 @@ import { customOp, detach, gradientTapeOn, releaseSaved } from './custom-op.js';
 import type { DerivedWeightCache } from './derived-weights.js';
 import { columnSum, transposeFlagsFree } from './linear.js';
 import {
-  fusedBackStep, fusedBackwardCoefficients, fusedCell, fusedLstmAvailable, fusedLstmBackward, fusedLstmForward, fusedOutput, nativeLstmAvailable,
+  fusedBackStep,
+  fusedBackwardCoefficients,
+  fusedCell,
+  fusedLstmAvailable,
+  fusedLstmBackward,
+  fusedLstmForward,
+  fusedOutput,
+  nativeLstmAvailable,
 } from './lstm-kernels.js';
 import { Operation } from './registry.js';
 
@@ -96,7 +103,12 @@ export interface LstmInferenceCache {
   key: string;
 }
 
-type LstmLayerFn = (x: tf.Tensor3D, weights: LstmWeights, initial: LstmState, inference?: LstmInferenceCache) => LstmResult;
+type LstmLayerFn = (
+  x: tf.Tensor3D,
+  weights: LstmWeights,
+  initial: LstmState,
+  inference?: LstmInferenceCache,
+) => LstmResult;
 
 /** Which kernels an LSTM call runs: see the file comment. */
 type Kernels = 'native' | 'wasm' | 'tfjs';
@@ -120,16 +132,32 @@ export const lstmLayerOp = new Operation<LstmLayerFn>('lstmLayer')
     accepts: (x) => x.shape[0] > 0,
     run: (x, weights, initial, inference) => lstmWith('native', x, weights, initial, inference),
   })
-  .register({ name: 'wasm', backends: ['wasm'], ready: fusedLstmAvailable, run: (x, weights, initial, inference) => lstmWith('wasm', x, weights, initial, inference) })
-  .register({ name: 'tfjs', ready: () => true, run: (x, weights, initial, inference) => lstmWith('tfjs', x, weights, initial, inference) })
+  .register({
+    name: 'wasm',
+    backends: ['wasm'],
+    ready: fusedLstmAvailable,
+    run: (x, weights, initial, inference) => lstmWith('wasm', x, weights, initial, inference),
+  })
+  .register({
+    name: 'tfjs',
+    ready: () => true,
+    run: (x, weights, initial, inference) => lstmWith('tfjs', x, weights, initial, inference),
+  })
   .register({ name: 'autodiff', reference: true, ready: () => true, run: lstmAutodiff });
 
 /** One LSTM layer over a sequence (see lstmLayerOp). */
 export const lstmLayer: LstmLayerFn = lstmLayerOp.run;
 
-function lstmWith(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, initial: LstmState, inference?: LstmInferenceCache): LstmResult {
+function lstmWith(
+  kernels: Kernels,
+  x: tf.Tensor3D,
+  weights: LstmWeights,
+  initial: LstmState,
+  inference?: LstmInferenceCache,
+): LstmResult {
   if (gradientTapeOn()) return lstmTrainable(kernels, x, weights, initial);
-  const prepared = inference === undefined || kernels === 'native' ? undefined : preparedWeights(weights, inference);
+  const prepared =
+    inference === undefined || kernels === 'native' ? undefined : preparedWeights(weights, inference);
   const { output, state } = lstmForward(kernels, x, weights, initial, prepared);
   return { output, state: { h: tf.keep(state.h.clone()), c: tf.keep(state.c) } };
 }
@@ -169,9 +197,18 @@ function lstmForward(
   if (kernels === 'native' && seqLen > 0) {
     const hidden = weights.weightHh.shape[1];
     const projected = nativeInputProjection(x2d, weights);
-    const [output, c2Last] = fusedLstmForward(projected, weights.weightHh, initial.h, tf.mul(initial.c, 2), false) as [tf.Tensor2D, tf.Tensor2D];
+    const [output, c2Last] = fusedLstmForward(
+      projected,
+      weights.weightHh,
+      initial.h,
+      tf.mul(initial.c, 2),
+      false,
+    ) as [tf.Tensor2D, tf.Tensor2D];
     const h = tf.slice(output, [(seqLen - 1) * bs, 0], [bs, hidden]);
-    return { output: output.reshape([seqLen, bs, hidden]), state: { h, c: tf.mul(c2Last, 0.5) as tf.Tensor2D } };
+    return {
+      output: output.reshape([seqLen, bs, hidden]),
+      state: { h, c: tf.mul(c2Last, 0.5) as tf.Tensor2D },
+    };
   }
   const ready = prepared ?? prepareLstmWeights(weights);
   const projected = inputProjection(x2d, ready);
@@ -193,7 +230,12 @@ function lstmForward(
  * @param x `[T, bs, in]`; initial `{h, c}` `[bs, H]` (constants, not disposed)
  * @returns output `[T, bs, H]`; final state `{h, c}` `[bs, H]`, detached and kept
  */
-function lstmTrainable(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, initial: LstmState): LstmResult {
+function lstmTrainable(
+  kernels: Kernels,
+  x: tf.Tensor3D,
+  weights: LstmWeights,
+  initial: LstmState,
+): LstmResult {
   const [seqLen, bs, nIn] = x.shape;
   const hidden = weights.weightHh.shape[1];
   let finalState: LstmState | undefined;
@@ -201,7 +243,13 @@ function lstmTrainable(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, i
   const native = kernels === 'native' && seqLen > 0;
 
   const run = customOp((inputs, save) => {
-    const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+    const [x2d, weightIh, weightHh, biasIh, biasHh] = inputs as [
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.Tensor1D,
+      tf.Tensor1D,
+    ];
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const grads = lstmBackward(dy as tf.Tensor2D, saved, seqLen, bs, fused, native);
       releaseSaved(saved);
@@ -209,9 +257,18 @@ function lstmTrainable(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, i
     };
     if (native) {
       const projected = nativeInputProjection(x2d, { weightIh, weightHh, biasIh, biasHh });
-      const [output, c2Last, sigmoids, tanhC, cells, hPrev] = fusedLstmForward(projected, weightHh, initial.h, tf.mul(initial.c, 2), true);
+      const [output, c2Last, sigmoids, tanhC, cells, hPrev] = fusedLstmForward(
+        projected,
+        weightHh,
+        initial.h,
+        tf.mul(initial.c, 2),
+        true,
+      );
       save([x2d, weightIh, weightHh, sigmoids!, tanhC!, cells!, hPrev!]);
-      finalState = { h: tf.keep(tf.slice(output!, [(seqLen - 1) * bs, 0], [bs, hidden])), c: tf.keep(tf.mul(c2Last!, 0.5)) as tf.Tensor2D };
+      finalState = {
+        h: tf.keep(tf.slice(output!, [(seqLen - 1) * bs, 0], [bs, hidden])),
+        c: tf.keep(tf.mul(c2Last!, 0.5)) as tf.Tensor2D,
+      };
       return { value: output!, gradFunc };
     }
     const prepared = prepareLstmWeights({ weightIh, weightHh, biasIh, biasHh });
@@ -247,14 +304,21 @@ function lstmTrainable(kernels: Kernels, x: tf.Tensor3D, weights: LstmWeights, i
     return { value: output, gradFunc };
   });
 
-  const out2d = run(x.reshape([seqLen * bs, nIn]), weights.weightIh, weights.weightHh, weights.biasIh, weights.biasHh);
+  const out2d = run(
+    x.reshape([seqLen * bs, nIn]),
+    weights.weightIh,
+    weights.weightHh,
+    weights.biasIh,
+    weights.biasHh,
+  );
   return { output: out2d.reshape([seqLen, bs, hidden]), state: finalState! };
 }
 
 /** `[T*bs, in] -> [T*bs, 4H]`: x·W_ihᵀ + b_ih + b_hh for every step in one matmul. */
 function inputProjection(x2d: tf.Tensor2D, prepared: PreparedLstmWeights): tf.Tensor2D {
   // With the native kernels the bias is added inside the matmul call (the same sum, one pass fewer).
-  if (transposeFlagsFree()) return tf.fused.matMul({ a: x2d, b: prepared.weightIhT, bias: prepared.bias }) as tf.Tensor2D;
+  if (transposeFlagsFree())
+    return tf.fused.matMul({ a: x2d, b: prepared.weightIhT, bias: prepared.bias }) as tf.Tensor2D;
   return tf.add(tf.matMul(x2d, prepared.weightIhT), prepared.bias) as tf.Tensor2D;
 }
 
@@ -263,7 +327,12 @@ function inputProjection(x2d: tf.Tensor2D, prepared: PreparedLstmWeights): tf.Te
  * kernel doubles them), W_ih read transposed in place by the native matmul.
  */
 function nativeInputProjection(x2d: tf.Tensor2D, weights: LstmWeights): tf.Tensor2D {
-  return tf.fused.matMul({ a: x2d, b: weights.weightIh, transposeB: true, bias: tf.add(weights.biasIh, weights.biasHh) }) as tf.Tensor2D;
+  return tf.fused.matMul({
+    a: x2d,
+    b: weights.weightIh,
+    transposeB: true,
+    bias: tf.add(weights.biasIh, weights.biasHh),
+  }) as tf.Tensor2D;
 }
 
 /** `[1, 4H]`: 1 on the i, f, o columns, 2 on the g columns. */
@@ -312,9 +381,18 @@ function cellStep(
  * @param native run the whole sequential part as one native call (lstm-kernels.ts fusedLstmBackward)
  * @returns gradients for (x2d `[T*bs, in]`, weightIh, weightHh, biasIh, biasHh)
  */
-function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number, fused: boolean, native: boolean): tf.Tensor[] {
+function lstmBackward(
+  dy: tf.Tensor2D,
+  saved: tf.Tensor[],
+  seqLen: number,
+  bs: number,
+  fused: boolean,
+  native: boolean,
+): tf.Tensor[] {
   const [x2d, weightIh, weightHh, sigmoids, tanhCells, cells, hPrev] = saved as tf.Tensor2D[];
-  const dz = native ? fusedLstmBackward(dy, sigmoids!, cells!, tanhCells!, weightHh!, bs) : dzByStep(dy, saved, seqLen, bs, fused);
+  const dz = native
+    ? fusedLstmBackward(dy, sigmoids!, cells!, tanhCells!, weightHh!, bs)
+    : dzByStep(dy, saved, seqLen, bs, fused);
   let dWeightIh: tf.Tensor2D;
   let dWeightHh: tf.Tensor2D;
   if (transposeFlagsFree()) {
@@ -338,7 +416,13 @@ function lstmBackward(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: n
  * fused per-step ones where `fused`).
  * @returns dz `[T*bs, 4H]`
  */
-function dzByStep(dy: tf.Tensor2D, saved: tf.Tensor[], seqLen: number, bs: number, fused: boolean): tf.Tensor2D {
+function dzByStep(
+  dy: tf.Tensor2D,
+  saved: tf.Tensor[],
+  seqLen: number,
+  bs: number,
+  fused: boolean,
+): tf.Tensor2D {
   const [, , weightHh, sigmoids, tanhCells, cells] = saved as tf.Tensor2D[];
   const rows = seqLen * bs;
   const hidden = weightHh!.shape[1];

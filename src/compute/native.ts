@@ -42,8 +42,22 @@ export interface NativeKernels {
    * (or when the slot holds another `owner`'s panels, or another shape's).
    */
   gemm(
-    memory: ArrayBuffer, a: number, b: number, c: number, m: number, k: number, n: number, batches: number, slot: number, repack: boolean,
-    transposeA: boolean, transposeB: boolean, addend: number, addendIsRow: boolean, sigmoid: boolean, owner: number,
+    memory: ArrayBuffer,
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    batches: number,
+    slot: number,
+    repack: boolean,
+    transposeA: boolean,
+    transposeB: boolean,
+    addend: number,
+    addendIsRow: boolean,
+    sigmoid: boolean,
+    owner: number,
   ): void;
   /**
    * A whole LSTM layer's forward pass, T steps of gates, cell and output (lstm.ts cellStep), the
@@ -54,8 +68,20 @@ export interface NativeKernels {
    * at byte offsets of `memory`; -1 for sigmoids, tanhC, cells, hPrev or c2Last: not kept.
    */
   lstmForward(
-    memory: ArrayBuffer, projected: number, weightHh: number, h0: number, c2First: number, sigmoids: number, tanhC: number, cells: number,
-    output: number, hPrev: number, c2Last: number, seqLen: number, rows: number, hidden: number,
+    memory: ArrayBuffer,
+    projected: number,
+    weightHh: number,
+    h0: number,
+    c2First: number,
+    sigmoids: number,
+    tanhC: number,
+    cells: number,
+    output: number,
+    hPrev: number,
+    c2Last: number,
+    seqLen: number,
+    rows: number,
+    hidden: number,
   ): void;
   /**
    * Back-propagation through time for a whole layer (lstm.ts lstmBackward's sequential part with
@@ -63,7 +89,15 @@ export interface NativeKernels {
    * `[T·rows, H]`, weightHh `[4H, H]`; writes dz `[T·rows, 4H]`.
    */
   lstmBackward(
-    memory: ArrayBuffer, dy: number, sigmoids: number, cells: number, tanhC: number, weightHh: number, dz: number, seqLen: number, rows: number,
+    memory: ArrayBuffer,
+    dy: number,
+    sigmoids: number,
+    cells: number,
+    tanhC: number,
+    weightHh: number,
+    dz: number,
+    seqLen: number,
+    rows: number,
     hidden: number,
   ): void;
   /**
@@ -71,13 +105,36 @@ export interface NativeKernels {
    * wasm-kernels.ts AdamWScalars, rounded to float32): p, g, m, v in; pOut, mOut, vOut out.
    */
   adamw(
-    memory: ArrayBuffer, p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
-    decay: number, mom: number, oneMinusMom: number, sqrMom: number, oneMinusSqrMom: number, debias2: number, eps: number, stepSize: number,
+    memory: ArrayBuffer,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    n: number,
+    decay: number,
+    mom: number,
+    oneMinusMom: number,
+    sqrMom: number,
+    oneMinusSqrMom: number,
+    debias2: number,
+    eps: number,
+    stepSize: number,
   ): void;
   /** out `[cols]` = Σ over rows of x `[rows, cols]`, each column summed in float64 row after row. */
   columnSum(memory: ArrayBuffer, x: number, out: number, rows: number, cols: number): void;
   /** out = (p − onehot(targets))·dy per row: p, out float32 `[rows, classes]`, targets int32 `[rows]`, dy float32 `[rows]`. */
-  crossEntropyGrad(memory: ArrayBuffer, p: number, targets: number, dy: number, out: number, rows: number, classes: number): void;
+  crossEntropyGrad(
+    memory: ArrayBuffer,
+    p: number,
+    targets: number,
+    dy: number,
+    out: number,
+    rows: number,
+    classes: number,
+  ): void;
   /** p = softmax(z) per row, lse = log Σ exp(z) per row, float32 `[rows, cols]` at byte offsets of `memory`. */
   softmax(memory: ArrayBuffer, z: number, p: number, lse: number, rows: number, cols: number): void;
 }
@@ -151,5 +208,7 @@ export function setNativeKernelsEnabled(on: boolean): void {
  */
 export function wasmMatMulLabel(wasmKernelsOn: boolean, threads = nativeThreads()): string {
   if (!wasmKernelsOn) return 'XNNPACK';
-  return loadNativeKernels() !== null ? `native AVX2, ${threads} thread${threads > 1 ? 's' : ''}` : 'ulmfit wasm (relaxed SIMD)';
+  return loadNativeKernels() !== null
+    ? `native AVX2, ${threads} thread${threads > 1 ? 's' : ''}`
+    : 'ulmfit wasm (relaxed SIMD)';
 }

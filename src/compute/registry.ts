@@ -41,7 +41,9 @@ export class Operation<F extends (...args: never[]) => unknown> {
   /** Every implementation that can run on the current backend now, preferred first (references last). */
   available(): Implementation<F>[] {
     const backend = tf.getBackend();
-    return this.implementations.filter((impl) => (impl.backends === undefined || impl.backends.includes(backend)) && impl.ready());
+    return this.implementations.filter(
+      (impl) => (impl.backends === undefined || impl.backends.includes(backend)) && impl.ready(),
+    );
   }
 
   /**
@@ -53,11 +55,17 @@ export class Operation<F extends (...args: never[]) => unknown> {
     const candidates = this.available();
     if (this.chosen !== undefined) {
       const chosen = candidates.find((impl) => impl.name === this.chosen);
-      if (chosen === undefined) throw new Error(`${this.name}: implementation '${this.chosen}' cannot run on the ${tf.getBackend()} backend now`);
+      if (chosen === undefined)
+        throw new Error(
+          `${this.name}: implementation '${this.chosen}' cannot run on the ${tf.getBackend()} backend now`,
+        );
       return chosen;
     }
-    const picked = candidates.find((impl) => impl.reference !== true && (impl.accepts === undefined || impl.accepts(...args)));
-    if (picked === undefined) throw new Error(`${this.name}: no implementation runs on the ${tf.getBackend()} backend`);
+    const picked = candidates.find(
+      (impl) => impl.reference !== true && (impl.accepts === undefined || impl.accepts(...args)),
+    );
+    if (picked === undefined)
+      throw new Error(`${this.name}: no implementation runs on the ${tf.getBackend()} backend`);
     return picked;
   }
 

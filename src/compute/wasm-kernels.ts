@@ -61,26 +61,86 @@ interface KernelExports {
   pack(b: number, bp: number, k: number, n: number, ldb: number): void;
   gemm(a: number, bp: number, c: number, m: number, n: number, k: number, ldc: number, tile: number): void;
   colsum(x: number, acc: number, out: number, rows: number, cols: number): void;
-  lstm_cell(sI: number, sF: number, sG: number, c2Prev: number, c2: number, rows: number, hidden: number): void;
+  lstm_cell(
+    sI: number,
+    sF: number,
+    sG: number,
+    c2Prev: number,
+    c2: number,
+    rows: number,
+    hidden: number,
+  ): void;
   lstm_out(sO: number, sigmoidC2: number, tanhC: number, h: number, rows: number, hidden: number): void;
   lstm_back(
-    dy: number, mm: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number, carry: number,
-    dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
+    dy: number,
+    mm: number,
+    coefA: number,
+    bI: number,
+    bF: number,
+    bG: number,
+    bO: number,
+    forget: number,
+    carry: number,
+    dzI: number,
+    dzF: number,
+    dzG: number,
+    dzO: number,
+    carryOut: number,
+    rows: number,
+    hidden: number,
   ): void;
   adamw(
-    p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number,
-    decay: number, mom: number, oneMinusMom: number, sqrMom: number, oneMinusSqrMom: number, debias2: number, eps: number, stepSize: number,
-    rows: number, n: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    decay: number,
+    mom: number,
+    oneMinusMom: number,
+    sqrMom: number,
+    oneMinusSqrMom: number,
+    debias2: number,
+    eps: number,
+    stepSize: number,
+    rows: number,
+    n: number,
   ): void;
   rowmax(x: number, out: number, rows: number, cols: number): void;
   lstm_coef(
-    sI: number, sF: number, sG: number, sO: number, c2Prev: number, tanhC: number, coefA: number,
-    bI: number, bF: number, bG: number, bO: number, forget: number, rows: number, hidden: number,
+    sI: number,
+    sF: number,
+    sG: number,
+    sO: number,
+    c2Prev: number,
+    tanhC: number,
+    coefA: number,
+    bI: number,
+    bF: number,
+    bG: number,
+    bO: number,
+    forget: number,
+    rows: number,
+    hidden: number,
   ): void;
   ce_grad(p: number, targets: number, dy: number, out: number, rows: number, classes: number): void;
   lstm_back_last(
-    dy: number, coefA: number, bI: number, bF: number, bG: number, bO: number, forget: number,
-    dzI: number, dzF: number, dzG: number, dzO: number, carryOut: number, rows: number, hidden: number,
+    dy: number,
+    coefA: number,
+    bI: number,
+    bF: number,
+    bG: number,
+    bO: number,
+    forget: number,
+    dzI: number,
+    dzF: number,
+    dzG: number,
+    dzO: number,
+    carryOut: number,
+    rows: number,
+    hidden: number,
   ): void;
 }
 
@@ -134,14 +194,27 @@ interface PackedEntry {
  * transposing the last two dimensions where asked; undefined for any other operands.
  */
 function matMulShape(
-  a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
 ): { batchShape: number[]; m: number; k: number; n: number; batches: number } | undefined {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || a.shape.length !== b.shape.length) return undefined;
+  if (
+    a.dtype !== 'float32' ||
+    b.dtype !== 'float32' ||
+    a.shape.length < 2 ||
+    a.shape.length !== b.shape.length
+  )
+    return undefined;
   const rank = a.shape.length;
   const batchShape = a.shape.slice(0, rank - 2);
   if (batchShape.some((size, i) => size !== b.shape[i])) return undefined;
-  const [m, k] = transposeA ? [a.shape[rank - 1]!, a.shape[rank - 2]!] : [a.shape[rank - 2]!, a.shape[rank - 1]!];
-  const [kB, n] = transposeB ? [b.shape[rank - 1]!, b.shape[rank - 2]!] : [b.shape[rank - 2]!, b.shape[rank - 1]!];
+  const [m, k] = transposeA
+    ? [a.shape[rank - 1]!, a.shape[rank - 2]!]
+    : [a.shape[rank - 2]!, a.shape[rank - 1]!];
+  const [kB, n] = transposeB
+    ? [b.shape[rank - 1]!, b.shape[rank - 2]!]
+    : [b.shape[rank - 2]!, b.shape[rank - 1]!];
   if (kB !== k) return undefined;
   return { batchShape, m, k, n, batches: batchShape.reduce((product, size) => product * size, 1) };
 }
@@ -186,7 +259,10 @@ export class WasmKernels {
    */
   readonly stats = { calls: 0, nativeCalls: 0, packs: 0, cacheHits: 0 };
 
-  constructor(private readonly backend: BackendWasm, wasmModule: WasmModule) {
+  constructor(
+    private readonly backend: BackendWasm,
+    wasmModule: WasmModule,
+  ) {
     // BackendWasm.wasm is typed as the backend's module interface, which omits these members.
     this.module = backend.wasm as unknown as EmscriptenModule;
     const instance = new wasmApi.Instance(wasmModule, { env: { memory: this.module.asm.memory } });
@@ -203,12 +279,23 @@ export class WasmKernels {
    * @param bIsTemporary b is disposed right after (an explicit transpose): never cache its panels
    * @returns `[...batch, m, n]`, or undefined when the shapes are not ones these kernels take
    */
-  matMul(a: tf.TensorInfo, b: tf.TensorInfo, bIsTemporary = false, transposeA = false, transposeB = false): tf.TensorInfo | undefined {
+  matMul(
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    bIsTemporary = false,
+    transposeA = false,
+    transposeB = false,
+  ): tf.TensorInfo | undefined {
     const shape = matMulShape(a, b, transposeA, transposeB);
     if (shape === undefined) return undefined;
     const { batchShape, m, k, n, batches } = shape;
     const native = loadNativeKernels();
-    if (native !== null) return this.nativeMatMul(native, a, b, [...batchShape, m, n], k, batches, { bIsTemporary, transposeA, transposeB });
+    if (native !== null)
+      return this.nativeMatMul(native, a, b, [...batchShape, m, n], k, batches, {
+        bIsTemporary,
+        transposeA,
+        transposeB,
+      });
     if (transposeA || transposeB || m < MR) return undefined; // single rows: XNNPACK's path is as good
     this.stats.calls++;
     const out = this.backend.makeOutput([...batchShape, m, n], 'float32');
@@ -221,7 +308,8 @@ export class WasmKernels {
     const bBase = this.offsetOf(b);
     const cBase = this.offsetOf(out);
     const blockRows = Math.max(MR, Math.floor(ROW_BLOCK_FLOATS / Math.max(k, 1) / MR) * MR);
-    const blockCols = cached !== undefined ? n : Math.max(NR, Math.floor(PACK_BLOCK_FLOATS / Math.max(k, 1) / NR) * NR);
+    const blockCols =
+      cached !== undefined ? n : Math.max(NR, Math.floor(PACK_BLOCK_FLOATS / Math.max(k, 1) / NR) * NR);
     const packed = cached ?? this.ensureScratch(k * Math.ceil(Math.min(n, blockCols) / NR) * NR);
     for (let batch = 0; batch < batches; batch++) {
       const aBatch = aBase + batch * m * k * 4;
@@ -236,7 +324,16 @@ export class WasmKernels {
         const panels = cached === undefined ? packed : cached + col * k * 4;
         for (let row = 0; row < m; row += blockRows) {
           const rows = Math.min(blockRows, m - row);
-          this.exports.gemm(aBatch + row * k * 4, panels, cBatch + (row * n + col) * 4, rows, width, k, n * 4, this.tile);
+          this.exports.gemm(
+            aBatch + row * k * 4,
+            panels,
+            cBatch + (row * n + col) * 4,
+            rows,
+            width,
+            k,
+            n * 4,
+            this.tile,
+          );
         }
       }
     }
@@ -249,7 +346,12 @@ export class WasmKernels {
    * @returns undefined where the native kernels are not loaded or the operands are not these
    */
   fusedMatMul(
-    a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias: tf.TensorInfo | undefined, activation: string,
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    transposeA: boolean,
+    transposeB: boolean,
+    bias: tf.TensorInfo | undefined,
+    activation: string,
   ): tf.TensorInfo | undefined {
     const native = loadNativeKernels();
     if (native === null || (activation !== 'linear' && activation !== 'sigmoid')) return undefined;
@@ -264,11 +366,21 @@ export class WasmKernels {
       const isRow = biasSize === n && bias.shape[bias.shape.length - 1] === n && bias.shape.length <= 2;
       // The op hands the kernel 3-D operands ([batch, m, k]) and the bias as the caller shaped it.
       const bRank = bias.shape.length;
-      const isFull = bRank >= 2 && biasSize === batches * m * n && bias.shape[bRank - 2] === m && bias.shape[bRank - 1] === n;
+      const isFull =
+        bRank >= 2 &&
+        biasSize === batches * m * n &&
+        bias.shape[bRank - 2] === m &&
+        bias.shape[bRank - 1] === n;
       if (!isRow && !isFull) return undefined;
       addendIsRow = isRow && !isFull;
     }
-    return this.nativeMatMul(native, a, b, outShape, k, batches, { transposeA, transposeB, addend: bias, addendIsRow, sigmoid: activation === 'sigmoid' });
+    return this.nativeMatMul(native, a, b, outShape, k, batches, {
+      transposeA,
+      transposeB,
+      addend: bias,
+      addendIsRow,
+      sigmoid: activation === 'sigmoid',
+    });
   }
 
   /**
@@ -276,9 +388,22 @@ export class WasmKernels {
    * matMul: for short A, keyed by data id, in the addon's own memory (slots picked here).
    */
   private nativeMatMul(
-    native: NativeKernels, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], k: number, batches: number, options: NativeMatMulOptions,
+    native: NativeKernels,
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    outShape: number[],
+    k: number,
+    batches: number,
+    options: NativeMatMulOptions,
   ): tf.TensorInfo {
-    const { bIsTemporary = false, transposeA = false, transposeB = false, addend, addendIsRow = false, sigmoid = false } = options;
+    const {
+      bIsTemporary = false,
+      transposeA = false,
+      transposeB = false,
+      addend,
+      addendIsRow = false,
+      sigmoid = false,
+    } = options;
     const rank = outShape.length;
     const m = outShape[rank - 2]!;
     const n = outShape[rank - 1]!;
@@ -290,13 +415,19 @@ export class WasmKernels {
     let repack = false;
     // Rows under MR read B in place (no panels); packing pays from MR rows. k = 0: nothing to pack.
     if (batches === 1 && m >= MR && m < CACHE_MAX_ROWS && k > 0 && !bIsTemporary) {
-      const index = this.nativeCache.findIndex((entry) => entry.dataId === b.dataId && entry.k === k && entry.n === n && entry.transposed === transposeB);
+      const index = this.nativeCache.findIndex(
+        (entry) =>
+          entry.dataId === b.dataId && entry.k === k && entry.n === n && entry.transposed === transposeB,
+      );
       let entry: PackedEntry;
       if (index >= 0) {
         entry = this.nativeCache.splice(index, 1)[0]!;
         this.stats.cacheHits++;
       } else {
-        const free = this.nativeCache.length < NATIVE_CACHE_SLOTS ? this.nativeCache.length : this.nativeCache.shift()!.pointer;
+        const free =
+          this.nativeCache.length < NATIVE_CACHE_SLOTS
+            ? this.nativeCache.length
+            : this.nativeCache.shift()!.pointer;
         entry = { dataId: b.dataId, k, n, transposed: transposeB, pointer: free };
         repack = true;
         this.stats.packs++;
@@ -306,8 +437,22 @@ export class WasmKernels {
     }
     // The heap's ArrayBuffer is read after makeOutput: growing the heap replaces it.
     native.gemm(
-      this.module.asm.memory.buffer, this.offsetOf(a), this.offsetOf(b), this.offsetOf(out), m, k, n, batches, slot, repack, transposeA, transposeB,
-      addend === undefined ? -1 : this.offsetOf(addend), addendIsRow, sigmoid, this.nativeOwner,
+      this.module.asm.memory.buffer,
+      this.offsetOf(a),
+      this.offsetOf(b),
+      this.offsetOf(out),
+      m,
+      k,
+      n,
+      batches,
+      slot,
+      repack,
+      transposeA,
+      transposeB,
+      addend === undefined ? -1 : this.offsetOf(addend),
+      addendIsRow,
+      sigmoid,
+      this.nativeOwner,
     );
     return out;
   }
@@ -357,7 +502,14 @@ export class WasmKernels {
     const [rows, hidden] = sigmoidC2.shape as [number, number];
     const tanhC = this.backend.makeOutput([rows, hidden], 'float32');
     const h = this.backend.makeOutput([rows, hidden], 'float32');
-    this.exports.lstm_out(this.offsetOf(sigmoids), this.offsetOf(sigmoidC2), this.offsetOf(tanhC), this.offsetOf(h), rows, hidden);
+    this.exports.lstm_out(
+      this.offsetOf(sigmoids),
+      this.offsetOf(sigmoidC2),
+      this.offsetOf(tanhC),
+      this.offsetOf(h),
+      rows,
+      hidden,
+    );
     return [tanhC, h];
   }
 
@@ -369,27 +521,61 @@ export class WasmKernels {
    * @returns keep: `[output [T·rows, H], c2Last [rows, H], sigmoids [T·rows, 4H], tanhC [T·rows, H],
    *   cells [(T+1)·rows, H], hPrev [T·rows, H]]`; else `[output, c2Last]`
    */
-  lstmForward(projected: tf.TensorInfo, weightHh: tf.TensorInfo, h0: tf.TensorInfo, c2First: tf.TensorInfo, keep: boolean): tf.TensorInfo[] {
+  lstmForward(
+    projected: tf.TensorInfo,
+    weightHh: tf.TensorInfo,
+    h0: tf.TensorInfo,
+    c2First: tf.TensorInfo,
+    keep: boolean,
+  ): tf.TensorInfo[] {
     const native = loadNativeKernels();
     if (native === null) throw new Error('LSTM forward: the native kernels are not loaded');
     const [rows, hidden] = h0.shape as [number, number];
     const gates = 4 * hidden;
     const seqLen = projected.shape[0]! / rows;
     const float = [projected, weightHh, h0, c2First].every((t) => t.dtype === 'float32');
-    if (!float || !Number.isInteger(seqLen) || projected.shape[1] !== gates || weightHh.shape[0] !== gates || weightHh.shape[1] !== hidden ||
-        c2First.shape[0] !== rows || c2First.shape[1] !== hidden) {
-      throw new Error(`LSTM forward: [${projected.shape}], [${weightHh.shape}], [${h0.shape}] and [${c2First.shape}] do not fit`);
+    if (
+      !float ||
+      !Number.isInteger(seqLen) ||
+      projected.shape[1] !== gates ||
+      weightHh.shape[0] !== gates ||
+      weightHh.shape[1] !== hidden ||
+      c2First.shape[0] !== rows ||
+      c2First.shape[1] !== hidden
+    ) {
+      throw new Error(
+        `LSTM forward: [${projected.shape}], [${weightHh.shape}], [${h0.shape}] and [${c2First.shape}] do not fit`,
+      );
     }
     const make = (shape: number[]) => this.backend.makeOutput(shape, 'float32');
     const output = make([seqLen * rows, hidden]);
     const c2Last = make([rows, hidden]);
-    const saved = keep ? [make([seqLen * rows, gates]), make([seqLen * rows, hidden]), make([(seqLen + 1) * rows, hidden]), make([seqLen * rows, hidden])] : [];
+    const saved = keep
+      ? [
+          make([seqLen * rows, gates]),
+          make([seqLen * rows, hidden]),
+          make([(seqLen + 1) * rows, hidden]),
+          make([seqLen * rows, hidden]),
+        ]
+      : [];
     const at = (t: tf.TensorInfo | undefined) => (t === undefined ? -1 : this.offsetOf(t));
     const [sigmoids, tanhC, cells, hPrev] = saved;
     // Offsets after every makeOutput (the heap may have grown), and its ArrayBuffer last.
     native.lstmForward(
-      this.module.asm.memory.buffer, at(projected), at(weightHh), at(h0), at(c2First), at(sigmoids), at(tanhC), at(cells), at(output), at(hPrev),
-      at(c2Last), seqLen, rows, hidden,
+      this.module.asm.memory.buffer,
+      at(projected),
+      at(weightHh),
+      at(h0),
+      at(c2First),
+      at(sigmoids),
+      at(tanhC),
+      at(cells),
+      at(output),
+      at(hPrev),
+      at(c2Last),
+      seqLen,
+      rows,
+      hidden,
     );
     return [output, c2Last, ...saved];
   }
@@ -400,20 +586,47 @@ export class WasmKernels {
    * @param dy `[T·rows, H]`; sigmoids `[T·rows, 4H]`; cells `[(T+1)·rows, H]`; tanhC `[T·rows, H]`; weightHh `[4H, H]`
    * @returns dz `[T·rows, 4H]`
    */
-  lstmBackward(dy: tf.TensorInfo, sigmoids: tf.TensorInfo, cells: tf.TensorInfo, tanhC: tf.TensorInfo, weightHh: tf.TensorInfo, rows: number): tf.TensorInfo {
+  lstmBackward(
+    dy: tf.TensorInfo,
+    sigmoids: tf.TensorInfo,
+    cells: tf.TensorInfo,
+    tanhC: tf.TensorInfo,
+    weightHh: tf.TensorInfo,
+    rows: number,
+  ): tf.TensorInfo {
     const native = loadNativeKernels();
     if (native === null) throw new Error('LSTM backward: the native kernels are not loaded');
     const [steps, hidden] = dy.shape as [number, number];
     const seqLen = steps / rows;
     const float = [dy, sigmoids, cells, tanhC, weightHh].every((t) => t.dtype === 'float32');
-    if (!float || !Number.isInteger(seqLen) || sigmoids.shape[0] !== steps || sigmoids.shape[1] !== 4 * hidden || cells.shape[0] !== steps + rows ||
-        cells.shape[1] !== hidden || tanhC.shape[0] !== steps || tanhC.shape[1] !== hidden || weightHh.shape[0] !== 4 * hidden || weightHh.shape[1] !== hidden) {
-      throw new Error(`LSTM backward: [${dy.shape}], [${sigmoids.shape}], [${cells.shape}], [${tanhC.shape}] and [${weightHh.shape}] do not fit`);
+    if (
+      !float ||
+      !Number.isInteger(seqLen) ||
+      sigmoids.shape[0] !== steps ||
+      sigmoids.shape[1] !== 4 * hidden ||
+      cells.shape[0] !== steps + rows ||
+      cells.shape[1] !== hidden ||
+      tanhC.shape[0] !== steps ||
+      tanhC.shape[1] !== hidden ||
+      weightHh.shape[0] !== 4 * hidden ||
+      weightHh.shape[1] !== hidden
+    ) {
+      throw new Error(
+        `LSTM backward: [${dy.shape}], [${sigmoids.shape}], [${cells.shape}], [${tanhC.shape}] and [${weightHh.shape}] do not fit`,
+      );
     }
     const dz = this.backend.makeOutput([steps, 4 * hidden], 'float32');
     native.lstmBackward(
-      this.module.asm.memory.buffer, this.offsetOf(dy), this.offsetOf(sigmoids), this.offsetOf(cells), this.offsetOf(tanhC), this.offsetOf(weightHh),
-      this.offsetOf(dz), seqLen, rows, hidden,
+      this.module.asm.memory.buffer,
+      this.offsetOf(dy),
+      this.offsetOf(sigmoids),
+      this.offsetOf(cells),
+      this.offsetOf(tanhC),
+      this.offsetOf(weightHh),
+      this.offsetOf(dz),
+      seqLen,
+      rows,
+      hidden,
     );
     return dz;
   }
@@ -423,17 +636,43 @@ export class WasmKernels {
    * @param sigmoids `[R, 4H]`; cells `[≥ R, H]` (2c_{t-1} in its first R rows); tanhCells `[R, H]`
    * @returns `[A [R, H], B [R, 4H], forget [R, H]]`
    */
-  lstmCoefficients(sigmoids: tf.TensorInfo, cells: tf.TensorInfo, tanhCells: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  lstmCoefficients(
+    sigmoids: tf.TensorInfo,
+    cells: tf.TensorInfo,
+    tanhCells: tf.TensorInfo,
+  ): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
     const [rows, hidden] = tanhCells.shape as [number, number];
-    if (sigmoids.shape[0] !== rows || sigmoids.shape[1] !== 4 * hidden || cells.shape[1] !== hidden || cells.shape[0]! < rows) {
-      throw new Error(`wasm LSTM coefficients: [${sigmoids.shape}], [${cells.shape}] and [${tanhCells.shape}] do not fit`);
+    if (
+      sigmoids.shape[0] !== rows ||
+      sigmoids.shape[1] !== 4 * hidden ||
+      cells.shape[1] !== hidden ||
+      cells.shape[0]! < rows
+    ) {
+      throw new Error(
+        `wasm LSTM coefficients: [${sigmoids.shape}], [${cells.shape}] and [${tanhCells.shape}] do not fit`,
+      );
     }
     const coefA = this.backend.makeOutput([rows, hidden], 'float32');
     const coefB = this.backend.makeOutput([rows, 4 * hidden], 'float32');
     const forget = this.backend.makeOutput([rows, hidden], 'float32');
     const s = this.offsetOf(sigmoids);
     const b = this.offsetOf(coefB);
-    this.exports.lstm_coef(s, s, s, s, this.offsetOf(cells), this.offsetOf(tanhCells), this.offsetOf(coefA), b, b, b, b, this.offsetOf(forget), rows, hidden);
+    this.exports.lstm_coef(
+      s,
+      s,
+      s,
+      s,
+      this.offsetOf(cells),
+      this.offsetOf(tanhCells),
+      this.offsetOf(coefA),
+      b,
+      b,
+      b,
+      b,
+      this.offsetOf(forget),
+      rows,
+      hidden,
+    );
     return [coefA, coefB, forget];
   }
 
@@ -467,10 +706,40 @@ export class WasmKernels {
     const dzAt = this.offsetOf(dz);
     const carryAt = this.offsetOf(carryOut);
     if (mm === undefined || carry === undefined) {
-      this.exports.lstm_back_last(dyAt, aAt, bAt, bAt, bAt, bAt, forgetAt, dzAt, dzAt, dzAt, dzAt, carryAt, rows, hidden);
+      this.exports.lstm_back_last(
+        dyAt,
+        aAt,
+        bAt,
+        bAt,
+        bAt,
+        bAt,
+        forgetAt,
+        dzAt,
+        dzAt,
+        dzAt,
+        dzAt,
+        carryAt,
+        rows,
+        hidden,
+      );
     } else {
       this.exports.lstm_back(
-        dyAt, this.offsetOf(mm), aAt, bAt, bAt, bAt, bAt, forgetAt, this.offsetOf(carry), dzAt, dzAt, dzAt, dzAt, carryAt, rows, hidden,
+        dyAt,
+        this.offsetOf(mm),
+        aAt,
+        bAt,
+        bAt,
+        bAt,
+        bAt,
+        forgetAt,
+        this.offsetOf(carry),
+        dzAt,
+        dzAt,
+        dzAt,
+        dzAt,
+        carryAt,
+        rows,
+        hidden,
       );
     }
     return [dz, carryOut];
@@ -483,25 +752,65 @@ export class WasmKernels {
    * @param param, grad, gradAvg, sqrAvg: tensors of one shape, float32
    * @returns `[param', gradAvg', sqrAvg']`, new tensors of that shape
    */
-  adamW(param: tf.TensorInfo, grad: tf.TensorInfo, gradAvg: tf.TensorInfo, sqrAvg: tf.TensorInfo, step: AdamWScalars): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  adamW(
+    param: tf.TensorInfo,
+    grad: tf.TensorInfo,
+    gradAvg: tf.TensorInfo,
+    sqrAvg: tf.TensorInfo,
+    step: AdamWScalars,
+  ): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
     const n = tf.util.sizeFromShape(param.shape);
     for (const t of [grad, gradAvg, sqrAvg]) {
-      if (tf.util.sizeFromShape(t.shape) !== n) throw new Error(`wasm Adam step: [${t.shape}] does not match the parameter's [${param.shape}]`);
+      if (tf.util.sizeFromShape(t.shape) !== n)
+        throw new Error(`wasm Adam step: [${t.shape}] does not match the parameter's [${param.shape}]`);
     }
-    const outputs = [param, gradAvg, sqrAvg].map((t) => this.backend.makeOutput(t.shape, 'float32')) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const outputs = [param, gradAvg, sqrAvg].map((t) => this.backend.makeOutput(t.shape, 'float32')) as [
+      tf.TensorInfo,
+      tf.TensorInfo,
+      tf.TensorInfo,
+    ];
     const [pOut, mOut, vOut] = outputs.map((t) => this.offsetOf(t)) as [number, number, number];
     const native = loadNativeKernels();
     if (native !== null) {
       native.adamw(
-        this.module.asm.memory.buffer, this.offsetOf(param), this.offsetOf(grad), this.offsetOf(gradAvg), this.offsetOf(sqrAvg), pOut, mOut, vOut, n,
-        step.decay, step.mom, step.oneMinusMom, step.sqrMom, step.oneMinusSqrMom, step.debias2, step.eps, step.stepSize,
+        this.module.asm.memory.buffer,
+        this.offsetOf(param),
+        this.offsetOf(grad),
+        this.offsetOf(gradAvg),
+        this.offsetOf(sqrAvg),
+        pOut,
+        mOut,
+        vOut,
+        n,
+        step.decay,
+        step.mom,
+        step.oneMinusMom,
+        step.sqrMom,
+        step.oneMinusSqrMom,
+        step.debias2,
+        step.eps,
+        step.stepSize,
       );
       return outputs;
     }
     this.exports.adamw(
-      this.offsetOf(param), this.offsetOf(grad), this.offsetOf(gradAvg), this.offsetOf(sqrAvg), pOut, mOut, vOut,
-      step.decay, step.mom, step.oneMinusMom, step.sqrMom, step.oneMinusSqrMom, step.debias2, step.eps, step.stepSize,
-      1, n,
+      this.offsetOf(param),
+      this.offsetOf(grad),
+      this.offsetOf(gradAvg),
+      this.offsetOf(sqrAvg),
+      pOut,
+      mOut,
+      vOut,
+      step.decay,
+      step.mom,
+      step.oneMinusMom,
+      step.sqrMom,
+      step.oneMinusSqrMom,
+      step.debias2,
+      step.eps,
+      step.stepSize,
+      1,
+      n,
     );
     return outputs;
   }
@@ -526,15 +835,36 @@ export class WasmKernels {
    */
   crossEntropyGrad(probabilities: tf.TensorInfo, targets: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
     const [rows, classes] = probabilities.shape as [number, number];
-    if (targets.dtype !== 'int32' || tf.util.sizeFromShape(targets.shape) !== rows || tf.util.sizeFromShape(dy.shape) !== rows) {
-      throw new Error(`wasm cross-entropy gradient: targets [${targets.shape}] ${targets.dtype} and dy [${dy.shape}] do not fit [${probabilities.shape}]`);
+    if (
+      targets.dtype !== 'int32' ||
+      tf.util.sizeFromShape(targets.shape) !== rows ||
+      tf.util.sizeFromShape(dy.shape) !== rows
+    ) {
+      throw new Error(
+        `wasm cross-entropy gradient: targets [${targets.shape}] ${targets.dtype} and dy [${dy.shape}] do not fit [${probabilities.shape}]`,
+      );
     }
     const out = this.backend.makeOutput([rows, classes], 'float32');
     const native = loadNativeKernels();
     if (native !== null && rows * classes > 0) {
-      native.crossEntropyGrad(this.module.asm.memory.buffer, this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
+      native.crossEntropyGrad(
+        this.module.asm.memory.buffer,
+        this.offsetOf(probabilities),
+        this.offsetOf(targets),
+        this.offsetOf(dy),
+        this.offsetOf(out),
+        rows,
+        classes,
+      );
     } else if (rows * classes > 0) {
-      this.exports.ce_grad(this.offsetOf(probabilities), this.offsetOf(targets), this.offsetOf(dy), this.offsetOf(out), rows, classes);
+      this.exports.ce_grad(
+        this.offsetOf(probabilities),
+        this.offsetOf(targets),
+        this.offsetOf(dy),
+        this.offsetOf(out),
+        rows,
+        classes,
+      );
     }
     return out;
   }
@@ -551,7 +881,15 @@ export class WasmKernels {
     const [rows, cols] = x.shape as [number, number];
     const p = this.backend.makeOutput([rows, cols], 'float32');
     const lse = this.backend.makeOutput([rows], 'float32');
-    if (rows * cols > 0) native.softmax(this.module.asm.memory.buffer, this.offsetOf(x), this.offsetOf(p), this.offsetOf(lse), rows, cols);
+    if (rows * cols > 0)
+      native.softmax(
+        this.module.asm.memory.buffer,
+        this.offsetOf(x),
+        this.offsetOf(p),
+        this.offsetOf(lse),
+        rows,
+        cols,
+      );
     return [p, lse];
   }
 

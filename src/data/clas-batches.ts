@@ -30,7 +30,14 @@ export interface PadChunkOptions {
  */
 export function padChunk(doc: ArrayLike<number>, padLen: number, options: PadChunkOptions = {}): Int32Array {
   const out = new Int32Array(padLen);
-  writePadded(doc, out, options.padIdx ?? 1, options.padFirst ?? true, options.seqLen ?? TRAINING_DEFAULTS.bptt, false);
+  writePadded(
+    doc,
+    out,
+    options.padIdx ?? 1,
+    options.padFirst ?? true,
+    options.seqLen ?? TRAINING_DEFAULTS.bptt,
+    false,
+  );
   return out;
 }
 
@@ -44,7 +51,8 @@ function writePadded(
   reverse: boolean,
 ): void {
   const pad = out.length - doc.length;
-  if (pad < 0) throw new RangeError(`document of ${doc.length} tokens is longer than pad length ${out.length}`);
+  if (pad < 0)
+    throw new RangeError(`document of ${doc.length} tokens is longer than pad length ${out.length}`);
   const lead = padFirst ? Math.floor(pad / seqLen) * seqLen : 0;
   out.fill(padIdx);
   for (let j = 0; j < doc.length; j++) out[lead + j] = doc[reverse ? doc.length - 1 - j : j] as number;
@@ -73,7 +81,8 @@ export function sortedOrder(lengths: ArrayLike<number>, bs: number, rng: Rng | n
   permutation[0] = longest;
   const chunkSize = bs * 50;
   const sorted: number[] = [];
-  for (let i = 0; i < n; i += chunkSize) sorted.push(...permutation.slice(i, i + chunkSize).sort(byLengthDesc));
+  for (let i = 0; i < n; i += chunkSize)
+    sorted.push(...permutation.slice(i, i + chunkSize).sort(byLengthDesc));
   const batches: number[][] = [];
   for (let i = 0; i < n; i += bs) batches.push(sorted.slice(i, i + bs));
   if (batches.length <= 2) return batches.flat();
@@ -109,7 +118,11 @@ export class SortedBatches {
    * @param docs token ids of each document
    * @param labels class index per document, or null for unlabeled input (then every `y` is −1)
    */
-  constructor(docs: readonly ArrayLike<number>[], labels: ArrayLike<number> | null, options: SortedBatchesOptions = {}) {
+  constructor(
+    docs: readonly ArrayLike<number>[],
+    labels: ArrayLike<number> | null,
+    options: SortedBatchesOptions = {},
+  ) {
     const bs = options.bs ?? CLASSIFIER_DEFAULTS.bs;
     if (!Number.isInteger(bs) || bs < 1) throw usageError(`bs must be a positive integer, got ${bs}`);
     if (labels !== null && labels.length !== docs.length) {

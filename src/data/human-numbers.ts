@@ -3,13 +3,34 @@
  * fastai ships it as a download; it is fully determined by the rule below, so ulmfit generates
  * it (fixtures/human-numbers/ holds the generated text for the CLI examples).
  */
-const ONES = ['', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve',
-  'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const ONES = [
+  '',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+];
 const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 
 /** `n` (1..9999) in words, fastai's spelling: 1234 → "one thousand two hundred thirty four". */
 export function numberToWords(n: number): string {
-  if (!Number.isInteger(n) || n < 1 || n > 9999) throw new RangeError(`numberToWords: ${n} is outside 1..9999`);
+  if (!Number.isInteger(n) || n < 1 || n > 9999)
+    throw new RangeError(`numberToWords: ${n} is outside 1..9999`);
   const words: string[] = [];
   const thousands = Math.floor(n / 1000);
   const hundreds = Math.floor((n % 1000) / 100);

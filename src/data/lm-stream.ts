@@ -126,9 +126,16 @@ function upperBound(starts: Float64Array, value: number): number {
  * fastai `RandomSplitter(valid_pct)`: a random permutation of the documents; the first
  * floor(validPct·n) are validation, the rest training (both in permutation order, as fastai).
  */
-export function splitValid(numDocs: number, validPct: number, rng: Rng): { train: number[]; valid: number[] } {
+export function splitValid(
+  numDocs: number,
+  validPct: number,
+  rng: Rng,
+): { train: number[]; valid: number[] } {
   if (!(validPct >= 0 && validPct < 1)) {
-    throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`, 'e.g. 0.1 keeps 10% of the documents for validation');
+    throw usageError(
+      `--valid-pct must be in [0, 1), got ${validPct}`,
+      'e.g. 0.1 keeps 10% of the documents for validation',
+    );
   }
   const permutation = rng.permutation(numDocs);
   const cut = Math.floor(validPct * numDocs);
@@ -136,6 +143,7 @@ export function splitValid(numDocs: number, validPct: number, rng: Rng): { train
 }
 
 function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw usageError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw usageError(`${name} must be a positive integer, got ${value}`);
   return value;
 }

@@ -65,7 +65,10 @@ function hasNul(bytes: Uint8Array): boolean {
 }
 
 function isUtf16Bom(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
+  return (
+    bytes.length >= 2 &&
+    ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+  );
 }
 
 function hasUtf8Bom(bytes: Uint8Array): boolean {
@@ -75,7 +78,11 @@ function hasUtf8Bom(bytes: Uint8Array): boolean {
 /** Checks the first bytes of a file: UTF-16 is an error, NUL bytes mean binary. */
 function sniff(bytes: Uint8Array, path: string): void {
   if (isUtf16Bom(bytes)) {
-    throw new UlmfitError('E_INPUT_ENCODING', `${path} is UTF-16 text`, 'convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8');
+    throw new UlmfitError(
+      'E_INPUT_ENCODING',
+      `${path} is UTF-16 text`,
+      'convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8',
+    );
   }
   if (hasNul(bytes)) throw new BinaryFileError(path);
 }
@@ -163,7 +170,11 @@ export async function* readTextBlocks(
 }
 
 /** `readTextBlocks` over a file on disk. */
-export function readFileBlocks(path: string, encoding: TextEncoding, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
+export function readFileBlocks(
+  path: string,
+  encoding: TextEncoding,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<string> {
   return readTextBlocks(createReadStream(path, { highWaterMark: BLOCK_BYTES }), path, encoding, onBytes);
 }
 
@@ -171,7 +182,9 @@ export function readFileBlocks(path: string, encoding: TextEncoding, onBytes?: (
  * Splits text blocks (each ending on a newline) into lines, numbered from 1, one array per block.
  * The trailing newline of the input does not make an extra empty line.
  */
-export async function* blocksToLines(blocks: AsyncIterable<string>): AsyncGenerator<{ texts: string[]; firstLine: number }> {
+export async function* blocksToLines(
+  blocks: AsyncIterable<string>,
+): AsyncGenerator<{ texts: string[]; firstLine: number }> {
   let next = 1;
   let carry = '';
   for await (const block of blocks) {

@@ -110,7 +110,8 @@ function kindOfFile(path: string): InputKind {
  * and mtimes (for the cache key). Throws E_INPUT_MISSING for a path that does not exist.
  */
 export async function resolveInputs(paths: readonly string[]): Promise<ResolvedInput[]> {
-  if (paths.length === 0) throw new UlmfitError('E_USAGE', 'no input given', 'pass a file, a folder, or - for stdin');
+  if (paths.length === 0)
+    throw new UlmfitError('E_USAGE', 'no input given', 'pass a file, a folder, or - for stdin');
   const resolved: ResolvedInput[] = [];
   for (const path of paths) {
     if (path === '-') {
@@ -120,7 +121,13 @@ export async function resolveInputs(paths: readonly string[]): Promise<ResolvedI
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new UlmfitError('E_INPUT_MISSING', `no such file or folder: ${path}`, 'check the path');
     if (info.isDirectory()) {
-      const entries = await fg('**/*.txt', { cwd: path, onlyFiles: true, stats: true, followSymbolicLinks: true, caseSensitiveMatch: false });
+      const entries = await fg('**/*.txt', {
+        cwd: path,
+        onlyFiles: true,
+        stats: true,
+        followSymbolicLinks: true,
+        caseSensitiveMatch: false,
+      });
       // Sorted so that document order (and so vocab tie order) is the same on every machine.
       entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const files = entries.map((e) => ({
@@ -131,7 +138,11 @@ export async function resolveInputs(paths: readonly string[]): Promise<ResolvedI
       }));
       resolved.push({ kind: 'folder', path, files });
     } else {
-      resolved.push({ kind: kindOfFile(path), path, files: [{ path, size: info.size, mtimeMs: info.mtimeMs }] });
+      resolved.push({
+        kind: kindOfFile(path),
+        path,
+        files: [{ path, size: info.size, mtimeMs: info.mtimeMs }],
+      });
     }
   }
   return resolved;
@@ -202,15 +213,24 @@ export class DocumentSource implements AsyncIterable<Doc> {
     if (this.numDocs === 0) {
       const where = this.inputs.map((i) => i.path).join(', ');
       const skipped = this.emptySkipped > 0 ? ` (${this.emptySkipped} empty skipped)` : '';
-      const noTxt = this.inputs.some((i) => i.kind === 'folder' && i.files.length === 0) ? 'a folder must hold .txt files; ' : '';
-      throw new UlmfitError('E_INPUT_EMPTY', `no documents in ${where}${skipped}`, `${noTxt}give inputs with some text`);
+      const noTxt = this.inputs.some((i) => i.kind === 'folder' && i.files.length === 0)
+        ? 'a folder must hold .txt files; '
+        : '';
+      throw new UlmfitError(
+        'E_INPUT_EMPTY',
+        `no documents in ${where}${skipped}`,
+        `${noTxt}give inputs with some text`,
+      );
     }
   }
 
   private readInput(input: ResolvedInput): AsyncGenerator<Doc[]> {
     switch (input.kind) {
       case 'stdin':
-        return this.readLineDocs(readTextBlocks(this.options.stdin ?? process.stdin, 'stdin', this.encoding, this.counter()), 'stdin');
+        return this.readLineDocs(
+          readTextBlocks(this.options.stdin ?? process.stdin, 'stdin', this.encoding, this.counter()),
+          'stdin',
+        );
       case 'folder':
         return this.readFolder(input);
       case 'csv':
@@ -220,7 +240,10 @@ export class DocumentSource implements AsyncIterable<Doc> {
         return this.skipBinary(input.path, this.readJsonl(input.path));
       case 'text':
         return this.options.lineDocs
-          ? this.skipBinary(input.path, this.readLineDocs(readFileBlocks(input.path, this.encoding, this.counter()), input.path))
+          ? this.skipBinary(
+              input.path,
+              this.readLineDocs(readFileBlocks(input.path, this.encoding, this.counter()), input.path),
+            )
           : this.readFiles(input.files);
     }
   }
@@ -256,7 +279,10 @@ export class DocumentSource implements AsyncIterable<Doc> {
       const doc: Doc = { text, origin: file.path };
       if (labelled && file.rel !== undefined) {
         Object.assign(doc, labelFromRelPath(file.rel));
-        if (doc.label !== undefined) this.note(`${file.path.slice(0, file.path.length - file.rel.length - 1) || '.'}: gold labels from its folder names`);
+        if (doc.label !== undefined)
+          this.note(
+            `${file.path.slice(0, file.path.length - file.rel.length - 1) || '.'}: gold labels from its folder names`,
+          );
       }
       yield [doc];
     }
@@ -274,7 +300,9 @@ export class DocumentSource implements AsyncIterable<Doc> {
   }
 
   private async *readJsonl(path: string): AsyncGenerator<Doc[]> {
-    for await (const { texts, firstLine } of blocksToLines(readFileBlocks(path, this.encoding, this.counter()))) {
+    for await (const { texts, firstLine } of blocksToLines(
+      readFileBlocks(path, this.encoding, this.counter()),
+    )) {
       const docs: Doc[] = [];
       texts.forEach((text, i) => {
         // Blank lines separate nothing in JSONL: not documents, not errors.
@@ -291,16 +319,25 @@ export class DocumentSource implements AsyncIterable<Doc> {
     try {
       value = JSON.parse(text);
     } catch {
-      throw formatError(`${path}:${line} is not valid JSON`, 'each line of a .jsonl file must be one JSON object');
+      throw formatError(
+        `${path}:${line} is not valid JSON`,
+        'each line of a .jsonl file must be one JSON object',
+      );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw formatError(`${path}:${line} is not a JSON object`, `each line must look like {"${textField}": "..."}`);
+      throw formatError(
+        `${path}:${line} is not a JSON object`,
+        `each line must look like {"${textField}": "..."}`,
+      );
     }
     const record = value as Record<string, unknown>;
     const body = record[textField];
     if (typeof body !== 'string') {
       const has = Object.keys(record).join(', ');
-      throw formatError(`${path}:${line} has no string field '${textField}' (fields: ${has})`, 'pass --text-col with the field that holds the text');
+      throw formatError(
+        `${path}:${line} has no string field '${textField}' (fields: ${has})`,
+        'pass --text-col with the field that holds the text',
+      );
     }
     const doc: Doc = { text: body, origin: `${path}:${line}` };
     const rawLabel = this.options.noLabels ? undefined : record[labelField ?? 'label'];
@@ -308,13 +345,20 @@ export class DocumentSource implements AsyncIterable<Doc> {
       doc.label = String(rawLabel);
       if (labelField === undefined) this.note(`${path}: gold labels from its 'label' field`);
     } else if (labelField !== undefined) {
-      throw formatError(`${path}:${line} has no field '${labelField}'`, 'pass --label-col with the field that holds the label');
+      throw formatError(
+        `${path}:${line} has no field '${labelField}'`,
+        'pass --label-col with the field that holds the label',
+      );
     }
     const idCol = this.options.idCol;
     if (idCol !== undefined) {
       const rawId = record[idCol === true ? 'id' : idCol];
       if (rawId !== undefined && rawId !== null) doc.id = String(rawId);
-      else if (idCol !== true) throw formatError(`${path}:${line} has no field '${idCol}' (fields: ${Object.keys(record).join(', ')})`, 'pass --id-col with the field that holds the id');
+      else if (idCol !== true)
+        throw formatError(
+          `${path}:${line} has no field '${idCol}' (fields: ${Object.keys(record).join(', ')})`,
+          'pass --id-col with the field that holds the id',
+        );
     }
     return doc;
   }
@@ -337,15 +381,24 @@ export class DocumentSource implements AsyncIterable<Doc> {
         const line = row.info.lines - fields.reduce((n, f) => n + countNewlines(f), 0);
         if (!header) {
           header = fields;
-          textIndex = this.columnIndex(header, this.options.textCol, path, '--text-col') ?? header.indexOf('text');
+          textIndex =
+            this.columnIndex(header, this.options.textCol, path, '--text-col') ?? header.indexOf('text');
           if (textIndex < 0) {
             // Never a guessed column: column 0 of `id,body,genre` is the ids.
-            throw formatError(`${path} has no column 'text' (columns: ${header.join(', ')})`, 'pass --text-col with the column that holds the text (a name or a 0-based index)');
+            throw formatError(
+              `${path} has no column 'text' (columns: ${header.join(', ')})`,
+              'pass --text-col with the column that holds the text (a name or a 0-based index)',
+            );
           }
-          labelIndex = this.options.noLabels ? -1 : this.columnIndex(header, this.options.labelCol, path, '--label-col') ?? header.indexOf('label');
-          if (labelIndex >= 0 && this.options.labelCol === undefined) this.note(`${path}: gold labels from its 'label' column`);
+          labelIndex = this.options.noLabels
+            ? -1
+            : (this.columnIndex(header, this.options.labelCol, path, '--label-col') ??
+              header.indexOf('label'));
+          if (labelIndex >= 0 && this.options.labelCol === undefined)
+            this.note(`${path}: gold labels from its 'label' column`);
           const idCol = this.options.idCol;
-          idIndex = idCol === true ? header.indexOf('id') : (this.columnIndex(header, idCol, path, '--id-col') ?? -1);
+          idIndex =
+            idCol === true ? header.indexOf('id') : (this.columnIndex(header, idCol, path, '--id-col') ?? -1);
           continue;
         }
         const doc: Doc = { text: fields[textIndex] ?? '', origin: `${path}:${line}` };
@@ -361,7 +414,10 @@ export class DocumentSource implements AsyncIterable<Doc> {
     } catch (err) {
       if (err instanceof CsvError) {
         const where = (err as CsvError & { lines?: number }).lines;
-        throw formatError(`${path}${where ? `:${where}` : ''}: ${err.message}`, 'fix the CSV (quote fields that hold the delimiter, one field count per row)');
+        throw formatError(
+          `${path}${where ? `:${where}` : ''}: ${err.message}`,
+          'fix the CSV (quote fields that hold the delimiter, one field count per row)',
+        );
       }
       throw err;
     } finally {
@@ -375,12 +431,20 @@ export class DocumentSource implements AsyncIterable<Doc> {
   }
 
   /** A column given by name (preferred) or 0-based index; undefined when not given. */
-  private columnIndex(header: string[], wanted: string | undefined, path: string, flag: string): number | undefined {
+  private columnIndex(
+    header: string[],
+    wanted: string | undefined,
+    path: string,
+    flag: string,
+  ): number | undefined {
     if (wanted === undefined) return undefined;
     const byName = header.indexOf(wanted);
     if (byName >= 0) return byName;
     if (/^\d+$/.test(wanted) && Number(wanted) < header.length) return Number(wanted);
-    throw formatError(`${path} has no column '${wanted}' (columns: ${header.join(', ')})`, `pass ${flag} with one of those names or a 0-based index`);
+    throw formatError(
+      `${path} has no column '${wanted}' (columns: ${header.join(', ')})`,
+      `pass ${flag} with one of those names or a 0-based index`,
+    );
   }
 }
 
@@ -399,6 +463,9 @@ function countNewlines(text: string): number {
 }
 
 /** Resolves `paths` and opens them as one document stream. */
-export async function openSources(paths: readonly string[], options: SourceOptions = {}): Promise<DocumentSource> {
+export async function openSources(
+  paths: readonly string[],
+  options: SourceOptions = {},
+): Promise<DocumentSource> {
   return new DocumentSource(await resolveInputs(paths), options);
 }

@@ -39,7 +39,11 @@ export async function extractTarGz(archive: string, dest: string, url: string): 
     );
   }
   if (entries === 0) {
-    throw new UlmfitError('E_DOWNLOAD', `${archive} (from ${url}) is an empty archive`, 'check the URL or the mirror (ULMFIT_MIRROR)');
+    throw new UlmfitError(
+      'E_DOWNLOAD',
+      `${archive} (from ${url}) is an empty archive`,
+      'check the URL or the mirror (ULMFIT_MIRROR)',
+    );
   }
   const top = readdirSync(dest).filter((name) => !JUNK.test(name));
   if (top.length === 1 && statSync(join(dest, top[0]!)).isDirectory()) return join(dest, top[0]!);

@@ -54,7 +54,11 @@ function csvRows(path: string): AsyncIterable<string[]> {
 }
 
 function formatError(path: string, message: string): UlmfitError {
-  return new UlmfitError('E_INPUT_FORMAT', `${path}: ${message}`, 'the archive is not laid out as fastai publishes it: check the mirror (ULMFIT_MIRROR), or remove the folder and pull again');
+  return new UlmfitError(
+    'E_INPUT_FORMAT',
+    `${path}: ${message}`,
+    'the archive is not laid out as fastai publishes it: check the mirror (ULMFIT_MIRROR), or remove the folder and pull again',
+  );
 }
 
 /** The Zhang et al. CSVs write a newline inside a field as the two characters `\n`. */
@@ -67,19 +71,35 @@ function classNames(root: string, labelNames: readonly string[] | undefined): re
   if (labelNames) return labelNames;
   const classes = join(root, 'classes.txt');
   if (!existsSync(classes)) return undefined;
-  return readFileSync(classes, 'utf8').split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  return readFileSync(classes, 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }
 
-async function convertHeaderless(root: string, file: string, textFields: number, names: readonly string[] | undefined): Promise<void> {
+async function convertHeaderless(
+  root: string,
+  file: string,
+  textFields: number,
+  names: readonly string[] | undefined,
+): Promise<void> {
   const path = join(root, file);
   if (!existsSync(path)) throw formatError(path, 'missing');
   const out = await LineWriter.create(join(root, basename(file, '.csv') + '.jsonl'));
   try {
     for await (const row of csvRows(path)) {
       const index = Number(row[0]);
-      if (!Number.isInteger(index) || row.length < 1 + textFields) throw formatError(path, `a row does not start with a class index and ${textFields} text field(s): ${JSON.stringify(row).slice(0, 80)}`);
+      if (!Number.isInteger(index) || row.length < 1 + textFields)
+        throw formatError(
+          path,
+          `a row does not start with a class index and ${textFields} text field(s): ${JSON.stringify(row).slice(0, 80)}`,
+        );
       const label = names?.[index - 1] ?? String(index);
-      const text = row.slice(1, 1 + textFields).map((field) => unescapeNewlines(field).trim()).filter((field) => field !== '').join('\n\n');
+      const text = row
+        .slice(1, 1 + textFields)
+        .map((field) => unescapeNewlines(field).trim())
+        .filter((field) => field !== '')
+        .join('\n\n');
       await out.line(JSON.stringify({ text, label }));
     }
   } finally {
@@ -100,7 +120,10 @@ async function convertTextCsv(root: string, file: string): Promise<void> {
   rmSync(path);
 }
 
-async function splitByColumn(root: string, layout: Extract<DatasetLayout, { kind: 'csv-with-split' }>): Promise<void> {
+async function splitByColumn(
+  root: string,
+  layout: Extract<DatasetLayout, { kind: 'csv-with-split' }>,
+): Promise<void> {
   const path = join(root, layout.file);
   if (!existsSync(path)) throw formatError(path, 'missing');
   const train = await LineWriter.create(join(root, 'train.jsonl'));
@@ -111,8 +134,16 @@ async function splitByColumn(root: string, layout: Extract<DatasetLayout, { kind
     for await (const row of csvRows(path)) {
       if (!header) {
         header = row;
-        columns = { text: header.indexOf(layout.textColumn), label: header.indexOf(layout.labelColumn), valid: header.indexOf(layout.validColumn) };
-        if (Object.values(columns).some((i) => i < 0)) throw formatError(path, `expected columns ${layout.labelColumn}, ${layout.textColumn}, ${layout.validColumn}; found ${header.join(', ')}`);
+        columns = {
+          text: header.indexOf(layout.textColumn),
+          label: header.indexOf(layout.labelColumn),
+          valid: header.indexOf(layout.validColumn),
+        };
+        if (Object.values(columns).some((i) => i < 0))
+          throw formatError(
+            path,
+            `expected columns ${layout.labelColumn}, ${layout.textColumn}, ${layout.validColumn}; found ${header.join(', ')}`,
+          );
         continue;
       }
       const line = JSON.stringify({ text: row[columns!.text] ?? '', label: row[columns!.label] ?? '' });

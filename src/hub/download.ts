@@ -163,13 +163,20 @@ async function transfer(options: DownloadOptions, part: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new Retryable(`no data from ${url} for ${idleMs / 1000} s`)), idleMs);
+    timer = setTimeout(
+      () => controller.abort(new Retryable(`no data from ${url} for ${idleMs / 1000} s`)),
+      idleMs,
+    );
   };
   arm();
   try {
     let response: Response;
     try {
-      response = await fetch(url, { headers: start > 0 ? { Range: `bytes=${start}-` } : {}, signal: controller.signal, redirect: 'follow' });
+      response = await fetch(url, {
+        headers: start > 0 ? { Range: `bytes=${start}-` } : {},
+        signal: controller.signal,
+        redirect: 'follow',
+      });
     } catch (err) {
       if (controller.signal.aborted) throw controller.signal.reason as Error;
       throw new Retryable(`cannot reach ${url}: ${reason(err)}`);
@@ -180,7 +187,9 @@ async function transfer(options: DownloadOptions, part: string): Promise<void> {
       if (!range || Number(range[1]) !== start) {
         await response.body?.cancel();
         rmSync(part, { force: true });
-        throw new Retryable(`${url} answered a different range than asked (${response.headers.get('content-range') ?? 'none'}); starting over`);
+        throw new Retryable(
+          `${url} answered a different range than asked (${response.headers.get('content-range') ?? 'none'}); starting over`,
+        );
       }
       if (range[2] !== '*') total = Number(range[2]);
     } else if (response.status === 200) {
@@ -194,8 +203,15 @@ async function transfer(options: DownloadOptions, part: string): Promise<void> {
     } else {
       await response.body?.cancel();
       const what = `${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-      if (response.status === 408 || response.status === 429 || response.status >= 500) throw new Retryable(what);
-      throw new UlmfitError('E_DOWNLOAD', what, response.status === 404 ? 'the file is not there: check ULMFIT_MIRROR, or the URL in docs/models-and-datasets.md' : 'check the URL, the mirror (ULMFIT_MIRROR) or the proxy');
+      if (response.status === 408 || response.status === 429 || response.status >= 500)
+        throw new Retryable(what);
+      throw new UlmfitError(
+        'E_DOWNLOAD',
+        what,
+        response.status === 404
+          ? 'the file is not there: check ULMFIT_MIRROR, or the URL in docs/models-and-datasets.md'
+          : 'check the URL, the mirror (ULMFIT_MIRROR) or the proxy',
+      );
     }
     if (options.bytes !== undefined && total !== undefined && total !== options.bytes) {
       await response.body?.cancel();
@@ -224,7 +240,8 @@ async function transfer(options: DownloadOptions, part: string): Promise<void> {
     } finally {
       await handle.close();
     }
-    if (total !== undefined && received < total) throw new Retryable(`${url} ended after ${received} of ${total} bytes`);
+    if (total !== undefined && received < total)
+      throw new Retryable(`${url} ended after ${received} of ${total} bytes`);
   } finally {
     clearTimeout(timer);
   }
@@ -235,11 +252,17 @@ async function verify(options: DownloadOptions, part: string): Promise<void> {
   const size = sizeOf(part);
   const fail = (what: string): never => {
     rmSync(part, { force: true });
-    throw new UlmfitError('E_DOWNLOAD', `${options.url}: ${what}; the file was removed`, 'run the pull again; if it persists, the server or the mirror (ULMFIT_MIRROR) serves another file');
+    throw new UlmfitError(
+      'E_DOWNLOAD',
+      `${options.url}: ${what}; the file was removed`,
+      'run the pull again; if it persists, the server or the mirror (ULMFIT_MIRROR) serves another file',
+    );
   };
-  if (options.bytes !== undefined && size !== options.bytes) fail(`got ${size} bytes, fastai publishes ${options.bytes}`);
+  if (options.bytes !== undefined && size !== options.bytes)
+    fail(`got ${size} bytes, fastai publishes ${options.bytes}`);
   if (options.md5First1MiB !== undefined) {
     const md5 = await md5OfFirstMiB(part);
-    if (md5 !== options.md5First1MiB) fail(`the MD5 of its first MiB is ${md5}, fastai publishes ${options.md5First1MiB}`);
+    if (md5 !== options.md5First1MiB)
+      fail(`the MD5 of its first MiB is ${md5}, fastai publishes ${options.md5First1MiB}`);
   }
 }

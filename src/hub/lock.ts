@@ -7,7 +7,18 @@
  * this host or when it has not been touched for `staleMs` (a holder on another host, a pid
  * reused after a crash). A stale lock is moved aside by rename, which only one waiter wins.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 
@@ -101,27 +112,33 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, options: L
     const seen = readHolder(path);
     if (!seen) continue;
     const { holder } = seen;
-    const dead = holder !== undefined && holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid);
+    const dead =
+      holder !== undefined && holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid);
     if (dead || Date.now() - seen.mtimeMs > staleMs) {
       breakStale(path, seen.text);
       continue;
     }
     if (!waiting) {
       waiting = true;
-      options.onWait?.(holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process');
+      options.onWait?.(
+        holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process',
+      );
     }
     await new Promise((done) => setTimeout(done, pollMs));
   }
   const release = (): void => rmSync(path, { force: true });
   process.once('exit', release);
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    try {
-      utimesSync(path, now, now);
-    } catch {
-      // the lock was broken as stale: the work goes on; the rename into place stays atomic
-    }
-  }, Math.max(50, staleMs / 4));
+  const heartbeat = setInterval(
+    () => {
+      const now = new Date();
+      try {
+        utimesSync(path, now, now);
+      } catch {
+        // the lock was broken as stale: the work goes on; the rename into place stays atomic
+      }
+    },
+    Math.max(50, staleMs / 4),
+  );
   heartbeat.unref();
   try {
     return await fn();

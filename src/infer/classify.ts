@@ -8,7 +8,13 @@ import { initBackend, type BackendName } from '../backend.js';
 import { assertFinite, UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import { isBlank, openSources, type Doc, type SourceOptions } from '../data/sources.js';
-import { BASELINE_KIND, readModelDir, readModelKind, readModelMeta, resolveModelDir } from '../io/artifact.js';
+import {
+  BASELINE_KIND,
+  readModelDir,
+  readModelKind,
+  readModelMeta,
+  resolveModelDir,
+} from '../io/artifact.js';
 import type { AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { withTfWeights } from '../model/persist.js';
@@ -96,8 +102,13 @@ export function predictIds(classifier: LoadedClassifier, docs: readonly Int32Arr
     const probabilities = model.predictProbabilities(batch.x, batch.bs, batch.seqLen);
     const values = probabilities.dataSync() as Float32Array;
     probabilities.dispose();
-    assertFinite(values, 'a class probability is', 'the classifier overflowed on this input; its weights are finite (checked at load), so please report it');
-    for (let r = 0; r < batch.bs; r++) out.set(values.subarray(r * classes, (r + 1) * classes), batch.indices[r]! * classes);
+    assertFinite(
+      values,
+      'a class probability is',
+      'the classifier overflowed on this input; its weights are finite (checked at load), so please report it',
+    );
+    for (let r = 0; r < batch.bs; r++)
+      out.set(values.subarray(r * classes, (r + 1) * classes), batch.indices[r]! * classes);
   }
   return out;
 }
@@ -220,7 +231,10 @@ export interface EmptyRow {
   gold?: string | undefined;
 }
 
-export interface ClassifyInputsOptions extends Pick<SourceOptions, 'textCol' | 'labelCol' | 'noLabels' | 'idCol' | 'lineDocs' | 'stdin'> {
+export interface ClassifyInputsOptions extends Pick<
+  SourceOptions,
+  'textCol' | 'labelCol' | 'noLabels' | 'idCol' | 'lineDocs' | 'stdin'
+> {
   /** Documents per forward pass (default 64). */
   bs?: number;
   /** Documents read before predicting (default 16 batches); stdin is predicted as its lines arrive. */
@@ -247,7 +261,8 @@ export async function* classifyInputs(
   options: ClassifyInputsOptions = {},
   stats: ClassifyReadStats = { emptySkipped: 0, warnings: [] },
 ): AsyncGenerator<Prediction[]> {
-  for await (const rows of readAndClassify(ensemble, inputs, options, stats, false)) yield rows as Prediction[];
+  for await (const rows of readAndClassify(ensemble, inputs, options, stats, false))
+    yield rows as Prediction[];
 }
 
 /**
@@ -283,9 +298,21 @@ async function* readAndClassify(
     const classes = ensemble.labels.length;
     let k = 0;
     const rows = pending.map((doc, i): Prediction | EmptyRow => {
-      if (isBlank(doc.text)) return { index: index + i, origin: doc.origin, ...(doc.id !== undefined ? { id: doc.id } : {}), empty: true, ...(doc.label !== undefined ? { gold: doc.label } : {}) };
+      if (isBlank(doc.text))
+        return {
+          index: index + i,
+          origin: doc.origin,
+          ...(doc.id !== undefined ? { id: doc.id } : {}),
+          empty: true,
+          ...(doc.label !== undefined ? { gold: doc.label } : {}),
+        };
       k += 1;
-      return toPrediction(ensemble.labels, probabilities.subarray((k - 1) * classes, k * classes), doc, index + i);
+      return toPrediction(
+        ensemble.labels,
+        probabilities.subarray((k - 1) * classes, k * classes),
+        doc,
+        index + i,
+      );
     });
     index += pending.length;
     pending = [];
@@ -301,7 +328,12 @@ async function* readAndClassify(
   if (stats.notes) stats.notes.push(...source.notes);
 }
 
-function toPrediction(labels: readonly string[], probabilities: Float32Array, doc: Doc, index: number): Prediction {
+function toPrediction(
+  labels: readonly string[],
+  probabilities: Float32Array,
+  doc: Doc,
+  index: number,
+): Prediction {
   let best = 0;
   for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
   return {
@@ -316,7 +348,11 @@ function toPrediction(labels: readonly string[], probabilities: Float32Array, do
 }
 
 /** The `k` most probable classes, most probable first (ties: lower class id first). */
-export function topK(labels: readonly string[], probabilities: ArrayLike<number>, k: number): { label: string; probability: number }[] {
+export function topK(
+  labels: readonly string[],
+  probabilities: ArrayLike<number>,
+  k: number,
+): { label: string; probability: number }[] {
   return Array.from({ length: labels.length }, (_, c) => c)
     .sort((a, b) => (probabilities[b] as number) - (probabilities[a] as number) || a - b)
     .slice(0, k)
@@ -338,7 +374,11 @@ export interface Evaluation {
  * Scores predicted class ids against gold label names. Gold labels outside the model's label set
  * are an E_LABELS error that lists them.
  */
-export function evaluate(labels: readonly string[], predicted: readonly string[], gold: readonly string[]): Evaluation {
+export function evaluate(
+  labels: readonly string[],
+  predicted: readonly string[],
+  gold: readonly string[],
+): Evaluation {
   const index = new Map(labels.map((name, i) => [name, i]));
   const unknown = [...new Set(gold.filter((name) => !index.has(name)))].sort();
   if (unknown.length > 0) {
@@ -356,7 +396,13 @@ export function evaluate(labels: readonly string[], predicted: readonly string[]
     count: targets.length,
     accuracy: accuracy(correct, targets.length),
     f1Macro: macroF1(predictions, targets, labels.length),
-    perClass: scores.map((s, c) => ({ label: labels[c]!, precision: s.precision, recall: s.recall, f1: s.f1, support: s.support })),
+    perClass: scores.map((s, c) => ({
+      label: labels[c]!,
+      precision: s.precision,
+      recall: s.recall,
+      f1: s.f1,
+      support: s.support,
+    })),
     confusion: confusionMatrix(predictions, targets, labels.length),
     labels: [...labels],
   };

@@ -119,9 +119,13 @@ const UNK = 'xxunk';
 /** Throws a usage error for options outside their ranges (before any model work). */
 export function validateGenerateOptions(options: GenerateOptions): void {
   const unit = options.unit ?? 'tokens';
-  if (unit !== 'tokens' && unit !== 'words') throw usageError(`unit must be 'tokens' or 'words', got '${String(unit)}'`);
+  if (unit !== 'tokens' && unit !== 'words')
+    throw usageError(`unit must be 'tokens' or 'words', got '${String(unit)}'`);
   if (!Number.isInteger(options.words) || options.words < 1) {
-    throw usageError(`words must be an integer ≥ 1, got ${options.words}`, unit === 'words' ? 'e.g. --words 40' : 'e.g. --tokens 40');
+    throw usageError(
+      `words must be an integer ≥ 1, got ${options.words}`,
+      unit === 'words' ? 'e.g. --words 40' : 'e.g. --tokens 40',
+    );
   }
   const samples = options.samples ?? 1;
   if (!Number.isInteger(samples) || samples < 1) {
@@ -150,7 +154,7 @@ export async function generate(
     if (!stoi.has(token)) stoi.set(token, id);
   });
   const unkId = stoi.get(UNK) ?? 0;
-  const banned = idsOf(itos, options.noUnk ?? true ? [...NEVER_SAMPLED, UNK] : NEVER_SAMPLED);
+  const banned = idsOf(itos, (options.noUnk ?? true) ? [...NEVER_SAMPLED, UNK] : NEVER_SAMPLED);
   const sampling = samplingOptions(options, banned);
   const stopIds = new Set(options.stopAtEos ? idsOf(itos, [EOS, BOS]) : []);
   const backwards = options.backwards ?? false;
@@ -216,7 +220,10 @@ export async function generate(
  * without the leading xxbos (the prompt is not the start of the document). When nothing is left
  * the caller feeds xxbos alone, from which a backwards model writes the end of a document.
  */
-function promptInput(promptTokens: readonly string[], backwards: boolean): { readingPrefix: string[]; fed: string[] } {
+function promptInput(
+  promptTokens: readonly string[],
+  backwards: boolean,
+): { readingPrefix: string[]; fed: string[] } {
   const tokens = [...promptTokens];
   const body = tokens[0] === BOS ? tokens.slice(1) : tokens;
   if (!backwards) return { readingPrefix: tokens, fed: [...tokens] };
@@ -224,7 +231,11 @@ function promptInput(promptTokens: readonly string[], backwards: boolean): { rea
 }
 
 /** Prompt and generated tokens in reading order (`generated` is in the model's direction). */
-function readingOrder(readingPrefix: readonly string[], generated: readonly string[], backwards: boolean): string[] {
+function readingOrder(
+  readingPrefix: readonly string[],
+  generated: readonly string[],
+  backwards: boolean,
+): string[] {
   return backwards ? [...generated].reverse().concat(readingPrefix) : readingPrefix.concat(generated);
 }
 

@@ -47,16 +47,25 @@ export interface TokenDistribution {
 export function validateSamplingOptions(options: SamplingOptions): void {
   const { temperature, topK, topP, minP } = options;
   if (!Number.isFinite(temperature) || temperature < 0) {
-    throw usageError(`temperature must be a number ≥ 0, got ${temperature}`, 'use 1 for plain sampling, 0 for greedy');
+    throw usageError(
+      `temperature must be a number ≥ 0, got ${temperature}`,
+      'use 1 for plain sampling, 0 for greedy',
+    );
   }
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) {
-    throw usageError(`top-k must be an integer ≥ 1, got ${topK}`, 'e.g. 40; leave it out to keep every token');
+    throw usageError(
+      `top-k must be an integer ≥ 1, got ${topK}`,
+      'e.g. 40; leave it out to keep every token',
+    );
   }
   if (topP !== undefined && (!Number.isFinite(topP) || topP <= 0 || topP > 1)) {
     throw usageError(`top-p must be in (0, 1], got ${topP}`, 'e.g. 0.9; leave it out to keep every token');
   }
   if (minP !== undefined && (!Number.isFinite(minP) || minP < 0 || minP > 1)) {
-    throw usageError(`min-p must be in [0, 1], got ${minP}`, "it is fastai's absolute probability threshold, e.g. 0.01");
+    throw usageError(
+      `min-p must be in [0, 1], got ${minP}`,
+      "it is fastai's absolute probability threshold, e.g. 0.01",
+    );
   }
 }
 
@@ -98,7 +107,11 @@ export function tokenDistribution(logits: Float32Array, options: SamplingOptions
   if (options.temperature === 0) {
     // Greedy: argmax over logits directly (exact even when probabilities underflow). min-p,
     // top-k and top-p never remove the most probable token, so they cannot change it.
-    return { ids: Int32Array.of(argmaxAllowed(logits, allowed)), probs: Float64Array.of(1), minPSkipped: false };
+    return {
+      ids: Int32Array.of(argmaxAllowed(logits, allowed)),
+      probs: Float64Array.of(1),
+      minPSkipped: false,
+    };
   }
 
   // Steps 2-3: the banned ids removed, then fastai's min-p on the temperature-1 probabilities
@@ -120,7 +133,8 @@ export function tokenDistribution(logits: Float32Array, options: SamplingOptions
   for (let c = 0; c < candidates.length; c++) maxLogit = Math.max(maxLogit, logits[candidates[c]!]!);
   const weights = new Float64Array(candidates.length);
   const inverseT = 1 / options.temperature;
-  for (let c = 0; c < candidates.length; c++) weights[c] = Math.exp((logits[candidates[c]!]! - maxLogit) * inverseT);
+  for (let c = 0; c < candidates.length; c++)
+    weights[c] = Math.exp((logits[candidates[c]!]! - maxLogit) * inverseT);
 
   const filtered = options.topK !== undefined || (options.topP !== undefined && options.topP < 1);
   if (!filtered) return normalized(candidates, weights, minPSkipped);
@@ -227,7 +241,11 @@ function checkLogits(logits: Float32Array): void {
   for (let i = 0; i < logits.length; i++) {
     const v = logits[i]!;
     if (Number.isNaN(v) || v === Infinity) {
-      throw new UlmfitError('E_NUMERIC', `sampling: logit ${i} is ${v}; the model's weights or inputs are broken`, 'the model overflowed: use another model or a shorter prompt');
+      throw new UlmfitError(
+        'E_NUMERIC',
+        `sampling: logit ${i} is ${v}; the model's weights or inputs are broken`,
+        'the model overflowed: use another model or a shorter prompt',
+      );
     }
   }
 }
@@ -243,7 +261,8 @@ function allowedIds(logits: Float32Array, allowed: Uint8Array): Int32Array {
 /** The first allowed id with the highest logit. */
 function argmaxAllowed(logits: Float32Array, allowed: Uint8Array): number {
   let best = -1;
-  for (let i = 0; i < logits.length; i++) if (allowed[i] && (best < 0 || logits[i]! > logits[best]!)) best = i;
+  for (let i = 0; i < logits.length; i++)
+    if (allowed[i] && (best < 0 || logits[i]! > logits[best]!)) best = i;
   return best;
 }
 

@@ -204,14 +204,24 @@ function isStringArray(value: unknown): value is string[] {
  * Writes a complete model directory atomically and returns the meta.json it wrote. Refuses to
  * replace an existing non-empty directory that is not a model directory (E_OUT_EXISTS).
  */
-export function writeModelDir(dir: string, contents: ModelDirContents, options: ModelWriteOptions = {}): ModelMeta {
+export function writeModelDir(
+  dir: string,
+  contents: ModelDirContents,
+  options: ModelWriteOptions = {},
+): ModelMeta {
   const { meta: partial, vocab, tokenizer, spmModel, labels } = contents;
   const weights = options.weightsDtype === 'float16' ? narrowToFloat16(contents.weights) : contents.weights;
   if (!MODEL_KINDS.includes(partial.kind)) throw new Error(`unknown model kind ${String(partial.kind)}`);
-  if (!isStringArray(vocab) || vocab.length === 0) throw new Error('vocab must be a non-empty list of strings');
-  if (partial.kind === 'classifier' && !isStringArray(labels)) throw new Error('a classifier needs its labels');
+  if (!isStringArray(vocab) || vocab.length === 0)
+    throw new Error('vocab must be a non-empty list of strings');
+  if (partial.kind === 'classifier' && !isStringArray(labels))
+    throw new Error('a classifier needs its labels');
   if (existsSync(dir) && !existsSync(join(dir, MODEL_FILES.meta)) && readdirSync(dir).length > 0) {
-    throw new UlmfitError('E_OUT_EXISTS', `${dir} exists, is not empty and is not a model directory; refusing to replace it`, 'choose another output path or remove it');
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${dir} exists, is not empty and is not a model directory; refusing to replace it`,
+      'choose another output path or remove it',
+    );
   }
   const tokenizerJson = JSON.stringify(tokenizer, null, 2) + '\n';
   const meta: ModelMeta = {
@@ -290,7 +300,11 @@ const META_SCHEMA = z.looseObject({
   kind: z.enum(MODEL_KINDS),
   arch: ARCH_SCHEMA,
   vocab: z.looseObject({ size: count.min(1), sha256: z.string() }),
-  tokenizer: z.looseObject({ kind: z.string().optional(), sha256: z.string(), spm_sha256: z.string().optional() }),
+  tokenizer: z.looseObject({
+    kind: z.string().optional(),
+    sha256: z.string(),
+    spm_sha256: z.string().optional(),
+  }),
   labels: z.array(z.string()).optional(),
   backwards: z.boolean(),
   training: z.record(z.string(), z.unknown()).optional(),
@@ -301,15 +315,31 @@ const META_SCHEMA = z.looseObject({
 
 /** Checks meta.json's fields; returns it typed. */
 function validateMeta(dir: string, value: unknown): ModelMeta {
-  const head = (value !== null && typeof value === 'object' ? value : {}) as { format?: unknown; version?: unknown; kind?: unknown };
-  if (head.format !== 'ulmfit') throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
+  const head = (value !== null && typeof value === 'object' ? value : {}) as {
+    format?: unknown;
+    version?: unknown;
+    kind?: unknown;
+  };
+  if (head.format !== 'ulmfit')
+    throw dirError(dir, "meta.json is not an ulmfit model description (format is not 'ulmfit')");
   if (typeof head.version === 'number' && head.version > MODEL_FORMAT_VERSION) {
-    throw dirError(dir, `was written by a newer ulmfit (model format ${head.version}; this ulmfit reads up to ${MODEL_FORMAT_VERSION})`, 'upgrade ulmfit');
+    throw dirError(
+      dir,
+      `was written by a newer ulmfit (model format ${head.version}; this ulmfit reads up to ${MODEL_FORMAT_VERSION})`,
+      'upgrade ulmfit',
+    );
   }
   if (head.kind === BASELINE_KIND) {
-    throw dirError(dir, `is a '${BASELINE_KIND}' (NB-SVM) model, not an AWD-LSTM one`, 'only ulmfit classify takes a baseline model directory');
+    throw dirError(
+      dir,
+      `is a '${BASELINE_KIND}' (NB-SVM) model, not an AWD-LSTM one`,
+      'only ulmfit classify takes a baseline model directory',
+    );
   }
-  const meta = checkShape(META_SCHEMA, value, join(dir, MODEL_FILES.meta), { code: 'E_MODEL_DIR', hint: 'the model directory is damaged; write it again' });
+  const meta = checkShape(META_SCHEMA, value, join(dir, MODEL_FILES.meta), {
+    code: 'E_MODEL_DIR',
+    hint: 'the model directory is damaged; write it again',
+  });
   return meta as ModelMeta;
 }
 
@@ -323,13 +353,18 @@ export function readModelMeta(dir: string): ModelMeta {
 export function readModelKind(dir: string): ModelKind | typeof BASELINE_KIND {
   checkModelDirPath(dir);
   const value = readJson(dir, MODEL_FILES.meta) as { format?: unknown; kind?: unknown } | null;
-  if (value && typeof value === 'object' && value.format === 'ulmfit' && value.kind === BASELINE_KIND) return BASELINE_KIND;
+  if (value && typeof value === 'object' && value.format === 'ulmfit' && value.kind === BASELINE_KIND)
+    return BASELINE_KIND;
   return validateMeta(dir, value).kind;
 }
 
 function checkModelDirPath(dir: string): void {
   if (TMP_SUFFIX.test(basename(dir))) {
-    throw dirError(dir, 'is the leftover of an interrupted write, not a model', 'delete it and use the directory without the suffix');
+    throw dirError(
+      dir,
+      'is the leftover of an interrupted write, not a model',
+      'delete it and use the directory without the suffix',
+    );
   }
   if (!existsSync(dir)) {
     const parent = dirname(dir);
@@ -339,7 +374,9 @@ function checkModelDirPath(dir: string): void {
     throw new UlmfitError(
       'E_INPUT_MISSING',
       `no model directory at ${dir}`,
-      leftover ? `a write was interrupted; the previous model is at ${join(parent, leftover)}: rename it back` : 'check the path',
+      leftover
+        ? `a write was interrupted; the previous model is at ${join(parent, leftover)}: rename it back`
+        : 'check the path',
     );
   }
   if (!statSync(dir).isDirectory()) throw dirError(dir, 'is a file, not a model directory');
@@ -348,7 +385,9 @@ function checkModelDirPath(dir: string): void {
     throw dirError(
       dir,
       'has no meta.json: not an ulmfit model directory',
-      isRun ? `it is a run directory: use ${join(dir, RUN_LAYOUT.modelBest)} or ${join(dir, RUN_LAYOUT.modelLast)}` : 'pass a directory written by ulmfit (e.g. <run>/model-best)',
+      isRun
+        ? `it is a run directory: use ${join(dir, RUN_LAYOUT.modelBest)} or ${join(dir, RUN_LAYOUT.modelLast)}`
+        : 'pass a directory written by ulmfit (e.g. <run>/model-best)',
     );
   }
 }
@@ -358,37 +397,56 @@ function checkModelDirPath(dir: string): void {
  * tokenizer hash, spm.model, labels, embedding rows) and that its kind is one `expect.kind` allows.
  * float16 weights (shipped models) come back widened to float32, so callers see float32 only.
  */
-export function readModelDir(dir: string, expect: { kind?: readonly ModelKind[]; weights?: boolean } = {}): LoadedModelDir {
+export function readModelDir(
+  dir: string,
+  expect: { kind?: readonly ModelKind[]; weights?: boolean } = {},
+): LoadedModelDir {
   const meta = readModelMeta(dir);
   if (expect.kind && !expect.kind.includes(meta.kind)) {
-    throw dirError(dir, `is a '${meta.kind}' model; this needs ${kindList(expect.kind)}`, 'pass a model directory of the right kind');
+    throw dirError(
+      dir,
+      `is a '${meta.kind}' model; this needs ${kindList(expect.kind)}`,
+      'pass a model directory of the right kind',
+    );
   }
 
   const vocab = readJson(dir, MODEL_FILES.vocab);
   if (!isStringArray(vocab)) throw dirError(dir, 'vocab.json is not a list of strings');
   if (vocab.length !== meta.vocab.size || vocabSha256(vocab) !== meta.vocab.sha256) {
-    throw dirError(dir, `vocab.json (${vocab.length} tokens) does not match meta.json (${meta.vocab.size} tokens, sha256 ${meta.vocab.sha256.slice(0, 12)}…)`, 'the files come from different models; write the directory again');
+    throw dirError(
+      dir,
+      `vocab.json (${vocab.length} tokens) does not match meta.json (${meta.vocab.size} tokens, sha256 ${meta.vocab.sha256.slice(0, 12)}…)`,
+      'the files come from different models; write the directory again',
+    );
   }
 
   const tokenizer = readJson(dir, MODEL_FILES.tokenizer);
-  if (!tokenizer || typeof tokenizer !== 'object' || Array.isArray(tokenizer)) throw dirError(dir, 'tokenizer.json is not a JSON object');
+  if (!tokenizer || typeof tokenizer !== 'object' || Array.isArray(tokenizer))
+    throw dirError(dir, 'tokenizer.json is not a JSON object');
   if (tokenizerSha256(tokenizer as Record<string, unknown>) !== meta.tokenizer.sha256) {
-    throw dirError(dir, 'tokenizer.json does not match meta.json (sha256 differs)', 'the tokenizer settings were edited or come from another model; write the directory again');
+    throw dirError(
+      dir,
+      'tokenizer.json does not match meta.json (sha256 differs)',
+      'the tokenizer settings were edited or come from another model; write the directory again',
+    );
   }
 
   let spmModel: Uint8Array | undefined;
   if (meta.tokenizer.spm_sha256) {
     const path = join(dir, MODEL_FILES.spm);
-    if (!existsSync(path)) throw dirError(dir, 'spm.model is missing (meta.json lists a SentencePiece model)');
+    if (!existsSync(path))
+      throw dirError(dir, 'spm.model is missing (meta.json lists a SentencePiece model)');
     spmModel = readFileSync(path);
-    if (sha256(spmModel) !== meta.tokenizer.spm_sha256) throw dirError(dir, 'spm.model does not match meta.json (sha256 differs)');
+    if (sha256(spmModel) !== meta.tokenizer.spm_sha256)
+      throw dirError(dir, 'spm.model does not match meta.json (sha256 differs)');
   }
 
   let labels: string[] | undefined;
   if (meta.kind === 'classifier') {
     const value = readJson(dir, MODEL_FILES.labels);
     if (!isStringArray(value)) throw dirError(dir, 'labels.json is not a list of strings');
-    if (meta.labels && JSON.stringify(meta.labels) !== JSON.stringify(value)) throw dirError(dir, 'labels.json does not match meta.json');
+    if (meta.labels && JSON.stringify(meta.labels) !== JSON.stringify(value))
+      throw dirError(dir, 'labels.json does not match meta.json');
     labels = value;
   }
 
@@ -399,13 +457,25 @@ export function readModelDir(dir: string, expect: { kind?: readonly ModelKind[];
     const bytes = readFileSync(path);
     const parsed = parseSafetensors(bytes, path).tensors; // first: a truncated file gets the more specific message
     if (meta.weights_sha256 !== undefined && sha256(bytes) !== meta.weights_sha256) {
-      throw dirError(dir, 'weights.safetensors does not match the sha256 in meta.json (the file is damaged)', 'copy or write the model directory again');
+      throw dirError(
+        dir,
+        'weights.safetensors does not match the sha256 in meta.json (the file is damaged)',
+        'copy or write the model directory again',
+      );
     }
     weights = widenFloat16(parsed);
     checkWeightsAgainstMeta(dir, meta, weights);
     checkWeightsFinite(dir, weights);
   }
-  return { dir, meta, weights, vocab, tokenizer: tokenizer as Record<string, unknown>, ...(spmModel ? { spmModel } : {}), ...(labels ? { labels } : {}) };
+  return {
+    dir,
+    meta,
+    weights,
+    vocab,
+    tokenizer: tokenizer as Record<string, unknown>,
+    ...(spmModel ? { spmModel } : {}),
+    ...(labels ? { labels } : {}),
+  };
 }
 
 /** NaN or Inf in any float weight makes every output NaN: refuse the model once, at load. */
@@ -425,7 +495,9 @@ function checkWeightsFinite(dir: string, weights: TensorMap): void {
 
 /** The embedding must have one row per vocab entry and the arch's width; layers must match. */
 function checkWeightsAgainstMeta(dir: string, meta: ModelMeta, weights: TensorMap): void {
-  const embeddingName = [...weights.keys()].find((k) => /(^|\.)encoder\.weight$/.test(k) && !k.includes('decoder'));
+  const embeddingName = [...weights.keys()].find(
+    (k) => /(^|\.)encoder\.weight$/.test(k) && !k.includes('decoder'),
+  );
   if (!embeddingName) return; // not an AWD-LSTM layout we know; the model's loader names what is missing
   const shape = weights.get(embeddingName)!.shape;
   if (shape.length !== 2 || shape[0] !== meta.vocab.size || shape[1] !== meta.arch.emb_sz) {
@@ -436,9 +508,17 @@ function checkWeightsAgainstMeta(dir: string, meta: ModelMeta, weights: TensorMa
     );
   }
   const prefix = embeddingName.slice(0, -'encoder.weight'.length);
-  const layers = new Set([...weights.keys()].map((k) => new RegExp(`^${prefix.replace(/\./g, '\\.')}rnns\\.(\\d+)\\.`).exec(k)?.[1]).filter((x) => x !== undefined));
+  const layers = new Set(
+    [...weights.keys()]
+      .map((k) => new RegExp(`^${prefix.replace(/\./g, '\\.')}rnns\\.(\\d+)\\.`).exec(k)?.[1])
+      .filter((x) => x !== undefined),
+  );
   if (layers.size !== meta.arch.n_layers) {
-    throw dirError(dir, `weights.safetensors has ${layers.size} LSTM layers but meta.json says ${meta.arch.n_layers}`, 'the files come from different models; write the directory again');
+    throw dirError(
+      dir,
+      `weights.safetensors has ${layers.size} LSTM layers but meta.json says ${meta.arch.n_layers}`,
+      'the files come from different models; write the directory again',
+    );
   }
 }
 
@@ -483,7 +563,11 @@ export function resolveModelDir(ref: string, options: { prefer?: ModelKind } = {
 
 function checkNotLeftover(path: string): void {
   if (TMP_SUFFIX.test(basename(path))) {
-    throw dirError(path, 'is the leftover of an interrupted write, not a model', 'delete it and use the directory without the suffix');
+    throw dirError(
+      path,
+      'is the leftover of an interrupted write, not a model',
+      'delete it and use the directory without the suffix',
+    );
   }
 }
 
@@ -509,19 +593,33 @@ export interface OutDirPolicy {
 export function prepareOutDir(dir: string, options: OutDirPolicy = {}): OutDirState {
   checkNotLeftover(dir);
   if (options.resume && options.overwrite) {
-    throw new UlmfitError('E_USAGE', '--resume and --overwrite exclude each other', 'pass --resume to continue the run in --out, or --overwrite to start it again');
+    throw new UlmfitError(
+      'E_USAGE',
+      '--resume and --overwrite exclude each other',
+      'pass --resume to continue the run in --out, or --overwrite to start it again',
+    );
   }
   if (!existsSync(dir)) {
-    if (options.resume) throw new UlmfitError('E_INPUT_MISSING', `cannot resume: ${dir} does not exist`, 'drop --resume to start a new run');
+    if (options.resume)
+      throw new UlmfitError(
+        'E_INPUT_MISSING',
+        `cannot resume: ${dir} does not exist`,
+        'drop --resume to start a new run',
+      );
     mkdirSync(dir, { recursive: true });
     return 'created';
   }
-  if (!statSync(dir).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${dir} is a file, not a directory`, 'choose another --out');
+  if (!statSync(dir).isDirectory())
+    throw new UlmfitError('E_OUT_EXISTS', `${dir} is a file, not a directory`, 'choose another --out');
   const entries = readdirSync(dir);
   if (entries.length === 0) return 'empty';
   if (options.resume) return 'resumed';
   if (!options.overwrite) {
-    throw new UlmfitError('E_OUT_EXISTS', `${dir} is not empty`, options.hint ?? 'pass --overwrite to replace it, --resume to continue its run, or choose another --out');
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${dir} is not empty`,
+      options.hint ?? 'pass --overwrite to replace it, --resume to continue its run, or choose another --out',
+    );
   }
   const ours = options.ours ?? OUR_ENTRIES;
   const foreign = entries.filter((name) => !ours.has(name) && !TMP_SUFFIX.test(name));
@@ -585,7 +683,12 @@ export function readMetrics(runDir: string): Record<string, unknown>[] {
       rows.push(JSON.parse(line) as Record<string, unknown>);
     } catch {
       // Only the final, unterminated line of an interrupted append may be torn.
-      if (i !== lines.length - 1) throw new UlmfitError('E_INPUT_FORMAT', `${path}: line ${i + 1} is not JSON`, 'the metrics file is damaged');
+      if (i !== lines.length - 1)
+        throw new UlmfitError(
+          'E_INPUT_FORMAT',
+          `${path}: line ${i + 1} is not JSON`,
+          'the metrics file is damaged',
+        );
     }
   });
   return rows;
@@ -596,7 +699,11 @@ export function readMetrics(runDir: string): Record<string, unknown>[] {
  * (schedule position, RNG state…), written atomically like a model directory. state.json also
  * records the sha256 of tensors.safetensors (`tensors_sha256`), checked on read.
  */
-export function writeCheckpointDir(dir: string, checkpoint: { tensors: TensorMap; state: object }, options: AtomicWriteOptions = {}): void {
+export function writeCheckpointDir(
+  dir: string,
+  checkpoint: { tensors: TensorMap; state: object },
+  options: AtomicWriteOptions = {},
+): void {
   const tensorChunks = safetensorsChunks(checkpoint.tensors);
   const state = { ...checkpoint.state, tensors_sha256: sha256(tensorChunks) };
   writeDirAtomic(
@@ -629,7 +736,11 @@ export function readCheckpointDir(dir: string): { tensors: TensorMap; state: unk
   if (state !== null && typeof state === 'object' && 'tensors_sha256' in state) {
     const { tensors_sha256: recorded, ...rest } = state as { tensors_sha256: unknown };
     if (sha256(bytes) !== recorded) {
-      throw new UlmfitError('E_CHECKPOINT', `${path} does not match the sha256 in state.json (the file is damaged)`, fix);
+      throw new UlmfitError(
+        'E_CHECKPOINT',
+        `${path} does not match the sha256 in state.json (the file is damaged)`,
+        fix,
+      );
     }
     state = rest;
   }

@@ -9,7 +9,16 @@
  * under the directory's lock. `crashPoint` (dir-lock.ts) can stop the process between the steps,
  * for the fault-injection tests.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crashPoint } from './dir-lock.js';
 
@@ -20,7 +29,8 @@ export type FileData = string | Uint8Array | readonly Uint8Array[];
 export function writeFileDurable(path: string, data: FileData): void {
   const fd = openSync(path, 'w');
   try {
-    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    const chunks =
+      typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
     for (const bytes of chunks) {
       let written = 0;
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
@@ -125,7 +135,11 @@ export class StagedDir {
  * Writes `files` (in the given order: put the file that marks the directory complete last) into
  * a staged directory, each flushed, and puts it in place of `dir`.
  */
-export function writeDirAtomic(dir: string, files: readonly { name: string; data: FileData }[], options: AtomicWriteOptions = {}): void {
+export function writeDirAtomic(
+  dir: string,
+  files: readonly { name: string; data: FileData }[],
+  options: AtomicWriteOptions = {},
+): void {
   const staged = new StagedDir(dir);
   try {
     for (const file of files) writeFileDurable(join(staged.path, file.name), file.data);

@@ -15,7 +15,17 @@
  * `crashPoint(name)` kills the process when ULMFIT_CRASH_AT names that point: the
  * fault-injection tests (test/faults/) use it to stop a write between its renames.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
@@ -52,7 +62,12 @@ function readLock(path: string): LockInfo | undefined {
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockInfo> | null;
     if (value && typeof value.pid === 'number' && typeof value.host === 'string') {
-      return { pid: value.pid, host: value.host, command: String(value.command ?? '?'), since: String(value.since ?? '?') };
+      return {
+        pid: value.pid,
+        host: value.host,
+        command: String(value.command ?? '?'),
+        since: String(value.since ?? '?'),
+      };
     }
   } catch {
     // unreadable or half-written (a writer killed between open and write): treated as stale below
@@ -76,7 +91,12 @@ function releaseAllAtExit(): void {
 export function lockDir(dir: string, what = 'directory'): DirLock {
   const path = `${dir.replace(/[/\\]+$/, '')}.lock`;
   mkdirSync(dirname(path), { recursive: true });
-  const info: LockInfo = { pid: process.pid, host: hostname(), command: process.argv.slice(2, 4).join(' '), since: new Date().toISOString() };
+  const info: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    command: process.argv.slice(2, 4).join(' '),
+    since: new Date().toISOString(),
+  };
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(path, 'wx');
@@ -90,7 +110,11 @@ export function lockDir(dir: string, what = 'directory'): DirLock {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
       const holder = readLock(path);
       if (holder && holder.pid === process.pid && holder.host === info.host) {
-        throw new UlmfitError('E_LOCKED', `the ${what} ${dir} is already being written by this process`, 'a library caller must finish one run before starting another on the same directory');
+        throw new UlmfitError(
+          'E_LOCKED',
+          `the ${what} ${dir} is already being written by this process`,
+          'a library caller must finish one run before starting another on the same directory',
+        );
       }
       if (holder && (holder.host !== info.host || isAlive(holder.pid))) {
         throw new UlmfitError(

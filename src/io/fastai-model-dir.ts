@@ -7,13 +7,30 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
-import { readModelDir, resolveModelDir, writeModelDir, type ArchMeta, type ModelKind, type ModelMeta } from './artifact.js';
+import {
+  readModelDir,
+  resolveModelDir,
+  writeModelDir,
+  type ArchMeta,
+  type ModelKind,
+  type ModelMeta,
+} from './artifact.js';
 import { lockDir } from './dir-lock.js';
-import { checkItosMatches, readFastaiCheckpoint, ulmfitToFastai, type AwdLstmShape, type FastaiKind, type FastaiLayout } from './fastai-weights.js';
+import {
+  checkItosMatches,
+  readFastaiCheckpoint,
+  ulmfitToFastai,
+  type AwdLstmShape,
+  type FastaiKind,
+  type FastaiLayout,
+} from './fastai-weights.js';
 import { readFileBytes, readItosPickle, writeItosPickle, writeTorchZip } from './torch-pth.js';
 
 /** The dropouts and flags fastai's config holds but a state dict cannot tell. */
-export type ArchDefaults = Pick<ArchMeta, 'pad_token' | 'hidden_p' | 'input_p' | 'embed_p' | 'weight_p' | 'output_p'>;
+export type ArchDefaults = Pick<
+  ArchMeta,
+  'pad_token' | 'hidden_p' | 'input_p' | 'embed_p' | 'weight_p' | 'output_p'
+>;
 
 export interface ImportFastaiOptions {
   weightsPath: string;
@@ -37,7 +54,11 @@ export interface ImportFastaiResult {
 function refuseNonEmpty(path: string, overwrite: boolean | undefined): void {
   if (overwrite || !existsSync(path)) return;
   if (statSync(path).isDirectory() ? readdirSync(path).length > 0 : true) {
-    throw new UlmfitError('E_OUT_EXISTS', `${path} already exists`, 'pass --overwrite to replace it, or choose another --out');
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${path} already exists`,
+      'pass --overwrite to replace it, or choose another --out',
+    );
   }
 }
 
@@ -77,7 +98,12 @@ function importLocked(options: ImportFastaiOptions): ImportFastaiResult {
       kind,
       arch,
       backwards: options.backwards,
-      training: { imported_from: basename(options.weightsPath), itos: basename(options.itosPath), fastai_layout: imported.layout, container: format },
+      training: {
+        imported_from: basename(options.weightsPath),
+        itos: basename(options.itosPath),
+        fastai_layout: imported.layout,
+        container: format,
+      },
     },
     weights: imported.weights,
     vocab: itos,
@@ -116,7 +142,11 @@ export function exportFastaiModel(options: ExportFastaiOptions): ExportFastaiRes
   const itosOut = options.itosOut ?? join(dirname(options.out), `${basename(stem)}_itos.pkl`);
   for (const path of [options.out, itosOut]) refuseNonEmpty(path, options.overwrite);
   const archiveName = basename(stem).replace(/[^A-Za-z0-9_.-]/g, '_') || 'archive';
-  const stateDict = ulmfitToFastai(loaded.weights, { kind, layout: options.layout ?? 'v2', source: modelDir });
+  const stateDict = ulmfitToFastai(loaded.weights, {
+    kind,
+    layout: options.layout ?? 'v2',
+    source: modelDir,
+  });
   writeFileAtomic(options.out, writeTorchZip(stateDict, { archiveName }));
   writeFileAtomic(itosOut, writeItosPickle(loaded.vocab));
   return { modelDir, out: options.out, itosOut, kind, tensors: stateDict.size };

@@ -106,7 +106,9 @@ export function expectedFastaiKeys(
 
 function firstKeys(tensors: TensorMap, n = 4): string {
   const keys = [...tensors.keys()];
-  return keys.length === 0 ? 'none' : keys.slice(0, n).join(', ') + (keys.length > n ? `, … (${keys.length} keys)` : '');
+  return keys.length === 0
+    ? 'none'
+    : keys.slice(0, n).join(', ') + (keys.length > n ? `, … (${keys.length} keys)` : '');
 }
 
 function listText(items: string[], n = 6): string {
@@ -117,19 +119,32 @@ function listText(items: string[], n = 6): string {
  * Infers the architecture of a fastai AWD-LSTM state dict and checks it key by key. Throws one
  * error that names every missing, unexpected or mis-shaped key (up to a few, then a count).
  */
-export function inferAwdLstm(tensors: TensorMap, source: string): { shape: AwdLstmShape; layout: FastaiLayout; kind: FastaiKind } {
+export function inferAwdLstm(
+  tensors: TensorMap,
+  source: string,
+): { shape: AwdLstmShape; layout: FastaiLayout; kind: FastaiKind } {
   const notAwd = (why: string): UlmfitError =>
-    mismatch(source, `is not a fastai AWD-LSTM state dict: ${why} (keys: ${firstKeys(tensors)})`, 'pass a language model saved by fastai (learn.save / WT103 lstm_fwd.pth) or an encoder (learn.save_encoder)');
+    mismatch(
+      source,
+      `is not a fastai AWD-LSTM state dict: ${why} (keys: ${firstKeys(tensors)})`,
+      'pass a language model saved by fastai (learn.save / WT103 lstm_fwd.pth) or an encoder (learn.save_encoder)',
+    );
   if (tensors.has('0.module.encoder.weight')) {
     throw notAwd('it is a text classifier (0.module.*); import a language model or an encoder instead');
   }
-  const kind: FastaiKind | undefined = tensors.has(`${LM_PREFIX}encoder.weight`) ? 'lm' : tensors.has('encoder.weight') ? 'encoder' : undefined;
+  const kind: FastaiKind | undefined = tensors.has(`${LM_PREFIX}encoder.weight`)
+    ? 'lm'
+    : tensors.has('encoder.weight')
+      ? 'encoder'
+      : undefined;
   if (!kind) throw notAwd("there is no 'encoder.weight' embedding");
   const prefix = kind === 'lm' ? LM_PREFIX : '';
-  if ([...tensors.keys()].some((k) => k.endsWith('_reverse'))) throw notAwd('bidirectional LSTMs are not supported');
+  if ([...tensors.keys()].some((k) => k.endsWith('_reverse')))
+    throw notAwd('bidirectional LSTMs are not supported');
 
   const embedding = tensors.get(`${prefix}encoder.weight`)!;
-  if (embedding.shape.length !== 2) throw notAwd(`${prefix}encoder.weight has shape ${shapeText(embedding.shape)}, expected [vocab, emb]`);
+  if (embedding.shape.length !== 2)
+    throw notAwd(`${prefix}encoder.weight has shape ${shapeText(embedding.shape)}, expected [vocab, emb]`);
   const [vocabSize, embSize] = embedding.shape as [number, number];
 
   // Layers: every index that any `rnns.{l}.` key mentions; gaps show up as missing keys below.
@@ -151,7 +166,10 @@ export function inferAwdLstm(tensors: TensorMap, source: string): { shape: AwdLs
   const layout: FastaiLayout = [...tensors.keys()].some((k) => k.endsWith(`.${V1_DUPLICATE}`)) ? 'v1' : 'v2';
   const decoderBias = tensors.has(DECODER_BIAS);
 
-  const expected = expectedFastaiKeys({ vocabSize, embSize, hiddenSize, nLayers, decoderBias }, { kind, layout });
+  const expected = expectedFastaiKeys(
+    { vocabSize, embSize, hiddenSize, nLayers, decoderBias },
+    { kind, layout },
+  );
   // A v1 file may lack some duplicates (they are dropped anyway); never demand them.
   const optional = (key: string): boolean => key.endsWith(`.${V1_DUPLICATE}`);
   const problems: string[] = [];
@@ -160,7 +178,8 @@ export function inferAwdLstm(tensors: TensorMap, source: string): { shape: AwdLs
   for (const [key, tensor] of tensors) {
     const want = expected.get(key);
     if (!want) problems.push(`unexpected ${key} ${shapeText(tensor.shape)}`);
-    else if (!sameShape(tensor.shape, want)) problems.push(`${key} is ${shapeText(tensor.shape)}, expected ${shapeText(want)}`);
+    else if (!sameShape(tensor.shape, want))
+      problems.push(`${key} is ${shapeText(tensor.shape)}, expected ${shapeText(want)}`);
     else if (tensor.dtype !== 'float32') problems.push(`${key} holds ${tensor.dtype}, expected floats`);
   }
   if (problems.length) {
@@ -177,7 +196,12 @@ export function inferAwdLstm(tensors: TensorMap, source: string): { shape: AwdLs
 
 function sameValues(a: RawTensor, b: RawTensor): boolean {
   // Tied copies read from one storage are views of the same bytes: no need to compare them.
-  if (a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.length === b.data.length) return true;
+  if (
+    a.data.buffer === b.data.buffer &&
+    a.data.byteOffset === b.data.byteOffset &&
+    a.data.length === b.data.length
+  )
+    return true;
   if (a.data.length !== b.data.length) return false;
   for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
   return true;
@@ -220,7 +244,8 @@ export function ulmfitToFastai(
   const embedding = weights.get(`${LM_PREFIX}encoder.weight`);
   if (!embedding) throw mismatch(source, `has no ${LM_PREFIX}encoder.weight: not an AWD-LSTM`);
   const filled: TensorMap = new Map(weights);
-  if (!filled.has(`${LM_PREFIX}encoder_dp.emb.weight`)) filled.set(`${LM_PREFIX}encoder_dp.emb.weight`, embedding);
+  if (!filled.has(`${LM_PREFIX}encoder_dp.emb.weight`))
+    filled.set(`${LM_PREFIX}encoder_dp.emb.weight`, embedding);
   if (kind === 'lm' && !filled.has(DECODER_WEIGHT)) filled.set(DECODER_WEIGHT, embedding);
   // In fastai's own naming for the kind (an encoder drops the prefix and the decoder), then
   // checked by the same rules as an import.
@@ -263,7 +288,11 @@ export function writeFastaiCheckpoint(
 }
 
 /** The itos must have one entry per embedding row (fastai's vocab ↔ weights contract). */
-export function checkItosMatches(itosLength: number, shape: AwdLstmShape, files: { weights: string; itos: string }): void {
+export function checkItosMatches(
+  itosLength: number,
+  shape: AwdLstmShape,
+  files: { weights: string; itos: string },
+): void {
   if (itosLength !== shape.vocabSize) {
     throw mismatch(
       files.itos,

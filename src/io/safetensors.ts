@@ -11,9 +11,21 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UlmfitError } from '../errors.js';
-import { BYTES_PER_ELEMENT, copyBytes, numelOf, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
+import {
+  BYTES_PER_ELEMENT,
+  copyBytes,
+  numelOf,
+  type RawTensor,
+  type TensorDType,
+  type TensorMap,
+} from './tensors.js';
 
-const FORMAT_DTYPE: Record<TensorDType, string> = { float32: 'F32', float16: 'F16', int32: 'I32', int64: 'I64' };
+const FORMAT_DTYPE: Record<TensorDType, string> = {
+  float32: 'F32',
+  float16: 'F16',
+  int32: 'I32',
+  int64: 'I64',
+};
 const DTYPE_OF_FORMAT = new Map<string, TensorDType>(
   Object.entries(FORMAT_DTYPE).map(([ours, theirs]) => [theirs, ours as TensorDType]),
 );
@@ -39,9 +51,15 @@ export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, 
     if (name === '__metadata__') throw new Error('a tensor cannot be named __metadata__');
     const bytes = numelOf(tensor.shape) * BYTES_PER_ELEMENT[tensor.dtype];
     if (tensor.data.byteLength !== bytes) {
-      throw new Error(`tensor ${name}: ${tensor.data.length} elements do not fill shape [${tensor.shape.join(', ')}]`);
+      throw new Error(
+        `tensor ${name}: ${tensor.data.length} elements do not fill shape [${tensor.shape.join(', ')}]`,
+      );
     }
-    header[name] = { dtype: FORMAT_DTYPE[tensor.dtype], shape: tensor.shape, data_offsets: [offset, offset + bytes] };
+    header[name] = {
+      dtype: FORMAT_DTYPE[tensor.dtype],
+      shape: tensor.shape,
+      data_offsets: [offset, offset + bytes],
+    };
     offset += bytes;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -49,7 +67,10 @@ export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, 
   const head = new Uint8Array(8 + headerLength).fill(0x20);
   new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
   head.set(json, 8);
-  return [head, ...[...tensors.values()].map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+  return [
+    head,
+    ...[...tensors.values()].map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+  ];
 }
 
 /** The whole file in one array (one copy of every tensor). */
@@ -71,7 +92,11 @@ export function serializeSafetensors(tensors: TensorMap, metadata?: Record<strin
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContents {
   const fail = (what: string): UlmfitError =>
-    new UlmfitError('E_CHECKPOINT', `${source} is not a valid safetensors file: ${what}`, 'rewrite it with ulmfit or the safetensors library');
+    new UlmfitError(
+      'E_CHECKPOINT',
+      `${source} is not a valid safetensors file: ${what}`,
+      'rewrite it with ulmfit or the safetensors library',
+    );
   if (bytes.length < 8) throw fail('shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
@@ -80,11 +105,14 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   }
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
+    );
   } catch {
     throw fail('the header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('the header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw fail('the header is not a JSON object');
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -101,18 +129,25 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
     }
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = typeof info.dtype === 'string' ? DTYPE_OF_FORMAT.get(info.dtype) : undefined;
-    if (!dtype) throw fail(`tensor ${name} has dtype ${JSON.stringify(info.dtype)} (ulmfit reads F32, F16, I32, I64)`);
+    if (!dtype)
+      throw fail(`tensor ${name} has dtype ${JSON.stringify(info.dtype)} (ulmfit reads F32, F16, I32, I64)`);
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw fail(`tensor ${name} has an invalid shape`);
     }
     const offsets = info.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+    ) {
       throw fail(`tensor ${name} has invalid data_offsets`);
     }
     const [begin, end] = offsets as [number, number];
     if (end - begin !== numelOf(shape) * BYTES_PER_ELEMENT[dtype]) {
-      throw fail(`tensor ${name} has ${end - begin} bytes, its shape [${shape.join(', ')}] needs ${numelOf(shape) * BYTES_PER_ELEMENT[dtype]}`);
+      throw fail(
+        `tensor ${name} has ${end - begin} bytes, its shape [${shape.join(', ')}] needs ${numelOf(shape) * BYTES_PER_ELEMENT[dtype]}`,
+      );
     }
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
@@ -121,10 +156,14 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
   for (const entry of byOffset) {
-    if (entry.begin !== covered) throw fail(`tensor ${entry.name} starts at ${entry.begin}, expected ${covered} (holes or overlaps)`);
+    if (entry.begin !== covered)
+      throw fail(`tensor ${entry.name} starts at ${entry.begin}, expected ${covered} (holes or overlaps)`);
     covered = entry.end;
   }
-  if (covered !== dataLength) throw fail(`the tensors cover ${covered} bytes but the file holds ${dataLength} (truncated or trailing bytes)`);
+  if (covered !== dataLength)
+    throw fail(
+      `the tensors cover ${covered} bytes but the file holds ${dataLength} (truncated or trailing bytes)`,
+    );
 
   // Keep the file's (header) order: it is the state dict's order.
   const tensors: TensorMap = new Map();
@@ -167,10 +206,16 @@ export function readSafetensorsHeader(path: string): { name: string; dtype: Tens
     const size = fstatSync(fd).size;
     const lengthBytes = new Uint8Array(8);
     const fail = (what: string): UlmfitError =>
-      new UlmfitError('E_CHECKPOINT', `${path} is not a valid safetensors file: ${what}`, 'rewrite it with ulmfit or the safetensors library');
-    if (size < 8 || readSync(fd, lengthBytes, 0, 8, 0) !== 8) throw fail('shorter than its 8-byte header length');
+      new UlmfitError(
+        'E_CHECKPOINT',
+        `${path} is not a valid safetensors file: ${what}`,
+        'rewrite it with ulmfit or the safetensors library',
+      );
+    if (size < 8 || readSync(fd, lengthBytes, 0, 8, 0) !== 8)
+      throw fail('shorter than its 8-byte header length');
     const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
-    if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) throw fail(`header length ${headerLength} does not fit in ${size} bytes (truncated?)`);
+    if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > size)
+      throw fail(`header length ${headerLength} does not fit in ${size} bytes (truncated?)`);
     const header = new Uint8Array(headerLength);
     if (readSync(fd, header, 0, headerLength, 8) !== headerLength) throw fail('the header is truncated');
     // Parse the header with an empty data section: only the header's own checks apply.
@@ -180,14 +225,19 @@ export function readSafetensorsHeader(path: string): { name: string; dtype: Tens
     } catch {
       throw fail('the header is not JSON');
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail('the header is not a JSON object');
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw fail('the header is not a JSON object');
     const out: { name: string; dtype: TensorDType; shape: number[] }[] = [];
     for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
       if (name === '__metadata__') continue;
       const info = value as { dtype?: unknown; shape?: unknown };
       const dtype = typeof info?.dtype === 'string' ? DTYPE_OF_FORMAT.get(info.dtype) : undefined;
-      if (!dtype) throw fail(`tensor ${name} has dtype ${JSON.stringify(info?.dtype)} (ulmfit reads F32, F16, I32, I64)`);
-      if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`tensor ${name} has an invalid shape`);
+      if (!dtype)
+        throw fail(
+          `tensor ${name} has dtype ${JSON.stringify(info?.dtype)} (ulmfit reads F32, F16, I32, I64)`,
+        );
+      if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+        throw fail(`tensor ${name} has an invalid shape`);
       out.push({ name, dtype, shape: info.shape as number[] });
     }
     return out;

@@ -8,7 +8,14 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UlmfitError } from '../errors.js';
-import { MODEL_FILES, readModelDir, resolveModelDir, writeModelDir, type ModelKind, type ModelMeta } from './artifact.js';
+import {
+  MODEL_FILES,
+  readModelDir,
+  resolveModelDir,
+  writeModelDir,
+  type ModelKind,
+  type ModelMeta,
+} from './artifact.js';
 import { countFloat16Overflows, halfToFloat, toFloat16 } from './tensors.js';
 
 export interface ShipModelOptions {
@@ -45,7 +52,11 @@ export function shipModelDir(from: string, out: string, options: ShipModelOption
     if (tensor.dtype !== 'float32') continue;
     const overflows = countFloat16Overflows(tensor.data);
     if (overflows > 0) {
-      throw new UlmfitError('E_MODEL_DIR', `${dir}: ${name} holds ${overflows} values beyond float16's range (±65504)`, 'ship this model with float32 weights');
+      throw new UlmfitError(
+        'E_MODEL_DIR',
+        `${dir}: ${name} holds ${overflows} values beyond float16's range (±65504)`,
+        'ship this model with float32 weights',
+      );
     }
     const half = toFloat16(tensor.data);
     for (let i = 0; i < half.length; i++) {
@@ -53,7 +64,8 @@ export function shipModelDir(from: string, out: string, options: ShipModelOption
       if (!Number.isFinite(x)) continue;
       const error = Math.abs(halfToFloat(half[i]!) - x);
       if (error > maxAbsoluteError) maxAbsoluteError = error;
-      if (Math.abs(x) >= 2 ** -14 && error / Math.abs(x) > maxRelativeError) maxRelativeError = error / Math.abs(x);
+      if (Math.abs(x) >= 2 ** -14 && error / Math.abs(x) > maxRelativeError)
+        maxRelativeError = error / Math.abs(x);
     }
   }
   const { meta } = loaded;

@@ -49,11 +49,16 @@ export function lineChart(options: LineChartOptions): string {
   const toX = (x: number): number => (options.logX ? Math.log10(x) : x);
   const series = options.series.map((s) => ({
     ...s,
-    drawn: s.points.map(([x, y]) => [toX(x), y] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
+    drawn: s.points
+      .map(([x, y]) => [toX(x), y] as const)
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)),
   }));
   const all = series.flatMap((s) => s.drawn);
   const parts: string[] = [`<g transform="translate(${options.left ?? 0},${options.top ?? 0})">`];
-  if (options.title) parts.push(`<text x="${width / 2}" y="${PAD / 2}" font-size="14" text-anchor="middle">${escapeXml(options.title)}</text>`);
+  if (options.title)
+    parts.push(
+      `<text x="${width / 2}" y="${PAD / 2}" font-size="14" text-anchor="middle">${escapeXml(options.title)}</text>`,
+    );
   if (all.length === 0) {
     parts.push(`<text x="${PAD}" y="${height / 2}" font-size="13">no finite values to plot</text>`, '</g>');
     return parts.join('\n');
@@ -86,13 +91,20 @@ export function lineChart(options: LineChartOptions): string {
     if (s.drawn.length === 0) continue;
     const path = s.drawn.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${n(sx(x))},${n(sy(y))}`).join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-    if (s.dots) for (const [x, y] of s.drawn) parts.push(`<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="3" fill="${s.color}"/>`);
+    if (s.dots)
+      for (const [x, y] of s.drawn)
+        parts.push(`<circle cx="${n(sx(x))}" cy="${n(sy(y))}" r="3" fill="${s.color}"/>`);
   }
   for (const marker of options.markers ?? []) {
     const x = toX(marker.x);
     if (!Number.isFinite(x) || x < x0 || x > x1) continue;
-    parts.push(`<line x1="${n(sx(x))}" y1="${PAD}" x2="${n(sx(x))}" y2="${height - PAD}" stroke="${marker.color}" stroke-dasharray="4"/>`);
-    if (marker.label) parts.push(`<text x="${n(sx(x) + 4)}" y="${PAD + 12}" font-size="12" fill="${marker.color}">${escapeXml(marker.label)}</text>`);
+    parts.push(
+      `<line x1="${n(sx(x))}" y1="${PAD}" x2="${n(sx(x))}" y2="${height - PAD}" stroke="${marker.color}" stroke-dasharray="4"/>`,
+    );
+    if (marker.label)
+      parts.push(
+        `<text x="${n(sx(x) + 4)}" y="${PAD + 12}" font-size="12" fill="${marker.color}">${escapeXml(marker.label)}</text>`,
+      );
   }
   const named = series.filter((s) => s.drawn.length > 0);
   if (named.length > 1) {

@@ -47,7 +47,9 @@ export function int32Tensor(shape: number[], data: Int32Array): RawTensor {
 
 function checkLength(shape: readonly number[], length: number): void {
   if (numelOf(shape) !== length) {
-    throw new Error(`tensor data has ${length} elements but shape [${shape.join(', ')}] needs ${numelOf(shape)}`);
+    throw new Error(
+      `tensor data has ${length} elements but shape [${shape.join(', ')}] needs ${numelOf(shape)}`,
+    );
   }
 }
 
@@ -149,14 +151,19 @@ export function toFloat32(tensor: RawTensor): Float32Array {
 /** The map with every float16 tensor widened to float32 (exact); other tensors as they are. */
 export function widenFloat16(tensors: TensorMap): TensorMap {
   const out: TensorMap = new Map();
-  for (const [name, t] of tensors) out.set(name, t.dtype === 'float16' ? { dtype: 'float32', shape: t.shape, data: widenHalves(t.data) } : t);
+  for (const [name, t] of tensors)
+    out.set(
+      name,
+      t.dtype === 'float16' ? { dtype: 'float32', shape: t.shape, data: widenHalves(t.data) } : t,
+    );
   return out;
 }
 
 /** The map with every float32 tensor narrowed to float16 (round to nearest even); others as they are. */
 export function narrowToFloat16(tensors: TensorMap): TensorMap {
   const out: TensorMap = new Map();
-  for (const [name, t] of tensors) out.set(name, t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: toFloat16(t.data) } : t);
+  for (const [name, t] of tensors)
+    out.set(name, t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: toFloat16(t.data) } : t);
   return out;
 }
 

@@ -21,7 +21,15 @@ import { unzipSync } from 'fflate';
 import { BufferReader, Parser } from 'pickleparser';
 import { UlmfitError } from '../errors.js';
 import { pickleProtocol2, type PickleValue } from './pickle-writer.js';
-import { copyBytes, halfToFloat, numelOf, shapeText, type RawTensor, type TensorDType, type TensorMap } from './tensors.js';
+import {
+  copyBytes,
+  halfToFloat,
+  numelOf,
+  shapeText,
+  type RawTensor,
+  type TensorDType,
+  type TensorMap,
+} from './tensors.js';
 import { buildStoredZip } from './zip-store.js';
 
 /** Element types of torch storages, by their pickled class name. */
@@ -111,7 +119,10 @@ export class TorchTensorRef {
     let last = this.storageOffset;
     for (let d = 0; d < this.shape.length; d++) last += (this.shape[d]! - 1) * this.stride[d]!;
     if (this.storageOffset < 0 || last >= storageNumel || this.stride.some((s) => s < 0)) {
-      throw checkpointError(this.source, `tensor ${name} reaches element ${last} of a storage of ${storageNumel} (corrupt file)`);
+      throw checkpointError(
+        this.source,
+        `tensor ${name} reaches element ${last} of a storage of ${storageNumel} (corrupt file)`,
+      );
     }
     const contiguous = isContiguous(this.shape, this.stride);
     const start = bytes.byteOffset + this.storageOffset * size;
@@ -165,7 +176,12 @@ function stridedIndices(offset: number, shape: readonly number[], stride: readon
 let halfTable: Float32Array | undefined;
 
 /** Reads storage element i as a JS number (float or int32-checked integer). */
-function elementReader(bytes: Uint8Array, dtype: StorageDType, source: string, name: string): (i: number) => number {
+function elementReader(
+  bytes: Uint8Array,
+  dtype: StorageDType,
+  source: string,
+  name: string,
+): (i: number) => number {
   const { buffer, byteOffset, byteLength } = bytes;
   switch (dtype) {
     case 'float32': {
@@ -199,7 +215,10 @@ function elementReader(bytes: Uint8Array, dtype: StorageDType, source: string, n
       return (i) => {
         const v = a[i]!;
         if (v < -2147483648n || v > 2147483647n) {
-          throw checkpointError(source, `int64 tensor ${name} holds ${v}, outside the int32 range ulmfit uses`);
+          throw checkpointError(
+            source,
+            `int64 tensor ${name} holds ${v}, outside the int32 range ulmfit uses`,
+          );
         }
         return Number(v);
       };
@@ -249,16 +268,23 @@ function unpickle(reader: BufferReader, source: string, storages: Map<string, St
     if (!(storage instanceof StorageRecord)) throw checkpointError(source, 'a tensor without a storage');
     const shape = toIntArray(size, source, 'tensor size');
     const strides = toIntArray(stride, source, 'tensor stride');
-    if (typeof offset !== 'number' || shape.length !== strides.length) throw checkpointError(source, 'a malformed tensor');
+    if (typeof offset !== 'number' || shape.length !== strides.length)
+      throw checkpointError(source, 'a malformed tensor');
     return new TorchTensorRef(storage, offset, shape, strides, source);
   };
   const globals = new Map<string, Callable>([
-    ['collections.OrderedDict', (items) => new Map(Array.isArray(items) ? (items as [unknown, unknown][]) : [])],
+    [
+      'collections.OrderedDict',
+      (items) => new Map(Array.isArray(items) ? (items as [unknown, unknown][]) : []),
+    ],
     ['torch._utils._rebuild_tensor_v2', rebuildTensor],
     ['torch._utils._rebuild_tensor', rebuildTensor],
     ['torch._utils._rebuild_parameter', (data) => data],
     ['torch._utils._rebuild_parameter_with_state', (data) => data],
-    ['torch._tensor._rebuild_from_type_v2', (func, _type, args) => (func as Callable)(...(args as unknown[]))],
+    [
+      'torch._tensor._rebuild_from_type_v2',
+      (func, _type, args) => (func as Callable)(...(args as unknown[])),
+    ],
     ['torch.Size', (dims) => dims],
   ]);
   const parser = new Parser({
@@ -317,7 +343,8 @@ function persistentLoad(pid: unknown, source: string, storages: Map<string, Stor
     const [viewKey, offset, size] = view as [unknown, number, number];
     const base = record;
     const viewRecord = new StorageRecord(String(viewKey), type, size);
-    viewRecord.loader = () => base.bytes(source).subarray(offset * type.elementSize, (offset + size) * type.elementSize);
+    viewRecord.loader = () =>
+      base.bytes(source).subarray(offset * type.elementSize, (offset + size) * type.elementSize);
     return viewRecord;
   }
   return record;
@@ -344,7 +371,9 @@ export interface TorchCheckpoint {
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 // PROTO 2, LONG1 10 bytes 0x1950a86a20f9469cfc6c (little-endian), STOP: the legacy magic pickle.
-const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
+const LEGACY_MAGIC = [
+  0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+];
 const LEGACY_PROTOCOL_VERSION = 1001;
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
@@ -360,16 +389,28 @@ export function loadTorchCheckpoint(bytes: Uint8Array, source = 'the checkpoint'
     throw asCheckpointError(err, source);
   }
   if (bytes.length > 0 && bytes[0] === 0x80) {
-    throw checkpointError(source, 'is a plain pickle, not a PyTorch checkpoint (no torch.save magic number)', 'pass the .pth file saved by torch.save / learn.save');
+    throw checkpointError(
+      source,
+      'is a plain pickle, not a PyTorch checkpoint (no torch.save magic number)',
+      'pass the .pth file saved by torch.save / learn.save',
+    );
   }
-  throw checkpointError(source, 'is not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save file)', 'pass the .pth file saved by torch.save / learn.save');
+  throw checkpointError(
+    source,
+    'is not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save file)',
+    'pass the .pth file saved by torch.save / learn.save',
+  );
 }
 
 /** pickleparser and fflate throw plain Errors on bad bytes; report them as a bad checkpoint. */
 function asCheckpointError(err: unknown, source: string): UlmfitError {
   if (err instanceof UlmfitError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return checkpointError(source, `cannot be read (${message}): the file is truncated or corrupt`, 'download or save it again');
+  return checkpointError(
+    source,
+    `cannot be read (${message}): the file is truncated or corrupt`,
+    'download or save it again',
+  );
 }
 
 function loadZip(bytes: Uint8Array, source: string): TorchCheckpoint {
@@ -385,7 +426,10 @@ function loadZip(bytes: Uint8Array, source: string): TorchCheckpoint {
   const archiveName = first.includes('/') ? first.slice(0, first.indexOf('/')) : '';
   const pklName = `${archiveName}/data.pkl`;
   if (!archiveName || !names.includes(pklName)) {
-    throw checkpointError(source, `is a zip archive without ${archiveName || '<name>'}/data.pkl, not a PyTorch checkpoint`);
+    throw checkpointError(
+      source,
+      `is a zip archive without ${archiveName || '<name>'}/data.pkl, not a PyTorch checkpoint`,
+    );
   }
   const extract = (name: string): Uint8Array => {
     const file = unzipSync(bytes, { filter: (f) => f.name === name })[name];
@@ -394,17 +438,25 @@ function loadZip(bytes: Uint8Array, source: string): TorchCheckpoint {
   };
   if (names.includes(`${archiveName}/byteorder`)) {
     const order = new TextDecoder().decode(extract(`${archiveName}/byteorder`)).trim();
-    if (order !== 'little') throw checkpointError(source, `was saved with byte order '${order}'; ulmfit reads little-endian files only`);
+    if (order !== 'little')
+      throw checkpointError(
+        source,
+        `was saved with byte order '${order}'; ulmfit reads little-endian files only`,
+      );
   }
   const storages = new Map<string, StorageRecord>();
   const root = unpickle(new BufferReader(extract(pklName)), source, storages);
   for (const record of storages.values()) {
     const name = `${archiveName}/data/${record.key}`;
-    if (!names.includes(name)) throw checkpointError(source, `the archive lacks ${name} (truncated or corrupt)`);
+    if (!names.includes(name))
+      throw checkpointError(source, `the archive lacks ${name} (truncated or corrupt)`);
     record.loader = () => {
       const data = extract(name);
       if (record.numel !== undefined && data.byteLength !== record.numel * record.type.elementSize) {
-        throw checkpointError(source, `${name} holds ${data.byteLength} bytes, expected ${record.numel * record.type.elementSize}`);
+        throw checkpointError(
+          source,
+          `${name} holds ${data.byteLength} bytes, expected ${record.numel * record.type.elementSize}`,
+        );
       }
       return data;
     };
@@ -418,7 +470,10 @@ function loadLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
   const noStorages = new Map<string, StorageRecord>();
   const protocol = unpickle(reader, source, noStorages);
   if (protocol !== LEGACY_PROTOCOL_VERSION) {
-    throw checkpointError(source, `has legacy protocol version ${String(protocol)}; ulmfit reads ${LEGACY_PROTOCOL_VERSION}`);
+    throw checkpointError(
+      source,
+      `has legacy protocol version ${String(protocol)}; ulmfit reads ${LEGACY_PROTOCOL_VERSION}`,
+    );
   }
   const sysInfo = unpickle(reader, source, noStorages);
   if (sysInfo instanceof Map && sysInfo.get('little_endian') === false) {
@@ -427,7 +482,8 @@ function loadLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
   const storages = new Map<string, StorageRecord>();
   const root = unpickle(reader, source, storages);
   const keys = unpickle(reader, source, noStorages);
-  if (!Array.isArray(keys)) throw checkpointError(source, 'has no storage key list after the object (corrupt file)');
+  if (!Array.isArray(keys))
+    throw checkpointError(source, 'has no storage key list after the object (corrupt file)');
 
   // The raw storages follow in key-list order: int64 element count, then the elements.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -448,7 +504,11 @@ function loadLegacy(bytes: Uint8Array, source: string): TorchCheckpoint {
 }
 
 function truncated(source: string, key: string): UlmfitError {
-  return checkpointError(source, `ends inside storage ${key}: the file is truncated`, 'download or save it again');
+  return checkpointError(
+    source,
+    `ends inside storage ${key}: the file is truncated`,
+    'download or save it again',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,7 +523,10 @@ export function readFileBytes(path: string): Uint8Array {
     return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UlmfitError(code === 'ENOENT' ? 'E_INPUT_MISSING' : 'E_CHECKPOINT', `cannot read ${path}: ${(err as Error).message}`);
+    throw new UlmfitError(
+      code === 'ENOENT' ? 'E_INPUT_MISSING' : 'E_CHECKPOINT',
+      `cannot read ${path}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -478,7 +541,10 @@ export function tensorMapOf(value: unknown, source: string, what = 'the checkpoi
   const out: TensorMap = new Map();
   for (const [key, tensor] of value) {
     if (!isTensorRef(tensor)) {
-      throw checkpointError(source, `${what} is not a state dict: entry ${JSON.stringify(String(key))} is ${describe(tensor)}, not a tensor`);
+      throw checkpointError(
+        source,
+        `${what} is not a state dict: entry ${JSON.stringify(String(key))} is ${describe(tensor)}, not a tensor`,
+      );
     }
     out.set(String(key), tensor.materialize(String(key)));
   }
@@ -497,10 +563,13 @@ export function describe(value: unknown): string {
   if (value instanceof TorchTensorRef) return `a tensor ${shapeText(value.shape)}`;
   if (value instanceof Map) return `a dict of ${value.size} entries`;
   if (Array.isArray(value)) return `a list/tuple of ${value.length} items`;
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `the value ${String(value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return `the value ${String(value)}`;
   if (value instanceof Uint8Array) return `${value.length} bytes`;
-  if (typeof value === 'object' && '__global__' in value) return `an object of type ${(value as OpaqueObject).__global__}`;
+  if (typeof value === 'object' && '__global__' in value)
+    return `an object of type ${(value as OpaqueObject).__global__}`;
   return `an unsupported ${typeof value}`;
 }
 
@@ -516,7 +585,11 @@ export function readItosPickle(bytes: Uint8Array, source = 'the vocabulary pickl
     // Protocol ≥ 2 starts with PROTO; protocols 0/1 start a list with MARK or EMPTY_LIST.
     const first = bytes[0];
     if (first !== 0x80 && first !== 0x28 && first !== 0x5d) {
-      throw checkpointError(source, 'is not a pickle file', 'pass the itos .pkl that belongs to the weights (e.g. itos_wt103.pkl)');
+      throw checkpointError(
+        source,
+        'is not a pickle file',
+        'pass the itos .pkl that belongs to the weights (e.g. itos_wt103.pkl)',
+      );
     }
     try {
       value = new Parser({ unpicklingTypeOfDictionary: 'Map' }).parse(bytes);
@@ -525,11 +598,19 @@ export function readItosPickle(bytes: Uint8Array, source = 'the vocabulary pickl
     }
   }
   if (!Array.isArray(value)) {
-    throw checkpointError(source, `holds ${describe(value)}, not a list of strings (fastai's itos)`, 'pass the itos .pkl that belongs to the weights');
+    throw checkpointError(
+      source,
+      `holds ${describe(value)}, not a list of strings (fastai's itos)`,
+      'pass the itos .pkl that belongs to the weights',
+    );
   }
   const bad = value.findIndex((v) => typeof v !== 'string');
   if (bad >= 0) {
-    throw checkpointError(source, `is not a list of strings: item ${bad} is ${describe(value[bad])}`, 'pass the itos .pkl that belongs to the weights');
+    throw checkpointError(
+      source,
+      `is not a list of strings: item ${bad} is ${describe(value[bad])}`,
+      'pass the itos .pkl that belongs to the weights',
+    );
   }
   return value as string[];
 }
@@ -568,7 +649,8 @@ function contiguousStrides(shape: readonly number[]): number[] {
  */
 export function writeTorchZip(tensors: TensorMap, options: { archiveName?: string } = {}): Uint8Array {
   const archiveName = options.archiveName ?? 'archive';
-  if (!/^[A-Za-z0-9_.-]+$/.test(archiveName)) throw new Error(`invalid archive name ${JSON.stringify(archiveName)}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(archiveName))
+    throw new Error(`invalid archive name ${JSON.stringify(archiveName)}`);
   const orderedDict: PickleValue = { call: { global: ['collections', 'OrderedDict'] }, args: [] };
   const items: [PickleValue, PickleValue][] = [];
   const records: { name: string; data: Uint8Array }[] = [];
@@ -578,7 +660,8 @@ export function writeTorchZip(tensors: TensorMap, options: { archiveName?: strin
   const identity = new Map<ArrayBufferLike, number>();
   for (const [name, tensor] of tensors) {
     const numel = numelOf(tensor.shape);
-    if (tensor.data.length !== numel) throw new Error(`tensor ${name}: data length ${tensor.data.length} ≠ ${numel}`);
+    if (tensor.data.length !== numel)
+      throw new Error(`tensor ${name}: data length ${tensor.data.length} ≠ ${numel}`);
     if (!identity.has(tensor.data.buffer)) identity.set(tensor.data.buffer, identity.size);
     const bytesId = `${identity.get(tensor.data.buffer)}:${tensor.data.byteOffset}:${tensor.data.byteLength}:${tensor.dtype}`;
     let storageKey = storageOf.get(bytesId);
@@ -591,11 +674,20 @@ export function writeTorchZip(tensors: TensorMap, options: { archiveName?: strin
       });
     }
     const storage: PickleValue = {
-      persistentId: { tuple: ['storage', { global: ['torch', STORAGE_CLASS_OF[tensor.dtype]] }, storageKey, 'cpu', numel] },
+      persistentId: {
+        tuple: ['storage', { global: ['torch', STORAGE_CLASS_OF[tensor.dtype]] }, storageKey, 'cpu', numel],
+      },
     };
     const rebuilt: PickleValue = {
       call: { global: ['torch._utils', '_rebuild_tensor_v2'] },
-      args: [storage, 0, { tuple: tensor.shape }, { tuple: contiguousStrides(tensor.shape) }, false, orderedDict],
+      args: [
+        storage,
+        0,
+        { tuple: tensor.shape },
+        { tuple: contiguousStrides(tensor.shape) },
+        false,
+        orderedDict,
+      ],
     };
     items.push([name, rebuilt]);
   }

@@ -39,7 +39,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** Checks an already parsed value; `file` names it in the message. */
-export function checkShape<S extends z.ZodType>(schema: S, value: unknown, file: string, problem: FileProblem): z.output<S> {
+export function checkShape<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  file: string,
+  problem: FileProblem,
+): z.output<S> {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -47,7 +52,11 @@ export function checkShape<S extends z.ZodType>(schema: S, value: unknown, file:
 }
 
 /** Reads `file`, parses its JSON and checks it against `schema`. */
-export function readJsonFile<S extends z.ZodType>(file: string, schema: S, problem: FileProblem): z.output<S> {
+export function readJsonFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  problem: FileProblem,
+): z.output<S> {
   if (!existsSync(file)) throw new UlmfitError(problem.code, `${file} is missing`, problem.hint);
   let value: unknown;
   try {

@@ -23,7 +23,14 @@ import { linear } from '../compute/linear.js';
 import { chunkRowsFor, linearCrossEntropy } from '../compute/linear-cross-entropy.js';
 import { lstmLayer, type LstmState } from '../compute/lstm.js';
 import { timeMajorIds } from './ops.js';
-import { loadIntoSlots, normalTensor, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
+import {
+  loadIntoSlots,
+  normalTensor,
+  ownedVariable,
+  uniformTensor,
+  uniqueModelPrefix,
+  type WeightSlot,
+} from './weights.js';
 
 /**
  * The architecture, with fastai's config-dict keys (the same keys as meta.json's `arch`).
@@ -101,7 +108,10 @@ export function withDropMult(config: Readonly<AwdLstmConfig>, dropMult: number):
 const DROPOUTS = ['hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const;
 
 /** Weights of an AWD-LSTM encoder (embedding + LSTM layers), as allocated below. */
-export function encoderParameterCount(vocabSize: number, config: Pick<AwdLstmConfig, 'emb_sz' | 'n_hid' | 'n_layers'>): number {
+export function encoderParameterCount(
+  vocabSize: number,
+  config: Pick<AwdLstmConfig, 'emb_sz' | 'n_hid' | 'n_layers'>,
+): number {
   let count = vocabSize * config.emb_sz;
   for (let l = 0; l < config.n_layers; l++) {
     const nIn = l === 0 ? config.emb_sz : config.n_hid;
@@ -119,13 +129,18 @@ export function encoderParameterCount(vocabSize: number, config: Pick<AwdLstmCon
  */
 export function checkAwdLstmConfig(vocabSize: number, config: Readonly<AwdLstmConfig>): void {
   for (const key of ['emb_sz', 'n_hid', 'n_layers'] as const) {
-    if (!Number.isSafeInteger(config[key]) || config[key] < 1) throw usageError(`the model's ${key} must be a whole number ≥ 1, got ${config[key]}`);
+    if (!Number.isSafeInteger(config[key]) || config[key] < 1)
+      throw usageError(`the model's ${key} must be a whole number ≥ 1, got ${config[key]}`);
   }
-  if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) throw usageError(`the vocabulary size must be a whole number ≥ 1, got ${vocabSize}`);
+  if (!Number.isSafeInteger(vocabSize) || vocabSize < 1)
+    throw usageError(`the vocabulary size must be a whole number ≥ 1, got ${vocabSize}`);
   for (const key of DROPOUTS) {
     const p = config[key];
     if (!(p >= 0 && p < 1)) {
-      throw usageError(`dropout ${key} would be ${p}; a dropout probability must be in [0, 1)`, 'lower --drop-mult (it scales every dropout of the model)');
+      throw usageError(
+        `dropout ${key} would be ${p}; a dropout probability must be in [0, 1)`,
+        'lower --drop-mult (it scales every dropout of the model)',
+      );
     }
   }
   const bytes = 16 * encoderParameterCount(vocabSize, config);
@@ -181,7 +196,12 @@ export class AwdLstm {
    * @param rng drives the initialisation (drawn here, in order) and every dropout mask later
    * @param namePrefix unique prefix of the TF.js variable names
    */
-  constructor(vocabSize: number, config: Readonly<AwdLstmConfig>, rng: Rng, namePrefix = uniqueModelPrefix('awd')) {
+  constructor(
+    vocabSize: number,
+    config: Readonly<AwdLstmConfig>,
+    rng: Rng,
+    namePrefix = uniqueModelPrefix('awd'),
+  ) {
     checkAwdLstmConfig(vocabSize, config);
     this.vocabSize = vocabSize;
     this.config = { ...config };
@@ -198,8 +218,14 @@ export class AwdLstm {
       const bound = 1 / Math.sqrt(nH);
       const name = `${namePrefix}rnns.${l}.`;
       this.layers.push({
-        weightHhRaw: ownedVariable(uniformTensor([4 * nH, nH], bound, rng) as tf.Tensor2D, `${name}weight_hh_l0_raw`),
-        weightIh: ownedVariable(uniformTensor([4 * nH, nIn], bound, rng) as tf.Tensor2D, `${name}module.weight_ih_l0`),
+        weightHhRaw: ownedVariable(
+          uniformTensor([4 * nH, nH], bound, rng) as tf.Tensor2D,
+          `${name}weight_hh_l0_raw`,
+        ),
+        weightIh: ownedVariable(
+          uniformTensor([4 * nH, nIn], bound, rng) as tf.Tensor2D,
+          `${name}module.weight_ih_l0`,
+        ),
         biasIh: ownedVariable(uniformTensor([4 * nH], bound, rng) as tf.Tensor1D, `${name}module.bias_ih_l0`),
         biasHh: ownedVariable(uniformTensor([4 * nH], bound, rng) as tf.Tensor1D, `${name}module.bias_hh_l0`),
       });
@@ -229,7 +255,15 @@ export class AwdLstm {
     const [, bs] = ids.shape;
     this.prepareState(bs);
     const { embed_p, input_p, weight_p, hidden_p, pad_token, n_layers } = this.config;
-    const embedded = embeddingDropout(this.embedding, ids, embed_p, pad_token, training, this.rng, rows) as tf.Tensor3D;
+    const embedded = embeddingDropout(
+      this.embedding,
+      ids,
+      embed_p,
+      pad_token,
+      training,
+      this.rng,
+      rows,
+    ) as tf.Tensor3D;
     let x = rnnDropout(embedded, input_p, training, this.rng);
     const raw: tf.Tensor3D[] = [];
     const dropped: tf.Tensor3D[] = [];
@@ -281,7 +315,8 @@ export class AwdLstm {
    * ownership of the given tensors (they are kept); the old state is retired.
    */
   setState(state: LstmState[]): void {
-    if (state.length !== this.config.n_layers) throw new Error(`setState: expected ${this.config.n_layers} layers`);
+    if (state.length !== this.config.n_layers)
+      throw new Error(`setState: expected ${this.config.n_layers} layers`);
     if (this.hidden !== undefined) this.retire(this.hidden);
     this.hidden = state.map(({ h, c }) => ({ h: tf.keep(h), c: tf.keep(c) }));
     this.batchSize = state[0]!.h.shape[0];
@@ -319,7 +354,9 @@ export class AwdLstm {
    * fastai's `clean_raw_keys` deletes; loading skips it after checking its shape.
    */
   ignorableWeights(prefix = ''): Map<string, number[]> {
-    return new Map(this.layers.map((layer, l) => [`${prefix}rnns.${l}.module.weight_hh_l0`, layer.weightHhRaw.shape]));
+    return new Map(
+      this.layers.map((layer, l) => [`${prefix}rnns.${l}.module.weight_hh_l0`, layer.weightHhRaw.shape]),
+    );
   }
 
   /**
@@ -415,7 +452,11 @@ export class LanguageModel implements TrainableModel<LmBatch> {
   /** The decoder weight transposed, for eval-mode calls. */
   private readonly inferenceCache = new DerivedWeightCache();
 
-  constructor(vocabSize: number, config: Readonly<AwdLstmConfig> = AWD_LSTM_LM_CONFIG, options: LanguageModelOptions = {}) {
+  constructor(
+    vocabSize: number,
+    config: Readonly<AwdLstmConfig> = AWD_LSTM_LM_CONFIG,
+    options: LanguageModelOptions = {},
+  ) {
     this.rng = options.rng ?? new Rng(options.seed ?? 42);
     this.alpha = options.alpha ?? 2;
     this.beta = options.beta ?? 1;
@@ -434,7 +475,9 @@ export class LanguageModel implements TrainableModel<LmBatch> {
     } else {
       this.decoderWeight = ownedVariable(decoderInit, `${prefix}1.decoder.weight`);
     }
-    this.decoderBias = config.out_bias ? ownedVariable(tf.zeros([vocabSize]) as tf.Tensor1D, `${prefix}1.decoder.bias`) : undefined;
+    this.decoderBias = config.out_bias
+      ? ownedVariable(tf.zeros([vocabSize]) as tf.Tensor1D, `${prefix}1.decoder.bias`)
+      : undefined;
   }
 
   get config(): Readonly<AwdLstmConfig> {
@@ -447,7 +490,9 @@ export class LanguageModel implements TrainableModel<LmBatch> {
 
   /** fastai `awd_lstm_lm_split`: one group per LSTM layer, then embedding + decoder last. */
   paramGroups(): ParamGroup[] {
-    const groups: ParamGroup[] = this.encoder.layers.map((_, l) => ({ variables: this.encoder.layerVariables(l) }));
+    const groups: ParamGroup[] = this.encoder.layers.map((_, l) => ({
+      variables: this.encoder.layerVariables(l),
+    }));
     const last: tf.Variable[] = [this.encoder.embedding];
     if (this.decoderWeight !== this.encoder.embedding) last.push(this.decoderWeight);
     if (this.decoderBias !== undefined) last.push(this.decoderBias);
@@ -505,7 +550,9 @@ export class LanguageModel implements TrainableModel<LmBatch> {
       for (let start = 0; start < n; start += rows) {
         const size = Math.min(rows, n - start);
         const [chunkLosses, chunkHits] = tf.tidy(() => {
-          const logits = this.decodeForInference(size === n ? flat : (tf.slice(flat, [start, 0], [size, -1]) as tf.Tensor2D)); // [size, vocab]
+          const logits = this.decodeForInference(
+            size === n ? flat : (tf.slice(flat, [start, 0], [size, -1]) as tf.Tensor2D),
+          ); // [size, vocab]
           const chunkTargets = size === n ? targets : (tf.slice(targets, [start], [size]) as tf.Tensor1D);
           const hit = tf.equal(tf.argMax(logits, 1), chunkTargets);
           return [crossEntropy(logits, chunkTargets), tf.sum(tf.cast(hit, 'int32')) as tf.Scalar] as const;
@@ -513,9 +560,16 @@ export class LanguageModel implements TrainableModel<LmBatch> {
         losses.push(chunkLosses);
         hits.push(chunkHits);
       }
-      return [tf.sum(losses.length === 1 ? losses[0]! : tf.concat(losses)), hits.length === 1 ? hits[0]! : tf.addN(hits)];
+      return [
+        tf.sum(losses.length === 1 ? losses[0]! : tf.concat(losses)),
+        hits.length === 1 ? hits[0]! : tf.addN(hits),
+      ];
     });
-    const stats = { lossSum: lossSum!.dataSync()[0]!, correct: correct!.dataSync()[0]!, count: batch.bs * batch.seqLen };
+    const stats = {
+      lossSum: lossSum!.dataSync()[0]!,
+      correct: correct!.dataSync()[0]!,
+      count: batch.bs * batch.seqLen,
+    };
     tf.dispose([lossSum, correct]);
     return stats;
   }
@@ -546,7 +600,9 @@ export class LanguageModel implements TrainableModel<LmBatch> {
     return tf.tidy(() => {
       const { raw } = this.encoder.forward(timeMajorIds(ids, bs, seqLen), false);
       const last = raw[raw.length - 1]!;
-      const final = tf.slice(last, [seqLen - 1, 0, 0], [1, -1, -1]).reshape([bs, this.config.emb_sz]) as tf.Tensor2D;
+      const final = tf
+        .slice(last, [seqLen - 1, 0, 0], [1, -1, -1])
+        .reshape([bs, this.config.emb_sz]) as tf.Tensor2D;
       return this.decodeForInference(final);
     });
   }
@@ -578,7 +634,12 @@ export class LanguageModel implements TrainableModel<LmBatch> {
    * from `0.encoder.weight` and the other two copies are only shape-checked.
    */
   loadWeights(tensors: Map<string, tf.Tensor>): void {
-    loadIntoSlots(this.weightSlots(), tensors, this.encoder.ignorableWeights('0.'), 'an AWD-LSTM language model');
+    loadIntoSlots(
+      this.weightSlots(),
+      tensors,
+      this.encoder.ignorableWeights('0.'),
+      'an AWD-LSTM language model',
+    );
     this.reset();
   }
 

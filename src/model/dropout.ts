@@ -190,7 +190,8 @@ export function gatherEmbeddingRows(weight: tf.Tensor2D, ids: Int32Array): Embed
     save([indices]);
     return {
       value: tf.gather(w!, indices),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, weight.shape[0]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, weight.shape[0]),
     };
   });
   const gathered = gather(weight) as tf.Tensor2D;

@@ -21,7 +21,13 @@ import { dropoutMask, gatherEmbeddingRows } from './dropout.js';
 import { gradientTapeOn } from '../compute/custom-op.js';
 import { crossEntropy } from '../compute/cross-entropy.js';
 import { linear } from '../compute/linear.js';
-import { loadIntoSlots, ownedVariable, uniformTensor, uniqueModelPrefix, type WeightSlot } from './weights.js';
+import {
+  loadIntoSlots,
+  ownedVariable,
+  uniformTensor,
+  uniqueModelPrefix,
+  type WeightSlot,
+} from './weights.js';
 
 /** What the SentenceEncoder returns for one batch. */
 export interface SentenceEncoding {
@@ -52,13 +58,17 @@ export class SentenceEncoder {
    * @param ids `[bs, seqLen]` row-major token ids, padded pad-first
    */
   forward(ids: Int32Array, bs: number, seqLen: number, training: boolean): SentenceEncoding {
-    if (ids.length !== bs * seqLen) throw new Error(`SentenceEncoder: ${ids.length} ids do not fill [${bs}, ${seqLen}]`);
+    if (ids.length !== bs * seqLen)
+      throw new Error(`SentenceEncoder: ${ids.length} ids do not fill [${bs}, ${seqLen}]`);
     this.encoder.reset();
     const firstText = firstNonPad(ids, bs, seqLen, this.padIdx);
     // With a gradient to compute over several chunks, the embedding's rows are gathered once, so
     // the chunks' lookups send small gradients to them and one [vocab, emb] gradient reaches the
     // embedding, not one per chunk (dropout.ts EmbeddingRows).
-    const embeddingRows = training && gradientTapeOn() && seqLen > this.bptt ? gatherEmbeddingRows(this.encoder.embedding, ids) : undefined;
+    const embeddingRows =
+      training && gradientTapeOn() && seqLen > this.bptt
+        ? gatherEmbeddingRows(this.encoder.embedding, ids)
+        : undefined;
     const outputs: tf.Tensor3D[] = [];
     const keptStarts: number[] = [];
     let rowsRun = 0;
@@ -105,7 +115,12 @@ export class SentenceEncoder {
   }
 
   /** A row whose text starts in [start, end) and that was run before begins from zeros. */
-  private zeroStateWhereTextStarts(firstText: Int32Array, start: number, end: number, rowsWithState: number): void {
+  private zeroStateWhereTextStarts(
+    firstText: Int32Array,
+    start: number,
+    end: number,
+    rowsWithState: number,
+  ): void {
     const state = this.encoder.state;
     if (state === undefined || rowsWithState === 0) return;
     const keepRow = new Float32Array(state[0]!.h.shape[0]).fill(1);
@@ -119,7 +134,10 @@ export class SentenceEncoder {
     if (!any) return;
     const next = tf.tidy(() => {
       const keep = tf.tensor2d(keepRow, [keepRow.length, 1]);
-      return state.map(({ h, c }) => ({ h: tf.mul(h, keep) as tf.Tensor2D, c: tf.mul(c, keep) as tf.Tensor2D }));
+      return state.map(({ h, c }) => ({
+        h: tf.mul(h, keep) as tf.Tensor2D,
+        c: tf.mul(c, keep) as tf.Tensor2D,
+      }));
     });
     this.encoder.setState(next);
   }
@@ -139,7 +157,14 @@ function firstNonPad(ids: Int32Array, bs: number, seqLen: number, padIdx: number
   return first;
 }
 
-function hasText(ids: Int32Array, row: number, seqLen: number, start: number, end: number, padIdx: number): boolean {
+function hasText(
+  ids: Int32Array,
+  row: number,
+  seqLen: number,
+  start: number,
+  end: number,
+  padIdx: number,
+): boolean {
   for (let t = start; t < end; t++) if (ids[row * seqLen + t] !== padIdx) return true;
   return false;
 }
@@ -188,7 +213,10 @@ export class BatchNorm1d {
   readonly eps = 1e-5;
   readonly momentum = 0.1;
 
-  constructor(readonly features: number, namePrefix: string) {
+  constructor(
+    readonly features: number,
+    namePrefix: string,
+  ) {
     this.weight = ownedVariable(tf.ones([features]) as tf.Tensor1D, `${namePrefix}weight`);
     this.bias = ownedVariable(tf.fill([features], 1e-3) as tf.Tensor1D, `${namePrefix}bias`);
     this.runningMean = ownedVariable(tf.zeros([features]) as tf.Tensor1D, `${namePrefix}running_mean`, false);
@@ -213,7 +241,9 @@ export class BatchNorm1d {
     const m = this.momentum;
     const newMean = tf.tidy(() => tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
     // PyTorch tracks the unbiased variance.
-    const newVar = tf.tidy(() => tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * bs) / (bs - 1))));
+    const newVar = tf.tidy(() =>
+      tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * bs) / (bs - 1))),
+    );
     const newCount = tf.tidy(() => tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     this.runningMean.assign(newMean as tf.Tensor1D);
     this.runningVar.assign(newVar as tf.Tensor1D);
@@ -252,8 +282,14 @@ export class PoolingLinearClassifier {
    * @param dims e.g. `[3*emb, 50, nClass]`
    * @param ps dropout before each linear layer, e.g. `[output_p, 0.1]`
    */
-  constructor(readonly dims: number[], readonly ps: number[], rng: Rng, namePrefix: string) {
-    if (ps.length !== dims.length - 1) throw new Error('PoolingLinearClassifier: one dropout per linear layer');
+  constructor(
+    readonly dims: number[],
+    readonly ps: number[],
+    rng: Rng,
+    namePrefix: string,
+  ) {
+    if (ps.length !== dims.length - 1)
+      throw new Error('PoolingLinearClassifier: one dropout per linear layer');
     this.rng = rng;
     this.layers = ps.map((p, k) => {
       const nIn = dims[k]!;
@@ -262,7 +298,10 @@ export class PoolingLinearClassifier {
       return {
         batchNorm: new BatchNorm1d(nIn, `${name}0.`),
         dropoutP: p,
-        weight: ownedVariable(uniformTensor([nOut, nIn], 1 / Math.sqrt(nIn), rng) as tf.Tensor2D, `${name}${p !== 0 ? 2 : 1}.weight`),
+        weight: ownedVariable(
+          uniformTensor([nOut, nIn], 1 / Math.sqrt(nIn), rng) as tf.Tensor2D,
+          `${name}${p !== 0 ? 2 : 1}.weight`,
+        ),
         relu: k < ps.length - 1,
       };
     });
@@ -361,10 +400,20 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     this.numClasses = numClasses;
     const prefix = uniqueModelPrefix('clas');
     this.encoder = new AwdLstm(vocabSize, config, this.rng, `${prefix}0.module.`);
-    this.sentenceEncoder = new SentenceEncoder(this.encoder, options.bptt ?? 72, options.maxLen ?? 72 * 20, config.pad_token);
+    this.sentenceEncoder = new SentenceEncoder(
+      this.encoder,
+      options.bptt ?? 72,
+      options.maxLen ?? 72 * 20,
+      config.pad_token,
+    );
     const linFtrs = options.linFtrs ?? [50];
     const ps = options.ps ?? linFtrs.map(() => 0.1);
-    this.head = new PoolingLinearClassifier([config.emb_sz * 3, ...linFtrs, numClasses], [config.output_p, ...ps], this.rng, `${prefix}1.`);
+    this.head = new PoolingLinearClassifier(
+      [config.emb_sz * 3, ...linFtrs, numClasses],
+      [config.output_p, ...ps],
+      this.rng,
+      `${prefix}1.`,
+    );
   }
 
   get config(): Readonly<AwdLstmConfig> {
@@ -376,7 +425,12 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
    * @param ids `[bs, seqLen]` row-major, pad-first
    * @returns logits `[bs, classes]`, encoder output `[T, bs, emb]`
    */
-  forward(ids: Int32Array, bs: number, seqLen: number, training: boolean): { logits: tf.Tensor2D; encoded: tf.Tensor3D } {
+  forward(
+    ids: Int32Array,
+    bs: number,
+    seqLen: number,
+    training: boolean,
+  ): { logits: tf.Tensor2D; encoded: tf.Tensor3D } {
     const { output, padMask } = this.sentenceEncoder.forward(ids, bs, seqLen, training);
     const pooled = maskedConcatPool(output, padMask);
     return { logits: this.head.forward(pooled, training), encoded: output };
@@ -407,7 +461,10 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     if (this.alpha !== 0) loss = tf.add(loss, tf.mul(this.alpha, tf.mean(tf.square(encoded))));
     const steps = encoded.shape[0];
     if (this.beta !== 0 && steps > 1) {
-      const diff = tf.sub(tf.slice(encoded, [1, 0, 0], [steps - 1, -1, -1]), tf.slice(encoded, [0, 0, 0], [steps - 1, -1, -1]));
+      const diff = tf.sub(
+        tf.slice(encoded, [1, 0, 0], [steps - 1, -1, -1]),
+        tf.slice(encoded, [0, 0, 0], [steps - 1, -1, -1]),
+      );
       loss = tf.add(loss, tf.mul(this.beta, tf.mean(tf.square(diff))));
     }
     return { loss, reported };
@@ -439,7 +496,9 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
    */
   predictProbabilities(ids: Int32Array, bs: number, seqLen: number): tf.Tensor2D {
     this.encoder.releaseRetired();
-    const probabilities = tf.tidy(() => tf.softmax(this.forward(ids, bs, seqLen, false).logits) as tf.Tensor2D);
+    const probabilities = tf.tidy(
+      () => tf.softmax(this.forward(ids, bs, seqLen, false).logits) as tf.Tensor2D,
+    );
     this.encoder.releaseRetired();
     return probabilities;
   }
@@ -467,7 +526,12 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
 
   /** Loads a whole classifier state dict (names and shapes checked first). */
   loadWeights(tensors: Map<string, tf.Tensor>): void {
-    loadIntoSlots(this.weightSlots(), tensors, this.encoder.ignorableWeights('0.module.'), 'a text classifier');
+    loadIntoSlots(
+      this.weightSlots(),
+      tensors,
+      this.encoder.ignorableWeights('0.module.'),
+      'a text classifier',
+    );
     this.reset();
   }
 
@@ -476,7 +540,9 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
    * writes it) or from an LM state dict (`prefix '0.'`; the decoder entries are ignored).
    */
   loadEncoderWeights(tensors: Map<string, tf.Tensor>, prefix = ''): void {
-    const own = new Map([...tensors].filter(([name]) => name.startsWith(prefix) && !name.startsWith('1.decoder.')));
+    const own = new Map(
+      [...tensors].filter(([name]) => name.startsWith(prefix) && !name.startsWith('1.decoder.')),
+    );
     this.encoder.loadWeights(own, prefix);
   }
 

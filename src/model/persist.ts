@@ -20,7 +20,12 @@ export function weightsToTensorMap(named: Map<string, tf.Variable>): TensorMap {
     seen.add(variable);
     // BatchNorm's num_batches_tracked is an int32 counter: stored as int32, not its bits as float32.
     const shape = [...variable.shape];
-    out.set(name, variable.dtype === 'int32' ? int32Tensor(shape, variable.dataSync() as Int32Array) : float32Tensor(shape, variable.dataSync() as Float32Array));
+    out.set(
+      name,
+      variable.dtype === 'int32'
+        ? int32Tensor(shape, variable.dataSync() as Int32Array)
+        : float32Tensor(shape, variable.dataSync() as Float32Array),
+    );
   }
   return out;
 }

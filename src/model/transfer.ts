@@ -22,14 +22,26 @@ const DECODER_BIAS = '1.decoder.bias';
  * @returns the same tensors with the embedding `[newItos.length, emb]` (aliases rewritten when
  *   present) and the decoder bias `[newItos.length]`
  */
-export function matchEmbeds(weights: TensorMap, oldItos: readonly string[], newItos: readonly string[]): MatchEmbedsResult {
+export function matchEmbeds(
+  weights: TensorMap,
+  oldItos: readonly string[],
+  newItos: readonly string[],
+): MatchEmbedsResult {
   const embedding = weights.get(EMBEDDING);
   if (!embedding || embedding.shape.length !== 2) {
-    throw new UlmfitError('E_MODEL_MISMATCH', `the pretrained weights have no ${EMBEDDING} matrix`, 'pass a language model or encoder directory');
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `the pretrained weights have no ${EMBEDDING} matrix`,
+      'pass a language model or encoder directory',
+    );
   }
   const [oldSize, emb] = embedding.shape as [number, number];
   if (oldSize !== oldItos.length) {
-    throw new UlmfitError('E_MODEL_MISMATCH', `the pretrained embedding has ${oldSize} rows but its vocab has ${oldItos.length} tokens`, 'the model directory is damaged');
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `the pretrained embedding has ${oldSize} rows but its vocab has ${oldItos.length} tokens`,
+      'the model directory is damaged',
+    );
   }
   const oldRows = toFloat32(embedding);
   const meanRow = new Float32Array(emb);
@@ -41,7 +53,9 @@ export function matchEmbeds(weights: TensorMap, oldItos: readonly string[], newI
   const meanBias = oldBias ? oldBias.reduce((a, b) => a + b, 0) / oldBias.length : 0;
 
   const oldIndex = new Map<string, number>();
-  oldItos.forEach((token, i) => { if (!oldIndex.has(token)) oldIndex.set(token, i); });
+  oldItos.forEach((token, i) => {
+    if (!oldIndex.has(token)) oldIndex.set(token, i);
+  });
   const rows = new Float32Array(newItos.length * emb);
   const bias = new Float32Array(newItos.length);
   let found = 0;
@@ -81,7 +95,11 @@ export interface AppendedVocab {
 }
 
 /** Indices into `pretrainedItos` of the tokens `appendPretrainedVocab` appends, in pretrained order. */
-export function pretrainedTokensToAppend(itos: readonly string[], pretrainedItos: readonly string[], maxVocab = MAX_VOCAB): number[] {
+export function pretrainedTokensToAppend(
+  itos: readonly string[],
+  pretrainedItos: readonly string[],
+  maxVocab = MAX_VOCAB,
+): number[] {
   const present = new Set(itos);
   const appended: number[] = [];
   for (let i = 0; i < pretrainedItos.length && itos.length + appended.length < maxVocab; i++) {
@@ -118,7 +136,11 @@ export function appendPretrainedVocab(
   const embedding = weights.get(EMBEDDING);
   const pretrainedEmbedding = pretrained.get(EMBEDDING);
   if (!embedding || !pretrainedEmbedding || embedding.shape[1] !== pretrainedEmbedding.shape[1]) {
-    throw new UlmfitError('E_MODEL_MISMATCH', 'the fine-tuned and pretrained embeddings differ in width', 'pass the pretrained model this run was fine-tuned from');
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      'the fine-tuned and pretrained embeddings differ in width',
+      'pass the pretrained model this run was fine-tuned from',
+    );
   }
   const emb = embedding.shape[1]!;
   const appended = pretrainedTokensToAppend(itos, pretrainedItos, maxVocab);
@@ -127,7 +149,9 @@ export function appendPretrainedVocab(
   const rows = new Float32Array(size * emb);
   rows.set(toFloat32(embedding));
   const pretrainedRows = toFloat32(pretrainedEmbedding);
-  appended.forEach((old, k) => rows.set(pretrainedRows.subarray(old * emb, (old + 1) * emb), (itos.length + k) * emb));
+  appended.forEach((old, k) =>
+    rows.set(pretrainedRows.subarray(old * emb, (old + 1) * emb), (itos.length + k) * emb),
+  );
   const biasTensor = weights.get(DECODER_BIAS);
   const pretrainedBiasTensor = pretrained.get(DECODER_BIAS);
   const pretrainedBias = pretrainedBiasTensor ? toFloat32(pretrainedBiasTensor) : undefined;
@@ -138,11 +162,17 @@ export function appendPretrainedVocab(
     } else if (name === DECODER_BIAS && biasTensor) {
       const bias = new Float32Array(size);
       bias.set(toFloat32(biasTensor));
-      appended.forEach((old, k) => { bias[itos.length + k] = pretrainedBias ? pretrainedBias[old]! : 0; });
+      appended.forEach((old, k) => {
+        bias[itos.length + k] = pretrainedBias ? pretrainedBias[old]! : 0;
+      });
       out.set(name, float32Tensor([size], bias));
     } else {
       out.set(name, tensor);
     }
   }
-  return { weights: out, itos: [...itos, ...appended.map((i) => pretrainedItos[i]!)], added: appended.length };
+  return {
+    weights: out,
+    itos: [...itos, ...appended.map((i) => pretrainedItos[i]!)],
+    added: appended.length,
+  };
 }

@@ -36,7 +36,11 @@ export function normalTensor(shape: number[], std: number, rng: Rng): tf.Tensor 
 }
 
 /** A trainable variable that owns `initial` (which is disposed). */
-export function ownedVariable<R extends tf.Rank>(initial: tf.Tensor<R>, name: string, trainable = true): tf.Variable<R> {
+export function ownedVariable<R extends tf.Rank>(
+  initial: tf.Tensor<R>,
+  name: string,
+  trainable = true,
+): tf.Variable<R> {
   const variable = tf.variable(initial, trainable, name);
   initial.dispose();
   return variable;

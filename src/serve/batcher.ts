@@ -90,16 +90,24 @@ export class MicroBatcher<I, O> {
           if (!this.running && this.queue.length === 0) this.notifyIdle();
         }
         // A running batch cannot be stopped; its output for this request is dropped.
-        reject(new UlmfitError('E_TIMEOUT', `not answered within the time limit (${at >= 0 ? 'still queued' : 'while running'})`, 'retry later, or send fewer at a time'));
+        reject(
+          new UlmfitError(
+            'E_TIMEOUT',
+            `not answered within the time limit (${at >= 0 ? 'still queued' : 'while running'})`,
+            'retry later, or send fewer at a time',
+          ),
+        );
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = <T>(fn: (value: T) => void) => (value: T): void => {
-        signal?.removeEventListener('abort', onAbort);
-        if (pending.settled) return;
-        pending.settled = true;
-        fn(value);
-      };
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T): void => {
+          signal?.removeEventListener('abort', onAbort);
+          if (pending.settled) return;
+          pending.settled = true;
+          fn(value);
+        };
       pending.resolve = settle(resolve);
       pending.reject = settle(reject);
       this.queue.push(pending);
@@ -145,7 +153,10 @@ export class MicroBatcher<I, O> {
     if (this.queue.length === 0) return this.notifyIdle(); // every waiting request timed out
     const batch: Pending<I, O>[] = [];
     let size = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.items.length <= this.options.maxBatch)) {
+    while (
+      this.queue.length > 0 &&
+      (batch.length === 0 || size + this.queue[0]!.items.length <= this.options.maxBatch)
+    ) {
       const pending = this.queue.shift()!;
       this.queuedItems -= pending.items.length;
       size += pending.items.length;

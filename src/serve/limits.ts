@@ -25,4 +25,3 @@ export const SERVE_DEFAULTS = {
 } as const;
 
 export type ServeLimits = { -readonly [K in keyof typeof SERVE_DEFAULTS]: number };
-

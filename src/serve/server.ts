@@ -15,7 +15,12 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Classifier, type ClassPrediction } from '../api/classifier.js';
-import { checkGenerateTextOptions, LanguageModel, type Generation, type GenerateTextOptions } from '../api/language-model.js';
+import {
+  checkGenerateTextOptions,
+  LanguageModel,
+  type Generation,
+  type GenerateTextOptions,
+} from '../api/language-model.js';
 import type { BackendName } from '../backend.js';
 import { isUlmfitError, UlmfitError, usageError, type ErrorCode } from '../errors.js';
 import { topK } from '../infer/classify.js';
@@ -63,8 +68,20 @@ export interface ModelInfo {
 }
 
 type Served =
-  | { kind: 'classifier'; name: string; dir: string; model: Classifier; batcher: MicroBatcher<ClassifyItem, ClassPrediction> }
-  | { kind: 'lm'; name: string; dir: string; model: LanguageModel; batcher: MicroBatcher<GenerateItem, Generation[]> };
+  | {
+      kind: 'classifier';
+      name: string;
+      dir: string;
+      model: Classifier;
+      batcher: MicroBatcher<ClassifyItem, ClassPrediction>;
+    }
+  | {
+      kind: 'lm';
+      name: string;
+      dir: string;
+      model: LanguageModel;
+      batcher: MicroBatcher<GenerateItem, Generation[]>;
+    };
 
 interface ClassifyItem {
   text: string;
@@ -90,7 +107,11 @@ export interface UlmfitServer {
 
 /** A request the server refuses, with its HTTP status. */
 class RequestError extends UlmfitError {
-  constructor(readonly status: number, message: string, hint?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    hint?: string,
+  ) {
     super('E_USAGE', message, hint);
   }
 }
@@ -101,7 +122,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = { E_USAGE: 400, E_OVERLOADED:
 /** Loads every model and builds the routes (not listening yet). */
 export async function createServer(options: ServeOptions): Promise<UlmfitServer> {
   const limits: ServeLimits = { ...SERVE_DEFAULTS, ...definedLimits(options) };
-  if (limits.maxTexts > limits.maxQueue) throw usageError(`max texts per request (${limits.maxTexts}) exceeds the queue limit (${limits.maxQueue})`, 'raise the queue limit or lower max texts');
+  if (limits.maxTexts > limits.maxQueue)
+    throw usageError(
+      `max texts per request (${limits.maxTexts}) exceeds the queue limit (${limits.maxQueue})`,
+      'raise the queue limit or lower max texts',
+    );
   const served = await loadModels(options.models, options.backend ?? 'auto', limits);
   let closing = false;
   const logFields = new WeakMap<FastifyRequest, Partial<RequestLog>>();
@@ -132,7 +157,8 @@ export async function createServer(options: ServeOptions): Promise<UlmfitServer>
 
   // A request that arrives (on an open connection) once shutdown has begun is refused at once.
   app.addHook('onRequest', async () => {
-    if (closing) throw new UlmfitError('E_OVERLOADED', 'the server is shutting down', 'retry on another instance');
+    if (closing)
+      throw new UlmfitError('E_OVERLOADED', 'the server is shutting down', 'retry on another instance');
   });
 
   // While shutting down, every answer closes its connection: an idle keep-alive connection would
@@ -148,7 +174,11 @@ export async function createServer(options: ServeOptions): Promise<UlmfitServer>
     return reply.code(status).send({ error: body });
   });
   app.setNotFoundHandler((request, reply) => {
-    const body = { code: 'E_USAGE', message: `no route ${request.method} ${request.url}`, hint: 'POST /v1/classify, POST /v1/generate, GET /v1/models, GET /healthz' };
+    const body = {
+      code: 'E_USAGE',
+      message: `no route ${request.method} ${request.url}`,
+      hint: 'POST /v1/classify, POST /v1/generate, GET /v1/models, GET /healthz',
+    };
     note(request, { error: { code: body.code, message: body.message } });
     return reply.code(404).send({ error: body });
   });
@@ -157,53 +187,87 @@ export async function createServer(options: ServeOptions): Promise<UlmfitServer>
 
   app.get('/v1/models', async () => ({ models: served.map(modelInfo) }));
 
-  app.post('/v1/classify', { schema: { body: CLASSIFY_BODY } }, async (request: FastifyRequest<{ Body: ClassifyBody }>) => {
-    const body = request.body;
-    const model = pick(served, 'classifier', body.model);
-    note(request, { model: model.name, items: body.texts.length });
-    if (body.texts.length > limits.maxTexts) throw new RequestError(413, `${body.texts.length} texts in one request; the limit is ${limits.maxTexts}`, 'split them over several requests');
-    checkLength('text', body.texts, limits.maxTextChars);
-    if (body.texts.length === 0) return { model: model.name, predictions: [] };
-    const { outputs, batch } = await model.batcher.submit(body.texts.map((text) => ({ text })), AbortSignal.timeout(limits.timeoutMs));
-    note(request, { batch });
-    const k = body.top_k;
-    const { labels } = model.model;
-    return {
-      model: model.name,
-      predictions: outputs.map((p) => ({
-        label: p.label,
-        probability: p.probability,
-        probabilities: p.probabilities,
-        ...(k !== undefined ? { top_k: topK(labels, labels.map((label) => p.probabilities[label]!), k) } : {}),
-      })),
-    };
-  });
+  app.post(
+    '/v1/classify',
+    { schema: { body: CLASSIFY_BODY } },
+    async (request: FastifyRequest<{ Body: ClassifyBody }>) => {
+      const body = request.body;
+      const model = pick(served, 'classifier', body.model);
+      note(request, { model: model.name, items: body.texts.length });
+      if (body.texts.length > limits.maxTexts)
+        throw new RequestError(
+          413,
+          `${body.texts.length} texts in one request; the limit is ${limits.maxTexts}`,
+          'split them over several requests',
+        );
+      checkLength('text', body.texts, limits.maxTextChars);
+      if (body.texts.length === 0) return { model: model.name, predictions: [] };
+      const { outputs, batch } = await model.batcher.submit(
+        body.texts.map((text) => ({ text })),
+        AbortSignal.timeout(limits.timeoutMs),
+      );
+      note(request, { batch });
+      const k = body.top_k;
+      const { labels } = model.model;
+      return {
+        model: model.name,
+        predictions: outputs.map((p) => ({
+          label: p.label,
+          probability: p.probability,
+          probabilities: p.probabilities,
+          ...(k !== undefined
+            ? {
+                top_k: topK(
+                  labels,
+                  labels.map((label) => p.probabilities[label]!),
+                  k,
+                ),
+              }
+            : {}),
+        })),
+      };
+    },
+  );
 
-  app.post('/v1/generate', { schema: { body: GENERATE_BODY } }, async (request: FastifyRequest<{ Body: GenerateBody }>) => {
-    const body = request.body;
-    const model = pick(served, 'lm', body.model);
-    const samples = body.samples ?? 1;
-    note(request, { model: model.name, items: samples });
-    checkLength('prompt', [body.prompt], limits.maxTextChars);
-    if ((body.words ?? 0) > limits.maxWords) throw new RequestError(413, `words ${body.words} is above the limit of ${limits.maxWords}`);
-    if ((body.tokens ?? 0) > limits.maxWords) throw new RequestError(413, `tokens ${body.tokens} is above the limit of ${limits.maxWords}`);
-    if (samples > limits.maxSamples) throw new RequestError(413, `samples ${samples} is above the limit of ${limits.maxSamples}`);
-    const options: GenerateTextOptions = {
-      ...(body.words !== undefined ? { words: body.words } : {}),
-      ...(body.tokens !== undefined ? { tokens: body.tokens } : {}),
-      ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-      ...(body.top_k !== undefined ? { topK: body.top_k } : {}),
-      ...(body.top_p !== undefined ? { topP: body.top_p } : {}),
-      ...(body.min_p !== undefined ? { minP: body.min_p } : {}),
-      ...(body.seed !== undefined ? { seed: body.seed } : {}),
-      ...(body.allow_unk !== undefined ? { allowUnk: body.allow_unk } : {}),
-      ...(body.stop_at_eos !== undefined ? { stopAtEos: body.stop_at_eos } : {}),
-    };
-    checkGenerateTextOptions(body.prompt, options, samples); // a bad option is a 400 before it queues
-    const { outputs, batch } = await model.batcher.submit([{ prompt: body.prompt, samples, options }], AbortSignal.timeout(limits.timeoutMs));
-    note(request, { batch });
-    return { model: model.name, prompt: body.prompt, samples: outputs[0]!.map((g) => ({ text: g.text, tokens: g.tokens })) };
-  });
+  app.post(
+    '/v1/generate',
+    { schema: { body: GENERATE_BODY } },
+    async (request: FastifyRequest<{ Body: GenerateBody }>) => {
+      const body = request.body;
+      const model = pick(served, 'lm', body.model);
+      const samples = body.samples ?? 1;
+      note(request, { model: model.name, items: samples });
+      checkLength('prompt', [body.prompt], limits.maxTextChars);
+      if ((body.words ?? 0) > limits.maxWords)
+        throw new RequestError(413, `words ${body.words} is above the limit of ${limits.maxWords}`);
+      if ((body.tokens ?? 0) > limits.maxWords)
+        throw new RequestError(413, `tokens ${body.tokens} is above the limit of ${limits.maxWords}`);
+      if (samples > limits.maxSamples)
+        throw new RequestError(413, `samples ${samples} is above the limit of ${limits.maxSamples}`);
+      const options: GenerateTextOptions = {
+        ...(body.words !== undefined ? { words: body.words } : {}),
+        ...(body.tokens !== undefined ? { tokens: body.tokens } : {}),
+        ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+        ...(body.top_k !== undefined ? { topK: body.top_k } : {}),
+        ...(body.top_p !== undefined ? { topP: body.top_p } : {}),
+        ...(body.min_p !== undefined ? { minP: body.min_p } : {}),
+        ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        ...(body.allow_unk !== undefined ? { allowUnk: body.allow_unk } : {}),
+        ...(body.stop_at_eos !== undefined ? { stopAtEos: body.stop_at_eos } : {}),
+      };
+      checkGenerateTextOptions(body.prompt, options, samples); // a bad option is a 400 before it queues
+      const { outputs, batch } = await model.batcher.submit(
+        [{ prompt: body.prompt, samples, options }],
+        AbortSignal.timeout(limits.timeoutMs),
+      );
+      note(request, { batch });
+      return {
+        model: model.name,
+        prompt: body.prompt,
+        samples: outputs[0]!.map((g) => ({ text: g.text, tokens: g.tokens })),
+      };
+    },
+  );
 
   return {
     app,
@@ -224,11 +288,16 @@ export async function createServer(options: ServeOptions): Promise<UlmfitServer>
 }
 
 /** Loads each model by its kind (a baseline directory serves as a classifier). */
-async function loadModels(refs: readonly ServeModelRef[], backend: BackendName, limits: ServeLimits): Promise<Served[]> {
+async function loadModels(
+  refs: readonly ServeModelRef[],
+  backend: BackendName,
+  limits: ServeLimits,
+): Promise<Served[]> {
   if (refs.length === 0) throw usageError('serve needs at least one model', 'e.g. --model runs/genre-clas');
   const names = refs.map((r) => r.name);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated !== undefined) throw usageError(`two models are named '${repeated}'`, 'name them apart: --model name=<dir>');
+  if (repeated !== undefined)
+    throw usageError(`two models are named '${repeated}'`, 'name them apart: --model name=<dir>');
   const served: Served[] = [];
   try {
     for (const { name, ref } of refs) {
@@ -240,7 +309,11 @@ async function loadModels(refs: readonly ServeModelRef[], backend: BackendName, 
           maxBatch: limits.maxBatch,
           maxWaitMs: limits.batchWaitMs,
           maxQueue: limits.maxQueue,
-          run: (items) => model.predict(items.map((item) => item.text), { bs: limits.maxBatch }),
+          run: (items) =>
+            model.predict(
+              items.map((item) => item.text),
+              { bs: limits.maxBatch },
+            ),
         });
         served.push({ kind: 'classifier', name, dir, model, batcher });
       } else if (kind === 'lm') {
@@ -253,7 +326,11 @@ async function loadModels(refs: readonly ServeModelRef[], backend: BackendName, 
         });
         served.push({ kind: 'lm', name, dir, model, batcher });
       } else {
-        throw new UlmfitError('E_MODEL_DIR', `${dir} is an '${kind}' model; serve takes classifiers and language models`, 'pass a train-classifier, baseline, pretrain or finetune-lm output');
+        throw new UlmfitError(
+          'E_MODEL_DIR',
+          `${dir} is an '${kind}' model; serve takes classifiers and language models`,
+          'pass a train-classifier, baseline, pretrain or finetune-lm output',
+        );
       }
     }
     return served;
@@ -274,34 +351,66 @@ function modelInfo(model: Served): ModelInfo {
 }
 
 /** The model a request names, else the first of its kind. */
-function pick<K extends Served['kind']>(served: readonly Served[], kind: K, name: string | undefined): Extract<Served, { kind: K }> {
+function pick<K extends Served['kind']>(
+  served: readonly Served[],
+  kind: K,
+  name: string | undefined,
+): Extract<Served, { kind: K }> {
   const what = kind === 'lm' ? 'language model' : 'classifier';
   const candidates = served.filter((model): model is Extract<Served, { kind: K }> => model.kind === kind);
   const model = name === undefined ? candidates[0] : candidates.find((m) => m.name === name);
   if (model !== undefined) return model;
   const known = candidates.map((m) => m.name).join(', ') || 'none';
-  if (name === undefined) throw new RequestError(404, `this server has no ${what}`, `start it with --model <${what} dir>`);
-  throw new RequestError(404, `no ${what} named '${name}' (this server's: ${known})`, 'GET /v1/models lists them');
+  if (name === undefined)
+    throw new RequestError(404, `this server has no ${what}`, `start it with --model <${what} dir>`);
+  throw new RequestError(
+    404,
+    `no ${what} named '${name}' (this server's: ${known})`,
+    'GET /v1/models lists them',
+  );
 }
 
 function checkLength(what: string, texts: readonly string[], maxChars: number): void {
   const at = texts.findIndex((text) => text.length > maxChars);
   if (at < 0) return;
   const which = texts.length > 1 || what === 'text' ? `${what} ${at}` : what;
-  throw new RequestError(413, `${which} has ${texts[at]!.length} characters; the limit is ${maxChars}`, 'send shorter texts');
+  throw new RequestError(
+    413,
+    `${which} has ${texts[at]!.length} characters; the limit is ${maxChars}`,
+    'send shorter texts',
+  );
 }
 
 /** The HTTP status and JSON error of anything a route throws. */
-function errorResponse(error: FastifyError | UlmfitError, closing: boolean): { status: number; body: { code: string; message: string; hint?: string } } {
+function errorResponse(
+  error: FastifyError | UlmfitError,
+  closing: boolean,
+): { status: number; body: { code: string; message: string; hint?: string } } {
   if (isUlmfitError(error)) {
     // E_OVERLOADED: 429 when the queue is full; 503 once shutdown has begun.
-    const status = error instanceof RequestError ? error.status : error.code === 'E_OVERLOADED' && closing ? 503 : (STATUS[error.code] ?? 500);
-    return { status, body: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
+    const status =
+      error instanceof RequestError
+        ? error.status
+        : error.code === 'E_OVERLOADED' && closing
+          ? 503
+          : (STATUS[error.code] ?? 500);
+    return {
+      status,
+      body: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) },
+    };
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { status: 413, body: { code: 'E_USAGE', message: `the request body is larger than the limit (${error.message})`, hint: 'send fewer or shorter texts per request' } };
+    return {
+      status: 413,
+      body: {
+        code: 'E_USAGE',
+        message: `the request body is larger than the limit (${error.message})`,
+        hint: 'send fewer or shorter texts per request',
+      },
+    };
   }
-  if (error.validation) return { status: 400, body: { code: 'E_USAGE', message: `bad request: ${error.message}` } };
+  if (error.validation)
+    return { status: 400, body: { code: 'E_USAGE', message: `bad request: ${error.message}` } };
   const status = error.statusCode ?? 500;
   // fastify's own client errors (invalid JSON, unsupported media type, empty body) keep their status.
   if (status >= 400 && status < 500) return { status, body: { code: 'E_USAGE', message: error.message } };
@@ -310,7 +419,11 @@ function errorResponse(error: FastifyError | UlmfitError, closing: boolean): { s
 
 /** Only the limits the caller set (an undefined one keeps its default). */
 function definedLimits(options: Partial<ServeLimits>): Partial<ServeLimits> {
-  return Object.fromEntries(Object.keys(SERVE_DEFAULTS).filter((key) => options[key as keyof ServeLimits] !== undefined).map((key) => [key, options[key as keyof ServeLimits]]));
+  return Object.fromEntries(
+    Object.keys(SERVE_DEFAULTS)
+      .filter((key) => options[key as keyof ServeLimits] !== undefined)
+      .map((key) => [key, options[key as keyof ServeLimits]]),
+  );
 }
 
 interface ClassifyBody {

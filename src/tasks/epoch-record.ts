@@ -17,22 +17,28 @@ export type RunKind = 'lm' | 'classifier';
  * counted from 1 as the table prints them, and the columns of the task's table (language models:
  * perplexity; classifiers: f1_macro, no perplexity).
  */
-export const EPOCH_RECORD_SCHEMA = z.object({
-  stage: count.min(1).describe('recipe stage, from 1'),
-  epoch: count.min(1).describe('epoch within the stage, from 1'),
-  epochs: count.min(1).describe('epochs of the stage'),
-  train_loss: z.number().nullable().describe('smoothed training loss after the last batch (null: not finite)'),
-  valid_loss: z.number().nullable().describe('validation loss (null: no validation set)'),
-  accuracy: z.number().nullable().describe('validation accuracy (language models: next-token accuracy)'),
-  perplexity: z.number().nullable().optional().describe('exp(valid_loss) (language models only)'),
-  f1_macro: z.number().nullable().optional().describe('validation macro-F1 (classifiers only)'),
-  seconds: z.number().min(0).describe('wall time of the epoch, training and validation'),
-}).strict();
+export const EPOCH_RECORD_SCHEMA = z
+  .object({
+    stage: count.min(1).describe('recipe stage, from 1'),
+    epoch: count.min(1).describe('epoch within the stage, from 1'),
+    epochs: count.min(1).describe('epochs of the stage'),
+    train_loss: z
+      .number()
+      .nullable()
+      .describe('smoothed training loss after the last batch (null: not finite)'),
+    valid_loss: z.number().nullable().describe('validation loss (null: no validation set)'),
+    accuracy: z.number().nullable().describe('validation accuracy (language models: next-token accuracy)'),
+    perplexity: z.number().nullable().optional().describe('exp(valid_loss) (language models only)'),
+    f1_macro: z.number().nullable().optional().describe('validation macro-F1 (classifiers only)'),
+    seconds: z.number().min(0).describe('wall time of the epoch, training and validation'),
+  })
+  .strict();
 export type EpochRecord = z.output<typeof EPOCH_RECORD_SCHEMA>;
 
 /** The record of `row` (the learner's 0-based, camelCase row). */
 export function epochRecord(row: EpochRow, kind: RunKind): EpochRecord {
-  const finiteOrNull = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
+  const finiteOrNull = (x: number | null | undefined): number | null =>
+    x === null || x === undefined || !Number.isFinite(x) ? null : x;
   return {
     stage: row.stage + 1,
     epoch: row.epoch + 1,
@@ -40,7 +46,9 @@ export function epochRecord(row: EpochRow, kind: RunKind): EpochRecord {
     train_loss: finiteOrNull(row.trainLoss),
     valid_loss: finiteOrNull(row.validLoss),
     accuracy: finiteOrNull(row.accuracy),
-    ...(kind === 'lm' ? { perplexity: finiteOrNull(row.perplexity) } : { f1_macro: finiteOrNull(row.f1Macro) }),
+    ...(kind === 'lm'
+      ? { perplexity: finiteOrNull(row.perplexity) }
+      : { f1_macro: finiteOrNull(row.f1Macro) }),
     seconds: Math.round(row.seconds * 1000) / 1000,
   };
 }
@@ -53,8 +61,18 @@ export function epochRecord(row: EpochRow, kind: RunKind): EpochRecord {
 export function readEpochRecords(runDir: string): EpochRecord[] {
   const path = join(runDir, RUN_LAYOUT.metrics);
   return readMetrics(runDir).map((line, i) => {
-    const row = 'trainLoss' in line ? checkShape(LEGACY_METRICS_SCHEMA, line, `${path} line ${i + 1}`, { code: 'E_INPUT_FORMAT', hint: METRICS_FIX }) : undefined;
-    if (row === undefined) return checkShape(EPOCH_RECORD_SCHEMA, line, `${path} line ${i + 1}`, { code: 'E_INPUT_FORMAT', hint: METRICS_FIX });
+    const row =
+      'trainLoss' in line
+        ? checkShape(LEGACY_METRICS_SCHEMA, line, `${path} line ${i + 1}`, {
+            code: 'E_INPUT_FORMAT',
+            hint: METRICS_FIX,
+          })
+        : undefined;
+    if (row === undefined)
+      return checkShape(EPOCH_RECORD_SCHEMA, line, `${path} line ${i + 1}`, {
+        code: 'E_INPUT_FORMAT',
+        hint: METRICS_FIX,
+      });
     const kind: RunKind = row.f1Macro !== undefined ? 'classifier' : 'lm';
     return epochRecord({ ...row, f1Macro: row.f1Macro ?? undefined }, kind);
   });
@@ -67,7 +85,10 @@ const LEGACY_METRICS_SCHEMA = z.looseObject({
   stage: count,
   epoch: count,
   epochs: count.min(1),
-  trainLoss: z.number().nullable().transform((x) => x ?? NaN),
+  trainLoss: z
+    .number()
+    .nullable()
+    .transform((x) => x ?? NaN),
   validLoss: z.number().nullable(),
   accuracy: z.number().nullable(),
   perplexity: z.number().nullable(),

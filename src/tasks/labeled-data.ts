@@ -19,10 +19,16 @@ export interface SplitOptions {
   ignoreLabels?: string[] | undefined;
 }
 
-export function reportReading(corpus: Corpus, inputs: readonly string[], info: (m: string) => void, warn: (m: string) => void): void {
+export function reportReading(
+  corpus: Corpus,
+  inputs: readonly string[],
+  info: (m: string) => void,
+  warn: (m: string) => void,
+): void {
   info(`corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${corpus.vocab.itos.length}`);
   const skipped = corpus.meta.emptyDocsSkipped;
-  if (skipped > 0) warn(`${skipped} empty document${skipped === 1 ? '' : 's'} in ${inputs.join(', ')} skipped`);
+  if (skipped > 0)
+    warn(`${skipped} empty document${skipped === 1 ? '' : 's'} in ${inputs.join(', ')} skipped`);
   for (const message of corpus.meta.warnings) warn(message);
 }
 
@@ -67,32 +73,52 @@ export async function labeledDocuments(
     closers.push(loaded.close);
     reportReading(loaded.corpus, options.valid, () => undefined, warn);
     const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
-    train = side(corpus, all.filter((i) => !heldOut.has(i)));
+    train = side(
+      corpus,
+      all.filter((i) => !heldOut.has(i)),
+    );
     valid = side(loaded.corpus, [...Array(loaded.corpus.numDocs).keys()]);
   } else if (options.validPct === undefined && (inSplit('valid').size > 0 || inSplit('test').size > 0)) {
     const validSplit = inSplit('valid').size > 0 ? 'valid' : 'test';
     // Inferred from the folders, so said (--valid-pct ignores the folders' split).
-    if (validSplit === 'test') info('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
-    else info('validating on the data\'s valid/ split (--valid-pct draws a random one instead)');
+    if (validSplit === 'test')
+      info('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
+    else info("validating on the data's valid/ split (--valid-pct draws a random one instead)");
     const validIds = inSplit(validSplit);
     const unused = validSplit === 'valid' ? inSplit('test') : new Set<number>();
     if (unused.size > 0) info(`${unused.size} test/ documents are not used for training or validation`);
-    train = side(corpus, all.filter((i) => !validIds.has(i) && !unused.has(i)));
+    train = side(
+      corpus,
+      all.filter((i) => !validIds.has(i) && !unused.has(i)),
+    );
     valid = side(corpus, [...validIds]);
   } else {
     const validPct = options.validPct ?? CLASSIFIER_DEFAULTS.validPct;
     if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
-    if (options.validPct === undefined) info(`validating on a random ${Math.round(validPct * 100)}% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)`);
+    if (options.validPct === undefined)
+      info(
+        `validating on a random ${Math.round(validPct * 100)}% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)`,
+      );
     const heldOut = new Set([...inSplit('valid'), ...inSplit('test')]);
     const pool = all.filter((i) => !heldOut.has(i));
     const split = splitValid(pool.length, validPct, rng);
-    train = side(corpus, split.train.map((k) => pool[k]!));
-    valid = side(corpus, split.valid.map((k) => pool[k]!));
+    train = side(
+      corpus,
+      split.train.map((k) => pool[k]!),
+    );
+    valid = side(
+      corpus,
+      split.valid.map((k) => pool[k]!),
+    );
   }
   const labels = checkLabels(train.names, valid.names, options.inputs.join(', '), warn);
   const index = new Map(labels.map((name, i) => [name, i]));
   const toIds = (names: (string | undefined)[]) => Int32Array.from(names, (name) => index.get(name!)!);
-  return { labels, train: { docs: train.docs, y: toIds(train.names) }, valid: { docs: valid.docs, y: toIds(valid.names) } };
+  return {
+    labels,
+    train: { docs: train.docs, y: toIds(train.names) },
+    valid: { docs: valid.docs, y: toIds(valid.names) },
+  };
 }
 
 function labelOf(corpus: Corpus, doc: number): string | undefined {
@@ -115,9 +141,15 @@ export function checkLabels(
   warn: (message: string) => void = () => undefined,
 ): string[] {
   if (trainNames.length === 0) {
-    throw new UlmfitError('E_INPUT_EMPTY', `no training documents in ${where}`, 'give labeled documents (or a smaller --valid-pct)');
+    throw new UlmfitError(
+      'E_INPUT_EMPTY',
+      `no training documents in ${where}`,
+      'give labeled documents (or a smaller --valid-pct)',
+    );
   }
-  const unlabeled = trainNames.filter((n) => n === undefined || n === '').length + validNames.filter((n) => n === undefined || n === '').length;
+  const unlabeled =
+    trainNames.filter((n) => n === undefined || n === '').length +
+    validNames.filter((n) => n === undefined || n === '').length;
   if (unlabeled === trainNames.length + validNames.length) {
     throw new UlmfitError(
       'E_LABELS',
@@ -139,7 +171,9 @@ export function checkLabels(
   for (const name of validNames) validCounts.set(name!, (validCounts.get(name!) ?? 0) + 1);
   const unseen = [...validCounts.keys()].filter((name) => !counts.has(name)).sort(compareCodePoints);
   if (unseen.length > 0) {
-    const listed = unseen.map((name) => `'${name}' (${validCounts.get(name)} validation documents)`).join(', ');
+    const listed = unseen
+      .map((name) => `'${name}' (${validCounts.get(name)} validation documents)`)
+      .join(', ');
     throw new UlmfitError(
       'E_LABELS',
       `label${unseen.length > 1 ? 's' : ''} ${listed} ${unseen.length > 1 ? 'have' : 'has'} no training documents in ${where}`,
@@ -155,8 +189,9 @@ export function checkLabels(
   }
   const missing = validNames.length > 0 ? labels.filter((name) => !validCounts.has(name)) : [];
   if (missing.length > 0) {
-    warn(`no validation documents for class${missing.length > 1 ? 'es' : ''} ${missing.map((n) => `'${n}'`).join(', ')} (leave such documents out with --ignore-label if they are not a class)`);
+    warn(
+      `no validation documents for class${missing.length > 1 ? 'es' : ''} ${missing.map((n) => `'${n}'`).join(', ')} (leave such documents out with --ignore-label if they are not a class)`,
+    );
   }
   return labels;
 }
-

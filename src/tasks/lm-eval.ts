@@ -61,12 +61,17 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
   const tokenizeOptions = corpusInputOptions(settings, options, loaded.spmModel);
   let itos = loaded.vocab;
   if (options.vocabFrom) {
-    const source = await loadCorpusInput(options.vocabFrom, { ...tokenizeOptions, requireSettings: settings });
+    const source = await loadCorpusInput(options.vocabFrom, {
+      ...tokenizeOptions,
+      requireSettings: settings,
+    });
     itos = [...source.corpus.vocab.itos];
     source.close();
   }
   const same = itos.length === loaded.vocab.length && itos.every((token, i) => token === loaded.vocab[i]);
-  const matched = same ? { weights: loaded.weights, found: itos.length } : matchEmbeds(loaded.weights, loaded.vocab, itos);
+  const matched = same
+    ? { weights: loaded.weights, found: itos.length }
+    : matchEmbeds(loaded.weights, loaded.vocab, itos);
 
   const valid = await loadCorpusInput(options.inputs, { ...tokenizeOptions, vocab: itos });
   try {
@@ -79,12 +84,20 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
       for (let i = 0; i < doc.length; i++) if (doc[i] === unk) unknown++;
     }
     if (total < 2) {
-      throw new UlmfitError('E_INPUT_EMPTY', `the text to score has ${total} token${total === 1 ? '' : 's'}; a language model needs at least 2 (one to predict from, one to predict)`, 'give more text');
+      throw new UlmfitError(
+        'E_INPUT_EMPTY',
+        `the text to score has ${total} token${total === 1 ? '' : 's'}; a language model needs at least 2 (one to predict from, one to predict)`,
+        'give more text',
+      );
     }
     // Fewer streams on a short text, so that every token is scored: the score barely depends on bs,
     // while a bs above the token count would leave no batch at all.
     const bs = Math.min(options.bs ?? LM_DEFAULTS.bs, total - 1);
-    const stream = new LmStream(docs, { bs, bptt: options.bptt ?? TRAINING_DEFAULTS.bptt, backwards: loaded.meta.backwards });
+    const stream = new LmStream(docs, {
+      bs,
+      bptt: options.bptt ?? TRAINING_DEFAULTS.bptt,
+      backwards: loaded.meta.backwards,
+    });
     await initBackend(options.backend ?? 'auto');
     const rng = new Rng(0); // eval mode: nothing random is drawn
     const model = new LanguageModel(itos.length, loaded.meta.arch as unknown as AwdLstmConfig, { rng });
@@ -93,9 +106,17 @@ export async function evaluateLanguageModel(options: LmEvalOptions): Promise<LmE
       const learner = new Learner(model, { train: stream, rng });
       try {
         const result = learner.validate(stream);
-        assertFinite([result.loss], 'the evaluation loss is', 'the model overflowed on this text; please report it');
+        assertFinite(
+          [result.loss],
+          'the evaluation loss is',
+          'the model overflowed on this text; please report it',
+        );
         return {
-          loss: result.loss, accuracy: result.accuracy, perplexity: result.perplexity, tokens: stream.totalTokens, vocabSize: itos.length,
+          loss: result.loss,
+          accuracy: result.accuracy,
+          perplexity: result.perplexity,
+          tokens: stream.totalTokens,
+          vocabSize: itos.length,
           unknownRate: total > 0 ? unknown / total : 0,
           ...(options.vocabFrom ? { transferFound: matched.found } : {}),
         };

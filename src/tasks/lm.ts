@@ -8,11 +8,29 @@ import { initBackend } from '../backend.js';
 import { LM_DEFAULTS, LM_RUN_CONFIG, TRAINING_DEFAULTS } from '../config/training.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { splitValid, LmStream } from '../data/lm-stream.js';
-import { readModelDir, resolveModelDir, RUN_LAYOUT, type ArchMeta, type LoadedModelDir, type ModelDirContents } from '../io/artifact.js';
+import {
+  readModelDir,
+  resolveModelDir,
+  RUN_LAYOUT,
+  type ArchMeta,
+  type LoadedModelDir,
+  type ModelDirContents,
+} from '../io/artifact.js';
 import type { TensorMap } from '../io/tensors.js';
-import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig, type EmbeddingInit } from '../model/awd-lstm.js';
+import {
+  AWD_LSTM_LM_CONFIG,
+  LanguageModel,
+  withDropMult,
+  type AwdLstmConfig,
+  type EmbeddingInit,
+} from '../model/awd-lstm.js';
 import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
-import { appendPretrainedVocab, matchEmbeds, MAX_VOCAB, pretrainedTokensToAppend } from '../model/transfer.js';
+import {
+  appendPretrainedVocab,
+  matchEmbeds,
+  MAX_VOCAB,
+  pretrainedTokensToAppend,
+} from '../model/transfer.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { checkDataParallel, DataParallelLm } from '../train/data-parallel.js';
@@ -161,29 +179,55 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
   const backend = await initBackend(options.backend ?? 'auto');
   const seed = options.seed ?? TRAINING_DEFAULTS.seed;
   const rng = new Rng(seed);
-  const pretrained = options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards) : undefined;
-  const settings = pretrained ? (pretrained.tokenizer as unknown as TokenizerSettings) : (options.settings ?? defaultTokenizerSettings());
+  const pretrained =
+    options.pretrained !== undefined ? loadPretrained(options.pretrained, options.backwards) : undefined;
+  const settings = pretrained
+    ? (pretrained.tokenizer as unknown as TokenizerSettings)
+    : (options.settings ?? defaultTokenizerSettings());
   const backwards = pretrained ? pretrained.meta.backwards : (options.backwards ?? false);
-  if (options.backwards === undefined && pretrained?.meta.backwards) info(`backwards model (${pretrained.dir}): text is read right to left`);
+  if (options.backwards === undefined && pretrained?.meta.backwards)
+    info(`backwards model (${pretrained.dir}): text is read right to left`);
   const tokenizeOptions = corpusInputOptions(settings, options, pretrained?.spmModel);
-  const train = await loadCorpusInput(options.inputs, { ...tokenizeOptions, ...(pretrained ? { requireSettings: settings } : {}) });
+  const train = await loadCorpusInput(options.inputs, {
+    ...tokenizeOptions,
+    ...(pretrained ? { requireSettings: settings } : {}),
+  });
   const closers = [train.close];
-  const close = (): void => { for (const c of closers) c(); };
+  const close = (): void => {
+    for (const c of closers) c();
+  };
   try {
     const corpus = train.corpus;
     // A corpus directory carries its own tokenizer (e.g. subword); the model must record that one.
     const corpusSettings = corpus.settings;
     const itos = [...corpus.vocab.itos];
-    info(`corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${itos.length}${train.hit ? ' (cached)' : ''}`);
-    const { trainDocs, validDocs } = await splitDocuments(options, corpus, itos, tokenizeOptions, rng, closers);
+    info(
+      `corpus: ${corpus.numDocs} documents, ${corpus.numTokens} tokens, vocab ${itos.length}${train.hit ? ' (cached)' : ''}`,
+    );
+    const { trainDocs, validDocs } = await splitDocuments(
+      options,
+      corpus,
+      itos,
+      tokenizeOptions,
+      rng,
+      closers,
+    );
     const trainTokens = trainDocs.reduce((n, d) => n + d.length, 0);
     const validTokens = validDocs.reduce((n, d) => n + d.length, 0);
 
     const config: AwdLstmConfig = pretrained
-      ? withDropMult(pretrained.meta.arch as unknown as AwdLstmConfig, options.dropMult ?? LM_DEFAULTS.dropMult)
+      ? withDropMult(
+          pretrained.meta.arch as unknown as AwdLstmConfig,
+          options.dropMult ?? LM_DEFAULTS.dropMult,
+        )
       : {
           ...withDropMult(
-            { ...AWD_LSTM_LM_CONFIG, emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz, n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid, n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers },
+            {
+              ...AWD_LSTM_LM_CONFIG,
+              emb_sz: options.emb ?? AWD_LSTM_LM_CONFIG.emb_sz,
+              n_hid: options.hidden ?? AWD_LSTM_LM_CONFIG.n_hid,
+              n_layers: options.layers ?? AWD_LSTM_LM_CONFIG.n_layers,
+            },
             options.dropMult ?? LM_DEFAULTS.dropMult,
           ),
           ...options.config,
@@ -194,31 +238,45 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
     const defaultStages = options.stages ?? defaultLmStages(finetune, options.epochs, options.lr);
     // Fine-tuning on a small corpus gets a bs and a main stage that make enough steps; pretraining
     // keeps the recipe it is given.
-    const plan = finetune ? planLmRecipe({ tokens: trainTokens, bptt, bs: options.bs, stages: defaultStages, stagesGiven }) : undefined;
+    const plan = finetune
+      ? planLmRecipe({ tokens: trainTokens, bptt, bs: options.bs, stages: defaultStages, stagesGiven })
+      : undefined;
     if (plan) info(`recipe: ${plan.reason}`);
     const bs = plan?.bs ?? options.bs ?? LM_DEFAULTS.bs;
     const stages = plan?.stages ?? defaultStages;
     validateStages(stages);
     const replicas = options.trainWorkers ?? TRAINING_DEFAULTS.trainWorkers;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > bs) {
-      throw usageError(`--train-workers must be a whole number from 1 to --bs (${bs}), got ${replicas}`, 'each replica needs at least one row of every batch');
+      throw usageError(
+        `--train-workers must be a whole number from 1 to --bs (${bs}), got ${replicas}`,
+        'each replica needs at least one row of every batch',
+      );
     }
     checkDataParallel(replicas, backend);
     const trainStream = new LmStream(trainDocs, { bs, bptt, shuffle: true, rng, backwards });
     if (trainStream.numBatches === 0) {
-      throw new UlmfitError('E_INPUT_EMPTY', `the training text has ${trainTokens} tokens, too few for --bs ${bs}`, 'give more text or a smaller --bs');
+      throw new UlmfitError(
+        'E_INPUT_EMPTY',
+        `the training text has ${trainTokens} tokens, too few for --bs ${bs}`,
+        'give more text or a smaller --bs',
+      );
     }
     const validStream = validDocs.length > 0 ? new LmStream(validDocs, { bs, bptt, backwards }) : undefined;
 
     const model = new LanguageModel(itos.length, config, {
-      rng, alpha: options.alpha ?? TRAINING_DEFAULTS.alpha, beta: options.beta ?? TRAINING_DEFAULTS.beta, ...(options.embInit && !pretrained ? { embInit: options.embInit } : {}),
+      rng,
+      alpha: options.alpha ?? TRAINING_DEFAULTS.alpha,
+      beta: options.beta ?? TRAINING_DEFAULTS.beta,
+      ...(options.embInit && !pretrained ? { embInit: options.embInit } : {}),
     });
     let transferFound: number | undefined;
     if (pretrained) {
       try {
         const matched = matchEmbeds(pretrained.weights, pretrained.vocab, itos);
         transferFound = matched.found;
-        info(`transfer: ${matched.found} of ${itos.length} vocab tokens found in the pretrained vocab (${pct(matched.found / itos.length)}); the rest start from the mean embedding`);
+        info(
+          `transfer: ${matched.found} of ${itos.length} vocab tokens found in the pretrained vocab (${pct(matched.found / itos.length)}); the rest start from the mean embedding`,
+        );
         withTfWeights(matched.weights, (tensors) => model.loadWeights(tensors));
       } catch (error) {
         model.dispose();
@@ -226,9 +284,22 @@ async function setUpLanguageModel(options: LmTrainOptions): Promise<LmSetup> {
       }
     }
     return {
-      backend, rng, seed, model, config, itos, settings: corpusSettings, spmModel: pretrained?.spmModel ?? train.spmModel, backwards,
-      trainStream, validStream: validStream && validStream.numBatches > 0 ? validStream : undefined, stages,
-      trainTokens, validTokens, transferFound, close,
+      backend,
+      rng,
+      seed,
+      model,
+      config,
+      itos,
+      settings: corpusSettings,
+      spmModel: pretrained?.spmModel ?? train.spmModel,
+      backwards,
+      trainStream,
+      validStream: validStream && validStream.numBatches > 0 ? validStream : undefined,
+      stages,
+      trainTokens,
+      validTokens,
+      transferFound,
+      close,
       // Held for the whole run only when the saves need its rows (WT103's weights are ~160 MB).
       pretrained: options.keepPretrainedVocab ? pretrained : undefined,
     };
@@ -248,7 +319,8 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
   const finetune = options.pretrained !== undefined;
   if (options.stages) validateStages(options.stages);
   const setup = await setUpLanguageModel(options);
-  const { model, itos, settings, backwards, config, trainStream, validStream, backend, seed, rng, stages } = setup;
+  const { model, itos, settings, backwards, config, trainStream, validStream, backend, seed, rng, stages } =
+    setup;
   try {
     const runDir = run.dir;
     const arch: ArchMeta = { name: 'awd_lstm', ...config };
@@ -259,13 +331,22 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
     const appendFrom = options.keepPretrainedVocab ? setup.pretrained : undefined;
     const maxVocab = options.maxVocab ?? MAX_VOCAB;
     const appended = appendFrom ? pretrainedTokensToAppend(itos, appendFrom.vocab, maxVocab).length : 0;
-    if (appended > 0) info(`vocab: the encoder keeps the pretrained model's ${appended} other tokens after the corpus's ${itos.length} (${itos.length + appended})`);
+    if (appended > 0)
+      info(
+        `vocab: the encoder keeps the pretrained model's ${appended} other tokens after the corpus's ${itos.length} (${itos.length + appended})`,
+      );
     /** encoder/'s weights and vocab: the LM's without the decoder, with the pretrained tokens appended when asked. */
     const encoderOf = (weights: TensorMap): { weights: TensorMap; vocab: string[] } => {
-      const extended = appendFrom ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, maxVocab) : { weights, itos };
+      const extended = appendFrom
+        ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, maxVocab)
+        : { weights, itos };
       return { weights: encoderWeights(extended.weights), vocab: extended.itos };
     };
-    const common = { vocab: itos, tokenizer: settings as unknown as Record<string, unknown>, ...(setup.spmModel ? { spmModel: setup.spmModel } : {}) };
+    const common = {
+      vocab: itos,
+      tokenizer: settings as unknown as Record<string, unknown>,
+      ...(setup.spmModel ? { spmModel: setup.spmModel } : {}),
+    };
     const saveEncoder = finetune || (options.saveEncoder ?? false);
     const training = { seed, backend, pretrained: options.pretrained ?? null, stages };
 
@@ -280,27 +361,44 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
         const weights = weightsToTensorMap(model.namedWeights());
         const meta = { arch, backwards, training: { ...training, history: l.history } };
         const lm: ModelDirContents = { meta: { kind: 'lm', ...meta }, weights, ...common };
-        const encoder = { name: RUN_LAYOUT.encoder, contents: (): ModelDirContents => ({ meta: { kind: 'encoder', ...meta }, ...common, ...encoderOf(weights) }) };
+        const encoder = {
+          name: RUN_LAYOUT.encoder,
+          contents: (): ModelDirContents => ({
+            meta: { kind: 'encoder', ...meta },
+            ...common,
+            ...encoderOf(weights),
+          }),
+        };
         run.saveEpoch(row, l.getState(), weights, lm, saveEncoder ? [encoder] : []);
         await options.onEpochEnd?.(row);
       },
     });
     try {
       run.start(learner, model, { ...options, bs: trainStream.bs, stages });
-      info(`training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`);
+      info(
+        `training on ${setup.trainTokens} tokens (${trainStream.numBatches} batches of ${trainStream.bs}×${trainStream.bptt}), validating on ${setup.validTokens}; backend ${backend}`,
+      );
       const replicas = options.trainWorkers ?? TRAINING_DEFAULTS.trainWorkers;
-      const parallel = replicas > 1
-        ? await DataParallelLm.create({ replicas, model, optimizer: learner.optimizer, clip: options.clip })
-        : undefined;
+      const parallel =
+        replicas > 1
+          ? await DataParallelLm.create({ replicas, model, optimizer: learner.optimizer, clip: options.clip })
+          : undefined;
       if (parallel) {
         learner.useStepper(parallel);
-        info(`data-parallel training: the ${trainStream.bs} rows of each batch split across ${replicas} replicas (the main thread and ${replicas - 1} worker thread${replicas > 2 ? 's' : ''})`);
+        info(
+          `data-parallel training: the ${trainStream.bs} rows of each batch split across ${replicas} replicas (the main thread and ${replicas - 1} worker thread${replicas > 2 ? 's' : ''})`,
+        );
       }
       let before: LmScore | null = null;
       if (finetune && validStream && !options.resume) {
         const started = performance.now();
         const score = learner.validate(validStream);
-        before = { validLoss: score.loss, accuracy: score.accuracy, perplexity: score.perplexity, seconds: (performance.now() - started) / 1000 };
+        before = {
+          validLoss: score.loss,
+          accuracy: score.accuracy,
+          perplexity: score.perplexity,
+          seconds: (performance.now() - started) / 1000,
+        };
         options.onBeforeTraining?.(before);
       }
       try {
@@ -311,8 +409,16 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
       const history = learner.history;
       const finished = run.finish(options);
       return {
-        runDir, history, best: run.bestOf(history), vocabSize: itos.length, trainTokens: setup.trainTokens, validTokens: setup.validTokens, transferFound: setup.transferFound,
-        before, plot: finished.plot, backend,
+        runDir,
+        history,
+        best: run.bestOf(history),
+        vocabSize: itos.length,
+        trainTokens: setup.trainTokens,
+        validTokens: setup.validTokens,
+        transferFound: setup.transferFound,
+        before,
+        plot: finished.plot,
+        backend,
       };
     } finally {
       learner.dispose();
@@ -323,7 +429,18 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
   }
 }
 
-export interface LmLrFindOptions extends Omit<LmTrainOptions, 'out' | 'stages' | 'resume' | 'overwrite' | 'saveEncoder' | 'keepCheckpoint' | 'onEpochEnd' | 'onBatchEnd' | 'onBeforeTraining'> {
+export interface LmLrFindOptions extends Omit<
+  LmTrainOptions,
+  | 'out'
+  | 'stages'
+  | 'resume'
+  | 'overwrite'
+  | 'saveEncoder'
+  | 'keepCheckpoint'
+  | 'onEpochEnd'
+  | 'onBatchEnd'
+  | 'onBeforeTraining'
+> {
   /** fastai freezes a pretrained model before lr_find; `unfreeze` searches for the full model. */
   unfreeze?: boolean | undefined;
   /** start/end lr, number of batches, divergence stop. */
@@ -334,10 +451,17 @@ export interface LmLrFindOptions extends Omit<LmTrainOptions, 'out' | 'stages' |
  * fastai's `lr_find` on a language model: exponentially growing lr over `numIt` batches, weights
  * restored afterwards; returns the curve and the valley suggestion.
  */
-export async function findLanguageModelLr(options: LmLrFindOptions): Promise<LrFindResult & { backend: string }> {
+export async function findLanguageModelLr(
+  options: LmLrFindOptions,
+): Promise<LrFindResult & { backend: string }> {
   const setup = await setUpLanguageModel({ ...options, out: '' });
   try {
-    const learner = new Learner(setup.model, { train: setup.trainStream, rng: setup.rng, wd: options.wd, clip: options.clip });
+    const learner = new Learner(setup.model, {
+      train: setup.trainStream,
+      rng: setup.rng,
+      wd: options.wd,
+      clip: options.clip,
+    });
     try {
       if (options.pretrained !== undefined && !options.unfreeze) learner.freeze();
       const result = await lrFind(learner, options.find ?? {});
@@ -361,7 +485,9 @@ function loadPretrained(path: string, wantBackwards: boolean | undefined): Loade
     throw new UlmfitError(
       'E_MODEL_MISMATCH',
       `${loaded.dir} is a ${loaded.meta.backwards ? 'backwards' : 'forwards'} language model but this run is ${wantBackwards ? 'backwards' : 'forwards'}`,
-      wantBackwards ? 'pass a backwards model (import-fastai --backwards, pretrain --backwards)' : 'add --backwards, or pass a forwards model',
+      wantBackwards
+        ? 'pass a backwards model (import-fastai --backwards, pretrain --backwards)'
+        : 'add --backwards, or pass a forwards model',
     );
   }
   return loaded;
@@ -385,7 +511,10 @@ async function splitDocuments(
   if (corpus.splits && corpus.docsInSplit('valid').length > 0 && options.validPct === undefined) {
     const valid = corpus.docsInSplit('valid');
     const validSet = new Set(valid);
-    return { trainDocs: all([...Array(corpus.numDocs).keys()].filter((i) => !validSet.has(i))), validDocs: all(valid) };
+    return {
+      trainDocs: all([...Array(corpus.numDocs).keys()].filter((i) => !validSet.has(i))),
+      validDocs: all(valid),
+    };
   }
   const validPct = options.validPct ?? LM_DEFAULTS.validPct;
   if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);

@@ -9,12 +9,20 @@ import { loadNbsvm } from '../baseline/index.js';
 import { loadEnsemble, type ClassifierEnsemble, type TextProbabilityModel } from '../infer/classify.js';
 
 /** Loads every model (averaged when several) and checks that they share their labels. */
-export function loadClassifiers(paths: readonly string[], backend: BackendName = 'auto'): Promise<ClassifierEnsemble> {
+export function loadClassifiers(
+  paths: readonly string[],
+  backend: BackendName = 'auto',
+): Promise<ClassifierEnsemble> {
   return loadEnsemble(paths, backend, { loadBaseline });
 }
 
 /** An `ulmfit baseline` model directory as an ensemble member. */
 function loadBaseline(dir: string): TextProbabilityModel {
   const model = loadNbsvm(dir);
-  return { dir, labels: model.labels, predictTexts: (texts) => model.predictProbabilities(texts), dispose: () => undefined };
+  return {
+    dir,
+    labels: model.labels,
+    predictTexts: (texts) => model.predictProbabilities(texts),
+    dispose: () => undefined,
+  };
 }

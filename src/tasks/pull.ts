@@ -14,7 +14,14 @@ import { basename, dirname, join } from 'node:path';
 import { UlmfitError } from '../errors.js';
 import { extractTarGz, filesUnder } from '../hub/archive.js';
 import { entryDir, downloadsDir, hubHome, lockPath, offlineFromEnv, sourceUrl } from '../hub/cache.js';
-import { fileNameOf, findHubEntry, hubNames, type HubDataset, type HubEntry, type HubModel } from '../hub/catalog.js';
+import {
+  fileNameOf,
+  findHubEntry,
+  hubNames,
+  type HubDataset,
+  type HubEntry,
+  type HubModel,
+} from '../hub/catalog.js';
 import { prepareDataset } from '../hub/datasets.js';
 import { diskFullError, download, type DownloadProgress } from '../hub/download.js';
 import { withLock } from '../hub/lock.js';
@@ -60,9 +67,20 @@ function manualRoute(entry: HubEntry, url: string, dir: string): string {
 }
 
 function unknownName(name: string): UlmfitError {
-  const names = [...new Set([...knownModels().filter((m) => m.source === 'package').map((m) => m.name), ...hubNames()])].sort();
+  const names = [
+    ...new Set([
+      ...knownModels()
+        .filter((m) => m.source === 'package')
+        .map((m) => m.name),
+      ...hubNames(),
+    ]),
+  ].sort();
   const near = nearestName(name, names);
-  return new UlmfitError('E_USAGE', `nothing is named '${name}'${near ? `: did you mean '${near}'?` : ''}`, `names: ${names.join(', ')} (ulmfit models lists them)`);
+  return new UlmfitError(
+    'E_USAGE',
+    `nothing is named '${name}'${near ? `: did you mean '${near}'?` : ''}`,
+    `names: ${names.join(', ')} (ulmfit models lists them)`,
+  );
 }
 
 /** Removes what an interrupted pull of `entry` left (called under its lock: nobody else writes). */
@@ -72,7 +90,8 @@ function removeLeftovers(home: string, entry: HubEntry): void {
   for (const parent of parents) {
     if (!existsSync(parent)) continue;
     for (const name of readdirSync(parent)) {
-      if (name.startsWith(`${basename(target)}.tmp-`) || name.startsWith(`${entry.name}.x-`)) rmSync(join(parent, name), { recursive: true, force: true });
+      if (name.startsWith(`${basename(target)}.tmp-`) || name.startsWith(`${entry.name}.x-`))
+        rmSync(join(parent, name), { recursive: true, force: true });
     }
   }
 }
@@ -83,7 +102,11 @@ function modelFiles(root: string, archive: string): { weights: string; itos: str
   const weights = files.find((f) => f.endsWith('.pth'));
   const itos = files.find((f) => f.endsWith('.pkl'));
   if (!weights || !itos) {
-    throw new UlmfitError('E_DOWNLOAD', `${archive} holds no ${weights ? 'itos .pkl' : '.pth'} (found: ${files.join(', ') || 'nothing'})`, 'the archive is not a fastai pretrained model: check the mirror (ULMFIT_MIRROR)');
+    throw new UlmfitError(
+      'E_DOWNLOAD',
+      `${archive} holds no ${weights ? 'itos .pkl' : '.pth'} (found: ${files.join(', ') || 'nothing'})`,
+      'the archive is not a fastai pretrained model: check the mirror (ULMFIT_MIRROR)',
+    );
   }
   return { weights: join(root, weights), itos: join(root, itos) };
 }
@@ -134,10 +157,20 @@ export async function pull(name: string, options: PullOptions = {}): Promise<Pul
   const home = hubHome(env);
   const target = entryDir(home, entry);
   const url = sourceUrl(entry, env);
-  const result = (status: PullResult['status']): PullResult => ({ name: entry.name, kind: entry.kind, dir: target, status, url });
+  const result = (status: PullResult['status']): PullResult => ({
+    name: entry.name,
+    kind: entry.kind,
+    dir: target,
+    status,
+    url,
+  });
   if (existsSync(target)) return result('cache');
   if (options.offline || offlineFromEnv(env)) {
-    throw new UlmfitError('E_OFFLINE', `${entry.name} is not in the cache (${target}) and the network is off (--offline or ULMFIT_OFFLINE): it comes from ${url}`, manualRoute(entry, url, target));
+    throw new UlmfitError(
+      'E_OFFLINE',
+      `${entry.name} is not in the cache (${target}) and the network is off (--offline or ULMFIT_OFFLINE): it comes from ${url}`,
+      manualRoute(entry, url, target),
+    );
   }
   try {
     return await withLock(
@@ -146,7 +179,9 @@ export async function pull(name: string, options: PullOptions = {}): Promise<Pul
         if (existsSync(target)) return result('cache'); // another process finished it while we waited
         removeLeftovers(home, entry);
         const archive = join(downloadsDir(home), fileNameOf(entry.url));
-        options.onInfo?.(`pulling ${entry.name} from ${url}${entry.bytes !== undefined ? ` (${sizeText(entry.bytes)})` : ''}`);
+        options.onInfo?.(
+          `pulling ${entry.name} from ${url}${entry.bytes !== undefined ? ` (${sizeText(entry.bytes)})` : ''}`,
+        );
         await download({
           url,
           dest: archive,

@@ -27,7 +27,12 @@ const MIN_PLANNED_BS = 8;
  * `epochs` × that many).
  */
 export function defaultClassifierStages(
-  options: { lr?: number | undefined; epochs?: number | undefined; fromScratch?: boolean | undefined; epochsPerStage?: number | undefined } = {},
+  options: {
+    lr?: number | undefined;
+    epochs?: number | undefined;
+    fromScratch?: boolean | undefined;
+    epochsPerStage?: number | undefined;
+  } = {},
 ): Stage[] {
   const lr = options.lr ?? CLASSIFIER_DEFAULTS.lr;
   const k = options.epochsPerStage ?? 1;
@@ -84,16 +89,38 @@ export function planClassifierRecipe(input: ClassifierPlanInput): ClassifierPlan
   const enoughSteps = fastaiSteps >= MIN_STEPS_PER_STAGE;
   if (input.stages !== undefined) {
     const dropLast = enoughSteps;
-    return { bs, stages: [...input.stages], dropLast, adapted: !dropLast, reason: `recipe as given (--schedule), bs ${bs}${dropLast ? '' : ', every document every epoch'}` };
+    return {
+      bs,
+      stages: [...input.stages],
+      dropLast,
+      adapted: !dropLast,
+      reason: `recipe as given (--schedule), bs ${bs}${dropLast ? '' : ', every document every epoch'}`,
+    };
   }
   if (enoughSteps) {
-    const stages = defaultClassifierStages({ lr: input.lr, epochs: input.epochs, fromScratch: input.fromScratch });
-    return { bs, stages, dropLast: true, adapted: false, reason: `fastai's recipe: bs ${bs}, ${fastaiSteps} steps an epoch` };
+    const stages = defaultClassifierStages({
+      lr: input.lr,
+      epochs: input.epochs,
+      fromScratch: input.fromScratch,
+    });
+    return {
+      bs,
+      stages,
+      dropLast: true,
+      adapted: false,
+      reason: `fastai's recipe: bs ${bs}, ${fastaiSteps} steps an epoch`,
+    };
   }
   if (!bsGiven) bs = plannedBs(n);
   const batches = Math.ceil(n / bs);
-  const epochsPerStage = input.epochs !== undefined ? 1 : Math.max(1, Math.ceil(MIN_STEPS_PER_STAGE / batches));
-  const stages = defaultClassifierStages({ lr: input.lr, epochs: input.epochs, fromScratch: input.fromScratch, epochsPerStage });
+  const epochsPerStage =
+    input.epochs !== undefined ? 1 : Math.max(1, Math.ceil(MIN_STEPS_PER_STAGE / batches));
+  const stages = defaultClassifierStages({
+    lr: input.lr,
+    epochs: input.epochs,
+    fromScratch: input.fromScratch,
+    epochsPerStage,
+  });
   const total = stages.reduce((sum, s) => sum + s.epochs, 0);
   const reason =
     `${n} training documents: bs ${bs}${bsGiven ? ' (given)' : ''} (${batches} batches an epoch, none dropped), ` +

@@ -14,7 +14,13 @@ import type { EpochRow, Learner, LearnerState, Stage } from '../train/learner.js
 import { longFlag, optionKey } from '../config/schema.js';
 import { TRAINING_COMMANDS } from '../config/training.js';
 
-export { epochRecord, readEpochRecords, EPOCH_RECORD_SCHEMA, type EpochRecord, type RunKind } from './epoch-record.js';
+export {
+  epochRecord,
+  readEpochRecords,
+  EPOCH_RECORD_SCHEMA,
+  type EpochRecord,
+  type RunKind,
+} from './epoch-record.js';
 
 /** The best epoch so far: its validation loss and (classifiers) accuracy. */
 export interface BestScore {
@@ -46,9 +52,17 @@ interface CheckpointState {
 }
 
 /** A learning rate: a number, one per group, or a discriminative slice. */
-const LR_SCHEMA = z.union([finite.min(0), z.array(finite.min(0)).min(1), z.object({ lo: finite.min(0).optional(), hi: finite.min(0) })]);
+const LR_SCHEMA = z.union([
+  finite.min(0),
+  z.array(finite.min(0)).min(1),
+  z.object({ lo: finite.min(0).optional(), hi: finite.min(0) }),
+]);
 
-const STAGE_SCHEMA = z.looseObject({ freezeTo: z.number().int().optional(), epochs: count.min(1), lr: LR_SCHEMA });
+const STAGE_SCHEMA = z.looseObject({
+  freezeTo: z.number().int().optional(),
+  epochs: count.min(1),
+  lr: LR_SCHEMA,
+});
 
 /** checkpoint/state.json (the learner's meta is train/learner.ts's LearnerStateMeta). */
 const CHECKPOINT_STATE_SCHEMA = z.looseObject({
@@ -61,9 +75,13 @@ const CHECKPOINT_STATE_SCHEMA = z.looseObject({
     optimizer: z.looseObject({
       hypers: z.array(z.object({ lr: finite, mom: finite, sqrMom: finite, eps: finite, wd: finite })),
       frozenGroups: count,
-      params: z.array(z.object({ group: count, index: count, name: z.string(), shape: z.array(count), step: count })),
+      params: z.array(
+        z.object({ group: count, index: count, name: z.string(), shape: z.array(count), step: count }),
+      ),
     }),
-    history: z.array(z.looseObject({ stage: count, epoch: count, epochs: count, trainLoss: z.number().nullable() })),
+    history: z.array(
+      z.looseObject({ stage: count, epoch: count, epochs: count, trainLoss: z.number().nullable() }),
+    ),
   }),
   bestLoss: finite.nullable(),
   bestAccuracy: finite.nullable().optional(),
@@ -113,10 +131,15 @@ const RUN_CONFIG_SCHEMA = z.looseObject({
 const RESUME_FIX = 'start the run again with --overwrite (the checkpoint cannot be used)';
 
 /** The checkpoint of a run: model weights under `model.`, learner tensors under `learner.`. */
-export function checkpointOf(weights: TensorMap, state: LearnerState, best: BestScore): { tensors: TensorMap; state: CheckpointState } {
+export function checkpointOf(
+  weights: TensorMap,
+  state: LearnerState,
+  best: BestScore,
+): { tensors: TensorMap; state: CheckpointState } {
   const tensors: TensorMap = new Map();
   for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
-  for (const [name, t] of Object.entries(state.tensors)) tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
+  for (const [name, t] of Object.entries(state.tensors))
+    tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
   const bestLoss = Number.isFinite(best.loss) ? best.loss : null;
   return { tensors, state: { learner: state.meta, bestLoss, bestAccuracy: best.accuracy } };
 }
@@ -132,20 +155,30 @@ export function resumeFrom<Batch extends { bs: number }>(
 ): { best: BestScore; position: LearnerState['meta']['position'] } {
   const dir = join(runDir, RUN_LAYOUT.checkpoint);
   const checkpoint = readCheckpointDir(dir);
-  const state = checkShape(CHECKPOINT_STATE_SCHEMA, checkpoint.state, join(dir, 'state.json'), { code: 'E_CHECKPOINT', hint: RESUME_FIX }) as unknown as CheckpointState;
+  const state = checkShape(CHECKPOINT_STATE_SCHEMA, checkpoint.state, join(dir, 'state.json'), {
+    code: 'E_CHECKPOINT',
+    hint: RESUME_FIX,
+  }) as unknown as CheckpointState;
   const weights: TensorMap = new Map();
   const learnerTensors: LearnerState['tensors'] = {};
   for (const [name, tensor] of checkpoint.tensors) {
     if (name.startsWith('model.')) weights.set(name.slice('model.'.length), tensor);
-    else if (name.startsWith('learner.') && tensor.dtype === 'float32') learnerTensors[name.slice('learner.'.length)] = { shape: tensor.shape, data: tensor.data };
+    else if (name.startsWith('learner.') && tensor.dtype === 'float32')
+      learnerTensors[name.slice('learner.'.length)] = { shape: tensor.shape, data: tensor.data };
   }
   withTfWeights(weights, (tensors) => model.loadWeights(tensors));
   learner.setState({ meta: state.learner, tensors: learnerTensors });
-  return { best: { loss: state.bestLoss ?? Infinity, accuracy: state.bestAccuracy ?? null }, position: state.learner.position };
+  return {
+    best: { loss: state.bestLoss ?? Infinity, accuracy: state.bestAccuracy ?? null },
+    position: state.learner.position,
+  };
 }
 
 /** The settings of a run that `--resume` must reuse (written to config.json). */
-export function persistedConfig<Options extends object>(options: Options, keys: readonly (keyof Options)[]): Record<string, unknown> {
+export function persistedConfig<Options extends object>(
+  options: Options,
+  keys: readonly (keyof Options)[],
+): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const key of keys) if (options[key] !== undefined) config[key as string] = options[key];
   return config;
@@ -154,7 +187,9 @@ export function persistedConfig<Options extends object>(options: Options, keys: 
 /** The flag a persisted option comes from, for messages (`dropMult` → `--drop-mult`, `stages` → `--schedule`). */
 function flagOf(key: string): string {
   if (key === 'inputs') return 'the inputs';
-  const spec = TRAINING_COMMANDS.flatMap((command) => command.options).find((option) => optionKey(option) === key);
+  const spec = TRAINING_COMMANDS.flatMap((command) => command.options).find(
+    (option) => optionKey(option) === key,
+  );
   return spec ? longFlag(spec.flag) : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
@@ -175,9 +210,16 @@ function shown(value: unknown): string {
  * options the user gave (the CLI passes the flags not left at their defaults); without it, every
  * defined option in `given` counts.
  */
-export function restoreConfig<Options extends { out: string }>(given: Options, keys: readonly (keyof Options)[], explicit?: ReadonlySet<string>): Options {
+export function restoreConfig<Options extends { out: string }>(
+  given: Options,
+  keys: readonly (keyof Options)[],
+  explicit?: ReadonlySet<string>,
+): Options {
   const path = join(given.out, RUN_LAYOUT.config);
-  const saved = readJsonFile(path, RUN_CONFIG_SCHEMA, { code: 'E_CHECKPOINT', hint: RESUME_FIX }) as Partial<Options>;
+  const saved = readJsonFile(path, RUN_CONFIG_SCHEMA, {
+    code: 'E_CHECKPOINT',
+    hint: RESUME_FIX,
+  }) as Partial<Options>;
   const conflicts: string[] = [];
   for (const key of keys) {
     const name = key as string;
@@ -202,6 +244,7 @@ export function restoreConfig<Options extends { out: string }>(given: Options, k
 export function validateStages(stages: readonly Stage[]): void {
   if (stages.length === 0) throw usageError('the training recipe has no stages');
   for (const stage of stages) {
-    if (!Number.isInteger(stage.epochs) || stage.epochs < 1) throw usageError(`epochs must be a whole number ≥ 1, got ${stage.epochs}`);
+    if (!Number.isInteger(stage.epochs) || stage.epochs < 1)
+      throw usageError(`epochs must be a whole number ≥ 1, got ${stage.epochs}`);
   }
 }

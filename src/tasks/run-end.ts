@@ -22,7 +22,10 @@ export interface FinishedRun {
  * then checkpoint/ removed unless `keepCheckpoint`. In that order, so a kill at any point leaves
  * either a run that `--resume` finishes again (nothing left to train) or one marked complete.
  */
-export function finishRun(runDir: string, options: { keepCheckpoint?: boolean | undefined } = {}): FinishedRun {
+export function finishRun(
+  runDir: string,
+  options: { keepCheckpoint?: boolean | undefined } = {},
+): FinishedRun {
   const { path } = writeTrainingPlot(runDir);
   const configPath = join(runDir, RUN_LAYOUT.config);
   if (existsSync(configPath)) {
@@ -53,9 +56,15 @@ export function finishedLine(finished: FinishedRun): string {
 export function refuseResumeOfCompletedRun(runDir: string): void {
   const configPath = join(runDir, RUN_LAYOUT.config);
   if (!existsSync(configPath)) return;
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { completedAt?: unknown; stages?: { epochs?: unknown }[] };
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
+    completedAt?: unknown;
+    stages?: { epochs?: unknown }[];
+  };
   if (typeof config.completedAt !== 'string') return;
-  const epochs = (config.stages ?? []).reduce((n, stage) => n + (typeof stage.epochs === 'number' ? stage.epochs : 0), 0);
+  const epochs = (config.stages ?? []).reduce(
+    (n, stage) => n + (typeof stage.epochs === 'number' ? stage.epochs : 0),
+    0,
+  );
   const kept = existsSync(join(runDir, RUN_LAYOUT.checkpoint));
   throw usageError(
     `nothing to resume: ${runDir} completed all ${epochs} epochs of its recipe on ${config.completedAt.slice(0, 10)}` +

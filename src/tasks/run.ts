@@ -11,13 +11,26 @@
  */
 import { join } from 'node:path';
 import {
-  appendMetrics, openRunDir, RUN_LAYOUT, writeCheckpointDir, writeJsonAtomic, writeModelDir, type ModelDirContents,
+  appendMetrics,
+  openRunDir,
+  RUN_LAYOUT,
+  writeCheckpointDir,
+  writeJsonAtomic,
+  writeModelDir,
+  type ModelDirContents,
 } from '../io/artifact.js';
 import type { TensorMap } from '../io/tensors.js';
 import type { BackendName } from '../backend.js';
 import type { BatchInfo, EpochRow, Learner, LearnerState } from '../train/learner.js';
 import { epochRecord, type RunKind } from './epoch-record.js';
-import { betterRow, checkpointOf, persistedConfig, restoreConfig, resumeFrom, type BestScore } from './run-dir.js';
+import {
+  betterRow,
+  checkpointOf,
+  persistedConfig,
+  restoreConfig,
+  resumeFrom,
+  type BestScore,
+} from './run-dir.js';
 import { finishedLine, finishRun, refuseResumeOfCompletedRun, type FinishedRun } from './run-end.js';
 
 /** The options of a training task that concern its run directory. */
@@ -79,7 +92,10 @@ export class Run<Options extends RunDirOptions> {
     info: (message: string) => void,
     train: (run: Run<Options>, options: Options) => Promise<Result>,
   ): Promise<Result> {
-    const opened = openRunDir(given.out, { overwrite: given.overwrite ?? false, resume: given.resume ?? false });
+    const opened = openRunDir(given.out, {
+      overwrite: given.overwrite ?? false,
+      resume: given.resume ?? false,
+    });
     try {
       for (const line of opened.recovered) info(line);
       const options = given.resume ? restoreConfig(given, persisted, given.explicit) : given;
@@ -100,7 +116,11 @@ export class Run<Options extends RunDirOptions> {
    * one stores `options` in config.json (with the planned bs and recipe, so a resumed run
    * continues exactly this plan).
    */
-  start<Batch extends { bs: number }>(learner: Learner<Batch>, model: Parameters<typeof resumeFrom>[2], options: Options): void {
+  start<Batch extends { bs: number }>(
+    learner: Learner<Batch>,
+    model: Parameters<typeof resumeFrom>[2],
+    options: Options,
+  ): void {
     if (options.resume) {
       const resumed = resumeFrom(this.dir, learner, model);
       this.best = this.by === 'loss' ? { loss: resumed.best.loss, accuracy: null } : resumed.best;
@@ -114,10 +134,19 @@ export class Run<Options extends RunDirOptions> {
    * The end of an epoch: model-last/, model-best/ when `row` is the best so far, the `extra`
    * model directories, checkpoint/, then the epoch's metrics.jsonl line.
    */
-  saveEpoch(row: EpochRow, state: LearnerState, weights: TensorMap, model: ModelDirContents, extra: readonly ExtraModelDir[] = []): void {
+  saveEpoch(
+    row: EpochRow,
+    state: LearnerState,
+    weights: TensorMap,
+    model: ModelDirContents,
+    extra: readonly ExtraModelDir[] = [],
+  ): void {
     writeModelDir(join(this.dir, RUN_LAYOUT.modelLast), model);
     if (betterRow(row, this.best, this.by)) {
-      this.best = { loss: row.validLoss ?? row.trainLoss, accuracy: this.by === 'loss' ? null : row.accuracy };
+      this.best = {
+        loss: row.validLoss ?? row.trainLoss,
+        accuracy: this.by === 'loss' ? null : row.accuracy,
+      };
       writeModelDir(join(this.dir, RUN_LAYOUT.modelBest), model);
     }
     for (const dir of extra) writeModelDir(join(this.dir, dir.name), dir.contents());
@@ -129,7 +158,10 @@ export class Run<Options extends RunDirOptions> {
   bestOf(history: readonly EpochRow[]): EpochRow | undefined {
     if (this.by === 'loss') {
       const loss = (row: EpochRow): number => row.validLoss ?? row.trainLoss;
-      return history.reduce<EpochRow | undefined>((b, r) => (b === undefined || loss(r) < loss(b) ? r : b), undefined);
+      return history.reduce<EpochRow | undefined>(
+        (b, r) => (b === undefined || loss(r) < loss(b) ? r : b),
+        undefined,
+      );
     }
     let best: EpochRow | undefined;
     let score: BestScore = { loss: Infinity, accuracy: null };

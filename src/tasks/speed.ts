@@ -10,7 +10,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend.js';
 import type { ClasBatch, LmBatch } from '../data/batches.js';
-import { AWD_LSTM_CLAS_CONFIG, AWD_LSTM_LM_CONFIG, LanguageModel, type AwdLstmConfig } from '../model/awd-lstm.js';
+import {
+  AWD_LSTM_CLAS_CONFIG,
+  AWD_LSTM_LM_CONFIG,
+  LanguageModel,
+  type AwdLstmConfig,
+} from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
 import { Rng } from '../random.js';
 import { DataParallelLm, threadsPerReplica, type UpdateMode } from '../train/data-parallel.js';
@@ -103,9 +108,11 @@ export function peakRssBytes(): number {
 
 function checkConfig(config: SpeedConfig): void {
   for (const key of ['vocab', 'emb', 'hidden', 'layers', 'bs', 'bptt', 'steps'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 1) throw new RangeError(`${key} must be a whole number ≥ 1, got ${config[key]}`);
+    if (!Number.isInteger(config[key]) || config[key] < 1)
+      throw new RangeError(`${key} must be a whole number ≥ 1, got ${config[key]}`);
   }
-  if (!Number.isInteger(config.warmup) || config.warmup < 0) throw new RangeError(`warmup must be a whole number ≥ 0, got ${config.warmup}`);
+  if (!Number.isInteger(config.warmup) || config.warmup < 0)
+    throw new RangeError(`warmup must be a whole number ≥ 0, got ${config.warmup}`);
   if (config.vocab < 3) throw new RangeError('vocab must be at least 3 (the pad id is 1)');
 }
 
@@ -207,8 +214,14 @@ function matMulLabel(backend: string, threads?: number): string {
 /** What both LM measurements (and tools/profile-step.mjs) start from: the checked config, a model, its learner, random batches. */
 export async function setUpBenchmark(options: SpeedOptions) {
   const config: SpeedConfig = {
-    vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
-    bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
+    vocab: options.vocab,
+    emb: options.emb,
+    hidden: options.hidden,
+    layers: options.layers,
+    bs: options.bs,
+    bptt: options.bptt,
+    steps: options.steps,
+    warmup: options.warmup,
   };
   checkConfig(config);
   const backend = await initBackend(options.backend ?? 'auto');
@@ -219,7 +232,9 @@ export async function setUpBenchmark(options: SpeedOptions) {
   learner.optimizer.setHyper('lr', 1e-3);
   learner.optimizer.setHyper('mom', 0.8);
   const total = config.warmup + config.steps;
-  const batches = Array.from({ length: total }, () => randomLmBatch(rng, config.vocab, config.bs, config.bptt));
+  const batches = Array.from({ length: total }, () =>
+    randomLmBatch(rng, config.vocab, config.bs, config.bptt),
+  );
   const tokens = config.steps * config.bs * config.bptt;
   return { config, backend, rng, model, learner, batches, total, tokens };
 }
@@ -237,12 +252,26 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
   const update = options.update ?? 'replicated';
   const { config, backend, model, learner, batches, total, tokens } = await setUpBenchmark(options);
   const trainer = await DataParallelLm.create({
-    replicas: workers, model, optimizer: learner.optimizer, mainThread, update, backend: backend as BackendName, flag: '--workers', nativeThreads: options.threads,
+    replicas: workers,
+    model,
+    optimizer: learner.optimizer,
+    mainThread,
+    update,
+    backend: backend as BackendName,
+    flag: '--workers',
+    nativeThreads: options.threads,
   });
   const matmul = `${matMulLabel(backend, options.threads ?? threadsPerReplica(workers))}${backend === 'wasm' ? ' per replica' : ''}`;
   try {
     let i = 0;
-    const timing: StepTiming[] = Array.from({ length: workers }, () => ({ gradients: 0, wait: 0, average: 0, update: 0, onCpu: 0, waitingForCpu: 0 }));
+    const timing: StepTiming[] = Array.from({ length: workers }, () => ({
+      gradients: 0,
+      wait: 0,
+      average: 0,
+      update: 0,
+      onCpu: 0,
+      waitingForCpu: 0,
+    }));
     trainer.reset();
     const trainSeconds = await timeStepsAsync(config.warmup, config.steps, async () => {
       const step = i++;
@@ -250,13 +279,16 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
       if (step < config.warmup) return;
       outcome.replicaTimings.forEach((replica, r) => {
         const sum = timing[r]!;
-        for (const key of Object.keys(sum) as (keyof StepTiming)[]) sum[key] = (sum[key] ?? 0) + (replica[key] ?? Number.NaN) / config.steps;
+        for (const key of Object.keys(sum) as (keyof StepTiming)[])
+          sum[key] = (sum[key] ?? 0) + (replica[key] ?? Number.NaN) / config.steps;
       });
     });
     const measured = timing.every((t) => Number.isFinite(t.onCpu));
     i = 0;
     trainer.reset();
-    const inferSeconds = await timeStepsAsync(config.warmup, config.steps, () => trainer.forward(batches[i++ % total]!));
+    const inferSeconds = await timeStepsAsync(config.warmup, config.steps, () =>
+      trainer.forward(batches[i++ % total]!),
+    );
     return {
       trainTokensPerS: tokens / trainSeconds,
       inferTokensPerS: tokens / inferSeconds,
@@ -265,7 +297,9 @@ export async function benchmarkDataParallel(options: SpeedOptions & ParallelSpee
       mainThread,
       update,
       stepTiming: timing.map(({ onCpu: _, waitingForCpu: __, ...phases }) => phases),
-      ...(measured ? { trainThreads: timing.map((t) => ({ onCpuMs: t.onCpu!, waitingMs: t.waitingForCpu! })) } : {}),
+      ...(measured
+        ? { trainThreads: timing.map((t) => ({ onCpuMs: t.onCpu!, waitingMs: t.waitingForCpu! })) }
+        : {}),
       backend,
       peakRssBytes: peakRssBytes(),
       config,
@@ -289,14 +323,25 @@ export interface ClassifierSpeedOptions extends SpeedOptions {
  */
 export async function benchmarkClassifier(options: ClassifierSpeedOptions): Promise<ClassifierSpeed> {
   const config: SpeedConfig = {
-    vocab: options.vocab, emb: options.emb, hidden: options.hidden, layers: options.layers,
-    bs: options.bs, bptt: options.bptt, steps: options.steps, warmup: options.warmup,
+    vocab: options.vocab,
+    emb: options.emb,
+    hidden: options.hidden,
+    layers: options.layers,
+    bs: options.bs,
+    bptt: options.bptt,
+    steps: options.steps,
+    warmup: options.warmup,
   };
   checkConfig(config);
   const docLen = options.docLen ?? 500;
   const backend = await initBackend(options.backend ?? 'auto');
   const rng = new Rng(options.seed ?? 0);
-  const awd: AwdLstmConfig = { ...AWD_LSTM_CLAS_CONFIG, emb_sz: config.emb, n_hid: config.hidden, n_layers: config.layers };
+  const awd: AwdLstmConfig = {
+    ...AWD_LSTM_CLAS_CONFIG,
+    emb_sz: config.emb,
+    n_hid: config.hidden,
+    n_layers: config.layers,
+  };
   const model = new TextClassifier(config.vocab, 2, awd, { rng, bptt: config.bptt });
   model.setTraining(false);
   const total = config.warmup + config.steps;
@@ -304,7 +349,13 @@ export async function benchmarkClassifier(options: ClassifierSpeedOptions): Prom
   const batches: ClasBatch[] = Array.from({ length: total }, () => {
     const x = new Int32Array(config.bs * docLen);
     for (let j = 0; j < x.length; j++) x[j] = 2 + rng.int(config.vocab - 2);
-    return { x, y: new Int32Array(config.bs), bs: config.bs, seqLen: docLen, indices: new Int32Array(config.bs) };
+    return {
+      x,
+      y: new Int32Array(config.bs),
+      bs: config.bs,
+      seqLen: docLen,
+      indices: new Int32Array(config.bs),
+    };
   });
   try {
     let i = 0;
@@ -315,7 +366,13 @@ export async function benchmarkClassifier(options: ClassifierSpeedOptions): Prom
       probabilities.dataSync();
       probabilities.dispose();
     });
-    return { docsPerS: (config.steps * config.bs) / seconds, docLen, bs: config.bs, backend, peakRssBytes: peakRssBytes() };
+    return {
+      docsPerS: (config.steps * config.bs) / seconds,
+      docLen,
+      bs: config.bs,
+      backend,
+      peakRssBytes: peakRssBytes(),
+    };
   } finally {
     model.dispose();
   }

@@ -42,14 +42,22 @@ export function trainingCurvesSvg(epochs: readonly PlottedEpoch[], title = ''): 
   const markers: ChartMarker[] = [];
   // Stages are counted here, so the labels do not depend on whether metrics.jsonl counts from 0 or 1.
   for (let i = 1; i < epochs.length; i++) {
-    if (epochs[i]!.stage !== epochs[i - 1]!.stage) markers.push({ x: epochs[i]!.x - 0.5, label: `stage ${markers.length + 2}`, color: 'gray' });
+    if (epochs[i]!.stage !== epochs[i - 1]!.stage)
+      markers.push({ x: epochs[i]!.x - 0.5, label: `stage ${markers.length + 2}`, color: 'gray' });
   }
   const points = (pick: (e: PlottedEpoch) => number | null): [number, number][] =>
     epochs.flatMap((e) => {
       const y = pick(e);
       return y === null ? [] : [[e.x, y] as [number, number]];
     });
-  const common = { xLabel: 'epoch', integerX: true, markers, width: PANEL_WIDTH, height: PANEL_HEIGHT, top: 20 };
+  const common = {
+    xLabel: 'epoch',
+    integerX: true,
+    markers,
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    top: 20,
+  };
   const loss = lineChart({
     ...common,
     title: title ? `${title}: loss` : 'loss',
@@ -74,7 +82,10 @@ export function trainingCurvesSvg(epochs: readonly PlottedEpoch[], title = ''): 
  * Draws `<runDir>/metrics.jsonl` into `out` (default `<runDir>/training.svg`), written to a
  * temporary name and renamed into place. Returns the path and the number of epochs drawn.
  */
-export function writeTrainingPlot(runDir: string, out = join(runDir, RUN_LAYOUT.plot)): { path: string; epochs: number } {
+export function writeTrainingPlot(
+  runDir: string,
+  out = join(runDir, RUN_LAYOUT.plot),
+): { path: string; epochs: number } {
   if (!existsSync(join(runDir, RUN_LAYOUT.metrics))) {
     throw new UlmfitError(
       'E_INPUT_MISSING',

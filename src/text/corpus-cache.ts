@@ -50,8 +50,14 @@ export function listCacheEntries(dir: string = defaultCacheDir()): CacheEntry[] 
     if (!stats.isDirectory()) continue;
     const meta = readMeta(path);
     entries.push({
-      name, path, bytes: sizeOf(path), lastUsed: stats.mtime,
-      docs: meta?.numDocs ?? null, tokens: meta?.numTokens ?? null, vocabSize: meta?.vocabSize ?? null, inputs: meta?.inputs ?? [],
+      name,
+      path,
+      bytes: sizeOf(path),
+      lastUsed: stats.mtime,
+      docs: meta?.numDocs ?? null,
+      tokens: meta?.numTokens ?? null,
+      vocabSize: meta?.vocabSize ?? null,
+      inputs: meta?.inputs ?? [],
     });
   }
   return entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
@@ -68,9 +74,13 @@ export interface ClearResult {
  * Removes every entry of `dir`, or only those last used more than `olderThanDays` days before
  * `now`. An entry is removed under its lock, so one being written is skipped, never torn.
  */
-export function clearCache(dir: string = defaultCacheDir(), options: { olderThanDays?: number | undefined; now?: Date | undefined } = {}): ClearResult {
+export function clearCache(
+  dir: string = defaultCacheDir(),
+  options: { olderThanDays?: number | undefined; now?: Date | undefined } = {},
+): ClearResult {
   const now = options.now ?? new Date();
-  const cutoff = options.olderThanDays === undefined ? Infinity : now.getTime() - options.olderThanDays * 86_400_000;
+  const cutoff =
+    options.olderThanDays === undefined ? Infinity : now.getTime() - options.olderThanDays * 86_400_000;
   const result: ClearResult = { removed: [], busy: [], bytes: 0 };
   for (const entry of listCacheEntries(dir)) {
     if (entry.lastUsed.getTime() > cutoff) continue;
@@ -103,9 +113,16 @@ export function clearCache(dir: string = defaultCacheDir(), options: { olderThan
   return result;
 }
 
-function readMeta(path: string): { numDocs?: number; numTokens?: number; vocabSize?: number; inputs?: string[] } | undefined {
+function readMeta(
+  path: string,
+): { numDocs?: number; numTokens?: number; vocabSize?: number; inputs?: string[] } | undefined {
   try {
-    return JSON.parse(readFileSync(join(path, 'meta.json'), 'utf8')) as { numDocs?: number; numTokens?: number; vocabSize?: number; inputs?: string[] };
+    return JSON.parse(readFileSync(join(path, 'meta.json'), 'utf8')) as {
+      numDocs?: number;
+      numTokens?: number;
+      vocabSize?: number;
+      inputs?: string[];
+    };
   } catch {
     return undefined;
   }

@@ -181,7 +181,7 @@ function remapInt32File(path: string, table: Int32Array): void {
   try {
     const block = new Int32Array(1 << 20);
     const bytes = bytesOf(block);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const read = readSync(fd, bytes, 0, bytes.length, position);
       if (read === 0) break;
       const view = bytes.subarray(0, read);
@@ -207,7 +207,18 @@ export interface CorpusFinish {
   settings: TokenizerSettings;
   /** The SentencePiece model of a subword tokenizer, written as `settings.subword.modelFile`. */
   spmModel?: Uint8Array;
-  meta: Pick<CorpusMeta, 'numTypes' | 'unknownTokens' | 'emptyDocsSkipped' | 'warnings' | 'inputs' | 'cacheKey' | 'vocabGiven' | 'minFreq' | 'maxVocab'>;
+  meta: Pick<
+    CorpusMeta,
+    | 'numTypes'
+    | 'unknownTokens'
+    | 'emptyDocsSkipped'
+    | 'warnings'
+    | 'inputs'
+    | 'cacheKey'
+    | 'vocabGiven'
+    | 'minFreq'
+    | 'maxVocab'
+  >;
 }
 
 /**
@@ -260,7 +271,8 @@ export class CorpusWriter {
         if (id === undefined) this.labelIds.set(label, (id = this.labelIds.size));
         (this.labels ??= new PerDoc((n) => new Int32Array(n))).set(this.docs, id);
       }
-      if (split !== undefined) (this.splits ??= new PerDoc((n) => new Int8Array(n))).set(this.docs, SPLITS.indexOf(split));
+      if (split !== undefined)
+        (this.splits ??= new PerDoc((n) => new Int8Array(n))).set(this.docs, SPLITS.indexOf(split));
       this.docs++;
     }
     this.offsets.write(offsets);
@@ -274,7 +286,8 @@ export class CorpusWriter {
     await writeFile(join(this.staged.path, 'vocab.json'), JSON.stringify(done.itos));
     await writeFile(join(this.staged.path, 'counts.json'), countsJson(done.counts));
     await writeFile(join(this.staged.path, 'tokenizer.json'), JSON.stringify(done.settings, null, 2) + '\n');
-    if (done.spmModel) await writeFile(join(this.staged.path, done.settings.subword?.modelFile ?? 'spm.model'), done.spmModel);
+    if (done.spmModel)
+      await writeFile(join(this.staged.path, done.settings.subword?.modelFile ?? 'spm.model'), done.spmModel);
     if (this.labels) {
       const firstSeen = [...this.labelIds.keys()];
       const names = [...firstSeen].sort(compareCodePoints);
@@ -283,7 +296,10 @@ export class CorpusWriter {
       await writeFile(join(this.staged.path, 'labels.json'), JSON.stringify({ names, ids }));
     }
     if (this.splits) {
-      await writeFile(join(this.staged.path, 'splits.json'), JSON.stringify({ names: SPLITS, ids: this.splits.values(this.docs) }));
+      await writeFile(
+        join(this.staged.path, 'splits.json'),
+        JSON.stringify({ names: SPLITS, ids: this.splits.values(this.docs) }),
+      );
     }
     const numTokens = this.ids.count;
     const meta: CorpusMeta = {
@@ -330,10 +346,17 @@ function countsJson(counts: Iterable<[string, number]>): string {
 }
 
 function corpusError(dir: string, what: string): UlmfitError {
-  return new UlmfitError('E_INPUT_FORMAT', `${dir} is not a usable tokenized corpus: ${what}`, CORPUS_PROBLEM.hint);
+  return new UlmfitError(
+    'E_INPUT_FORMAT',
+    `${dir} is not a usable tokenized corpus: ${what}`,
+    CORPUS_PROBLEM.hint,
+  );
 }
 
-const CORPUS_PROBLEM: FileProblem = { code: 'E_INPUT_FORMAT', hint: 'the corpus directory is damaged: run ulmfit tokenize <inputs> --out <dir> again' };
+const CORPUS_PROBLEM: FileProblem = {
+  code: 'E_INPUT_FORMAT',
+  hint: 'the corpus directory is damaged: run ulmfit tokenize <inputs> --out <dir> again',
+};
 
 /** The schemas of a corpus directory's JSON files (what `Corpus` accepts; extra keys are kept). */
 const CORPUS_SCHEMAS = {
@@ -365,7 +388,9 @@ const CORPUS_SCHEMAS = {
     lowercase: z.boolean(),
     addEos: z.boolean(),
     lang: z.string(),
-    subword: z.looseObject({ vocabSize: count, characterCoverage: z.number(), modelFile: z.string() }).optional(),
+    subword: z
+      .looseObject({ vocabSize: count, characterCoverage: z.number(), modelFile: z.string() })
+      .optional(),
   }),
   'vocab.json': z.array(z.string()).min(1),
   'labels.json': z.object({ names: z.array(z.string()).min(1), ids: z.array(z.number().int().min(-1)) }),
@@ -374,15 +399,27 @@ const CORPUS_SCHEMAS = {
 } as const;
 
 /** Reads one of the corpus's JSON files, checked against its schema. */
-function readJson<Name extends keyof typeof CORPUS_SCHEMAS>(dir: string, name: Name): z.output<(typeof CORPUS_SCHEMAS)[Name]> {
-  return readJsonFile(join(dir, name), CORPUS_SCHEMAS[name], CORPUS_PROBLEM) as z.output<(typeof CORPUS_SCHEMAS)[Name]>;
+function readJson<Name extends keyof typeof CORPUS_SCHEMAS>(
+  dir: string,
+  name: Name,
+): z.output<(typeof CORPUS_SCHEMAS)[Name]> {
+  return readJsonFile(join(dir, name), CORPUS_SCHEMAS[name], CORPUS_PROBLEM) as z.output<
+    (typeof CORPUS_SCHEMAS)[Name]
+  >;
 }
 
 /** Per-document ids must cover every document and index into `names` (or be -1). */
-function checkPerDoc(dir: string, name: string, raw: { names: readonly unknown[]; ids: readonly number[] }, numDocs: number): void {
-  if (raw.ids.length !== numDocs) throw corpusError(dir, `${name} has ${raw.ids.length} ids for ${numDocs} documents`);
+function checkPerDoc(
+  dir: string,
+  name: string,
+  raw: { names: readonly unknown[]; ids: readonly number[] },
+  numDocs: number,
+): void {
+  if (raw.ids.length !== numDocs)
+    throw corpusError(dir, `${name} has ${raw.ids.length} ids for ${numDocs} documents`);
   const bad = raw.ids.findIndex((id) => id >= raw.names.length);
-  if (bad >= 0) throw corpusError(dir, `${name}: ids[${bad}] is ${raw.ids[bad]} but there are ${raw.names.length} names`);
+  if (bad >= 0)
+    throw corpusError(dir, `${name}: ids[${bad}] is ${raw.ids[bad]} but there are ${raw.names.length} names`);
 }
 
 /** Above this, ids.bin is read per document instead of loaded whole. */
@@ -405,22 +442,32 @@ export class Corpus {
     if (meta.format !== CORPUS_FORMAT) throw corpusError(dir, 'meta.json has another format');
     this.meta = readJson(dir, 'meta.json') as unknown as CorpusMeta;
     if (this.meta.formatVersion !== CORPUS_FORMAT_VERSION) {
-      throw corpusError(dir, `format version ${this.meta.formatVersion}, this ulmfit reads ${CORPUS_FORMAT_VERSION}`);
+      throw corpusError(
+        dir,
+        `format version ${this.meta.formatVersion}, this ulmfit reads ${CORPUS_FORMAT_VERSION}`,
+      );
     }
     this.settings = readJson(dir, 'tokenizer.json') as TokenizerSettings;
     const itos = readJson(dir, 'vocab.json');
-    if (itos.length !== this.meta.vocabSize) throw corpusError(dir, `vocab.json has ${itos.length} tokens but meta.json says ${this.meta.vocabSize}`);
+    if (itos.length !== this.meta.vocabSize)
+      throw corpusError(
+        dir,
+        `vocab.json has ${itos.length} tokens but meta.json says ${this.meta.vocabSize}`,
+      );
     this.vocab = Vocab.fromItos(itos);
     const offsetBytes = this.readBinary('offsets.bin', (this.meta.numDocs + 1) * 8);
     swapIfBigEndian(offsetBytes, 8);
     this.offsets = new Float64Array(offsetBytes.buffer, offsetBytes.byteOffset, this.meta.numDocs + 1);
-    if (this.offsets[this.meta.numDocs] !== this.meta.numTokens) throw corpusError(dir, 'offsets.bin does not match meta.json');
+    if (this.offsets[this.meta.numDocs] !== this.meta.numTokens)
+      throw corpusError(dir, 'offsets.bin does not match meta.json');
     for (let i = 0; i < this.meta.numDocs; i++) {
-      if (!(this.offsets[i]! <= this.offsets[i + 1]!) || !Number.isInteger(this.offsets[i])) throw corpusError(dir, `offsets.bin is damaged at document ${i}`);
+      if (!(this.offsets[i]! <= this.offsets[i + 1]!) || !Number.isInteger(this.offsets[i]))
+        throw corpusError(dir, `offsets.bin is damaged at document ${i}`);
     }
     const idsPath = join(dir, 'ids.bin');
     if (!existsSync(idsPath)) throw corpusError(dir, 'ids.bin is missing');
-    if (statSync(idsPath).size !== this.meta.numTokens * 4) throw corpusError(dir, 'ids.bin has the wrong size');
+    if (statSync(idsPath).size !== this.meta.numTokens * 4)
+      throw corpusError(dir, 'ids.bin has the wrong size');
     if (this.meta.hasLabels) {
       const raw = readJson(dir, 'labels.json');
       checkPerDoc(dir, 'labels.json', raw, this.meta.numDocs);
@@ -447,7 +494,8 @@ export class Corpus {
 
   /** Token ids of document i (a view when the corpus is loaded whole; do not modify). */
   doc(i: number): Int32Array {
-    if (i < 0 || i >= this.numDocs || !Number.isInteger(i)) throw new RangeError(`doc ${i} out of range [0, ${this.numDocs})`);
+    if (i < 0 || i >= this.numDocs || !Number.isInteger(i))
+      throw new RangeError(`doc ${i} out of range [0, ${this.numDocs})`);
     const start = this.offsets[i]!;
     const end = this.offsets[i + 1]!;
     if (this.all || this.numTokens * 4 <= LOAD_WHOLE_BYTES) return this.ids().subarray(start, end);
@@ -467,7 +515,11 @@ export class Corpus {
       // One pass: an id past the vocab would index outside the embedding during training.
       const size = this.vocab.size;
       for (let i = 0; i < all.length; i++) {
-        if (all[i]! < 0 || all[i]! >= size) throw corpusError(this.dir, `ids.bin holds token id ${all[i]} at position ${i}, outside the vocab of ${size}`);
+        if (all[i]! < 0 || all[i]! >= size)
+          throw corpusError(
+            this.dir,
+            `ids.bin holds token id ${all[i]} at position ${i}, outside the vocab of ${size}`,
+          );
       }
       this.all = all;
     }
@@ -510,6 +562,7 @@ export class Corpus {
 
 /** Opens a corpus directory; throws a UlmfitError naming what is missing or wrong. */
 export function openCorpus(dir: string): Corpus {
-  if (!existsSync(dir)) throw new UlmfitError('E_INPUT_MISSING', `no such corpus directory: ${dir}`, 'check the path');
+  if (!existsSync(dir))
+    throw new UlmfitError('E_INPUT_MISSING', `no such corpus directory: ${dir}`, 'check the path');
   return new Corpus(dir);
 }

@@ -22,7 +22,9 @@ export interface DetokenizeOptions {
 
 /** Tokens (as the tokenizer or a language model produce them) → text. */
 export function detokenize(tokens: readonly string[], options: DetokenizeOptions = {}): string {
-  const words = options.subword ? joinPieces(tokens) : tokens.map((token) => token.replaceAll(WORD_START, ' '));
+  const words = options.subword
+    ? joinPieces(tokens)
+    : tokens.map((token) => token.replaceAll(WORD_START, ' '));
   return joinTokens(restoreEnglishCase(mergeSplitQuotes(decodeSpecTokens(words))));
 }
 
@@ -65,7 +67,9 @@ export function joinPieces(pieces: readonly string[]): string[] {
   }
   if (current) words.push(current);
   // A piece may hold several words (`▁` inside it); what is left of ▁ is a space.
-  return words.flatMap((word) => (word.includes(WORD_START) ? word.split(WORD_START).filter(Boolean) : [word]));
+  return words.flatMap((word) =>
+    word.includes(WORD_START) ? word.split(WORD_START).filter(Boolean) : [word],
+  );
 }
 
 function capitalize(token: string): string {

@@ -26,7 +26,15 @@
  * test/text/fast-word.test.ts checks this against the rule pipeline on random tricky text.
  */
 import { IdBuffer, TokenInterner, type DocumentEncoder } from './interner.js';
-import { fixHtml, isPySpace, mayFixHtml, replaceRep, replaceSpace, rmUselessSpaces, specAddSpaces } from './rules.js';
+import {
+  fixHtml,
+  isPySpace,
+  mayFixHtml,
+  replaceRep,
+  replaceSpace,
+  rmUselessSpaces,
+  specAddSpaces,
+} from './rules.js';
 import { DEFAULT_POST_RULES, DEFAULT_PRE_RULES, type TokenizerSettings } from './settings.js';
 import { BOS, EOS, MAJ, UP } from './specials.js';
 import type { Tokenizer } from './rule-tokenizer.js';
@@ -35,7 +43,8 @@ import { SpacyEnglishSplitter, type Match } from './word.js';
 
 /** Whether `settings` are the ones this tokenizer implements: fastai's default rules, in order. */
 export function isFastWordSettings(settings: TokenizerSettings): boolean {
-  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
   return (
     settings.kind === 'word' &&
     settings.rules &&
@@ -244,13 +253,15 @@ export class WordIdEncoder {
       }
       const slot = runs.find(text, start, i, hash);
       // Anything special about the run, the space before it, or replace_wrep: `oneRun`'s.
-      if (slot < 0 || runs.bits(slot) !== 0 || this.flagsBefore !== 0 || this.runA === this.runB) return this.stop(i, hash, slot, start);
+      if (slot < 0 || runs.bits(slot) !== 0 || this.flagsBefore !== 0 || this.runA === this.runB)
+        return this.stop(i, hash, slot, start);
       const entry = runs.entryOf(slot);
       const spaceStart = this.spaceStart;
       if (spaceStart >= 0) {
         const spaces = start - spaceStart;
         const code = text.charCodeAt(spaceStart);
-        if (spaces === 2 && code === 0x0a && text.charCodeAt(spaceStart + 1) === 0x0a) out.push(this.newlinesId);
+        if (spaces === 2 && code === 0x0a && text.charCodeAt(spaceStart + 1) === 0x0a)
+          out.push(this.newlinesId);
         else if (spaces !== 1 || code !== 0x20) return this.stop(i, hash, slot, start);
       }
       this.runA = this.runB;
@@ -285,7 +296,10 @@ export class WordIdEncoder {
     const spaceStart = this.spaceStart;
     const padBefore = (this.flagsBefore & SPACE_AFTER) !== 0;
     const padAfter = (flags & SPACE_BEFORE) !== 0;
-    if (spaceStart >= 0 && (start - spaceStart !== 1 || text.charCodeAt(spaceStart) !== 0x20 || padBefore || padAfter)) {
+    if (
+      spaceStart >= 0 &&
+      (start - spaceStart !== 1 || text.charCodeAt(spaceStart) !== 0x20 || padBefore || padAfter)
+    ) {
       const id = this.spaceId(text, spaceStart, start, padBefore, padAfter);
       if (id !== NO_TOKEN) out.push(id);
     }
@@ -313,7 +327,8 @@ export class WordIdEncoder {
     else this.seeRun(this.runs.entryOf(slot));
     if ((flags & HTML) !== 0) this.mayFixHtml = true;
     if (details?.merges) {
-      for (const m of details.merges) this.pending.push({ start: m.start + out.length, end: m.end + out.length, tokens: m.tokens });
+      for (const m of details.merges)
+        this.pending.push({ start: m.start + out.length, end: m.end + out.length, tokens: m.tokens });
     }
     const value = this.runs.value(slot);
     if (value >= 0) out.push(value);
@@ -335,8 +350,20 @@ export class WordIdEncoder {
    * The token of the whitespace text[start, end), with the spaces replace_rep or spec_add_spaces
    * put before / after it: rm_useless_spaces, then a leading ' ' only separates.
    */
-  private spaceId(text: string, start: number, end: number, spaceBefore: boolean, spaceAfter: boolean): number {
-    if (!spaceBefore && !spaceAfter && end - start === 2 && text.charCodeAt(start) === 0x0a && text.charCodeAt(start + 1) === 0x0a) {
+  private spaceId(
+    text: string,
+    start: number,
+    end: number,
+    spaceBefore: boolean,
+    spaceAfter: boolean,
+  ): number {
+    if (
+      !spaceBefore &&
+      !spaceAfter &&
+      end - start === 2 &&
+      text.charCodeAt(start) === 0x0a &&
+      text.charCodeAt(start + 1) === 0x0a
+    ) {
       return this.newlinesId;
     }
     const raw = (spaceBefore ? ' ' : '') + text.slice(start, end) + (spaceAfter ? ' ' : '');
@@ -461,7 +488,14 @@ export class WordIdEncoder {
   }
 
   /** Inserts the run with the ids in `scratch`; returns its slot. */
-  private storeRun(text: string, start: number, end: number, hash: number, flags: number, details: RunDetails | undefined): number {
+  private storeRun(
+    text: string,
+    start: number,
+    end: number,
+    hash: number,
+    flags: number,
+    details: RunDetails | undefined,
+  ): number {
     const ids = this.scratch;
     const value = ids.length === 1 ? ids.data[0]! : -(this.idPoolUsed + 1);
     if (value < 0) {
@@ -586,6 +620,12 @@ export class FastWordTokenizer implements Tokenizer {
   }
 
   private makeEncoder(interner: TokenInterner): WordIdEncoder {
-    return new WordIdEncoder(interner, () => this.reference(), this.settings.addEos, this.settings.postRules.length > 0, this.maxRuns);
+    return new WordIdEncoder(
+      interner,
+      () => this.reference(),
+      this.settings.addEos,
+      this.settings.postRules.length > 0,
+      this.maxRuns,
+    );
   }
 }

@@ -107,7 +107,10 @@ class InlineLane extends Lane {
 
 class WorkerLane extends Lane {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }
+  >();
   private nextId = 0;
   private failure: Error | undefined;
 
@@ -197,12 +200,19 @@ export class ParallelTokenizer {
   }
 
   /** Starts the workers (they build their tokenizers in the background) or the inline tokenizer. */
-  static async create(settings: TokenizerSettings, options: ParallelOptions = {}): Promise<ParallelTokenizer> {
+  static async create(
+    settings: TokenizerSettings,
+    options: ParallelOptions = {},
+  ): Promise<ParallelTokenizer> {
     const wanted = options.workers ?? defaultWorkerCount();
-    if (!Number.isInteger(wanted) || wanted < 0) throw new UlmfitError('E_USAGE', `--workers must be a whole number ≥ 0, got ${wanted}`);
+    if (!Number.isInteger(wanted) || wanted < 0)
+      throw new UlmfitError('E_USAGE', `--workers must be a whole number ≥ 0, got ${wanted}`);
     const file = wanted > 0 ? workerFile() : undefined;
     if (!file) {
-      const tokenizer = await createTokenizer(settings, options.spmModel ? { spmModel: options.spmModel } : undefined);
+      const tokenizer = await createTokenizer(
+        settings,
+        options.spmModel ? { spmModel: options.spmModel } : undefined,
+      );
       return new ParallelTokenizer([new InlineLane(new ChunkTokenizer(tokenizer))], 'inline', options);
     }
     const init: WorkerInit = options.spmModel ? { settings, spmModel: options.spmModel } : { settings };
@@ -214,7 +224,9 @@ export class ParallelTokenizer {
    * Tokenizes documents from `batches`, yielding them in input order with global token ids.
    * Consume each yielded batch before asking for the next: that is what bounds memory.
    */
-  async *run<T extends { text: string }>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<TokenizedBatch<T>> {
+  async *run<T extends { text: string }>(
+    batches: AsyncIterable<readonly T[]>,
+  ): AsyncGenerator<TokenizedBatch<T>> {
     const chunkChars = this.options.chunkChars ?? DEFAULT_CHUNK_CHARS;
     const maxInFlight = this.mode === 'threads' ? 2 * this.lanes.length : 1;
     const queue: InFlight<T>[] = [];
@@ -223,7 +235,12 @@ export class ParallelTokenizer {
     const send = (): void => {
       if (chunk.length === 0) return;
       const lane = this.lanes.reduce((best, l) => (l.pending < best.pending ? l : best));
-      const entry: InFlight<T> = { docs: chunk, lane, result: lane.submit(chunk.map((d) => d.text)), settled: false };
+      const entry: InFlight<T> = {
+        docs: chunk,
+        lane,
+        result: lane.submit(chunk.map((d) => d.text)),
+        settled: false,
+      };
       entry.result.then(
         () => (entry.settled = true),
         () => (entry.settled = true),
@@ -242,7 +259,8 @@ export class ParallelTokenizer {
         }
         if (this.options.flushEachBatch) send();
         // Hand back what is already done, so output keeps flowing while input is read.
-        while (queue.length > 0 && (queue[0]!.settled || queue.length >= maxInFlight)) yield await this.merge(queue.shift()!);
+        while (queue.length > 0 && (queue[0]!.settled || queue.length >= maxInFlight))
+          yield await this.merge(queue.shift()!);
       }
       send();
       while (queue.length > 0) yield await this.merge(queue.shift()!);

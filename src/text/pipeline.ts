@@ -21,7 +21,13 @@ import { StagedDir } from '../io/atomic.js';
 import { lockDir, recoverSiblings, type DirLock } from '../io/dir-lock.js';
 import { knownModels, looksLikeName, resolveModelRef } from '../io/model-names.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { DocumentSource, resolveInputs, type Doc, type ResolvedInput, type SourceOptions } from '../data/sources.js';
+import {
+  DocumentSource,
+  resolveInputs,
+  type Doc,
+  type ResolvedInput,
+  type SourceOptions,
+} from '../data/sources.js';
 import { defaultCacheDir } from './corpus-cache.js';
 import { CORPUS_FORMAT_VERSION, CorpusWriter, openCorpus, type CorpusMeta } from './corpus.js';
 import { ParallelTokenizer, type ParallelOptions } from './parallel.js';
@@ -101,19 +107,31 @@ export interface GivenVocab {
  * tokenizer.json, and spm.model for subword tokenizers), or a model name (`en`: io/model-names.ts).
  */
 export async function loadGivenVocab(path: string): Promise<GivenVocab> {
-  if (!existsSync(path) && looksLikeName(path) && knownModels().some((m) => m.name === path)) path = resolveModelRef(path);
+  if (!existsSync(path) && looksLikeName(path) && knownModels().some((m) => m.name === path))
+    path = resolveModelRef(path);
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new UlmfitError('E_INPUT_MISSING', `no such vocab file or directory: ${path}`, 'give a vocab.json or a model directory');
+  if (!info)
+    throw new UlmfitError(
+      'E_INPUT_MISSING',
+      `no such vocab file or directory: ${path}`,
+      'give a vocab.json or a model directory',
+    );
   const dir = info.isDirectory() ? path : undefined;
   const file = dir ? join(dir, 'vocab.json') : path;
-  const bad = (what: string) => new UlmfitError('E_MODEL_DIR', `${file} ${what}`, 'give a vocab.json (a JSON array of tokens) or a model directory');
+  const bad = (what: string) =>
+    new UlmfitError(
+      'E_MODEL_DIR',
+      `${file} ${what}`,
+      'give a vocab.json (a JSON array of tokens) or a model directory',
+    );
   let itos: unknown;
   try {
     itos = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw bad((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not valid JSON');
   }
-  if (!Array.isArray(itos) || itos.length === 0 || !itos.every((t) => typeof t === 'string')) throw bad('is not a JSON array of token strings');
+  if (!Array.isArray(itos) || itos.length === 0 || !itos.every((t) => typeof t === 'string'))
+    throw bad('is not a JSON array of token strings');
   const given: GivenVocab = { itos };
   if (dir && existsSync(join(dir, 'tokenizer.json'))) {
     let settings: unknown;
@@ -123,8 +141,17 @@ export async function loadGivenVocab(path: string): Promise<GivenVocab> {
       settings = undefined;
     }
     const shape = settings as Partial<TokenizerSettings> | undefined;
-    if (!shape || typeof shape !== 'object' || (shape.kind !== 'word' && shape.kind !== 'subword') || typeof shape.rules !== 'boolean') {
-      throw new UlmfitError('E_MODEL_DIR', `${join(dir, 'tokenizer.json')} is not ulmfit tokenizer settings (kind 'word' or 'subword', rules)`, 'give a model or corpus directory written by ulmfit');
+    if (
+      !shape ||
+      typeof shape !== 'object' ||
+      (shape.kind !== 'word' && shape.kind !== 'subword') ||
+      typeof shape.rules !== 'boolean'
+    ) {
+      throw new UlmfitError(
+        'E_MODEL_DIR',
+        `${join(dir, 'tokenizer.json')} is not ulmfit tokenizer settings (kind 'word' or 'subword', rules)`,
+        'give a model or corpus directory written by ulmfit',
+      );
     }
     given.settings = settings as TokenizerSettings;
     const modelFile = given.settings.subword?.modelFile;
@@ -156,12 +183,18 @@ function canonicalJson(value: unknown): string {
 }
 
 /** The cache key of tokenizing `inputs` with `options`; null when an input is stdin. */
-export function corpusCacheKey(inputs: readonly ResolvedInput[], options: TokenizeCorpusOptions): string | null {
+export function corpusCacheKey(
+  inputs: readonly ResolvedInput[],
+  options: TokenizeCorpusOptions,
+): string | null {
   if (inputs.some((i) => i.kind === 'stdin')) return null;
   const payload = {
     package: PACKAGE_VERSION,
     corpusFormat: CORPUS_FORMAT_VERSION,
-    inputs: inputs.map((i) => ({ kind: i.kind, files: i.files.map((f) => [resolve(f.path), f.size, f.mtimeMs]) })),
+    inputs: inputs.map((i) => ({
+      kind: i.kind,
+      files: i.files.map((f) => [resolve(f.path), f.size, f.mtimeMs]),
+    })),
     read: {
       textCol: options.textCol ?? null,
       labelCol: options.labelCol ?? null,
@@ -221,7 +254,9 @@ async function placeCorpus(from: string, out: string): Promise<void> {
   const staged = new StagedDir(out);
   try {
     for (const name of await readdir(from)) {
-      await link(join(from, name), join(staged.path, name)).catch(() => copyFile(join(from, name), join(staged.path, name)));
+      await link(join(from, name), join(staged.path, name)).catch(() =>
+        copyFile(join(from, name), join(staged.path, name)),
+      );
     }
   } catch (err) {
     staged.abort();
@@ -262,7 +297,10 @@ function statsFromMeta(meta: CorpusMeta, seconds: number, workers: number): Toke
  * Tokenizes `inputs` into a corpus directory (see corpus.ts), through the cache unless
  * `noCache`. Throws UlmfitErrors for bad input; never leaves a partial directory behind.
  */
-export async function tokenizeCorpus(inputs: readonly string[], options: TokenizeCorpusOptions = {}): Promise<TokenizeCorpusResult> {
+export async function tokenizeCorpus(
+  inputs: readonly string[],
+  options: TokenizeCorpusOptions = {},
+): Promise<TokenizeCorpusResult> {
   // One writer per --out: a second `tokenize --out` into the same directory fails at once (E_LOCKED).
   const outLock = options.out ? lockDir(options.out, 'corpus directory') : undefined;
   try {
@@ -283,12 +321,19 @@ function tryLockCacheEntry(dir: string): DirLock | undefined {
   }
 }
 
-async function tokenizeLocked(inputs: readonly string[], options: TokenizeCorpusOptions): Promise<TokenizeCorpusResult> {
+async function tokenizeLocked(
+  inputs: readonly string[],
+  options: TokenizeCorpusOptions,
+): Promise<TokenizeCorpusResult> {
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
   checkVocabOptions(options);
   if (options.out && !options.overwrite && (await isNonEmpty(options.out))) {
-    throw new UlmfitError('E_OUT_EXISTS', `${options.out} exists and is not empty`, 'pass --overwrite, or choose another --out');
+    throw new UlmfitError(
+      'E_OUT_EXISTS',
+      `${options.out} exists and is not empty`,
+      'pass --overwrite, or choose another --out',
+    );
   }
   const resolved = await resolveInputs(inputs);
   const key = options.noCache ? null : corpusCacheKey(resolved, options);
@@ -318,7 +363,13 @@ async function tokenizeThroughCache(
     const now = new Date();
     await utimes(cached, now, now).catch(() => undefined);
     if (options.out) await placeCorpus(cached, options.out);
-    return { dir: options.out ?? cached, hit: true, temporary: false, cacheKey: key, stats: statsFromMeta(hit, seconds(), 0) };
+    return {
+      dir: options.out ?? cached,
+      hit: true,
+      temporary: false,
+      cacheKey: key,
+      stats: statsFromMeta(hit, seconds(), 0),
+    };
   }
 
   let target: string;
@@ -336,7 +387,13 @@ async function tokenizeThroughCache(
 
   const { meta, workers } = await writeCorpus(resolved, target, key, options);
   if (cached && options.out) await placeCorpus(cached, options.out);
-  return { dir: options.out ?? target, hit: false, temporary, cacheKey: key, stats: statsFromMeta(meta, seconds(), workers) };
+  return {
+    dir: options.out ?? target,
+    hit: false,
+    temporary,
+    cacheKey: key,
+    stats: statsFromMeta(meta, seconds(), workers),
+  };
 }
 
 /** The one tokenizing pass plus the vocab and the in-place id rewrite. */
@@ -396,7 +453,10 @@ async function writeCorpus(
  * The given vocab, or one built from the counts (fastai's make_vocab), with the table that maps
  * the tokenizer's first-seen ids to vocab ids and how many tokens fall to xxunk.
  */
-function vocabFor(tokenizer: ParallelTokenizer, options: TokenizeCorpusOptions): { vocab: Vocab; remap: Int32Array; unknownTokens: number } {
+function vocabFor(
+  tokenizer: ParallelTokenizer,
+  options: TokenizeCorpusOptions,
+): { vocab: Vocab; remap: Int32Array; unknownTokens: number } {
   const vocab = options.vocab
     ? Vocab.fromItos([...options.vocab])
     : Vocab.fromCounts(tokenizer.types, tokenizer.countArray(), {
@@ -458,7 +518,10 @@ export class TokenStream implements AsyncIterable<TokenizedDoc[]> {
     checkVocabOptions(this.options);
     const resolved = await resolveInputs(this.inputs);
     const source = new DocumentSource(resolved, this.options);
-    const tokenizer = await ParallelTokenizer.create(this.options.settings ?? defaultTokenizerSettings(), parallelOptions(this.options, resolved));
+    const tokenizer = await ParallelTokenizer.create(
+      this.options.settings ?? defaultTokenizerSettings(),
+      parallelOptions(this.options, resolved),
+    );
     try {
       let docs = 0;
       for await (const batch of tokenizer.run(source.batches())) {

@@ -12,7 +12,8 @@ import { HTML5_ENTITIES } from './html-entities.js';
 import { BOS, EOS, MAJ, REP, UP, UNK, WREP } from './specials.js';
 
 /** The characters Python's `\s` / `str.isspace()` accept, as a regex class body. */
-export const PY_SPACE_CLASS = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+export const PY_SPACE_CLASS =
+  '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 /** Python's Unicode `\w`, as a regex class body (needs the `u` flag). */
 export const PY_WORD_CLASS = '\\p{L}\\p{N}_';
 
@@ -74,13 +75,40 @@ const CHARREF = /&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)/gu;
 
 /** Numeric references that HTML5 maps to another character (Python's `_invalid_charrefs`). */
 const INVALID_CHARREFS: ReadonlyMap<number, string> = new Map([
-  [0x00, '\ufffd'], [0x0d, '\r'], [0x80, '\u20ac'], [0x81, '\x81'], [0x82, '\u201a'],
-  [0x83, '\u0192'], [0x84, '\u201e'], [0x85, '\u2026'], [0x86, '\u2020'], [0x87, '\u2021'],
-  [0x88, '\u02c6'], [0x89, '\u2030'], [0x8a, '\u0160'], [0x8b, '\u2039'], [0x8c, '\u0152'],
-  [0x8d, '\x8d'], [0x8e, '\u017d'], [0x8f, '\x8f'], [0x90, '\x90'], [0x91, '\u2018'],
-  [0x92, '\u2019'], [0x93, '\u201c'], [0x94, '\u201d'], [0x95, '\u2022'], [0x96, '\u2013'],
-  [0x97, '\u2014'], [0x98, '\u02dc'], [0x99, '\u2122'], [0x9a, '\u0161'], [0x9b, '\u203a'],
-  [0x9c, '\u0153'], [0x9d, '\x9d'], [0x9e, '\u017e'], [0x9f, '\u0178'],
+  [0x00, '\ufffd'],
+  [0x0d, '\r'],
+  [0x80, '\u20ac'],
+  [0x81, '\x81'],
+  [0x82, '\u201a'],
+  [0x83, '\u0192'],
+  [0x84, '\u201e'],
+  [0x85, '\u2026'],
+  [0x86, '\u2020'],
+  [0x87, '\u2021'],
+  [0x88, '\u02c6'],
+  [0x89, '\u2030'],
+  [0x8a, '\u0160'],
+  [0x8b, '\u2039'],
+  [0x8c, '\u0152'],
+  [0x8d, '\x8d'],
+  [0x8e, '\u017d'],
+  [0x8f, '\x8f'],
+  [0x90, '\x90'],
+  [0x91, '\u2018'],
+  [0x92, '\u2019'],
+  [0x93, '\u201c'],
+  [0x94, '\u201d'],
+  [0x95, '\u2022'],
+  [0x96, '\u2013'],
+  [0x97, '\u2014'],
+  [0x98, '\u02dc'],
+  [0x99, '\u2122'],
+  [0x9a, '\u0161'],
+  [0x9b, '\u203a'],
+  [0x9c, '\u0153'],
+  [0x9d, '\x9d'],
+  [0x9e, '\u017e'],
+  [0x9f, '\u0178'],
 ]);
 
 /** Code points that HTML5 drops (Python's `_invalid_codepoints`). */
@@ -148,7 +176,9 @@ export function mayFixHtml(run: string): boolean {
   let marked = false;
   for (let i = 0; i < run.length && !marked; i++) {
     const code = run.charCodeAt(i);
-    marked = code < 128 && (FIX_HTML_MARKS[code] === 1 || (code === 0x2e && i + 1 < run.length && run.charCodeAt(i + 1) === 0x2e));
+    marked =
+      code < 128 &&
+      (FIX_HTML_MARKS[code] === 1 || (code === 0x2e && i + 1 < run.length && run.charCodeAt(i + 1) === 0x2e));
   }
   if (!marked) return false;
   for (const piece of FIX_HTML_RUN_PIECES) if (run.includes(piece)) return true;
@@ -212,10 +242,7 @@ export function replaceRep(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // 3. replace_wrep
 
-const WORD_REPETITION = new RegExp(
-  `(?:${S}|^)(${W}+)${S}+((?:\\1${S}+)+)\\1(${S}|${NOT_W}|$)`,
-  'gu',
-);
+const WORD_REPETITION = new RegExp(`(?:${S}|^)(${W}+)${S}+((?:\\1${S}+)+)\\1(${S}|${NOT_W}|$)`, 'gu');
 
 /**
  * Whether two whitespace-delimited runs in a row are equal. replace_wrep's pattern can only match
@@ -349,7 +376,9 @@ export const PRE_RULES: readonly PreRule[] = Object.freeze([
 ]);
 
 /** fastai's `defaults.text_postproc_rules`. */
-export const POST_RULES: readonly PostRule[] = Object.freeze([{ name: 'replace_space', apply: replaceSpace }]);
+export const POST_RULES: readonly PostRule[] = Object.freeze([
+  { name: 'replace_space', apply: replaceSpace },
+]);
 
 const PRE_RULES_BY_NAME = new Map(PRE_RULES.map((rule) => [rule.name, rule]));
 const POST_RULES_BY_NAME = new Map(POST_RULES.map((rule) => [rule.name, rule]));

@@ -67,7 +67,12 @@ export class RunTable {
     for (;;) {
       const slot = index * STRIDE;
       if (data[slot + ENTRY] === 0) return -1;
-      if (data[slot + HASH] === hash && data[slot + LENGTH_BITS]! >>> 8 === (length & LENGTH_MASK) && this.sameKey(slot, text, start, end)) return slot;
+      if (
+        data[slot + HASH] === hash &&
+        data[slot + LENGTH_BITS]! >>> 8 === (length & LENGTH_MASK) &&
+        this.sameKey(slot, text, start, end)
+      )
+        return slot;
       index = (index + 1) & this.mask;
     }
   }
@@ -76,7 +81,8 @@ export class RunTable {
     const data = this.data;
     const length = end - start;
     if (length <= INLINE_UNITS) {
-      for (let at = start, field = slot + KEY; at < end; at += 2, field++) if (data[field] !== packedPair(text, at, end)) return false;
+      for (let at = start, field = slot + KEY; at < end; at += 2, field++)
+        if (data[field] !== packedPair(text, at, end)) return false;
       return true;
     }
     const chars = this.chars;
@@ -105,7 +111,8 @@ export class RunTable {
     data[slot + LENGTH_BITS] = ((length & LENGTH_MASK) << 8) | bits;
     data[slot + VALUE] = value;
     if (length <= INLINE_UNITS) {
-      for (let at = start, field = slot + KEY; at < end; at += 2, field++) data[field] = packedPair(text, at, end);
+      for (let at = start, field = slot + KEY; at < end; at += 2, field++)
+        data[field] = packedPair(text, at, end);
     } else {
       data[slot + KEY] = keyStart;
     }

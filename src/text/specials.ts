@@ -26,7 +26,17 @@ export const MAJ = 'xxmaj';
 export const FAKE = 'xxfake';
 
 /** fastai v2 order: [UNK, PAD, BOS, EOS, FLD, REP, WREP, UP, MAJ]. */
-export const DEFAULT_SPECIALS: readonly string[] = Object.freeze([UNK, PAD, BOS, EOS, FLD, REP, WREP, UP, MAJ]);
+export const DEFAULT_SPECIALS: readonly string[] = Object.freeze([
+  UNK,
+  PAD,
+  BOS,
+  EOS,
+  FLD,
+  REP,
+  WREP,
+  UP,
+  MAJ,
+]);
 
 export const UNK_ID = 0;
 export const PAD_ID = 1;

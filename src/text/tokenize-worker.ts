@@ -48,7 +48,11 @@ if (port) {
       reply = { id: request.id, error: describe(err) };
     }
     // Transfer, not copy: the buffers are fresh (ChunkTokenizer slices them) and not used again here.
-    if ('result' in reply) port.postMessage(reply, [reply.result.ids.buffer as ArrayBuffer, reply.result.lengths.buffer as ArrayBuffer]);
+    if ('result' in reply)
+      port.postMessage(reply, [
+        reply.result.ids.buffer as ArrayBuffer,
+        reply.result.lengths.buffer as ArrayBuffer,
+      ]);
     else port.postMessage(reply);
   });
 }

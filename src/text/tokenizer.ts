@@ -43,7 +43,8 @@ export async function createTokenizer(
  */
 export function createWordTokenizer(settings: TokenizerSettings): Tokenizer {
   checkLanguage(settings);
-  if (isFastWordSettings(settings)) return new FastWordTokenizer(settings, () => createRuleWordTokenizer(settings));
+  if (isFastWordSettings(settings))
+    return new FastWordTokenizer(settings, () => createRuleWordTokenizer(settings));
   return createRuleWordTokenizer(settings);
 }
 
@@ -57,12 +58,21 @@ export function createRuleWordTokenizer(settings: TokenizerSettings): Tokenizer 
   const { preRules, postRules } = resolveRules(settings);
   const splitter = new SpacyEnglishSplitter();
   const spaceOnly = postRules.every((rule) => rule.name === 'replace_space');
-  return new RuleTokenizer(settings, preRules, postRules, (text, out) => splitter.split(text, out), spaceOnly);
+  return new RuleTokenizer(
+    settings,
+    preRules,
+    postRules,
+    (text, out) => splitter.split(text, out),
+    spaceOnly,
+  );
 }
 
 // fastai's pre-rules, then SentencePiece pieces (src/text/subword/). Imported on demand, so word
 // tokenizers never load the SentencePiece WebAssembly.
-async function createSubwordTokenizer(settings: TokenizerSettings, options: CreateTokenizerOptions): Promise<Tokenizer> {
+async function createSubwordTokenizer(
+  settings: TokenizerSettings,
+  options: CreateTokenizerOptions,
+): Promise<Tokenizer> {
   const { createSubwordTokenizer: create } = await import('./subword/subword-tokenizer.js');
   return create(settings, options.spmModel);
 }

@@ -79,7 +79,11 @@ export class Vocab {
    * `build` on parallel arrays: `types[i]` was counted `counts[i]` times, types in first-counted
    * order (what the tokenizer pipeline has, without a Map of every type).
    */
-  static fromCounts(types: readonly string[], counts: ArrayLike<number>, options: VocabBuildOptions = {}): Vocab {
+  static fromCounts(
+    types: readonly string[],
+    counts: ArrayLike<number>,
+    options: VocabBuildOptions = {},
+  ): Vocab {
     const minFreq = options.minFreq ?? 3;
     const maxVocab = options.maxVocab ?? 60000;
     const specials = options.specials ?? DEFAULT_SPECIALS;
@@ -126,7 +130,8 @@ export class Vocab {
     const tokens = new Array<string>(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const token = this.itos[ids[i]!];
-      if (token === undefined) throw new RangeError(`token id ${ids[i]} is outside the vocab (size ${this.size})`);
+      if (token === undefined)
+        throw new RangeError(`token id ${ids[i]} is outside the vocab (size ${this.size})`);
       tokens[i] = token;
     }
     return tokens;

@@ -114,7 +114,12 @@ function isLowerAsciiLetter(code: number): boolean {
 
 /** ASCII punctuation and symbols: printable, not a letter, digit or space. */
 function isAsciiPunctuation(code: number): boolean {
-  return (code >= 0x21 && code <= 0x2f) || (code >= 0x3a && code <= 0x40) || (code >= 0x5b && code <= 0x60) || (code >= 0x7b && code <= 0x7e);
+  return (
+    (code >= 0x21 && code <= 0x2f) ||
+    (code >= 0x3a && code <= 0x40) ||
+    (code >= 0x5b && code <= 0x60) ||
+    (code >= 0x7b && code <= 0x7e)
+  );
 }
 
 function isAsciiLetter(code: number): boolean {
@@ -157,7 +162,9 @@ export class SpacyEnglishSplitter {
     this.specials = new Map(EXCEPTIONS);
     for (const token of extraSpecials) this.specials.set(token, [token]);
     for (const [text, tokens] of this.specials) {
-      const hasAffix = !isAsciiLetters(text) && (findPrefix(text) > 0 || findSuffix(text) > 0 || findInfixes(text).length > 0 || text.includes(' '));
+      const hasAffix =
+        !isAsciiLetters(text) &&
+        (findPrefix(text) > 0 || findSuffix(text) > 0 || findInfixes(text).length > 0 || text.includes(' '));
       if (!hasAffix) continue;
       const pieces = this.splitRun(text, false);
       // A one-piece pattern that maps to itself changes nothing, and being the shortest it is
@@ -172,7 +179,8 @@ export class SpacyEnglishSplitter {
       const wrapped = /^[!-/:-@[-`{-~]*([a-z]+)[!-/:-@[-`{-~]*$/.exec(text);
       if (wrapped) this.wrappedSpecialWords.add(wrapped[1]!);
     }
-    if (this.wrappedSpecialWords.has('zqx')) throw new Error('the stand-in word of wrappedWordTokens is an exception');
+    if (this.wrappedSpecialWords.has('zqx'))
+      throw new Error('the stand-in word of wrappedWordTokens is an exception');
     for (const [text, tokens] of this.specials) {
       if (!/^[A-Za-z]+$/.test(text)) continue;
       this.letterSpecials.set(text, this.findMatches(tokens, 0, tokens.length).length === 0 ? tokens : null);
@@ -305,7 +313,8 @@ export class SpacyEnglishSplitter {
     const cached = this.cachedRun(run);
     if (cached.merges) {
       const offset = out.length;
-      for (const m of cached.merges) this.pending.push({ start: m.start + offset, end: m.end + offset, tokens: m.tokens });
+      for (const m of cached.merges)
+        this.pending.push({ start: m.start + offset, end: m.end + offset, tokens: m.tokens });
     }
     const tokens = cached.tokens;
     for (let i = 0; i < tokens.length; i++) out.push(tokens[i]!);
@@ -431,7 +440,12 @@ export class SpacyEnglishSplitter {
     const length = match.end - match.start;
     const last = match.end - 1;
     const from = Math.max(first, match.start - this.longestPattern + 1);
-    for (const other of this.findMatches(tokens, from, Math.min(tokens.length, last + this.longestPattern), last)) {
+    for (const other of this.findMatches(
+      tokens,
+      from,
+      Math.min(tokens.length, last + this.longestPattern),
+      last,
+    )) {
       const otherLength = other.end - other.start;
       const ahead = otherLength > length || (otherLength === length && other.start < match.start);
       if (!ahead) continue;

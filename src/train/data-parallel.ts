@@ -38,8 +38,21 @@ import type { LmBatch } from '../data/batches.js';
 import { UlmfitError, usageError, type ErrorCode } from '../errors.js';
 import type { LanguageModel } from '../model/awd-lstm.js';
 import { nativeThreads, setNativeThreads } from '../compute/native.js';
-import { ReplicaCore, type StepCommand, type StepOutcome, type StepTiming, type UpdateMode } from './dp-replica.js';
-import { allocateShared, Barrier, layoutVariables, paramLayout, type ParamLayout, type SharedBuffers } from './dp-shared.js';
+import {
+  ReplicaCore,
+  type StepCommand,
+  type StepOutcome,
+  type StepTiming,
+  type UpdateMode,
+} from './dp-replica.js';
+import {
+  allocateShared,
+  Barrier,
+  layoutVariables,
+  paramLayout,
+  type ParamLayout,
+  type SharedBuffers,
+} from './dp-shared.js';
 import type { DpFailure, DpReply, DpRequest, DpWorkerInit } from './dp-worker.js';
 import type { StepperResult, TrainStepper } from './learner.js';
 import type { Adam } from './optimizer.js';
@@ -87,7 +100,11 @@ export function threadsPerReplica(replicas: number): number {
 }
 
 function missingWorkerError(): UlmfitError {
-  return new UlmfitError('E_TRAINING', 'data-parallel training needs the compiled worker dist/train/dp-worker.js', 'run npm run build');
+  return new UlmfitError(
+    'E_TRAINING',
+    'data-parallel training needs the compiled worker dist/train/dp-worker.js',
+    'run npm run build',
+  );
 }
 
 /**
@@ -124,7 +141,11 @@ class WorkerReplica {
   readonly ready: Promise<void>;
   exited = false;
 
-  constructor(file: URL, readonly init: DpWorkerInit, onDeath: () => void) {
+  constructor(
+    file: URL,
+    readonly init: DpWorkerInit,
+    onDeath: () => void,
+  ) {
     this.worker = new Worker(file, { workerData: init });
     this.ready = new Promise((resolve, reject) => this.waiting.set(-1, { resolve: () => resolve(), reject }));
     this.worker.on('message', (reply: DpReply) => {
@@ -215,20 +236,32 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     this.barrier = new Barrier(shared.control, options.replicas);
     this.workers = workers;
     this.core = this.mainThread
-      ? new ReplicaCore(0, options.replicas, options.model, options.optimizer, shared, options.barrierTimeoutMs, true)
+      ? new ReplicaCore(
+          0,
+          options.replicas,
+          options.model,
+          options.optimizer,
+          shared,
+          options.barrierTimeoutMs,
+          true,
+        )
       : undefined;
     this.nativeThreadsBefore = nativeThreads();
-    if (this.core !== undefined) setNativeThreads(options.nativeThreads ?? threadsPerReplica(options.replicas));
+    if (this.core !== undefined)
+      setNativeThreads(options.nativeThreads ?? threadsPerReplica(options.replicas));
   }
 
   /** Starts the worker threads (each builds its replica and loads the model's weights). */
   static async create(options: DataParallelOptions): Promise<DataParallelLm> {
     const { replicas, model } = options;
-    if (!Number.isInteger(replicas) || replicas < 1) throw usageError(`the number of data-parallel replicas must be a whole number ≥ 1, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 1)
+      throw usageError(`the number of data-parallel replicas must be a whole number ≥ 1, got ${replicas}`);
     const mainThread = options.mainThread ?? true;
     const update = options.update ?? 'replicated';
-    if (update !== 'replicated' && update !== 'broadcast') throw usageError(`unknown update mode ${String(update)}`);
-    if (options.clip !== undefined && !(options.clip > 0)) throw usageError(`--clip must be a positive number, got ${options.clip}`);
+    if (update !== 'replicated' && update !== 'broadcast')
+      throw usageError(`unknown update mode ${String(update)}`);
+    if (options.clip !== undefined && !(options.clip > 0))
+      throw usageError(`--clip must be a positive number, got ${options.clip}`);
     const layout = paramLayout(model.paramGroups());
     const shared = allocateShared(layout.total, replicas);
     writeWeights(model, new Float32Array(shared.weights));
@@ -241,8 +274,16 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     const workers: WorkerReplica[] = [];
     for (let index = firstWorker; index < replicas; index++) {
       const init: DpWorkerInit = {
-        index, replicas, vocabSize: model.vocabSize, config: { ...model.config }, alpha: model.alpha, beta: model.beta,
-        backend, shared, barrierTimeoutMs: options.barrierTimeoutMs, nativeThreads: options.nativeThreads ?? threadsPerReplica(replicas),
+        index,
+        replicas,
+        vocabSize: model.vocabSize,
+        config: { ...model.config },
+        alpha: model.alpha,
+        beta: model.beta,
+        backend,
+        shared,
+        barrierTimeoutMs: options.barrierTimeoutMs,
+        nativeThreads: options.nativeThreads ?? threadsPerReplica(replicas),
       };
       workers.push(new WorkerReplica(file!, init, () => barrier.abort()));
     }
@@ -267,7 +308,10 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
    * `applied` is false — the caller decides what to do (the learner stops with E_TRAINING).
    * @param apply false: stop after averaging the gradients (`averagedGradient()` reads them)
    */
-  async trainStep(batch: LmBatch, { apply = true }: { apply?: boolean } = {}): Promise<StepOutcome & { replicaTimings: StepTiming[] }> {
+  async trainStep(
+    batch: LmBatch,
+    { apply = true }: { apply?: boolean } = {},
+  ): Promise<StepOutcome & { replicaTimings: StepTiming[] }> {
     this.checkUsable(batch);
     // Replica 0 here is the caller's model: a reset by the caller (the learner, at the start of
     // every pass) leaves its state undefined, and the workers must follow.
@@ -278,7 +322,9 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
       hypers: this.optimizer.hypers.map((h) => ({ ...h })),
       frozenGroups: this.optimizer.frozenGroups,
       reset,
-      seeds: Array.from({ length: this.replicas }, (_, i) => (i === 0 && this.core ? undefined : rng.nextUint32())),
+      seeds: Array.from({ length: this.replicas }, (_, i) =>
+        i === 0 && this.core ? undefined : rng.nextUint32(),
+      ),
       apply,
       clip: this.clip,
       update: this.update,
@@ -290,7 +336,8 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
 
   /** `TrainStepper.step`: `trainStep` after bringing the workers' optimizer state up to date. */
   async step(batch: LmBatch): Promise<StepperResult> {
-    if (!this.core) throw new Error('a learner can step a DataParallelLm only with replica 0 on the main thread');
+    if (!this.core)
+      throw new Error('a learner can step a DataParallelLm only with replica 0 on the main thread');
     if (this.optimizerDirty && this.update === 'replicated') await this.pushOptimizerState();
     this.optimizerDirty = false;
     return this.trainStep(batch);
@@ -339,7 +386,11 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     const variables = layoutVariables(this.model.paramGroups());
     this.layout.slots.forEach((slot, v) => {
       const variable = variables[v]!;
-      tf.tidy(() => variable.assign(tf.tensor(flat.slice(slot.offset, slot.offset + slot.size), variable.shape, 'float32')));
+      tf.tidy(() =>
+        variable.assign(
+          tf.tensor(flat.slice(slot.offset, slot.offset + slot.size), variable.shape, 'float32'),
+        ),
+      );
     });
   }
 
@@ -377,7 +428,10 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     if (this.closed) throw new Error('the data-parallel trainer is closed');
     if (this.broken) throw this.broken;
     if (batch !== undefined && batch.bs < this.replicas) {
-      throw usageError(`a batch of ${batch.bs} rows cannot be split across ${this.replicas} replicas`, `use a batch size of at least ${this.replicas}, or fewer workers`);
+      throw usageError(
+        `a batch of ${batch.bs} rows cannot be split across ${this.replicas} replicas`,
+        `use a batch size of at least ${this.replicas}, or fewer workers`,
+      );
     }
   }
 
@@ -387,9 +441,13 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
    * trainer (the replicas may disagree now): the first real error is thrown, not the other
    * replicas' "aborted".
    */
-  private async run<T>(body: DistributiveOmit<DpRequest, 'id'>, local: (core: ReplicaCore) => T | Promise<T>): Promise<T[]> {
+  private async run<T>(
+    body: DistributiveOmit<DpRequest, 'id'>,
+    local: (core: ReplicaCore) => T | Promise<T>,
+  ): Promise<T[]> {
     // Replica 0 yields at every barrier; a second call now would make it arrive twice.
-    if (this.running) throw new Error('DataParallelLm: a step or forward pass is already running (await it first)');
+    if (this.running)
+      throw new Error('DataParallelLm: a step or forward pass is already running (await it first)');
     this.running = true;
     try {
       return await this.runOnce(body, local);
@@ -398,7 +456,10 @@ export class DataParallelLm implements TrainStepper<LmBatch> {
     }
   }
 
-  private async runOnce<T>(body: DistributiveOmit<DpRequest, 'id'>, local: (core: ReplicaCore) => T | Promise<T>): Promise<T[]> {
+  private async runOnce<T>(
+    body: DistributiveOmit<DpRequest, 'id'>,
+    local: (core: ReplicaCore) => T | Promise<T>,
+  ): Promise<T[]> {
     // Settled-handlers go on now: a worker may fail while replica 0 is still awaiting its part.
     const remote = Promise.allSettled(this.workers.map((w) => w.request<T>(body)));
     const results: PromiseSettledResult<T>[] = [];
@@ -431,5 +492,7 @@ function readWeights(model: LanguageModel): Float32Array {
 function writeWeights(model: LanguageModel, out: Float32Array): void {
   const groups = model.paramGroups();
   const layout = paramLayout(groups);
-  layoutVariables(groups).forEach((variable, v) => out.set(variable.dataSync() as Float32Array, layout.slots[v]!.offset));
+  layoutVariables(groups).forEach((variable, v) =>
+    out.set(variable.dataSync() as Float32Array, layout.slots[v]!.offset),
+  );
 }

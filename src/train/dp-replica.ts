@@ -23,7 +23,14 @@ import { clipGradNorm, lossAndGradients } from './learner.js';
 import { clockDelta, threadClock } from './thread-clock.js';
 import type { Adam, AdamHypers } from './optimizer.js';
 import {
-  Barrier, layoutVariables, paramLayout, rowRange, shardRange, trainableStart, type ParamLayout, type SharedBuffers,
+  Barrier,
+  layoutVariables,
+  paramLayout,
+  rowRange,
+  shardRange,
+  trainableStart,
+  type ParamLayout,
+  type SharedBuffers,
 } from './dp-shared.js';
 
 export type UpdateMode = 'replicated' | 'broadcast';
@@ -206,7 +213,11 @@ export class ReplicaCore {
    * `[start, total)` of the flat gradient, and the losses and rows share to the stats buffer.
    */
   private computeGradients(rows: LmBatch, batchRows: number, start: number): void {
-    const { lossValue, reportedValue, grads } = lossAndGradients(this.model, rows, this.optimizer.trainableVariables());
+    const { lossValue, reportedValue, grads } = lossAndGradients(
+      this.model,
+      rows,
+      this.optimizer.trainableVariables(),
+    );
     try {
       const flat = this.grads[this.index]!;
       for (let v = 0; v < this.variables.length; v++) {
@@ -233,7 +244,11 @@ export class ReplicaCore {
     this.variables.forEach((variable, v) => {
       const slot = this.layout.slots[v]!;
       if (slot.offset < start) return;
-      grads[variable.name] = tf.tensor(this.averaged.subarray(slot.offset, slot.offset + slot.size), variable.shape, 'float32');
+      grads[variable.name] = tf.tensor(
+        this.averaged.subarray(slot.offset, slot.offset + slot.size),
+        variable.shape,
+        'float32',
+      );
     });
     try {
       let gradNorm: number | undefined;
@@ -283,11 +298,22 @@ export class ReplicaCore {
 /** Rows `[start, end)` of an LM batch (copies). */
 export function sliceRows(batch: LmBatch, start: number, end: number): LmBatch {
   const n = batch.seqLen;
-  return { x: batch.x.slice(start * n, end * n), y: batch.y.slice(start * n, end * n), bs: end - start, seqLen: n };
+  return {
+    x: batch.x.slice(start * n, end * n),
+    y: batch.y.slice(start * n, end * n),
+    bs: end - start,
+    seqLen: n,
+  };
 }
 
 /** `out[i] = Σ_r shares[r]·grads[r][i]` for i in `[lo, hi)`, summed in float64. */
-function weightedSum(out: Float32Array, grads: readonly Float32Array[], shares: readonly number[], lo: number, hi: number): void {
+function weightedSum(
+  out: Float32Array,
+  grads: readonly Float32Array[],
+  shares: readonly number[],
+  lo: number,
+  hi: number,
+): void {
   if (grads.length === 2) {
     const [a, b] = grads as [Float32Array, Float32Array];
     const [sa, sb] = shares as [number, number];

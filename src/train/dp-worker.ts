@@ -51,11 +51,14 @@ export interface DpFailure {
 }
 
 /** `id` -1 is the start-up reply. */
-export type DpReply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: DpFailure };
+export type DpReply =
+  { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: DpFailure };
 
 function describe(err: unknown): DpFailure {
-  if (err instanceof UlmfitError) return { message: err.message, code: err.code, hint: err.hint, aborted: false };
-  if (err instanceof Error) return { message: err.message, stack: err.stack, aborted: err.name === 'ReplicaAborted' };
+  if (err instanceof UlmfitError)
+    return { message: err.message, code: err.code, hint: err.hint, aborted: false };
+  if (err instanceof Error)
+    return { message: err.message, stack: err.stack, aborted: err.name === 'ReplicaAborted' };
   return { message: String(err), aborted: false };
 }
 
@@ -67,8 +70,15 @@ async function start(port: NonNullable<typeof parentPort>, init: DpWorkerInit): 
     await initBackend(init.backend);
     setNativeThreads(init.nativeThreads);
     // The init this draws is replaced by the shared weights; dropout seeds come with each step.
-    const model = new LanguageModel(init.vocabSize, init.config, { rng: new Rng(init.index), alpha: init.alpha, beta: init.beta });
-    const optimizer = new Adam(model.paramGroups().map((g) => g.variables), model.noWeightDecay());
+    const model = new LanguageModel(init.vocabSize, init.config, {
+      rng: new Rng(init.index),
+      alpha: init.alpha,
+      beta: init.beta,
+    });
+    const optimizer = new Adam(
+      model.paramGroups().map((g) => g.variables),
+      model.noWeightDecay(),
+    );
     core = new ReplicaCore(init.index, init.replicas, model, optimizer, init.shared, init.barrierTimeoutMs);
     core.loadWeights();
     port.postMessage({ id: -1, ok: true } satisfies DpReply);

@@ -207,7 +207,10 @@ export class Learner<Batch extends { bs: number }> {
     this.moms = options.moms ?? TEXT_MOMS;
     this.now = options.now ?? (() => performance.now());
     if (options.clip !== undefined && !(options.clip > 0)) {
-      throw usageError(`--clip must be a positive number, got ${options.clip}`, 'e.g. 0.1; leave it out for no clipping');
+      throw usageError(
+        `--clip must be a positive number, got ${options.clip}`,
+        'e.g. 0.1; leave it out for no clipping',
+      );
     }
     const groups = model.paramGroups().map((group) => group.variables);
     this.optimizer = new Adam(groups, model.noWeightDecay(), {
@@ -270,7 +273,8 @@ export class Learner<Batch extends { bs: number }> {
         'give more text, or a smaller --bs (an LM needs more than bs tokens; a classifier at least bs documents)',
       );
     }
-    if (!Number.isInteger(epochs) || epochs < 0) throw usageError(`epochs must be an integer ≥ 0, got ${epochs}`);
+    if (!Number.isInteger(epochs) || epochs < 0)
+      throw usageError(`epochs must be an integer ≥ 0, got ${epochs}`);
     let startEpoch = options.startEpoch ?? 0;
     if (options.startEpoch === undefined && this.resumeAt !== null && this.resumeAt.stage === this.stage) {
       startEpoch = this.resumeAt.epochsDone;
@@ -295,7 +299,9 @@ export class Learner<Batch extends { bs: number }> {
         this.optimizer.setHyper('lr', hypers.lrs);
         this.optimizer.setHyper('mom', hypers.mom);
         const where = `stage ${this.stage} epoch ${epoch} batch ${batchIdx}`;
-        const loss = this.stepper ? await this.stepThrough(this.stepper, batch, where) : this.trainBatch(batch, where);
+        const loss = this.stepper
+          ? await this.stepThrough(this.stepper, batch, where)
+          : this.trainBatch(batch, where);
         this.smoothLoss.add(loss);
         this.options.onBatchEnd?.({
           stage: this.stage,
@@ -341,7 +347,11 @@ export class Learner<Batch extends { bs: number }> {
    * @param where names the batch in that error message
    */
   trainBatch(batch: Batch, where = 'a training batch'): number {
-    const { lossValue, reportedValue, grads } = lossAndGradients(this.model, batch, this.optimizer.trainableVariables());
+    const { lossValue, reportedValue, grads } = lossAndGradients(
+      this.model,
+      batch,
+      this.optimizer.trainableVariables(),
+    );
     try {
       if (!Number.isFinite(lossValue)) throw this.diverged(`the loss is ${lossValue}`, where);
       if (this.options.clip !== undefined) {
@@ -359,7 +369,8 @@ export class Learner<Batch extends { bs: number }> {
   private async stepThrough(stepper: TrainStepper<Batch>, batch: Batch, where: string): Promise<number> {
     const result = await stepper.step(batch);
     if (!Number.isFinite(result.loss)) throw this.diverged(`the loss is ${result.loss}`, where);
-    if (result.gradNorm !== undefined && !Number.isFinite(result.gradNorm)) throw this.diverged(`the gradient norm is ${result.gradNorm}`, where);
+    if (result.gradNorm !== undefined && !Number.isFinite(result.gradNorm))
+      throw this.diverged(`the gradient norm is ${result.gradNorm}`, where);
     return result.reported;
   }
 
@@ -367,8 +378,7 @@ export class Learner<Batch extends { bs: number }> {
     const lr = this.optimizer.hypers[this.optimizer.numGroups - 1]?.lr ?? Number.NaN;
     return new UlmfitError(
       'E_TRAINING',
-      `training diverged: ${what} at ${where} (lr ${lr.toExponential(2)}); ` +
-        'the step was not applied',
+      `training diverged: ${what} at ${where} (lr ${lr.toExponential(2)}); ` + 'the step was not applied',
       'lower the learning rate or clip gradients (--clip 0.1); the checkpoint of the last finished epoch is kept',
     );
   }
@@ -405,7 +415,11 @@ export class Learner<Batch extends { bs: number }> {
       }
     }
     const loss = rows === 0 ? Number.NaN : weightedLoss / rows;
-    const result: ValidationResult = { loss, accuracy: accuracy(correct, count), perplexity: perplexity(loss) };
+    const result: ValidationResult = {
+      loss,
+      accuracy: accuracy(correct, count),
+      perplexity: perplexity(loss),
+    };
     if (predictions.length > 0) {
       result.predictions = concatInt32(predictions);
       result.targets = concatInt32(targets);
@@ -432,7 +446,13 @@ export class Learner<Batch extends { bs: number }> {
         optimizer: {
           hypers: optimizer.hypers,
           frozenGroups: optimizer.frozenGroups,
-          params: optimizer.params.map(({ group, index, name, shape, step }) => ({ group, index, name, shape, step })),
+          params: optimizer.params.map(({ group, index, name, shape, step }) => ({
+            group,
+            index,
+            name,
+            shape,
+            step,
+          })),
         },
         history: this.history.map((row) => ({ ...row })),
       },
@@ -447,12 +467,20 @@ export class Learner<Batch extends { bs: number }> {
   setState(state: LearnerState): void {
     const { meta } = state;
     if (meta.format !== 'ulmfit-learner-state' || meta.version !== 1) {
-      throw new UlmfitError('E_CHECKPOINT', 'the learner checkpoint has an unknown format', 'start the run again without --resume');
+      throw new UlmfitError(
+        'E_CHECKPOINT',
+        'the learner checkpoint has an unknown format',
+        'start the run again without --resume',
+      );
     }
     const moment = (key: string) => {
       const tensor = state.tensors[key];
       if (tensor === undefined) {
-        throw new UlmfitError('E_CHECKPOINT', `the learner checkpoint lacks tensor ${key}`, 'start the run again without --resume');
+        throw new UlmfitError(
+          'E_CHECKPOINT',
+          `the learner checkpoint lacks tensor ${key}`,
+          'start the run again without --resume',
+        );
       }
       return tensor.data;
     };

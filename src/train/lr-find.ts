@@ -104,7 +104,11 @@ export async function lrFind<Batch extends { bs: number }>(
  * fastai's suggestion step: keep points `[numIt//10 : -5]`, truncate at the first NaN loss, then
  * apply `valley`.
  */
-export function suggestValley(lrs: readonly number[], losses: readonly number[], numIt: number): { lr: number; loss: number } | null {
+export function suggestValley(
+  lrs: readonly number[],
+  losses: readonly number[],
+  numIt: number,
+): { lr: number; loss: number } | null {
   let keptLrs = lrs.slice(Math.floor(numIt / 10), -5);
   let keptLosses = losses.slice(Math.floor(numIt / 10), -5);
   const firstNaN = keptLosses.findIndex((loss) => Number.isNaN(loss));

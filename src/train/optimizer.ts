@@ -173,7 +173,11 @@ export class Adam {
   private stateOf(variable: tf.Variable): ParamState {
     let state = this.state.get(variable);
     if (state === undefined) {
-      state = { step: 0, gradAvg: stateVariable(() => tf.zerosLike(variable)), sqrAvg: stateVariable(() => tf.zerosLike(variable)) };
+      state = {
+        step: 0,
+        gradAvg: stateVariable(() => tf.zerosLike(variable)),
+        sqrAvg: stateVariable(() => tf.zerosLike(variable)),
+      };
       this.state.set(variable, state);
     }
     return state;

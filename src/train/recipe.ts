@@ -9,7 +9,10 @@ import type { Stage } from './learner.js';
 import { parseLr, type LrSpec } from './schedule.js';
 
 export function parseRecipe(text: string): Stage[] {
-  const parts = text.split(';').map((part) => part.trim()).filter((part) => part !== '');
+  const parts = text
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   if (parts.length === 0) throw badRecipe(text, 'it has no stages');
   return parts.map((part) => {
     const at = part.indexOf('@');
@@ -19,16 +22,20 @@ export function parseRecipe(text: string): Stage[] {
     const colon = head.indexOf(':');
     const epochsText = colon < 0 ? head : head.slice(colon + 1);
     const epochs = Number(epochsText);
-    if (!Number.isInteger(epochs) || epochs < 1) throw badRecipe(text, `stage "${part}" needs a whole number of epochs ≥ 1`);
+    if (!Number.isInteger(epochs) || epochs < 1)
+      throw badRecipe(text, `stage "${part}" needs a whole number of epochs ≥ 1`);
     if (colon < 0) return { epochs, lr };
     const freezeTo = Number(head.slice(0, colon));
-    if (!Number.isInteger(freezeTo)) throw badRecipe(text, `stage "${part}" has a freeze_to that is not an integer`);
+    if (!Number.isInteger(freezeTo))
+      throw badRecipe(text, `stage "${part}" has a freeze_to that is not an integer`);
     return { freezeTo, epochs, lr };
   });
 }
 
 export function formatRecipe(stages: readonly Stage[]): string {
-  return stages.map((s) => `${s.freezeTo === undefined ? '' : `${s.freezeTo}:`}${s.epochs}@${formatLr(s.lr)}`).join('; ');
+  return stages
+    .map((s) => `${s.freezeTo === undefined ? '' : `${s.freezeTo}:`}${s.epochs}@${formatLr(s.lr)}`)
+    .join('; ');
 }
 
 function formatLr(lr: LrSpec): string {
@@ -39,5 +46,8 @@ function formatLr(lr: LrSpec): string {
 }
 
 function badRecipe(text: string, why: string) {
-  return usageError(`cannot read --schedule "${text}": ${why}`, 'write stages as [freeze_to:]epochs@lr separated by ";", e.g. "-1:1@2e-2; 0:10@2e-3"');
+  return usageError(
+    `cannot read --schedule "${text}": ${why}`,
+    'write stages as [freeze_to:]epochs@lr separated by ";", e.g. "-1:1@2e-2; 0:10@2e-3"',
+  );
 }

@@ -26,7 +26,12 @@ export function schedExp(start: number, end: number, pos: number): number {
  * fastai computes the inner position in float32 (its `pcts` are a torch tensor); this computes it
  * in float64, a difference of about 1e-7 relative in the position.
  */
-export function combinedCos(pct: number, start: number, middle: number, end: number): (pos: number) => number {
+export function combinedCos(
+  pct: number,
+  start: number,
+  middle: number,
+  end: number,
+): (pos: number) => number {
   return (pos: number) =>
     pos < pct ? schedCos(start, middle, pos / pct) : schedCos(middle, end, (pos - pct) / (1 - pct));
 }
@@ -57,7 +62,10 @@ export interface StepHypers {
  * @param lrMax the peak learning rate of each parameter group
  * @returns the hypers at position `pos` = (batches done) / (epochs · batches per epoch)
  */
-export function oneCycle(lrMax: readonly number[], options: OneCycleOptions = {}): (pos: number) => StepHypers {
+export function oneCycle(
+  lrMax: readonly number[],
+  options: OneCycleOptions = {},
+): (pos: number) => StepHypers {
   const div = options.div ?? 25;
   const divFinal = options.divFinal ?? 1e5;
   const pct = options.pctStart ?? 0.25;
@@ -133,7 +141,8 @@ export function parseLr(text: string): LrSpec {
     const hi = parseLrNumber(hiText, text);
     if (loText.trim() === '') return { hi };
     const lo = parseLrNumber(loText, text);
-    if (lo > hi) throw usageError(`learning-rate range ${text} goes down`, 'write it low:high, e.g. 1e-4:1e-2');
+    if (lo > hi)
+      throw usageError(`learning-rate range ${text} goes down`, 'write it low:high, e.g. 1e-4:1e-2');
     return { lo, hi };
   }
   if (trimmed.includes(',')) return trimmed.split(',').map((part) => parseLrNumber(part, text));
@@ -142,9 +151,10 @@ export function parseLr(text: string): LrSpec {
 
 /** A positive number, optionally `a/b^c` or `a/b**c` (fastbook writes `1e-2/(2.6**4)`). */
 function parseLrNumber(part: string, whole: string): number {
-  const match = /^\s*\(?\s*([0-9.eE+-]+)\s*(?:\/\s*\(?\s*([0-9.eE+-]+)\s*(?:(?:\^|\*\*)\s*([0-9.eE+-]+))?\s*\)?)?\s*\)?\s*$/.exec(
-    part,
-  );
+  const match =
+    /^\s*\(?\s*([0-9.eE+-]+)\s*(?:\/\s*\(?\s*([0-9.eE+-]+)\s*(?:(?:\^|\*\*)\s*([0-9.eE+-]+))?\s*\)?)?\s*\)?\s*$/.exec(
+      part,
+    );
   if (!match) throw badLr(whole);
   let value = Number(match[1]);
   if (match[2] !== undefined) value /= Number(match[2]) ** (match[3] !== undefined ? Number(match[3]) : 1);

@@ -37,7 +37,10 @@ export function processClock(): ThreadClock | undefined {
     const total = { onCpuMs: 0, waitingMs: 0 };
     for (const task of readdirSync('/proc/self/task')) {
       try {
-        const [run, wait] = readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+        const [run, wait] = readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .map(Number);
         total.onCpuMs += run! / 1e6;
         total.waitingMs += wait! / 1e6;
       } catch {
@@ -52,7 +55,10 @@ export function processClock(): ThreadClock | undefined {
 }
 
 /** `after − before` per field; undefined when either is. */
-export function clockDelta(before: ThreadClock | undefined, after: ThreadClock | undefined): ThreadClock | undefined {
+export function clockDelta(
+  before: ThreadClock | undefined,
+  after: ThreadClock | undefined,
+): ThreadClock | undefined {
   if (before === undefined || after === undefined) return undefined;
   return { onCpuMs: after.onCpuMs - before.onCpuMs, waitingMs: after.waitingMs - before.waitingMs };
 }

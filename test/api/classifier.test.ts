@@ -27,7 +27,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Documents of very different lengths (1 to 40 tokens), in no particular order. */
 function texts(n: number, seed = 11): string[] {
   const rng = new Rng(seed);
-  return Array.from({ length: n }, (_, i) => makeDoc(rng, ['animal', 'plant', 'vehicle'][i % 3]!, 1 + rng.int(40)));
+  return Array.from({ length: n }, (_, i) =>
+    makeDoc(rng, ['animal', 'plant', 'vehicle'][i % 3]!, 1 + rng.int(40)),
+  );
 }
 
 async function rejection(promise: Promise<unknown>): Promise<UlmfitError> {
@@ -40,7 +42,8 @@ async function rejection(promise: Promise<unknown>): Promise<UlmfitError> {
   throw new Error('expected a rejection');
 }
 
-const probabilitiesOf = (p: ClassPrediction, labels: readonly string[]): number[] => labels.map((label) => p.probabilities[label]!);
+const probabilitiesOf = (p: ClassPrediction, labels: readonly string[]): number[] =>
+  labels.map((label) => p.probabilities[label]!);
 
 describe('Classifier', () => {
   it('predicts one text or many, in input order, each as it is predicted alone by the CLI path', async () => {
@@ -52,15 +55,23 @@ describe('Classifier', () => {
       const many = await clf.predict(docs, { bs: 5 });
       expect(many).toHaveLength(23);
       docs.forEach((text, i) => {
-        const alone = predictIds(reference, [reference.vocab.numericalize(reference.tokenizer.tokenize(text))], 1);
-        probabilitiesOf(many[i]!, clf.labels).forEach((p, c) => expect(p, `text ${i} class ${c}`).toBeCloseTo(alone[c]!, 5));
+        const alone = predictIds(
+          reference,
+          [reference.vocab.numericalize(reference.tokenizer.tokenize(text))],
+          1,
+        );
+        probabilitiesOf(many[i]!, clf.labels).forEach((p, c) =>
+          expect(p, `text ${i} class ${c}`).toBeCloseTo(alone[c]!, 5),
+        );
         const best = clf.labels[alone.indexOf(Math.max(...alone))]!;
         expect(many[i]!.label).toBe(best);
         expect(many[i]!.probability).toBe(many[i]!.probabilities[best]);
       });
       const one = await clf.predict(docs[3]!);
       expect(Array.isArray(one)).toBe(false);
-      probabilitiesOf(one, clf.labels).forEach((p, c) => expect(p).toBeCloseTo(probabilitiesOf(many[3]!, clf.labels)[c]!, 5));
+      probabilitiesOf(one, clf.labels).forEach((p, c) =>
+        expect(p).toBeCloseTo(probabilitiesOf(many[3]!, clf.labels)[c]!, 5),
+      );
       expect(new Set(many.map((p) => p.probability.toFixed(4))).size).toBeGreaterThan(15); // not one constant row
     } finally {
       reference.dispose();
@@ -90,7 +101,9 @@ describe('Classifier', () => {
       const inputs = [texts(40, 1), texts(3, 2), texts(150, 3), texts(1, 4), texts(17, 5)];
       const sequential: ClassPrediction[][] = [];
       for (const input of inputs) sequential.push(await clf.predict(input, { bs: 4 }));
-      const concurrent = await Promise.all([...inputs, ...inputs].map((input) => clf.predict(input, { bs: 4 })));
+      const concurrent = await Promise.all(
+        [...inputs, ...inputs].map((input) => clf.predict(input, { bs: 4 })),
+      );
       expect(concurrent).toEqual([...sequential, ...sequential]);
     } finally {
       await clf.dispose();
@@ -119,7 +132,11 @@ describe('Classifier', () => {
       const docs = texts(6);
       const [pa, pb, pboth] = await Promise.all([a.predict(docs), b.predict(docs), both.predict(docs)]);
       pboth.forEach((p, i) => {
-        for (const label of both.labels) expect(p.probabilities[label]).toBeCloseTo((pa[i]!.probabilities[label]! + pb[i]!.probabilities[label]!) / 2, 6);
+        for (const label of both.labels)
+          expect(p.probabilities[label]).toBeCloseTo(
+            (pa[i]!.probabilities[label]! + pb[i]!.probabilities[label]!) / 2,
+            6,
+          );
       });
     } finally {
       await Promise.all([both.dispose(), a.dispose(), b.dispose()]);
@@ -127,7 +144,9 @@ describe('Classifier', () => {
     const lmDir = join(root, 'lm');
     writeTinyLm(lmDir);
     expect((await rejection(Classifier.load(lmDir, { backend: 'wasm' }))).code).toBe('E_MODEL_DIR');
-    expect((await rejection(Classifier.load(join(root, 'missing'), { backend: 'wasm' }))).code).toBe('E_INPUT_MISSING');
+    expect((await rejection(Classifier.load(join(root, 'missing'), { backend: 'wasm' }))).code).toBe(
+      'E_INPUT_MISSING',
+    );
     expect((await rejection(Classifier.load('brown-lm', { backend: 'wasm' }))).code).toBe('E_MODEL_DIR');
     expect((await rejection(Classifier.load([]))).code).toBe('E_USAGE');
     const clf = await Classifier.load(clasDir, { backend: 'wasm' });

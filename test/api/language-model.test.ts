@@ -40,12 +40,27 @@ describe('LanguageModel', () => {
       // `tokens` counts model tokens (fastai's n_words), `words` words of text: as the CLI's --tokens and --words.
       const options = { tokens: 12, temperature: 0.8, topK: 10, seed: 3 };
       const { tokens: _, ...sampling } = options;
-      const [expected] = await generate(reference.model, reference.tokenizer, reference.vocab, { prompt: 'The cat', ...sampling, words: 12, noUnk: true });
+      const [expected] = await generate(reference.model, reference.tokenizer, reference.vocab, {
+        prompt: 'The cat',
+        ...sampling,
+        words: 12,
+        noUnk: true,
+      });
       const got = await lm.generate('The cat', options);
       expect(got).toEqual({ prompt: 'The cat', text: expected!.text, tokens: expected!.tokens });
       expect(got.tokens).toHaveLength(12);
-      const [inWords] = await generate(reference.model, reference.tokenizer, reference.vocab, { prompt: 'The cat', ...sampling, words: 5, unit: 'words', noUnk: true });
-      expect(await lm.generate('The cat', { ...sampling, words: 5 })).toEqual({ prompt: 'The cat', text: inWords!.text, tokens: inWords!.tokens });
+      const [inWords] = await generate(reference.model, reference.tokenizer, reference.vocab, {
+        prompt: 'The cat',
+        ...sampling,
+        words: 5,
+        unit: 'words',
+        noUnk: true,
+      });
+      expect(await lm.generate('The cat', { ...sampling, words: 5 })).toEqual({
+        prompt: 'The cat',
+        text: inWords!.text,
+        tokens: inWords!.tokens,
+      });
       expect((await rejection(lm.generate('x', { words: 5, tokens: 5 }))).code).toBe('E_USAGE');
       const samples = await lm.generateSamples('The cat', 3, options);
       expect(samples).toHaveLength(3);
@@ -110,7 +125,8 @@ describe('LanguageModel', () => {
     try {
       const prompts = ['The cat', 'It was', 'On the mat', ''];
       const sequentialGen: Generation[] = [];
-      for (const [i, prompt] of prompts.entries()) sequentialGen.push(await lm.generate(prompt, { words: 15, seed: i }));
+      for (const [i, prompt] of prompts.entries())
+        sequentialGen.push(await lm.generate(prompt, { words: 15, seed: i }));
       const sequentialScore: TextScore[] = await lm.score(prompts.map((p) => `${p} was happy.`));
       const collect = async (prompt: string, seed: number): Promise<string[]> => {
         const tokens: string[] = [];
@@ -141,7 +157,9 @@ describe('LanguageModel', () => {
     const clasDir = join(root, 'clas');
     writeTinyLm(clasDir, { kind: 'classifier' });
     expect((await rejection(LanguageModel.load(clasDir, { backend: 'wasm' }))).code).toBe('E_MODEL_DIR');
-    expect((await rejection(LanguageModel.load('no-such-model', { backend: 'wasm' }))).code).toBe('E_INPUT_MISSING');
+    expect((await rejection(LanguageModel.load('no-such-model', { backend: 'wasm' }))).code).toBe(
+      'E_INPUT_MISSING',
+    );
     const disposed = await LanguageModel.load(lmDir, { backend: 'wasm' });
     await disposed.dispose();
     expect((await rejection(disposed.generate('x'))).code).toBe('E_USAGE');

@@ -24,8 +24,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const texts = ['the cat and the dog ran', 'a tree', 'the bus and the car went by the tree'];
 
 describe('Classifier in worker threads', () => {
-  it.skipIf(!existsSync(DIST_INDEX))('two workers predict concurrently what the main thread predicts', async () => {
-    const code = `
+  it.skipIf(!existsSync(DIST_INDEX))(
+    'two workers predict concurrently what the main thread predicts',
+    async () => {
+      const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       import(workerData.dist).then(async ({ Classifier }) => {
         const clf = await Classifier.load(workerData.dir, { backend: 'wasm' });
@@ -33,32 +35,38 @@ describe('Classifier in worker threads', () => {
         await clf.dispose();
         parentPort.postMessage({ a, b });
       }).catch((error) => parentPort.postMessage({ error: String(error) }));`;
-    const run = (): Promise<{ a: unknown[]; b: unknown; error?: string }> =>
-      new Promise((resolve, reject) => {
-        const worker = new Worker(code, { eval: true, workerData: { dist: pathToFileURL(DIST_INDEX.pathname).href, dir: clasDir, texts } });
-        worker.once('message', (message: { a: unknown[]; b: unknown; error?: string }) => {
-          void worker.terminate();
-          resolve(message);
+      const run = (): Promise<{ a: unknown[]; b: unknown; error?: string }> =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(code, {
+            eval: true,
+            workerData: { dist: pathToFileURL(DIST_INDEX.pathname).href, dir: clasDir, texts },
+          });
+          worker.once('message', (message: { a: unknown[]; b: unknown; error?: string }) => {
+            void worker.terminate();
+            resolve(message);
+          });
+          worker.once('error', reject);
         });
-        worker.once('error', reject);
-      });
-    const [first, second] = await Promise.all([run(), run()]);
-    expect(first.error).toBeUndefined();
-    const clf = await Classifier.load(clasDir, { backend: 'wasm' });
-    try {
-      const expected = await clf.predict(texts);
-      for (const result of [first, second]) {
-        expect(result.a).toHaveLength(texts.length);
-        (result.a as { label: string; probabilities: Record<string, number> }[]).forEach((p, i) => {
-          expect(p.label).toBe(expected[i]!.label);
-          for (const label of clf.labels) expect(p.probabilities[label]).toBeCloseTo(expected[i]!.probabilities[label]!, 5);
-        });
-        const alone = result.b as { label: string; probabilities: Record<string, number> };
-        expect(alone.label).toBe(expected[0]!.label);
-        for (const label of clf.labels) expect(alone.probabilities[label]).toBeCloseTo(expected[0]!.probabilities[label]!, 5);
+      const [first, second] = await Promise.all([run(), run()]);
+      expect(first.error).toBeUndefined();
+      const clf = await Classifier.load(clasDir, { backend: 'wasm' });
+      try {
+        const expected = await clf.predict(texts);
+        for (const result of [first, second]) {
+          expect(result.a).toHaveLength(texts.length);
+          (result.a as { label: string; probabilities: Record<string, number> }[]).forEach((p, i) => {
+            expect(p.label).toBe(expected[i]!.label);
+            for (const label of clf.labels)
+              expect(p.probabilities[label]).toBeCloseTo(expected[i]!.probabilities[label]!, 5);
+          });
+          const alone = result.b as { label: string; probabilities: Record<string, number> };
+          expect(alone.label).toBe(expected[0]!.label);
+          for (const label of clf.labels)
+            expect(alone.probabilities[label]).toBeCloseTo(expected[0]!.probabilities[label]!, 5);
+        }
+      } finally {
+        await clf.dispose();
       }
-    } finally {
-      await clf.dispose();
-    }
-  });
+    },
+  );
 });

@@ -17,13 +17,19 @@ const WORDS: Record<string, string[]> = {
 };
 const FILLER = 'the a of and to in it was on with'.split(' ');
 
-function rows(seed: number, perClass: number, labels = Object.keys(WORDS)): { text: string; label: string }[] {
+function rows(
+  seed: number,
+  perClass: number,
+  labels = Object.keys(WORDS),
+): { text: string; label: string }[] {
   const rng = new Rng(seed);
   const out: { text: string; label: string }[] = [];
   for (let i = 0; i < perClass; i++) {
     for (const label of labels) {
       const words = WORDS[label] ?? ['tree', 'rose'];
-      const text = Array.from({ length: 5 + rng.int(8) }, (_, k) => (k % 2 ? words[rng.int(words.length)] : FILLER[rng.int(FILLER.length)])).join(' ');
+      const text = Array.from({ length: 5 + rng.int(8) }, (_, k) =>
+        k % 2 ? words[rng.int(words.length)] : FILLER[rng.int(FILLER.length)],
+      ).join(' ');
       out.push({ text: text[0]!.toUpperCase() + text.slice(1) + '.', label });
     }
   }
@@ -54,20 +60,58 @@ describe('ulmfit baseline', () => {
     expect(trained.stderr).toContain('classes: 2 (animal, vehicle); 48 training and 12 validation documents');
     expect(trained.code).toBe(0);
     const lines = trained.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^NB-SVM baseline: 2 classes, 48 training documents, \d+ features, trained in \d+\.\d\d s$/);
-    expect(lines[1]).toMatch(/^validation \(12 documents\): accuracy (0\.9\d{3}|1\.0000) {2}macro-F1 \d\.\d{4}$/);
+    expect(lines[0]).toMatch(
+      /^NB-SVM baseline: 2 classes, 48 training documents, \d+ features, trained in \d+\.\d\d s$/,
+    );
+    expect(lines[1]).toMatch(
+      /^validation \(12 documents\): accuracy (0\.9\d{3}|1\.0000) {2}macro-F1 \d\.\d{4}$/,
+    );
     expect(lines[2]).toBe(`model: ${model}`);
-    const meta = JSON.parse(readFileSync(join(model, 'meta.json'), 'utf8')) as { kind: string; labels: string[]; training: { valid_docs: number; seed: number } };
-    expect(meta).toMatchObject({ kind: 'baseline', labels: ['animal', 'vehicle'], training: { valid_docs: 12, seed: 42 } });
+    const meta = JSON.parse(readFileSync(join(model, 'meta.json'), 'utf8')) as {
+      kind: string;
+      labels: string[];
+      training: { valid_docs: number; seed: number };
+    };
+    expect(meta).toMatchObject({
+      kind: 'baseline',
+      labels: ['animal', 'vehicle'],
+      training: { valid_docs: 12, seed: 42 },
+    });
   });
 
   it('--json prints one object; --valid-pct 0 trains on everything; a folder uses its valid/ split', async () => {
-    const all = await ulmfit(['baseline', train, '--out', join(root, 'all'), '--valid-pct', '0', '--json', '--workers', '0']);
+    const all = await ulmfit([
+      'baseline',
+      train,
+      '--out',
+      join(root, 'all'),
+      '--valid-pct',
+      '0',
+      '--json',
+      '--workers',
+      '0',
+    ]);
     expect(all.code).toBe(0);
     expect(all.stderr).toContain('60 training and 0 validation documents');
     const result = expectJsonOutput('baseline', all.stdout)[0] as Record<string, unknown>;
-    expect(result).toMatchObject({ labels: ['animal', 'vehicle'], train_docs: 60, valid_docs: 0, accuracy: null, f1_macro: null });
-    expect(Object.keys(result).sort()).toEqual(['accuracy', 'f1_macro', 'features', 'labels', 'out', 'seconds', 'train_docs', 'train_seconds', 'valid_docs']);
+    expect(result).toMatchObject({
+      labels: ['animal', 'vehicle'],
+      train_docs: 60,
+      valid_docs: 0,
+      accuracy: null,
+      f1_macro: null,
+    });
+    expect(Object.keys(result).sort()).toEqual([
+      'accuracy',
+      'f1_macro',
+      'features',
+      'labels',
+      'out',
+      'seconds',
+      'train_docs',
+      'train_seconds',
+      'valid_docs',
+    ]);
 
     const folder = join(root, 'folder');
     rows(3, 6).forEach((r, i) => {
@@ -75,7 +119,16 @@ describe('ulmfit baseline', () => {
       mkdirSync(join(folder, split, r.label), { recursive: true });
       writeFileSync(join(folder, split, r.label, `${i}.txt`), r.text);
     });
-    const split = await ulmfit(['baseline', folder, '--out', join(root, 'folder-model'), '--json', '--quiet', '--workers', '0']);
+    const split = await ulmfit([
+      'baseline',
+      folder,
+      '--out',
+      join(root, 'folder-model'),
+      '--json',
+      '--quiet',
+      '--workers',
+      '0',
+    ]);
     expect(split.stderr).toBe('');
     expect(JSON.parse(split.stdout)).toMatchObject({ train_docs: 4, valid_docs: 8 });
   });
@@ -87,9 +140,19 @@ describe('ulmfit baseline', () => {
     expect(exists.stderr.trim().split('\n')).toHaveLength(1);
 
     const single = writeCsv(join(root, 'single.csv'), rows(4, 5, ['plant']));
-    const one = await ulmfit(['baseline', single, '--out', join(root, 'single'), '--quiet', '--workers', '0']);
+    const one = await ulmfit([
+      'baseline',
+      single,
+      '--out',
+      join(root, 'single'),
+      '--quiet',
+      '--workers',
+      '0',
+    ]);
     expect(one.code).toBe(1);
-    expect(one.stderr).toMatch(/^error \[E_LABELS\]: the training documents in .*single\.csv have a single class \('plant'\)/);
+    expect(one.stderr).toMatch(
+      /^error \[E_LABELS\]: the training documents in .*single\.csv have a single class \('plant'\)/,
+    );
     expect(one.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(root, 'single'))).toBe(false);
 
@@ -99,7 +162,9 @@ describe('ulmfit baseline', () => {
 
     const asLm = await ulmfit(['train-classifier', train, '--lm', model, '--out', join(root, 'clas')]);
     expect(asLm.code).toBe(1);
-    expect(asLm.stderr.trim()).toMatch(/^error \[E_MODEL_DIR\]: .*nbsvm: is a 'baseline' \(NB-SVM\) model, not an AWD-LSTM one/);
+    expect(asLm.stderr.trim()).toMatch(
+      /^error \[E_MODEL_DIR\]: .*nbsvm: is a 'baseline' \(NB-SVM\) model, not an AWD-LSTM one/,
+    );
   });
 });
 
@@ -119,7 +184,11 @@ describe('ulmfit classify --model <baseline>', () => {
     const one = await ulmfit(['classify', '--model', model, test, '--json']);
     const two = await ulmfit(['classify', '--model', model, '--model', model, test, '--json']);
     expect(one.code).toBe(0);
-    const parse = (r: ProcessResult) => r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const parse = (r: ProcessResult) =>
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     expectJsonOutput('classify', one.stdout.trim().split('\n').slice(0, -1).join('\n'));
     expectJsonOutput('classify (evaluation)', one.stdout.trim().split('\n').at(-1)!);
     const [first] = parse(one);
@@ -128,6 +197,6 @@ describe('ulmfit classify --model <baseline>', () => {
     expect(probabilities.animal! + probabilities.vehicle!).toBeCloseTo(1, 5);
     expect(parse(one).at(-1)).toMatchObject({ evaluation: { count: 10, accuracy: 1 } });
     expect(parse(two).map((r) => r.label)).toEqual(parse(one).map((r) => r.label));
-    expect((parse(two)[0]!.probability as number)).toBeCloseTo(first!.probability as number, 6);
+    expect(parse(two)[0]!.probability as number).toBeCloseTo(first!.probability as number, 6);
   });
 });

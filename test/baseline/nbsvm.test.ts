@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import {
-  encodeDocs, evaluateNbsvm, FeatureVocab, logCountRatios, trainNbsvm, trainNbsvmTokens, type BinaryCsr,
+  encodeDocs,
+  evaluateNbsvm,
+  FeatureVocab,
+  logCountRatios,
+  trainNbsvm,
+  trainNbsvmTokens,
+  type BinaryCsr,
 } from '../../src/baseline/index.js';
 import { Rng } from '../../src/random.js';
 
 /** Documents of filler words with a class word every third word; `perClass` documents per class. */
-function keywordDocs(seed: number, perClass: number, classes: Record<string, string[]>): { texts: string[]; labels: string[] } {
+function keywordDocs(
+  seed: number,
+  perClass: number,
+  classes: Record<string, string[]>,
+): { texts: string[]; labels: string[] } {
   const rng = new Rng(seed);
   const filler = 'the a of and to in it was on with for as at by this that'.split(' ');
   const texts: string[] = [];
@@ -13,7 +23,11 @@ function keywordDocs(seed: number, perClass: number, classes: Record<string, str
   for (let i = 0; i < perClass; i++) {
     for (const [label, words] of Object.entries(classes)) {
       const length = 6 + rng.int(10);
-      texts.push(Array.from({ length }, (_, k) => (k % 3 === 1 ? words[rng.int(words.length)] : filler[rng.int(filler.length)])).join(' '));
+      texts.push(
+        Array.from({ length }, (_, k) =>
+          k % 3 === 1 ? words[rng.int(words.length)] : filler[rng.int(filler.length)],
+        ).join(' '),
+      );
       labels.push(label);
     }
   }
@@ -35,13 +49,32 @@ describe('features', () => {
     expect(names).not.toContain('york is');
     const encoded = vocab.encode(['new', 'york', 'city', 'new', 'york', 'unseen']);
     expect([...encoded]).toEqual([0, 1, 3, 4, 5]);
-    expect(Array.from(encoded, (id) => vocab.ngrams[id]!.join(' '))).toEqual(['york', 'new', 'city', 'new york', 'york city']);
+    expect(Array.from(encoded, (id) => vocab.ngrams[id]!.join(' '))).toEqual([
+      'york',
+      'new',
+      'city',
+      'new york',
+      'york city',
+    ]);
   });
 
   it('ngrams 1 drops bigrams; minDf and maxFeatures bound the vocabulary', () => {
-    const docs = [['a', 'b', 'c'], ['a', 'b'], ['a', 'd']];
-    expect(FeatureVocab.build(docs, { ngrams: 1 }).ngrams.map((g) => g.join(' '))).toEqual(['a', 'b', 'c', 'd']);
-    expect(FeatureVocab.build(docs, { minDf: [2, 2] }).ngrams.map((g) => g.join(' '))).toEqual(['a', 'b', 'a b']);
+    const docs = [
+      ['a', 'b', 'c'],
+      ['a', 'b'],
+      ['a', 'd'],
+    ];
+    expect(FeatureVocab.build(docs, { ngrams: 1 }).ngrams.map((g) => g.join(' '))).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+    expect(FeatureVocab.build(docs, { minDf: [2, 2] }).ngrams.map((g) => g.join(' '))).toEqual([
+      'a',
+      'b',
+      'a b',
+    ]);
     expect(FeatureVocab.build(docs, { maxFeatures: 2 }).ngrams.map((g) => g.join(' '))).toEqual(['a', 'b']);
     expect(() => FeatureVocab.build(docs, { minDf: [0, 2] })).toThrow(RangeError);
   });
@@ -59,7 +92,12 @@ describe('features', () => {
 
 describe('log-count ratios', () => {
   // pos: {a,b}, {a,c}; neg: {b,c}, {c,d}. Features ordered c (df 3), a, b (df 2), d (df 1).
-  const docs = [['a', 'b'], ['a', 'a', 'c'], ['b', 'c'], ['c', 'd']];
+  const docs = [
+    ['a', 'b'],
+    ['a', 'a', 'c'],
+    ['b', 'c'],
+    ['c', 'd'],
+  ];
   const labels = ['pos', 'pos', 'neg', 'neg'];
 
   it('match the hand computation r = log((p/|p|)/(q/|q|))', () => {
@@ -68,27 +106,38 @@ describe('log-count ratios', () => {
     const x = encodeDocs(vocab, docs);
     // alpha 1: p = 1 + [1, 2, 1, 0] = [2, 3, 2, 1], q = 1 + [2, 0, 1, 1] = [3, 1, 2, 2]; |p| = |q| = 8.
     const r = logCountRatios(x, [true, true, false, false], 1);
-    expect([...r]).toEqual([Math.log(2 / 3), Math.log(3), 0, Math.log(1 / 2)].map((v) => expect.closeTo(v, 12)));
+    expect([...r]).toEqual(
+      [Math.log(2 / 3), Math.log(3), 0, Math.log(1 / 2)].map((v) => expect.closeTo(v, 12)),
+    );
     // alpha 0.5: p = [1.5, 2.5, 1.5, 0.5], q = [2.5, 0.5, 1.5, 1.5]; both sum to 6.
     const half = logCountRatios(x, [true, true, false, false], 0.5);
-    expect([...half]).toEqual([Math.log(0.6), Math.log(5), 0, Math.log(1 / 3)].map((v) => expect.closeTo(v, 12)));
+    expect([...half]).toEqual(
+      [Math.log(0.6), Math.log(5), 0, Math.log(1 / 3)].map((v) => expect.closeTo(v, 12)),
+    );
   });
 
-  it('normalize by each side\'s total when the totals differ', () => {
-    const x: BinaryCsr = { rows: 3, cols: 2, indptr: Int32Array.of(0, 2, 3, 4), indices: Int32Array.of(0, 1, 0, 1) };
+  it("normalize by each side's total when the totals differ", () => {
+    const x: BinaryCsr = {
+      rows: 3,
+      cols: 2,
+      indptr: Int32Array.of(0, 2, 3, 4),
+      indices: Int32Array.of(0, 1, 0, 1),
+    };
     // positive: row 0 → p = 1 + [1, 1] = [2, 2], |p| = 4; negative: rows 1, 2 → q = 1 + [1, 1] = [2, 2], |q| = 4.
     expect([...logCountRatios(x, [true, false, false])]).toEqual([0, 0]);
     // positive: rows 0, 1 → p = [3, 2], |p| = 5; negative: row 2 → q = [1, 2], |q| = 3.
     const r = logCountRatios(x, [true, true, false]);
-    expect(r[0]).toBeCloseTo(Math.log((3 / 5) / (1 / 3)), 12);
-    expect(r[1]).toBeCloseTo(Math.log((2 / 5) / (2 / 3)), 12);
+    expect(r[0]).toBeCloseTo(Math.log(3 / 5 / (1 / 3)), 12);
+    expect(r[1]).toBeCloseTo(Math.log(2 / 5 / (2 / 3)), 12);
   });
 
   it('are what a trained model stores: one r for two classes (the second label positive), one per class beyond', () => {
     const binary = trainNbsvmTokens(docs, labels, { features: { ngrams: 1 } });
     expect(binary.labels).toEqual(['neg', 'pos']);
     expect(binary.heads).toBe(1);
-    expect([...binary.r]).toEqual([Math.log(2 / 3), Math.log(3), 0, Math.log(1 / 2)].map((v) => expect.closeTo(v, 6)));
+    expect([...binary.r]).toEqual(
+      [Math.log(2 / 3), Math.log(3), 0, Math.log(1 / 2)].map((v) => expect.closeTo(v, 6)),
+    );
 
     const three = trainNbsvmTokens([...docs, ['d', 'e']], [...labels, 'other'], { features: { ngrams: 1 } });
     expect(three.heads).toBe(3);
@@ -96,12 +145,24 @@ describe('log-count ratios', () => {
     // Head 1 ('other' vs the rest): p = 1 + [0, 0, 0, 1, 1] = [1, 1, 1, 2, 2] (|p| 7); q = 1 + [3, 2, 2, 1, 0] = [4, 3, 3, 2, 1] (|q| 13).
     const f = three.features.size;
     const other = [...three.r.subarray(f, 2 * f)];
-    expect(other).toEqual([[1, 4], [1, 3], [1, 3], [2, 2], [2, 1]].map(([p, q]) => expect.closeTo(Math.log((p! / 7) / (q! / 13)), 6)));
+    expect(other).toEqual(
+      [
+        [1, 4],
+        [1, 3],
+        [1, 3],
+        [2, 2],
+        [2, 1],
+      ].map(([p, q]) => expect.closeTo(Math.log(p! / 7 / (q! / 13)), 6)),
+    );
   });
 });
 
 describe('trainNbsvm', () => {
-  const classes = { animal: 'cat dog bird horse cow'.split(' '), vehicle: 'car bus train truck bike'.split(' '), plant: 'tree rose oak fern moss'.split(' ') };
+  const classes = {
+    animal: 'cat dog bird horse cow'.split(' '),
+    vehicle: 'car bus train truck bike'.split(' '),
+    plant: 'tree rose oak fern moss'.split(' '),
+  };
 
   it('learns a keyword task: high held-out accuracy, probabilities that sum to 1, argmax = predict', () => {
     const train = keywordDocs(1, 20, classes);
@@ -124,7 +185,7 @@ describe('trainNbsvm', () => {
     expect([...unseen].reduce((a, b) => a + b)).toBeCloseTo(1, 5);
   });
 
-  it('tokenizes with fastai\'s rules: case does not change the features', () => {
+  it("tokenizes with fastai's rules: case does not change the features", () => {
     const train = keywordDocs(3, 10, { animal: classes.animal, vehicle: classes.vehicle });
     const model = trainNbsvm(train.texts, train.labels);
     expect(model.tokenize('The CAT')).toEqual(['xxbos', 'xxmaj', 'the', 'xxup', 'cat']);
@@ -172,12 +233,19 @@ describe('trainNbsvm', () => {
   });
 
   it('refuses what cannot train, and gold labels it does not know', () => {
-    expect(() => trainNbsvm(['a', 'b'], ['x', 'x'])).toThrow(expect.objectContaining({ code: 'E_LABELS', message: expect.stringMatching(/single class \('x'\)/) }));
+    expect(() => trainNbsvm(['a', 'b'], ['x', 'x'])).toThrow(
+      expect.objectContaining({ code: 'E_LABELS', message: expect.stringMatching(/single class \('x'\)/) }),
+    );
     expect(() => trainNbsvm([], [])).toThrow(expect.objectContaining({ code: 'E_INPUT_EMPTY' }));
     expect(() => trainNbsvm(['a'], ['x', 'y'])).toThrow(RangeError);
     expect(() => trainNbsvm(['a', 'b'], ['x', ''])).toThrow(expect.objectContaining({ code: 'E_LABELS' }));
     expect(() => trainNbsvm(['a', 'b'], ['x', 'y'], { c: 0 })).toThrow(RangeError);
     const model = trainNbsvm(['cat dog', 'car bus'], ['animal', 'vehicle']);
-    expect(() => evaluateNbsvm(model, ['cat'], ['plant'])).toThrow(expect.objectContaining({ code: 'E_LABELS', message: expect.stringMatching(/'plant' is not among the model's labels/) }));
+    expect(() => evaluateNbsvm(model, ['cat'], ['plant'])).toThrow(
+      expect.objectContaining({
+        code: 'E_LABELS',
+        message: expect.stringMatching(/'plant' is not among the model's labels/),
+      }),
+    );
   });
 });

@@ -10,7 +10,26 @@ function ulmfit(args: string[]): Promise<ProcessResult> {
   return runUlmfit(args);
 }
 
-const TINY = ['--vocab', '40', '--emb', '6', '--hidden', '10', '--layers', '2', '--bs', '2', '--bptt', '4', '--steps', '1', '--warmup', '1', '--backend', 'wasm'];
+const TINY = [
+  '--vocab',
+  '40',
+  '--emb',
+  '6',
+  '--hidden',
+  '10',
+  '--layers',
+  '2',
+  '--bs',
+  '2',
+  '--bptt',
+  '4',
+  '--steps',
+  '1',
+  '--warmup',
+  '1',
+  '--backend',
+  'wasm',
+];
 
 describe('ulmfit bench', () => {
   it('--json prints train and inference tokens/s, the backend, peak memory and the config', async () => {
@@ -22,14 +41,35 @@ describe('ulmfit bench', () => {
     const out = expectJsonOutput('bench', stdout)[0] as Record<string, unknown>;
     // thread_ms (time on a CPU / waiting for one) comes from Linux's /proc/thread-self/schedstat.
     const perThread = process.platform === 'linux' ? ['thread_ms'] : [];
-    expect(Object.keys(out).sort()).toEqual(['backend', 'config', 'infer_tokens_per_s', 'matmul', 'peak_rss_mb', ...perThread, 'train_tokens_per_s']);
+    expect(Object.keys(out).sort()).toEqual([
+      'backend',
+      'config',
+      'infer_tokens_per_s',
+      'matmul',
+      'peak_rss_mb',
+      ...perThread,
+      'train_tokens_per_s',
+    ]);
     expect(out.backend).toBe('wasm');
     // npm test builds the native addon; CI's machines have AVX2 (test/wasm/native.test.ts checks).
-    expect(out.matmul).toBe(nativeExpected ? `native AVX2, ${availableParallelism()} thread${availableParallelism() > 1 ? 's' : ''}` : 'ulmfit wasm (relaxed SIMD)');
+    expect(out.matmul).toBe(
+      nativeExpected
+        ? `native AVX2, ${availableParallelism()} thread${availableParallelism() > 1 ? 's' : ''}`
+        : 'ulmfit wasm (relaxed SIMD)',
+    );
     expect(out.train_tokens_per_s).toBeGreaterThan(0);
     expect(out.infer_tokens_per_s).toBeGreaterThan(0);
     expect(out.peak_rss_mb).toBeGreaterThan(0);
-    expect(out.config).toEqual({ vocab: 40, emb: 6, hidden: 10, layers: 2, bs: 2, bptt: 4, steps: 1, warmup: 1 });
+    expect(out.config).toEqual({
+      vocab: 40,
+      emb: 6,
+      hidden: 10,
+      layers: 2,
+      bs: 2,
+      bptt: 4,
+      steps: 1,
+      warmup: 1,
+    });
   });
 
   it('prints a readable report without --json', async () => {
@@ -37,18 +77,33 @@ describe('ulmfit bench', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^train +\d+ tokens\/s$/m);
     expect(stdout).toMatch(/^inference +\d+ tokens\/s$/m);
-    expect(stdout).toMatch(nativeExpected ? /^backend +wasm \(matmul: native AVX2, \d+ threads?\)$/m : /^backend +wasm \(matmul: ulmfit wasm \(relaxed SIMD\)\)$/m);
+    expect(stdout).toMatch(
+      nativeExpected
+        ? /^backend +wasm \(matmul: native AVX2, \d+ threads?\)$/m
+        : /^backend +wasm \(matmul: ulmfit wasm \(relaxed SIMD\)\)$/m,
+    );
     expect(stdout).toMatch(/^peak RSS +\d+ MB$/m);
   });
 
-  it.skipIf(!nativeExpected)('--threads sets the native matmul threads, --workers shares the cores out', async () => {
-    const one = JSON.parse((await ulmfit(['bench', ...TINY, '--threads', '1', '--json'])).stdout) as Record<string, unknown>;
-    expect(one.matmul).toBe('native AVX2, 1 thread');
-    const replicas = expectJsonOutput('bench', (await ulmfit(['bench', ...TINY, '--workers', '2', '--json'])).stdout)[0] as Record<string, unknown>;
-    expect(replicas.matmul).toBe(`native AVX2, ${Math.max(1, Math.floor(availableParallelism() / 2))} thread${availableParallelism() >= 4 ? 's' : ''} per replica`);
-    const off = await runUlmfit(['bench', ...TINY, '--json'], { env: { ULMFIT_NATIVE: '0' } });
-    expect((JSON.parse(off.stdout) as Record<string, unknown>).matmul).toBe('ulmfit wasm (relaxed SIMD)');
-  });
+  it.skipIf(!nativeExpected)(
+    '--threads sets the native matmul threads, --workers shares the cores out',
+    async () => {
+      const one = JSON.parse((await ulmfit(['bench', ...TINY, '--threads', '1', '--json'])).stdout) as Record<
+        string,
+        unknown
+      >;
+      expect(one.matmul).toBe('native AVX2, 1 thread');
+      const replicas = expectJsonOutput(
+        'bench',
+        (await ulmfit(['bench', ...TINY, '--workers', '2', '--json'])).stdout,
+      )[0] as Record<string, unknown>;
+      expect(replicas.matmul).toBe(
+        `native AVX2, ${Math.max(1, Math.floor(availableParallelism() / 2))} thread${availableParallelism() >= 4 ? 's' : ''} per replica`,
+      );
+      const off = await runUlmfit(['bench', ...TINY, '--json'], { env: { ULMFIT_NATIVE: '0' } });
+      expect((JSON.parse(off.stdout) as Record<string, unknown>).matmul).toBe('ulmfit wasm (relaxed SIMD)');
+    },
+  );
 
   it.each([
     [['--threads', '0'], '--threads'],
@@ -67,7 +122,18 @@ describe('ulmfit bench', () => {
 
 describe('benchmarkClassifier', () => {
   it('reports documents/s of classification inference on documents of the given length', async () => {
-    const result = await benchmarkClassifier({ vocab: 40, emb: 6, hidden: 10, layers: 2, bs: 3, bptt: 8, steps: 1, warmup: 0, backend: 'wasm', docLen: 20 });
+    const result = await benchmarkClassifier({
+      vocab: 40,
+      emb: 6,
+      hidden: 10,
+      layers: 2,
+      bs: 3,
+      bptt: 8,
+      steps: 1,
+      warmup: 0,
+      backend: 'wasm',
+      docLen: 20,
+    });
     expect(result.docsPerS).toBeGreaterThan(0);
     expect(result.docLen).toBe(20);
     expect(result.bs).toBe(3);

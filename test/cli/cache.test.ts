@@ -19,7 +19,9 @@ describe('ulmfit cache', () => {
     expect(ls.code).toBe(0);
     const [head, row] = ls.stdout.trim().split('\n');
     expect(head).toMatch(new RegExp(`^${dir}: 1 corpus entry, [\\d.]+ kB$`));
-    expect(row).toMatch(/^corpus-[0-9a-f]{32} +[\d.]+ kB {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}1 docs, \d+ tokens, vocab \d+ {2}.*a\.txt$/);
+    expect(row).toMatch(
+      /^corpus-[0-9a-f]{32} +[\d.]+ kB {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}1 docs, \d+ tokens, vocab \d+ {2}.*a\.txt$/,
+    );
     const json = await run('cache', 'ls', '--cache-dir', dir, '--json');
     expect(JSON.parse(json.stdout)).toMatchObject({ path: entry, docs: 1, inputs: [input] });
 
@@ -28,7 +30,11 @@ describe('ulmfit cache', () => {
     expect(kept.stdout).toMatch(/^removed 0 corpus entries last used more than 7 days ago \(0 B\)/);
     expect(existsSync(entry)).toBe(true);
     const cleared = await run('cache', 'clear', '--cache-dir', dir, '--json');
-    expect(JSON.parse(cleared.stdout)).toMatchObject({ cache_dir: dir, removed: [{ path: entry }], busy: [] });
+    expect(JSON.parse(cleared.stdout)).toMatchObject({
+      cache_dir: dir,
+      removed: [{ path: entry }],
+      busy: [],
+    });
     expect(existsSync(entry)).toBe(false);
     expect((await run('cache', 'ls', '--cache-dir', dir)).stdout).toBe(`${dir}: 0 corpus entries, 0 B\n`);
   });

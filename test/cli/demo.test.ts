@@ -12,7 +12,9 @@ function ulmfit(args: string[]): Promise<ProcessResult> {
 
 /** A printed command line back into argv (the demo quotes with '…' only). */
 function argv(command: string): string[] {
-  const args = [...command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!));
+  const args = [...command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!,
+  );
   expect(args[0]).toBe('ulmfit');
   return args.slice(1);
 }
@@ -51,7 +53,8 @@ describe('ulmfit demo --quick', () => {
       expect(stdout).toContain(`   ${i + 1}. ${sample.replace(/\s*\n\s*/g, ' ')}`);
     }
 
-    const side = (label: string) => new RegExp(`^ {3}${label.replace(/[()]/g, '\\$&')} +([\\d.]+) +([\\d.]+)$`, 'm').exec(stdout);
+    const side = (label: string) =>
+      new RegExp(`^ {3}${label.replace(/[()]/g, '\\$&')} +([\\d.]+) +([\\d.]+)$`, 'm').exec(stdout);
     const transfer = side('ULMFiT (fine-tuned encoder)');
     const scratch = side('from scratch (same model, same recipe)');
     const baseline = side('NB-SVM baseline (word 1-2-grams)');
@@ -62,9 +65,15 @@ describe('ulmfit demo --quick', () => {
     expect(Number(scratch![1])).toBeCloseTo(result.classifier.scratch.accuracy, 3);
     expect(Number(baseline![1])).toBeCloseTo(result.classifier.baseline.accuracy, 3);
     // The winner is named plainly: the best accuracy of the three rows.
-    const scores = { ULMFiT: result.classifier.transfer.accuracy, 'NB-SVM baseline': result.classifier.baseline.accuracy, 'from scratch': result.classifier.scratch.accuracy };
+    const scores = {
+      ULMFiT: result.classifier.transfer.accuracy,
+      'NB-SVM baseline': result.classifier.baseline.accuracy,
+      'from scratch': result.classifier.scratch.accuracy,
+    };
     const ranked = Object.entries(scores).sort((a, b) => b[1] - a[1]);
-    expect(stdout).toMatch(ranked[0]![1] - ranked[1]![1] < 0.005 ? / tie at the top / : new RegExp(`\\) ${ranked[0]![0]} wins, `));
+    expect(stdout).toMatch(
+      ranked[0]![1] - ranked[1]![1] < 0.005 ? / tie at the top / : new RegExp(`\\) ${ranked[0]![0]} wins, `),
+    );
     for (const score of [result.classifier.transfer, result.classifier.scratch, result.classifier.baseline]) {
       expect(score.accuracy).toBeGreaterThanOrEqual(0);
       expect(score.accuracy).toBeLessThanOrEqual(1);
@@ -80,25 +89,57 @@ describe('ulmfit demo --quick', () => {
 
   it('writes the run directory: data, corpus, every model, results and the commands', () => {
     for (const path of [
-      'data/pretrain', 'data/news-train', 'data/news-valid', 'data/genres/train/religion', 'data/genres/valid/romance',
-      'corpus/meta.json', 'lm-pretrained/model-last/weights.safetensors', 'lm-finetuned/model-last/meta.json', 'lm-finetuned/encoder/meta.json',
-      'classifier/model-last/labels.json', 'classifier-scratch/model-last/labels.json', 'generated.txt', 'commands.sh',
+      'data/pretrain',
+      'data/news-train',
+      'data/news-valid',
+      'data/genres/train/religion',
+      'data/genres/valid/romance',
+      'corpus/meta.json',
+      'lm-pretrained/model-last/weights.safetensors',
+      'lm-finetuned/model-last/meta.json',
+      'lm-finetuned/encoder/meta.json',
+      'classifier/model-last/labels.json',
+      'classifier-scratch/model-last/labels.json',
+      'generated.txt',
+      'commands.sh',
     ]) {
       expect(existsSync(join(out, path)), path).toBe(true);
     }
-    expect(JSON.parse(readFileSync(join(out, 'classifier', 'model-last', 'labels.json'), 'utf8'))).toEqual(['news', 'religion', 'romance']);
+    expect(JSON.parse(readFileSync(join(out, 'classifier', 'model-last', 'labels.json'), 'utf8'))).toEqual([
+      'news',
+      'religion',
+      'romance',
+    ]);
     // One metrics line per epoch of each recipe (pretrain 1, fine-tune 1+1, classifiers 2 each).
-    const lines = (run: string) => readFileSync(join(out, run, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
-    expect([lines('lm-pretrained'), lines('lm-finetuned'), lines('classifier'), lines('classifier-scratch')]).toEqual([1, 2, 2, 2]);
+    const lines = (run: string) =>
+      readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n').length;
+    expect([
+      lines('lm-pretrained'),
+      lines('lm-finetuned'),
+      lines('classifier'),
+      lines('classifier-scratch'),
+    ]).toEqual([1, 2, 2, 2]);
     expect(result.pretrained.shipped).toBe(false);
     expect(result.timing.total!.seconds).toBeGreaterThan(0);
-    expect(readFileSync(join(out, 'commands.sh'), 'utf8').split('\n').filter((l) => l.startsWith('ulmfit '))).toEqual(result.commands);
+    expect(
+      readFileSync(join(out, 'commands.sh'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('ulmfit ')),
+    ).toEqual(result.commands);
   });
 
   it('prints commands that reproduce its steps with the real CLI', async () => {
     const printed = result.commands.map((c) => c.replace(/\s+#.*$/, ''));
     expect(printed.map((c) => argv(c)[0])).toEqual([
-      'tokenize', 'pretrain', 'finetune-lm', 'generate', 'train-classifier', 'train-classifier', 'classify',
+      'tokenize',
+      'pretrain',
+      'finetune-lm',
+      'generate',
+      'train-classifier',
+      'train-classifier',
+      'classify',
     ]);
     for (const command of printed) expect(stdout).toContain(`   ${command}`);
 

@@ -4,13 +4,28 @@ import type { BatchInfo, EpochRow } from '../../src/train/learner.js';
 
 function fakeTty() {
   const writes: string[] = [];
-  const stream = { isTTY: true, columns: 120, write: (s: string) => writes.push(s) > 0 } as unknown as NodeJS.WriteStream;
+  const stream = {
+    isTTY: true,
+    columns: 120,
+    write: (s: string) => writes.push(s) > 0,
+  } as unknown as NodeJS.WriteStream;
   return { stream, writes };
 }
 
 const batch = (epoch: number, index: number): BatchInfo =>
-  ({ stage: 0, epoch, epochs: 2, batch: index, numBatches: 4, loss: 1, smoothLoss: 1, lr: 1e-3, mom: 0.9 }) as BatchInfo;
-const row = (epoch: number): EpochRow => ({ stage: 0, epoch, trainLoss: 1, validLoss: 1, accuracy: 0.5, seconds: 1 }) as EpochRow;
+  ({
+    stage: 0,
+    epoch,
+    epochs: 2,
+    batch: index,
+    numBatches: 4,
+    loss: 1,
+    smoothLoss: 1,
+    lr: 1e-3,
+    mom: 0.9,
+  }) as BatchInfo;
+const row = (epoch: number): EpochRow =>
+  ({ stage: 0, epoch, trainLoss: 1, validLoss: 1, accuracy: 0.5, seconds: 1 }) as EpochRow;
 
 describe('EpochTable', () => {
   afterEach(() => vi.restoreAllMocks());

@@ -14,7 +14,10 @@ import { expectJsonOutput } from '../support/json-output.js';
 const fixtures = join(import.meta.dirname, '../../fixtures/torch');
 const weightsFile = join(fixtures, 'fastai_v1_wrapped_legacy.pth');
 const itosFile = join(fixtures, 'fastai_v1_itos.pkl');
-const expected = JSON.parse(readFileSync(join(fixtures, 'fastai_v1_expected.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
+const expected = JSON.parse(readFileSync(join(fixtures, 'fastai_v1_expected.json'), 'utf8')) as Record<
+  string,
+  { shape: number[]; values: number[] }
+>;
 
 let root: string;
 let stdout: string;
@@ -43,23 +46,41 @@ describe('ulmfit import-fastai', () => {
   it('writes an lm model directory with the inferred arch, the itos and fastai tokenizer settings', async () => {
     const out = join(root, 'wt-fwd');
     expect(await run('import-fastai', weightsFile, itosFile, '--out', out)).toBe(0);
-    expect(stdout).toMatch(/fastai v1 layout, legacy torch.save\): AWD-LSTM vocab 8, emb 4, hidden 6, 2 layers, tied decoder → .*wt-fwd \(lm, forwards\)/);
+    expect(stdout).toMatch(
+      /fastai v1 layout, legacy torch.save\): AWD-LSTM vocab 8, emb 4, hidden 6, 2 layers, tied decoder → .*wt-fwd \(lm, forwards\)/,
+    );
     const model = readModelDir(out, { kind: ['lm'] });
-    expect(model.meta.arch).toMatchObject({ emb_sz: 4, n_hid: 6, n_layers: 2, pad_token: 1, tie_weights: true, out_bias: true, output_p: 0.1 });
+    expect(model.meta.arch).toMatchObject({
+      emb_sz: 4,
+      n_hid: 6,
+      n_layers: 2,
+      pad_token: 1,
+      tie_weights: true,
+      out_bias: true,
+      output_p: 0.1,
+    });
     expect(model.meta.backwards).toBe(false);
     expect(model.vocab).toEqual(['xxunk', 'xxpad', 'xxbos', 'xxeos', 'the', '.', 'a', 'cat']);
     expect(model.tokenizer).toMatchObject({ kind: 'word', rules: true, lang: 'en' });
     expect(model.weights.size).toBe(10); // v1 duplicates and the two tied copies of the embedding dropped
     for (const [name, tensor] of model.weights) {
       expect(expected[name], name).toBeDefined();
-      expect(Array.from(tensor.data as Float32Array), name).toEqual(Array.from(Float32Array.from(expected[name]!.values)));
+      expect(Array.from(tensor.data as Float32Array), name).toEqual(
+        Array.from(Float32Array.from(expected[name]!.values)),
+      );
     }
   });
 
   it('records --backwards and warns when a bwd file is imported without it', async () => {
     const out = join(root, 'bwd');
     expect(await run('import-fastai', weightsFile, itosFile, '--out', out, '--backwards', '--json')).toBe(0);
-    expect(expectJsonOutput('import-fastai', stdout)[0]).toMatchObject({ kind: 'lm', layout: 'v1', container: 'legacy', vocab_size: 8, backwards: true });
+    expect(expectJsonOutput('import-fastai', stdout)[0]).toMatchObject({
+      kind: 'lm',
+      layout: 'v1',
+      container: 'legacy',
+      vocab_size: 8,
+      backwards: true,
+    });
     expect(readModelDir(out).meta.backwards).toBe(true);
     const bwdName = join(root, 'lstm_bwd.pth');
     writeFileSync(bwdName, readFileSync(weightsFile));
@@ -73,22 +94,54 @@ describe('ulmfit import-fastai', () => {
     const { meta, weights, vocab } = readModelDir(out);
     await initBackend('cpu');
     const model = new LanguageModel(vocab.length, meta.arch as unknown as AwdLstmConfig, { seed: 1 });
-    const tensors = new Map([...weights].map(([name, t]) => [name, tf.tensor(t.data as Float32Array, t.shape)]));
+    const tensors = new Map(
+      [...weights].map(([name, t]) => [name, tf.tensor(t.data as Float32Array, t.shape)]),
+    );
     model.loadWeights(tensors);
     const named = model.namedWeights();
-    expect(Array.from(named.get('0.rnns.1.module.weight_ih_l0')!.dataSync())).toEqual(Array.from(weights.get('0.rnns.1.module.weight_ih_l0')!.data as Float32Array));
+    expect(Array.from(named.get('0.rnns.1.module.weight_ih_l0')!.dataSync())).toEqual(
+      Array.from(weights.get('0.rnns.1.module.weight_ih_l0')!.data as Float32Array),
+    );
     tf.dispose([...tensors.values()]);
     model.dispose();
   });
 
   it.each([
-    ['a file that is not a checkpoint', () => [join(fixtures, 'bad_not_a_pickle.pkl'), itosFile], /^error \[E_CHECKPOINT\]: .*bad_not_a_pickle.pkl: is not a PyTorch checkpoint/],
-    ['a truncated checkpoint', () => [join(fixtures, 'bad_truncated_legacy.pth'), itosFile], /^error \[E_CHECKPOINT\]: .*truncated/],
-    ['a state dict that is not an AWD-LSTM', () => [join(fixtures, 'tensors_zip_archive.pth'), itosFile], /^error \[E_MODEL_MISMATCH\]: .*is not a fastai AWD-LSTM state dict: there is no 'encoder.weight' embedding \(keys: f32, f16/],
-    ['an itos whose length differs from the embedding', () => [weightsFile, join(fixtures, 'itos_protocol2.pkl')], /^error \[E_MODEL_MISMATCH\]: .*itos_protocol2.pkl: has 9 tokens but the embedding in .* has 8 rows/],
-    ['a .pkl that is not a list of strings', () => [weightsFile, join(fixtures, 'bad_mixed_list.pkl')], /^error \[E_CHECKPOINT\]: .*bad_mixed_list.pkl: is not a list of strings: item 1 is the value 3/],
-    ['an itos .pkl that is not a pickle', () => [weightsFile, join(fixtures, 'bad_not_a_pickle.pkl')], /^error \[E_CHECKPOINT\]: .*is not a pickle file/],
-    ['a missing file', () => [join(fixtures, 'nope.pth'), itosFile], /^error \[E_INPUT_MISSING\]: cannot read .*nope.pth/],
+    [
+      'a file that is not a checkpoint',
+      () => [join(fixtures, 'bad_not_a_pickle.pkl'), itosFile],
+      /^error \[E_CHECKPOINT\]: .*bad_not_a_pickle.pkl: is not a PyTorch checkpoint/,
+    ],
+    [
+      'a truncated checkpoint',
+      () => [join(fixtures, 'bad_truncated_legacy.pth'), itosFile],
+      /^error \[E_CHECKPOINT\]: .*truncated/,
+    ],
+    [
+      'a state dict that is not an AWD-LSTM',
+      () => [join(fixtures, 'tensors_zip_archive.pth'), itosFile],
+      /^error \[E_MODEL_MISMATCH\]: .*is not a fastai AWD-LSTM state dict: there is no 'encoder.weight' embedding \(keys: f32, f16/,
+    ],
+    [
+      'an itos whose length differs from the embedding',
+      () => [weightsFile, join(fixtures, 'itos_protocol2.pkl')],
+      /^error \[E_MODEL_MISMATCH\]: .*itos_protocol2.pkl: has 9 tokens but the embedding in .* has 8 rows/,
+    ],
+    [
+      'a .pkl that is not a list of strings',
+      () => [weightsFile, join(fixtures, 'bad_mixed_list.pkl')],
+      /^error \[E_CHECKPOINT\]: .*bad_mixed_list.pkl: is not a list of strings: item 1 is the value 3/,
+    ],
+    [
+      'an itos .pkl that is not a pickle',
+      () => [weightsFile, join(fixtures, 'bad_not_a_pickle.pkl')],
+      /^error \[E_CHECKPOINT\]: .*is not a pickle file/,
+    ],
+    [
+      'a missing file',
+      () => [join(fixtures, 'nope.pth'), itosFile],
+      /^error \[E_INPUT_MISSING\]: cannot read .*nope.pth/,
+    ],
   ])('rejects %s with one clear line', async (_what, args, pattern) => {
     const out = join(root, 'out');
     expect(await run('import-fastai', ...args(), '--out', out)).toBe(1);
@@ -105,7 +158,9 @@ describe('ulmfit import-fastai', () => {
     expect(stderr).toMatch(/error \[E_OUT_EXISTS\].*already exists \(pass --overwrite/);
     rmSync(join(out, 'x'));
     expect(await run('import-fastai', weightsFile, itosFile, '--out', out)).toBe(0);
-    expect(await run('import-fastai', weightsFile, itosFile, '--out', out, '--overwrite', '--backwards')).toBe(0);
+    expect(
+      await run('import-fastai', weightsFile, itosFile, '--out', out, '--overwrite', '--backwards'),
+    ).toBe(0);
     expect(readModelDir(out).meta.backwards).toBe(true);
   });
 
@@ -134,8 +189,11 @@ describe('ulmfit export-fastai', () => {
     const original = readModelDir(model).weights;
     expect([...back.weights.keys()]).toEqual([...original.keys()]);
     for (const [name, tensor] of original) {
-      const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-      expect(bits(back.weights.get(name)!.data as Float32Array), name).toEqual(bits(tensor.data as Float32Array));
+      const bits = (a: Float32Array): number[] =>
+        Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+      expect(bits(back.weights.get(name)!.data as Float32Array), name).toEqual(
+        bits(tensor.data as Float32Array),
+      );
     }
     expect(readItosPickle(readFileSync(join(root, 'lm_itos.pkl')))).toEqual(readModelDir(model).vocab);
     // And the exported pair imports again.
@@ -145,7 +203,9 @@ describe('ulmfit export-fastai', () => {
 
   it('writes an encoder (save_encoder names) and the v1 layout on request', async () => {
     const enc = join(root, 'enc.pth');
-    expect(await run('export-fastai', model, '--out', enc, '--encoder', '--itos', join(root, 'vocab.pkl'))).toBe(0);
+    expect(
+      await run('export-fastai', model, '--out', enc, '--encoder', '--itos', join(root, 'vocab.pkl')),
+    ).toBe(0);
     const encoder = readFastaiCheckpoint(readFileSync(enc), enc);
     expect(encoder.kind).toBe('encoder');
     expect(encoder.weights.size).toBe(9); // save_encoder's 10 keys less the embedding-dropout copy

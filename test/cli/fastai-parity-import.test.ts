@@ -28,7 +28,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function loadModel(modelDir: string): LanguageModel {
   const { meta, weights, vocab } = readModelDir(modelDir, { kind: ['lm'] });
   const model = new LanguageModel(vocab.length, meta.arch as unknown as AwdLstmConfig, { seed: 0 });
-  const tensors = new Map([...weights].map(([name, t]) => [name, tf.tensor(t.data as Float32Array, t.shape)]));
+  const tensors = new Map(
+    [...weights].map(([name, t]) => [name, tf.tensor(t.data as Float32Array, t.shape)]),
+  );
   model.loadWeights(tensors);
   tf.dispose([...tensors.values()]);
   return model;
@@ -43,7 +45,15 @@ describe('import-fastai → LanguageModel matches PyTorch', () => {
   it.each(['lm_v1_legacy.pth', 'lm_v1_zip.pth', 'lm_v2_legacy.pth', 'lm_v2_zip.pth'])('%s', async (file) => {
     const out = join(root, file);
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const code = await main(['node', 'ulmfit', 'import-fastai', join(dir, file), join(dir, 'itos.pkl'), '--out', out]);
+    const code = await main([
+      'node',
+      'ulmfit',
+      'import-fastai',
+      join(dir, file),
+      join(dir, 'itos.pkl'),
+      '--out',
+      out,
+    ]);
     vi.restoreAllMocks();
     expect(code).toBe(0);
     const model = loadModel(out);

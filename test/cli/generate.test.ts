@@ -28,7 +28,11 @@ afterAll(() => {
 /** `ulmfit generate --backend wasm ...args` in process. */
 const run = (...args: string[]) => runInProcess('generate', '--backend', 'wasm', ...args);
 
-const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { prompt: string; tokens: string[]; text: string });
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { prompt: string; tokens: string[]; text: string });
 
 describe('ulmfit generate', () => {
   it('prints the prompt and its continuation as prose', async () => {
@@ -41,7 +45,19 @@ describe('ulmfit generate', () => {
   });
 
   it('--json prints one object per sample with the generated tokens only', async () => {
-    const { code, stdout } = await run('--model', lmDir, '--prompt', 'The cat', '--tokens', '7', '--samples', '3', '--json', '--temperature', '2');
+    const { code, stdout } = await run(
+      '--model',
+      lmDir,
+      '--prompt',
+      'The cat',
+      '--tokens',
+      '7',
+      '--samples',
+      '3',
+      '--json',
+      '--temperature',
+      '2',
+    );
     expect(code).toBe(0);
     const samples = jsonLines(stdout);
     expect(samples).toHaveLength(3);
@@ -84,10 +100,28 @@ describe('ulmfit generate', () => {
   });
 
   it('--words counts words of the printed text; --tokens counts model tokens; not both', async () => {
-    const words = jsonLines((await run('--model', lmDir, '--prompt', 'The cat', '--words', '6', '--json', '--samples', '3', '--temperature', '1.5')).stdout);
+    const words = jsonLines(
+      (
+        await run(
+          '--model',
+          lmDir,
+          '--prompt',
+          'The cat',
+          '--words',
+          '6',
+          '--json',
+          '--samples',
+          '3',
+          '--temperature',
+          '1.5',
+        )
+      ).stdout,
+    );
     for (const sample of words) expect(sample.text.trim().split(/\s+/).length - 2).toBeLessThanOrEqual(6);
     expect(words.some((sample) => sample.text.trim().split(/\s+/).length - 2 === 6)).toBe(true);
-    const tokens = jsonLines((await run('--model', lmDir, '--prompt', 'The cat', '--tokens', '6', '--json')).stdout);
+    const tokens = jsonLines(
+      (await run('--model', lmDir, '--prompt', 'The cat', '--tokens', '6', '--json')).stdout,
+    );
     expect(tokens[0]!.tokens).toHaveLength(6);
     const both = await run('--model', lmDir, '--words', '3', '--tokens', '3');
     expect(both.code).toBe(2);
@@ -95,7 +129,10 @@ describe('ulmfit generate', () => {
   });
 
   it('--prompt - reads the prompt from stdin (the real CLI, trailing newline dropped)', async () => {
-    const piped = await runUlmfit(['generate', '--model', lmDir, '--prompt', '-', '--tokens', '4', '--json', '--backend', 'wasm'], { input: 'The cat sat\n' });
+    const piped = await runUlmfit(
+      ['generate', '--model', lmDir, '--prompt', '-', '--tokens', '4', '--json', '--backend', 'wasm'],
+      { input: 'The cat sat\n' },
+    );
     expect(piped.code, piped.stderr).toBe(0);
     const [sample] = jsonLines(piped.stdout);
     expect(sample!.prompt).toBe('The cat sat');
@@ -125,7 +162,16 @@ describe('ulmfit generate', () => {
   });
 
   it('--stop-at-eos ends a sample at a document boundary', async () => {
-    const { stdout } = await run('--model', lmDir, '--tokens', '300', '--json', '--temperature', '3', '--stop-at-eos');
+    const { stdout } = await run(
+      '--model',
+      lmDir,
+      '--tokens',
+      '300',
+      '--json',
+      '--temperature',
+      '3',
+      '--stop-at-eos',
+    );
     const [sample] = jsonLines(stdout);
     expect(sample!.tokens.length).toBeLessThan(300);
     expect(sample!.tokens).not.toContain('xxbos');
@@ -139,7 +185,9 @@ describe('ulmfit generate', () => {
     expect(sample!.tokens).toHaveLength(6);
     expect(sample!.text).toMatch(/mat\.$/);
     // In reading order: six generated tokens, then the prompt (its xxbos dropped: not the start).
-    const raw = (await run('--model', backDir, '--prompt', 'on the mat.', '--tokens', '6', '--raw')).stdout.trim().split(' ');
+    const raw = (await run('--model', backDir, '--prompt', 'on the mat.', '--tokens', '6', '--raw')).stdout
+      .trim()
+      .split(' ');
     expect(raw).toEqual([...sample!.tokens, 'on', 'the', 'mat', '.']);
   });
 

@@ -15,12 +15,20 @@ async function usage(args: string[]): Promise<string> {
 
 describe('commander usage errors', () => {
   it('are one E_USAGE line with exit 2, keeping the "did you mean" and naming the help', async () => {
-    expect(await usage(['tokenize', 'x.txt', '--frob'])).toBe("error [E_USAGE]: unknown option '--frob' (run ulmfit tokenize --help for usage)");
-    expect(await usage(['clasify'])).toBe("error [E_USAGE]: unknown command 'clasify' (did you mean classify?; run ulmfit --help for usage)");
-    expect(await usage(['tokenize', 'x.txt', '--min-fre', '2'])).toMatch(/unknown option '--min-fre' \(did you mean --min-freq\?; run ulmfit tokenize --help for usage\)$/);
+    expect(await usage(['tokenize', 'x.txt', '--frob'])).toBe(
+      "error [E_USAGE]: unknown option '--frob' (run ulmfit tokenize --help for usage)",
+    );
+    expect(await usage(['clasify'])).toBe(
+      "error [E_USAGE]: unknown command 'clasify' (did you mean classify?; run ulmfit --help for usage)",
+    );
+    expect(await usage(['tokenize', 'x.txt', '--min-fre', '2'])).toMatch(
+      /unknown option '--min-fre' \(did you mean --min-freq\?; run ulmfit tokenize --help for usage\)$/,
+    );
     expect(await usage(['classify', 'x.txt'])).toMatch(/required option '--model <dir>' not specified/);
     expect(await usage(['models', 'extra'])).toMatch(/too many arguments for 'models'/);
-    expect(await usage(['classify', '--model', 'm', 'x', '--bs', '0'])).toMatch(/'--bs <n>' argument '0' is invalid/);
+    expect(await usage(['classify', '--model', 'm', 'x', '--bs', '0'])).toMatch(
+      /'--bs <n>' argument '0' is invalid/,
+    );
   });
 
   it('help still prints and exits 0', async () => {

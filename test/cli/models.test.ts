@@ -42,18 +42,57 @@ describe('ulmfit models', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const listed = expectJsonOutput('models', stdout) as Record<string, unknown>[];
-    expect(listed.filter((m) => m.kind !== 'dataset').map((m) => m.name)).toEqual(['brown-lm', 'en', 'tiny', 'tiny-clas', 'wt103', 'wt103-bwd', 'wt103-fwd']);
-    expect(listed.find((m) => m.name === 'wt103')).toMatchObject({ installed: false, source: 'cache', dir: join(root, 'home', 'models', 'wt103-fwd') });
-    expect(listed.find((m) => m.name === 'imdb')).toMatchObject({ installed: false, kind: 'dataset', download_bytes: 144440600 });
-    expect(listed.find((m) => m.name === 'tiny')).toEqual({
-      name: 'tiny', installed: true, source: 'env', dir: join(models, 'tiny'), model_dir: join(models, 'tiny'), description: 'tiny test LM',
-      kind: 'lm', backwards: false, emb: 8, hidden: 16, layers: 2, vocab: readModelDir(join(root, 'lm'), { weights: false }).meta.vocab.size,
-      weights: 'float16', bytes: expect.any(Number),
+    expect(listed.filter((m) => m.kind !== 'dataset').map((m) => m.name)).toEqual([
+      'brown-lm',
+      'en',
+      'tiny',
+      'tiny-clas',
+      'wt103',
+      'wt103-bwd',
+      'wt103-fwd',
+    ]);
+    expect(listed.find((m) => m.name === 'wt103')).toMatchObject({
+      installed: false,
+      source: 'cache',
+      dir: join(root, 'home', 'models', 'wt103-fwd'),
     });
-    expect(listed.find((m) => m.name === 'tiny-clas')).toMatchObject({ kind: 'classifier', weights: 'float16' });
+    expect(listed.find((m) => m.name === 'imdb')).toMatchObject({
+      installed: false,
+      kind: 'dataset',
+      download_bytes: 144440600,
+    });
+    expect(listed.find((m) => m.name === 'tiny')).toEqual({
+      name: 'tiny',
+      installed: true,
+      source: 'env',
+      dir: join(models, 'tiny'),
+      model_dir: join(models, 'tiny'),
+      description: 'tiny test LM',
+      kind: 'lm',
+      backwards: false,
+      emb: 8,
+      hidden: 16,
+      layers: 2,
+      vocab: readModelDir(join(root, 'lm'), { weights: false }).meta.vocab.size,
+      weights: 'float16',
+      bytes: expect.any(Number),
+    });
+    expect(listed.find((m) => m.name === 'tiny-clas')).toMatchObject({
+      kind: 'classifier',
+      weights: 'float16',
+    });
     const en = listed.find((m) => m.name === 'en')!;
-    expect(en).toMatchObject({ source: 'package', dir: join(PACKAGE_ROOT, 'models', 'en'), installed: existsSync(join(PACKAGE_ROOT, 'models', 'en')) });
-    expect(listed.find((m) => m.name === 'brown-lm')).toMatchObject({ installed: true, kind: 'lm', weights: 'float32', emb: 64 });
+    expect(en).toMatchObject({
+      source: 'package',
+      dir: join(PACKAGE_ROOT, 'models', 'en'),
+      installed: existsSync(join(PACKAGE_ROOT, 'models', 'en')),
+    });
+    expect(listed.find((m) => m.name === 'brown-lm')).toMatchObject({
+      installed: true,
+      kind: 'lm',
+      weights: 'float32',
+      emb: 64,
+    });
   });
 
   it('prints a table', async () => {
@@ -61,7 +100,9 @@ describe('ulmfit models', () => {
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^name\s+status\s+size\s+where\s+what$/);
-    expect(lines.find((l) => l.startsWith('tiny '))).toMatch(/^tiny\s+installed\s+\d+(\.\d)? kB\s+\S+\s+tiny test LM; lm, emb 8, hidden 16, 2 layers, vocab \d+, float16$/);
+    expect(lines.find((l) => l.startsWith('tiny '))).toMatch(
+      /^tiny\s+installed\s+\d+(\.\d)? kB\s+\S+\s+tiny test LM; lm, emb 8, hidden 16, 2 layers, vocab \d+, float16$/,
+    );
   });
 });
 
@@ -80,8 +121,28 @@ describe('model names on the commands', () => {
   it('classify --model <name> works on a shipped classifier', async () => {
     const docs = join(root, 'docs.txt');
     writeFileSync(docs, 'The cat sat on the mat.\nIt was happy.\n');
-    const byName = await run('classify', '--model', 'tiny-clas', docs, '--line-docs', '--json', '--quiet', '--backend', 'wasm');
-    const byPath = await run('classify', '--model', join(models, 'tiny-clas'), docs, '--line-docs', '--json', '--quiet', '--backend', 'wasm');
+    const byName = await run(
+      'classify',
+      '--model',
+      'tiny-clas',
+      docs,
+      '--line-docs',
+      '--json',
+      '--quiet',
+      '--backend',
+      'wasm',
+    );
+    const byPath = await run(
+      'classify',
+      '--model',
+      join(models, 'tiny-clas'),
+      docs,
+      '--line-docs',
+      '--json',
+      '--quiet',
+      '--backend',
+      'wasm',
+    );
     expect(byName.stderr).toBe('');
     expect(byName.code).toBe(0);
     expect(byName.stdout.trim().split('\n')).toHaveLength(2);
@@ -105,7 +166,9 @@ describe('model names on the commands', () => {
       expect(code, args[0]).toBe(1);
       expect(stdout).toBe('');
       expect(stderr.trimEnd().split('\n'), args[0]).toHaveLength(1);
-      expect(stderr).toMatch(/^error \[E_INPUT_MISSING\]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'\? \(known model names: brown-lm, en, tiny, tiny-clas, wt103, wt103-bwd, wt103-fwd /);
+      expect(stderr).toMatch(
+        /^error \[E_INPUT_MISSING\]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'\? \(known model names: brown-lm, en, tiny, tiny-clas, wt103, wt103-bwd, wt103-fwd /,
+      );
     }
   });
 });
@@ -115,15 +178,31 @@ describe('workbench/en/ship.mjs', () => {
     const run = join(root, 'run');
     writeTinyLm(join(run, 'model-last'), { seed: 4 });
     const out = join(models, 'shipped');
-    const result = await runProcess(process.execPath, [SHIP, run, out, '--description', 'shipped by the script', '--json']);
+    const result = await runProcess(process.execPath, [
+      SHIP,
+      run,
+      out,
+      '--description',
+      'shipped by the script',
+      '--json',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(summary).toMatchObject({ from: join(run, 'model-last'), out, kind: 'lm', description: 'shipped by the script' });
+    expect(summary).toMatchObject({
+      from: join(run, 'model-last'),
+      out,
+      kind: 'lm',
+      description: 'shipped by the script',
+    });
     expect(summary.maxRelativeError as number).toBeLessThanOrEqual(2 ** -11);
     expect(summary.bytesAfter as number).toBeLessThan(summary.bytesBefore as number);
     const listed = await (async () => (await import('../../src/cli/models.js')).listModels())();
-    expect(listed.find((m) => m.name === 'shipped')).toMatchObject({ installed: true, weights: 'float16', description: 'shipped by the script' });
+    expect(listed.find((m) => m.name === 'shipped')).toMatchObject({
+      installed: true,
+      weights: 'float16',
+      description: 'shipped by the script',
+    });
     const usage = await runProcess(process.execPath, [SHIP, run]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^usage: /);

@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
  * Runs the CLI with its stdout already closed by the reader (as `ulmfit --help | head -1` ends
  * up once head exits), so every write the CLI makes fails with EPIPE.
  */
-function runWithClosedStdout(args: string[], input: string): Promise<{ code: number | null; stderr: string }> {
+function runWithClosedStdout(
+  args: string[],
+  input: string,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/ulmfit.js', ...args]);
     child.stdout.destroy();

@@ -7,12 +7,17 @@ import { runInProcess } from '../support/in-process.js';
 const run = runInProcess;
 
 describe('ulmfit plot', () => {
-  it('draws a run directory\'s metrics.jsonl into <run>/training.svg, or --out', async () => {
+  it("draws a run directory's metrics.jsonl into <run>/training.svg, or --out", async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'ulmfit-cli-plot-'));
-    writeFileSync(join(runDir, 'metrics.jsonl'), [
-      { stage: 1, epoch: 1, train_loss: 1.2, valid_loss: 1.1, accuracy: 0.5 },
-      { stage: 1, epoch: 2, train_loss: 0.9, valid_loss: 1.0, accuracy: 0.6 },
-    ].map((row) => JSON.stringify(row)).join('\n') + '\n');
+    writeFileSync(
+      join(runDir, 'metrics.jsonl'),
+      [
+        { stage: 1, epoch: 1, train_loss: 1.2, valid_loss: 1.1, accuracy: 0.5 },
+        { stage: 1, epoch: 2, train_loss: 0.9, valid_loss: 1.0, accuracy: 0.6 },
+      ]
+        .map((row) => JSON.stringify(row))
+        .join('\n') + '\n',
+    );
     const plotted = await run('plot', runDir);
     expect(plotted).toMatchObject({ code: 0, stdout: `${join(runDir, 'training.svg')} (2 epochs)\n` });
     expect(readFileSync(join(runDir, 'training.svg'), 'utf8')).toContain('validation accuracy');

@@ -4,7 +4,11 @@ import { clock, fitFields, Progress, shortNumber } from '../../src/cli/progress.
 /** A fake TTY stream that records what is written. */
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
-  const stream = { isTTY, columns: 80, write: (s: string) => writes.push(s) > 0 } as unknown as NodeJS.WriteStream;
+  const stream = {
+    isTTY,
+    columns: 80,
+    write: (s: string) => writes.push(s) > 0,
+  } as unknown as NodeJS.WriteStream;
   return { stream, writes };
 }
 
@@ -15,7 +19,9 @@ describe('Progress', () => {
       'tokenize [#####...............]  25% 25 docs/s 6.0k tokens/s ETA 0:06',
     );
     expect(progress.render({ counters: { docs: 3 } }, 0)).toBe('tokenize 3 docs');
-    expect(progress.render({ done: 1, total: 1, text: 'loss 4.2' }, 5)).toBe('tokenize [####################] 100% loss 4.2');
+    expect(progress.render({ done: 1, total: 1, text: 'loss 4.2' }, 5)).toBe(
+      'tokenize [####################] 100% loss 4.2',
+    );
   });
 
   it('draws only on a TTY, throttled, and clears the line on finish', () => {
@@ -36,7 +42,9 @@ describe('Progress', () => {
   });
 
   it('cuts a line to the width by whole fields, never mid-number', () => {
-    expect(fitFields(['train', 'stage 1', 'loss 4.2100', 'lr 1.00e-3'], 25)).toBe('train stage 1 loss 4.2100');
+    expect(fitFields(['train', 'stage 1', 'loss 4.2100', 'lr 1.00e-3'], 25)).toBe(
+      'train stage 1 loss 4.2100',
+    );
     expect(fitFields(['train', 'stage 1', 'loss 4.2100', 'lr 1.00e-3'], 24)).toBe('train stage 1');
     const tty = fakeStream(true);
     const bar = new Progress({ stream: tty.stream, label: 'train' });
@@ -64,7 +72,12 @@ describe('Progress', () => {
   });
 
   it('formats numbers and durations', () => {
-    expect([shortNumber(999), shortNumber(1234), shortNumber(3_400_000), shortNumber(2.5)]).toEqual(['999', '1.2k', '3.4M', '2.5']);
+    expect([shortNumber(999), shortNumber(1234), shortNumber(3_400_000), shortNumber(2.5)]).toEqual([
+      '999',
+      '1.2k',
+      '3.4M',
+      '2.5',
+    ]);
     expect([clock(5), clock(65), clock(3725)]).toEqual(['0:05', '1:05', '1:02:05']);
   });
 });

@@ -35,10 +35,19 @@ let home: string;
 beforeAll(async () => {
   const imdb = await imdbTgz();
   const wikitext = await wikitext2Tgz();
-  const checks = (bytes: Uint8Array) => ({ bytes: bytes.length, md5First1MiB: createHash('md5').update(bytes.subarray(0, 2 ** 20)).digest('hex') });
+  const checks = (bytes: Uint8Array) => ({
+    bytes: bytes.length,
+    md5First1MiB: createHash('md5')
+      .update(bytes.subarray(0, 2 ** 20))
+      .digest('hex'),
+  });
   testChecks.set('imdb', checks(imdb));
   testChecks.set('wikitext-2', checks(wikitext));
-  server = await startFileServer({ 'wt103-fwd.tgz': await wt103Tgz('wt103-fwd'), 'imdb.tgz': imdb, 'wikitext-2.tgz': wikitext });
+  server = await startFileServer({
+    'wt103-fwd.tgz': await wt103Tgz('wt103-fwd'),
+    'imdb.tgz': imdb,
+    'wikitext-2.tgz': wikitext,
+  });
   root = mkdtempSync(join(tmpdir(), 'ulmfit-cli-pull-'));
   home = join(root, 'home');
   vi.stubEnv('ULMFIT_HOME', home);
@@ -59,11 +68,23 @@ const TINY = ['--bs', '2', '--bptt', '8', '--backend', 'wasm', '--workers', '0',
 
 describe('ulmfit pull and names on the commands', () => {
   it('offline, a name not cached is one line naming the URL and import-fastai, exit 1, no request', async () => {
-    const { code, stdout, stderr } = await run('--offline', 'finetune-lm', 'imdb_sample', '--pretrained', 'wt103', '--out', join(root, 'x'));
+    const { code, stdout, stderr } = await run(
+      '--offline',
+      'finetune-lm',
+      'imdb_sample',
+      '--pretrained',
+      'wt103',
+      '--out',
+      join(root, 'x'),
+    );
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(new RegExp(`^error \\[E_OFFLINE\\]: wt103-fwd is not in the cache .* it comes from ${server.url}/wt103-fwd.tgz \\(.*ulmfit import-fastai`));
+    expect(stderr).toMatch(
+      new RegExp(
+        `^error \\[E_OFFLINE\\]: wt103-fwd is not in the cache .* it comes from ${server.url}/wt103-fwd.tgz \\(.*ulmfit import-fastai`,
+      ),
+    );
     expect(server.requests).toHaveLength(0);
   });
 
@@ -71,8 +92,12 @@ describe('ulmfit pull and names on the commands', () => {
     const { code, stdout } = await run('models');
     expect(code).toBe(0);
     const lines = stdout.split('\n');
-    expect(lines.find((l) => l.startsWith('wt103-fwd '))).toMatch(/^wt103-fwd\s+not cached\s+-\s+\S+wt103-fwd\s+fastai's AWD-LSTM pretrained on WikiText-103/);
-    expect(lines.find((l) => l.startsWith('ag_news '))).toMatch(/^ag_news\s+not cached\s+11\.8 MB download\s+\S+ag_news\s+dataset: AG News/);
+    expect(lines.find((l) => l.startsWith('wt103-fwd '))).toMatch(
+      /^wt103-fwd\s+not cached\s+-\s+\S+wt103-fwd\s+fastai's AWD-LSTM pretrained on WikiText-103/,
+    );
+    expect(lines.find((l) => l.startsWith('ag_news '))).toMatch(
+      /^ag_news\s+not cached\s+11\.8 MB download\s+\S+ag_news\s+dataset: AG News/,
+    );
   });
 
   it('pull --json fetches, then reports the cache hit', async () => {
@@ -80,18 +105,50 @@ describe('ulmfit pull and names on the commands', () => {
     // a note on stderr; no progress bar, since stderr is not a terminal here
     expect(first.stderr).toBe(`pulling wt103-fwd from ${server.url}/wt103-fwd.tgz\n`);
     expect(first.code).toBe(0);
-    expect(expectJsonOutput('pull', first.stdout)[0]).toMatchObject({ name: 'wt103-fwd', kind: 'model', status: 'downloaded', dir: join(home, 'models', 'wt103-fwd') });
+    expect(expectJsonOutput('pull', first.stdout)[0]).toMatchObject({
+      name: 'wt103-fwd',
+      kind: 'model',
+      status: 'downloaded',
+      dir: join(home, 'models', 'wt103-fwd'),
+    });
     const second = await run('pull', 'wt103');
-    expect(second.stdout).toBe(`wt103-fwd (model): already in the cache → ${join(home, 'models', 'wt103-fwd')}\n`);
+    expect(second.stdout).toBe(
+      `wt103-fwd (model): already in the cache → ${join(home, 'models', 'wt103-fwd')}\n`,
+    );
     const listed = await run('models', '--json');
-    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(rows.find((m) => m.name === 'wt103')).toMatchObject({ installed: true, source: 'cache', kind: 'lm', emb: 4, vocab: 8 });
-    expect(rows.find((m) => m.name === 'imdb')).toMatchObject({ installed: false, kind: 'dataset', url: `${server.url}/imdb.tgz` });
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.find((m) => m.name === 'wt103')).toMatchObject({
+      installed: true,
+      source: 'cache',
+      kind: 'lm',
+      emb: 4,
+      vocab: 8,
+    });
+    expect(rows.find((m) => m.name === 'imdb')).toMatchObject({
+      installed: false,
+      kind: 'dataset',
+      url: `${server.url}/imdb.tgz`,
+    });
   });
 
   it('a dataset name is an input: finetune-lm imdb --pretrained wt103, then train-classifier imdb', async () => {
     const lmRun = join(root, 'imdb-lm');
-    const lm = await run('finetune-lm', 'imdb', '--pretrained', 'wt103', '--out', lmRun, '--epochs', '1', '--schedule', '1@1e-2', ...TINY);
+    const lm = await run(
+      'finetune-lm',
+      'imdb',
+      '--pretrained',
+      'wt103',
+      '--out',
+      lmRun,
+      '--epochs',
+      '1',
+      '--schedule',
+      '1@1e-2',
+      ...TINY,
+    );
     expect(lm.stderr).toBe('');
     expect(lm.code).toBe(0);
     expect(existsSync(join(home, 'datasets', 'imdb', 'unsup'))).toBe(true);
@@ -100,10 +157,28 @@ describe('ulmfit pull and names on the commands', () => {
     expect(JSON.stringify(lmConfig)).toContain(join(home, 'datasets', 'imdb'));
 
     const clasRun = join(root, 'imdb-clas');
-    const clas = await run('train-classifier', 'imdb', '--lm', lmRun, '--out', clasRun, '--schedule', '-1:1@2e-2', '--max-len', '64', '--no-baseline', '--json', ...TINY);
+    const clas = await run(
+      'train-classifier',
+      'imdb',
+      '--lm',
+      lmRun,
+      '--out',
+      clasRun,
+      '--schedule',
+      '-1:1@2e-2',
+      '--max-len',
+      '64',
+      '--no-baseline',
+      '--json',
+      ...TINY,
+    );
     expect(clas.stderr).toBe('');
     expect(clas.code).toBe(0);
-    const result = expectJsonOutput('train-classifier', clas.stdout)[0] as { labels: string[]; train_docs: number; valid_docs: number };
+    const result = expectJsonOutput('train-classifier', clas.stdout)[0] as {
+      labels: string[];
+      train_docs: number;
+      valid_docs: number;
+    };
     // unsup/ left out, test/ is the validation split: 4 training and 2 validation reviews
     expect(result).toMatchObject({ labels: ['neg', 'pos'], train_docs: 4, valid_docs: 2 });
     expect(readModelDir(join(clasRun, 'model-best'), { weights: false }).labels).toEqual(['neg', 'pos']);
@@ -111,15 +186,35 @@ describe('ulmfit pull and names on the commands', () => {
   });
 
   it('a language-model dataset: evaluate reads its test text; train-classifier refuses it (no labels)', async () => {
-    const evaluated = await run('evaluate', 'wikitext-2', '--model', 'wt103', '--json', '--backend', 'wasm', '--bs', '1', '--bptt', '4');
+    const evaluated = await run(
+      'evaluate',
+      'wikitext-2',
+      '--model',
+      'wt103',
+      '--json',
+      '--backend',
+      'wasm',
+      '--bs',
+      '1',
+      '--bptt',
+      '4',
+    );
     expect(evaluated.stderr).toMatch(/^pulling wikitext-2 from http:\S+\/wikitext-2.tgz \(\d+ B\)\n$/);
     expect(evaluated.code).toBe(0);
-    expect(expectJsonOutput('evaluate', evaluated.stdout)[0]).toMatchObject({ model: 'wt103', vocab_size: 8 });
+    expect(expectJsonOutput('evaluate', evaluated.stdout)[0]).toMatchObject({
+      model: 'wt103',
+      vocab_size: 8,
+    });
     expect(readFileSync(join(home, 'datasets', 'wikitext-2', 'train.jsonl'), 'utf8')).toBe(
-      JSON.stringify({ text: ' = Cats = \n The cat sat on the mat . \n' }) + '\n' + JSON.stringify({ text: ' = Dogs = \n A dog ran . \n' }) + '\n',
+      JSON.stringify({ text: ' = Cats = \n The cat sat on the mat . \n' }) +
+        '\n' +
+        JSON.stringify({ text: ' = Dogs = \n A dog ran . \n' }) +
+        '\n',
     );
     const clas = await run('train-classifier', 'wikitext-2', '--lm', 'wt103', '--out', join(root, 'wt-clas'));
     expect(clas.code).toBe(2);
-    expect(clas.stderr).toBe('error [E_USAGE]: wikitext-2 has no labels: it is a language-model dataset (use it with finetune-lm, pretrain or evaluate; a classifier needs labeled data (e.g. imdb, ag_news))\n');
+    expect(clas.stderr).toBe(
+      'error [E_USAGE]: wikitext-2 has no labels: it is a language-model dataset (use it with finetune-lm, pretrain or evaluate; a classifier needs labeled data (e.g. imdb, ag_news))\n',
+    );
   });
 });

@@ -32,7 +32,9 @@ function serve(...args: string[]): Promise<Server> {
   const child = spawn(process.execPath, [ULMFIT_BIN, 'serve', '--port', '0', '--backend', 'wasm', ...args]);
   let stdout = '';
   let stderr = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -40,12 +42,21 @@ function serve(...args: string[]): Promise<Server> {
       const address = /(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
       if (address) resolve({ child, url: address[1]!, stdout: () => stdout, exited });
     });
-    void exited.then(({ code }) => reject(new Error(`ulmfit serve exited (${code}) before listening: ${stderr}`)));
+    void exited.then(({ code }) =>
+      reject(new Error(`ulmfit serve exited (${code}) before listening: ${stderr}`)),
+    );
   });
 }
 
-async function classify(url: string, texts: string[]): Promise<{ status: number; body: { predictions?: { label: string }[] } }> {
-  const response = await fetch(`${url}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts }) });
+async function classify(
+  url: string,
+  texts: string[],
+): Promise<{ status: number; body: { predictions?: { label: string }[] } }> {
+  const response = await fetch(`${url}/v1/classify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ texts }),
+  });
   return { status: response.status, body: (await response.json()) as { predictions?: { label: string }[] } };
 }
 
@@ -63,7 +74,11 @@ describe('ulmfit serve', () => {
     }
     expect(await server.exited).toEqual({ code: 0, signal: null });
     const lines = server.stdout().trim().split('\n');
-    expect(lines.filter((l) => / POST \/v1\/classify 200 [\d.]+ms model=genres items=2 batch=1\(2 items, 1 requests\)$/.test(l))).toHaveLength(1);
+    expect(
+      lines.filter((l) =>
+        / POST \/v1\/classify 200 [\d.]+ms model=genres items=2 batch=1\(2 items, 1 requests\)$/.test(l),
+      ),
+    ).toHaveLength(1);
     expect(lines.filter((l) => / GET \/healthz 200 /.test(l))).toHaveLength(1);
     expect(lines.at(-1)).toBe('SIGTERM: finishing the requests in flight');
   });
@@ -73,7 +88,9 @@ describe('ulmfit serve', () => {
     const server = await serve('--model', `clf=${clasDir}`, '--batch-wait-ms', '1500', '--log-json');
     const inFlight = classify(server.url, ['the cat']);
     for (let i = 0; i < 500; i++) {
-      const { models } = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: { queue: { waiting: number } }[] };
+      const { models } = (await (await fetch(`${server.url}/v1/models`)).json()) as {
+        models: { queue: { waiting: number } }[];
+      };
       if (models[0]!.queue.waiting === 1) break; // received and queued
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -82,9 +99,22 @@ describe('ulmfit serve', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.predictions).toHaveLength(1);
     expect(await server.exited).toEqual({ code: 0, signal: null });
-    const entries = server.stdout().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(entries[0]).toMatchObject({ listening: server.url, models: [{ name: 'clf', kind: 'classifier' }] });
-    expect(entries.find((e) => e.url === '/v1/classify')).toMatchObject({ method: 'POST', status: 200, model: 'clf', items: 1, batch: { id: 1, items: 1, requests: 1 } });
+    const entries = server
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries[0]).toMatchObject({
+      listening: server.url,
+      models: [{ name: 'clf', kind: 'classifier' }],
+    });
+    expect(entries.find((e) => e.url === '/v1/classify')).toMatchObject({
+      method: 'POST',
+      status: 200,
+      model: 'clf',
+      items: 1,
+      batch: { id: 1, items: 1, requests: 1 },
+    });
     expect(entries.some((e) => e.shutdown === 'SIGTERM')).toBe(true);
   });
 

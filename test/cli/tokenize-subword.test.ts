@@ -19,13 +19,30 @@ const trainText = 'fixtures/spm/train.txt';
 describe('ulmfit tokenize --subword', () => {
   it('trains spm.model on the inputs and stores it in the corpus directory', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ulmfit-subword-')), 'corpus');
-    const run = await ulmfit(['tokenize', trainText, '--line-docs', '--subword', '--vocab-size', '300', '--out', out]);
+    const run = await ulmfit([
+      'tokenize',
+      trainText,
+      '--line-docs',
+      '--subword',
+      '--vocab-size',
+      '300',
+      '--out',
+      out,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/trained spm\.model: 300 pieces on 930 lines/);
     const settings = JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8'));
-    expect(settings).toMatchObject({ kind: 'subword', lang: 'en', subword: { vocabSize: 300, characterCoverage: 0.99999, modelFile: 'spm.model' } });
+    expect(settings).toMatchObject({
+      kind: 'subword',
+      lang: 'en',
+      subword: { vocabSize: 300, characterCoverage: 0.99999, modelFile: 'spm.model' },
+    });
     const model = new Uint8Array(readFileSync(join(out, 'spm.model')));
-    expect(decodeModelProto(model).pieces.slice(0, 3).map((p) => p.piece)).toEqual(['▁xxunk', '▁xxpad', '▁xxbos']);
+    expect(
+      decodeModelProto(model)
+        .pieces.slice(0, 3)
+        .map((p) => p.piece),
+    ).toEqual(['▁xxunk', '▁xxpad', '▁xxbos']);
 
     // The corpus holds the pieces of the rule-processed documents (the rules run again on this
     // already processed text: a second xxbos).
@@ -49,7 +66,10 @@ describe('ulmfit tokenize --subword', () => {
   it('tokenizes with a given --spm-model, as spm_encode would after the rules', async () => {
     const expected = JSON.parse(readFileSync('fixtures/spm/expected.json', 'utf8'));
     const probe = expected.probes[1] as string; // already rule-processed
-    const run = await ulmfit(['tokenize', '-', '--no-rules', '--spm-model', 'fixtures/spm/spm_train.model', '--quiet'], probe + '\n');
+    const run = await ulmfit(
+      ['tokenize', '-', '--no-rules', '--spm-model', 'fixtures/spm/spm_train.model', '--quiet'],
+      probe + '\n',
+    );
     expect(run.code).toBe(0);
     expect(run.stdout.trim().split(' ')).toEqual(expected.spm_train[1]);
   });
@@ -63,7 +83,9 @@ describe('ulmfit tokenize --subword', () => {
     expect(size.stderr).toMatch(/--vocab-size is for subword tokenizers/);
     const bad = await ulmfit(['tokenize', '-', '--spm-model', trainText], 'some text\n');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/error \[E_CHECKPOINT\]: fixtures\/spm\/train\.txt is not a SentencePiece model/);
+    expect(bad.stderr).toMatch(
+      /error \[E_CHECKPOINT\]: fixtures\/spm\/train\.txt is not a SentencePiece model/,
+    );
     const missing = await ulmfit(['tokenize', '-', '--spm-model', 'no/such.model'], 'some text\n');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/E_INPUT_MISSING/);

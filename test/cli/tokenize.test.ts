@@ -11,7 +11,10 @@ import { expectJsonOutput } from '../support/json-output.js';
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first). Spawned
 // asynchronously so the test worker's event loop stays free while the CLI runs.
 function ulmfit(args: string[], input?: string, env: Record<string, string> = {}): Promise<ProcessResult> {
-  return runUlmfit(args, { env: { ULMFIT_CACHE_DIR: cacheDir, ...env }, ...(input !== undefined ? { input } : {}) });
+  return runUlmfit(args, {
+    env: { ULMFIT_CACHE_DIR: cacheDir, ...env },
+    ...(input !== undefined ? { input } : {}),
+  });
 }
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'ulmfit-cli-cache-'));
@@ -26,7 +29,9 @@ describe('ulmfit tokenize', async () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('xxbos i xxup loved it xxrep 4 !\n');
     // stdin gets one thread by default (its size is unknown; a filter's input is mostly small)
-    expect(run.stderr).toMatch(/^tokenized 1 docs, 8 tokens, 8 distinct, vocab 16, unknown 62\.50%, [\d.]+s\n$/);
+    expect(run.stderr).toMatch(
+      /^tokenized 1 docs, 8 tokens, 8 distinct, vocab 16, unknown 62\.50%, [\d.]+s\n$/,
+    );
     const threaded = await ulmfit(['tokenize', '-', '--workers', '2'], 'I LOVED it!!!!\n');
     expect(threaded.stdout).toBe(run.stdout);
     expect(threaded.stderr).toMatch(/, [\d.]+s on 2 worker threads\n$/);
@@ -38,12 +43,17 @@ describe('ulmfit tokenize', async () => {
     expect(plain.stdout).toBe('xxbos xxmaj first doc .\nxxbos xxmaj second doc …\n');
     expect(plain.stderr).toBe('');
     const json = await ulmfit(['tokenize', '-', '--json', '--quiet', '--no-rules'], input);
-    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
-      { tokens: ['First', 'doc', '.'] },
-      { tokens: ['Second', 'doc', '...'] },
-    ]);
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([{ tokens: ['First', 'doc', '.'] }, { tokens: ['Second', 'doc', '...'] }]);
     const csv = await ulmfit(['tokenize', 'fixtures/inputs/reviews.csv', '--json', '--quiet', '--no-cache']);
-    const rows = csv.stdout.trim().split('\n').map((l) => JSON.parse(l) as { tokens: string[]; label: string });
+    const rows = csv.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tokens: string[]; label: string });
     expect(rows[0]).toEqual({ tokens: ['xxbos', 'xxmaj', 'loved', 'it', ',', 'truly', '.'], label: 'pos' });
     // A newline inside a document is a token; plain output keeps one line per document.
     expect(rows[1]!.tokens).toContain('\n');
@@ -65,7 +75,8 @@ describe('ulmfit tokenize', async () => {
     expect(first.stderr).toContain(`→ ${out}`);
     // The cache entry it linked from lives under $ULMFIT_CACHE_DIR.
     const entries = readdirSync(cacheDir).filter((n) => n.startsWith('corpus-'));
-    const inputsOf = (n: string) => (JSON.parse(readFileSync(join(cacheDir, n, 'meta.json'), 'utf8')) as { inputs: string[] }).inputs;
+    const inputsOf = (n: string) =>
+      (JSON.parse(readFileSync(join(cacheDir, n, 'meta.json'), 'utf8')) as { inputs: string[] }).inputs;
     expect(entries.map(inputsOf)).toContainEqual(['fixtures/inputs/imdb-mini']);
     const corpus = openCorpus(out);
     expect(corpus.numDocs).toBe(7);
@@ -73,10 +84,25 @@ describe('ulmfit tokenize', async () => {
     corpus.close();
     const refused = await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', out, '--min-freq', '1']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`error [E_OUT_EXISTS]: ${out} exists and is not empty (pass --overwrite, or choose another --out)\n`);
-    const second = await ulmfit(['tokenize', 'fixtures/inputs/imdb-mini', '--out', out, '--min-freq', '1', '--overwrite', '--json']);
+    expect(refused.stderr).toBe(
+      `error [E_OUT_EXISTS]: ${out} exists and is not empty (pass --overwrite, or choose another --out)\n`,
+    );
+    const second = await ulmfit([
+      'tokenize',
+      'fixtures/inputs/imdb-mini',
+      '--out',
+      out,
+      '--min-freq',
+      '1',
+      '--overwrite',
+      '--json',
+    ]);
     expect(second.code).toBe(0);
-    expect(expectJsonOutput('tokenize (corpus)', second.stdout)[0]).toMatchObject({ dir: out, cache_hit: true, num_docs: 7 });
+    expect(expectJsonOutput('tokenize (corpus)', second.stdout)[0]).toMatchObject({
+      dir: out,
+      cache_hit: true,
+      num_docs: 7,
+    });
     expect(second.stderr).toContain('(cache hit)');
   });
 
@@ -85,7 +111,12 @@ describe('ulmfit tokenize', async () => {
     await tokenizeCorpus(['fixtures/inputs/imdb-mini'], { out: lm, minFreq: 1, noCache: true, workers: 0 });
     const run = await ulmfit(['tokenize', '-', '--ids', '--quiet', '--vocab', lm], 'Terrible zyzzyva\n');
     const itos = JSON.parse(readFileSync(join(lm, 'vocab.json'), 'utf8')) as string[];
-    expect(run.stdout.trim().split(' ').map((id) => itos[Number(id)])).toEqual(['xxbos', 'xxmaj', 'terrible', 'xxunk']);
+    expect(
+      run.stdout
+        .trim()
+        .split(' ')
+        .map((id) => itos[Number(id)]),
+    ).toEqual(['xxbos', 'xxmaj', 'terrible', 'xxunk']);
   });
 
   it('warns about skipped binary files on stderr and goes on', async () => {
@@ -103,10 +134,22 @@ describe('ulmfit tokenize', async () => {
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"text": "ok"}\n{oops\n');
     const cases: [string[], string][] = [
-      [['tokenize', 'no/such/file.txt'], 'error [E_INPUT_MISSING]: no such file or folder: no/such/file.txt (check the path)\n'],
-      [['tokenize', bad, '--workers', '0'], `error [E_INPUT_FORMAT]: ${bad}:2 is not valid JSON (each line of a .jsonl file must be one JSON object)\n`],
-      [['tokenize', 'fixtures/inputs/latin1.txt', '--workers', '0'], 'error [E_INPUT_ENCODING]: fixtures/inputs/latin1.txt: invalid UTF-8 at byte 7 (convert the file to UTF-8, or pass --encoding latin1 if it is Latin-1)\n'],
-      [['tokenize', 'fixtures/inputs/reviews.csv', '--text-col', 'body', '--workers', '0'], "error [E_INPUT_FORMAT]: fixtures/inputs/reviews.csv has no column 'body' (columns: id, label, text) (pass --text-col with one of those names or a 0-based index)\n"],
+      [
+        ['tokenize', 'no/such/file.txt'],
+        'error [E_INPUT_MISSING]: no such file or folder: no/such/file.txt (check the path)\n',
+      ],
+      [
+        ['tokenize', bad, '--workers', '0'],
+        `error [E_INPUT_FORMAT]: ${bad}:2 is not valid JSON (each line of a .jsonl file must be one JSON object)\n`,
+      ],
+      [
+        ['tokenize', 'fixtures/inputs/latin1.txt', '--workers', '0'],
+        'error [E_INPUT_ENCODING]: fixtures/inputs/latin1.txt: invalid UTF-8 at byte 7 (convert the file to UTF-8, or pass --encoding latin1 if it is Latin-1)\n',
+      ],
+      [
+        ['tokenize', 'fixtures/inputs/reviews.csv', '--text-col', 'body', '--workers', '0'],
+        "error [E_INPUT_FORMAT]: fixtures/inputs/reviews.csv has no column 'body' (columns: id, label, text) (pass --text-col with one of those names or a 0-based index)\n",
+      ],
     ];
     const runs = await Promise.all(cases.map(([args]) => ulmfit(args)));
     for (const [i, [args, stderr]] of cases.entries()) {
@@ -117,8 +160,18 @@ describe('ulmfit tokenize', async () => {
     }
     const empty = await ulmfit(['tokenize', '-', '--workers', '0'], '\n  \n');
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toBe('error [E_INPUT_EMPTY]: no documents in - (2 empty skipped) (give inputs with some text)\n');
-    const latin1 = await ulmfit(['tokenize', 'fixtures/inputs/latin1.txt', '--encoding', 'latin1', '--quiet', '--workers', '0']);
+    expect(empty.stderr).toBe(
+      'error [E_INPUT_EMPTY]: no documents in - (2 empty skipped) (give inputs with some text)\n',
+    );
+    const latin1 = await ulmfit([
+      'tokenize',
+      'fixtures/inputs/latin1.txt',
+      '--encoding',
+      'latin1',
+      '--quiet',
+      '--workers',
+      '0',
+    ]);
     expect(latin1.stdout).toBe('xxbos xxmaj the café is xxmaj latin-1 .\n');
   });
 

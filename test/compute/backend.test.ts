@@ -51,10 +51,21 @@ describe('initBackend', () => {
 
 describe('the TF.js version the wasm patches were written for', () => {
   it('pins every @tensorflow package to one minor version (~4.22.0), and that version is installed', () => {
-    const read = (url: string) => JSON.parse(readFileSync(new URL(url, import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
+    const read = (url: string) =>
+      JSON.parse(readFileSync(new URL(url, import.meta.url), 'utf8')) as Record<
+        string,
+        Record<string, string>
+      >;
     const pkg = read('../../package.json');
-    const ranges = Object.entries({ ...pkg['dependencies'], ...pkg['peerDependencies'] }).filter(([name]) => name.startsWith('@tensorflow/'));
-    expect(ranges.map(([name]) => name).sort()).toEqual(['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']);
+    const ranges = Object.entries({ ...pkg['dependencies'], ...pkg['peerDependencies'] }).filter(([name]) =>
+      name.startsWith('@tensorflow/'),
+    );
+    expect(ranges.map(([name]) => name).sort()).toEqual([
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-node',
+      '@tensorflow/tfjs-node-gpu',
+    ]);
     for (const [, range] of ranges) expect(range).toBe('~4.22.0');
     for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']) {
       expect(read(`../../node_modules/${name}/package.json`)['version']).toMatch(/^4\.22\./);
@@ -79,21 +90,55 @@ describe('wasm kernel patches', () => {
 
   it('gathers whole rows (float32 and int32, any trailing shape), and leaves other gathers and bad ids to TF.js', () => {
     tf.tidy(() => {
-      const table = tf.tensor3d(Array.from({ length: 24 }, (_, i) => i), [4, 3, 2]);
+      const table = tf.tensor3d(
+        Array.from({ length: 24 }, (_, i) => i),
+        [4, 3, 2],
+      );
       expect(tf.gather(table, tf.tensor1d([3, 0, 3], 'int32')).arraySync()).toEqual([
-        [[18, 19], [20, 21], [22, 23]],
-        [[0, 1], [2, 3], [4, 5]],
-        [[18, 19], [20, 21], [22, 23]],
+        [
+          [18, 19],
+          [20, 21],
+          [22, 23],
+        ],
+        [
+          [0, 1],
+          [2, 3],
+          [4, 5],
+        ],
+        [
+          [18, 19],
+          [20, 21],
+          [22, 23],
+        ],
       ]);
-      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([1], 'int32')).arraySync()).toEqual([[3, 4]]);
-      expect(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 2, 0], 'int32')).arraySync()).toEqual([7, 7, 5]);
-      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([1, 0], 'int32'), -1).arraySync()).toEqual([[2, 1], [4, 3]]);
-      expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2], 'int32')).arraySync()).toEqual([
-        [[3, 4], [1, 2]],
-        [[1, 2], [3, 4]],
+      expect(
+        tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([1], 'int32')).arraySync(),
+      ).toEqual([[3, 4]]);
+      expect(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 2, 0], 'int32')).arraySync()).toEqual([
+        7, 7, 5,
+      ]);
+      expect(
+        tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([1, 0], 'int32'), -1).arraySync(),
+      ).toEqual([
+        [2, 1],
+        [4, 3],
+      ]);
+      expect(
+        tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2], 'int32')).arraySync(),
+      ).toEqual([
+        [
+          [3, 4],
+          [1, 2],
+        ],
+        [
+          [1, 2],
+          [3, 4],
+        ],
       ]);
       expect(tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([], 'int32')).shape).toEqual([0, 2]);
-      expect(() => tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([2], 'int32')).dataSync()).toThrow();
+      expect(() =>
+        tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([2], 'int32')).dataSync(),
+      ).toThrow();
     });
   });
 
@@ -106,9 +151,14 @@ describe('wasm kernel patches', () => {
       expect(tf.max(tf.abs(tf.sub(flagged, explicit))).dataSync()[0]).toBeLessThan(1e-6);
       const both = tf.matMul(tf.transpose(a), b, true, true); // (aᵀ)ᵀ · bᵀ
       expect(tf.max(tf.abs(tf.sub(both, explicit))).dataSync()[0]).toBeLessThan(1e-6);
-      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true))))([a, b]);
-      const fromCpuMath = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, tf.transpose(y)))))([a, b]);
-      for (let i = 0; i < 2; i++) expect(tf.max(tf.abs(tf.sub(grads[i]!, fromCpuMath[i]!))).dataSync()[0]).toBeLessThan(1e-5);
+      const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true))))(
+        [a, b],
+      );
+      const fromCpuMath = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(tf.square(tf.matMul(x, tf.transpose(y)))),
+      )([a, b]);
+      for (let i = 0; i < 2; i++)
+        expect(tf.max(tf.abs(tf.sub(grads[i]!, fromCpuMath[i]!))).dataSync()[0]).toBeLessThan(1e-5);
     });
   });
 
@@ -126,7 +176,10 @@ describe('wasm kernel patches', () => {
     // custom gradients save clones of their tensors: values and gradients are unchanged
     const square = customOp(([t], save) => {
       save([t!]);
-      return { value: tf.square(t!), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.mul(saved[0]!, 2)) };
+      return {
+        value: tf.square(t!),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.mul(saved[0]!, 2)),
+      };
     });
     const grad = tf.grad((t: tf.Tensor) => tf.sum(square(t)))(y);
     expect(Array.from(grad.dataSync())).toEqual([2, 4, 6, 8]);
@@ -152,18 +205,35 @@ describe('wasm kernel patches', () => {
       expect(sliced.shape).toEqual(size);
       tf.dispose([x, sliced]);
     }
-    const x = tf.tensor(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5]);
+    const x = tf.tensor(
+      Array.from({ length: 60 }, (_, i) => i),
+      [3, 4, 5],
+    );
     const parts = tf.split(x, [1, 3, 1], 2);
     expect(parts.map((p) => p.shape)).toEqual([
       [3, 4, 1],
       [3, 4, 3],
       [3, 4, 1],
     ]);
-    expect(Array.from(parts[1]!.dataSync())).toEqual(sliceRef(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5], [0, 0, 1], [3, 4, 3]));
+    expect(Array.from(parts[1]!.dataSync())).toEqual(
+      sliceRef(
+        Array.from({ length: 60 }, (_, i) => i),
+        [3, 4, 5],
+        [0, 0, 1],
+        [3, 4, 3],
+      ),
+    );
     const rows = tf.unstack(x, 1);
     expect(rows.length).toBe(4);
     expect(rows[2]!.shape).toEqual([3, 5]);
-    expect(Array.from(rows[2]!.dataSync())).toEqual(sliceRef(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5], [0, 2, 0], [3, 1, 5]));
+    expect(Array.from(rows[2]!.dataSync())).toEqual(
+      sliceRef(
+        Array.from({ length: 60 }, (_, i) => i),
+        [3, 4, 5],
+        [0, 2, 0],
+        [3, 1, 5],
+      ),
+    );
     const ints = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
     const col = tf.slice(ints, [0, 1], [2, 1]);
     expect(col.dtype).toBe('int32');

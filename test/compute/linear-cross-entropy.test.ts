@@ -30,7 +30,11 @@ const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());
 
 function expectNear(ours: number[], reference: number[], tolerance: number, what: string): void {
   expect(ours.length, what).toBe(reference.length);
-  ours.forEach((v, i) => expect(Math.abs(v - reference[i]!), `${what} [${i}]`).toBeLessThan(tolerance * Math.max(1, Math.abs(reference[i]!))));
+  ours.forEach((v, i) =>
+    expect(Math.abs(v - reference[i]!), `${what} [${i}]`).toBeLessThan(
+      tolerance * Math.max(1, Math.abs(reference[i]!)),
+    ),
+  );
 }
 
 describe('chunkRowsFor', () => {
@@ -44,7 +48,7 @@ describe('chunkRowsFor', () => {
 });
 
 describe('the weight gradient summed over chunks', () => {
-  it('as the native matmul\'s addend gives the bits of the product plus a separate add', () => {
+  it("as the native matmul's addend gives the bits of the product plus a separate add", () => {
     // the flags path runs only with the native kernels
     expect(linearOp.available().some((impl) => impl.name === 'native')).toBe(nativeExpected);
     if (!nativeExpected) return;
@@ -72,7 +76,10 @@ describe.each(['wasm', 'cpu'])('linearCrossEntropy on the %s backend', (backend)
     x: tf.randomNormal([n, nIn], 0, 1, 'float32', 1) as tf.Tensor2D,
     w: tf.randomNormal([classes, nIn], 0, 1, 'float32', 2) as tf.Tensor2D,
     b: tf.randomNormal([classes], 0, 1, 'float32', 3) as tf.Tensor1D,
-    targets: tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 13) % classes), 'int32'),
+    targets: tf.tensor1d(
+      Array.from({ length: n }, (_, i) => (i * 13) % classes),
+      'int32',
+    ),
   });
 
   /** Loss and gradients (x, W, b) of `upstream · loss + x·probe` (a second path into x, as AR is). */
@@ -80,10 +87,18 @@ describe.each(['wasm', 'cpu'])('linearCrossEntropy on the %s backend', (backend)
     const { x, w, b, targets } = make();
     const probe = tf.randomNormal([n, nIn], 0, 1, 'float32', 4);
     const f = (xi: tf.Tensor, wi: tf.Tensor, bi?: tf.Tensor) => {
-      const loss = linearCrossEntropy(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D | undefined, targets, chunkRows);
+      const loss = linearCrossEntropy(
+        xi as tf.Tensor2D,
+        wi as tf.Tensor2D,
+        bi as tf.Tensor1D | undefined,
+        targets,
+        chunkRows,
+      );
       return tf.add(tf.mul(loss, upstream), tf.sum(tf.mul(xi, probe))) as tf.Scalar;
     };
-    const { value, grads } = withBias ? tf.valueAndGrads(f)([x, w, b]) : tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor) => f(xi, wi))([x, w]);
+    const { value, grads } = withBias
+      ? tf.valueAndGrads(f)([x, w, b])
+      : tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor) => f(xi, wi))([x, w]);
     const out = [value, ...grads].map(values);
     tf.dispose([value, ...grads, x, w, b, targets, probe]);
     return out;
@@ -103,7 +118,9 @@ describe.each(['wasm', 'cpu'])('linearCrossEntropy on the %s backend', (backend)
         crossEntropyOp.using(ce, () => {
           for (const withBias of [true, false]) {
             for (const upstream of [1, 2.5]) {
-              const reference = linearCrossEntropyOp.using('unfused', () => run(undefined, withBias, upstream));
+              const reference = linearCrossEntropyOp.using('unfused', () =>
+                run(undefined, withBias, upstream),
+              );
               for (const rows of [1, 3, 4, n - 1, n, 100, undefined]) {
                 const ours = run(rows, withBias, upstream);
                 const what = `${lin}/${ce} rows ${rows} bias ${withBias} upstream ${upstream}`;
@@ -181,19 +198,27 @@ describe('the language model with the chunked decoder loss', () => {
   }
 
   /** Loss, reported loss and every weight's gradient (by fastai name) over two batches (state carried). */
-  function step(model: LanguageModel, batches: LmBatch[]): { loss: number[]; reported: number[]; grads: Map<string, number[]> } {
-    const names = [...model.namedWeights().entries()].filter(([name]) => !name.includes('encoder_dp') && name !== '1.decoder.weight');
+  function step(
+    model: LanguageModel,
+    batches: LmBatch[],
+  ): { loss: number[]; reported: number[]; grads: Map<string, number[]> } {
+    const names = [...model.namedWeights().entries()].filter(
+      ([name]) => !name.includes('encoder_dp') && name !== '1.decoder.weight',
+    );
     const loss: number[] = [];
     const reported: number[] = [];
     const grads = new Map<string, number[]>();
     for (const batch of batches) {
       let kept: tf.Scalar | undefined;
-      const { value, grads: g } = tf.variableGrads(() => {
-        const out = model.trainLoss(batch);
-        if (out instanceof tf.Tensor) return out;
-        kept = tf.keep(out.reported);
-        return out.loss;
-      }, names.map(([, v]) => v));
+      const { value, grads: g } = tf.variableGrads(
+        () => {
+          const out = model.trainLoss(batch);
+          if (out instanceof tf.Tensor) return out;
+          kept = tf.keep(out.reported);
+          return out.loss;
+        },
+        names.map(([, v]) => v),
+      );
       loss.push(value.dataSync()[0]!);
       reported.push(kept!.dataSync()[0]!);
       for (const [name, v] of names) grads.set(`${name} @${loss.length}`, values(g[v.name]!));

@@ -38,7 +38,9 @@ describe('crossEntropy (the default implementation)', () => {
         return m + Math.log(r.reduce((s, v) => s + Math.exp(v - m), 0));
       };
       const expected = [lse([1, 2, 3, 4]) - 3, lse([100, -100, 0, 50]) - 100, lse([-3000, 0, 1, 2]) + 3000];
-      losses.forEach((l, i) => expect(Math.abs(l - expected[i]!) / Math.max(1, expected[i]!)).toBeLessThan(1e-5));
+      losses.forEach((l, i) =>
+        expect(Math.abs(l - expected[i]!) / Math.max(1, expected[i]!)).toBeLessThan(1e-5),
+      );
     });
   });
 
@@ -47,7 +49,9 @@ describe('crossEntropy (the default implementation)', () => {
       const logits = tf.randomNormal([5, 7], 0, 3, 'float32', 1);
       const targets = tf.tensor1d([0, 6, 3, 3, 1], 'int32');
       const weights = tf.tensor1d([1, 2, 3, 4, 5]);
-      const ours = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(crossEntropy(z as tf.Tensor2D, targets), weights)))(logits);
+      const ours = tf.grad((z: tf.Tensor) =>
+        tf.sum(tf.mul(crossEntropy(z as tf.Tensor2D, targets), weights)),
+      )(logits);
       const reference = tf.grad((z: tf.Tensor) =>
         tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(tf.logSoftmax(z), tf.oneHot(targets, 7)), 1)), weights)),
       )(logits);
@@ -74,7 +78,9 @@ describe('linear (the default implementation)', () => {
           tf.sum(tf.mul(tf.add(tf.matMul(xi, tf.transpose(wi)), bi), probe)),
         )([x, w, b]);
         for (let i = 0; i < 3; i++) expect(maxAbsDiff(ours[i]!, reference[i]!)).toBeLessThan(1e-4);
-        const noBias = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.mul(linear(xi as tf.Tensor2D, wi as tf.Tensor2D), probe)))([x, w]);
+        const noBias = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+          tf.sum(tf.mul(linear(xi as tf.Tensor2D, wi as tf.Tensor2D), probe)),
+        )([x, w]);
         expect(maxAbsDiff(noBias[1]!, reference[1]!)).toBeLessThan(1e-4);
       });
     }
@@ -97,7 +103,10 @@ describe('columnSum (the default implementation)', () => {
 const names = (op: Operation<(...args: never[]) => unknown>) => op.available().map((impl) => impl.name);
 
 /** Every implementation of `op` that runs now, with `body` run on each. */
-function eachImplementation(op: Operation<(...args: never[]) => unknown>, body: (name: string) => void): void {
+function eachImplementation(
+  op: Operation<(...args: never[]) => unknown>,
+  body: (name: string) => void,
+): void {
   for (const name of names(op)) op.using(name, () => body(name));
 }
 
@@ -105,7 +114,11 @@ const values = (t: tf.Tensor) => Array.from(t.dataSync());
 
 function expectNear(ours: number[], reference: number[], tolerance: number, what: string): void {
   expect(ours.length, what).toBe(reference.length);
-  ours.forEach((v, i) => expect(Math.abs(v - reference[i]!), `${what} [${i}]`).toBeLessThan(tolerance * Math.max(1, Math.abs(reference[i]!))));
+  ours.forEach((v, i) =>
+    expect(Math.abs(v - reference[i]!), `${what} [${i}]`).toBeLessThan(
+      tolerance * Math.max(1, Math.abs(reference[i]!)),
+    ),
+  );
 }
 
 describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => {
@@ -116,7 +129,7 @@ describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => 
     await tf.setBackend('wasm');
   });
 
-  it('register an implementation per backend, the kernels\' ones only where they run', () => {
+  it("register an implementation per backend, the kernels' ones only where they run", () => {
     const onWasm = (kernels: string[], tfjs: string[]) => (backend === 'wasm' ? [...kernels, ...tfjs] : tfjs);
     const native = nativeExpected ? ['native'] : [];
     expect(names(linearOp)).toEqual(onWasm(native, ['tfjs']));
@@ -126,15 +139,16 @@ describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => 
     expect(names(lstmLayerOp)).toEqual(onWasm([...native, 'wasm'], ['tfjs', 'autodiff']));
   });
 
-  it('linear: every implementation gives autodiff\'s value and gradients, with and without a bias', () => {
+  it("linear: every implementation gives autodiff's value and gradients, with and without a bias", () => {
     const [n, nIn, nOut] = [7, 6, 40];
     const x = tf.randomNormal([n, nIn], 0, 1, 'float32', 2) as tf.Tensor2D;
     const w = tf.randomNormal([nOut, nIn], 0, 1, 'float32', 3) as tf.Tensor2D;
     const b = tf.randomNormal([nOut], 0, 1, 'float32', 4) as tf.Tensor1D;
     const probe = tf.randomNormal([n, nOut], 0, 1, 'float32', 5);
     const run = (f: (xi: tf.Tensor2D, wi: tf.Tensor2D, bi: tf.Tensor1D) => tf.Tensor) => {
-      const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-        tf.sum(tf.mul(f(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), probe)) as tf.Scalar,
+      const { value, grads } = tf.valueAndGrads(
+        (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(tf.mul(f(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), probe)) as tf.Scalar,
       )([x, w, b]);
       const out = [value, ...grads].map(values);
       tf.dispose([value, ...grads]);
@@ -142,28 +156,39 @@ describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => 
     };
     const reference = run((xi, wi, bi) => tf.add(tf.matMul(xi, tf.transpose(wi)), bi));
     eachImplementation(linearOp, (name) => {
-      run((xi, wi, bi) => linear(xi, wi, bi)).forEach((ours, i) => expectNear(ours, reference[i]!, 1e-4, `${name} #${i}`));
-      const noBias = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.mul(linear(xi as tf.Tensor2D, wi as tf.Tensor2D), probe)))([x, w]);
+      run((xi, wi, bi) => linear(xi, wi, bi)).forEach((ours, i) =>
+        expectNear(ours, reference[i]!, 1e-4, `${name} #${i}`),
+      );
+      const noBias = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+        tf.sum(tf.mul(linear(xi as tf.Tensor2D, wi as tf.Tensor2D), probe)),
+      )([x, w]);
       expectNear(values(noBias[1]!), reference[2]!, 1e-4, `${name}: weight gradient without a bias`);
       tf.dispose(noBias);
     });
     tf.dispose([x, w, b, probe]);
   });
 
-  it('crossEntropy: every implementation gives autodiff\'s loss and gradient of -log softmax', () => {
+  it("crossEntropy: every implementation gives autodiff's loss and gradient of -log softmax", () => {
     const [n, classes] = [9, 37];
     const logits = tf.mul(tf.randomNormal([n, classes], 0, 1, 'float32', 7), 4) as tf.Tensor2D;
-    const targets = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 11) % classes), 'int32');
+    const targets = tf.tensor1d(
+      Array.from({ length: n }, (_, i) => (i * 11) % classes),
+      'int32',
+    );
     const weights = tf.randomUniform([n], 0.5, 2, 'float32', 8);
     const run = (loss: (z: tf.Tensor2D) => tf.Tensor) => {
-      const { value, grads } = tf.valueAndGrads((z: tf.Tensor) => tf.sum(tf.mul(loss(z as tf.Tensor2D), weights)) as tf.Scalar)([logits]);
+      const { value, grads } = tf.valueAndGrads(
+        (z: tf.Tensor) => tf.sum(tf.mul(loss(z as tf.Tensor2D), weights)) as tf.Scalar,
+      )([logits]);
       const out = [value, ...grads].map(values);
       tf.dispose([value, ...grads]);
       return out;
     };
     const reference = run((z) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(z), tf.oneHot(targets, classes)), 1)));
     eachImplementation(crossEntropyOp, (name) => {
-      run((z) => crossEntropy(z, targets)).forEach((ours, i) => expectNear(ours, reference[i]!, 1e-5, `${name} #${i}`));
+      run((z) => crossEntropy(z, targets)).forEach((ours, i) =>
+        expectNear(ours, reference[i]!, 1e-5, `${name} #${i}`),
+      );
     });
     tf.dispose([logits, targets, weights]);
   });
@@ -180,41 +205,73 @@ describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => 
     tf.dispose([x, reference]);
   });
 
-  it('lstmLayer: every implementation gives autodiff\'s output and gradients (test/compute/lstm.test.ts has more)', () => {
+  it("lstmLayer: every implementation gives autodiff's output and gradients (test/compute/lstm.test.ts has more)", () => {
     const [seqLen, bs, nIn, hidden] = [4, 7, 5, 6];
     const make = (shape: number[], seed: number) => tf.randomUniform(shape, -0.4, 0.4, 'float32', seed);
-    const inputs = [make([seqLen, bs, nIn], 1), make([4 * hidden, nIn], 2), make([4 * hidden, hidden], 3), make([4 * hidden], 4), make([4 * hidden], 5)];
+    const inputs = [
+      make([seqLen, bs, nIn], 1),
+      make([4 * hidden, nIn], 2),
+      make([4 * hidden, hidden], 3),
+      make([4 * hidden], 4),
+      make([4 * hidden], 5),
+    ];
     const init = { h: make([bs, hidden], 6) as tf.Tensor2D, c: make([bs, hidden], 7) as tf.Tensor2D };
     const probe = make([seqLen, bs, hidden], 8);
     const run = () => {
-      const { value, grads } = tf.valueAndGrads((x: tf.Tensor, wih: tf.Tensor, whh: tf.Tensor, bih: tf.Tensor, bhh: tf.Tensor) => {
-        const weights = { weightIh: wih as tf.Tensor2D, weightHh: whh as tf.Tensor2D, biasIh: bih as tf.Tensor1D, biasHh: bhh as tf.Tensor1D };
-        const { output, state } = lstmLayerOp.run(x as tf.Tensor3D, weights, init);
-        tf.dispose([state.h, state.c]);
-        return tf.sum(tf.mul(output, probe)) as tf.Scalar;
-      })(inputs);
+      const { value, grads } = tf.valueAndGrads(
+        (x: tf.Tensor, wih: tf.Tensor, whh: tf.Tensor, bih: tf.Tensor, bhh: tf.Tensor) => {
+          const weights = {
+            weightIh: wih as tf.Tensor2D,
+            weightHh: whh as tf.Tensor2D,
+            biasIh: bih as tf.Tensor1D,
+            biasHh: bhh as tf.Tensor1D,
+          };
+          const { output, state } = lstmLayerOp.run(x as tf.Tensor3D, weights, init);
+          tf.dispose([state.h, state.c]);
+          return tf.sum(tf.mul(output, probe)) as tf.Scalar;
+        },
+      )(inputs);
       const out = [value, ...grads].map(values);
       tf.dispose([value, ...grads]);
       return out;
     };
     const reference = lstmLayerOp.using('autodiff', run);
-    eachImplementation(lstmLayerOp, (name) => run().forEach((ours, i) => expectNear(ours, reference[i]!, 1e-5, `${name} #${i}`)));
+    eachImplementation(lstmLayerOp, (name) =>
+      run().forEach((ours, i) => expectNear(ours, reference[i]!, 1e-5, `${name} #${i}`)),
+    );
     tf.dispose([...inputs, init.h, init.c, probe]);
   });
 
-  it('adamwStep: every implementation takes the step of fastai\'s formula, computed in float64', () => {
+  it("adamwStep: every implementation takes the step of fastai's formula, computed in float64", () => {
     const n = 21; // a SIMD loop and a scalar tail
-    const random = (seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
+    const random = (seed: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
     const [p, g, m] = [random(1), random(2), random(3)];
     const v = random(4).map(Math.abs);
-    const scalars: AdamWScalars = { decay: 1 - 1e-2 * 0.1, mom: 0.9, oneMinusMom: 0.1, sqrMom: 0.99, oneMinusSqrMom: 0.01, debias2: 1 - 0.99 ** 3, eps: 1e-5, stepSize: 1e-2 / (1 - 0.9 ** 3) };
+    const scalars: AdamWScalars = {
+      decay: 1 - 1e-2 * 0.1,
+      mom: 0.9,
+      oneMinusMom: 0.1,
+      sqrMom: 0.99,
+      oneMinusSqrMom: 0.01,
+      debias2: 1 - 0.99 ** 3,
+      eps: 1e-5,
+      stepSize: 1e-2 / (1 - 0.9 ** 3),
+    };
     const mExpected = Array.from(m, (mi, i) => mi * scalars.mom + g[i]! * scalars.oneMinusMom);
     const vExpected = Array.from(v, (vi, i) => vi * scalars.sqrMom + g[i]! * g[i]! * scalars.oneMinusSqrMom);
-    const pExpected = Array.from(p, (pi, i) => pi * scalars.decay - (mExpected[i]! / (Math.sqrt(vExpected[i]! / scalars.debias2) + scalars.eps)) * scalars.stepSize);
+    const pExpected = Array.from(
+      p,
+      (pi, i) =>
+        pi * scalars.decay -
+        (mExpected[i]! / (Math.sqrt(vExpected[i]! / scalars.debias2) + scalars.eps)) * scalars.stepSize,
+    );
     const inputs = [p, g, m, v].map((a) => tf.tensor1d(a));
     eachImplementation(adamwStepOp, (name) => {
       const out = adamwStep(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, scalars);
-      [pExpected, mExpected, vExpected].forEach((expected, i) => expectNear(values(out[i]!), expected, 1e-5, `${name} #${i}`));
+      [pExpected, mExpected, vExpected].forEach((expected, i) =>
+        expectNear(values(out[i]!), expected, 1e-5, `${name} #${i}`),
+      );
       tf.dispose(out);
     });
     tf.dispose(inputs);

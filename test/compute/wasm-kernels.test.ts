@@ -5,7 +5,12 @@ import { initBackend } from '../../src/compute/backend.js';
 import { crossEntropy } from '../../src/compute/cross-entropy.js';
 import { columnSum } from '../../src/compute/linear.js';
 import { setNativeKernelsEnabled } from '../../src/compute/native.js';
-import { loadWasmKernels, setWasmKernelsEnabled, wasmKernelsFor, type WasmKernels } from '../../src/compute/wasm-kernels.js';
+import {
+  loadWasmKernels,
+  setWasmKernelsEnabled,
+  wasmKernelsFor,
+  type WasmKernels,
+} from '../../src/compute/wasm-kernels.js';
 import { WASM_KERNELS_BASE64 } from '../../src/compute/wasm-kernels-binary.js';
 import { expectClose, matMulRef, values } from '../support/matmul-reference.js';
 
@@ -30,7 +35,9 @@ describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
 
   it('is the committed binary of tools/wasm-kernels-wat.mjs', async () => {
     // @ts-expect-error plain JavaScript tool without type declarations
-    const { compileWasmKernels } = (await import('../../tools/wasm-kernels-compile.mjs')) as { compileWasmKernels(): Promise<Uint8Array> };
+    const { compileWasmKernels } = (await import('../../tools/wasm-kernels-compile.mjs')) as {
+      compileWasmKernels(): Promise<Uint8Array>;
+    };
     const bytes = await compileWasmKernels();
     expect(Buffer.from(bytes).toString('base64')).toBe(WASM_KERNELS_BASE64);
   });
@@ -45,16 +52,19 @@ describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
     [32, 60, 240],
     [64, 33, 7],
     [100, 20, 45],
-  ])('multiplies [%i, %i] x [%i-wide] exactly like a float64 reference (row and column remainders)', (m, k, n) => {
-    const a = values(m * k, m * 7 + k);
-    const b = values(k * n, n * 13 + k);
-    const before = gemm.stats.calls;
-    const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
-    expect(gemm.stats.calls).toBe(before + 1);
-    expect(out.shape).toEqual([m, n]);
-    expectClose(out.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
-    out.dispose();
-  });
+  ])(
+    'multiplies [%i, %i] x [%i-wide] exactly like a float64 reference (row and column remainders)',
+    (m, k, n) => {
+      const a = values(m * k, m * 7 + k);
+      const b = values(k * n, n * 13 + k);
+      const before = gemm.stats.calls;
+      const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+      expect(gemm.stats.calls).toBe(before + 1);
+      expect(out.shape).toEqual([m, n]);
+      expectClose(out.dataSync() as Float32Array, matMulRef(a, b, m, k, n), k);
+      out.dispose();
+    },
+  );
 
   it('blocks rows and packs columns in blocks on large operands', () => {
     // k = 300: row blocks of 216 rows, packed column blocks of 3488 columns
@@ -84,7 +94,13 @@ describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
     expect(out.shape).toEqual([batch, m, n]);
     const got = out.dataSync() as Float32Array;
     for (let i = 0; i < batch; i++) {
-      const ref = matMulRef(a.subarray(i * m * k, (i + 1) * m * k), b.subarray(i * k * n, (i + 1) * k * n), m, k, n);
+      const ref = matMulRef(
+        a.subarray(i * m * k, (i + 1) * m * k),
+        b.subarray(i * k * n, (i + 1) * k * n),
+        m,
+        k,
+        n,
+      );
       expectClose(got.subarray(i * m * n, (i + 1) * m * n), ref, k);
     }
     out.dispose();
@@ -110,7 +126,11 @@ describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
     for (let step = 0; step < 5; step++) {
       const a = values(m * k, 100 + step);
       const out = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), weight));
-      expectClose(out.dataSync() as Float32Array, matMulRef(a, weight.dataSync() as Float32Array, m, k, n), k);
+      expectClose(
+        out.dataSync() as Float32Array,
+        matMulRef(a, weight.dataSync() as Float32Array, m, k, n),
+        k,
+      );
       out.dispose();
     }
     expect(gemm.stats.cacheHits - hits).toBe(4);
@@ -119,7 +139,11 @@ describe('wasm matmul (relaxed-SIMD FMA kernel)', () => {
     const a2 = values(m * 2 * k, 9);
     const reshaped = weight.reshape([2 * k, n / 2]);
     const out2 = tf.tidy(() => tf.matMul(tf.tensor2d(a2, [m, 2 * k]), reshaped));
-    expectClose(out2.dataSync() as Float32Array, matMulRef(a2, weight.dataSync() as Float32Array, m, 2 * k, n / 2), 2 * k);
+    expectClose(
+      out2.dataSync() as Float32Array,
+      matMulRef(a2, weight.dataSync() as Float32Array, m, 2 * k, n / 2),
+      2 * k,
+    );
     tf.dispose([out2, reshaped]);
 
     // Weights disposed and new ones allocated (likely at the same heap offset) are never served
@@ -179,11 +203,19 @@ describe('wasm softmax cross-entropy kernels (row max, gradient)', () => {
     [9, 16],
     [3, 13],
   ])('give the same loss and gradient bits as the TF.js ops ([%i, %i] logits)', (rows, classes) => {
-    const logits = tf.tensor2d(Array.from(values(rows * classes, rows * 31 + classes), (v) => v * 8 - 3), [rows, classes]);
-    const targets = tf.tensor1d(Array.from({ length: rows }, (_, r) => (r * 5 + 2) % classes), 'int32');
+    const logits = tf.tensor2d(
+      Array.from(values(rows * classes, rows * 31 + classes), (v) => v * 8 - 3),
+      [rows, classes],
+    );
+    const targets = tf.tensor1d(
+      Array.from({ length: rows }, (_, r) => (r * 5 + 2) % classes),
+      'int32',
+    );
     const weights = tf.tensor1d(Array.from(values(rows, 77)));
     const run = () => {
-      const { value, grads } = tf.valueAndGrads((z: tf.Tensor) => tf.sum(tf.mul(crossEntropy(z as tf.Tensor2D, targets), weights)) as tf.Scalar)([logits]);
+      const { value, grads } = tf.valueAndGrads(
+        (z: tf.Tensor) => tf.sum(tf.mul(crossEntropy(z as tf.Tensor2D, targets), weights)) as tf.Scalar,
+      )([logits]);
       const out = [Array.from(value.dataSync()), Array.from(grads[0]!.dataSync())];
       tf.dispose([value, ...grads]);
       return out;

@@ -2,11 +2,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BROWN_CATEGORIES, brownDocuments, brownFiles, brownSentences, brownToPlainText } from '../../src/data/brown.js';
+import {
+  BROWN_CATEGORIES,
+  brownDocuments,
+  brownFiles,
+  brownSentences,
+  brownToPlainText,
+} from '../../src/data/brown.js';
 
 describe('brown', () => {
   it('strips tags and detokenizes a sentence', () => {
-    const tagged = "\n\n\tThe/at jury/nn said/vbd ,/, ``/`` no/at ./. ''/''\n\n\tIt/pps wasn't/bedz* (/( really/rb )/) ./.\n";
+    const tagged =
+      "\n\n\tThe/at jury/nn said/vbd ,/, ``/`` no/at ./. ''/''\n\n\tIt/pps wasn't/bedz* (/( really/rb )/) ./.\n";
     expect(brownSentences(tagged)).toEqual(["The jury said, ``no.''", "It wasn't (really)."]);
     expect(brownToPlainText(tagged)).toBe("The jury said, ``no.''\n\nIt wasn't (really).\n");
   });
@@ -14,7 +21,15 @@ describe('brown', () => {
   it('has the 15 genres, A–J informative and K–R imaginative', () => {
     expect(BROWN_CATEGORIES).toHaveLength(15);
     expect(BROWN_CATEGORIES.filter((c) => c.group === 'informative').map((c) => c.name)).toEqual([
-      'news', 'editorial', 'reviews', 'religion', 'hobbies', 'lore', 'belles_lettres', 'government', 'learned',
+      'news',
+      'editorial',
+      'reviews',
+      'religion',
+      'hobbies',
+      'lore',
+      'belles_lettres',
+      'government',
+      'learned',
     ]);
     expect(BROWN_CATEGORIES.find((c) => c.letter === 'p')!.name).toBe('romance');
   });

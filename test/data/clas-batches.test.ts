@@ -15,7 +15,7 @@ describe('padChunk (fastai pad_chunk, spec §4.2)', () => {
     expect(Array.from(padChunk([5, 6], 150))).toEqual([...new Array(144).fill(1), 5, 6, 1, 1, 1, 1]);
   });
 
-  it("reproduces the batch vector: [1..6],[1,2,3],[1,2] with seq_len 2", () => {
+  it('reproduces the batch vector: [1..6],[1,2,3],[1,2] with seq_len 2', () => {
     const docs = [Int32Array.of(1, 2, 3, 4, 5, 6), Int32Array.of(1, 2, 3), Int32Array.of(1, 2)];
     const [batch] = [...new SortedBatches(docs, [0, 1, 0], { bs: 3, seqLen: 2, padIdx: 0 }).batches()];
     expect(batch!.seqLen).toBe(6);
@@ -41,7 +41,8 @@ describe('SortedBatches (fastai SortedDL)', () => {
     const batches = [...source.batches()];
     const order = batches.flatMap((b) => Array.from(b.indices));
     expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-    for (let i = 1; i < order.length; i++) expect(lengths[order[i - 1]!]!).toBeGreaterThanOrEqual(lengths[order[i]!]!);
+    for (let i = 1; i < order.length; i++)
+      expect(lengths[order[i - 1]!]!).toBeGreaterThanOrEqual(lengths[order[i]!]!);
     for (const b of batches) {
       b.indices.forEach((docIdx, r) => {
         expect(b.y[r]).toBe(labels[docIdx]);
@@ -66,7 +67,8 @@ describe('SortedBatches (fastai SortedDL)', () => {
     expect(batches[0]!.indices[0]).toBe(longest);
     for (const b of batches) {
       expect(b.bs).toBe(64);
-      for (let r = 1; r < b.bs; r++) expect(lengths[b.indices[r - 1]!]!).toBeGreaterThanOrEqual(lengths[b.indices[r]!]!);
+      for (let r = 1; r < b.bs; r++)
+        expect(lengths[b.indices[r - 1]!]!).toBeGreaterThanOrEqual(lengths[b.indices[r]!]!);
       expect(b.seqLen).toBe(lengths[b.indices[0]!]);
     }
     const seen = new Set(batches.flatMap((b) => Array.from(b.indices)));

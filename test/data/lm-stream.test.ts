@@ -66,7 +66,9 @@ describe('LmStream (fastai LMDataLoader)', () => {
 
   it('continues every row across batches (y0[:, -1] == x1[:, 0]) and y is x shifted by one', () => {
     const rng = new Rng(3);
-    const docs = Array.from({ length: 40 }, (_, d) => Int32Array.from({ length: 1 + rng.int(30) }, (_, i) => d * 100 + i));
+    const docs = Array.from({ length: 40 }, (_, d) =>
+      Int32Array.from({ length: 1 + rng.int(30) }, (_, i) => d * 100 + i),
+    );
     const stream = new LmStream(docs, { bs: 5, bptt: 7, shuffle: true, rng: new Rng(9) });
     const batches = [...stream.batches()];
     expect(batches).toHaveLength(stream.numBatches);
@@ -129,7 +131,9 @@ describe('splitValid (fastai RandomSplitter)', () => {
     const split = splitValid(25, 0.1, new Rng(5));
     expect(split.valid).toHaveLength(2);
     expect(split.train).toHaveLength(23);
-    expect([...split.train, ...split.valid].sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    expect([...split.train, ...split.valid].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 25 }, (_, i) => i),
+    );
     expect(splitValid(25, 0.1, new Rng(5))).toEqual(split);
     expect(splitValid(25, 0.1, new Rng(6))).not.toEqual(split);
     expect(splitValid(10, 0, new Rng(1)).valid).toEqual([]);

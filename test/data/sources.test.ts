@@ -5,7 +5,13 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { firstInvalidUtf8 } from '../../src/data/read-text.js';
-import { labelFromRelPath, openSources, resolveInputs, type Doc, type SourceOptions } from '../../src/data/sources.js';
+import {
+  labelFromRelPath,
+  openSources,
+  resolveInputs,
+  type Doc,
+  type SourceOptions,
+} from '../../src/data/sources.js';
 
 const FIX = 'fixtures/inputs';
 
@@ -139,7 +145,13 @@ describe('plain text and stdin', () => {
 
   it('keeps input order across several inputs', async () => {
     const { docs } = await readAll([`${FIX}/reviews.tsv`, `${FIX}/reviews.jsonl`]);
-    expect(docs.map((d) => d.text)).toEqual(['A fine "little" film.', 'Not good.', 'First review.', 'Second review.', 'Third, with a number label.']);
+    expect(docs.map((d) => d.text)).toEqual([
+      'A fine "little" film.',
+      'Not good.',
+      'First review.',
+      'Second review.',
+      'Third, with a number label.',
+    ]);
   });
 
   it('tracks bytes read against the total', async () => {
@@ -150,7 +162,10 @@ describe('plain text and stdin', () => {
 
   it('reads a large line file in blocks without losing lines at block edges', async () => {
     const dir = tmp();
-    const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${'é'.repeat(i % 7)} ${'x'.repeat(i % 40)}`);
+    const lines = Array.from(
+      { length: 60_000 },
+      (_, i) => `line ${i} ${'é'.repeat(i % 7)} ${'x'.repeat(i % 40)}`,
+    );
     const path = file(dir, 'big.txt', lines.join('\n') + '\n');
     const { docs } = await readAll([path], { lineDocs: true });
     expect(docs.length).toBe(lines.length);
@@ -243,11 +258,16 @@ describe('bad input', () => {
     const csv = file(dir, 'genres.csv', 'id,body,genre\n1,A long passage.,news\n2,Another one.,fiction\n');
     const err = await errorOf(readAll([csv]));
     expect(err.code).toBe('E_INPUT_FORMAT');
-    expect(err.toLine()).toBe(`error [E_INPUT_FORMAT]: ${csv} has no column 'text' (columns: id, body, genre) (pass --text-col with the column that holds the text (a name or a 0-based index))`);
+    expect(err.toLine()).toBe(
+      `error [E_INPUT_FORMAT]: ${csv} has no column 'text' (columns: id, body, genre) (pass --text-col with the column that holds the text (a name or a 0-based index))`,
+    );
     const tsv = file(dir, 'genres.tsv', 'id\tbody\n1\tx\n');
     expect((await errorOf(readAll([tsv]))).message).toContain("has no column 'text' (columns: id, body)");
     const { docs } = await readAll([csv], { textCol: 'body', labelCol: 'genre' });
-    expect(docs.map((d) => [d.text, d.label])).toEqual([['A long passage.', 'news'], ['Another one.', 'fiction']]);
+    expect(docs.map((d) => [d.text, d.label])).toEqual([
+      ['A long passage.', 'news'],
+      ['Another one.', 'fiction'],
+    ]);
   });
 
   it('says when labels come from a default column; noLabels ignores them; idCol reads ids', async () => {
@@ -258,12 +278,21 @@ describe('bad input', () => {
     expect(plain.source.notes).toEqual([]);
     expect(plain.docs.map((d) => d.id)).toEqual(['1', '2', '3', '4']);
     const dir = tmp();
-    const jsonl = file(dir, 'a.jsonl', '{"text":"a","label":"x","key":7}\n{"text":"b","label":"y","key":8}\n');
+    const jsonl = file(
+      dir,
+      'a.jsonl',
+      '{"text":"a","label":"x","key":7}\n{"text":"b","label":"y","key":8}\n',
+    );
     const withKey = await readAll([jsonl], { idCol: 'key' });
-    expect(withKey.docs.map((d) => [d.id, d.label])).toEqual([['7', 'x'], ['8', 'y']]);
+    expect(withKey.docs.map((d) => [d.id, d.label])).toEqual([
+      ['7', 'x'],
+      ['8', 'y'],
+    ]);
     expect(withKey.source.notes).toEqual([`${jsonl}: gold labels from its 'label' field`]);
     expect((await errorOf(readAll([jsonl], { idCol: 'nope' }))).hint).toContain('--id-col');
-    expect((await errorOf(readAll([`${FIX}/reviews.csv`], { idCol: 'nope' }))).message).toContain("has no column 'nope'");
+    expect((await errorOf(readAll([`${FIX}/reviews.csv`], { idCol: 'nope' }))).message).toContain(
+      "has no column 'nope'",
+    );
     expect((await readAll([jsonl], { noLabels: true })).docs.every((d) => d.label === undefined)).toBe(true);
   });
 
@@ -271,7 +300,12 @@ describe('bad input', () => {
     const dir = tmp();
     const lines = file(dir, 'lines.txt', 'one\n\n  \nfour\n');
     const kept = await readAll([lines], { lineDocs: true, keepEmpty: true });
-    expect(kept.docs.map((d) => [d.text, d.origin])).toEqual([['one', `${lines}:1`], ['', `${lines}:2`], ['  ', `${lines}:3`], ['four', `${lines}:4`]]);
+    expect(kept.docs.map((d) => [d.text, d.origin])).toEqual([
+      ['one', `${lines}:1`],
+      ['', `${lines}:2`],
+      ['  ', `${lines}:3`],
+      ['four', `${lines}:4`],
+    ]);
     expect([kept.source.emptyKept, kept.source.emptySkipped, kept.source.numDocs]).toEqual([2, 0, 2]);
     const csv = file(dir, 'e.csv', 'text\na\n""\nc\n');
     expect((await readAll([csv], { keepEmpty: true })).docs.map((d) => d.text)).toEqual(['a', '', 'c']);

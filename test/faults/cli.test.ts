@@ -21,7 +21,29 @@ import { writeTinyLm } from '../infer/tiny-lm.js';
 let root: string;
 let text: string;
 let ref: string;
-const TINY = ['--line-docs', '--min-freq', '1', '--emb', '8', '--hidden', '12', '--layers', '2', '--bs', '4', '--bptt', '8', '--backend', 'wasm', '--workers', '0', '--no-cache', '--seed', '1', '--quiet'];
+const TINY = [
+  '--line-docs',
+  '--min-freq',
+  '1',
+  '--emb',
+  '8',
+  '--hidden',
+  '12',
+  '--layers',
+  '2',
+  '--bs',
+  '4',
+  '--bptt',
+  '8',
+  '--backend',
+  'wasm',
+  '--workers',
+  '0',
+  '--no-cache',
+  '--seed',
+  '1',
+  '--quiet',
+];
 const RECIPE = ['--schedule', '0:2@1e-2'];
 
 function pretrain(out: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
@@ -42,7 +64,8 @@ beforeAll(async () => {
   text = join(root, 'text.txt');
   const words = ['the', 'cat', 'dog', 'sat', 'ran', 'on', 'a', 'mat', 'log', 'and', 'bird', 'flew'];
   const lines: string[] = [];
-  for (let i = 0; i < 60; i++) lines.push(Array.from({ length: 8 }, (_, j) => words[(i * 7 + j * 5) % words.length]).join(' ') + '.');
+  for (let i = 0; i < 60; i++)
+    lines.push(Array.from({ length: 8 }, (_, j) => words[(i * 7 + j * 5) % words.length]).join(' ') + '.');
   writeFileSync(text, lines.join('\n') + '\n');
   ref = join(root, 'ref');
   const run = await pretrain(ref, RECIPE);
@@ -56,7 +79,12 @@ describe('kill -9 inside the checkpoint swap, then --resume', () => {
     const crashed = await pretrain(out, RECIPE, { ULMFIT_CRASH_AT: 'checkpoint:old-moved-aside' });
     expect(crashed.code).toBeNull(); // killed by SIGKILL in epoch 2's swap
     // The old checkpoint put aside and the new one complete in its temporary: no `checkpoint`.
-    expect(readdirSync(out).filter((n) => n.startsWith('checkpoint')).map((n) => n.replace(/\d+$/, 'PID')).sort()).toEqual(['checkpoint.old-PID', 'checkpoint.tmp-PID']);
+    expect(
+      readdirSync(out)
+        .filter((n) => n.startsWith('checkpoint'))
+        .map((n) => n.replace(/\d+$/, 'PID'))
+        .sort(),
+    ).toEqual(['checkpoint.old-PID', 'checkpoint.tmp-PID']);
     const resumed = await runUlmfit(['pretrain', text, '--out', out, '--resume', '--quiet']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(readdirSync(out).filter((n) => /\.(tmp|old)-\d+$/.test(n))).toEqual([]);
@@ -68,12 +96,32 @@ describe('kill -9 inside the checkpoint swap, then --resume', () => {
 
 describe('conflicting flags', () => {
   it('--resume with another recipe lists the differences; --resume --overwrite is a usage error; the run still loads', async () => {
-    const conflict = await runUlmfit(['pretrain', text, '--out', ref, '--resume', '--bs', '16', '--emb', '16']);
+    const conflict = await runUlmfit([
+      'pretrain',
+      text,
+      '--out',
+      ref,
+      '--resume',
+      '--bs',
+      '16',
+      '--emb',
+      '16',
+    ]);
     expectOneLine(conflict, 2, 'E_USAGE');
     expect(conflict.stderr).toContain('--bs 16 (the run has 4)');
     expect(conflict.stderr).toContain('--emb 16 (the run has 8)');
     expectOneLine(await runUlmfit(['pretrain', text, '--out', ref, '--resume', '--overwrite']), 2, 'E_USAGE');
-    const scratchOnly = await runUlmfit(['train-classifier', text, '--lm', ref, '--out', join(root, 'clas'), '--emb', '8', '--no-rules']);
+    const scratchOnly = await runUlmfit([
+      'train-classifier',
+      text,
+      '--lm',
+      ref,
+      '--out',
+      join(root, 'clas'),
+      '--emb',
+      '8',
+      '--no-rules',
+    ]);
     expectOneLine(scratchOnly, 2, 'E_USAGE');
     expect(scratchOnly.stderr).toContain('--emb, --no-rules only apply with --from-scratch');
     expect(readModelDir(join(ref, 'model-last')).meta.kind).toBe('lm');
@@ -93,10 +141,21 @@ describe('two writers', () => {
   it('a run directory locked by a live process is refused at once and left as it was', async () => {
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {
-      writeFileSync(`${ref}.lock`, JSON.stringify({ pid: holder.pid, host: hostname(), command: 'pretrain x', since: 'now' }));
+      writeFileSync(
+        `${ref}.lock`,
+        JSON.stringify({ pid: holder.pid, host: hostname(), command: 'pretrain x', since: 'now' }),
+      );
       const second = await pretrain(ref, ['--overwrite']);
       expectOneLine(second, 1, 'E_LOCKED');
-      const tokenize = await runUlmfit(['tokenize', text, '--out', ref, '--overwrite', '--no-cache', '--quiet']);
+      const tokenize = await runUlmfit([
+        'tokenize',
+        text,
+        '--out',
+        ref,
+        '--overwrite',
+        '--no-cache',
+        '--quiet',
+      ]);
       expectOneLine(tokenize, 1, 'E_LOCKED');
       expect(readModelDir(join(ref, 'model-best')).meta.kind).toBe('lm');
     } finally {
@@ -109,10 +168,26 @@ describe('two writers', () => {
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     const out = join(root, 'locked-model');
     try {
-      writeFileSync(`${out}.lock`, JSON.stringify({ pid: holder.pid, host: hostname(), command: 'baseline x', since: 'now' }));
-      const baseline = await runUlmfit(['baseline', join('fixtures', 'inputs', 'reviews.csv'), '--out', out, '--no-cache', '--quiet']);
+      writeFileSync(
+        `${out}.lock`,
+        JSON.stringify({ pid: holder.pid, host: hostname(), command: 'baseline x', since: 'now' }),
+      );
+      const baseline = await runUlmfit([
+        'baseline',
+        join('fixtures', 'inputs', 'reviews.csv'),
+        '--out',
+        out,
+        '--no-cache',
+        '--quiet',
+      ]);
       expectOneLine(baseline, 1, 'E_LOCKED');
-      const imported = await runUlmfit(['import-fastai', join('fixtures', 'fastai', 'lm_v2_zip.pth'), join('fixtures', 'fastai', 'itos.pkl'), '--out', out]);
+      const imported = await runUlmfit([
+        'import-fastai',
+        join('fixtures', 'fastai', 'lm_v2_zip.pth'),
+        join('fixtures', 'fastai', 'itos.pkl'),
+        '--out',
+        out,
+      ]);
       expectOneLine(imported, 1, 'E_LOCKED');
       expect(existsSync(out)).toBe(false);
     } finally {
@@ -125,7 +200,9 @@ describe('two writers', () => {
 describe('output and numbers', () => {
   it('stdout on a full disk is one E_OUTPUT line and exit 1', async () => {
     const result = await new Promise<ProcessResult>((resolve) => {
-      const child = spawn(process.execPath, [ULMFIT_BIN, 'tokenize', text, '--no-cache', '--workers', '0'], { stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'] });
+      const child = spawn(process.execPath, [ULMFIT_BIN, 'tokenize', text, '--no-cache', '--workers', '0'], {
+        stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'],
+      });
       let stderr = '';
       child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('close', (code) => resolve({ code, stdout: '', stderr }));
@@ -141,7 +218,12 @@ describe('output and numbers', () => {
     const weights = new Map(loaded.weights);
     const [name, tensor] = [...weights].find(([, t]) => t.dtype === 'float32')!;
     weights.set(name, float32Tensor(tensor.shape, Float32Array.from(tensor.data as Float32Array).fill(NaN)));
-    writeModelDir(dir, { meta: { kind: 'lm', arch: loaded.meta.arch, backwards: false }, weights, vocab: loaded.vocab, tokenizer: loaded.tokenizer });
+    writeModelDir(dir, {
+      meta: { kind: 'lm', arch: loaded.meta.arch, backwards: false },
+      weights,
+      vocab: loaded.vocab,
+      tokenizer: loaded.tokenizer,
+    });
     const result = await runUlmfit(['generate', '--model', dir, '--prompt', 'the cat', '--backend', 'wasm']);
     expectOneLine(result, 1, 'E_NUMERIC');
     expect(result.stdout).toBe('');
@@ -149,19 +231,38 @@ describe('output and numbers', () => {
 });
 
 describe('the flag matrix: every numeric flag at 0, negative, NaN, fractional and huge', () => {
-  const COMMANDS = ['tokenize', 'pretrain', 'finetune-lm', 'lr-find', 'train-classifier', 'baseline', 'classify', 'generate', 'evaluate', 'demo', 'bench'];
+  const COMMANDS = [
+    'tokenize',
+    'pretrain',
+    'finetune-lm',
+    'lr-find',
+    'train-classifier',
+    'baseline',
+    'classify',
+    'generate',
+    'evaluate',
+    'demo',
+    'bench',
+  ];
   const VALUES = ['0', '-1', 'NaN', '1.5', '1e16'];
   /** Whether the table accepts `text` for this flag (then the command would run: not tried here). */
   function accepted(key: string, text: string): boolean {
     const range = FLAG_RANGES[key]!;
     const value = Number(text);
-    return Number.isFinite(value) && (!range.int || Number.isInteger(value)) && (range.minExclusive ? value > range.min : value >= range.min) && value <= range.max;
+    return (
+      Number.isFinite(value) &&
+      (!range.int || Number.isInteger(value)) &&
+      (range.minExclusive ? value > range.min : value >= range.min) &&
+      value <= range.max
+    );
   }
 
   it('every rejected value is exit 2 with an error line and no stack; every numeric flag has a range', async () => {
     const program = await buildProgram();
     const stderr: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (stderr.push(String(chunk)), true));
+    const spy = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk) => (stderr.push(String(chunk)), true));
     let tried = 0;
     try {
       for (const name of COMMANDS) {
@@ -174,7 +275,9 @@ describe('the flag matrix: every numeric flag at 0, negative, NaN, fractional an
             return false;
           }
         };
-        const numeric = command.options.filter((o) => o.required && (parsesToNumber(o) || FLAG_RANGES[o.attributeName()]?.text));
+        const numeric = command.options.filter(
+          (o) => o.required && (parsesToNumber(o) || FLAG_RANGES[o.attributeName()]?.text),
+        );
         for (const option of numeric) {
           const key = option.attributeName();
           expect(FLAG_RANGES[key], `${name} ${option.long} has no range in FLAG_RANGES`).toBeDefined();
@@ -182,11 +285,20 @@ describe('the flag matrix: every numeric flag at 0, negative, NaN, fractional an
             if (accepted(key, value)) continue;
             // generate parses its text flags itself: non-numbers and low values are its own checks.
             if (FLAG_RANGES[key]!.text && !(Number(value) >= FLAG_RANGES[key]!.min)) continue;
-            expect(['1e16'].filter((v) => accepted(key, v)), `${option.long}`).toEqual([]);
+            expect(
+              ['1e16'].filter((v) => accepted(key, v)),
+              `${option.long}`,
+            ).toEqual([]);
             stderr.length = 0;
             // The command's positional input and required options, so only the flag under test is wrong.
-            const args = ['node', 'ulmfit', name, ...(command.registeredArguments.length > 0 ? [join(root, 'none.txt')] : [])];
-            for (const required of command.options) if (required.mandatory) args.push(required.long!, join(root, 'never'));
+            const args = [
+              'node',
+              'ulmfit',
+              name,
+              ...(command.registeredArguments.length > 0 ? [join(root, 'none.txt')] : []),
+            ];
+            for (const required of command.options)
+              if (required.mandatory) args.push(required.long!, join(root, 'never'));
             const code = await main([...args, option.long!, value]);
             const output = stderr.join('');
             expect(output).not.toMatch(/unknown option|missing required/);

@@ -4,14 +4,29 @@
  * give one coded UlmfitError line naming the file, never a TypeError or a silent wrong result;
  * locks and interrupted swaps must recover. The CLI half (exit codes, stderr) is cli.test.ts.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { lockDir, recoverSwaps } from '../../src/io/dir-lock.js';
-import { openRunDir, readModelDir, writeCheckpointDir, writeDirAtomic, writeModelDir } from '../../src/io/artifact.js';
+import {
+  openRunDir,
+  readModelDir,
+  writeCheckpointDir,
+  writeDirAtomic,
+  writeModelDir,
+} from '../../src/io/artifact.js';
 import { float32Tensor } from '../../src/io/tensors.js';
 import { openCorpus } from '../../src/text/corpus.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
@@ -28,7 +43,9 @@ beforeAll(async () => {
   writeTinyLm(model);
   const text = join(root, 'text.csv');
   writeFileSync(text, 'text,label\nthe cat sat,a\nthe dog ran,b\na bird flew,a\n');
-  corpus = (await tokenizeCorpus([text], { workers: 0, noCache: true, out: join(root, 'corpus'), minFreq: 1 })).dir;
+  corpus = (
+    await tokenizeCorpus([text], { workers: 0, noCache: true, out: join(root, 'corpus'), minFreq: 1 })
+  ).dir;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -56,7 +73,8 @@ function damaged(dir: string, name: string, damage: (copy: string) => void): str
   return copy;
 }
 
-const truncate = (path: string): void => writeFileSync(path, readFileSync(path).subarray(0, Math.floor(readFileSync(path).length / 2)));
+const truncate = (path: string): void =>
+  writeFileSync(path, readFileSync(path).subarray(0, Math.floor(readFileSync(path).length / 2)));
 /** Flips one byte near the end (tensor data in a safetensors file, a value in JSON). */
 const flipByte = (path: string): void => {
   const bytes = readFileSync(path);
@@ -72,16 +90,66 @@ const editJson = (path: string, edit: (value: Record<string, unknown>) => void):
 describe('a model directory, damaged', () => {
   const file = (name: string) => (d: string) => join(d, name);
   const cases: [string, (d: string) => void, string, RegExp][] = [
-    ['meta.json truncated', (d) => truncate(file('meta.json')(d)), 'E_MODEL_DIR', /meta.json is not valid JSON/],
-    ['meta.json arch.emb_sz a string', (d) => editJson(file('meta.json')(d), (m) => ((m.arch as Record<string, unknown>).emb_sz = '8')), 'E_MODEL_DIR', /field 'arch.emb_sz' should be number/],
-    ['meta.json vocab an array', (d) => editJson(file('meta.json')(d), (m) => (m.vocab = [])), 'E_MODEL_DIR', /field 'vocab'/],
-    ['meta.json dropout ≥ 1', (d) => editJson(file('meta.json')(d), (m) => ((m.arch as Record<string, unknown>).weight_p = 1.5)), 'E_MODEL_DIR', /field 'arch.weight_p'/],
-    ['meta.json null', (d) => writeFileSync(file('meta.json')(d), 'null'), 'E_MODEL_DIR', /format is not 'ulmfit'/],
-    ['weights truncated', (d) => truncate(file('weights.safetensors')(d)), 'E_CHECKPOINT', /not a valid safetensors file/],
-    ['weights with a flipped byte', (d) => flipByte(file('weights.safetensors')(d)), 'E_MODEL_DIR', /does not match the sha256 in meta.json/],
-    ['vocab.json truncated', (d) => truncate(file('vocab.json')(d)), 'E_MODEL_DIR', /vocab.json is not valid JSON/],
-    ['vocab.json an object', (d) => writeFileSync(file('vocab.json')(d), '{"a":1}'), 'E_MODEL_DIR', /vocab.json is not a list of strings/],
-    ['tokenizer.json an array', (d) => writeFileSync(file('tokenizer.json')(d), '[]'), 'E_MODEL_DIR', /tokenizer.json is not a JSON object/],
+    [
+      'meta.json truncated',
+      (d) => truncate(file('meta.json')(d)),
+      'E_MODEL_DIR',
+      /meta.json is not valid JSON/,
+    ],
+    [
+      'meta.json arch.emb_sz a string',
+      (d) => editJson(file('meta.json')(d), (m) => ((m.arch as Record<string, unknown>).emb_sz = '8')),
+      'E_MODEL_DIR',
+      /field 'arch.emb_sz' should be number/,
+    ],
+    [
+      'meta.json vocab an array',
+      (d) => editJson(file('meta.json')(d), (m) => (m.vocab = [])),
+      'E_MODEL_DIR',
+      /field 'vocab'/,
+    ],
+    [
+      'meta.json dropout ≥ 1',
+      (d) => editJson(file('meta.json')(d), (m) => ((m.arch as Record<string, unknown>).weight_p = 1.5)),
+      'E_MODEL_DIR',
+      /field 'arch.weight_p'/,
+    ],
+    [
+      'meta.json null',
+      (d) => writeFileSync(file('meta.json')(d), 'null'),
+      'E_MODEL_DIR',
+      /format is not 'ulmfit'/,
+    ],
+    [
+      'weights truncated',
+      (d) => truncate(file('weights.safetensors')(d)),
+      'E_CHECKPOINT',
+      /not a valid safetensors file/,
+    ],
+    [
+      'weights with a flipped byte',
+      (d) => flipByte(file('weights.safetensors')(d)),
+      'E_MODEL_DIR',
+      /does not match the sha256 in meta.json/,
+    ],
+    [
+      'vocab.json truncated',
+      (d) => truncate(file('vocab.json')(d)),
+      'E_MODEL_DIR',
+      /vocab.json is not valid JSON/,
+    ],
+    [
+      'vocab.json an object',
+      (d) => writeFileSync(file('vocab.json')(d), '{"a":1}'),
+      'E_MODEL_DIR',
+      /vocab.json is not a list of strings/,
+    ],
+    [
+      'tokenizer.json an array',
+      (d) => writeFileSync(file('tokenizer.json')(d), '[]'),
+      'E_MODEL_DIR',
+      /tokenizer.json is not a JSON object/,
+    ],
   ];
   it.each(cases)('%s: one coded line naming the file', (what, damage, code, pattern) => {
     const dir = damaged(model, what.replace(/\W+/g, '-'), damage);
@@ -101,7 +169,12 @@ describe('a model directory, damaged', () => {
       data[1] = bad;
       weights.set(name, float32Tensor(tensor.shape, data));
       const dir = join(root, `nan-${bad}`);
-      writeModelDir(dir, { meta: { kind: 'lm', arch: loaded.meta.arch, backwards: false }, weights, vocab: loaded.vocab, tokenizer: loaded.tokenizer });
+      writeModelDir(dir, {
+        meta: { kind: 'lm', arch: loaded.meta.arch, backwards: false },
+        weights,
+        vocab: loaded.vocab,
+        tokenizer: loaded.tokenizer,
+      });
       const err = faultOf(() => readModelDir(dir));
       expect(err.code).toBe('E_NUMERIC');
       expect(err.message).toContain(`tensor ${name} holds ${bad} at index 1`);
@@ -109,21 +182,49 @@ describe('a model directory, damaged', () => {
   });
 
   it('a directory written before checksums existed still loads', () => {
-    const dir = damaged(model, 'no-checksum', (d) => editJson(join(d, 'meta.json'), (m) => delete m.weights_sha256));
+    const dir = damaged(model, 'no-checksum', (d) =>
+      editJson(join(d, 'meta.json'), (m) => delete m.weights_sha256),
+    );
     expect(readModelDir(dir).weights.size).toBeGreaterThan(0);
-    expect(JSON.parse(readFileSync(join(model, 'meta.json'), 'utf8')).weights_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(readFileSync(join(model, 'meta.json'), 'utf8')).weights_sha256).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
   });
 });
 
 describe('a tokenized corpus directory, damaged', () => {
   const cases: [string, (d: string) => void, RegExp][] = [
-    ['meta.json numDocs a string', (d) => editJson(join(d, 'meta.json'), (m) => (m.numDocs = '3')), /meta.json: field 'numDocs' should be number/],
+    [
+      'meta.json numDocs a string',
+      (d) => editJson(join(d, 'meta.json'), (m) => (m.numDocs = '3')),
+      /meta.json: field 'numDocs' should be number/,
+    ],
     ['meta.json truncated', (d) => truncate(join(d, 'meta.json')), /meta.json is not valid JSON/],
-    ['labels.json ids strings', (d) => editJson(join(d, 'labels.json'), (l) => (l.ids = ['a', 'b', 'a'])), /labels.json: field 'ids\[0\]' should be number/],
-    ['labels.json too few ids', (d) => editJson(join(d, 'labels.json'), (l) => (l.ids = [0])), /labels.json has 1 ids for 3 documents/],
-    ['labels.json id past the names', (d) => editJson(join(d, 'labels.json'), (l) => (l.ids = [0, 7, 1])), /ids\[1\] is 7 but there are 2 names/],
-    ['vocab.json numbers', (d) => writeFileSync(join(d, 'vocab.json'), '[1,2,3]'), /vocab.json: field '\[0\]' should be string/],
-    ['tokenizer.json kind unknown', (d) => editJson(join(d, 'tokenizer.json'), (t) => (t.kind = 'bpe')), /tokenizer.json: field 'kind' should be one of "word", "subword"/],
+    [
+      'labels.json ids strings',
+      (d) => editJson(join(d, 'labels.json'), (l) => (l.ids = ['a', 'b', 'a'])),
+      /labels.json: field 'ids\[0\]' should be number/,
+    ],
+    [
+      'labels.json too few ids',
+      (d) => editJson(join(d, 'labels.json'), (l) => (l.ids = [0])),
+      /labels.json has 1 ids for 3 documents/,
+    ],
+    [
+      'labels.json id past the names',
+      (d) => editJson(join(d, 'labels.json'), (l) => (l.ids = [0, 7, 1])),
+      /ids\[1\] is 7 but there are 2 names/,
+    ],
+    [
+      'vocab.json numbers',
+      (d) => writeFileSync(join(d, 'vocab.json'), '[1,2,3]'),
+      /vocab.json: field '\[0\]' should be string/,
+    ],
+    [
+      'tokenizer.json kind unknown',
+      (d) => editJson(join(d, 'tokenizer.json'), (t) => (t.kind = 'bpe')),
+      /tokenizer.json: field 'kind' should be one of "word", "subword"/,
+    ],
     ['offsets.bin truncated', (d) => truncate(join(d, 'offsets.bin')), /offsets.bin has the wrong size/],
   ];
   it.each(cases)('%s: one E_INPUT_FORMAT line', (what, damage, pattern) => {
@@ -140,7 +241,9 @@ describe('a tokenized corpus directory, damaged', () => {
       bytes[3] = 0x7f; // the high byte of the first id
       writeFileSync(join(d, 'ids.bin'), bytes);
     });
-    expect(faultOf(() => openCorpus(dir).ids()).message).toMatch(/ids.bin holds token id \d+ at position 0, outside the vocab/);
+    expect(faultOf(() => openCorpus(dir).ids()).message).toMatch(
+      /ids.bin holds token id \d+ at position 0, outside the vocab/,
+    );
   });
 });
 
@@ -165,23 +268,41 @@ describe('run state: checkpoint and config.json', () => {
   it('--resume with flags that differ from config.json lists every difference (E_USAGE)', () => {
     const run = join(root, 'run-conflict');
     mkdirSync(run, { recursive: true });
-    writeFileSync(join(run, 'config.json'), JSON.stringify({ inputs: ['a.txt'], bs: 8, emb: 8, dropMult: 1 }));
+    writeFileSync(
+      join(run, 'config.json'),
+      JSON.stringify({ inputs: ['a.txt'], bs: 8, emb: 8, dropMult: 1 }),
+    );
     const given = { out: run, inputs: ['a.txt'], bs: 16, emb: 8, dropMult: 2, seed: 42 };
-    const err = faultOf(() => restoreConfig(given, ['inputs', 'bs', 'emb', 'dropMult', 'seed'], new Set(['inputs', 'bs', 'emb', 'dropMult'])));
+    const err = faultOf(() =>
+      restoreConfig(
+        given,
+        ['inputs', 'bs', 'emb', 'dropMult', 'seed'],
+        new Set(['inputs', 'bs', 'emb', 'dropMult']),
+      ),
+    );
     expect(err.code).toBe('E_USAGE');
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('--bs 16 (the run has 8)');
     expect(err.message).toContain('--drop-mult 2 (the run has 1)');
     expect(err.message).not.toContain('--emb');
     expect(err.message).not.toContain('--seed'); // a default the user did not type is not a conflict
-    expect(restoreConfig({ ...given, bs: 8, dropMult: 1 }, ['inputs', 'bs', 'emb', 'dropMult'], new Set(['inputs', 'bs'])).bs).toBe(8);
+    expect(
+      restoreConfig(
+        { ...given, bs: 8, dropMult: 1 },
+        ['inputs', 'bs', 'emb', 'dropMult'],
+        new Set(['inputs', 'bs']),
+      ).bs,
+    ).toBe(8);
   });
 
   it('checkpoint state.json of the wrong shape, or tensors with flipped bytes, are E_CHECKPOINT lines', async () => {
     const { resumeFrom } = await import('../../src/tasks/run-dir.js');
     const run = join(root, 'run-ckpt');
     const tensors = new Map([['model.w', float32Tensor([2], Float32Array.of(1, 2))]]);
-    writeCheckpointDir(join(run, 'checkpoint'), { tensors, state: { learner: { format: 'ulmfit-learner-state', version: 1 }, bestLoss: 'low' } });
+    writeCheckpointDir(join(run, 'checkpoint'), {
+      tensors,
+      state: { learner: { format: 'ulmfit-learner-state', version: 1 }, bestLoss: 'low' },
+    });
     const resume = (): unknown => resumeFrom(run, {} as never, {} as never);
     expect(faultOf(resume).message).toMatch(/state.json: field 'learner.position' should be object/);
     const path = join(run, 'checkpoint', 'tensors.safetensors');
@@ -191,7 +312,7 @@ describe('run state: checkpoint and config.json', () => {
 });
 
 describe('locks and interrupted swaps', () => {
-  it('a second writer of a run directory fails at once; a dead holder\'s lock is taken over', async () => {
+  it("a second writer of a run directory fails at once; a dead holder's lock is taken over", async () => {
     const run = join(root, 'run-locked');
     const first = openRunDir(run);
     try {
@@ -202,7 +323,15 @@ describe('locks and interrupted swaps', () => {
     // A lock left by a process that was killed (a pid that no longer exists) is stale.
     const child = spawn(process.execPath, ['-e', '0']);
     const deadPid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid!)));
-    writeFileSync(`${run}.lock`, JSON.stringify({ pid: deadPid, host: (await import('node:os')).hostname(), command: 'pretrain', since: 'x' }));
+    writeFileSync(
+      `${run}.lock`,
+      JSON.stringify({
+        pid: deadPid,
+        host: (await import('node:os')).hostname(),
+        command: 'pretrain',
+        since: 'x',
+      }),
+    );
     const taken = openRunDir(run, { overwrite: true });
     taken.lock.release();
     expect(existsSync(`${run}.lock`)).toBe(false);
@@ -212,7 +341,15 @@ describe('locks and interrupted swaps', () => {
     const dir = join(root, 'corpus-locked');
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
     try {
-      writeFileSync(`${dir}.lock`, JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), command: 'tokenize x', since: 'now' }));
+      writeFileSync(
+        `${dir}.lock`,
+        JSON.stringify({
+          pid: child.pid,
+          host: (await import('node:os')).hostname(),
+          command: 'tokenize x',
+          since: 'now',
+        }),
+      );
       const err = faultOf(() => lockDir(dir, 'corpus directory'));
       expect(err.code).toBe('E_LOCKED');
       expect(err.message).toContain(`pid ${child.pid}`);
@@ -243,14 +380,23 @@ describe('locks and interrupted swaps', () => {
 describe('the last line of defence', () => {
   it('an unexpected error is one E_INTERNAL line asking for a report; the stack only with ULMFIT_DEBUG=1', () => {
     const written: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true));
+    const spy = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk) => (written.push(String(chunk)), true));
     try {
       expect(reportError(new TypeError("Cannot read properties of undefined (reading 'emb_sz')"))).toBe(1);
-      expect(written.join('')).toMatch(/^error \[E_INTERNAL\]: unexpected TypeError: Cannot read .* \(this is a bug in ulmfit: please report it.*\)\n$/);
+      expect(written.join('')).toMatch(
+        /^error \[E_INTERNAL\]: unexpected TypeError: Cannot read .* \(this is a bug in ulmfit: please report it.*\)\n$/,
+      );
       written.length = 0;
-      const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+      const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+        code: 'ENOSPC',
+        syscall: 'write',
+      });
       expect(reportError(enospc)).toBe(1);
-      expect(written.join('')).toBe('error [E_OUTPUT]: cannot write to the output: no space left on the device (free space or write the output elsewhere)\n');
+      expect(written.join('')).toBe(
+        'error [E_OUTPUT]: cannot write to the output: no space left on the device (free space or write the output elsewhere)\n',
+      );
       written.length = 0;
       vi.stubEnv('ULMFIT_DEBUG', '1');
       reportError(new RangeError('boom'));

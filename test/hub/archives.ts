@@ -29,7 +29,10 @@ export async function makeTgz(top: string, build: (root: string) => void): Promi
 export function wt103Tgz(name = 'wt103-fwd'): Promise<Uint8Array> {
   return makeTgz(name, (root) => {
     mkdirSync(join(root, name));
-    copyFileSync(join(FIXTURES, 'torch/fastai_v1_wrapped_legacy.pth'), join(root, name, name.endsWith('bwd') ? 'lstm_bwd.pth' : 'lstm_fwd.pth'));
+    copyFileSync(
+      join(FIXTURES, 'torch/fastai_v1_wrapped_legacy.pth'),
+      join(root, name, name.endsWith('bwd') ? 'lstm_bwd.pth' : 'lstm_fwd.pth'),
+    );
     copyFileSync(join(FIXTURES, 'torch/fastai_v1_itos.pkl'), join(root, name, 'itos_wt103.pkl'));
   });
 }
@@ -40,7 +43,8 @@ export function imdbTgz(): Promise<Uint8Array> {
     const imdb = join(root, 'imdb');
     mkdirSync(imdb);
     cpSync(join(mini, 'test'), join(imdb, 'test'), { recursive: true });
-    for (const label of ['pos', 'neg']) cpSync(join(mini, 'train', label), join(imdb, 'train', label), { recursive: true });
+    for (const label of ['pos', 'neg'])
+      cpSync(join(mini, 'train', label), join(imdb, 'train', label), { recursive: true });
     cpSync(join(mini, 'train/unsup'), join(imdb, 'unsup'), { recursive: true }); // top level, as in fastai's imdb.tgz
     copyFileSync(join(mini, 'README'), join(imdb, 'README'));
   });
@@ -51,7 +55,10 @@ export function agNewsTgz(): Promise<Uint8Array> {
     const dir = join(root, 'ag_news_csv');
     mkdirSync(dir);
     writeFileSync(join(dir, 'classes.txt'), 'World\nSports\nBusiness\nSci/Tech\n');
-    writeFileSync(join(dir, 'train.csv'), '"3","Stocks rise","Markets closed higher,\\nled by banks."\n"2","Cup final","The home side won ""easily""."\n');
+    writeFileSync(
+      join(dir, 'train.csv'),
+      '"3","Stocks rise","Markets closed higher,\\nled by banks."\n"2","Cup final","The home side won ""easily""."\n',
+    );
     writeFileSync(join(dir, 'test.csv'), '"1","Summit ends","Leaders agreed on a plan."\n');
   });
 }
@@ -60,7 +67,10 @@ export function wikitext2Tgz(): Promise<Uint8Array> {
   return makeTgz('wikitext-2', (root) => {
     const dir = join(root, 'wikitext-2');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'train.csv'), '" = Cats = \n The cat sat on the mat . \n"\n" = Dogs = \n A dog ran . \n"\n');
+    writeFileSync(
+      join(dir, 'train.csv'),
+      '" = Cats = \n The cat sat on the mat . \n"\n" = Dogs = \n A dog ran . \n"\n',
+    );
     writeFileSync(join(dir, 'test.csv'), '" = Birds = \n The bird sang . \n"\n');
   });
 }

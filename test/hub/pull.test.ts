@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -35,7 +43,10 @@ vi.mock('../../src/hub/catalog.js', async (importOriginal) => {
   };
 });
 
-const md5First1MiB = (bytes: Uint8Array): string => createHash('md5').update(bytes.subarray(0, 2 ** 20)).digest('hex');
+const md5First1MiB = (bytes: Uint8Array): string =>
+  createHash('md5')
+    .update(bytes.subarray(0, 2 ** 20))
+    .digest('hex');
 
 let server: FileServer;
 let root: string;
@@ -51,8 +62,14 @@ beforeAll(async () => {
     'imdb.tgz': await imdbTgz(),
     'ag_news_csv.tgz': await agNewsTgz(),
   };
-  testChecks.set('imdb', { bytes: archives['imdb.tgz']!.length, md5First1MiB: md5First1MiB(archives['imdb.tgz']!) });
-  testChecks.set('ag_news', { bytes: archives['ag_news_csv.tgz']!.length, md5First1MiB: md5First1MiB(archives['ag_news_csv.tgz']!) });
+  testChecks.set('imdb', {
+    bytes: archives['imdb.tgz']!.length,
+    md5First1MiB: md5First1MiB(archives['imdb.tgz']!),
+  });
+  testChecks.set('ag_news', {
+    bytes: archives['ag_news_csv.tgz']!.length,
+    md5First1MiB: md5First1MiB(archives['ag_news_csv.tgz']!),
+  });
 });
 
 beforeEach(async () => {
@@ -95,14 +112,25 @@ function leftInCache(): string[] {
 describe('pull a model', () => {
   it('downloads from the mirror, imports once into the cache, and is a cache hit after', async () => {
     const first = await pull('wt103', { ...FAST, env });
-    expect(first).toMatchObject({ name: 'wt103-fwd', kind: 'model', status: 'downloaded', dir: join(home, 'models', 'wt103-fwd'), url: `${server.url}/wt103-fwd.tgz` });
+    expect(first).toMatchObject({
+      name: 'wt103-fwd',
+      kind: 'model',
+      status: 'downloaded',
+      dir: join(home, 'models', 'wt103-fwd'),
+      url: `${server.url}/wt103-fwd.tgz`,
+    });
     expect(server.requests.map((r) => r.path)).toEqual(['wt103-fwd.tgz']);
     const model = readModelDir(first.dir, { kind: ['lm'] });
     expect(model.meta.arch).toMatchObject({ emb_sz: 4, n_hid: 6, n_layers: 2 });
     expect(model.meta.backwards).toBe(false);
     expect(model.vocab).toEqual(['xxunk', 'xxpad', 'xxbos', 'xxeos', 'the', '.', 'a', 'cat']);
     // the archive and the unpacked files are gone: only the model, an empty downloads/ and locks/
-    expect(leftInCache().filter((p) => !p.startsWith('models/wt103-fwd/'))).toEqual(['downloads', 'locks', 'models', 'models/wt103-fwd']);
+    expect(leftInCache().filter((p) => !p.startsWith('models/wt103-fwd/'))).toEqual([
+      'downloads',
+      'locks',
+      'models',
+      'models/wt103-fwd',
+    ]);
 
     const again = await pull('wt103-fwd', { ...FAST, env });
     expect(again.status).toBe('cache');
@@ -118,7 +146,10 @@ describe('pull a model', () => {
   });
 
   it('offline (--offline or ULMFIT_OFFLINE=1): one line naming the URL and import-fastai, no request', async () => {
-    for (const [options, extraEnv] of [[{ offline: true }, {}], [{}, { ULMFIT_OFFLINE: '1' }]] as const) {
+    for (const [options, extraEnv] of [
+      [{ offline: true }, {}],
+      [{}, { ULMFIT_OFFLINE: '1' }],
+    ] as const) {
       const err = await rejection(pull('wt103', { ...FAST, ...options, env: { ...env, ...extraEnv } }));
       expect(err.code).toBe('E_OFFLINE');
       expect(err.toLine()).not.toContain('\n');
@@ -138,7 +169,9 @@ describe('pull a model', () => {
     } catch (err) {
       line = (err as UlmfitError).toLine();
     }
-    expect(line).toMatch(/^error \[E_INPUT_MISSING\]: model 'wt103-bwd' has not been pulled into .*run ulmfit pull wt103-bwd \(it downloads http:/);
+    expect(line).toMatch(
+      /^error \[E_INPUT_MISSING\]: model 'wt103-bwd' has not been pulled into .*run ulmfit pull wt103-bwd \(it downloads http:/,
+    );
   });
 
   it('resumes with an HTTP Range request after the server cuts the connection mid-body', async () => {
@@ -201,21 +234,32 @@ describe('pull a model', () => {
     server.throttle(512, 20); // slow enough that the second process finds the lock held
     const child = join(import.meta.dirname, 'pull-child.ts');
     const viteNode = join(import.meta.dirname, '../../node_modules/vite-node/vite-node.mjs');
-    const both = await Promise.all([0, 1].map(() => runProcess(process.execPath, [viteNode, child, 'wt103'], { env })));
+    const both = await Promise.all(
+      [0, 1].map(() => runProcess(process.execPath, [viteNode, child, 'wt103'], { env })),
+    );
     for (const run of both) expect(run.stderr, run.stderr).toBe('');
     expect(both.map((r) => r.code)).toEqual([0, 0]);
     const statuses = both.map((r) => (JSON.parse(r.stdout) as { status: string }).status).sort();
     expect(statuses).toEqual(['cache', 'downloaded']);
     expect(server.requests.filter((r) => r.path === 'wt103-fwd.tgz')).toHaveLength(1);
     readModelDir(join(home, 'models', 'wt103-fwd'), { kind: ['lm'] });
-    expect(leftInCache().filter((p) => !p.startsWith('models/wt103-fwd/'))).toEqual(['downloads', 'locks', 'models', 'models/wt103-fwd']);
+    expect(leftInCache().filter((p) => !p.startsWith('models/wt103-fwd/'))).toEqual([
+      'downloads',
+      'locks',
+      'models',
+      'models/wt103-fwd',
+    ]);
   });
 });
 
 describe('pull a dataset', () => {
   it('imdb: checked against its size and MD5, unpacked in its folder layout', async () => {
     const result = await pull('imdb', { ...FAST, env });
-    expect(result).toMatchObject({ kind: 'dataset', status: 'downloaded', dir: join(home, 'datasets', 'imdb') });
+    expect(result).toMatchObject({
+      kind: 'dataset',
+      status: 'downloaded',
+      dir: join(home, 'datasets', 'imdb'),
+    });
     expect(readdirSync(result.dir).sort()).toEqual(['README', 'test', 'train', 'unsup']);
     expect(readdirSync(join(result.dir, 'train')).sort()).toEqual(['neg', 'pos']);
   });
@@ -227,7 +271,9 @@ describe('pull a dataset', () => {
     server.files.set('imdb.tgz', bad);
     const err = await rejection(pull('imdb', { ...FAST, env }));
     expect(err.code).toBe('E_DOWNLOAD');
-    expect(err.message).toMatch(/the MD5 of its first MiB is [0-9a-f]{32}, fastai publishes [0-9a-f]{32}; the file was removed/);
+    expect(err.message).toMatch(
+      /the MD5 of its first MiB is [0-9a-f]{32}, fastai publishes [0-9a-f]{32}; the file was removed/,
+    );
     expect(leftInCache()).toEqual(['downloads', 'locks']);
   });
 
@@ -241,7 +287,10 @@ describe('pull a dataset', () => {
   it('ag_news: headerless CSVs become JSONL with class names from classes.txt', async () => {
     const result = await pull('ag_news', { ...FAST, env });
     expect(readdirSync(result.dir).sort()).toEqual(['classes.txt', 'test.jsonl', 'train.jsonl']);
-    const rows = readFileSync(join(result.dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const rows = readFileSync(join(result.dir, 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     expect(rows).toEqual([
       { text: 'Stocks rise\n\nMarkets closed higher,\nled by banks.', label: 'Business' },
       { text: 'Cup final\n\nThe home side won "easily".', label: 'Sports' },
@@ -251,7 +300,9 @@ describe('pull a dataset', () => {
 
 describe('download and lock details', () => {
   it('a known size larger than the free disk space is E_DISK_FULL before any request', async () => {
-    const err = await rejection(download({ url: `${server.url}/wt103-fwd.tgz`, dest: join(root, 'x.tgz'), bytes: 1e16 }));
+    const err = await rejection(
+      download({ url: `${server.url}/wt103-fwd.tgz`, dest: join(root, 'x.tgz'), bytes: 1e16 }),
+    );
     expect(err.code).toBe('E_DISK_FULL');
     expect(err.message).toMatch(/has [\d.]+ MB free but the download needs [\d.]+ MB/);
     expect(server.requests).toHaveLength(0);

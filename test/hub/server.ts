@@ -41,7 +41,10 @@ export async function startFileServer(files: Record<string, Uint8Array> = {}): P
         res.writeHead(416, { 'Content-Range': `bytes */${body.length}` }).end();
         return;
       }
-      res.writeHead(206, { 'Content-Length': body.length - start, 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        'Content-Length': body.length - start,
+        'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
     } else {
       res.writeHead(200, { 'Content-Length': body.length });
     }

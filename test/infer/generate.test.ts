@@ -8,8 +8,22 @@ import {
 } from '../../src/infer/generate.js';
 
 const ITOS = [
-  'xxunk', 'xxpad', 'xxbos', 'xxeos', 'xxfld', 'xxrep', 'xxwrep', 'xxup', 'xxmaj',
-  'the', 'cat', 'sat', 'on', 'mat', '.', 'xxfake',
+  'xxunk',
+  'xxpad',
+  'xxbos',
+  'xxeos',
+  'xxfld',
+  'xxrep',
+  'xxwrep',
+  'xxup',
+  'xxmaj',
+  'the',
+  'cat',
+  'sat',
+  'on',
+  'mat',
+  '.',
+  'xxfake',
 ];
 const id = (token: string) => ITOS.indexOf(token);
 
@@ -35,7 +49,16 @@ class FakeModel implements NextTokenModel {
 
 /** Prefers a fixed successor of the last token, with some spread so sampling has choices. */
 function chainScores(history: readonly number[]): number[] {
-  const successor: Record<string, string> = { xxbos: 'the', the: 'cat', cat: 'sat', sat: 'on', on: 'the', mat: '.', '.': 'xxmaj', xxmaj: 'the' };
+  const successor: Record<string, string> = {
+    xxbos: 'the',
+    the: 'cat',
+    cat: 'sat',
+    sat: 'on',
+    on: 'the',
+    mat: '.',
+    '.': 'xxmaj',
+    xxmaj: 'the',
+  };
   const last = ITOS[history[history.length - 1]!]!;
   const next = successor[last] ?? 'mat';
   // Token scores also depend on the history length, as a recurrent state would.
@@ -46,7 +69,10 @@ function chainScores(history: readonly number[]): number[] {
 const tokenizer: GenerationTokenizer = {
   tokenize(text) {
     const words = text.split(/\s+/).filter((w) => w.length > 0);
-    return ['xxbos', ...words.flatMap((w) => (/^[A-Z][a-z]/.test(w) ? ['xxmaj', w.toLowerCase()] : [w.toLowerCase()]))];
+    return [
+      'xxbos',
+      ...words.flatMap((w) => (/^[A-Z][a-z]/.test(w) ? ['xxmaj', w.toLowerCase()] : [w.toLowerCase()])),
+    ];
   },
   detokenize(tokens) {
     const out: string[] = [];
@@ -112,20 +138,43 @@ describe('generate', () => {
 
   it("unit 'words' counts words of the printed text: punctuation and xxmaj are no words, the prompt does not count", async () => {
     const script = ['sat', '.', 'xxmaj', 'the', 'mat', '.', 'xxmaj', 'the', 'cat', 'sat'];
-    const scripted = (history: readonly number[]): number[] => ITOS.map((token) => (token === script[history.length - 4] ? 5 : 0));
-    const [three] = await generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 3, unit: 'words' });
+    const scripted = (history: readonly number[]): number[] =>
+      ITOS.map((token) => (token === script[history.length - 4] ? 5 : 0));
+    const [three] = await generate(
+      new FakeModel(scripted),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, words: 3, unit: 'words' },
+    );
     expect(three!.text).toBe('The cat sat. The mat.');
     expect(three!.tokens).toEqual(['sat', '.', 'xxmaj', 'the', 'mat', '.', 'xxmaj']); // stopped before `the`, the 4th word
-    const [tokens] = await generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 3 });
+    const [tokens] = await generate(
+      new FakeModel(scripted),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, words: 3 },
+    );
     expect(tokens!.tokens).toEqual(['sat', '.', 'xxmaj']);
     // A model lost in punctuation stops after MAX_TOKENS_PER_WORD (8) tokens a word.
     const dots = (): number[] => ITOS.map((token) => (token === '.' ? 5 : 0));
-    const [stuck] = await generate(new FakeModel(dots), tokenizer, { itos: ITOS }, { ...base, words: 2, unit: 'words' });
+    const [stuck] = await generate(
+      new FakeModel(dots),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, words: 2, unit: 'words' },
+    );
     expect(stuck!.tokens).toHaveLength(16);
     const streamed: string[] = [];
-    await generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 3, unit: 'words', onToken: (e) => streamed.push(e.token) });
+    await generate(
+      new FakeModel(scripted),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, words: 3, unit: 'words', onToken: (e) => streamed.push(e.token) },
+    );
     expect(streamed).toEqual(three!.tokens); // the token that would start a 4th word is never streamed
-    await expect(generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 0, unit: 'words' })).rejects.toMatchObject({ message: 'words must be an integer ≥ 1, got 0', hint: 'e.g. --words 40' });
+    await expect(
+      generate(new FakeModel(scripted), tokenizer, { itos: ITOS }, { ...base, words: 0, unit: 'words' }),
+    ).rejects.toMatchObject({ message: 'words must be an integer ≥ 1, got 0', hint: 'e.g. --words 40' });
   });
 
   it('draws samples from one stream: sample 0 is the same for any --samples', async () => {
@@ -142,23 +191,42 @@ describe('generate', () => {
   it('never samples xxunk with noUnk (the default), nor xxpad or xxfake', async () => {
     // A model that loves the tokens that must never appear.
     const scores = () => ITOS.map((t) => (['xxunk', 'xxpad', 'xxfake'].includes(t) ? 10 : 0));
-    const [result] = await generate(new FakeModel(scores), tokenizer, { itos: ITOS }, { ...base, temperature: 1, words: 200 });
+    const [result] = await generate(
+      new FakeModel(scores),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, temperature: 1, words: 200 },
+    );
     expect(result!.tokens.length).toBe(200);
     for (const banned of ['xxunk', 'xxpad', 'xxfake']) expect(result!.tokens).not.toContain(banned);
-    const [allowed] = await generate(new FakeModel(scores), tokenizer, { itos: ITOS }, { ...base, temperature: 1, words: 50, noUnk: false });
+    const [allowed] = await generate(
+      new FakeModel(scores),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, temperature: 1, words: 50, noUnk: false },
+    );
     expect(allowed!.tokens).toContain('xxunk');
     expect(allowed!.tokens).not.toContain('xxpad');
   });
 
   it('stops at the end of a document with stopAtEos, without the stop token', async () => {
-    const scores = (history: readonly number[]) => ITOS.map((t) => (t === (history.length >= 6 ? 'xxeos' : 'mat') ? 5 : 0));
-    const [stopped] = await generate(new FakeModel(scores), tokenizer, { itos: ITOS }, { ...base, words: 10, stopAtEos: true });
+    const scores = (history: readonly number[]) =>
+      ITOS.map((t) => (t === (history.length >= 6 ? 'xxeos' : 'mat') ? 5 : 0));
+    const [stopped] = await generate(
+      new FakeModel(scores),
+      tokenizer,
+      { itos: ITOS },
+      { ...base, words: 10, stopAtEos: true },
+    );
     expect(stopped!.tokens).toEqual(['mat', 'mat']);
     const [full] = await generate(new FakeModel(scores), tokenizer, { itos: ITOS }, { ...base, words: 10 });
     expect(full!.tokens.length).toBe(10);
     // A new document (xxbos) also ends the current one.
     const bos = () => ITOS.map((t) => (t === 'xxbos' ? 5 : 0));
-    expect((await generate(new FakeModel(bos), tokenizer, { itos: ITOS }, { ...base, stopAtEos: true }))[0]!.tokens).toEqual([]);
+    expect(
+      (await generate(new FakeModel(bos), tokenizer, { itos: ITOS }, { ...base, stopAtEos: true }))[0]!
+        .tokens,
+    ).toEqual([]);
   });
 
   it('starts from xxbos alone when the prompt is empty', async () => {
@@ -183,7 +251,12 @@ describe('generate', () => {
       return ITOS.map((t) => (t === (before[last] ?? 'mat') ? 5 : 0));
     };
     const model = new FakeModel(scores);
-    const [result] = await generate(model, tokenizer, { itos: ITOS }, { ...base, prompt: 'the cat', words: 3, backwards: true });
+    const [result] = await generate(
+      model,
+      tokenizer,
+      { itos: ITOS },
+      { ...base, prompt: 'the cat', words: 3, backwards: true },
+    );
     // Fed reversed, without the leading xxbos (the prompt is not the document's start).
     expect(model.calls[0]).toEqual([id('cat'), id('the')]);
     expect(result!.tokens).toEqual(['cat', 'sat', 'on']);
@@ -193,13 +266,18 @@ describe('generate', () => {
 
   it('streams each token with the text so far in reading order', async () => {
     const events: string[] = [];
-    await generate(new FakeModel(chainScores), tokenizer, { itos: ITOS }, {
-      ...base,
-      words: 2,
-      samples: 2,
-      onToken: (e) => events.push(`${e.sample}:${e.token}:${e.readingOrder.join(' ')}`),
-      onSample: (result, sample) => events.push(`done ${sample}: ${result.text}`),
-    });
+    await generate(
+      new FakeModel(chainScores),
+      tokenizer,
+      { itos: ITOS },
+      {
+        ...base,
+        words: 2,
+        samples: 2,
+        onToken: (e) => events.push(`${e.sample}:${e.token}:${e.readingOrder.join(' ')}`),
+        onSample: (result, sample) => events.push(`done ${sample}: ${result.text}`),
+      },
+    );
     expect(events).toEqual([
       '0:sat:xxbos xxmaj the cat sat',
       '0:on:xxbos xxmaj the cat sat on',
@@ -213,12 +291,17 @@ describe('generate', () => {
   it('warns once when min-p had to be skipped', async () => {
     const warnings: string[] = [];
     const flat = () => ITOS.map(() => 0);
-    await generate(new FakeModel(flat), tokenizer, { itos: ITOS }, {
-      ...base,
-      temperature: 1,
-      minP: 0.5,
-      onWarning: (w) => warnings.push(w),
-    });
+    await generate(
+      new FakeModel(flat),
+      tokenizer,
+      { itos: ITOS },
+      {
+        ...base,
+        temperature: 1,
+        minP: 0.5,
+        onWarning: (w) => warnings.push(w),
+      },
+    );
     expect(warnings.length).toBe(1);
     expect(warnings[0]).toMatch(/min-p 0.5 left no token at 5 step/);
   });
@@ -235,7 +318,9 @@ describe('generate', () => {
   ];
   it.each(bad)('rejects %o as a usage error before touching the model', async (override, message) => {
     const model = new FakeModel(chainScores);
-    const error = await generate(model, tokenizer, { itos: ITOS }, { ...base, ...override }).catch((e: unknown) => e);
+    const error = await generate(model, tokenizer, { itos: ITOS }, { ...base, ...override }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UlmfitError);
     expect((error as UlmfitError).exitCode).toBe(2);
     expect((error as UlmfitError).message).toMatch(message);

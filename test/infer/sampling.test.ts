@@ -81,7 +81,7 @@ describe('seeded sampling', () => {
     expect(counts[2]! / n).toBeCloseTo(0.2, 1);
   });
 
-  it("applies temperature as fastai does: p^(1/T), renormalized", () => {
+  it('applies temperature as fastai does: p^(1/T), renormalized', () => {
     const d = tokenDistribution(logitsOf([0.5, 0.3, 0.2]), { temperature: 0.5 });
     const raw = [0.25, 0.09, 0.04];
     const sum = raw.reduce((a, b) => a + b, 0);
@@ -169,7 +169,11 @@ describe('banned ids', () => {
 
   it('still count in the temperature-1 probabilities that min-p sees (as fastai)', () => {
     // p = softmax([ln 0.8, ln 0.1, ln 0.06, ln 0.04]); banning 0 leaves 0.1, 0.06, 0.04.
-    const d = tokenDistribution(logitsOf([0.8, 0.1, 0.06, 0.04]), { temperature: 1, bannedIds: [0], minP: 0.05 });
+    const d = tokenDistribution(logitsOf([0.8, 0.1, 0.06, 0.04]), {
+      temperature: 1,
+      bannedIds: [0],
+      minP: 0.05,
+    });
     expect(Array.from(d.ids)).toEqual([1, 2]);
     expect(d.probs[0]).toBeCloseTo(0.1 / 0.16, 6);
   });
@@ -180,10 +184,12 @@ describe('banned ids', () => {
   });
 
   it('reject ids outside the vocabulary and a vocabulary with nothing allowed', () => {
-    expect(() => sampleToken(Float32Array.of(1, 2), { temperature: 1, bannedIds: [2] }, new Rng(1))).toThrow(RangeError);
-    expect(() => sampleToken(Float32Array.of(1, 2), { temperature: 1, bannedIds: [0, 1] }, new Rng(1))).toThrow(
-      /every token/,
+    expect(() => sampleToken(Float32Array.of(1, 2), { temperature: 1, bannedIds: [2] }, new Rng(1))).toThrow(
+      RangeError,
     );
+    expect(() =>
+      sampleToken(Float32Array.of(1, 2), { temperature: 1, bannedIds: [0, 1] }, new Rng(1)),
+    ).toThrow(/every token/);
   });
 });
 

@@ -27,11 +27,18 @@ export interface TinyClassifierOptions {
 export function writeTinyClassifier(dir: string, options: TinyClassifierOptions = {}): void {
   const settings = defaultTokenizerSettings();
   const counts = new Map<string, number>();
-  const text = ['the a of and to in it was on with for as at by this that .', ...Object.values(CLASS_WORDS).map((w) => w.join(' '))].join(' ');
+  const text = [
+    'the a of and to in it was on with for as at by this that .',
+    ...Object.values(CLASS_WORDS).map((w) => w.join(' ')),
+  ].join(' ');
   countTokens(counts, createWordTokenizer(settings).tokenize(text));
   const vocab = Vocab.build(counts, { minFreq: 1 });
   const labels = options.labels ?? ['animal', 'plant', 'vehicle'];
-  const model = new TextClassifier(vocab.size, labels.length, TINY_CLAS_CONFIG, { seed: options.seed ?? 7, bptt: 4, maxLen: 64 });
+  const model = new TextClassifier(vocab.size, labels.length, TINY_CLAS_CONFIG, {
+    seed: options.seed ?? 7,
+    bptt: 4,
+    maxLen: 64,
+  });
   for (const layer of model.head.layers) {
     const n = layer.batchNorm.features;
     layer.batchNorm.runningMean.assign(tf.randomUniform([n], -0.1, 0.1, 'float32', options.seed ?? 7));

@@ -35,7 +35,10 @@ export interface TinyLmOptions {
 }
 
 /** Builds the tiny LM and writes it to `dir`; returns the document's tokens and the vocab. */
-export function writeTinyLm(dir: string, options: TinyLmOptions = {}): { tokens: string[]; itos: readonly string[] } {
+export function writeTinyLm(
+  dir: string,
+  options: TinyLmOptions = {},
+): { tokens: string[]; itos: readonly string[] } {
   const settings = defaultTokenizerSettings();
   const tokens = createWordTokenizer(settings).tokenize(TINY_TEXT);
   const counts = new Map<string, number>();
@@ -48,7 +51,11 @@ export function writeTinyLm(dir: string, options: TinyLmOptions = {}): { tokens:
   }
   lm.dispose();
   writeModelDir(dir, {
-    meta: { kind: options.kind ?? 'lm', arch: { name: 'awd_lstm', ...TINY_CONFIG }, backwards: options.backwards ?? false },
+    meta: {
+      kind: options.kind ?? 'lm',
+      arch: { name: 'awd_lstm', ...TINY_CONFIG },
+      backwards: options.backwards ?? false,
+    },
     weights,
     vocab: [...vocab.itos],
     tokenizer: settings as unknown as Record<string, unknown>,

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,10 +53,24 @@ function lmWeights(vocab: number, emb = 2, fill = 0.5): TensorMap {
 function contents(overrides: Partial<ModelDirContents> = {}): ModelDirContents {
   const vocab = overrides.vocab ?? ['xxunk', 'xxpad', 'the', 'cat'];
   return {
-    meta: { kind: 'lm', arch: {
-      name: 'awd_lstm', emb_sz: 2, n_hid: 2, n_layers: 1, pad_token: 1,
-      hidden_p: 0.15, input_p: 0.25, embed_p: 0.02, weight_p: 0.2, output_p: 0.1, tie_weights: true, out_bias: true,
-    }, backwards: false },
+    meta: {
+      kind: 'lm',
+      arch: {
+        name: 'awd_lstm',
+        emb_sz: 2,
+        n_hid: 2,
+        n_layers: 1,
+        pad_token: 1,
+        hidden_p: 0.15,
+        input_p: 0.25,
+        embed_p: 0.02,
+        weight_p: 0.2,
+        output_p: 0.1,
+        tie_weights: true,
+        out_bias: true,
+      },
+      backwards: false,
+    },
     weights: lmWeights(vocab.length),
     vocab,
     tokenizer: { kind: 'word', rules: true, lang: 'en' },
@@ -59,24 +81,51 @@ function contents(overrides: Partial<ModelDirContents> = {}): ModelDirContents {
 describe('model directories', () => {
   it('writes and reads back every file, with hashes in meta.json', () => {
     const dir = join(root, 'lm');
-    const meta = writeModelDir(dir, contents({ spmModel: Uint8Array.from([1, 2, 3]), meta: { ...contents().meta, training: { seed: 42 } } }));
-    expect(meta).toMatchObject({ format: 'ulmfit', version: 1, kind: 'lm', backwards: false, training: { seed: 42 } });
+    const meta = writeModelDir(
+      dir,
+      contents({
+        spmModel: Uint8Array.from([1, 2, 3]),
+        meta: { ...contents().meta, training: { seed: 42 } },
+      }),
+    );
+    expect(meta).toMatchObject({
+      format: 'ulmfit',
+      version: 1,
+      kind: 'lm',
+      backwards: false,
+      training: { seed: 42 },
+    });
     expect(meta.vocab).toEqual({ size: 4, sha256: vocabSha256(['xxunk', 'xxpad', 'the', 'cat']) });
     expect(meta.tokenizer.kind).toBe('word');
     expect(meta.created_by).toMatch(/^ulmfit \d/);
-    expect(readdirSync(dir).sort()).toEqual(['meta.json', 'spm.model', 'tokenizer.json', 'vocab.json', 'weights.safetensors']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'meta.json',
+      'spm.model',
+      'tokenizer.json',
+      'vocab.json',
+      'weights.safetensors',
+    ]);
     const loaded = readModelDir(dir, { kind: ['lm'] });
     expect(loaded.meta).toEqual(meta);
     expect(loaded.vocab).toEqual(['xxunk', 'xxpad', 'the', 'cat']);
     expect(loaded.tokenizer).toEqual({ kind: 'word', rules: true, lang: 'en' });
     expect(Array.from(loaded.spmModel!)).toEqual([1, 2, 3]);
-    expect([...loaded.weights.keys()]).toEqual(['0.encoder.weight', '0.rnns.0.weight_hh_l0_raw', '1.decoder.bias']);
-    expect(Array.from(loaded.weights.get('1.decoder.bias')!.data as Float32Array)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect([...loaded.weights.keys()]).toEqual([
+      '0.encoder.weight',
+      '0.rnns.0.weight_hh_l0_raw',
+      '1.decoder.bias',
+    ]);
+    expect(Array.from(loaded.weights.get('1.decoder.bias')!.data as Float32Array)).toEqual([
+      0.5, 0.5, 0.5, 0.5,
+    ]);
   });
 
   it('writes labels for a classifier and checks them on read', () => {
     const dir = join(root, 'clas');
-    writeModelDir(dir, contents({ meta: { ...contents().meta, kind: 'classifier' }, labels: ['neg', 'pos'] }));
+    writeModelDir(
+      dir,
+      contents({ meta: { ...contents().meta, kind: 'classifier' }, labels: ['neg', 'pos'] }),
+    );
     expect(readModelDir(dir).labels).toEqual(['neg', 'pos']);
     writeFileSync(join(dir, 'labels.json'), '["pos","neg"]');
     expect(errorOf(() => readModelDir(dir)).message).toMatch(/labels.json does not match meta.json/);
@@ -148,22 +197,70 @@ describe('model directories', () => {
 
   describe('validation names the directory, the file and the fix', () => {
     const cases: [string, (dir: string) => void, RegExp][] = [
-      ['meta.json missing', (d) => rmSync(join(d, 'meta.json')), /has no meta.json: not an ulmfit model directory/],
+      [
+        'meta.json missing',
+        (d) => rmSync(join(d, 'meta.json')),
+        /has no meta.json: not an ulmfit model directory/,
+      ],
       ['meta.json not JSON', (d) => writeFileSync(join(d, 'meta.json'), '{'), /meta.json is not valid JSON/],
       ['wrong format', (d) => editMeta(d, (m) => (m.format = 'keras')), /format is not 'ulmfit'/],
       ['newer version', (d) => editMeta(d, (m) => (m.version = 99)), /newer ulmfit \(model format 99/],
-      ['unknown kind', (d) => editMeta(d, (m) => (m.kind = 'gan')), /field 'kind' should be one of "lm", "encoder", "classifier"/],
-      ['arch without emb_sz', (d) => editMeta(d, (m) => delete (m.arch as Record<string, unknown>).emb_sz), /field 'arch.emb_sz' should be number but is missing/],
-      ['arch without tie_weights', (d) => editMeta(d, (m) => delete (m.arch as Record<string, unknown>).tie_weights), /field 'arch.tie_weights' should be boolean but is missing/],
-      ['vocab edited', (d) => writeFileSync(join(d, 'vocab.json'), '["xxunk","xxpad","the","dog"]'), /vocab.json \(4 tokens\) does not match meta.json/],
-      ['vocab not strings', (d) => writeFileSync(join(d, 'vocab.json'), '[1,2]'), /vocab.json is not a list of strings/],
-      ['tokenizer edited', (d) => writeFileSync(join(d, 'tokenizer.json'), '{"kind":"subword"}'), /tokenizer.json does not match meta.json/],
+      [
+        'unknown kind',
+        (d) => editMeta(d, (m) => (m.kind = 'gan')),
+        /field 'kind' should be one of "lm", "encoder", "classifier"/,
+      ],
+      [
+        'arch without emb_sz',
+        (d) => editMeta(d, (m) => delete (m.arch as Record<string, unknown>).emb_sz),
+        /field 'arch.emb_sz' should be number but is missing/,
+      ],
+      [
+        'arch without tie_weights',
+        (d) => editMeta(d, (m) => delete (m.arch as Record<string, unknown>).tie_weights),
+        /field 'arch.tie_weights' should be boolean but is missing/,
+      ],
+      [
+        'vocab edited',
+        (d) => writeFileSync(join(d, 'vocab.json'), '["xxunk","xxpad","the","dog"]'),
+        /vocab.json \(4 tokens\) does not match meta.json/,
+      ],
+      [
+        'vocab not strings',
+        (d) => writeFileSync(join(d, 'vocab.json'), '[1,2]'),
+        /vocab.json is not a list of strings/,
+      ],
+      [
+        'tokenizer edited',
+        (d) => writeFileSync(join(d, 'tokenizer.json'), '{"kind":"subword"}'),
+        /tokenizer.json does not match meta.json/,
+      ],
       ['tokenizer missing', (d) => rmSync(join(d, 'tokenizer.json')), /tokenizer.json is missing/],
       ['weights missing', (d) => rmSync(join(d, 'weights.safetensors')), /weights.safetensors is missing/],
-      ['weights truncated', (d) => writeFileSync(join(d, 'weights.safetensors'), readFileSync(join(d, 'weights.safetensors')).subarray(0, 40)), /not a valid safetensors file/],
-      ['spm.model edited', (d) => writeFileSync(join(d, 'spm.model'), 'x'), /spm.model does not match meta.json/],
-      ['emb width disagrees', (d) => editMeta(d, (m) => ((m.arch as Record<string, unknown>).emb_sz = 3)), /0.encoder.weight is \[4, 2\] but meta.json says vocab 4 × emb 3/],
-      ['layer count disagrees', (d) => editMeta(d, (m) => ((m.arch as Record<string, unknown>).n_layers = 3)), /1 LSTM layers but meta.json says 3/],
+      [
+        'weights truncated',
+        (d) =>
+          writeFileSync(
+            join(d, 'weights.safetensors'),
+            readFileSync(join(d, 'weights.safetensors')).subarray(0, 40),
+          ),
+        /not a valid safetensors file/,
+      ],
+      [
+        'spm.model edited',
+        (d) => writeFileSync(join(d, 'spm.model'), 'x'),
+        /spm.model does not match meta.json/,
+      ],
+      [
+        'emb width disagrees',
+        (d) => editMeta(d, (m) => ((m.arch as Record<string, unknown>).emb_sz = 3)),
+        /0.encoder.weight is \[4, 2\] but meta.json says vocab 4 × emb 3/,
+      ],
+      [
+        'layer count disagrees',
+        (d) => editMeta(d, (m) => ((m.arch as Record<string, unknown>).n_layers = 3)),
+        /1 LSTM layers but meta.json says 3/,
+      ],
     ];
     it.each(cases)('%s', (_what, damage, pattern) => {
       const dir = join(root, 'lm');
@@ -209,11 +306,22 @@ describe('run directories', () => {
     writeModelDir(join(run, 'model-best'), contents());
     expect(resolveModelDir(run)).toBe(join(run, 'model-best'));
     expect(resolveModelDir(run, { prefer: 'encoder' })).toBe(join(run, 'model-best'));
-    writeModelDir(join(run, 'encoder'), contents({ meta: { ...contents().meta, kind: 'encoder' }, weights: new Map([['0.encoder.weight', f32([4, 2], 1)], ['0.rnns.0.weight_hh_l0_raw', f32([8, 2], 1)]]) }));
+    writeModelDir(
+      join(run, 'encoder'),
+      contents({
+        meta: { ...contents().meta, kind: 'encoder' },
+        weights: new Map([
+          ['0.encoder.weight', f32([4, 2], 1)],
+          ['0.rnns.0.weight_hh_l0_raw', f32([8, 2], 1)],
+        ]),
+      }),
+    );
     expect(resolveModelDir(run, { prefer: 'encoder' })).toBe(join(run, 'encoder'));
     expect(resolveModelDir(run)).toBe(join(run, 'model-best'));
     expect(resolveModelDir(join(run, 'model-last'))).toBe(join(run, 'model-last'));
-    expect(readModelDir(resolveModelDir(run, { prefer: 'encoder' }), { kind: ['encoder'] }).meta.kind).toBe('encoder');
+    expect(readModelDir(resolveModelDir(run, { prefer: 'encoder' }), { kind: ['encoder'] }).meta.kind).toBe(
+      'encoder',
+    );
   });
 
   it('finds an encoder inside a model directory', () => {
@@ -262,7 +370,10 @@ describe('run directories', () => {
     expect(readMetrics(run)).toEqual([]);
     appendMetrics(run, { epoch: 0, train_loss: 2.5 });
     appendMetrics(run, { epoch: 1, train_loss: 2.1 });
-    writeFileSync(join(run, 'metrics.jsonl'), readFileSync(join(run, 'metrics.jsonl'), 'utf8') + '{"epoch": 2, "tra');
+    writeFileSync(
+      join(run, 'metrics.jsonl'),
+      readFileSync(join(run, 'metrics.jsonl'), 'utf8') + '{"epoch": 2, "tra',
+    );
     expect(readMetrics(run)).toEqual([
       { epoch: 0, train_loss: 2.5 },
       { epoch: 1, train_loss: 2.1 },
@@ -283,8 +394,20 @@ describe('run directories', () => {
     writeCheckpointDir(dir, { tensors, state: { epoch: 3, rng: [1, 2, 3, 4] } });
     const back = readCheckpointDir(dir);
     expect(back.state).toEqual({ epoch: 3, rng: [1, 2, 3, 4] });
-    expect(Array.from(back.tensors.get('opt.0.exp_avg')!.data as Float32Array)).toEqual([0.25, 0.25, 0.25, 0.25]);
-    expect(() => writeCheckpointDir(dir, { tensors, state: { epoch: 4 } }, { onStage: () => { throw new Error('crash'); } })).toThrow('crash');
+    expect(Array.from(back.tensors.get('opt.0.exp_avg')!.data as Float32Array)).toEqual([
+      0.25, 0.25, 0.25, 0.25,
+    ]);
+    expect(() =>
+      writeCheckpointDir(
+        dir,
+        { tensors, state: { epoch: 4 } },
+        {
+          onStage: () => {
+            throw new Error('crash');
+          },
+        },
+      ),
+    ).toThrow('crash');
     expect(readCheckpointDir(dir).state).toEqual({ epoch: 3, rng: [1, 2, 3, 4] });
     expect(errorOf(() => readCheckpointDir(join(root, 'none'))).code).toBe('E_CHECKPOINT');
   });

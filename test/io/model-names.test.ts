@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelDir } from '../../src/io/artifact.js';
-import { knownModels, looksLikeName, nearestName, PACKAGE_ROOT, resolveModelRef, SHIPPED_MODELS } from '../../src/io/model-names.js';
+import {
+  knownModels,
+  looksLikeName,
+  nearestName,
+  PACKAGE_ROOT,
+  resolveModelRef,
+  SHIPPED_MODELS,
+} from '../../src/io/model-names.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { errorOf } from '../support/errors.js';
 
@@ -35,12 +42,27 @@ describe('model names', () => {
     const env = { ULMFIT_MODELS_DIR: [modelsA, '', modelsB].join(delimiter) };
     const known = knownModels({ env, shipped: fakeShipped, packageRoot: join(root, 'pkg'), pulled: [] });
     expect(known.map((m) => m.name)).toEqual(['en', 'run', 'tiny']);
-    expect(known.find((m) => m.name === 'tiny')).toEqual({ name: 'tiny', dir: join(modelsA, 'tiny'), source: 'env', installed: true });
+    expect(known.find((m) => m.name === 'tiny')).toEqual({
+      name: 'tiny',
+      dir: join(modelsA, 'tiny'),
+      source: 'env',
+      installed: true,
+    });
     expect(known.find((m) => m.name === 'en')!.dir).toBe(join(modelsB, 'en')); // the env folder shadows the shipped one
     const plain = knownModels({ env: {}, shipped: fakeShipped, packageRoot: join(root, 'pkg'), pulled: [] });
-    expect(plain).toEqual([{ name: 'en', dir: join(root, 'pkg', 'models/en'), source: 'package', installed: false, description: 'general English' }]);
+    expect(plain).toEqual([
+      {
+        name: 'en',
+        dir: join(root, 'pkg', 'models/en'),
+        source: 'package',
+        installed: false,
+        description: 'general English',
+      },
+    ]);
     // a missing $ULMFIT_MODELS_DIR directory adds nothing and breaks nothing
-    expect(knownModels({ env: { ULMFIT_MODELS_DIR: join(root, 'absent') }, shipped: [], pulled: [] })).toEqual([]);
+    expect(
+      knownModels({ env: { ULMFIT_MODELS_DIR: join(root, 'absent') }, shipped: [], pulled: [] }),
+    ).toEqual([]);
   });
 
   it('resolves a name to its directory, and an existing path before any name', () => {
@@ -57,7 +79,9 @@ describe('model names', () => {
   });
 
   it('says in one line that a known model is not installed, and where it would be', () => {
-    const err = errorOf(() => resolveModelRef('en', { env: {}, shipped: fakeShipped, packageRoot: join(root, 'pkg') }));
+    const err = errorOf(() =>
+      resolveModelRef('en', { env: {}, shipped: fakeShipped, packageRoot: join(root, 'pkg') }),
+    );
     expect(err.code).toBe('E_INPUT_MISSING');
     expect(err.message).toBe(`model 'en' is not installed at ${join(root, 'pkg', 'models/en')}`);
     expect(err.toLine()).not.toContain('\n');
@@ -65,18 +89,24 @@ describe('model names', () => {
 
   it('names the known models for an unknown name, with the nearest one', () => {
     const env = { ULMFIT_MODELS_DIR: modelsA };
-    const typo = errorOf(() => resolveModelRef('tinny', { env, shipped: fakeShipped, packageRoot: root, pulled: [] }));
+    const typo = errorOf(() =>
+      resolveModelRef('tinny', { env, shipped: fakeShipped, packageRoot: root, pulled: [] }),
+    );
     expect(typo.code).toBe('E_INPUT_MISSING');
     expect(typo.exitCode).toBe(1);
     expect(typo.toLine()).toBe(
       "error [E_INPUT_MISSING]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'? " +
         "(known model names: en, run, tiny (ulmfit models lists them); or pass a model directory's path)",
     );
-    const far = errorOf(() => resolveModelRef('wikitext', { env, shipped: fakeShipped, packageRoot: root, pulled: [] }));
+    const far = errorOf(() =>
+      resolveModelRef('wikitext', { env, shipped: fakeShipped, packageRoot: root, pulled: [] }),
+    );
     expect(far.message).not.toContain('did you mean');
     expect(far.hint).toContain('en, run, tiny');
     // a path that does not exist keeps the path message, and still names the models
-    const path = errorOf(() => resolveModelRef(join(root, 'nowhere', 'model-best'), { env, shipped: [], pulled: [] }));
+    const path = errorOf(() =>
+      resolveModelRef(join(root, 'nowhere', 'model-best'), { env, shipped: [], pulled: [] }),
+    );
     expect(path.message).toBe(`no model or run directory at ${join(root, 'nowhere', 'model-best')}`);
     expect(path.hint).toContain('known: run, tiny');
   });
@@ -99,7 +129,9 @@ describe('model names', () => {
     else expect(() => resolveModelRef('en', { env: {} })).toThrow(/^model 'en' is not installed at /);
     expect(known.find((m) => m.name === 'brown-lm')).toMatchObject({ installed: true, source: 'package' });
     // and the pullable models (ulmfit pull), listed before they are pulled
-    const pulled = knownModels({ env: { ULMFIT_HOME: join(root, 'home') } }).filter((m) => m.source === 'cache');
+    const pulled = knownModels({ env: { ULMFIT_HOME: join(root, 'home') } }).filter(
+      (m) => m.source === 'cache',
+    );
     expect(pulled.map((m) => [m.name, m.dir, m.installed])).toEqual([
       ['wt103', join(root, 'home', 'models', 'wt103-fwd'), false],
       ['wt103-bwd', join(root, 'home', 'models', 'wt103-bwd'), false],

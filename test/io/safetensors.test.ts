@@ -4,14 +4,25 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, readSafetensorsHeader, serializeSafetensors } from '../../src/io/safetensors.js';
 import {
-  countFloat16Overflows, floatToHalf, halfToFloat, narrowToFloat16, toFloat16, toFloat32, widenFloat16, type RawTensor, type TensorMap,
+  countFloat16Overflows,
+  floatToHalf,
+  halfToFloat,
+  narrowToFloat16,
+  toFloat16,
+  toFloat32,
+  widenFloat16,
+  type RawTensor,
+  type TensorMap,
 } from '../../src/io/tensors.js';
 import { Rng } from '../../src/random.js';
 import { errorOf } from '../support/errors.js';
 
 const sample = (): TensorMap =>
   new Map<string, RawTensor>([
-    ['b.weight', { dtype: 'float32', shape: [2, 3], data: Float32Array.from([1.5, -0, NaN, Infinity, 1e-45, -3]) }],
+    [
+      'b.weight',
+      { dtype: 'float32', shape: [2, 3], data: Float32Array.from([1.5, -0, NaN, Infinity, 1e-45, -3]) },
+    ],
     ['a.half', { dtype: 'float16', shape: [3], data: Uint16Array.from([0x3c00, 0x7bff, 0x0001]) }],
     ['ids', { dtype: 'int32', shape: [1, 2], data: Int32Array.from([-2147483648, 2147483647]) }],
     ['big', { dtype: 'int64', shape: [2], data: BigInt64Array.from([-(2n ** 62n), 2n ** 40n]) }],
@@ -19,7 +30,8 @@ const sample = (): TensorMap =>
     ['empty', { dtype: 'int32', shape: [0], data: new Int32Array(0) }],
   ]);
 
-const bytesOf = (t: RawTensor): number[] => Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+const bytesOf = (t: RawTensor): number[] =>
+  Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 
 /** A file with a hand-made header (for malformed inputs). */
 function withHeader(header: unknown, dataBytes: number): Uint8Array {
@@ -77,11 +89,28 @@ describe('safetensors', () => {
   it.each([
     ['shorter than 8 bytes', new Uint8Array(4), /shorter than its 8-byte header/],
     ['a header longer than the file', withHeader({}, 0).subarray(0, 9), /does not fit/],
-    ['a header that is not JSON', (() => { const b = withHeader({}, 0); b[8] = 0x7b; b[9] = 0x7b; return b; })(), /not JSON/],
-    ['an unknown dtype', withHeader({ x: { dtype: 'BF16', shape: [1], data_offsets: [0, 2] } }, 2), /dtype "BF16"/],
+    [
+      'a header that is not JSON',
+      (() => {
+        const b = withHeader({}, 0);
+        b[8] = 0x7b;
+        b[9] = 0x7b;
+        return b;
+      })(),
+      /not JSON/,
+    ],
+    [
+      'an unknown dtype',
+      withHeader({ x: { dtype: 'BF16', shape: [1], data_offsets: [0, 2] } }, 2),
+      /dtype "BF16"/,
+    ],
     ['a size mismatch', withHeader({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, 4), /needs 8/],
     ['a hole', withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), /holes or overlaps/],
-    ['trailing bytes', withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8), /trailing bytes/],
+    [
+      'trailing bytes',
+      withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8),
+      /trailing bytes/,
+    ],
   ])('rejects %s', (_what, bytes, pattern) => {
     const err = errorOf(() => parseSafetensors(bytes, 'w.safetensors'));
     expect(err.code).toBe('E_CHECKPOINT');
@@ -100,7 +129,9 @@ describe('float16 conversion', () => {
     const wrong: number[] = [];
     for (let bits = 0; bits < 0x10000; bits++) {
       const value = halfToFloat(bits);
-      const ok = Number.isNaN(value) ? Number.isNaN(halfToFloat(floatToHalf(value))) : floatToHalf(value) === bits;
+      const ok = Number.isNaN(value)
+        ? Number.isNaN(halfToFloat(floatToHalf(value)))
+        : floatToHalf(value) === bits;
       if (!ok) wrong.push(bits);
     }
     expect(wrong).toEqual([]);
@@ -139,15 +170,38 @@ describe('float16 weights (toFloat16 and widening)', () => {
   });
 
   it('agrees with floatToHalf value by value and rounds to nearest even', () => {
-    const values = Float32Array.from([1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -25, 1.5 * 2 ** -25, 0.1, -123.456, 65504, 3e-8]);
+    const values = Float32Array.from([
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      2 ** -25,
+      1.5 * 2 ** -25,
+      0.1,
+      -123.456,
+      65504,
+      3e-8,
+    ]);
     expect(Array.from(toFloat16(values))).toEqual(Array.from(values, floatToHalf));
     expect(Array.from(toFloat16(values.subarray(1, 3)))).toEqual([0x3c02, 0]); // a view at an offset
   });
 
   it('maps the special values: ±0, subnormals, ±Inf, NaN, overflow', () => {
-    const values = Float32Array.from([0, -0, 2 ** -24, -(2 ** -24), 2 ** -14 - 2 ** -24, Infinity, -Infinity, NaN, 65520, -1e6, 1e-45]);
+    const values = Float32Array.from([
+      0,
+      -0,
+      2 ** -24,
+      -(2 ** -24),
+      2 ** -14 - 2 ** -24,
+      Infinity,
+      -Infinity,
+      NaN,
+      65520,
+      -1e6,
+      1e-45,
+    ]);
     const half = toFloat16(values);
-    expect(Array.from(half)).toEqual([0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x7c00, 0xfc00, 0x7e00, 0x7c00, 0xfc00, 0x0000]);
+    expect(Array.from(half)).toEqual([
+      0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x7c00, 0xfc00, 0x7e00, 0x7c00, 0xfc00, 0x0000,
+    ]);
     const back = toFloat32({ dtype: 'float16', shape: [half.length], data: half });
     expect(Object.is(back[1], -0)).toBe(true);
     expect(back[2]).toBe(2 ** -24);
@@ -173,7 +227,11 @@ describe('float16 weights (toFloat16 and widening)', () => {
     const halved = narrowToFloat16(new Map([...mixed].filter(([name]) => name === 'b')));
     const file = new Map([...mixed, ...halved]);
     const bytes = serializeSafetensors(file);
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)))));
+    const header = JSON.parse(
+      new TextDecoder().decode(
+        bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))),
+      ),
+    );
     expect([header.a.dtype, header.b.dtype, header.ids.dtype]).toEqual(['F32', 'F16', 'I32']);
 
     const raw = parseSafetensors(bytes).tensors;
@@ -184,7 +242,12 @@ describe('float16 weights (toFloat16 and widening)', () => {
     const b = widened.get('b')!;
     expect(b.dtype).toBe('float32');
     expect(b.shape).toEqual([2, 2]);
-    expect(Array.from(b.data as Float32Array)).toEqual([1, Math.fround(halfToFloat(floatToHalf(-0.333))), 1000, 2 ** -20]);
+    expect(Array.from(b.data as Float32Array)).toEqual([
+      1,
+      Math.fround(halfToFloat(floatToHalf(-0.333))),
+      1000,
+      2 ** -20,
+    ]);
     expect(Array.from(widened.get('a')!.data as Float32Array)).toEqual(Array.from(f32));
 
     const dir = mkdtempSync(join(tmpdir(), 'ulmfit-f16-'));

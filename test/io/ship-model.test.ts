@@ -73,7 +73,9 @@ describe('shipModelDir', () => {
     shipModelDir(join(root, 'lm'), once);
     const again = shipModelDir(once, twice);
     expect(again.maxRelativeError).toBe(0);
-    expect(readFileSync(join(twice, 'weights.safetensors'))).toEqual(readFileSync(join(once, 'weights.safetensors')));
+    expect(readFileSync(join(twice, 'weights.safetensors'))).toEqual(
+      readFileSync(join(once, 'weights.safetensors')),
+    );
     expect(readModelDir(twice).meta.description).toBeUndefined();
   });
 
@@ -93,7 +95,12 @@ describe('shipModelDir', () => {
     data[0] = 1e5;
     weights.set(name, { dtype: 'float32', shape: tensor.shape, data });
     const { meta } = loaded;
-    writeModelDir(join(root, 'huge'), { meta: { kind: meta.kind, arch: meta.arch, backwards: meta.backwards }, weights, vocab: loaded.vocab, tokenizer: loaded.tokenizer });
+    writeModelDir(join(root, 'huge'), {
+      meta: { kind: meta.kind, arch: meta.arch, backwards: meta.backwards },
+      weights,
+      vocab: loaded.vocab,
+      tokenizer: loaded.tokenizer,
+    });
     let error: unknown;
     try {
       shipModelDir(join(root, 'huge'), join(root, 'huge-shipped'));

@@ -5,10 +5,29 @@ describe('lineChart', () => {
   it('draws one path per series with finite points, a legend for several, markers and escaped text', () => {
     const chart = lineChart({
       series: [
-        { name: 'train', points: [[1, 2], [2, 1.5], [3, Number.NaN]], color: 'steelblue', dots: true },
-        { name: 'valid <b>', points: [[1, 2.2], [2, 1.9]], color: 'darkorange' },
+        {
+          name: 'train',
+          points: [
+            [1, 2],
+            [2, 1.5],
+            [3, Number.NaN],
+          ],
+          color: 'steelblue',
+          dots: true,
+        },
+        {
+          name: 'valid <b>',
+          points: [
+            [1, 2.2],
+            [2, 1.9],
+          ],
+          color: 'darkorange',
+        },
       ],
-      xLabel: 'epoch', yLabel: 'loss & more', integerX: true, markers: [{ x: 1.5, label: 'stage 2', color: 'gray' }],
+      xLabel: 'epoch',
+      yLabel: 'loss & more',
+      integerX: true,
+      markers: [{ x: 1.5, label: 'stage 2', color: 'gray' }],
     });
     expect(chart.match(/<path /g)).toHaveLength(2);
     expect(chart.match(/<circle /g)).toHaveLength(2); // the NaN point is left out
@@ -20,11 +39,32 @@ describe('lineChart', () => {
   });
 
   it('log-scale x gets ticks at powers of ten; one series has no legend; nothing finite says so', () => {
-    const chart = lineChart({ series: [{ name: 'loss', points: [[1e-5, 3], [1e-3, 2], [1e-1, 4]], color: 'blue' }], xLabel: 'lr', yLabel: 'loss', logX: true });
+    const chart = lineChart({
+      series: [
+        {
+          name: 'loss',
+          points: [
+            [1e-5, 3],
+            [1e-3, 2],
+            [1e-1, 4],
+          ],
+          color: 'blue',
+        },
+      ],
+      xLabel: 'lr',
+      yLabel: 'loss',
+      logX: true,
+    });
     expect(chart).toContain('>1e-5<');
     expect(chart).toContain('>1e-1<');
     expect(chart).not.toContain('>loss</text>\n<line'); // no legend entry
-    expect(lineChart({ series: [{ name: 'x', points: [[1, Number.NaN]], color: 'red' }], xLabel: 'a', yLabel: 'b' })).toContain('no finite values');
+    expect(
+      lineChart({
+        series: [{ name: 'x', points: [[1, Number.NaN]], color: 'red' }],
+        xLabel: 'a',
+        yLabel: 'b',
+      }),
+    ).toContain('no finite values');
   });
 
   it('svgDocument wraps panels in one file on white', () => {

@@ -16,7 +16,12 @@ import { errorOf } from '../support/errors.js';
 const dir = join(import.meta.dirname, '../../fixtures/torch');
 const read = (name: string): Uint8Array => readFileSync(join(dir, name));
 
-type Expected = { dtype: 'float32' | 'int32'; shape: number[]; values: (number | string)[]; source_dtype: string };
+type Expected = {
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  values: (number | string)[];
+  source_dtype: string;
+};
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
   tensors: Record<string, Expected>;
   itos: string[];
@@ -52,22 +57,31 @@ describe('torch checkpoint reader', () => {
     expect(loadTorchCheckpoint(read('tensors_legacy.pth')).format).toBe('legacy');
   });
 
-  it.each(['wrapped_zip.pth', 'wrapped_legacy.pth'])('reads nested non-tensor values around tensors in %s', (file) => {
-    const root = loadTorchCheckpoint(read(file), file).root as Map<string, unknown>;
-    expect(root).toBeInstanceOf(Map);
-    const opt = root.get('opt') as Map<string, unknown>;
-    expect(opt.get('name')).toBe('Adam');
-    expect(opt.get('flag')).toBe(true);
-    expect(opt.get('nothing')).toBeNull();
-    const hypers = opt.get('hypers') as Map<string, number>[];
-    expect(hypers[0]!.get('lr')).toBe(0.001);
-    expect(hypers[0]!.get('eps')).toBe(1e-5);
-    const model = tensorMapOf(root.get('model'), file, "the 'model' entry");
-    expect(Array.from(model.get('w')!.data as Float32Array)).toEqual(Array.from(expectedValues(expected.tensors.f32!)));
-    expect(Array.from(model.get('b')!.data as Int32Array)).toEqual(Array.from(expectedValues(expected.tensors.i64!)));
-    // The wrapper itself is not a state dict, and the error names the offending entry.
-    expect(errorOf(() => tensorMapOf(root, file)).message).toMatch(/entry "model" is a dict of 2 entries, not a tensor/);
-  });
+  it.each(['wrapped_zip.pth', 'wrapped_legacy.pth'])(
+    'reads nested non-tensor values around tensors in %s',
+    (file) => {
+      const root = loadTorchCheckpoint(read(file), file).root as Map<string, unknown>;
+      expect(root).toBeInstanceOf(Map);
+      const opt = root.get('opt') as Map<string, unknown>;
+      expect(opt.get('name')).toBe('Adam');
+      expect(opt.get('flag')).toBe(true);
+      expect(opt.get('nothing')).toBeNull();
+      const hypers = opt.get('hypers') as Map<string, number>[];
+      expect(hypers[0]!.get('lr')).toBe(0.001);
+      expect(hypers[0]!.get('eps')).toBe(1e-5);
+      const model = tensorMapOf(root.get('model'), file, "the 'model' entry");
+      expect(Array.from(model.get('w')!.data as Float32Array)).toEqual(
+        Array.from(expectedValues(expected.tensors.f32!)),
+      );
+      expect(Array.from(model.get('b')!.data as Int32Array)).toEqual(
+        Array.from(expectedValues(expected.tensors.i64!)),
+      );
+      // The wrapper itself is not a state dict, and the error names the offending entry.
+      expect(errorOf(() => tensorMapOf(root, file)).message).toMatch(
+        /entry "model" is a dict of 2 entries, not a tensor/,
+      );
+    },
+  );
 
   it('keeps tensors lazy until materialized', () => {
     const root = loadTorchCheckpoint(read('tensors_legacy.pth')).root as Map<string, unknown>;
@@ -94,7 +108,9 @@ describe('torch checkpoint reader', () => {
   });
 
   it('rejects an empty file', () => {
-    expect(errorOf(() => readTorchStateDict(new Uint8Array(0), 'empty.pth')).message).toMatch(/not a PyTorch checkpoint/);
+    expect(errorOf(() => readTorchStateDict(new Uint8Array(0), 'empty.pth')).message).toMatch(
+      /not a PyTorch checkpoint/,
+    );
   });
 });
 
@@ -118,7 +134,10 @@ describe('itos pickle', () => {
 describe('torch zip writer', () => {
   const sample = (): TensorMap =>
     new Map<string, RawTensor>([
-      ['0.encoder.weight', { dtype: 'float32', shape: [3, 2], data: Float32Array.from([1.5, -0, Infinity, NaN, 1e-40, -3]) }],
+      [
+        '0.encoder.weight',
+        { dtype: 'float32', shape: [3, 2], data: Float32Array.from([1.5, -0, Infinity, NaN, 1e-40, -3]) },
+      ],
       ['half', { dtype: 'float16', shape: [2], data: Uint16Array.from([0x3c00, 0x8001]) }],
       ['ids', { dtype: 'int32', shape: [2, 1], data: Int32Array.from([-7, 2147483647]) }],
       ['longs', { dtype: 'int64', shape: [1], data: BigInt64Array.from([-5n]) }],
@@ -135,7 +154,9 @@ describe('torch zip writer', () => {
     const f = back.get('0.encoder.weight')!;
     expect(f.shape).toEqual([3, 2]);
     const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-    expect(bits(f.data as Float32Array)).toEqual(bits(sample().get('0.encoder.weight')!.data as Float32Array));
+    expect(bits(f.data as Float32Array)).toEqual(
+      bits(sample().get('0.encoder.weight')!.data as Float32Array),
+    );
     // The reader widens float16 and narrows int64: values, not bits, survive those.
     expect(Array.from(back.get('half')!.data as Float32Array)).toEqual([1, -(2 ** -24)]);
     expect(Array.from(back.get('ids')!.data as Int32Array)).toEqual([-7, 2147483647]);

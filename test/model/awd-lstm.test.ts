@@ -57,7 +57,13 @@ function expectClose(a: number[], b: number[], tol = 1e-5): void {
 
 describe('AWD-LSTM configs', () => {
   it('has fastai defaults and scales every *_p by drop_mult', () => {
-    expect(AWD_LSTM_LM_CONFIG).toMatchObject({ emb_sz: 400, n_hid: 1152, n_layers: 3, pad_token: 1, output_p: 0.1 });
+    expect(AWD_LSTM_LM_CONFIG).toMatchObject({
+      emb_sz: 400,
+      n_hid: 1152,
+      n_layers: 3,
+      pad_token: 1,
+      output_p: 0.1,
+    });
     const clas = withDropMult(AWD_LSTM_CLAS_CONFIG, 0.5);
     expect(clas.output_p).toBeCloseTo(0.2, 12);
     expect(clas.hidden_p).toBeCloseTo(0.15, 12);
@@ -65,9 +71,9 @@ describe('AWD-LSTM configs', () => {
     expect(clas.embed_p).toBeCloseTo(0.025, 12);
     expect(clas.weight_p).toBeCloseTo(0.25, 12);
     const lm = withDropMult(AWD_LSTM_LM_CONFIG, 0.3);
-    expect([lm.output_p, lm.hidden_p, lm.input_p, lm.embed_p, lm.weight_p].map((p) => +p.toFixed(6))).toEqual([
-      0.03, 0.045, 0.075, 0.006, 0.06,
-    ]);
+    expect([lm.output_p, lm.hidden_p, lm.input_p, lm.embed_p, lm.weight_p].map((p) => +p.toFixed(6))).toEqual(
+      [0.03, 0.045, 0.075, 0.006, 0.06],
+    );
   });
 });
 
@@ -235,7 +241,9 @@ describe('LanguageModel', () => {
       const model = makeModel(TINY, 11);
       const vars = model.paramGroups().flatMap((g) => g.variables);
       // The default LSTM implementation, or the autodiff reference (src/compute/lstm.ts).
-      const { grads, value } = lstmLayerOp.using(fast ? undefined : 'autodiff', () => tf.variableGrads(() => model.trainLoss(batch).loss, vars));
+      const { grads, value } = lstmLayerOp.using(fast ? undefined : 'autodiff', () =>
+        tf.variableGrads(() => model.trainLoss(batch).loss, vars),
+      );
       const out = vars.map((v) => values(grads[v.name]!));
       value.dispose();
       return out;
@@ -311,9 +319,17 @@ describe('LanguageModel', () => {
     missing.delete('0.rnns.2.module.bias_hh_l0');
     expect(() => target.loadWeights(missing)).toThrow(/missing 0\.rnns\.2\.module\.bias_hh_l0/);
     const unknown = new Map(tensors).set('0.rnns.3.weight_hh_l0_raw', tf.zeros([1]));
-    expect(() => target.loadWeights(unknown)).toThrow(/unexpected tensor name\(s\) 0\.rnns\.3\.weight_hh_l0_raw/);
+    expect(() => target.loadWeights(unknown)).toThrow(
+      /unexpected tensor name\(s\) 0\.rnns\.3\.weight_hh_l0_raw/,
+    );
     const badShape = new Map(tensors).set('1.decoder.bias', tf.zeros([21]));
-    expect(() => target.loadWeights(badShape)).toThrow(/1\.decoder\.bias has shape \[21\], the model expects \[20\]/);
-    tf.dispose([tensors.get('0.rnns.1.module.weight_hh_l0')!, unknown.get('0.rnns.3.weight_hh_l0_raw')!, badShape.get('1.decoder.bias')!]);
+    expect(() => target.loadWeights(badShape)).toThrow(
+      /1\.decoder\.bias has shape \[21\], the model expects \[20\]/,
+    );
+    tf.dispose([
+      tensors.get('0.rnns.1.module.weight_hh_l0')!,
+      unknown.get('0.rnns.3.weight_hh_l0_raw')!,
+      badShape.get('1.decoder.bias')!,
+    ]);
   });
 });

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { dropoutMask, embeddingDropout, fillDropoutMask, rnnDropout, weightDropout } from '../../src/model/dropout.js';
+import {
+  dropoutMask,
+  embeddingDropout,
+  fillDropoutMask,
+  rnnDropout,
+  weightDropout,
+} from '../../src/model/dropout.js';
 import { Rng } from '../../src/random.js';
 
 beforeAll(async () => {
@@ -22,11 +28,13 @@ describe('dropout masks', () => {
     tf.dispose([a, b]);
   });
 
-  it('draw their entries from xoshiro128** seeded by one draw of the model\'s generator (the same stream as Rng)', () => {
+  it("draw their entries from xoshiro128** seeded by one draw of the model's generator (the same stream as Rng)", () => {
     const out = new Float32Array(1000);
     fillDropoutMask(out, 0.25, 12345);
     const reference = new Rng(12345);
-    const expected = Array.from({ length: out.length }, () => (reference.nextUint32() < 0.75 * 2 ** 32 ? Math.fround(1 / 0.75) : 0));
+    const expected = Array.from({ length: out.length }, () =>
+      reference.nextUint32() < 0.75 * 2 ** 32 ? Math.fround(1 / 0.75) : 0,
+    );
     expect(Array.from(out)).toEqual(expected);
     fillDropoutMask(out, 1, 7);
     expect(out.every((v) => v === 0)).toBe(true);
@@ -65,7 +73,10 @@ describe('dropout masks', () => {
     expect(weightDropout(raw, 0.5, false, rng)).toBe(raw);
     // The gradient reaches the raw weight through the mask.
     const rawVar = tf.variable(raw);
-    const { grads } = tf.variableGrads(() => tf.sum(weightDropout(rawVar, 0.5, true, new Rng(9))) as tf.Scalar, [rawVar]);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(weightDropout(rawVar, 0.5, true, new Rng(9))) as tf.Scalar,
+      [rawVar],
+    );
     const mask = dropoutMask([8, 2], 0.5, new Rng(9));
     expect(Array.from(grads[rawVar.name]!.dataSync())).toEqual(Array.from(mask.dataSync()));
     tf.dispose([raw, a, b, rawVar, mask, ...Object.values(grads)]);
@@ -111,7 +122,9 @@ describe('dropout masks', () => {
     ]);
     // eval: the pad row's real values come out
     const evalOut = embeddingDropout(weight, ids, 0.5, 1, false, new Rng(1));
-    expect(Array.from(evalOut.slice([0, 0], [1, 2]).dataSync())).toEqual(Array.from(weight.slice([1, 0], [1, 2]).dataSync()));
+    expect(Array.from(evalOut.slice([0, 0], [1, 2]).dataSync())).toEqual(
+      Array.from(weight.slice([1, 0], [1, 2]).dataSync()),
+    );
     tf.dispose([weight, ids, evalOut, ...Object.values(grads)]);
   });
 });

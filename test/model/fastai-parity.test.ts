@@ -27,7 +27,9 @@ let model: LanguageModel;
 beforeAll(async () => {
   await initBackend('wasm');
   model = new LanguageModel(weights.config.vocab_sz, weights.config, { seed: 0 });
-  const tensors = new Map(Object.entries(weights.tensors).map(([name, t]) => [name, tf.tensor(t.data, t.shape)]));
+  const tensors = new Map(
+    Object.entries(weights.tensors).map(([name, t]) => [name, tf.tensor(t.data, t.shape)]),
+  );
   model.loadWeights(tensors);
   tf.dispose([...tensors.values()]);
 });

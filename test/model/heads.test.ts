@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import type { ClasBatch } from '../../src/data/batches.js';
-import { AWD_LSTM_CLAS_CONFIG, type AwdLstmConfig, AwdLstm, LanguageModel, withDropMult } from '../../src/model/awd-lstm.js';
+import {
+  AWD_LSTM_CLAS_CONFIG,
+  type AwdLstmConfig,
+  AwdLstm,
+  LanguageModel,
+  withDropMult,
+} from '../../src/model/awd-lstm.js';
 import { BatchNorm1d, maskedConcatPool, SentenceEncoder, TextClassifier } from '../../src/model/heads.js';
 import { gatherEmbeddingRows } from '../../src/model/dropout.js';
 import { timeMajorIds } from '../../src/model/ops.js';
@@ -38,7 +44,11 @@ function padChunk(docs: number[][], bptt: number): { ids: Int32Array; seqLen: nu
   const ids = new Int32Array(docs.length * seqLen);
   docs.forEach((doc, r) => {
     const l = seqLen - doc.length;
-    const row = [...new Array(Math.floor(l / bptt) * bptt).fill(PAD), ...doc, ...new Array(l % bptt).fill(PAD)];
+    const row = [
+      ...new Array(Math.floor(l / bptt) * bptt).fill(PAD),
+      ...doc,
+      ...new Array(l % bptt).fill(PAD),
+    ];
     ids.set(row, r * seqLen);
   });
   return { ids, seqLen };
@@ -65,10 +75,12 @@ describe('maskedConcatPool', () => {
     const output = tf.tensor3d(rows.map((r) => r.map((v) => [v]))).transpose([1, 0, 2]) as tf.Tensor3D;
     const padMask = Uint8Array.from([1, 0, 1, 0, 0, 0, 0, 1]); // time-major [T=4, bs=2]
     const pooled = maskedConcatPool(output, padMask);
-    expect(pooled.arraySync()).toEqual([
-      [5, 5, 4],
-      [2, 7, 10 / 3],
-    ].map((r) => r.map((v) => Math.fround(v))));
+    expect(pooled.arraySync()).toEqual(
+      [
+        [5, 5, 4],
+        [2, 7, 10 / 3],
+      ].map((r) => r.map((v) => Math.fround(v))),
+    );
     tf.dispose([output, pooled]);
   });
 });
@@ -119,7 +131,13 @@ describe('SentenceEncoder', () => {
     const ids = Int32Array.from([10, 11, 12, 13, 14, 15, 16, 17]);
     const steps = tf.tidy(() => model.sentenceEncoder.forward(ids, 1, 8, true).steps);
     expect(steps).toBe(4);
-    const batch: ClasBatch = { x: ids, y: Int32Array.from([1]), bs: 1, seqLen: 8, indices: Int32Array.from([0]) };
+    const batch: ClasBatch = {
+      x: ids,
+      y: Int32Array.from([1]),
+      bs: 1,
+      seqLen: 8,
+      indices: Int32Array.from([0]),
+    };
     const embedding = model.encoder.embedding;
     const { grads, value } = tf.variableGrads(() => model.trainLoss(batch).loss, [embedding]);
     const rowNorms = tf.tidy(() => tf.sum(tf.abs(grads[embedding.name]!), 1).arraySync() as number[]);
@@ -136,7 +154,9 @@ describe('the embedding rows gathered once per batch (dropout.ts gatherEmbedding
     // Three 4-token chunks of one batch, as SentenceEncoder runs them in training; a probe
     // weights each chunk's output. Two encoders of one seed draw the same dropout masks.
     const bs = 3;
-    const chunks = [0, 1, 2].map((c) => Int32Array.from({ length: 4 * bs }, (_, i) => (i * 7 + c * 5) % VOCAB));
+    const chunks = [0, 1, 2].map((c) =>
+      Int32Array.from({ length: 4 * bs }, (_, i) => (i * 7 + c * 5) % VOCAB),
+    );
     const run = (gathered: boolean): Map<string, Float32Array> => {
       const encoder = new AwdLstm(VOCAB, TINY, new Rng(3));
       owned.push(encoder);
@@ -151,7 +171,9 @@ describe('the embedding rows gathered once per batch (dropout.ts gatherEmbedding
         return tf.addN(losses) as tf.Scalar;
       }, variables);
       value.dispose();
-      const out = new Map(variables.map((v) => [v.name.replace(/^[^/]*\//, ''), grads[v.name]!.dataSync() as Float32Array]));
+      const out = new Map(
+        variables.map((v) => [v.name.replace(/^[^/]*\//, ''), grads[v.name]!.dataSync() as Float32Array]),
+      );
       tf.dispose(Object.values(grads));
       return out;
     };
@@ -178,13 +200,19 @@ describe('BatchNorm1d', () => {
     const y = tf.tidy(() => bn.forward(x, true));
     const mean0 = 3;
     const var0 = 8 / 3; // biased
-    expectClose(values(y.slice([0, 0], [3, 1])), [1, 3, 5].map((v) => (v - mean0) / Math.sqrt(var0 + 1e-5) + 1e-3));
+    expectClose(
+      values(y.slice([0, 0], [3, 1])),
+      [1, 3, 5].map((v) => (v - mean0) / Math.sqrt(var0 + 1e-5) + 1e-3),
+    );
     y.dispose();
     expectClose(Array.from(bn.runningMean.dataSync()), [0.3, 1.2]);
     expectClose(Array.from(bn.runningVar.dataSync()), [0.9 + 0.1 * 4, 0.9 + 0.1 * 12]);
     expect(bn.numBatchesTracked.dataSync()[0]).toBe(1);
     const evalOut = values(tf.tidy(() => bn.forward(x, false)));
-    expectClose(evalOut.slice(0, 2), [(1 - 0.3) / Math.sqrt(1.3 + 1e-5) + 1e-3, (10 - 1.2) / Math.sqrt(2.1 + 1e-5) + 1e-3]);
+    expectClose(evalOut.slice(0, 2), [
+      (1 - 0.3) / Math.sqrt(1.3 + 1e-5) + 1e-3,
+      (10 - 1.2) / Math.sqrt(2.1 + 1e-5) + 1e-3,
+    ]);
     x.dispose();
   });
 });
@@ -231,12 +259,20 @@ describe('TextClassifier', () => {
     owned.push(lm, model);
     model.loadEncoderWeights(lm.namedWeights(), '0.');
     expect(values(model.encoder.embedding.clone())).toEqual(values(lm.encoder.embedding.clone()));
-    expect(values(model.encoder.layers[1]!.weightHhRaw.clone())).toEqual(values(lm.encoder.layers[1]!.weightHhRaw.clone()));
+    expect(values(model.encoder.layers[1]!.weightHhRaw.clone())).toEqual(
+      values(lm.encoder.layers[1]!.weightHhRaw.clone()),
+    );
   });
 
   it('reports the plain cross-entropy as the train loss, and optimizes it plus AR/TAR (fastai train_loss)', () => {
     const ids = Int32Array.from([2, 5, 7, 9, 2, 6, 8, 1]);
-    const batch: ClasBatch = { x: ids, y: Int32Array.from([1, 0]), bs: 2, seqLen: 4, indices: Int32Array.from([0, 1]) };
+    const batch: ClasBatch = {
+      x: ids,
+      y: Int32Array.from([1, 0]),
+      bs: 2,
+      seqLen: 4,
+      indices: Int32Array.from([0, 1]),
+    };
     const regularized = new TextClassifier(VOCAB, 2, TINY, { seed: 5, bptt: 4, alpha: 2, beta: 1 });
     const plain = new TextClassifier(VOCAB, 2, TINY, { seed: 5, bptt: 4, alpha: 0, beta: 0 });
     owned.push(regularized, plain);

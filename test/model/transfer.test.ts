@@ -30,18 +30,25 @@ describe('matchEmbeds (fastai match_embeds)', () => {
 
 describe('appendPretrainedVocab', () => {
   // Fine-tuned on vocab ['a', 'z'] (rows 10..13), from a pretrained model with ['a', 'b', 'xxfake', 'c'].
-  const fineTuned = (): TensorMap => new Map([
-    ['0.encoder.weight', float32Tensor([2, 2], new Float32Array([10, 11, 12, 13]))],
-    ['0.rnns.0.module.bias_ih_l0', float32Tensor([1], new Float32Array([9]))],
-    ['1.decoder.bias', float32Tensor([2], new Float32Array([-1, -2]))],
-  ]);
-  const pretrained = (): TensorMap => new Map([
-    ['0.encoder.weight', float32Tensor([4, 2], new Float32Array([1, 2, 3, 4, 0, 0, 5, 6]))],
-    ['1.decoder.bias', float32Tensor([4], new Float32Array([0.5, 1, 0, 3]))],
-  ]);
+  const fineTuned = (): TensorMap =>
+    new Map([
+      ['0.encoder.weight', float32Tensor([2, 2], new Float32Array([10, 11, 12, 13]))],
+      ['0.rnns.0.module.bias_ih_l0', float32Tensor([1], new Float32Array([9]))],
+      ['1.decoder.bias', float32Tensor([2], new Float32Array([-1, -2]))],
+    ]);
+  const pretrained = (): TensorMap =>
+    new Map([
+      ['0.encoder.weight', float32Tensor([4, 2], new Float32Array([1, 2, 3, 4, 0, 0, 5, 6]))],
+      ['1.decoder.bias', float32Tensor([4], new Float32Array([0.5, 1, 0, 3]))],
+    ]);
 
   it("keeps the fine-tuned rows and ids, then appends the pretrained model's other tokens with their own rows", () => {
-    const { weights, itos, added } = appendPretrainedVocab(fineTuned(), ['a', 'z'], pretrained(), ['a', 'b', 'xxfake', 'c']);
+    const { weights, itos, added } = appendPretrainedVocab(fineTuned(), ['a', 'z'], pretrained(), [
+      'a',
+      'b',
+      'xxfake',
+      'c',
+    ]);
     expect(itos).toEqual(['a', 'z', 'b', 'c']);
     expect(added).toBe(2);
     expect(weights.get('0.encoder.weight')!.shape).toEqual([4, 2]);
@@ -51,7 +58,9 @@ describe('appendPretrainedVocab', () => {
   });
 
   it('stops at maxVocab and changes nothing when every pretrained token is already there', () => {
-    expect(appendPretrainedVocab(fineTuned(), ['a', 'z'], pretrained(), ['a', 'b', 'xxfake', 'c'], 3).itos).toEqual(['a', 'z', 'b']);
+    expect(
+      appendPretrainedVocab(fineTuned(), ['a', 'z'], pretrained(), ['a', 'b', 'xxfake', 'c'], 3).itos,
+    ).toEqual(['a', 'z', 'b']);
     const same = appendPretrainedVocab(fineTuned(), ['a', 'z'], pretrained(), ['a', 'z', 'xxfake', 'a']);
     expect(same.added).toBe(0);
     expect(Array.from(toFloat32(same.weights.get('0.encoder.weight')!))).toEqual([10, 11, 12, 13]);

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Classifier } from '../../src/api/classifier.js';
 import { LanguageModel } from '../../src/api/language-model.js';
-import { createServer, type RequestLog, type ServeOptions, type UlmfitServer } from '../../src/serve/server.js';
+import {
+  createServer,
+  type RequestLog,
+  type ServeOptions,
+  type UlmfitServer,
+} from '../../src/serve/server.js';
 import { writeTinyClassifier } from '../infer/tiny-classifier.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 
@@ -32,7 +37,10 @@ interface Running {
 async function start(options: Partial<ServeOptions> = {}): Promise<Running> {
   const logs: RequestLog[] = [];
   const server = await createServer({
-    models: [{ name: 'clf', ref: clasDir }, { name: 'lm', ref: lmDir }],
+    models: [
+      { name: 'clf', ref: clasDir },
+      { name: 'lm', ref: lmDir },
+    ],
     backend: 'wasm',
     onLog: (entry) => logs.push(entry),
     ...options,
@@ -48,7 +56,11 @@ interface Answer {
 }
 
 async function post(url: string, body: unknown, raw = false): Promise<Answer> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ? (body as string) : JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as Answer['body'] };
 }
 
@@ -57,7 +69,13 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
-const sentences = ['the cat and the dog ran', 'a tree', 'the bus and the car and the truck went by the tree', 'dog', 'flowers in the garden'];
+const sentences = [
+  'the cat and the dog ran',
+  'a tree',
+  'the bus and the car and the truck went by the tree',
+  'dog',
+  'flowers in the garden',
+];
 
 describe('ulmfit serve: routes', () => {
   let running: Running;
@@ -74,32 +92,53 @@ describe('ulmfit serve: routes', () => {
     try {
       const expected = await clf.predict(sentences);
       expect(body.predictions).toHaveLength(sentences.length);
-      body.predictions.forEach((p: { label: string; probabilities: Record<string, number>; top_k: { label: string }[] }, i: number) => {
-        expect(p.label).toBe(expected[i]!.label);
-        for (const label of clf.labels) expect(p.probabilities[label]).toBeCloseTo(expected[i]!.probabilities[label]!, 5);
-        expect(p.top_k).toHaveLength(2);
-        expect(p.top_k[0]!.label).toBe(p.label);
-      });
+      body.predictions.forEach(
+        (
+          p: { label: string; probabilities: Record<string, number>; top_k: { label: string }[] },
+          i: number,
+        ) => {
+          expect(p.label).toBe(expected[i]!.label);
+          for (const label of clf.labels)
+            expect(p.probabilities[label]).toBeCloseTo(expected[i]!.probabilities[label]!, 5);
+          expect(p.top_k).toHaveLength(2);
+          expect(p.top_k[0]!.label).toBe(p.label);
+        },
+      );
     } finally {
       await clf.dispose();
     }
   });
 
   it('generates as LanguageModel.generate does', async () => {
-    const { status, body } = await post(`${running.url}/v1/generate`, { prompt: 'The cat', words: 6, seed: 3, top_k: 5, samples: 2 });
+    const { status, body } = await post(`${running.url}/v1/generate`, {
+      prompt: 'The cat',
+      words: 6,
+      seed: 3,
+      top_k: 5,
+      samples: 2,
+    });
     expect(status).toBe(200);
     const lm = await LanguageModel.load(lmDir, { backend: 'wasm' });
     try {
       const expected = await lm.generateSamples('The cat', 2, { words: 6, seed: 3, topK: 5 });
-      expect(body).toEqual({ model: 'lm', prompt: 'The cat', samples: expected.map((g) => ({ text: g.text, tokens: g.tokens })) });
+      expect(body).toEqual({
+        model: 'lm',
+        prompt: 'The cat',
+        samples: expected.map((g) => ({ text: g.text, tokens: g.tokens })),
+      });
     } finally {
       await lm.dispose();
     }
   });
 
   it('lists its models and answers health checks', async () => {
-    const models = (await (await fetch(`${running.url}/v1/models`)).json()) as { models: { name: string; kind: string; labels?: string[] }[] };
-    expect(models.models.map((m) => [m.name, m.kind])).toEqual([['clf', 'classifier'], ['lm', 'lm']]);
+    const models = (await (await fetch(`${running.url}/v1/models`)).json()) as {
+      models: { name: string; kind: string; labels?: string[] }[];
+    };
+    expect(models.models.map((m) => [m.name, m.kind])).toEqual([
+      ['clf', 'classifier'],
+      ['lm', 'lm'],
+    ]);
     expect(models.models[0]!.labels).toEqual(['animal', 'plant', 'vehicle']);
     expect(await (await fetch(`${running.url}/healthz`)).json()).toEqual({ status: 'ok' });
   });
@@ -126,7 +165,10 @@ describe('ulmfit serve: routes', () => {
     expect(unknownModel.body.error.message).toContain("no classifier named 'nope'");
     expect((await post(`${running.url}/v1/nothing`, {})).status).toBe(404);
     expect((await post(`${running.url}/v1/classify`, { texts: ['still serving'] })).status).toBe(200);
-    expect(await post(`${running.url}/v1/classify`, { texts: [] })).toEqual({ status: 200, body: { model: 'clf', predictions: [] } });
+    expect(await post(`${running.url}/v1/classify`, { texts: [] })).toEqual({
+      status: 200,
+      body: { model: 'clf', predictions: [] },
+    });
     expect(running.logs.filter((l) => l.status === 400).every((l) => l.error?.code === 'E_USAGE')).toBe(true);
   });
 });
@@ -141,7 +183,10 @@ describe('ulmfit serve: limits, batching, shutdown', () => {
       const many = await post(`${running.url}/v1/classify`, { texts: ['a', 'b', 'c', 'd'] });
       expect([many.status, many.body.error.message]).toEqual([413, '4 texts in one request; the limit is 3']);
       const long = await post(`${running.url}/v1/classify`, { texts: ['short', 'x'.repeat(51)] });
-      expect([long.status, long.body.error.message]).toEqual([413, 'text 1 has 51 characters; the limit is 50']);
+      expect([long.status, long.body.error.message]).toEqual([
+        413,
+        'text 1 has 51 characters; the limit is 50',
+      ]);
       expect((await post(`${running.url}/v1/generate`, { prompt: 'x'.repeat(51) })).status).toBe(413);
       expect((await post(`${running.url}/v1/classify`, { texts: ['a', 'b', 'c'] })).status).toBe(200);
     } finally {
@@ -154,16 +199,23 @@ describe('ulmfit serve: limits, batching, shutdown', () => {
     const running = await start({ batchWaitMs: 60_000, maxBatch: 5 });
     const clf = await Classifier.load(clasDir, { backend: 'wasm' });
     try {
-      const answers = await Promise.all(sentences.map((text) => post(`${running.url}/v1/classify`, { texts: [text] })));
+      const answers = await Promise.all(
+        sentences.map((text) => post(`${running.url}/v1/classify`, { texts: [text] })),
+      );
       for (const [i, answer] of answers.entries()) {
         expect(answer.status).toBe(200);
         const alone = await clf.predict(sentences[i]!);
-        for (const label of clf.labels) expect(answer.body.predictions[0].probabilities[label]).toBeCloseTo(alone.probabilities[label]!, 5);
+        for (const label of clf.labels)
+          expect(answer.body.predictions[0].probabilities[label]).toBeCloseTo(alone.probabilities[label]!, 5);
       }
       expect(running.logs).toHaveLength(sentences.length);
       expect(running.logs.every((l) => l.items === 1)).toBe(true);
-      expect(running.logs.map((l) => l.batch)).toEqual(sentences.map(() => ({ id: 1, items: sentences.length, requests: sentences.length })));
-      const models = (await (await fetch(`${running.url}/v1/models`)).json()) as { models: { queue: { batches: number; items: number } }[] };
+      expect(running.logs.map((l) => l.batch)).toEqual(
+        sentences.map(() => ({ id: 1, items: sentences.length, requests: sentences.length })),
+      );
+      const models = (await (await fetch(`${running.url}/v1/models`)).json()) as {
+        models: { queue: { batches: number; items: number } }[];
+      };
       expect(models.models[0]!.queue).toMatchObject({ batches: 1, items: sentences.length });
     } finally {
       await clf.dispose();
@@ -174,9 +226,13 @@ describe('ulmfit serve: limits, batching, shutdown', () => {
   it('answers 429 once the queue is full, and the queued requests still succeed', async () => {
     // The batch window outlasts the test: the queue holds its 3 until shutdown starts them.
     const running = await start({ maxQueue: 3, maxTexts: 3, batchWaitMs: 60_000 });
-    const answers = Array.from({ length: 6 }, (_, i) => post(`${running.url}/v1/classify`, { texts: [sentences[i % 5]!] }));
+    const answers = Array.from({ length: 6 }, (_, i) =>
+      post(`${running.url}/v1/classify`, { texts: [sentences[i % 5]!] }),
+    );
     await waitFor(async () => {
-      const { models } = (await (await fetch(`${running.url}/v1/models`)).json()) as { models: { queue: { waiting: number; refused: number } }[] };
+      const { models } = (await (await fetch(`${running.url}/v1/models`)).json()) as {
+        models: { queue: { waiting: number; refused: number } }[];
+      };
       return models[0]!.queue.waiting === 3 && models[0]!.queue.refused === 3;
     });
     await running.server.close();
@@ -202,7 +258,9 @@ describe('ulmfit serve: limits, batching, shutdown', () => {
     const running = await start({ batchWaitMs: 400 });
     const inFlight = post(`${running.url}/v1/classify`, { texts: ['the cat'] });
     await waitFor(async () => {
-      const { models } = (await (await fetch(`${running.url}/v1/models`)).json()) as { models: { queue: { waiting: number } }[] };
+      const { models } = (await (await fetch(`${running.url}/v1/models`)).json()) as {
+        models: { queue: { waiting: number } }[];
+      };
       return models[0]!.queue.waiting === 1; // received and queued
     });
     const closed = running.server.close();
@@ -215,9 +273,19 @@ describe('ulmfit serve: limits, batching, shutdown', () => {
 
   it('refuses to start without a model, with two of one name, or with an encoder', async () => {
     await expect(createServer({ models: [] })).rejects.toMatchObject({ code: 'E_USAGE' });
-    await expect(createServer({ models: [{ name: 'a', ref: clasDir }, { name: 'a', ref: lmDir }], backend: 'wasm' })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(
+      createServer({
+        models: [
+          { name: 'a', ref: clasDir },
+          { name: 'a', ref: lmDir },
+        ],
+        backend: 'wasm',
+      }),
+    ).rejects.toMatchObject({ code: 'E_USAGE' });
     const encoderDir = join(root, 'encoder');
     writeTinyLm(encoderDir, { kind: 'encoder' });
-    await expect(createServer({ models: [{ name: 'e', ref: encoderDir }], backend: 'wasm' })).rejects.toMatchObject({ code: 'E_MODEL_DIR' });
+    await expect(
+      createServer({ models: [{ name: 'e', ref: encoderDir }], backend: 'wasm' }),
+    ).rejects.toMatchObject({ code: 'E_MODEL_DIR' });
   });
 });

@@ -25,7 +25,11 @@ export function matMulRef(a: Float32Array, b: Float32Array, m: number, k: number
   return out;
 }
 
-export function expectClose(actual: Float32Array | Int32Array | Uint8Array, expected: Float64Array, k: number): void {
+export function expectClose(
+  actual: Float32Array | Int32Array | Uint8Array,
+  expected: Float64Array,
+  k: number,
+): void {
   expect(actual.length).toBe(expected.length);
   // float32 accumulation over k terms of size <= 1: error grows ~ sqrt(k) ulps of the sum's scale
   const tolerance = 1e-6 * Math.max(1, k);

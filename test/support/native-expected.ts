@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
  * kernels alone. Elsewhere the native tests are skipped and the fallback is what runs.
  */
 export const nativeExpected: boolean = (() => {
-  if (process.env['ULMFIT_NATIVE'] === '0' || process.arch !== 'x64' || process.platform !== 'linux') return false;
+  if (process.env['ULMFIT_NATIVE'] === '0' || process.arch !== 'x64' || process.platform !== 'linux')
+    return false;
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   return /\bavx2\b/.test(cpuinfo) && /\bfma\b/.test(cpuinfo);
 })();

@@ -19,7 +19,11 @@ export interface ProcessOptions {
  * Runs a program to its end and collects its output. Asynchronous, so the test worker's event
  * loop stays free while it runs.
  */
-export function runProcess(file: string, args: readonly string[], options: ProcessOptions = {}): Promise<ProcessResult> {
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  options: ProcessOptions = {},
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env } });
     let stdout = '';

@@ -18,7 +18,11 @@ export const CLASS_WORDS: Record<string, string[]> = {
 /** One document of `label` with `length` words. */
 export function makeDoc(rng: Rng, label: string, length: number): string {
   const own = CLASS_WORDS[label]!;
-  return Array.from({ length }, (_, i) => (i % 2 === 1 ? own[rng.int(own.length)] : COMMON[rng.int(COMMON.length)])).join(' ') + '.';
+  return (
+    Array.from({ length }, (_, i) =>
+      i % 2 === 1 ? own[rng.int(own.length)] : COMMON[rng.int(COMMON.length)],
+    ).join(' ') + '.'
+  );
 }
 
 export interface LabeledRow {
@@ -37,7 +41,10 @@ export function makeRows(seed: number, perClass: number, labels = ['animal', 've
 
 /** Rows as a CSV file with `text,label` columns. */
 export function writeCsv(path: string, rows: readonly LabeledRow[]): string {
-  writeFileSync(path, 'text,label\n' + rows.map((r) => `"${r.text.replace(/"/g, '""')}",${r.label}`).join('\n') + '\n');
+  writeFileSync(
+    path,
+    'text,label\n' + rows.map((r) => `"${r.text.replace(/"/g, '""')}",${r.label}`).join('\n') + '\n',
+  );
   return path;
 }
 
@@ -48,14 +55,31 @@ export function writeJsonl(path: string, rows: readonly LabeledRow[]): string {
 }
 
 /** A tiny LM (emb 8, hidden 12, 2 layers) with an encoder/, trained briefly on unlabeled text of all classes. */
-export async function trainTinyLm(dir: string, out = 'lm', extra: { backwards?: boolean } = {}): Promise<string> {
+export async function trainTinyLm(
+  dir: string,
+  out = 'lm',
+  extra: { backwards?: boolean } = {},
+): Promise<string> {
   const rows = makeRows(99, 30, Object.keys(CLASS_WORDS));
   const text = join(dir, `${out}-text.txt`);
   writeFileSync(text, rows.map((r) => r.text).join('\n') + '\n');
   await trainLanguageModel({
-    inputs: [text], out: join(dir, out), lineDocs: true, minFreq: 1, noCache: true, workers: 0,
-    emb: 8, hidden: 12, layers: 2, bs: 4, bptt: 8, backend: 'wasm', seed: 1, saveEncoder: true,
-    stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }], ...extra,
+    inputs: [text],
+    out: join(dir, out),
+    lineDocs: true,
+    minFreq: 1,
+    noCache: true,
+    workers: 0,
+    emb: 8,
+    hidden: 12,
+    layers: 2,
+    bs: 4,
+    bptt: 8,
+    backend: 'wasm',
+    seed: 1,
+    saveEncoder: true,
+    stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
+    ...extra,
   });
   return join(dir, out);
 }

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
-import { findClassifierLr, trainClassifier, type ClassifierTrainOptions } from '../../src/tasks/classifier.js';
+import {
+  findClassifierLr,
+  trainClassifier,
+  type ClassifierTrainOptions,
+} from '../../src/tasks/classifier.js';
 import { makeRows, trainTinyLm, writeCsv } from './clas-data.js';
 
 let root: string;
@@ -22,14 +26,29 @@ beforeAll(async () => {
 
 function tiny(out: string, extra: Partial<ClassifierTrainOptions> = {}): ClassifierTrainOptions {
   return {
-    inputs: [trainCsv], out: join(root, out), lm: lmRun, noCache: true, workers: 0, bs: 8, bptt: 8, maxLen: 16, backend: 'wasm', seed: 3,
-    stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 1, lr: 1e-2 }],
+    inputs: [trainCsv],
+    out: join(root, out),
+    lm: lmRun,
+    noCache: true,
+    workers: 0,
+    bs: 8,
+    bptt: 8,
+    maxLen: 16,
+    backend: 'wasm',
+    seed: 3,
+    stages: [
+      { freezeTo: -1, epochs: 1, lr: 2e-2 },
+      { freezeTo: 0, epochs: 1, lr: 1e-2 },
+    ],
     ...extra,
   };
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<UlmfitError> {
-  const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(UlmfitError);
   return error as UlmfitError;
 }
@@ -58,7 +77,9 @@ describe('a completed classifier run', () => {
     expect(readFileSync(result.plot, 'utf8')).toContain('validation accuracy');
     const again = await errorOf(trainClassifier(tiny('run', { resume: true })));
     expect(again.code).toBe('E_USAGE');
-    expect(again.message).toMatch(/^nothing to resume: .*run completed all 2 epochs of its recipe on \d{4}-\d\d-\d\d \(its checkpoint\/ was removed/);
+    expect(again.message).toMatch(
+      /^nothing to resume: .*run completed all 2 epochs of its recipe on \d{4}-\d\d-\d\d \(its checkpoint\/ was removed/,
+    );
     await trainClassifier(tiny('kept', { keepCheckpoint: true }));
     expect(existsSync(join(root, 'kept', 'checkpoint', 'state.json'))).toBe(true);
   });

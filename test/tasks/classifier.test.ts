@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readModelDir } from '../../src/io/artifact.js';
 import { toFloat32 } from '../../src/io/tensors.js';
-import { checkLabels, defaultClassifierStages, trainClassifier, type ClassifierTrainOptions } from '../../src/tasks/classifier.js';
+import {
+  checkLabels,
+  defaultClassifierStages,
+  trainClassifier,
+  type ClassifierTrainOptions,
+} from '../../src/tasks/classifier.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
 import { makeRows, trainTinyLm, writeCsv, writeJsonl } from './clas-data.js';
 
@@ -20,9 +25,20 @@ beforeAll(async () => {
 
 function tiny(out: string, extra: Partial<ClassifierTrainOptions> = {}): ClassifierTrainOptions {
   return {
-    inputs: [trainCsv], out: join(root, out), lm: lmRun, noCache: true, workers: 0,
-    bs: 8, bptt: 8, maxLen: 16, backend: 'wasm', seed: 3,
-    stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 3, lr: 3e-2 }],
+    inputs: [trainCsv],
+    out: join(root, out),
+    lm: lmRun,
+    noCache: true,
+    workers: 0,
+    bs: 8,
+    bptt: 8,
+    maxLen: 16,
+    backend: 'wasm',
+    seed: 3,
+    stages: [
+      { freezeTo: -1, epochs: 1, lr: 2e-2 },
+      { freezeTo: 0, epochs: 3, lr: 3e-2 },
+    ],
     ...extra,
   };
 }
@@ -38,7 +54,9 @@ describe('trainClassifier', () => {
     // dropout masks; seed 1 is one that does (seeds 1-8: six of eight reach 100%).
     const infos: string[] = [];
     const result = await trainClassifier(tiny('run', { seed: 1, onInfo: (m) => infos.push(m) }));
-    expect(infos).toContain('validating on a random 20% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)');
+    expect(infos).toContain(
+      'validating on a random 20% of the documents (the data has no valid/ split; --valid-pct or --valid to choose)',
+    );
     expect(result.labels).toEqual(['animal', 'vehicle']);
     expect(result.encoder).toBe(join(lmRun, 'encoder'));
     expect(result.trainDocs).toBe(64);
@@ -49,19 +67,34 @@ describe('trainClassifier', () => {
     expect(result.best!.accuracy).toBeGreaterThanOrEqual(0.9);
     const best = readModelDir(join(root, 'run', 'model-best'), { kind: ['classifier'] });
     expect(best.labels).toEqual(['animal', 'vehicle']);
-    expect(best.meta.arch).toMatchObject({ emb_sz: 8, n_hid: 12, n_layers: 2, seq_len: 8, max_len: 16, lin_ftrs: [50] });
+    expect(best.meta.arch).toMatchObject({
+      emb_sz: 8,
+      n_hid: 12,
+      n_layers: 2,
+      seq_len: 8,
+      max_len: 16,
+      lin_ftrs: [50],
+    });
     expect(best.meta.arch.output_p).toBeCloseTo(0.2); // fastai clas config 0.4 × drop_mult 0.5
     expect(best.vocab).toEqual(readModelDir(join(lmRun, 'encoder')).vocab);
     expect(best.weights.get('1.layers.0.0.num_batches_tracked')!.dtype).toBe('int32');
-    const metrics = readFileSync(join(root, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { f1_macro: number; stage: number });
+    const metrics = readFileSync(join(root, 'run', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { f1_macro: number; stage: number });
     expect(metrics).toHaveLength(4);
     expect(metrics.map((m) => m.f1_macro)).toEqual(result.history.map((h) => h.f1Macro));
     expect(metrics.map((m) => m.stage)).toEqual(result.history.map((h) => h.stage + 1));
-    expect(JSON.parse(readFileSync(join(root, 'run', 'config.json'), 'utf8'))).toMatchObject({ lm: lmRun, bs: 8 });
+    expect(JSON.parse(readFileSync(join(root, 'run', 'config.json'), 'utf8'))).toMatchObject({
+      lm: lmRun,
+      bs: 8,
+    });
   });
 
   it('a frozen stage keeps the encoder exactly as the language model left it (lm kind, 0. prefix)', async () => {
-    await trainClassifier(tiny('frozen', { lm: join(lmRun, 'model-best'), stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
+    await trainClassifier(
+      tiny('frozen', { lm: join(lmRun, 'model-best'), stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }),
+    );
     const clas = weightsOf(join(root, 'frozen', 'model-last'));
     const lm = weightsOf(join(lmRun, 'model-best'));
     expect(clas.get('0.module.encoder.weight')).toEqual(lm.get('0.encoder.weight'));
@@ -72,12 +105,14 @@ describe('trainClassifier', () => {
     await trainClassifier(tiny('full'));
     let epochs = 0;
     await expect(
-      trainClassifier(tiny('cut', {
-        onEpochEnd: () => {
-          epochs += 1;
-          if (epochs === 2) throw new Error('simulated crash');
-        },
-      })),
+      trainClassifier(
+        tiny('cut', {
+          onEpochEnd: () => {
+            epochs += 1;
+            if (epochs === 2) throw new Error('simulated crash');
+          },
+        }),
+      ),
     ).rejects.toThrow('simulated crash');
     await trainClassifier(tiny('cut', { resume: true, lm: undefined }));
     const full = weightsOf(join(root, 'full', 'model-last'));
@@ -94,10 +129,19 @@ describe('trainClassifier', () => {
       writeFileSync(join(data, split, row.label, `${i}.txt`), row.text);
     });
     const infos: string[] = [];
-    const result = await trainClassifier(tiny('scratch', {
-      inputs: [data], lm: undefined, fromScratch: true, emb: 8, hidden: 12, layers: 2, minFreq: 1,
-      stages: defaultClassifierStages({ fromScratch: true, epochs: 1 }), onInfo: (m) => infos.push(m),
-    }));
+    const result = await trainClassifier(
+      tiny('scratch', {
+        inputs: [data],
+        lm: undefined,
+        fromScratch: true,
+        emb: 8,
+        hidden: 12,
+        layers: 2,
+        minFreq: 1,
+        stages: defaultClassifierStages({ fromScratch: true, epochs: 1 }),
+        onInfo: (m) => infos.push(m),
+      }),
+    );
     // the split is inferred from the folders, and said
     expect(infos).toContain("validating on the data's valid/ split (--valid-pct draws a random one instead)");
     expect(result.encoder).toBeNull();
@@ -110,25 +154,46 @@ describe('trainClassifier', () => {
 
   it('aclImdb layout: validates on test/ when there is no valid/, and --ignore-label drops unsup', async () => {
     const messages: string[] = [];
-    const options = tiny('imdb', { inputs: ['fixtures/inputs/imdb-mini'], stages: [{ epochs: 1, lr: 1e-2 }], onInfo: (m) => messages.push(m), onWarning: (m) => messages.push(`warning: ${m}`) });
+    const options = tiny('imdb', {
+      inputs: ['fixtures/inputs/imdb-mini'],
+      stages: [{ epochs: 1, lr: 1e-2 }],
+      onInfo: (m) => messages.push(m),
+      onWarning: (m) => messages.push(`warning: ${m}`),
+    });
     const withUnsup = await trainClassifier(options);
     expect(withUnsup.labels).toEqual(['neg', 'pos', 'unsup']);
-    expect(messages).toContain('the data has no valid/ split: validating on test/ (as fastbook does for IMDb)');
-    expect(messages.some((m) => m.startsWith("warning: no validation documents for class 'unsup'"))).toBe(true);
+    expect(messages).toContain(
+      'the data has no valid/ split: validating on test/ (as fastbook does for IMDb)',
+    );
+    expect(messages.some((m) => m.startsWith("warning: no validation documents for class 'unsup'"))).toBe(
+      true,
+    );
     const result = await trainClassifier({ ...options, out: join(root, 'imdb-2'), ignoreLabels: ['unsup'] });
     expect(result.labels).toEqual(['neg', 'pos']);
     expect([result.trainDocs, result.validDocs]).toEqual([4, 2]);
   });
 
   it("reads documents in the encoder's direction; a direction given must be the encoder's", async () => {
-    await expect(trainClassifier(tiny('bw', { backwards: true }))).rejects.toThrow(/forwards encoder but this run is backwards/);
+    await expect(trainClassifier(tiny('bw', { backwards: true }))).rejects.toThrow(
+      /forwards encoder but this run is backwards/,
+    );
     const back = await trainTinyLm(root, 'lm-back', { backwards: true });
-    await expect(trainClassifier(tiny('fw', { lm: back, backwards: false }))).rejects.toThrow(/backwards encoder but this run is forwards/);
-    const result = await trainClassifier(tiny('bw-ok', { lm: back, backwards: true, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
+    await expect(trainClassifier(tiny('fw', { lm: back, backwards: false }))).rejects.toThrow(
+      /backwards encoder but this run is forwards/,
+    );
+    const result = await trainClassifier(
+      tiny('bw-ok', { lm: back, backwards: true, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }),
+    );
     expect(readModelDir(join(result.runDir, 'model-last')).meta.backwards).toBe(true);
     // Not given: the backwards encoder makes a backwards classifier (and says so), with the same weights.
     const messages: string[] = [];
-    const inferred = await trainClassifier(tiny('bw-inferred', { lm: back, stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }], onInfo: (m) => messages.push(m) }));
+    const inferred = await trainClassifier(
+      tiny('bw-inferred', {
+        lm: back,
+        stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }],
+        onInfo: (m) => messages.push(m),
+      }),
+    );
     expect(readModelDir(join(inferred.runDir, 'model-last')).meta.backwards).toBe(true);
     expect(messages.some((m) => m.startsWith('backwards encoder ('))).toBe(true);
     expect(inferred.history.map((r) => r.validLoss)).toEqual(result.history.map((r) => r.validLoss));
@@ -136,18 +201,31 @@ describe('trainClassifier', () => {
 
   it('refuses bad labels and a corpus tokenized with another vocab, naming what is wrong', async () => {
     const one = writeCsv(join(root, 'one.csv'), makeRows(2, 10, ['animal']));
-    await expect(trainClassifier(tiny('one', { inputs: [one] }))).rejects.toThrow(/single class \('animal'\)/);
+    await expect(trainClassifier(tiny('one', { inputs: [one] }))).rejects.toThrow(
+      /single class \('animal'\)/,
+    );
 
     const valid = writeJsonl(join(root, 'valid.jsonl'), makeRows(3, 3, ['animal', 'plant']));
-    await expect(trainClassifier(tiny('unseen', { valid: [valid] }))).rejects.toThrow(/label 'plant' \(3 validation documents\) has no training documents/);
+    await expect(trainClassifier(tiny('unseen', { valid: [valid] }))).rejects.toThrow(
+      /label 'plant' \(3 validation documents\) has no training documents/,
+    );
 
     const unlabeled = join(root, 'unlabeled.jsonl');
-    writeFileSync(unlabeled, makeRows(4, 5).map((r) => JSON.stringify({ text: r.text })).join('\n'));
-    await expect(trainClassifier(tiny('unlabeled', { inputs: [unlabeled] }))).rejects.toThrow(/have no labels/);
+    writeFileSync(
+      unlabeled,
+      makeRows(4, 5)
+        .map((r) => JSON.stringify({ text: r.text }))
+        .join('\n'),
+    );
+    await expect(trainClassifier(tiny('unlabeled', { inputs: [unlabeled] }))).rejects.toThrow(
+      /have no labels/,
+    );
 
     const corpus = join(root, 'corpus');
     await tokenizeCorpus([trainCsv], { out: corpus, noCache: true, workers: 0, minFreq: 1 });
-    const error = (await trainClassifier(tiny('other-vocab', { inputs: [corpus] })).catch((e: Error) => e)) as Error;
+    const error = (await trainClassifier(tiny('other-vocab', { inputs: [corpus] })).catch(
+      (e: Error) => e,
+    )) as Error;
     expect(error.message).toContain(`the corpus ${corpus}`);
     expect(error.message).toContain(`the encoder ${join(lmRun, 'encoder')}`);
 
@@ -162,7 +240,13 @@ describe('trainClassifier', () => {
     const warnings: string[] = [];
     const infos: string[] = [];
     const result = await trainClassifier(
-      tiny('empties', { inputs: [path], validPct: 0.3, onInfo: (m) => infos.push(m), onWarning: (m) => warnings.push(m), stages: [{ epochs: 1, lr: 1e-2 }] }),
+      tiny('empties', {
+        inputs: [path],
+        validPct: 0.3,
+        onInfo: (m) => infos.push(m),
+        onWarning: (m) => warnings.push(m),
+        stages: [{ epochs: 1, lr: 1e-2 }],
+      }),
     );
     expect(warnings).toContain(`1 empty document in ${path} skipped`);
     // A batch size above the document count is lowered to it; the given recipe is kept, no document dropped.
@@ -177,7 +261,11 @@ describe('trainClassifier with the planned recipe', () => {
     const batches = new Map<string, number>();
     const result = await trainClassifier(
       tiny('planned', {
-        bs: undefined, stages: undefined, validPct: 0.25, baseline: true, onInfo: (m) => infos.push(m),
+        bs: undefined,
+        stages: undefined,
+        validPct: 0.25,
+        baseline: true,
+        onInfo: (m) => infos.push(m),
         onBatchEnd: (b) => batches.set(`${b.stage}.${b.epoch}`, b.numBatches),
       }),
     );
@@ -187,10 +275,19 @@ describe('trainClassifier with the planned recipe', () => {
     expect(result.stages.map((s) => s.epochs)).toEqual([4, 4, 4, 8]);
     expect(result.history).toHaveLength(20);
     expect(new Set(batches.values())).toEqual(new Set([Math.ceil(60 / 8)]));
-    expect(infos.some((m) => m.startsWith('recipe: 60 training documents: bs 8 (8 batches an epoch, none dropped), 4+4+4+8 epochs'))).toBe(true);
+    expect(
+      infos.some((m) =>
+        m.startsWith(
+          'recipe: 60 training documents: bs 8 (8 batches an epoch, none dropped), 4+4+4+8 epochs',
+        ),
+      ),
+    ).toBe(true);
     const bestAccuracy = Math.max(...result.history.map((r) => r.accuracy ?? 0));
     expect(result.best?.accuracy).toBe(bestAccuracy);
-    const config = JSON.parse(readFileSync(join(root, 'planned', 'config.json'), 'utf8')) as { bs: number; stages: unknown[] };
+    const config = JSON.parse(readFileSync(join(root, 'planned', 'config.json'), 'utf8')) as {
+      bs: number;
+      stages: unknown[];
+    };
     expect(config.bs).toBe(8);
     expect(config.stages).toEqual(result.stages);
     // The NB-SVM baseline saw the same split, and its model directory classifies.
@@ -198,21 +295,33 @@ describe('trainClassifier with the planned recipe', () => {
     expect(result.baseline?.validDocs).toBe(result.validDocs);
     expect(result.baseline?.accuracy).toBeGreaterThan(0.5);
     expect(existsSync(join(root, 'planned', 'baseline', 'meta.json'))).toBe(true);
-    expect(infos.some((m) => m.startsWith('baseline: NB-SVM on the same 60 training documents: validation accuracy'))).toBe(true);
+    expect(
+      infos.some((m) =>
+        m.startsWith('baseline: NB-SVM on the same 60 training documents: validation accuracy'),
+      ),
+    ).toBe(true);
   });
 });
 
 describe('checkLabels', () => {
   it('sorts classes like fastai Categorize and warns about a class with no validation documents', () => {
     const warnings: string[] = [];
-    expect(checkLabels(['pos', 'neg', 'Zed', 'pos'], ['neg', 'pos'], 'x', (m) => warnings.push(m))).toEqual(['Zed', 'neg', 'pos']);
+    expect(checkLabels(['pos', 'neg', 'Zed', 'pos'], ['neg', 'pos'], 'x', (m) => warnings.push(m))).toEqual([
+      'Zed',
+      'neg',
+      'pos',
+    ]);
     expect(warnings).toEqual([expect.stringContaining("no validation documents for class 'Zed'")]);
   });
 
   it('refuses documents without labels, one class, and validation-only labels', () => {
-    expect(() => checkLabels(['a', undefined], [], 'data.csv')).toThrow(/1 of 2 documents in data.csv have no label/);
+    expect(() => checkLabels(['a', undefined], [], 'data.csv')).toThrow(
+      /1 of 2 documents in data.csv have no label/,
+    );
     expect(() => checkLabels(['a', 'a'], ['a'], 'data.csv')).toThrow(/single class/);
-    expect(() => checkLabels(['a', 'b'], ['c', 'd', 'c'], 'data.csv')).toThrow(/labels 'c' \(2 validation documents\), 'd' \(1 validation documents\) have no training documents/);
+    expect(() => checkLabels(['a', 'b'], ['c', 'd', 'c'], 'data.csv')).toThrow(
+      /labels 'c' \(2 validation documents\), 'd' \(1 validation documents\) have no training documents/,
+    );
     expect(() => checkLabels([], [], 'data.csv')).toThrow(/no training documents/);
   });
 });

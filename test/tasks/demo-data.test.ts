@@ -17,8 +17,14 @@ const PLAN: DemoDataPlan = {
   genreValidFiles: 2,
 };
 
-const ids = (dir: string) => readdirSync(dir).map((name) => name.replace(/\.txt$/, '')).sort();
-const texts = (dir: string) => readdirSync(dir).sort().map((name) => readFileSync(join(dir, name), 'utf8').trim());
+const ids = (dir: string) =>
+  readdirSync(dir)
+    .map((name) => name.replace(/\.txt$/, ''))
+    .sort();
+const texts = (dir: string) =>
+  readdirSync(dir)
+    .sort()
+    .map((name) => readFileSync(join(dir, name), 'utf8').trim());
 
 describe('demo data', () => {
   it('holds out every 5th file of each genre', () => {
@@ -49,7 +55,12 @@ describe('demo data', () => {
     // Labeled passages come from training files of their genre, validation passages from held-out ones.
     const { train } = splitBrownFiles();
     for (const genre of PLAN.classes) {
-      const of = (files: typeof train) => new Set(brownDocuments({ wordsPerDoc: 60, files: files.filter((f) => f.category.name === genre) }).map((d) => d.text));
+      const of = (files: typeof train) =>
+        new Set(
+          brownDocuments({ wordsPerDoc: 60, files: files.filter((f) => f.category.name === genre) }).map(
+            (d) => d.text,
+          ),
+        );
       const labeled = texts(join(data.genresDir, 'train', genre));
       const valid = texts(join(data.genresDir, 'valid', genre));
       expect(labeled).toHaveLength(5);
@@ -59,7 +70,12 @@ describe('demo data', () => {
       expect(labeled.every((t) => trainPassages.has(t))).toBe(true);
       expect(valid.every((t) => heldPassages.has(t))).toBe(true);
     }
-    expect(data.counts).toMatchObject({ pretrainFiles: 30, genreTrainFiles: 4, genreValidFiles: 2, labeled: { religion: 5, romance: 5 } });
+    expect(data.counts).toMatchObject({
+      pretrainFiles: 30,
+      genreTrainFiles: 4,
+      genreValidFiles: 2,
+      labeled: { religion: 5, romance: 5 },
+    });
   });
 
   it('is the same for the same seed, another sample for another seed', () => {

@@ -11,7 +11,10 @@ const WORDS = 'the cat sat on a mat and dog ran to big red house while bird sang
 
 function corpusFile(dir: string, lines: number, seed: number): string {
   const rng = new Rng(seed);
-  const text = Array.from({ length: lines }, () => Array.from({ length: 20 }, () => WORDS[rng.int(WORDS.length)]).join(' ') + '.').join('\n');
+  const text = Array.from(
+    { length: lines },
+    () => Array.from({ length: 20 }, () => WORDS[rng.int(WORDS.length)]).join(' ') + '.',
+  ).join('\n');
   const path = join(dir, 'a.txt');
   writeFileSync(path, text + '\n');
   return path;
@@ -19,9 +22,21 @@ function corpusFile(dir: string, lines: number, seed: number): string {
 
 function tiny(dir: string, input: string, out: string, extra: Partial<LmTrainOptions> = {}): LmTrainOptions {
   return {
-    inputs: [input], out: join(dir, out), lineDocs: true, minFreq: 1, noCache: true, workers: 0,
-    emb: 8, hidden: 12, layers: 2, bs: 4, bptt: 8, backend: 'wasm', seed: 1,
-    stages: [{ freezeTo: 0, epochs: 2, lr: 1e-2 }], trainWorkers: 2,
+    inputs: [input],
+    out: join(dir, out),
+    lineDocs: true,
+    minFreq: 1,
+    noCache: true,
+    workers: 0,
+    emb: 8,
+    hidden: 12,
+    layers: 2,
+    bs: 4,
+    bptt: 8,
+    backend: 'wasm',
+    seed: 1,
+    stages: [{ freezeTo: 0, epochs: 2, lr: 1e-2 }],
+    trainWorkers: 2,
     ...extra,
   };
 }
@@ -42,16 +57,20 @@ describe('trainLanguageModel with trainWorkers', () => {
     expect(JSON.parse(readFileSync(join(dir, 'full', 'config.json'), 'utf8')).trainWorkers).toBe(2);
     let epochs = 0;
     await expect(
-      trainLanguageModel(tiny(dir, input, 'cut', {
-        onEpochEnd: () => {
-          epochs += 1;
-          if (epochs === 1) throw new Error('simulated crash');
-        },
-      })),
+      trainLanguageModel(
+        tiny(dir, input, 'cut', {
+          onEpochEnd: () => {
+            epochs += 1;
+            if (epochs === 1) throw new Error('simulated crash');
+          },
+        }),
+      ),
     ).rejects.toThrow('simulated crash');
     // --resume refuses a different --train-workers (the dropout draws would differ) and continues
     // with the stored one.
-    await expect(trainLanguageModel(tiny(dir, input, 'cut', { resume: true, trainWorkers: 1 }))).rejects.toThrow(/--train-workers 1 \(the run has 2\)/);
+    await expect(
+      trainLanguageModel(tiny(dir, input, 'cut', { resume: true, trainWorkers: 1 })),
+    ).rejects.toThrow(/--train-workers 1 \(the run has 2\)/);
     await trainLanguageModel(tiny(dir, input, 'cut', { resume: true }));
     const expected = weightsOf(join(dir, 'full', 'model-last'));
     const resumed = weightsOf(join(dir, 'cut', 'model-last'));
@@ -61,6 +80,8 @@ describe('trainLanguageModel with trainWorkers', () => {
   it('refuses more replicas than rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ulmfit-lm-dp-bad-'));
     const input = corpusFile(dir, 10, 3);
-    await expect(trainLanguageModel(tiny(dir, input, 'run', { trainWorkers: 5 }))).rejects.toThrow(/--train-workers must be a whole number from 1 to --bs \(4\)/);
+    await expect(trainLanguageModel(tiny(dir, input, 'run', { trainWorkers: 5 }))).rejects.toThrow(
+      /--train-workers must be a whole number from 1 to --bs \(4\)/,
+    );
   });
 });

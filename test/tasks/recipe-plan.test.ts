@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { defaultClassifierStages, MIN_LM_MAIN_STEPS, MIN_STEPS_PER_STAGE, planClassifierRecipe, planLmRecipe } from '../../src/tasks/recipe-plan.js';
+import {
+  defaultClassifierStages,
+  MIN_LM_MAIN_STEPS,
+  MIN_STEPS_PER_STAGE,
+  planClassifierRecipe,
+  planLmRecipe,
+} from '../../src/tasks/recipe-plan.js';
 import { betterRow } from '../../src/tasks/run-dir.js';
 import type { EpochRow } from '../../src/train/learner.js';
 
-const steps = (n: number, bs: number, dropLast: boolean) => (dropLast ? Math.floor(n / bs) : Math.ceil(n / bs));
+const steps = (n: number, bs: number, dropLast: boolean) =>
+  dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
 
 describe('planClassifierRecipe', () => {
   it("keeps fastai's recipe exactly at IMDb scale", () => {
@@ -15,21 +22,25 @@ describe('planClassifierRecipe', () => {
     expect(plan.stages.map((s) => s.epochs)).toEqual([1, 1, 1, 2]);
   });
 
-  it.each([16, 32, 40, 64, 80, 91, 160, 400, 1000, 1900])('gives every stage enough steps and drops no document on %i documents', (n) => {
-    const plan = planClassifierRecipe({ trainDocs: n });
-    expect(plan.adapted).toBe(true);
-    expect(plan.dropLast).toBe(false);
-    expect(plan.bs).toBeGreaterThanOrEqual(Math.min(8, n));
-    expect(plan.bs).toBeLessThanOrEqual(64);
-    // No last batch of a single document (batch norm cannot normalize one row).
-    expect(n % plan.bs === 1 && n > plan.bs).toBe(false);
-    const perEpoch = steps(n, plan.bs, plan.dropLast);
-    for (const stage of plan.stages) expect(stage.epochs * perEpoch).toBeGreaterThanOrEqual(MIN_STEPS_PER_STAGE);
-    // The shape of fastai's recipe stays: freeze_to -1, -2, -3, 0 and the last stage twice as long.
-    expect(plan.stages.map((s) => s.freezeTo)).toEqual([-1, -2, -3, 0]);
-    expect(plan.stages[3]!.epochs).toBe(2 * plan.stages[0]!.epochs);
-    expect(plan.reason).toContain(`${n} training documents`);
-  });
+  it.each([16, 32, 40, 64, 80, 91, 160, 400, 1000, 1900])(
+    'gives every stage enough steps and drops no document on %i documents',
+    (n) => {
+      const plan = planClassifierRecipe({ trainDocs: n });
+      expect(plan.adapted).toBe(true);
+      expect(plan.dropLast).toBe(false);
+      expect(plan.bs).toBeGreaterThanOrEqual(Math.min(8, n));
+      expect(plan.bs).toBeLessThanOrEqual(64);
+      // No last batch of a single document (batch norm cannot normalize one row).
+      expect(n % plan.bs === 1 && n > plan.bs).toBe(false);
+      const perEpoch = steps(n, plan.bs, plan.dropLast);
+      for (const stage of plan.stages)
+        expect(stage.epochs * perEpoch).toBeGreaterThanOrEqual(MIN_STEPS_PER_STAGE);
+      // The shape of fastai's recipe stays: freeze_to -1, -2, -3, 0 and the last stage twice as long.
+      expect(plan.stages.map((s) => s.freezeTo)).toEqual([-1, -2, -3, 0]);
+      expect(plan.stages[3]!.epochs).toBe(2 * plan.stages[0]!.epochs);
+      expect(plan.reason).toContain(`${n} training documents`);
+    },
+  );
 
   it('80 documents: several batches an epoch instead of one', () => {
     const plan = planClassifierRecipe({ trainDocs: 80 });
@@ -91,7 +102,14 @@ describe('planLmRecipe', () => {
 
 describe('betterRow', () => {
   const row = (accuracy: number | null, validLoss: number): EpochRow => ({
-    stage: 0, epoch: 0, epochs: 1, trainLoss: 1, validLoss, accuracy, perplexity: null, seconds: 1,
+    stage: 0,
+    epoch: 0,
+    epochs: 1,
+    trainLoss: 1,
+    validLoss,
+    accuracy,
+    perplexity: null,
+    seconds: 1,
   });
 
   it('by accuracy: higher wins, the lower loss breaks ties', () => {

@@ -25,7 +25,10 @@ describe('training curves', () => {
       { x: 1, stage: 0, trainLoss: 2, validLoss: 2.5, accuracy: 0.3 },
       { x: 2, stage: 1, trainLoss: 1.5, validLoss: 2, accuracy: 0.4 },
     ]);
-    expect(plottedEpochs(snake).map((e) => [e.x, e.trainLoss, e.validLoss, e.accuracy])).toEqual([[1, 2, 2.5, 0.3], [2, 1.5, null, null]]);
+    expect(plottedEpochs(snake).map((e) => [e.x, e.trainLoss, e.validLoss, e.accuracy])).toEqual([
+      [1, 2, 2.5, 0.3],
+      [2, 1.5, null, null],
+    ]);
   });
 
   it('draws loss and accuracy panels with a dashed line where a stage starts, into <run>/training.svg', () => {

@@ -54,7 +54,10 @@ describe('the corpus cache', () => {
     const dir = join(root, 'cache');
     const made: string[] = [];
     for (const [i, text] of ['one two three.\n', 'four five six.\n', 'seven eight.\n'].entries()) {
-      made.push((await tokenizeCorpus([textFile(root, `${i}.txt`, text)], { workers: 0, minFreq: 1, cacheDir: dir })).dir);
+      made.push(
+        (await tokenizeCorpus([textFile(root, `${i}.txt`, text)], { workers: 0, minFreq: 1, cacheDir: dir }))
+          .dir,
+      );
     }
     const now = new Date('2030-06-30T00:00:00Z');
     utimesSync(made[0]!, new Date('2030-01-01'), new Date('2030-01-01')); // 180 days before `now`
@@ -66,11 +69,17 @@ describe('the corpus cache', () => {
     expect(existsSync(made[0]!)).toBe(false);
 
     // A live process holds the lock of one entry: it is left alone.
-    writeFileSync(`${made[1]}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), command: 'tokenize', since: 'now' }));
+    writeFileSync(
+      `${made[1]}.lock`,
+      JSON.stringify({ pid: process.pid, host: hostname(), command: 'tokenize', since: 'now' }),
+    );
     mkdirSync(join(dir, 'corpus-abc.tmp-999999999'));
     const all = clearCache(dir, { now });
     expect(all.removed.map((e) => e.path)).toEqual([made[2]]);
     expect(all.busy.map((e) => e.path)).toEqual([made[1]]);
-    expect(readdirSync(dir).sort()).toEqual([made[1]!.split('/').at(-1), `${made[1]!.split('/').at(-1)}.lock`]);
+    expect(readdirSync(dir).sort()).toEqual([
+      made[1]!.split('/').at(-1),
+      `${made[1]!.split('/').at(-1)}.lock`,
+    ]);
   });
 });

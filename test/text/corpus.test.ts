@@ -1,11 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync, cpSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+  cpSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { compareCodePoints, CorpusWriter, openCorpus } from '../../src/text/corpus.js';
-import { corpusCacheKey, loadGivenVocab, TokenStream, tokenizeCorpus, type TokenizeCorpusOptions } from '../../src/text/pipeline.js';
+import {
+  corpusCacheKey,
+  loadGivenVocab,
+  TokenStream,
+  tokenizeCorpus,
+  type TokenizeCorpusOptions,
+} from '../../src/text/pipeline.js';
 import { resolveInputs } from '../../src/data/sources.js';
 import { defaultTokenizerSettings } from '../../src/text/settings.js';
 import { Vocab } from '../../src/text/vocab.js';
@@ -50,12 +65,34 @@ describe('CorpusWriter / openCorpus', () => {
       remap: Int32Array.from([2, 3, 4, 0]),
       itos,
       vocabSha256: 'abc',
-      counts: [['xxbos', 2], ['a', 1], ['10', 1], ['2', 1]],
+      counts: [
+        ['xxbos', 2],
+        ['a', 1],
+        ['10', 1],
+        ['2', 1],
+      ],
       settings,
-      meta: { numTypes: 4, unknownTokens: 1, emptyDocsSkipped: 2, warnings: ['w'], inputs: ['x'], cacheKey: null, vocabGiven: false, minFreq: 1, maxVocab: 10 },
+      meta: {
+        numTypes: 4,
+        unknownTokens: 1,
+        emptyDocsSkipped: 2,
+        warnings: ['w'],
+        inputs: ['x'],
+        cacheKey: null,
+        vocabGiven: false,
+        minFreq: 1,
+        maxVocab: 10,
+      },
     });
     expect(existsSync(`${dir}.tmp-${process.pid}`)).toBe(false);
-    expect(meta).toMatchObject({ numDocs: 3, numTokens: 5, vocabSize: 6, unknownRate: 0.2, hasLabels: true, hasSplits: true });
+    expect(meta).toMatchObject({
+      numDocs: 3,
+      numTokens: 5,
+      vocabSize: 6,
+      unknownRate: 0.2,
+      hasLabels: true,
+      hasSplits: true,
+    });
 
     const corpus = openCorpus(dir);
     expect(corpus.numDocs).toBe(3);
@@ -90,7 +127,12 @@ describe('CorpusWriter / openCorpus', () => {
 
   it('refuses a damaged directory with a one-line error', async () => {
     const base = tmp();
-    const result = await tokenizeCorpus([IMDB], { workers: 0, noCache: true, out: join(base, 'c'), minFreq: 1 });
+    const result = await tokenizeCorpus([IMDB], {
+      workers: 0,
+      noCache: true,
+      out: join(base, 'c'),
+      minFreq: 1,
+    });
     writeFileSync(join(result.dir, 'ids.bin'), Buffer.alloc(3));
     const err = await errorOf(Promise.resolve().then(() => openCorpus(result.dir)));
     expect(err.message).toContain('ids.bin has the wrong size');
@@ -98,7 +140,14 @@ describe('CorpusWriter / openCorpus', () => {
   });
 
   it('sorts label names by code point like Python', () => {
-    expect(['b', 'B', 'é', 'a', '😀', '\uffff'].sort(compareCodePoints)).toEqual(['B', 'a', 'b', 'é', '\uffff', '😀']);
+    expect(['b', 'B', 'é', 'a', '😀', '\uffff'].sort(compareCodePoints)).toEqual([
+      'B',
+      'a',
+      'b',
+      'é',
+      '\uffff',
+      '😀',
+    ]);
   });
 });
 
@@ -145,7 +194,10 @@ describe('tokenizeCorpus', () => {
     expect(second.stats.numTokens).toBe(first.stats.numTokens);
 
     expect((await tokenizeCorpus([input], { ...options, minFreq: 2 })).hit).toBe(false);
-    expect((await tokenizeCorpus([input], { ...options, settings: defaultTokenizerSettings({ addEos: true }) })).hit).toBe(false);
+    expect(
+      (await tokenizeCorpus([input], { ...options, settings: defaultTokenizerSettings({ addEos: true }) }))
+        .hit,
+    ).toBe(false);
     expect((await tokenizeCorpus([input], { ...options, folderLabels: false })).hit).toBe(false);
     // Same content, new mtime: a miss (the key is paths + sizes + mtimes, not content).
     const file = join(input, 'train/pos/0_9.txt');
@@ -178,7 +230,9 @@ describe('tokenizeCorpus', () => {
     const key = corpusCacheKey(await resolveInputs([bad]), {});
     const entry = join(cacheDir, `corpus-${key!.slice(0, 32)}`);
     // A temp dir from a process that died mid-write (a finished child's pid), with junk in it.
-    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     mkdirSync(`${entry}.tmp-${deadPid}`);
     writeFileSync(join(`${entry}.tmp-${deadPid}`, 'meta.json'), '{"junk": true}');
     const result = await tokenizeCorpus([bad], { workers: 0, cacheDir });
@@ -202,18 +256,36 @@ describe('tokenizeCorpus', () => {
   });
 
   it('reuses a given vocab (file or directory) instead of building one', async () => {
-    const first = await tokenizeCorpus([IMDB], { workers: 0, noCache: true, out: join(tmp(), 'lm'), minFreq: 1 });
+    const first = await tokenizeCorpus([IMDB], {
+      workers: 0,
+      noCache: true,
+      out: join(tmp(), 'lm'),
+      minFreq: 1,
+    });
     const fromDir = await loadGivenVocab(first.dir);
     expect(fromDir.settings).toEqual(defaultTokenizerSettings());
     const fromFile = await loadGivenVocab(join(first.dir, 'vocab.json'));
     expect(fromFile.itos).toEqual(fromDir.itos);
     const input = join(tmp(), 'new.txt');
     writeFileSync(input, 'Terrible acting, zyzzyva.');
-    const result = await tokenizeCorpus([input], { workers: 0, noCache: true, out: join(tmp(), 'c'), vocab: fromFile.itos });
+    const result = await tokenizeCorpus([input], {
+      workers: 0,
+      noCache: true,
+      out: join(tmp(), 'c'),
+      vocab: fromFile.itos,
+    });
     const corpus = openCorpus(result.dir);
     expect(corpus.vocab.itos).toEqual(fromFile.itos);
     expect(corpus.meta.vocabGiven).toBe(true);
-    expect(corpus.vocab.decode(corpus.doc(0))).toEqual(['xxbos', 'xxmaj', 'terrible', 'acting', ',', 'xxunk', '.']);
+    expect(corpus.vocab.decode(corpus.doc(0))).toEqual([
+      'xxbos',
+      'xxmaj',
+      'terrible',
+      'acting',
+      ',',
+      'xxunk',
+      '.',
+    ]);
     expect(result.stats.unknownTokens).toBe(1);
     const bad = join(tmp(), 'v.json');
     writeFileSync(bad, '{"a": 1}');
@@ -222,11 +294,24 @@ describe('tokenizeCorpus', () => {
 
   it('works on stdin without the cache (temporary directory)', async () => {
     const { Readable } = await import('node:stream');
-    const result = await tokenizeCorpus(['-'], { workers: 0, stdin: Readable.from(['I LOVED it!!!!\nok\n']), cacheDir: tmp() });
+    const result = await tokenizeCorpus(['-'], {
+      workers: 0,
+      stdin: Readable.from(['I LOVED it!!!!\nok\n']),
+      cacheDir: tmp(),
+    });
     expect(result.temporary).toBe(true);
     expect(result.cacheKey).toBeNull();
     const corpus = openCorpus(result.dir);
-    expect(corpus.vocab.decode(corpus.doc(0))).toEqual(['xxbos', 'xxunk', 'xxup', 'xxunk', 'xxunk', 'xxrep', 'xxunk', 'xxunk']);
+    expect(corpus.vocab.decode(corpus.doc(0))).toEqual([
+      'xxbos',
+      'xxunk',
+      'xxup',
+      'xxunk',
+      'xxunk',
+      'xxrep',
+      'xxunk',
+      'xxunk',
+    ]);
     corpus.close();
   });
 

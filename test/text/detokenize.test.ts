@@ -30,7 +30,9 @@ describe('decodeSpecTokens (fastai decode_spec_tokens, fixed)', () => {
 
 describe('joinTokens', () => {
   it('attaches punctuation and contractions', () => {
-    expect(joinTokens(['i', 'do', "n't", 'know', ',', 'it', "'s", 'fine', '.'])).toBe("i don't know, it's fine.");
+    expect(joinTokens(['i', 'do', "n't", 'know', ',', 'it', "'s", 'fine', '.'])).toBe(
+      "i don't know, it's fine.",
+    );
     expect(joinTokens(['ca', "n't", 'stop', '!', '!'])).toBe("can't stop!!");
     expect(joinTokens(['wait', '…', 'what', '?'])).toBe('wait… what?');
   });
@@ -39,7 +41,9 @@ describe('joinTokens', () => {
     expect(joinTokens(['a', '(', 'b', ')', 'c'])).toBe('a (b) c');
     expect(joinTokens(['he', 'said', '"', 'hi', 'there', '"', '.'])).toBe('he said "hi there".');
     expect(joinTokens(['it', 'costs', '$', '1.00', 'or', '10', '%'])).toBe('it costs $1.00 or 10%');
-    expect(joinTokens(['a', 'feel', '-', 'good', 'and', '/', 'or', 'movie'])).toBe('a feel-good and/or movie');
+    expect(joinTokens(['a', 'feel', '-', 'good', 'and', '/', 'or', 'movie'])).toBe(
+      'a feel-good and/or movie',
+    );
     expect(joinTokens(['x', '-', '(', 'y', ')'])).toBe('x - (y)'); // not between two words
   });
 
@@ -65,7 +69,9 @@ describe('detokenize', () => {
 
   it('restores the pronoun I, which fastai lower-cases without a marker, and glues split `` quotes', () => {
     const tokenizer = createWordTokenizer(defaultTokenizerSettings());
-    expect(detokenize(tokenizer.tokenize("He said ``I am here'' and i left."))).toBe("He said ``I am here'' and I left.");
+    expect(detokenize(tokenizer.tokenize("He said ``I am here'' and i left."))).toBe(
+      "He said ``I am here'' and I left.",
+    );
     expect(detokenize(['it', 'is', 'i', 'x', 'is', 'ix'])).toBe('it is I x is ix');
   });
 
@@ -75,10 +81,31 @@ describe('detokenize', () => {
 
   it('joins subword pieces on ▁', () => {
     expect(joinPieces(['▁xxbos', '▁xxmaj', '▁this', '▁movie', ',', '▁dis', 'c', 'over', 'ed'])).toEqual([
-      'xxbos', 'xxmaj', 'this', 'movie,', 'discovered',
+      'xxbos',
+      'xxmaj',
+      'this',
+      'movie,',
+      'discovered',
     ]);
-    expect(detokenize(['▁xxbos', '▁xxmaj', '▁this', '▁movie', ',', '▁which', '▁xxup', '▁i', '▁dis', 'c', 'over', 'ed', '▁.'], { subword: true })).toBe(
-      'This movie, which I discovered.',
-    );
+    expect(
+      detokenize(
+        [
+          '▁xxbos',
+          '▁xxmaj',
+          '▁this',
+          '▁movie',
+          ',',
+          '▁which',
+          '▁xxup',
+          '▁i',
+          '▁dis',
+          'c',
+          'over',
+          'ed',
+          '▁.',
+        ],
+        { subword: true },
+      ),
+    ).toBe('This movie, which I discovered.');
   });
 });

@@ -9,9 +9,25 @@ import { createTokenizer } from '../../src/text/tokenizer.js';
 
 /** Documents of very different lengths, so chunks finish out of order across workers. */
 function documents(): { text: string }[] {
-  const words = ['The', 'movie', 'was', 'GREAT', "isn't", 'it', '?', 'no', 'no', 'no', 'Dull...', 'U.S.', '$1.00'];
+  const words = [
+    'The',
+    'movie',
+    'was',
+    'GREAT',
+    "isn't",
+    'it',
+    '?',
+    'no',
+    'no',
+    'no',
+    'Dull...',
+    'U.S.',
+    '$1.00',
+  ];
   return Array.from({ length: 300 }, (_, i) => ({
-    text: Array.from({ length: 1 + ((i * 37) % 97) }, (_, k) => words[(i + k * 7) % words.length]).join(' ') + ` doc${i}`,
+    text:
+      Array.from({ length: 1 + ((i * 37) % 97) }, (_, k) => words[(i + k * 7) % words.length]).join(' ') +
+      ` doc${i}`,
   }));
 }
 
@@ -67,10 +83,27 @@ describe('ParallelTokenizer', () => {
 
   it('writes byte-identical corpora with and without workers', async () => {
     const base = mkdtempSync(join(tmpdir(), 'ulmfit-parallel-'));
-    const a = await tokenizeCorpus(['fixtures/inputs/imdb-mini'], { workers: 0, noCache: true, out: join(base, 'a'), minFreq: 1 });
-    const b = await tokenizeCorpus(['fixtures/inputs/imdb-mini'], { workers: 2, noCache: true, out: join(base, 'b'), minFreq: 1 });
+    const a = await tokenizeCorpus(['fixtures/inputs/imdb-mini'], {
+      workers: 0,
+      noCache: true,
+      out: join(base, 'a'),
+      minFreq: 1,
+    });
+    const b = await tokenizeCorpus(['fixtures/inputs/imdb-mini'], {
+      workers: 2,
+      noCache: true,
+      out: join(base, 'b'),
+      minFreq: 1,
+    });
     expect(b.stats.workers).toBe(2);
-    for (const file of ['ids.bin', 'offsets.bin', 'vocab.json', 'counts.json', 'labels.json', 'splits.json']) {
+    for (const file of [
+      'ids.bin',
+      'offsets.bin',
+      'vocab.json',
+      'counts.json',
+      'labels.json',
+      'splits.json',
+    ]) {
       expect(readFileSync(join(b.dir, file)).equals(readFileSync(join(a.dir, file))), file).toBe(true);
     }
   });
@@ -82,7 +115,10 @@ describe('ParallelTokenizer', () => {
       const run = async () => {
         for await (const batch of tokenizer.run(inBatches([{ text: 'hello' }], 1))) void batch;
       };
-      await expect(run()).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringContaining("'xx'") });
+      await expect(run()).rejects.toMatchObject({
+        code: 'E_USAGE',
+        message: expect.stringContaining("'xx'"),
+      });
     } finally {
       await tokenizer.close();
     }

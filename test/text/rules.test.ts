@@ -49,7 +49,10 @@ describe('all eight rules (spec §1.7 worked examples)', () => {
   const examples: Array<[string, string]> = [
     ["This isn't the easiest text.", "xxbos xxmaj this isn't the easiest text."],
     ['&copy;   Fast.ai www.fast.ai/INDEX', 'xxbos © xxmaj fast.ai xxrep 3 w .fast.ai / xxup index'],
-    ['I LOVED it!!!! Best. Movie. Ever...', 'xxbos i xxup loved it xxrep 4 ! xxmaj best. xxmaj movie. xxmaj ever …'],
+    [
+      'I LOVED it!!!! Best. Movie. Ever...',
+      'xxbos i xxup loved it xxrep 4 ! xxmaj best. xxmaj movie. xxmaj ever …',
+    ],
     ['no no no no way', 'xxbos xxwrep 4 no way'],
     ['The U.S. dollar $1 is $1.00.', 'xxbos xxmaj the xxup u.s. dollar $1 is $1.00.'],
     ['Raising Victor Vargas: A Review', 'xxbos xxmaj raising xxmaj victor xxmaj vargas: a xxmaj review'],
@@ -93,7 +96,39 @@ describe('fix_html', () => {
 describe('mayFixHtml (the per-run test that fix_html has nothing to do)', () => {
   it('is true for every run that could take part in a change', () => {
     const rng = new Rng(13);
-    const pieces = ['&', 'lt', 'copy;', '#65', '#x41;', 'amp', 'amp;', '#39;', '#146;', 'nbsp;', '#36;', 'quot;', '<br', ' />', '<unk>', '@.@', '@-@', ' ', '.', '..', '\\', 'n', '"', 'a', ';', '#', '<', '>', '@', '-', '\n'];
+    const pieces = [
+      '&',
+      'lt',
+      'copy;',
+      '#65',
+      '#x41;',
+      'amp',
+      'amp;',
+      '#39;',
+      '#146;',
+      'nbsp;',
+      '#36;',
+      'quot;',
+      '<br',
+      ' />',
+      '<unk>',
+      '@.@',
+      '@-@',
+      ' ',
+      '.',
+      '..',
+      '\\',
+      'n',
+      '"',
+      'a',
+      ';',
+      '#',
+      '<',
+      '>',
+      '@',
+      '-',
+      '\n',
+    ];
     for (let n = 0; n < 5000; n++) {
       let text = '';
       const length = rng.int(8);
@@ -144,11 +179,27 @@ describe('replace_rep', () => {
 
   it('gives what fastai’s regex gives, surrogates included', () => {
     // fastai's pattern, with Python's \S spelled out (the hand-written scan replaced it).
-    const space = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+    const space =
+      '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
     const regex = new RegExp(`([^${space}])(\\1{2,})`, 'gu');
-    const fastai = (text: string) => text.replace(regex, (_m, c: string, rest: string) => ` xxrep ${rest.length / c.length + 1} ${c} `);
+    const fastai = (text: string) =>
+      text.replace(regex, (_m, c: string, rest: string) => ` xxrep ${rest.length / c.length + 1} ${c} `);
     const rng = new Rng(5);
-    const alphabet = ['a', 'b', '0', '.', ' ', '\n', '😀', '\ud83d', '\ude00', '\ud800', '\udc00', '\u00a0', 'é'];
+    const alphabet = [
+      'a',
+      'b',
+      '0',
+      '.',
+      ' ',
+      '\n',
+      '😀',
+      '\ud83d',
+      '\ude00',
+      '\ud800',
+      '\udc00',
+      '\u00a0',
+      'é',
+    ];
     for (let n = 0; n < 5000; n++) {
       let text = '';
       const length = rng.int(14);
@@ -247,7 +298,29 @@ describe('replace_space', () => {
 describe('fused replace_maj + lowercase', () => {
   it('gives exactly what the two rules give', () => {
     const rng = new Rng(7);
-    const alphabet = ['A', 'B', 'I', 'a', 'b', 'é', 'É', '1', ' ', ' ', '  ', '\n', '\t', '.', ',', "'", '-', 'Hello', 'USA', 'McD', '\u00a0'];
+    const alphabet = [
+      'A',
+      'B',
+      'I',
+      'a',
+      'b',
+      'é',
+      'É',
+      '1',
+      ' ',
+      ' ',
+      '  ',
+      '\n',
+      '\t',
+      '.',
+      ',',
+      "'",
+      '-',
+      'Hello',
+      'USA',
+      'McD',
+      '\u00a0',
+    ];
     for (let n = 0; n < 2000; n++) {
       let text = '';
       const length = rng.int(12);
@@ -268,6 +341,10 @@ describe('fused replace_maj + lowercase', () => {
       'replace_maj+lowercase',
     ]);
     const reordered = [findPreRule('replace_maj')!, findPreRule('fix_html')!, findPreRule('lowercase')!];
-    expect(fusePreRules(reordered).map((rule) => rule.name)).toEqual(['replace_maj', 'fix_html', 'lowercase']);
+    expect(fusePreRules(reordered).map((rule) => rule.name)).toEqual([
+      'replace_maj',
+      'fix_html',
+      'lowercase',
+    ]);
   });
 });

@@ -46,18 +46,52 @@ describe('createTokenizer (word)', () => {
   it('runs rules, spaCy split and post-rules (spec §1.7 end-to-end examples)', async () => {
     const tokenizer = await createTokenizer(defaultTokenizerSettings());
     expect(tokenizer.tokenize("This isn't the easiest text.")).toEqual([
-      'xxbos', 'xxmaj', 'this', 'is', "n't", 'the', 'easiest', 'text', '.',
+      'xxbos',
+      'xxmaj',
+      'this',
+      'is',
+      "n't",
+      'the',
+      'easiest',
+      'text',
+      '.',
     ]);
     expect(tokenizer.tokenize('&copy;   Fast.ai www.fast.ai/INDEX')).toEqual([
-      'xxbos', '©', 'xxmaj', 'fast.ai', 'xxrep', '3', 'w', '.fast.ai', '/', 'xxup', 'index',
+      'xxbos',
+      '©',
+      'xxmaj',
+      'fast.ai',
+      'xxrep',
+      '3',
+      'w',
+      '.fast.ai',
+      '/',
+      'xxup',
+      'index',
     ]);
     expect(tokenizer.tokenize('This is a test')).toEqual(['xxbos', 'xxmaj', 'this', 'is', 'a', 'test']);
-    expect(tokenizer.tokenize('I LOVED it!!!!')).toEqual(['xxbos', 'i', 'xxup', 'loved', 'it', 'xxrep', '4', '!']);
+    expect(tokenizer.tokenize('I LOVED it!!!!')).toEqual([
+      'xxbos',
+      'i',
+      'xxup',
+      'loved',
+      'it',
+      'xxrep',
+      '4',
+      '!',
+    ]);
   });
 
   it('keeps newline runs as tokens and marks spaces inside tokens with ▁', async () => {
     const tokenizer = await createTokenizer(defaultTokenizerSettings());
-    expect(tokenizer.tokenize('Hello   <br /><br />World')).toEqual(['xxbos', 'xxmaj', 'hello', '\n\n', 'xxmaj', 'world']);
+    expect(tokenizer.tokenize('Hello   <br /><br />World')).toEqual([
+      'xxbos',
+      'xxmaj',
+      'hello',
+      '\n\n',
+      'xxmaj',
+      'world',
+    ]);
     expect(tokenizer.tokenize('a \n b')).toEqual(['xxbos', 'a', '\n▁', 'b']);
   });
 
@@ -79,7 +113,9 @@ describe('createTokenizer (word)', () => {
   });
 
   it('runs only the listed rules, in the listed order', () => {
-    const tokenizer = createWordTokenizer(defaultTokenizerSettings({ preRules: ['replace_rep', 'lowercase'] }));
+    const tokenizer = createWordTokenizer(
+      defaultTokenizerSettings({ preRules: ['replace_rep', 'lowercase'] }),
+    );
     // No rm_useless_spaces: the double space after ' xxrep 3 m ' stays, and becomes a '▁' token.
     expect(tokenizer.tokenize('Hmmm OK')).toEqual(['xxbos', 'h', 'xxrep', '3', 'm', '▁', 'ok']);
   });
@@ -107,11 +143,15 @@ describe('createTokenizer errors', () => {
   }
 
   it('rejects unknown rules, other languages and inconsistent lowercasing', async () => {
-    expect(await codeOf(defaultTokenizerSettings({ preRules: ['fix_html', 'no_such_rule'] }))).toBe('E_MODEL_MISMATCH');
+    expect(await codeOf(defaultTokenizerSettings({ preRules: ['fix_html', 'no_such_rule'] }))).toBe(
+      'E_MODEL_MISMATCH',
+    );
     expect(await codeOf(defaultTokenizerSettings({ postRules: ['nope'] }))).toBe('E_MODEL_MISMATCH');
     expect(await codeOf(defaultTokenizerSettings({ lang: 'fr' }))).toBe('E_USAGE');
     expect(await codeOf(defaultTokenizerSettings({ lowercase: false }))).toBe('E_USAGE');
-    expect(await codeOf({ ...defaultTokenizerSettings(), kind: 'letters' as 'word' })).toBe('E_MODEL_MISMATCH');
+    expect(await codeOf({ ...defaultTokenizerSettings(), kind: 'letters' as 'word' })).toBe(
+      'E_MODEL_MISMATCH',
+    );
   });
 
   it('builds subword tokenizers only with their SentencePiece model', async () => {
@@ -120,8 +160,19 @@ describe('createTokenizer errors', () => {
       subword: { vocabSize: 500, characterCoverage: 0.99999, modelFile: 'spm.model' },
     });
     expect(await codeOf(settings)).toBe('E_MODEL_DIR');
-    const spmModel = new Uint8Array(readFileSync(new URL('../../fixtures/spm/spm_train.model', import.meta.url)));
+    const spmModel = new Uint8Array(
+      readFileSync(new URL('../../fixtures/spm/spm_train.model', import.meta.url)),
+    );
     const tokenizer = await createTokenizer(settings, { spmModel });
-    expect(tokenizer.tokenize('This is a test')).toEqual(['▁xxbos', '▁xxmaj', '▁this', '▁is', '▁a', '▁', 't', 'est']);
+    expect(tokenizer.tokenize('This is a test')).toEqual([
+      '▁xxbos',
+      '▁xxmaj',
+      '▁this',
+      '▁is',
+      '▁a',
+      '▁',
+      't',
+      'est',
+    ]);
   });
 });

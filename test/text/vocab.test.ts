@@ -18,7 +18,9 @@ describe('Vocab.build (fastai make_vocab)', () => {
     countTokens(c, 'This is an example of text'.split(' '));
     countTokens(c, 'this is another text'.split(' '));
     const vocab = Vocab.build(c, { minFreq: 1 });
-    expect(Array.from(vocab.numericalize('This is an example of text'.split(' ')))).toEqual([11, 9, 12, 13, 14, 10]);
+    expect(Array.from(vocab.numericalize('This is an example of text'.split(' ')))).toEqual([
+      11, 9, 12, 13, 14, 10,
+    ]);
     const strict = Vocab.build(c, { minFreq: 2 });
     const ids = strict.numericalize('This is an example of text'.split(' '));
     expect(Array.from(ids)).toEqual([0, 9, 0, 0, 0, 10]);
@@ -26,9 +28,26 @@ describe('Vocab.build (fastai make_vocab)', () => {
   });
 
   it('puts the nine specials first, in fastai v2 order', () => {
-    const vocab = Vocab.build(counts([['xxmaj', 50], ['the', 40], ['xxunk', 1]]), { minFreq: 1 });
+    const vocab = Vocab.build(
+      counts([
+        ['xxmaj', 50],
+        ['the', 40],
+        ['xxunk', 1],
+      ]),
+      { minFreq: 1 },
+    );
     expect(vocab.itos.slice(0, 10)).toEqual([...DEFAULT_SPECIALS, 'the']);
-    expect(DEFAULT_SPECIALS).toEqual(['xxunk', 'xxpad', 'xxbos', 'xxeos', 'xxfld', 'xxrep', 'xxwrep', 'xxup', 'xxmaj']);
+    expect(DEFAULT_SPECIALS).toEqual([
+      'xxunk',
+      'xxpad',
+      'xxbos',
+      'xxeos',
+      'xxfld',
+      'xxrep',
+      'xxwrep',
+      'xxup',
+      'xxmaj',
+    ]);
     expect(vocab.id('xxunk')).toBe(0);
     expect(vocab.id('xxpad')).toBe(1);
   });
@@ -41,7 +60,12 @@ describe('Vocab.build (fastai make_vocab)', () => {
   });
 
   it('drops tokens under minFreq (default 3)', () => {
-    const vocab = Vocab.build(counts([['often', 3], ['rare', 2]]));
+    const vocab = Vocab.build(
+      counts([
+        ['often', 3],
+        ['rare', 2],
+      ]),
+    );
     expect(vocab.has('often')).toBe(true);
     expect(vocab.has('rare')).toBe(false);
   });
@@ -53,7 +77,13 @@ describe('Vocab.build (fastai make_vocab)', () => {
     const vocab = Vocab.build(c, { maxVocab: 12, minFreq: 1 });
     expect(vocab.itos.slice(0, 12)).toEqual([...DEFAULT_SPECIALS, 'w0', 'w1', 'w2']);
     expect(vocab.size).toBe(16);
-    const tiny = Vocab.build(counts([['a', 9], ['b', 8]]), { maxVocab: 2 });
+    const tiny = Vocab.build(
+      counts([
+        ['a', 9],
+        ['b', 8],
+      ]),
+      { maxVocab: 2 },
+    );
     expect(tiny.itos).toEqual(['xxunk', 'xxpad', ...Array<string>(6).fill(FAKE)]);
   });
 
@@ -86,7 +116,13 @@ describe('Vocab.build (fastai make_vocab)', () => {
 });
 
 describe('Vocab lookups and persistence', () => {
-  const vocab = Vocab.build(counts([['the', 5], ['movie', 4]]), { minFreq: 1 });
+  const vocab = Vocab.build(
+    counts([
+      ['the', 5],
+      ['movie', 4],
+    ]),
+    { minFreq: 1 },
+  );
 
   it('maps unknown tokens to 0 and decodes ids back', () => {
     const ids = vocab.numericalize(['the', 'unseen', 'movie']);
@@ -114,8 +150,14 @@ describe('Vocab lookups and persistence', () => {
 /** fastai's make_vocab written out plainly (a stable sort of [token, count] pairs). */
 function makeVocab(types: string[], counts: number[], minFreq: number, maxVocab: number): string[] {
   const byCount = types.map((t, i) => [t, counts[i]!] as const).sort((a, b) => b[1] - a[1]);
-  const itos = byCount.slice(0, maxVocab).filter(([, c]) => c >= minFreq).map(([t]) => t);
-  const result = [...DEFAULT_SPECIALS, ...itos.filter((t) => !DEFAULT_SPECIALS.includes(t))].slice(0, maxVocab);
+  const itos = byCount
+    .slice(0, maxVocab)
+    .filter(([, c]) => c >= minFreq)
+    .map(([t]) => t);
+  const result = [...DEFAULT_SPECIALS, ...itos.filter((t) => !DEFAULT_SPECIALS.includes(t))].slice(
+    0,
+    maxVocab,
+  );
   const padding = 8 - (result.length % 8);
   for (let i = 0; i < padding; i++) result.push(FAKE);
   return result;
@@ -126,7 +168,9 @@ describe('Vocab.fromCounts and build (a counting sort)', () => {
     const rng = new Rng(17);
     for (let n = 0; n < 50; n++) {
       const size = rng.int(300);
-      const types = Array.from({ length: size }, (_, i) => (i % 37 === 0 ? DEFAULT_SPECIALS[i % DEFAULT_SPECIALS.length]! + i : `t${i}`));
+      const types = Array.from({ length: size }, (_, i) =>
+        i % 37 === 0 ? DEFAULT_SPECIALS[i % DEFAULT_SPECIALS.length]! + i : `t${i}`,
+      );
       if (size > 3) types[3] = 'xxmaj';
       // Few distinct values, so ties are common; sometimes a fraction (the comparison-sort path).
       const counts = types.map(() => rng.int(6) + (n % 10 === 9 ? 0.5 : 0));

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Rng } from '../../src/random.js';
 import { describe, expect, it } from 'vitest';
-import { findInfixes, findPrefix, findSuffix, isPySpace, isUrl, SpacyEnglishSplitter } from '../../src/text/word.js';
+import {
+  findInfixes,
+  findPrefix,
+  findSuffix,
+  isPySpace,
+  isUrl,
+  SpacyEnglishSplitter,
+} from '../../src/text/word.js';
 import { createWordTokenizer } from '../../src/text/tokenizer.js';
 import { defaultTokenizerSettings } from '../../src/text/settings.js';
 
@@ -11,10 +18,10 @@ const split = (text: string) => splitter.split(text);
 // What spaCy 3.8's English tokenizer (spacy.blank('en')) gives for each input: one behaviour per
 // row. Checked against spaCy itself (tools/spacy_reference.py).
 const SPACY_TABLE: Array<[string, string, string[]]> = [
-  ['contraction n\'t', "isn't", ['is', "n't"]],
-  ['do n\'t', "don't", ['do', "n't"]],
-  ['ca n\'t', "can't", ['ca', "n't"]],
-  ['wo n\'t', "won't", ['wo', "n't"]],
+  ["contraction n't", "isn't", ['is', "n't"]],
+  ["do n't", "don't", ['do', "n't"]],
+  ["ca n't", "can't", ['ca', "n't"]],
+  ["wo n't", "won't", ['wo', "n't"]],
   ["'s after a pronoun", "it's", ['it', "'s"]],
   ["'m", "I'm", ['I', "'m"]],
   ["'s possessive", "John's", ['John', "'s"]],
@@ -38,7 +45,11 @@ const SPACY_TABLE: Array<[string, string, string[]]> = [
   ['domain kept whole', 'www.fast.ai fast.ai', ['www.fast.ai', 'fast.ai']],
   ['leading-dot domain kept whole', '.fast.ai', ['.fast.ai']],
   ['email kept whole', 'jane.doe@example.com', ['jane.doe@example.com']],
-  ['punctuation split off', 'Hello, world! Yes? (no) "quoted"', ['Hello', ',', 'world', '!', 'Yes', '?', '(', 'no', ')', '"', 'quoted', '"']],
+  [
+    'punctuation split off',
+    'Hello, world! Yes? (no) "quoted"',
+    ['Hello', ',', 'world', '!', 'Yes', '?', '(', 'no', ')', '"', 'quoted', '"'],
+  ],
   ['colon and semicolon', 'a: b; c', ['a', ':', 'b', ';', 'c']],
   ['infix hyphen between letters', 'feel-good', ['feel', '-', 'good']],
   ['infix hyphen after a digit', '1-year-old', ['1', '-', 'year', '-', 'old']],
@@ -96,7 +107,8 @@ describe('SpacyEnglishSplitter: the special-case matcher', () => {
 
 describe('runTokens (one run, as the fast tokenizer asks for it)', () => {
   const fresh = new SpacyEnglishSplitter();
-  const check = (run: string) => expect(fresh.runTokens(run), JSON.stringify(run)).toEqual(fresh.runTokens(run, false));
+  const check = (run: string) =>
+    expect(fresh.runTokens(run), JSON.stringify(run)).toEqual(fresh.runTokens(run, false));
 
   it('splits punctuation-wrapped lower-case words like the general path', () => {
     // Words that are, or start, end or sit inside exceptions (a., mr., e.g., 'em, etc.).
@@ -110,8 +122,10 @@ describe('runTokens (one run, as the fast tokenizer asks for it)', () => {
   it('agrees on random ASCII punctuation around words', () => {
     const punctuation = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
     const rng = new Rng(21);
-    const affix = (max: number) => Array.from({ length: rng.int(max + 1) }, () => punctuation[rng.int(punctuation.length)]).join('');
-    for (let n = 0; n < 4000; n++) check(affix(3) + ['word', 'a', 'mr', 'em', 'us', 'n'][rng.int(6)] + affix(4));
+    const affix = (max: number) =>
+      Array.from({ length: rng.int(max + 1) }, () => punctuation[rng.int(punctuation.length)]).join('');
+    for (let n = 0; n < 4000; n++)
+      check(affix(3) + ['word', 'a', 'mr', 'em', 'us', 'n'][rng.int(6)] + affix(4));
   });
 });
 
@@ -167,7 +181,10 @@ describe('against spaCy + fastai reference outputs (fixtures/text, made by tools
   it('splits 1000 random strings of tricky pieces exactly as spaCy does', () => {
     const { cases: fuzz } = readFixture<{ cases: Array<[string, string[], string[]]> }>('spacy-fuzz.json');
     const mismatches = fuzz.filter(([text, raw, fastai]) => {
-      return JSON.stringify(split(text)) !== JSON.stringify(raw) || JSON.stringify(tokenizer.tokenize(text)) !== JSON.stringify(fastai);
+      return (
+        JSON.stringify(split(text)) !== JSON.stringify(raw) ||
+        JSON.stringify(tokenizer.tokenize(text)) !== JSON.stringify(fastai)
+      );
     });
     expect(mismatches).toEqual([]);
   });

@@ -7,7 +7,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import type { LmBatch } from '../../src/data/batches.js';
 import { LmStream } from '../../src/data/lm-stream.js';
-import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig } from '../../src/model/awd-lstm.js';
+import {
+  AWD_LSTM_LM_CONFIG,
+  LanguageModel,
+  withDropMult,
+  type AwdLstmConfig,
+} from '../../src/model/awd-lstm.js';
 import { Rng } from '../../src/random.js';
 import { DataParallelLm, dpWorkerFile, type DataParallelOptions } from '../../src/train/data-parallel.js';
 import { layoutVariables, paramLayout, rowRange } from '../../src/train/dp-shared.js';
@@ -29,7 +34,10 @@ afterEach(async () => {
 
 function makeModel(config: AwdLstmConfig, seed = 3): { model: LanguageModel; optimizer: Adam } {
   const model = new LanguageModel(VOCAB, config, { seed });
-  const optimizer = new Adam(model.paramGroups().map((g) => g.variables), model.noWeightDecay());
+  const optimizer = new Adam(
+    model.paramGroups().map((g) => g.variables),
+    model.noWeightDecay(),
+  );
   optimizer.setHyper('lr', 1e-2);
   cleanup.push(() => {
     optimizer.dispose();
@@ -38,7 +46,11 @@ function makeModel(config: AwdLstmConfig, seed = 3): { model: LanguageModel; opt
   return { model, optimizer };
 }
 
-async function makeTrainer(options: Omit<DataParallelOptions, 'model' | 'optimizer'>, config: AwdLstmConfig, seed = 3) {
+async function makeTrainer(
+  options: Omit<DataParallelOptions, 'model' | 'optimizer'>,
+  config: AwdLstmConfig,
+  seed = 3,
+) {
   const { model, optimizer } = makeModel(config, seed);
   const trainer = await DataParallelLm.create({ model, optimizer, ...options });
   cleanup.push(() => trainer.close());
@@ -82,8 +94,15 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 describe('data-parallel layout', () => {
   it('splits rows into contiguous blocks that cover the batch', () => {
-    expect([0, 1, 2].map((i) => rowRange(7, 3, i))).toEqual([[0, 2], [2, 4], [4, 7]]);
-    expect([0, 1].map((i) => rowRange(32, 2, i))).toEqual([[0, 16], [16, 32]]);
+    expect([0, 1, 2].map((i) => rowRange(7, 3, i))).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 7],
+    ]);
+    expect([0, 1].map((i) => rowRange(32, 2, i))).toEqual([
+      [0, 16],
+      [16, 32],
+    ]);
   });
 });
 
@@ -94,7 +113,11 @@ describe('DataParallelLm', () => {
 
   // Three consecutive batches without a reset: equal gradients need every replica to carry the
   // hidden state of its own rows exactly as the single model carries it per row.
-  for (const [replicas, mainThread, bs] of [[2, true, 4], [2, false, 4], [3, true, 5]] as const) {
+  for (const [replicas, mainThread, bs] of [
+    [2, true, 4],
+    [2, false, 4],
+    [3, true, 5],
+  ] as const) {
     it(`averages to the full-batch gradient with dropout off (${replicas} replicas, ${mainThread ? 'main thread + workers' : 'workers only'}, bs ${bs})`, async () => {
       const { trainer } = await makeTrainer({ replicas, mainThread }, NO_DROPOUT);
       const { model: reference } = makeModel(NO_DROPOUT);
@@ -113,7 +136,11 @@ describe('DataParallelLm', () => {
   it('takes the same AdamW steps as the single-process learner with dropout off', async () => {
     const { trainer, optimizer } = await makeTrainer({ replicas: 2, clip: 0.5 }, NO_DROPOUT);
     const { model: reference } = makeModel(NO_DROPOUT);
-    const learner = new Learner<LmBatch>(reference, { train: { numBatches: 1, batches: () => [] }, rng: new Rng(0), clip: 0.5 });
+    const learner = new Learner<LmBatch>(reference, {
+      train: { numBatches: 1, batches: () => [] },
+      rng: new Rng(0),
+      clip: 0.5,
+    });
     cleanup.push(() => learner.dispose());
     learner.optimizer.setHyper('lr', 1e-2);
     const rng = new Rng(5);
@@ -157,26 +184,40 @@ describe('DataParallelLm', () => {
       const fit = async (parallel: boolean) => {
         const { model } = makeModel(NO_DROPOUT);
         const runRng = new Rng(4);
-        const learner = new Learner<LmBatch>(model, { train: new LmStream(docs, { bs: 4, bptt: 6, shuffle: true, rng: runRng }), rng: runRng, clip: 1 });
+        const learner = new Learner<LmBatch>(model, {
+          train: new LmStream(docs, { bs: 4, bptt: 6, shuffle: true, rng: runRng }),
+          rng: runRng,
+          clip: 1,
+        });
         cleanup.push(() => learner.dispose());
-        const trainer = parallel ? await DataParallelLm.create({ replicas: 2, model, optimizer: learner.optimizer, update, clip: 1 }) : undefined;
+        const trainer = parallel
+          ? await DataParallelLm.create({ replicas: 2, model, optimizer: learner.optimizer, update, clip: 1 })
+          : undefined;
         if (trainer) {
           cleanup.push(() => trainer.close());
           learner.useStepper(trainer);
         }
-        const rows = await learner.fitRecipe([{ freezeTo: -1, epochs: 1, lr: 2e-2 }, { freezeTo: 0, epochs: 1, lr: 1e-2 }]);
+        const rows = await learner.fitRecipe([
+          { freezeTo: -1, epochs: 1, lr: 2e-2 },
+          { freezeTo: 0, epochs: 1, lr: 1e-2 },
+        ]);
         const weights = readFlat(model);
-        if (trainer) expect(Buffer.from((await trainer.replicaWeights(1)).buffer).equals(Buffer.from(weights.buffer))).toBe(true);
+        if (trainer)
+          expect(
+            Buffer.from((await trainer.replicaWeights(1)).buffer).equals(Buffer.from(weights.buffer)),
+          ).toBe(true);
         return { rows, weights };
       };
       const single = await fit(false);
       const parallel = await fit(true);
       expect(maxAbsDiff(parallel.weights, single.weights)).toBeLessThan(1e-4);
-      parallel.rows.forEach((row, i) => expect(Math.abs(row.trainLoss - single.rows[i]!.trainLoss)).toBeLessThan(1e-4));
+      parallel.rows.forEach((row, i) =>
+        expect(Math.abs(row.trainLoss - single.rows[i]!.trainLoss)).toBeLessThan(1e-4),
+      );
     });
   }
 
-  it('rejects with the failing replica\'s error and cannot step again', async () => {
+  it("rejects with the failing replica's error and cannot step again", async () => {
     const { trainer } = await makeTrainer({ replicas: 2 }, TINY);
     const batch = randomBatch(new Rng(1), 4, 6);
     // One id short: only the last replica's rows are malformed; replica 0 waits at the barrier.
@@ -195,7 +236,8 @@ describe('DataParallelLm', () => {
     const step = trainer.trainStep(batch);
     // Replica 0 (this thread) has done its rows and waits at the barrier without blocking, so the
     // worker's exit event is delivered: kill the worker as out-of-memory would.
-    const workers = (trainer as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers;
+    const workers = (trainer as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> })
+      .workers;
     await workers[0]!.worker.terminate();
     await expect(step).rejects.toThrow(/replica 1 \(a worker thread\) exited with code 1/);
     expect(Date.now() - started).toBeLessThan(20_000);
@@ -213,12 +255,16 @@ describe('DataParallelLm', () => {
 
   it('refuses the tensorflow backend, which already uses every core', async () => {
     const { model, optimizer } = makeModel(TINY);
-    await expect(DataParallelLm.create({ model, optimizer, replicas: 2, backend: 'tensorflow' })).rejects.toThrow(/already uses every core/);
+    await expect(
+      DataParallelLm.create({ model, optimizer, replicas: 2, backend: 'tensorflow' }),
+    ).rejects.toThrow(/already uses every core/);
   });
 
   it('refuses a batch with fewer rows than replicas', async () => {
     const { trainer } = await makeTrainer({ replicas: 2 }, TINY);
-    await expect(trainer.trainStep(randomBatch(new Rng(1), 1, 6))).rejects.toThrow(/1 rows cannot be split across 2/);
+    await expect(trainer.trainStep(randomBatch(new Rng(1), 1, 6))).rejects.toThrow(
+      /1 rows cannot be split across 2/,
+    );
   });
 
   // The process must end by itself once the trainer is closed, after a good step and after a failed one.

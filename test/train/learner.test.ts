@@ -3,7 +3,13 @@ import { initBackend } from '../../src/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../src/errors.js';
 import { Rng } from '../../src/random.js';
-import { clipGradNorm, Learner, type EpochRow, type LearnerState, type Stage } from '../../src/train/learner.js';
+import {
+  clipGradNorm,
+  Learner,
+  type EpochRow,
+  type LearnerState,
+  type Stage,
+} from '../../src/train/learner.js';
 import { oneCycle } from '../../src/train/schedule.js';
 import { blobs, ToyModel, toySource, type ToyBatch } from './toy-model.js';
 
@@ -15,7 +21,11 @@ const N_IN = 6;
 const trainData = blobs(192, N_IN, new Rng(100));
 const validData = blobs(50, N_IN, new Rng(200));
 
-function setup(seed: number, initSeed = 7, extra: Partial<ConstructorParameters<typeof Learner<ToyBatch>>[1]> = {}) {
+function setup(
+  seed: number,
+  initSeed = 7,
+  extra: Partial<ConstructorParameters<typeof Learner<ToyBatch>>[1]> = {},
+) {
   const rng = new Rng(seed);
   const model = new ToyModel(N_IN, 16, 3, initSeed, rng);
   const learner = new Learner(model, {
@@ -55,7 +65,8 @@ describe('Learner', () => {
   it('sets fastai one-cycle hypers before every batch, per group', async () => {
     const seen: { lr: number; mom: number; groupLrs: number[] }[] = [];
     const { model, learner } = setup(2, 7, {
-      onBatchEnd: (info) => seen.push({ lr: info.lr, mom: info.mom, groupLrs: learner.optimizer.hypers.map((h) => h.lr) }),
+      onBatchEnd: (info) =>
+        seen.push({ lr: info.lr, mom: info.mom, groupLrs: learner.optimizer.hypers.map((h) => h.lr) }),
     });
     await learner.fitOneCycle(2, { lo: 1e-3, hi: 1e-2 });
     const perEpoch = 192 / 16;
@@ -104,7 +115,10 @@ describe('Learner', () => {
           state: {
             meta: JSON.parse(JSON.stringify(state.meta)),
             tensors: Object.fromEntries(
-              Object.entries(state.tensors).map(([k, t]) => [k, { shape: t.shape, data: Float32Array.from(t.data) }]),
+              Object.entries(state.tensors).map(([k, t]) => [
+                k,
+                { shape: t.shape, data: Float32Array.from(t.data) },
+              ]),
             ),
           },
         });
@@ -230,7 +244,9 @@ describe('Learner', () => {
     const model = new ToyModel(N_IN, 4, 3, 1, rng);
     const learner = new Learner(model, { train: { numBatches: 0, batches: () => [] }, rng });
     await expect(learner.fitOneCycle(1, 1e-3)).rejects.toThrow(UlmfitError);
-    expect(() => new Learner(model, { train: toySource(trainData, 16, rng), rng, clip: 0 })).toThrow(UlmfitError);
+    expect(() => new Learner(model, { train: toySource(trainData, 16, rng), rng, clip: 0 })).toThrow(
+      UlmfitError,
+    );
     model.dispose();
   });
 });

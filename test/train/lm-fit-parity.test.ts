@@ -11,7 +11,12 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { LmStream } from '../../src/data/lm-stream.js';
-import { AWD_LSTM_LM_CONFIG, LanguageModel, withDropMult, type AwdLstmConfig } from '../../src/model/awd-lstm.js';
+import {
+  AWD_LSTM_LM_CONFIG,
+  LanguageModel,
+  withDropMult,
+  type AwdLstmConfig,
+} from '../../src/model/awd-lstm.js';
 import { Rng } from '../../src/random.js';
 import { Learner } from '../../src/train/learner.js';
 
@@ -20,17 +25,40 @@ interface Dumped {
   data: number[];
 }
 interface Reference {
-  config: { vocab: number; emb_sz: number; n_hid: number; n_layers: number; bs: number; bptt: number; lr: number; wd: number; alpha: number; beta: number };
+  config: {
+    vocab: number;
+    emb_sz: number;
+    n_hid: number;
+    n_layers: number;
+    bs: number;
+    bptt: number;
+    lr: number;
+    wd: number;
+    alpha: number;
+    beta: number;
+  };
   train_stream: number[];
   valid_stream: number[];
   init: Record<string, Dumped>;
   first_batch: { loss: number; ce: number; grads: Record<string, Dumped> };
-  fit: { losses: number[]; ce: number[]; hypers: { lr: number; mom: number }[]; final: Record<string, Dumped>; valid_loss: number; valid_accuracy: number };
+  fit: {
+    losses: number[];
+    ce: number[];
+    hypers: { lr: number; mom: number }[];
+    final: Record<string, Dumped>;
+    valid_loss: number;
+    valid_accuracy: number;
+  };
 }
 
-const ref = JSON.parse(readFileSync(new URL('../../fixtures/train/lm-fit-reference.json', import.meta.url), 'utf8')) as Reference;
+const ref = JSON.parse(
+  readFileSync(new URL('../../fixtures/train/lm-fit-reference.json', import.meta.url), 'utf8'),
+) as Reference;
 const { config: c } = ref;
-const CONFIG: AwdLstmConfig = withDropMult({ ...AWD_LSTM_LM_CONFIG, emb_sz: c.emb_sz, n_hid: c.n_hid, n_layers: c.n_layers }, 0);
+const CONFIG: AwdLstmConfig = withDropMult(
+  { ...AWD_LSTM_LM_CONFIG, emb_sz: c.emb_sz, n_hid: c.n_hid, n_layers: c.n_layers },
+  0,
+);
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -54,7 +82,9 @@ describe('LM training parity with PyTorch (fixtures/train/lm-fit-reference.json)
   it('first batch: same loss (CE + AR + TAR) and the same gradient for every parameter', () => {
     const model = loadedModel();
     try {
-      const batch = new LmStream([Int32Array.from(ref.train_stream)], { bs: c.bs, bptt: c.bptt }).batches().next().value!;
+      const batch = new LmStream([Int32Array.from(ref.train_stream)], { bs: c.bs, bptt: c.bptt })
+        .batches()
+        .next().value!;
       const named = model.namedWeights();
       const variables = [...new Set(named.values())];
       const { value, grads } = tf.variableGrads(() => model.trainLoss(batch).loss, variables);
@@ -76,7 +106,13 @@ describe('LM training parity with PyTorch (fixtures/train/lm-fit-reference.json)
     const valid = new LmStream([Int32Array.from(ref.valid_stream)], { bs: c.bs, bptt: c.bptt });
     expect(train.numBatches).toBe(ref.fit.losses.length);
     const seen: { lr: number; mom: number; loss: number }[] = [];
-    const learner = new Learner(model, { train, valid, rng: new Rng(1), wd: c.wd, onBatchEnd: (info) => seen.push({ lr: info.lr, mom: info.mom, loss: info.loss }) });
+    const learner = new Learner(model, {
+      train,
+      valid,
+      rng: new Rng(1),
+      wd: c.wd,
+      onBatchEnd: (info) => seen.push({ lr: info.lr, mom: info.mom, loss: info.loss }),
+    });
     try {
       const [row] = await learner.fitOneCycle(1, c.lr);
       expect(seen).toHaveLength(ref.fit.hypers.length);

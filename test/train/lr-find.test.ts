@@ -7,7 +7,9 @@ import { Learner } from '../../src/train/learner.js';
 import { lrFind, suggestValley, valleyIndex } from '../../src/train/lr-find.js';
 import { blobs, ToyModel, toySource } from './toy-model.js';
 
-const reference = JSON.parse(readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'));
+const reference = JSON.parse(
+  readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'),
+);
 
 beforeAll(async () => {
   await initBackend('wasm'); // the project's default backend (design.md §5)

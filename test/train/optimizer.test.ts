@@ -6,7 +6,9 @@ import { UlmfitError } from '../../src/errors.js';
 import { Adam } from '../../src/train/optimizer.js';
 import { adamwStepOp } from '../../src/compute/adamw.js';
 
-const reference = JSON.parse(readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'));
+const reference = JSON.parse(
+  readFileSync(new URL('../../fixtures/train/fastai-reference.json', import.meta.url), 'utf8'),
+);
 
 beforeAll(async () => {
   await initBackend('wasm'); // the project's default backend (design.md §5)
@@ -41,12 +43,18 @@ describe('Adam', () => {
         adam.setHyper('lr', [3e-3, 1e-2]);
         adam.setHyper('mom', [0.9, 0.8]);
         for (let step = 0; step < 4; step++) {
-          const grads = gradsFor([[a, random(7)], [b, random(13)], [c, random(4)]]);
+          const grads = gradsFor([
+            [a, random(7)],
+            [b, random(13)],
+            [c, random(4)],
+          ]);
           adam.step(grads);
           disposeAll(grads);
         }
         const state = adam.getState();
-        const result = [a, b, c].map((v) => Array.from(v.dataSync())).concat(state.params.flatMap((p) => [Array.from(p.gradAvg), Array.from(p.sqrAvg)]));
+        const result = [a, b, c]
+          .map((v) => Array.from(v.dataSync()))
+          .concat(state.params.flatMap((p) => [Array.from(p.gradAvg), Array.from(p.sqrAvg)]));
         adam.dispose();
         tf.dispose([a, b, c]);
         return result;
@@ -200,7 +208,10 @@ describe('Adam', () => {
   });
 
   it('leaks no tensors across steps, clears and restores', () => {
-    const a = variable(Array.from({ length: 12 }, (_, i) => i / 10), [3, 4]);
+    const a = variable(
+      Array.from({ length: 12 }, (_, i) => i / 10),
+      [3, 4],
+    );
     const b = variable([1, 2], [2]);
     const adam = new Adam([[a], [b]], new Set([b.name]));
     const grads = gradsFor([

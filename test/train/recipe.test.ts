@@ -14,7 +14,9 @@ describe('parseRecipe', () => {
   it('leaves freezing alone when a stage has no freeze_to, and round-trips', () => {
     const stages = parseRecipe('3@1e-3');
     expect(stages).toEqual([{ epochs: 3, lr: 1e-3 }]);
-    expect(parseRecipe(formatRecipe(parseRecipe('-1:1@2e-2; 0:4@1e-4:1e-3')))).toEqual(parseRecipe('-1:1@2e-2; 0:4@1e-4:1e-3'));
+    expect(parseRecipe(formatRecipe(parseRecipe('-1:1@2e-2; 0:4@1e-4:1e-3')))).toEqual(
+      parseRecipe('-1:1@2e-2; 0:4@1e-4:1e-3'),
+    );
   });
 
   it('rejects stages without lr or with bad epochs', () => {

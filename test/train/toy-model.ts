@@ -39,9 +39,13 @@ export class ToyModel implements TrainableModel<ToyBatch> {
     readonly dropout = 0.2,
   ) {
     const id = instance++;
-    this.w1 = tf.tidy(() => tf.variable(tf.randomNormal([nIn, nHidden], 0, 0.5, 'float32', initSeed), true, `toy${id}.w1`));
+    this.w1 = tf.tidy(() =>
+      tf.variable(tf.randomNormal([nIn, nHidden], 0, 0.5, 'float32', initSeed), true, `toy${id}.w1`),
+    );
     this.b1 = tf.tidy(() => tf.variable(tf.zeros([nHidden]), true, `toy${id}.b1`));
-    this.w2 = tf.tidy(() => tf.variable(tf.randomNormal([nHidden, nClasses], 0, 0.5, 'float32', initSeed + 1), true, `toy${id}.w2`));
+    this.w2 = tf.tidy(() =>
+      tf.variable(tf.randomNormal([nHidden, nClasses], 0, 0.5, 'float32', initSeed + 1), true, `toy${id}.w2`),
+    );
     this.b2 = tf.tidy(() => tf.variable(tf.zeros([nClasses]), true, `toy${id}.b2`));
   }
 
@@ -58,7 +62,9 @@ export class ToyModel implements TrainableModel<ToyBatch> {
     const x = tf.tensor2d(batch.x, [batch.bs, this.nIn]);
     let h = tf.relu(tf.add(tf.matMul(x, this.w1), this.b1));
     if (this.training && this.dropout > 0) {
-      const keep = tf.randomUniform(h.shape, 0, 1, 'float32', this.rng.seedForOp()).greaterEqual(this.dropout);
+      const keep = tf
+        .randomUniform(h.shape, 0, 1, 'float32', this.rng.seedForOp())
+        .greaterEqual(this.dropout);
       h = h.mul(keep.cast('float32')).div(1 - this.dropout);
     }
     return tf.add(tf.matMul(h, this.w2), this.b2) as tf.Tensor2D;
@@ -66,15 +72,26 @@ export class ToyModel implements TrainableModel<ToyBatch> {
 
   trainLoss(batch: ToyBatch): tf.Scalar | TrainLoss {
     const call = this.calls++;
-    const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.nClasses), this.forward(batch));
+    const ce = tf.losses.softmaxCrossEntropy(
+      tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.nClasses),
+      this.forward(batch),
+    );
     const loss = call === this.nanAtCall ? ce.mul(Number.NaN) : ce;
-    return this.splitLoss ? { loss: loss.add(10) as tf.Scalar, reported: loss as tf.Scalar } : (loss as tf.Scalar);
+    return this.splitLoss
+      ? { loss: loss.add(10) as tf.Scalar, reported: loss as tf.Scalar }
+      : (loss as tf.Scalar);
   }
 
   evalBatch(batch: ToyBatch): EvalStats {
     const logits = this.forward(batch);
     const labels = tf.tensor1d(batch.y, 'int32');
-    const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, this.nClasses), logits, undefined, undefined, tf.Reduction.NONE);
+    const losses = tf.losses.softmaxCrossEntropy(
+      tf.oneHot(labels, this.nClasses),
+      logits,
+      undefined,
+      undefined,
+      tf.Reduction.NONE,
+    );
     const predictions = Int32Array.from(logits.argMax(1).dataSync());
     const lossSum = losses.sum().dataSync()[0]!;
     const correct = predictions.reduce((n, p, i) => n + (p === batch.y[i] ? 1 : 0), 0);

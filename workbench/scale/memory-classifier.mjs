@@ -20,7 +20,12 @@ import { Learner } from '../../dist/train/learner.js';
 import { heap, line, mib, MiB, trackMalloc } from './memory-report.mjs';
 
 const { values } = parseArgs({
-  options: { vocab: { type: 'string' }, bs: { type: 'string' }, 'doc-len': { type: 'string' }, steps: { type: 'string' } },
+  options: {
+    vocab: { type: 'string' },
+    bs: { type: 'string' },
+    'doc-len': { type: 'string' },
+    steps: { type: 'string' },
+  },
 });
 const vocab = Number(values.vocab ?? 60000);
 const bs = Number(values.bs ?? 16);
@@ -35,7 +40,12 @@ const model = new TextClassifier(vocab, 2, AWD_LSTM_CLAS_CONFIG, { rng });
 const learner = new Learner(model, { train: { numBatches: 1, batches: () => [] }, rng });
 learner.optimizer.setHyper('lr', 1e-3);
 learner.optimizer.setHyper('mom', 0.8);
-console.log(`backend ${backend}; classifier vocab ${vocab}, bs ${bs}, documents of ${docLen} tokens; ${model.paramGroups().reduce((n, g) => n + g.variables.reduce((m, v) => m + v.size, 0), 0).toLocaleString()} parameters`);
+console.log(
+  `backend ${backend}; classifier vocab ${vocab}, bs ${bs}, documents of ${docLen} tokens; ${model
+    .paramGroups()
+    .reduce((n, g) => n + g.variables.reduce((m, v) => m + v.size, 0), 0)
+    .toLocaleString()} parameters`,
+);
 line('model + learner');
 model.setTraining(true);
 for (let s = 0; s < steps; s++) {
@@ -46,5 +56,7 @@ for (let s = 0; s < steps; s++) {
   learner.trainBatch({ x, y, bs, seqLen: docLen, indices: new Int32Array(bs) });
   line(`train step ${s + 1} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
-console.log(`live allocations ≥ 8 MiB at the last step's malloc peak: ${heap.largestAtPeak.map((b) => (b / MiB).toFixed(0)).join(' ')} MiB`);
+console.log(
+  `live allocations ≥ 8 MiB at the last step's malloc peak: ${heap.largestAtPeak.map((b) => (b / MiB).toFixed(0)).join(' ')} MiB`,
+);
 console.log(`live tensors now ${mib(tf.memory().numBytes)}`);

@@ -25,7 +25,8 @@ export function trackMalloc() {
     if (heap.live > heap.peak) {
       heap.peak = heap.live;
       // what was live at the peak, by size (≥ 8 MiB)
-      if (bytes >= 8 * MiB) heap.largestAtPeak = [...heap.sizes.values()].filter((b) => b >= 8 * MiB).sort((a, b) => b - a);
+      if (bytes >= 8 * MiB)
+        heap.largestAtPeak = [...heap.sizes.values()].filter((b) => b >= 8 * MiB).sort((a, b) => b - a);
     }
     return at;
   };
@@ -40,7 +41,8 @@ export const line = (label) => {
   const rss = process.memoryUsage().rss;
   const peak = process.resourceUsage().maxRSS * 1024;
   const m = tf.memory();
-  console.log(`${label.padEnd(22)} rss ${mib(rss)}  peak ${mib(peak)}  tensors ${mib(m.numBytes)} (${String(m.numTensors).padStart(4)})  wasm heap ${mib(heapBytes())}  malloc peak ${mib(heap.peak)}`);
+  console.log(
+    `${label.padEnd(22)} rss ${mib(rss)}  peak ${mib(peak)}  tensors ${mib(m.numBytes)} (${String(m.numTensors).padStart(4)})  wasm heap ${mib(heapBytes())}  malloc peak ${mib(heap.peak)}`,
+  );
   heap.peak = heap.live;
 };
-

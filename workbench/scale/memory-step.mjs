@@ -20,7 +20,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { setUpBenchmark } from '../../dist/tasks/speed.js';
-import { linearCrossEntropyOp, setLinearCrossEntropyChunkBytes } from '../../dist/compute/linear-cross-entropy.js';
+import {
+  linearCrossEntropyOp,
+  setLinearCrossEntropyChunkBytes,
+} from '../../dist/compute/linear-cross-entropy.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,14 +35,32 @@ import { heap, line, mib, MiB, trackMalloc } from './memory-report.mjs';
 
 const { values } = parseArgs({
   options: {
-    vocab: { type: 'string' }, emb: { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
-    bs: { type: 'string' }, bptt: { type: 'string' }, steps: { type: 'string' }, eval: { type: 'boolean' }, timeline: { type: 'boolean' },
-    'chunk-mb': { type: 'string' }, unfused: { type: 'boolean' }, 'epoch-end': { type: 'boolean' },
+    vocab: { type: 'string' },
+    emb: { type: 'string' },
+    hidden: { type: 'string' },
+    layers: { type: 'string' },
+    bs: { type: 'string' },
+    bptt: { type: 'string' },
+    steps: { type: 'string' },
+    eval: { type: 'boolean' },
+    timeline: { type: 'boolean' },
+    'chunk-mb': { type: 'string' },
+    unfused: { type: 'boolean' },
+    'epoch-end': { type: 'boolean' },
   },
 });
 const num = (key, fallback) => Number(values[key] ?? fallback);
 const steps = num('steps', 3);
-const config = { vocab: num('vocab', 60008), emb: num('emb', 400), hidden: num('hidden', 1152), layers: num('layers', 3), bs: num('bs', 16), bptt: num('bptt', 72), steps, warmup: 1 };
+const config = {
+  vocab: num('vocab', 60008),
+  emb: num('emb', 400),
+  hidden: num('hidden', 1152),
+  layers: num('layers', 3),
+  bs: num('bs', 16),
+  bptt: num('bptt', 72),
+  steps,
+  warmup: 1,
+};
 
 line('start');
 const { model, learner, batches, backend } = await setUpBenchmark({ ...config, steps: steps + 1 });
@@ -50,7 +71,9 @@ if (values.unfused) {
   const unfused = linearCrossEntropyOp.available().find((impl) => impl.name === 'unfused');
   linearCrossEntropyOp.select = () => unfused;
 }
-console.log(`backend ${backend}; vocab ${config.vocab}, emb ${config.emb}, hidden ${config.hidden}, layers ${config.layers}, bs ${config.bs}, bptt ${config.bptt}; ${model.parameterCount().toLocaleString()} parameters (${mib(4 * model.parameterCount())})`);
+console.log(
+  `backend ${backend}; vocab ${config.vocab}, emb ${config.emb}, hidden ${config.hidden}, layers ${config.layers}, bs ${config.bs}, bptt ${config.bptt}; ${model.parameterCount().toLocaleString()} parameters (${mib(4 * model.parameterCount())})`,
+);
 line('model + learner');
 model.setTraining(true);
 model.reset();
@@ -59,19 +82,27 @@ for (let s = 0; s < steps; s++) {
   learner.trainBatch(batches[s % batches.length]);
   line(`train step ${s + 1} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
-console.log(`live allocations ≥ 8 MiB at the last step's malloc peak: ${heap.largestAtPeak.map((b) => (b / MiB).toFixed(0)).join(' ')} MiB`);
+console.log(
+  `live allocations ≥ 8 MiB at the last step's malloc peak: ${heap.largestAtPeak.map((b) => (b / MiB).toFixed(0)).join(' ')} MiB`,
+);
 const info = await tf.profile(() => learner.trainBatch(batches[steps % batches.length]));
 line('profiled train step');
-console.log(`profiled step: peak live tensors ${mib(info.peakBytes)}, new ${mib(info.newBytes)}, ${info.kernels.length} kernels`);
+console.log(
+  `profiled step: peak live tensors ${mib(info.peakBytes)}, new ${mib(info.newBytes)}, ${info.kernels.length} kernels`,
+);
 const kernels = info.kernels.filter((k) => k.name !== 'forward' && !k.name.endsWith('__op'));
 let peakAt = 0;
 kernels.forEach((k, i) => {
   if (k.totalBytesSnapshot > kernels[peakAt].totalBytesSnapshot) peakAt = i;
 });
-const describe = (k, i) => `#${String(i).padStart(4)} ${k.name.padEnd(22)} +${mib(k.bytesAdded)} live ${mib(k.totalBytesSnapshot)}  in ${k.inputShapes.map((s) => `[${s}]`).join(' ')} out ${k.outputShapes.map((s) => `[${s}]`).join(' ')}`;
+const describe = (k, i) =>
+  `#${String(i).padStart(4)} ${k.name.padEnd(22)} +${mib(k.bytesAdded)} live ${mib(k.totalBytesSnapshot)}  in ${k.inputShapes.map((s) => `[${s}]`).join(' ')} out ${k.outputShapes.map((s) => `[${s}]`).join(' ')}`;
 console.log(`highest live bytes after kernel ${describe(kernels[peakAt], peakAt)}`);
 console.log('largest allocations:');
-[...kernels.entries()].sort((a, b) => b[1].bytesAdded - a[1].bytesAdded).slice(0, 12).forEach(([i, k]) => console.log(`  ${describe(k, i)}`));
+[...kernels.entries()]
+  .sort((a, b) => b[1].bytesAdded - a[1].bytesAdded)
+  .slice(0, 12)
+  .forEach(([i, k]) => console.log(`  ${describe(k, i)}`));
 if (values.timeline) {
   const top = kernels[peakAt].totalBytesSnapshot;
   console.log('kernels within 10% of the peak:');
@@ -103,7 +134,11 @@ if (values['epoch-end']) {
     line('learner state read');
     writeModelDir(join(dir, 'model-last'), { meta: { kind: 'lm', ...meta }, weights, ...common });
     writeModelDir(join(dir, 'model-best'), { meta: { kind: 'lm', ...meta }, weights, ...common });
-    writeModelDir(join(dir, 'encoder'), { meta: { kind: 'encoder', ...meta }, weights: encoderWeightsOf(weights), ...common });
+    writeModelDir(join(dir, 'encoder'), {
+      meta: { kind: 'encoder', ...meta },
+      weights: encoderWeightsOf(weights),
+      ...common,
+    });
     line('model dirs written');
     writeCheckpointDir(join(dir, 'checkpoint'), checkpointOf(weights, state, { loss: 1, accuracy: null }));
     line('checkpoint written');

@@ -60,10 +60,21 @@ async function benchClassifier() {
   const lm = readModelDir(resolveModelDir('en'), { kind: ['lm'] });
   const labels = ['hobbies', 'news', 'religion', 'romance'];
   const arch = { ...lm.meta.arch, seq_len: 72, max_len: 72 * 20, lin_ftrs: [50], ps: [0.1] };
-  const model = new TextClassifier(lm.vocab.length, labels.length, arch, { seed: 1, bptt: 72, maxLen: 72 * 20, linFtrs: [50], ps: [0.1] });
+  const model = new TextClassifier(lm.vocab.length, labels.length, arch, {
+    seed: 1,
+    bptt: 72,
+    maxLen: 72 * 20,
+    linFtrs: [50],
+    ps: [0.1],
+  });
   withTfWeights(lm.weights, (tensors) => model.loadEncoderWeights(tensors, '0.'));
   writeModelDir(dir, {
-    meta: { kind: 'classifier', arch, backwards: false, description: 'serve benchmark: en encoder, untrained head' },
+    meta: {
+      kind: 'classifier',
+      arch,
+      backwards: false,
+      description: 'serve benchmark: en encoder, untrained head',
+    },
     weights: weightsToTensorMap(model.namedWeights()),
     vocab: lm.vocab,
     tokenizer: lm.tokenizer,
@@ -109,7 +120,21 @@ async function inProcess(model, docs) {
 
 /** `ulmfit serve` as a child process; resolves with its URL once it listens. */
 function startServer(model) {
-  const child = spawn(process.execPath, [join(repo, 'bin/ulmfit.js'), 'serve', '--model', `clf=${model}`, '--port', '0', '--quiet', '--backend', backend], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(repo, 'bin/ulmfit.js'),
+      'serve',
+      '--model',
+      `clf=${model}`,
+      '--port',
+      '0',
+      '--quiet',
+      '--backend',
+      backend,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d) => {
@@ -135,7 +160,14 @@ async function load(url, docs, connections, seconds) {
     duration: seconds,
     headers: { 'content-type': 'application/json' },
     timeout: 60, // s; the server's own limit (30 s, 503) is what a slow answer should meet, not the client's default 10 s
-    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ texts: [docs[next++ % docs.length]] }) }) }],
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ texts: [docs[next++ % docs.length]] }),
+        }),
+      },
+    ],
   });
   return {
     connections,
@@ -154,11 +186,15 @@ const docs = documents(512);
 const model = await benchClassifier();
 const words = docs.reduce((n, d) => n + d.split(/\s+/).length, 0) / docs.length;
 const loadBefore = loadavg()[0];
-say(`classifier ${model}; ${docs.length} Brown paragraphs, ${words.toFixed(0)} words on average; backend ${backend}; ${duration} s per level`);
+say(
+  `classifier ${model}; ${docs.length} Brown paragraphs, ${words.toFixed(0)} words on average; backend ${backend}; ${duration} s per level`,
+);
 
 say('in process: Classifier.predict …');
 const direct = await inProcess(model, docs);
-say(`  one document per call ${direct.single.docsPerSecond.toFixed(1)} docs/s (p50 ${direct.single.p50.toFixed(1)} ms, p99 ${direct.single.p99.toFixed(1)} ms); batches of 64 ${direct.batched64.docsPerSecond.toFixed(1)} docs/s`);
+say(
+  `  one document per call ${direct.single.docsPerSecond.toFixed(1)} docs/s (p50 ${direct.single.p50.toFixed(1)} ms, p99 ${direct.single.p99.toFixed(1)} ms); batches of 64 ${direct.batched64.docsPerSecond.toFixed(1)} docs/s`,
+);
 
 const server = await startServer(model);
 const levels = [];
@@ -167,7 +203,9 @@ try {
   for (const connections of concurrencies) {
     const level = await load(server.url, docs, connections, duration);
     levels.push(level);
-    say(`  serve, ${connections} concurrent: ${level.docsPerSecond.toFixed(1)} docs/s, p50 ${level.p50} ms, p99 ${level.p99} ms, ${level.ok} ok, ${level.non2xx} non-2xx, ${level.errors} errors, ${level.timeouts} timeouts`);
+    say(
+      `  serve, ${connections} concurrent: ${level.docsPerSecond.toFixed(1)} docs/s, p50 ${level.p50} ms, p99 ${level.p99} ms, ${level.ok} ok, ${level.non2xx} non-2xx, ${level.errors} errors, ${level.timeouts} timeouts`,
+    );
   }
   const models = await (await fetch(`${server.url}/v1/models`)).json();
   const queue = models.models[0].queue;
@@ -177,16 +215,42 @@ try {
     say(`soak: 8 concurrent for ${soakSeconds} s, server RSS sampled every 10 s …`);
     const samples = [{ s: 0, rssMiB: rssMiB(server.child.pid) }];
     const started = Date.now();
-    const timer = setInterval(() => samples.push({ s: Math.round((Date.now() - started) / 1000), rssMiB: rssMiB(server.child.pid) }), 10_000);
+    const timer = setInterval(
+      () => samples.push({ s: Math.round((Date.now() - started) / 1000), rssMiB: rssMiB(server.child.pid) }),
+      10_000,
+    );
     const result = await load(server.url, docs, 8, soakSeconds);
     clearInterval(timer);
     samples.push({ s: soakSeconds, rssMiB: rssMiB(server.child.pid) });
     const rss = samples.map((x) => x.rssMiB);
     const afterWarm = samples.filter((x) => x.s >= 60).map((x) => x.rssMiB);
-    soak = { seconds: soakSeconds, ...result, rssStartMiB: rss[0], rssMaxMiB: Math.max(...rss), rssEndMiB: rss.at(-1), rssMinAfter60sMiB: Math.min(...afterWarm), rssMaxAfter60sMiB: Math.max(...afterWarm), samples };
-    say(`  ${result.docsPerSecond.toFixed(1)} docs/s, ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; RSS ${rss[0].toFixed(0)} MiB at start, ${soak.rssMinAfter60sMiB.toFixed(0)}-${soak.rssMaxAfter60sMiB.toFixed(0)} MiB after the first minute, ${soak.rssEndMiB.toFixed(0)} MiB at the end`);
+    soak = {
+      seconds: soakSeconds,
+      ...result,
+      rssStartMiB: rss[0],
+      rssMaxMiB: Math.max(...rss),
+      rssEndMiB: rss.at(-1),
+      rssMinAfter60sMiB: Math.min(...afterWarm),
+      rssMaxAfter60sMiB: Math.max(...afterWarm),
+      samples,
+    };
+    say(
+      `  ${result.docsPerSecond.toFixed(1)} docs/s, ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors; RSS ${rss[0].toFixed(0)} MiB at start, ${soak.rssMinAfter60sMiB.toFixed(0)}-${soak.rssMaxAfter60sMiB.toFixed(0)} MiB after the first minute, ${soak.rssEndMiB.toFixed(0)} MiB at the end`,
+    );
   }
-  const report = { name: 'serve', backend, cpus: cpus().length, loadAverage: { before: loadBefore, after: loadavg()[0] }, durationPerLevel: duration, documents: docs.length, meanWords: words, inProcess: direct, serve: levels, batching: queue, ...(soak ? { soak } : {}) };
+  const report = {
+    name: 'serve',
+    backend,
+    cpus: cpus().length,
+    loadAverage: { before: loadBefore, after: loadavg()[0] },
+    durationPerLevel: duration,
+    documents: docs.length,
+    meanWords: words,
+    inProcess: direct,
+    serve: levels,
+    batching: queue,
+    ...(soak ? { soak } : {}),
+  };
   if (json) console.log(JSON.stringify(report, null, 2));
   console.log(`BENCH ${JSON.stringify(report)}`);
 } finally {

@@ -10,8 +10,30 @@ export const FASTAI_MAX_VOCAB_SIZE = 30000;
 
 /** Languages that get character coverage 0.99999 (fastai's `eu_langs`); all others 0.9998. */
 export const EU_LANGS: readonly string[] = Object.freeze([
-  'bg', 'cs', 'da', 'de', 'el', 'en', 'es', 'et', 'fi', 'fr', 'ga', 'hr',
-  'hu', 'it', 'lt', 'lv', 'mt', 'nl', 'pl', 'pt', 'ro', 'sk', 'sl', 'sv',
+  'bg',
+  'cs',
+  'da',
+  'de',
+  'el',
+  'en',
+  'es',
+  'et',
+  'fi',
+  'fr',
+  'ga',
+  'hr',
+  'hu',
+  'it',
+  'lt',
+  'lv',
+  'mt',
+  'nl',
+  'pl',
+  'pt',
+  'ro',
+  'sk',
+  'sl',
+  'sv',
 ]);
 
 /** fastai's character coverage for `lang`: 0.99999 for the European languages, else 0.9998. */

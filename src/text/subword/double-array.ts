@@ -30,9 +30,13 @@ export class DoubleArrayTrie {
     const order = Array.from({ length: keys.length }, (_, i) => i);
     order.sort((a, b) => compareLabels(keys[a]!, keys[b]!));
     for (let i = 1; i < order.length; i++) {
-      if (compareLabels(keys[order[i - 1]!]!, keys[order[i]!]!) === 0) throw new Error('duplicate key in trie');
+      if (compareLabels(keys[order[i - 1]!]!, keys[order[i]!]!) === 0)
+        throw new Error('duplicate key in trie');
     }
-    builder.buildFrom(order.map((i) => keys[i]!), order.map((i) => values[i]!));
+    builder.buildFrom(
+      order.map((i) => keys[i]!),
+      order.map((i) => values[i]!),
+    );
     return builder.finish();
   }
 
@@ -176,7 +180,8 @@ class Builder {
         this.take(child);
         this.check[child] = state;
       }
-      for (let k = labels.length - 1; k >= 0; k--) stack.push([base + labels[k]!, starts[k]!, starts[k + 1]!, depth + 1]);
+      for (let k = labels.length - 1; k >= 0; k--)
+        stack.push([base + labels[k]!, starts[k]!, starts[k + 1]!, depth + 1]);
     }
   }
 

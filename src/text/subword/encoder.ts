@@ -98,7 +98,11 @@ export async function loadSentencePieceJs(modelBytes: Uint8Array, source: string
   const message = status.ToString();
   status.delete();
   if (message !== 'OK') {
-    throw new UlmfitError('E_CHECKPOINT', `SentencePiece cannot load ${source}: ${message}`, 'pass a .model file written by ulmfit, spm_train or fastai');
+    throw new UlmfitError(
+      'E_CHECKPOINT',
+      `SentencePiece cannot load ${source}: ${message}`,
+      'pass a .model file written by ulmfit, spm_train or fastai',
+    );
   }
   if (processor.encodePieces('a').length === 0) {
     throw new UlmfitError(
@@ -111,7 +115,10 @@ export async function loadSentencePieceJs(modelBytes: Uint8Array, source: string
 }
 
 /** Loads a `.model` file's bytes as an encoder. */
-export async function loadSubwordEncoder(modelBytes: Uint8Array, options: LoadSubwordOptions = {}): Promise<SubwordEncoder> {
+export async function loadSubwordEncoder(
+  modelBytes: Uint8Array,
+  options: LoadSubwordOptions = {},
+): Promise<SubwordEncoder> {
   const source = options.source ?? 'the SentencePiece model';
   const model = decodeModelProto(modelBytes, source);
   const engine = options.engine ?? 'auto';
@@ -123,7 +130,8 @@ export async function loadSubwordEncoder(modelBytes: Uint8Array, options: LoadSu
       "use engine 'sentencepiece-js'",
     );
   }
-  const reference = options.verify === false && useUlmfit ? undefined : await loadSentencePieceJs(modelBytes, source);
+  const reference =
+    options.verify === false && useUlmfit ? undefined : await loadSentencePieceJs(modelBytes, source);
   const pieces = model.pieces.map((p) => p.piece);
   const unkId = model.pieces.findIndex((p) => p.type === PieceType.UNKNOWN);
   if (useUlmfit) {

@@ -147,7 +147,8 @@ export class Lattice {
     if (!(z > MIN_LINEAR_Z) || !Number.isFinite(z)) return this.addMarginals(freq, expected);
     const id = this.nodeId;
     const scale = freq / z;
-    for (let i = 0; i < count; i++) expected[id[i]!]! += scale * alpha[begin[i]!]! * prob[i]! * beta[end[i]!]!;
+    for (let i = 0; i < count; i++)
+      expected[id[i]!]! += scale * alpha[begin[i]!]! * prob[i]! * beta[end[i]!]!;
     return Math.log(z);
   }
 
@@ -207,7 +208,7 @@ export class Lattice {
       }
     }
     let pieces = 0;
-    for (let pos = n; pos > 0; ) {
+    for (let pos = n; pos > 0;) {
       const node = bestNode[pos]!;
       if (visit) visit(node);
       pieces++;

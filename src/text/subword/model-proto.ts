@@ -278,7 +278,12 @@ function decodeUtf8(bytes: Uint8Array): string {
 }
 
 function readFieldValue(reader: Reader, def: FieldDef, wireType: number): unknown {
-  const expectWire = def.kind === 'float' ? WIRE_FIXED32 : def.kind === 'string' || def.kind === 'bytes' ? WIRE_BYTES : WIRE_VARINT;
+  const expectWire =
+    def.kind === 'float'
+      ? WIRE_FIXED32
+      : def.kind === 'string' || def.kind === 'bytes'
+        ? WIRE_BYTES
+        : WIRE_VARINT;
   if (wireType !== expectWire) throw new MalformedProto(`field '${def.name}' has wire type ${wireType}`);
   switch (def.kind) {
     case 'string':
@@ -368,7 +373,8 @@ export function decodeModelProto(bytes: Uint8Array, source = 'the SentencePiece 
       if (number === 1) model.pieces.push(readPiece(body));
       else if (number === 2) model.trainerSpec = readMessage<TrainerSpec>(body, TRAINER_SPEC_FIELDS);
       else if (number === 3) model.normalizerSpec = readMessage<NormalizerSpec>(body, NORMALIZER_SPEC_FIELDS);
-      else if (number === 5) model.denormalizerSpec = readMessage<NormalizerSpec>(body, NORMALIZER_SPEC_FIELDS);
+      else if (number === 5)
+        model.denormalizerSpec = readMessage<NormalizerSpec>(body, NORMALIZER_SPEC_FIELDS);
       // number 4 (self-test data) is not needed for encoding.
     }
   } catch (err) {
@@ -384,7 +390,8 @@ export function decodeModelProto(bytes: Uint8Array, source = 'the SentencePiece 
     seen.add(p.piece);
     if (p.type === PieceType.UNKNOWN) unknownPieces++;
   }
-  if (unknownPieces !== 1) throw fail(`it has ${unknownPieces} unknown pieces, SentencePiece needs exactly one`);
+  if (unknownPieces !== 1)
+    throw fail(`it has ${unknownPieces} unknown pieces, SentencePiece needs exactly one`);
   return model;
 }
 

@@ -173,7 +173,8 @@ export class Normalizer {
       }
     }
     this.addDummyPrefix = spec.add_dummy_prefix ?? NORMALIZER_SPEC_DEFAULTS.add_dummy_prefix;
-    this.removeExtraWhitespaces = spec.remove_extra_whitespaces ?? NORMALIZER_SPEC_DEFAULTS.remove_extra_whitespaces;
+    this.removeExtraWhitespaces =
+      spec.remove_extra_whitespaces ?? NORMALIZER_SPEC_DEFAULTS.remove_extra_whitespaces;
     this.escapeWhitespaces = spec.escape_whitespaces ?? NORMALIZER_SPEC_DEFAULTS.escape_whitespaces;
     this.treatWhitespaceAsSuffix = options.treatWhitespaceAsSuffix ?? false;
     this.matcher = new PrefixMatcher(options.userDefinedSymbols ?? []);
@@ -210,7 +211,8 @@ export class Normalizer {
     if (this.removeExtraWhitespaces) {
       while (pos < length) {
         const consumed = this.normalizePrefix(bytes, pos, length);
-        if (!(this.prefixEnd - this.prefixStart === 1 && this.prefixSource[this.prefixStart] === SPACE)) break;
+        if (!(this.prefixEnd - this.prefixStart === 1 && this.prefixSource[this.prefixStart] === SPACE))
+          break;
         pos += consumed;
       }
     }

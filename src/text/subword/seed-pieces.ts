@@ -11,7 +11,13 @@
  * word (a "▁" or the sentence end), form a trie in which a node with two or more children is a
  * suffix-tree internal node. On Brown this gives exactly spm_train's 95,673 seeds.
  */
-import { scriptOf, SCRIPT_HAN, SCRIPT_HIRAGANA, SCRIPT_INHERITED, SCRIPT_KATAKANA } from './unicode-script.js';
+import {
+  scriptOf,
+  SCRIPT_HAN,
+  SCRIPT_HIRAGANA,
+  SCRIPT_INHERITED,
+  SCRIPT_KATAKANA,
+} from './unicode-script.js';
 import { WS_CHAR, type TrainingCorpus } from './training-corpus.js';
 
 export interface SeedOptions {
@@ -245,13 +251,24 @@ function findFrequentSubstrings(corpus: TrainingCorpus, rules: PieceRules): Foun
  * and whether it holds a digit). Returns the new script, or INVALID when the longer piece breaks a
  * rule (and so does every longer one).
  */
-function extendPiece(rules: PieceRules, sym: number, pos: number, prevScript: number, hasDigit: boolean): number {
+function extendPiece(
+  rules: PieceRules,
+  sym: number,
+  pos: number,
+  prevScript: number,
+  hasDigit: boolean,
+): number {
   let script = rules.script[sym]!;
   if (script === FORBIDDEN) return INVALID;
   if (script === WS_MARK) return pos === 0 ? prevScript : INVALID;
   if (rules.inherited[sym] === 1) script = prevScript;
   if (rules.options.splitDigits && pos > 0 && (hasDigit || rules.digit[sym] === 1)) return INVALID;
-  if (rules.options.splitByUnicodeScript && script !== ANY_SCRIPT && prevScript !== ANY_SCRIPT && prevScript !== script) {
+  if (
+    rules.options.splitByUnicodeScript &&
+    script !== ANY_SCRIPT &&
+    prevScript !== ANY_SCRIPT &&
+    prevScript !== script
+  ) {
     return INVALID;
   }
   return script;

@@ -11,7 +11,10 @@ import { loadSubwordEncoder } from './encoder.js';
 /** The file name a subword model gets next to tokenizer.json (fastai's `spm.model`). */
 export const SPM_MODEL_FILE = 'spm.model';
 
-export async function createSubwordTokenizer(settings: TokenizerSettings, spmModel: Uint8Array | undefined): Promise<Tokenizer> {
+export async function createSubwordTokenizer(
+  settings: TokenizerSettings,
+  spmModel: Uint8Array | undefined,
+): Promise<Tokenizer> {
   const modelFile = settings.subword?.modelFile ?? SPM_MODEL_FILE;
   if (!spmModel) {
     throw new UlmfitError(
@@ -34,10 +37,15 @@ export async function createSubwordTokenizer(settings: TokenizerSettings, spmMod
  */
 export function rulePreprocessor(settings: TokenizerSettings): (text: string) => string {
   let processed = '';
-  const capture = new RuleTokenizer({ ...settings, addEos: false }, resolveRules(settings).preRules, [], (text, out) => {
-    processed = text;
-    return out;
-  });
+  const capture = new RuleTokenizer(
+    { ...settings, addEos: false },
+    resolveRules(settings).preRules,
+    [],
+    (text, out) => {
+      processed = text;
+      return out;
+    },
+  );
   return (text) => {
     capture.tokenize(text);
     return processed;

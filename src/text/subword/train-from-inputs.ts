@@ -47,7 +47,10 @@ export interface TrainedSubwordModel {
   lines: number;
 }
 
-export async function trainSubwordModelFromInputs(inputs: readonly string[], options: TrainSubwordOptions): Promise<TrainedSubwordModel> {
+export async function trainSubwordModelFromInputs(
+  inputs: readonly string[],
+  options: TrainSubwordOptions,
+): Promise<TrainedSubwordModel> {
   const resolved = await resolveInputs(inputs);
   if (resolved.some((input) => input.kind === 'stdin')) {
     throw usageError(
@@ -56,7 +59,11 @@ export async function trainSubwordModelFromInputs(inputs: readonly string[], opt
     );
   }
   const maxVocabSize = options.maxVocabSize ?? FASTAI_MAX_VOCAB_SIZE;
-  const sampler = new SentenceSampler(options.inputSentenceSize ?? DEFAULT_INPUT_SENTENCE_SIZE, MAX_SENTENCE_LENGTH, options.seed ?? 42);
+  const sampler = new SentenceSampler(
+    options.inputSentenceSize ?? DEFAULT_INPUT_SENTENCE_SIZE,
+    MAX_SENTENCE_LENGTH,
+    options.seed ?? 42,
+  );
   const preprocess = rulePreprocessor(options.settings);
   // fastai's vocab size rule counts unique words over all lines; past 4 × the cap (+3) the
   // answer is the cap, so counting stops there.
@@ -71,7 +78,12 @@ export async function trainSubwordModelFromInputs(inputs: readonly string[], opt
         if (countWords && words.size < enoughWords) for (const word of pySplit(line)) words.add(word);
       }
     }
-    options.onProgress?.({ stage: 'input', docs: source.numDocs, bytesRead: source.bytesRead, totalBytes: source.totalBytes });
+    options.onProgress?.({
+      stage: 'input',
+      docs: source.numDocs,
+      bytesRead: source.bytesRead,
+      totalBytes: source.totalBytes,
+    });
   }
   const vocabSizeAsked = options.vocabSize ?? fastaiVocabSize(words.size, maxVocabSize);
   const trainer = fastaiTrainerOptions({
@@ -85,7 +97,11 @@ export async function trainSubwordModelFromInputs(inputs: readonly string[], opt
   });
   return {
     model: result.model,
-    subword: { vocabSize: result.vocabSizeReached, characterCoverage: trainer.characterCoverage!, modelFile: SPM_MODEL_FILE },
+    subword: {
+      vocabSize: result.vocabSizeReached,
+      characterCoverage: trainer.characterCoverage!,
+      modelFile: SPM_MODEL_FILE,
+    },
     vocabSizeAsked,
     sentences: result.sentences,
     lines: sampler.linesRead,

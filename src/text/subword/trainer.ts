@@ -82,17 +82,26 @@ interface MetaPiece {
 }
 
 /** Meta pieces by id: the unknown piece at unkId, user-defined symbols in the free ids from 0. */
-function placeMetaPieces(vocabSize: number, unkId: number, userDefined: readonly string[]): Map<number, MetaPiece> {
+function placeMetaPieces(
+  vocabSize: number,
+  unkId: number,
+  userDefined: readonly string[],
+): Map<number, MetaPiece> {
   if (!Number.isInteger(unkId) || unkId < 0 || unkId >= vocabSize) {
-    throw usageError(`the unknown piece id ${unkId} is outside the vocabulary (size ${vocabSize})`, 'use an id below the vocab size');
+    throw usageError(
+      `the unknown piece id ${unkId} is outside the vocabulary (size ${vocabSize})`,
+      'use an id below the vocab size',
+    );
   }
   const meta = new Map<number, MetaPiece>([[unkId, { piece: UNK_PIECE, type: PieceType.UNKNOWN }]]);
   const seen = new Set<string>();
   let id = 0;
   for (const piece of userDefined) {
     if (piece.length === 0) throw usageError('a user-defined symbol is empty', 'remove the empty symbol');
-    if (piece === UNK_PIECE) throw usageError(`'${UNK_PIECE}' cannot be a user-defined symbol`, 'remove it from the list');
-    if (seen.has(piece)) throw usageError(`user-defined symbol '${piece}' is listed twice`, 'list each symbol once');
+    if (piece === UNK_PIECE)
+      throw usageError(`'${UNK_PIECE}' cannot be a user-defined symbol`, 'remove it from the list');
+    if (seen.has(piece))
+      throw usageError(`user-defined symbol '${piece}' is listed twice`, 'list each symbol once');
     seen.add(piece);
     while (meta.has(id)) id++;
     meta.set(id, { piece, type: PieceType.USER_DEFINED });
@@ -107,11 +116,17 @@ export function trainUnigramModel(
 ): TrainUnigramResult {
   const vocabSize = options.vocabSize;
   if (!Number.isInteger(vocabSize) || vocabSize <= 0) {
-    throw usageError(`the subword vocab size must be a positive integer, got ${vocabSize}`, 'pass e.g. --vocab-size 8000');
+    throw usageError(
+      `the subword vocab size must be a positive integer, got ${vocabSize}`,
+      'pass e.g. --vocab-size 8000',
+    );
   }
   const characterCoverage = options.characterCoverage ?? 0.9995;
   if (!(characterCoverage >= 0.98 && characterCoverage <= 1)) {
-    throw usageError(`character coverage ${characterCoverage} is outside [0.98, 1]`, 'SentencePiece accepts 0.98 to 1');
+    throw usageError(
+      `character coverage ${characterCoverage} is outside [0.98, 1]`,
+      'SentencePiece accepts 0.98 to 1',
+    );
   }
   const userDefined = options.userDefinedSymbols ?? [];
   const unkId = options.unkId ?? userDefined.length;
@@ -213,7 +228,12 @@ export function trainUnigramModel(
     },
   });
   progress({ stage: 'done', pieces: pieces.length });
-  return { model: bytes, vocabSizeReached: pieces.length, sentences: corpus.sentenceCount, skippedTooLong: corpus.tooLongLines };
+  return {
+    model: bytes,
+    vocabSizeReached: pieces.length,
+    sentences: corpus.sentenceCount,
+    skippedTooLong: corpus.tooLongLines,
+  };
 }
 
 function pieceText(corpus: TrainingCorpus, symbols: Int32Array): string {

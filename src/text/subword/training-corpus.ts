@@ -321,7 +321,12 @@ export function buildTrainingCorpus(
     for (let i = 0; i < key.length; i++) text += String.fromCodePoint(symbolChars[key.charCodeAt(i)]!);
     return text;
   };
-  const entries = [...counts].map(([key, [freq, finalFreq]]) => ({ key, text: wordText(key), freq, finalFreq }));
+  const entries = [...counts].map(([key, [freq, finalFreq]]) => ({
+    key,
+    text: wordText(key),
+    freq,
+    finalFreq,
+  }));
   entries.sort((a, b) => b.freq - a.freq || compareCodePoints(a.text, b.text));
   const wordStarts = new Int32Array(entries.length + 1);
   for (let i = 0; i < entries.length; i++) wordStarts[i + 1] = wordStarts[i]! + entries[i]!.key.length;

@@ -96,12 +96,16 @@ export function digamma(x: number): number {
   const xx = 1 / v;
   const xx2 = xx * xx;
   const xx4 = xx2 * xx2;
-  result += Math.log(v) + (1 / 24) * xx2 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
+  result +=
+    Math.log(v) + (1 / 24) * xx2 - (7 / 960) * xx4 + (31 / 8064) * xx4 * xx2 - (127 / 30720) * xx4 * xx4;
   return result;
 }
 
 /** E-step: expected count of every piece, and the objective (negative mean log likelihood). */
-export function runEStep(model: TrainerModel, corpus: TrainingCorpus): { expected: Float64Array; objective: number } {
+export function runEStep(
+  model: TrainerModel,
+  corpus: TrainingCorpus,
+): { expected: Float64Array; objective: number } {
   const expected = new Float64Array(model.size);
   const lattice = new Lattice();
   const freqs = corpus.wordFreqs;
@@ -163,7 +167,8 @@ export function prunePieces(model: TrainerModel, corpus: TrainingCorpus, options
     model.buildPieceLattice(lattice, id);
     const best = lattice.twoBest();
     if (best === null) continue; // no other segmentation: always keep
-    if (best.bestLength >= 2) alwaysKeep[id] = 0; // it is not even its own best segmentation
+    if (best.bestLength >= 2)
+      alwaysKeep[id] = 0; // it is not even its own best segmentation
     else alternatives[id] = best.secondIds;
   }
 
@@ -230,7 +235,8 @@ export function finalizePieces(
   pieceText: (symbols: Int32Array) => string,
 ): Array<{ piece: string; score: number }> {
   const current = new Map<string, number>();
-  for (let id = 0; id < model.size; id++) current.set(pieceText(model.seeds[model.seedOf[id]!]!), model.scores[id]!);
+  for (let id = 0; id < model.size; id++)
+    current.set(pieceText(model.seeds[model.seedOf[id]!]!), model.scores[id]!);
   const final = new Map<string, number>();
   let penalty = 0;
   for (const [cp] of corpus.requiredChars) {

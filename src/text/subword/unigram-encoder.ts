@@ -128,7 +128,7 @@ export class UnigramEncoder {
     const unused = this.unused;
     const maxScore = this.maxScore;
 
-    for (let startsAt = 0; startsAt < size; ) {
+    for (let startsAt = 0; startsAt < size;) {
       const scoreHere = bestScore[startsAt]!;
       const charLength = Math.min(utf8CharLength(bytes[startsAt]!), size - startsAt);
       let hasSingle = false;

@@ -31,7 +31,17 @@ describe("fastai's SentencePiece defaults (fastai-spec §1.6)", () => {
   });
 
   it('makes the specials ▁-prefixed user-defined symbols with unk right after them', () => {
-    expect(fastaiUserDefinedSymbols()).toEqual(['▁xxunk', '▁xxpad', '▁xxbos', '▁xxeos', '▁xxfld', '▁xxrep', '▁xxwrep', '▁xxup', '▁xxmaj']);
+    expect(fastaiUserDefinedSymbols()).toEqual([
+      '▁xxunk',
+      '▁xxpad',
+      '▁xxbos',
+      '▁xxeos',
+      '▁xxfld',
+      '▁xxrep',
+      '▁xxwrep',
+      '▁xxup',
+      '▁xxmaj',
+    ]);
     expect(fastaiTrainerOptions({ vocabSize: 1000, lang: 'fr' })).toEqual({
       vocabSize: 1000,
       characterCoverage: 0.99999,

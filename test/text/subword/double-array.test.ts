@@ -11,7 +11,10 @@ describe('DoubleArrayTrie', () => {
       keys.set(key.join(','), key);
     }
     const list = [...keys.values()];
-    const trie = DoubleArrayTrie.build(list, list.map((_, i) => i * 2));
+    const trie = DoubleArrayTrie.build(
+      list,
+      list.map((_, i) => i * 2),
+    );
     list.forEach((key, i) => expect(trie.lookup(key)).toBe(i * 2));
     for (let i = 0; i < 2000; i++) {
       const probe = Int32Array.from({ length: 1 + rng.int(9) }, () => 1 + rng.int(300));

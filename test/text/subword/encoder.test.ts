@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { UlmfitError } from '../../../src/errors.js';
-import { loadSentencePieceJs, loadSubwordEncoder, type SubwordEncoder } from '../../../src/text/subword/encoder.js';
+import {
+  loadSentencePieceJs,
+  loadSubwordEncoder,
+  type SubwordEncoder,
+} from '../../../src/text/subword/encoder.js';
 import { encodeModelProto, PieceType } from '../../../src/text/subword/model-proto.js';
 import { nmtNfkcCharsmap } from '../../../src/text/subword/nmt-nfkc-charsmap.js';
 import { expected, fixtureBytes } from './fixtures.js';
@@ -64,12 +68,18 @@ describe('loadSubwordEncoder', () => {
       loadSubwordEncoder(new TextEncoder().encode('not a model'), { source: 'data/spm.model' }),
       /data\/spm\.model is not a SentencePiece model/,
     );
-    await expectCheckpointError(loadSubwordEncoder(fixtureBytes('spm_train.model').subarray(0, 5000)), /not a SentencePiece model/);
+    await expectCheckpointError(
+      loadSubwordEncoder(fixtureBytes('spm_train.model').subarray(0, 5000)),
+      /not a SentencePiece model/,
+    );
   });
 
   it('catches sentencepiece-js silently accepting garbage', async () => {
     // sentencepiece-js "loads" this and would then encode everything to nothing.
-    await expectCheckpointError(loadSentencePieceJs(new TextEncoder().encode('garbage'), 'x.model'), /SentencePiece cannot load x\.model/);
+    await expectCheckpointError(
+      loadSentencePieceJs(new TextEncoder().encode('garbage'), 'x.model'),
+      /SentencePiece cannot load x\.model/,
+    );
   });
 
   it('fails when the C++ library rejects a model our reader accepts', async () => {
@@ -83,6 +93,9 @@ describe('loadSubwordEncoder', () => {
       trainerSpec: { model_type: 1, vocab_size: 2 },
       normalizerSpec: { name: 'nmt_nfkc', precompiled_charsmap: nmtNfkcCharsmap() },
     });
-    await expectCheckpointError(loadSubwordEncoder(model, { source: 'odd.model' }), /SentencePiece cannot load odd\.model/);
+    await expectCheckpointError(
+      loadSubwordEncoder(model, { source: 'odd.model' }),
+      /SentencePiece cannot load odd\.model/,
+    );
   });
 });

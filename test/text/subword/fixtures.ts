@@ -10,7 +10,9 @@ export function fixtureBytes(name: string): Uint8Array {
 
 /** The training text, one sentence per line (after fastai's rules). */
 export function trainingLines(): string[] {
-  return readFileSync(dir + 'train.txt', 'utf8').split('\n').filter((line) => line.length > 0);
+  return readFileSync(dir + 'train.txt', 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
 }
 
 export interface Expected {

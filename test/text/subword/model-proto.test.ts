@@ -8,13 +8,30 @@ describe('ModelProto reader/writer', () => {
     const model = decodeModelProto(fixtureBytes('spm_train.model'));
     expect(model.pieces).toHaveLength(500);
     expect(model.pieces.slice(0, 9).map((p) => p.piece)).toEqual([
-      '▁xxunk', '▁xxpad', '▁xxbos', '▁xxeos', '▁xxfld', '▁xxrep', '▁xxwrep', '▁xxup', '▁xxmaj',
+      '▁xxunk',
+      '▁xxpad',
+      '▁xxbos',
+      '▁xxeos',
+      '▁xxfld',
+      '▁xxrep',
+      '▁xxwrep',
+      '▁xxup',
+      '▁xxmaj',
     ]);
-    expect(model.pieces.slice(0, 9).every((p) => p.type === PieceType.USER_DEFINED && p.score === 0)).toBe(true);
+    expect(model.pieces.slice(0, 9).every((p) => p.type === PieceType.USER_DEFINED && p.score === 0)).toBe(
+      true,
+    );
     expect(model.pieces[9]).toEqual({ piece: '<unk>', score: 0, type: PieceType.UNKNOWN });
     expect(model.pieces.slice(10).every((p) => p.type === PieceType.NORMAL && p.score < 0)).toBe(true);
     // Negative int32 fields are 10-byte varints.
-    expect(model.trainerSpec).toMatchObject({ unk_id: 9, bos_id: -1, eos_id: -1, pad_id: -1, vocab_size: 500, hard_vocab_limit: false });
+    expect(model.trainerSpec).toMatchObject({
+      unk_id: 9,
+      bos_id: -1,
+      eos_id: -1,
+      pad_id: -1,
+      vocab_size: 500,
+      hard_vocab_limit: false,
+    });
     expect(model.normalizerSpec.name).toBe('nmt_nfkc');
     expect(model.normalizerSpec.precompiled_charsmap!.length).toBeGreaterThan(100_000);
   });
@@ -33,13 +50,23 @@ describe('ModelProto reader/writer', () => {
         { piece: '▁hello', score: -1.5, type: PieceType.NORMAL },
         { piece: 'é', score: -0.1, type: PieceType.NORMAL },
       ],
-      trainerSpec: { vocab_size: 3, bos_id: -1, input_sentence_size: 2 ** 40, user_defined_symbols: ['a', 'b'] },
+      trainerSpec: {
+        vocab_size: 3,
+        bos_id: -1,
+        input_sentence_size: 2 ** 40,
+        user_defined_symbols: ['a', 'b'],
+      },
       normalizerSpec: { name: 'identity', add_dummy_prefix: false },
     });
     const model = decodeModelProto(bytes);
     expect(model.pieces.map((p) => p.piece)).toEqual(['<unk>', '▁hello', 'é']);
     expect(model.pieces[2]!.score).toBe(Math.fround(-0.1));
-    expect(model.trainerSpec).toEqual({ vocab_size: 3, bos_id: -1, input_sentence_size: 2 ** 40, user_defined_symbols: ['a', 'b'] });
+    expect(model.trainerSpec).toEqual({
+      vocab_size: 3,
+      bos_id: -1,
+      input_sentence_size: 2 ** 40,
+      user_defined_symbols: ['a', 'b'],
+    });
     expect(model.normalizerSpec).toEqual({ name: 'identity', add_dummy_prefix: false });
   });
 
@@ -61,6 +88,13 @@ describe('ModelProto reader/writer', () => {
     const good = fixtureBytes('spm_train.model');
     bad(good.subarray(0, 1000), /truncated|runs past/);
     // A well-formed proto whose pieces lack the unknown piece.
-    bad(encodeModelProto({ pieces: [{ piece: 'a', score: -1, type: PieceType.NORMAL }], trainerSpec: {}, normalizerSpec: {} }), /unknown pieces/);
+    bad(
+      encodeModelProto({
+        pieces: [{ piece: 'a', score: -1, type: PieceType.NORMAL }],
+        trainerSpec: {},
+        normalizerSpec: {},
+      }),
+      /unknown pieces/,
+    );
   });
 });

@@ -8,7 +8,10 @@ import { defaultTokenizerSettings } from '../../../src/text/settings.js';
 import { countUniqueWords, fastaiVocabSize } from '../../../src/text/subword/defaults.js';
 import { decodeModelProto } from '../../../src/text/subword/model-proto.js';
 import { rulePreprocessor } from '../../../src/text/subword/subword-tokenizer.js';
-import { trainSubwordModelFromInputs, type SubwordTrainingProgress } from '../../../src/text/subword/train-from-inputs.js';
+import {
+  trainSubwordModelFromInputs,
+  type SubwordTrainingProgress,
+} from '../../../src/text/subword/train-from-inputs.js';
 
 describe('trainSubwordModelFromInputs (fastai SentencePieceTokenizer.setup)', () => {
   it("applies the rules, sizes the vocab by fastai's rule and reports progress", async () => {
@@ -22,7 +25,11 @@ describe('trainSubwordModelFromInputs (fastai SentencePieceTokenizer.setup)', ()
     writeFileSync(file, raw.join('\n') + '\n');
     const stages = new Set<SubwordTrainingProgress['stage']>();
     const settings = defaultTokenizerSettings();
-    const trained = await trainSubwordModelFromInputs([file], { settings, lineDocs: true, onProgress: (p) => stages.add(p.stage) });
+    const trained = await trainSubwordModelFromInputs([file], {
+      settings,
+      lineDocs: true,
+      onProgress: (p) => stages.add(p.stage),
+    });
 
     const processed = raw.map((line) => applyPreRules(line));
     expect(trained.vocabSizeAsked).toBe(fastaiVocabSize(countUniqueWords(processed)));
@@ -49,6 +56,8 @@ describe('trainSubwordModelFromInputs (fastai SentencePieceTokenizer.setup)', ()
   it('trains on the text the tokenizer sees (rules, or lower-casing alone without them)', () => {
     expect(rulePreprocessor(defaultTokenizerSettings())('Hello WORLD')).toBe('xxbos xxmaj hello xxup world');
     expect(rulePreprocessor(defaultTokenizerSettings({ rules: false }))('Hello WORLD')).toBe('Hello WORLD');
-    expect(rulePreprocessor(defaultTokenizerSettings({ rules: false, lowercase: true }))('Hello WORLD')).toBe('hello world');
+    expect(rulePreprocessor(defaultTokenizerSettings({ rules: false, lowercase: true }))('Hello WORLD')).toBe(
+      'hello world',
+    );
   });
 });

@@ -21,7 +21,10 @@ function errorOf(run: () => unknown): UlmfitError {
 /** A small corpus in which every line has a few words. */
 function tinyCorpus(lines = 200): string[] {
   const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'then', 'ran', 'home', 'quickly', 'today'];
-  return Array.from({ length: lines }, (_, i) => `xxbos ${words[i % 12]} ${words[(i * 7) % 12]} ${words[(i * 5 + 3) % 12]}ing`);
+  return Array.from(
+    { length: lines },
+    (_, i) => `xxbos ${words[i % 12]} ${words[(i * 7) % 12]} ${words[(i * 5 + 3) % 12]}ing`,
+  );
 }
 
 describe('trainUnigramModel', () => {
@@ -32,13 +35,17 @@ describe('trainUnigramModel', () => {
   });
 
   it("reproduces spm_train 0.1.97's vocabulary and scores when asked to", () => {
-    const ours = decodeModelProto(trainUnigramModel(trainingLines(), { ...fastai500, sentencepieceVersion: '0.1.97' }).model);
+    const ours = decodeModelProto(
+      trainUnigramModel(trainingLines(), { ...fastai500, sentencepieceVersion: '0.1.97' }).model,
+    );
     const reference = decodeModelProto(fixtureBytes('spm_train.model'));
     const referenceScores = new Map(reference.pieces.map((p) => [p.piece, p.score]));
     expect(new Set(ours.pieces.map((p) => p.piece))).toEqual(new Set(referenceScores.keys()));
     for (const p of ours.pieces) expect(Math.abs(p.score - referenceScores.get(p.piece)!)).toBeLessThan(1e-4);
     // The meta pieces sit where fastai puts them.
-    expect(ours.pieces.slice(0, 10).map((p) => p.piece)).toEqual(reference.pieces.slice(0, 10).map((p) => p.piece));
+    expect(ours.pieces.slice(0, 10).map((p) => p.piece)).toEqual(
+      reference.pieces.slice(0, 10).map((p) => p.piece),
+    );
   });
 
   it('shares most pieces with spm_train under the current SentencePiece loss', () => {
@@ -81,7 +88,12 @@ describe('trainUnigramModel', () => {
     const model = decodeModelProto(result.model);
     expect(model.pieces).toHaveLength(result.vocabSizeReached);
     expect(model.trainerSpec.vocab_size).toBe(result.vocabSizeReached);
-    const strict = errorOf(() => trainUnigramModel(tinyCorpus(), { ...fastaiTrainerOptions({ vocabSize: 5000, lang: 'en' }), hardVocabLimit: true }));
+    const strict = errorOf(() =>
+      trainUnigramModel(tinyCorpus(), {
+        ...fastaiTrainerOptions({ vocabSize: 5000, lang: 'en' }),
+        hardVocabLimit: true,
+      }),
+    );
     expect(strict.code).toBe('E_TRAINING');
     expect(strict.message).toContain(`supports only ${result.vocabSizeReached} subword pieces`);
   });
@@ -101,7 +113,9 @@ describe('trainUnigramModel', () => {
   });
 
   it('rejects text that is not UTF-8, naming the line', () => {
-    const bytes = errorOf(() => trainUnigramModel([new TextEncoder().encode('fine'), Uint8Array.of(0x63, 0x61, 0x66, 0xe9)], fastai500));
+    const bytes = errorOf(() =>
+      trainUnigramModel([new TextEncoder().encode('fine'), Uint8Array.of(0x63, 0x61, 0x66, 0xe9)], fastai500),
+    );
     expect(bytes.code).toBe('E_INPUT_ENCODING');
     expect(bytes.message).toContain('line 2');
     const surrogate = errorOf(() => trainUnigramModel(['ok', 'ok', 'broken \ud800 text'], fastai500));
@@ -110,10 +124,17 @@ describe('trainUnigramModel', () => {
   });
 
   it('rejects settings SentencePiece rejects', () => {
-    expect(errorOf(() => trainUnigramModel(tinyCorpus(), { ...fastai500, vocabSize: 15 })).message).toMatch(/smaller than the alphabet/);
+    expect(errorOf(() => trainUnigramModel(tinyCorpus(), { ...fastai500, vocabSize: 15 })).message).toMatch(
+      /smaller than the alphabet/,
+    );
     expect(errorOf(() => trainUnigramModel(tinyCorpus(), { vocabSize: 0 })).code).toBe('E_USAGE');
     expect(errorOf(() => trainUnigramModel(tinyCorpus(), { ...fastai500, unkId: 500 })).code).toBe('E_USAGE');
-    expect(errorOf(() => trainUnigramModel(tinyCorpus(), { vocabSize: 100, userDefinedSymbols: ['▁x', '▁x'] })).message).toMatch(/listed twice/);
-    expect(errorOf(() => trainUnigramModel(tinyCorpus(), { vocabSize: 100, characterCoverage: 0.5 })).code).toBe('E_USAGE');
+    expect(
+      errorOf(() => trainUnigramModel(tinyCorpus(), { vocabSize: 100, userDefinedSymbols: ['▁x', '▁x'] }))
+        .message,
+    ).toMatch(/listed twice/);
+    expect(
+      errorOf(() => trainUnigramModel(tinyCorpus(), { vocabSize: 100, characterCoverage: 0.5 })).code,
+    ).toBe('E_USAGE');
   });
 });
