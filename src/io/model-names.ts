@@ -37,6 +37,7 @@ export interface ShippedModel {
 /** The models the package ships (published through package.json "files"). */
 export const SHIPPED_MODELS: readonly ShippedModel[] = [
   { name: 'en', path: 'models/en', description: 'general English AWD-LSTM language model (forward, float16 weights)' },
+  { name: 'en-bwd', path: 'models/en-bwd', description: "en's backwards twin: the same corpus and vocab, text read right to left (float16 weights)" },
   { name: 'brown-lm', path: 'fixtures/pretrained/brown-lm', description: "the demo's small AWD-LSTM language model trained on the Brown corpus" },
 ];
 

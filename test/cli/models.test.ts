@@ -45,6 +45,7 @@ describe('ulmfit models', () => {
     expect(listed.filter((m) => m.kind !== 'dataset').map((m) => m.name)).toEqual([
       'brown-lm',
       'en',
+      'en-bwd',
       'tiny',
       'tiny-clas',
       'wt103',
@@ -167,7 +168,7 @@ describe('model names on the commands', () => {
       expect(stdout).toBe('');
       expect(stderr.trimEnd().split('\n'), args[0]).toHaveLength(1);
       expect(stderr).toMatch(
-        /^error \[E_INPUT_MISSING\]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'\? \(known model names: brown-lm, en, tiny, tiny-clas, wt103, wt103-bwd, wt103-fwd /,
+        /^error \[E_INPUT_MISSING\]: no model or run directory at tinny, and no model is named 'tinny': did you mean 'tiny'\? \(known model names: brown-lm, en, en-bwd, tiny, tiny-clas, wt103, wt103-bwd, wt103-fwd /,
       );
     }
   });

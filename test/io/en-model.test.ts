@@ -29,3 +29,23 @@ describe("the shipped model 'en'", () => {
     expect(params).toBeGreaterThan(4_000_000);
   });
 });
+
+describe("the shipped model 'en-bwd'", () => {
+  it("is en's backwards twin: loads by name, reads right to left, same architecture and vocab as en", () => {
+    const bwd = readModelDir(resolveModelDir('en-bwd'), { kind: ['lm'] });
+    const fwd = readModelDir(resolveModelDir('en'), { kind: ['lm'] });
+    expect(bwd.meta.backwards).toBe(true);
+    expect(fwd.meta.backwards).toBe(false);
+    expect(bwd.meta.arch).toEqual(fwd.meta.arch);
+    // The same vocab and tokenizer: a corpus tokenized for one fine-tunes the other.
+    expect(bwd.vocab).toEqual(fwd.vocab);
+    expect(bwd.tokenizer).toEqual(fwd.tokenizer);
+    const dtypes = new Set(Object.values(readSafetensorsHeader(join(bwd.dir, 'weights.safetensors'))).map((t) => t.dtype));
+    expect(dtypes).toEqual(new Set(['float16']));
+    // Trained separately: not a copy of en's weights.
+    const a = bwd.weights.get('0.encoder.weight')!.data as Float32Array;
+    const b = fwd.weights.get('0.encoder.weight')!.data as Float32Array;
+    expect(a.length).toBe(b.length);
+    expect(a.some((x, i) => x !== b[i])).toBe(true);
+  });
+});
