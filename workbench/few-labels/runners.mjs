@@ -200,7 +200,9 @@ function biRunner(fwdId, bwdId, withNbsvm) {
     const sibling = (id) => join(dirname(dirname(runDir)), id, basename(runDir));
     const members = [sibling(fwdId), sibling(bwdId)];
     if (withNbsvm) members.push(join(members[0], 'baseline'));
-    for (const m of members) if (!existsSync(join(m, 'meta.json'))) throw new Error(`${m} has no model: run the ${fwdId} and ${bwdId} variants first`);
+    // A member is a train-classifier run directory (its model-best/) or the baseline's model directory.
+    const hasModel = (m) => existsSync(join(m, 'meta.json')) || existsSync(join(m, 'model-best', 'meta.json'));
+    for (const m of members) if (!hasModel(m)) throw new Error(`${m} has no model: run the ${fwdId} and ${bwdId} variants first`);
     mkdirSync(runDir, { recursive: true });
     const predictions = join(runDir, 'test-predictions.jsonl');
     const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], { log: join(runDir, 'classify.log'), stdoutPath: predictions });
