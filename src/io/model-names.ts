@@ -36,9 +36,21 @@ export interface ShippedModel {
 
 /** The models the package ships (published through package.json "files"). */
 export const SHIPPED_MODELS: readonly ShippedModel[] = [
-  { name: 'en', path: 'models/en', description: 'general English AWD-LSTM language model (forward, float16 weights)' },
-  { name: 'en-bwd', path: 'models/en-bwd', description: "en's backwards twin: the same corpus and vocab, text read right to left (float16 weights)" },
-  { name: 'brown-lm', path: 'fixtures/pretrained/brown-lm', description: "the demo's small AWD-LSTM language model trained on the Brown corpus" },
+  {
+    name: 'en',
+    path: 'models/en',
+    description: 'general English AWD-LSTM language model (forward, float16 weights)',
+  },
+  {
+    name: 'en-bwd',
+    path: 'models/en-bwd',
+    description: "en's backwards twin: the same corpus and vocab, text read right to left (float16 weights)",
+  },
+  {
+    name: 'brown-lm',
+    path: 'fixtures/pretrained/brown-lm',
+    description: "the demo's small AWD-LSTM language model trained on the Brown corpus",
+  },
 ];
 
 export interface ModelName {
@@ -71,7 +83,10 @@ const NOT_A_NAME = /^\.|\.(tmp|old)-\d+$/;
 function modelsDirs(env: NodeJS.ProcessEnv): string[] {
   const value = env[MODELS_DIR_ENV];
   if (!value) return [];
-  return value.split(delimiter).filter((d) => d !== '').map((d) => resolve(d));
+  return value
+    .split(delimiter)
+    .filter((d) => d !== '')
+    .map((d) => resolve(d));
 }
 
 /**
@@ -102,7 +117,13 @@ export function knownModels(sources: ModelNameSources = {}): ModelName[] {
   for (const shipped of sources.shipped ?? SHIPPED_MODELS) {
     if (byName.has(shipped.name)) continue;
     const dir = join(sources.packageRoot ?? PACKAGE_ROOT, shipped.path);
-    byName.set(shipped.name, { name: shipped.name, dir, source: 'package', installed: existsSync(dir), description: shipped.description });
+    byName.set(shipped.name, {
+      name: shipped.name,
+      dir,
+      source: 'package',
+      installed: existsSync(dir),
+      description: shipped.description,
+    });
   }
   const home = hubHome(sources.env ?? process.env);
   for (const model of sources.pulled ?? HUB_MODELS) {
@@ -128,7 +149,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = row;
   }
@@ -174,7 +199,11 @@ export function resolveModelRef(ref: string, sources: ModelNameSources = {}): st
   const names = known.map((m) => m.name);
   const list = names.length ? names.join(', ') : 'none';
   if (!looksLikeName(ref)) {
-    throw new UlmfitError('E_INPUT_MISSING', `no model or run directory at ${ref}`, `check the path, or pass a model name (known: ${list})`);
+    throw new UlmfitError(
+      'E_INPUT_MISSING',
+      `no model or run directory at ${ref}`,
+      `check the path, or pass a model name (known: ${list})`,
+    );
   }
   const near = nearestName(ref, names);
   throw new UlmfitError(

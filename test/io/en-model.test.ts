@@ -40,7 +40,9 @@ describe("the shipped model 'en-bwd'", () => {
     // The same vocab and tokenizer: a corpus tokenized for one fine-tunes the other.
     expect(bwd.vocab).toEqual(fwd.vocab);
     expect(bwd.tokenizer).toEqual(fwd.tokenizer);
-    const dtypes = new Set(Object.values(readSafetensorsHeader(join(bwd.dir, 'weights.safetensors'))).map((t) => t.dtype));
+    const dtypes = new Set(
+      Object.values(readSafetensorsHeader(join(bwd.dir, 'weights.safetensors'))).map((t) => t.dtype),
+    );
     expect(dtypes).toEqual(new Set(['float16']));
     // Trained separately: not a copy of en's weights.
     const a = bwd.weights.get('0.encoder.weight')!.data as Float32Array;

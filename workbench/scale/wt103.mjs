@@ -41,7 +41,17 @@
 //
 // --skip-classifier stops after finetune-lm (the fine-tuning target alone, in a third of the time).
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -70,7 +80,9 @@ const TARGET_FINETUNE_RSS_MB = 2048;
 
 /** Brown paragraphs of 30–120 words with their category letter (a–r), in corpus order. */
 function paragraphs() {
-  const files = readdirSync(brownDir()).filter((name) => /^c[a-r]\d\d$/.test(name)).sort(); // loadBrownDocs's order
+  const files = readdirSync(brownDir())
+    .filter((name) => /^c[a-r]\d\d$/.test(name))
+    .sort(); // loadBrownDocs's order
   const docs = loadBrownDocs();
   const out = [];
   docs.forEach((text, i) => {
@@ -83,29 +95,49 @@ function paragraphs() {
 }
 
 /** Every k-th of `items` (spans the corpus; fixed, so runs compare), at most `count`. */
-const evenly = (items, count) => items.filter((_, i) => i % Math.max(1, Math.floor(items.length / count)) === 0).slice(0, count);
+const evenly = (items, count) =>
+  items.filter((_, i) => i % Math.max(1, Math.floor(items.length / count)) === 0).slice(0, count);
 
 const jsonl = (rows) => rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
 
 function writeData(dir) {
   const all = paragraphs();
   // Disjoint slices: fine-tuning text from even positions, labeled data from odd ones.
-  const lm = evenly(all.filter((_, i) => i % 2 === 0), lmDocs);
-  const labeled = all.filter((_, i) => i % 2 === 1).map((p) => ({ text: p.text, label: p.category <= 'j' ? 'informative' : 'imaginative' }));
-  const perClass = (label, n, from) => evenly(labeled.filter((d) => d.label === label), from).slice(0, n);
+  const lm = evenly(
+    all.filter((_, i) => i % 2 === 0),
+    lmDocs,
+  );
+  const labeled = all
+    .filter((_, i) => i % 2 === 1)
+    .map((p) => ({ text: p.text, label: p.category <= 'j' ? 'informative' : 'imaginative' }));
+  const perClass = (label, n, from) =>
+    evenly(
+      labeled.filter((d) => d.label === label),
+      from,
+    ).slice(0, n);
   const nValid = Math.round(clfDocs / 4);
   const pool = {};
-  for (const label of ['informative', 'imaginative']) pool[label] = perClass(label, clfDocs / 2 + nValid / 2 + testDocs / 2, clfDocs + nValid + testDocs);
+  for (const label of ['informative', 'imaginative'])
+    pool[label] = perClass(label, clfDocs / 2 + nValid / 2 + testDocs / 2, clfDocs + nValid + testDocs);
   const take = (a, b) => ['informative', 'imaginative'].flatMap((label) => pool[label].slice(a / 2, b / 2));
   const train = take(0, clfDocs);
   const valid = take(clfDocs, clfDocs + nValid);
   const test = take(clfDocs + nValid, clfDocs + nValid + testDocs);
   const filler = smallVocab ? [] : fillerDocs(fillerWords);
-  writeFileSync(join(dir, 'lm.jsonl'), jsonl([...lm.map((p) => ({ text: p.text })), ...filler.map((text) => ({ text }))]));
+  writeFileSync(
+    join(dir, 'lm.jsonl'),
+    jsonl([...lm.map((p) => ({ text: p.text })), ...filler.map((text) => ({ text }))]),
+  );
   writeFileSync(join(dir, 'train.jsonl'), jsonl(train));
   writeFileSync(join(dir, 'valid.jsonl'), jsonl(valid));
   writeFileSync(join(dir, 'test.jsonl'), jsonl(test));
-  return { lm: lm.length, filler: filler.length, train: train.length, valid: valid.length, test: test.length };
+  return {
+    lm: lm.length,
+    filler: filler.length,
+    train: train.length,
+    valid: valid.length,
+    test: test.length,
+  };
 }
 
 /**
@@ -139,7 +171,11 @@ function serve(dir) {
     res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': statSync(path).size });
     createReadStream(path).pipe(res);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${server.address().port}` }),
+    ),
+  );
 }
 
 /**
@@ -149,9 +185,16 @@ function serve(dir) {
 function ulmfit(argv, env, preload) {
   const usageFile = join(env.ULMFIT_HOME, `..`, `usage-${argv[0]}.json`);
   rmSync(usageFile, { force: true });
-  const childEnv = { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`.trim(), ULMFIT_USAGE_FILE: usageFile };
+  const childEnv = {
+    ...env,
+    NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`.trim(),
+    ULMFIT_USAGE_FILE: usageFile,
+  };
   const started = performance.now();
-  const child = spawn(process.execPath, [join(repo, 'bin/ulmfit.js'), ...argv], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(repo, 'bin/ulmfit.js'), ...argv], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
   return new Promise((resolve, reject) => {
@@ -160,7 +203,12 @@ function ulmfit(argv, env, preload) {
       const wall = (performance.now() - started) / 1000;
       if (code !== 0) return reject(new Error(`ulmfit ${argv[0]} exited with ${code}`));
       const usage = JSON.parse(readFileSync(usageFile, 'utf8'));
-      resolve({ stdout, wall, cpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMiB: usage.maxRSS / 1024 });
+      resolve({
+        stdout,
+        wall,
+        cpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+        peakRssMiB: usage.maxRSS / 1024,
+      });
     });
   });
 }
@@ -178,7 +226,10 @@ async function main() {
   try {
     const preload = join(work, 'usage-preload.mjs');
     // Written at 'exit' (also after process.exit): resourceUsage().maxRSS is the process's peak.
-    writeFileSync(preload, "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.ULMFIT_USAGE_FILE, JSON.stringify(process.resourceUsage())));\n");
+    writeFileSync(
+      preload,
+      "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.ULMFIT_USAGE_FILE, JSON.stringify(process.resourceUsage())));\n",
+    );
     const data = join(work, 'data');
     mkdirSync(data);
     const counts = writeData(data);
@@ -190,16 +241,64 @@ async function main() {
     try {
       say(`pull wt103 from ${url} (${round(archiveBytes / 1e6)} MB archive)…`);
       steps.import = await ulmfit(['pull', 'wt103', '--quiet', '--json'], env, preload);
-      say(`finetune-lm (${counts.lm} paragraphs${counts.filler > 0 ? ` + ${counts.filler} documents of ${fillerWords} made-up words, --min-freq 1` : ''})…`);
+      say(
+        `finetune-lm (${counts.lm} paragraphs${counts.filler > 0 ? ` + ${counts.filler} documents of ${fillerWords} made-up words, --min-freq 1` : ''})…`,
+      );
       const lmRun = join(work, 'lm-run');
       const vocabFlags = smallVocab ? [] : ['--min-freq', '1'];
-      steps.finetune = await ulmfit(['finetune-lm', join(data, 'lm.jsonl'), '--pretrained', 'wt103', '--out', lmRun, '--bs', '16', '--valid-pct', '0.05', '--schedule', '0:1@1e-3', ...vocabFlags, '--no-cache', '--quiet', '--json'], env, preload);
+      steps.finetune = await ulmfit(
+        [
+          'finetune-lm',
+          join(data, 'lm.jsonl'),
+          '--pretrained',
+          'wt103',
+          '--out',
+          lmRun,
+          '--bs',
+          '16',
+          '--valid-pct',
+          '0.05',
+          '--schedule',
+          '0:1@1e-3',
+          ...vocabFlags,
+          '--no-cache',
+          '--quiet',
+          '--json',
+        ],
+        env,
+        preload,
+      );
       if (!skipClassifier) {
         say(`train-classifier (${counts.train} + ${counts.valid} paragraphs)…`);
         const clfRun = join(work, 'clf-run');
-        steps.trainClassifier = await ulmfit(['train-classifier', join(data, 'train.jsonl'), '--valid', join(data, 'valid.jsonl'), '--lm', lmRun, '--out', clfRun, '--bs', '16', '--schedule', '0:1@1e-3', '--no-baseline', '--no-cache', '--quiet', '--json'], env, preload);
+        steps.trainClassifier = await ulmfit(
+          [
+            'train-classifier',
+            join(data, 'train.jsonl'),
+            '--valid',
+            join(data, 'valid.jsonl'),
+            '--lm',
+            lmRun,
+            '--out',
+            clfRun,
+            '--bs',
+            '16',
+            '--schedule',
+            '0:1@1e-3',
+            '--no-baseline',
+            '--no-cache',
+            '--quiet',
+            '--json',
+          ],
+          env,
+          preload,
+        );
         say(`classify (${counts.test} paragraphs)…`);
-        steps.classify = await ulmfit(['classify', join(data, 'test.jsonl'), '--model', clfRun, '--bs', '16', '--quiet', '--json'], env, preload);
+        steps.classify = await ulmfit(
+          ['classify', join(data, 'test.jsonl'), '--model', clfRun, '--bs', '16', '--quiet', '--json'],
+          env,
+          preload,
+        );
       }
     } finally {
       server.close();
@@ -208,7 +307,12 @@ async function main() {
     const lmSeconds = lm.history.reduce((s, e) => s + e.seconds, 0);
     const clf = steps.trainClassifier ? JSON.parse(steps.trainClassifier.stdout) : undefined;
     const clfSeconds = clf?.history.reduce((s, e) => s + e.seconds, 0);
-    const rows = steps.classify ? steps.classify.stdout.trim().split('\n').map((line) => JSON.parse(line)) : [];
+    const rows = steps.classify
+      ? steps.classify.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line))
+      : [];
     const evaluation = rows.find((r) => r.evaluation)?.evaluation;
     const result = {
       date: new Date().toISOString().slice(0, 10),
@@ -218,7 +322,11 @@ async function main() {
       load1: [round(loadBefore, 2), round(loadavg()[0], 2)],
       model: { vocab: 60008, emb: 400, hidden: 1152, layers: 3, archiveMB: round(archiveBytes / 1e6) },
       data: counts,
-      import: { seconds: round(steps.import.wall, 2), cpuSeconds: round(steps.import.cpu, 2), peakRssMiB: Math.round(steps.import.peakRssMiB) },
+      import: {
+        seconds: round(steps.import.wall, 2),
+        cpuSeconds: round(steps.import.cpu, 2),
+        peakRssMiB: Math.round(steps.import.peakRssMiB),
+      },
       finetune: {
         trainTokens: lm.train_tokens,
         validTokens: lm.valid_tokens,
@@ -258,14 +366,28 @@ async function main() {
       console.log(JSON.stringify(result));
     } else {
       const r = result;
-      console.log(`WT103-size scale check, ${r.date}, ${r.cpus} × ${r.cpu}, Node ${r.node}, load ${r.load1.join(' → ')}`);
+      console.log(
+        `WT103-size scale check, ${r.date}, ${r.cpus} × ${r.cpu}, Node ${r.node}, load ${r.load1.join(' → ')}`,
+      );
       console.log('| step | wall s | CPU s | rate | peak RSS MiB |');
       console.log('|---|---|---|---|---|');
-      console.log(`| pull wt103 (${r.model.archiveMB} MB over 127.0.0.1, unpack, import) | ${r.import.seconds} | ${r.import.cpuSeconds} | | ${r.import.peakRssMiB} |`);
-      console.log(`| finetune-lm, bs 16, ${r.finetune.trainTokens} train tokens, vocab ${r.finetune.vocab} | ${r.finetune.seconds} | ${r.finetune.cpuSeconds} | ${r.finetune.tokensPerSecond} tokens/s | ${r.finetune.peakRssMiB} |`);
-      if (r.trainClassifier) console.log(`| train-classifier, bs 16, ${r.trainClassifier.trainDocs} docs | ${r.trainClassifier.seconds} | ${r.trainClassifier.cpuSeconds} | ${r.trainClassifier.docsPerSecond} docs/s | ${r.trainClassifier.peakRssMiB} |`);
-      if (r.classify) console.log(`| classify, ${r.classify.docs} docs | ${r.classify.seconds} | ${r.classify.cpuSeconds} | ${r.classify.docsPerSecond} docs/s | ${r.classify.peakRssMiB} |`);
-      console.log(`import ≤ ${TARGET_IMPORT_S} s: ${r.targets.importUnder10s ? 'met' : 'NOT met'}; fine-tuning ≤ 2 GB RSS: ${r.targets.finetuneUnder2GB ? 'met' : 'NOT met'}`);
+      console.log(
+        `| pull wt103 (${r.model.archiveMB} MB over 127.0.0.1, unpack, import) | ${r.import.seconds} | ${r.import.cpuSeconds} | | ${r.import.peakRssMiB} |`,
+      );
+      console.log(
+        `| finetune-lm, bs 16, ${r.finetune.trainTokens} train tokens, vocab ${r.finetune.vocab} | ${r.finetune.seconds} | ${r.finetune.cpuSeconds} | ${r.finetune.tokensPerSecond} tokens/s | ${r.finetune.peakRssMiB} |`,
+      );
+      if (r.trainClassifier)
+        console.log(
+          `| train-classifier, bs 16, ${r.trainClassifier.trainDocs} docs | ${r.trainClassifier.seconds} | ${r.trainClassifier.cpuSeconds} | ${r.trainClassifier.docsPerSecond} docs/s | ${r.trainClassifier.peakRssMiB} |`,
+        );
+      if (r.classify)
+        console.log(
+          `| classify, ${r.classify.docs} docs | ${r.classify.seconds} | ${r.classify.cpuSeconds} | ${r.classify.docsPerSecond} docs/s | ${r.classify.peakRssMiB} |`,
+        );
+      console.log(
+        `import ≤ ${TARGET_IMPORT_S} s: ${r.targets.importUnder10s ? 'met' : 'NOT met'}; fine-tuning ≤ 2 GB RSS: ${r.targets.finetuneUnder2GB ? 'met' : 'NOT met'}`,
+      );
       console.log(`BENCH ${JSON.stringify(result)}`);
     }
     if (keep) say(`kept ${work}`);
