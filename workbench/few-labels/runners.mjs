@@ -25,7 +25,9 @@ function sh(cmd, args, { log, stdoutPath, cwd = repo }) {
   if (child.error) throw child.error;
   if (child.status !== 0) {
     const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');
-    throw new Error(`${basename(cmd)} ${args[0] ?? ''} exited ${child.status ?? child.signal}; log ${log}:\n${tail}`);
+    throw new Error(
+      `${basename(cmd)} ${args[0] ?? ''} exited ${child.status ?? child.signal}; log ${log}:\n${tail}`,
+    );
   }
   return seconds;
 }
@@ -38,7 +40,11 @@ function evaluation(path) {
   const last = JSON.parse(lines[lines.length - 1]);
   if (!last.evaluation) throw new Error(`${path} has no evaluation line (are the test labels missing?)`);
   // f1_macro since the output convention (docs/json-output.md); f1Macro from builds before it.
-  return { accuracy: last.evaluation.accuracy, f1: last.evaluation.f1_macro ?? last.evaluation.f1Macro, testDocs: last.evaluation.count };
+  return {
+    accuracy: last.evaluation.accuracy,
+    f1: last.evaluation.f1_macro ?? last.evaluation.f1Macro,
+    testDocs: last.evaluation.count,
+  };
 }
 
 /** `ulmfit <command> --help`, or undefined when the command does not exist (yet). */
@@ -52,14 +58,25 @@ function ulmfitHelp(command) {
 let baselineHelp;
 function nbsvm({ trainPath, testPath, runDir, log }) {
   baselineHelp ??= ulmfitHelp('baseline') ?? '';
-  if (!baselineHelp) throw new Error('`ulmfit baseline` does not exist in this build yet (src/baseline/ has not landed, or dist/ needs `npm run build`)');
+  if (!baselineHelp)
+    throw new Error(
+      '`ulmfit baseline` does not exist in this build yet (src/baseline/ has not landed, or dist/ needs `npm run build`)',
+    );
   // Baselines train on the whole labeled set: no validation hold-out where the command has one.
   const extra = baselineHelp.includes('--valid-pct') ? ['--valid-pct', '0'] : [];
   rmSync(runDir, { recursive: true, force: true });
   const train = ulmfit(['baseline', trainPath, '--out', runDir, ...extra], { log });
   const predictions = join(runDir, 'test-predictions.jsonl');
-  const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], { log, stdoutPath: predictions });
-  return { ...evaluation(predictions), seconds: train + classify, trainSeconds: train, classifySeconds: classify };
+  const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], {
+    log,
+    stdoutPath: predictions,
+  });
+  return {
+    ...evaluation(predictions),
+    seconds: train + classify,
+    trainSeconds: train,
+    classifySeconds: classify,
+  };
 }
 
 // ---- fastText (Debian's fasttext CLI, a reference) -------------------------------------------
@@ -114,19 +131,54 @@ function fasttext(settings) {
     const test = csvRows(testPath);
     const trainTxt = join(runDir, 'train.txt');
     const testTxt = join(runDir, 'test.txt');
-    writeFileSync(trainTxt, train.map((r) => `__label__${r.label} ${fasttextTokens(r.text)}`).join('\n') + '\n');
+    writeFileSync(
+      trainTxt,
+      train.map((r) => `__label__${r.label} ${fasttextTokens(r.text)}`).join('\n') + '\n',
+    );
     writeFileSync(testTxt, test.map((r) => fasttextTokens(r.text)).join('\n') + '\n');
     const model = join(runDir, 'model');
     // One thread: fastText is reproducible for a seed only single-threaded.
-    const trainS = sh('fasttext', ['supervised', '-input', trainTxt, '-output', model, '-thread', '1', '-seed', String(seed), '-verbose', '0', ...settings], { log });
+    const trainS = sh(
+      'fasttext',
+      [
+        'supervised',
+        '-input',
+        trainTxt,
+        '-output',
+        model,
+        '-thread',
+        '1',
+        '-seed',
+        String(seed),
+        '-verbose',
+        '0',
+        ...settings,
+      ],
+      { log },
+    );
     const predictions = join(runDir, 'predictions.txt');
     const classifyS = sh('fasttext', ['predict', `${model}.bin`, testTxt], { log, stdoutPath: predictions });
-    const predicted = readFileSync(predictions, 'utf8').trim().split('\n').map((l) => l.replace(/^__label__/, ''));
-    if (predicted.length !== test.length) throw new Error(`fasttext predicted ${predicted.length} labels for ${test.length} documents`);
+    const predicted = readFileSync(predictions, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^__label__/, ''));
+    if (predicted.length !== test.length)
+      throw new Error(`fasttext predicted ${predicted.length} labels for ${test.length} documents`);
     // The model files (hundreds of MB with word bigrams' hash buckets) are not kept.
     for (const f of [`${model}.bin`, `${model}.vec`, trainTxt, testTxt]) rmSync(f, { force: true });
-    const s = score(classes, predicted, test.map((r) => r.label));
-    return { accuracy: s.accuracy, f1: s.f1, testDocs: s.count, seconds: trainS + classifyS, trainSeconds: trainS, classifySeconds: classifyS };
+    const s = score(
+      classes,
+      predicted,
+      test.map((r) => r.label),
+    );
+    return {
+      accuracy: s.accuracy,
+      f1: s.f1,
+      testDocs: s.count,
+      seconds: trainS + classifyS,
+      trainSeconds: trainS,
+      classifySeconds: classifyS,
+    };
   };
 }
 
@@ -142,7 +194,20 @@ export function ensureLm({ task, lm, work, log, backwards = false }) {
   if (existsSync(marker)) return { dir, ...JSON.parse(readFileSync(marker, 'utf8')), reused: true };
   const pretrained = lm.includes('/') || existsSync(lm) ? resolve(lm) : lm;
   const seconds = ulmfit(
-    ['finetune-lm', join(work, 'tasks', task, 'unlabeled.jsonl'), '--pretrained', pretrained, '--out', dir, '--seed', '42', '--overwrite', '--cache-dir', join(work, 'cache'), ...(backwards ? ['--backwards'] : [])],
+    [
+      'finetune-lm',
+      join(work, 'tasks', task, 'unlabeled.jsonl'),
+      '--pretrained',
+      pretrained,
+      '--out',
+      dir,
+      '--seed',
+      '42',
+      '--overwrite',
+      '--cache-dir',
+      join(work, 'cache'),
+      ...(backwards ? ['--backwards'] : []),
+    ],
     { log },
   );
   const done = { seconds, pretrained, date: new Date().toISOString() };
@@ -156,7 +221,13 @@ function ulmfitRunner(lm, extraArgs = []) {
     if (lmFailed.has(task)) throw lmFailed.get(task);
     let lmRun;
     try {
-      lmRun = ensureLm({ task, lm, work, log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`), backwards: extraArgs.includes('--backwards') });
+      lmRun = ensureLm({
+        task,
+        lm,
+        work,
+        log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`),
+        backwards: extraArgs.includes('--backwards'),
+      });
     } catch (err) {
       lmFailed.set(task, err);
       throw err;
@@ -164,12 +235,34 @@ function ulmfitRunner(lm, extraArgs = []) {
     // A run killed earlier may have left classify's output beside it, which --overwrite refuses to clear.
     rmSync(runDir, { recursive: true, force: true });
     const train = ulmfit(
-      ['train-classifier', trainPath, '--lm', lmRun.dir, '--out', runDir, '--seed', String(seed), '--overwrite', '--cache-dir', join(work, 'cache'), ...extraArgs.map((a) => a.replaceAll('{task}', task))],
+      [
+        'train-classifier',
+        trainPath,
+        '--lm',
+        lmRun.dir,
+        '--out',
+        runDir,
+        '--seed',
+        String(seed),
+        '--overwrite',
+        '--cache-dir',
+        join(work, 'cache'),
+        ...extraArgs.map((a) => a.replaceAll('{task}', task)),
+      ],
       { log },
     );
     const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], { log, stdoutPath: predictions });
-    return { ...evaluation(predictions), seconds: train + classify, trainSeconds: train, classifySeconds: classify, lmSeconds: lmRun.seconds };
+    const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], {
+      log,
+      stdoutPath: predictions,
+    });
+    return {
+      ...evaluation(predictions),
+      seconds: train + classify,
+      trainSeconds: train,
+      classifySeconds: classify,
+      lmSeconds: lmRun.seconds,
+    };
   };
 }
 
@@ -181,10 +274,14 @@ function ulmfitRunner(lm, extraArgs = []) {
 function ensembleRunner(ulmfitId) {
   return ({ testPath, runDir }) => {
     const ulmfitRun = join(dirname(dirname(runDir)), ulmfitId, basename(runDir));
-    if (!existsSync(join(ulmfitRun, 'baseline', 'meta.json'))) throw new Error(`${ulmfitRun} has no baseline/: run the ${ulmfitId} variant first`);
+    if (!existsSync(join(ulmfitRun, 'baseline', 'meta.json')))
+      throw new Error(`${ulmfitRun} has no baseline/: run the ${ulmfitId} variant first`);
     mkdirSync(runDir, { recursive: true });
     const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(['classify', '--model', ulmfitRun, '--model', join(ulmfitRun, 'baseline'), testPath, '--json'], { log: join(runDir, 'classify.log'), stdoutPath: predictions });
+    const classify = ulmfit(
+      ['classify', '--model', ulmfitRun, '--model', join(ulmfitRun, 'baseline'), testPath, '--json'],
+      { log: join(runDir, 'classify.log'), stdoutPath: predictions },
+    );
     return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
   };
 }
@@ -201,11 +298,16 @@ function biRunner(fwdId, bwdId, withNbsvm) {
     const members = [sibling(fwdId), sibling(bwdId)];
     if (withNbsvm) members.push(join(members[0], 'baseline'));
     // A member is a train-classifier run directory (its model-best/) or the baseline's model directory.
-    const hasModel = (m) => existsSync(join(m, 'meta.json')) || existsSync(join(m, 'model-best', 'meta.json'));
-    for (const m of members) if (!hasModel(m)) throw new Error(`${m} has no model: run the ${fwdId} and ${bwdId} variants first`);
+    const hasModel = (m) =>
+      existsSync(join(m, 'meta.json')) || existsSync(join(m, 'model-best', 'meta.json'));
+    for (const m of members)
+      if (!hasModel(m)) throw new Error(`${m} has no model: run the ${fwdId} and ${bwdId} variants first`);
     mkdirSync(runDir, { recursive: true });
     const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], { log: join(runDir, 'classify.log'), stdoutPath: predictions });
+    const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
+      log: join(runDir, 'classify.log'),
+      stdoutPath: predictions,
+    });
     return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
   };
 }
@@ -220,23 +322,61 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
   const out = [];
   const suffix = tag === undefined ? '' : `@${tag}`;
   for (const r of runners) {
-    if (r === 'nbsvm') out.push({ id: 'nbsvm', label: 'NB-SVM (`ulmfit baseline`)', baseline: true, run: nbsvm });
+    if (r === 'nbsvm')
+      out.push({ id: 'nbsvm', label: 'NB-SVM (`ulmfit baseline`)', baseline: true, run: nbsvm });
     else if (r === 'fasttext') {
       out.push({ id: 'fasttext', label: 'fastText (defaults)', baseline: true, run: fasttext([]) });
-      out.push({ id: 'fasttext-tutorial', label: 'fastText (`-epoch 25 -wordNgrams 2`)', baseline: true, run: fasttext(['-epoch', '25', '-wordNgrams', '2']) });
-    } else if (r === 'ulmfit') out.push({ id: `ulmfit-${lmName(lm)}${suffix}`, label: `ulmfit (${lmName(lm)})${tag ? ` ${ulmfitArgs.join(' ')}` : ''}`, baseline: false, lm: lmName(lm), run: ulmfitRunner(lm, ulmfitArgs) });
+      out.push({
+        id: 'fasttext-tutorial',
+        label: 'fastText (`-epoch 25 -wordNgrams 2`)',
+        baseline: true,
+        run: fasttext(['-epoch', '25', '-wordNgrams', '2']),
+      });
+    } else if (r === 'ulmfit')
+      out.push({
+        id: `ulmfit-${lmName(lm)}${suffix}`,
+        label: `ulmfit (${lmName(lm)})${tag ? ` ${ulmfitArgs.join(' ')}` : ''}`,
+        baseline: false,
+        lm: lmName(lm),
+        run: ulmfitRunner(lm, ulmfitArgs),
+      });
     else if (r === 'ensemble') {
       const id = `ulmfit-${lmName(lm)}${suffix}`;
-      out.push({ id: `${id}+nbsvm`, label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`, baseline: false, lm: lmName(lm), run: ensembleRunner(id) });
-    }
-    else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
+      out.push({
+        id: `${id}+nbsvm`,
+        label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`,
+        baseline: false,
+        lm: lmName(lm),
+        run: ensembleRunner(id),
+      });
+    } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
       const fwdId = `ulmfit-${lmName(lm)}${suffix}`;
       const bwdId = `ulmfit-${lmName(bwdLm)}${suffix}`;
-      if (r === 'bwd') out.push({ id: bwdId, label: `ulmfit (${lmName(bwdLm)}, backwards)`, baseline: false, lm: lmName(bwdLm), run: ulmfitRunner(bwdLm, ['--backwards', ...ulmfitArgs]) });
-      else if (r === 'bi') out.push({ id: `${fwdId}+bwd`, label: `ulmfit forward + backward (${lmName(lm)}, ${lmName(bwdLm)}), averaged`, baseline: false, run: biRunner(fwdId, bwdId, false) });
-      else out.push({ id: `${fwdId}+bwd+nbsvm`, label: `ulmfit forward + backward + NB-SVM, averaged`, baseline: false, run: biRunner(fwdId, bwdId, true) });
-    } else throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bwd, bi, bi+nbsvm)`);
+      if (r === 'bwd')
+        out.push({
+          id: bwdId,
+          label: `ulmfit (${lmName(bwdLm)}, backwards)`,
+          baseline: false,
+          lm: lmName(bwdLm),
+          run: ulmfitRunner(bwdLm, ['--backwards', ...ulmfitArgs]),
+        });
+      else if (r === 'bi')
+        out.push({
+          id: `${fwdId}+bwd`,
+          label: `ulmfit forward + backward (${lmName(lm)}, ${lmName(bwdLm)}), averaged`,
+          baseline: false,
+          run: biRunner(fwdId, bwdId, false),
+        });
+      else
+        out.push({
+          id: `${fwdId}+bwd+nbsvm`,
+          label: `ulmfit forward + backward + NB-SVM, averaged`,
+          baseline: false,
+          run: biRunner(fwdId, bwdId, true),
+        });
+    } else
+      throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bwd, bi, bi+nbsvm)`);
   }
   return out;
 }
