@@ -188,7 +188,7 @@ function fasttext(settings) {
 export const lmName = (lm) => (lm.includes('/') || existsSync(lm) ? basename(resolve(lm)) : lm);
 
 /** Fine-tunes the LM on the task's unlabeled text once (a marker file says it finished); returns its run dir and seconds. */
-export function ensureLm({ task, lm, work, log, backwards = false }) {
+export function ensureLm({ task, lm, work, log }) {
   const dir = join(work, 'lm', `${task}-${lmName(lm)}`);
   const marker = join(dir, 'few-labels-done.json');
   if (existsSync(marker)) return { dir, ...JSON.parse(readFileSync(marker, 'utf8')), reused: true };
@@ -206,7 +206,6 @@ export function ensureLm({ task, lm, work, log, backwards = false }) {
       '--overwrite',
       '--cache-dir',
       join(work, 'cache'),
-      ...(backwards ? ['--backwards'] : []),
     ],
     { log },
   );
@@ -226,7 +225,6 @@ function ulmfitRunner(lm, extraArgs = []) {
         lm,
         work,
         log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`),
-        backwards: extraArgs.includes('--backwards'),
       });
     } catch (err) {
       lmFailed.set(task, err);
@@ -267,41 +265,20 @@ function ulmfitRunner(lm, extraArgs = []) {
 }
 
 /**
- * ULMFiT and the NB-SVM baseline that train-classifier trained on the same split, their class
- * probabilities averaged (`classify --model run --model run/baseline`). Reuses the ulmfit
- * variant's run (it must come first in the same harness run): nothing is trained again.
+ * Classifiers already trained on the same labeled set, their class probabilities averaged
+ * (`classify --model a --model b …`): the ulmfit variants `ids` (which must come first in the same
+ * harness run), plus the NB-SVM baseline train-classifier trained beside the first one when
+ * `withNbsvm`. Nothing is trained again, so the seconds are classifying only.
  */
-function ensembleRunner(ulmfitId) {
+function averagedRunner(ids, withNbsvm) {
   return ({ testPath, runDir }) => {
-    const ulmfitRun = join(dirname(dirname(runDir)), ulmfitId, basename(runDir));
-    if (!existsSync(join(ulmfitRun, 'baseline', 'meta.json')))
-      throw new Error(`${ulmfitRun} has no baseline/: run the ${ulmfitId} variant first`);
-    mkdirSync(runDir, { recursive: true });
-    const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(
-      ['classify', '--model', ulmfitRun, '--model', join(ulmfitRun, 'baseline'), testPath, '--json'],
-      { log: join(runDir, 'classify.log'), stdoutPath: predictions },
-    );
-    return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
-  };
-}
-
-/**
- * The forward and the backward ulmfit classifiers trained on the same labeled set (the `ulmfit`
- * and `bwd` variants, which must come first in the same harness run), their class probabilities
- * averaged (`classify --model fwd --model bwd`), with NB-SVM's as a third member when `withNbsvm`.
- * fastai's recipe for its best IMDb numbers; nothing is trained again.
- */
-function biRunner(fwdId, bwdId, withNbsvm) {
-  return ({ testPath, runDir }) => {
-    const sibling = (id) => join(dirname(dirname(runDir)), id, basename(runDir));
-    const members = [sibling(fwdId), sibling(bwdId)];
+    const members = ids.map((id) => join(dirname(dirname(runDir)), id, basename(runDir)));
     if (withNbsvm) members.push(join(members[0], 'baseline'));
     // A member is a train-classifier run directory (its model-best/) or the baseline's model directory.
     const hasModel = (m) =>
       existsSync(join(m, 'meta.json')) || existsSync(join(m, 'model-best', 'meta.json'));
     for (const m of members)
-      if (!hasModel(m)) throw new Error(`${m} has no model: run the ${fwdId} and ${bwdId} variants first`);
+      if (!hasModel(m)) throw new Error(`${m} has no model: run the ${ids.join(' and ')} variants first`);
     mkdirSync(runDir, { recursive: true });
     const predictions = join(runDir, 'test-predictions.jsonl');
     const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
@@ -347,7 +324,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`,
         baseline: false,
         lm: lmName(lm),
-        run: ensembleRunner(id),
+        run: averagedRunner([id], true),
       });
     } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
@@ -359,21 +336,21 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
           label: `ulmfit (${lmName(bwdLm)}, backwards)`,
           baseline: false,
           lm: lmName(bwdLm),
-          run: ulmfitRunner(bwdLm, ['--backwards', ...ulmfitArgs]),
+          run: ulmfitRunner(bwdLm, ulmfitArgs), // the direction follows the model
         });
       else if (r === 'bi')
         out.push({
           id: `${fwdId}+bwd`,
           label: `ulmfit forward + backward (${lmName(lm)}, ${lmName(bwdLm)}), averaged`,
           baseline: false,
-          run: biRunner(fwdId, bwdId, false),
+          run: averagedRunner([fwdId, bwdId], false),
         });
       else
         out.push({
           id: `${fwdId}+bwd+nbsvm`,
           label: `ulmfit forward + backward + NB-SVM, averaged`,
           baseline: false,
-          run: biRunner(fwdId, bwdId, true),
+          run: averagedRunner([fwdId, bwdId], true),
         });
     } else
       throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bwd, bi, bi+nbsvm)`);
