@@ -29,6 +29,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { AWD_LSTM_FIELDS, type ArchFieldKind, type AwdLstmConfig } from '../config/awd-lstm.js';
 import { firstNonFinite, UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { writeDirAtomic, type AtomicWriteOptions, type FileData } from './atomic.js';
@@ -72,26 +73,15 @@ const MODEL_KINDS: readonly ModelKind[] = ['lm', 'encoder', 'classifier'];
 export const BASELINE_KIND = 'baseline';
 
 /**
- * The architecture with fastai's config-dict keys (`awd_lstm_lm_config`), the same keys as the model's
- * `AwdLstmConfig` (src/model/awd-lstm.ts), so `meta.arch` can be passed to the model as is.
- * Dropouts are the final values (after drop_mult). Extra keys (a classifier head…) are kept.
+ * meta.json's `arch`: the model's `AwdLstmConfig` (config/awd-lstm.ts, fastai's config-dict keys),
+ * so it can be passed to the model as is, and the architecture's name. Dropouts are the final
+ * values (after drop_mult). Extra keys (a classifier head…) are kept.
  */
-export interface ArchMeta {
+export type ArchMeta = AwdLstmConfig & {
   /** 'awd_lstm' (the only architecture so far) */
   name?: string;
-  emb_sz: number;
-  n_hid: number;
-  n_layers: number;
-  pad_token: number;
-  hidden_p: number;
-  input_p: number;
-  embed_p: number;
-  weight_p: number;
-  output_p: number;
-  tie_weights: boolean;
-  out_bias: boolean;
   [extra: string]: unknown;
-}
+};
 
 export interface ModelMeta {
   format: 'ulmfit';
@@ -279,19 +269,23 @@ function kindList(kinds: readonly string[]): string {
  * meta.json's schema (what validateMeta accepts). Loose objects: extra keys (a classifier head's
  * arch, training history…) are kept; what the loaders use is checked.
  */
+/** How each kind of architecture field (config/awd-lstm.ts) is checked. */
+const ARCH_FIELD_CHECKS = {
+  size: count.min(1),
+  index: count,
+  probability,
+  switch: z.boolean(),
+} as const satisfies Record<ArchFieldKind, z.ZodType>;
+
+type ArchFieldChecks = {
+  [K in keyof typeof AWD_LSTM_FIELDS]: (typeof ARCH_FIELD_CHECKS)[(typeof AWD_LSTM_FIELDS)[K]];
+};
+
 const ARCH_SCHEMA = z.looseObject({
   name: z.string().optional(),
-  emb_sz: count.min(1),
-  n_hid: count.min(1),
-  n_layers: count.min(1),
-  pad_token: count,
-  hidden_p: probability,
-  input_p: probability,
-  embed_p: probability,
-  weight_p: probability,
-  output_p: probability,
-  tie_weights: z.boolean(),
-  out_bias: z.boolean(),
+  ...(Object.fromEntries(
+    Object.entries(AWD_LSTM_FIELDS).map(([field, kind]) => [field, ARCH_FIELD_CHECKS[kind]]),
+  ) as ArchFieldChecks),
 });
 
 const META_SCHEMA = z.looseObject({

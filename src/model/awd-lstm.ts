@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { totalmem } from 'node:os';
+import { archFields, type AwdLstmConfig } from '../config/awd-lstm.js';
 import { usageError } from '../errors.js';
 import type { LmBatch } from '../data/batches.js';
 import { Rng } from '../random.js';
@@ -32,33 +33,7 @@ import {
   type WeightSlot,
 } from './weights.js';
 
-/**
- * The architecture, with fastai's config-dict keys (the same keys as meta.json's `arch`).
- * Dropout probabilities are the final ones (after `drop_mult`).
- */
-export interface AwdLstmConfig {
-  /** Embedding size; also the last LSTM layer's hidden size (so the decoder can be tied). */
-  emb_sz: number;
-  /** Hidden size of every LSTM layer but the last. */
-  n_hid: number;
-  n_layers: number;
-  /** Id of the padding token (xxpad): its embedding gets no gradient through the lookup. */
-  pad_token: number;
-  /** RNNDropout between LSTM layers. */
-  hidden_p: number;
-  /** RNNDropout on the embeddings. */
-  input_p: number;
-  /** EmbeddingDropout: whole words dropped. */
-  embed_p: number;
-  /** WeightDropout (DropConnect) on each hidden-to-hidden matrix. */
-  weight_p: number;
-  /** LM: the decoder's RNNDropout; classifier: the head's first dropout. */
-  output_p: number;
-  /** LM only: the decoder shares the embedding matrix. */
-  tie_weights: boolean;
-  /** LM only: the decoder has a bias. */
-  out_bias: boolean;
-}
+export type { AwdLstmConfig } from '../config/awd-lstm.js';
 
 /** fastai's `awd_lstm_lm_config`. */
 export const AWD_LSTM_LM_CONFIG: Readonly<AwdLstmConfig> = Object.freeze({
@@ -90,22 +65,17 @@ export const AWD_LSTM_CLAS_CONFIG: Readonly<AwdLstmConfig> = Object.freeze({
   out_bias: true,
 });
 
+const DROPOUTS = archFields('probability');
+
 /**
  * fastai's `drop_mult`: every `*_p` of the config multiplied by `dropMult` (LM default 1,
  * text_classifier_learner default 0.5).
  */
 export function withDropMult(config: Readonly<AwdLstmConfig>, dropMult: number): AwdLstmConfig {
-  return {
-    ...config,
-    hidden_p: config.hidden_p * dropMult,
-    input_p: config.input_p * dropMult,
-    embed_p: config.embed_p * dropMult,
-    weight_p: config.weight_p * dropMult,
-    output_p: config.output_p * dropMult,
-  };
+  const scaled = { ...config };
+  for (const key of DROPOUTS) scaled[key] = config[key] * dropMult;
+  return scaled;
 }
-
-const DROPOUTS = ['hidden_p', 'input_p', 'embed_p', 'weight_p', 'output_p'] as const;
 
 /** Weights of an AWD-LSTM encoder (embedding + LSTM layers), as allocated below. */
 export function encoderParameterCount(
@@ -128,7 +98,7 @@ export function encoderParameterCount(
  * memory: TF.js would otherwise fail deep inside with a RangeError.
  */
 export function checkAwdLstmConfig(vocabSize: number, config: Readonly<AwdLstmConfig>): void {
-  for (const key of ['emb_sz', 'n_hid', 'n_layers'] as const) {
+  for (const key of archFields('size')) {
     if (!Number.isSafeInteger(config[key]) || config[key] < 1)
       throw usageError(`the model's ${key} must be a whole number ≥ 1, got ${config[key]}`);
   }

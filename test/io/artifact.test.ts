@@ -25,6 +25,7 @@ import {
   type ModelDirContents,
 } from '../../src/io/artifact.js';
 import type { RawTensor, TensorMap } from '../../src/io/tensors.js';
+import { AWD_LSTM_FIELDS, type ArchFieldKind } from '../../src/config/awd-lstm.js';
 import { errorOf } from '../support/errors.js';
 
 let root: string;
@@ -272,6 +273,33 @@ describe('model directories', () => {
       expect(err.hint === undefined || err.hint.length > 0).toBe(true);
       expect(err.toLine()).not.toContain('\n');
     });
+  });
+
+  it("checks every field of the architecture's one declaration (config/awd-lstm.ts), each in one line", () => {
+    const dir = join(root, 'lm');
+    writeModelDir(dir, contents());
+    const original = readFileSync(join(dir, 'meta.json'), 'utf8');
+    // A value just outside each kind's bounds: a size of 0, an index of -1, a dropout of 1, a text flag.
+    const wrong: Record<ArchFieldKind, unknown> = { size: 0, index: -1, probability: 1, switch: 'yes' };
+    const bad = (field: string, value: unknown) =>
+      editMeta(dir, (m) => {
+        const arch = m.arch as Record<string, unknown>;
+        if (value === undefined) delete arch[field];
+        else arch[field] = value;
+      });
+    for (const [field, kind] of Object.entries(AWD_LSTM_FIELDS)) {
+      for (const value of [undefined, wrong[kind]]) {
+        writeFileSync(join(dir, 'meta.json'), original);
+        bad(field, value);
+        const err = errorOf(() => readModelMeta(dir));
+        expect(err.code, `${field} = ${String(value)}`).toBe('E_MODEL_DIR');
+        expect(err.toLine()).not.toContain('\n');
+        expect(err.message).toContain(`field 'arch.${field}'`);
+        if (value === undefined) expect(err.message).toContain('but is missing');
+      }
+    }
+    writeFileSync(join(dir, 'meta.json'), original);
+    expect(Object.keys(readModelMeta(dir).arch)).toEqual(['name', ...Object.keys(AWD_LSTM_FIELDS)]);
   });
 
   it('checks the kind a command needs', () => {
