@@ -12,10 +12,10 @@
  *
  * (The model class itself, for training, is `AwdLstmLanguageModel` in the package's exports.)
  */
+import { GENERATION_DEFAULTS } from '../config/inference.js';
 import { UlmfitError, usageError } from '../errors.js';
 import {
   generate,
-  GENERATION_DEFAULTS,
   validateGenerateOptions,
   type GenerateOptions,
   type GeneratedSample,

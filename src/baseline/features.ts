@@ -8,6 +8,7 @@
  * corpora. Encoding a document gives the sorted ids of the features it contains (presence, not
  * counts). Pure TypeScript: no TF.js.
  */
+import { NBSVM_DEFAULTS } from '../config/training.js';
 
 /** How documents become features (stored in the model's meta.json). */
 export interface FeatureSettings {
@@ -24,9 +25,9 @@ export interface FeatureSettings {
  * once can only memorize its document); 200,000 features at most (a few MB of weights per class).
  */
 export const DEFAULT_FEATURE_SETTINGS: Readonly<FeatureSettings> = Object.freeze({
-  ngrams: 2,
+  ngrams: NBSVM_DEFAULTS.ngrams,
   minDf: [1, 2] as [number, number],
-  maxFeatures: 200_000,
+  maxFeatures: NBSVM_DEFAULTS.maxFeatures,
 });
 
 /** The settings with defaults filled in, checked (RangeError on nonsense values). */

@@ -1,71 +1,14 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import type { BackendName } from '../backend.js';
-import type { UpdateMode } from '../train/data-parallel.js';
+import type { Command } from 'commander';
+import type { CommandFlags } from '../config/schema.js';
+import { BENCH } from '../config/utility.js';
 import type { StepTiming } from '../train/dp-replica.js';
-import type { SpeedConfig } from '../tasks/speed.js';
-import { backendName, wholeNumber } from './options.js';
+import { addCommand } from './options.js';
 import { snakeKeys } from './json-output.js';
 
-interface BenchFlags extends SpeedConfig {
-  backend: BackendName;
-  workers: number;
-  threads?: number;
-  mainThread: boolean;
-  update: UpdateMode;
-  json?: boolean;
-}
-
-function updateMode(value: string): UpdateMode {
-  if (value !== 'replicated' && value !== 'broadcast')
-    throw new InvalidArgumentError('expected replicated or broadcast');
-  return value;
-}
+type BenchFlags = CommandFlags<typeof BENCH>;
 
 export function register(program: Command): void {
-  program
-    .command('bench')
-    .description(
-      'time AWD-LSTM language-model training steps and inference passes on random tokens (tokens/s)',
-    )
-    .option('--vocab <n>', 'vocabulary size', wholeNumber(3), 10000)
-    .option('--emb <n>', 'embedding size (also the last layer size, tied decoder)', wholeNumber(1), 200)
-    .option('--hidden <n>', 'hidden size of the other LSTM layers', wholeNumber(1), 600)
-    .option('--layers <n>', 'LSTM layers', wholeNumber(1), 3)
-    .option('--bs <n>', 'batch size', wholeNumber(1), 32)
-    .option('--bptt <n>', 'tokens per sequence in a batch', wholeNumber(1), 72)
-    .option('--steps <n>', 'timed batches (training, then inference)', wholeNumber(1), 5)
-    .option(
-      '--warmup <n>',
-      'untimed batches before each timed run (the first two grow and settle the memory)',
-      wholeNumber(0),
-      2,
-    )
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu', backendName, 'auto' as BackendName)
-    .option('--workers <n>', 'data-parallel replicas (1: the single-replica learner step)', wholeNumber(1), 1)
-    .option(
-      '--threads <n>',
-      'threads per matmul in each replica, on the native kernels (default: the cores shared out over the replicas)',
-      wholeNumber(1),
-    )
-    .option(
-      '--no-main-thread',
-      'with --workers > 1: every replica on a worker thread (default: replica 0 on the main thread)',
-    )
-    .option(
-      '--update <mode>',
-      'with --workers > 1: replicated (AdamW in every replica) | broadcast (replica 0 steps, sends weights)',
-      updateMode,
-      'replicated' as UpdateMode,
-    )
-    .option(
-      '--json',
-      'print {"train_tokens_per_s","infer_tokens_per_s","backend","matmul","peak_rss_mb","config","thread_ms"} (with --workers > 1 also "workers","main_thread","update","step_ms")',
-    )
-    .addHelpText(
-      'after',
-      "\nA training step is a full one (five dropouts, AR/TAR, tied decoder, AdamW) through the\nlearner; inference is an eval-mode forward pass with the decoder. With --workers N the batch's\nrows are split across N replicas (worker threads, each its own wasm instance) and the\ngradients averaged through shared memory.\n\nExamples:\n  ulmfit bench --vocab 60008 --emb 400 --hidden 1152 --bs 16 --steps 3\n  ulmfit bench --workers 2\n  ulmfit bench --threads 1     # one core: compare with single-thread PyTorch\n",
-    )
-    .action((flags: BenchFlags) => run(flags));
+  addCommand(program, BENCH).action((flags: BenchFlags) => run(flags));
 }
 
 async function run(flags: BenchFlags): Promise<void> {

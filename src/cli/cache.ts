@@ -1,35 +1,16 @@
 /** `ulmfit cache ls|clear`: the tokenized-corpus cache (text/corpus-cache.ts) listed or emptied. */
-import { Argument, type Command } from 'commander';
+import type { Command } from 'commander';
+import type { CommandFlags } from '../config/schema.js';
+import { CACHE } from '../config/utility.js';
 import { clearCache, defaultCacheDir, listCacheEntries, type CacheEntry } from '../text/corpus-cache.js';
-import { realNumber } from './options.js';
+import { addCommand } from './options.js';
 
-interface Flags {
-  olderThan?: number;
-  cacheDir?: string;
-  json?: boolean;
-}
+type Flags = CommandFlags<typeof CACHE>;
 
 export function register(program: Command): void {
-  program
-    .command('cache')
-    .description(
-      'list (ls) or remove (clear) the tokenized corpora that training commands cache ($ULMFIT_HOME/corpora, else $XDG_CACHE_HOME/ulmfit/corpora, else ~/.cache/ulmfit/corpora)',
-    )
-    .addArgument(
-      new Argument('<action>', 'ls: entries, sizes, last use; clear: remove entries').choices([
-        'ls',
-        'clear',
-      ]),
-    )
-    .option(
-      '--older-than <days>',
-      'clear: only entries last used more than this many days ago',
-      realNumber(0),
-    )
-    .option('--cache-dir <dir>', 'the cache folder (default: $ULMFIT_CACHE_DIR, else the one above)')
-    .option('--json', 'ls: one JSON object per entry; clear: one object with what was removed')
-    .addHelpText('after', '\nExamples:\n  ulmfit cache ls\n  ulmfit cache clear --older-than 30')
-    .action((action: 'ls' | 'clear', flags: Flags) => (action === 'ls' ? list(flags) : clear(flags)));
+  addCommand(program, CACHE).action((action: 'ls' | 'clear', flags: Flags) =>
+    action === 'ls' ? list(flags) : clear(flags),
+  );
 }
 
 function list(flags: Flags): void {

@@ -1,6 +1,5 @@
 /** `ulmfit classify`: predictions of one classifier, or the averaged ensemble of several. */
 import type { Command } from 'commander';
-import type { BackendName } from '../backend.js';
 import { basename } from 'node:path';
 import { classifyRows, evaluate, type ClassifyReadStats } from '../infer/classify.js';
 import { loadClassifiers } from '../tasks/load-classifiers.js';
@@ -14,61 +13,14 @@ import {
 } from './classify-output.js';
 import type { ClassifyEvaluationLine } from './json-output.js';
 import { usageError } from '../errors.js';
-import { backendName, collect, wholeNumber } from './options.js';
+import type { CommandFlags } from '../config/schema.js';
+import { CLASSIFY } from '../config/inference.js';
+import { addCommand } from './options.js';
 
-interface Flags {
-  model: string[];
-  bs: number;
-  topK?: number;
-  textCol?: string;
-  labelCol?: string;
-  labels: boolean;
-  idCol?: string;
-  withIds?: boolean;
-  lineDocs?: boolean;
-  backend: BackendName;
-  json?: boolean;
-  quiet?: boolean;
-}
+type Flags = CommandFlags<typeof CLASSIFY>;
 
 export function register(program: Command): void {
-  program
-    .command('classify')
-    .description(
-      'classify documents with a trained classifier (two --model: averaged, e.g. forward + backward)',
-    )
-    .argument(
-      '<inputs...>',
-      'text files, folders of .txt (a subfolder per label gives gold labels), CSV/TSV/JSONL, or - (one document per line)',
-    )
-    .requiredOption(
-      '--model <dir>',
-      'classifier directory, train-classifier run directory or baseline directory (repeatable: the probabilities are averaged)',
-      collect,
-    )
-    .option('--bs <n>', 'documents per forward pass', wholeNumber(1), 64)
-    .option('--top-k <k>', 'print the k most probable labels per document', wholeNumber(1))
-    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (default text)')
-    .option(
-      '--label-col <col>',
-      'CSV/TSV column or JSONL field with gold labels (default label, when present)',
-    )
-    .option(
-      '--no-labels',
-      'ignore gold labels in the input (label column or field, label folders): predict only, no scores',
-    )
-    .option('--id-col <col>', 'CSV/TSV column or JSONL field with document ids (default id, when present)')
-    .option(
-      '--with-ids',
-      "print each document's id (else its origin: file, or file:line) as the first column",
-    )
-    .option('--line-docs', 'a plain text file holds one document per line')
-    .option('--backend <name>', 'auto, tensorflow, wasm or cpu', backendName, 'auto')
-    .option(
-      '--json',
-      'one JSON object per document with its origin, id and every class probability (and a final {"evaluation"} line for labeled input)',
-    )
-    .option('--quiet', 'no info or warnings on stderr')
+  addCommand(program, CLASSIFY)
     .addHelpText(
       'after',
       '\nOutput: one line per document, in input order: label<TAB>probability (--with-ids: id<TAB>label<TAB>probability);' +

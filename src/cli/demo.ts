@@ -1,19 +1,12 @@
 /** `ulmfit demo`: ULMFiT's three stages end to end on the Brown corpus that ships with the package. */
 import type { Command } from 'commander';
-import type { BackendName } from '../backend.js';
 import type { BatchInfo, EpochRow } from '../train/learner.js';
 import { clock, Progress } from './progress.js';
 import { DEMO } from '../config/training.js';
+import type { CommandFlags } from '../config/schema.js';
 import { addCommand } from './options.js';
 
-interface Flags {
-  out: string;
-  quick?: boolean;
-  overwrite?: boolean;
-  pretrain?: boolean;
-  seed: number;
-  backend: BackendName;
-}
+type Flags = CommandFlags<typeof DEMO>;
 
 export function register(program: Command): void {
   addCommand(program, DEMO).action(async (flags: Flags) => run(flags));

@@ -1,73 +1,25 @@
+/** `ulmfit generate`: a language model continues a prompt (options: config/inference.ts). */
 import type { Command } from 'commander';
-import type { BackendName } from '../backend.js';
+import { BACKEND_NAMES, type BackendName, type CommandFlags } from '../config/schema.js';
+import { GENERATE, GENERATION_DEFAULTS } from '../config/inference.js';
 import { usageError } from '../errors.js';
 import {
   generate,
-  GENERATION_DEFAULTS,
   validateGenerateOptions,
   type GenerateOptions,
   type TokenEvent,
 } from '../infer/generate.js';
+import { addCommand } from './options.js';
 
-interface GenerateFlags {
-  model: string;
-  prompt: string;
-  words?: string;
-  tokens?: string;
-  temperature: string;
-  topK?: string;
-  topP?: string;
-  minP?: string;
-  allowUnk?: boolean;
-  seed: string;
-  samples: string;
-  stopAtEos?: boolean;
-  raw?: boolean;
-  json?: boolean;
-  backend: string;
-}
-
-const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'];
+type GenerateFlags = CommandFlags<typeof GENERATE>;
 
 export function register(program: Command): void {
-  program
-    .command('generate')
-    .description('continue a prompt with a language model (fastai LMLearner.predict)')
-    .requiredOption(
-      '--model <dir|name>',
-      'a language model: a model or run directory, or a model name (en; see ulmfit models)',
-    )
-    .option('--prompt <text>', 'text to continue; - reads it from stdin; empty starts a new document', '')
-    .option('--words <n>', `words of text to generate per sample (default ${GENERATION_DEFAULTS.words})`)
-    .option(
-      '--tokens <n>',
-      "instead of --words: model tokens per sample (fastai's n_words; punctuation and xxmaj count)",
-    )
-    .option('--temperature <t>', 'sampling temperature; 0 = greedy', String(GENERATION_DEFAULTS.temperature))
-    .option('--top-k <k>', 'sample only from the k most probable tokens')
-    .option('--top-p <p>', 'nucleus sampling: smallest set with probability ≥ p, in (0, 1]')
-    .option('--min-p <p>', "fastai's min_p: drop tokens with probability < p")
-    .option('--allow-unk', 'allow xxunk to be generated (fastai no_unk=False)')
-    .option(
-      '--seed <n>',
-      'random seed (same seed, same backend: same text)',
-      String(GENERATION_DEFAULTS.seed),
-    )
-    .option('--samples <n>', 'independent continuations', '1')
-    .option('--stop-at-eos', 'stop a sample where the model ends the document')
-    .option('--raw', 'print tokens instead of detokenized text')
-    .option('--json', 'print one JSON object per sample: {"prompt","tokens","text"}')
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  ulmfit generate --model runs/lm/model-best --prompt "I liked this movie because" --words 40 --temperature 0.75\n  head -c 300 story.txt | ulmfit generate --model en --prompt - --words 20\n',
-    )
-    .action((flags: GenerateFlags) => run(flags));
+  addCommand(program, GENERATE).action((flags: GenerateFlags) => run(flags));
 }
 
 async function run(flags: GenerateFlags): Promise<void> {
-  if (!BACKENDS.includes(flags.backend))
-    throw usageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${flags.backend}"`);
+  if (!(BACKEND_NAMES as readonly string[]).includes(flags.backend))
+    throw usageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${flags.backend}"`);
   const samples = parseNumber('--samples', flags.samples);
   if (flags.words !== undefined && flags.tokens !== undefined)
     throw usageError(

@@ -5,40 +5,20 @@
  */
 import type { Command } from 'commander';
 import { basename } from 'node:path';
+import type { CommandFlags } from '../config/schema.js';
+import { IMPORT_FASTAI } from '../config/utility.js';
 import { importFastaiModel } from '../io/fastai-model-dir.js';
 import { AWD_LSTM_LM_CONFIG } from '../model/awd-lstm.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { snakeKeys } from './json-output.js';
+import { addCommand } from './options.js';
 
-interface Flags {
-  out: string;
-  backwards?: boolean;
-  overwrite?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-}
+type Flags = CommandFlags<typeof IMPORT_FASTAI>;
 
 export function register(program: Command): void {
-  program
-    .command('import-fastai')
-    .description(
-      'convert a fastai AWD-LSTM (.pth, zip or legacy torch.save) and its itos .pkl into an ulmfit model directory',
-    )
-    .argument(
-      '<weights>',
-      'the .pth state dict (learn.save, learn.save_encoder, or WT103 lstm_fwd.pth / lstm_bwd.pth)',
-    )
-    .argument('<itos>', 'the pickled vocabulary saved with it (e.g. itos_wt103.pkl)')
-    .requiredOption('--out <dir>', 'the model directory to write')
-    .option('--backwards', 'the model reads text backwards (fastai backwards=True, e.g. lstm_bwd.pth)')
-    .option('--overwrite', 'replace an existing --out model directory')
-    .option('--json', 'print one JSON object describing the import')
-    .option('--quiet', 'no warnings on stderr')
-    .addHelpText(
-      'after',
-      '\nExample:\n  tar xzf wt103-fwd.tgz && ulmfit import-fastai wt103-fwd/lstm_fwd.pth wt103-fwd/itos_wt103.pkl --out wt103-fwd-ulmfit',
-    )
-    .action((weights: string, itos: string, flags: Flags) => runImport(weights, itos, flags));
+  addCommand(program, IMPORT_FASTAI).action((weights: string, itos: string, flags: Flags) =>
+    runImport(weights, itos, flags),
+  );
 }
 
 function runImport(weights: string, itos: string, flags: Flags): void {

@@ -6,17 +6,11 @@ import { defaultTokenizerSettings } from '../text/settings.js';
 import { epochRecord } from '../tasks/epoch-record.js';
 import { EpochTable, formatCell } from './epoch-table.js';
 import type { LmOutput } from './json-output.js';
-import type { TrainingFlags } from './options.js';
+import type { CommandFlags } from '../config/schema.js';
+import type { FINETUNE_LM, PRETRAIN } from '../config/training.js';
 
-export interface LmFlags extends TrainingFlags {
-  pretrained?: string;
-  dropMult?: number;
-  lr?: string;
-  lineDocs?: boolean;
-  trainWorkers: number;
-  saveEncoder?: boolean;
-  keepPretrainedVocab?: boolean;
-}
+/** The flags of pretrain or finetune-lm: the ones only one of them has (or defaults) are optional here. */
+export type LmFlags = CommandFlags<typeof PRETRAIN | typeof FINETUNE_LM>;
 
 export async function runLm(
   inputs: string[],

@@ -5,44 +5,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { BackendName } from '../backend.js';
 import { usageError } from '../errors.js';
 import { findClassifierLr } from '../tasks/classifier.js';
 import { findLanguageModelLr } from '../tasks/lm.js';
 import type { LrFindOptions, LrFindResult } from '../train/lr-find.js';
 import { lossCurveSvg } from './lr-plot.js';
 import { LR_FIND } from '../config/training.js';
+import type { CommandFlags } from '../config/schema.js';
 import { addCommand, givenOptions } from './options.js';
 import { Progress } from './progress.js';
 
-interface LrFindFlags {
-  pretrained?: string;
-  lm?: string;
-  labelCol?: string;
-  ignoreLabel?: string[];
-  emb: number;
-  hidden: number;
-  layers: number;
-  dropMult: number;
-  bs: number;
-  bptt: number;
-  startLr: number;
-  endLr: number;
-  numIt: number;
-  wd?: number;
-  unfreeze?: boolean;
-  backwards?: boolean;
-  minFreq?: number;
-  maxVocab?: number;
-  lineDocs?: boolean;
-  textCol?: string;
-  workers?: number;
-  seed: number;
-  svg?: string;
-  backend: BackendName;
-  json?: boolean;
-  quiet?: boolean;
-}
+type LrFindFlags = CommandFlags<typeof LR_FIND>;
 
 export function register(program: Command): void {
   addCommand(program, LR_FIND).action(async (inputs: string[], flags: LrFindFlags, command: Command) => {

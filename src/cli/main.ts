@@ -2,7 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { usageError, type UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { reportError } from './fatal.js';
-import { annotateFlagRanges, checkFlagRanges } from './options.js';
+import { PROGRAM } from '../config/utility.js';
+import { addOptions, checkFlagRanges } from './options.js';
 
 /**
  * A CLI command module: adds one subcommand to the program. The action must return (or resolve
@@ -46,19 +47,14 @@ async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
 
 /** The program with the commands `argv` needs (all of them by default, e.g. for docs/cli.md). */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
-  const program = new Command('ulmfit')
-    .description(
-      "fastai's ULMFiT for Node.js: tokenize, pretrain and fine-tune AWD-LSTM language models, train text classifiers, generate text",
-    )
+  const program = new Command(PROGRAM.name)
+    .description(PROGRAM.description)
     .version(PACKAGE_VERSION)
     // Usage errors are printed by main() as one `error [E_USAGE]` line (commander's own are 2-3 lines).
     .configureOutput({ outputError: () => undefined })
     // A fixed width keeps --help identical everywhere, so docs/cli.md can be checked.
-    .configureHelp({ helpWidth: 100 })
-    .option(
-      '--offline',
-      'never use the network: a model or dataset name that is not cached is an error (also ULMFIT_OFFLINE=1)',
-    )
+    .configureHelp({ helpWidth: 100 });
+  addOptions(program, PROGRAM.options)
     // A model or dataset name given to any command is pulled on first use (cli/pull-names.ts).
     .hook('preAction', async (root, command) =>
       (await import('./pull-names.js')).pullNamedArguments(root, command),
@@ -67,8 +63,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   for (const command of await loadCommands(argv)) command.register(program);
   for (const sub of program.commands) sub.exitOverride();
   showDefaultsPlain(program);
-  program.hook('preAction', (_program, command) => checkFlagRanges(command)); // every numeric flag against FLAG_RANGES
-  annotateFlagRanges(program); // and --help shows the same ranges
+  program.hook('preAction', (_program, command) => checkFlagRanges(command)); // every numeric flag against its range
   return program;
 }
 

@@ -15,10 +15,11 @@ import { entryDir, hubHome, sourceUrl } from '../hub/cache.js';
 import { findHubEntry, HUB_DATASETS } from '../hub/catalog.js';
 import { readSafetensorsHeader } from '../io/safetensors.js';
 import { snakeKeys } from './json-output.js';
+import { addCommand } from './options.js';
+import type { CommandFlags } from '../config/schema.js';
+import { MODELS } from '../config/utility.js';
 
-interface Flags {
-  json?: boolean;
-}
+type Flags = CommandFlags<typeof MODELS>;
 
 export interface ModelListing {
   name: string;
@@ -161,15 +162,7 @@ export function modelsTable(models: readonly ModelListing[]): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('models')
-    .description(
-      'list the model names that --pretrained, --lm and --model accept and the datasets inputs accept (shipped, in $ULMFIT_MODELS_DIR, or pulled)',
-    )
-    .option(
-      '--json',
-      'one JSON object per name: {"name","installed","source","dir","kind","emb","hidden","layers","vocab","weights","bytes","download_bytes","url","description"}',
-    )
+  addCommand(program, MODELS)
     .addHelpText(
       'after',
       `\nA name stands for a model directory wherever one is accepted; an existing path of the same name wins.\n` +

@@ -2,19 +2,19 @@
  * Option parsers shared by the commands (commander calls them with the raw flag text), and the
  * commands built from their specs (config/): flags, defaults, --help, range checks.
  */
-import { InvalidArgumentError, type Command } from 'commander';
-import type { BackendName } from '../backend.js';
+import { Argument, InvalidArgumentError, type Command } from 'commander';
 import {
   FLAG_RANGES,
   rangeHelp,
+  rangeOf,
   rangeText,
   attributeName,
+  longFlag,
   optionKey,
   type CommandSpec,
   type OptionSpec,
-  type Parse,
 } from '../config/schema.js';
-import { defaultTokenizerWorkers, TRAINING_COMMANDS } from '../config/training.js';
+import { defaultTokenizerWorkers } from '../config/training.js';
 import { usageError } from '../errors.js';
 
 // The range table's home is config/schema.ts; tests read it from here.
@@ -46,12 +46,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
-const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
-
-export function backendName(value: string): BackendName {
-  if (!(BACKENDS as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`expected one of ${BACKENDS.join(', ')}`);
-  return value as BackendName;
+/** A parser that accepts only `choices` (`--backend`, `--update`, `--ngrams`). */
+export function oneOf(choices: readonly string[]): (value: string) => string {
+  const expected = choices.length === 2 ? `${choices[0]} or ${choices[1]}` : `one of ${choices.join(', ')}`;
+  return (value) => {
+    if (!choices.includes(value)) throw new InvalidArgumentError(`expected ${expected}`);
+    return value;
+  };
 }
 
 /** Collects a repeatable option into an array. */
@@ -59,25 +60,14 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/**
- * Appends each numeric flag's range from FLAG_RANGES to its `--help` description, so the help
- * and the check read one table.
- */
-export function annotateFlagRanges(command: Command): void {
-  for (const option of command.options) {
-    const range = FLAG_RANGES[option.attributeName()];
-    const shown = range ? rangeHelp(range) : undefined;
-    if (shown) option.description = `${option.description} [range ${shown}]`;
-  }
-  for (const sub of command.commands) annotateFlagRanges(sub);
-}
+/** The spec each command was built from (addCommand), for the range check and givenOptions. */
+const SPECS = new WeakMap<Command, CommandSpec>();
 
-/** Checks every numeric flag `command` was given (or defaulted) against FLAG_RANGES. */
+/** Checks every numeric flag `command` was given (or defaulted) against its range (config/schema.ts rangeOf). */
 export function checkFlagRanges(command: Command): void {
-  for (const option of command.options) {
-    const key = option.attributeName();
-    const range = FLAG_RANGES[key];
-    const raw: unknown = command.getOptionValue(key);
+  for (const spec of SPECS.get(command)?.options ?? []) {
+    const range = rangeOf(spec);
+    const raw: unknown = command.getOptionValue(attributeName(spec.flag));
     if (!range || raw === undefined) continue;
     if (typeof raw !== 'number' && !(range.text && typeof raw === 'string')) continue;
     const value = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
@@ -88,7 +78,7 @@ export function checkFlagRanges(command: Command): void {
       (!range.int || Number.isInteger(value)) &&
       (range.minExclusive ? value > range.min : value >= range.min) &&
       value <= range.max;
-    if (!ok) throw usageError(`${option.long ?? key} must be ${rangeText(range)}, got ${String(raw)}`);
+    if (!ok) throw usageError(`${longFlag(spec.flag)} must be ${rangeText(range)}, got ${String(raw)}`);
   }
 }
 
@@ -98,91 +88,69 @@ export function checkFlagRanges(command: Command): void {
  */
 export function givenOptions(command: Command): Set<string> {
   const given = new Set<string>(['inputs']);
-  for (const option of command.options) {
-    const key = option.attributeName();
-    if (command.getOptionValueSource(key) === 'cli') given.add(LIBRARY_KEYS.get(key) ?? key);
-  }
+  for (const spec of SPECS.get(command)?.options ?? [])
+    if (command.getOptionValueSource(attributeName(spec.flag)) === 'cli') given.add(optionKey(spec));
   return given;
 }
 
-/** The library's name of each option whose flag says otherwise (`rules` → `settings`), from the specs. */
-const LIBRARY_KEYS = new Map<string, string>(
-  TRAINING_COMMANDS.flatMap((spec) => spec.options)
-    .filter((option) => option.key !== undefined)
-    .map((option) => [attributeName(option.flag), optionKey(option)]),
-);
+/** How commander reads an option's text, from its spec: its parser, choices and range. */
+function parserOf(spec: OptionSpec): ((value: string, previous?: unknown) => unknown) | undefined {
+  const range = rangeOf(spec);
+  const min = range?.min ?? 0;
+  const convert = ((): ((value: string, previous?: unknown) => unknown) | undefined => {
+    switch (spec.parse) {
+      case 'int':
+        return wholeNumber(min);
+      case 'number':
+        return realNumber(min);
+      case 'fraction':
+        return realNumber(min, range?.max ?? Infinity);
+      case 'positive':
+        return positiveNumber;
+      case 'list':
+        return collect as (value: string, previous?: unknown) => unknown;
+      case undefined:
+        return undefined;
+    }
+  })();
+  if (!spec.choices) return convert;
+  const check = oneOf(spec.choices);
+  return (value, previous) => (convert ?? ((text: string) => text))(check(value), previous);
+}
 
-function parserOf(parse: Parse, key: string): (value: string, previous?: unknown) => unknown {
-  const min = FLAG_RANGES[key]?.min ?? 0;
-  switch (parse) {
-    case 'int':
-      return wholeNumber(min);
-    case 'number':
-      return realNumber(min);
-    case 'fraction':
-      return realNumber(min, FLAG_RANGES[key]?.max ?? Infinity);
-    case 'positive':
-      return positiveNumber;
-    case 'backend':
-      return backendName;
-    case 'list':
-      return collect as (value: string, previous?: unknown) => unknown;
-  }
+/** `--help`'s line for an option: its help, the CPU count filled in, its range appended. */
+function helpOf(spec: OptionSpec): string {
+  const help = spec.help.replace('{cpus}', String(defaultTokenizerWorkers()));
+  const range = rangeOf(spec);
+  const shown = range ? rangeHelp(range) : undefined;
+  return shown ? `${help} [range ${shown}]` : help;
 }
 
 /** Adds options from their specs (config/), in order. */
 export function addOptions(command: Command, options: readonly OptionSpec[]): Command {
   for (const spec of options) {
-    const help = spec.help.replace('{cpus}', String(defaultTokenizerWorkers()));
     const add = (spec.required ? command.requiredOption : command.option).bind(command);
-    if (spec.parse) add(spec.flag, help, parserOf(spec.parse, attributeName(spec.flag)), spec.default);
-    else if (spec.default !== undefined) add(spec.flag, help, spec.default as string);
-    else add(spec.flag, help);
+    const parse = parserOf(spec);
+    if (parse) add(spec.flag, helpOf(spec), parse, spec.default);
+    else if (spec.default !== undefined) add(spec.flag, helpOf(spec), spec.default as string);
+    else add(spec.flag, helpOf(spec));
   }
   return command;
 }
 
-/** A subcommand of `program` built from its spec; the caller adds the action. */
+/**
+ * A subcommand of `program` built from its spec (config/): arguments, options, parsers, defaults,
+ * --help and the range check (main.ts runs checkFlagRanges before every action). The caller adds
+ * the action.
+ */
 export function addCommand(program: Command, spec: CommandSpec): Command {
   const command = program.command(spec.name).description(spec.description);
-  if (spec.argument) command.argument(spec.argument.syntax, spec.argument.help);
+  for (const arg of spec.arguments ?? []) {
+    const argument = new Argument(arg.syntax, arg.help);
+    command.addArgument(arg.choices ? argument.choices(arg.choices) : argument);
+  }
   addOptions(command, spec.options);
   if (spec.after) command.addHelpText('after', spec.after);
+  SPECS.set(command, spec);
   return command;
-}
-
-/**
- * The flags pretrain, finetune-lm and train-classifier share, as commander parses their options
- * (config/training.ts); each command's interface adds its own.
- */
-export interface TrainingFlags {
-  out: string;
-  valid?: string[];
-  validPct?: number;
-  emb?: number;
-  hidden?: number;
-  layers?: number;
-  bs?: number;
-  bptt: number;
-  epochs?: number;
-  schedule?: string;
-  wd?: number;
-  clip?: number;
-  alpha: number;
-  beta: number;
-  seed: number;
-  backwards?: boolean;
-  rules: boolean;
-  minFreq?: number;
-  maxVocab?: number;
-  textCol?: string;
-  workers?: number;
-  cache: boolean;
-  cacheDir?: string;
-  overwrite?: boolean;
-  resume?: boolean;
-  keepCheckpoint?: boolean;
-  backend: BackendName;
-  json?: boolean;
-  quiet?: boolean;
 }

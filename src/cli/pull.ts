@@ -8,11 +8,11 @@ import type { Command } from 'commander';
 import { HOME_ENV, MIRROR_ENV, OFFLINE_ENV } from '../hub/cache.js';
 import { pull, type PullOptions, type PullResult } from '../tasks/pull.js';
 import { Progress } from './progress.js';
+import { addCommand } from './options.js';
+import type { CommandFlags } from '../config/schema.js';
+import { PULL } from '../config/utility.js';
 
-interface Flags {
-  json?: boolean;
-  quiet?: boolean;
-}
+type Flags = CommandFlags<typeof PULL>;
 
 /** Bytes for the progress line: 812 kB, 105.3 MB, 1.20 GB. */
 function mb(bytes: number): string {
@@ -62,17 +62,7 @@ function line(result: PullResult): string {
 }
 
 export function register(program: Command): void {
-  program
-    .command('pull')
-    .description(
-      "download fastai's pretrained models (wt103, wt103-bwd) and text datasets (imdb, ag_news, …) into the cache, once",
-    )
-    .argument(
-      '<names...>',
-      'names from ulmfit models: en, wt103 (= wt103-fwd), wt103-bwd, imdb, imdb_sample, wikitext-2, wikitext-103, ag_news, dbpedia, …',
-    )
-    .option('--json', 'one JSON object per name: {"name","kind","dir","status","url"}')
-    .option('--quiet', 'no progress bar or notes on stderr')
+  addCommand(program, PULL)
     .addHelpText(
       'after',
       `\nCache: $${HOME_ENV}, else $XDG_CACHE_HOME/ulmfit, else ~/.cache/ulmfit (models/, datasets/).\n` +

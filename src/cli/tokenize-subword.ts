@@ -3,8 +3,9 @@
  * turn the tokenizer settings into fastai's SentencePiece tokenizer and get its model, by
  * training one on the inputs (fastai's `SentencePieceTokenizer.setup`) or reading a given one.
  */
-import { InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
+import type { CommandFlags } from '../config/schema.js';
+import type { TOKENIZE } from '../config/utility.js';
 import { UlmfitError, usageError } from '../errors.js';
 import type { SourceOptions } from '../data/sources.js';
 import type { TokenizerSettings } from '../text/settings.js';
@@ -14,20 +15,10 @@ import { SPM_MODEL_FILE } from '../text/subword/subword-tokenizer.js';
 import { trainSubwordModelFromInputs } from '../text/subword/train-from-inputs.js';
 import type { Progress } from './progress.js';
 
-export interface SubwordFlags {
-  subword?: boolean;
-  vocabSize?: number;
-  lang?: string;
-  spmModel?: string;
-  quiet?: boolean;
-}
-
-/** Parses `--vocab-size`. */
-export function vocabSizeArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('expected a whole number ≥ 2');
-  return n;
-}
+export type SubwordFlags = Pick<
+  CommandFlags<typeof TOKENIZE>,
+  'subword' | 'vocabSize' | 'lang' | 'spmModel' | 'quiet'
+>;
 
 /**
  * Subword settings and model for `settings` (unchanged, without a model, when no subword flag is

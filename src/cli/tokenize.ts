@@ -2,7 +2,7 @@
  * `ulmfit tokenize`: inputs → a tokenized corpus directory (`--out`), or, without `--out`, a Unix
  * filter that prints one line of tokens per document. All the work is in text/pipeline.ts.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UlmfitError } from '../errors.js';
@@ -15,90 +15,19 @@ import {
   type TokenizeStats,
 } from '../text/pipeline.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
-import { WORKERS_OPTION } from '../config/training.js';
-import { addOptions, wholeNumber } from './options.js';
+import type { CommandFlags } from '../config/schema.js';
+import { TOKENIZE } from '../config/utility.js';
+import { addCommand } from './options.js';
 import { Progress } from './progress.js';
-import { resolveSubword, vocabSizeArg, type SubwordFlags } from './tokenize-subword.js';
+import { resolveSubword } from './tokenize-subword.js';
 import { snakeKeys } from './json-output.js';
 
-interface Flags extends SubwordFlags {
-  out?: string;
-  rules: boolean;
-  addEos?: boolean;
-  minFreq: number;
-  maxVocab: number;
-  vocab?: string;
-  textCol?: string;
-  labelCol?: string;
-  lineDocs?: boolean;
-  encoding: 'utf8' | 'latin1';
-  workers?: number;
-  cache: boolean;
-  cacheDir?: string;
-  overwrite?: boolean;
-  ids?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-}
+type Flags = CommandFlags<typeof TOKENIZE>;
 
 export function register(program: Command): void {
-  const command = program
-    .command('tokenize')
-    .description('tokenize text (fastai rules + word tokens) into a corpus directory, or print the tokens')
-    .argument(
-      '<inputs...>',
-      'text/CSV/TSV/JSONL files, folders of .txt, or - for stdin (one document per line)',
-    )
-    .option('--out <dir>', 'write the tokenized corpus directory here (without it: print tokens to stdout)')
-    .option('--no-rules', 'skip the fastai rules (no xxbos/xxmaj/xxup/xxrep, no lower-casing)')
-    .option('--add-eos', 'end every document with xxeos')
-    .option('--min-freq <n>', 'keep tokens seen at least n times in the vocab', wholeNumber(1), 3)
-    .option(
-      '--max-vocab <n>',
-      'at most n tokens in the vocab (then xxfake pads it to a multiple of 8)',
-      wholeNumber(1),
-      60000,
-    )
-    .option(
-      '--vocab <path>',
-      'reuse a vocab: a vocab.json, or a model/corpus directory (its tokenizer settings too)',
-    )
-    .option('--text-col <col>', 'CSV/TSV column or JSONL field with the text (name or 0-based index)')
-    .option('--label-col <col>', 'CSV/TSV column or JSONL field with the label')
-    .option('--line-docs', 'a plain text file holds one document per line')
-    .option('--encoding <enc>', 'input encoding: utf8 or latin1', 'utf8');
-  addOptions(command, [WORKERS_OPTION])
-    .option('--no-cache', 'do not read or write the corpus cache')
-    .option('--cache-dir <dir>', 'corpus cache folder (default $ULMFIT_CACHE_DIR or ./.ulmfit-cache)')
-    .option('--overwrite', 'replace a non-empty --out directory')
-    .option('--ids', 'print token ids instead of tokens')
-    .option(
-      '--json',
-      'print JSON lines ({"tokens": [...]} or {"ids": [...]}; exact, where plain output shows a newline token as \\n); with --out, one JSON summary',
-    )
-    .option('--quiet', 'no progress bar, summary or warnings on stderr')
-    .option(
-      '--subword',
-      "SentencePiece unigram pieces instead of words (fastai's SubwordTokenizer): trains spm.model on the inputs after the rules",
-    )
-    .option(
-      '--vocab-size <n>',
-      "subword vocab size (default: fastai's rule, a quarter of the unique words, at most 30000)",
-      vocabSizeArg,
-    )
-    .option(
-      '--lang <code>',
-      'language: subword character coverage 0.99999 for European languages, else 0.9998 (word tokens: en only)',
-    )
-    .option(
-      '--spm-model <file>',
-      'use this SentencePiece .model (ulmfit, spm_train or fastai) instead of training one; implies --subword',
-    )
-    .addHelpText(
-      'after',
-      "\nExample:\n  printf 'I LOVED it!!!!\\n' | ulmfit tokenize -\n  ulmfit tokenize aclImdb --out imdb-tok\n  ulmfit tokenize wiki-zh.txt --line-docs --subword --lang zh --vocab-size 8000 --out zh-tok",
-    )
-    .action(async (inputs: string[], flags: Flags, command: Command) => runTokenize(inputs, flags, command));
+  addCommand(program, TOKENIZE).action(async (inputs: string[], flags: Flags, command: Command) =>
+    runTokenize(inputs, flags, command),
+  );
 }
 
 async function runTokenize(inputs: string[], flags: Flags, command: Command): Promise<void> {

@@ -7,18 +7,10 @@ import { epochRecord } from '../tasks/epoch-record.js';
 import { EpochTable, formatCell } from './epoch-table.js';
 import type { ClassifierOutput } from './json-output.js';
 import { TRAIN_CLASSIFIER } from '../config/training.js';
-import { addCommand, givenOptions, type TrainingFlags } from './options.js';
+import type { CommandFlags } from '../config/schema.js';
+import { addCommand, givenOptions } from './options.js';
 
-interface Flags extends TrainingFlags {
-  lm?: string;
-  fromScratch?: boolean;
-  dropMult: number;
-  maxLen: number;
-  lr?: number;
-  labelCol?: string;
-  ignoreLabel?: string[];
-  baseline: boolean;
-}
+type Flags = CommandFlags<typeof TRAIN_CLASSIFIER>;
 
 export function register(program: Command): void {
   addCommand(program, TRAIN_CLASSIFIER).action(async (inputs: string[], flags: Flags, command: Command) =>

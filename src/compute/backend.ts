@@ -4,10 +4,12 @@
  * ulmfit's kernel patches and kernels (wasm-patches.ts) before anything runs.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendName } from '../config/schema.js';
 import { UlmfitError } from '../errors.js';
 import { patchWasmKernels } from './wasm-patches.js';
 
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/** The names `--backend` accepts are config/schema.ts BACKEND_NAMES. */
+export type { BackendName };
 
 /** The optional packages that provide the `tensorflow` backend, preferred first. */
 const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];

@@ -1,8 +1,11 @@
 /**
- * The shape of ulmfit's settings: what an option is (its flag, one-line help, default, how the CLI
- * reads it), the range of every numeric option, and what is derived from them (the flag of a
- * library option, a command line from option values). The values themselves, fastai's defaults
- * and the training commands' options, are in config/training.ts.
+ * The shape of ulmfit's settings: what an option is (its flag, one-line help, default, range, how
+ * the CLI reads it), the range of every numeric option, and what is derived from them: the flags
+ * of a library option, a command line from option values, and, at the type level, the flags a
+ * command's action receives (`CommandFlags`) and the options of the library function it calls
+ * (`LibraryOptions`). The values themselves are in the other files of this folder: training.ts
+ * (fastai's defaults; pretrain, finetune-lm, train-classifier, lr-find, demo, baseline),
+ * inference.ts (generate, classify, evaluate, serve), utility.ts (tokenize and the rest).
  *
  * This folder is in the base layer (.dependency-cruiser.cjs): it is data every layer reads (the
  * CLI builds its flags and --help from it, tasks/ its defaults and config.json keys, data/ its
@@ -57,6 +60,16 @@ export const FLAG_RANGES: Readonly<Record<string, Range>> = {
   words: { int: true, min: 1, max: 10 ** 6, text: true },
   tokens: { int: true, min: 1, max: 10 ** 6, text: true },
   samples: { int: true, min: 1, max: 10 ** 4, text: true },
+  // serve: a port, and limits whose tops are what a timer or a buffer can hold
+  port: { int: true, min: 0, max: 65535 },
+  maxBatch: { int: true, min: 1, max: 2 ** 16 },
+  maxQueue: { int: true, min: 1, max: 2 ** 31 - 1 },
+  maxTexts: { int: true, min: 1, max: 2 ** 31 - 1 },
+  maxTextChars: { int: true, min: 1, max: 2 ** 31 - 1 },
+  maxBodyBytes: { int: true, min: 1, max: 2 ** 31 - 1 },
+  // Node's timers take at most 2^31-1 ms (a longer one fires at once)
+  batchWaitMs: { int: true, min: 0, max: 2 ** 31 - 1 },
+  timeoutMs: { int: true, min: 1, max: 2 ** 31 - 1 },
   // rates, probabilities and multipliers
   validPct: { min: 0, max: 0.99 },
   dropMult: { min: 0, max: 100 },
@@ -87,23 +100,34 @@ export function rangeHelp(range: Range): string | undefined {
   return range.minExclusive ? `${lower}, ≤ ${range.max}` : `${range.min}–${range.max}`;
 }
 
+/** The backends `--backend` accepts (compute/backend.ts starts them). */
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
 /**
  * How the CLI reads an option's text (cli/options.ts has the parsers): `int`, a whole number from
  * the range's minimum; `number`, a number from the range's minimum; `fraction`, a number within
- * the whole range; `positive`, a number above 0; `backend`, a backend name; `list`, repeatable,
- * collected into an array. Without `parse`: text, or a switch for a flag without a value.
+ * the whole range; `positive`, a number above 0; `list`, repeatable, collected into an array.
+ * Without `parse`: text, or a switch for a flag without a value.
  */
-export type Parse = 'int' | 'number' | 'fraction' | 'positive' | 'backend' | 'list';
+export type Parse = 'int' | 'number' | 'fraction' | 'positive' | 'list';
 
-/** One option of a command. */
+/**
+ * One option of a command. Commands declare their options `as const`, so that the types below can
+ * read each flag's name and value type from the declaration itself.
+ */
 export interface OptionSpec {
   /** commander's syntax: `--bs <n>`, `--backwards`, `--no-rules` */
   flag: string;
-  /** one line of --help; the range (FLAG_RANGES) is appended to it */
+  /** one line of --help; the range (FLAG_RANGES, or `range`) is appended to it */
   help: string;
   /** applied by the CLI when the flag is not given, and shown by --help */
   default?: number | string;
   parse?: Parse;
+  /** the only values accepted (`--backend`: BACKEND_NAMES); with `parse: 'int'` they are read as numbers */
+  choices?: readonly string[];
+  /** the range where this option's differs from FLAG_RANGES' entry for its name */
+  range?: Range;
   required?: boolean;
   /**
    * The name of the option in the library's options and config.json when it is not the flag's
@@ -117,17 +141,36 @@ export interface OptionSpec {
    * threads, cache), so not stored in config.json and free to differ on `--resume`.
    */
   persist?: false;
+  /** false: the CLI's own (how it prints: --json, --quiet, --svg), not an option of the library function it calls. */
+  library?: false;
 }
 
-/** A command: its options in --help order. */
+/** A positional argument. */
+export interface ArgumentSpec {
+  /** commander's syntax: `<inputs...>`, `<model>` */
+  syntax: string;
+  help: string;
+  /** the only values accepted */
+  choices?: readonly string[];
+}
+
+/** A command: its arguments and options in --help order. */
 export interface CommandSpec {
   name: string;
   description: string;
-  /** the positional argument, if any */
-  argument?: { syntax: string; help: string };
+  arguments?: readonly ArgumentSpec[];
   options: readonly OptionSpec[];
   /** text after the options in --help (default recipes, examples) */
   after?: string;
+}
+
+/**
+ * The range of an option, for its parser's lower bound, the check and --help: its own, else
+ * FLAG_RANGES' entry for its name. The check reads only numbers and `text` ranges' strings
+ * (cli/options.ts checkFlagRanges).
+ */
+export function rangeOf(spec: OptionSpec): Range | undefined {
+  return spec.range ?? FLAG_RANGES[attributeName(spec.flag)];
 }
 
 /** The commander attribute name of a flag: `--valid-pct <p>` → `validPct`, `--no-rules` → `rules`. */
@@ -163,15 +206,16 @@ export function runConfigKeys(
 
 /**
  * A command line's flags for option values given by attribute name, in the order given (the
- * demo's commands.sh): `{ bs: 8, overwrite: true, baseline: false }` → `--bs 8 --overwrite --no-baseline`. A name the command
- * does not have is an error, so a printed command always runs.
+ * demo's commands.sh): `{ bs: 8, overwrite: true, baseline: false }` → `--bs 8 --overwrite
+ * --no-baseline`. A name the command does not have is a type error, and an error at run time, so a
+ * printed command always runs.
  */
-export function commandLine(
-  command: CommandSpec,
-  values: Readonly<Record<string, string | number | boolean | undefined>>,
+export function commandLine<C extends CommandSpec>(
+  command: C,
+  values: { readonly [Name in FlagName<C>]?: string | number | boolean | undefined },
 ): (string | number)[] {
   const args: (string | number)[] = [];
-  for (const [name, value] of Object.entries(values)) {
+  for (const [name, value] of Object.entries(values) as [string, string | number | boolean | undefined][]) {
     const spec = command.options.find((option) => attributeName(option.flag) === name);
     if (!spec) throw new Error(`ulmfit ${command.name} has no option ${name}`);
     const flag = longFlag(spec.flag);
@@ -183,3 +227,84 @@ export function commandLine(
   }
   return args;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Types read from a declaration. A command declared `as const` keeps each flag's text, parser,
+// choices and default as literal types, so the types below compute, without a second list, the
+// flags commander passes to the command's action and the options the library function takes.
+
+/** `'--no-valid-pct <p>'` → `'valid-pct'`: the long flag's words, as attributeName reads them. */
+type FlagWords<Flag extends string> = Flag extends `--no-${infer Rest}`
+  ? FirstWord<Rest>
+  : Flag extends `--${infer Rest}`
+    ? FirstWord<Rest>
+    : never;
+type FirstWord<Text extends string> = Text extends `${infer Word} ${string}` ? Word : Text;
+type CamelCase<Words extends string> = Words extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : Words;
+
+/** attributeName as a type: `'--valid-pct <p>'` → `'validPct'`. */
+export type AttributeName<Flag extends string> = CamelCase<FlagWords<Flag>>;
+
+/** The value an option holds: a number (parsed), a list, one of its choices, text, or a switch. */
+export type OptionValue<O extends OptionSpec> = O extends { parse: 'list' }
+  ? string[]
+  : O extends { parse: 'int' | 'number' | 'fraction' | 'positive' }
+    ? number
+    : O extends { choices: readonly (infer Choice)[] }
+      ? Choice
+      : O['flag'] extends `${string}<${string}`
+        ? string
+        : boolean;
+
+type OptionOf<C extends CommandSpec> = C['options'][number];
+type FlagName<C extends CommandSpec> = AttributeName<OptionOf<C>['flag']>;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** Whether commander always gives the option a value: a default, a required option, or a `--no-` switch (true unless given). */
+type AlwaysSet<O extends OptionSpec> = O extends { default: number | string } | { required: true }
+  ? true
+  : O['flag'] extends `--no-${string}`
+    ? true
+    : false;
+
+/**
+ * The names always set by every command of `C` (a union of commands: a flag that only some of them
+ * always set may be missing). `keyof` a union of objects is the keys they all have.
+ */
+type AlwaysSetNames<C extends CommandSpec> = keyof (C extends CommandSpec
+  ? { [O in OptionOf<C> as AlwaysSet<O> extends true ? AttributeName<O['flag']> : never]: true }
+  : never);
+
+/**
+ * The flags commander passes to the action of `C` (or of any command of a union `C`), by attribute
+ * name: in `CommandFlags<typeof PRETRAIN>`, `bptt` is a `number` (it has a default), `lr` an
+ * optional `string`, `rules` a `boolean` (`--no-rules`).
+ */
+export type CommandFlags<C extends CommandSpec> = Simplify<
+  { [O in OptionOf<C> as AttributeName<O['flag']> & AlwaysSetNames<C>]: OptionValue<O> } & {
+    [O in OptionOf<C> as Exclude<AttributeName<O['flag']>, AlwaysSetNames<C>>]?: OptionValue<O>;
+  }
+>;
+
+type OptionKey<O extends OptionSpec> = O extends { key: infer Key extends string }
+  ? Key
+  : AttributeName<O['flag']>;
+type LibraryOption<C extends CommandSpec> = Exclude<OptionOf<C>, { library: false }>;
+type RequiredKeys<C extends CommandSpec> = keyof (C extends CommandSpec
+  ? { [O in LibraryOption<C> as O extends { required: true } ? OptionKey<O> : never]: true }
+  : never);
+
+/**
+ * The options of the library function that `C`'s action calls, as far as the command declares
+ * them: by library key (`settings` for `--no-rules`), optional but for those every command of `C`
+ * requires, without the CLI's own flags (`library: false`). Each has the flag's value type; where
+ * the library takes something richer (`--schedule`'s recipe text → `Stage[]`), the interface that
+ * extends this omits and redeclares it (tasks/lm.ts LmTrainOptions).
+ */
+export type LibraryOptions<C extends CommandSpec> = Simplify<
+  { [O in LibraryOption<C> as OptionKey<O> & RequiredKeys<C>]: OptionValue<O> } & {
+    [O in LibraryOption<C> as Exclude<OptionKey<O>, RequiredKeys<C>>]?: OptionValue<O> | undefined;
+  }
+>;

@@ -1,14 +1,15 @@
 /**
  * The training settings, each once: fastai's defaults (the library applies them to an option left
- * unset) and the options of pretrain, finetune-lm, train-classifier, lr-find and demo (the CLI
- * builds its flags and --help from them: cli/options.ts addOptions). A flag with one meaning
+ * unset) and the options of pretrain, finetune-lm, train-classifier, lr-find, demo and baseline
+ * (the CLI builds its flags and --help from them: cli/options.ts addCommand; the library's option
+ * types derive from them: config/schema.ts LibraryOptions). A flag with one meaning
  * across commands is one constant below; where a command gives it another meaning or default, its
  * entry says so. Ranges are config/schema.ts FLAG_RANGES.
  */
 import { availableParallelism } from 'node:os';
-import { runConfigKeys, type CommandSpec, type OptionSpec } from './schema.js';
+import { BACKEND_NAMES, runConfigKeys, type CommandSpec, type OptionSpec } from './schema.js';
 
-// The four *_DEFAULTS keep their comments in one column (nanoGPT style): Prettier leaves them be.
+// The *_DEFAULTS keep their comments in one column (nanoGPT style): Prettier leaves them be.
 
 /** Shared by every training command (fastai's TextLearner and fit defaults). */
 // prettier-ignore
@@ -48,6 +49,20 @@ export const CLASSIFIER_DEFAULTS = {
   epochs: 2,          // epochs of the last, fully unfrozen stage (one for each stage before)
 } as const;
 
+/** The vocabulary built from a corpus: tokenize, and pretrain or a from-scratch classifier on raw text (fastai make_vocab). */
+// prettier-ignore
+export const VOCAB_DEFAULTS = {
+  minFreq: 3,         // tokens seen fewer times become xxunk
+  maxVocab: 60000,    // tokens at most, specials included, before xxfake pads the vocab to a multiple of 8
+} as const;
+
+/** The NB-SVM baseline's features (baseline/features.ts; Wang & Manning 2012). */
+// prettier-ignore
+export const NBSVM_DEFAULTS = {
+  ngrams: 2,            // longest word n-gram: unigrams and bigrams
+  maxFeatures: 200_000, // n-grams kept at most, the most frequent: a few MB of weights per class
+} as const;
+
 /** fastai's lr_find. */
 // prettier-ignore
 export const LR_FIND_DEFAULTS = {
@@ -59,51 +74,33 @@ export const LR_FIND_DEFAULTS = {
 // ---------------------------------------------------------------------------------------------
 // Options shared by the training commands
 
-const rules: OptionSpec = {
+// Every declaration below is `as const` (checked against OptionSpec with `satisfies`): the flags'
+// text stays in their types, from which config/schema.ts CommandFlags and LibraryOptions derive
+// the CLI's flag types and the library's option types.
+
+const rules = {
   flag: '--no-rules',
   help: 'tokenize raw inputs without the fastai rules',
   key: 'settings',
-};
-const schedule = (help: string): OptionSpec => ({
-  flag: '--schedule <recipe>',
-  help,
-  key: 'stages',
-  inline: true,
-});
-const backend: OptionSpec = {
+} as const satisfies OptionSpec;
+const schedule = (help: string) =>
+  ({ flag: '--schedule <recipe>', help, key: 'stages', inline: true }) as const;
+/** The backend; which names, and what auto picks: compute/backend.ts. */
+export const BACKEND_OPTION = {
   flag: '--backend <name>',
   help: 'auto, tensorflow, wasm or cpu',
-  parse: 'backend',
+  choices: BACKEND_NAMES,
   default: 'auto',
   persist: false,
-};
-const emb = (help: string, dflt?: number): OptionSpec => ({
-  flag: '--emb <n>',
-  help,
-  parse: 'int',
-  ...(dflt !== undefined ? { default: dflt } : {}),
-});
-const hidden = (help: string, dflt?: number): OptionSpec => ({
-  flag: '--hidden <n>',
-  help,
-  parse: 'int',
-  ...(dflt !== undefined ? { default: dflt } : {}),
-});
-const layers = (help: string, dflt?: number): OptionSpec => ({
-  flag: '--layers <n>',
-  help,
-  parse: 'int',
-  ...(dflt !== undefined ? { default: dflt } : {}),
-});
-const dropMult = (help: string, dflt?: number): OptionSpec => ({
-  flag: '--drop-mult <x>',
-  help,
-  parse: 'number',
-  ...(dflt !== undefined ? { default: dflt } : {}),
-});
+} as const satisfies OptionSpec;
+// The architecture's sizes and dropout scale, with each command's help (and default, where it has one).
+const emb = (help: string) => ({ flag: '--emb <n>', help, parse: 'int' }) as const;
+const hidden = (help: string) => ({ flag: '--hidden <n>', help, parse: 'int' }) as const;
+const layers = (help: string) => ({ flag: '--layers <n>', help, parse: 'int' }) as const;
+const dropMult = (help: string) => ({ flag: '--drop-mult <x>', help, parse: 'number' }) as const;
 
 /** Optimizer and regularization: --wd, --clip, --alpha, --beta, --seed. */
-export const OPTIMIZER_OPTIONS: readonly OptionSpec[] = [
+export const OPTIMIZER_OPTIONS = [
   { flag: '--wd <wd>', help: 'decoupled weight decay (fastai default 0.01)', parse: 'number' },
   { flag: '--clip <norm>', help: 'clip the gradient norm (off by default, as fastai)', parse: 'positive' },
   {
@@ -124,7 +121,7 @@ export const OPTIMIZER_OPTIONS: readonly OptionSpec[] = [
     parse: 'int',
     default: TRAINING_DEFAULTS.seed,
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** Tokenizer threads when the input is large enough for threads to pay (text/pipeline.ts decides): the CPU count. */
 export function defaultTokenizerWorkers(): number {
@@ -132,15 +129,15 @@ export function defaultTokenizerWorkers(): number {
 }
 
 /** The tokenizer's thread count when not given is decided by the input size (text/pipeline.ts); `{cpus}` is defaultTokenizerWorkers(). */
-export const WORKERS_OPTION: OptionSpec = {
+export const WORKERS_OPTION = {
   flag: '--workers <n>',
   help: 'tokenizer worker threads; 0: the main thread (default: {cpus}, the CPU count; 0 for stdin alone and for inputs under 16 MB)',
   parse: 'int',
   persist: false,
-};
+} as const satisfies OptionSpec;
 
 /** How raw text is tokenized on the way in: --workers, --no-cache, --cache-dir. */
-export const TOKENIZING_OPTIONS: readonly OptionSpec[] = [
+export const TOKENIZING_OPTIONS = [
   WORKERS_OPTION,
   {
     flag: '--no-cache',
@@ -149,10 +146,10 @@ export const TOKENIZING_OPTIONS: readonly OptionSpec[] = [
     persist: false,
   },
   { flag: '--cache-dir <dir>', help: 'tokenized-corpus cache folder', persist: false },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** The run directory, the backend and the output: --overwrite, --resume, --keep-checkpoint, --backend, --json, --quiet. */
-export const RUN_OPTIONS: readonly OptionSpec[] = [
+export const RUN_OPTIONS = [
   { flag: '--overwrite', help: 'replace a non-empty --out run directory', persist: false },
   {
     flag: '--resume',
@@ -164,20 +161,26 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'keep checkpoint/ when the run completes (removed by default: only --resume reads it)',
     persist: false,
   },
-  backend,
-  { flag: '--json', help: 'print one JSON object with the results instead of the table', persist: false },
+  BACKEND_OPTION,
+  {
+    flag: '--json',
+    help: 'print one JSON object with the results instead of the table',
+    persist: false,
+    library: false,
+  },
   {
     flag: '--quiet',
     help: 'no progress or info on stderr and no epoch table on stdout (--json still prints its object)',
     persist: false,
+    library: false,
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 const VALID_HELP =
   "validation data (repeatable); default: the data's valid/ (or test/) split, else --valid-pct";
 
 /** Labeled data and its split, as train-classifier and baseline read it: --valid, --valid-pct, --text-col, --label-col, --ignore-label. */
-export const LABELED_DATA_OPTIONS: readonly OptionSpec[] = [
+export const LABELED_DATA_OPTIONS = [
   { flag: '--valid <inputs>', help: VALID_HELP, parse: 'list' },
   {
     flag: '--valid-pct <p>',
@@ -192,7 +195,7 @@ export const LABELED_DATA_OPTIONS: readonly OptionSpec[] = [
     parse: 'list',
     key: 'ignoreLabels',
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 // ---------------------------------------------------------------------------------------------
 // The commands
@@ -200,10 +203,10 @@ export const LABELED_DATA_OPTIONS: readonly OptionSpec[] = [
 const LM_INPUTS = {
   syntax: '<inputs...>',
   help: 'text files, folders of .txt, CSV/TSV/JSONL, -, or a corpus directory from `ulmfit tokenize --out`',
-};
+} as const;
 
 /** The options pretrain and finetune-lm share, in --help order. */
-const LM_OPTIONS: readonly OptionSpec[] = [
+const LM_OPTIONS = [
   {
     flag: '--out <dir>',
     help: 'run directory to write (model-last/, model-best/, encoder/, checkpoint/, metrics.jsonl)',
@@ -246,11 +249,21 @@ const LM_OPTIONS: readonly OptionSpec[] = [
     flag: '--backwards',
     help: 'train on reversed documents (a backwards model); fine-tuning follows the pretrained model without it',
   },
-  { flag: '--min-freq <n>', help: 'vocab: keep tokens seen at least n times (fastai 3)', parse: 'int' },
-  { flag: '--max-vocab <n>', help: 'vocab: at most n tokens (fastai 60000)', parse: 'int' },
+  {
+    flag: '--min-freq <n>',
+    help: `vocab: keep tokens seen at least n times (fastai ${VOCAB_DEFAULTS.minFreq})`,
+    parse: 'int',
+  },
+  {
+    flag: '--max-vocab <n>',
+    help: `vocab: at most n tokens (fastai ${VOCAB_DEFAULTS.maxVocab})`,
+    parse: 'int',
+  },
   { flag: '--text-col <col>', help: 'CSV/TSV column or JSONL field with the text' },
   { flag: '--line-docs', help: 'a plain text file holds one document per line' },
   ...TOKENIZING_OPTIONS,
+  // Replicas of train/data-parallel.ts: the main thread and n-1 workers. Deterministic for a given
+  // n; it is stored in config.json, so --resume continues with the same value.
   {
     flag: '--train-workers <n>',
     help: "data-parallel training threads, each computing bs/n rows of every batch (changes the dropout draws and later epochs' document order)",
@@ -258,31 +271,32 @@ const LM_OPTIONS: readonly OptionSpec[] = [
     default: TRAINING_DEFAULTS.trainWorkers,
   },
   ...RUN_OPTIONS,
-];
+] as const satisfies readonly OptionSpec[];
 
-export const PRETRAIN: CommandSpec = {
+export const PRETRAIN = {
   name: 'pretrain',
   description: 'train an AWD-LSTM language model from scratch (ULMFiT stage 1)',
-  argument: LM_INPUTS,
+  arguments: [LM_INPUTS],
   options: [
     ...LM_OPTIONS,
-    emb('embedding size (= last LSTM layer size)', LM_DEFAULTS.emb),
-    hidden('LSTM hidden size', LM_DEFAULTS.hidden),
-    layers('LSTM layers', LM_DEFAULTS.layers),
-    dropMult('scales all five dropouts', LM_DEFAULTS.dropMult),
+    { ...emb('embedding size (= last LSTM layer size)'), default: LM_DEFAULTS.emb },
+    { ...hidden('LSTM hidden size'), default: LM_DEFAULTS.hidden },
+    { ...layers('LSTM layers'), default: LM_DEFAULTS.layers },
+    { ...dropMult('scales all five dropouts'), default: LM_DEFAULTS.dropMult },
     rules,
+    // Fine-tuning always writes encoder/.
     { flag: '--save-encoder', help: 'also write encoder/ (for train-classifier)' },
   ],
   after:
     '\nExample:\n  ulmfit pretrain wiki/ --out runs/wiki-lm --emb 400 --hidden 1152 --layers 3 --epochs 10 --lr 3e-3',
-};
+} as const satisfies CommandSpec;
 
-export const FINETUNE_LM: CommandSpec = {
+export const FINETUNE_LM = {
   name: 'finetune-lm',
   description:
     `fine-tune a pretrained language model on your text (ULMFiT stage 2; fastai's recipe: ${LM_DEFAULTS.frozenEpochs} frozen epoch ` +
     'at 2e-2, then --epochs at --lr)',
-  argument: LM_INPUTS,
+  arguments: [LM_INPUTS],
   options: [
     ...LM_OPTIONS,
     {
@@ -290,9 +304,12 @@ export const FINETUNE_LM: CommandSpec = {
       help: 'the pretrained language model: a model or run directory (from pretrain or import-fastai), or a model name (en; see ulmfit models)',
       required: true,
     },
+    // The saved models record the scaled dropouts (pretraining scales fastai's defaults instead).
     dropMult(
       "scales the pretrained model's five dropouts (fastbook fine-tunes at 0.3; default 1: as pretrained)",
     ),
+    // model/transfer.ts appendPretrainedVocab. Off by default: on the few-label benchmark it helped a
+    // frozen-encoder probe but not the fine-tuned classifier (docs/few-labels-benchmark.md).
     {
       flag: '--keep-pretrained-vocab',
       help: "encoder/ also keeps the pretrained model's tokens your text lacks, with their pretrained rows (default: the corpus's vocab only, as fastai)",
@@ -300,16 +317,18 @@ export const FINETUNE_LM: CommandSpec = {
   ],
   after:
     '\nExample:\n  ulmfit finetune-lm reviews/ --pretrained wt103-fwd --out runs/reviews-lm --epochs 10 --lr 2e-3',
-};
+} as const satisfies CommandSpec;
 
-export const TRAIN_CLASSIFIER: CommandSpec = {
+export const TRAIN_CLASSIFIER = {
   name: 'train-classifier',
   description:
     "train a text classifier on a language model's encoder (ULMFiT stage 3; fastai's gradual unfreezing)",
-  argument: {
-    syntax: '<inputs...>',
-    help: 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory',
-  },
+  arguments: [
+    {
+      syntax: '<inputs...>',
+      help: 'labeled data: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory',
+    },
+  ],
   options: [
     {
       flag: '--out <dir>',
@@ -343,7 +362,7 @@ export const TRAIN_CLASSIFIER: CommandSpec = {
       parse: 'int',
       default: CLASSIFIER_DEFAULTS.maxLen,
     },
-    dropMult('scales all classifier dropouts', CLASSIFIER_DEFAULTS.dropMult),
+    { ...dropMult('scales all classifier dropouts'), default: CLASSIFIER_DEFAULTS.dropMult },
     {
       flag: '--lr <lr>',
       help: 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)',
@@ -355,6 +374,7 @@ export const TRAIN_CLASSIFIER: CommandSpec = {
       parse: 'int',
     },
     schedule('the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)'),
+    // The library's `baseline` is off unless set; the CLI's is on unless --no-baseline.
     {
       flag: '--no-baseline',
       help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/) for comparison',
@@ -369,10 +389,14 @@ export const TRAIN_CLASSIFIER: CommandSpec = {
     layers('--from-scratch: LSTM layers'),
     {
       flag: '--min-freq <n>',
-      help: '--from-scratch vocab: keep tokens seen at least n times (fastai 3)',
+      help: `--from-scratch vocab: keep tokens seen at least n times (fastai ${VOCAB_DEFAULTS.minFreq})`,
       parse: 'int',
     },
-    { flag: '--max-vocab <n>', help: '--from-scratch vocab: at most n tokens (fastai 60000)', parse: 'int' },
+    {
+      flag: '--max-vocab <n>',
+      help: `--from-scratch vocab: at most n tokens (fastai ${VOCAB_DEFAULTS.maxVocab})`,
+      parse: 'int',
+    },
     { ...rules, help: '--from-scratch: tokenize without the fastai rules' },
     ...TOKENIZING_OPTIONS,
     ...RUN_OPTIONS,
@@ -382,16 +406,18 @@ export const TRAIN_CLASSIFIER: CommandSpec = {
     '\nOn fewer than ~1,900 training documents (where it makes under 30 steps a stage) the batch size' +
     '\nshrinks and every stage gets more epochs; model-best/ is the epoch with the best validation accuracy.' +
     '\n\nExample:\n  ulmfit train-classifier aclImdb/ --lm runs/imdb-lm --ignore-label unsup --out runs/imdb-clas',
-};
+} as const satisfies CommandSpec;
 
-export const LR_FIND: CommandSpec = {
+export const LR_FIND = {
   name: 'lr-find',
   description:
     "run fastai's learning-rate finder on a language model, or with --lm a classifier, and suggest an lr (valley)",
-  argument: {
-    syntax: '<inputs...>',
-    help: 'text inputs or a corpus directory, as for pretrain; with --lm labeled data, as for train-classifier',
-  },
+  arguments: [
+    {
+      syntax: '<inputs...>',
+      help: 'text inputs or a corpus directory, as for pretrain; with --lm labeled data, as for train-classifier',
+    },
+  ],
   options: [
     {
       flag: '--pretrained <dir|name>',
@@ -412,10 +438,10 @@ export const LR_FIND: CommandSpec = {
       key: 'ignoreLabels',
     },
     { flag: '--unfreeze', help: 'with --pretrained or --lm: search with every layer trainable' },
-    emb('embedding size (from scratch)', LM_DEFAULTS.emb),
-    hidden('LSTM hidden size (from scratch)', LM_DEFAULTS.hidden),
-    layers('LSTM layers (from scratch)', LM_DEFAULTS.layers),
-    dropMult('scales all five dropouts', LM_DEFAULTS.dropMult),
+    { ...emb('embedding size (from scratch)'), default: LM_DEFAULTS.emb },
+    { ...hidden('LSTM hidden size (from scratch)'), default: LM_DEFAULTS.hidden },
+    { ...layers('LSTM layers (from scratch)'), default: LM_DEFAULTS.layers },
+    { ...dropMult('scales all five dropouts'), default: LM_DEFAULTS.dropMult },
     { flag: '--bs <n>', help: 'batch size', parse: 'int', default: LM_DEFAULTS.bs },
     { flag: '--bptt <n>', help: 'tokens per batch', parse: 'int', default: TRAINING_DEFAULTS.bptt },
     { flag: '--start-lr <lr>', help: 'first lr', parse: 'number', default: LR_FIND_DEFAULTS.startLr },
@@ -429,16 +455,16 @@ export const LR_FIND: CommandSpec = {
     { flag: '--text-col <col>', help: 'CSV/TSV/JSONL text column' },
     WORKERS_OPTION,
     { flag: '--seed <n>', help: 'seed', parse: 'int', default: TRAINING_DEFAULTS.seed },
-    { flag: '--svg <file>', help: 'also draw the loss curve as an SVG image' },
-    backend,
-    { flag: '--json', help: 'print {"valley": ..., "lrs": [...], "losses": [...]}' },
-    { flag: '--quiet', help: 'no progress on stderr' },
+    { flag: '--svg <file>', help: 'also draw the loss curve as an SVG image', library: false },
+    BACKEND_OPTION,
+    { flag: '--json', help: 'print {"valley": ..., "lrs": [...], "losses": [...]}', library: false },
+    { flag: '--quiet', help: 'no progress on stderr', library: false },
   ],
   after:
     '\nExamples:\n  ulmfit lr-find reviews/ --pretrained wt103-fwd --svg lr.svg\n  ulmfit lr-find reviews.csv --lm runs/reviews-lm --label-col sentiment --svg clas-lr.svg',
-};
+} as const satisfies CommandSpec;
 
-export const DEMO: CommandSpec = {
+export const DEMO = {
   name: 'demo',
   description:
     'run ULMFiT end to end on the Brown corpus: tokenize, fine-tune the shipped language model, generate, and a genre classifier with vs without transfer (~2 CPU-minutes)',
@@ -463,10 +489,57 @@ export const DEMO: CommandSpec = {
       parse: 'int',
       default: TRAINING_DEFAULTS.seed,
     },
-    backend,
+    BACKEND_OPTION,
   ],
   after: '\nResults go to stdout, progress to stderr.\n\nExample:\n  ulmfit demo --out ulmfit-demo',
-};
+} as const satisfies CommandSpec;
+
+export const BASELINE = {
+  name: 'baseline',
+  description:
+    'train the NB-SVM baseline (naive-Bayes features over word uni+bigrams, logistic regression; seconds, CPU)',
+  arguments: [
+    {
+      syntax: '<inputs...>',
+      help: 'labeled data, as train-classifier takes it: folders with a subfolder per label (train/, valid/ or test/ splits), CSV/TSV/JSONL with a label column, or a corpus directory',
+    },
+  ],
+  options: [
+    {
+      flag: '--out <dir>',
+      help: 'model directory to write (for ulmfit classify --model)',
+      required: true,
+    },
+    ...LABELED_DATA_OPTIONS,
+    {
+      flag: '--seed <n>',
+      help: 'seed of the random validation split (the same split as train-classifier with this seed)',
+      parse: 'int',
+      default: TRAINING_DEFAULTS.seed,
+    },
+    {
+      flag: '--ngrams <n>',
+      help: 'longest word n-gram: 1 or 2',
+      parse: 'int',
+      choices: ['1', '2'],
+      default: NBSVM_DEFAULTS.ngrams,
+    },
+    {
+      flag: '--max-features <n>',
+      help: 'keep at most the n most frequent n-grams',
+      parse: 'int',
+      default: NBSVM_DEFAULTS.maxFeatures,
+    },
+    ...TOKENIZING_OPTIONS,
+    { flag: '--overwrite', help: 'replace an existing model directory at --out' },
+    { flag: '--json', help: 'print one JSON object with the results', library: false },
+    { flag: '--quiet', help: 'no info or warnings on stderr', library: false },
+  ],
+  after:
+    '\nFixed defaults (Wang & Manning 2012): binarized uni+bigrams (a bigram must occur in 2 training documents),' +
+    '\nlog-count ratios with alpha 1, L2 logistic regression with C 1 (one-vs-rest beyond two classes), interpolation beta 0.25.' +
+    '\n\nExample:\n  ulmfit baseline reviews.csv --out runs/reviews-nbsvm\n  ulmfit classify --model runs/reviews-nbsvm test.csv',
+} as const satisfies CommandSpec;
 
 /**
  * What a language-model run stores in config.json (what `--resume` restores and compares): its
@@ -485,4 +558,5 @@ export const TRAINING_COMMANDS: readonly CommandSpec[] = [
   TRAIN_CLASSIFIER,
   LR_FIND,
   DEMO,
+  BASELINE,
 ];

@@ -1,3 +1,4 @@
+import { GENERATION_DEFAULTS } from '../config/inference.js';
 import { usageError } from '../errors.js';
 import { Rng } from '../random.js';
 import { drawToken, tokenDistribution, validateSamplingOptions, type SamplingOptions } from './sampling.js';
@@ -96,16 +97,6 @@ export interface GeneratedSample {
   /** The prompt's tokens and the generated ones, in reading order (what `text` detokenizes). */
   readingOrder: string[];
 }
-
-/** The defaults of `ulmfit generate`, the library API and `ulmfit serve` (defined once here). */
-export const GENERATION_DEFAULTS = {
-  /** tokens per sample: a sentence or two */
-  words: 40,
-  /** 1 samples from the model's own distribution (fastai's default) */
-  temperature: 1,
-  /** fixed, so the same call gives the same text */
-  seed: 42,
-} as const;
 
 /** In 'words' mode, the token budget per word: a model lost in punctuation or markers still stops. */
 export const MAX_TOKENS_PER_WORD = 8;

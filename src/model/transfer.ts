@@ -6,6 +6,7 @@
  */
 import { float32Tensor, toFloat32, type TensorMap } from '../io/tensors.js';
 import { UlmfitError } from '../errors.js';
+import { VOCAB_DEFAULTS } from '../config/training.js';
 
 export interface MatchEmbedsResult {
   weights: TensorMap;
@@ -85,7 +86,7 @@ export function matchEmbeds(
 }
 
 /** fastai's largest vocab (`max_vocab`): the union below never grows past it. */
-export const MAX_VOCAB = 60_000;
+export const MAX_VOCAB: number = VOCAB_DEFAULTS.maxVocab;
 
 export interface AppendedVocab {
   weights: TensorMap;

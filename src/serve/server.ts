@@ -26,7 +26,7 @@ import { isUlmfitError, UlmfitError, usageError, type ErrorCode } from '../error
 import { topK } from '../infer/classify.js';
 import { BASELINE_KIND, readModelKind, resolveModelDir } from '../io/artifact.js';
 import { MicroBatcher, type BatchInfo, type BatcherStats } from './batcher.js';
-import { SERVE_DEFAULTS, type ServeLimits } from './limits.js';
+import { SERVE_DEFAULTS, type ServeLimits } from '../config/inference.js';
 
 export interface ServeModelRef {
   /** The name requests use (`"model": name`); the first of each kind is the default. */

@@ -33,6 +33,7 @@ import { CORPUS_FORMAT_VERSION, CorpusWriter, openCorpus, type CorpusMeta } from
 import { ParallelTokenizer, type ParallelOptions } from './parallel.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from './settings.js';
 import { Vocab } from './vocab.js';
+import { VOCAB_DEFAULTS } from '../config/training.js';
 
 export interface TokenizeProgress {
   docs: number;
@@ -160,9 +161,6 @@ export async function loadGivenVocab(path: string): Promise<GivenVocab> {
   return given;
 }
 
-export const DEFAULT_MIN_FREQ = 3;
-export const DEFAULT_MAX_VOCAB = 60000;
-
 /** The cache folder when no `cacheDir` is given: `$ULMFIT_HOME/corpora`… (text/corpus-cache.ts). */
 export { defaultCacheDir } from './corpus-cache.js';
 
@@ -206,7 +204,10 @@ export function corpusCacheKey(
     spmModel: options.spmModel ? sha256(options.spmModel) : null,
     vocab: options.vocab
       ? { given: sha256(JSON.stringify(options.vocab)) }
-      : { minFreq: options.minFreq ?? DEFAULT_MIN_FREQ, maxVocab: options.maxVocab ?? DEFAULT_MAX_VOCAB },
+      : {
+          minFreq: options.minFreq ?? VOCAB_DEFAULTS.minFreq,
+          maxVocab: options.maxVocab ?? VOCAB_DEFAULTS.maxVocab,
+        },
   };
   return sha256(canonicalJson(payload));
 }
@@ -436,8 +437,8 @@ async function writeCorpus(
         inputs: resolved.map((i) => i.path),
         cacheKey: key,
         vocabGiven: options.vocab !== undefined,
-        minFreq: options.vocab ? null : (options.minFreq ?? DEFAULT_MIN_FREQ),
-        maxVocab: options.vocab ? null : (options.maxVocab ?? DEFAULT_MAX_VOCAB),
+        minFreq: options.vocab ? null : (options.minFreq ?? VOCAB_DEFAULTS.minFreq),
+        maxVocab: options.vocab ? null : (options.maxVocab ?? VOCAB_DEFAULTS.maxVocab),
       },
     });
     return { meta, workers: tokenizer.numWorkers };
@@ -460,8 +461,8 @@ function vocabFor(
   const vocab = options.vocab
     ? Vocab.fromItos([...options.vocab])
     : Vocab.fromCounts(tokenizer.types, tokenizer.countArray(), {
-        minFreq: options.minFreq ?? DEFAULT_MIN_FREQ,
-        maxVocab: options.maxVocab ?? DEFAULT_MAX_VOCAB,
+        minFreq: options.minFreq ?? VOCAB_DEFAULTS.minFreq,
+        maxVocab: options.maxVocab ?? VOCAB_DEFAULTS.maxVocab,
       });
   const remap = vocab.numericalize(tokenizer.types);
   let unknownTokens = 0;

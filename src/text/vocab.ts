@@ -3,6 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_SPECIALS, FAKE, UNK_ID } from './specials.js';
+import { VOCAB_DEFAULTS } from '../config/training.js';
 
 export interface VocabBuildOptions {
   /** Tokens seen fewer times are dropped (fastai default 3). */
@@ -84,8 +85,8 @@ export class Vocab {
     counts: ArrayLike<number>,
     options: VocabBuildOptions = {},
   ): Vocab {
-    const minFreq = options.minFreq ?? 3;
-    const maxVocab = options.maxVocab ?? 60000;
+    const minFreq = options.minFreq ?? VOCAB_DEFAULTS.minFreq;
+    const maxVocab = options.maxVocab ?? VOCAB_DEFAULTS.maxVocab;
     const specials = options.specials ?? DEFAULT_SPECIALS;
     const order = byCountDescending(counts);
     const itos: string[] = [];
