@@ -13,24 +13,20 @@ import { MODEL_FILES } from '../io/artifact.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
 import { labeledDocuments, type LabeledDocs } from './labeled-data.js';
-import { corpusInputOptions, loadCorpusInput, type TokenizingFields } from './corpus-input.js';
-import { TRAINING_DEFAULTS } from '../config/training.js';
+import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
+import type { LibraryOptions } from '../config/schema.js';
+import { TRAINING_DEFAULTS, type BASELINE } from '../config/training.js';
 
-export interface BaselineTrainOptions extends Omit<TokenizingFields, 'minFreq' | 'maxVocab' | 'lineDocs'> {
+/**
+ * The options of `ulmfit baseline` as config/training.ts declares them (LibraryOptions types them),
+ * with `--ngrams` and `--max-features` inside `nbsvm`, and the library's own.
+ */
+export interface BaselineTrainOptions extends Omit<
+  LibraryOptions<typeof BASELINE>,
+  'ngrams' | 'maxFeatures'
+> {
   /** Labeled inputs: folders with a subfolder per label, CSV/TSV/JSONL with a label column, or a corpus dir. */
   inputs: string[];
-  /** The model directory to write. */
-  out: string;
-  /** Validation inputs; else the data's valid/ (or test/) split; else a `validPct` random share. */
-  valid?: string[] | undefined;
-  /** Share held out for validation when the data has no split (default 0.2; 0 trains on everything). */
-  validPct?: number | undefined;
-  /** Documents with these labels are left out. */
-  ignoreLabels?: string[] | undefined;
-  /** Seed of the random validation split (default 42; the baseline itself is deterministic). */
-  seed?: number | undefined;
-  /** Replace an existing model directory at `out`. */
-  overwrite?: boolean | undefined;
   /** The model's hyper-parameters (default DEFAULT_NBSVM_OPTIONS). */
   nbsvm?: Omit<NbsvmOptions, 'tokenizer'> | undefined;
   onInfo?: ((message: string) => void) | undefined;

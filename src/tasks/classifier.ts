@@ -14,7 +14,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../backend.js';
-import { CLASSIFIER_DEFAULTS, CLASSIFIER_RUN_CONFIG, TRAINING_DEFAULTS } from '../config/training.js';
+import type { LibraryOptions } from '../config/schema.js';
+import {
+  CLASSIFIER_DEFAULTS,
+  CLASSIFIER_RUN_CONFIG,
+  TRAINING_DEFAULTS,
+  type TRAIN_CLASSIFIER,
+} from '../config/training.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
@@ -48,49 +54,19 @@ import { Run, type TrainingTaskOptions } from './run.js';
 export { defaultClassifierStages } from './recipe-plan.js';
 export { checkLabels, labeledDocuments, type LabeledData, type LabeledDocs } from './labeled-data.js';
 
-export interface ClassifierTrainOptions extends TrainingTaskOptions {
+/**
+ * Training a classifier: the options of `ulmfit train-classifier` as config/training.ts declares
+ * them (each with its help, default and range; LibraryOptions types them), but two the library
+ * takes in a richer form than the flag's text, and the library's own.
+ */
+export interface ClassifierTrainOptions
+  extends Omit<LibraryOptions<typeof TRAIN_CLASSIFIER>, 'stages' | 'settings'>, TrainingTaskOptions {
   /** Labeled inputs (folder-per-label, CSV/TSV/JSONL with a label column) or a tokenized corpus dir. */
   inputs: string[];
-  /** The encoder: an encoder, lm or run directory (a run directory resolves to its encoder/). */
-  lm?: string | undefined;
-  /** Random weights instead of `lm` (the baseline); the vocab is built from the data. */
-  fromScratch?: boolean | undefined;
-  /** Validation inputs; else the data's valid/ (or test/) split; else a `validPct` random share. */
-  valid?: string[] | undefined;
-  /** Share of the training documents held out when the data has no valid split (fastai from_df: 0.2). */
-  validPct?: number | undefined;
-  /** From-scratch architecture (fastai's 400/1152/3 by default); ignored with `lm`. */
-  emb?: number | undefined;
-  hidden?: number | undefined;
-  layers?: number | undefined;
-  /** Scales the classifier dropouts (text_classifier_learner default 0.5). */
-  dropMult?: number | undefined;
-  /** Documents per batch; default planned from the data (fastai's 64 from ~1,900 documents up). */
-  bs?: number | undefined;
-  /** SentenceEncoder chunk length (fastai seq_len 72). */
-  bptt?: number | undefined;
-  /** Tokens at the end of each document that the pooling sees (fastai 72·20). */
-  maxLen?: number | undefined;
-  /** The whole recipe, used as given; default `defaultClassifierStages`, stretched on small data (recipe-plan.ts). */
+  /** The whole recipe, used as given (`--schedule`); default `defaultClassifierStages`, stretched on small data (recipe-plan.ts). */
   stages?: Stage[] | undefined;
-  /** The default recipe's first-stage lr (2e-2) and last-stage epochs (2; not stretched when given). */
-  lr?: number | undefined;
-  epochs?: number | undefined;
-  /** Train on reversed documents; must match the encoder's direction. */
-  backwards?: boolean | undefined;
-  /** Tokenizer for `fromScratch` (with `lm` the encoder's is always used). */
+  /** Tokenizer for `fromScratch` (`--no-rules`); with `lm` the encoder's is always used. */
   settings?: TokenizerSettings | undefined;
-  minFreq?: number | undefined;
-  maxVocab?: number | undefined;
-  textCol?: string | undefined;
-  labelCol?: string | undefined;
-  /** Documents with these labels are left out (e.g. aclImdb's `unsup`). */
-  ignoreLabels?: string[] | undefined;
-  /**
-   * Also train the NB-SVM baseline (tasks/baseline.ts) on the same split, into `<out>/baseline/`,
-   * so the run shows what a classic linear model gets from the same labels. Default false.
-   */
-  baseline?: boolean | undefined;
   onWarning?: ((message: string) => void) | undefined;
 }
 

@@ -16,7 +16,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import type { BackendName } from '../backend.js';
 import { generate } from '../infer/generate.js';
 import { loadGenerator } from '../infer/load-generator.js';
 import { openRunDir, readModelMeta, resolveModelDir, writeJsonAtomic } from '../io/artifact.js';
@@ -30,8 +29,8 @@ import { trainClassifier } from './classifier.js';
 import { writeDemoData, type DemoData, type DemoDataPlan } from './demo-data.js';
 import { trainLanguageModel } from './lm.js';
 import { evaluateLanguageModel, type LmEvalResult } from './lm-eval.js';
-import { commandLine } from '../config/schema.js';
-import { FINETUNE_LM, PRETRAIN, TRAIN_CLASSIFIER, TRAINING_DEFAULTS } from '../config/training.js';
+import { commandLine, type LibraryOptions } from '../config/schema.js';
+import { FINETUNE_LM, PRETRAIN, TRAIN_CLASSIFIER, TRAINING_DEFAULTS, type DEMO } from '../config/training.js';
 
 /** Sizes and recipes of one demo variant. */
 export interface DemoPlan {
@@ -164,15 +163,9 @@ export function shippedPretrainedModel(name = 'brown-lm'): string | undefined {
   return model?.installed ? model.dir : undefined;
 }
 
-export interface DemoOptions {
-  /** The run directory (default `ulmfit-demo`). */
-  out?: string | undefined;
-  quick?: boolean | undefined;
-  overwrite?: boolean | undefined;
-  /** Pretrain stage 1 here even when a shipped pretrained model exists. */
-  pretrain?: boolean | undefined;
-  seed?: number | undefined;
-  backend?: BackendName | undefined;
+/** The options of `ulmfit demo` as config/training.ts declares them (LibraryOptions types them), and the library's own. */
+export interface DemoOptions extends LibraryOptions<typeof DEMO> {
+  /** Tokenizer threads (text/parallel.ts). */
   workers?: number | undefined;
   /** Replaces the plan (tests, experiments). */
   plan?: DemoPlan | undefined;

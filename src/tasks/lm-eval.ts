@@ -8,7 +8,9 @@
  * the mean embedding). That is the honest "before fine-tuning" number: same vocab, same tokens,
  * same batches as the fine-tuned model's validation.
  */
-import { initBackend, type BackendName } from '../backend.js';
+import { initBackend } from '../backend.js';
+import type { LibraryOptions } from '../config/schema.js';
+import type { EVALUATE } from '../config/inference.js';
 import { LmStream } from '../data/lm-stream.js';
 import { assertFinite, UlmfitError } from '../errors.js';
 import { readModelDir, resolveModelDir } from '../io/artifact.js';
@@ -21,9 +23,11 @@ import { Learner } from '../train/learner.js';
 import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
 import { LM_DEFAULTS, TRAINING_DEFAULTS } from '../config/training.js';
 
-export interface LmEvalOptions {
-  /** A language-model directory or a run directory (its model-best/). */
-  model: string;
+/**
+ * The options of `ulmfit evaluate` as config/inference.ts declares them (LibraryOptions types them),
+ * and the library's own: the vocab to score in and how its text is tokenized.
+ */
+export interface LmEvalOptions extends LibraryOptions<typeof EVALUATE> {
   /** The text to score (any input `finetune-lm --valid` takes). */
   inputs: string[];
   /** Score in the vocab built from these inputs (as `finetune-lm <vocabFrom>` would); default the model's own. */
@@ -31,15 +35,9 @@ export interface LmEvalOptions {
   /** Vocab options for `vocabFrom` (pass what the fine-tuning run gets). */
   minFreq?: number | undefined;
   maxVocab?: number | undefined;
-  /** How text inputs are read (as the training commands' --line-docs / --text-col). */
-  lineDocs?: boolean | undefined;
-  textCol?: string | undefined;
-  bs?: number | undefined;
-  bptt?: number | undefined;
   workers?: number | undefined;
   noCache?: boolean | undefined;
   cacheDir?: string | undefined;
-  backend?: BackendName | undefined;
 }
 
 export interface LmEvalResult {

@@ -5,7 +5,14 @@
  * metrics.jsonl and config.json. `ulmfit pretrain` and `ulmfit finetune-lm` are thin wrappers.
  */
 import { initBackend } from '../backend.js';
-import { LM_DEFAULTS, LM_RUN_CONFIG, TRAINING_DEFAULTS } from '../config/training.js';
+import type { LibraryOptions } from '../config/schema.js';
+import {
+  LM_DEFAULTS,
+  LM_RUN_CONFIG,
+  TRAINING_DEFAULTS,
+  type FINETUNE_LM,
+  type PRETRAIN,
+} from '../config/training.js';
 import { UlmfitError, usageError } from '../errors.js';
 import { splitValid, LmStream } from '../data/lm-stream.js';
 import {
@@ -42,23 +49,16 @@ import { planLmRecipe } from './recipe-plan.js';
 import { validateStages } from './run-dir.js';
 import { Run, type TrainingTaskOptions } from './run.js';
 
-export interface LmTrainOptions extends TrainingTaskOptions {
+/**
+ * Pretraining and fine-tuning: the options of `ulmfit pretrain` and `ulmfit finetune-lm` as
+ * config/training.ts declares them (each with its help, default and range; LibraryOptions types
+ * them), but three the library takes in a richer form than the flag's text, and the library's own.
+ */
+export interface LmTrainOptions
+  extends
+    Omit<LibraryOptions<typeof PRETRAIN | typeof FINETUNE_LM>, 'stages' | 'lr' | 'settings'>,
+    TrainingTaskOptions {
   inputs: string[];
-  /** Fine-tune this language model (a model or run directory); without it, pretrain from scratch. */
-  pretrained?: string | undefined;
-  /** Validation inputs; otherwise a `validPct` random share of the documents (by document). */
-  valid?: string[] | undefined;
-  validPct?: number | undefined;
-  /** Architecture for pretraining (fastai's awd_lstm_lm_config by default); ignored when fine-tuning. */
-  emb?: number | undefined;
-  hidden?: number | undefined;
-  layers?: number | undefined;
-  /**
-   * fastai's `drop_mult`: scales the five dropouts. Pretraining: fastai's defaults × dropMult.
-   * Fine-tuning: the pretrained model's own dropouts × dropMult (fastbook fine-tunes at 0.3); the
-   * saved models record the scaled values. Default 1.
-   */
-  dropMult?: number | undefined;
   /**
    * Exact architecture values that replace the ones above after `dropMult` is applied (e.g. every
    * dropout probability by name); ignored when fine-tuning.
@@ -66,40 +66,15 @@ export interface LmTrainOptions extends TrainingTaskOptions {
   config?: Partial<AwdLstmConfig> | undefined;
   /** Embedding initialisation when pretraining: fastai's U(-0.1, 0.1) (default) or N(0, 1). */
   embInit?: EmbeddingInit | undefined;
-  bs?: number | undefined;
-  bptt?: number | undefined;
   /**
-   * The whole recipe, used as given. Default: pretrain = one one-cycle fit, finetune = fastai's two
-   * stages, whose main stage is stretched on a small corpus (recipe-plan.ts).
+   * The whole recipe, used as given (`--schedule`). Default: pretrain = one one-cycle fit, finetune =
+   * fastai's two stages, whose main stage is stretched on a small corpus (recipe-plan.ts).
    */
   stages?: Stage[] | undefined;
-  /** The default recipe's main stage: epochs (not stretched when given) and lr. */
-  epochs?: number | undefined;
+  /** The default recipe's main stage lr (`--lr`'s text, parsed: train/schedule.ts parseLr). */
   lr?: LrSpec | undefined;
-  backwards?: boolean | undefined;
-  /** Tokenizer for raw inputs when pretraining (fine-tuning always uses the pretrained model's). */
+  /** Tokenizer for raw inputs when pretraining (`--no-rules`); fine-tuning always uses the pretrained model's. */
   settings?: TokenizerSettings | undefined;
-  minFreq?: number | undefined;
-  maxVocab?: number | undefined;
-  /**
-   * Fine-tuning: encoder/ appends the pretrained model's other tokens with their pretrained rows
-   * (model/transfer.ts, appendPretrainedVocab), so words the fine-tuning corpus lacks are not xxunk
-   * for the classifier. Off by default (fastai's corpus-only vocab): on the few-label benchmark it
-   * helped a frozen-encoder probe but not the fine-tuned classifier (docs/few-labels-benchmark.md).
-   */
-  keepPretrainedVocab?: boolean | undefined;
-  /**
-   * Data-parallel training replicas (src/train/data-parallel.ts): the main thread and
-   * trainWorkers-1 worker threads each compute bs/trainWorkers rows of every batch. Default 1
-   * (one thread). Results are deterministic for a given value and differ from 1 in the dropout
-   * draws and, from the second epoch on, the document order (the worker seeds come from the
-   * run's Rng); stored in config.json so `--resume` continues with the same value.
-   */
-  trainWorkers?: number | undefined;
-  textCol?: string | undefined;
-  lineDocs?: boolean | undefined;
-  /** Also write encoder/ (always done when fine-tuning). */
-  saveEncoder?: boolean | undefined;
   /**
    * Fine-tuning with validation text, not resuming: the pretrained model's validation score in
    * the corpus vocab (after match_embeds, on the run's own validation batches) before the first

@@ -20,7 +20,6 @@ import {
   type ModelDirContents,
 } from '../io/artifact.js';
 import type { TensorMap } from '../io/tensors.js';
-import type { BackendName } from '../backend.js';
 import type { BatchInfo, EpochRow, Learner, LearnerState } from '../train/learner.js';
 import { epochRecord, type RunKind } from './epoch-record.js';
 import {
@@ -44,19 +43,11 @@ export interface RunDirOptions {
   keepCheckpoint?: boolean | undefined;
 }
 
-/** The options every training task takes besides its data, model and recipe. */
+/**
+ * What every training task takes besides its settings (which are its command's options,
+ * config/training.ts, typed by config/schema.ts LibraryOptions): the run directory and the callbacks.
+ */
 export interface TrainingTaskOptions extends RunDirOptions {
-  wd?: number | undefined;
-  clip?: number | undefined;
-  /** AR and TAR coefficients (config/training.ts TRAINING_DEFAULTS: fastai TextLearner's 2 and 1). */
-  alpha?: number | undefined;
-  beta?: number | undefined;
-  seed?: number | undefined;
-  /** Tokenizer threads (text/parallel.ts) and the tokenized-corpus cache (text/pipeline.ts). */
-  workers?: number | undefined;
-  noCache?: boolean | undefined;
-  cacheDir?: string | undefined;
-  backend?: BackendName | undefined;
   onInfo?: ((message: string) => void) | undefined;
   onBatchEnd?: ((info: BatchInfo) => void) | undefined;
   onEpochEnd?: ((row: EpochRow) => void | Promise<void>) | undefined;
