@@ -31,6 +31,8 @@ import { trainLanguageModel } from './lm.js';
 import { evaluateLanguageModel, type LmEvalResult } from './lm-eval.js';
 import { commandLine, type LibraryOptions } from '../config/schema.js';
 import { FINETUNE_LM, PRETRAIN, TRAIN_CLASSIFIER, TRAINING_DEFAULTS, type DEMO } from '../config/training.js';
+import { CLASSIFY, GENERATE } from '../config/inference.js';
+import { TOKENIZE } from '../config/utility.js';
 
 /** Sizes and recipes of one demo variant. */
 export interface DemoPlan {
@@ -291,13 +293,12 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     cli(
       'tokenize',
       data.pretrainDir,
-      '--out',
-      paths.corpus,
-      '--min-freq',
-      plan.minFreq,
-      '--max-vocab',
-      plan.maxVocab,
-      '--overwrite',
+      ...commandLine(TOKENIZE, {
+        out: paths.corpus,
+        minFreq: plan.minFreq,
+        maxVocab: plan.maxVocab,
+        overwrite: true,
+      }),
     ),
   );
   const stats = tokenized.stats;
@@ -444,23 +445,19 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     generator.dispose();
   }
   writeFileSync(join(out, 'generated.txt'), samples.join('\n\n') + '\n');
+  // The library counts model tokens, as generate --tokens does.
   commands.push(
     cli(
       'generate',
-      '--model',
-      paths.finetunedModel,
-      '--prompt',
-      plan.prompt,
-      '--tokens',
-      plan.words,
-      '--temperature',
-      plan.temperature,
-      '--top-k',
-      plan.topK,
-      '--samples',
-      2,
-      '--seed',
-      seed,
+      ...commandLine(GENERATE, {
+        model: paths.finetunedModel,
+        prompt: generation.prompt,
+        tokens: generation.words,
+        temperature: generation.temperature,
+        topK: generation.topK,
+        samples: generation.samples,
+        seed: generation.seed,
+      }),
     ),
   );
   print(
@@ -526,7 +523,11 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     ),
   );
   commands.push(
-    cli('classify', join(data.genresDir, 'valid'), '--model', join(paths.classifier, 'model-last')),
+    cli(
+      'classify',
+      join(data.genresDir, 'valid'),
+      ...commandLine(CLASSIFY, { model: join(paths.classifier, 'model-last') }),
+    ),
   );
   const score = (history: EpochRow[], runDir: string): ClassifierScore => {
     const last = history[history.length - 1]!;
