@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { LibraryOptions } from '../config/schema.js';
+import { LR_FIND_DEFAULTS, type LR_FIND } from '../config/training.js';
 import { isUlmfitError } from '../errors.js';
 import { SmoothLoss } from '../metrics.js';
 import type { Learner } from './learner.js';
@@ -10,12 +12,11 @@ import { schedExp } from './schedule.js';
  * same lr for every group), recording the smoothed loss; it stops early when the smoothed loss
  * exceeds 4× the best seen. Validation is skipped. Weights and optimizer state are restored
  * afterwards; the rng is not (it has moved on, as fastai's does).
+ *
+ * Its options: `--start-lr`, `--end-lr` and `--num-it` as `ulmfit lr-find` declares them
+ * (config/training.ts, with fastai's defaults), and the finder's own.
  */
-export interface LrFindOptions {
-  startLr?: number;
-  endLr?: number;
-  /** Batches to run (fastai raises anything below 6 to 6). */
-  numIt?: number;
+export interface LrFindOptions extends Pick<LibraryOptions<typeof LR_FIND>, 'startLr' | 'endLr' | 'numIt'> {
   /** Stop when the smoothed loss exceeds 4× its minimum. */
   stopDiv?: boolean;
   /**
@@ -41,9 +42,10 @@ export async function lrFind<Batch extends { bs: number }>(
   learner: Learner<Batch>,
   options: LrFindOptions = {},
 ): Promise<LrFindResult> {
-  const startLr = options.startLr ?? 1e-7;
-  const endLr = options.endLr ?? 10;
-  const numIt = Math.max(options.numIt ?? 100, 6);
+  const startLr = options.startLr ?? LR_FIND_DEFAULTS.startLr;
+  const endLr = options.endLr ?? LR_FIND_DEFAULTS.endLr;
+  // fastai raises a numIt below 6 to 6.
+  const numIt = Math.max(options.numIt ?? LR_FIND_DEFAULTS.numIt, 6);
   const stopDiv = options.stopDiv ?? true;
   const { model, optimizer } = learner;
   const source = learner.trainSource;

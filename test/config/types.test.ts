@@ -20,6 +20,7 @@ import type { ClassifierTrainOptions } from '../../src/tasks/classifier.js';
 import type { BaselineTrainOptions } from '../../src/tasks/baseline.js';
 import type { LmEvalOptions } from '../../src/tasks/lm-eval.js';
 import type { DemoOptions } from '../../src/tasks/demo.js';
+import type { LrFindOptions } from '../../src/train/lr-find.js';
 import type { Stage } from '../../src/train/learner.js';
 import type { LrSpec } from '../../src/train/schedule.js';
 import type { TokenizerSettings } from '../../src/text/settings.js';
@@ -88,6 +89,11 @@ describe('types derived from the declarations', () => {
       'inputs' | 'vocabFrom' | 'minFreq' | 'maxVocab' | 'workers' | 'noCache' | 'cacheDir'
     >();
     expectTypeOf<LmEvalOptions['model']>().toEqualTypeOf<string>();
+    expectTypeOf<Pick<LrFindOptions, 'startLr' | 'endLr' | 'numIt'>>().toEqualTypeOf<{
+      startLr?: number | undefined;
+      endLr?: number | undefined;
+      numIt?: number | undefined;
+    }>();
     expectTypeOf<Own<DemoOptions, typeof DEMO>>().toEqualTypeOf<
       'workers' | 'plan' | 'print' | 'onInfo' | 'onBatchEnd' | 'onEpochEnd'
     >();
