@@ -20,7 +20,7 @@ import { usageError } from '../errors.js';
 // The range table's home is config/schema.ts; tests read it from here.
 export { FLAG_RANGES, rangeHelp };
 
-export function wholeNumber(min: number): (value: string) => number {
+function wholeNumber(min: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
@@ -28,7 +28,7 @@ export function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-export function realNumber(min: number, max = Infinity): (value: string) => number {
+function realNumber(min: number, max = Infinity): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
@@ -39,7 +39,7 @@ export function realNumber(min: number, max = Infinity): (value: string) => numb
 }
 
 /** A number above 0 (e.g. a gradient-clipping norm, where 0 would zero every gradient). */
-export function positiveNumber(value: string): number {
+function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
     throw new InvalidArgumentError('expected a number above 0');
@@ -47,7 +47,7 @@ export function positiveNumber(value: string): number {
 }
 
 /** A parser that accepts only `choices` (`--backend`, `--update`, `--ngrams`). */
-export function oneOf(choices: readonly string[]): (value: string) => string {
+function oneOf(choices: readonly string[]): (value: string) => string {
   const expected = choices.length === 2 ? `${choices[0]} or ${choices[1]}` : `one of ${choices.join(', ')}`;
   return (value) => {
     if (!choices.includes(value)) throw new InvalidArgumentError(`expected ${expected}`);
@@ -56,7 +56,7 @@ export function oneOf(choices: readonly string[]): (value: string) => string {
 }
 
 /** Collects a repeatable option into an array. */
-export function collect(value: string, previous: string[] | undefined): string[] {
+function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
