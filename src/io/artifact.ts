@@ -32,14 +32,20 @@ import { basename, dirname, join } from 'node:path';
 import { AWD_LSTM_FIELDS, type ArchFieldKind, type AwdLstmConfig } from '../config/awd-lstm.js';
 import { firstNonFinite, UlmfitError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { writeDirAtomic, type AtomicWriteOptions, type FileData } from './atomic.js';
+import {
+  textWhenWritten,
+  writeDirAtomic,
+  type AtomicWriteOptions,
+  type ChunkStream,
+  type FileData,
+} from './atomic.js';
 import { lockDir, recoverSwaps, type DirLock } from './dir-lock.js';
 
 // Their home was this module; tests import them from here.
 export { writeDirAtomic, writeJsonAtomic } from './atomic.js';
 import { resolveModelRef } from './model-names.js';
-import { parseSafetensors, safetensorsChunks } from './safetensors.js';
-import { narrowToFloat16, shapeText, widenFloat16, type TensorMap } from './tensors.js';
+import { parseSafetensors, writeSafetensorsChunks } from './safetensors.js';
+import { narrowToFloat16, shapeText, widenFloat16, type TensorMap, type TensorSource } from './tensors.js';
 import { checkShape, count, probability, sha256Hex, z } from './validate.js';
 
 /** Bump when meta.json or the files change incompatibly; readers refuse newer versions. */
@@ -117,7 +123,8 @@ export interface NewModelMeta {
 
 export interface ModelDirContents {
   meta: NewModelMeta;
-  weights: TensorMap;
+  /** In memory, or read tensor by tensor as written (a training run's: model/persist.ts weightReaders). */
+  weights: TensorSource;
   /** itos */
   vocab: string[];
   /** tokenizer settings, stored as tokenizer.json */
@@ -231,19 +238,52 @@ export function writeModelDir(
     ...(partial.description !== undefined ? { description: partial.description } : {}),
     created_by: partial.created_by ?? `ulmfit ${PACKAGE_VERSION}`,
   };
-  const weightChunks = safetensorsChunks(weights, { format: 'pt', producer: meta.created_by });
-  // Hashing the chunks already in memory costs ~1 s a GB; it makes flipped bytes visible at load.
-  meta.weights_sha256 = sha256(weightChunks);
+  // Hashed as written (~1 s a GB); it makes flipped bytes visible at load. meta.json, written
+  // last, is made after.
+  const weightsFile = hashedSafetensors(weights, { format: 'pt', producer: meta.created_by });
   const files: { name: string; data: FileData }[] = [
-    { name: MODEL_FILES.weights, data: weightChunks },
+    { name: MODEL_FILES.weights, data: weightsFile.stream },
     { name: MODEL_FILES.vocab, data: JSON.stringify(vocab) + '\n' },
     { name: MODEL_FILES.tokenizer, data: tokenizerJson },
   ];
   if (spmModel) files.push({ name: MODEL_FILES.spm, data: spmModel });
   if (labels) files.push({ name: MODEL_FILES.labels, data: JSON.stringify(labels, null, 2) + '\n' });
-  files.push({ name: MODEL_FILES.meta, data: JSON.stringify(meta, null, 2) + '\n' }); // last: marks completeness
+  files.push({
+    name: MODEL_FILES.meta, // last: marks completeness
+    data: textWhenWritten(() => {
+      meta.weights_sha256 = weightsFile.sha256();
+      return JSON.stringify(meta, null, 2) + '\n';
+    }),
+  });
   writeDirAtomic(dir, files, options);
   return meta;
+}
+
+/**
+ * A safetensors file written tensor by tensor (readers read one at a time: a model or checkpoint
+ * at WT103 size is never all in memory at once) and hashed as written; `sha256` once it is.
+ */
+function hashedSafetensors(
+  tensors: TensorSource,
+  metadata?: Record<string, string>,
+): { stream: ChunkStream; sha256: () => string } {
+  const hash = createHash('sha256');
+  let digest: string | undefined;
+  return {
+    stream: {
+      emit: (write) => {
+        writeSafetensorsChunks(tensors, metadata, (bytes) => {
+          hash.update(bytes);
+          write(bytes);
+        });
+        digest = hash.digest('hex');
+      },
+    },
+    sha256: () => {
+      if (digest === undefined) throw new Error('the safetensors file is not written yet');
+      return digest;
+    },
+  };
 }
 
 function readJson(dir: string, name: string): unknown {
@@ -695,16 +735,20 @@ export function readMetrics(runDir: string): Record<string, unknown>[] {
  */
 export function writeCheckpointDir(
   dir: string,
-  checkpoint: { tensors: TensorMap; state: object },
+  checkpoint: { tensors: TensorSource; state: object },
   options: AtomicWriteOptions = {},
 ): void {
-  const tensorChunks = safetensorsChunks(checkpoint.tensors);
-  const state = { ...checkpoint.state, tensors_sha256: sha256(tensorChunks) };
+  const tensorsFile = hashedSafetensors(checkpoint.tensors);
   writeDirAtomic(
     dir,
     [
-      { name: 'tensors.safetensors', data: tensorChunks },
-      { name: 'state.json', data: JSON.stringify(state) + '\n' }, // last: marks completeness
+      { name: 'tensors.safetensors', data: tensorsFile.stream },
+      {
+        name: 'state.json', // last: marks completeness
+        data: textWhenWritten(
+          () => JSON.stringify({ ...checkpoint.state, tensors_sha256: tensorsFile.sha256() }) + '\n',
+        ),
+      },
     ],
     options,
   );

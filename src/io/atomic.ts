@@ -22,19 +22,36 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { crashPoint } from './dir-lock.js';
 
-/** File contents: text, bytes, or byte chunks written one after the other (no concatenation). */
-export type FileData = string | Uint8Array | readonly Uint8Array[];
+/**
+ * Bytes made while the file is written: `emit` hands each chunk to `write`, which is done with it
+ * when it returns (a chunk may be a view of memory that changes after). A directory's files are
+ * written in order, so a stream may use what the files before it computed (meta.json the weights'
+ * hash: artifact.ts writeModelDir).
+ */
+export interface ChunkStream {
+  emit(write: (bytes: Uint8Array) => void): void;
+}
+
+/** File contents: text, bytes, byte chunks written one after the other (no concatenation), or a stream. */
+export type FileData = string | Uint8Array | readonly Uint8Array[] | ChunkStream;
+
+/** Text made when the file is written (after the files before it in a directory). */
+export function textWhenWritten(make: () => string): ChunkStream {
+  return { emit: (write) => write(Buffer.from(make(), 'utf8')) };
+}
 
 /** Writes a file and flushes it to disk before returning. */
 export function writeFileDurable(path: string, data: FileData): void {
   const fd = openSync(path, 'w');
   try {
-    const chunks =
-      typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
-    for (const bytes of chunks) {
+    const write = (bytes: Uint8Array): void => {
       let written = 0;
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    }
+    };
+    if (typeof data === 'string') write(Buffer.from(data, 'utf8'));
+    else if (data instanceof Uint8Array) write(data);
+    else if ('emit' in data) data.emit(write);
+    else for (const bytes of data) write(bytes);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -15,9 +15,11 @@ import {
   BYTES_PER_ELEMENT,
   copyBytes,
   numelOf,
+  readEntry,
   type RawTensor,
   type TensorDType,
   type TensorMap,
+  type TensorSource,
 } from './tensors.js';
 
 const FORMAT_DTYPE: Record<TensorDType, string> = {
@@ -39,22 +41,17 @@ export interface SafetensorsContents {
 }
 
 /**
- * The file as chunks: the 8-byte length plus the space-padded header (so data starts 8-byte
- * aligned), then a view of each tensor's bytes in map order. Nothing is copied, so a large model
- * can be written to disk chunk by chunk without a second copy in memory.
+ * The 8-byte length plus the space-padded header (so data starts 8-byte aligned), from the
+ * tensors' dtypes and shapes alone; their bytes follow in the same order.
  */
-export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array[] {
+function safetensorsHead(tensors: TensorSource, metadata: Record<string, string> | undefined): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, tensor] of tensors) {
     if (name === '__metadata__') throw new Error('a tensor cannot be named __metadata__');
-    const bytes = numelOf(tensor.shape) * BYTES_PER_ELEMENT[tensor.dtype];
-    if (tensor.data.byteLength !== bytes) {
-      throw new Error(
-        `tensor ${name}: ${tensor.data.length} elements do not fill shape [${tensor.shape.join(', ')}]`,
-      );
-    }
+    if (!('read' in tensor)) checkFills(name, tensor.data, tensor);
+    const bytes = byteSizeOf(tensor);
     header[name] = {
       dtype: FORMAT_DTYPE[tensor.dtype],
       shape: tensor.shape,
@@ -67,10 +64,58 @@ export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, 
   const head = new Uint8Array(8 + headerLength).fill(0x20);
   new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
   head.set(json, 8);
-  return [
-    head,
-    ...[...tensors.values()].map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
-  ];
+  return head;
+}
+
+function byteSizeOf(tensor: { dtype: TensorDType; shape: readonly number[] }): number {
+  return numelOf(tensor.shape) * BYTES_PER_ELEMENT[tensor.dtype];
+}
+
+/** `data` must be exactly the bytes the header announces for `shape`. */
+function checkFills(
+  name: string,
+  data: RawTensor['data'],
+  announced: { dtype: TensorDType; shape: readonly number[] },
+): void {
+  if (data.byteLength !== byteSizeOf(announced)) {
+    throw new Error(
+      `tensor ${name}: ${data.length} elements do not fill shape [${announced.shape.join(', ')}]`,
+    );
+  }
+}
+
+function bytesOf(tensor: RawTensor): Uint8Array {
+  return new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+}
+
+/**
+ * The file as chunks: the header, then a view of each tensor's bytes in map order. Nothing is
+ * copied, so a large model can be written to disk chunk by chunk without a second copy in memory.
+ */
+export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array[] {
+  return [safetensorsHead(tensors, metadata), ...[...tensors.values()].map(bytesOf)];
+}
+
+/**
+ * The same bytes as `safetensorsChunks`, handed to `write` one chunk at a time: the header (from
+ * the shapes), then each tensor's bytes, a reader's read only while `write` takes them. Writing
+ * from readers never holds more than one tensor's values.
+ */
+export function writeSafetensorsChunks(
+  tensors: TensorSource,
+  metadata: Record<string, string> | undefined,
+  write: (bytes: Uint8Array) => void,
+): void {
+  write(safetensorsHead(tensors, metadata));
+  for (const [name, entry] of tensors) {
+    readEntry(entry, (tensor) => {
+      // A reader's dtype and shape made the header; its values must agree with them.
+      if (tensor.dtype !== entry.dtype)
+        throw new Error(`tensor ${name}: read as ${tensor.dtype}, announced as ${entry.dtype}`);
+      checkFills(name, tensor.data, entry);
+      write(bytesOf(tensor));
+    });
+  }
 }
 
 /** The whole file in one array (one copy of every tensor). */

@@ -21,6 +21,45 @@ export type RawTensor =
 /** Named tensors in a meaningful order (a state dict's order matters to fastai's positional loads). */
 export type TensorMap = Map<string, RawTensor>;
 
+/**
+ * A tensor whose values are read when it is written: `read` hands them to `use`, valid only while
+ * `use` runs (they may be a view of a backend's memory: model/persist.ts weightReaders). A model
+ * or checkpoint written from readers holds one tensor's values at a time, not a copy of them all.
+ */
+export interface TensorReader {
+  readonly dtype: TensorDType;
+  readonly shape: number[];
+  read<T>(use: (tensor: RawTensor) => T): T;
+}
+
+/** A tensor to write: its values in memory, or read on demand. */
+export type TensorEntry = RawTensor | TensorReader;
+
+/** Named tensors to write, in order; a TensorMap is one. */
+export type TensorSource = ReadonlyMap<string, TensorEntry>;
+
+/** Runs `use` on the entry's values (a reader's: valid only during the call). */
+export function readEntry<T>(entry: TensorEntry, use: (tensor: RawTensor) => T): T {
+  return 'read' in entry ? entry.read(use) : use(entry);
+}
+
+/**
+ * Every tensor of `source` in memory. A reader's values are copied (they may be a view of memory
+ * that training overwrites); in-memory tensors are kept as they are.
+ */
+export function materialize(source: TensorSource): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, entry] of source) {
+    out.set(
+      name,
+      'read' in entry
+        ? entry.read((t) => ({ ...t, shape: [...t.shape], data: t.data.slice() }) as RawTensor)
+        : entry,
+    );
+  }
+  return out;
+}
+
 export const BYTES_PER_ELEMENT: Record<TensorDType, number> = {
   float32: 4,
   float16: 2,
@@ -159,11 +198,26 @@ export function widenFloat16(tensors: TensorMap): TensorMap {
   return out;
 }
 
-/** The map with every float32 tensor narrowed to float16 (round to nearest even); others as they are. */
-export function narrowToFloat16(tensors: TensorMap): TensorMap {
-  const out: TensorMap = new Map();
-  for (const [name, t] of tensors)
-    out.set(name, t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: toFloat16(t.data) } : t);
+/**
+ * The tensors with every float32 one narrowed to float16 (round to nearest even); others as they
+ * are. A reader stays a reader: it is narrowed when read.
+ */
+export function narrowToFloat16(tensors: TensorMap): TensorMap;
+export function narrowToFloat16(tensors: TensorSource): Map<string, TensorEntry>;
+export function narrowToFloat16(tensors: TensorSource): Map<string, TensorEntry> {
+  const narrow = (t: RawTensor): RawTensor =>
+    t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: toFloat16(t.data) } : t;
+  const out = new Map<string, TensorEntry>();
+  for (const [name, entry] of tensors) {
+    if (!('read' in entry)) out.set(name, narrow(entry));
+    else if (entry.dtype !== 'float32') out.set(name, entry);
+    else
+      out.set(name, {
+        dtype: 'float16',
+        shape: entry.shape,
+        read: (use) => entry.read((t) => use(narrow(t))),
+      });
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -24,7 +25,7 @@ import {
   writeModelDir,
   type ModelDirContents,
 } from '../../src/io/artifact.js';
-import type { RawTensor, TensorMap } from '../../src/io/tensors.js';
+import type { RawTensor, TensorEntry, TensorMap, TensorReader, TensorSource } from '../../src/io/tensors.js';
 import { AWD_LSTM_FIELDS, type ArchFieldKind } from '../../src/config/awd-lstm.js';
 import { errorOf } from '../support/errors.js';
 
@@ -438,5 +439,121 @@ describe('run directories', () => {
     ).toThrow('crash');
     expect(readCheckpointDir(dir).state).toEqual({ epoch: 3, rng: [1, 2, 3, 4] });
     expect(errorOf(() => readCheckpointDir(join(root, 'none'))).code).toBe('E_CHECKPOINT');
+  });
+});
+
+describe('model and checkpoint directories written tensor by tensor', () => {
+  const wave = (shape: number[], seed: number): RawTensor => ({
+    dtype: 'float32',
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed + i) / 3),
+  });
+  const weights = (): TensorMap =>
+    new Map<string, RawTensor>([
+      ['0.encoder.weight', wave([4, 2], 1)],
+      ['0.rnns.0.weight_hh_l0_raw', wave([8, 2], 2)],
+      ['0.rnns.0.module.bias', wave([8], 3)],
+      ['1.decoder.bias', wave([4], 4)],
+      ['2.bn.num_batches_tracked', { dtype: 'int32', shape: [], data: Int32Array.from([7]) }],
+    ]);
+  const model = (tensors: TensorSource): ModelDirContents => ({
+    ...contents(),
+    meta: { ...contents().meta, created_by: 'ulmfit test' },
+    weights: tensors,
+    tokenizer: { kind: 'word' },
+  });
+  const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+  /**
+   * Readers like a backend's (model/persist.ts weightReaders): each hands out a view of one scratch
+   * buffer that is overwritten once `use` returns, so a writer keeping a view writes garbage; `active`
+   * counts the reads in progress (a writer must hold one tensor at a time).
+   */
+  function readers(tensors: TensorMap, failAt?: string) {
+    const log = { reads: 0, active: 0, mostActive: 0 };
+    const scratch = new ArrayBuffer(1024);
+    const out = new Map<string, TensorReader>();
+    for (const [name, t] of tensors) {
+      out.set(name, {
+        dtype: t.dtype,
+        shape: t.shape,
+        read: (use) => {
+          if (name === failAt) throw new Error(`cannot read ${name}`);
+          log.reads++;
+          log.mostActive = Math.max(log.mostActive, ++log.active);
+          const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+          const view = new Uint8Array(scratch, 0, bytes.length);
+          view.set(bytes);
+          const data =
+            t.dtype === 'int32' ? new Int32Array(scratch, 0, 1) : new Float32Array(scratch, 0, t.data.length);
+          try {
+            return use({ ...t, data } as RawTensor);
+          } finally {
+            view.fill(0xff);
+            log.active--;
+          }
+        },
+      });
+    }
+    return { readers: out, log };
+  }
+
+  // The sha256 of the files the writer made before it wrote tensor by tensor (commit 1a304fd, all
+  // tensors in memory): the same bytes, from readers or from memory.
+  const BEFORE = {
+    weights: '513039e9dbd4a2d335445daa917cf233f1d11f3eea852c1bd5ad4dfe16692e38',
+    meta: '77fd7313439cf32206616cf468895a522066d7d32b48f917d107906fc0db3028',
+    weightsF16: '3772b857836cf2de8fd0db533b24cda73e40ecea22bfcc65bb36e9f257a63a48',
+    metaF16: 'f9972172904855cabecab785dee0cfb2c6bce660ba67d7823c253c368bfe27a4',
+    checkpointTensors: '31cab7d50f583c30b4f31a359fe7102d42e4c3752736bc12582dec025ea32cb4',
+    checkpointState: 'f974878958121a4a371748755f45c29a16d8e0d72f319a23e0d63ddd8c964cc3',
+  };
+
+  it('writes the same bytes from readers as from memory, and as before, reading one tensor at a time', () => {
+    const { readers: source, log } = readers(weights());
+    writeModelDir(join(root, 'memory'), model(weights()));
+    const meta = writeModelDir(join(root, 'read'), model(source));
+    writeModelDir(join(root, 'read16'), model(source), { weightsDtype: 'float16' });
+    expect(log).toEqual({ reads: 10, active: 0, mostActive: 1 });
+    for (const name of readdirSync(join(root, 'memory')))
+      expect(sha(join(root, 'read', name)), name).toBe(sha(join(root, 'memory', name)));
+    expect(sha(join(root, 'read', 'weights.safetensors'))).toBe(BEFORE.weights);
+    expect(sha(join(root, 'read', 'meta.json'))).toBe(BEFORE.meta);
+    expect(meta.weights_sha256).toBe(BEFORE.weights);
+    expect(sha(join(root, 'read16', 'weights.safetensors'))).toBe(BEFORE.weightsF16);
+    expect(sha(join(root, 'read16', 'meta.json'))).toBe(BEFORE.metaF16);
+    expect(readModelDir(join(root, 'read')).weights).toEqual(weights());
+
+    writeCheckpointDir(join(root, 'checkpoint'), { tensors: source, state: { epoch: 3 } });
+    expect(sha(join(root, 'checkpoint', 'tensors.safetensors'))).toBe(BEFORE.checkpointTensors);
+    expect(sha(join(root, 'checkpoint', 'state.json'))).toBe(BEFORE.checkpointState);
+    expect(readCheckpointDir(join(root, 'checkpoint')).tensors).toEqual(weights());
+  });
+
+  it('leaves no directory, and an existing one as it was, when a read fails or disagrees with its shape', () => {
+    const failing = readers(weights(), '0.rnns.0.module.bias').readers;
+    const short = new Map<string, TensorEntry>([
+      ...weights(),
+      ['1.decoder.bias', { dtype: 'float32', shape: [5], read: (use) => use(wave([4], 4)) }],
+    ]);
+    for (const [source, message] of [
+      [failing, 'cannot read 0.rnns.0.module.bias'],
+      [short, 'tensor 1.decoder.bias: 4 elements do not fill shape [5]'],
+    ] as const) {
+      expect(() => writeModelDir(join(root, 'new'), model(source))).toThrow(message);
+      expect(() => writeCheckpointDir(join(root, 'ckpt-new'), { tensors: source, state: {} })).toThrow(
+        message,
+      );
+      expect(readdirSync(root)).toEqual([]);
+    }
+    writeModelDir(join(root, 'lm'), model(weights()));
+    writeCheckpointDir(join(root, 'checkpoint'), { tensors: weights(), state: { epoch: 1 } });
+    expect(() => writeModelDir(join(root, 'lm'), model(failing))).toThrow('cannot read');
+    expect(() => writeCheckpointDir(join(root, 'checkpoint'), { tensors: failing, state: {} })).toThrow(
+      'cannot read',
+    );
+    expect(readdirSync(root).sort()).toEqual(['checkpoint', 'lm']);
+    expect(sha(join(root, 'lm', 'weights.safetensors'))).toBe(BEFORE.weights);
+    expect(readCheckpointDir(join(root, 'checkpoint')).state).toEqual({ epoch: 1 });
   });
 });
