@@ -39,7 +39,7 @@ import {
   type AwdLstmConfig,
 } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
-import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
+import { weightReaders, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type EpochRow, type Stage } from '../train/learner.js';
@@ -291,14 +291,14 @@ async function trainInRunDir(
       clip: options.clip,
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {
-        const weights = weightsToTensorMap(model.namedWeights());
+        const weights = weightReaders(model.namedWeights());
         const meta = {
           kind: 'classifier' as const,
           arch,
           backwards,
           training: { ...training, history: l.history },
         };
-        run.saveEpoch(row, l.getState(), weights, { meta, weights, ...files });
+        run.saveEpoch(row, l.getLiveState(), weights, { meta, weights, ...files });
         await options.onEpochEnd?.(row);
       },
     });

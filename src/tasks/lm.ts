@@ -23,7 +23,7 @@ import {
   type LoadedModelDir,
   type ModelDirContents,
 } from '../io/artifact.js';
-import type { TensorMap } from '../io/tensors.js';
+import { materialize, type TensorEntry, type TensorSource } from '../io/tensors.js';
 import {
   AWD_LSTM_LM_CONFIG,
   LanguageModel,
@@ -31,7 +31,7 @@ import {
   type AwdLstmConfig,
   type EmbeddingInit,
 } from '../model/awd-lstm.js';
-import { weightsToTensorMap, withTfWeights } from '../model/persist.js';
+import { weightReaders, withTfWeights } from '../model/persist.js';
 import {
   appendPretrainedVocab,
   matchEmbeds,
@@ -311,9 +311,9 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
         `vocab: the encoder keeps the pretrained model's ${appended} other tokens after the corpus's ${itos.length} (${itos.length + appended})`,
       );
     /** encoder/'s weights and vocab: the LM's without the decoder, with the pretrained tokens appended when asked. */
-    const encoderOf = (weights: TensorMap): { weights: TensorMap; vocab: string[] } => {
+    const encoderOf = (weights: TensorSource): { weights: TensorSource; vocab: string[] } => {
       const extended = appendFrom
-        ? appendPretrainedVocab(weights, itos, appendFrom.weights, appendFrom.vocab, maxVocab)
+        ? appendPretrainedVocab(materialize(weights), itos, appendFrom.weights, appendFrom.vocab, maxVocab)
         : { weights, itos };
       return { weights: encoderWeights(extended.weights), vocab: extended.itos };
     };
@@ -333,7 +333,7 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
       clip: options.clip,
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {
-        const weights = weightsToTensorMap(model.namedWeights());
+        const weights = weightReaders(model.namedWeights());
         const meta = { arch, backwards, training: { ...training, history: l.history } };
         const lm: ModelDirContents = { meta: { kind: 'lm', ...meta }, weights, ...common };
         const encoder = {
@@ -344,7 +344,7 @@ async function trainInRunDir(run: Run<LmTrainOptions>, options: LmTrainOptions):
             ...encoderOf(weights),
           }),
         };
-        run.saveEpoch(row, l.getState(), weights, lm, saveEncoder ? [encoder] : []);
+        run.saveEpoch(row, l.getLiveState(), weights, lm, saveEncoder ? [encoder] : []);
         await options.onEpochEnd?.(row);
       },
     });
@@ -498,8 +498,8 @@ async function splitDocuments(
 }
 
 /** The encoder's own state dict (fastai `save_encoder`): the LM's `0.` entries without the prefix. */
-function encoderWeights(lmWeights: TensorMap): TensorMap {
-  const out: TensorMap = new Map();
+function encoderWeights(lmWeights: TensorSource): TensorSource {
+  const out = new Map<string, TensorEntry>();
   for (const [name, tensor] of lmWeights) if (name.startsWith('0.')) out.set(name.slice(2), tensor);
   return out;
 }

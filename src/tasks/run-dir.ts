@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { readCheckpointDir, RUN_LAYOUT } from '../io/artifact.js';
 import { checkShape, count, finite, readJsonFile, z } from '../io/validate.js';
-import { float32Tensor, type TensorMap } from '../io/tensors.js';
-import { withTfWeights } from '../model/persist.js';
-import type { EpochRow, Learner, LearnerState, Stage } from '../train/learner.js';
+import type { TensorEntry, TensorMap, TensorSource } from '../io/tensors.js';
+import { tensorReader, withTfWeights } from '../model/persist.js';
+import type { EpochRow, Learner, LearnerState, LiveLearnerState, Stage } from '../train/learner.js';
 import { longFlag, optionKey } from '../config/schema.js';
 import { TRAINING_COMMANDS } from '../config/training.js';
 
@@ -130,16 +130,19 @@ const RUN_CONFIG_SCHEMA = z.looseObject({
 
 const RESUME_FIX = 'start the run again with --overwrite (the checkpoint cannot be used)';
 
-/** The checkpoint of a run: model weights under `model.`, learner tensors under `learner.`. */
+/**
+ * The checkpoint of a run: model weights under `model.`, learner tensors under `learner.`. The
+ * optimizer's moments are read when written, one at a time, as `weights` may be (model/persist.ts
+ * weightReaders): write it before the next training step.
+ */
 export function checkpointOf(
-  weights: TensorMap,
-  state: LearnerState,
+  weights: TensorSource,
+  state: LiveLearnerState,
   best: BestScore,
-): { tensors: TensorMap; state: CheckpointState } {
-  const tensors: TensorMap = new Map();
+): { tensors: TensorSource; state: CheckpointState } {
+  const tensors = new Map<string, TensorEntry>();
   for (const [name, tensor] of weights) tensors.set(`model.${name}`, tensor);
-  for (const [name, t] of Object.entries(state.tensors))
-    tensors.set(`learner.${name}`, float32Tensor(t.shape, t.data));
+  for (const [name, moment] of state.moments) tensors.set(`learner.${name}`, tensorReader(moment));
   const bestLoss = Number.isFinite(best.loss) ? best.loss : null;
   return { tensors, state: { learner: state.meta, bestLoss, bestAccuracy: best.accuracy } };
 }

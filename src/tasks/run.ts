@@ -19,8 +19,8 @@ import {
   writeModelDir,
   type ModelDirContents,
 } from '../io/artifact.js';
-import type { TensorMap } from '../io/tensors.js';
-import type { BatchInfo, EpochRow, Learner, LearnerState } from '../train/learner.js';
+import type { TensorSource } from '../io/tensors.js';
+import type { BatchInfo, EpochRow, Learner, LiveLearnerState } from '../train/learner.js';
 import { epochRecord, type RunKind } from './epoch-record.js';
 import {
   betterRow,
@@ -123,12 +123,14 @@ export class Run<Options extends RunDirOptions> {
 
   /**
    * The end of an epoch: model-last/, model-best/ when `row` is the best so far, the `extra`
-   * model directories, checkpoint/, then the epoch's metrics.jsonl line.
+   * model directories, checkpoint/, then the epoch's metrics.jsonl line. `weights` and the
+   * optimizer's moments in `state` are read as each file is written, one tensor at a time
+   * (model/persist.ts weightReaders), so call it between training steps.
    */
   saveEpoch(
     row: EpochRow,
-    state: LearnerState,
-    weights: TensorMap,
+    state: LiveLearnerState,
+    weights: TensorSource,
     model: ModelDirContents,
     extra: readonly ExtraModelDir[] = [],
   ): void {

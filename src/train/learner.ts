@@ -3,7 +3,8 @@ import { UlmfitError, usageError } from '../errors.js';
 import type { EvalStats, TrainableModel } from '../model/trainable.js';
 import type { Rng, RngState } from '../random.js';
 import { accuracy, macroF1, perplexity, SmoothLoss, type SmoothLossState } from '../metrics.js';
-import { Adam, type AdamHypers, type AdamState } from './optimizer.js';
+import { ownedFloat32 } from '../compute/read-values.js';
+import { Adam, type AdamHypers } from './optimizer.js';
 import { groupLrs, oneCycle, TEXT_MOMS, type LrSpec, type OneCycleOptions } from './schedule.js';
 
 /**
@@ -171,6 +172,12 @@ export interface TrainingPosition {
 export interface LearnerState {
   meta: LearnerStateMeta;
   tensors: Record<string, { shape: number[]; data: Float32Array }>;
+}
+
+/** `LearnerState` with the optimizer's moments as its own tensors (`Learner.getLiveState`). */
+export interface LiveLearnerState {
+  meta: LearnerStateMeta;
+  moments: Map<string, tf.Tensor>;
 }
 
 export interface LearnerStateMeta {
@@ -430,11 +437,24 @@ export class Learner<Batch extends { bs: number }> {
 
   /** The learner's checkpoint (call it from onEpochEnd, between steps). */
   getState(): LearnerState {
-    const optimizer: AdamState = this.optimizer.getState();
+    const { meta, moments } = this.getLiveState();
     const tensors: LearnerState['tensors'] = {};
+    for (const [key, moment] of moments)
+      tensors[key] = { shape: [...moment.shape], data: ownedFloat32(moment) };
+    return { meta, tensors };
+  }
+
+  /**
+   * `getState` with the optimizer's moments as its own tensors, under the same keys, not copied:
+   * a checkpoint at WT103 size writes them one at a time (tasks/run-dir.ts checkpointOf) instead
+   * of holding a copy of them all. Read them before the next step.
+   */
+  getLiveState(): LiveLearnerState {
+    const optimizer = this.optimizer.getLiveState();
+    const moments = new Map<string, tf.Tensor>();
     for (const p of optimizer.params) {
-      tensors[`opt.${p.group}.${p.index}.grad_avg`] = { shape: p.shape, data: p.gradAvg };
-      tensors[`opt.${p.group}.${p.index}.sqr_avg`] = { shape: p.shape, data: p.sqrAvg };
+      moments.set(`opt.${p.group}.${p.index}.grad_avg`, p.gradAvg);
+      moments.set(`opt.${p.group}.${p.index}.sqr_avg`, p.sqrAvg);
     }
     return {
       meta: {
@@ -456,7 +476,7 @@ export class Learner<Batch extends { bs: number }> {
         },
         history: this.history.map((row) => ({ ...row })),
       },
-      tensors,
+      moments,
     };
   }
 

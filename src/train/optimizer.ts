@@ -59,6 +59,11 @@ export interface AdamState {
   params: AdamParamState[];
 }
 
+/** `AdamState` with the moving averages as the optimizer's tensors (`Adam.getLiveState`). */
+export interface LiveAdamState extends Omit<AdamState, 'params'> {
+  params: (Omit<AdamParamState, 'gradAvg' | 'sqrAvg'> & { gradAvg: tf.Tensor; sqrAvg: tf.Tensor })[];
+}
+
 interface ParamState {
   step: number;
   gradAvg: tf.Variable;
@@ -194,7 +199,23 @@ export class Adam {
 
   /** A copy of the state in plain arrays (reads the averages from the backend: call between steps). */
   getState(): AdamState {
-    const params: AdamParamState[] = [];
+    const live = this.getLiveState();
+    return {
+      ...live,
+      params: live.params.map((p) => ({
+        ...p,
+        gradAvg: ownedFloat32(p.gradAvg),
+        sqrAvg: ownedFloat32(p.sqrAvg),
+      })),
+    };
+  }
+
+  /**
+   * The state with the moving averages as the optimizer's own tensors, not copied: a checkpoint
+   * reads them one at a time (tasks/run-dir.ts checkpointOf). Read them before the next step.
+   */
+  getLiveState(): LiveAdamState {
+    const params: LiveAdamState['params'] = [];
     this.groups.forEach((group, groupIdx) =>
       group.forEach((variable, index) => {
         const state = this.state.get(variable);
@@ -205,8 +226,8 @@ export class Adam {
           name: variable.name,
           shape: [...variable.shape],
           step: state.step,
-          gradAvg: ownedFloat32(state.gradAvg),
-          sqrAvg: ownedFloat32(state.sqrAvg),
+          gradAvg: state.gradAvg,
+          sqrAvg: state.sqrAvg,
         });
       }),
     );

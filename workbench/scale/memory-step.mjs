@@ -16,7 +16,8 @@
 // fragmentation. --chunk-mb N sets the decoder loss's chunk (src/compute/linear-cross-entropy.ts),
 // --unfused runs the unfused decoder loss (the reference) instead. --epoch-end then does what
 // finetune-lm does at an epoch's end: a validation pass, then model-last/, model-best/, encoder/
-// and checkpoint/ written (into a temporary folder), the RSS after each.
+// and checkpoint/ written (into a temporary folder), the RSS after each; with --copies from JS
+// copies of every weight and moment, as finetune-lm did before (the comparison).
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { setUpBenchmark } from '../../dist/tasks/speed.js';
@@ -29,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCheckpointDir, writeModelDir } from '../../dist/io/artifact.js';
 import { encoderWeightsOf } from '../../dist/io/fastai-weights.js';
-import { weightsToTensorMap } from '../../dist/model/persist.js';
+import { weightReaders, weightsToTensorMap } from '../../dist/model/persist.js';
 import { checkpointOf } from '../../dist/tasks/run-dir.js';
 import { heap, line, mib, MiB, trackMalloc } from './memory-report.mjs';
 
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     'chunk-mb': { type: 'string' },
     unfused: { type: 'boolean' },
     'epoch-end': { type: 'boolean' },
+    copies: { type: 'boolean' },
   },
 });
 const num = (key, fallback) => Number(values[key] ?? fallback);
@@ -124,14 +126,17 @@ if (values['epoch-end']) {
   line('validation (4 batches)');
   const dir = mkdtempSync(join(tmpdir(), 'ulmfit-memory-step-'));
   try {
-    // as src/tasks/lm.ts onEpochEnd and src/tasks/run.ts saveEpoch do it
-    const weights = weightsToTensorMap(model.namedWeights());
+    // as src/tasks/lm.ts onEpochEnd and src/tasks/run.ts saveEpoch do it (--copies: as they did
+    // before the files were written tensor by tensor from the backend, with every weight and
+    // Adam moment copied into JS first)
+    const copies = values.copies;
+    const weights = copies ? weightsToTensorMap(model.namedWeights()) : weightReaders(model.namedWeights());
     const vocab = Array.from({ length: config.vocab }, (_, i) => `t${i}`);
     const meta = { arch: { name: 'awd_lstm', ...model.config }, backwards: false, training: {} };
     const common = { vocab, tokenizer: { kind: 'word' } };
-    line('weights read');
-    const state = learner.getState();
-    line('learner state read');
+    line(copies ? 'weights read' : 'weight readers');
+    const state = copies ? learner.getState() : learner.getLiveState();
+    line(copies ? 'learner state read' : 'learner state (live)');
     writeModelDir(join(dir, 'model-last'), { meta: { kind: 'lm', ...meta }, weights, ...common });
     writeModelDir(join(dir, 'model-best'), { meta: { kind: 'lm', ...meta }, weights, ...common });
     writeModelDir(join(dir, 'encoder'), {
@@ -140,9 +145,22 @@ if (values['epoch-end']) {
       ...common,
     });
     line('model dirs written');
-    writeCheckpointDir(join(dir, 'checkpoint'), checkpointOf(weights, state, { loss: 1, accuracy: null }));
+    const best = { loss: 1, accuracy: null };
+    writeCheckpointDir(
+      join(dir, 'checkpoint'),
+      copies ? checkpointOfCopies(weights, state, best) : checkpointOf(weights, state, best),
+    );
     line('checkpoint written');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The checkpoint from `getState()`'s copies, as src/tasks/run-dir.ts checkpointOf built it before. */
+function checkpointOfCopies(weights, state, best) {
+  const tensors = new Map();
+  for (const [name, t] of weights) tensors.set(`model.${name}`, t);
+  for (const [name, t] of Object.entries(state.tensors))
+    tensors.set(`learner.${name}`, { dtype: 'float32', shape: t.shape, data: t.data });
+  return { tensors, state: { learner: state.meta, bestLoss: best.loss, bestAccuracy: best.accuracy } };
 }
