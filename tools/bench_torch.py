@@ -9,7 +9,7 @@ pass (no dropout) with the decoder. Inputs are random token ids; hidden state is
 detached between batches, as truncated BPTT does.
 
 Run with the venv from tools/setup_torch_venv.sh:
-  /work/venv-torch/bin/python tools/bench_torch.py --threads 1 --vocab 10000 --emb 200 --hidden 600
+  .venv/bin/python tools/bench_torch.py --threads 1 --vocab 10000 --emb 200 --hidden 600
 Prints one JSON object: {"train_tokens_per_s", "infer_tokens_per_s", "torch", "threads", "config"}, and on
 Linux "train_cpu_ms": per timed training step, the ms all of the process's threads spent on a CPU and
 waiting for one (from /proc/self/task/*/schedstat; the waiting shows the machine's other load).

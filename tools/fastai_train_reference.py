@@ -2,7 +2,7 @@
 transcribed from fastai/optimizer.py, fastai/learner.py and fastai/callback/schedule.py (fastai
 itself is not installed here), run with PyTorch. Writes fixtures/train/fastai-reference.json.
 
-Run: /work/venv-torch/bin/python tools/fastai_train_reference.py
+Run: .venv/bin/python tools/fastai_train_reference.py
 """
 import json
 import math

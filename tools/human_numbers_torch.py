@@ -25,7 +25,7 @@ Reproduces, step for step, what fastbook runs:
 Also usable for parity checks (`--dump-step FILE`): initial weights + one batch + loss/gradients/
 weights after one Adam step, in JSON, with dropout off.
 
-    /work/venv-torch/bin/python tools/human_numbers_torch.py [--epochs 15] [--seed 42] [--p 0.4]
+    .venv/bin/python tools/human_numbers_torch.py [--epochs 15] [--seed 42] [--p 0.4]
 """
 import argparse
 import json

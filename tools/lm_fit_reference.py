@@ -8,7 +8,7 @@ Writes fixtures/train/lm-fit-reference.json: the initial weights (fastai state-d
 token streams, the loss and gradients of the first batch, every batch's loss (CE + AR + TAR and CE
 alone), the weights after the epoch and the validation loss/accuracy.
 
-Run: /work/venv-torch/bin/python tools/lm_fit_reference.py
+Run: .venv/bin/python tools/lm_fit_reference.py
 """
 import json
 import sys

@@ -11,7 +11,7 @@ confident and greedy decoding has clear winners), then writes into fixtures/fast
   itos.pkl              the vocabulary, a pickled list[str]
   reference.json        eval-mode logits and greedy continuations
 
-Run: /work/venv-torch/bin/python tools/make_fastai_reference.py
+Run: .venv/bin/python tools/make_fastai_reference.py
 """
 import json
 import pickle

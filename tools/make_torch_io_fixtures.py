@@ -2,9 +2,9 @@
 """Builds the small PyTorch checkpoint fixtures that test/io/torch-pth.test.ts reads, and checks
 that PyTorch can load a state dict written by ulmfit's own writer.
 
-    /work/venv-torch/bin/python tools/make_torch_io_fixtures.py            # writes fixtures/torch/
-    /work/venv-torch/bin/python tools/make_torch_io_fixtures.py --verify-writer
-    /work/venv-torch/bin/python tools/make_torch_io_fixtures.py --verify-export
+    .venv/bin/python tools/make_torch_io_fixtures.py            # writes fixtures/torch/
+    .venv/bin/python tools/make_torch_io_fixtures.py --verify-writer
+    .venv/bin/python tools/make_torch_io_fixtures.py --verify-export
         # after npm run build: `ulmfit import-fastai` the v1 fixture, `ulmfit export-fastai` it
         # (LM v2, LM v1, encoder) and load the results into a PyTorch replica of fastai's AWD-LSTM
         # module tree: strictly by name (load_encoder) and position by position (load_pretrained).

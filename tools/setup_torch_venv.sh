@@ -3,7 +3,7 @@
 # Prefers the official PyTorch 2.x CPU wheel from a local wheel cache (what a fastai user runs);
 # falls back to Debian's python3-torch (1.13, with OpenBLAS) when no wheel is cached.
 set -euo pipefail
-VENV=${1:-/work/venv-torch}
+VENV=${1:-.venv}  # in the repo root (git-ignored)
 apt-get install -y -qq sentencepiece libopenblas0-pthread python3-venv >/dev/null
 wheel=$(ls /opt/wheels/torch-2*cpu*.whl /opt/pypi*/files/torch-2*.whl 2>/dev/null | head -1 || true)
 if [ -n "$wheel" ]; then
