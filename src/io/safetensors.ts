@@ -93,7 +93,9 @@ function bytesOf(tensor: RawTensor): Uint8Array {
  * copied, so a large model can be written to disk chunk by chunk without a second copy in memory.
  */
 export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array[] {
-  return [safetensorsHead(tensors, metadata), ...[...tensors.values()].map(bytesOf)];
+  const chunks: Uint8Array[] = [];
+  writeSafetensorsChunks(tensors, metadata, (bytes) => chunks.push(bytes));
+  return chunks;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { withValues } from '../compute/read-values.js';
-import { float32Tensor, int32Tensor, toFloat32, type TensorMap, type TensorReader } from '../io/tensors.js';
+import { materialize, toFloat32, type TensorMap, type TensorReader } from '../io/tensors.js';
 
 /**
  * A model's weights as plain float32 tensors, one entry per distinct variable: tied aliases
@@ -14,21 +14,7 @@ import { float32Tensor, int32Tensor, toFloat32, type TensorMap, type TensorReade
  * @param named fastai state-dict name → variable, in state-dict order
  */
 export function weightsToTensorMap(named: Map<string, tf.Variable>): TensorMap {
-  const seen = new Set<tf.Variable>();
-  const out: TensorMap = new Map();
-  for (const [name, variable] of named) {
-    if (seen.has(variable)) continue;
-    seen.add(variable);
-    // BatchNorm's num_batches_tracked is an int32 counter: stored as int32, not its bits as float32.
-    const shape = [...variable.shape];
-    out.set(
-      name,
-      variable.dtype === 'int32'
-        ? int32Tensor(shape, variable.dataSync() as Int32Array)
-        : float32Tensor(shape, variable.dataSync() as Float32Array),
-    );
-  }
-  return out;
+  return materialize(weightReaders(named));
 }
 
 /**
