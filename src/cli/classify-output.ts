@@ -9,6 +9,8 @@ export const EMPTY_LABEL = '(empty)';
 export const RESOLVED_WHY: Record<string, string> = {
   'model-best': ' (model-best: the epoch with the best validation score)',
   'model-last': ' (model-last: the last epoch; the run has no model-best)',
+  baseline:
+    ' (the NB-SVM baseline trained on the same split, averaged in; <run>/model-best alone leaves it out)',
 };
 
 export function textLine(

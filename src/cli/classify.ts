@@ -26,7 +26,8 @@ export function register(program: Command): void {
       '\nOutput: one line per document, in input order: label<TAB>probability (--with-ids: id<TAB>label<TAB>probability);' +
         `\nan empty document gets the row ${EMPTY_LABEL}<TAB>-, so row i is always document i. With gold labels in the input,` +
         '\naccuracy, macro-F1, per-class scores and the confusion matrix follow on stderr (exit 1 if a gold label is unknown).' +
-        '\nA run directory classifies with its model-best/ (else model-last/); stderr says which.' +
+        '\nA run directory classifies with its model-best/ (else model-last/), averaged with the NB-SVM baseline/ trained' +
+        '\nbeside it when there is one (pass <run>/model-best for the classifier alone); stderr says which.' +
         '\n\nExample:\n  ulmfit classify --model runs/imdb-clas --model runs/imdb-clas-bwd aclImdb/test',
     )
     .action(async (inputs: string[], flags: Flags) => run(inputs, flags));
@@ -44,12 +45,12 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
     throw usageError('--label-col and --no-labels contradict each other', 'give one of them');
   const ensemble = await loadClassifiers(flags.model, flags.backend);
   try {
-    // A run directory stands for one of its models: say which, so a score is never of an unknown model.
-    ensemble.members.forEach((member, i) => {
-      const given = flags.model[i]!;
-      if (member.dir !== given)
-        say(`model: ${given} → ${member.dir}${RESOLVED_WHY[basename(member.dir)] ?? ''}`);
-    });
+    // A run directory stands for its models: say which, so a score is never of an unknown model.
+    for (const given of new Set(flags.model)) {
+      const dirs = ensemble.members.filter((_, i) => ensemble.origins[i] === given).map((m) => m.dir);
+      if (dirs.length === 1 && dirs[0] === given) continue;
+      say(`model: ${given} → ${dirs.map((dir) => dir + (RESOLVED_WHY[basename(dir)] ?? '')).join(' + ')}`);
+    }
     const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [], notes: [] };
     const predicted: string[] = [];
     const gold: string[] = [];

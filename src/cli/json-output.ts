@@ -78,6 +78,17 @@ export const CLASSIFIER_OUTPUT = z
       })
       .nullable()
       .describe('the NB-SVM baseline on the same split; null with --no-baseline'),
+    ensemble: z
+      .object({
+        members: z.array(z.string()),
+        accuracy: z.number(),
+        f1_macro: z.number(),
+      })
+      .nullable()
+      .optional()
+      .describe(
+        'validation scores of what `classify --model <run_dir>` uses: model-best/ and the baseline, averaged; null without a baseline or validation documents',
+      ),
     plot: z.string().nullable().optional().describe('the training curves SVG written into the run directory'),
   })
   .strict();

@@ -9,6 +9,8 @@ import type { ClassifierOutput } from './json-output.js';
 import { TRAIN_CLASSIFIER } from '../config/training.js';
 import type { CommandFlags } from '../config/schema.js';
 import { addCommand, givenOptions } from './options.js';
+import { join } from 'node:path';
+import { RUN_LAYOUT } from '../io/artifact.js';
 
 type Flags = CommandFlags<typeof TRAIN_CLASSIFIER>;
 
@@ -95,6 +97,14 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
               train_seconds: result.baseline.trainSeconds,
             }
           : null,
+        ensemble:
+          result.baseline && result.ensemble
+            ? {
+                members: [join(result.runDir, RUN_LAYOUT.modelBest), result.baseline.out],
+                accuracy: result.ensemble.accuracy,
+                f1_macro: result.ensemble.f1Macro,
+              }
+            : null,
       } satisfies ClassifierOutput) + '\n',
     );
   } else if (best) {
@@ -114,5 +124,9 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
         `vs the NB-SVM baseline on the same split: accuracy ${base.accuracy.toFixed(4)}, macro-F1 ${base.f1Macro?.toFixed(4) ?? '-'} (${verdict})`,
       );
     }
+    if (result.ensemble)
+      info(
+        `classify --model ${result.runDir} averages model-best/ and baseline/: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)} (--model ${join(result.runDir, RUN_LAYOUT.modelBest)} for ULMFiT alone)`,
+      );
   }
 }

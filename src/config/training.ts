@@ -377,7 +377,7 @@ export const TRAIN_CLASSIFIER = {
     // The library's `baseline` is off unless set; the CLI's is on unless --no-baseline.
     {
       flag: '--no-baseline',
-      help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/) for comparison',
+      help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/): printed for comparison, and averaged in by classify --model <out>',
     },
     ...OPTIMIZER_OPTIONS,
     {

@@ -8,12 +8,17 @@ import { initBackend, type BackendName } from '../backend.js';
 import { assertFinite, UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import { isBlank, openSources, type Doc, type SourceOptions } from '../data/sources.js';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   BASELINE_KIND,
+  MODEL_FILES,
   readModelDir,
   readModelKind,
   readModelMeta,
   resolveModelDir,
+  RUN_LAYOUT,
 } from '../io/artifact.js';
 import type { AwdLstmConfig } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
@@ -134,7 +139,14 @@ export type EnsembleMember = LoadedClassifier | TextProbabilityModel;
 export class ClassifierEnsemble {
   readonly labels: string[];
 
-  constructor(readonly members: readonly EnsembleMember[]) {
+  /**
+   * @param origins what each member was loaded from (the `--model` it came from; parallel to
+   *   `members`): a run directory gives two members, its classifier and its baseline.
+   */
+  constructor(
+    readonly members: readonly EnsembleMember[],
+    readonly origins: readonly string[] = members.map((member) => member.dir),
+  ) {
     if (members.length === 0) throw new Error('an ensemble needs at least one classifier');
     const first = members[0]!;
     for (const other of members.slice(1)) {
@@ -183,7 +195,11 @@ export class ClassifierEnsemble {
 
 /**
  * Loads every `--model` and checks they can be ensembled. With `loadBaseline`, a baseline model
- * directory (meta.json kind 'baseline') is loaded by it; without, it is refused.
+ * directory (meta.json kind 'baseline') is loaded by it, and a train-classifier run directory
+ * stands for its classifier *and* the NB-SVM baseline trained beside it (`<run>/baseline/`,
+ * averaged in: the few-label benchmark measured the pair at least level with the classifier alone
+ * at every label count); a baseline that two runs share (the same bytes) is counted once. Without
+ * `loadBaseline`, baselines are refused and a run directory is its classifier alone.
  */
 export async function loadEnsemble(
   paths: readonly string[],
@@ -191,18 +207,45 @@ export async function loadEnsemble(
   options: { loadBaseline?: (dir: string) => TextProbabilityModel } = {},
 ): Promise<ClassifierEnsemble> {
   const members: EnsembleMember[] = [];
+  const origins: string[] = [];
+  const baselinesSeen = new Set<string>();
   try {
     const { loadBaseline } = options;
     for (const path of paths) {
       const dir = resolveModelDir(path);
-      if (loadBaseline && readModelKind(dir) === BASELINE_KIND) members.push(loadBaseline(dir));
-      else members.push(await loadClassifier(path, backend));
+      if (loadBaseline && readModelKind(dir) === BASELINE_KIND) {
+        members.push(loadBaseline(dir));
+        origins.push(path);
+        continue;
+      }
+      members.push(await loadClassifier(path, backend));
+      origins.push(path);
+      const baseline = loadBaseline && resolve(dir) !== resolve(path) ? runBaselineOf(dir) : undefined;
+      if (baseline === undefined || baselinesSeen.has(baseline.sha256)) continue;
+      baselinesSeen.add(baseline.sha256);
+      members.push(loadBaseline!(baseline.dir));
+      origins.push(path);
     }
-    return new ClassifierEnsemble(members);
+    return new ClassifierEnsemble(members, origins);
   } catch (error) {
     for (const member of members) member.dispose();
     throw error;
   }
+}
+
+/**
+ * The NB-SVM baseline of the train-classifier run that `modelDir` (a classifier directory that
+ * a run directory resolved to) was picked from: `<run>/baseline/` beside `<run>/model-best/` (or model-last/), with
+ * the hash of its weights (to count a shared baseline once). Undefined for a classifier directory
+ * given directly, or a run trained with --no-baseline.
+ */
+function runBaselineOf(modelDir: string): { dir: string; sha256: string } | undefined {
+  const name = basename(modelDir);
+  if (name !== RUN_LAYOUT.modelBest && name !== RUN_LAYOUT.modelLast) return undefined;
+  const dir = join(dirname(modelDir), RUN_LAYOUT.baseline);
+  const weights = join(dir, MODEL_FILES.weights);
+  if (!existsSync(weights) || readModelKind(dir) !== BASELINE_KIND) return undefined;
+  return { dir, sha256: createHash('sha256').update(readFileSync(weights)).digest('hex') };
 }
 
 /** One document's prediction. */

@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BaselineValidation } from './ensemble-score.js';
 import { evaluateNbsvm, saveNbsvm, trainNbsvmTokens, type NbsvmOptions } from '../baseline/index.js';
 import { UlmfitError } from '../errors.js';
 import { lockDir } from '../io/dir-lock.js';
@@ -45,6 +46,8 @@ export interface BaselineTrainResult {
   /** Validation scores; null without validation documents. */
   accuracy: number | null;
   f1Macro: number | null;
+  /** Validation class probabilities and gold labels, in validation order; null without validation documents. */
+  validation: BaselineValidation | null;
   /** Seconds spent fitting the model (features, ratios, logistic regression). */
   trainSeconds: number;
   /** Seconds in all (reading, tokenizing, fitting, scoring, writing). */
@@ -150,14 +153,14 @@ async function trainLocked(
     const trainSeconds = (performance.now() - fitStart) / 1000;
     let accuracy: number | null = null;
     let f1Macro: number | null = null;
+    let validation: BaselineValidation | null = null;
     if (data.valid.docs.length > 0) {
-      const scores = evaluateNbsvm(
-        model,
-        tokensOf(itos, data.valid),
-        Array.from(data.valid.y, (y) => labels[y]!),
-      );
+      const validTokens = tokensOf(itos, data.valid);
+      const gold = Array.from(data.valid.y, (y) => labels[y]!);
+      const scores = evaluateNbsvm(model, validTokens, gold);
       accuracy = scores.accuracy;
       f1Macro = scores.f1Macro;
+      validation = { labels, probabilities: model.predictTokenProbabilities(validTokens), gold };
     }
     saveNbsvm(options.out, model, {
       seed,
@@ -175,6 +178,7 @@ async function trainLocked(
       features: model.features.size,
       accuracy,
       f1Macro,
+      validation,
       trainSeconds,
       seconds: (performance.now() - started) / 1000,
     };

@@ -45,8 +45,9 @@ import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settin
 import { Learner, type EpochRow, type Stage } from '../train/learner.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { trainBaseline, type BaselineTrainResult } from './baseline.js';
+import { scoreRunEnsemble, type EnsembleScore } from './ensemble-score.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
-import { labeledDocuments, reportReading } from './labeled-data.js';
+import { labeledDocuments, reportReading, type LabeledDocs } from './labeled-data.js';
 import { planClassifierRecipe } from './recipe-plan.js';
 import { validateStages } from './run-dir.js';
 import { Run, type TrainingTaskOptions } from './run.js';
@@ -88,6 +89,11 @@ export interface ClassifierTrainResult {
   encoder: string | null;
   /** The NB-SVM baseline on the same split (with `baseline`), else null. */
   baseline: BaselineTrainResult | null;
+  /**
+   * Validation scores of what `classify --model <run>` uses with a baseline: model-best/ and the
+   * baseline averaged (null without a baseline or validation documents).
+   */
+  ensemble: EnsembleScore | null;
   /** The training curves drawn into the run directory (tasks/training-plot.ts). */
   plot: string;
   backend: string;
@@ -121,6 +127,8 @@ interface ClassifierSetup {
   labels: string[];
   trainDocs: number;
   validDocs: number;
+  /** The validation documents (token ids) and their class ids. */
+  valid: LabeledDocs;
   /** The batch size and recipe (planned unless given), and why. */
   plan: ReturnType<typeof planClassifierRecipe>;
   trainBatches: SortedBatches;
@@ -233,6 +241,7 @@ async function setUpClassifier(
         labels,
         trainDocs: data.train.docs.length,
         validDocs: data.valid.docs.length,
+        valid: data.valid,
         plan,
         trainBatches,
         validBatches,
@@ -331,6 +340,9 @@ async function trainInRunDir(
       await learner.fitRecipe(stages);
       const history = learner.history;
       const finished = run.finish(options);
+      const ensemble = baseline?.validation
+        ? await scoreRunEnsemble(runDir, labels, setup.valid, baseline.validation, options.backend ?? 'auto')
+        : null;
       return {
         runDir,
         history,
@@ -345,6 +357,7 @@ async function trainInRunDir(
         encoder: encoder?.dir ?? null,
         backend,
         baseline,
+        ensemble,
         plot: finished.plot,
       };
     } finally {

@@ -54,6 +54,7 @@ beforeAll(async () => {
   ]);
   if (run.code !== 0) throw new Error(`training failed: ${run.stderr}`);
   writeFileSync(join(root, 'train-stdout.txt'), run.stdout);
+  writeFileSync(join(root, 'train-stderr.txt'), run.stderr);
 });
 
 describe('ulmfit train-classifier', () => {
@@ -88,6 +89,13 @@ describe('ulmfit train-classifier', () => {
       'animal',
       'vehicle',
     ]);
+    // The last line scores what classify uses by default: model-best/ and the baseline averaged.
+    expect(readFileSync(join(root, 'train-stderr.txt'), 'utf8')).toMatch(
+      new RegExp(
+        `^classify --model ${clasRun} averages model-best/ and baseline/: validation accuracy \\d\\.\\d{4}, macro-F1 \\d\\.\\d{4} \\(--model ${join(clasRun, 'model-best')} for ULMFiT alone\\)$`,
+        'm',
+      ),
+    );
   });
 
   it('--json prints the results; bad input is one error line with exit 1 (2 for usage)', async () => {
@@ -112,12 +120,20 @@ describe('ulmfit train-classifier', () => {
       history: unknown[];
       best: unknown;
       encoder: string;
+      baseline: { accuracy: number };
+      ensemble: { members: string[]; accuracy: number; f1_macro: number };
     };
     expect(result).toMatchObject({
       labels: ['animal', 'vehicle'],
       train_docs: 64,
       encoder: join(lmRun, 'encoder'),
     });
+    expect(result.ensemble.members).toEqual([
+      join(root, 'json', 'model-best'),
+      join(root, 'json', 'baseline'),
+    ]);
+    expect(result.ensemble.accuracy).toBeGreaterThanOrEqual(0);
+    expect(result.ensemble.accuracy).toBeLessThanOrEqual(1);
     expect(result.history).toHaveLength(1);
     expect(result.best).toMatchObject({ stage: 1, epoch: 1 });
 
@@ -161,7 +177,8 @@ describe('ulmfit classify', () => {
     const run = await ulmfit(['classify', '--model', clasRun, test, '--backend', 'wasm']);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(
-      `model: ${clasRun} → ${join(clasRun, 'model-best')} (model-best: the epoch with the best validation score)`,
+      `model: ${clasRun} → ${join(clasRun, 'model-best')} (model-best: the epoch with the best validation score) + ` +
+        `${join(clasRun, 'baseline')} (the NB-SVM baseline trained on the same split, averaged in; <run>/model-best alone leaves it out)`,
     );
     expect(run.stderr).toContain(`${test}: gold labels from its 'label' field (--no-labels ignores them)`);
     const lines = run.stdout.trim().split('\n');
@@ -232,7 +249,7 @@ describe('ulmfit classify', () => {
       [
         'classify',
         '--model',
-        clasRun,
+        join(clasRun, 'model-best'),
         '--model',
         join(clasRun, 'model-best'),
         '-',
@@ -243,8 +260,14 @@ describe('ulmfit classify', () => {
       ],
       input,
     );
+    const [viaRun, baseline] = await Promise.all(
+      [clasRun, join(clasRun, 'baseline')].map((model) =>
+        ulmfit(['classify', '--model', model, '-', '--json', '--quiet', '--backend', 'wasm'], input),
+      ),
+    );
     const parse = (out: string) =>
       expectJsonOutput('classify', out) as {
+        probabilities: Record<string, number> | null;
         probability: number | null;
         origin: string;
         index: number;
@@ -273,10 +296,19 @@ describe('ulmfit classify', () => {
     expect(plainRows).toHaveLength(5);
     expect(plainRows[1]).toBe('stdin:2\t(empty)\t-');
     expect(plainRows[4]).toMatch(/^stdin:5\t(animal|vehicle)\t\d\.\d{4}$/);
-    // model-best is what the run directory resolves to: the average of a model with itself is itself.
+    // The average of a model with itself is itself.
     parse(twice.stdout).forEach((p, i) =>
       expect(p.probability ?? -1).toBeCloseTo(parse(single.stdout)[i]!.probability ?? -1, 5),
     );
+    // The run directory is model-best/ and the baseline trained beside it, averaged.
+    parse(viaRun!.stdout).forEach((p, i) => {
+      const [one, base] = [parse(single.stdout)[i]!, parse(baseline!.stdout)[i]!];
+      for (const label of ['animal', 'vehicle'])
+        expect(p.probabilities?.[label] ?? -1).toBeCloseTo(
+          one.probabilities === null ? -1 : (one.probabilities[label]! + base.probabilities![label]!) / 2,
+          5,
+        );
+    });
   });
 
   it('--with-ids prints the id column; --no-labels predicts without scoring; a CSV without a text column is an error', async () => {

@@ -54,7 +54,7 @@ describe('ulmfit demo --quick', () => {
     }
 
     const side = (label: string) =>
-      new RegExp(`^ {3}${label.replace(/[()]/g, '\\$&')} +([\\d.]+) +([\\d.]+)$`, 'm').exec(stdout);
+      new RegExp(`^ {3}${label.replace(/[()+]/g, '\\$&')} +([\\d.]+) +([\\d.]+)$`, 'm').exec(stdout);
     const transfer = side('ULMFiT (fine-tuned encoder)');
     const scratch = side('from scratch (same model, same recipe)');
     const baseline = side('NB-SVM baseline (word 1-2-grams)');
@@ -64,17 +64,21 @@ describe('ulmfit demo --quick', () => {
     expect(Number(transfer![1])).toBeCloseTo(result.classifier.transfer.accuracy, 3);
     expect(Number(scratch![1])).toBeCloseTo(result.classifier.scratch.accuracy, 3);
     expect(Number(baseline![1])).toBeCloseTo(result.classifier.baseline.accuracy, 3);
-    // The winner is named plainly: the best accuracy of the three rows.
+    const ensemble = side('ULMFiT + NB-SVM averaged (what classify uses)');
+    expect(Number(ensemble![1])).toBeCloseTo(result.classifier.ensemble.accuracy, 3);
+    // The winner is named plainly: the best accuracy of the four rows.
     const scores = {
       ULMFiT: result.classifier.transfer.accuracy,
       'NB-SVM baseline': result.classifier.baseline.accuracy,
+      'ULMFiT \\+ NB-SVM averaged': result.classifier.ensemble.accuracy,
       'from scratch': result.classifier.scratch.accuracy,
     };
     const ranked = Object.entries(scores).sort((a, b) => b[1] - a[1]);
     expect(stdout).toMatch(
       ranked[0]![1] - ranked[1]![1] < 0.005 ? / tie at the top / : new RegExp(`\\) ${ranked[0]![0]} wins, `),
     );
-    for (const score of [result.classifier.transfer, result.classifier.scratch, result.classifier.baseline]) {
+    for (const score of Object.values(result.classifier)) {
+      if (typeof score !== 'object' || !('accuracy' in score)) continue;
       expect(score.accuracy).toBeGreaterThanOrEqual(0);
       expect(score.accuracy).toBeLessThanOrEqual(1);
     }

@@ -10,6 +10,7 @@ import {
   trainClassifier,
   type ClassifierTrainOptions,
 } from '../../src/tasks/classifier.js';
+import { loadClassifiers } from '../../src/tasks/load-classifiers.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
 import { makeRows, trainTinyLm, writeCsv, writeJsonl } from './clas-data.js';
 
@@ -300,6 +301,54 @@ describe('trainClassifier with the planned recipe', () => {
         m.startsWith('baseline: NB-SVM on the same 60 training documents: validation accuracy'),
       ),
     ).toBe(true);
+    // What classify uses by default (model-best/ and the baseline averaged) is scored on the same split.
+    expect(result.ensemble).not.toBeNull();
+    expect(result.ensemble!.accuracy).toBeGreaterThanOrEqual(0);
+    expect(result.ensemble!.accuracy).toBeLessThanOrEqual(1);
+    expect(result.ensemble!.accuracy * result.validDocs).toBeCloseTo(
+      Math.round(result.ensemble!.accuracy * result.validDocs),
+      6,
+    );
+  });
+
+  it('a run directory classifies as model-best/ and its baseline averaged; model-best/ alone is one model', async () => {
+    const run = join(root, 'planned');
+    const [best, baseline] = [join(run, 'model-best'), join(run, 'baseline')];
+    const pair = await loadClassifiers([run], 'wasm');
+    const alone = await loadClassifiers([best], 'wasm');
+    const nbsvm = await loadClassifiers([baseline], 'wasm');
+    const twice = await loadClassifiers([run, run], 'wasm');
+    try {
+      expect(pair.members.map((m) => m.dir)).toEqual([best, baseline]);
+      expect(pair.origins).toEqual([run, run]);
+      expect(alone.members.map((m) => m.dir)).toEqual([best]);
+      // Two runs sharing one baseline (the same bytes) count it once.
+      expect(twice.members.map((m) => m.dir)).toEqual([best, baseline, best]);
+      const texts = makeRows(9, 3).map((row) => row.text);
+      const [p, a, b] = [pair.predict(texts), alone.predict(texts), nbsvm.predict(texts)];
+      for (let i = 0; i < p.length; i++) expect(p[i]).toBeCloseTo((a[i]! + b[i]!) / 2, 6);
+    } finally {
+      for (const ensemble of [pair, alone, nbsvm, twice]) ensemble.dispose();
+    }
+  });
+
+  it('without a baseline there is no ensemble score, and the run directory is its classifier alone', async () => {
+    const result = await trainClassifier(
+      tiny('no-baseline', {
+        validPct: 0.25,
+        baseline: false,
+        stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }],
+      }),
+    );
+    expect(result.baseline).toBeNull();
+    expect(result.ensemble).toBeNull();
+    const run = join(root, 'no-baseline');
+    const loaded = await loadClassifiers([run], 'wasm');
+    try {
+      expect(loaded.members.map((m) => m.dir)).toEqual([join(run, 'model-best')]);
+    } finally {
+      loaded.dispose();
+    }
   });
 });
 

@@ -14,10 +14,19 @@ const BASE_LABELS = {
   fasttext: 'fastText (defaults)',
   'fasttext-tutorial': 'fastText (ep 25, bigrams)',
 };
+/** `ulmfit-<lm>+nbsvm` is what `classify --model <run>` gives (the defaults); `ulmfit-<lm>` is model-best/ alone. */
+const isDefaults = (id) => /^ulmfit-[^+]+\+nbsvm$/.test(id);
+function ulmfitLabel(rest) {
+  const [lm, ...others] = rest.split('+');
+  if (others.length === 0) return `ULMFiT alone (${lm})`;
+  if (others.join('+') === 'nbsvm') return `ulmfit defaults (${lm})`;
+  return `ULMFiT ${lm}+${others.join('+')}`;
+}
 const columnLabel = (id) =>
-  BASE_LABELS[id] ?? (id.startsWith('ulmfit-') ? `ulmfit (${id.slice('ulmfit-'.length)})` : id);
+  BASE_LABELS[id] ?? (id.startsWith('ulmfit-') ? ulmfitLabel(id.slice('ulmfit-'.length)) : id);
 const isBaseline = (id) => id in BASE_LABELS;
-const order = (id) => (id === 'nbsvm' ? 0 : id === 'fasttext' ? 1 : id === 'fasttext-tutorial' ? 2 : 3);
+const order = (id) =>
+  id === 'nbsvm' ? 0 : id === 'fasttext' ? 1 : id === 'fasttext-tutorial' ? 2 : isDefaults(id) ? 3 : 4;
 
 function stats(xs) {
   const n = xs.length;

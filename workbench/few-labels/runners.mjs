@@ -250,7 +250,8 @@ function ulmfitRunner(lm, extraArgs = []) {
       { log },
     );
     const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(['classify', '--model', runDir, testPath, '--json'], {
+    // model-best/ alone: the run directory would also average in the baseline (the `ensemble` runner).
+    const classify = ulmfit(['classify', '--model', join(runDir, 'model-best'), testPath, '--json'], {
       log,
       stdoutPath: predictions,
     });
@@ -266,19 +267,21 @@ function ulmfitRunner(lm, extraArgs = []) {
 
 /**
  * Classifiers already trained on the same labeled set, their class probabilities averaged
- * (`classify --model a --model b …`): the ulmfit variants `ids` (which must come first in the same
- * harness run), plus the NB-SVM baseline train-classifier trained beside the first one when
- * `withNbsvm`. Nothing is trained again, so the seconds are classifying only.
+ * (`classify --model a --model b …`): the model-best/ of the ulmfit variants `ids` (which must come
+ * first in the same harness run), plus the NB-SVM baseline train-classifier trained beside the
+ * first one when `withNbsvm`. `asRunDir`: the one variant's run directory as a user passes it,
+ * which classify resolves to model-best/ and the baseline averaged (ulmfit's default). Nothing is
+ * trained again, so the seconds are classifying only.
  */
-function averagedRunner(ids, withNbsvm) {
+function averagedRunner(ids, withNbsvm, { asRunDir = false } = {}) {
   return ({ testPath, runDir }) => {
-    const members = ids.map((id) => join(dirname(dirname(runDir)), id, basename(runDir)));
-    if (withNbsvm) members.push(join(members[0], 'baseline'));
-    // A member is a train-classifier run directory (its model-best/) or the baseline's model directory.
-    const hasModel = (m) =>
-      existsSync(join(m, 'meta.json')) || existsSync(join(m, 'model-best', 'meta.json'));
-    for (const m of members)
-      if (!hasModel(m)) throw new Error(`${m} has no model: run the ${ids.join(' and ')} variants first`);
+    const runs = ids.map((id) => join(dirname(dirname(runDir)), id, basename(runDir)));
+    const members = asRunDir ? runs : runs.map((run) => join(run, 'model-best'));
+    if (withNbsvm && !asRunDir) members.push(join(runs[0], 'baseline'));
+    const needed = asRunDir ? [join(runs[0], 'model-best'), join(runs[0], 'baseline')] : members;
+    for (const m of needed)
+      if (!existsSync(join(m, 'meta.json')))
+        throw new Error(`${m} has no model: run the ${ids.join(' and ')} variants first`);
     mkdirSync(runDir, { recursive: true });
     const predictions = join(runDir, 'test-predictions.jsonl');
     const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
@@ -321,10 +324,10 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
       const id = `ulmfit-${lmName(lm)}${suffix}`;
       out.push({
         id: `${id}+nbsvm`,
-        label: `ulmfit (${lmName(lm)}) + NB-SVM, averaged`,
+        label: `ulmfit defaults (${lmName(lm)}): ULMFiT + NB-SVM, averaged`,
         baseline: false,
         lm: lmName(lm),
-        run: averagedRunner([id], true),
+        run: averagedRunner([id], true, { asRunDir: true }),
       });
     } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);

@@ -1,0 +1,64 @@
+/**
+ * The validation score of what `classify --model <run>` uses by default: the run's classifier
+ * (model-best/) and the NB-SVM baseline trained on the same split, their class probabilities
+ * averaged (infer/classify.ts `loadEnsemble`). train-classifier prints it beside the two members'
+ * own scores, so the user sees what the default ensemble adds on their data.
+ */
+import type { BackendName } from '../backend.js';
+import { loadClassifier, predictIds } from '../infer/classify.js';
+import { macroF1 } from '../metrics.js';
+import type { LabeledDocs } from './labeled-data.js';
+
+/** The baseline's side of the score: its labels and validation probabilities, in validation order. */
+export interface BaselineValidation {
+  labels: readonly string[];
+  /** `[docs × labels]` row-major. */
+  probabilities: Float32Array;
+  /** Gold label of each validation document, in the same order. */
+  gold: readonly string[];
+}
+
+export interface EnsembleScore {
+  accuracy: number;
+  f1Macro: number;
+}
+
+/**
+ * Scores the averaged pair on the validation documents. Null when there is nothing to score or
+ * the two sides did not see the same validation documents in the same order (they read the data
+ * with different tokenizers, so a document empty for one could be skipped by it alone).
+ * @param valid the classifier's validation documents (token ids in its vocab) and class ids
+ */
+export async function scoreRunEnsemble(
+  runDir: string,
+  labels: readonly string[],
+  valid: LabeledDocs,
+  baseline: BaselineValidation,
+  backend: BackendName,
+): Promise<EnsembleScore | null> {
+  const n = valid.docs.length;
+  if (n === 0 || baseline.gold.length !== n) return null;
+  if (baseline.labels.join('\n') !== labels.join('\n')) return null;
+  for (let i = 0; i < n; i++) if (baseline.gold[i] !== labels[valid.y[i]!]) return null;
+  const classifier = await loadClassifier(runDir, backend);
+  let probabilities: Float32Array;
+  try {
+    probabilities = predictIds(classifier, valid.docs);
+  } finally {
+    classifier.dispose();
+  }
+  const k = labels.length;
+  const predicted = new Int32Array(n);
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestP = -Infinity;
+    for (let c = 0; c < k; c++) {
+      const p = probabilities[i * k + c]! + baseline.probabilities[i * k + c]!;
+      if (p > bestP) [best, bestP] = [c, p];
+    }
+    predicted[i] = best;
+    if (best === valid.y[i]) correct += 1;
+  }
+  return { accuracy: correct / n, f1Macro: macroF1(predicted, valid.y, k) };
+}
