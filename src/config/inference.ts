@@ -9,10 +9,19 @@ import { BACKEND_OPTION, CLASSIFIER_DEFAULTS, LM_DEFAULTS, TRAINING_DEFAULTS } f
 
 /** Text generation: `ulmfit generate`, the library API (api/language-model.ts) and `ulmfit serve`. */
 // prettier-ignore
+/**
+ * The weight of an NB-SVM baseline in a classifier ensemble (a ULMFiT classifier counts 1): its
+ * probabilities are under-confident and the network's over-confident (the few-label benchmark:
+ * mean top probability 0.40–0.82 for NB-SVM at accuracies 0.76–0.95, against 0.78–0.96 for the
+ * network at 0.73–0.95), so with equal weights the average is mostly the network's vote. Counted
+ * twice, the average beat the equal one in 28 of 36 runs and lost 4 (docs/few-labels-benchmark.md).
+ */
+export const BASELINE_ENSEMBLE_WEIGHT = 2;
+
 export const GENERATION_DEFAULTS = {
-  words: 40,          // per sample: a sentence or two (the CLI counts words of text, the library model tokens)
-  temperature: 1,     // 1 samples from the model's own distribution (fastai's default); 0 = greedy
-  seed: 42,           // fixed, so the same call gives the same text
+  words: 40, // per sample: a sentence or two (the CLI counts words of text, the library model tokens)
+  temperature: 1, // 1 samples from the model's own distribution (fastai's default); 0 = greedy
+  seed: 42, // fixed, so the same call gives the same text
 } as const;
 
 /** `ulmfit serve`'s limits (serve/server.ts applies them; each is a flag of serve but the last two). */

@@ -125,6 +125,8 @@ export function predictIds(classifier: LoadedClassifier, docs: readonly Int32Arr
 export interface TextProbabilityModel {
   dir: string;
   labels: string[];
+  /** Its weight in an ensemble's average (default 1, as every ULMFiT classifier). */
+  weight?: number | undefined;
   /** @returns `[texts.length × labels.length]` row-major */
   predictTexts(texts: readonly string[]): Float32Array;
   dispose(): void;
@@ -162,29 +164,33 @@ export class ClassifierEnsemble {
   }
 
   /**
-   * Averaged class probabilities of `texts`, in input order. Each text is tokenized once per
-   * distinct tokenizer/vocab among the members.
+   * Class probabilities of `texts` averaged over the members (weighted by `weight`, default 1),
+   * in input order. Each text is tokenized once per distinct tokenizer/vocab among the members.
    * @returns `[texts.length × classes]` row-major
    */
   predict(texts: readonly string[], bs = 64): Float32Array {
     const classes = this.labels.length;
     const sum = new Float32Array(texts.length * classes);
     const idsByKey = new Map<string, Int32Array[]>();
+    let totalWeight = 0;
     for (const member of this.members) {
+      let probabilities: Float32Array;
+      let weight = 1;
       if ('predictTexts' in member) {
-        const probabilities = member.predictTexts(texts);
-        for (let i = 0; i < sum.length; i++) sum[i]! += probabilities[i]!;
-        continue;
+        probabilities = member.predictTexts(texts);
+        weight = member.weight ?? 1;
+      } else {
+        let ids = idsByKey.get(member.tokenizationKey);
+        if (ids === undefined) {
+          ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
+          idsByKey.set(member.tokenizationKey, ids);
+        }
+        probabilities = predictIds(member, ids, bs);
       }
-      let ids = idsByKey.get(member.tokenizationKey);
-      if (ids === undefined) {
-        ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
-        idsByKey.set(member.tokenizationKey, ids);
-      }
-      const probabilities = predictIds(member, ids, bs);
-      for (let i = 0; i < sum.length; i++) sum[i]! += probabilities[i]!;
+      for (let i = 0; i < sum.length; i++) sum[i]! += weight * probabilities[i]!;
+      totalWeight += weight;
     }
-    for (let i = 0; i < sum.length; i++) sum[i]! /= this.members.length;
+    for (let i = 0; i < sum.length; i++) sum[i]! /= totalWeight;
     return sum;
   }
 

@@ -1,10 +1,11 @@
 /**
  * The validation score of what `classify --model <run>` uses by default: the run's classifier
  * (model-best/) and the NB-SVM baseline trained on the same split, their class probabilities
- * averaged (infer/classify.ts `loadEnsemble`). train-classifier prints it beside the two members'
+ * averaged with the baseline's BASELINE_ENSEMBLE_WEIGHT (infer/classify.ts `loadEnsemble`). train-classifier prints it beside the two members'
  * own scores, so the user sees what the default ensemble adds on their data.
  */
 import type { BackendName } from '../backend.js';
+import { BASELINE_ENSEMBLE_WEIGHT } from '../config/inference.js';
 import { loadClassifier, predictIds } from '../infer/classify.js';
 import { macroF1 } from '../metrics.js';
 import type { LabeledDocs } from './labeled-data.js';
@@ -54,7 +55,7 @@ export async function scoreRunEnsemble(
     let best = 0;
     let bestP = -Infinity;
     for (let c = 0; c < k; c++) {
-      const p = probabilities[i * k + c]! + baseline.probabilities[i * k + c]!;
+      const p = probabilities[i * k + c]! + BASELINE_ENSEMBLE_WEIGHT * baseline.probabilities[i * k + c]!;
       if (p > bestP) [best, bestP] = [c, p];
     }
     predicted[i] = best;

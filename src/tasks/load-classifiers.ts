@@ -6,6 +6,7 @@
  */
 import type { BackendName } from '../backend.js';
 import { loadNbsvm } from '../baseline/index.js';
+import { BASELINE_ENSEMBLE_WEIGHT } from '../config/inference.js';
 import { loadEnsemble, type ClassifierEnsemble, type TextProbabilityModel } from '../infer/classify.js';
 
 /** Loads every model (averaged when several) and checks that they share their labels. */
@@ -16,12 +17,13 @@ export function loadClassifiers(
   return loadEnsemble(paths, backend, { loadBaseline });
 }
 
-/** An `ulmfit baseline` model directory as an ensemble member. */
+/** An `ulmfit baseline` model directory as an ensemble member (weighted: see BASELINE_ENSEMBLE_WEIGHT). */
 function loadBaseline(dir: string): TextProbabilityModel {
   const model = loadNbsvm(dir);
   return {
     dir,
     labels: model.labels,
+    weight: BASELINE_ENSEMBLE_WEIGHT,
     predictTexts: (texts) => model.predictProbabilities(texts),
     dispose: () => undefined,
   };
