@@ -11,10 +11,11 @@ import { BACKEND_OPTION, CLASSIFIER_DEFAULTS, LM_DEFAULTS, TRAINING_DEFAULTS } f
 // prettier-ignore
 /**
  * The weight of an NB-SVM baseline in a classifier ensemble (a ULMFiT classifier counts 1): its
- * probabilities are under-confident and the network's over-confident (the few-label benchmark:
- * mean top probability 0.40–0.82 for NB-SVM at accuracies 0.76–0.95, against 0.78–0.96 for the
- * network at 0.73–0.95), so with equal weights the average is mostly the network's vote. Counted
- * twice, the average beat the equal one in 28 of 36 runs and lost 4 (docs/few-labels-benchmark.md).
+ * probabilities are under-confident and the network's over-confident (the few-label benchmark,
+ * mean top probability against accuracy: NB-SVM 0.40 at 0.71 on Brown genres with 20 labels a
+ * class, the network 0.97 at 0.92 on spam), so with equal weights the average is mostly the
+ * network's vote. Counted twice, the average beat the equal one in 28 of 36 runs and lost 4
+ * (workbench/few-labels/ensemble-weights.mjs; docs/few-labels-benchmark.md).
  */
 export const BASELINE_ENSEMBLE_WEIGHT = 2;
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// How much should NB-SVM weigh when averaged with a ULMFiT classifier? Reads the test-set
+// predictions the benchmark saved (`<work>/runs/<task>/<variant>/<k>-s<seed>/test-predictions.jsonl`,
+// `classify --json` rows with every class probability), averages a ULMFiT variant's with NB-SVM's
+// at several weights, and prints mean accuracy per task and label count, then how often each
+// weight beats the equal average run by run. Trains and classifies nothing.
+//
+//   node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit ulmfit-en] [--weights 0.5,1,2,3]
+//
+// Also prints each member's mean top probability beside its accuracy (how confident it is).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i < 0 ? fallback : args[i + 1];
+};
+const work = flag('--work');
+if (!work) {
+  process.stderr.write(
+    'usage: node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit <variant>] [--weights 0.5,1,2,3]\n',
+  );
+  process.exit(2);
+}
+const ulmfitId = flag('--ulmfit', 'ulmfit-en');
+const weights = flag('--weights', '0.5,1,1.5,2,3').split(',').map(Number);
+
+/** The predicted documents of one run: gold label and class probabilities, in test-set order. */
+function predictions(path) {
+  if (!existsSync(path)) return undefined;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((row) => row.probabilities);
+}
+
+/** Accuracy of the weighted average of the members' probabilities. */
+function accuracy(members, memberWeights) {
+  let correct = 0;
+  const n = members[0].length;
+  for (let i = 0; i < n; i++) {
+    const sum = {};
+    members.forEach((rows, m) => {
+      for (const [label, p] of Object.entries(rows[i].probabilities))
+        sum[label] = (sum[label] ?? 0) + memberWeights[m] * p;
+    });
+    const best = Object.entries(sum).reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+    if (best === members[0][i].gold) correct += 1;
+  }
+  return correct / n;
+}
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const confidence = (rows) => mean(rows.map((r) => Math.max(...Object.values(r.probabilities))));
+
+const lines = [
+  `| task | labels/class | runs | ${ulmfitId} alone (top p) | NB-SVM alone (top p) | ${weights.map((w) => `NB-SVM ×${w}`).join(' | ')} |`,
+  `|---|---:|---:|---:|---:|${weights.map(() => '---:').join('|')}|`,
+];
+const versusEqual = new Map(weights.map((w) => [w, { better: 0, worse: 0, same: 0 }]));
+for (const task of readdirSync(join(work, 'runs')).sort()) {
+  const ulmfitDir = join(work, 'runs', task, ulmfitId);
+  if (!existsSync(ulmfitDir)) continue;
+  const byLabels = new Map();
+  for (const run of readdirSync(ulmfitDir)) {
+    const match = /^(\d+)-s(\d+)$/.exec(run);
+    if (!match) continue;
+    const u = predictions(join(ulmfitDir, run, 'test-predictions.jsonl'));
+    const nb = predictions(join(work, 'runs', task, 'nbsvm', run, 'test-predictions.jsonl'));
+    if (!u || !nb || u.length !== nb.length) continue;
+    const k = Number(match[1]);
+    if (!byLabels.has(k)) byLabels.set(k, []);
+    const equal = accuracy([u, nb], [1, 1]);
+    const scores = weights.map((w) => accuracy([u, nb], [1, w]));
+    weights.forEach((w, i) => {
+      const tally = versusEqual.get(w);
+      if (scores[i] > equal) tally.better += 1;
+      else if (scores[i] < equal) tally.worse += 1;
+      else tally.same += 1;
+    });
+    byLabels.get(k).push({
+      alone: accuracy([u], [1]),
+      nbsvm: accuracy([nb], [1]),
+      confU: confidence(u),
+      confNb: confidence(nb),
+      scores,
+    });
+  }
+  for (const [k, runs] of [...byLabels].sort((a, b) => a[0] - b[0])) {
+    const f = (xs) => mean(xs).toFixed(3);
+    lines.push(
+      `| ${task} | ${k} | ${runs.length} | ${f(runs.map((r) => r.alone))} (${f(runs.map((r) => r.confU))}) | ` +
+        `${f(runs.map((r) => r.nbsvm))} (${f(runs.map((r) => r.confNb))}) | ` +
+        weights.map((_, i) => f(runs.map((r) => r.scores[i]))).join(' | ') +
+        ' |',
+    );
+  }
+}
+process.stdout.write(lines.join('\n') + '\n\n');
+for (const [w, t] of versusEqual)
+  if (w !== 1)
+    process.stdout.write(
+      `NB-SVM ×${w} against ×1, run by run: better ${t.better}, worse ${t.worse}, equal ${t.same}\n`,
+    );
