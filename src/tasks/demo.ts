@@ -530,7 +530,9 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     cli(
       'classify',
       join(data.genresDir, 'valid'),
+      // The pair the demo scores (the baseline averaged in, as `--model <run>` does with model-best/).
       ...commandLine(CLASSIFY, { model: join(paths.classifier, 'model-last') }),
+      ...commandLine(CLASSIFY, { model: join(paths.classifier, 'baseline') }),
     ),
   );
   const score = (history: EpochRow[], runDir: string): ClassifierScore => {
