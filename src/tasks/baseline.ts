@@ -28,6 +28,13 @@ export interface BaselineTrainOptions extends Omit<
 > {
   /** Labeled inputs: folders with a subfolder per label, CSV/TSV/JSONL with a label column, or a corpus dir. */
   inputs: string[];
+  /**
+   * After scoring on a validation share drawn from the labeled documents (--valid-pct), train the
+   * saved model again on every labeled document: NB-SVM selects nothing on validation, so the held
+   * out labels are only lost to it (train-classifier sets it; a validation set that was given, or
+   * the data's own valid/ or test/ split, is never trained on).
+   */
+  refitOnAll?: boolean | undefined;
   /** The model's hyper-parameters (default DEFAULT_NBSVM_OPTIONS). */
   nbsvm?: Omit<NbsvmOptions, 'tokenizer'> | undefined;
   onInfo?: ((message: string) => void) | undefined;
@@ -41,6 +48,8 @@ export interface BaselineTrainResult {
   labels: string[];
   trainDocs: number;
   validDocs: number;
+  /** Documents the saved model was trained on: `trainDocs`, or train + valid when refit on all. */
+  savedDocs: number;
   /** Features kept (n-grams). */
   features: number;
   /** Validation scores; null without validation documents. */
@@ -144,12 +153,10 @@ async function trainLocked(
     info(
       `classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`,
     );
-    const trainLabels = Array.from(data.train.y, (y) => labels[y]!);
+    const labelsOf = (side: LabeledDocs) => Array.from(side.y, (y) => labels[y]!);
+    const nbsvmOptions = { ...options.nbsvm, tokenizer: corpus.settings };
     const fitStart = performance.now();
-    const model = trainNbsvmTokens(tokensOf(itos, data.train), trainLabels, {
-      ...options.nbsvm,
-      tokenizer: corpus.settings,
-    });
+    const model = trainNbsvmTokens(tokensOf(itos, data.train), labelsOf(data.train), nbsvmOptions);
     const trainSeconds = (performance.now() - fitStart) / 1000;
     let accuracy: number | null = null;
     let f1Macro: number | null = null;
@@ -162,8 +169,18 @@ async function trainLocked(
       f1Macro = scores.f1Macro;
       validation = { labels, probabilities: model.predictTokenProbabilities(validTokens), gold };
     }
-    saveNbsvm(options.out, model, {
+    const refit = options.refitOnAll === true && data.validFrom === 'drawn' && data.valid.docs.length > 0;
+    const saved = refit
+      ? trainNbsvmTokens(
+          [...tokensOf(itos, data.train), ...tokensOf(itos, data.valid)],
+          [...labelsOf(data.train), ...labelsOf(data.valid)],
+          nbsvmOptions,
+        )
+      : model;
+    const savedDocs = data.train.docs.length + (refit ? data.valid.docs.length : 0);
+    saveNbsvm(options.out, saved, {
       seed,
+      ...(refit ? { refit_on_all_docs: savedDocs } : {}),
       train_docs: data.train.docs.length,
       valid_docs: data.valid.docs.length,
       accuracy,
@@ -175,7 +192,8 @@ async function trainLocked(
       labels,
       trainDocs: data.train.docs.length,
       validDocs: data.valid.docs.length,
-      features: model.features.size,
+      savedDocs,
+      features: saved.features.size,
       accuracy,
       f1Macro,
       validation,

@@ -42,6 +42,12 @@ export interface LabeledData {
   labels: string[];
   train: LabeledDocs;
   valid: LabeledDocs;
+  /**
+   * Where the validation documents came from: `given` (--valid inputs), `split` (the data's own
+   * valid/ or test/ folder) or `drawn` (a random --valid-pct share of the labeled documents, which
+   * a model that selects nothing on them may as well train on).
+   */
+  validFrom: 'given' | 'split' | 'drawn';
 }
 
 /**
@@ -68,7 +74,9 @@ export async function labeledDocuments(
   const inSplit = (split: 'train' | 'valid' | 'test') => new Set(corpus.docsInSplit(split));
   let train: { docs: Int32Array[]; names: (string | undefined)[] };
   let valid: { docs: Int32Array[]; names: (string | undefined)[] };
+  let validFrom: LabeledData['validFrom'];
   if (options.valid && options.valid.length > 0) {
+    validFrom = 'given';
     const loaded = await loadCorpusInput(options.valid, { ...corpusOptions, vocab: itos });
     closers.push(loaded.close);
     reportReading(loaded.corpus, options.valid, () => undefined, warn);
@@ -79,6 +87,7 @@ export async function labeledDocuments(
     );
     valid = side(loaded.corpus, [...Array(loaded.corpus.numDocs).keys()]);
   } else if (options.validPct === undefined && (inSplit('valid').size > 0 || inSplit('test').size > 0)) {
+    validFrom = 'split';
     const validSplit = inSplit('valid').size > 0 ? 'valid' : 'test';
     // Inferred from the folders, so said (--valid-pct ignores the folders' split).
     if (validSplit === 'test')
@@ -93,6 +102,7 @@ export async function labeledDocuments(
     );
     valid = side(corpus, [...validIds]);
   } else {
+    validFrom = 'drawn';
     const validPct = options.validPct ?? CLASSIFIER_DEFAULTS.validPct;
     if (!(validPct >= 0 && validPct < 1)) throw usageError(`--valid-pct must be in [0, 1), got ${validPct}`);
     if (options.validPct === undefined)
@@ -118,6 +128,7 @@ export async function labeledDocuments(
     labels,
     train: { docs: train.docs, y: toIds(train.names) },
     valid: { docs: valid.docs, y: toIds(valid.names) },
+    validFrom,
   };
 }
 

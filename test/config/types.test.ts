@@ -83,7 +83,7 @@ describe('types derived from the declarations', () => {
     expectTypeOf<ClassifierTrainOptions['ignoreLabels']>().toEqualTypeOf<string[] | undefined>();
 
     expectTypeOf<Own<BaselineTrainOptions, typeof BASELINE>>().toEqualTypeOf<
-      'inputs' | 'nbsvm' | 'onInfo' | 'onWarning'
+      'inputs' | 'nbsvm' | 'refitOnAll' | 'onInfo' | 'onWarning'
     >();
     expectTypeOf<Own<LmEvalOptions, typeof EVALUATE>>().toEqualTypeOf<
       'inputs' | 'vocabFrom' | 'minFreq' | 'maxVocab' | 'workers' | 'noCache' | 'cacheDir'

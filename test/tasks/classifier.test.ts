@@ -12,6 +12,7 @@ import {
   type ClassifierTrainOptions,
 } from '../../src/tasks/classifier.js';
 import { loadClassifiers } from '../../src/tasks/load-classifiers.js';
+import { trainBaseline } from '../../src/tasks/baseline.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
 import { makeRows, trainTinyLm, writeCsv, writeJsonl } from './clas-data.js';
 
@@ -302,6 +303,15 @@ describe('trainClassifier with the planned recipe', () => {
         m.startsWith('baseline: NB-SVM on the same 60 training documents: validation accuracy'),
       ),
     ).toBe(true);
+    // Scored on the 60, the saved baseline is refit on all 80 labeled documents (the share was drawn from them).
+    expect(result.baseline?.savedDocs).toBe(80);
+    const baselineMeta = JSON.parse(readFileSync(join(root, 'planned', 'baseline', 'meta.json'), 'utf8')) as {
+      training: { train_docs: number; refit_on_all_docs: number };
+    };
+    expect(baselineMeta.training).toMatchObject({ train_docs: 60, refit_on_all_docs: 80 });
+    expect(
+      infos.some((m) => m.includes('; refit on all 80 labeled documents (it selects nothing on validation)')),
+    ).toBe(true);
     // What classify uses by default (model-best/ and the baseline averaged) is scored on the same split.
     expect(result.ensemble).not.toBeNull();
     expect(result.ensemble!.accuracy).toBeGreaterThanOrEqual(0);
@@ -352,6 +362,37 @@ describe('trainClassifier with the planned recipe', () => {
       expect(loaded.members.map((m) => m.dir)).toEqual([join(run, 'model-best')]);
     } finally {
       loaded.dispose();
+    }
+  });
+});
+
+describe('trainBaseline refitOnAll', () => {
+  it('refits on every labeled document only when the validation share was drawn from them', async () => {
+    const validCsv = writeCsv(join(root, 'refit-valid.csv'), makeRows(5, 5));
+    const common = { inputs: [trainCsv], workers: 0, noCache: true, refitOnAll: true, overwrite: true };
+    const drawn = await trainBaseline({ ...common, out: join(root, 'refit-drawn'), validPct: 0.25 });
+    expect([drawn.trainDocs, drawn.validDocs, drawn.savedDocs]).toEqual([60, 20, 80]);
+    const given = await trainBaseline({ ...common, out: join(root, 'refit-given'), valid: [validCsv] });
+    expect([given.trainDocs, given.validDocs, given.savedDocs]).toEqual([80, 10, 80]);
+    // The refit model is the one `ulmfit baseline` trains on all 80 with no validation share.
+    const all = await trainBaseline({
+      ...common,
+      refitOnAll: false,
+      out: join(root, 'refit-none'),
+      validPct: 0,
+    });
+    const texts = makeRows(9, 4).map((row) => row.text);
+    const [refit, none] = await Promise.all([
+      loadClassifiers([join(root, 'refit-drawn')], 'wasm'),
+      loadClassifiers([join(root, 'refit-none')], 'wasm'),
+    ]);
+    try {
+      expect(all.savedDocs).toBe(80);
+      const [a, b] = [refit.predict(texts), none.predict(texts)];
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 4);
+    } finally {
+      refit.dispose();
+      none.dispose();
     }
   });
 });
