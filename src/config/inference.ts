@@ -7,8 +7,6 @@
 import type { CommandSpec, OptionSpec } from './schema.js';
 import { BACKEND_OPTION, CLASSIFIER_DEFAULTS, LM_DEFAULTS, TRAINING_DEFAULTS } from './training.js';
 
-/** Text generation: `ulmfit generate`, the library API (api/language-model.ts) and `ulmfit serve`. */
-// prettier-ignore
 /**
  * The weight of an NB-SVM baseline in a classifier ensemble (a ULMFiT classifier counts 1): its
  * probabilities are under-confident and the network's over-confident (the few-label benchmark,
@@ -19,10 +17,12 @@ import { BACKEND_OPTION, CLASSIFIER_DEFAULTS, LM_DEFAULTS, TRAINING_DEFAULTS } f
  */
 export const BASELINE_ENSEMBLE_WEIGHT = 2;
 
+/** Text generation: `ulmfit generate`, the library API (api/language-model.ts) and `ulmfit serve`. */
+// prettier-ignore
 export const GENERATION_DEFAULTS = {
-  words: 40, // per sample: a sentence or two (the CLI counts words of text, the library model tokens)
-  temperature: 1, // 1 samples from the model's own distribution (fastai's default); 0 = greedy
-  seed: 42, // fixed, so the same call gives the same text
+  words: 40,          // per sample: a sentence or two (the CLI counts words of text, the library model tokens)
+  temperature: 1,     // 1 samples from the model's own distribution (fastai's default); 0 = greedy
+  seed: 42,           // fixed, so the same call gives the same text
 } as const;
 
 /** `ulmfit serve`'s limits (serve/server.ts applies them; each is a flag of serve but the last two). */

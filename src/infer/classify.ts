@@ -8,8 +8,7 @@ import { initBackend, type BackendName } from '../backend.js';
 import { assertFinite, UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import { isBlank, openSources, type Doc, type SourceOptions } from '../data/sources.js';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   BASELINE_KIND,
@@ -127,6 +126,8 @@ export interface TextProbabilityModel {
   labels: string[];
   /** Its weight in an ensemble's average (default 1, as every ULMFiT classifier). */
   weight?: number | undefined;
+  /** Equal for two models with the same parameters, so an ensemble counts such a model once. */
+  identity?: string | undefined;
   /** @returns `[texts.length × labels.length]` row-major */
   predictTexts(texts: readonly string[]): Float32Array;
   dispose(): void;
@@ -169,29 +170,18 @@ export class ClassifierEnsemble {
    * @returns `[texts.length × classes]` row-major
    */
   predict(texts: readonly string[], bs = 64): Float32Array {
-    const classes = this.labels.length;
-    const sum = new Float32Array(texts.length * classes);
     const idsByKey = new Map<string, Int32Array[]>();
-    let totalWeight = 0;
-    for (const member of this.members) {
-      let probabilities: Float32Array;
-      let weight = 1;
-      if ('predictTexts' in member) {
-        probabilities = member.predictTexts(texts);
-        weight = member.weight ?? 1;
-      } else {
-        let ids = idsByKey.get(member.tokenizationKey);
-        if (ids === undefined) {
-          ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
-          idsByKey.set(member.tokenizationKey, ids);
-        }
-        probabilities = predictIds(member, ids, bs);
+    const parts = this.members.map((member) => {
+      if ('predictTexts' in member)
+        return { probabilities: member.predictTexts(texts), weight: member.weight ?? 1 };
+      let ids = idsByKey.get(member.tokenizationKey);
+      if (ids === undefined) {
+        ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
+        idsByKey.set(member.tokenizationKey, ids);
       }
-      for (let i = 0; i < sum.length; i++) sum[i]! += weight * probabilities[i]!;
-      totalWeight += weight;
-    }
-    for (let i = 0; i < sum.length; i++) sum[i]! /= totalWeight;
-    return sum;
+      return { probabilities: predictIds(member, ids, bs), weight: 1 };
+    });
+    return weightedAverage(parts);
   }
 
   dispose(): void {
@@ -200,11 +190,28 @@ export class ClassifierEnsemble {
 }
 
 /**
+ * The weighted mean of several members' class probabilities (all `[docs × classes]` row-major,
+ * the same shape): what an ensemble predicts.
+ */
+export function weightedAverage(
+  parts: readonly { probabilities: Float32Array; weight: number }[],
+): Float32Array {
+  const sum = new Float32Array(parts[0]!.probabilities.length);
+  let total = 0;
+  for (const { probabilities, weight } of parts) {
+    for (let i = 0; i < sum.length; i++) sum[i]! += weight * probabilities[i]!;
+    total += weight;
+  }
+  for (let i = 0; i < sum.length; i++) sum[i]! /= total;
+  return sum;
+}
+
+/**
  * Loads every `--model` and checks they can be ensembled. With `loadBaseline`, a baseline model
  * directory (meta.json kind 'baseline') is loaded by it, and a train-classifier run directory
  * stands for its classifier *and* the NB-SVM baseline trained beside it (`<run>/baseline/`,
  * averaged in: the few-label benchmark measured the pair at least level with the classifier alone
- * at every label count); a baseline that two runs share (the same bytes) is counted once. Without
+ * at every label count); a baseline that two runs share (the same `identity`) is counted once. Without
  * `loadBaseline`, baselines are refused and a run directory is its classifier alone.
  */
 export async function loadEnsemble(
@@ -226,10 +233,15 @@ export async function loadEnsemble(
       }
       members.push(await loadClassifier(path, backend));
       origins.push(path);
-      const baseline = loadBaseline && resolve(dir) !== resolve(path) ? runBaselineOf(dir) : undefined;
-      if (baseline === undefined || baselinesSeen.has(baseline.sha256)) continue;
-      baselinesSeen.add(baseline.sha256);
-      members.push(loadBaseline!(baseline.dir));
+      const baselineDir = loadBaseline && resolve(dir) !== resolve(path) ? runBaselineOf(dir) : undefined;
+      if (baselineDir === undefined) continue;
+      const baseline = loadBaseline!(baselineDir);
+      if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
+        baseline.dispose();
+        continue;
+      }
+      if (baseline.identity !== undefined) baselinesSeen.add(baseline.identity);
+      members.push(baseline);
       origins.push(path);
     }
     return new ClassifierEnsemble(members, origins);
@@ -240,18 +252,16 @@ export async function loadEnsemble(
 }
 
 /**
- * The NB-SVM baseline of the train-classifier run that `modelDir` (a classifier directory that
- * a run directory resolved to) was picked from: `<run>/baseline/` beside `<run>/model-best/` (or model-last/), with
- * the hash of its weights (to count a shared baseline once). Undefined for a classifier directory
- * given directly, or a run trained with --no-baseline.
+ * The NB-SVM baseline directory of the train-classifier run that `modelDir` (a classifier directory
+ * that a run directory resolved to) was picked from: `<run>/baseline/` beside `<run>/model-best/`
+ * (or model-last/). Undefined for a run trained with --no-baseline.
  */
-function runBaselineOf(modelDir: string): { dir: string; sha256: string } | undefined {
+function runBaselineOf(modelDir: string): string | undefined {
   const name = basename(modelDir);
   if (name !== RUN_LAYOUT.modelBest && name !== RUN_LAYOUT.modelLast) return undefined;
   const dir = join(dirname(modelDir), RUN_LAYOUT.baseline);
-  const weights = join(dir, MODEL_FILES.weights);
-  if (!existsSync(weights) || readModelKind(dir) !== BASELINE_KIND) return undefined;
-  return { dir, sha256: createHash('sha256').update(readFileSync(weights)).digest('hex') };
+  if (!existsSync(join(dir, MODEL_FILES.meta)) || readModelKind(dir) !== BASELINE_KIND) return undefined;
+  return dir;
 }
 
 /** One document's prediction. */

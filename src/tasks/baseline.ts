@@ -155,15 +155,15 @@ async function trainLocked(
     );
     const labelsOf = (side: LabeledDocs) => Array.from(side.y, (y) => labels[y]!);
     const nbsvmOptions = { ...options.nbsvm, tokenizer: corpus.settings };
+    const [trainTokens, validTokens] = [tokensOf(itos, data.train), tokensOf(itos, data.valid)];
     const fitStart = performance.now();
-    const model = trainNbsvmTokens(tokensOf(itos, data.train), labelsOf(data.train), nbsvmOptions);
+    const model = trainNbsvmTokens(trainTokens, labelsOf(data.train), nbsvmOptions);
     const trainSeconds = (performance.now() - fitStart) / 1000;
     let accuracy: number | null = null;
     let f1Macro: number | null = null;
     let validation: BaselineValidation | null = null;
     if (data.valid.docs.length > 0) {
-      const validTokens = tokensOf(itos, data.valid);
-      const gold = Array.from(data.valid.y, (y) => labels[y]!);
+      const gold = labelsOf(data.valid);
       const scores = evaluateNbsvm(model, validTokens, gold);
       accuracy = scores.accuracy;
       f1Macro = scores.f1Macro;
@@ -172,7 +172,7 @@ async function trainLocked(
     const refit = options.refitOnAll === true && data.validFrom === 'drawn' && data.valid.docs.length > 0;
     const saved = refit
       ? trainNbsvmTokens(
-          [...tokensOf(itos, data.train), ...tokensOf(itos, data.valid)],
+          [...trainTokens, ...validTokens],
           [...labelsOf(data.train), ...labelsOf(data.valid)],
           nbsvmOptions,
         )

@@ -1,13 +1,14 @@
 /**
  * The validation score of what `classify --model <run>` uses by default: the run's classifier
  * (model-best/) and the NB-SVM baseline trained on the same split, their class probabilities
- * averaged with the baseline's BASELINE_ENSEMBLE_WEIGHT (infer/classify.ts `loadEnsemble`). train-classifier prints it beside the two members'
- * own scores, so the user sees what the default ensemble adds on their data.
+ * averaged with the baseline's BASELINE_ENSEMBLE_WEIGHT as infer/classify.ts `loadEnsemble` does.
+ * train-classifier prints it beside the two members' own scores, so the user sees what the
+ * default ensemble adds on their data.
  */
 import type { BackendName } from '../backend.js';
 import { BASELINE_ENSEMBLE_WEIGHT } from '../config/inference.js';
-import { loadClassifier, predictIds } from '../infer/classify.js';
-import { macroF1 } from '../metrics.js';
+import { loadClassifier, predictIds, weightedAverage } from '../infer/classify.js';
+import { accuracy, macroF1 } from '../metrics.js';
 import type { LabeledDocs } from './labeled-data.js';
 
 /** The baseline's side of the score: its labels and validation probabilities, in validation order. */
@@ -49,17 +50,15 @@ export async function scoreRunEnsemble(
     classifier.dispose();
   }
   const k = labels.length;
-  const predicted = new Int32Array(n);
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
+  const averaged = weightedAverage([
+    { probabilities, weight: 1 },
+    { probabilities: baseline.probabilities, weight: BASELINE_ENSEMBLE_WEIGHT },
+  ]);
+  const predicted = Int32Array.from({ length: n }, (_, i) => {
     let best = 0;
-    let bestP = -Infinity;
-    for (let c = 0; c < k; c++) {
-      const p = probabilities[i * k + c]! + BASELINE_ENSEMBLE_WEIGHT * baseline.probabilities[i * k + c]!;
-      if (p > bestP) [best, bestP] = [c, p];
-    }
-    predicted[i] = best;
-    if (best === valid.y[i]) correct += 1;
-  }
-  return { accuracy: correct / n, f1Macro: macroF1(predicted, valid.y, k) };
+    for (let c = 1; c < k; c++) if (averaged[i * k + c]! > averaged[i * k + best]!) best = c;
+    return best;
+  });
+  const correct = predicted.filter((p, i) => p === valid.y[i]).length;
+  return { accuracy: accuracy(correct, n), f1Macro: macroF1(predicted, valid.y, k) };
 }

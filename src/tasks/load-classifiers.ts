@@ -5,7 +5,8 @@
  * alike.
  */
 import type { BackendName } from '../backend.js';
-import { loadNbsvm } from '../baseline/index.js';
+import { createHash } from 'node:crypto';
+import { loadNbsvm, type NbsvmModel } from '../baseline/index.js';
 import { BASELINE_ENSEMBLE_WEIGHT } from '../config/inference.js';
 import { loadEnsemble, type ClassifierEnsemble, type TextProbabilityModel } from '../infer/classify.js';
 
@@ -24,7 +25,16 @@ function loadBaseline(dir: string): TextProbabilityModel {
     dir,
     labels: model.labels,
     weight: BASELINE_ENSEMBLE_WEIGHT,
+    identity: parameterHash(model),
     predictTexts: (texts) => model.predictProbabilities(texts),
     dispose: () => undefined,
   };
+}
+
+/** A hash of the model's labels and parameters: two runs trained on the same split have the same one. */
+function parameterHash(model: NbsvmModel): string {
+  const hash = createHash('sha256').update(model.labels.join('\n'));
+  for (const array of [model.r, model.weight, model.bias])
+    hash.update(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  return hash.digest('hex');
 }
