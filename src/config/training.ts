@@ -47,6 +47,7 @@ export const CLASSIFIER_DEFAULTS = {
   dropMult: 0.5,      // scales the classifier's dropouts (text_classifier_learner drop_mult)
   lr: 2e-2,           // gradual unfreezing's first-stage lr; then lr/2, lr/4, lr/20
   epochs: 2,          // epochs of the last, fully unfrozen stage (one for each stage before)
+  labelSmoothing: 0,  // share of each target's probability spread over all classes (fastai's default loss: none)
 } as const;
 
 /** The vocabulary built from a corpus: tokenize, and pretrain or a from-scratch classifier on raw text (fastai make_vocab). */
@@ -363,6 +364,12 @@ export const TRAIN_CLASSIFIER = {
       default: CLASSIFIER_DEFAULTS.maxLen,
     },
     { ...dropMult('scales all classifier dropouts'), default: CLASSIFIER_DEFAULTS.dropMult },
+    {
+      flag: '--label-smoothing <eps>',
+      help: 'train towards targets with eps of their probability spread over all classes (fastai LabelSmoothingCrossEntropy; 0 = off)',
+      parse: 'number',
+      default: CLASSIFIER_DEFAULTS.labelSmoothing,
+    },
     {
       flag: '--lr <lr>',
       help: 'learning rate of the first stage; the later stages use lr/2, lr/4, lr/20 (default 2e-2)',

@@ -143,6 +143,17 @@ export class SentenceEncoder {
   }
 }
 
+/**
+ * Label-smoothed cross-entropy from the plain one: `(1 − ε)·CE + ε·mean_c(−log softmax(logits)_c)`,
+ * averaged over rows; the cross-entropy towards the target `(1 − ε)·onehot + ε/classes`.
+ * @param logits `[n, classes]`
+ * @param crossEntropyMean the mean plain cross-entropy of these logits (a scalar)
+ */
+export function smoothedLoss(logits: tf.Tensor2D, crossEntropyMean: tf.Scalar, epsilon: number): tf.Scalar {
+  const uniform = tf.neg(tf.mean(tf.logSoftmax(logits)));
+  return tf.add(tf.mul(1 - epsilon, crossEntropyMean), tf.mul(epsilon, uniform)) as tf.Scalar;
+}
+
 /** Index of each row's first non-pad token (seqLen when the row is all pad). */
 function firstNonPad(ids: Int32Array, bs: number, seqLen: number, padIdx: number): Int32Array {
   const first = new Int32Array(bs).fill(seqLen);
@@ -371,6 +382,11 @@ export interface TextClassifierOptions {
   alpha?: number;
   /** TAR coefficient (beta = 1); 0 = off. */
   beta?: number;
+  /**
+   * Label smoothing ε of the training loss (fastai LabelSmoothingCrossEntropy): the target puts
+   * 1 − ε on the gold class and ε spread evenly over all classes; 0 = plain cross-entropy.
+   */
+  labelSmoothing?: number;
 }
 
 /**
@@ -386,6 +402,7 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
   readonly numClasses: number;
   alpha: number;
   beta: number;
+  readonly labelSmoothing: number;
   private training = true;
 
   constructor(
@@ -397,6 +414,7 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     this.rng = options.rng ?? new Rng(options.seed ?? 42);
     this.alpha = options.alpha ?? 2;
     this.beta = options.beta ?? 1;
+    this.labelSmoothing = options.labelSmoothing ?? 0;
     this.numClasses = numClasses;
     const prefix = uniqueModelPrefix('clas');
     this.encoder = new AwdLstm(vocabSize, config, this.rng, `${prefix}0.module.`);
@@ -450,14 +468,16 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
   }
 
   /**
-   * Mean cross-entropy + AR/TAR on the encoder output (fastai: the padded concatenated output).
-   * `reported` is the plain cross-entropy: fastai's train_loss excludes AR/TAR (see TrainLoss, src/model/trainable.ts).
+   * Mean cross-entropy (label-smoothed when `labelSmoothing` > 0) + AR/TAR on the encoder output
+   * (fastai: the padded concatenated output). `reported` is the plain cross-entropy, the quantity
+   * the validation loss measures: fastai's train_loss excludes AR/TAR (see TrainLoss,
+   * src/model/trainable.ts).
    */
   trainLoss(batch: ClasBatch): TrainLoss {
     this.encoder.releaseRetired();
     const { logits, encoded } = this.forward(batch.x, batch.bs, batch.seqLen, true);
     const reported = tf.mean(crossEntropy(logits, tf.tensor1d(batch.y, 'int32'))) as tf.Scalar;
-    let loss = reported;
+    let loss = this.labelSmoothing > 0 ? smoothedLoss(logits, reported, this.labelSmoothing) : reported;
     if (this.alpha !== 0) loss = tf.add(loss, tf.mul(this.alpha, tf.mean(tf.square(encoded))));
     const steps = encoded.shape[0];
     if (this.beta !== 0 && steps > 1) {

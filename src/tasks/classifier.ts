@@ -192,6 +192,7 @@ async function setUpClassifier(
       ps: HEAD_PS,
       alpha: options.alpha ?? TRAINING_DEFAULTS.alpha,
       beta: options.beta ?? TRAINING_DEFAULTS.beta,
+      labelSmoothing: options.labelSmoothing ?? CLASSIFIER_DEFAULTS.labelSmoothing,
     });
     try {
       if (encoder) {

@@ -114,6 +114,7 @@ const RUN_CONFIG_SCHEMA = z.looseObject({
   clip: finite.positive().optional(),
   alpha: finite.min(0).optional(),
   beta: finite.min(0).optional(),
+  labelSmoothing: finite.min(0).lt(1).optional(),
   seed: count.optional(),
   backwards: z.boolean().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),

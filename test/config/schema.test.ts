@@ -75,6 +75,7 @@ describe('the settings schema (config/)', () => {
         'hidden',
         'layers',
         'dropMult',
+        'labelSmoothing',
         'bs',
         'bptt',
         'maxLen',

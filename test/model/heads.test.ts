@@ -9,7 +9,13 @@ import {
   LanguageModel,
   withDropMult,
 } from '../../src/model/awd-lstm.js';
-import { BatchNorm1d, maskedConcatPool, SentenceEncoder, TextClassifier } from '../../src/model/heads.js';
+import {
+  BatchNorm1d,
+  maskedConcatPool,
+  SentenceEncoder,
+  smoothedLoss,
+  TextClassifier,
+} from '../../src/model/heads.js';
 import { gatherEmbeddingRows } from '../../src/model/dropout.js';
 import { timeMajorIds } from '../../src/model/ops.js';
 import { Rng } from '../../src/random.js';
@@ -285,6 +291,45 @@ describe('TextClassifier', () => {
     expect(loss!).toBeGreaterThan(reported! + 1e-6);
   });
 
+  it('optimizes the cross-entropy towards smoothed targets with labelSmoothing, and still reports the plain one', () => {
+    const logits = tf.tensor2d([
+      [2, -1, 0.5],
+      [0, 3, -2],
+    ]);
+    const targets = [0, 2];
+    const eps = 0.1;
+    // By hand: the target (1 − ε)·onehot + ε/3 against log softmax.
+    const logp = logits.arraySync().map((row) => {
+      const lse = Math.log(row.reduce((s, z) => s + Math.exp(z), 0));
+      return row.map((z) => z - lse);
+    });
+    const expected =
+      logp
+        .map((row, i) => -row.reduce((s, lp, c) => s + ((c === targets[i] ? 1 - eps : 0) + eps / 3) * lp, 0))
+        .reduce((a, b) => a + b, 0) / 2;
+    const plainMean = -(logp[0]![0]! + logp[1]![2]!) / 2;
+    expect(values(smoothedLoss(logits, tf.scalar(plainMean), eps))).toEqual([expect.closeTo(expected, 5)]);
+    logits.dispose();
+
+    const ids = Int32Array.from([2, 5, 7, 9, 2, 6, 8, 1]);
+    const batch: ClasBatch = {
+      x: ids,
+      y: Int32Array.from([1, 0]),
+      bs: 2,
+      seqLen: 4,
+      indices: Int32Array.from([0, 1]),
+    };
+    const options = { seed: 5, bptt: 4, alpha: 0, beta: 0 };
+    const smoothed = new TextClassifier(VOCAB, 2, TINY, { ...options, labelSmoothing: 0.2 });
+    const plain = new TextClassifier(VOCAB, 2, TINY, options);
+    owned.push(smoothed, plain);
+    const [loss, reported, plainLoss] = tf.tidy(() => {
+      const a = smoothed.trainLoss(batch);
+      return [a.loss, a.reported, plain.trainLoss(batch).loss].map((t) => t.dataSync()[0]!);
+    });
+    expect(reported).toBeCloseTo(plainLoss!, 6);
+    expect(Math.abs(loss! - reported!)).toBeGreaterThan(1e-4);
+  });
   it('learns a tiny task without leaking tensors, and reports predictions', () => {
     const model = new TextClassifier(VOCAB, 2, TINY, { seed: 7, bptt: 4 });
     owned.push(model);

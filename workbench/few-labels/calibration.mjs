@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// Should the network and NB-SVM be averaged with a fixed weight, or after calibrating each on the
+// run's own validation documents? For every saved ULMFiT run of a work folder this rebuilds the
+// validation split train-classifier drew (the same `splitValid` and seed), classifies it with the
+// run's model-best/ and with an NB-SVM trained on the training side only (what train-classifier
+// scores before its refit), then compares ways of combining the two on the saved test predictions
+// (the network's and the all-labels NB-SVM's). Writes `valid-*.jsonl` caches beside each run.
+//
+//   node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { splitValid } from '../../dist/data/lm-stream.js';
+import { Rng } from '../../dist/random.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i < 0 ? fallback : args[i + 1];
+};
+const work = flag('--work');
+if (!work) {
+  process.stderr.write('usage: node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en]\n');
+  process.exit(2);
+}
+const ulmfitId = flag('--ulmfit', 'ulmfit-en');
+const taskFilter = flag('--tasks')?.split(',');
+const VALID_PCT = 0.2;
+
+const ulmfit = (argv) =>
+  execFileSync(process.execPath, [join(root, 'bin/ulmfit.js'), ...argv], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 28,
+  });
+
+/** `classify --json` probability rows: { gold, probabilities }. */
+function readPredictions(path) {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((row) => row.probabilities);
+}
+
+const csvField = (s) => `"${String(s).replace(/"/g, '""')}"`;
+
+/** Validation predictions of one model directory on the run's validation rows, cached. */
+function validPredictions(cache, model, validCsv) {
+  if (!existsSync(cache)) {
+    const out = ulmfit(['classify', '--model', model, validCsv, '--json']);
+    writeFileSync(cache, out);
+  }
+  return readPredictions(cache);
+}
+
+// ---- combination methods: each gets {net, nb} × {valid, test} as rows of probabilities ----
+
+const labelsOf = (rows) => Object.keys(rows[0].probabilities);
+const sharpen = (p, t) => {
+  const out = {};
+  let z = 0;
+  for (const [label, q] of Object.entries(p)) z += out[label] = Math.pow(Math.max(q, 1e-12), 1 / t);
+  for (const label of Object.keys(out)) out[label] /= z;
+  return out;
+};
+const nll = (rows) => -rows.reduce((s, r) => s + Math.log(Math.max(r.probabilities[r.gold], 1e-12)), 0) / rows.length;
+const TEMPS = Array.from({ length: 61 }, (_, i) => Math.pow(10, -1.5 + i * 0.05)); // 0.03 … 31.6
+/** The temperature (from TEMPS) with the lowest NLL on `rows`. */
+function fitTemperature(rows) {
+  let best = 1;
+  let bestLoss = Infinity;
+  for (const t of TEMPS) {
+    const loss = nll(rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) })));
+    if (loss < bestLoss - 1e-12) [best, bestLoss] = [t, loss];
+  }
+  return best;
+}
+const mix = (a, b, wa, wb) =>
+  a.map((r, i) => {
+    const p = {};
+    for (const label of Object.keys(r.probabilities))
+      p[label] = (wa * r.probabilities[label] + wb * b[i].probabilities[label]) / (wa + wb);
+    return { gold: r.gold, probabilities: p };
+  });
+const product = (a, b) =>
+  a.map((r, i) => {
+    const p = {};
+    for (const label of Object.keys(r.probabilities))
+      p[label] = Math.log(Math.max(r.probabilities[label], 1e-12)) + Math.log(Math.max(b[i].probabilities[label], 1e-12));
+    return { gold: r.gold, probabilities: p };
+  });
+const calibrated = (rows, t) => rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) }));
+const accuracy = (rows) =>
+  rows.filter((r) => Object.entries(r.probabilities).reduce((a, b) => (b[1] > a[1] ? b : a))[0] === r.gold).length /
+  rows.length;
+const WEIGHTS = [0, 0.25, 0.5, 1, 2, 4, 8, Infinity];
+
+const methods = {
+  'net alone': ({ net }) => net.test,
+  'NB-SVM alone': ({ nb }) => nb.test,
+  'NB-SVM ×2 (now)': ({ net, nb }) => mix(net.test, nb.test, 1, 2),
+  'calibrated, averaged': ({ net, nb, tNet, tNb }) => mix(calibrated(net.test, tNet), calibrated(nb.test, tNb), 1, 1),
+  'calibrated, product': ({ net, nb, tNet, tNb }) => product(calibrated(net.test, tNet), calibrated(nb.test, tNb)),
+  'net calibrated, NB-SVM ×2': ({ net, nb, tNet }) => mix(calibrated(net.test, tNet), nb.test, 1, 2),
+  'weight by valid NLL': ({ net, nb }) => {
+    let best = WEIGHTS[0];
+    let bestLoss = Infinity;
+    for (const w of WEIGHTS) {
+      const loss = nll(w === Infinity ? nb.valid : mix(net.valid, nb.valid, 1, w));
+      if (loss < bestLoss - 1e-12) [best, bestLoss] = [w, loss];
+    }
+    return best === Infinity ? nb.test : mix(net.test, nb.test, 1, best);
+  },
+  'pick by valid accuracy': ({ net, nb }) => {
+    const scores = [accuracy(net.valid), accuracy(mix(net.valid, nb.valid, 1, 2)), accuracy(nb.valid)];
+    const i = scores.indexOf(Math.max(...scores));
+    return [net.test, mix(net.test, nb.test, 1, 2), nb.test][i];
+  },
+};
+
+const table = new Map(); // "task k" -> method -> [acc]
+const temps = new Map(); // "task k" -> [[tNet, tNb]]
+for (const task of readdirSync(join(work, 'runs')).sort()) {
+  if (taskFilter && !taskFilter.includes(task)) continue;
+  const dir = join(work, 'runs', task, ulmfitId);
+  if (!existsSync(dir)) continue;
+  for (const run of readdirSync(dir).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b))) {
+    const match = /^(\d+)-s(\d+)$/.exec(run);
+    if (!match) continue;
+    const [k, seed] = [Number(match[1]), Number(match[2])];
+    const runDir = join(dir, run);
+    const nbTestPath = join(work, 'runs', task, 'nbsvm', run, 'test-predictions.jsonl');
+    const netTestPath = join(runDir, 'test-predictions.jsonl');
+    if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best'))) continue;
+    const trainCsv = join(work, 'tasks', task, `train-${k}-s${seed}.csv`);
+    const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
+    const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
+    const cacheDir = join(runDir, 'calibration');
+    mkdirSync(cacheDir, { recursive: true });
+    const validCsv = join(cacheDir, 'valid.csv');
+    writeFileSync(
+      validCsv,
+      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') + '\n',
+    );
+    const nbDir = join(cacheDir, 'nbsvm-train-side');
+    if (!existsSync(join(nbDir, 'meta.json')))
+      ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
+    const netValid = validPredictions(join(cacheDir, 'valid-net.jsonl'), join(runDir, 'model-best'), validCsv);
+    const nbValid = validPredictions(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
+    const nbMeta = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8'));
+    // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
+    const nbAcc = accuracy(nbValid);
+    const saved = nbMeta.accuracy ?? nbMeta.training?.accuracy;
+    if (saved !== undefined && saved !== null && Math.abs(saved - nbAcc) > 1e-9)
+      process.stderr.write(`${task} ${run}: NB-SVM validation accuracy ${nbAcc} differs from its own ${saved}\n`);
+    const data = {
+      net: { valid: netValid, test: readPredictions(netTestPath) },
+      nb: { valid: nbValid, test: readPredictions(nbTestPath) },
+    };
+    data.tNet = fitTemperature(netValid);
+    data.tNb = fitTemperature(nbValid);
+    const key = `${task} ${k}`;
+    if (!table.has(key)) table.set(key, new Map());
+    if (!temps.has(key)) temps.set(key, []);
+    temps.get(key).push([data.tNet, data.tNb, netValid.length]);
+    for (const [name, method] of Object.entries(methods)) {
+      const acc = accuracy(method(data));
+      if (!table.get(key).has(name)) table.get(key).set(name, []);
+      table.get(key).get(name).push(acc);
+    }
+    process.stderr.write(`${key} s${seed}: T net ${data.tNet.toFixed(2)} NB ${data.tNb.toFixed(2)} (${netValid.length} valid)\n`);
+  }
+}
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const names = Object.keys(methods);
+console.log(`| task | labels/class | runs | ${names.join(' | ')} | T net / T NB-SVM (median) |`);
+console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|---|`);
+const wins = new Map(names.map((n) => [n, { better: 0, worse: 0 }]));
+for (const [key, byMethod] of table) {
+  const [task, k] = key.split(' ');
+  const n = byMethod.get(names[0]).length;
+  const base = byMethod.get('NB-SVM ×2 (now)');
+  for (const name of names)
+    byMethod.get(name).forEach((a, i) => {
+      if (a > base[i] + 1e-9) wins.get(name).better += 1;
+      else if (a < base[i] - 1e-9) wins.get(name).worse += 1;
+    });
+  const ts = temps.get(key);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(
+    `| ${task} | ${k} | ${n} | ${names.map((name) => mean(byMethod.get(name)).toFixed(3)).join(' | ')} | ${median(ts.map((t) => t[0])).toFixed(2)} / ${median(ts.map((t) => t[1])).toFixed(2)} |`,
+  );
+}
+console.log(`\nRun by run against NB-SVM ×2 (better / worse): ${names.map((n) => `${n} ${wins.get(n).better}/${wins.get(n).worse}`).join('; ')}`);

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// Does self-training on the task's unlabeled text help? For every saved ULMFiT run of a work
+// folder: label the task's unlabeled documents (the text its language model was fine-tuned on)
+// with what `classify --model <run>` averages (model-best/ + the all-labels NB-SVM ×2), train a
+// student NB-SVM on the labeled set plus those pseudo-labels, and score on the test set the
+// student alone and the network averaged with it, beside the teacher. Caches beside each run in
+// `self-training/`.
+//
+//   node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b] [--labels 20,100]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i < 0 ? fallback : args[i + 1];
+};
+const work = flag('--work');
+if (!work) {
+  process.stderr.write('usage: node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en]\n');
+  process.exit(2);
+}
+const ulmfitId = flag('--ulmfit', 'ulmfit-en');
+const taskFilter = flag('--tasks')?.split(',');
+const labelFilter = flag('--labels')?.split(',').map(Number);
+const seedFilter = flag('--seeds')?.split(',').map(Number);
+
+const ulmfit = (argv) =>
+  execFileSync(process.execPath, [join(root, 'bin/ulmfit.js'), ...argv], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 28,
+  });
+const readPredictions = (path) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((row) => row.probabilities);
+function predictionsOf(cache, model, input) {
+  if (!existsSync(cache)) writeFileSync(cache, ulmfit(['classify', '--model', model, input, '--json']));
+  return readPredictions(cache);
+}
+const csvField = (s) => `"${String(s).replace(/"/g, '""')}"`;
+const mix = (a, b, wa, wb) =>
+  a.map((r, i) => {
+    const p = {};
+    for (const label of Object.keys(r.probabilities))
+      p[label] = (wa * r.probabilities[label] + wb * b[i].probabilities[label]) / (wa + wb);
+    return { gold: r.gold, probabilities: p };
+  });
+const top = (p) => Object.entries(p).reduce((a, b) => (b[1] > a[1] ? b : a));
+const accuracy = (rows) => rows.filter((r) => top(r.probabilities)[0] === r.gold).length / rows.length;
+
+/** Trains an NB-SVM on `rows` ({text,label}) in `dir` and returns its test predictions. */
+function student(dir, rows, testCsv) {
+  mkdirSync(dir, { recursive: true });
+  const csv = join(dir, 'train.csv');
+  if (!existsSync(join(dir, 'model', 'meta.json'))) {
+    writeFileSync(csv, ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n');
+    ulmfit(['baseline', csv, '--out', join(dir, 'model'), '--valid-pct', '0']);
+  }
+  return predictionsOf(join(dir, 'test-predictions.jsonl'), join(dir, 'model'), testCsv);
+}
+
+const variants = {
+  'all pseudo-labels': (pseudo) => pseudo,
+  'confident half': (pseudo) => {
+    // Per predicted class, the more confident half: no class is crowded out by another's confidence.
+    const kept = [];
+    for (const label of new Set(pseudo.map((p) => p.label))) {
+      const mine = pseudo.filter((p) => p.label === label).sort((a, b) => b.confidence - a.confidence);
+      kept.push(...mine.slice(0, Math.ceil(mine.length / 2)));
+    }
+    return kept;
+  },
+};
+
+const table = new Map();
+const add = (key, name, value) => {
+  if (!table.has(key)) table.set(key, new Map());
+  if (!table.get(key).has(name)) table.get(key).set(name, []);
+  table.get(key).get(name).push(value);
+};
+for (const task of readdirSync(join(work, 'runs')).sort()) {
+  if (taskFilter && !taskFilter.includes(task)) continue;
+  const dir = join(work, 'runs', task, ulmfitId);
+  if (!existsSync(dir)) continue;
+  const unlabeledPath = join(work, 'tasks', task, 'unlabeled.jsonl');
+  const unlabeled = readFileSync(unlabeledPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line).text);
+  const testCsv = join(work, 'tasks', task, 'test.csv');
+  for (const run of readdirSync(dir).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b))) {
+    const match = /^(\d+)-s(\d+)$/.exec(run);
+    if (!match) continue;
+    const [k, seed] = [Number(match[1]), Number(match[2])];
+    if (labelFilter && !labelFilter.includes(k)) continue;
+    if (seedFilter && !seedFilter.includes(seed)) continue;
+    const runDir = join(dir, run);
+    const nbDir = join(work, 'runs', task, 'nbsvm', run);
+    if (!existsSync(join(nbDir, 'meta.json')) || !existsSync(join(runDir, 'model-best'))) continue;
+    const cache = join(runDir, 'self-training');
+    mkdirSync(cache, { recursive: true });
+    const started = performance.now();
+    const netU = predictionsOf(join(cache, 'unlabeled-net.jsonl'), join(runDir, 'model-best'), unlabeledPath);
+    const nbU = predictionsOf(join(cache, 'unlabeled-nbsvm.jsonl'), nbDir, unlabeledPath);
+    const teacherU = mix(netU, nbU, 1, 2);
+    const labeled = parse(readFileSync(join(work, 'tasks', task, `train-${k}-s${seed}.csv`), 'utf8'), { columns: true });
+    const labeledTexts = new Set(labeled.map((r) => r.text.trim()));
+    const pseudo = unlabeled
+      .map((text, i) => {
+        const [label, confidence] = top(teacherU[i].probabilities);
+        return { text, label, confidence };
+      })
+      .filter((p) => !labeledTexts.has(p.text.trim()));
+    const netT = readPredictions(join(runDir, 'test-predictions.jsonl'));
+    const nbT = readPredictions(join(nbDir, 'test-predictions.jsonl'));
+    const key = `${task} ${k}`;
+    add(key, 'net alone', accuracy(netT));
+    add(key, 'NB-SVM', accuracy(nbT));
+    add(key, 'teacher: net + NB-SVM ×2', accuracy(mix(netT, nbT, 1, 2)));
+    for (const [name, select] of Object.entries(variants)) {
+      const chosen = select(pseudo);
+      const studentT = student(join(cache, name.replace(/ /g, '-')), [...labeled, ...chosen], testCsv);
+      add(key, `student (${name})`, accuracy(studentT));
+      add(key, `net + student ×2 (${name})`, accuracy(mix(netT, studentT, 1, 2)));
+    }
+    process.stderr.write(`${key} s${seed}: ${pseudo.length} pseudo-labels, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+}
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const names = [...table.values().next().value.keys()];
+console.log(`| task | labels/class | runs | ${names.join(' | ')} |`);
+console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|`);
+const tally = new Map(names.map((n) => [n, [0, 0]]));
+for (const [key, byName] of table) {
+  const [task, k] = key.split(' ');
+  const teacher = byName.get('teacher: net + NB-SVM ×2');
+  for (const n of names)
+    byName.get(n).forEach((a, i) => {
+      if (a > teacher[i] + 1e-9) tally.get(n)[0] += 1;
+      else if (a < teacher[i] - 1e-9) tally.get(n)[1] += 1;
+    });
+  console.log(`| ${task} | ${k} | ${teacher.length} | ${names.map((n) => mean(byName.get(n)).toFixed(3)).join(' | ')} |`);
+}
+console.log(`\nRun by run against the teacher (better / worse): ${names.map((n) => `${n} ${tally.get(n).join('/')}`).join('; ')}`);
