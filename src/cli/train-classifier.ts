@@ -38,6 +38,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     hidden: flags.hidden,
     layers: flags.layers,
     dropMult: flags.dropMult,
+    labelSmoothing: flags.labelSmoothing,
     bs: flags.bs,
     bptt: flags.bptt,
     maxLen: flags.maxLen,
