@@ -108,12 +108,18 @@ describe('ulmfit train-classifier', () => {
       join(root, 'json'),
       '--schedule',
       '-1:1@2e-2',
+      '--label-smoothing',
+      '0.1',
       '--json',
       '--quiet',
       ...TINY,
     ]);
     expect(json.code).toBe(0);
     expect(json.stderr).toBe('');
+    // Every training flag reaches the task, which records it for --resume.
+    expect(JSON.parse(readFileSync(join(root, 'json', 'config.json'), 'utf8'))).toMatchObject({
+      labelSmoothing: 0.1,
+    });
     const result = expectJsonOutput('train-classifier', json.stdout)[0] as {
       labels: string[];
       train_docs: number;

@@ -5,7 +5,7 @@
 // at several weights, and prints mean accuracy per task and label count, then how often each
 // weight beats the equal average run by run. Trains and classifies nothing.
 //
-//   node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit ulmfit-en] [--weights 0.5,1,2,3]
+//   node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit ulmfit-en] [--weights 0.5,1,2,3] [--seeds 4,5,6]
 //
 // Also prints each member's mean top probability beside its accuracy (how confident it is).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ if (!work) {
 }
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
 const weights = flag('--weights', '0.5,1,1.5,2,3').split(',').map(Number);
+const seeds = flag('--seeds')?.split(',').map(Number);
 
 /** The predicted documents of one run: gold label and class probabilities, in test-set order. */
 function predictions(path) {
@@ -71,6 +72,7 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
     const nb = predictions(join(work, 'runs', task, 'nbsvm', run, 'test-predictions.jsonl'));
     if (!u || !nb || u.length !== nb.length) continue;
     const k = Number(match[1]);
+    if (seeds && !seeds.includes(Number(match[2]))) continue;
     if (!byLabels.has(k)) byLabels.set(k, []);
     const equal = accuracy([u, nb], [1, 1]);
     const scores = weights.map((w) => accuracy([u, nb], [1, w]));
