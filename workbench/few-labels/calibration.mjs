@@ -23,7 +23,9 @@ const flag = (name, fallback) => {
 };
 const work = flag('--work');
 if (!work) {
-  process.stderr.write('usage: node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en]\n');
+  process.stderr.write(
+    'usage: node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en]\n',
+  );
   process.exit(2);
 }
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
@@ -67,7 +69,8 @@ const sharpen = (p, t) => {
   for (const label of Object.keys(out)) out[label] /= z;
   return out;
 };
-const nll = (rows) => -rows.reduce((s, r) => s + Math.log(Math.max(r.probabilities[r.gold], 1e-12)), 0) / rows.length;
+const nll = (rows) =>
+  -rows.reduce((s, r) => s + Math.log(Math.max(r.probabilities[r.gold], 1e-12)), 0) / rows.length;
 const TEMPS = Array.from({ length: 61 }, (_, i) => Math.pow(10, -1.5 + i * 0.05)); // 0.03 … 31.6
 /** The temperature (from TEMPS) with the lowest NLL on `rows`. */
 function fitTemperature(rows) {
@@ -90,21 +93,26 @@ const product = (a, b) =>
   a.map((r, i) => {
     const p = {};
     for (const label of Object.keys(r.probabilities))
-      p[label] = Math.log(Math.max(r.probabilities[label], 1e-12)) + Math.log(Math.max(b[i].probabilities[label], 1e-12));
+      p[label] =
+        Math.log(Math.max(r.probabilities[label], 1e-12)) +
+        Math.log(Math.max(b[i].probabilities[label], 1e-12));
     return { gold: r.gold, probabilities: p };
   });
-const calibrated = (rows, t) => rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) }));
+const calibrated = (rows, t) =>
+  rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) }));
 const accuracy = (rows) =>
-  rows.filter((r) => Object.entries(r.probabilities).reduce((a, b) => (b[1] > a[1] ? b : a))[0] === r.gold).length /
-  rows.length;
+  rows.filter((r) => Object.entries(r.probabilities).reduce((a, b) => (b[1] > a[1] ? b : a))[0] === r.gold)
+    .length / rows.length;
 const WEIGHTS = [0, 0.25, 0.5, 1, 2, 4, 8, Infinity];
 
 const methods = {
   'net alone': ({ net }) => net.test,
   'NB-SVM alone': ({ nb }) => nb.test,
   'NB-SVM ×2 (now)': ({ net, nb }) => mix(net.test, nb.test, 1, 2),
-  'calibrated, averaged': ({ net, nb, tNet, tNb }) => mix(calibrated(net.test, tNet), calibrated(nb.test, tNb), 1, 1),
-  'calibrated, product': ({ net, nb, tNet, tNb }) => product(calibrated(net.test, tNet), calibrated(nb.test, tNb)),
+  'calibrated, averaged': ({ net, nb, tNet, tNb }) =>
+    mix(calibrated(net.test, tNet), calibrated(nb.test, tNb), 1, 1),
+  'calibrated, product': ({ net, nb, tNet, tNb }) =>
+    product(calibrated(net.test, tNet), calibrated(nb.test, tNb)),
   'net calibrated, NB-SVM ×2': ({ net, nb, tNet }) => mix(calibrated(net.test, tNet), nb.test, 1, 2),
   'weight by valid NLL': ({ net, nb }) => {
     let best = WEIGHTS[0];
@@ -135,7 +143,8 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
     const runDir = join(dir, run);
     const nbTestPath = join(work, 'runs', task, 'nbsvm', run, 'test-predictions.jsonl');
     const netTestPath = join(runDir, 'test-predictions.jsonl');
-    if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best'))) continue;
+    if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best')))
+      continue;
     const trainCsv = join(work, 'tasks', task, `train-${k}-s${seed}.csv`);
     const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
     const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
@@ -144,19 +153,35 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
     const validCsv = join(cacheDir, 'valid.csv');
     writeFileSync(
       validCsv,
-      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') + '\n',
+      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
+        '\n',
     );
     const nbDir = join(cacheDir, 'nbsvm-train-side');
     if (!existsSync(join(nbDir, 'meta.json')))
-      ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
-    const netValid = validPredictions(join(cacheDir, 'valid-net.jsonl'), join(runDir, 'model-best'), validCsv);
+      ulmfit([
+        'baseline',
+        trainCsv,
+        '--out',
+        nbDir,
+        '--seed',
+        String(seed),
+        '--valid-pct',
+        String(VALID_PCT),
+      ]);
+    const netValid = validPredictions(
+      join(cacheDir, 'valid-net.jsonl'),
+      join(runDir, 'model-best'),
+      validCsv,
+    );
     const nbValid = validPredictions(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
     const nbMeta = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8'));
     // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
     const nbAcc = accuracy(nbValid);
     const saved = nbMeta.accuracy ?? nbMeta.training?.accuracy;
     if (saved !== undefined && saved !== null && Math.abs(saved - nbAcc) > 1e-9)
-      process.stderr.write(`${task} ${run}: NB-SVM validation accuracy ${nbAcc} differs from its own ${saved}\n`);
+      process.stderr.write(
+        `${task} ${run}: NB-SVM validation accuracy ${nbAcc} differs from its own ${saved}\n`,
+      );
     const data = {
       net: { valid: netValid, test: readPredictions(netTestPath) },
       nb: { valid: nbValid, test: readPredictions(nbTestPath) },
@@ -172,7 +197,9 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
       if (!table.get(key).has(name)) table.get(key).set(name, []);
       table.get(key).get(name).push(acc);
     }
-    process.stderr.write(`${key} s${seed}: T net ${data.tNet.toFixed(2)} NB ${data.tNb.toFixed(2)} (${netValid.length} valid)\n`);
+    process.stderr.write(
+      `${key} s${seed}: T net ${data.tNet.toFixed(2)} NB ${data.tNb.toFixed(2)} (${netValid.length} valid)\n`,
+    );
   }
 }
 
@@ -196,4 +223,6 @@ for (const [key, byMethod] of table) {
     `| ${task} | ${k} | ${n} | ${names.map((name) => mean(byMethod.get(name)).toFixed(3)).join(' | ')} | ${median(ts.map((t) => t[0])).toFixed(2)} / ${median(ts.map((t) => t[1])).toFixed(2)} |`,
   );
 }
-console.log(`\nRun by run against NB-SVM ×2 (better / worse): ${names.map((n) => `${n} ${wins.get(n).better}/${wins.get(n).worse}`).join('; ')}`);
+console.log(
+  `\nRun by run against NB-SVM ×2 (better / worse): ${names.map((n) => `${n} ${wins.get(n).better}/${wins.get(n).worse}`).join('; ')}`,
+);

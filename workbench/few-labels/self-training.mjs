@@ -21,7 +21,9 @@ const flag = (name, fallback) => {
 };
 const work = flag('--work');
 if (!work) {
-  process.stderr.write('usage: node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en]\n');
+  process.stderr.write(
+    'usage: node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en]\n',
+  );
   process.exit(2);
 }
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
@@ -61,7 +63,10 @@ function student(dir, rows, testCsv) {
   mkdirSync(dir, { recursive: true });
   const csv = join(dir, 'train.csv');
   if (!existsSync(join(dir, 'model', 'meta.json'))) {
-    writeFileSync(csv, ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n');
+    writeFileSync(
+      csv,
+      ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n',
+    );
     ulmfit(['baseline', csv, '--out', join(dir, 'model'), '--valid-pct', '0']);
   }
   return predictionsOf(join(dir, 'test-predictions.jsonl'), join(dir, 'model'), testCsv);
@@ -91,7 +96,10 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
   const dir = join(work, 'runs', task, ulmfitId);
   if (!existsSync(dir)) continue;
   const unlabeledPath = join(work, 'tasks', task, 'unlabeled.jsonl');
-  const unlabeled = readFileSync(unlabeledPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line).text);
+  const unlabeled = readFileSync(unlabeledPath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line).text);
   const testCsv = join(work, 'tasks', task, 'test.csv');
   for (const run of readdirSync(dir).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b))) {
     const match = /^(\d+)-s(\d+)$/.exec(run);
@@ -108,7 +116,9 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
     const netU = predictionsOf(join(cache, 'unlabeled-net.jsonl'), join(runDir, 'model-best'), unlabeledPath);
     const nbU = predictionsOf(join(cache, 'unlabeled-nbsvm.jsonl'), nbDir, unlabeledPath);
     const teacherU = mix(netU, nbU, 1, 2);
-    const labeled = parse(readFileSync(join(work, 'tasks', task, `train-${k}-s${seed}.csv`), 'utf8'), { columns: true });
+    const labeled = parse(readFileSync(join(work, 'tasks', task, `train-${k}-s${seed}.csv`), 'utf8'), {
+      columns: true,
+    });
     const labeledTexts = new Set(labeled.map((r) => r.text.trim()));
     const pseudo = unlabeled
       .map((text, i) => {
@@ -128,7 +138,9 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
       add(key, `student (${name})`, accuracy(studentT));
       add(key, `net + student ×2 (${name})`, accuracy(mix(netT, studentT, 1, 2)));
     }
-    process.stderr.write(`${key} s${seed}: ${pseudo.length} pseudo-labels, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    process.stderr.write(
+      `${key} s${seed}: ${pseudo.length} pseudo-labels, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+    );
   }
 }
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -144,6 +156,10 @@ for (const [key, byName] of table) {
       if (a > teacher[i] + 1e-9) tally.get(n)[0] += 1;
       else if (a < teacher[i] - 1e-9) tally.get(n)[1] += 1;
     });
-  console.log(`| ${task} | ${k} | ${teacher.length} | ${names.map((n) => mean(byName.get(n)).toFixed(3)).join(' | ')} |`);
+  console.log(
+    `| ${task} | ${k} | ${teacher.length} | ${names.map((n) => mean(byName.get(n)).toFixed(3)).join(' | ')} |`,
+  );
 }
-console.log(`\nRun by run against the teacher (better / worse): ${names.map((n) => `${n} ${tally.get(n).join('/')}`).join('; ')}`);
+console.log(
+  `\nRun by run against the teacher (better / worse): ${names.map((n) => `${n} ${tally.get(n).join('/')}`).join('; ')}`,
+);
