@@ -223,6 +223,17 @@ describe('BatchNorm1d', () => {
   });
 });
 
+/** Two documents of 4 tokens (one padded) with labels 1 and 0: a batch for the loss tests. */
+function twoDocBatch(): ClasBatch {
+  return {
+    x: Int32Array.from([2, 5, 7, 9, 2, 6, 8, 1]),
+    y: Int32Array.from([1, 0]),
+    bs: 2,
+    seqLen: 4,
+    indices: Int32Array.from([0, 1]),
+  };
+}
+
 describe('TextClassifier', () => {
   it("names its weights like fastai's classifier and splits them into 5 groups", () => {
     const model = new TextClassifier(VOCAB, 3, TINY, { seed: 1 });
@@ -271,14 +282,7 @@ describe('TextClassifier', () => {
   });
 
   it('reports the plain cross-entropy as the train loss, and optimizes it plus AR/TAR (fastai train_loss)', () => {
-    const ids = Int32Array.from([2, 5, 7, 9, 2, 6, 8, 1]);
-    const batch: ClasBatch = {
-      x: ids,
-      y: Int32Array.from([1, 0]),
-      bs: 2,
-      seqLen: 4,
-      indices: Int32Array.from([0, 1]),
-    };
+    const batch = twoDocBatch();
     const regularized = new TextClassifier(VOCAB, 2, TINY, { seed: 5, bptt: 4, alpha: 2, beta: 1 });
     const plain = new TextClassifier(VOCAB, 2, TINY, { seed: 5, bptt: 4, alpha: 0, beta: 0 });
     owned.push(regularized, plain);
@@ -311,14 +315,7 @@ describe('TextClassifier', () => {
     expect(values(smoothedLoss(logits, tf.scalar(plainMean), eps))).toEqual([expect.closeTo(expected, 5)]);
     logits.dispose();
 
-    const ids = Int32Array.from([2, 5, 7, 9, 2, 6, 8, 1]);
-    const batch: ClasBatch = {
-      x: ids,
-      y: Int32Array.from([1, 0]),
-      bs: 2,
-      seqLen: 4,
-      indices: Int32Array.from([0, 1]),
-    };
+    const batch = twoDocBatch();
     const options = { seed: 5, bptt: 4, alpha: 0, beta: 0 };
     const smoothed = new TextClassifier(VOCAB, 2, TINY, { ...options, labelSmoothing: 0.2 });
     const plain = new TextClassifier(VOCAB, 2, TINY, options);

@@ -7,61 +7,33 @@
 // (the network's and the all-labels NB-SVM's). Writes `valid-*.jsonl` caches beside each run.
 //
 //   node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b]
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { splitValid } from '../../dist/data/lm-stream.js';
 import { Rng } from '../../dist/random.js';
+import {
+  accuracy,
+  average,
+  commandLine,
+  csvField,
+  mean,
+  predictionsOf,
+  readPredictions,
+  savedRuns,
+  ulmfit,
+} from './saved-runs.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i < 0 ? fallback : args[i + 1];
-};
+const flag = commandLine(
+  'node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b]',
+);
 const work = flag('--work');
-if (!work) {
-  process.stderr.write(
-    'usage: node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en]\n',
-  );
-  process.exit(2);
-}
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
 const taskFilter = flag('--tasks')?.split(',');
 const VALID_PCT = 0.2;
 
-const ulmfit = (argv) =>
-  execFileSync(process.execPath, [join(root, 'bin/ulmfit.js'), ...argv], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 28,
-  });
-
-/** `classify --json` probability rows: { gold, probabilities }. */
-function readPredictions(path) {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line))
-    .filter((row) => row.probabilities);
-}
-
-const csvField = (s) => `"${String(s).replace(/"/g, '""')}"`;
-
-/** Validation predictions of one model directory on the run's validation rows, cached. */
-function validPredictions(cache, model, validCsv) {
-  if (!existsSync(cache)) {
-    const out = ulmfit(['classify', '--model', model, validCsv, '--json']);
-    writeFileSync(cache, out);
-  }
-  return readPredictions(cache);
-}
-
 // ---- combination methods: each gets {net, nb} × {valid, test} as rows of probabilities ----
 
-const labelsOf = (rows) => Object.keys(rows[0].probabilities);
 const sharpen = (p, t) => {
   const out = {};
   let z = 0;
@@ -82,13 +54,7 @@ function fitTemperature(rows) {
   }
   return best;
 }
-const mix = (a, b, wa, wb) =>
-  a.map((r, i) => {
-    const p = {};
-    for (const label of Object.keys(r.probabilities))
-      p[label] = (wa * r.probabilities[label] + wb * b[i].probabilities[label]) / (wa + wb);
-    return { gold: r.gold, probabilities: p };
-  });
+const mix = (a, b, wa, wb) => average([a, b], [wa, wb]);
 const product = (a, b) =>
   a.map((r, i) => {
     const p = {};
@@ -100,9 +66,6 @@ const product = (a, b) =>
   });
 const calibrated = (rows, t) =>
   rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) }));
-const accuracy = (rows) =>
-  rows.filter((r) => Object.entries(r.probabilities).reduce((a, b) => (b[1] > a[1] ? b : a))[0] === r.gold)
-    .length / rows.length;
 const WEIGHTS = [0, 0.25, 0.5, 1, 2, 4, 8, Infinity];
 
 const methods = {
@@ -132,78 +95,55 @@ const methods = {
 
 const table = new Map(); // "task k" -> method -> [acc]
 const temps = new Map(); // "task k" -> [[tNet, tNb]]
-for (const task of readdirSync(join(work, 'runs')).sort()) {
-  if (taskFilter && !taskFilter.includes(task)) continue;
-  const dir = join(work, 'runs', task, ulmfitId);
-  if (!existsSync(dir)) continue;
-  for (const run of readdirSync(dir).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b))) {
-    const match = /^(\d+)-s(\d+)$/.exec(run);
-    if (!match) continue;
-    const [k, seed] = [Number(match[1]), Number(match[2])];
-    const runDir = join(dir, run);
-    const nbTestPath = join(work, 'runs', task, 'nbsvm', run, 'test-predictions.jsonl');
-    const netTestPath = join(runDir, 'test-predictions.jsonl');
-    if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best')))
-      continue;
-    const trainCsv = join(work, 'tasks', task, `train-${k}-s${seed}.csv`);
-    const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
-    const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
-    const cacheDir = join(runDir, 'calibration');
-    mkdirSync(cacheDir, { recursive: true });
-    const validCsv = join(cacheDir, 'valid.csv');
-    writeFileSync(
-      validCsv,
-      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
-        '\n',
-    );
-    const nbDir = join(cacheDir, 'nbsvm-train-side');
-    if (!existsSync(join(nbDir, 'meta.json')))
-      ulmfit([
-        'baseline',
-        trainCsv,
-        '--out',
-        nbDir,
-        '--seed',
-        String(seed),
-        '--valid-pct',
-        String(VALID_PCT),
-      ]);
-    const netValid = validPredictions(
-      join(cacheDir, 'valid-net.jsonl'),
-      join(runDir, 'model-best'),
-      validCsv,
-    );
-    const nbValid = validPredictions(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
-    const nbMeta = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8'));
-    // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
-    const nbAcc = accuracy(nbValid);
-    const saved = nbMeta.accuracy ?? nbMeta.training?.accuracy;
-    if (saved !== undefined && saved !== null && Math.abs(saved - nbAcc) > 1e-9)
-      process.stderr.write(
-        `${task} ${run}: NB-SVM validation accuracy ${nbAcc} differs from its own ${saved}\n`,
-      );
-    const data = {
-      net: { valid: netValid, test: readPredictions(netTestPath) },
-      nb: { valid: nbValid, test: readPredictions(nbTestPath) },
-    };
-    data.tNet = fitTemperature(netValid);
-    data.tNb = fitTemperature(nbValid);
-    const key = `${task} ${k}`;
-    if (!table.has(key)) table.set(key, new Map());
-    if (!temps.has(key)) temps.set(key, []);
-    temps.get(key).push([data.tNet, data.tNb, netValid.length]);
-    for (const [name, method] of Object.entries(methods)) {
-      const acc = accuracy(method(data));
-      if (!table.get(key).has(name)) table.get(key).set(name, []);
-      table.get(key).get(name).push(acc);
-    }
+for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId, { tasks: taskFilter })) {
+  const nbTestPath = join(nbsvmDir, 'test-predictions.jsonl');
+  const netTestPath = join(runDir, 'test-predictions.jsonl');
+  if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best')))
+    continue;
+  const trainCsv = join(work, 'tasks', task, `train-${k}-s${seed}.csv`);
+  const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
+  const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
+  const cacheDir = join(runDir, 'calibration');
+  mkdirSync(cacheDir, { recursive: true });
+  const validCsv = join(cacheDir, 'valid.csv');
+  writeFileSync(
+    validCsv,
+    ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
+      '\n',
+  );
+  const nbDir = join(cacheDir, 'nbsvm-train-side');
+  if (!existsSync(join(nbDir, 'meta.json')))
+    ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
+  const netValid = predictionsOf(join(cacheDir, 'valid-net.jsonl'), join(runDir, 'model-best'), validCsv);
+  const nbValid = predictionsOf(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
+  const nbMeta = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8'));
+  // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
+  const nbAcc = accuracy(nbValid);
+  const saved = nbMeta.accuracy ?? nbMeta.training?.accuracy;
+  if (saved !== undefined && saved !== null && Math.abs(saved - nbAcc) > 1e-9)
     process.stderr.write(
-      `${key} s${seed}: T net ${data.tNet.toFixed(2)} NB ${data.tNb.toFixed(2)} (${netValid.length} valid)\n`,
+      `${task} ${run}: NB-SVM validation accuracy ${nbAcc} differs from its own ${saved}\n`,
     );
+  const data = {
+    net: { valid: netValid, test: readPredictions(netTestPath) },
+    nb: { valid: nbValid, test: readPredictions(nbTestPath) },
+  };
+  data.tNet = fitTemperature(netValid);
+  data.tNb = fitTemperature(nbValid);
+  const key = `${task} ${k}`;
+  if (!table.has(key)) table.set(key, new Map());
+  if (!temps.has(key)) temps.set(key, []);
+  temps.get(key).push([data.tNet, data.tNb, netValid.length]);
+  for (const [name, method] of Object.entries(methods)) {
+    const acc = accuracy(method(data));
+    if (!table.get(key).has(name)) table.get(key).set(name, []);
+    table.get(key).get(name).push(acc);
   }
+  process.stderr.write(
+    `${key} s${seed}: T net ${data.tNet.toFixed(2)} NB ${data.tNb.toFixed(2)} (${netValid.length} valid)\n`,
+  );
 }
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const names = Object.keys(methods);
 console.log(`| task | labels/class | runs | ${names.join(' | ')} | T net / T NB-SVM (median) |`);
 console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|---|`);

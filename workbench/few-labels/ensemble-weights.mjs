@@ -8,52 +8,27 @@
 //   node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit ulmfit-en] [--weights 0.5,1,2,3] [--seeds 4,5,6]
 //
 // Also prints each member's mean top probability beside its accuracy (how confident it is).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  accuracy as accuracyOf,
+  average,
+  commandLine,
+  mean,
+  readPredictions as predictions,
+} from './saved-runs.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i < 0 ? fallback : args[i + 1];
-};
+const flag = commandLine(
+  'node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit <variant>] [--weights 0.5,1,2,3] [--seeds 4,5,6]',
+);
 const work = flag('--work');
-if (!work) {
-  process.stderr.write(
-    'usage: node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit <variant>] [--weights 0.5,1,2,3]\n',
-  );
-  process.exit(2);
-}
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
 const weights = flag('--weights', '0.5,1,1.5,2,3').split(',').map(Number);
 const seeds = flag('--seeds')?.split(',').map(Number);
 
-/** The predicted documents of one run: gold label and class probabilities, in test-set order. */
-function predictions(path) {
-  if (!existsSync(path)) return undefined;
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line))
-    .filter((row) => row.probabilities);
-}
-
 /** Accuracy of the weighted average of the members' probabilities. */
-function accuracy(members, memberWeights) {
-  let correct = 0;
-  const n = members[0].length;
-  for (let i = 0; i < n; i++) {
-    const sum = {};
-    members.forEach((rows, m) => {
-      for (const [label, p] of Object.entries(rows[i].probabilities))
-        sum[label] = (sum[label] ?? 0) + memberWeights[m] * p;
-    });
-    const best = Object.entries(sum).reduce((a, b) => (b[1] > a[1] ? b : a))[0];
-    if (best === members[0][i].gold) correct += 1;
-  }
-  return correct / n;
-}
+const accuracy = (members, memberWeights) => accuracyOf(average(members, memberWeights));
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const confidence = (rows) => mean(rows.map((r) => Math.max(...Object.values(r.probabilities))));
 
 const lines = [

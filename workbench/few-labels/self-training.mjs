@@ -7,56 +7,31 @@
 // `self-training/`.
 //
 //   node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b] [--labels 20,100]
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import {
+  accuracy,
+  average,
+  commandLine,
+  csvField,
+  mean,
+  predictionsOf,
+  readPredictions,
+  savedRuns,
+  top,
+  ulmfit,
+} from './saved-runs.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i < 0 ? fallback : args[i + 1];
-};
+const flag = commandLine(
+  'node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]',
+);
 const work = flag('--work');
-if (!work) {
-  process.stderr.write(
-    'usage: node workbench/few-labels/self-training.mjs --work <work> [--ulmfit ulmfit-en]\n',
-  );
-  process.exit(2);
-}
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
 const taskFilter = flag('--tasks')?.split(',');
 const labelFilter = flag('--labels')?.split(',').map(Number);
 const seedFilter = flag('--seeds')?.split(',').map(Number);
-
-const ulmfit = (argv) =>
-  execFileSync(process.execPath, [join(root, 'bin/ulmfit.js'), ...argv], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 28,
-  });
-const readPredictions = (path) =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line))
-    .filter((row) => row.probabilities);
-function predictionsOf(cache, model, input) {
-  if (!existsSync(cache)) writeFileSync(cache, ulmfit(['classify', '--model', model, input, '--json']));
-  return readPredictions(cache);
-}
-const csvField = (s) => `"${String(s).replace(/"/g, '""')}"`;
-const mix = (a, b, wa, wb) =>
-  a.map((r, i) => {
-    const p = {};
-    for (const label of Object.keys(r.probabilities))
-      p[label] = (wa * r.probabilities[label] + wb * b[i].probabilities[label]) / (wa + wb);
-    return { gold: r.gold, probabilities: p };
-  });
-const top = (p) => Object.entries(p).reduce((a, b) => (b[1] > a[1] ? b : a));
-const accuracy = (rows) => rows.filter((r) => top(r.probabilities)[0] === r.gold).length / rows.length;
+const mix = (a, b, wa, wb) => average([a, b], [wa, wb]);
 
 /** Trains an NB-SVM on `rows` ({text,label}) in `dir` and returns its test predictions. */
 function student(dir, rows, testCsv) {
@@ -91,59 +66,53 @@ const add = (key, name, value) => {
   if (!table.get(key).has(name)) table.get(key).set(name, []);
   table.get(key).get(name).push(value);
 };
-for (const task of readdirSync(join(work, 'runs')).sort()) {
-  if (taskFilter && !taskFilter.includes(task)) continue;
-  const dir = join(work, 'runs', task, ulmfitId);
-  if (!existsSync(dir)) continue;
+const unlabeledTexts = new Map(); // task -> its unlabeled documents' texts
+const filter = { tasks: taskFilter, labels: labelFilter, seeds: seedFilter };
+for (const { task, k, seed, runDir, nbsvmDir: nbDir } of savedRuns(work, ulmfitId, filter)) {
   const unlabeledPath = join(work, 'tasks', task, 'unlabeled.jsonl');
-  const unlabeled = readFileSync(unlabeledPath, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line).text);
-  const testCsv = join(work, 'tasks', task, 'test.csv');
-  for (const run of readdirSync(dir).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b))) {
-    const match = /^(\d+)-s(\d+)$/.exec(run);
-    if (!match) continue;
-    const [k, seed] = [Number(match[1]), Number(match[2])];
-    if (labelFilter && !labelFilter.includes(k)) continue;
-    if (seedFilter && !seedFilter.includes(seed)) continue;
-    const runDir = join(dir, run);
-    const nbDir = join(work, 'runs', task, 'nbsvm', run);
-    if (!existsSync(join(nbDir, 'meta.json')) || !existsSync(join(runDir, 'model-best'))) continue;
-    const cache = join(runDir, 'self-training');
-    mkdirSync(cache, { recursive: true });
-    const started = performance.now();
-    const netU = predictionsOf(join(cache, 'unlabeled-net.jsonl'), join(runDir, 'model-best'), unlabeledPath);
-    const nbU = predictionsOf(join(cache, 'unlabeled-nbsvm.jsonl'), nbDir, unlabeledPath);
-    const teacherU = mix(netU, nbU, 1, 2);
-    const labeled = parse(readFileSync(join(work, 'tasks', task, `train-${k}-s${seed}.csv`), 'utf8'), {
-      columns: true,
-    });
-    const labeledTexts = new Set(labeled.map((r) => r.text.trim()));
-    const pseudo = unlabeled
-      .map((text, i) => {
-        const [label, confidence] = top(teacherU[i].probabilities);
-        return { text, label, confidence };
-      })
-      .filter((p) => !labeledTexts.has(p.text.trim()));
-    const netT = readPredictions(join(runDir, 'test-predictions.jsonl'));
-    const nbT = readPredictions(join(nbDir, 'test-predictions.jsonl'));
-    const key = `${task} ${k}`;
-    add(key, 'net alone', accuracy(netT));
-    add(key, 'NB-SVM', accuracy(nbT));
-    add(key, 'teacher: net + NB-SVM ×2', accuracy(mix(netT, nbT, 1, 2)));
-    for (const [name, select] of Object.entries(variants)) {
-      const chosen = select(pseudo);
-      const studentT = student(join(cache, name.replace(/ /g, '-')), [...labeled, ...chosen], testCsv);
-      add(key, `student (${name})`, accuracy(studentT));
-      add(key, `net + student ×2 (${name})`, accuracy(mix(netT, studentT, 1, 2)));
-    }
-    process.stderr.write(
-      `${key} s${seed}: ${pseudo.length} pseudo-labels, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  if (!unlabeledTexts.has(task))
+    unlabeledTexts.set(
+      task,
+      readFileSync(unlabeledPath, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).text),
     );
+  const unlabeled = unlabeledTexts.get(task);
+  const testCsv = join(work, 'tasks', task, 'test.csv');
+  if (!existsSync(join(nbDir, 'meta.json')) || !existsSync(join(runDir, 'model-best'))) continue;
+  const cache = join(runDir, 'self-training');
+  mkdirSync(cache, { recursive: true });
+  const started = performance.now();
+  const netU = predictionsOf(join(cache, 'unlabeled-net.jsonl'), join(runDir, 'model-best'), unlabeledPath);
+  const nbU = predictionsOf(join(cache, 'unlabeled-nbsvm.jsonl'), nbDir, unlabeledPath);
+  const teacherU = mix(netU, nbU, 1, 2);
+  const labeled = parse(readFileSync(join(work, 'tasks', task, `train-${k}-s${seed}.csv`), 'utf8'), {
+    columns: true,
+  });
+  const labeledTexts = new Set(labeled.map((r) => r.text.trim()));
+  const pseudo = unlabeled
+    .map((text, i) => {
+      const [label, confidence] = top(teacherU[i].probabilities);
+      return { text, label, confidence };
+    })
+    .filter((p) => !labeledTexts.has(p.text.trim()));
+  const netT = readPredictions(join(runDir, 'test-predictions.jsonl'));
+  const nbT = readPredictions(join(nbDir, 'test-predictions.jsonl'));
+  const key = `${task} ${k}`;
+  add(key, 'net alone', accuracy(netT));
+  add(key, 'NB-SVM', accuracy(nbT));
+  add(key, 'teacher: net + NB-SVM ×2', accuracy(mix(netT, nbT, 1, 2)));
+  for (const [name, select] of Object.entries(variants)) {
+    const chosen = select(pseudo);
+    const studentT = student(join(cache, name.replace(/ /g, '-')), [...labeled, ...chosen], testCsv);
+    add(key, `student (${name})`, accuracy(studentT));
+    add(key, `net + student ×2 (${name})`, accuracy(mix(netT, studentT, 1, 2)));
   }
+  process.stderr.write(
+    `${key} s${seed}: ${pseudo.length} pseudo-labels, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
 }
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const names = [...table.values().next().value.keys()];
 console.log(`| task | labels/class | runs | ${names.join(' | ')} |`);
 console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|`);

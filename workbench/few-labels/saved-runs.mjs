@@ -1,0 +1,97 @@
+// What the few-label analysis scripts (ensemble-weights.mjs, calibration.mjs, self-training.mjs)
+// share: their flags, the saved `classify --json` predictions of a work folder's runs, the
+// weighted average of class probabilities, and running this checkout's ulmfit.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The value after `--name` in the command line, else `fallback`; exits with `usage` when the
+ * required `--work` is missing.
+ */
+export function commandLine(usage) {
+  const args = process.argv.slice(2);
+  const flag = (name, fallback) => {
+    const i = args.indexOf(name);
+    return i < 0 ? fallback : args[i + 1];
+  };
+  if (!flag('--work')) {
+    process.stderr.write(`usage: ${usage}\n`);
+    process.exit(2);
+  }
+  return flag;
+}
+
+/** Runs `bin/ulmfit.js` of this checkout and returns its stdout. */
+export function ulmfit(argv) {
+  return execFileSync(process.execPath, [join(root, 'bin/ulmfit.js'), ...argv], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 28,
+  });
+}
+
+/** The `classify --json` rows with class probabilities ({gold, probabilities, …}); undefined when the file is missing. */
+export function readPredictions(path) {
+  if (!existsSync(path)) return undefined;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((row) => row.probabilities);
+}
+
+/** `classify --model <model> <input> --json`, run once and cached in `cache`. */
+export function predictionsOf(cache, model, input) {
+  if (!existsSync(cache)) writeFileSync(cache, ulmfit(['classify', '--model', model, input, '--json']));
+  return readPredictions(cache);
+}
+
+/** The weighted average of the members' probabilities, row by row (members in the same document order). */
+export function average(members, weights) {
+  const total = weights.reduce((a, b) => a + b, 0);
+  return members[0].map((row, i) => {
+    const probabilities = {};
+    for (const label of Object.keys(row.probabilities))
+      probabilities[label] =
+        members.reduce((sum, rows, m) => sum + weights[m] * rows[i].probabilities[label], 0) / total;
+    return { gold: row.gold, probabilities };
+  });
+}
+
+/** The label with the highest probability and that probability. */
+export const top = (probabilities) => Object.entries(probabilities).reduce((a, b) => (b[1] > a[1] ? b : a));
+
+/** Share of rows whose top label is the gold one. */
+export const accuracy = (rows) => rows.filter((r) => top(r.probabilities)[0] === r.gold).length / rows.length;
+
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** A CSV field, quoted. */
+export const csvField = (s) => `"${String(s).replace(/"/g, '""')}"`;
+
+/**
+ * The saved runs of one variant (`<work>/runs/<task>/<variant>/<k>-s<seed>/`), task by task in name
+ * order, then by labels per class and seed; each with the NB-SVM run of the same labeled set.
+ * `filter` may restrict tasks, labels per class and seeds.
+ */
+export function* savedRuns(work, variant, filter = {}) {
+  for (const task of readdirSync(join(work, 'runs')).sort()) {
+    if (filter.tasks && !filter.tasks.includes(task)) continue;
+    const dir = join(work, 'runs', task, variant);
+    if (!existsSync(dir)) continue;
+    const runs = readdirSync(dir)
+      .map((run) => [run, /^(\d+)-s(\d+)$/.exec(run)])
+      .filter(([, match]) => match)
+      .map(([run, match]) => ({ run, k: Number(match[1]), seed: Number(match[2]) }))
+      .sort((a, b) => a.k - b.k || a.seed - b.seed);
+    for (const { run, k, seed } of runs) {
+      if (filter.labels && !filter.labels.includes(k)) continue;
+      if (filter.seeds && !filter.seeds.includes(seed)) continue;
+      yield { task, run, k, seed, runDir: join(dir, run), nbsvmDir: join(work, 'runs', task, 'nbsvm', run) };
+    }
+  }
+}
