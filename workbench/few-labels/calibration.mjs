@@ -17,10 +17,10 @@ import {
   average,
   commandLine,
   csvField,
-  mean,
   predictionsOf,
   readPredictions,
   savedRuns,
+  ScoreTable,
   ulmfit,
 } from './saved-runs.mjs';
 
@@ -93,7 +93,7 @@ const methods = {
   },
 };
 
-const table = new Map(); // "task k" -> method -> [acc]
+const table = new ScoreTable();
 const temps = new Map(); // "task k" -> [[tNet, tNb]]
 for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId, { tasks: taskFilter })) {
   const nbTestPath = join(nbsvmDir, 'test-predictions.jsonl');
@@ -131,38 +131,17 @@ for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId,
   data.tNet = fitTemperature(netValid);
   data.tNb = fitTemperature(nbValid);
   const key = `${task} ${k}`;
-  if (!table.has(key)) table.set(key, new Map());
   if (!temps.has(key)) temps.set(key, []);
   temps.get(key).push([data.tNet, data.tNb, netValid.length]);
-  for (const [name, method] of Object.entries(methods)) {
-    const acc = accuracy(method(data));
-    if (!table.get(key).has(name)) table.get(key).set(name, []);
-    table.get(key).get(name).push(acc);
-  }
+  for (const [name, method] of Object.entries(methods)) table.add(task, k, name, accuracy(method(data)));
   process.stderr.write(
     `${key} s${seed}: T net ${data.tNet.toFixed(2)} NB ${data.tNb.toFixed(2)} (${netValid.length} valid)\n`,
   );
 }
 
-const names = Object.keys(methods);
-console.log(`| task | labels/class | runs | ${names.join(' | ')} | T net / T NB-SVM (median) |`);
-console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|---|`);
-const wins = new Map(names.map((n) => [n, { better: 0, worse: 0 }]));
-for (const [key, byMethod] of table) {
-  const [task, k] = key.split(' ');
-  const n = byMethod.get(names[0]).length;
-  const base = byMethod.get('NB-SVM ×2 (now)');
-  for (const name of names)
-    byMethod.get(name).forEach((a, i) => {
-      if (a > base[i] + 1e-9) wins.get(name).better += 1;
-      else if (a < base[i] - 1e-9) wins.get(name).worse += 1;
-    });
-  const ts = temps.get(key);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(
-    `| ${task} | ${k} | ${n} | ${names.map((name) => mean(byMethod.get(name)).toFixed(3)).join(' | ')} | ${median(ts.map((t) => t[0])).toFixed(2)} / ${median(ts.map((t) => t[1])).toFixed(2)} |`,
-  );
-}
-console.log(
-  `\nRun by run against NB-SVM ×2 (better / worse): ${names.map((n) => `${n} ${wins.get(n).better}/${wins.get(n).worse}`).join('; ')}`,
-);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+table.print('NB-SVM ×2 (now)', {
+  header: 'T net / T NB-SVM (median)',
+  cell: (key) =>
+    `${median(temps.get(key).map((t) => t[0])).toFixed(2)} / ${median(temps.get(key).map((t) => t[1])).toFixed(2)}`,
+});

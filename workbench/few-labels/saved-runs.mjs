@@ -95,3 +95,40 @@ export function* savedRuns(work, variant, filter = {}) {
     }
   }
 }
+
+/** Accuracies by task × labels per class × method, printed as a markdown table with run-by-run tallies. */
+export class ScoreTable {
+  cells = new Map(); // "task k" -> method name -> accuracy of each run, in run order
+
+  add(task, k, name, value) {
+    const key = `${task} ${k}`;
+    if (!this.cells.has(key)) this.cells.set(key, new Map());
+    const row = this.cells.get(key);
+    if (!row.has(name)) row.set(name, []);
+    row.get(name).push(value);
+  }
+
+  /**
+   * Writes the mean of each method per task and label count, then how many runs each method won
+   * and lost against `reference`. `extra` (optional: header and a cell for "task k") adds a column.
+   */
+  print(reference, extra) {
+    const names = [...this.cells.values().next().value.keys()];
+    console.log(`| task | labels/class | runs | ${names.join(' | ')} |${extra ? ` ${extra.header} |` : ''}`);
+    console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|${extra ? '---|' : ''}`);
+    const tally = new Map(names.map((n) => [n, { better: 0, worse: 0 }]));
+    for (const [key, row] of this.cells) {
+      const [task, k] = key.split(' ');
+      const base = row.get(reference);
+      for (const name of names)
+        row.get(name).forEach((a, i) => {
+          if (a > base[i] + 1e-9) tally.get(name).better += 1;
+          else if (a < base[i] - 1e-9) tally.get(name).worse += 1;
+        });
+      const means = names.map((name) => mean(row.get(name)).toFixed(3)).join(' | ');
+      console.log(`| ${task} | ${k} | ${base.length} | ${means} |${extra ? ` ${extra.cell(key)} |` : ''}`);
+    }
+    const tallies = names.map((n) => `${n} ${tally.get(n).better}/${tally.get(n).worse}`).join('; ');
+    console.log(`\nRun by run against ${reference} (better / worse): ${tallies}`);
+  }
+}

@@ -15,10 +15,10 @@ import {
   average,
   commandLine,
   csvField,
-  mean,
   predictionsOf,
   readPredictions,
   savedRuns,
+  ScoreTable,
   top,
   ulmfit,
 } from './saved-runs.mjs';
@@ -60,12 +60,7 @@ const variants = {
   },
 };
 
-const table = new Map();
-const add = (key, name, value) => {
-  if (!table.has(key)) table.set(key, new Map());
-  if (!table.get(key).has(name)) table.get(key).set(name, []);
-  table.get(key).get(name).push(value);
-};
+const table = new ScoreTable();
 const unlabeledTexts = new Map(); // task -> its unlabeled documents' texts
 const filter = { tasks: taskFilter, labels: labelFilter, seeds: seedFilter };
 for (const { task, k, seed, runDir, nbsvmDir: nbDir } of savedRuns(work, ulmfitId, filter)) {
@@ -100,35 +95,17 @@ for (const { task, k, seed, runDir, nbsvmDir: nbDir } of savedRuns(work, ulmfitI
   const netT = readPredictions(join(runDir, 'test-predictions.jsonl'));
   const nbT = readPredictions(join(nbDir, 'test-predictions.jsonl'));
   const key = `${task} ${k}`;
-  add(key, 'net alone', accuracy(netT));
-  add(key, 'NB-SVM', accuracy(nbT));
-  add(key, 'teacher: net + NB-SVM ×2', accuracy(mix(netT, nbT, 1, 2)));
+  table.add(task, k, 'net alone', accuracy(netT));
+  table.add(task, k, 'NB-SVM', accuracy(nbT));
+  table.add(task, k, 'teacher: net + NB-SVM ×2', accuracy(mix(netT, nbT, 1, 2)));
   for (const [name, select] of Object.entries(variants)) {
     const chosen = select(pseudo);
     const studentT = student(join(cache, name.replace(/ /g, '-')), [...labeled, ...chosen], testCsv);
-    add(key, `student (${name})`, accuracy(studentT));
-    add(key, `net + student ×2 (${name})`, accuracy(mix(netT, studentT, 1, 2)));
+    table.add(task, k, `student (${name})`, accuracy(studentT));
+    table.add(task, k, `net + student ×2 (${name})`, accuracy(mix(netT, studentT, 1, 2)));
   }
   process.stderr.write(
     `${key} s${seed}: ${pseudo.length} pseudo-labels, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
 }
-const names = [...table.values().next().value.keys()];
-console.log(`| task | labels/class | runs | ${names.join(' | ')} |`);
-console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|`);
-const tally = new Map(names.map((n) => [n, [0, 0]]));
-for (const [key, byName] of table) {
-  const [task, k] = key.split(' ');
-  const teacher = byName.get('teacher: net + NB-SVM ×2');
-  for (const n of names)
-    byName.get(n).forEach((a, i) => {
-      if (a > teacher[i] + 1e-9) tally.get(n)[0] += 1;
-      else if (a < teacher[i] - 1e-9) tally.get(n)[1] += 1;
-    });
-  console.log(
-    `| ${task} | ${k} | ${teacher.length} | ${names.map((n) => mean(byName.get(n)).toFixed(3)).join(' | ')} |`,
-  );
-}
-console.log(
-  `\nRun by run against the teacher (better / worse): ${names.map((n) => `${n} ${tally.get(n).join('/')}`).join('; ')}`,
-);
+table.print('teacher: net + NB-SVM ×2');
