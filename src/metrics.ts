@@ -52,6 +52,20 @@ export function accuracy(correct: number, count: number): number {
   return count === 0 ? Number.NaN : correct / count;
 }
 
+/**
+ * The predicted class of each row: the index of its highest score (the first on ties).
+ * @param scores `[rows × classes]` row-major
+ * @returns `[rows]`
+ */
+export function argmaxRows(scores: Float32Array, classes: number): Int32Array {
+  const rows = Math.floor(scores.length / classes);
+  const best = new Int32Array(rows);
+  for (let i = 0; i < rows; i++)
+    for (let c = 1; c < classes; c++)
+      if (scores[i * classes + c]! > scores[i * classes + best[i]!]!) best[i] = c;
+  return best;
+}
+
 /** fastai `Perplexity`: exp of the mean validation loss. */
 export function perplexity(meanLoss: number): number {
   return Math.exp(meanLoss);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   accuracy,
+  argmaxRows,
   confusionMatrix,
   macroF1,
   perClassScores,
@@ -44,6 +45,14 @@ describe('accuracy and perplexity', () => {
     expect(accuracy(87, 100)).toBe(0.87);
     expect(accuracy(0, 0)).toBeNaN();
     expect(perplexity(Math.log(42))).toBeCloseTo(42, 10);
+  });
+});
+
+describe('argmaxRows', () => {
+  it('gives each row its highest-scoring class, the first one on a tie', () => {
+    const scores = Float32Array.from([0.2, 0.5, 0.3, 0.4, 0.4, 0.2, 0.1, 0.1, 0.8]);
+    expect(Array.from(argmaxRows(scores, 3))).toEqual([1, 0, 2]);
+    expect(Array.from(argmaxRows(Float32Array.from([0.3, 0.7]), 2))).toEqual([1]);
   });
 });
 

@@ -10,6 +10,7 @@
  */
 import type { BackendName } from '../backend.js';
 import { usageError } from '../errors.js';
+import { argmaxRows } from '../metrics.js';
 import { topK, type ClassifierEnsemble } from '../infer/classify.js';
 import { loadClassifiers } from '../tasks/load-classifiers.js';
 import { disposedError, SharedModels, type SharedModel } from './shared.js';
@@ -145,8 +146,7 @@ function toPrediction(
   probabilities: Float32Array,
   k: number | undefined,
 ): ClassPrediction {
-  let best = 0;
-  for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
+  const best = argmaxRows(probabilities, probabilities.length)[0]!;
   return {
     label: labels[best]!,
     probability: probabilities[best]!,

@@ -28,7 +28,7 @@ import { UlmfitError } from '../errors.js';
 import { compareCodePoints } from '../text/corpus.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { createWordTokenizer, type Tokenizer } from '../text/tokenizer.js';
-import { accuracy, macroF1 } from '../metrics.js';
+import { accuracy, argmaxRows, macroF1 } from '../metrics.js';
 import {
   encodeDocs,
   featureSettings,
@@ -202,14 +202,7 @@ function softplus(t: number): number {
 }
 
 function argmaxLabels(labels: readonly string[], probabilities: Float32Array): string[] {
-  const k = labels.length;
-  const out: string[] = [];
-  for (let i = 0; i * k < probabilities.length; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (probabilities[i * k + c]! > probabilities[i * k + best]!) best = c;
-    out.push(labels[best]!);
-  }
-  return out;
+  return Array.from(argmaxRows(probabilities, labels.length), (c) => labels[c]!);
 }
 
 /**

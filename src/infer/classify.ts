@@ -25,7 +25,7 @@ import { withTfWeights } from '../model/persist.js';
 import type { TokenizerSettings } from '../text/settings.js';
 import { createTokenizer, type Tokenizer } from '../text/tokenizer.js';
 import { Vocab } from '../text/vocab.js';
-import { accuracy, confusionMatrix, macroF1, perClassScores } from '../metrics.js';
+import { accuracy, argmaxRows, confusionMatrix, macroF1, perClassScores } from '../metrics.js';
 
 /** A classifier ready for inference (eval mode). */
 export interface LoadedClassifier {
@@ -393,8 +393,7 @@ function toPrediction(
   doc: Doc,
   index: number,
 ): Prediction {
-  let best = 0;
-  for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
+  const best = argmaxRows(probabilities, probabilities.length)[0]!;
   return {
     index,
     origin: doc.origin,

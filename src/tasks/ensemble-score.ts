@@ -8,7 +8,7 @@
 import type { BackendName } from '../backend.js';
 import { BASELINE_ENSEMBLE_WEIGHT } from '../config/inference.js';
 import { loadClassifier, predictIds, weightedAverage } from '../infer/classify.js';
-import { accuracy, macroF1 } from '../metrics.js';
+import { accuracy, argmaxRows, macroF1 } from '../metrics.js';
 import type { LabeledDocs } from './labeled-data.js';
 
 /** The baseline's side of the score: its labels and validation probabilities, in validation order. */
@@ -54,11 +54,7 @@ export async function scoreRunEnsemble(
     { probabilities, weight: 1 },
     { probabilities: baseline.probabilities, weight: BASELINE_ENSEMBLE_WEIGHT },
   ]);
-  const predicted = Int32Array.from({ length: n }, (_, i) => {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (averaged[i * k + c]! > averaged[i * k + best]!) best = c;
-    return best;
-  });
+  const predicted = argmaxRows(averaged, k);
   const correct = predicted.filter((p, i) => p === valid.y[i]).length;
   return { accuracy: accuracy(correct, n), f1Macro: macroF1(predicted, valid.y, k) };
 }

@@ -4,7 +4,7 @@
 // validation split train-classifier drew (the same `splitValid` and seed), classifies it with the
 // run's model-best/ and with an NB-SVM trained on the training side only (what train-classifier
 // scores before its refit), then compares ways of combining the two on the saved test predictions
-// (the network's and the all-labels NB-SVM's). Writes `valid-*.jsonl` caches beside each run.
+// (the network's and the all-labels NB-SVM's). Caches in each run's `calibration/`.
 //
 //   node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,13 +43,15 @@ const sharpen = (p, t) => {
 };
 const nll = (rows) =>
   -rows.reduce((s, r) => s + Math.log(Math.max(r.probabilities[r.gold], 1e-12)), 0) / rows.length;
+const calibrated = (rows, t) =>
+  rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) }));
 const TEMPS = Array.from({ length: 61 }, (_, i) => Math.pow(10, -1.5 + i * 0.05)); // 0.03 … 31.6
 /** The temperature (from TEMPS) with the lowest NLL on `rows`. */
 function fitTemperature(rows) {
   let best = 1;
   let bestLoss = Infinity;
   for (const t of TEMPS) {
-    const loss = nll(rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) })));
+    const loss = nll(calibrated(rows, t));
     if (loss < bestLoss - 1e-12) [best, bestLoss] = [t, loss];
   }
   return best;
@@ -64,8 +66,6 @@ const product = (a, b) =>
         Math.log(Math.max(b[i].probabilities[label], 1e-12));
     return { gold: r.gold, probabilities: p };
   });
-const calibrated = (rows, t) =>
-  rows.map((r) => ({ gold: r.gold, probabilities: sharpen(r.probabilities, t) }));
 const WEIGHTS = [0, 0.25, 0.5, 1, 2, 4, 8, Infinity];
 
 const methods = {
@@ -106,24 +106,21 @@ for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId,
   const cacheDir = join(runDir, 'calibration');
   mkdirSync(cacheDir, { recursive: true });
   const validCsv = join(cacheDir, 'valid.csv');
-  writeFileSync(
-    validCsv,
-    ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
-      '\n',
-  );
+  if (!existsSync(validCsv))
+    writeFileSync(
+      validCsv,
+      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
+        '\n',
+    );
   const nbDir = join(cacheDir, 'nbsvm-train-side');
   if (!existsSync(join(nbDir, 'meta.json')))
     ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
   const netValid = predictionsOf(join(cacheDir, 'valid-net.jsonl'), join(runDir, 'model-best'), validCsv);
   const nbValid = predictionsOf(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
-  const nbMeta = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8'));
   // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
-  const nbAcc = accuracy(nbValid);
-  const saved = nbMeta.accuracy ?? nbMeta.training?.accuracy;
-  if (saved !== undefined && saved !== null && Math.abs(saved - nbAcc) > 1e-9)
-    process.stderr.write(
-      `${task} ${run}: NB-SVM validation accuracy ${nbAcc} differs from its own ${saved}\n`,
-    );
+  const ownAccuracy = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8')).training.accuracy;
+  if (Math.abs(ownAccuracy - accuracy(nbValid)) > 1e-9)
+    throw new Error(`${task} ${run}: the rebuilt validation split is not the one the NB-SVM scored`);
   const data = {
     net: { valid: netValid, test: readPredictions(netTestPath) },
     nb: { valid: nbValid, test: readPredictions(nbTestPath) },

@@ -3,9 +3,9 @@
 // predictions the benchmark saved (`<work>/runs/<task>/<variant>/<k>-s<seed>/test-predictions.jsonl`,
 // `classify --json` rows with every class probability), averages a ULMFiT variant's with NB-SVM's
 // at several weights, and prints mean accuracy per task and label count, then how often each
-// weight beats the equal average run by run. Trains and classifies nothing.
+// weight beats the equal average (or `--versus <w>`) run by run. Trains and classifies nothing.
 //
-//   node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit ulmfit-en] [--weights 0.5,1,2,3] [--seeds 4,5,6]
+//   node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit ulmfit-en] [--weights 0.5,1,2,3] [--seeds 4,5,6] [--versus 2]
 //
 // Also prints each member's mean top probability beside its accuracy (how confident it is).
 import { existsSync, readdirSync } from 'node:fs';
@@ -19,12 +19,13 @@ import {
 } from './saved-runs.mjs';
 
 const flag = commandLine(
-  'node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit <variant>] [--weights 0.5,1,2,3] [--seeds 4,5,6]',
+  'node workbench/few-labels/ensemble-weights.mjs --work <work> [--ulmfit <variant>] [--weights 0.5,1,2,3] [--seeds 4,5,6] [--versus 2]',
 );
 const work = flag('--work');
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
 const weights = flag('--weights', '0.5,1,1.5,2,3').split(',').map(Number);
 const seeds = flag('--seeds')?.split(',').map(Number);
+const versus = Number(flag('--versus', '1'));
 
 /** Accuracy of the weighted average of the members' probabilities. */
 const accuracy = (members, memberWeights) => accuracyOf(average(members, memberWeights));
@@ -35,7 +36,7 @@ const lines = [
   `| task | labels/class | runs | ${ulmfitId} alone (top p) | NB-SVM alone (top p) | ${weights.map((w) => `NB-SVM ×${w}`).join(' | ')} |`,
   `|---|---:|---:|---:|---:|${weights.map(() => '---:').join('|')}|`,
 ];
-const versusEqual = new Map(weights.map((w) => [w, { better: 0, worse: 0, same: 0 }]));
+const versusReference = new Map(weights.map((w) => [w, { better: 0, worse: 0, same: 0 }]));
 for (const task of readdirSync(join(work, 'runs')).sort()) {
   const ulmfitDir = join(work, 'runs', task, ulmfitId);
   if (!existsSync(ulmfitDir)) continue;
@@ -49,12 +50,12 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
     const k = Number(match[1]);
     if (seeds && !seeds.includes(Number(match[2]))) continue;
     if (!byLabels.has(k)) byLabels.set(k, []);
-    const equal = accuracy([u, nb], [1, 1]);
+    const reference = accuracy([u, nb], [1, versus]);
     const scores = weights.map((w) => accuracy([u, nb], [1, w]));
     weights.forEach((w, i) => {
-      const tally = versusEqual.get(w);
-      if (scores[i] > equal) tally.better += 1;
-      else if (scores[i] < equal) tally.worse += 1;
+      const tally = versusReference.get(w);
+      if (scores[i] > reference) tally.better += 1;
+      else if (scores[i] < reference) tally.worse += 1;
       else tally.same += 1;
     });
     byLabels.get(k).push({
@@ -76,8 +77,8 @@ for (const task of readdirSync(join(work, 'runs')).sort()) {
   }
 }
 process.stdout.write(lines.join('\n') + '\n\n');
-for (const [w, t] of versusEqual)
-  if (w !== 1)
+for (const [w, t] of versusReference)
+  if (w !== versus)
     process.stdout.write(
-      `NB-SVM ×${w} against ×1, run by run: better ${t.better}, worse ${t.worse}, equal ${t.same}\n`,
+      `NB-SVM ×${w} against ×${versus}, run by run: better ${t.better}, worse ${t.worse}, equal ${t.same}\n`,
     );
