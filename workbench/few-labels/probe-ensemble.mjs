@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// Would a linear probe (linear-probe.mjs: the fine-tuned encoder frozen, a cross-validated logistic
+// regression on its pooled features, fit on every label) help the defaults' average? Fits the
+// probe for every saved run of a ULMFiT variant, on the same labeled set and with the task's
+// fine-tuned encoder (<work>/lm/<task>-<lm>/encoder), and prints mean test accuracy of each
+// member and average beside the defaults (the network + NB-SVM ×2), with run-by-run tallies.
+//
+//   node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]
+//
+// The probe's test probabilities are cached in <run>/probe/test-probabilities.json, and each
+// task's test features in <work>/cache/probe-<task>-<lm>.f64.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fitProbe, loadEncoder } from './linear-probe.mjs';
+import { csvRows } from './runners.mjs';
+import { accuracy, average, commandLine, readPredictions, savedRuns, ScoreTable } from './saved-runs.mjs';
+
+const flag = commandLine(
+  'node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]',
+);
+const work = flag('--work');
+const lm = flag('--lm', 'en');
+const list = (name, parse) => flag(name)?.split(',').map(parse);
+const filter = {
+  tasks: list('--tasks', String),
+  labels: list('--labels', Number),
+  seeds: list('--seeds', Number),
+};
+
+const encoders = new Map(); // task -> { features, dim, Xtest, test }
+async function encoderOf(task) {
+  if (encoders.has(task)) return encoders.get(task);
+  const { features, dim } = await loadEncoder(join(work, 'lm', `${task}-${lm}`, 'encoder'));
+  const test = csvRows(join(work, 'tasks', task, 'test.csv'));
+  const cache = join(work, 'cache', `probe-${task}-${lm}.f64`);
+  let Xtest;
+  if (existsSync(cache)) Xtest = new Float64Array(readFileSync(cache).buffer.slice(0));
+  else {
+    Xtest = features(test.map((r) => r.text));
+    mkdirSync(join(work, 'cache'), { recursive: true });
+    writeFileSync(cache, Buffer.from(Xtest.buffer));
+  }
+  const entry = { features, dim, Xtest, test };
+  encoders.set(task, entry);
+  return entry;
+}
+
+/** The probe's test rows ({gold, probabilities}) for one saved run, fitted once and cached. */
+async function probeRows(task, k, seed, runDir) {
+  const cache = join(runDir, 'probe', 'test-probabilities.json');
+  const { features, dim, Xtest, test } = await encoderOf(task);
+  let saved;
+  if (existsSync(cache)) saved = JSON.parse(readFileSync(cache, 'utf8'));
+  else {
+    const train = csvRows(join(work, 'tasks', task, `train-${k}-s${seed}.csv`));
+    const classes = [...new Set(train.map((r) => r.label))].sort();
+    const started = Date.now();
+    const probe = fitProbe(
+      features(train.map((r) => r.text)),
+      train.map((r) => r.label),
+      Xtest,
+      classes,
+      dim,
+    );
+    saved = { classes, C: probe.C, cvAccuracy: probe.cvAccuracy, test: probe.test };
+    mkdirSync(join(runDir, 'probe'), { recursive: true });
+    writeFileSync(cache, JSON.stringify(saved));
+    process.stderr.write(
+      `${task} ${k}-s${seed}: C ${probe.C}, cv ${probe.cvAccuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
+  }
+  return test.map((r, i) => ({
+    gold: r.label,
+    probabilities: Object.fromEntries(saved.classes.map((c, j) => [c, saved.test[i][j]])),
+  }));
+}
+
+const table = new ScoreTable();
+for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, `ulmfit-${lm}`, filter)) {
+  const network = readPredictions(join(runDir, 'test-predictions.jsonl'));
+  const nbsvm = readPredictions(join(nbsvmDir, 'test-predictions.jsonl'));
+  if (!network || !nbsvm) continue;
+  const probe = await probeRows(task, k, seed, runDir);
+  if (probe.some((row, i) => row.gold !== network[i].gold))
+    throw new Error(`${task} ${run}: test.csv's order differs from the saved predictions'`);
+  table.add(task, k, 'defaults (net + NB×2)', accuracy(average([network, nbsvm], [1, 2])));
+  table.add(task, k, 'NB-SVM', accuracy(nbsvm));
+  table.add(task, k, 'network', accuracy(network));
+  table.add(task, k, 'probe', accuracy(probe));
+  table.add(task, k, 'probe + NB', accuracy(average([probe, nbsvm], [1, 1])));
+  table.add(task, k, 'net + probe + NB×2', accuracy(average([network, probe, nbsvm], [1, 1, 2])));
+  table.add(task, k, 'net + probe + NB', accuracy(average([network, probe, nbsvm], [1, 1, 1])));
+}
+table.print('defaults (net + NB×2)');
