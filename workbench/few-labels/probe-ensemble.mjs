@@ -34,8 +34,10 @@ async function encoderOf(task) {
   const test = csvRows(join(work, 'tasks', task, 'test.csv'));
   const cache = join(work, 'cache', `probe-${task}-${lm}.f64`);
   let Xtest;
-  if (existsSync(cache)) Xtest = new Float64Array(readFileSync(cache).buffer.slice(0));
-  else {
+  if (existsSync(cache)) {
+    const bytes = readFileSync(cache); // a Buffer may sit at an offset inside a shared pool
+    Xtest = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  } else {
     Xtest = features(test.map((r) => r.text));
     mkdirSync(join(work, 'cache'), { recursive: true });
     writeFileSync(cache, Buffer.from(Xtest.buffer));
