@@ -6,7 +6,7 @@
 // scores before its refit), then compares ways of combining the two on the saved test predictions
 // (the network's and the all-labels NB-SVM's). Caches in each run's `calibration/`.
 //
-//   node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b]
+//   node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -19,17 +19,18 @@ import {
   csvField,
   predictionsOf,
   readPredictions,
+  runFilter,
   savedRuns,
   ScoreTable,
   ulmfit,
 } from './saved-runs.mjs';
 
 const flag = commandLine(
-  'node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b]',
+  'node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]',
 );
 const work = flag('--work');
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
-const taskFilter = flag('--tasks')?.split(',');
+const filter = runFilter(flag);
 const VALID_PCT = 0.2;
 
 // ---- combination methods: each gets {net, nb} × {valid, test} as rows of probabilities ----
@@ -95,7 +96,7 @@ const methods = {
 
 const table = new ScoreTable();
 const temps = new Map(); // "task k" -> [[tNet, tNb]]
-for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId, { tasks: taskFilter })) {
+for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId, filter)) {
   const nbTestPath = join(nbsvmDir, 'test-predictions.jsonl');
   const netTestPath = join(runDir, 'test-predictions.jsonl');
   if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best')))

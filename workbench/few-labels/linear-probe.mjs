@@ -21,7 +21,8 @@ const C_GRID = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
 
 /**
  * Loads an encoder (a fine-tuning run's encoder/ or a language model) for feature extraction.
- * Returns `features(texts)`: Float64Array [texts.length × dim], row-major, and `dim` (3·emb).
+ * Returns `features(texts)`: Float64Array [texts.length × dim], row-major, `dim` (3·emb), and
+ * `dispose()`, which frees the model's weights.
  */
 export async function loadEncoder(encDir) {
   await initBackend('auto');
@@ -52,7 +53,7 @@ export async function loadEncoder(encDir) {
     }
     return out;
   }
-  return { features, dim };
+  return { features, dim, dispose: () => model.dispose() };
 }
 
 /** L2 logistic regression weights [K × (dim + 1)] (bias last, not penalized) on the rows `idx`. */

@@ -13,47 +13,56 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fitProbe, loadEncoder } from './linear-probe.mjs';
 import { csvRows } from './runners.mjs';
-import { accuracy, average, commandLine, readPredictions, savedRuns, ScoreTable } from './saved-runs.mjs';
+import {
+  accuracy,
+  average,
+  commandLine,
+  readPredictions,
+  runFilter,
+  savedRuns,
+  ScoreTable,
+} from './saved-runs.mjs';
 
 const flag = commandLine(
   'node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]',
 );
 const work = flag('--work');
 const lm = flag('--lm', 'en');
-const list = (name, parse) => flag(name)?.split(',').map(parse);
-const filter = {
-  tasks: list('--tasks', String),
-  labels: list('--labels', Number),
-  seeds: list('--seeds', Number),
+const filter = runFilter(flag);
+
+const testSets = new Map(); // task -> test.csv rows
+const testOf = (task) => {
+  if (!testSets.has(task)) testSets.set(task, csvRows(join(work, 'tasks', task, 'test.csv')));
+  return testSets.get(task);
 };
 
-const encoders = new Map(); // task -> { features, dim, Xtest, test }
+// The task's encoder and test features, loaded only when a run's probe is not cached yet.
+let encoder; // { task, features, dim, dispose, Xtest }
 async function encoderOf(task) {
-  if (encoders.has(task)) return encoders.get(task);
-  const { features, dim } = await loadEncoder(join(work, 'lm', `${task}-${lm}`, 'encoder'));
-  const test = csvRows(join(work, 'tasks', task, 'test.csv'));
+  if (encoder?.task === task) return encoder;
+  encoder?.dispose();
+  const loaded = await loadEncoder(join(work, 'lm', `${task}-${lm}`, 'encoder'));
   const cache = join(work, 'cache', `probe-${task}-${lm}.f64`);
   let Xtest;
   if (existsSync(cache)) {
     const bytes = readFileSync(cache); // a Buffer may sit at an offset inside a shared pool
     Xtest = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   } else {
-    Xtest = features(test.map((r) => r.text));
+    Xtest = loaded.features(testOf(task).map((r) => r.text));
     mkdirSync(join(work, 'cache'), { recursive: true });
     writeFileSync(cache, Buffer.from(Xtest.buffer));
   }
-  const entry = { features, dim, Xtest, test };
-  encoders.set(task, entry);
-  return entry;
+  encoder = { task, ...loaded, Xtest };
+  return encoder;
 }
 
 /** The probe's test rows ({gold, probabilities}) for one saved run, fitted once and cached. */
 async function probeRows(task, k, seed, runDir) {
   const cache = join(runDir, 'probe', 'test-probabilities.json');
-  const { features, dim, Xtest, test } = await encoderOf(task);
   let saved;
   if (existsSync(cache)) saved = JSON.parse(readFileSync(cache, 'utf8'));
   else {
+    const { features, dim, Xtest } = await encoderOf(task);
     const train = csvRows(join(work, 'tasks', task, `train-${k}-s${seed}.csv`));
     const classes = [...new Set(train.map((r) => r.label))].sort();
     const started = Date.now();
@@ -71,7 +80,7 @@ async function probeRows(task, k, seed, runDir) {
       `${task} ${k}-s${seed}: C ${probe.C}, cv ${probe.cvAccuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
     );
   }
-  return test.map((r, i) => ({
+  return testOf(task).map((r, i) => ({
     gold: r.label,
     probabilities: Object.fromEntries(saved.classes.map((c, j) => [c, saved.test[i][j]])),
   }));
@@ -93,4 +102,5 @@ for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, `ulmfit-$
   table.add(task, k, 'net + probe + NB×2', accuracy(average([network, probe, nbsvm], [1, 1, 2])));
   table.add(task, k, 'net + probe + NB', accuracy(average([network, probe, nbsvm], [1, 1, 1])));
 }
+encoder?.dispose();
 table.print('defaults (net + NB×2)');

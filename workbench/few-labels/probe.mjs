@@ -17,11 +17,12 @@ if (!testCsv) {
 const train = csvRows(trainCsv);
 const test = csvRows(testCsv);
 const classes = [...new Set(train.map((r) => r.label))].sort();
-const { features, dim } = await loadEncoder(encDir);
+const { features, dim, dispose } = await loadEncoder(encDir);
 const started = Date.now();
 const Xtrain = features(train.map((r) => r.text));
 const Xtest = features(test.map((r) => r.text));
 console.error(`features ${((Date.now() - started) / 1000).toFixed(1)} s`);
+dispose();
 const probe = fitProbe(
   Xtrain,
   train.map((r) => r.label),

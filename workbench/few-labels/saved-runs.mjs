@@ -25,6 +25,12 @@ export function commandLine(usage) {
   return flag;
 }
 
+/** The saved runs the command line selects (`--tasks a,b --labels 20,100 --seeds 1,2`), for `savedRuns`. */
+export function runFilter(flag) {
+  const list = (name, parse) => flag(name)?.split(',').map(parse);
+  return { tasks: list('--tasks', String), labels: list('--labels', Number), seeds: list('--seeds', Number) };
+}
+
 /** Runs `bin/ulmfit.js` of this checkout and returns its stdout. */
 export function ulmfit(argv) {
   return execFileSync(process.execPath, [join(root, 'bin/ulmfit.js'), ...argv], {

@@ -18,6 +18,7 @@ import {
   predictionsOf,
   readPredictions,
   savedRuns,
+  runFilter,
   ScoreTable,
   top,
   ulmfit,
@@ -28,9 +29,7 @@ const flag = commandLine(
 );
 const work = flag('--work');
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
-const taskFilter = flag('--tasks')?.split(',');
-const labelFilter = flag('--labels')?.split(',').map(Number);
-const seedFilter = flag('--seeds')?.split(',').map(Number);
+const filter = runFilter(flag);
 const mix = (a, b, wa, wb) => average([a, b], [wa, wb]);
 
 /** Trains an NB-SVM on `rows` ({text,label}) in `dir` and returns its test predictions. */
@@ -62,7 +61,6 @@ const variants = {
 
 const table = new ScoreTable();
 const unlabeledTexts = new Map(); // task -> its unlabeled documents' texts
-const filter = { tasks: taskFilter, labels: labelFilter, seeds: seedFilter };
 for (const { task, k, seed, runDir, nbsvmDir: nbDir } of savedRuns(work, ulmfitId, filter)) {
   const unlabeledPath = join(work, 'tasks', task, 'unlabeled.jsonl');
   if (!unlabeledTexts.has(task))
