@@ -21,10 +21,12 @@ const C_GRID = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
 
 /**
  * Loads an encoder (a fine-tuning run's encoder/ or a language model) for feature extraction.
- * Returns `features(texts)`: Float64Array [texts.length × dim], row-major, `dim` (3·emb), and
- * `dispose()`, which frees the model's weights.
+ * Returns `features(texts)`: Float64Array [texts.length × dim], row-major, `dim`, and
+ * `dispose()`, which frees the model's weights. `layers`: 'last' pools the last LSTM layer's
+ * outputs as the classifier does (dim 3·emb); 'all' pools every layer's outputs side by side
+ * (dim 3·(n_hid·(layers−1) + emb)), the lower layers being wider and closer to the words.
  */
-export async function loadEncoder(encDir) {
+export async function loadEncoder(encDir, { layers = 'last' } = {}) {
   await initBackend('auto');
   const enc = readModelDir(encDir);
   const tokenizer = await createTokenizer(enc.tokenizer);
@@ -32,7 +34,19 @@ export async function loadEncoder(encDir) {
   const model = new TextClassifier(enc.vocab.length, 2, enc.meta.arch);
   withTfWeights(enc.weights, (t) => model.loadEncoderWeights(t, enc.meta.kind === 'lm' ? '0.' : ''));
   model.setTraining(false);
-  const dim = enc.meta.arch.emb_sz * 3;
+  const arch = enc.meta.arch;
+  let width = arch.emb_sz;
+  if (layers === 'all') {
+    // The sentence encoder pools the last element of `raw`: make it every layer side by side.
+    const lstm = model.sentenceEncoder.encoder;
+    const forward = lstm.forward.bind(lstm);
+    lstm.forward = (ids, training, rows) => {
+      const out = forward(ids, training, rows);
+      return { ...out, raw: [...out.raw, tf.concat(out.raw, 2)] };
+    };
+    width = arch.n_hid * (arch.n_layers - 1) + arch.emb_sz;
+  } else if (layers !== 'last') throw new Error(`layers: 'last' or 'all', got '${layers}'`);
+  const dim = width * 3;
   function features(texts) {
     const docs = texts.map((t) => vocab.numericalize(tokenizer.tokenize(t)));
     const out = new Float64Array(docs.length * dim);

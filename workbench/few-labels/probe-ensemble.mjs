@@ -5,10 +5,12 @@
 // fine-tuned encoder (<work>/lm/<task>-<lm>/encoder), and prints mean test accuracy of each
 // member and average beside the defaults (the network + NB-SVM ×2), with run-by-run tallies.
 //
-//   node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]
+//   node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--layers last|all] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]
 //
+// --layers all pools every LSTM layer's outputs, not only the last one's (linear-probe.mjs).
 // The probe's test probabilities are cached in <run>/probe/test-probabilities.json, and each
-// task's test features in <work>/cache/probe-<task>-<lm>.f64.
+// task's test features in <work>/cache/probe-<task>-<lm>.f64 (probe-all/ and -all.f64 with
+// --layers all).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fitProbe, loadEncoder } from './linear-probe.mjs';
@@ -24,10 +26,13 @@ import {
 } from './saved-runs.mjs';
 
 const flag = commandLine(
-  'node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]',
+  'node workbench/few-labels/probe-ensemble.mjs --work <work> [--lm en] [--layers last|all] [--labels 20,100] [--seeds 1,2,3] [--tasks a,b]',
 );
 const work = flag('--work');
 const lm = flag('--lm', 'en');
+const layers = flag('--layers', 'last');
+if (layers !== 'last' && layers !== 'all') throw new Error(`--layers: last or all, got '${layers}'`);
+const suffix = layers === 'all' ? '-all' : '';
 const filter = runFilter(flag);
 
 const testSets = new Map(); // task -> test.csv rows
@@ -41,8 +46,8 @@ let encoder; // { task, features, dim, dispose, Xtest }
 async function encoderOf(task) {
   if (encoder?.task === task) return encoder;
   encoder?.dispose();
-  const loaded = await loadEncoder(join(work, 'lm', `${task}-${lm}`, 'encoder'));
-  const cache = join(work, 'cache', `probe-${task}-${lm}.f64`);
+  const loaded = await loadEncoder(join(work, 'lm', `${task}-${lm}`, 'encoder'), { layers });
+  const cache = join(work, 'cache', `probe-${task}-${lm}${suffix}.f64`);
   let Xtest;
   if (existsSync(cache)) {
     const bytes = readFileSync(cache); // a Buffer may sit at an offset inside a shared pool
@@ -58,7 +63,7 @@ async function encoderOf(task) {
 
 /** The probe's test rows ({gold, probabilities}) for one saved run, fitted once and cached. */
 async function probeRows(task, k, seed, runDir) {
-  const cache = join(runDir, 'probe', 'test-probabilities.json');
+  const cache = join(runDir, `probe${suffix}`, 'test-probabilities.json');
   let saved;
   if (existsSync(cache)) saved = JSON.parse(readFileSync(cache, 'utf8'));
   else {
@@ -74,7 +79,7 @@ async function probeRows(task, k, seed, runDir) {
       dim,
     );
     saved = { classes, C: probe.C, cvAccuracy: probe.cvAccuracy, test: probe.test };
-    mkdirSync(join(runDir, 'probe'), { recursive: true });
+    mkdirSync(join(runDir, `probe${suffix}`), { recursive: true });
     writeFileSync(cache, JSON.stringify(saved));
     process.stderr.write(
       `${task} ${k}-s${seed}: C ${probe.C}, cv ${probe.cvAccuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
