@@ -36,7 +36,8 @@ for (const { task, run, k, runDir, nbsvmDir } of savedRuns(work, members[0], fil
       .map((m) => readPredictions(join(work, 'runs', task, m, run, 'test-predictions.jsonl'))),
   ];
   const nbsvm = readPredictions(join(nbsvmDir, 'test-predictions.jsonl'));
-  if (!nbsvm || networks.some((n) => !n)) continue; // not every member has this run yet
+  // A member without this run yet, or one still being classified (its predictions part-written), is skipped.
+  if (!nbsvm || networks.some((n) => !n || n.length !== nbsvm.length)) continue;
   for (const n of networks)
     if (n.some((row, i) => row.gold !== nbsvm[i].gold))
       throw new Error(`${task} ${run}: the members' test rows are not in the same order`);
