@@ -36,7 +36,7 @@ for (const { task, run, k, runDir, nbsvmDir } of savedRuns(work, members[0], fil
       .map((m) => readPredictions(join(work, 'runs', task, m, run, 'test-predictions.jsonl'))),
   ];
   const nbsvm = readPredictions(join(nbsvmDir, 'test-predictions.jsonl'));
-  // A member without this run yet, or one still being classified (its predictions part-written), is skipped.
+  // A member without this run yet, or one still being classified (fewer rows so far), is skipped.
   if (!nbsvm || networks.some((n) => !n || n.length !== nbsvm.length)) continue;
   for (const n of networks)
     if (n.some((row, i) => row.gold !== nbsvm[i].gold))

@@ -40,10 +40,15 @@ export function ulmfit(argv) {
   });
 }
 
-/** The `classify --json` rows with class probabilities ({gold, probabilities, …}); undefined when the file is missing. */
+/**
+ * The `classify --json` rows with class probabilities ({gold, probabilities, …}); undefined when the
+ * file is missing. A file still being written may end in part of a line: that part is left out.
+ */
 export function readPredictions(path) {
   if (!existsSync(path)) return undefined;
-  return readFileSync(path, 'utf8')
+  const text = readFileSync(path, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line))
