@@ -1,4 +1,5 @@
 /** What `ulmfit classify` prints: plain and JSON rows, the evaluation report. */
+import { basename } from 'node:path';
 import { topK, type EmptyRow, type Evaluation, type Prediction } from '../infer/classify.js';
 import type { ClassifyEvaluationLine, ClassifyRowOutput } from './json-output.js';
 
@@ -12,6 +13,30 @@ export const RESOLVED_WHY: Record<string, string> = {
   baseline:
     ' (the NB-SVM baseline trained on the same split, averaged in; <run>/model-best alone leaves it out)',
 };
+
+/**
+ * The stderr line's list of what a `--model` resolved to: each directory with what it is; a run's
+ * further networks (`<run>/networks/<k>/…`) are listed together, said once.
+ */
+export function resolvedModels(dirs: readonly string[]): string {
+  const isNetwork = (dir: string): boolean => /[\\/]networks[\\/][0-9]+[\\/][^\\/]+$/.test(dir);
+  const networks = dirs.filter(isNetwork);
+  const parts: string[] = [];
+  for (const dir of dirs) {
+    if (!isNetwork(dir)) {
+      parts.push(dir + (RESOLVED_WHY[basename(dir)] ?? ''));
+      continue;
+    }
+    if (dir !== networks[networks.length - 1]) {
+      parts.push(dir);
+      continue;
+    }
+    parts.push(
+      `${dir} (the run's ${networks.length === 1 ? 'other network' : `${networks.length} other networks`}, each trained on its own seed; the run's ${networks.length + 1} networks weigh as one)`,
+    );
+  }
+  return parts.join(' + ');
+}
 
 export function textLine(
   labels: readonly string[],

@@ -1,6 +1,5 @@
 /** `ulmfit classify`: predictions of one classifier, or the averaged ensemble of several. */
 import type { Command } from 'commander';
-import { basename } from 'node:path';
 import { classifyRows, evaluate, type ClassifyReadStats } from '../infer/classify.js';
 import { loadClassifiers } from '../tasks/load-classifiers.js';
 import {
@@ -8,7 +7,7 @@ import {
   evaluationOutput,
   formatEvaluation,
   jsonLine,
-  RESOLVED_WHY,
+  resolvedModels,
   textLine,
 } from './classify-output.js';
 import type { ClassifyEvaluationLine } from './json-output.js';
@@ -49,7 +48,7 @@ async function run(inputs: string[], flags: Flags): Promise<void> {
     for (const given of new Set(flags.model)) {
       const dirs = ensemble.members.filter((_, i) => ensemble.origins[i] === given).map((m) => m.dir);
       if (dirs.length === 1 && dirs[0] === given) continue;
-      say(`model: ${given} → ${dirs.map((dir) => dir + (RESOLVED_WHY[basename(dir)] ?? '')).join(' + ')}`);
+      say(`model: ${given} → ${resolvedModels(dirs)}`);
     }
     const stats: ClassifyReadStats = { emptySkipped: 0, warnings: [], notes: [] };
     const predicted: string[] = [];

@@ -68,6 +68,12 @@ export const CLASSIFIER_OUTPUT = z
       'the epoch model-best/ holds (best validation accuracy, lower loss on ties)',
     ),
     history: z.array(EPOCH).describe('every epoch, as in metrics.jsonl'),
+    networks: z
+      .array(z.object({ run_dir: z.string(), seed: count, best: EPOCH.nullable() }).strict())
+      .optional()
+      .describe(
+        'every network trained (several on small data, averaged by classify): the first is run_dir itself (best and history above), the others run_dir/networks/<k>/',
+      ),
     baseline: z
       .object({
         model: z.literal('nbsvm'),
@@ -87,7 +93,7 @@ export const CLASSIFIER_OUTPUT = z
       .nullable()
       .optional()
       .describe(
-        'validation scores of what `classify --model <run_dir>` uses: model-best/ and the baseline, averaged; null without a baseline or validation documents',
+        "validation scores of what `classify --model <run_dir>` uses: the networks' model-best/ and the baseline, averaged (members lists those scored: when the validation documents were drawn from the labeled ones each network held out its own share, so only the first network is scored); null without a baseline or validation documents",
       ),
     plot: z.string().nullable().optional().describe('the training curves SVG written into the run directory'),
   })

@@ -40,6 +40,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     dropMult: flags.dropMult,
     labelSmoothing: flags.labelSmoothing,
     bs: flags.bs,
+    networks: flags.networks,
     bptt: flags.bptt,
     maxLen: flags.maxLen,
     stages,
@@ -89,6 +90,11 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
         recipe: result.recipe,
         best: best ? epochRecord(best, 'classifier') : null,
         history: result.history.map((row) => epochRecord(row, 'classifier')),
+        networks: result.networks.map((network) => ({
+          run_dir: network.runDir,
+          seed: network.seed,
+          best: network.best,
+        })),
         baseline: result.baseline
           ? {
               model: 'nbsvm',
@@ -101,7 +107,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
         ensemble:
           result.baseline && result.ensemble
             ? {
-                members: [join(result.runDir, RUN_LAYOUT.modelBest), result.baseline.out],
+                members: [...result.ensemble.networks, result.baseline.out],
                 accuracy: result.ensemble.accuracy,
                 f1_macro: result.ensemble.f1Macro,
               }
@@ -125,9 +131,21 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
         `vs the NB-SVM baseline on the same split: accuracy ${base.accuracy.toFixed(4)}, macro-F1 ${base.f1Macro?.toFixed(4) ?? '-'} (${verdict})`,
       );
     }
-    if (result.ensemble)
+    const count = result.networks.length;
+    if (count > 1) {
+      const accuracies = result.networks.map((network) => network.best?.accuracy ?? null);
       info(
-        `classify --model ${result.runDir} averages model-best/ and baseline/: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)} (--model ${join(result.runDir, RUN_LAYOUT.modelBest)} for ULMFiT alone)`,
+        `networks: ${count} (validation accuracy ${accuracies.map((a) => (a === null ? '-' : a.toFixed(4))).join(', ')}${result.validFrom === 'drawn' ? ', each on its own validation share' : ''})`,
+      );
+    }
+    const alone = `--model ${join(result.runDir, RUN_LAYOUT.modelBest)} for the first network alone`;
+    if (result.ensemble && result.ensemble.networks.length === count)
+      info(
+        `classify --model ${result.runDir} averages ${count > 1 ? `the ${count} networks' model-best/` : 'model-best/'} and baseline/: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)} (${alone})`,
+      );
+    else if (result.ensemble)
+      info(
+        `model-best/ and baseline/ averaged: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)}; classify --model ${result.runDir} averages all ${count} networks with baseline/, which these held-out documents cannot score (the other networks trained on some of them) (${alone})`,
       );
   }
 }

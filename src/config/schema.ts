@@ -43,6 +43,7 @@ export const FLAG_RANGES: Readonly<Record<string, Range>> = {
   emb: { int: true, min: 1, max: 2 ** 15 },
   hidden: { int: true, min: 1, max: 2 ** 16 },
   layers: { int: true, min: 1, max: 64 },
+  networks: { int: true, min: 1, max: 16 },
   vocab: { int: true, min: 3, max: 2 ** 24 },
   vocabSize: { int: true, min: 2, max: 2 ** 20 },
   minFreq: { int: true, min: 1, max: 2 ** 31 - 1 },

@@ -8,7 +8,7 @@ import { initBackend, type BackendName } from '../backend.js';
 import { assertFinite, UlmfitError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import { isBlank, openSources, type Doc, type SourceOptions } from '../data/sources.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   BASELINE_KIND,
@@ -17,6 +17,7 @@ import {
   readModelKind,
   readModelMeta,
   resolveModelDir,
+  runCompleted,
   RUN_LAYOUT,
 } from '../io/artifact.js';
 import type { AwdLstmConfig } from '../model/awd-lstm.js';
@@ -39,6 +40,8 @@ export interface LoadedClassifier {
   model: TextClassifier;
   /** Models with the same key tokenize identically (tokenizer and vocab hashes). */
   tokenizationKey: string;
+  /** Its weight in an ensemble's average (default 1; a run's bag of n networks weighs 1/n each). */
+  weight?: number | undefined;
   dispose(): void;
 }
 
@@ -179,7 +182,7 @@ export class ClassifierEnsemble {
         ids = texts.map((text) => member.vocab.numericalize(member.tokenizer.tokenize(text)));
         idsByKey.set(member.tokenizationKey, ids);
       }
-      return { probabilities: predictIds(member, ids, bs), weight: 1 };
+      return { probabilities: predictIds(member, ids, bs), weight: member.weight ?? 1 };
     });
     return weightedAverage(parts);
   }
@@ -207,12 +210,14 @@ export function weightedAverage(
 }
 
 /**
- * Loads every `--model` and checks they can be ensembled. With `loadBaseline`, a baseline model
- * directory (meta.json kind 'baseline') is loaded by it, and a train-classifier run directory
- * stands for its classifier *and* the NB-SVM baseline trained beside it (`<run>/baseline/`,
- * averaged in: the few-label benchmark measured the pair at least level with the classifier alone
- * at every label count); a baseline that two runs share (the same `identity`) is counted once. Without
- * `loadBaseline`, baselines are refused and a run directory is its classifier alone.
+ * Loads every `--model` and checks they can be ensembled. A train-classifier run directory stands
+ * for every network it trained (its model-best/ and, on small data, `networks/<k>/model-best/`:
+ * weighing 1/n each, so a run's bag weighs as one network). With `loadBaseline`, a baseline model
+ * directory (meta.json kind 'baseline') is loaded by it, and a run directory also brings the NB-SVM
+ * baseline trained beside it (`<run>/baseline/`, averaged in: the few-label benchmark measured the
+ * pair at least level with the classifier alone at every label count); a baseline that two runs
+ * share (the same `identity`) is counted once. Without `loadBaseline`, baselines are refused and a
+ * run directory is its networks alone. `<run>/model-best` is the run's first network alone.
  */
 export async function loadEnsemble(
   paths: readonly string[],
@@ -231,9 +236,18 @@ export async function loadEnsemble(
         origins.push(path);
         continue;
       }
-      members.push(await loadClassifier(path, backend));
+      const first = await loadClassifier(path, backend);
+      members.push(first);
       origins.push(path);
-      const baselineDir = loadBaseline && resolve(dir) !== resolve(path) ? runBaselineOf(dir) : undefined;
+      const isRun = resolve(dir) !== resolve(path);
+      const networkDirs = isRun ? runNetworksOf(dir) : [];
+      for (const networkDir of networkDirs) {
+        members.push(await loadClassifier(networkDir, backend));
+        origins.push(path);
+      }
+      const bag = members.slice(members.length - 1 - networkDirs.length) as LoadedClassifier[];
+      for (const network of bag) network.weight = 1 / bag.length;
+      const baselineDir = loadBaseline && isRun ? runBaselineOf(dir) : undefined;
       if (baselineDir === undefined) continue;
       const baseline = loadBaseline!(baselineDir);
       if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
@@ -249,6 +263,28 @@ export async function loadEnsemble(
     for (const member of members) member.dispose();
     throw error;
   }
+}
+
+/**
+ * The further networks of the train-classifier run that `modelDir` (its model-best/ or model-last/,
+ * which a run directory resolved to) was picked from: `<run>/networks/<k>/` the same model
+ * directory, in order of k. A network still training (an interrupted run) is left out until it
+ * completes. Empty for a run of one network.
+ */
+export function runNetworksOf(modelDir: string): string[] {
+  const name = basename(modelDir);
+  if (name !== RUN_LAYOUT.modelBest && name !== RUN_LAYOUT.modelLast) return [];
+  const root = join(dirname(modelDir), RUN_LAYOUT.networks);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter(
+      (k) =>
+        /^[0-9]+$/.test(k) &&
+        existsSync(join(root, k, name, MODEL_FILES.meta)) &&
+        runCompleted(join(root, k)),
+    )
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => join(root, k, name));
 }
 
 /**

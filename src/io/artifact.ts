@@ -69,6 +69,8 @@ export const RUN_LAYOUT = {
   config: 'config.json',
   /** train-classifier's NB-SVM baseline on the same split. */
   baseline: 'baseline',
+  /** train-classifier's further networks on small data: networks/2/, networks/3/, … (each a run directory). */
+  networks: 'networks',
   /** The training curves (tasks/training-plot.ts), drawn when a run completes. */
   plot: 'training.svg',
 } as const;
@@ -702,6 +704,21 @@ export function appendMetrics(runDir: string, row: Record<string, unknown>): voi
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Whether a training run completed: tasks/run-end.ts `finishRun` records `completedAt` in its
+ * config.json. A missing or unreadable config.json is a run that did not.
+ */
+export function runCompleted(runDir: string): boolean {
+  try {
+    const config = JSON.parse(readFileSync(join(runDir, RUN_LAYOUT.config), 'utf8')) as {
+      completedAt?: unknown;
+    };
+    return typeof config.completedAt === 'string';
+  } catch {
+    return false;
   }
 }
 

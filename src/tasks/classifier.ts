@@ -11,7 +11,7 @@
  * raw inputs are tokenized with them, and a tokenized corpus directory must have been made with
  * them.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../backend.js';
 import type { LibraryOptions } from '../config/schema.js';
@@ -27,6 +27,7 @@ import type { ClasBatch } from '../data/batches.js';
 import {
   readModelDir,
   resolveModelDir,
+  runCompleted,
   RUN_LAYOUT,
   vocabSha256,
   type ArchMeta,
@@ -47,9 +48,9 @@ import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.
 import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { scoreRunEnsemble, type EnsembleScore } from './ensemble-score.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
-import { labeledDocuments, reportReading, type LabeledDocs } from './labeled-data.js';
-import { planClassifierRecipe } from './recipe-plan.js';
-import { validateStages } from './run-dir.js';
+import { labeledDocuments, reportReading, type LabeledData, type LabeledDocs } from './labeled-data.js';
+import { networkSeed, planClassifierNetworks, planClassifierRecipe } from './recipe-plan.js';
+import { epochRecord, readEpochRecords, validateStages, type EpochRecord } from './run-dir.js';
 import { Run, type TrainingTaskOptions } from './run.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
@@ -84,19 +85,38 @@ export interface ClassifierTrainResult {
   labels: string[];
   trainDocs: number;
   validDocs: number;
+  /** Where the validation documents came from (labeled-data.ts): `drawn` = a random share of the labeled ones. */
+  validFrom: LabeledData['validFrom'];
   vocabSize: number;
   /** The encoder directory loaded, or null from scratch. */
   encoder: string | null;
+  /**
+   * Every network the run trained (planned: several on small data, `planClassifierNetworks`): the
+   * first is the run directory itself (`history` and `best` above are its own), the others
+   * `networks/<k>/`. `classify --model <run>` averages their model-best/.
+   */
+  networks: ClassifierNetwork[];
   /** The NB-SVM baseline on the same split (with `baseline`), else null. */
   baseline: BaselineTrainResult | null;
   /**
-   * Validation scores of what `classify --model <run>` uses with a baseline: model-best/ and the
-   * baseline averaged (null without a baseline or validation documents).
+   * Validation scores of what `classify --model <run>` uses with a baseline: the networks and the
+   * baseline averaged (null without a baseline or validation documents). When the validation
+   * documents were drawn from the labeled ones, each network held out its own share, so only the
+   * first network is scored with the baseline (`ensemble.networks` says which were).
    */
   ensemble: EnsembleScore | null;
   /** The training curves drawn into the run directory (tasks/training-plot.ts). */
   plot: string;
   backend: string;
+}
+
+/** One network of a run. */
+export interface ClassifierNetwork {
+  /** Its run directory (model-best/, model-last/, metrics.jsonl, config.json). */
+  runDir: string;
+  seed: number;
+  /** The epoch its model-best/ holds (null when it recorded none). */
+  best: EpochRecord | null;
 }
 
 /** Options that shape the run and are stored in config.json (what `resume` restores): from train-classifier's options. */
@@ -129,6 +149,8 @@ interface ClassifierSetup {
   validDocs: number;
   /** The validation documents (token ids) and their class ids. */
   valid: LabeledDocs;
+  /** Where they came from: given, the data's own split, or drawn at random (labeled-data.ts). */
+  validFrom: LabeledData['validFrom'];
   /** The batch size and recipe (planned unless given), and why. */
   plan: ReturnType<typeof planClassifierRecipe>;
   trainBatches: SortedBatches;
@@ -243,6 +265,7 @@ async function setUpClassifier(
         trainDocs: data.train.docs.length,
         validDocs: data.valid.docs.length,
         valid: data.valid,
+        validFrom: data.validFrom,
         plan,
         trainBatches,
         validBatches,
@@ -312,8 +335,14 @@ async function trainInRunDir(
         await options.onEpochEnd?.(row);
       },
     });
+    // A run resumed from before --networks existed trained one network; it goes on with one.
+    const networksPlan = planClassifierNetworks({
+      trainDocs: setup.trainDocs,
+      networks: options.networks ?? (options.resume ? 1 : undefined),
+    });
+    if (networksPlan.reason) info(`networks: ${networksPlan.reason}`);
     try {
-      run.start(learner, model, { ...options, bs, stages });
+      run.start(learner, model, { ...options, bs, stages, networks: networksPlan.networks });
       // The baseline first: it takes seconds and shows at once the bar the classifier has to clear.
       let baseline: BaselineTrainResult | null = null;
       if (options.baseline) {
@@ -345,23 +374,39 @@ async function trainInRunDir(
       );
       await learner.fitRecipe(stages);
       const history = learner.history;
+      const best = run.bestOf(history);
+      const networks: ClassifierNetwork[] = [
+        { runDir, seed, best: best ? epochRecord(best, 'classifier') : null },
+      ];
+      for (let k = 1; k < networksPlan.networks; k++)
+        networks.push(await trainNetwork(runDir, options, seed, k, networksPlan.networks, info));
       const finished = run.finish(options);
+      // A drawn validation share is each network's own: the others trained on part of the first's.
+      const scored = setup.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
       const ensemble = baseline?.validation
-        ? await scoreRunEnsemble(runDir, labels, setup.valid, baseline.validation, options.backend ?? 'auto')
+        ? await scoreRunEnsemble(
+            scored.map((network) => join(network.runDir, RUN_LAYOUT.modelBest)),
+            labels,
+            setup.valid,
+            baseline.validation,
+            options.backend ?? 'auto',
+          )
         : null;
       return {
         runDir,
         history,
-        best: run.bestOf(history),
+        best,
         bs,
         stages,
         recipe: plan.reason,
         labels,
         trainDocs: setup.trainDocs,
         validDocs: setup.validDocs,
+        validFrom: setup.validFrom,
         vocabSize: itos.length,
         encoder: encoder?.dir ?? null,
         backend,
+        networks,
         baseline,
         ensemble,
         plot: finished.plot,
@@ -375,6 +420,62 @@ async function trainInRunDir(
   }
 }
 
+/**
+ * Network `k` (from 1) of a run of `count`: a run directory of its own, `<run>/networks/<k+1>/`,
+ * trained as the first network was but with seed `networkSeed(seed, k)` (so its own validation
+ * share when one is drawn, initialization and batch order) and no baseline. A network that
+ * completed before (a resumed run) is kept; one interrupted is resumed from its checkpoint.
+ * `onBatchEnd` sees its batches; `onEpochEnd` and `onInfo` are the first network's alone.
+ */
+async function trainNetwork(
+  parentDir: string,
+  options: ClassifierTrainOptions,
+  seed: number,
+  k: number,
+  count: number,
+  info: (message: string) => void,
+): Promise<ClassifierNetwork> {
+  const runDir = join(parentDir, RUN_LAYOUT.networks, String(k + 1));
+  const networkSeedK = networkSeed(seed, k);
+  if (runCompleted(runDir)) {
+    info(`network ${k + 1} of ${count}: trained before → ${runDir}`);
+    return { runDir, seed: networkSeedK, best: bestRecord(readEpochRecords(runDir)) };
+  }
+  const resume = existsSync(join(runDir, RUN_LAYOUT.checkpoint));
+  info(`network ${k + 1} of ${count} (seed ${networkSeedK}) → ${runDir}${resume ? ' (resumed)' : ''}`);
+  const result = await trainClassifier({
+    ...options,
+    out: runDir,
+    seed: networkSeedK,
+    networks: 1,
+    baseline: false,
+    resume,
+    overwrite: !resume,
+    // Resumed, the network restores every setting from its own config.json.
+    explicit: resume ? new Set<string>() : undefined,
+    // Its data, encoder and recipe are the first network's, already reported; its batches still
+    // show progress, but its epochs are its own metrics.jsonl's, not the run's (the first network's).
+    onInfo: () => undefined,
+    onEpochEnd: undefined,
+  });
+  return { runDir, seed: networkSeedK, best: result.best ? epochRecord(result.best, 'classifier') : null };
+}
+
+/** The record model-best/ holds: the highest accuracy, the lower validation loss breaking ties (run-dir.ts betterRow). */
+function bestRecord(records: readonly EpochRecord[]): EpochRecord | null {
+  let best: EpochRecord | null = null;
+  for (const record of records) {
+    if (best === null) {
+      best = record;
+      continue;
+    }
+    const [a, b] = [record.accuracy ?? -Infinity, best.accuracy ?? -Infinity];
+    const loss = (r: EpochRecord): number => r.valid_loss ?? r.train_loss ?? Infinity;
+    if (a > b || (a === b && loss(record) < loss(best))) best = record;
+  }
+  return best;
+}
+
 export interface ClassifierLrFindOptions extends Omit<
   ClassifierTrainOptions,
   | 'out'
@@ -385,6 +486,7 @@ export interface ClassifierLrFindOptions extends Omit<
   | 'overwrite'
   | 'explicit'
   | 'baseline'
+  | 'networks'
   | 'keepCheckpoint'
   | 'onEpochEnd'
   | 'onBatchEnd'

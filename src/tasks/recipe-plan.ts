@@ -192,3 +192,43 @@ export function planLmRecipe(input: LmPlanInput): LmPlan {
     : `fastai's recipe: bs ${bs}, ${batches} batches an epoch, ${epochs} epochs`;
   return { bs, stages, adapted, reason };
 }
+
+/** Networks a classifier run trains on small data (the bag that `classify --model <run>` averages). */
+export const SMALL_DATA_NETWORKS = 3;
+/** What separates member k's seed from the run's: seed + k × SEED_STRIDE (k = 1, 2, …). */
+export const NETWORK_SEED_STRIDE = 1000;
+
+export interface NetworksPlan {
+  networks: number;
+  /** One line for stderr: how many and why (undefined when the user gave the number). */
+  reason: string | undefined;
+}
+
+/**
+ * How many classifier networks a run trains. On small data (where fastai's bs-64 recipe would make
+ * fewer than MIN_STEPS_PER_STAGE steps an epoch) one network's accuracy swings with its seed and
+ * its validation share, and a network costs seconds to minutes, so the run trains
+ * SMALL_DATA_NETWORKS, each with its own seed (and so its own random validation share,
+ * initialization and batch order), and `classify` averages them: the few-label benchmark measured
+ * that bag of three above one network in every task and label count (docs/few-labels-benchmark.md,
+ * session 13). At fastai's scale one network, as fastai trains. A given number is kept.
+ */
+export function planClassifierNetworks(input: {
+  trainDocs: number;
+  networks?: number | undefined;
+}): NetworksPlan {
+  if (input.networks !== undefined) return { networks: input.networks, reason: undefined };
+  const small = Math.floor(input.trainDocs / FASTAI_CLASSIFIER_BS) < MIN_STEPS_PER_STAGE;
+  if (!small) return { networks: 1, reason: undefined };
+  return {
+    networks: SMALL_DATA_NETWORKS,
+    reason:
+      `${SMALL_DATA_NETWORKS} (small data: each network has its own seed and validation share, and ` +
+      `classify averages them; ${SMALL_DATA_NETWORKS}× the training time, --networks 1 trains one)`,
+  };
+}
+
+/** The seed of network `k` (0 = the run's own network) of a run seeded with `seed`. */
+export function networkSeed(seed: number, k: number): number {
+  return seed + k * NETWORK_SEED_STRIDE;
+}

@@ -89,10 +89,16 @@ describe('ulmfit train-classifier', () => {
       'animal',
       'vehicle',
     ]);
-    // The last line scores what classify uses by default: model-best/ and the baseline averaged.
-    expect(readFileSync(join(root, 'train-stderr.txt'), 'utf8')).toMatch(
+    // Small data: three networks, each on its own seed and validation share; the last lines say so
+    // and score what they can of classify's default (model-best/ and the baseline averaged).
+    const stderr = readFileSync(join(root, 'train-stderr.txt'), 'utf8');
+    expect(stderr).toContain(`network 3 of 3 (seed 2003) → ${join(clasRun, 'networks', '3')}\n`);
+    expect(stderr).toMatch(
+      /^networks: 3 \(validation accuracy \d\.\d{4}, \d\.\d{4}, \d\.\d{4}, each on its own validation share\)$/m,
+    );
+    expect(stderr).toMatch(
       new RegExp(
-        `^classify --model ${clasRun} averages model-best/ and baseline/: validation accuracy \\d\\.\\d{4}, macro-F1 \\d\\.\\d{4} \\(--model ${join(clasRun, 'model-best')} for ULMFiT alone\\)$`,
+        `^model-best/ and baseline/ averaged: validation accuracy \\d\\.\\d{4}, macro-F1 \\d\\.\\d{4}; classify --model ${clasRun} averages all 3 networks with baseline/, which these held-out documents cannot score \\(the other networks trained on some of them\\) \\(--model ${join(clasRun, 'model-best')} for the first network alone\\)$`,
         'm',
       ),
     );
@@ -110,6 +116,8 @@ describe('ulmfit train-classifier', () => {
       '-1:1@2e-2',
       '--label-smoothing',
       '0.1',
+      '--networks',
+      '2',
       '--json',
       '--quiet',
       ...TINY,
@@ -119,6 +127,7 @@ describe('ulmfit train-classifier', () => {
     // Every training flag reaches the task, which records it for --resume.
     expect(JSON.parse(readFileSync(join(root, 'json', 'config.json'), 'utf8'))).toMatchObject({
       labelSmoothing: 0.1,
+      networks: 2,
     });
     const result = expectJsonOutput('train-classifier', json.stdout)[0] as {
       labels: string[];
@@ -128,7 +137,13 @@ describe('ulmfit train-classifier', () => {
       encoder: string;
       baseline: { accuracy: number };
       ensemble: { members: string[]; accuracy: number; f1_macro: number };
+      networks: { run_dir: string; seed: number; best: unknown }[];
     };
+    expect(result.networks.map((n) => [n.run_dir, n.seed])).toEqual([
+      [join(root, 'json'), 3],
+      [join(root, 'json', 'networks', '2'), 1003],
+    ]);
+    expect(result.networks[1]!.best).toMatchObject({ stage: 1, epoch: 1 });
     expect(result).toMatchObject({
       labels: ['animal', 'vehicle'],
       train_docs: 64,
@@ -184,6 +199,7 @@ describe('ulmfit classify', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(
       `model: ${clasRun} → ${join(clasRun, 'model-best')} (model-best: the epoch with the best validation score) + ` +
+        `${join(clasRun, 'networks', '2', 'model-best')} + ${join(clasRun, 'networks', '3', 'model-best')} (the run's 2 other networks, each trained on its own seed; the run's 3 networks weigh as one) + ` +
         `${join(clasRun, 'baseline')} (the NB-SVM baseline trained on the same split, averaged in; <run>/model-best alone leaves it out)`,
     );
     expect(run.stderr).toContain(`${test}: gold labels from its 'label' field (--no-labels ignores them)`);
@@ -266,8 +282,13 @@ describe('ulmfit classify', () => {
       ],
       input,
     );
-    const [viaRun, baseline] = await Promise.all(
-      [clasRun, join(clasRun, 'baseline')].map((model) =>
+    const [viaRun, baseline, second, third] = await Promise.all(
+      [
+        clasRun,
+        join(clasRun, 'baseline'),
+        join(clasRun, 'networks', '2', 'model-best'),
+        join(clasRun, 'networks', '3', 'model-best'),
+      ].map((model) =>
         ulmfit(['classify', '--model', model, '-', '--json', '--quiet', '--backend', 'wasm'], input),
       ),
     );
@@ -306,14 +327,21 @@ describe('ulmfit classify', () => {
     parse(twice.stdout).forEach((p, i) =>
       expect(p.probability ?? -1).toBeCloseTo(parse(single.stdout)[i]!.probability ?? -1, 5),
     );
-    // The run directory is model-best/ and the baseline trained beside it, averaged (the baseline counted twice).
+    // The run directory is its three networks (weighing as one) and the baseline trained beside
+    // them, averaged (the baseline counted twice).
     parse(viaRun!.stdout).forEach((p, i) => {
       const [one, base] = [parse(single.stdout)[i]!, parse(baseline!.stdout)[i]!];
-      for (const label of ['animal', 'vehicle'])
+      const others = [second, third].map((run) => parse(run!.stdout)[i]!);
+      for (const label of ['animal', 'vehicle']) {
+        const networks =
+          one.probabilities === null
+            ? -1
+            : [one, ...others].reduce((sum, q) => sum + q.probabilities![label]!, 0) / 3;
         expect(p.probabilities?.[label] ?? -1).toBeCloseTo(
-          one.probabilities === null ? -1 : (one.probabilities[label]! + 2 * base.probabilities![label]!) / 3,
+          one.probabilities === null ? -1 : (networks + 2 * base.probabilities![label]!) / 3,
           5,
         );
+      }
     });
   });
 

@@ -312,6 +312,21 @@ describe('trainClassifier with the planned recipe', () => {
     expect(
       infos.some((m) => m.includes('; refit on all 80 labeled documents (it selects nothing on validation)')),
     ).toBe(true);
+    // Small data: three networks, each on its own seed (so its own drawn validation share).
+    expect(result.networks.map((n) => [n.runDir, n.seed])).toEqual([
+      [join(root, 'planned'), 3],
+      [join(root, 'planned', 'networks', '2'), 1003],
+      [join(root, 'planned', 'networks', '3'), 2003],
+    ]);
+    expect(infos).toContain(
+      'networks: 3 (small data: each network has its own seed and validation share, and classify averages them; 3× the training time, --networks 1 trains one)',
+    );
+    expect(JSON.parse(readFileSync(join(root, 'planned', 'config.json'), 'utf8'))).toMatchObject({
+      networks: 3,
+    });
+    // The others trained on part of the first's validation share: only the first is scored with the
+    // baseline on it.
+    expect(result.ensemble?.networks).toEqual([join(root, 'planned', 'model-best')]);
     // What classify uses by default (model-best/ and the baseline averaged) is scored on the same split.
     expect(result.ensemble).not.toBeNull();
     expect(result.ensemble!.accuracy).toBeGreaterThanOrEqual(0);
@@ -322,31 +337,39 @@ describe('trainClassifier with the planned recipe', () => {
     );
   });
 
-  it('a run directory classifies as model-best/ and its baseline averaged; model-best/ alone is one model', async () => {
+  it('a run directory classifies as its networks and its baseline averaged; model-best/ alone is one model', async () => {
     const run = join(root, 'planned');
-    const [best, baseline] = [join(run, 'model-best'), join(run, 'baseline')];
-    const pair = await loadClassifiers([run], 'wasm');
+    // Small data: the run trained three networks (its own and networks/2/, networks/3/).
+    const best = join(run, 'model-best');
+    const others = [join(run, 'networks', '2', 'model-best'), join(run, 'networks', '3', 'model-best')];
+    const baseline = join(run, 'baseline');
+    const whole = await loadClassifiers([run], 'wasm');
     const alone = await loadClassifiers([best], 'wasm');
     const nbsvm = await loadClassifiers([baseline], 'wasm');
+    const singles = await Promise.all(others.map((dir) => loadClassifiers([dir], 'wasm')));
     const twice = await loadClassifiers([run, run], 'wasm');
     try {
-      expect(pair.members.map((m) => m.dir)).toEqual([best, baseline]);
-      expect(pair.origins).toEqual([run, run]);
+      expect(whole.members.map((m) => m.dir)).toEqual([best, ...others, baseline]);
+      expect(whole.origins).toEqual([run, run, run, run]);
       expect(alone.members.map((m) => m.dir)).toEqual([best]);
       // Two runs sharing one baseline (the same bytes) count it once.
-      expect(twice.members.map((m) => m.dir)).toEqual([best, baseline, best]);
+      expect(twice.members.map((m) => m.dir)).toEqual([best, ...others, baseline, best, ...others]);
       const texts = makeRows(9, 3).map((row) => row.text);
-      const [p, a, b] = [pair.predict(texts), alone.predict(texts), nbsvm.predict(texts)];
-      // The baseline counts BASELINE_ENSEMBLE_WEIGHT times in the average.
+      const [p, a, b] = [whole.predict(texts), alone.predict(texts), nbsvm.predict(texts)];
+      const [n2, n3] = singles.map((e) => e.predict(texts));
+      // The networks differ (their own seeds and validation shares) and weigh as one together;
+      // the baseline counts BASELINE_ENSEMBLE_WEIGHT times in the average.
+      expect(Array.from(n2!)).not.toEqual(Array.from(a));
       const w = BASELINE_ENSEMBLE_WEIGHT;
       expect(w).toBe(2);
-      for (let i = 0; i < p.length; i++) expect(p[i]).toBeCloseTo((a[i]! + w * b[i]!) / (1 + w), 6);
+      for (let i = 0; i < p.length; i++)
+        expect(p[i]).toBeCloseTo((a[i]! + n2![i]! + n3![i]!) / 3 / (1 + w) + (w * b[i]!) / (1 + w), 6);
     } finally {
-      for (const ensemble of [pair, alone, nbsvm, twice]) ensemble.dispose();
+      for (const ensemble of [whole, alone, nbsvm, twice, ...singles]) ensemble.dispose();
     }
   });
 
-  it('without a baseline there is no ensemble score, and the run directory is its classifier alone', async () => {
+  it('without a baseline there is no ensemble score, and the run directory is its networks alone', async () => {
     const result = await trainClassifier(
       tiny('no-baseline', {
         validPct: 0.25,
@@ -359,7 +382,11 @@ describe('trainClassifier with the planned recipe', () => {
     const run = join(root, 'no-baseline');
     const loaded = await loadClassifiers([run], 'wasm');
     try {
-      expect(loaded.members.map((m) => m.dir)).toEqual([join(run, 'model-best')]);
+      expect(loaded.members.map((m) => m.dir)).toEqual([
+        join(run, 'model-best'),
+        join(run, 'networks', '2', 'model-best'),
+        join(run, 'networks', '3', 'model-best'),
+      ]);
     } finally {
       loaded.dispose();
     }

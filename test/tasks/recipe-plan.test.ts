@@ -3,8 +3,11 @@ import {
   defaultClassifierStages,
   MIN_LM_MAIN_STEPS,
   MIN_STEPS_PER_STAGE,
+  networkSeed,
+  planClassifierNetworks,
   planClassifierRecipe,
   planLmRecipe,
+  SMALL_DATA_NETWORKS,
 } from '../../src/tasks/recipe-plan.js';
 import { betterRow } from '../../src/tasks/run-dir.js';
 import type { EpochRow } from '../../src/train/learner.js';
@@ -64,6 +67,28 @@ describe('planClassifierRecipe', () => {
     const plan = planClassifierRecipe({ trainDocs: 80, fromScratch: true });
     expect(plan.stages).toHaveLength(1);
     expect(plan.stages[0]!.epochs).toBe(20);
+  });
+});
+
+describe('planClassifierNetworks', () => {
+  it("trains three networks where fastai's recipe would make too few steps, one at its scale, and keeps a given number", () => {
+    const small = planClassifierNetworks({ trainDocs: 40 });
+    expect(small.networks).toBe(SMALL_DATA_NETWORKS);
+    expect(small.reason).toMatch(/^3 \(small data: .*--networks 1 trains one\)$/);
+    // 30 steps of bs 64 an epoch is fastai's scale: 1,920 documents.
+    expect(planClassifierNetworks({ trainDocs: 1919 }).networks).toBe(3);
+    expect(planClassifierNetworks({ trainDocs: 1920 })).toEqual({ networks: 1, reason: undefined });
+    expect(planClassifierNetworks({ trainDocs: 25_000 }).networks).toBe(1);
+    expect(planClassifierNetworks({ trainDocs: 40, networks: 1 })).toEqual({
+      networks: 1,
+      reason: undefined,
+    });
+    expect(planClassifierNetworks({ trainDocs: 25_000, networks: 5 }).networks).toBe(5);
+  });
+
+  it('seeds network k of a run with seed + 1000k, so neighbouring seeds share no network', () => {
+    expect([0, 1, 2].map((k) => networkSeed(42, k))).toEqual([42, 1042, 2042]);
+    expect(networkSeed(43, 1)).not.toBe(networkSeed(42, 2));
   });
 });
 
