@@ -185,6 +185,8 @@ async function main(): Promise<void> {
             backend: 'wasm',
             seed,
             bs: BS,
+            // One network per run: the benchmark compares starting points, scoring model-last/ alone.
+            networks: 1,
             ...(mode === 'scratch' ? { fromScratch: true, ...ARCH, minFreq: 2 } : { lm: join(dir, 'lm') }),
             stages: defaultClassifierStages({ epochs: lastEpochs, fromScratch: mode !== 'ulmfit' }),
           });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,29 @@ describe('a bag of networks', () => {
     const result = await trainClassifier(tiny('one', { networks: 1 }));
     expect(result.networks).toHaveLength(1);
     expect(existsSync(join(root, 'one', 'networks'))).toBe(false);
+  });
+
+  it('a run from before --networks (no networks in its config.json) resumes with one network', async () => {
+    const run = join(root, 'old');
+    let batches = 0;
+    await expect(
+      trainClassifier(
+        tiny('old', {
+          networks: 1,
+          onBatchEnd: () => {
+            batches += 1;
+            if (batches === 7) throw new Error('simulated crash');
+          },
+        }),
+      ),
+    ).rejects.toThrow('simulated crash');
+    const configPath = join(run, 'config.json');
+    const { networks, ...config } = JSON.parse(readFileSync(configPath, 'utf8')) as { networks: number };
+    expect(networks).toBe(1);
+    writeFileSync(configPath, JSON.stringify(config));
+    const result = await trainClassifier(tiny('old', { resume: true, lm: undefined }));
+    expect(result.networks).toHaveLength(1);
+    expect(existsSync(join(run, 'networks'))).toBe(false);
   });
 
   it('a run killed inside its second and third networks resumes each where it stopped, and ends as an uninterrupted one', async () => {
