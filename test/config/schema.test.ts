@@ -82,6 +82,7 @@ describe('the settings schema (config/)', () => {
         'stages',
         'lr',
         'epochs',
+        'networks',
         'wd',
         'clip',
         'alpha',
