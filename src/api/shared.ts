@@ -6,11 +6,12 @@
  * Worker threads: each thread has its own TF.js instance and its own copy of this module, so a
  * model is shared within a thread, never across threads.
  */
-import { realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { BackendName } from '../backend.js';
 import { UlmfitError } from '../errors.js';
-import { resolveModelDir } from '../io/artifact.js';
+import { resolveModelDir, RUN_LAYOUT } from '../io/artifact.js';
+import { runNetworksOf } from '../infer/classify.js';
 
 /**
  * A first-in, first-out lock. `run` calls its function once every earlier holder has released
@@ -103,11 +104,27 @@ export class SharedModels<T extends { dispose(): void }> {
   }
 }
 
-/** A model reference's identity: resolved directory (names, run directories), real path, meta.json stamp. */
+/**
+ * A model reference's identity: resolved directory (names, run directories), real path, meta.json
+ * stamp. A run directory stands for more than the model it resolves to (its other networks and its
+ * baseline: infer/classify.ts loadEnsemble), so its identity is its own and covers those too: a
+ * network that completes later, or a refit baseline, makes it a new model.
+ */
 function modelIdentity(ref: string): string {
   const dir = realpathSync(resolveModelDir(ref));
-  const meta = statSync(join(dir, 'meta.json'));
-  return `${dir}@${meta.mtimeMs}:${meta.size}`;
+  const stamp = (modelDir: string): string => {
+    const meta = statSync(join(modelDir, 'meta.json'));
+    return `${modelDir}@${meta.mtimeMs}:${meta.size}`;
+  };
+  const own = stamp(dir);
+  if (!existsSync(ref) || realpathSync(ref) === dir) return own;
+  const baseline = join(dirname(dir), RUN_LAYOUT.baseline);
+  const parts = [
+    own,
+    ...runNetworksOf(dir).map((network) => stamp(realpathSync(network))),
+    ...(existsSync(join(baseline, 'meta.json')) ? [stamp(realpathSync(baseline))] : []),
+  ];
+  return `run:${parts.join('+')}`;
 }
 
 /** The error a disposed handle throws. */

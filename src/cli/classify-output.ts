@@ -1,5 +1,6 @@
 /** What `ulmfit classify` prints: plain and JSON rows, the evaluation report. */
-import { basename } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
+import { RUN_LAYOUT } from '../io/artifact.js';
 import { topK, type EmptyRow, type Evaluation, type Prediction } from '../infer/classify.js';
 import type { ClassifyEvaluationLine, ClassifyRowOutput } from './json-output.js';
 
@@ -16,26 +17,22 @@ export const RESOLVED_WHY: Record<string, string> = {
 
 /**
  * The stderr line's list of what a `--model` resolved to: each directory with what it is; a run's
- * further networks (`<run>/networks/<k>/…`) are listed together, said once.
+ * further networks (`<run>/networks/<k>/…` beside the run's own model-best/) are listed together,
+ * said once.
  */
 export function resolvedModels(dirs: readonly string[]): string {
-  const isNetwork = (dir: string): boolean => /[\\/]networks[\\/][0-9]+[\\/][^\\/]+$/.test(dir);
+  const networksDir = dirs.length > 0 ? join(dirname(dirs[0]!), RUN_LAYOUT.networks) + sep : undefined;
+  const isNetwork = (dir: string, i: number): boolean =>
+    i > 0 && networksDir !== undefined && dir.startsWith(networksDir);
   const networks = dirs.filter(isNetwork);
-  const parts: string[] = [];
-  for (const dir of dirs) {
-    if (!isNetwork(dir)) {
-      parts.push(dir + (RESOLVED_WHY[basename(dir)] ?? ''));
-      continue;
-    }
-    if (dir !== networks[networks.length - 1]) {
-      parts.push(dir);
-      continue;
-    }
-    parts.push(
-      `${dir} (the run's ${networks.length === 1 ? 'other network' : `${networks.length} other networks`}, each trained on its own seed; the run's ${networks.length + 1} networks weigh as one)`,
-    );
-  }
-  return parts.join(' + ');
+  return dirs
+    .map((dir, i) => {
+      if (!isNetwork(dir, i)) return dir + (RESOLVED_WHY[basename(dir)] ?? '');
+      if (dir !== networks[networks.length - 1]) return dir;
+      const others = networks.length === 1 ? 'other network' : `${networks.length} other networks`;
+      return `${dir} (the run's ${others}, each trained on its own seed; the run's ${networks.length + 1} networks weigh as one)`;
+    })
+    .join(' + ');
 }
 
 export function textLine(

@@ -29,8 +29,9 @@ export class EpochTable {
     private readonly options: { quiet?: boolean; json?: boolean; stream?: NodeJS.WriteStream } = {},
   ) {}
 
-  /** Learner `onBatchEnd`. */
+  /** Learner `onBatchEnd`. An epoch whose end the table is not told of (a classifier run's other networks) ends at the next one's first batch. */
   batch = (info: BatchInfo): void => {
+    if (info.batch === 0) this.endProgress();
     this.progress ??= new Progress({
       label: 'train',
       ...(this.options.stream ? { stream: this.options.stream } : {}),
@@ -48,10 +49,15 @@ export class EpochTable {
     });
   };
 
-  /** Learner `onEpochEnd`. */
-  epoch = (row: EpochRow): void => {
+  /** Clears the progress bar (before a line is written to stderr, so it does not land on the bar). */
+  endProgress = (): void => {
     this.progress?.finish();
     this.progress = undefined;
+  };
+
+  /** Learner `onEpochEnd`. */
+  epoch = (row: EpochRow): void => {
+    this.endProgress();
     this.printRow(String(row.stage + 1), String(row.epoch + 1), row, row.seconds);
   };
 

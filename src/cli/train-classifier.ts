@@ -23,6 +23,7 @@ export function register(program: Command): void {
 async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>): Promise<void> {
   const table = new EpochTable(['trainLoss', 'validLoss', 'accuracy', 'f1Macro'], flags);
   const info = (message: string): void => {
+    table.endProgress();
     if (!flags.quiet) process.stderr.write(message + '\n');
   };
   const fromScratch = flags.fromScratch ?? false;
@@ -70,7 +71,10 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     explicit,
     backend: flags.backend,
     onInfo: info,
-    onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+    onWarning: (message) => {
+      table.endProgress();
+      process.stderr.write(`warning: ${message}\n`);
+    },
     onBatchEnd: table.batch,
     onEpochEnd: table.epoch,
   };

@@ -383,7 +383,7 @@ export const TRAIN_CLASSIFIER = {
     schedule('the whole recipe, "[freeze_to:]epochs@lr; ..." (overrides --lr/--epochs)'),
     {
       flag: '--networks <n>',
-      help: 'networks to train, each with its own seed and validation share, averaged by classify --model <out> (default: 3 on small data, under about 1,900 training documents; else 1)',
+      help: 'networks to train, each with its own seed (and validation share, when drawn), averaged by classify --model <out> (default: 3 under about 1,900 training documents, else 1)',
       parse: 'int',
     },
     // The library's `baseline` is off unless set; the CLI's is on unless --no-baseline.

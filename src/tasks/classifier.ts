@@ -11,7 +11,7 @@
  * raw inputs are tokenized with them, and a tokenized corpus directory must have been made with
  * them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../backend.js';
 import type { LibraryOptions } from '../config/schema.js';
@@ -49,7 +49,12 @@ import { trainBaseline, type BaselineTrainResult } from './baseline.js';
 import { scoreRunEnsemble, type EnsembleScore } from './ensemble-score.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { labeledDocuments, reportReading, type LabeledData, type LabeledDocs } from './labeled-data.js';
-import { networkSeed, planClassifierNetworks, planClassifierRecipe } from './recipe-plan.js';
+import {
+  networkSeed,
+  planClassifierNetworks,
+  planClassifierRecipe,
+  type NetworksPlan,
+} from './recipe-plan.js';
 import { epochRecord, readEpochRecords, validateStages, type EpochRecord } from './run-dir.js';
 import { Run, type TrainingTaskOptions } from './run.js';
 
@@ -290,6 +295,68 @@ async function trainInRunDir(
   info: (message: string) => void,
   warn: (message: string) => void,
 ): Promise<ClassifierTrainResult> {
+  const first = await trainFirstNetwork(run, options, info, warn);
+  const { setup, history, best, baseline, networksPlan } = first;
+  const runDir = run.dir;
+  // The others train with the first network's model, optimizer state and corpora released.
+  const networks: ClassifierNetwork[] = [
+    { runDir, seed: setup.seed, best: best ? epochRecord(best, 'classifier') : null },
+  ];
+  for (let k = 1; k < networksPlan.networks; k++) {
+    const network = await trainNetwork(runDir, options, setup.seed, k, networksPlan.networks, info, warn);
+    if (network) networks.push(network);
+  }
+  const finished = run.finish(options);
+  // A drawn validation share is each network's own: the others trained on part of the first's.
+  const scored = setup.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
+  const ensemble = baseline?.validation
+    ? await scoreRunEnsemble(
+        scored.map((network) => join(network.runDir, RUN_LAYOUT.modelBest)),
+        setup.labels,
+        first.valid,
+        baseline.validation,
+        options.backend ?? 'auto',
+      )
+    : null;
+  return {
+    runDir,
+    history,
+    best,
+    bs: setup.plan.bs,
+    stages: setup.plan.stages,
+    recipe: setup.plan.reason,
+    labels: setup.labels,
+    trainDocs: setup.trainDocs,
+    validDocs: setup.validDocs,
+    validFrom: setup.validFrom,
+    vocabSize: setup.itos.length,
+    encoder: setup.encoder?.dir ?? null,
+    backend: setup.backend,
+    networks,
+    baseline,
+    ensemble,
+    plot: finished.plot,
+  };
+}
+
+/**
+ * The run's own network (and its baseline): trained, then its model, learner and corpora
+ * disposed. Returns what the rest of the run needs, the validation documents copied out of the
+ * closed corpora.
+ */
+async function trainFirstNetwork(
+  run: Run<ClassifierTrainOptions>,
+  options: ClassifierTrainOptions,
+  info: (message: string) => void,
+  warn: (message: string) => void,
+): Promise<{
+  setup: ClassifierSetup;
+  history: EpochRow[];
+  best: EpochRow | undefined;
+  baseline: BaselineTrainResult | null;
+  networksPlan: NetworksPlan;
+  valid: LabeledDocs;
+}> {
   const setup = await setUpClassifier(options, info, warn);
   const {
     model,
@@ -304,7 +371,6 @@ async function trainInRunDir(
     backend,
     seed,
     rng,
-    backwards,
   } = setup;
   const { bs, stages } = plan;
   try {
@@ -328,7 +394,7 @@ async function trainInRunDir(
         const meta = {
           kind: 'classifier' as const,
           arch,
-          backwards,
+          backwards: setup.backwards,
           training: { ...training, history: l.history },
         };
         run.saveEpoch(row, l.getLiveState(), weights, { meta, weights, ...files });
@@ -374,43 +440,8 @@ async function trainInRunDir(
       );
       await learner.fitRecipe(stages);
       const history = learner.history;
-      const best = run.bestOf(history);
-      const networks: ClassifierNetwork[] = [
-        { runDir, seed, best: best ? epochRecord(best, 'classifier') : null },
-      ];
-      for (let k = 1; k < networksPlan.networks; k++)
-        networks.push(await trainNetwork(runDir, options, seed, k, networksPlan.networks, info));
-      const finished = run.finish(options);
-      // A drawn validation share is each network's own: the others trained on part of the first's.
-      const scored = setup.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
-      const ensemble = baseline?.validation
-        ? await scoreRunEnsemble(
-            scored.map((network) => join(network.runDir, RUN_LAYOUT.modelBest)),
-            labels,
-            setup.valid,
-            baseline.validation,
-            options.backend ?? 'auto',
-          )
-        : null;
-      return {
-        runDir,
-        history,
-        best,
-        bs,
-        stages,
-        recipe: plan.reason,
-        labels,
-        trainDocs: setup.trainDocs,
-        validDocs: setup.validDocs,
-        validFrom: setup.validFrom,
-        vocabSize: itos.length,
-        encoder: encoder?.dir ?? null,
-        backend,
-        networks,
-        baseline,
-        ensemble,
-        plot: finished.plot,
-      };
+      const valid = { docs: setup.valid.docs.map((doc) => doc.slice()), y: setup.valid.y.slice() };
+      return { setup, history, best: run.bestOf(history), baseline, networksPlan, valid };
     } finally {
       learner.dispose();
     }
@@ -425,7 +456,9 @@ async function trainInRunDir(
  * trained as the first network was but with seed `networkSeed(seed, k)` (so its own validation
  * share when one is drawn, initialization and batch order) and no baseline. A network that
  * completed before (a resumed run) is kept; one interrupted is resumed from its checkpoint.
- * `onBatchEnd` sees its batches; `onEpochEnd` and `onInfo` are the first network's alone.
+ * `onBatchEnd` sees its batches; `onEpochEnd` and `onInfo` are the first network's alone. Null
+ * when its own validation draw leaves a class without training documents (the run goes on with
+ * one network fewer, and says so).
  */
 async function trainNetwork(
   parentDir: string,
@@ -434,31 +467,49 @@ async function trainNetwork(
   k: number,
   count: number,
   info: (message: string) => void,
-): Promise<ClassifierNetwork> {
+  warn: (message: string) => void,
+): Promise<ClassifierNetwork | null> {
   const runDir = join(parentDir, RUN_LAYOUT.networks, String(k + 1));
   const networkSeedK = networkSeed(seed, k);
   if (runCompleted(runDir)) {
     info(`network ${k + 1} of ${count}: trained before → ${runDir}`);
     return { runDir, seed: networkSeedK, best: bestRecord(readEpochRecords(runDir)) };
   }
-  const resume = existsSync(join(runDir, RUN_LAYOUT.checkpoint));
+  const resume = hasCheckpoint(runDir);
   info(`network ${k + 1} of ${count} (seed ${networkSeedK}) → ${runDir}${resume ? ' (resumed)' : ''}`);
-  const result = await trainClassifier({
-    ...options,
-    out: runDir,
-    seed: networkSeedK,
-    networks: 1,
-    baseline: false,
-    resume,
-    overwrite: !resume,
-    // Resumed, the network restores every setting from its own config.json.
-    explicit: resume ? new Set<string>() : undefined,
-    // Its data, encoder and recipe are the first network's, already reported; its batches still
-    // show progress, but its epochs are its own metrics.jsonl's, not the run's (the first network's).
-    onInfo: () => undefined,
-    onEpochEnd: undefined,
-  });
-  return { runDir, seed: networkSeedK, best: result.best ? epochRecord(result.best, 'classifier') : null };
+  try {
+    const result = await trainClassifier({
+      ...options,
+      out: runDir,
+      seed: networkSeedK,
+      networks: 1,
+      baseline: false,
+      resume,
+      overwrite: !resume,
+      // Resumed, the network restores every setting from its own config.json.
+      explicit: resume ? new Set<string>() : undefined,
+      // Its data, encoder and recipe are the first network's, already reported; its batches still
+      // show progress, but its epochs are its own metrics.jsonl's, not the run's (the first network's).
+      onInfo: () => undefined,
+      onEpochEnd: undefined,
+      onWarning: (message) => warn(`network ${k + 1}: ${message}`),
+    });
+    return { runDir, seed: networkSeedK, best: result.best ? epochRecord(result.best, 'classifier') : null };
+  } catch (error) {
+    if (!(error instanceof UlmfitError) || error.code !== 'E_LABELS') throw error;
+    warn(
+      `network ${k + 1} of ${count} skipped: its validation share (seed ${networkSeedK}) leaves a class without training documents (${error.message}); the run goes on without it (--networks 1 trains the first network alone)`,
+    );
+    return null;
+  }
+}
+
+/** Whether a run directory holds a checkpoint to resume from, or one put aside by a checkpoint swap a kill interrupted (openRunDir restores it). */
+function hasCheckpoint(runDir: string): boolean {
+  if (existsSync(join(runDir, RUN_LAYOUT.checkpoint))) return true;
+  if (!existsSync(runDir)) return false;
+  const asideName = new RegExp(`^${RUN_LAYOUT.checkpoint}\\.old-\\d+$`);
+  return readdirSync(runDir).some((name) => asideName.test(name));
 }
 
 /** The record model-best/ holds: the highest accuracy, the lower validation loss breaking ties (run-dir.ts betterRow). */

@@ -7,7 +7,9 @@
  * `MIN_STEPS_PER_STAGE` steps, with no document dropped. Explicit settings always win: a given
  * batch size is kept, and a given recipe (or epoch count) is not stretched.
  */
+import { FLAG_RANGES, rangeText } from '../config/schema.js';
 import { CLASSIFIER_DEFAULTS, LM_DEFAULTS } from '../config/training.js';
+import { usageError } from '../errors.js';
 import type { Stage } from '../train/learner.js';
 
 /** Optimizer steps a gradual-unfreezing stage needs before the next group is unfrozen. */
@@ -217,7 +219,12 @@ export function planClassifierNetworks(input: {
   trainDocs: number;
   networks?: number | undefined;
 }): NetworksPlan {
-  if (input.networks !== undefined) return { networks: input.networks, reason: undefined };
+  if (input.networks !== undefined) {
+    const range = FLAG_RANGES.networks!;
+    if (!Number.isInteger(input.networks) || input.networks < range.min || input.networks > range.max)
+      throw usageError(`networks must be ${rangeText(range)}, got ${input.networks}`);
+    return { networks: input.networks, reason: undefined };
+  }
   const small = Math.floor(input.trainDocs / FASTAI_CLASSIFIER_BS) < MIN_STEPS_PER_STAGE;
   if (!small) return { networks: 1, reason: undefined };
   return {

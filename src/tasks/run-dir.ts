@@ -11,7 +11,7 @@ import { checkShape, count, finite, readJsonFile, z } from '../io/validate.js';
 import type { TensorEntry, TensorMap, TensorSource } from '../io/tensors.js';
 import { tensorReader, withTfWeights } from '../model/persist.js';
 import type { EpochRow, Learner, LearnerState, LiveLearnerState, Stage } from '../train/learner.js';
-import { longFlag, optionKey } from '../config/schema.js';
+import { FLAG_RANGES, longFlag, optionKey } from '../config/schema.js';
 import { TRAINING_COMMANDS } from '../config/training.js';
 
 export {
@@ -126,6 +126,7 @@ const RUN_CONFIG_SCHEMA = z.looseObject({
   lineDocs: z.boolean().optional(),
   saveEncoder: z.boolean().optional(),
   baseline: z.boolean().optional(),
+  networks: count.min(FLAG_RANGES.networks!.min).max(FLAG_RANGES.networks!.max).optional(),
   trainWorkers: count.min(1).optional(),
 });
 

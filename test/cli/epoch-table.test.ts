@@ -44,4 +44,22 @@ describe('EpochTable', () => {
     expect(bars[1]).toContain('epoch 2/2');
     expect(bars[1]).toMatch(/ 25% /);
   });
+
+  it('ends an epoch the table is not told of at the next first batch, and clears the bar on request', () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { stream, writes } = fakeTty();
+    const table = new EpochTable(['trainLoss'], { stream });
+    // A classifier run's other networks: batches, no epoch rows.
+    table.batch(batch(0, 0));
+    table.batch(batch(1, 0));
+    const bars = writes.filter((w) => w.includes('%'));
+    expect(bars).toHaveLength(2);
+    expect(bars[1]).toContain('epoch 2/2');
+    expect(writes[writes.indexOf(bars[1]!) - 1]).toBe('\r\x1b[K');
+    writes.length = 0;
+    table.endProgress();
+    expect(writes).toEqual(['\r\x1b[K']);
+    table.endProgress();
+    expect(writes).toHaveLength(1);
+  });
 });

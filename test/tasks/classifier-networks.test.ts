@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import { toFloat32 } from '../../src/io/tensors.js';
 import { trainClassifier, type ClassifierTrainOptions } from '../../src/tasks/classifier.js';
 import { loadClassifiers } from '../../src/tasks/load-classifiers.js';
 import { argmaxRows } from '../../src/metrics.js';
+import { Classifier } from '../../src/api/classifier.js';
+import { resolvedModels } from '../../src/cli/classify-output.js';
 import { makeRows, trainTinyLm, writeCsv } from './clas-data.js';
 
 // A run's bag of networks (recipe-plan.ts planClassifierNetworks): trained, scored, loaded and resumed.
@@ -115,6 +117,9 @@ describe('a bag of networks', () => {
     const partial = await loadClassifiers([run], 'wasm');
     expect(partial.members.map((m) => m.dir)).toEqual([join(run, 'model-best')]);
     partial.dispose();
+    // A kill inside the second network's checkpoint swap leaves its checkpoint put aside: still resumable.
+    const networkDir = join(run, 'networks', '2');
+    renameSync(join(networkDir, 'checkpoint'), join(networkDir, 'checkpoint.old-999999'));
     // Resumed: the first network has nothing left; the second resumes after its first epoch (10
     // batches left); the kill comes inside the third.
     const infos: string[] = [];
@@ -144,5 +149,82 @@ describe('a bag of networks', () => {
       expect(weightsOf(join(run, 'networks', k, 'model-last'))).toEqual(
         weightsOf(join(root, 'full', 'networks', k, 'model-last')),
       );
+  });
+
+  it('Classifier.load tells a run (its networks and baseline) from its model-best/ (its first network)', async () => {
+    const run = join(root, 'given');
+    const first = await Classifier.load(join(run, 'model-best'), { backend: 'wasm' });
+    const whole = await Classifier.load(run, { backend: 'wasm' });
+    const reference = await loadClassifiers([run], 'wasm');
+    try {
+      const text = makeRows(9, 1)[0]!.text;
+      const [a, b] = [await first.predict(text), await whole.predict(text)];
+      expect(a.probabilities).not.toEqual(b.probabilities);
+      const expected = reference.predict([text]);
+      expect(b.probabilities[reference.labels[0]!]).toBeCloseTo(expected[0]!, 6);
+    } finally {
+      first.dispose();
+      whole.dispose();
+      reference.dispose();
+    }
+  });
+
+  it('a network whose own validation draw leaves a class without training documents is skipped, and the run says so', async () => {
+    // 12 + 12 documents and one of a third class: seed 2's first network keeps it in training,
+    // one of the others draws it into validation.
+    const rows = [
+      ...Array.from({ length: 12 }, () => [
+        { text: 'the cat and the dog.', label: 'animal' },
+        { text: 'the car and the bus.', label: 'vehicle' },
+      ]).flat(),
+      { text: 'the tree and the rose.', label: 'plant' },
+    ];
+    const warnings: string[] = [];
+    const result = await trainClassifier({
+      inputs: [writeCsv(join(root, 'rare.csv'), rows)],
+      out: join(root, 'rare'),
+      fromScratch: true,
+      emb: 4,
+      hidden: 4,
+      layers: 1,
+      minFreq: 1,
+      noCache: true,
+      workers: 0,
+      bs: 8,
+      bptt: 8,
+      maxLen: 16,
+      backend: 'wasm',
+      seed: 2,
+      stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(result.networks).toHaveLength(2);
+    const skipped = warnings.filter((w) => / of 3 skipped: /.test(w));
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatch(
+      /^network [23] of 3 skipped: its validation share \(seed [12]002\) leaves a class without training documents \(label 'plant' \(1 validation documents\) has no training documents in .*\); the run goes on without it \(--networks 1 trains the first network alone\)$/,
+    );
+    const loaded = await loadClassifiers([join(root, 'rare')], 'wasm');
+    try {
+      expect(loaded.members.map((m) => m.dir)).toEqual(
+        result.networks.map((n) => join(n.runDir, 'model-best')),
+      );
+    } finally {
+      loaded.dispose();
+    }
+  });
+
+  it("classify's stderr line lists a run's other networks together, and a network given alone as one model", () => {
+    const run = join('/runs', 'r');
+    const best = join(run, 'model-best');
+    const others = [2, 3].map((k) => join(run, 'networks', String(k), 'model-best'));
+    expect(resolvedModels([best, ...others, join(run, 'baseline')])).toBe(
+      `${best} (model-best: the epoch with the best validation score) + ${others[0]} + ${others[1]} ` +
+        "(the run's 2 other networks, each trained on its own seed; the run's 3 networks weigh as one) + " +
+        `${join(run, 'baseline')} (the NB-SVM baseline trained on the same split, averaged in; <run>/model-best alone leaves it out)`,
+    );
+    expect(resolvedModels([others[0]!])).toBe(
+      `${others[0]} (model-best: the epoch with the best validation score)`,
+    );
   });
 });

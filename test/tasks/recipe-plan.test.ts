@@ -84,6 +84,10 @@ describe('planClassifierNetworks', () => {
       reason: undefined,
     });
     expect(planClassifierNetworks({ trainDocs: 25_000, networks: 5 }).networks).toBe(5);
+    for (const bad of [0, 2.5, 17, Number.NaN])
+      expect(() => planClassifierNetworks({ trainDocs: 40, networks: bad })).toThrow(
+        `networks must be a whole number in [1, 16], got ${bad}`,
+      );
   });
 
   it('seeds network k of a run with seed + 1000k, so neighbouring seeds share no network', () => {
