@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/random.js';
+import type { ClassifierTrainOptions } from '../../src/tasks/classifier.js';
 import { trainLanguageModel } from '../../src/tasks/lm.js';
 
 const COMMON = 'the a of and to in it was on with for as at by this that'.split(' ');
@@ -82,4 +83,29 @@ export async function trainTinyLm(
     ...extra,
   });
   return join(dir, out);
+}
+
+/**
+ * A tiny classifier run's options (wasm, no cache, 8-token chunks, bs 8, a two-stage recipe of
+ * one epoch each, seed 3) on `run`'s inputs and directory; `extra` overrides any of them.
+ */
+export function tinyClassifierRun(
+  run: Pick<ClassifierTrainOptions, 'inputs' | 'out' | 'lm'>,
+  extra: Partial<ClassifierTrainOptions> = {},
+): ClassifierTrainOptions {
+  return {
+    noCache: true,
+    workers: 0,
+    bs: 8,
+    bptt: 8,
+    maxLen: 16,
+    backend: 'wasm',
+    seed: 3,
+    stages: [
+      { freezeTo: -1, epochs: 1, lr: 2e-2 },
+      { freezeTo: 0, epochs: 1, lr: 1e-2 },
+    ],
+    ...run,
+    ...extra,
+  };
 }

@@ -9,7 +9,7 @@ import { loadClassifiers } from '../../src/tasks/load-classifiers.js';
 import { argmaxRows } from '../../src/metrics.js';
 import { Classifier } from '../../src/api/classifier.js';
 import { resolvedModels } from '../../src/cli/classify-output.js';
-import { makeRows, trainTinyLm, writeCsv } from './clas-data.js';
+import { makeRows, tinyClassifierRun, trainTinyLm, writeCsv } from './clas-data.js';
 
 // A run's bag of networks (recipe-plan.ts planClassifierNetworks): trained, scored, loaded and resumed.
 let root: string;
@@ -25,23 +25,17 @@ beforeAll(async () => {
 });
 
 function tiny(out: string, extra: Partial<ClassifierTrainOptions> = {}): ClassifierTrainOptions {
-  return {
-    inputs: [trainCsv],
-    out: join(root, out),
-    lm: lmRun,
-    noCache: true,
-    workers: 0,
-    bs: 8,
-    bptt: 8,
-    maxLen: 16,
-    backend: 'wasm',
-    seed: 7,
-    stages: [
-      { freezeTo: -1, epochs: 1, lr: 2e-2 },
-      { freezeTo: 0, epochs: 2, lr: 3e-2 },
-    ],
-    ...extra,
-  };
+  return tinyClassifierRun(
+    { inputs: [trainCsv], out: join(root, out), lm: lmRun },
+    {
+      seed: 7,
+      stages: [
+        { freezeTo: -1, epochs: 1, lr: 2e-2 },
+        { freezeTo: 0, epochs: 2, lr: 3e-2 },
+      ],
+      ...extra,
+    },
+  );
 }
 
 function weightsOf(dir: string): number[][] {
@@ -180,24 +174,21 @@ describe('a bag of networks', () => {
       { text: 'the tree and the rose.', label: 'plant' },
     ];
     const warnings: string[] = [];
-    const result = await trainClassifier({
-      inputs: [writeCsv(join(root, 'rare.csv'), rows)],
-      out: join(root, 'rare'),
-      fromScratch: true,
-      emb: 4,
-      hidden: 4,
-      layers: 1,
-      minFreq: 1,
-      noCache: true,
-      workers: 0,
-      bs: 8,
-      bptt: 8,
-      maxLen: 16,
-      backend: 'wasm',
-      seed: 2,
-      stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
-      onWarning: (m) => warnings.push(m),
-    });
+    const result = await trainClassifier(
+      tinyClassifierRun(
+        { inputs: [writeCsv(join(root, 'rare.csv'), rows)], out: join(root, 'rare') },
+        {
+          fromScratch: true,
+          emb: 4,
+          hidden: 4,
+          layers: 1,
+          minFreq: 1,
+          seed: 2,
+          stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
+          onWarning: (m) => warnings.push(m),
+        },
+      ),
+    );
     expect(result.networks).toHaveLength(2);
     const skipped = warnings.filter((w) => / of 3 skipped: /.test(w));
     expect(skipped).toHaveLength(1);

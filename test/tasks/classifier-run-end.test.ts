@@ -12,7 +12,7 @@ import {
   trainClassifier,
   type ClassifierTrainOptions,
 } from '../../src/tasks/classifier.js';
-import { makeRows, trainTinyLm, writeCsv } from './clas-data.js';
+import { makeRows, tinyClassifierRun, trainTinyLm, writeCsv } from './clas-data.js';
 
 let root: string;
 let lmRun: string;
@@ -25,23 +25,7 @@ beforeAll(async () => {
 });
 
 function tiny(out: string, extra: Partial<ClassifierTrainOptions> = {}): ClassifierTrainOptions {
-  return {
-    inputs: [trainCsv],
-    out: join(root, out),
-    lm: lmRun,
-    noCache: true,
-    workers: 0,
-    bs: 8,
-    bptt: 8,
-    maxLen: 16,
-    backend: 'wasm',
-    seed: 3,
-    stages: [
-      { freezeTo: -1, epochs: 1, lr: 2e-2 },
-      { freezeTo: 0, epochs: 1, lr: 1e-2 },
-    ],
-    ...extra,
-  };
+  return tinyClassifierRun({ inputs: [trainCsv], out: join(root, out), lm: lmRun }, extra);
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<UlmfitError> {

@@ -14,7 +14,7 @@ import {
 import { loadClassifiers } from '../../src/tasks/load-classifiers.js';
 import { trainBaseline } from '../../src/tasks/baseline.js';
 import { tokenizeCorpus } from '../../src/text/pipeline.js';
-import { makeRows, trainTinyLm, writeCsv, writeJsonl } from './clas-data.js';
+import { makeRows, tinyClassifierRun, trainTinyLm, writeCsv, writeJsonl } from './clas-data.js';
 
 let root: string;
 let lmRun: string;
@@ -27,23 +27,16 @@ beforeAll(async () => {
 });
 
 function tiny(out: string, extra: Partial<ClassifierTrainOptions> = {}): ClassifierTrainOptions {
-  return {
-    inputs: [trainCsv],
-    out: join(root, out),
-    lm: lmRun,
-    noCache: true,
-    workers: 0,
-    bs: 8,
-    bptt: 8,
-    maxLen: 16,
-    backend: 'wasm',
-    seed: 3,
-    stages: [
-      { freezeTo: -1, epochs: 1, lr: 2e-2 },
-      { freezeTo: 0, epochs: 3, lr: 3e-2 },
-    ],
-    ...extra,
-  };
+  return tinyClassifierRun(
+    { inputs: [trainCsv], out: join(root, out), lm: lmRun },
+    {
+      stages: [
+        { freezeTo: -1, epochs: 1, lr: 2e-2 },
+        { freezeTo: 0, epochs: 3, lr: 3e-2 },
+      ],
+      ...extra,
+    },
+  );
 }
 
 function weightsOf(dir: string): Map<string, number[]> {
