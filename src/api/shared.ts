@@ -7,11 +7,11 @@
  * model is shared within a thread, never across threads.
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { BackendName } from '../backend.js';
 import { UlmfitError } from '../errors.js';
-import { resolveModelDir, RUN_LAYOUT } from '../io/artifact.js';
-import { runNetworksOf } from '../infer/classify.js';
+import { resolveModelDir } from '../io/artifact.js';
+import { runBaselineOf, runNetworksOf } from '../infer/classify.js';
 
 /**
  * A first-in, first-out lock. `run` calls its function once every earlier holder has released
@@ -118,11 +118,10 @@ function modelIdentity(ref: string): string {
   };
   const own = stamp(dir);
   if (!existsSync(ref) || realpathSync(ref) === dir) return own;
-  const baseline = join(dirname(dir), RUN_LAYOUT.baseline);
+  const baseline = runBaselineOf(dir);
   const parts = [
     own,
-    ...runNetworksOf(dir).map((network) => stamp(realpathSync(network))),
-    ...(existsSync(join(baseline, 'meta.json')) ? [stamp(realpathSync(baseline))] : []),
+    ...[...runNetworksOf(dir), ...(baseline ? [baseline] : [])].map((d) => stamp(realpathSync(d))),
   ];
   return `run:${parts.join('+')}`;
 }

@@ -236,17 +236,15 @@ export async function loadEnsemble(
         origins.push(path);
         continue;
       }
-      const first = await loadClassifier(path, backend);
-      members.push(first);
-      origins.push(path);
       const isRun = resolve(dir) !== resolve(path);
-      const networkDirs = isRun ? runNetworksOf(dir) : [];
-      for (const networkDir of networkDirs) {
-        members.push(await loadClassifier(networkDir, backend));
+      // Each network is a member as soon as it loads, so a later failure disposes it.
+      const networks: LoadedClassifier[] = [];
+      for (const networkDir of [path, ...(isRun ? runNetworksOf(dir) : [])]) {
+        networks.push(await loadClassifier(networkDir, backend));
+        members.push(networks[networks.length - 1]!);
         origins.push(path);
       }
-      const bag = members.slice(members.length - 1 - networkDirs.length) as LoadedClassifier[];
-      for (const network of bag) network.weight = 1 / bag.length;
+      for (const network of networks) network.weight = 1 / networks.length;
       const baselineDir = loadBaseline && isRun ? runBaselineOf(dir) : undefined;
       if (baselineDir === undefined) continue;
       const baseline = loadBaseline!(baselineDir);
@@ -292,7 +290,7 @@ export function runNetworksOf(modelDir: string): string[] {
  * that a run directory resolved to) was picked from: `<run>/baseline/` beside `<run>/model-best/`
  * (or model-last/). Undefined for a run trained with --no-baseline.
  */
-function runBaselineOf(modelDir: string): string | undefined {
+export function runBaselineOf(modelDir: string): string | undefined {
   const name = basename(modelDir);
   if (name !== RUN_LAYOUT.modelBest && name !== RUN_LAYOUT.modelLast) return undefined;
   const dir = join(dirname(modelDir), RUN_LAYOUT.baseline);

@@ -39,7 +39,7 @@ import {
   type ChunkStream,
   type FileData,
 } from './atomic.js';
-import { lockDir, recoverSwaps, type DirLock } from './dir-lock.js';
+import { existsAfterRecovery, lockDir, recoverSwaps, type DirLock } from './dir-lock.js';
 
 // Their home was this module; tests import them from here.
 export { writeDirAtomic, writeJsonAtomic } from './atomic.js';
@@ -705,6 +705,11 @@ export function appendMetrics(runDir: string, row: Record<string, unknown>): voi
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether a run directory has a checkpoint for `--resume` (one a kill left put aside mid-swap counts: opening the run restores it). */
+export function hasCheckpoint(runDir: string): boolean {
+  return existsAfterRecovery(runDir, RUN_LAYOUT.checkpoint);
 }
 
 /**

@@ -151,6 +151,19 @@ export function lockDir(dir: string, what = 'directory'): DirLock {
 }
 
 /**
+ * Whether `dir/name` exists, or was put aside by a swap a kill interrupted (`name.old-<pid>`,
+ * which `recoverSwaps` restores): what the next run under the lock will find there.
+ */
+export function existsAfterRecovery(dir: string, name: string): boolean {
+  if (existsSync(join(dir, name))) return true;
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir).some((entry) => {
+    const match = LEFTOVER.exec(entry);
+    return match !== null && match[1] === name && match[2] === 'old';
+  });
+}
+
+/**
  * Repairs interrupted swaps inside `dir` and removes stale temporaries (see the file comment).
  * Call it holding `dir`'s lock: then no live writer owns anything in it. Returns what it did,
  * one line per repair, for the caller to report.

@@ -11,7 +11,7 @@
  * raw inputs are tokenized with them, and a tokenized corpus directory must have been made with
  * them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../backend.js';
 import type { LibraryOptions } from '../config/schema.js';
@@ -25,6 +25,7 @@ import { UlmfitError, usageError } from '../errors.js';
 import { SortedBatches } from '../data/clas-batches.js';
 import type { ClasBatch } from '../data/batches.js';
 import {
+  hasCheckpoint,
   readModelDir,
   resolveModelDir,
   runCompleted,
@@ -55,7 +56,7 @@ import {
   planClassifierRecipe,
   type NetworksPlan,
 } from './recipe-plan.js';
-import { epochRecord, readEpochRecords, validateStages, type EpochRecord } from './run-dir.js';
+import { bestRow, epochRecord, readEpochRecords, validateStages, type EpochRecord } from './run-dir.js';
 import { Run, type TrainingTaskOptions } from './run.js';
 
 export { defaultClassifierStages } from './recipe-plan.js';
@@ -296,53 +297,50 @@ async function trainInRunDir(
   warn: (message: string) => void,
 ): Promise<ClassifierTrainResult> {
   const first = await trainFirstNetwork(run, options, info, warn);
-  const { setup, history, best, baseline, networksPlan } = first;
+  const { summary, history, best, baseline, networksPlan } = first;
   const runDir = run.dir;
-  // The others train with the first network's model, optimizer state and corpora released.
   const networks: ClassifierNetwork[] = [
-    { runDir, seed: setup.seed, best: best ? epochRecord(best, 'classifier') : null },
+    { runDir, seed: summary.seed, best: best ? epochRecord(best, 'classifier') : null },
   ];
   for (let k = 1; k < networksPlan.networks; k++) {
-    const network = await trainNetwork(runDir, options, setup.seed, k, networksPlan.networks, info, warn);
+    const network = await trainNetwork(runDir, options, summary.seed, k, networksPlan.networks, info, warn);
     if (network) networks.push(network);
   }
   const finished = run.finish(options);
   // A drawn validation share is each network's own: the others trained on part of the first's.
-  const scored = setup.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
+  const scored = summary.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
   const ensemble = baseline?.validation
     ? await scoreRunEnsemble(
         scored.map((network) => join(network.runDir, RUN_LAYOUT.modelBest)),
-        setup.labels,
+        summary.labels,
         first.valid,
         baseline.validation,
         options.backend ?? 'auto',
       )
     : null;
-  return {
-    runDir,
-    history,
-    best,
-    bs: setup.plan.bs,
-    stages: setup.plan.stages,
-    recipe: setup.plan.reason,
-    labels: setup.labels,
-    trainDocs: setup.trainDocs,
-    validDocs: setup.validDocs,
-    validFrom: setup.validFrom,
-    vocabSize: setup.itos.length,
-    encoder: setup.encoder?.dir ?? null,
-    backend: setup.backend,
-    networks,
-    baseline,
-    ensemble,
-    plot: finished.plot,
-  };
+  const { seed: _seed, ...reported } = summary;
+  return { ...reported, runDir, history, best, networks, baseline, ensemble, plot: finished.plot };
 }
+
+/** What a classifier run reports of its first network's setup (ClassifierTrainResult's own fields). */
+type RunSummary = Pick<
+  ClassifierTrainResult,
+  | 'bs'
+  | 'stages'
+  | 'recipe'
+  | 'labels'
+  | 'trainDocs'
+  | 'validDocs'
+  | 'validFrom'
+  | 'vocabSize'
+  | 'encoder'
+  | 'backend'
+> & { seed: number };
 
 /**
  * The run's own network (and its baseline): trained, then its model, learner and corpora
- * disposed. Returns what the rest of the run needs, the validation documents copied out of the
- * closed corpora.
+ * released, so the other networks train in the memory of one. Returns what the rest of the run
+ * needs; the validation documents are copied, so they do not keep the corpus's token buffer alive.
  */
 async function trainFirstNetwork(
   run: Run<ClassifierTrainOptions>,
@@ -350,7 +348,7 @@ async function trainFirstNetwork(
   info: (message: string) => void,
   warn: (message: string) => void,
 ): Promise<{
-  setup: ClassifierSetup;
+  summary: RunSummary;
   history: EpochRow[];
   best: EpochRow | undefined;
   baseline: BaselineTrainResult | null;
@@ -441,7 +439,20 @@ async function trainFirstNetwork(
       await learner.fitRecipe(stages);
       const history = learner.history;
       const valid = { docs: setup.valid.docs.map((doc) => doc.slice()), y: setup.valid.y.slice() };
-      return { setup, history, best: run.bestOf(history), baseline, networksPlan, valid };
+      const summary: RunSummary = {
+        bs,
+        stages,
+        recipe: plan.reason,
+        labels,
+        trainDocs: setup.trainDocs,
+        validDocs: setup.validDocs,
+        validFrom: setup.validFrom,
+        vocabSize: itos.length,
+        encoder: encoder?.dir ?? null,
+        backend,
+        seed,
+      };
+      return { summary, history, best: run.bestOf(history), baseline, networksPlan, valid };
     } finally {
       learner.dispose();
     }
@@ -504,27 +515,15 @@ async function trainNetwork(
   }
 }
 
-/** Whether a run directory holds a checkpoint to resume from, or one put aside by a checkpoint swap a kill interrupted (openRunDir restores it). */
-function hasCheckpoint(runDir: string): boolean {
-  if (existsSync(join(runDir, RUN_LAYOUT.checkpoint))) return true;
-  if (!existsSync(runDir)) return false;
-  const asideName = new RegExp(`^${RUN_LAYOUT.checkpoint}\\.old-\\d+$`);
-  return readdirSync(runDir).some((name) => asideName.test(name));
-}
-
-/** The record model-best/ holds: the highest accuracy, the lower validation loss breaking ties (run-dir.ts betterRow). */
+/** The record a finished network's model-best/ holds, ranked as the run ranked its epochs (run-dir.ts bestRow). */
 function bestRecord(records: readonly EpochRecord[]): EpochRecord | null {
-  let best: EpochRecord | null = null;
-  for (const record of records) {
-    if (best === null) {
-      best = record;
-      continue;
-    }
-    const [a, b] = [record.accuracy ?? -Infinity, best.accuracy ?? -Infinity];
-    const loss = (r: EpochRecord): number => r.valid_loss ?? r.train_loss ?? Infinity;
-    if (a > b || (a === b && loss(record) < loss(best))) best = record;
-  }
-  return best;
+  const rows = records.map((record) => ({
+    record,
+    trainLoss: record.train_loss ?? Number.NaN,
+    validLoss: record.valid_loss,
+    accuracy: record.accuracy,
+  }));
+  return bestRow(rows, 'accuracy')?.record ?? null;
 }
 
 export interface ClassifierLrFindOptions extends Omit<

@@ -28,18 +28,37 @@ export interface BestScore {
   accuracy: number | null;
 }
 
+/** What ranks an epoch: its losses and accuracy. */
+export type ScoredRow = Pick<EpochRow, 'trainLoss' | 'validLoss' | 'accuracy'>;
+
 /**
  * Whether `row` beats `best`. By 'loss': a lower validation loss (training loss without a
  * validation set). By 'accuracy': a higher validation accuracy, the lower loss breaking ties (a
  * row without accuracy falls back to the loss).
  */
-export function betterRow(row: EpochRow, best: BestScore, by: 'loss' | 'accuracy'): boolean {
+export function betterRow(row: ScoredRow, best: BestScore, by: 'loss' | 'accuracy'): boolean {
   const loss = row.validLoss ?? row.trainLoss;
   if (by === 'accuracy' && row.accuracy !== null && Number.isFinite(row.accuracy)) {
     if (best.accuracy === null || row.accuracy > best.accuracy) return true;
     if (row.accuracy < best.accuracy) return false;
   }
   return loss < best.loss;
+}
+
+/** The row model-best/ holds: the first that no later row beats (`betterRow`). */
+export function bestRow<Row extends ScoredRow>(
+  rows: readonly Row[],
+  by: 'loss' | 'accuracy',
+): Row | undefined {
+  let best: Row | undefined;
+  let score: BestScore = { loss: Infinity, accuracy: null };
+  for (const row of rows) {
+    if (betterRow(row, score, by)) {
+      best = row;
+      score = { loss: row.validLoss ?? row.trainLoss, accuracy: by === 'loss' ? null : row.accuracy };
+    }
+  }
+  return best;
 }
 
 /** What a checkpoint's JSON part holds besides its tensors. */

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
-import { RUN_LAYOUT, writeJsonAtomic } from '../io/artifact.js';
+import { RUN_LAYOUT, runCompleted, writeJsonAtomic } from '../io/artifact.js';
 import { writeTrainingPlot } from './training-plot.js';
 
 export interface FinishedRun {
@@ -54,13 +54,11 @@ export function finishedLine(finished: FinishedRun): string {
  * flags were checked against config.json, before loading any data.
  */
 export function refuseResumeOfCompletedRun(runDir: string): void {
-  const configPath = join(runDir, RUN_LAYOUT.config);
-  if (!existsSync(configPath)) return;
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
-    completedAt?: unknown;
+  if (!runCompleted(runDir)) return;
+  const config = JSON.parse(readFileSync(join(runDir, RUN_LAYOUT.config), 'utf8')) as {
+    completedAt: string;
     stages?: { epochs?: unknown }[];
   };
-  if (typeof config.completedAt !== 'string') return;
   const epochs = (config.stages ?? []).reduce(
     (n, stage) => n + (typeof stage.epochs === 'number' ? stage.epochs : 0),
     0,

@@ -23,6 +23,7 @@ import type { TensorSource } from '../io/tensors.js';
 import type { BatchInfo, EpochRow, Learner, LiveLearnerState } from '../train/learner.js';
 import { epochRecord, type RunKind } from './epoch-record.js';
 import {
+  bestRow,
   betterRow,
   checkpointOf,
   persistedConfig,
@@ -149,22 +150,7 @@ export class Run<Options extends RunDirOptions> {
 
   /** The epoch of `history` that model-best/ holds (a resumed run's history includes the epochs before). */
   bestOf(history: readonly EpochRow[]): EpochRow | undefined {
-    if (this.by === 'loss') {
-      const loss = (row: EpochRow): number => row.validLoss ?? row.trainLoss;
-      return history.reduce<EpochRow | undefined>(
-        (b, r) => (b === undefined || loss(r) < loss(b) ? r : b),
-        undefined,
-      );
-    }
-    let best: EpochRow | undefined;
-    let score: BestScore = { loss: Infinity, accuracy: null };
-    for (const row of history) {
-      if (betterRow(row, score, 'accuracy')) {
-        best = row;
-        score = { loss: row.validLoss ?? row.trainLoss, accuracy: row.accuracy };
-      }
-    }
-    return best;
+    return bestRow(history, this.by);
   }
 
   /** The run completed: training.svg drawn, completion recorded, checkpoint/ removed unless kept (run-end.ts). */

@@ -9,7 +9,7 @@ import {
   planLmRecipe,
   SMALL_DATA_NETWORKS,
 } from '../../src/tasks/recipe-plan.js';
-import { betterRow } from '../../src/tasks/run-dir.js';
+import { bestRow, betterRow } from '../../src/tasks/run-dir.js';
 import type { EpochRow } from '../../src/train/learner.js';
 
 const steps = (n: number, bs: number, dropLast: boolean) =>
@@ -152,5 +152,21 @@ describe('betterRow', () => {
   it('by loss: accuracy does not matter', () => {
     expect(betterRow(row(0.9, 0.6), { loss: 0.5, accuracy: 0.1 }, 'loss')).toBe(false);
     expect(betterRow(row(0.1, 0.4), { loss: 0.5, accuracy: 0.9 }, 'loss')).toBe(true);
+  });
+});
+
+describe('bestRow', () => {
+  const row = (accuracy: number | null, validLoss: number | null, trainLoss = 1) => ({
+    accuracy,
+    validLoss,
+    trainLoss,
+  });
+
+  it('keeps the row model-best/ keeps: the best by betterRow, the earlier on a full tie, never a NaN loss', () => {
+    const rows = [row(0.5, 0.9), row(0.75, 0.8), row(0.75, 0.6), row(0.75, 0.6), row(0.5, 0.1)];
+    expect(bestRow(rows, 'accuracy')).toBe(rows[2]);
+    expect(bestRow(rows, 'loss')).toBe(rows[4]);
+    expect(bestRow([row(null, null, Number.NaN), row(null, null, 2)], 'loss')).toEqual(row(null, null, 2));
+    expect(bestRow([], 'accuracy')).toBeUndefined();
   });
 });
