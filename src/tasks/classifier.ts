@@ -296,14 +296,23 @@ async function trainInRunDir(
   info: (message: string) => void,
   warn: (message: string) => void,
 ): Promise<ClassifierTrainResult> {
-  const first = await trainFirstNetwork(run, options, info, warn);
+  // The other networks read the same data: a warning the first gave is not repeated for each.
+  const firstWarnings = new Set<string>();
+  const first = await trainFirstNetwork(run, options, info, (message) => {
+    firstWarnings.add(message);
+    warn(message);
+  });
   const { summary, history, best, baseline, networksPlan } = first;
   const runDir = run.dir;
   const networks: ClassifierNetwork[] = [
     { runDir, seed: summary.seed, best: best ? epochRecord(best, 'classifier') : null },
   ];
   for (let k = 1; k < networksPlan.networks; k++) {
-    const network = await trainNetwork(runDir, options, summary.seed, k, networksPlan.networks, info, warn);
+    const network = await trainNetwork(runDir, options, summary.seed, k, networksPlan.networks, {
+      info,
+      warn,
+      firstWarnings,
+    });
     if (network) networks.push(network);
   }
   const finished = run.finish(options);
@@ -477,9 +486,14 @@ async function trainNetwork(
   seed: number,
   k: number,
   count: number,
-  info: (message: string) => void,
-  warn: (message: string) => void,
+  messages: {
+    info: (message: string) => void;
+    warn: (message: string) => void;
+    /** What the first network warned of: the same data's warnings are not repeated per network. */
+    firstWarnings: ReadonlySet<string>;
+  },
 ): Promise<ClassifierNetwork | null> {
+  const { info } = messages;
   const runDir = join(parentDir, RUN_LAYOUT.networks, String(k + 1));
   const networkSeedK = networkSeed(seed, k);
   if (runCompleted(runDir)) {
@@ -503,12 +517,14 @@ async function trainNetwork(
       // show progress, but its epochs are its own metrics.jsonl's, not the run's (the first network's).
       onInfo: () => undefined,
       onEpochEnd: undefined,
-      onWarning: (message) => warn(`network ${k + 1}: ${message}`),
+      onWarning: (message) => {
+        if (!messages.firstWarnings.has(message)) messages.warn(`network ${k + 1}: ${message}`);
+      },
     });
     return { runDir, seed: networkSeedK, best: result.best ? epochRecord(result.best, 'classifier') : null };
   } catch (error) {
     if (!(error instanceof UlmfitError) || error.code !== 'E_LABELS') throw error;
-    warn(
+    messages.warn(
       `network ${k + 1} of ${count} skipped: its validation share (seed ${networkSeedK}) leaves a class without training documents (${error.message}); the run goes on without it (--networks 1 trains the first network alone)`,
     );
     return null;

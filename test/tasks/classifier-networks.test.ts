@@ -205,6 +205,35 @@ describe('a bag of networks', () => {
     }
   });
 
+  it("the data's warnings are given once, not once per network", async () => {
+    const rows = [
+      ...Array.from({ length: 8 }, () => [
+        { text: 'the cat and the dog.', label: 'animal' },
+        { text: 'the car and the bus.', label: 'vehicle' },
+      ]).flat(),
+      { text: '', label: 'animal' },
+    ];
+    const warnings: string[] = [];
+    const result = await trainClassifier(
+      tinyClassifierRun(
+        { inputs: [writeCsv(join(root, 'empty-row.csv'), rows)], out: join(root, 'empty-row') },
+        {
+          fromScratch: true,
+          emb: 4,
+          hidden: 4,
+          layers: 1,
+          minFreq: 1,
+          stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
+          onWarning: (m) => warnings.push(m),
+        },
+      ),
+    );
+    expect(result.networks).toHaveLength(3);
+    expect(warnings.filter((w) => /empty document/.test(w))).toEqual([
+      `1 empty document in ${join(root, 'empty-row.csv')} skipped`,
+    ]);
+  });
+
   it("classify's stderr line lists a run's other networks together, and a network given alone as one model", () => {
     const run = join('/runs', 'r');
     const best = join(run, 'model-best');
