@@ -2,7 +2,7 @@
 // The few-label benchmark (issue 16, part 5): ulmfit with its defaults vs NB-SVM (`ulmfit
 // baseline`) vs fastText on real tasks, at a few labeled documents per class, over seeds.
 //
-//   node workbench/few-labels/run.mjs [--tasks brown-genres,spam,sotu-party] [--labels 20,50,100,500]
+//   node workbench/few-labels/run.mjs [--tasks brown-genres,spam,sotu-party,debian-sections] [--labels 20,50,100,500]
 //        [--seeds 1,2,3] [--runners nbsvm,fasttext,ulmfit] [--lm en|<dir>] [--work <dir>]
 //        [--out docs/few-labels-benchmark.md] [--src <dir>] [--no-install] [--report-only]
 //        [--tag <name> --ulmfit-args "<train-classifier flags>"] [--bwd-lm <backwards model>]
