@@ -20,6 +20,7 @@ function ulmfitLabel(rest) {
   const [lm, ...others] = rest.split('+');
   if (others.length === 0) return `ULMFiT alone (${lm})`;
   if (others.join('+') === 'nbsvm') return `ulmfit defaults (${lm})`;
+  if (others.join('+') === 'one+nbsvm') return `one network + NB-SVM (${lm})`;
   return `ULMFiT ${lm}+${others.join('+')}`;
 }
 const columnLabel = (id) =>

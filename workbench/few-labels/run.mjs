@@ -7,7 +7,8 @@
 //        [--out docs/few-labels-benchmark.md] [--src <dir>] [--no-install] [--report-only]
 //        [--tag <name> --ulmfit-args "<train-classifier flags>"] [--bwd-lm <backwards model>]
 //
-// Runners: nbsvm, fasttext, ulmfit (forward, --lm), ensemble (ulmfit + NB-SVM averaged), bwd
+// Runners: nbsvm, fasttext, ulmfit (forward, --lm), ensemble (ulmfit + NB-SVM averaged: the
+// defaults), one+nbsvm (the run's first network + NB-SVM: the defaults before the bag), bwd
 // (ulmfit with the backwards model --bwd-lm), bi (forward + backward averaged), bi+nbsvm (the
 // three averaged). ensemble, bi and bi+nbsvm reuse the runs of the variants they average.
 //

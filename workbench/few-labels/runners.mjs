@@ -329,6 +329,16 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         lm: lmName(lm),
         run: averagedRunner([id], true, { asRunDir: true }),
       });
+    } else if (r === 'one+nbsvm') {
+      // The defaults before the bag (session 14): the run's first network and its NB-SVM, averaged.
+      const id = `ulmfit-${lmName(lm)}${suffix}`;
+      out.push({
+        id: `${id}+one+nbsvm`,
+        label: `ulmfit's first network + NB-SVM (${lmName(lm)}), averaged`,
+        baseline: false,
+        lm: lmName(lm),
+        run: averagedRunner([id], true),
+      });
     } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
       const fwdId = `ulmfit-${lmName(lm)}${suffix}`;
@@ -356,7 +366,9 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
           run: averagedRunner([fwdId, bwdId], true),
         });
     } else
-      throw new Error(`unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bwd, bi, bi+nbsvm)`);
+      throw new Error(
+        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, one+nbsvm, bwd, bi, bi+nbsvm)`,
+      );
   }
   return out;
 }
