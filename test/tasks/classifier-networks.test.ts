@@ -42,6 +42,28 @@ function weightsOf(dir: string): number[][] {
   return [...readModelDir(dir).weights.values()].map((t) => Array.from(toFloat32(t)));
 }
 
+/** A from-scratch run of the smallest network on `rows` (written to `<name>.csv`); `warnings` collects its warnings. */
+function tinyScratchRun(
+  name: string,
+  rows: { text: string; label: string }[],
+  warnings: string[],
+  extra: Partial<ClassifierTrainOptions> = {},
+): ClassifierTrainOptions {
+  return tinyClassifierRun(
+    { inputs: [writeCsv(join(root, `${name}.csv`), rows)], out: join(root, name) },
+    {
+      fromScratch: true,
+      emb: 4,
+      hidden: 4,
+      layers: 1,
+      minFreq: 1,
+      stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
+      onWarning: (m) => warnings.push(m),
+      ...extra,
+    },
+  );
+}
+
 describe('a bag of networks', () => {
   it('with a given validation set, every network is scored with the baseline, as classify averages them', async () => {
     const result = await trainClassifier(tiny('given', { valid: [validCsv], baseline: true }));
@@ -174,21 +196,7 @@ describe('a bag of networks', () => {
       { text: 'the tree and the rose.', label: 'plant' },
     ];
     const warnings: string[] = [];
-    const result = await trainClassifier(
-      tinyClassifierRun(
-        { inputs: [writeCsv(join(root, 'rare.csv'), rows)], out: join(root, 'rare') },
-        {
-          fromScratch: true,
-          emb: 4,
-          hidden: 4,
-          layers: 1,
-          minFreq: 1,
-          seed: 2,
-          stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
-          onWarning: (m) => warnings.push(m),
-        },
-      ),
-    );
+    const result = await trainClassifier(tinyScratchRun('rare', rows, warnings, { seed: 2 }));
     expect(result.networks).toHaveLength(2);
     const skipped = warnings.filter((w) => / of 3 skipped: /.test(w));
     expect(skipped).toHaveLength(1);
@@ -214,20 +222,7 @@ describe('a bag of networks', () => {
       { text: '', label: 'animal' },
     ];
     const warnings: string[] = [];
-    const result = await trainClassifier(
-      tinyClassifierRun(
-        { inputs: [writeCsv(join(root, 'empty-row.csv'), rows)], out: join(root, 'empty-row') },
-        {
-          fromScratch: true,
-          emb: 4,
-          hidden: 4,
-          layers: 1,
-          minFreq: 1,
-          stages: [{ freezeTo: 0, epochs: 1, lr: 1e-2 }],
-          onWarning: (m) => warnings.push(m),
-        },
-      ),
-    );
+    const result = await trainClassifier(tinyScratchRun('empty-row', rows, warnings));
     expect(result.networks).toHaveLength(3);
     expect(warnings.filter((w) => /empty document/.test(w))).toEqual([
       `1 empty document in ${join(root, 'empty-row.csv')} skipped`,
