@@ -60,7 +60,7 @@ export class Classifier {
    * its other networks' on small data, averaged with the NB-SVM baseline/ beside it, as `ulmfit
    * classify`), an NB-SVM baseline
    * directory, or a model name (`ulmfit models`). Several are averaged (fastai's forward + backward
-   * ensemble; an NB-SVM counts twice). Loading what is already loaded in this thread shares it.
+   * ensemble; an NB-SVM counts three times). Loading what is already loaded in this thread shares it.
    * @throws UlmfitError E_INPUT_MISSING, E_MODEL_DIR, E_MODEL_MISMATCH
    */
   static async load(model: string | readonly string[], options: LoadOptions = {}): Promise<Classifier> {

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeRows, trainTinyLm, writeCsv, writeJsonl } from '../tasks/clas-data.js';
 import { writeTinyLm } from '../infer/tiny-lm.js';
 import { runUlmfit, type ProcessResult } from '../support/process.js';
+import { BASELINE_ENSEMBLE_WEIGHT } from '../../src/config/inference.js';
 import { expectJsonOutput } from '../support/json-output.js';
 
 // The real CLI, as users run it: bin/ulmfit.js → dist/ (npm test builds first).
@@ -328,7 +329,8 @@ describe('ulmfit classify', () => {
       expect(p.probability ?? -1).toBeCloseTo(parse(single.stdout)[i]!.probability ?? -1, 5),
     );
     // The run directory is its three networks (weighing as one) and the baseline trained beside
-    // them, averaged (the baseline counted twice).
+    // them, averaged (the baseline counted BASELINE_ENSEMBLE_WEIGHT times).
+    const w = BASELINE_ENSEMBLE_WEIGHT;
     parse(viaRun!.stdout).forEach((p, i) => {
       const [one, base] = [parse(single.stdout)[i]!, parse(baseline!.stdout)[i]!];
       const others = [second, third].map((run) => parse(run!.stdout)[i]!);
@@ -338,7 +340,7 @@ describe('ulmfit classify', () => {
             ? -1
             : [one, ...others].reduce((sum, q) => sum + q.probabilities![label]!, 0) / 3;
         expect(p.probabilities?.[label] ?? -1).toBeCloseTo(
-          one.probabilities === null ? -1 : (networks + 2 * base.probabilities![label]!) / 3,
+          one.probabilities === null ? -1 : (networks + w * base.probabilities![label]!) / (1 + w),
           5,
         );
       }

@@ -354,7 +354,7 @@ describe('trainClassifier with the planned recipe', () => {
       // the baseline counts BASELINE_ENSEMBLE_WEIGHT times in the average.
       expect(Array.from(n2!)).not.toEqual(Array.from(a));
       const w = BASELINE_ENSEMBLE_WEIGHT;
-      expect(w).toBe(2);
+      expect(w).toBe(3);
       for (let i = 0; i < p.length; i++)
         expect(p[i]).toBeCloseTo((a[i]! + n2![i]! + n3![i]!) / 3 / (1 + w) + (w * b[i]!) / (1 + w), 6);
     } finally {
