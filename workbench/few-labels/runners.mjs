@@ -2,7 +2,16 @@
 // test set, returning { accuracy, f1, seconds, ... }. They run the real command-line tools:
 // ulmfit's CLI (node bin/ulmfit.js) and Debian's fasttext.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readJsonl, repo, score } from './common.mjs';
 
@@ -292,6 +301,33 @@ function averagedRunner(ids, withNbsvm, { asRunDir = false } = {}) {
   };
 }
 
+/**
+ * A run's networks averaged without its NB-SVM (`classify --model <run>/model-best --model
+ * <run>/networks/<k>/model-best …`): the bag's own predictions, for ensemble-weights.mjs.
+ */
+function bagRunner(id) {
+  return ({ testPath, runDir }) => {
+    const run = join(dirname(dirname(runDir)), id, basename(runDir));
+    const networks = join(run, 'networks');
+    const members = [
+      join(run, 'model-best'),
+      ...(existsSync(networks) ? readdirSync(networks).sort() : []).map((k) =>
+        join(networks, k, 'model-best'),
+      ),
+    ];
+    for (const m of members)
+      if (!existsSync(join(m, 'meta.json')))
+        throw new Error(`${m} has no model: run the ${id} variant first`);
+    mkdirSync(runDir, { recursive: true });
+    const predictions = join(runDir, 'test-predictions.jsonl');
+    const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
+      log: join(runDir, 'classify.log'),
+      stdoutPath: predictions,
+    });
+    return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
+  };
+}
+
 // ---- the registry ---------------------------------------------------------------------------
 
 /**
@@ -339,6 +375,15 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         lm: lmName(lm),
         run: averagedRunner([id], true),
       });
+    } else if (r === 'bag') {
+      const id = `ulmfit-${lmName(lm)}${suffix}`;
+      out.push({
+        id: `${id}+bag`,
+        label: `ulmfit's networks (${lmName(lm)}), averaged without NB-SVM`,
+        baseline: false,
+        lm: lmName(lm),
+        run: bagRunner(id),
+      });
     } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
       const fwdId = `ulmfit-${lmName(lm)}${suffix}`;
@@ -367,7 +412,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         });
     } else
       throw new Error(
-        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, one+nbsvm, bwd, bi, bi+nbsvm)`,
+        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, one+nbsvm, bag, bwd, bi, bi+nbsvm)`,
       );
   }
   return out;
