@@ -274,6 +274,17 @@ function ulmfitRunner(lm, extraArgs = []) {
   };
 }
 
+/** `classify --model m1 --model m2 … <test> --json` into `<runDir>/test-predictions.jsonl`, scored: nothing is trained. */
+function classifyMembers(members, testPath, runDir) {
+  mkdirSync(runDir, { recursive: true });
+  const predictions = join(runDir, 'test-predictions.jsonl');
+  const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
+    log: join(runDir, 'classify.log'),
+    stdoutPath: predictions,
+  });
+  return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
+}
+
 /**
  * Classifiers already trained on the same labeled set, their class probabilities averaged
  * (`classify --model a --model b …`): the model-best/ of the ulmfit variants `ids` (which must come
@@ -291,13 +302,7 @@ function averagedRunner(ids, withNbsvm, { asRunDir = false } = {}) {
     for (const m of needed)
       if (!existsSync(join(m, 'meta.json')))
         throw new Error(`${m} has no model: run the ${ids.join(' and ')} variants first`);
-    mkdirSync(runDir, { recursive: true });
-    const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
-      log: join(runDir, 'classify.log'),
-      stdoutPath: predictions,
-    });
-    return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
+    return classifyMembers(members, testPath, runDir);
   };
 }
 
@@ -318,13 +323,7 @@ function bagRunner(id) {
     for (const m of members)
       if (!existsSync(join(m, 'meta.json')))
         throw new Error(`${m} has no model: run the ${id} variant first`);
-    mkdirSync(runDir, { recursive: true });
-    const predictions = join(runDir, 'test-predictions.jsonl');
-    const classify = ulmfit(['classify', ...members.flatMap((m) => ['--model', m]), testPath, '--json'], {
-      log: join(runDir, 'classify.log'),
-      stdoutPath: predictions,
-    });
-    return { ...evaluation(predictions), seconds: classify, trainSeconds: 0, classifySeconds: classify };
+    return classifyMembers(members, testPath, runDir);
   };
 }
 
