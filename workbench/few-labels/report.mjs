@@ -20,7 +20,6 @@ function ulmfitLabel(rest) {
   const [lm, ...others] = rest.split('+');
   if (others.length === 0) return `ULMFiT alone (${lm})`;
   if (others.join('+') === 'nbsvm') return `ulmfit defaults (${lm})`;
-  if (others.join('+') === 'one+nbsvm') return `one network + NB-SVM (${lm})`;
   if (others.join('+') === 'bag') return `ULMFiT's networks (${lm})`;
   return `ULMFiT ${lm}+${others.join('+')}`;
 }

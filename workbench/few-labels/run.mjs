@@ -8,8 +8,7 @@
 //        [--tag <name> --ulmfit-args "<train-classifier flags>"] [--bwd-lm <backwards model>]
 //
 // Runners: nbsvm, fasttext, ulmfit (forward, --lm), ensemble (ulmfit + NB-SVM averaged: the
-// defaults), one+nbsvm (the run's first network + NB-SVM: the defaults before the bag), bag (the
-// run's networks averaged, no NB-SVM), bwd
+// defaults), bag (the run's networks averaged, no NB-SVM: defaults-table.mjs weighs it with NB-SVM), bwd
 // (ulmfit with the backwards model --bwd-lm), bi (forward + backward averaged), bi+nbsvm (the
 // three averaged). ensemble, bi and bi+nbsvm reuse the runs of the variants they average.
 //

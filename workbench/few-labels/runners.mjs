@@ -2,17 +2,9 @@
 // test set, returning { accuracy, f1, seconds, ... }. They run the real command-line tools:
 // ulmfit's CLI (node bin/ulmfit.js) and Debian's fasttext.
 import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { runNetworksOf } from '../../dist/infer/classify.js';
 import { readJsonl, repo, score } from './common.mjs';
 
 const ulmfitBin = join(repo, 'bin/ulmfit.js');
@@ -312,18 +304,11 @@ function averagedRunner(ids, withNbsvm, { asRunDir = false } = {}) {
  */
 function bagRunner(id) {
   return ({ testPath, runDir }) => {
-    const run = join(dirname(dirname(runDir)), id, basename(runDir));
-    const networks = join(run, 'networks');
-    const members = [
-      join(run, 'model-best'),
-      ...(existsSync(networks) ? readdirSync(networks).sort() : []).map((k) =>
-        join(networks, k, 'model-best'),
-      ),
-    ];
-    for (const m of members)
-      if (!existsSync(join(m, 'meta.json')))
-        throw new Error(`${m} has no model: run the ${id} variant first`);
-    return classifyMembers(members, testPath, runDir);
+    const first = join(dirname(dirname(runDir)), id, basename(runDir), 'model-best');
+    if (!existsSync(join(first, 'meta.json')))
+      throw new Error(`${first} has no model: run the ${id} variant first`);
+    // The networks classify would average (runNetworksOf: completed ones, in order).
+    return classifyMembers([first, ...runNetworksOf(first)], testPath, runDir);
   };
 }
 
@@ -364,16 +349,6 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         lm: lmName(lm),
         run: averagedRunner([id], true, { asRunDir: true }),
       });
-    } else if (r === 'one+nbsvm') {
-      // The defaults before the bag (session 14): the run's first network and its NB-SVM, averaged.
-      const id = `ulmfit-${lmName(lm)}${suffix}`;
-      out.push({
-        id: `${id}+one+nbsvm`,
-        label: `ulmfit's first network + NB-SVM (${lmName(lm)}), averaged`,
-        baseline: false,
-        lm: lmName(lm),
-        run: averagedRunner([id], true),
-      });
     } else if (r === 'bag') {
       const id = `ulmfit-${lmName(lm)}${suffix}`;
       out.push({
@@ -411,7 +386,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         });
     } else
       throw new Error(
-        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, one+nbsvm, bag, bwd, bi, bi+nbsvm)`,
+        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bag, bwd, bi, bi+nbsvm)`,
       );
   }
   return out;
