@@ -13,9 +13,9 @@ import { BACKEND_OPTION, CLASSIFIER_DEFAULTS, LM_DEFAULTS, TRAINING_DEFAULTS } f
  * few-label benchmark, mean top probability against accuracy: NB-SVM 0.40 at 0.71 on Brown genres
  * with 20 labels a class, the network 0.97 at 0.92 on spam), so with equal weights the average is
  * mostly the network's vote. Counted twice, the average beat the equal one in 28 of 36 runs and
- * lost 4; three times beat twice in 40 of 51 runs of one network and, on a fourth task added
- * later and on the bag, in 15 of 18 (workbench/few-labels/ensemble-weights.mjs;
- * docs/few-labels-benchmark.md, sessions 11 and 15).
+ * lost 4; three times beat twice in 40 of 51 runs of one network and in 17 of 21 runs of the
+ * bag, most of the gain on a task added after the choice of 2 (workbench/few-labels/
+ * ensemble-weights.mjs, defaults-table.mjs; docs/few-labels-benchmark.md, sessions 11 and 15).
  */
 export const BASELINE_ENSEMBLE_WEIGHT = 3;
 

@@ -24,12 +24,13 @@ const flag = commandLine(
 const work = flag('--work');
 const lm = flag('--lm', 'en');
 const results = readJsonl(join(work, 'results.jsonl')).filter((r) => r.kind === 'run');
-const fastText = (task, k, seed) =>
-  Math.max(
-    ...results
-      .filter((r) => r.task === task && r.labels === k && r.seed === seed && r.runner.startsWith('fasttext'))
-      .map((r) => r.accuracy),
+/** The better fastText setting's accuracy on the same labeled set (NaN when fastText did not run). */
+function fastText(task, k, seed) {
+  const runs = results.filter(
+    (r) => r.task === task && r.labels === k && r.seed === seed && r.runner.startsWith('fasttext'),
   );
+  return runs.length === 0 ? Number.NaN : Math.max(...runs.map((r) => r.accuracy));
+}
 
 const table = new ScoreTable();
 let skipped = 0;
