@@ -57,8 +57,8 @@ export class Classifier {
 
   /**
    * Loads a classifier: a model directory, a train-classifier run directory (its model-best/ and
-   * its other networks' on small data, averaged with the NB-SVM baseline/ beside it, as `ulmfit
-   * classify`), an NB-SVM baseline
+   * its other networks' on small data, averaged with the NB-SVM baseline/ beside it, or that
+   * baseline alone when the run's ensemble.json chose it, as `ulmfit classify`), an NB-SVM baseline
    * directory, or a model name (`ulmfit models`). Several are averaged (fastai's forward + backward
    * ensemble; an NB-SVM counts three times). Loading what is already loaded in this thread shares it.
    * @throws UlmfitError E_INPUT_MISSING, E_MODEL_DIR, E_MODEL_MISMATCH

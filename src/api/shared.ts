@@ -7,10 +7,11 @@
  * model is shared within a thread, never across threads.
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BackendName } from '../backend.js';
 import { UlmfitError } from '../errors.js';
 import { resolveModelDir } from '../io/artifact.js';
+import { ENSEMBLE_CHOICE_FILE } from '../io/ensemble-choice.js';
 import { runBaselineOf, runNetworksOf } from '../infer/classify.js';
 
 /**
@@ -108,7 +109,7 @@ export class SharedModels<T extends { dispose(): void }> {
  * A model reference's identity: resolved directory (names, run directories), real path, meta.json
  * stamp. A run directory stands for more than the model it resolves to (its other networks and its
  * baseline: infer/classify.ts loadEnsemble), so its identity is its own and covers those too: a
- * network that completes later, or a refit baseline, makes it a new model.
+ * network that completes later, a refit baseline or a new ensemble choice makes it a new model.
  */
 function modelIdentity(ref: string): string {
   const dir = realpathSync(resolveModelDir(ref));
@@ -123,6 +124,12 @@ function modelIdentity(ref: string): string {
     own,
     ...[...runNetworksOf(dir), ...(baseline ? [baseline] : [])].map((d) => stamp(realpathSync(d))),
   ];
+  // The run's choice of members (ensemble.json) is part of what it stands for.
+  const choice = join(dirname(dir), ENSEMBLE_CHOICE_FILE);
+  if (existsSync(choice)) {
+    const file = statSync(choice);
+    parts.push(`${choice}@${file.mtimeMs}:${file.size}`);
+  }
   return `run:${parts.join('+')}`;
 }
 

@@ -1,6 +1,7 @@
 /** What `ulmfit classify` prints: plain and JSON rows, the evaluation report. */
 import { basename, dirname, join, sep } from 'node:path';
 import { RUN_LAYOUT } from '../io/artifact.js';
+import { ENSEMBLE_CHOICE_FILE } from '../io/ensemble-choice.js';
 import { topK, type EmptyRow, type Evaluation, type Prediction } from '../infer/classify.js';
 import type { ClassifyEvaluationLine, ClassifyRowOutput } from './json-output.js';
 
@@ -18,9 +19,11 @@ export const RESOLVED_WHY: Record<string, string> = {
 /**
  * The stderr line's list of what a `--model` resolved to: each directory with what it is; a run's
  * further networks (`<run>/networks/<k>/…` beside the run's own model-best/) are listed together,
- * said once.
+ * said once; a run that resolved to its baseline alone (its ensemble.json chose it) says why.
  */
 export function resolvedModels(dirs: readonly string[]): string {
+  if (dirs.length === 1 && basename(dirs[0]!) === RUN_LAYOUT.baseline)
+    return `${dirs[0]!} (the NB-SVM baseline alone: train-classifier found it clearly better than with the networks on held-out documents, ${join(dirname(dirs[0]!), ENSEMBLE_CHOICE_FILE)}; <run>/model-best for the first network)`;
   const networksDir = dirs.length > 0 ? join(dirname(dirs[0]!), RUN_LAYOUT.networks) + sep : undefined;
   const isNetwork = (dir: string, i: number): boolean =>
     i > 0 && networksDir !== undefined && dir.startsWith(networksDir);

@@ -11,6 +11,7 @@ import type { CommandFlags } from '../config/schema.js';
 import { addCommand, givenOptions } from './options.js';
 import { join } from 'node:path';
 import { RUN_LAYOUT } from '../io/artifact.js';
+import { describeChoice } from '../tasks/ensemble-choice.js';
 
 type Flags = CommandFlags<typeof TRAIN_CLASSIFIER>;
 
@@ -116,6 +117,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
                 f1_macro: result.ensemble.f1Macro,
               }
             : null,
+        ensemble_choice: result.ensembleChoice,
       } satisfies ClassifierOutput) + '\n',
     );
   } else if (best) {
@@ -143,7 +145,13 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
       );
     }
     const alone = `--model ${join(result.runDir, RUN_LAYOUT.modelBest)} for the first network alone`;
-    if (result.ensemble && result.ensemble.networks.length === count)
+    const choice = result.ensembleChoice;
+    if (choice?.use === 'baseline') {
+      if (result.ensemble)
+        info(
+          `model-best/ and baseline/ averaged: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)}`,
+        );
+    } else if (result.ensemble && result.ensemble.networks.length === count)
       info(
         `classify --model ${result.runDir} averages ${count > 1 ? `the ${count} networks' model-best/` : 'model-best/'} and baseline/: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)} (${alone})`,
       );
@@ -151,5 +159,6 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
       info(
         `model-best/ and baseline/ averaged: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)}; classify --model ${result.runDir} averages all ${count} networks with baseline/, which these held-out documents cannot score (the other networks trained on some of them) (${alone})`,
       );
+    if (choice) info(describeChoice(choice, result.runDir));
   }
 }

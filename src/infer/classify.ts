@@ -27,6 +27,7 @@ import type { TokenizerSettings } from '../text/settings.js';
 import { createTokenizer, type Tokenizer } from '../text/tokenizer.js';
 import { Vocab } from '../text/vocab.js';
 import { accuracy, argmaxRows, confusionMatrix, macroF1, perClassScores } from '../metrics.js';
+import { readEnsembleChoice } from '../io/ensemble-choice.js';
 
 /** A classifier ready for inference (eval mode). */
 export interface LoadedClassifier {
@@ -216,8 +217,10 @@ export function weightedAverage(
  * directory (meta.json kind 'baseline') is loaded by it, and a run directory also brings the NB-SVM
  * baseline trained beside it (`<run>/baseline/`, averaged in: the few-label benchmark measured the
  * pair at least level with the classifier alone at every label count); a baseline that two runs
- * share (the same `identity`) is counted once. Without `loadBaseline`, baselines are refused and a
- * run directory is its networks alone. `<run>/model-best` is the run's first network alone.
+ * share (the same `identity`) is counted once. A run whose `ensemble.json` chose the baseline alone
+ * (train-classifier found it clearly better on held-out documents: tasks/ensemble-choice.ts) brings
+ * its baseline only, weighing 1. Without `loadBaseline`, baselines are refused and a run directory
+ * is its networks alone. `<run>/model-best` is the run's first network alone.
  */
 export async function loadEnsemble(
   paths: readonly string[],
@@ -237,6 +240,20 @@ export async function loadEnsemble(
         continue;
       }
       const isRun = resolve(dir) !== resolve(path);
+      const baselineDir = loadBaseline && isRun ? runBaselineOf(dir) : undefined;
+      // train-classifier found the baseline clearly better on held-out documents (tasks/ensemble-choice.ts).
+      if (baselineDir !== undefined && readEnsembleChoice(dirname(dir))?.use === 'baseline') {
+        const baseline = loadBaseline!(baselineDir);
+        if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
+          baseline.dispose();
+          continue;
+        }
+        if (baseline.identity !== undefined) baselinesSeen.add(baseline.identity);
+        baseline.weight = 1;
+        members.push(baseline);
+        origins.push(path);
+        continue;
+      }
       // Each network is a member as soon as it loads, so a later failure disposes it.
       const networks: LoadedClassifier[] = [];
       for (const networkDir of [path, ...(isRun ? runNetworksOf(dir) : [])]) {
@@ -245,7 +262,6 @@ export async function loadEnsemble(
         origins.push(path);
       }
       for (const network of networks) network.weight = 1 / networks.length;
-      const baselineDir = loadBaseline && isRun ? runBaselineOf(dir) : undefined;
       if (baselineDir === undefined) continue;
       const baseline = loadBaseline!(baselineDir);
       if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {

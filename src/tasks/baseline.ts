@@ -13,8 +13,9 @@ import { lockDir } from '../io/dir-lock.js';
 import { MODEL_FILES } from '../io/artifact.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings } from '../text/settings.js';
-import { labeledDocuments, type LabeledDocs } from './labeled-data.js';
-import { corpusInputOptions, loadCorpusInput } from './corpus-input.js';
+import { labeledDocuments, type LabeledData, type LabeledDocs, type SplitOptions } from './labeled-data.js';
+import { corpusInputOptions, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
+import type { Corpus } from '../text/corpus.js';
 import type { LibraryOptions } from '../config/schema.js';
 import { TRAINING_DEFAULTS, type BASELINE } from '../config/training.js';
 
@@ -101,14 +102,18 @@ export async function trainBaseline(options: BaselineTrainOptions): Promise<Base
   }
 }
 
-async function trainLocked(
-  options: BaselineTrainOptions,
-  started: number,
-  info: (message: string) => void,
+/** The labeled inputs read as the baseline reads them: word tokens, every token kept. */
+interface BaselineInputs {
+  corpus: Corpus;
+  itos: string[];
+  corpusOptions: CorpusInputOptions;
+  closers: (() => void)[];
+}
+
+async function readBaselineInputs(
+  options: Pick<BaselineTrainOptions, 'inputs' | 'textCol' | 'labelCol' | 'workers' | 'noCache' | 'cacheDir'>,
   warn: (message: string) => void,
-): Promise<BaselineTrainResult> {
-  checkOut(options.out, options.overwrite ?? false);
-  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
+): Promise<BaselineInputs> {
   // Every token kept (min count 1, no cap): the baseline picks its own features from the training side.
   const corpusOptions = corpusInputOptions(defaultTokenizerSettings(), {
     ...options,
@@ -117,38 +122,85 @@ async function trainLocked(
   });
   const loaded = await loadCorpusInput(options.inputs, corpusOptions);
   const closers = [loaded.close];
-  try {
-    const corpus = loaded.corpus;
-    if (corpus.settings.kind !== 'word') {
-      throw new UlmfitError(
-        'E_MODEL_MISMATCH',
-        `${options.inputs[0]} holds subword tokens; the baseline takes word tokens`,
-        'pass the raw labeled data instead',
-      );
-    }
-    if (corpus.meta.emptyDocsSkipped > 0)
-      warn(
-        `${corpus.meta.emptyDocsSkipped} empty document${corpus.meta.emptyDocsSkipped === 1 ? '' : 's'} in ${options.inputs.join(', ')} skipped`,
-      );
-    for (const message of corpus.meta.warnings) warn(message);
-    const itos = [...corpus.vocab.itos];
-    const split = {
-      inputs: options.inputs,
-      out: options.out,
-      valid: options.valid,
-      validPct: options.validPct,
-      ignoreLabels: options.ignoreLabels,
-    };
-    const data = await labeledDocuments(
-      split,
-      corpus,
-      itos,
-      corpusOptions,
-      new Rng(seed),
-      closers,
-      info,
-      warn,
+  const corpus = loaded.corpus;
+  if (corpus.settings.kind !== 'word') {
+    for (const close of closers) close();
+    throw new UlmfitError(
+      'E_MODEL_MISMATCH',
+      `${options.inputs[0]} holds subword tokens; the baseline takes word tokens`,
+      'pass the raw labeled data instead',
     );
+  }
+  if (corpus.meta.emptyDocsSkipped > 0)
+    warn(
+      `${corpus.meta.emptyDocsSkipped} empty document${corpus.meta.emptyDocsSkipped === 1 ? '' : 's'} in ${options.inputs.join(', ')} skipped`,
+    );
+  for (const message of corpus.meta.warnings) warn(message);
+  return { corpus, itos: [...corpus.vocab.itos], corpusOptions, closers };
+}
+
+/** The split `trainClassifier` draws for `seed` (labeled-data.ts), in the baseline's tokens. */
+function splitFor(
+  options: SplitOptions,
+  inputs: BaselineInputs,
+  seed: number,
+  info: (message: string) => void,
+  warn: (message: string) => void,
+): Promise<LabeledData> {
+  const { corpus, itos, corpusOptions, closers } = inputs;
+  return labeledDocuments(options, corpus, itos, corpusOptions, new Rng(seed), closers, info, warn);
+}
+
+/**
+ * For each seed, an NB-SVM trained on the training side of the split `trainClassifier` draws for
+ * that seed, and its probabilities on the validation side (null when it has none): what a network
+ * trained with that seed can be compared with on documents neither saw (tasks/ensemble-choice.ts).
+ * Nothing is written.
+ */
+export async function baselineValidations(
+  options: Omit<BaselineTrainOptions, 'out' | 'seed' | 'refitOnAll'>,
+  seeds: readonly number[],
+): Promise<(BaselineValidation | null)[]> {
+  const quiet = (): void => undefined;
+  const inputs = await readBaselineInputs(options, quiet);
+  try {
+    const results: (BaselineValidation | null)[] = [];
+    for (const seed of seeds) {
+      const data = await splitFor(options, inputs, seed, quiet, quiet);
+      if (data.valid.docs.length === 0) {
+        results.push(null);
+        continue;
+      }
+      const { labels } = data;
+      const labelsOf = (side: LabeledDocs) => Array.from(side.y, (y) => labels[y]!);
+      const model = trainNbsvmTokens(tokensOf(inputs.itos, data.train), labelsOf(data.train), {
+        ...options.nbsvm,
+        tokenizer: inputs.corpus.settings,
+      });
+      results.push({
+        labels,
+        probabilities: model.predictTokenProbabilities(tokensOf(inputs.itos, data.valid)),
+        gold: labelsOf(data.valid),
+      });
+    }
+    return results;
+  } finally {
+    for (const close of inputs.closers) close();
+  }
+}
+
+async function trainLocked(
+  options: BaselineTrainOptions,
+  started: number,
+  info: (message: string) => void,
+  warn: (message: string) => void,
+): Promise<BaselineTrainResult> {
+  checkOut(options.out, options.overwrite ?? false);
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
+  const inputs = await readBaselineInputs(options, warn);
+  const { corpus, itos, closers } = inputs;
+  try {
+    const data = await splitFor(options, inputs, seed, info, warn);
     const { labels } = data;
     info(
       `classes: ${labels.length} (${labels.join(', ')}); ${data.train.docs.length} training and ${data.valid.docs.length} validation documents`,

@@ -41,13 +41,16 @@ import {
   type AwdLstmConfig,
 } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
+import { loadClassifier, predictIds, weightedAverage } from '../infer/classify.js';
 import { weightReaders, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type EpochRow, type Stage } from '../train/learner.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
-import { trainBaseline, type BaselineTrainResult } from './baseline.js';
-import { scoreRunEnsemble, type EnsembleScore } from './ensemble-score.js';
+import { baselineValidations, trainBaseline, type BaselineTrainResult } from './baseline.js';
+import { scoreRunEnsemble, type BaselineValidation, type EnsembleScore } from './ensemble-score.js';
+import { chooseEnsemble, tallyHeldOut, type HeldOutPredictions } from './ensemble-choice.js';
+import { writeEnsembleChoice, type EnsembleChoiceFile } from '../io/ensemble-choice.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
 import { labeledDocuments, reportReading, type LabeledData, type LabeledDocs } from './labeled-data.js';
 import {
@@ -111,6 +114,11 @@ export interface ClassifierTrainResult {
    * first network is scored with the baseline (`ensemble.networks` says which were).
    */
   ensemble: EnsembleScore | null;
+  /**
+   * What `classify --model <run>` uses, chosen on held-out documents and saved as
+   * `<run>/ensemble.json` (tasks/ensemble-choice.ts); null without a baseline or validation documents.
+   */
+  ensembleChoice: EnsembleChoiceFile | null;
   /** The training curves drawn into the run directory (tasks/training-plot.ts). */
   plot: string;
   backend: string;
@@ -164,6 +172,13 @@ interface ClassifierSetup {
   arch: ArchMeta;
   /** Whether documents are read right to left: --backwards, else the encoder's direction. */
   backwards: boolean;
+  /**
+   * The validation documents (copied) that a run with `seed` draws from the same labeled documents:
+   * a further network's own share (`networkSeed`), with the class names its ids index; null when
+   * that draw leaves a class without training documents (that network is not trained). Only while
+   * the corpora are open (before `close`).
+   */
+  validShareFor(seed: number): Promise<{ labels: string[]; valid: LabeledDocs } | null>;
   /** Closes the corpora (and removes temporary ones). The model is disposed separately. */
   close(): void;
 }
@@ -272,6 +287,26 @@ async function setUpClassifier(
         validDocs: data.valid.docs.length,
         valid: data.valid,
         validFrom: data.validFrom,
+        validShareFor: async (shareSeed: number) => {
+          const quiet = (): void => undefined;
+          try {
+            const share = await labeledDocuments(
+              options,
+              corpus,
+              itos,
+              corpusOptions,
+              new Rng(shareSeed),
+              closers,
+              quiet,
+              quiet,
+            );
+            const valid = { docs: share.valid.docs.map((doc) => doc.slice()), y: share.valid.y.slice() };
+            return { labels: share.labels, valid };
+          } catch (error) {
+            if (error instanceof UlmfitError && error.code === 'E_LABELS') return null;
+            throw error;
+          }
+        },
         plan,
         trainBatches,
         validBatches,
@@ -315,6 +350,10 @@ async function trainInRunDir(
     });
     if (network) networks.push(network);
   }
+  const ensembleChoice = baseline?.validation
+    ? await chooseRunEnsemble(options, first, networks, baseline.validation)
+    : null;
+  if (ensembleChoice) writeEnsembleChoice(runDir, ensembleChoice);
   const finished = run.finish(options);
   // A drawn validation share is each network's own: the others trained on part of the first's.
   const scored = summary.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
@@ -328,7 +367,75 @@ async function trainInRunDir(
       )
     : null;
   const { seed: _seed, ...reported } = summary;
-  return { ...reported, runDir, history, best, networks, baseline, ensemble, plot: finished.plot };
+  return {
+    ...reported,
+    runDir,
+    history,
+    best,
+    networks,
+    baseline,
+    ensemble,
+    ensembleChoice,
+    plot: finished.plot,
+  };
+}
+
+/**
+ * What `classify --model <run>` will use (tasks/ensemble-choice.ts), from documents held out from
+ * both sides: when the validation documents were drawn, each network on its own share beside an
+ * NB-SVM trained on that network's training side; when they were given (or the data's own split),
+ * all the networks averaged beside the run's baseline on them. A network whose share cannot be
+ * rebuilt (trained by an earlier, interrupted invocation with other labels) is left out.
+ */
+async function chooseRunEnsemble(
+  options: ClassifierTrainOptions,
+  first: Awaited<ReturnType<typeof trainFirstNetwork>>,
+  networks: readonly ClassifierNetwork[],
+  baselineValidation: BaselineValidation,
+): Promise<EnsembleChoiceFile> {
+  const { labels, validFrom } = first.summary;
+  const backend = options.backend ?? 'auto';
+  const modelBest = (network: ClassifierNetwork) => join(network.runDir, RUN_LAYOUT.modelBest);
+  const sets: HeldOutPredictions[] = [];
+  const add = async (dirs: readonly string[], valid: LabeledDocs, nb: BaselineValidation | null) => {
+    if (!nb || valid.docs.length === 0 || nb.labels.join('\n') !== labels.join('\n')) return;
+    if (nb.gold.length !== valid.docs.length || nb.gold.some((g, i) => g !== labels[valid.y[i]!])) return;
+    const parts: { probabilities: Float32Array; weight: number }[] = [];
+    for (const dir of dirs) {
+      const classifier = await loadClassifier(dir, backend);
+      try {
+        parts.push({ probabilities: predictIds(classifier, valid.docs), weight: 1 });
+      } finally {
+        classifier.dispose();
+      }
+    }
+    sets.push({ networks: weightedAverage(parts), baseline: nb.probabilities, gold: valid.y });
+  };
+  if (validFrom !== 'drawn') {
+    await add(networks.map(modelBest), first.valid, baselineValidation);
+  } else {
+    await add([modelBest(networks[0]!)], first.valid, baselineValidation);
+    const others = networks.slice(1).filter((network) => first.otherShares.get(network.seed));
+    const nbs = await baselineValidations(
+      {
+        inputs: options.inputs,
+        validPct: options.validPct,
+        ignoreLabels: options.ignoreLabels,
+        textCol: options.textCol,
+        labelCol: options.labelCol,
+        workers: options.workers,
+        noCache: options.noCache,
+        cacheDir: options.cacheDir,
+      },
+      others.map((network) => network.seed),
+    );
+    for (const [i, network] of others.entries()) {
+      const share = first.otherShares.get(network.seed)!;
+      if (share.labels.join('\n') !== labels.join('\n')) continue;
+      await add([modelBest(network)], share.valid, nbs[i] ?? null);
+    }
+  }
+  return chooseEnsemble(tallyHeldOut(sets, labels.length));
 }
 
 /** What a classifier run reports of its first network's setup (ClassifierTrainResult's own fields). */
@@ -363,6 +470,11 @@ async function trainFirstNetwork(
   baseline: BaselineTrainResult | null;
   networksPlan: NetworksPlan;
   valid: LabeledDocs;
+  /**
+   * Each further network's own validation share when the shares are drawn (keyed by its seed),
+   * for the ensemble choice (tasks/ensemble-choice.ts); empty otherwise.
+   */
+  otherShares: Map<number, { labels: string[]; valid: LabeledDocs } | null>;
 }> {
   const setup = await setUpClassifier(options, info, warn);
   const {
@@ -448,6 +560,12 @@ async function trainFirstNetwork(
       await learner.fitRecipe(stages);
       const history = learner.history;
       const valid = { docs: setup.valid.docs.map((doc) => doc.slice()), y: setup.valid.y.slice() };
+      const otherShares = new Map<number, { labels: string[]; valid: LabeledDocs } | null>();
+      if (options.baseline && setup.validFrom === 'drawn')
+        for (let k = 1; k < networksPlan.networks; k++) {
+          const shareSeed = networkSeed(seed, k);
+          otherShares.set(shareSeed, await setup.validShareFor(shareSeed));
+        }
       const summary: RunSummary = {
         bs,
         stages,
@@ -461,7 +579,7 @@ async function trainFirstNetwork(
         backend,
         seed,
       };
-      return { summary, history, best: run.bestOf(history), baseline, networksPlan, valid };
+      return { summary, history, best: run.bestOf(history), baseline, networksPlan, valid, otherShares };
     } finally {
       learner.dispose();
     }

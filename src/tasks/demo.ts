@@ -208,9 +208,11 @@ export interface DemoResult {
     valid: number;
     transfer: ClassifierScore;
     baseline: ClassifierScore;
-    /** The two above averaged: what `classify --model <classifier run>` uses. */
+    /** The two above averaged: what `classify --model <classifier run>` uses unless `classifyUses` says otherwise. */
     ensemble: ClassifierScore;
     scratch: ClassifierScore;
+    /** What `classify --model <classifier run>` uses: the run's choice on held-out documents (tasks/ensemble-choice.ts). */
+    classifyUses: 'ensemble' | 'baseline';
   };
   /** The CLI commands that redo each step, in order. */
   commands: string[];
@@ -563,10 +565,13 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
     `\n4. Genre classifier (${transfer.labels.join(', ')}): ${transfer.trainDocs} labeled passages of ~${plan.data.wordsPerDoc} words; ` +
       `the networks: bs ${transfer.bs}, ${epochs} epochs; scored on ${transfer.validDocs} passages of held-out files:`,
   );
+  // The run chose what classify uses on held-out documents (tasks/ensemble-choice.ts): that row says so.
+  const classifyUses = transfer.ensembleChoice?.use === 'baseline' ? 'baseline' : 'ensemble';
+  const uses = (side: typeof classifyUses) => (classifyUses === side ? ' (what classify uses)' : '');
   const rows: [string, ClassifierScore][] = [
     ['ULMFiT (fine-tuned encoder)', transferScore],
-    ['NB-SVM baseline (word 1-2-grams)', baselineScore],
-    ['ULMFiT + NB-SVM averaged (what classify uses)', ensembleScore],
+    [`NB-SVM baseline${uses('baseline') || ' (word 1-2-grams)'}`, baselineScore],
+    [`ULMFiT + NB-SVM averaged${uses('ensemble')}`, ensembleScore],
     ['from scratch (same model, same recipe)', scratchScore],
   ];
   print(
@@ -627,6 +632,7 @@ async function demoInDir(out: string, options: DemoOptions): Promise<DemoResult>
       baseline: baselineScore,
       ensemble: ensembleScore,
       scratch: scratchScore,
+      classifyUses,
     },
     commands,
     timing,

@@ -229,6 +229,13 @@ describe('a bag of networks', () => {
     ]);
   });
 
+  it("classify's stderr line says why a run resolved to its baseline alone", () => {
+    const baseline = join('/runs', 'r', 'baseline');
+    expect(resolvedModels([baseline])).toBe(
+      `${baseline} (the NB-SVM baseline alone: train-classifier found it clearly better than with the networks on held-out documents, ${join('/runs', 'r', 'ensemble.json')}; <run>/model-best for the first network)`,
+    );
+  });
+
   it("classify's stderr line lists a run's other networks together, and a network given alone as one model", () => {
     const run = join('/runs', 'r');
     const best = join(run, 'model-best');
