@@ -384,8 +384,8 @@ async function trainInRunDir(
  * What `classify --model <run>` will use (tasks/ensemble-choice.ts), from documents held out from
  * both sides: when the validation documents were drawn, each network on its own share beside an
  * NB-SVM trained on that network's training side; when they were given (or the data's own split),
- * all the networks averaged beside the run's baseline on them. A network whose share cannot be
- * rebuilt (trained by an earlier, interrupted invocation with other labels) is left out.
+ * all the networks averaged beside the run's baseline on them. A set whose two sides do not hold
+ * the same documents (a document empty for one tokenizer only) is left out.
  */
 async function chooseRunEnsemble(
   options: ClassifierTrainOptions,
@@ -416,19 +416,23 @@ async function chooseRunEnsemble(
   } else {
     await add([modelBest(networks[0]!)], first.valid, baselineValidation);
     const others = networks.slice(1).filter((network) => first.otherShares.get(network.seed));
-    const nbs = await baselineValidations(
-      {
-        inputs: options.inputs,
-        validPct: options.validPct,
-        ignoreLabels: options.ignoreLabels,
-        textCol: options.textCol,
-        labelCol: options.labelCol,
-        workers: options.workers,
-        noCache: options.noCache,
-        cacheDir: options.cacheDir,
-      },
-      others.map((network) => network.seed),
-    );
+    // Further networks train on small data only, where reading the labeled data again is cheap.
+    const nbs =
+      others.length === 0
+        ? []
+        : await baselineValidations(
+            {
+              inputs: options.inputs,
+              validPct: options.validPct,
+              ignoreLabels: options.ignoreLabels,
+              textCol: options.textCol,
+              labelCol: options.labelCol,
+              workers: options.workers,
+              noCache: options.noCache,
+              cacheDir: options.cacheDir,
+            },
+            others.map((network) => network.seed),
+          );
     for (const [i, network] of others.entries()) {
       const share = first.otherShares.get(network.seed)!;
       if (share.labels.join('\n') !== labels.join('\n')) continue;
