@@ -389,7 +389,7 @@ export const TRAIN_CLASSIFIER = {
     // The library's `baseline` is off unless set; the CLI's is on unless --no-baseline.
     {
       flag: '--no-baseline',
-      help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/): printed for comparison, and averaged in by classify --model <out>',
+      help: 'skip the NB-SVM baseline trained on the same split (into <out>/baseline/): printed for comparison, and averaged in by classify --model <out> (or used alone where held-out documents show it clearly better: <out>/ensemble.json)',
     },
     ...OPTIMIZER_OPTIONS,
     {
