@@ -12,11 +12,7 @@
 // it on runs trained before it existed. Caches in each network's `bag-weight/`.
 //
 //   node workbench/few-labels/bag-weight.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { splitValid } from '../../dist/data/lm-stream.js';
-import { Rng } from '../../dist/random.js';
 import { networkSeed } from '../../dist/tasks/recipe-plan.js';
 import { runNetworksOf } from '../../dist/infer/classify.js';
 import {
@@ -24,13 +20,11 @@ import {
   accuracy,
   average,
   commandLine,
-  csvField,
-  predictionsOf,
   readPredictions,
   runFilter,
   savedRuns,
   top,
-  ulmfit,
+  validationPredictions,
 } from './saved-runs.mjs';
 
 const flag = commandLine(
@@ -39,7 +33,6 @@ const flag = commandLine(
 const work = flag('--work');
 const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
-const VALID_PCT = 0.2;
 const GRID = [0, 0.5, 1, 2, 3, 4, 6, 10, Infinity];
 const DEFAULT_WEIGHT = 3;
 
@@ -90,30 +83,6 @@ function pickByNll(pairs) {
   return best;
 }
 
-/** The validation predictions of one network and of the NB-SVM trained on its training side. */
-function validationPair(trainCsv, rows, modelDir, seed) {
-  const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
-  const cacheDir = join(modelDir, '..', 'bag-weight');
-  mkdirSync(cacheDir, { recursive: true });
-  const validCsv = join(cacheDir, 'valid.csv');
-  if (!existsSync(validCsv))
-    writeFileSync(
-      validCsv,
-      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
-        '\n',
-    );
-  const nbDir = join(cacheDir, 'nbsvm-train-side');
-  if (!existsSync(join(nbDir, 'meta.json')))
-    ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
-  const net = predictionsOf(join(cacheDir, 'valid-net.jsonl'), modelDir, validCsv);
-  const nb = predictionsOf(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
-  // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
-  const own = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8')).training.accuracy;
-  if (Math.abs(own - accuracy(nb)) > 1e-9)
-    throw new Error(`${modelDir}: the rebuilt validation split is not the one the NB-SVM scored`);
-  return { net, nb };
-}
-
 const table = new ScoreTable();
 const picks = new Map(); // "task k" -> picked weights
 for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
@@ -122,10 +91,11 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   const rootDir = join(work, 'runs', run.task, `ulmfit-${lm}`, run.run);
   if (!bag || !nbTest) continue;
   const trainCsv = join(work, 'tasks', run.task, `train-${run.k}-s${run.seed}.csv`);
-  const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
   const first = join(rootDir, 'model-best');
   const networks = [first, ...runNetworksOf(first)];
-  const pairs = networks.map((dir, i) => validationPair(trainCsv, rows, dir, networkSeed(run.seed, i)));
+  const pairs = [];
+  for (const [i, dir] of networks.entries())
+    pairs.push(validationPredictions(trainCsv, dir, networkSeed(run.seed, i), join(dir, '..', 'bag-weight')));
   const byAccuracy = pickByAccuracy(pairs);
   const nbOrDefault = pickByAccuracy(pairs, [DEFAULT_WEIGHT, Infinity]);
   const byNll = pickByNll(pairs);

@@ -7,22 +7,17 @@
 // (the network's and the all-labels NB-SVM's). Caches in each run's `calibration/`.
 //
 //   node workbench/few-labels/calibration.mjs --work <work> [--ulmfit ulmfit-en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { splitValid } from '../../dist/data/lm-stream.js';
-import { Rng } from '../../dist/random.js';
 import {
   accuracy,
   average,
   commandLine,
-  csvField,
-  predictionsOf,
   readPredictions,
   runFilter,
   savedRuns,
   ScoreTable,
-  ulmfit,
+  validationPredictions,
 } from './saved-runs.mjs';
 
 const flag = commandLine(
@@ -31,7 +26,6 @@ const flag = commandLine(
 const work = flag('--work');
 const ulmfitId = flag('--ulmfit', 'ulmfit-en');
 const filter = runFilter(flag);
-const VALID_PCT = 0.2;
 
 // ---- combination methods: each gets {net, nb} × {valid, test} as rows of probabilities ----
 
@@ -102,26 +96,12 @@ for (const { task, run, k, seed, runDir, nbsvmDir } of savedRuns(work, ulmfitId,
   if (!existsSync(nbTestPath) || !existsSync(netTestPath) || !existsSync(join(runDir, 'model-best')))
     continue;
   const trainCsv = join(work, 'tasks', task, `train-${k}-s${seed}.csv`);
-  const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
-  const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
-  const cacheDir = join(runDir, 'calibration');
-  mkdirSync(cacheDir, { recursive: true });
-  const validCsv = join(cacheDir, 'valid.csv');
-  if (!existsSync(validCsv))
-    writeFileSync(
-      validCsv,
-      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
-        '\n',
-    );
-  const nbDir = join(cacheDir, 'nbsvm-train-side');
-  if (!existsSync(join(nbDir, 'meta.json')))
-    ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
-  const netValid = predictionsOf(join(cacheDir, 'valid-net.jsonl'), join(runDir, 'model-best'), validCsv);
-  const nbValid = predictionsOf(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
-  // The NB-SVM trained here must have scored exactly these documents (same split, same seed).
-  const ownAccuracy = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8')).training.accuracy;
-  if (Math.abs(ownAccuracy - accuracy(nbValid)) > 1e-9)
-    throw new Error(`${task} ${run}: the rebuilt validation split is not the one the NB-SVM scored`);
+  const { net: netValid, nb: nbValid } = validationPredictions(
+    trainCsv,
+    join(runDir, 'model-best'),
+    seed,
+    join(runDir, 'calibration'),
+  );
   const data = {
     net: { valid: netValid, test: readPredictions(netTestPath) },
     nb: { valid: nbValid, test: readPredictions(nbTestPath) },

@@ -2,11 +2,16 @@
 // share: their flags, the saved `classify --json` predictions of a work folder's runs, the
 // weighted average of class probabilities, and running this checkout's ulmfit.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { splitValid } from '../../dist/data/lm-stream.js';
+import { Rng } from '../../dist/random.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** train-classifier's validation share when the data has none (config/training.ts CLASSIFIER_DEFAULTS). */
+export const VALID_PCT = 0.2;
 
 /**
  * The value after `--name` in the command line, else `fallback`; exits with `usage` when the
@@ -142,4 +147,33 @@ export class ScoreTable {
     const tallies = names.map((n) => `${n} ${tally.get(n).better}/${tally.get(n).worse}`).join('; ');
     console.log(`\nRun by run against ${reference} (better / worse): ${tallies}`);
   }
+}
+
+/**
+ * The validation share train-classifier drew for `seed` from `trainCsv` (the same `splitValid`
+ * and seed), classified by `modelDir` and by an NB-SVM trained on that seed's training side (what
+ * train-classifier scores before its refit): `{ net, nb }`, rows in the same order. Caches the
+ * share's CSV, the NB-SVM and both predictions in `cacheDir`; throws when the NB-SVM did not score
+ * exactly these documents.
+ */
+export function validationPredictions(trainCsv, modelDir, seed, cacheDir) {
+  const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
+  const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
+  mkdirSync(cacheDir, { recursive: true });
+  const validCsv = join(cacheDir, 'valid.csv');
+  if (!existsSync(validCsv))
+    writeFileSync(
+      validCsv,
+      ['text,label', ...valid.map((i) => `${csvField(rows[i].text)},${csvField(rows[i].label)}`)].join('\n') +
+        '\n',
+    );
+  const nbDir = join(cacheDir, 'nbsvm-train-side');
+  if (!existsSync(join(nbDir, 'meta.json')))
+    ulmfit(['baseline', trainCsv, '--out', nbDir, '--seed', String(seed), '--valid-pct', String(VALID_PCT)]);
+  const net = predictionsOf(join(cacheDir, 'valid-net.jsonl'), modelDir, validCsv);
+  const nb = predictionsOf(join(cacheDir, 'valid-nbsvm.jsonl'), nbDir, validCsv);
+  const own = JSON.parse(readFileSync(join(nbDir, 'meta.json'), 'utf8')).training.accuracy;
+  if (Math.abs(own - accuracy(nb)) > 1e-9)
+    throw new Error(`${modelDir}: the rebuilt validation split is not the one the NB-SVM scored`);
+  return { net, nb };
 }
