@@ -350,9 +350,10 @@ async function trainInRunDir(
     });
     if (network) networks.push(network);
   }
-  const ensembleChoice = baseline?.validation
+  const chosen = baseline?.validation
     ? await chooseRunEnsemble(options, first, networks, baseline.validation)
     : null;
+  const ensembleChoice = chosen?.choice ?? null;
   if (ensembleChoice) writeEnsembleChoice(runDir, ensembleChoice);
   const finished = run.finish(options);
   // A drawn validation share is each network's own: the others trained on part of the first's.
@@ -364,6 +365,7 @@ async function trainInRunDir(
         first.valid,
         baseline.validation,
         options.backend ?? 'auto',
+        chosen?.scoredNetworks ?? undefined,
       )
     : null;
   const { seed: _seed, ...reported } = summary;
@@ -385,14 +387,16 @@ async function trainInRunDir(
  * both sides: when the validation documents were drawn, each network on its own share beside an
  * NB-SVM trained on that network's training side; when they were given (or the data's own split),
  * all the networks averaged beside the run's baseline on them. A set whose two sides do not hold
- * the same documents (a document empty for one tokenizer only) is left out.
+ * the same documents (a document empty for one tokenizer only) is left out. `scoredNetworks` is
+ * the first set's network side (the networks `scoreRunEnsemble` scores, on the first network's
+ * validation documents), so that they are not run over those documents twice; null when left out.
  */
 async function chooseRunEnsemble(
   options: ClassifierTrainOptions,
   first: Awaited<ReturnType<typeof trainFirstNetwork>>,
   networks: readonly ClassifierNetwork[],
   baselineValidation: BaselineValidation,
-): Promise<EnsembleChoiceFile> {
+): Promise<{ choice: EnsembleChoiceFile; scoredNetworks: Float32Array | null }> {
   const { labels, validFrom } = first.summary;
   const backend = options.backend ?? 'auto';
   const modelBest = (network: ClassifierNetwork) => join(network.runDir, RUN_LAYOUT.modelBest);
@@ -411,10 +415,11 @@ async function chooseRunEnsemble(
     }
     sets.push({ networks: weightedAverage(parts), baseline: nb.probabilities, gold: valid.y });
   };
-  if (validFrom !== 'drawn') {
-    await add(networks.map(modelBest), first.valid, baselineValidation);
-  } else {
-    await add([modelBest(networks[0]!)], first.valid, baselineValidation);
+  // A drawn validation share is the first network's own: the others trained on part of it.
+  const scored = validFrom === 'drawn' ? networks.slice(0, 1) : networks;
+  await add(scored.map(modelBest), first.valid, baselineValidation);
+  const scoredNetworks = sets[0]?.networks ?? null;
+  if (validFrom === 'drawn') {
     const others = networks.slice(1).filter((network) => first.otherShares.get(network.seed));
     // Further networks train on small data only, where reading the labeled data again is cheap.
     const nbs =
@@ -439,7 +444,7 @@ async function chooseRunEnsemble(
       await add([modelBest(network)], share.valid, nbs[i] ?? null);
     }
   }
-  return chooseEnsemble(tallyHeldOut(sets, labels.length));
+  return { choice: chooseEnsemble(tallyHeldOut(sets, labels.length)), scoredNetworks };
 }
 
 /** What a classifier run reports of its first network's setup (ClassifierTrainResult's own fields). */

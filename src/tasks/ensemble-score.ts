@@ -34,6 +34,8 @@ export interface EnsembleScore {
  * it alone). Every network must have been validated on these same documents.
  * @param networkDirs the networks' model directories (each a classifier on the same vocab)
  * @param valid the validation documents (token ids in the networks' vocab) and class ids
+ * @param networkProbabilities the networks' probabilities on `valid`, averaged (`[docs × labels]`),
+ *   when already computed (the ensemble choice does): the networks are then not run again
  */
 export async function scoreRunEnsemble(
   networkDirs: readonly string[],
@@ -41,20 +43,23 @@ export async function scoreRunEnsemble(
   valid: LabeledDocs,
   baseline: BaselineValidation,
   backend: BackendName,
+  networkProbabilities?: Float32Array,
 ): Promise<EnsembleScore | null> {
   const n = valid.docs.length;
   if (n === 0 || networkDirs.length === 0 || baseline.gold.length !== n) return null;
   if (baseline.labels.join('\n') !== labels.join('\n')) return null;
   for (let i = 0; i < n; i++) if (baseline.gold[i] !== labels[valid.y[i]!]) return null;
   const parts: { probabilities: Float32Array; weight: number }[] = [];
-  for (const dir of networkDirs) {
-    const classifier = await loadClassifier(dir, backend);
-    try {
-      parts.push({ probabilities: predictIds(classifier, valid.docs), weight: 1 / networkDirs.length });
-    } finally {
-      classifier.dispose();
+  if (networkProbabilities) parts.push({ probabilities: networkProbabilities, weight: 1 });
+  else
+    for (const dir of networkDirs) {
+      const classifier = await loadClassifier(dir, backend);
+      try {
+        parts.push({ probabilities: predictIds(classifier, valid.docs), weight: 1 / networkDirs.length });
+      } finally {
+        classifier.dispose();
+      }
     }
-  }
   parts.push({ probabilities: baseline.probabilities, weight: BASELINE_ENSEMBLE_WEIGHT });
   const k = labels.length;
   const predicted = argmaxRows(weightedAverage(parts), k);
