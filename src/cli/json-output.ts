@@ -10,6 +10,7 @@
  * it is optional.
  */
 import { z } from 'zod';
+import { ENSEMBLE_CHOICE_SCHEMA } from '../io/ensemble-choice.js';
 import { EPOCH_RECORD_SCHEMA } from '../tasks/epoch-record.js';
 
 /** `{ fooBar: 1 }` → `{ foo_bar: 1 }`, recursively through plain objects and arrays (not Maps or typed arrays). */
@@ -95,20 +96,7 @@ export const CLASSIFIER_OUTPUT = z
       .describe(
         "validation scores of what `classify --model <run_dir>` uses: the networks' model-best/ and the baseline, averaged (members lists those scored: when the validation documents were drawn from the labeled ones each network held out its own share, so only the first network is scored); null without a baseline or validation documents",
       ),
-    ensemble_choice: z
-      .object({
-        use: z.enum(['networks+baseline', 'baseline']),
-        baseline_weight: z.number(),
-        held_out: z
-          .object({
-            documents: count,
-            baseline_right_ensemble_wrong: count,
-            ensemble_right_baseline_wrong: count,
-          })
-          .strict(),
-      })
-      .strict()
-      .nullable()
+    ensemble_choice: ENSEMBLE_CHOICE_SCHEMA.nullable()
       .optional()
       .describe(
         'what `classify --model <run_dir>` uses, saved as run_dir/ensemble.json: the networks averaged with the baseline (weighing baseline_weight), or the baseline alone when it won clearly more of the held-out documents where exactly one of the two was right (held_out: each network on its own validation share beside an NB-SVM trained without it); null without a baseline or validation documents',

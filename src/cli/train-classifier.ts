@@ -146,18 +146,21 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     }
     const alone = `--model ${join(result.runDir, RUN_LAYOUT.modelBest)} for the first network alone`;
     const choice = result.ensembleChoice;
-    if (choice?.use === 'baseline') {
-      if (result.ensemble)
-        info(
-          `model-best/ and baseline/ averaged: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)}`,
-        );
-    } else if (result.ensemble && result.ensemble.networks.length === count)
+    const ensemble = result.ensemble;
+    const scores = ensemble
+      ? `validation accuracy ${ensemble.accuracy.toFixed(4)}, macro-F1 ${ensemble.f1Macro.toFixed(4)}`
+      : '';
+    // When the run chose the baseline alone, the average is only a score: describeChoice says what classify uses.
+    if (ensemble && (choice?.use === 'baseline' || ensemble.networks.length !== count))
       info(
-        `classify --model ${result.runDir} averages ${count > 1 ? `the ${count} networks' model-best/` : 'model-best/'} and baseline/: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)} (${alone})`,
+        `model-best/ and baseline/ averaged: ${scores}` +
+          (choice?.use === 'baseline'
+            ? ''
+            : `; classify --model ${result.runDir} averages all ${count} networks with baseline/, which these held-out documents cannot score (the other networks trained on some of them) (${alone})`),
       );
-    else if (result.ensemble)
+    else if (ensemble)
       info(
-        `model-best/ and baseline/ averaged: validation accuracy ${result.ensemble.accuracy.toFixed(4)}, macro-F1 ${result.ensemble.f1Macro.toFixed(4)}; classify --model ${result.runDir} averages all ${count} networks with baseline/, which these held-out documents cannot score (the other networks trained on some of them) (${alone})`,
+        `classify --model ${result.runDir} averages ${count > 1 ? `the ${count} networks' model-best/` : 'model-best/'} and baseline/: ${scores} (${alone})`,
       );
     if (choice) info(describeChoice(choice, result.runDir));
   }

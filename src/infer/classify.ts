@@ -232,6 +232,19 @@ export async function loadEnsemble(
   const baselinesSeen = new Set<string>();
   try {
     const { loadBaseline } = options;
+    /** A run's baseline as a member, unless another run brought the same one (counted once). */
+    const addRunBaseline = (baselineDir: string, path: string, alone: boolean): void => {
+      const baseline = loadBaseline!(baselineDir);
+      if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
+        baseline.dispose();
+        return;
+      }
+      if (baseline.identity !== undefined) baselinesSeen.add(baseline.identity);
+      // Alone, it stands for the whole run, which weighs as one network.
+      if (alone) baseline.weight = 1;
+      members.push(baseline);
+      origins.push(path);
+    };
     for (const path of paths) {
       const dir = resolveModelDir(path);
       if (loadBaseline && readModelKind(dir) === BASELINE_KIND) {
@@ -243,15 +256,7 @@ export async function loadEnsemble(
       const baselineDir = loadBaseline && isRun ? runBaselineOf(dir) : undefined;
       // train-classifier found the baseline clearly better on held-out documents (tasks/ensemble-choice.ts).
       if (baselineDir !== undefined && readEnsembleChoice(dirname(dir))?.use === 'baseline') {
-        const baseline = loadBaseline!(baselineDir);
-        if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
-          baseline.dispose();
-          continue;
-        }
-        if (baseline.identity !== undefined) baselinesSeen.add(baseline.identity);
-        baseline.weight = 1;
-        members.push(baseline);
-        origins.push(path);
+        addRunBaseline(baselineDir, path, true);
         continue;
       }
       // Each network is a member as soon as it loads, so a later failure disposes it.
@@ -262,15 +267,7 @@ export async function loadEnsemble(
         origins.push(path);
       }
       for (const network of networks) network.weight = 1 / networks.length;
-      if (baselineDir === undefined) continue;
-      const baseline = loadBaseline!(baselineDir);
-      if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
-        baseline.dispose();
-        continue;
-      }
-      if (baseline.identity !== undefined) baselinesSeen.add(baseline.identity);
-      members.push(baseline);
-      origins.push(path);
+      if (baselineDir !== undefined) addRunBaseline(baselineDir, path, false);
     }
     return new ClassifierEnsemble(members, origins);
   } catch (error) {

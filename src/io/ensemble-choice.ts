@@ -12,19 +12,26 @@ import { writeJsonAtomic } from './atomic.js';
 
 export const ENSEMBLE_CHOICE_FILE = 'ensemble.json';
 
-const choiceSchema = z.object({
-  /** `networks+baseline`: the networks (1/n each) and the baseline (its weight); `baseline`: the baseline alone. */
-  use: z.enum(['networks+baseline', 'baseline']),
-  baseline_weight: z.number().positive(),
-  /** The comparison it was chosen on (see tasks/ensemble-choice.ts). */
-  held_out: z.object({
-    documents: z.number().int().nonnegative(),
-    baseline_right_ensemble_wrong: z.number().int().nonnegative(),
-    ensemble_right_baseline_wrong: z.number().int().nonnegative(),
-  }),
-});
+const count = z.number().int().nonnegative();
 
-export type EnsembleChoiceFile = z.infer<typeof choiceSchema>;
+/** The file's schema; train-classifier's `--json` prints the same object (cli/json-output.ts). */
+export const ENSEMBLE_CHOICE_SCHEMA = z
+  .object({
+    /** `networks+baseline`: the networks (1/n each) and the baseline (its weight); `baseline`: the baseline alone. */
+    use: z.enum(['networks+baseline', 'baseline']),
+    baseline_weight: z.number().positive(),
+    /** The comparison it was chosen on (see tasks/ensemble-choice.ts). */
+    held_out: z
+      .object({
+        documents: count,
+        baseline_right_ensemble_wrong: count,
+        ensemble_right_baseline_wrong: count,
+      })
+      .strict(),
+  })
+  .strict();
+
+export type EnsembleChoiceFile = z.infer<typeof ENSEMBLE_CHOICE_SCHEMA>;
 
 /** The run's choice, or undefined when it has none (the default then applies). */
 export function readEnsembleChoice(runDir: string): EnsembleChoiceFile | undefined {
@@ -40,7 +47,7 @@ export function readEnsembleChoice(runDir: string): EnsembleChoiceFile | undefin
       'delete it to classify with the default ensemble, or train the run again',
     );
   }
-  const result = choiceSchema.safeParse(parsed);
+  const result = ENSEMBLE_CHOICE_SCHEMA.safeParse(parsed);
   if (!result.success)
     throw new UlmfitError(
       'E_MODEL_DIR',

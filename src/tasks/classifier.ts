@@ -41,14 +41,19 @@ import {
   type AwdLstmConfig,
 } from '../model/awd-lstm.js';
 import { TextClassifier } from '../model/heads.js';
-import { loadClassifier, predictIds, weightedAverage } from '../infer/classify.js';
 import { weightReaders, withTfWeights } from '../model/persist.js';
 import { Rng } from '../random.js';
 import { defaultTokenizerSettings, type TokenizerSettings } from '../text/settings.js';
 import { Learner, type EpochRow, type Stage } from '../train/learner.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { baselineValidations, trainBaseline, type BaselineTrainResult } from './baseline.js';
-import { scoreRunEnsemble, type BaselineValidation, type EnsembleScore } from './ensemble-score.js';
+import {
+  networkProbabilities,
+  sameDocuments,
+  scoreRunEnsemble,
+  type BaselineValidation,
+  type EnsembleScore,
+} from './ensemble-score.js';
 import { chooseEnsemble, tallyHeldOut, type HeldOutPredictions } from './ensemble-choice.js';
 import { writeEnsembleChoice, type EnsembleChoiceFile } from '../io/ensemble-choice.js';
 import { corpusInputOptions, isCorpusDir, loadCorpusInput, type CorpusInputOptions } from './corpus-input.js';
@@ -350,24 +355,20 @@ async function trainInRunDir(
     });
     if (network) networks.push(network);
   }
+  // A drawn validation share is each network's own: the others trained on part of the first's.
+  const scored = (summary.validFrom === 'drawn' ? networks.slice(0, 1) : networks).map((network) =>
+    join(network.runDir, RUN_LAYOUT.modelBest),
+  );
   const chosen = baseline?.validation
-    ? await chooseRunEnsemble(options, first, networks, baseline.validation)
+    ? await chooseRunEnsemble(options, first, scored, networks, baseline.validation)
     : null;
   const ensembleChoice = chosen?.choice ?? null;
   if (ensembleChoice) writeEnsembleChoice(runDir, ensembleChoice);
   const finished = run.finish(options);
-  // A drawn validation share is each network's own: the others trained on part of the first's.
-  const scored = summary.validFrom === 'drawn' ? networks.slice(0, 1) : networks;
-  const ensemble = baseline?.validation
-    ? await scoreRunEnsemble(
-        scored.map((network) => join(network.runDir, RUN_LAYOUT.modelBest)),
-        summary.labels,
-        first.valid,
-        baseline.validation,
-        options.backend ?? 'auto',
-        chosen?.scoredNetworks ?? undefined,
-      )
-    : null;
+  const ensemble =
+    baseline?.validation && chosen?.scoredNetworks
+      ? scoreRunEnsemble(scored, summary.labels, first.valid, baseline.validation, chosen.scoredNetworks)
+      : null;
   const { seed: _seed, ...reported } = summary;
   return {
     ...reported,
@@ -384,40 +385,29 @@ async function trainInRunDir(
 
 /**
  * What `classify --model <run>` will use (tasks/ensemble-choice.ts), from documents held out from
- * both sides: when the validation documents were drawn, each network on its own share beside an
- * NB-SVM trained on that network's training side; when they were given (or the data's own split),
- * all the networks averaged beside the run's baseline on them. A set whose two sides do not hold
- * the same documents (a document empty for one tokenizer only) is left out. `scoredNetworks` is
- * the first set's network side (the networks `scoreRunEnsemble` scores, on the first network's
- * validation documents), so that they are not run over those documents twice; null when left out.
+ * both sides: the `scored` networks (all of them, averaged, on a validation set that was given or
+ * the data's own split; the first alone on its drawn share) beside the run's baseline, and when
+ * the shares were drawn each further network on its own share beside an NB-SVM trained on that
+ * network's training side. A set whose two sides do not hold the same documents is left out.
+ * `scoredNetworks` is the first set's network side, for the ensemble's validation score
+ * (`scoreRunEnsemble`) without running those networks again; null when that set was left out.
  */
 async function chooseRunEnsemble(
   options: ClassifierTrainOptions,
   first: Awaited<ReturnType<typeof trainFirstNetwork>>,
+  scored: readonly string[],
   networks: readonly ClassifierNetwork[],
   baselineValidation: BaselineValidation,
 ): Promise<{ choice: EnsembleChoiceFile; scoredNetworks: Float32Array | null }> {
   const { labels, validFrom } = first.summary;
   const backend = options.backend ?? 'auto';
-  const modelBest = (network: ClassifierNetwork) => join(network.runDir, RUN_LAYOUT.modelBest);
   const sets: HeldOutPredictions[] = [];
   const add = async (dirs: readonly string[], valid: LabeledDocs, nb: BaselineValidation | null) => {
-    if (!nb || valid.docs.length === 0 || nb.labels.join('\n') !== labels.join('\n')) return;
-    if (nb.gold.length !== valid.docs.length || nb.gold.some((g, i) => g !== labels[valid.y[i]!])) return;
-    const parts: { probabilities: Float32Array; weight: number }[] = [];
-    for (const dir of dirs) {
-      const classifier = await loadClassifier(dir, backend);
-      try {
-        parts.push({ probabilities: predictIds(classifier, valid.docs), weight: 1 });
-      } finally {
-        classifier.dispose();
-      }
-    }
-    sets.push({ networks: weightedAverage(parts), baseline: nb.probabilities, gold: valid.y });
+    if (!nb || !sameDocuments(labels, valid, nb)) return;
+    const probabilities = await networkProbabilities(dirs, valid.docs, backend);
+    sets.push({ networks: probabilities, baseline: nb.probabilities, gold: valid.y });
   };
-  // A drawn validation share is the first network's own: the others trained on part of it.
-  const scored = validFrom === 'drawn' ? networks.slice(0, 1) : networks;
-  await add(scored.map(modelBest), first.valid, baselineValidation);
+  await add(scored, first.valid, baselineValidation);
   const scoredNetworks = sets[0]?.networks ?? null;
   if (validFrom === 'drawn') {
     const others = networks.slice(1).filter((network) => first.otherShares.get(network.seed));
@@ -441,7 +431,7 @@ async function chooseRunEnsemble(
     for (const [i, network] of others.entries()) {
       const share = first.otherShares.get(network.seed)!;
       if (share.labels.join('\n') !== labels.join('\n')) continue;
-      await add([modelBest(network)], share.valid, nbs[i] ?? null);
+      await add([join(network.runDir, RUN_LAYOUT.modelBest)], share.valid, nbs[i] ?? null);
     }
   }
   return { choice: chooseEnsemble(tallyHeldOut(sets, labels.length)), scoredNetworks };

@@ -28,44 +28,63 @@ export interface EnsembleScore {
 }
 
 /**
- * Scores the averaged networks and baseline on the validation documents. Null when there is
- * nothing to score or the two sides did not see the same validation documents in the same order
- * (they read the data with different tokenizers, so a document empty for one could be skipped by
- * it alone). Every network must have been validated on these same documents.
- * @param networkDirs the networks' model directories (each a classifier on the same vocab)
- * @param valid the validation documents (token ids in the networks' vocab) and class ids
- * @param networkProbabilities the networks' probabilities on `valid`, averaged (`[docs × labels]`),
- *   when already computed (the ensemble choice does): the networks are then not run again
+ * Whether the networks' validation documents and the baseline's are the same, in the same order:
+ * they read the data with different tokenizers, so a document empty for one could be skipped by it
+ * alone. Only then can the two sides be compared document by document.
  */
-export async function scoreRunEnsemble(
+export function sameDocuments(
+  labels: readonly string[],
+  valid: LabeledDocs,
+  baseline: BaselineValidation,
+): boolean {
+  const n = valid.docs.length;
+  if (n === 0 || baseline.gold.length !== n || baseline.labels.join('\n') !== labels.join('\n')) return false;
+  for (let i = 0; i < n; i++) if (baseline.gold[i] !== labels[valid.y[i]!]) return false;
+  return true;
+}
+
+/** The networks' class probabilities on `docs` (`[docs × labels]`), averaged with equal weights. */
+export async function networkProbabilities(
+  networkDirs: readonly string[],
+  docs: readonly Int32Array[],
+  backend: BackendName,
+): Promise<Float32Array> {
+  const parts: { probabilities: Float32Array; weight: number }[] = [];
+  for (const dir of networkDirs) {
+    const classifier = await loadClassifier(dir, backend);
+    try {
+      parts.push({ probabilities: predictIds(classifier, docs), weight: 1 });
+    } finally {
+      classifier.dispose();
+    }
+  }
+  return weightedAverage(parts);
+}
+
+/**
+ * Scores the averaged networks and baseline on validation documents that both sides saw
+ * (`sameDocuments`). Every network must have been validated on these same documents.
+ * @param networkDirs the networks' model directories, reported as scored
+ * @param networks their averaged probabilities on `valid` (`networkProbabilities`)
+ */
+export function scoreRunEnsemble(
   networkDirs: readonly string[],
   labels: readonly string[],
   valid: LabeledDocs,
   baseline: BaselineValidation,
-  backend: BackendName,
-  networkProbabilities?: Float32Array,
-): Promise<EnsembleScore | null> {
-  const n = valid.docs.length;
-  if (n === 0 || networkDirs.length === 0 || baseline.gold.length !== n) return null;
-  if (baseline.labels.join('\n') !== labels.join('\n')) return null;
-  for (let i = 0; i < n; i++) if (baseline.gold[i] !== labels[valid.y[i]!]) return null;
-  const parts: { probabilities: Float32Array; weight: number }[] = [];
-  if (networkProbabilities) parts.push({ probabilities: networkProbabilities, weight: 1 });
-  else
-    for (const dir of networkDirs) {
-      const classifier = await loadClassifier(dir, backend);
-      try {
-        parts.push({ probabilities: predictIds(classifier, valid.docs), weight: 1 / networkDirs.length });
-      } finally {
-        classifier.dispose();
-      }
-    }
-  parts.push({ probabilities: baseline.probabilities, weight: BASELINE_ENSEMBLE_WEIGHT });
+  networks: Float32Array,
+): EnsembleScore {
   const k = labels.length;
-  const predicted = argmaxRows(weightedAverage(parts), k);
+  const predicted = argmaxRows(
+    weightedAverage([
+      { probabilities: networks, weight: 1 },
+      { probabilities: baseline.probabilities, weight: BASELINE_ENSEMBLE_WEIGHT },
+    ]),
+    k,
+  );
   const correct = predicted.filter((p, i) => p === valid.y[i]).length;
   return {
-    accuracy: accuracy(correct, n),
+    accuracy: accuracy(correct, valid.docs.length),
     f1Macro: macroF1(predicted, valid.y, k),
     networks: [...networkDirs],
   };

@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { networkSeed } from '../../dist/tasks/recipe-plan.js';
 import { runNetworksOf } from '../../dist/infer/classify.js';
+import { chooseEnsemble, tallyHeldOut } from '../../dist/tasks/ensemble-choice.js';
 import {
   ScoreTable,
   accuracy,
@@ -23,7 +24,6 @@ import {
   readPredictions,
   runFilter,
   savedRuns,
-  top,
   validationPredictions,
 } from './saved-runs.mjs';
 
@@ -54,24 +54,19 @@ function pickByAccuracy(pairs, grid = GRID) {
   return best;
 }
 /**
- * NB-SVM alone when, on the pooled validation predictions, it is right where the default ensemble
- * is wrong clearly more often than the reverse (McNemar: wins − losses ≥ z·√(wins + losses)); else
- * the default weight. Returns [weight, wins, losses].
+ * train-classifier's own tally and rule (src/tasks/ensemble-choice.ts) on the pooled validation
+ * predictions: rows of {gold, probabilities: {label: p}} turned into its arrays.
  */
-function pickBaselineIfClearlyBetter(pairs, z) {
-  let wins = 0;
-  let losses = 0;
-  for (const { net, nb } of pairs) {
-    const ensemble = mixed(net, nb, DEFAULT_WEIGHT);
-    nb.forEach((row, i) => {
-      const nbRight = top(row.probabilities)[0] === row.gold;
-      const ensembleRight = top(ensemble[i].probabilities)[0] === row.gold;
-      if (nbRight && !ensembleRight) wins++;
-      if (ensembleRight && !nbRight) losses++;
-    });
-  }
-  const clearly = wins - losses >= z * Math.sqrt(wins + losses) && wins > losses;
-  return [clearly ? Infinity : DEFAULT_WEIGHT, wins, losses];
+function shippedRule(pairs) {
+  const labels = Object.keys(pairs[0].nb[0].probabilities);
+  const matrix = (rows) => Float32Array.from(rows.flatMap((r) => labels.map((l) => r.probabilities[l])));
+  const sets = pairs.map(({ net, nb }) => ({
+    networks: matrix(net),
+    baseline: matrix(nb),
+    gold: Int32Array.from(nb, (r) => labels.indexOf(r.gold)),
+  }));
+  const tally = tallyHeldOut(sets, labels.length, DEFAULT_WEIGHT);
+  return { tally, choice: chooseEnsemble(tally, DEFAULT_WEIGHT) };
 }
 function pickByNll(pairs) {
   let best = DEFAULT_WEIGHT;
@@ -97,10 +92,14 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   for (const [i, dir] of networks.entries())
     pairs.push(validationPredictions(trainCsv, dir, networkSeed(run.seed, i), join(dir, '..', 'bag-weight')));
   const byAccuracy = pickByAccuracy(pairs);
-  const nbOrDefault = pickByAccuracy(pairs, [DEFAULT_WEIGHT, Infinity]);
   const byNll = pickByNll(pairs);
-  const [z1, wins, losses] = pickBaselineIfClearlyBetter(pairs, 1);
-  const [z2] = pickBaselineIfClearlyBetter(pairs, 2);
+  const { tally, choice } = shippedRule(pairs);
+  const wins = tally.baselineRightEnsembleWrong;
+  const losses = tally.ensembleRightBaselineWrong;
+  // The looser and stricter rules, on the same tally: any margin, and two standard deviations.
+  const nbOrDefault = wins > losses ? Infinity : DEFAULT_WEIGHT;
+  const z1 = choice.use === 'baseline' ? Infinity : DEFAULT_WEIGHT;
+  const z2 = wins > losses && wins - losses >= 2 * Math.sqrt(wins + losses) ? Infinity : DEFAULT_WEIGHT;
   const key = `${run.task} ${run.k}`;
   if (!picks.has(key)) picks.set(key, []);
   picks.get(key).push(`${byAccuracy}/${nbOrDefault}/${byNll} (+${wins}−${losses})`);
@@ -110,7 +109,7 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   add('weight by pooled valid accuracy', mixed(bag, nbTest, byAccuracy));
   add('×3 or NB-SVM alone, by pooled valid accuracy', mixed(bag, nbTest, nbOrDefault));
   add('weight by pooled valid NLL', mixed(bag, nbTest, byNll));
-  add('NB-SVM alone if better, z ≥ 1', mixed(bag, nbTest, z1));
+  add('NB-SVM alone if better, z ≥ 1 (train-classifier)', mixed(bag, nbTest, z1));
   add('NB-SVM alone if better, z ≥ 2', mixed(bag, nbTest, z2));
   add('NB-SVM', nbTest);
   add('networks alone', bag);
