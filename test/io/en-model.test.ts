@@ -14,11 +14,11 @@ describe("the shipped model 'en'", () => {
     const dtypes = new Set(Object.values(header).map((t) => t.dtype));
     expect(dtypes).toEqual(new Set(['float16']));
     const model = readModelDir(dir, { kind: ['lm'] });
-    expect(model.meta.arch).toMatchObject({ emb_sz: 128, n_hid: 512, n_layers: 2, tie_weights: true });
-    expect(model.vocab).toHaveLength(20008);
+    expect(model.meta.arch).toMatchObject({ emb_sz: 100, n_hid: 512, n_layers: 2, tie_weights: true });
+    expect(model.vocab).toHaveLength(60000);
     expect(model.vocab.slice(0, 2)).toEqual(['xxunk', 'xxpad']);
     const embedding = model.weights.get('0.encoder.weight');
-    expect(embedding?.shape).toEqual([20008, 128]);
+    expect(embedding?.shape).toEqual([60000, 100]);
     let params = 0;
     for (const tensor of model.weights.values()) {
       expect(tensor.data).toBeInstanceOf(Float32Array);
@@ -26,28 +26,60 @@ describe("the shipped model 'en'", () => {
       params += data.length;
       for (let i = 0; i < data.length; i += 97) expect(Number.isFinite(data[i]!)).toBe(true);
     }
-    expect(params).toBeGreaterThan(4_000_000);
+    expect(params).toBeGreaterThan(7_000_000);
+  });
+
+  it("extends its trained vocab with GloVe's words: their rows sit near related trained words, and it rarely predicts them", () => {
+    const model = readModelDir(resolveModelDir('en'), { kind: ['lm'] });
+    const extension = model.meta.training?.vocabExtension as { trainedTokens: number; added: number };
+    expect(extension.trainedTokens + extension.added).toBe(model.vocab.length);
+    const trained = extension.trainedTokens;
+    const emb = model.weights.get('0.encoder.weight')!.data as Float32Array;
+    const width = emb.length / model.vocab.length;
+    const row = (token: string): Float32Array => {
+      const i = model.vocab.indexOf(token);
+      expect(i).toBeGreaterThanOrEqual(0);
+      return emb.subarray(i * width, (i + 1) * width);
+    };
+    const cosine = (a: Float32Array, b: Float32Array): number => {
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let j = 0; j < width; j++) {
+        ab += a[j]! * b[j]!;
+        aa += a[j]! * a[j]!;
+        bb += b[j]! * b[j]!;
+      }
+      return ab / Math.sqrt(aa * bb);
+    };
+    // 'kilometers' is not in the training vocab; its mapped row points where 'miles' does.
+    expect(model.vocab.indexOf('kilometers')).toBeGreaterThanOrEqual(trained);
+    expect(model.vocab.indexOf('miles')).toBeLessThan(trained);
+    expect(cosine(row('kilometers'), row('miles'))).toBeGreaterThan(
+      Math.max(cosine(row('kilometers'), row('religion')), cosine(row('kilometers'), row('love'))) + 0.2,
+    );
+    // The decoder bias of an added word is the lowest a trained word has.
+    const bias = model.weights.get('1.decoder.bias')!.data as Float32Array;
+    const lowest = Math.min(...bias.subarray(0, trained));
+    expect(bias[model.vocab.indexOf('kilometers')]).toBe(lowest);
   });
 });
 
 describe("the shipped model 'en-bwd'", () => {
-  it("is en's backwards twin: loads by name, reads right to left, same architecture and vocab as en", () => {
+  it("reads right to left, with en's tokenizer and en's trained vocab", () => {
     const bwd = readModelDir(resolveModelDir('en-bwd'), { kind: ['lm'] });
     const fwd = readModelDir(resolveModelDir('en'), { kind: ['lm'] });
     expect(bwd.meta.backwards).toBe(true);
     expect(fwd.meta.backwards).toBe(false);
-    expect(bwd.meta.arch).toEqual(fwd.meta.arch);
-    // The same vocab and tokenizer: a corpus tokenized for one fine-tunes the other.
-    expect(bwd.vocab).toEqual(fwd.vocab);
+    // The same corpus vocab and tokenizer: a corpus tokenized for one fine-tunes the other
+    // (en appends GloVe's words after it; en-bwd predates that and has no GloVe start).
+    const trained = (fwd.meta.training?.vocabExtension as { trainedTokens: number }).trainedTokens;
+    expect(bwd.vocab).toEqual(fwd.vocab.slice(0, trained));
     expect(bwd.tokenizer).toEqual(fwd.tokenizer);
+    expect(bwd.meta.arch).toMatchObject({ emb_sz: 128, n_hid: 512, n_layers: 2 });
     const dtypes = new Set(
       Object.values(readSafetensorsHeader(join(bwd.dir, 'weights.safetensors'))).map((t) => t.dtype),
     );
     expect(dtypes).toEqual(new Set(['float16']));
-    // Trained separately: not a copy of en's weights.
-    const a = bwd.weights.get('0.encoder.weight')!.data as Float32Array;
-    const b = fwd.weights.get('0.encoder.weight')!.data as Float32Array;
-    expect(a.length).toBe(b.length);
-    expect(a.some((x, i) => x !== b[i])).toBe(true);
   });
 });
