@@ -63,6 +63,6 @@ for (const [id, rows] of [...cells].sort()) {
   rows.sort((a, b) => a.seed - b.seed);
   const m = (f) => mean(rows.map((r) => r[f])).toFixed(3);
   console.log(
-    `| ${task} | ${k} | ${rows.map((r) => r.seed).join(',')} | **${m('newDefaults')}** | ${m('oldDefaults')} | ${m('nbsvm')} | ${m('newNets')} | ${m('oldNets')} | ${tally(rows, 'newDefaults', 'oldDefaults')} | ${tally(rows, 'newDefaults', 'nbsvm')} |`,
+    `| ${task} | ${k} | ${rows.map((r) => r.seed).join(',')} | ${m('newDefaults')} | ${m('oldDefaults')} | ${m('nbsvm')} | ${m('newNets')} | ${m('oldNets')} | ${tally(rows, 'newDefaults', 'oldDefaults')} | ${tally(rows, 'newDefaults', 'nbsvm')} |`,
   );
 }
