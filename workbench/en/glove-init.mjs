@@ -14,6 +14,7 @@
 // tokenized with the same vocab (nothing is re-initialised when the vocabs match).
 import { readFileSync } from 'node:fs';
 import { readModelDir, writeModelDir } from '../../dist/index.js';
+import { seededUniform } from './seeded-random.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -53,13 +54,7 @@ for (const token of model.vocab) {
 const gloveStd = Math.sqrt(sumSq / count - (sum / count) ** 2);
 const scale = targetStd / gloveStd;
 
-let state = seed >>> 0;
-const uniform = () => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const uniform = seededUniform(seed);
 const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 
 const data = new Float32Array(rows * width);

