@@ -19,6 +19,8 @@
 // Each finished run is appended to <work>/results.jsonl at once, and a run already there is
 // skipped: an interrupted benchmark resumes where it stopped. The doc's results block is rewritten
 // from all of results.jsonl after every run. Run it niced on a shared machine. Needs `npm run build`.
+// Runs and fine-tuned LMs record a fingerprint of the --lm model's files: a work folder holding runs
+// of other weights under the same name (`en` replaced) is refused rather than silently reused.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cpus, getPriority } from 'node:os';
@@ -26,7 +28,7 @@ import { join, relative, resolve } from 'node:path';
 import { readJsonl, repo } from './common.mjs';
 import { TASKS, buildTask, defaultSrc, trainSet } from './data.mjs';
 import { renderResults, writeDoc } from './report.mjs';
-import { variants } from './runners.mjs';
+import { checkFingerprints, variants } from './runners.mjs';
 
 const args = process.argv.slice(2);
 const usage = (message) => {
@@ -153,6 +155,12 @@ try {
 } catch (err) {
   usage(err.message);
 }
+try {
+  const saved = readJsonl(resultsPath).filter((r) => r.kind === 'run');
+  for (const v of chosen) checkFingerprints(saved, v, shown(resultsPath));
+} catch (err) {
+  usage(err.message);
+}
 let failures = 0;
 let ran = 0;
 
@@ -194,6 +202,7 @@ for (const task of tasks) {
           labels: k,
           seed,
           trainDocs,
+          ...(v.fingerprint === undefined ? {} : { lmFingerprint: v.fingerprint }),
           ...r,
           date: new Date().toISOString(),
           machine,

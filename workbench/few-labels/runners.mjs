@@ -2,8 +2,20 @@
 // test set, returning { accuracy, f1, seconds, ... }. They run the real command-line tools:
 // ulmfit's CLI (node bin/ulmfit.js) and Debian's fasttext.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { resolveModelDir } from '../../dist/index.js';
 import { runNetworksOf } from '../../dist/infer/classify.js';
 import { readJsonl, repo, score } from './common.mjs';
 
@@ -188,11 +200,53 @@ function fasttext(settings) {
 /** The name an --lm value goes by in results: `en`, or a path's last part. */
 export const lmName = (lm) => (lm.includes('/') || existsSync(lm) ? basename(resolve(lm)) : lm);
 
+/**
+ * The pretrained model's content, in 12 hex digits: a sha256 over the files of the model directory
+ * that `--lm` resolves to. Results and fine-tuned LMs are keyed by the model's name, and a name
+ * (`en`) can come to mean other weights; the fingerprint tells the runs of one from the other's.
+ */
+export function lmFingerprint(lm) {
+  const dir = resolveModelDir(lm.includes('/') || existsSync(lm) ? resolve(lm) : lm, { prefer: 'lm' });
+  const hash = createHash('sha256');
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    hash.update(name);
+    hash.update(readFileSync(path));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * Refuses to mix runs of two models that go by one name: `rows` (results.jsonl) holding runs of
+ * `variant` whose recorded fingerprint is not the model's now. Rows written before fingerprints
+ * were recorded carry none and are taken as they are.
+ */
+export function checkFingerprints(rows, variant, resultsPath) {
+  if (variant.fingerprint === undefined) return;
+  const other = rows.find(
+    (r) =>
+      r.runner === variant.id && r.lmFingerprint !== undefined && r.lmFingerprint !== variant.fingerprint,
+  );
+  if (other)
+    throw new Error(
+      `${resultsPath} holds ${variant.id} runs of another '${variant.lm}' (fingerprint ${other.lmFingerprint}, now ${variant.fingerprint}): pass a new --work folder`,
+    );
+}
+
 /** Fine-tunes the LM on the task's unlabeled text once (a marker file says it finished); returns its run dir and seconds. */
 export function ensureLm({ task, lm, work, log }) {
   const dir = join(work, 'lm', `${task}-${lmName(lm)}`);
   const marker = join(dir, 'few-labels-done.json');
-  if (existsSync(marker)) return { dir, ...JSON.parse(readFileSync(marker, 'utf8')), reused: true };
+  const fingerprint = lmFingerprint(lm);
+  if (existsSync(marker)) {
+    const done = JSON.parse(readFileSync(marker, 'utf8'));
+    if (done.fingerprint !== undefined && done.fingerprint !== fingerprint)
+      throw new Error(
+        `${dir} was fine-tuned from another '${lmName(lm)}' (fingerprint ${done.fingerprint}, now ${fingerprint}): pass a new --work folder`,
+      );
+    return { dir, ...done, reused: true };
+  }
   const pretrained = lm.includes('/') || existsSync(lm) ? resolve(lm) : lm;
   const seconds = ulmfit(
     [
@@ -210,7 +264,7 @@ export function ensureLm({ task, lm, work, log }) {
     ],
     { log },
   );
-  const done = { seconds, pretrained, date: new Date().toISOString() };
+  const done = { seconds, pretrained, fingerprint, date: new Date().toISOString() };
   writeFileSync(marker, JSON.stringify(done) + '\n');
   return { dir, ...done, reused: false };
 }
@@ -321,6 +375,8 @@ function bagRunner(id) {
 export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
   const out = [];
   const suffix = tag === undefined ? '' : `@${tag}`;
+  let fingerprint; // computed once, and only when a variant uses --lm
+  const fingerprintOf = () => (fingerprint ??= lmFingerprint(lm));
   for (const r of runners) {
     if (r === 'nbsvm')
       out.push({ id: 'nbsvm', label: 'NB-SVM (`ulmfit baseline`)', baseline: true, run: nbsvm });
@@ -338,6 +394,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         label: `ulmfit (${lmName(lm)})${tag ? ` ${ulmfitArgs.join(' ')}` : ''}`,
         baseline: false,
         lm: lmName(lm),
+        fingerprint: fingerprintOf(),
         run: ulmfitRunner(lm, ulmfitArgs),
       });
     else if (r === 'ensemble') {
@@ -347,6 +404,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         label: `ulmfit defaults (${lmName(lm)}): ULMFiT + NB-SVM, averaged`,
         baseline: false,
         lm: lmName(lm),
+        fingerprint: fingerprintOf(),
         run: averagedRunner([id], true, { asRunDir: true }),
       });
     } else if (r === 'bag') {
@@ -356,6 +414,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         label: `ulmfit's networks (${lmName(lm)}), averaged without NB-SVM`,
         baseline: false,
         lm: lmName(lm),
+        fingerprint: fingerprintOf(),
         run: bagRunner(id),
       });
     } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
@@ -368,6 +427,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
           label: `ulmfit (${lmName(bwdLm)}, backwards)`,
           baseline: false,
           lm: lmName(bwdLm),
+          fingerprint: lmFingerprint(bwdLm),
           run: ulmfitRunner(bwdLm, ulmfitArgs), // the direction follows the model
         });
       else if (r === 'bi')
