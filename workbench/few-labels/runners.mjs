@@ -197,20 +197,24 @@ function fasttext(settings) {
 
 // ---- ulmfit: finetune-lm once per task, train-classifier per labeled set -----------------------
 
+/** An --lm value as ulmfit takes it: a model name (`en`) as given, a path made absolute. */
+const lmRef = (lm) => (lm.includes('/') || existsSync(lm) ? resolve(lm) : lm);
+
 /** The name an --lm value goes by in results: `en`, or a path's last part. */
-export const lmName = (lm) => (lm.includes('/') || existsSync(lm) ? basename(resolve(lm)) : lm);
+export const lmName = (lm) => basename(lmRef(lm));
 
 /**
  * The pretrained model's content, in 12 hex digits: a sha256 over the files of the model directory
- * that `--lm` resolves to. Results and fine-tuned LMs are keyed by the model's name, and a name
+ * that `--lm` resolves to (weights, vocab, tokenizer, meta.json; not its README). Results and fine-tuned LMs are keyed by the model's name, and a name
  * (`en`) can come to mean other weights; the fingerprint tells the runs of one from the other's.
  */
 export function lmFingerprint(lm) {
-  const dir = resolveModelDir(lm.includes('/') || existsSync(lm) ? resolve(lm) : lm, { prefer: 'lm' });
+  const dir = resolveModelDir(lmRef(lm), { prefer: 'lm' });
   const hash = createHash('sha256');
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
-    if (!statSync(path).isFile()) continue;
+    // A README beside the weights is documentation: editing it leaves the model what it was.
+    if (!statSync(path).isFile() || name.endsWith('.md')) continue;
     hash.update(name);
     hash.update(readFileSync(path));
   }
@@ -247,7 +251,7 @@ export function ensureLm({ task, lm, work, log }) {
       );
     return { dir, ...done, reused: true };
   }
-  const pretrained = lm.includes('/') || existsSync(lm) ? resolve(lm) : lm;
+  const pretrained = lmRef(lm);
   const seconds = ulmfit(
     [
       'finetune-lm',
