@@ -205,8 +205,9 @@ export const lmName = (lm) => basename(lmRef(lm));
 
 /**
  * The pretrained model's content, in 12 hex digits: a sha256 over the files of the model directory
- * that `--lm` resolves to (weights, vocab, tokenizer, meta.json; not its README). Results and fine-tuned LMs are keyed by the model's name, and a name
- * (`en`) can come to mean other weights; the fingerprint tells the runs of one from the other's.
+ * that `--lm` resolves to (weights, vocab, tokenizer, meta.json; not its README). Results and
+ * fine-tuned LMs are keyed by the model's name, and a name (`en`) can come to mean other weights;
+ * the fingerprint tells the runs of one from the other's.
  */
 export function lmFingerprint(lm) {
   const dir = resolveModelDir(lmRef(lm), { prefer: 'lm' });
@@ -238,11 +239,13 @@ export function checkFingerprints(rows, variant, resultsPath) {
     );
 }
 
-/** Fine-tunes the LM on the task's unlabeled text once (a marker file says it finished); returns its run dir and seconds. */
-export function ensureLm({ task, lm, work, log }) {
+/**
+ * Fine-tunes the LM on the task's unlabeled text once (a marker file says it finished, and from
+ * which weights: `fingerprint`, lmFingerprint's); returns its run dir and seconds.
+ */
+export function ensureLm({ task, lm, fingerprint, work, log }) {
   const dir = join(work, 'lm', `${task}-${lmName(lm)}`);
   const marker = join(dir, 'few-labels-done.json');
-  const fingerprint = lmFingerprint(lm);
   if (existsSync(marker)) {
     const done = JSON.parse(readFileSync(marker, 'utf8'));
     if (done.fingerprint !== undefined && done.fingerprint !== fingerprint)
@@ -273,7 +276,7 @@ export function ensureLm({ task, lm, work, log }) {
   return { dir, ...done, reused: false };
 }
 
-function ulmfitRunner(lm, extraArgs = []) {
+function ulmfitRunner(lm, fingerprint, extraArgs = []) {
   const lmFailed = new Map(); // task -> error: a failed finetune-lm is not retried for every labeled set
   return ({ task, trainPath, testPath, runDir, log, seed, work }) => {
     if (lmFailed.has(task)) throw lmFailed.get(task);
@@ -282,6 +285,7 @@ function ulmfitRunner(lm, extraArgs = []) {
       lmRun = ensureLm({
         task,
         lm,
+        fingerprint,
         work,
         log: join(work, 'logs', task, `finetune-lm-${lmName(lm)}.log`),
       });
@@ -399,7 +403,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         baseline: false,
         lm: lmName(lm),
         fingerprint: fingerprintOf(),
-        run: ulmfitRunner(lm, ulmfitArgs),
+        run: ulmfitRunner(lm, fingerprintOf(), ulmfitArgs),
       });
     else if (r === 'ensemble') {
       const id = `ulmfit-${lmName(lm)}${suffix}`;
@@ -425,16 +429,17 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
       const fwdId = `ulmfit-${lmName(lm)}${suffix}`;
       const bwdId = `ulmfit-${lmName(bwdLm)}${suffix}`;
-      if (r === 'bwd')
+      if (r === 'bwd') {
+        const bwdFingerprint = lmFingerprint(bwdLm);
         out.push({
           id: bwdId,
           label: `ulmfit (${lmName(bwdLm)}, backwards)`,
           baseline: false,
           lm: lmName(bwdLm),
-          fingerprint: lmFingerprint(bwdLm),
-          run: ulmfitRunner(bwdLm, ulmfitArgs), // the direction follows the model
+          fingerprint: bwdFingerprint,
+          run: ulmfitRunner(bwdLm, bwdFingerprint, ulmfitArgs), // the direction follows the model
         });
-      else if (r === 'bi')
+      } else if (r === 'bi')
         out.push({
           id: `${fwdId}+bwd`,
           label: `ulmfit forward + backward (${lmName(lm)}, ${lmName(bwdLm)}), averaged`,
