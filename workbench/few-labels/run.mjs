@@ -10,7 +10,9 @@
 // Runners: nbsvm, fasttext, ulmfit (forward, --lm), ensemble (ulmfit + NB-SVM averaged: the
 // defaults), bag (the run's networks averaged, no NB-SVM: defaults-table.mjs weighs it with NB-SVM), bwd
 // (ulmfit with the backwards model --bwd-lm), bi (forward + backward averaged), bi+nbsvm (the
-// three averaged). ensemble, bi and bi+nbsvm reuse the runs of the variants they average.
+// three averaged), bi-defaults (the forward and backward run directories as a user passes them:
+// both bags of networks and their shared NB-SVM). ensemble, bi, bi+nbsvm and bi-defaults reuse the
+// runs of the variants they average.
 //
 // --tag runs an experiment: ulmfit's variants get the extra train-classifier flags, their results
 // go to <work>/experiments-<tag>.jsonl and the table to <work>/experiments-<tag>.md, so the

@@ -425,7 +425,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         fingerprint: fingerprintOf(),
         run: bagRunner(id),
       });
-    } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm') {
+    } else if (r === 'bwd' || r === 'bi' || r === 'bi+nbsvm' || r === 'bi-defaults') {
       if (bwdLm === undefined) throw new Error(`the ${r} runner needs --bwd-lm <backwards model>`);
       const fwdId = `ulmfit-${lmName(lm)}${suffix}`;
       const bwdId = `ulmfit-${lmName(bwdLm)}${suffix}`;
@@ -446,6 +446,13 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
           baseline: false,
           run: averagedRunner([fwdId, bwdId], false),
         });
+      else if (r === 'bi-defaults')
+        out.push({
+          id: `${fwdId}+bwd-runs`,
+          label: `ulmfit defaults forward + backward: both run directories (their networks and NB-SVM), averaged`,
+          baseline: false,
+          run: averagedRunner([fwdId, bwdId], false, { asRunDir: true }),
+        });
       else
         out.push({
           id: `${fwdId}+bwd+nbsvm`,
@@ -455,7 +462,7 @@ export function variants(runners, lm, { tag, ulmfitArgs = [], bwdLm } = {}) {
         });
     } else
       throw new Error(
-        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bag, bwd, bi, bi+nbsvm)`,
+        `unknown runner '${r}' (known: nbsvm, fasttext, ulmfit, ensemble, bag, bwd, bi, bi+nbsvm, bi-defaults)`,
       );
   }
   return out;
