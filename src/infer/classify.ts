@@ -217,9 +217,9 @@ export function weightedAverage(
  * directory (meta.json kind 'baseline') is loaded by it, and a run directory also brings the NB-SVM
  * baseline trained beside it (`<run>/baseline/`, averaged in: the few-label benchmark measured the
  * pair at least level with the classifier alone at every label count); a baseline that two runs
- * share (the same `identity`) is counted once. A run whose `ensemble.json` chose the baseline alone
- * (train-classifier found it clearly better on held-out documents: tasks/ensemble-choice.ts) brings
- * its baseline only, weighing 1. Without `loadBaseline`, baselines are refused and a run directory
+ * share (the same `identity`) is counted once, at the larger weight. A run whose `ensemble.json`
+ * chose the baseline alone (train-classifier found it clearly better on held-out documents:
+ * tasks/ensemble-choice.ts) brings its baseline only, weighing 1. Without `loadBaseline`, baselines are refused and a run directory
  * is its networks alone. `<run>/model-best` is the run's first network alone.
  */
 export async function loadEnsemble(
@@ -229,19 +229,25 @@ export async function loadEnsemble(
 ): Promise<ClassifierEnsemble> {
   const members: EnsembleMember[] = [];
   const origins: string[] = [];
-  const baselinesSeen = new Set<string>();
+  const baselinesSeen = new Map<string, TextProbabilityModel>();
   try {
     const { loadBaseline } = options;
-    /** A run's baseline as a member, unless another run brought the same one (counted once). */
+    /**
+     * A run's baseline as a member, unless another run brought the same one: then it is counted
+     * once, at the larger of the two weights (a run that chose it alone asks for 1, one that
+     * averages it with its networks for its full weight, which that run's networks still need).
+     */
     const addRunBaseline = (baselineDir: string, path: string, alone: boolean): void => {
       const baseline = loadBaseline!(baselineDir);
-      if (baseline.identity !== undefined && baselinesSeen.has(baseline.identity)) {
+      // Alone, it stands for the whole run, which weighs as one network.
+      if (alone) baseline.weight = 1;
+      const seen = baseline.identity === undefined ? undefined : baselinesSeen.get(baseline.identity);
+      if (seen !== undefined) {
+        seen.weight = Math.max(seen.weight ?? 1, baseline.weight ?? 1);
         baseline.dispose();
         return;
       }
-      if (baseline.identity !== undefined) baselinesSeen.add(baseline.identity);
-      // Alone, it stands for the whole run, which weighs as one network.
-      if (alone) baseline.weight = 1;
+      if (baseline.identity !== undefined) baselinesSeen.set(baseline.identity, baseline);
       members.push(baseline);
       origins.push(path);
     };

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +188,30 @@ describe('a run chooses its ensemble on held-out documents', () => {
     } finally {
       api.dispose();
       reloaded.dispose();
+    }
+  });
+
+  it('two runs sharing a baseline count it once, at the weight the run that averages it asks for', async () => {
+    // A forward and a backward run train the same NB-SVM on the same split; here a copy of one run.
+    const run = join(root, 'bag');
+    const twin = join(root, 'bag-twin');
+    cpSync(run, twin, { recursive: true });
+    writeEnsembleChoice(run, { ...readEnsembleChoice(run)!, use: 'baseline' });
+    writeEnsembleChoice(twin, { ...readEnsembleChoice(twin)!, use: 'networks+baseline' });
+    for (const order of [
+      [run, twin],
+      [twin, run],
+    ]) {
+      const ensemble = await loadClassifiers(order, 'wasm');
+      try {
+        const baselines = ensemble.members.filter((m) => m.dir.endsWith('baseline'));
+        expect(baselines).toHaveLength(1);
+        expect(baselines[0]!.weight).toBe(3);
+        // The twin's three networks (1/3 each) and the baseline: nothing else.
+        expect(ensemble.members).toHaveLength(4);
+      } finally {
+        ensemble.dispose();
+      }
     }
   });
 
