@@ -66,20 +66,24 @@ describe("the shipped model 'en'", () => {
 });
 
 describe("the shipped model 'en-bwd'", () => {
-  it("reads right to left, with en's tokenizer and en's trained vocab", () => {
+  it("reads right to left, with en's tokenizer, vocab and GloVe start", () => {
     const bwd = readModelDir(resolveModelDir('en-bwd'), { kind: ['lm'] });
     const fwd = readModelDir(resolveModelDir('en'), { kind: ['lm'] });
     expect(bwd.meta.backwards).toBe(true);
     expect(fwd.meta.backwards).toBe(false);
-    // The same corpus vocab and tokenizer: a corpus tokenized for one fine-tunes the other
-    // (en appends GloVe's words after it; en-bwd predates that and has no GloVe start).
-    const trained = (fwd.meta.training?.vocabExtension as { trainedTokens: number }).trainedTokens;
-    expect(bwd.vocab).toEqual(fwd.vocab.slice(0, trained));
+    // The same vocab (corpus tokens, then GloVe's) and tokenizer: a corpus tokenized for one
+    // fine-tunes the other, and the two classifiers of an ensemble read the same tokens.
+    expect(bwd.vocab).toEqual(fwd.vocab);
     expect(bwd.tokenizer).toEqual(fwd.tokenizer);
-    expect(bwd.meta.arch).toMatchObject({ emb_sz: 128, n_hid: 512, n_layers: 2 });
+    expect(bwd.meta.arch).toMatchObject({ emb_sz: 100, n_hid: 512, n_layers: 2 });
+    expect(bwd.meta.training?.embeddingInit).toMatchObject({ found: 19176, rows: 20008 });
     const dtypes = new Set(
       Object.values(readSafetensorsHeader(join(bwd.dir, 'weights.safetensors'))).map((t) => t.dtype),
     );
     expect(dtypes).toEqual(new Set(['float16']));
+    // Twins, not copies: the weights differ.
+    const fwdRow = fwd.weights.get('0.encoder.weight')!.data as Float32Array;
+    const bwdRow = bwd.weights.get('0.encoder.weight')!.data as Float32Array;
+    expect(Array.from(bwdRow.subarray(0, 100))).not.toEqual(Array.from(fwdRow.subarray(0, 100)));
   });
 });
