@@ -219,8 +219,9 @@ export function weightedAverage(
  * pair at least level with the classifier alone at every label count); a baseline that two runs
  * share (the same `identity`) is counted once, at the larger weight. A run whose `ensemble.json`
  * chose the baseline alone (train-classifier found it clearly better on held-out documents:
- * tasks/ensemble-choice.ts) brings its baseline only, weighing 1. Without `loadBaseline`, baselines are refused and a run directory
- * is its networks alone. `<run>/model-best` is the run's first network alone.
+ * tasks/ensemble-choice.ts) brings its baseline only, weighing 1. Without `loadBaseline`,
+ * baselines are refused and a run directory is its networks alone. `<run>/model-best` is the
+ * run's first network alone.
  */
 export async function loadEnsemble(
   paths: readonly string[],

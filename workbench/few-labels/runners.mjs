@@ -343,8 +343,8 @@ function classifyMembers(members, testPath, runDir) {
  * Classifiers already trained on the same labeled set, their class probabilities averaged
  * (`classify --model a --model b …`): the model-best/ of the ulmfit variants `ids` (which must come
  * first in the same harness run), plus the NB-SVM baseline train-classifier trained beside the
- * first one when `withNbsvm`. `asRunDir`: the one variant's run directory as a user passes it,
- * which classify resolves to model-best/ and the baseline averaged (ulmfit's default). Nothing is
+ * first one when `withNbsvm`. `asRunDir`: the variants' run directories as a user passes them,
+ * each standing for its networks and its baseline (ulmfit's default). Nothing is
  * trained again, so the seconds are classifying only.
  */
 function averagedRunner(ids, withNbsvm, { asRunDir = false } = {}) {
@@ -352,7 +352,9 @@ function averagedRunner(ids, withNbsvm, { asRunDir = false } = {}) {
     const runs = ids.map((id) => join(dirname(dirname(runDir)), id, basename(runDir)));
     const members = asRunDir ? runs : runs.map((run) => join(run, 'model-best'));
     if (withNbsvm && !asRunDir) members.push(join(runs[0], 'baseline'));
-    const needed = asRunDir ? [join(runs[0], 'model-best'), join(runs[0], 'baseline')] : members;
+    const needed = asRunDir
+      ? [...runs.map((run) => join(run, 'model-best')), join(runs[0], 'baseline')]
+      : members;
     for (const m of needed)
       if (!existsSync(join(m, 'meta.json')))
         throw new Error(`${m} has no model: run the ${ids.join(' and ')} variants first`);
