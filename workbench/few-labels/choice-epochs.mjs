@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Does train-classifier's ensemble choice (src/tasks/ensemble-choice.ts) flatter the networks
+// because each network's model-best/ is scored on the very documents that picked its epoch? For
+// every saved run of the bag (`ulmfit-<lm>+bag`) this rebuilds each network's validation share (the
+// same split and seed as train-classifier, saved-runs.mjs), and tallies the shipped rule twice:
+// with the networks' model-best/ (what train-classifier does) and with their model-last/ (the last
+// epoch, which no document of the share chose). Each choice is then scored on the test set: the
+// bag's averaged networks with the all-labels NB-SVM ×3, or that NB-SVM alone. The test tally
+// (NB-SVM right where the average is wrong, and the reverse) is printed beside the held-out ones.
+// Also scored: the networks' model-last/ in place of model-best/ on the test set, which tells
+// whether picking the epoch on a share this small helps at all. Caches in each network's
+// `choice-best/` and `choice-last/`.
+//
+//   node workbench/few-labels/choice-epochs.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
+import { join } from 'node:path';
+import { networkSeed } from '../../dist/tasks/recipe-plan.js';
+import { runNetworksOf } from '../../dist/infer/classify.js';
+import { chooseEnsemble, tallyHeldOut } from '../../dist/tasks/ensemble-choice.js';
+import {
+  ScoreTable,
+  accuracy,
+  average,
+  commandLine,
+  readPredictions,
+  predictionsOf,
+  runFilter,
+  savedRuns,
+  top,
+  validationPredictions,
+} from './saved-runs.mjs';
+
+const flag = commandLine(
+  'node workbench/few-labels/choice-epochs.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]',
+);
+const work = flag('--work');
+const lm = flag('--lm', 'en');
+const filter = runFilter(flag);
+const WEIGHT = 3;
+
+/** The shipped tally and rule on per-network {net, nb} validation pairs (rows of classify --json). */
+function choose(pairs) {
+  const labels = Object.keys(pairs[0].nb[0].probabilities);
+  const matrix = (rows) => Float32Array.from(rows.flatMap((r) => labels.map((l) => r.probabilities[l])));
+  const sets = pairs.map(({ net, nb }) => ({
+    networks: matrix(net),
+    baseline: matrix(nb),
+    gold: Int32Array.from(nb, (r) => labels.indexOf(r.gold)),
+  }));
+  const tally = tallyHeldOut(sets, labels.length, WEIGHT);
+  const wins = tally.baselineRightEnsembleWrong;
+  const losses = tally.ensembleRightBaselineWrong;
+  // The stricter rule: two standard deviations of the difference instead of one.
+  const strict = wins > losses && wins - losses >= 2 * Math.sqrt(wins + losses) ? 'baseline' : 'average';
+  return { tally, use: chooseEnsemble(tally, WEIGHT).use, strict };
+}
+const counts = ({ tally }) => `${tally.baselineRightEnsembleWrong}/${tally.ensembleRightBaselineWrong}`;
+
+const table = new ScoreTable();
+const notes = new Map(); // "task k" -> per-run "held-out best | held-out last | test" tallies
+for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
+  const bag = readPredictions(join(run.runDir, 'test-predictions.jsonl'));
+  const nbTest = readPredictions(join(run.nbsvmDir, 'test-predictions.jsonl'));
+  if (!bag || !nbTest) continue;
+  const rootDir = join(work, 'runs', run.task, `ulmfit-${lm}`, run.run);
+  const trainCsv = join(work, 'tasks', run.task, `train-${run.k}-s${run.seed}.csv`);
+  const firstBest = join(rootDir, 'model-best');
+  const bestDirs = [firstBest, ...runNetworksOf(firstBest)];
+  const pairsOf = (pick, cache) =>
+    bestDirs.map((dir, i) =>
+      validationPredictions(trainCsv, pick(dir), networkSeed(run.seed, i), join(dir, '..', cache)),
+    );
+  const best = choose(pairsOf((dir) => dir, 'choice-best'));
+  const last = choose(pairsOf((dir) => join(dir, '..', 'model-last'), 'choice-last'));
+  const testCsv = join(work, 'tasks', run.task, 'test.csv');
+  const lastTest = bestDirs.map((dir) =>
+    predictionsOf(join(dir, '..', 'choice-last', 'test-last.jsonl'), join(dir, '..', 'model-last'), testCsv),
+  );
+  const bagLast = average(
+    lastTest,
+    lastTest.map(() => 1),
+  );
+  const averaged = average([bag, nbTest], [1, WEIGHT]);
+  const outcome = (use) => (use === 'baseline' ? nbTest : averaged);
+  let nbAlone = 0;
+  let averageAlone = 0;
+  averaged.forEach((row, i) => {
+    const avgRight = top(row.probabilities)[0] === row.gold;
+    const nbRight = top(nbTest[i].probabilities)[0] === row.gold;
+    if (nbRight && !avgRight) nbAlone += 1;
+    if (avgRight && !nbRight) averageAlone += 1;
+  });
+  table.add(run.task, run.k, 'choice on model-best (shipped)', accuracy(outcome(best.use)));
+  table.add(run.task, run.k, 'choice on model-last', accuracy(outcome(last.use)));
+  table.add(run.task, run.k, 'choice on model-last, z ≥ 2', accuracy(outcome(last.strict)));
+  table.add(run.task, run.k, 'average ×3 always', accuracy(averaged));
+  table.add(run.task, run.k, 'average ×3 with model-last', accuracy(average([bagLast, nbTest], [1, WEIGHT])));
+  table.add(run.task, run.k, 'NB-SVM', accuracy(nbTest));
+  table.add(run.task, run.k, 'networks alone', accuracy(bag));
+  table.add(run.task, run.k, 'networks alone, model-last', accuracy(bagLast));
+  const key = `${run.task} ${run.k}`;
+  if (!notes.has(key)) notes.set(key, []);
+  const mark = (c) => (c.use === 'baseline' ? '*' : '');
+  notes
+    .get(key)
+    .push(`${counts(best)}${mark(best)} · ${counts(last)}${mark(last)} · ${nbAlone}/${averageAlone}`);
+  process.stderr.write(
+    `${key} s${run.seed}: best ${counts(best)} → ${best.use}, last ${counts(last)} → ${last.use}, test ${nbAlone}/${averageAlone}\n`,
+  );
+}
+table.print('choice on model-best (shipped)', {
+  header:
+    'NB-SVM right alone / average right alone: held out (model-best · model-last) · test; * = NB-SVM chosen',
+  cell: (key) => notes.get(key).join(', '),
+});
