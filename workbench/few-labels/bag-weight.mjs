@@ -15,12 +15,12 @@
 import { join } from 'node:path';
 import { networkSeed } from '../../dist/tasks/recipe-plan.js';
 import { runNetworksOf } from '../../dist/infer/classify.js';
-import { chooseEnsemble, tallyHeldOut } from '../../dist/tasks/ensemble-choice.js';
 import {
   ScoreTable,
   accuracy,
   average,
   commandLine,
+  heldOutChoice,
   readPredictions,
   runFilter,
   savedRuns,
@@ -53,21 +53,6 @@ function pickByAccuracy(pairs, grid = GRID) {
   }
   return best;
 }
-/**
- * train-classifier's own tally and rule (src/tasks/ensemble-choice.ts) on the pooled validation
- * predictions: rows of {gold, probabilities: {label: p}} turned into its arrays.
- */
-function shippedRule(pairs) {
-  const labels = Object.keys(pairs[0].nb[0].probabilities);
-  const matrix = (rows) => Float32Array.from(rows.flatMap((r) => labels.map((l) => r.probabilities[l])));
-  const sets = pairs.map(({ net, nb }) => ({
-    networks: matrix(net),
-    baseline: matrix(nb),
-    gold: Int32Array.from(nb, (r) => labels.indexOf(r.gold)),
-  }));
-  const tally = tallyHeldOut(sets, labels.length, DEFAULT_WEIGHT);
-  return { tally, choice: chooseEnsemble(tally, DEFAULT_WEIGHT) };
-}
 function pickByNll(pairs) {
   let best = DEFAULT_WEIGHT;
   let bestLoss = Infinity;
@@ -93,13 +78,13 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
     pairs.push(validationPredictions(trainCsv, dir, networkSeed(run.seed, i), join(dir, '..', 'bag-weight')));
   const byAccuracy = pickByAccuracy(pairs);
   const byNll = pickByNll(pairs);
-  const { tally, choice } = shippedRule(pairs);
+  const { tally, choice, strict } = heldOutChoice(pairs, DEFAULT_WEIGHT);
   const wins = tally.baselineRightEnsembleWrong;
   const losses = tally.ensembleRightBaselineWrong;
   // The looser and stricter rules, on the same tally: any margin, and two standard deviations.
   const nbOrDefault = wins > losses ? Infinity : DEFAULT_WEIGHT;
   const z1 = choice.use === 'baseline' ? Infinity : DEFAULT_WEIGHT;
-  const z2 = wins > losses && wins - losses >= 2 * Math.sqrt(wins + losses) ? Infinity : DEFAULT_WEIGHT;
+  const z2 = strict === 'baseline' ? Infinity : DEFAULT_WEIGHT;
   const key = `${run.task} ${run.k}`;
   if (!picks.has(key)) picks.set(key, []);
   picks.get(key).push(`${byAccuracy}/${nbOrDefault}/${byNll} (+${wins}−${losses})`);

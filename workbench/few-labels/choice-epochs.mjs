@@ -15,12 +15,12 @@
 import { join } from 'node:path';
 import { networkSeed } from '../../dist/tasks/recipe-plan.js';
 import { runNetworksOf } from '../../dist/infer/classify.js';
-import { chooseEnsemble, tallyHeldOut } from '../../dist/tasks/ensemble-choice.js';
 import {
   ScoreTable,
   accuracy,
   average,
   commandLine,
+  heldOutChoice,
   readPredictions,
   predictionsOf,
   runFilter,
@@ -37,21 +37,10 @@ const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
 const WEIGHT = 3;
 
-/** The shipped tally and rule on per-network {net, nb} validation pairs (rows of classify --json). */
+/** The shipped tally and rule, and the stricter one, on per-network {net, nb} validation pairs. */
 function choose(pairs) {
-  const labels = Object.keys(pairs[0].nb[0].probabilities);
-  const matrix = (rows) => Float32Array.from(rows.flatMap((r) => labels.map((l) => r.probabilities[l])));
-  const sets = pairs.map(({ net, nb }) => ({
-    networks: matrix(net),
-    baseline: matrix(nb),
-    gold: Int32Array.from(nb, (r) => labels.indexOf(r.gold)),
-  }));
-  const tally = tallyHeldOut(sets, labels.length, WEIGHT);
-  const wins = tally.baselineRightEnsembleWrong;
-  const losses = tally.ensembleRightBaselineWrong;
-  // The stricter rule: two standard deviations of the difference instead of one.
-  const strict = wins > losses && wins - losses >= 2 * Math.sqrt(wins + losses) ? 'baseline' : 'average';
-  return { tally, use: chooseEnsemble(tally, WEIGHT).use, strict };
+  const { tally, choice, strict } = heldOutChoice(pairs, WEIGHT);
+  return { tally, use: choice.use, strict };
 }
 const counts = ({ tally }) => `${tally.baselineRightEnsembleWrong}/${tally.ensembleRightBaselineWrong}`;
 

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { splitValid } from '../../dist/data/lm-stream.js';
+import { chooseEnsemble, tallyHeldOut } from '../../dist/tasks/ensemble-choice.js';
 import { Rng } from '../../dist/random.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -176,4 +177,24 @@ export function validationPredictions(trainCsv, modelDir, seed, cacheDir) {
   if (Math.abs(own - accuracy(nb)) > 1e-9)
     throw new Error(`${modelDir}: the rebuilt validation split is not the one the NB-SVM scored`);
   return { net, nb };
+}
+
+/**
+ * train-classifier's held-out tally and choice (src/tasks/ensemble-choice.ts) on `{ net, nb }`
+ * validation pairs (validationPredictions' rows), NB-SVM counted `weight` times in the average;
+ * `strict`: the choice at two standard deviations of the difference instead of one.
+ */
+export function heldOutChoice(pairs, weight) {
+  const labels = Object.keys(pairs[0].nb[0].probabilities);
+  const matrix = (rows) => Float32Array.from(rows.flatMap((r) => labels.map((l) => r.probabilities[l])));
+  const sets = pairs.map(({ net, nb }) => ({
+    networks: matrix(net),
+    baseline: matrix(nb),
+    gold: Int32Array.from(nb, (r) => labels.indexOf(r.gold)),
+  }));
+  const tally = tallyHeldOut(sets, labels.length, weight);
+  const wins = tally.baselineRightEnsembleWrong;
+  const losses = tally.ensembleRightBaselineWrong;
+  const strict = wins > losses && wins - losses >= 2 * Math.sqrt(wins + losses) ? 'baseline' : 'average';
+  return { tally, choice: chooseEnsemble(tally, weight), strict };
 }
