@@ -7,8 +7,7 @@
 // epoch, which no document of the share chose). Each choice is then scored on the test set: the
 // bag's averaged networks with the all-labels NB-SVM ×3, or that NB-SVM alone. The test tally
 // (NB-SVM right where the average is wrong, and the reverse) is printed beside the held-out ones.
-// Also scored: the networks' model-last/ in place of model-best/ on the test set, which tells
-// whether picking the epoch on a share this small helps at all. Caches in each network's
+// (best-epoch.mjs scores model-last/ itself on the test set.) Caches in each network's
 // `choice-best/` and `choice-last/`.
 //
 //   node workbench/few-labels/choice-epochs.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
@@ -22,7 +21,6 @@ import {
   commandLine,
   heldOutChoice,
   readPredictions,
-  predictionsOf,
   runFilter,
   savedRuns,
   top,
@@ -60,14 +58,6 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
     );
   const best = choose(pairsOf((dir) => dir, 'choice-best'));
   const last = choose(pairsOf((dir) => join(dir, '..', 'model-last'), 'choice-last'));
-  const testCsv = join(work, 'tasks', run.task, 'test.csv');
-  const lastTest = bestDirs.map((dir) =>
-    predictionsOf(join(dir, '..', 'choice-last', 'test-last.jsonl'), join(dir, '..', 'model-last'), testCsv),
-  );
-  const bagLast = average(
-    lastTest,
-    lastTest.map(() => 1),
-  );
   const averaged = average([bag, nbTest], [1, WEIGHT]);
   const outcome = (use) => (use === 'baseline' ? nbTest : averaged);
   let nbAlone = 0;
@@ -82,10 +72,8 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   table.add(run.task, run.k, 'choice on model-last', accuracy(outcome(last.use)));
   table.add(run.task, run.k, 'choice on model-last, z ≥ 2', accuracy(outcome(last.strict)));
   table.add(run.task, run.k, 'average ×3 always', accuracy(averaged));
-  table.add(run.task, run.k, 'average ×3 with model-last', accuracy(average([bagLast, nbTest], [1, WEIGHT])));
   table.add(run.task, run.k, 'NB-SVM', accuracy(nbTest));
   table.add(run.task, run.k, 'networks alone', accuracy(bag));
-  table.add(run.task, run.k, 'networks alone, model-last', accuracy(bagLast));
   const key = `${run.task} ${run.k}`;
   if (!notes.has(key)) notes.set(key, []);
   const mark = (c) => (c.use === 'baseline' ? '*' : '');

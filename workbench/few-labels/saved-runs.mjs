@@ -151,15 +151,22 @@ export class ScoreTable {
 }
 
 /**
- * The validation share train-classifier drew for `seed` from `trainCsv` (the same `splitValid`
- * and seed), classified by `modelDir` and by an NB-SVM trained on that seed's training side (what
+ * The rows of `trainCsv` and the indices of the validation share train-classifier draws from them
+ * for `seed` (the same `splitValid` and seed).
+ */
+export function validShare(trainCsv, seed) {
+  const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
+  return { rows, valid: splitValid(rows.length, VALID_PCT, new Rng(seed)).valid };
+}
+
+/**
+ * The validation share train-classifier drew for `seed` from `trainCsv` (`validShare`), classified by `modelDir` and by an NB-SVM trained on that seed's training side (what
  * train-classifier scores before its refit): `{ net, nb }`, rows in the same order. Caches the
  * share's CSV, the NB-SVM and both predictions in `cacheDir`; throws when the NB-SVM did not score
  * exactly these documents.
  */
 export function validationPredictions(trainCsv, modelDir, seed, cacheDir) {
-  const rows = parse(readFileSync(trainCsv, 'utf8'), { columns: true });
-  const { valid } = splitValid(rows.length, VALID_PCT, new Rng(seed));
+  const { rows, valid } = validShare(trainCsv, seed);
   mkdirSync(cacheDir, { recursive: true });
   const validCsv = join(cacheDir, 'valid.csv');
   if (!existsSync(validCsv))
