@@ -13,14 +13,13 @@
 //
 //   node workbench/few-labels/bag-weight.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
 import { join } from 'node:path';
-import { networkSeed } from '../../dist/tasks/recipe-plan.js';
-import { runNetworksOf } from '../../dist/infer/classify.js';
 import {
   ScoreTable,
   accuracy,
   average,
   commandLine,
   heldOutChoice,
+  networksOf,
   readPredictions,
   runFilter,
   savedRuns,
@@ -68,14 +67,10 @@ const picks = new Map(); // "task k" -> picked weights
 for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   const bag = readPredictions(join(run.runDir, 'test-predictions.jsonl'));
   const nbTest = readPredictions(join(run.nbsvmDir, 'test-predictions.jsonl'));
-  const rootDir = join(work, 'runs', run.task, `ulmfit-${lm}`, run.run);
   if (!bag || !nbTest) continue;
-  const trainCsv = join(work, 'tasks', run.task, `train-${run.k}-s${run.seed}.csv`);
-  const first = join(rootDir, 'model-best');
-  const networks = [first, ...runNetworksOf(first)];
-  const pairs = [];
-  for (const [i, dir] of networks.entries())
-    pairs.push(validationPredictions(trainCsv, dir, networkSeed(run.seed, i), join(dir, '..', 'bag-weight')));
+  const pairs = networksOf(work, lm, run).map(({ dir, seed }) =>
+    validationPredictions(run.trainCsv, join(dir, 'model-best'), seed, join(dir, 'bag-weight')),
+  );
   const byAccuracy = pickByAccuracy(pairs);
   const byNll = pickByNll(pairs);
   const { tally, choice, strict } = heldOutChoice(pairs, DEFAULT_WEIGHT);

@@ -11,14 +11,13 @@
 //   node workbench/few-labels/best-epoch.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runNetworksOf } from '../../dist/infer/classify.js';
 import { bestRow } from '../../dist/tasks/run-dir.js';
-import { networkSeed } from '../../dist/tasks/recipe-plan.js';
 import {
   ScoreTable,
   accuracy,
   average,
   commandLine,
+  networksOf,
   predictionsOf,
   readPredictions,
   runFilter,
@@ -59,24 +58,20 @@ const picks = new Map(); // "task k" -> { last, best, other } counts of the nois
 for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   const nbTest = readPredictions(join(run.nbsvmDir, 'test-predictions.jsonl'));
   if (!nbTest) continue;
-  const testCsv = join(work, 'tasks', run.task, 'test.csv');
-  const trainCsv = join(work, 'tasks', run.task, `train-${run.k}-s${run.seed}.csv`);
-  const firstBest = join(work, 'runs', run.task, `ulmfit-${lm}`, run.run, 'model-best');
-  const runDirs = [firstBest, ...runNetworksOf(firstBest)].map((dir) => join(dir, '..'));
   const key = `${run.task} ${run.k}`;
   if (!picks.has(key)) picks.set(key, { last: 0, best: 0, other: 0 });
   const bestTest = [];
   const lastTest = [];
   const ruleTest = [];
-  for (const [i, dir] of runDirs.entries()) {
+  for (const { dir, seed } of networksOf(work, lm, run)) {
     const test = (model) =>
-      predictionsOf(join(dir, 'best-epoch', `test-${model}.jsonl`), join(dir, model), testCsv);
+      predictionsOf(join(dir, 'best-epoch', `test-${model}.jsonl`), join(dir, model), run.testCsv);
     const best = test('model-best');
     const last = test('model-last');
     bestTest.push(best);
     lastTest.push(last);
     const rows = epochs(dir);
-    const pick = withinNoisePick(rows, validShare(trainCsv, networkSeed(run.seed, i)).valid.length);
+    const pick = withinNoisePick(rows, validShare(run.trainCsv, seed).valid.length);
     const kind =
       pick === rows.length - 1 ? 'last' : rows[pick] === bestRow(rows, 'accuracy') ? 'best' : 'other';
     picks.get(key)[kind] += 1;

@@ -12,14 +12,13 @@
 //
 //   node workbench/few-labels/choice-epochs.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
 import { join } from 'node:path';
-import { networkSeed } from '../../dist/tasks/recipe-plan.js';
-import { runNetworksOf } from '../../dist/infer/classify.js';
 import {
   ScoreTable,
   accuracy,
   average,
   commandLine,
   heldOutChoice,
+  networksOf,
   readPredictions,
   runFilter,
   savedRuns,
@@ -48,16 +47,13 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   const bag = readPredictions(join(run.runDir, 'test-predictions.jsonl'));
   const nbTest = readPredictions(join(run.nbsvmDir, 'test-predictions.jsonl'));
   if (!bag || !nbTest) continue;
-  const rootDir = join(work, 'runs', run.task, `ulmfit-${lm}`, run.run);
-  const trainCsv = join(work, 'tasks', run.task, `train-${run.k}-s${run.seed}.csv`);
-  const firstBest = join(rootDir, 'model-best');
-  const bestDirs = [firstBest, ...runNetworksOf(firstBest)];
-  const pairsOf = (pick, cache) =>
-    bestDirs.map((dir, i) =>
-      validationPredictions(trainCsv, pick(dir), networkSeed(run.seed, i), join(dir, '..', cache)),
+  const networks = networksOf(work, lm, run);
+  const pairsOf = (model, cache) =>
+    networks.map(({ dir, seed }) =>
+      validationPredictions(run.trainCsv, join(dir, model), seed, join(dir, cache)),
     );
-  const best = choose(pairsOf((dir) => dir, 'choice-best'));
-  const last = choose(pairsOf((dir) => join(dir, '..', 'model-last'), 'choice-last'));
+  const best = choose(pairsOf('model-best', 'choice-best'));
+  const last = choose(pairsOf('model-last', 'choice-last'));
   const averaged = average([bag, nbTest], [1, WEIGHT]);
   const outcome = (use) => (use === 'baseline' ? nbTest : averaged);
   let nbAlone = 0;

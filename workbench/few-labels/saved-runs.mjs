@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { splitValid } from '../../dist/data/lm-stream.js';
+import { runNetworksOf } from '../../dist/infer/classify.js';
+import { networkSeed } from '../../dist/tasks/recipe-plan.js';
 import { chooseEnsemble, tallyHeldOut } from '../../dist/tasks/ensemble-choice.js';
 import { Rng } from '../../dist/random.js';
 
@@ -92,7 +94,8 @@ export const csvField = (s) => `"${String(s).replace(/"/g, '""')}"`;
 
 /**
  * The saved runs of one variant (`<work>/runs/<task>/<variant>/<k>-s<seed>/`), task by task in name
- * order, then by labels per class and seed; each with the NB-SVM run of the same labeled set.
+ * order, then by labels per class and seed; each with the NB-SVM run of the same labeled set and
+ * the task's labeled set and test set.
  * `filter` may restrict tasks, labels per class and seeds.
  */
 export function* savedRuns(work, variant, filter = {}) {
@@ -108,7 +111,16 @@ export function* savedRuns(work, variant, filter = {}) {
     for (const { run, k, seed } of runs) {
       if (filter.labels && !filter.labels.includes(k)) continue;
       if (filter.seeds && !filter.seeds.includes(seed)) continue;
-      yield { task, run, k, seed, runDir: join(dir, run), nbsvmDir: join(work, 'runs', task, 'nbsvm', run) };
+      yield {
+        task,
+        run,
+        k,
+        seed,
+        runDir: join(dir, run),
+        nbsvmDir: join(work, 'runs', task, 'nbsvm', run),
+        trainCsv: join(work, 'tasks', task, `train-${k}-s${seed}.csv`),
+        testCsv: join(work, 'tasks', task, 'test.csv'),
+      };
     }
   }
 }
@@ -204,4 +216,16 @@ export function heldOutChoice(pairs, weight) {
   const losses = tally.ensembleRightBaselineWrong;
   const strict = wins > losses && wins - losses >= 2 * Math.sqrt(wins + losses) ? 'baseline' : 'average';
   return { tally, choice: chooseEnsemble(tally, weight), strict };
+}
+
+/**
+ * The run directories of the networks train-classifier trained for a saved run (`savedRuns`) of
+ * the `ulmfit-<lm>` variant, in order (the first, then networks/2/, …), each with its seed.
+ */
+export function networksOf(work, lm, run) {
+  const firstBest = join(work, 'runs', run.task, `ulmfit-${lm}`, run.run, 'model-best');
+  return [firstBest, ...runNetworksOf(firstBest)].map((best, i) => ({
+    dir: dirname(best),
+    seed: networkSeed(run.seed, i),
+  }));
 }
