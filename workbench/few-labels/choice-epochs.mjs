@@ -34,11 +34,6 @@ const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
 const WEIGHT = 3;
 
-/** The shipped tally and rule, and the stricter one, on per-network {net, nb} validation pairs. */
-function choose(pairs) {
-  const { tally, choice, strict } = heldOutChoice(pairs, WEIGHT);
-  return { tally, use: choice.use, strict };
-}
 const counts = ({ tally }) => `${tally.baselineRightEnsembleWrong}/${tally.ensembleRightBaselineWrong}`;
 
 const table = new ScoreTable();
@@ -52,8 +47,8 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
     networks.map(({ dir, seed }) =>
       validationPredictions(run.trainCsv, join(dir, model), seed, join(dir, cache)),
     );
-  const best = choose(pairsOf('model-best', 'choice-best'));
-  const last = choose(pairsOf('model-last', 'choice-last'));
+  const best = heldOutChoice(pairsOf('model-best', 'choice-best'), WEIGHT);
+  const last = heldOutChoice(pairsOf('model-last', 'choice-last'), WEIGHT);
   const averaged = average([bag, nbTest], [1, WEIGHT]);
   const outcome = (use) => (use === 'baseline' ? nbTest : averaged);
   let nbAlone = 0;
@@ -64,20 +59,20 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
     if (nbRight && !avgRight) nbAlone += 1;
     if (avgRight && !nbRight) averageAlone += 1;
   });
-  table.add(run.task, run.k, 'choice on model-best (shipped)', accuracy(outcome(best.use)));
-  table.add(run.task, run.k, 'choice on model-last', accuracy(outcome(last.use)));
+  table.add(run.task, run.k, 'choice on model-best (shipped)', accuracy(outcome(best.choice.use)));
+  table.add(run.task, run.k, 'choice on model-last', accuracy(outcome(last.choice.use)));
   table.add(run.task, run.k, 'choice on model-last, z ≥ 2', accuracy(outcome(last.strict)));
   table.add(run.task, run.k, 'average ×3 always', accuracy(averaged));
   table.add(run.task, run.k, 'NB-SVM', accuracy(nbTest));
   table.add(run.task, run.k, 'networks alone', accuracy(bag));
   const key = `${run.task} ${run.k}`;
   if (!notes.has(key)) notes.set(key, []);
-  const mark = (c) => (c.use === 'baseline' ? '*' : '');
+  const mark = (c) => (c.choice.use === 'baseline' ? '*' : '');
   notes
     .get(key)
     .push(`${counts(best)}${mark(best)} · ${counts(last)}${mark(last)} · ${nbAlone}/${averageAlone}`);
   process.stderr.write(
-    `${key} s${run.seed}: best ${counts(best)} → ${best.use}, last ${counts(last)} → ${last.use}, test ${nbAlone}/${averageAlone}\n`,
+    `${key} s${run.seed}: best ${counts(best)} → ${best.choice.use}, last ${counts(last)} → ${last.choice.use}, test ${nbAlone}/${averageAlone}\n`,
   );
 }
 table.print('choice on model-best (shipped)', {
