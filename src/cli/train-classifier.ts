@@ -41,6 +41,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     layers: flags.layers,
     dropMult: flags.dropMult,
     labelSmoothing: flags.labelSmoothing,
+    pool: flags.pool,
     bs: flags.bs,
     networks: flags.networks,
     bptt: flags.bptt,

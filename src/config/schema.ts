@@ -107,6 +107,13 @@ export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /**
+ * What a classifier's concat pooling reads at every position (model/heads.ts): `last` is fastai's,
+ * the last LSTM layer; `emb+last` adds the embedded words; `all` the embedded words and every layer.
+ */
+export const POOL_SOURCES = ['last', 'emb+last', 'all'] as const;
+export type PoolSource = (typeof POOL_SOURCES)[number];
+
+/**
  * How the CLI reads an option's text (cli/options.ts has the parsers): `int`, a whole number from
  * the range's minimum; `number`, a number from the range's minimum; `fraction`, a number within
  * the whole range; `positive`, a number above 0; `list`, repeatable, collected into an array.

@@ -7,7 +7,7 @@
  * entry says so. Ranges are config/schema.ts FLAG_RANGES.
  */
 import { availableParallelism } from 'node:os';
-import { BACKEND_NAMES, runConfigKeys, type CommandSpec, type OptionSpec } from './schema.js';
+import { BACKEND_NAMES, POOL_SOURCES, runConfigKeys, type CommandSpec, type OptionSpec } from './schema.js';
 
 // The *_DEFAULTS keep their comments in one column (nanoGPT style): Prettier leaves them be.
 
@@ -48,6 +48,7 @@ export const CLASSIFIER_DEFAULTS = {
   lr: 2e-2,           // gradual unfreezing's first-stage lr; then lr/2, lr/4, lr/20
   epochs: 2,          // epochs of the last, fully unfrozen stage (one for each stage before)
   labelSmoothing: 0,  // share of each target's probability spread over all classes (fastai's default loss: none)
+  pool: 'last',       // what the concat pooling reads (model/heads.ts pooledWidth): fastai's last LSTM layer
 } as const;
 
 /** The vocabulary built from a corpus: tokenize, and pretrain or a from-scratch classifier on raw text (fastai make_vocab). */
@@ -369,6 +370,12 @@ export const TRAIN_CLASSIFIER = {
       help: 'train towards targets with eps of their probability spread over all classes (fastai LabelSmoothingCrossEntropy; 0 = off)',
       parse: 'number',
       default: CLASSIFIER_DEFAULTS.labelSmoothing,
+    },
+    {
+      flag: '--pool <layers>',
+      help: "what the head's concat pooling reads: last (fastai: the last LSTM layer), emb+last (also the embedded words), all (the embedded words and every LSTM layer)",
+      choices: POOL_SOURCES,
+      default: CLASSIFIER_DEFAULTS.pool,
     },
     {
       flag: '--lr <lr>',

@@ -21,6 +21,7 @@ import {
   RUN_LAYOUT,
 } from '../io/artifact.js';
 import type { AwdLstmConfig } from '../model/awd-lstm.js';
+import { POOL_SOURCES, type PoolSource } from '../config/schema.js';
 import { TextClassifier } from '../model/heads.js';
 import { withTfWeights } from '../model/persist.js';
 import type { TokenizerSettings } from '../text/settings.js';
@@ -44,6 +45,18 @@ export interface LoadedClassifier {
   /** Its weight in an ensemble's average (default 1; a run's bag of n networks weighs 1/n each). */
   weight?: number | undefined;
   dispose(): void;
+}
+
+/** The pooling a saved classifier was trained with (meta.json's `arch.pool`; absent: fastai's `last`). */
+function poolOf(pool: unknown, dir: string): PoolSource {
+  if (pool === undefined) return 'last';
+  const known: readonly unknown[] = POOL_SOURCES;
+  if (known.includes(pool)) return pool as PoolSource;
+  throw new UlmfitError(
+    'E_MODEL_DIR',
+    `${join(dir, 'meta.json')}: arch.pool ${JSON.stringify(pool)} is not one of ${POOL_SOURCES.join(', ')}`,
+    'read it with the ulmfit version that wrote it, or retrain it with this one',
+  );
 }
 
 /**
@@ -71,6 +84,7 @@ export async function loadClassifier(path: string, backend: BackendName = 'auto'
     ...(typeof arch.max_len === 'number' ? { maxLen: arch.max_len } : {}),
     ...(Array.isArray(arch.lin_ftrs) ? { linFtrs: arch.lin_ftrs as number[] } : {}),
     ...(Array.isArray(arch.ps) ? { ps: arch.ps as number[] } : {}),
+    pool: poolOf(arch.pool, dir),
   });
   try {
     withTfWeights(loaded.weights, (tensors) => model.loadWeights(tensors));

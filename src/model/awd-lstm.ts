@@ -141,6 +141,8 @@ export interface EncoderOutput {
   raw: tf.Tensor3D[];
   /** After the between-layer RNNDropout (the last layer's entry equals its raw output). */
   dropped: tf.Tensor3D[];
+  /** `[T, bs, emb]` the first layer's input: the embedding after embedding and input dropout. */
+  input: tf.Tensor3D;
 }
 
 /**
@@ -234,7 +236,8 @@ export class AwdLstm {
       this.rng,
       rows,
     ) as tf.Tensor3D;
-    let x = rnnDropout(embedded, input_p, training, this.rng);
+    const input = rnnDropout(embedded, input_p, training, this.rng);
+    let x = input;
     const raw: tf.Tensor3D[] = [];
     const dropped: tf.Tensor3D[] = [];
     const newHidden: LstmState[] = [];
@@ -257,7 +260,7 @@ export class AwdLstm {
     }
     this.retire(this.hidden!);
     this.hidden = newHidden;
-    return { raw, dropped };
+    return { raw, dropped, input };
   }
 
   /** Forgets the carried state: the next call starts from zeros (fastai `reset`). */

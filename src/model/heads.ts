@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ClasBatch } from '../data/batches.js';
+import type { PoolSource } from '../config/schema.js';
 import { Rng } from '../random.js';
 import type { EvalStats, ParamGroup, TrainableModel, TrainLoss } from './trainable.js';
 import { AWD_LSTM_CLAS_CONFIG, AwdLstm, type AwdLstmConfig, withDropMult } from './awd-lstm.js';
@@ -29,10 +30,25 @@ import {
   type WeightSlot,
 } from './weights.js';
 
+/**
+ * Features per position that `pool` (config/schema.ts POOL_SOURCES) reads from an encoder of
+ * `config`. `last` is fastai's, `emb` wide; `emb+last` puts the embedded input beside it, so the
+ * head also sees the word vectors themselves (a bag of word vectors next to the LSTM's summary);
+ * `all` adds every LSTM layer's output as well (docs/fastai-differences.md).
+ */
+export function pooledWidth(config: Readonly<AwdLstmConfig>, pool: PoolSource): number {
+  if (pool === 'last') return config.emb_sz;
+  if (pool === 'emb+last') return 2 * config.emb_sz;
+  // every LSTM layer but the last is n_hid wide; the last is emb_sz (tied to the embedding)
+  return 2 * config.emb_sz + (config.n_layers - 1) * config.n_hid;
+}
+
 /** What the SentenceEncoder returns for one batch. */
 export interface SentenceEncoding {
   /** `[T, bs, emb]` time-major outputs of the kept chunks; rows not run in a chunk are zeros. */
   output: tf.Tensor3D;
+  /** `[T, bs, F]` what the pooling reads (`pooledWidth`); `output` itself when the pool is `last`. */
+  features: tf.Tensor3D;
   /** `[T, bs]` row-major-in-JS pad mask of the kept positions: 1 = pad. */
   padMask: Uint8Array;
   /** Number of kept time steps T. */
@@ -50,6 +66,7 @@ export class SentenceEncoder {
     readonly bptt = 72,
     readonly maxLen = 72 * 20,
     readonly padIdx = 1,
+    readonly pool: PoolSource = 'last',
   ) {}
 
   /**
@@ -70,6 +87,8 @@ export class SentenceEncoder {
         ? gatherEmbeddingRows(this.encoder.embedding, ids)
         : undefined;
     const outputs: tf.Tensor3D[] = [];
+    const featureChunks: tf.Tensor3D[] = [];
+    const width = pooledWidth(this.encoder.config, this.pool);
     const keptStarts: number[] = [];
     let rowsRun = 0;
     for (let start = 0; start < seqLen; start += this.bptt) {
@@ -83,6 +102,7 @@ export class SentenceEncoder {
         // Nothing to read in this chunk (only possible for a badly padded batch).
         if (keep) {
           outputs.push(tf.zeros([len, bs, this.encoder.config.emb_sz]) as tf.Tensor3D);
+          if (this.pool !== 'last') featureChunks.push(tf.zeros([len, bs, width]) as tf.Tensor3D);
           keptStarts.push(start);
         }
         continue;
@@ -93,15 +113,23 @@ export class SentenceEncoder {
         for (let r = 0; r < rows; r++) chunk[t * rows + r] = ids[r * seqLen + start + t]!;
       }
       const chunkIds = tf.tensor2d(chunk, [len, rows], 'int32');
-      const { raw } = this.encoder.forward(chunkIds, training, embeddingRows);
+      const { raw, input } = this.encoder.forward(chunkIds, training, embeddingRows);
       rowsRun = rows;
       if (!keep) continue;
-      let out = raw[raw.length - 1]!;
-      if (rows < bs) out = tf.concat([out, tf.zeros([len, bs - rows, out.shape[2]])], 1) as tf.Tensor3D;
-      outputs.push(out);
+      const padRows = (x: tf.Tensor3D): tf.Tensor3D =>
+        rows < bs ? (tf.concat([x, tf.zeros([len, bs - rows, x.shape[2]])], 1) as tf.Tensor3D) : x;
+      const last = raw[raw.length - 1]!;
+      outputs.push(padRows(last));
+      if (this.pool !== 'last') {
+        const sources = this.pool === 'all' ? [input, ...raw] : [input, last];
+        featureChunks.push(padRows(tf.concat(sources, 2) as tf.Tensor3D));
+      }
       keptStarts.push(start);
     }
-    const output = outputs.length === 1 ? outputs[0]! : (tf.concat(outputs, 0) as tf.Tensor3D);
+    const joinChunks = (chunks: tf.Tensor3D[]): tf.Tensor3D =>
+      chunks.length === 1 ? chunks[0]! : (tf.concat(chunks, 0) as tf.Tensor3D);
+    const output = joinChunks(outputs);
+    const features = this.pool === 'last' ? output : joinChunks(featureChunks);
     const steps = output.shape[0];
     const padMask = new Uint8Array(steps * bs);
     let t = 0;
@@ -111,7 +139,7 @@ export class SentenceEncoder {
         for (let r = 0; r < bs; r++) padMask[t * bs + r] = ids[r * seqLen + pos] === this.padIdx ? 1 : 0;
       }
     }
-    return { output, padMask, steps };
+    return { output, features, padMask, steps };
   }
 
   /** A row whose text starts in [start, end) and that was run before begins from zeros. */
@@ -387,6 +415,8 @@ export interface TextClassifierOptions {
    * 1 − ε on the gold class and ε spread evenly over all classes; 0 = plain cross-entropy.
    */
   labelSmoothing?: number;
+  /** What the concat pooling reads (`POOL_SOURCES`); fastai's `last` by default. */
+  pool?: PoolSource;
 }
 
 /**
@@ -403,6 +433,7 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
   alpha: number;
   beta: number;
   readonly labelSmoothing: number;
+  readonly pool: PoolSource;
   private training = true;
 
   constructor(
@@ -415,6 +446,7 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     this.alpha = options.alpha ?? 2;
     this.beta = options.beta ?? 1;
     this.labelSmoothing = options.labelSmoothing ?? 0;
+    this.pool = options.pool ?? 'last';
     this.numClasses = numClasses;
     const prefix = uniqueModelPrefix('clas');
     this.encoder = new AwdLstm(vocabSize, config, this.rng, `${prefix}0.module.`);
@@ -423,11 +455,12 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
       options.bptt ?? 72,
       options.maxLen ?? 72 * 20,
       config.pad_token,
+      this.pool,
     );
     const linFtrs = options.linFtrs ?? [50];
     const ps = options.ps ?? linFtrs.map(() => 0.1);
     this.head = new PoolingLinearClassifier(
-      [config.emb_sz * 3, ...linFtrs, numClasses],
+      [pooledWidth(config, this.pool) * 3, ...linFtrs, numClasses],
       [config.output_p, ...ps],
       this.rng,
       `${prefix}1.`,
@@ -449,8 +482,8 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     seqLen: number,
     training: boolean,
   ): { logits: tf.Tensor2D; encoded: tf.Tensor3D } {
-    const { output, padMask } = this.sentenceEncoder.forward(ids, bs, seqLen, training);
-    const pooled = maskedConcatPool(output, padMask);
+    const { output, features, padMask } = this.sentenceEncoder.forward(ids, bs, seqLen, training);
+    const pooled = maskedConcatPool(features, padMask);
     return { logits: this.head.forward(pooled, training), encoded: output };
   }
 

@@ -232,6 +232,7 @@ async function setUpClassifier(
     const config = classifierConfig(encoder, options);
     const bptt = options.bptt ?? TRAINING_DEFAULTS.bptt;
     const maxLen = options.maxLen ?? CLASSIFIER_DEFAULTS.maxLen;
+    const pool = options.pool ?? CLASSIFIER_DEFAULTS.pool;
     const model = new TextClassifier(itos.length, labels.length, config, {
       rng,
       bptt,
@@ -241,6 +242,7 @@ async function setUpClassifier(
       alpha: options.alpha ?? TRAINING_DEFAULTS.alpha,
       beta: options.beta ?? TRAINING_DEFAULTS.beta,
       labelSmoothing: options.labelSmoothing ?? CLASSIFIER_DEFAULTS.labelSmoothing,
+      pool,
     });
     try {
       if (encoder) {
@@ -278,6 +280,8 @@ async function setUpClassifier(
         max_len: maxLen,
         lin_ftrs: LIN_FTRS,
         ps: HEAD_PS,
+        // fastai's pooling leaves it out, so a model without it reads `last`
+        ...(pool !== 'last' ? { pool } : {}),
       };
       return {
         backend,

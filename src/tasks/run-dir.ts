@@ -11,7 +11,7 @@ import { checkShape, count, finite, readJsonFile, z } from '../io/validate.js';
 import type { TensorEntry, TensorMap, TensorSource } from '../io/tensors.js';
 import { tensorReader, withTfWeights } from '../model/persist.js';
 import type { EpochRow, Learner, LearnerState, LiveLearnerState, Stage } from '../train/learner.js';
-import { FLAG_RANGES, longFlag, optionKey } from '../config/schema.js';
+import { FLAG_RANGES, longFlag, optionKey, POOL_SOURCES } from '../config/schema.js';
 import { TRAINING_COMMANDS } from '../config/training.js';
 
 export {
@@ -134,6 +134,7 @@ const RUN_CONFIG_SCHEMA = z.looseObject({
   alpha: finite.min(0).optional(),
   beta: finite.min(0).optional(),
   labelSmoothing: finite.min(0).lt(1).optional(),
+  pool: z.enum(POOL_SOURCES).optional(),
   seed: count.optional(),
   backwards: z.boolean().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),

@@ -83,6 +83,7 @@ describe('the settings schema (config/)', () => {
         'lr',
         'epochs',
         'networks',
+        'pool',
         'wd',
         'clip',
         'alpha',

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,16 @@ describe('predictIds / ensemble', () => {
     const twoLabels = join(root, 'two');
     writeTinyClassifier(twoLabels, { labels: ['neg', 'pos'] });
     await expect(loadEnsemble([clasDir, twoLabels], 'wasm')).rejects.toThrow(/have different labels/);
+    // a pooling this version does not know (a newer ulmfit's) is named, not read as fastai's
+    const newer = join(root, 'newer');
+    writeTinyClassifier(newer);
+    const metaPath = join(newer, 'meta.json');
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { arch: Record<string, unknown> };
+    meta.arch.pool = 'attention';
+    writeFileSync(metaPath, JSON.stringify(meta));
+    await expect(loadClassifier(newer, 'wasm')).rejects.toThrow(
+      /meta\.json: arch\.pool "attention" is not one of last, emb\+last, all/,
+    );
   });
 });
 

@@ -12,6 +12,7 @@ import {
 import {
   BatchNorm1d,
   maskedConcatPool,
+  pooledWidth,
   SentenceEncoder,
   smoothedLoss,
   TextClassifier,
@@ -152,6 +153,59 @@ describe('SentenceEncoder', () => {
     expect(rowNorms.slice(10, 14)).toEqual([0, 0, 0, 0]);
     expect(rowNorms.slice(14, 18).every((v) => v > 0)).toBe(true);
     tf.dispose([value, ...Object.values(grads)]);
+  });
+});
+
+describe('the pooled features (pool: last, emb+last, all)', () => {
+  it('puts the embedded words, then every LSTM layer or the last, beside each other at every position', () => {
+    const encoder = new AwdLstm(VOCAB, TINY, new Rng(3));
+    owned.push(encoder);
+    const bptt = 4;
+    const docs = [
+      [2, 5, 6, 7, 8, 9, 10],
+      [2, 14, 15],
+    ];
+    const { ids, seqLen } = padChunk(docs, bptt);
+    const emb = TINY.emb_sz;
+    expect(pooledWidth(TINY, 'last')).toBe(emb);
+    expect(pooledWidth(TINY, 'emb+last')).toBe(2 * emb);
+    expect(pooledWidth(TINY, 'all')).toBe(emb + TINY.n_hid + emb);
+    const table = encoder.embedding.arraySync() as number[][];
+    for (const pool of ['emb+last', 'all'] as const) {
+      const sentence = new SentenceEncoder(encoder, bptt, 100, PAD, pool);
+      const [features, output, padMask] = tf.tidy(() => {
+        const e = sentence.forward(ids, 2, seqLen, false);
+        return [e.features.arraySync(), e.output.arraySync(), e.padMask] as const;
+      });
+      const width = pooledWidth(TINY, pool);
+      features.forEach((step, t) =>
+        step.forEach((row, r) => {
+          expect(row).toHaveLength(width);
+          if (padMask[t * 2 + r] === 1) return;
+          // eval mode: no dropout, so the first columns are the token's embedding row
+          expectClose(row.slice(0, emb), table[ids[r * seqLen + t]!]!);
+          expectClose(row.slice(width - emb), output[t]![r]!);
+        }),
+      );
+    }
+    // `last` reads the output itself, fastai's pooling
+    const plain = new SentenceEncoder(encoder, bptt, 100, PAD);
+    const same = tf.tidy(() => {
+      const e = plain.forward(ids, 2, seqLen, false);
+      return e.features === e.output;
+    });
+    expect(same).toBe(true);
+  });
+
+  it("sizes the head's first layer for what it pools", () => {
+    const model = new TextClassifier(VOCAB, 3, TINY, { seed: 1, pool: 'all' });
+    owned.push(model);
+    const width = 3 * (2 * TINY.emb_sz + TINY.n_hid);
+    expect(model.namedWeights().get('1.layers.0.2.weight')!.shape).toEqual([50, width]);
+    const { ids, seqLen } = padChunk([[2, 5, 6, 7, 8], [2, 9]], 4);
+    const probabilities = model.predictProbabilities(ids, 2, seqLen);
+    expect(probabilities.shape).toEqual([2, 3]);
+    probabilities.dispose();
   });
 });
 

@@ -87,6 +87,25 @@ describe('trainClassifier', () => {
     });
   });
 
+  it('pool emb+last: the saved model and config.json record it, and the loaded model reads it back', async () => {
+    await trainClassifier(tiny('pool', { pool: 'emb+last', stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
+    const best = readModelDir(join(root, 'pool', 'model-best'), { kind: ['classifier'] });
+    expect(best.meta.arch.pool).toBe('emb+last');
+    expect(best.weights.get('1.layers.0.2.weight')!.shape).toEqual([50, 3 * 2 * 8]);
+    expect(JSON.parse(readFileSync(join(root, 'pool', 'config.json'), 'utf8'))).toMatchObject({ pool: 'emb+last' });
+    const loaded = await loadClassifiers([join(root, 'pool', 'model-best')], 'wasm');
+    try {
+      expect(loaded.members).toHaveLength(1);
+      const texts = makeRows(5, 2).map((row) => row.text);
+      const probabilities = loaded.predict(texts);
+      expect(probabilities).toHaveLength(texts.length * 2);
+      for (let i = 0; i < texts.length; i++)
+        expect(probabilities[2 * i]! + probabilities[2 * i + 1]!).toBeCloseTo(1, 5);
+    } finally {
+      loaded.dispose();
+    }
+  });
+
   it('a frozen stage keeps the encoder exactly as the language model left it (lm kind, 0. prefix)', async () => {
     await trainClassifier(
       tiny('frozen', { lm: join(lmRun, 'model-best'), stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }),
