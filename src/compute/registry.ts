@@ -1,5 +1,6 @@
 /**
- * The operations the model and optimizer call (`lstmLayer`, `linear`, `crossEntropy`, `adamwStep`),
+ * The operations the model and optimizer call (`lstmLayer`, `linear`, `crossEntropy`,
+ * `maskedConcatPool`, `adamwStep`),
  * each with its implementations registered per backend: which one runs is decided here, once per
  * call, so model code has one execution path and never names a backend or a kernel.
  *

@@ -22,6 +22,7 @@ import { dropoutMask, gatherEmbeddingRows } from './dropout.js';
 import { gradientTapeOn } from '../compute/custom-op.js';
 import { crossEntropy } from '../compute/cross-entropy.js';
 import { linear } from '../compute/linear.js';
+import { maskedConcatPool } from '../compute/concat-pool.js';
 import {
   loadIntoSlots,
   ownedVariable,
@@ -210,34 +211,12 @@ function hasText(
 
 /**
  * fastai's `masked_concat_pool`, with "last" taken at each row's real last token:
- * `[last, max, mean]` over the non-pad positions.
+ * `[last, max, mean]` over the non-pad positions (src/compute/concat-pool.ts runs it).
  * @param output `[T, bs, E]` time-major
  * @param padMask `[T, bs]` row-major, 1 = pad (at least one non-pad position per row)
  * @returns `[bs, 3E]`
  */
-export function maskedConcatPool(output: tf.Tensor3D, padMask: Uint8Array): tf.Tensor2D {
-  const [steps, bs, emb] = output.shape;
-  const lengths = new Float32Array(bs);
-  const lastIndex = new Int32Array(bs);
-  for (let r = 0; r < bs; r++) {
-    lastIndex[r] = r; // a row with no text pools its first position (never happens after validation)
-    for (let t = 0; t < steps; t++) {
-      if (padMask[t * bs + r] === 0) {
-        lengths[r]! += 1;
-        lastIndex[r] = t * bs + r;
-      }
-    }
-  }
-  return tf.tidy(() => {
-    const isPad = tf.tensor3d(padMask, [steps, bs, 1], 'bool');
-    const zeros = tf.zerosLike(output);
-    const sum = tf.sum(tf.where(isPad, zeros, output), 0); // [bs, E]
-    const mean = tf.div(sum, tf.tensor2d(lengths, [bs, 1]));
-    const max = tf.max(tf.where(isPad, tf.fill([steps, bs, emb], -Infinity), output), 0);
-    const last = tf.gather(output.reshape([steps * bs, emb]), tf.tensor1d(lastIndex, 'int32'));
-    return tf.concat([last, max, mean], 1) as tf.Tensor2D;
-  });
-}
+export { maskedConcatPool };
 
 /**
  * `BatchNorm1d` with fastai's init (weight 1, bias 1e-3), PyTorch's eps 1e-5 and momentum 0.1:

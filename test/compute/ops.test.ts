@@ -12,6 +12,7 @@ import { initBackend } from '../../src/compute/backend.js';
 import { crossEntropy, crossEntropyOp } from '../../src/compute/cross-entropy.js';
 import { columnSum, columnSumOp, linear, linearOp } from '../../src/compute/linear.js';
 import { lstmLayerOp } from '../../src/compute/lstm.js';
+import { maskedConcatPool, maskedConcatPoolOp } from '../../src/compute/concat-pool.js';
 import type { Operation } from '../../src/compute/registry.js';
 import { nativeExpected } from '../support/native-expected.js';
 
@@ -137,6 +138,7 @@ describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => 
     expect(names(columnSumOp)).toEqual(onWasm(['wasm'], ['tfjs']));
     expect(names(adamwStepOp)).toEqual(onWasm(['wasm'], ['tfjs']));
     expect(names(lstmLayerOp)).toEqual(onWasm([...native, 'wasm'], ['tfjs', 'autodiff']));
+    expect(names(maskedConcatPoolOp)).toEqual(['js', 'tfjs']);
   });
 
   it("linear: every implementation gives autodiff's value and gradients, with and without a bias", () => {
@@ -191,6 +193,43 @@ describe.each(['wasm', 'cpu'])('the operations on the %s backend', (backend) => 
       );
     });
     tf.dispose([logits, targets, weights]);
+  });
+
+  it("maskedConcatPool: every implementation gives the TF.js ops' [last, max, mean] and their gradient", () => {
+    const [steps, bs, width] = [11, 5, 6];
+    const x = tf.randomNormal([steps, bs, width], 0, 1, 'float32', 9) as tf.Tensor3D;
+    // pad-first rows of every length, one with a pad chunk after its text, and one without pads
+    const padMask = new Uint8Array(steps * bs);
+    const pads = [0, 3, 7, 10, 4];
+    pads.forEach((n, r) => {
+      for (let t = 0; t < n; t++) padMask[t * bs + r] = 1;
+    });
+    padMask[(steps - 1) * bs + 4] = 1;
+    const probe = tf.randomNormal([bs, 3 * width], 0, 1, 'float32', 10);
+    const run = () => {
+      const { value, grads } = tf.valueAndGrads(
+        (xi: tf.Tensor) => tf.sum(tf.mul(maskedConcatPool(xi as tf.Tensor3D, padMask), probe)) as tf.Scalar,
+      )([x]);
+      const pooled = tf.tidy(() => maskedConcatPool(x, padMask));
+      const out = [pooled, value, grads[0]!].map(values);
+      tf.dispose([value, ...grads]);
+      return out;
+    };
+    const reference = maskedConcatPoolOp.using('tfjs', run);
+    // the row with one real position: last = max = mean = that position's values
+    const row3 = reference[0]!.slice(3 * 3 * width, 4 * 3 * width);
+    const only = values(tf.tidy(() => x.slice([10, 3, 0], [1, 1, width])));
+    expectNear(row3, [...only, ...only, ...only], 1e-6, 'a one-position row');
+    eachImplementation(maskedConcatPoolOp, (name) =>
+      run().forEach((ours, i) => expectNear(ours, reference[i]!, 1e-5, `${name} #${i}`)),
+    );
+    // no gradient reaches a pad position
+    const grad = run()[2]!;
+    pads.forEach((n, r) => {
+      for (let t = 0; t < n; t++)
+        for (let f = 0; f < width; f++) expect(grad[(t * bs + r) * width + f]).toBe(0);
+    });
+    tf.dispose([x, probe]);
   });
 
   it('columnSum: every implementation sums over rows like tf.sum(x, 0)', () => {

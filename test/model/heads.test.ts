@@ -202,7 +202,13 @@ describe('the pooled features (pool: last, emb+last, all)', () => {
     owned.push(model);
     const width = 3 * (2 * TINY.emb_sz + TINY.n_hid);
     expect(model.namedWeights().get('1.layers.0.2.weight')!.shape).toEqual([50, width]);
-    const { ids, seqLen } = padChunk([[2, 5, 6, 7, 8], [2, 9]], 4);
+    const { ids, seqLen } = padChunk(
+      [
+        [2, 5, 6, 7, 8],
+        [2, 9],
+      ],
+      4,
+    );
     const probabilities = model.predictProbabilities(ids, 2, seqLen);
     expect(probabilities.shape).toEqual([2, 3]);
     probabilities.dispose();

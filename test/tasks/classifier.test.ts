@@ -88,11 +88,15 @@ describe('trainClassifier', () => {
   });
 
   it('pool emb+last: the saved model and config.json record it, and the loaded model reads it back', async () => {
-    await trainClassifier(tiny('pool', { pool: 'emb+last', stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }));
+    await trainClassifier(
+      tiny('pool', { pool: 'emb+last', stages: [{ freezeTo: -1, epochs: 1, lr: 2e-2 }] }),
+    );
     const best = readModelDir(join(root, 'pool', 'model-best'), { kind: ['classifier'] });
     expect(best.meta.arch.pool).toBe('emb+last');
     expect(best.weights.get('1.layers.0.2.weight')!.shape).toEqual([50, 3 * 2 * 8]);
-    expect(JSON.parse(readFileSync(join(root, 'pool', 'config.json'), 'utf8'))).toMatchObject({ pool: 'emb+last' });
+    expect(JSON.parse(readFileSync(join(root, 'pool', 'config.json'), 'utf8'))).toMatchObject({
+      pool: 'emb+last',
+    });
     const loaded = await loadClassifiers([join(root, 'pool', 'model-best')], 'wasm');
     try {
       expect(loaded.members).toHaveLength(1);
