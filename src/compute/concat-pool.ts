@@ -4,9 +4,9 @@
  *
  * - `js` (the wasm and cpu backends): one pass over the values in JavaScript, and a hand-written
  *   gradient that is one more. The TF.js ops (a broadcast `where`, a `-Infinity` fill, a max over
- *   the outer axis, which TF.js transposes for, a gather, and their gradients) took about 170 ms
- *   forward and 440 ms with the gradient for a `[144, 40, 100]` batch on wasm: about a third of
- *   a classifier's training step at `en`'s size, and more the wider the pooled features;
+ *   the outer axis, which TF.js transposes for, a gather, and their gradients) were a large share
+ *   of a classifier's training step at `en`'s size, more the wider the pooled features: `node
+ *   bench/run.js pooling` times whole steps with each (docs/benchmarks.md);
  * - `tfjs` (every backend; the only one on tensorflow, where the values live on the device):
  *   TF.js ops.
  *

@@ -1,6 +1,6 @@
 /**
  * The ULMFiT classifier (fastai `get_text_classifier`, fastai/text/models/core.py): `SentenceEncoder` (BPT3C)
- * over the AWD-LSTM encoder, `masked_concat_pool`, and the `PoolingLinearClassifier` head.
+ * over the AWD-LSTM encoder, `masked_concat_pool` (src/compute/concat-pool.ts), and the `PoolingLinearClassifier` head.
  *
  * Deliberate fixes of fastai's quirks (docs/fastai-differences.md), both invisible on well-sorted batches:
  * - the "last" pooled vector is the output at each row's real last token (fastai's index can land
@@ -208,15 +208,6 @@ function hasText(
   for (let t = start; t < end; t++) if (ids[row * seqLen + t] !== padIdx) return true;
   return false;
 }
-
-/**
- * fastai's `masked_concat_pool`, with "last" taken at each row's real last token:
- * `[last, max, mean]` over the non-pad positions (src/compute/concat-pool.ts runs it).
- * @param output `[T, bs, E]` time-major
- * @param padMask `[T, bs]` row-major, 1 = pad (at least one non-pad position per row)
- * @returns `[bs, 3E]`
- */
-export { maskedConcatPool };
 
 /**
  * `BatchNorm1d` with fastai's init (weight 1, bias 1e-3), PyTorch's eps 1e-5 and momentum 0.1:

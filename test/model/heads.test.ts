@@ -9,9 +9,9 @@ import {
   LanguageModel,
   withDropMult,
 } from '../../src/model/awd-lstm.js';
+import { maskedConcatPool } from '../../src/compute/concat-pool.js';
 import {
   BatchNorm1d,
-  maskedConcatPool,
   pooledWidth,
   SentenceEncoder,
   smoothedLoss,

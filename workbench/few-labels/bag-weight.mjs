@@ -13,6 +13,7 @@
 //
 //   node workbench/few-labels/bag-weight.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
 import { join } from 'node:path';
+import { BASELINE_ENSEMBLE_WEIGHT as DEFAULT_WEIGHT } from '../../dist/config/inference.js';
 import {
   ScoreTable,
   accuracy,
@@ -33,7 +34,6 @@ const work = flag('--work');
 const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
 const GRID = [0, 0.5, 1, 2, 3, 4, 6, 10, Infinity];
-const DEFAULT_WEIGHT = 3;
 
 const mixed = (net, nb, w) => (w === Infinity ? nb : w === 0 ? net : average([net, nb], [1, w]));
 const nll = (rows) =>

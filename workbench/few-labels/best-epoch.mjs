@@ -9,8 +9,9 @@
 // network's test predictions in its `best-epoch/`.
 //
 //   node workbench/few-labels/best-epoch.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BASELINE_ENSEMBLE_WEIGHT } from '../../dist/config/inference.js';
+import { readEpochRecords } from '../../dist/tasks/epoch-record.js';
 import { bestRow } from '../../dist/tasks/run-dir.js';
 import {
   ScoreTable,
@@ -31,15 +32,14 @@ const flag = commandLine(
 const work = flag('--work');
 const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
-const WEIGHT = 3;
 
 /** A network's epochs as run-dir.ts ranks them, from its metrics.jsonl, in training order. */
 const epochs = (runDir) =>
-  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('{') && line.includes('"accuracy"'))
-    .map((line) => JSON.parse(line))
-    .map((r) => ({ accuracy: r.accuracy, validLoss: r.valid_loss, trainLoss: r.train_loss }));
+  readEpochRecords(runDir).map((r) => ({
+    accuracy: r.accuracy,
+    validLoss: r.valid_loss,
+    trainLoss: r.train_loss,
+  }));
 
 /** Index of the last epoch within one standard error of the highest accuracy. */
 function withinNoisePick(rows, documents) {
@@ -80,7 +80,7 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
     ruleTest.push(kind === 'last' ? last : best);
   }
   const add = (name, rows) => table.add(run.task, run.k, name, accuracy(rows));
-  const defaults = (networks) => average([equalWeights(networks), nbTest], [1, WEIGHT]);
+  const defaults = (networks) => average([equalWeights(networks), nbTest], [1, BASELINE_ENSEMBLE_WEIGHT]);
   add('defaults (model-best)', defaults(bestTest));
   add('defaults with model-last', defaults(lastTest));
   add('defaults, last within 1 SE', defaults(ruleTest));

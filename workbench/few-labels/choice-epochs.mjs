@@ -12,6 +12,7 @@
 //
 //   node workbench/few-labels/choice-epochs.mjs --work <work> [--lm en] [--tasks a,b] [--labels 20,100] [--seeds 1,2]
 import { join } from 'node:path';
+import { BASELINE_ENSEMBLE_WEIGHT as WEIGHT } from '../../dist/config/inference.js';
 import {
   ScoreTable,
   accuracy,
@@ -22,7 +23,6 @@ import {
   readPredictions,
   runFilter,
   savedRuns,
-  top,
   validationPredictions,
 } from './saved-runs.mjs';
 
@@ -32,8 +32,6 @@ const flag = commandLine(
 const work = flag('--work');
 const lm = flag('--lm', 'en');
 const filter = runFilter(flag);
-const WEIGHT = 3;
-
 const counts = ({ tally }) => `${tally.baselineRightEnsembleWrong}/${tally.ensembleRightBaselineWrong}`;
 
 const table = new ScoreTable();
@@ -51,14 +49,8 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   const last = heldOutChoice(pairsOf('model-last', 'choice-last'), WEIGHT);
   const averaged = average([bag, nbTest], [1, WEIGHT]);
   const outcome = (use) => (use === 'baseline' ? nbTest : averaged);
-  let nbAlone = 0;
-  let averageAlone = 0;
-  averaged.forEach((row, i) => {
-    const avgRight = top(row.probabilities)[0] === row.gold;
-    const nbRight = top(nbTest[i].probabilities)[0] === row.gold;
-    if (nbRight && !avgRight) nbAlone += 1;
-    if (avgRight && !nbRight) averageAlone += 1;
-  });
+  // the same count on the test set: the shipped tally, with the bag's test predictions as the networks'
+  const onTest = heldOutChoice([{ net: bag, nb: nbTest }], WEIGHT);
   table.add(run.task, run.k, 'choice on model-best (shipped)', accuracy(outcome(best.choice.use)));
   table.add(run.task, run.k, 'choice on model-last', accuracy(outcome(last.choice.use)));
   table.add(run.task, run.k, 'choice on model-last, z ≥ 2', accuracy(outcome(last.strict)));
@@ -68,11 +60,9 @@ for (const run of savedRuns(work, `ulmfit-${lm}+bag`, filter)) {
   const key = `${run.task} ${run.k}`;
   if (!notes.has(key)) notes.set(key, []);
   const mark = (c) => (c.choice.use === 'baseline' ? '*' : '');
-  notes
-    .get(key)
-    .push(`${counts(best)}${mark(best)} · ${counts(last)}${mark(last)} · ${nbAlone}/${averageAlone}`);
+  notes.get(key).push(`${counts(best)}${mark(best)} · ${counts(last)}${mark(last)} · ${counts(onTest)}`);
   process.stderr.write(
-    `${key} s${run.seed}: best ${counts(best)} → ${best.choice.use}, last ${counts(last)} → ${last.choice.use}, test ${nbAlone}/${averageAlone}\n`,
+    `${key} s${run.seed}: best ${counts(best)} → ${best.choice.use}, last ${counts(last)} → ${last.choice.use}, test ${counts(onTest)}\n`,
   );
 }
 table.print('choice on model-best (shipped)', {

@@ -13,7 +13,7 @@ import {
   createTokenizer,
 } from '../../dist/index.js';
 import { lbfgs } from '../../dist/baseline/lbfgs.js';
-import { maskedConcatPool } from '../../dist/model/heads.js';
+import { maskedConcatPool } from '../../dist/compute/concat-pool.js';
 import { withTfWeights } from '../../dist/model/persist.js';
 
 /** The regularization strengths cross-validation chooses from. */

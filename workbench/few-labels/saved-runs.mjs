@@ -63,9 +63,13 @@ export function readPredictions(path) {
     .filter((row) => row.probabilities);
 }
 
-/** `classify --model <model> <input> --json`, run once and cached in `cache`. */
+/** `classify --model <model> <input> --json`, run once and cached in `cache` (its folder made if need be). */
 export function predictionsOf(cache, model, input) {
-  if (!existsSync(cache)) writeFileSync(cache, ulmfit(['classify', '--model', model, input, '--json']));
+  if (!existsSync(cache)) {
+    const predictions = ulmfit(['classify', '--model', model, input, '--json']);
+    mkdirSync(dirname(cache), { recursive: true });
+    writeFileSync(cache, predictions);
+  }
   return readPredictions(cache);
 }
 
@@ -142,6 +146,10 @@ export class ScoreTable {
    * and lost against `reference`. `extra` (optional: header and a cell for "task k") adds a column.
    */
   print(reference, extra) {
+    if (this.cells.size === 0) {
+      console.error('no saved runs matched (check --work, --lm or --ulmfit, and the filters)');
+      process.exit(1);
+    }
     const names = [...this.cells.values().next().value.keys()];
     console.log(`| task | labels/class | runs | ${names.join(' | ')} |${extra ? ` ${extra.header} |` : ''}`);
     console.log(`|---|---:|---:|${names.map(() => '---:').join('|')}|${extra ? '---|' : ''}`);
