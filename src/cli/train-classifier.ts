@@ -41,6 +41,7 @@ async function run(inputs: string[], flags: Flags, explicit: ReadonlySet<string>
     layers: flags.layers,
     dropMult: flags.dropMult,
     labelSmoothing: flags.labelSmoothing,
+    l2sp: flags.l2sp,
     pool: flags.pool,
     bs: flags.bs,
     networks: flags.networks,

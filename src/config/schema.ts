@@ -83,6 +83,7 @@ export const FLAG_RANGES: Readonly<Record<string, Range>> = {
   alpha: { min: 0, max: 10 ** 4 },
   beta: { min: 0, max: 10 ** 4 },
   labelSmoothing: { min: 0, max: 0.99 },
+  l2sp: { min: 0, max: 10 ** 6 },
 };
 
 /** `a whole number in [1, 64]`, for messages. */

@@ -48,6 +48,7 @@ export const CLASSIFIER_DEFAULTS = {
   lr: 2e-2,           // gradual unfreezing's first-stage lr; then lr/2, lr/4, lr/20
   epochs: 2,          // epochs of the last, fully unfrozen stage (one for each stage before)
   labelSmoothing: 0,  // share of each target's probability spread over all classes (fastai's default loss: none)
+  l2sp: 0,            // decay of the encoder's weights towards the pretrained ones, per unit of lr (fastai: none)
   pool: 'last',       // what the concat pooling reads (model/heads.ts pooledWidth): fastai's last LSTM layer
 } as const;
 
@@ -370,6 +371,12 @@ export const TRAIN_CLASSIFIER = {
       help: 'train towards targets with eps of their probability spread over all classes (fastai LabelSmoothingCrossEntropy; 0 = off)',
       parse: 'number',
       default: CLASSIFIER_DEFAULTS.labelSmoothing,
+    },
+    {
+      flag: '--l2sp <decay>',
+      help: "pull the encoder's weights back towards the language model's in every step, by this share per unit of lr (L2-SP, decoupled like --wd; e.g. 30; 0 = off)",
+      parse: 'number',
+      default: CLASSIFIER_DEFAULTS.l2sp,
     },
     {
       flag: '--pool <layers>',

@@ -134,6 +134,7 @@ const RUN_CONFIG_SCHEMA = z.looseObject({
   alpha: finite.min(0).optional(),
   beta: finite.min(0).optional(),
   labelSmoothing: finite.min(0).lt(1).optional(),
+  l2sp: finite.min(0).optional(),
   pool: z.enum(POOL_SOURCES).optional(),
   seed: count.optional(),
   backwards: z.boolean().optional(),

@@ -68,6 +68,11 @@ export interface LearnerOptions<Batch extends { bs: number }> {
   clip?: number | undefined;
   /** Adam's other hyper-parameters (sqr_mom 0.99, eps 1e-5). */
   adam?: Partial<Pick<AdamHypers, 'sqrMom' | 'eps'>> | undefined;
+  /**
+   * Pull these variables towards the values they hold when the learner is made (L2-SP: Adam's
+   * `anchorTo`); decay 0 or no anchor: plain training, as fastai.
+   */
+  anchor?: { variables: readonly tf.Variable[]; decay: number } | undefined;
   onBatchEnd?: ((info: BatchInfo) => void) | undefined;
   /** Awaited before the next epoch starts: the place to save a checkpoint. */
   onEpochEnd?: ((row: EpochRow, learner: Learner<Batch>) => void | Promise<void>) | undefined;
@@ -224,6 +229,8 @@ export class Learner<Batch extends { bs: number }> {
       ...(options.wd !== undefined ? { wd: options.wd } : {}),
       ...options.adam,
     });
+    if (options.anchor !== undefined && options.anchor.decay > 0)
+      this.optimizer.anchorTo(options.anchor.variables, options.anchor.decay);
   }
 
   /** fastai `Learner.freeze_to(n)`: freeze groups `[:n]`, then clear the optimizer state. */

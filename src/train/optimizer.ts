@@ -14,6 +14,11 @@ import { ownedFloat32 } from '../compute/read-values.js';
  * `mom` is rescheduled every batch by one-cycle and the debiasing uses the current value, as fastai.
  * Step counts are per parameter (fastai's `step_stat`), so they restart when the state is cleared.
  *
+ * With anchors (`anchorTo`, off by default), step 1 also pulls each anchored parameter towards its
+ * anchor, the value it started from: p ← p − lr·wd·p − min(1, lr·anchorDecay)·(p − p₀). That is
+ * L2-SP (Li et al. 2018, "Explicit inductive bias for transfer learning") decoupled from the
+ * gradient as AdamW decouples weight decay, so Adam's scaling of the gradient does not scale it.
+ *
  * Steps 1, 2, 3 and 5 are one operation of the compute layer (`adamwStep`, src/compute/adamw.ts):
  * one SIMD pass per parameter on wasm with ulmfit's kernels, 14 TF.js ops elsewhere (same numbers).
  *
@@ -76,6 +81,9 @@ export class Adam {
   private readonly noWeightDecay: ReadonlySet<string>;
   private readonly state = new Map<tf.Variable, ParamState>();
   private frozenIdx = 0;
+  /** Each anchored parameter's starting value (the optimizer's own copies). */
+  private readonly anchors = new Map<tf.Variable, tf.Tensor>();
+  private anchorDecay = 0;
 
   /**
    * @param groups the model's parameter groups, lowest layer first
@@ -124,6 +132,21 @@ export class Adam {
     this.frozenIdx = idx;
   }
 
+  /**
+   * Pulls `variables` towards their current values from now on, by `decay` per unit of lr in every
+   * step (L2-SP, decoupled; see the class comment). Replaces any earlier anchors; decay 0 removes them.
+   * A transferred encoder's weights are the anchor that fine-tuning on a few labels should not forget.
+   */
+  anchorTo(variables: readonly tf.Variable[], decay: number): void {
+    if (!(decay >= 0) || !Number.isFinite(decay)) {
+      throw usageError(`the decay towards the pretrained weights must be a number ≥ 0, got ${decay}`);
+    }
+    this.disposeAnchors();
+    this.anchorDecay = decay;
+    if (decay === 0) return;
+    for (const variable of variables) this.anchors.set(variable, tf.keep(variable.clone()));
+  }
+
   /** Number of frozen groups, counted from the first. */
   get frozenGroups(): number {
     return this.frozenIdx;
@@ -158,8 +181,11 @@ export class Adam {
     const debias1 = 1 - mom ** state.step;
     const debias2 = 1 - sqrMom ** state.step;
     const decay = wd !== 0 && !this.noWeightDecay.has(variable.name);
+    const anchor = this.anchors.get(variable);
+    // A step can at most return the parameter to its anchor, never overshoot it.
+    const pull = anchor === undefined ? 0 : Math.min(1, lr * this.anchorDecay);
     const scalars = {
-      decay: decay ? 1 - lr * wd : 1,
+      decay: (decay ? 1 - lr * wd : 1) - pull,
       mom,
       oneMinusMom: 1 - mom,
       sqrMom,
@@ -169,7 +195,13 @@ export class Adam {
       stepSize: lr / debias1,
     };
     const [param, gradAvg, sqrAvg] = adamwStep(variable, grad, state.gradAvg, state.sqrAvg, scalars);
-    variable.assign(param);
+    if (anchor !== undefined && pull > 0) {
+      const pulled = tf.tidy(() => param.add(anchor.mul(pull)));
+      variable.assign(pulled);
+      pulled.dispose();
+    } else {
+      variable.assign(param);
+    }
     state.gradAvg.assign(gradAvg);
     state.sqrAvg.assign(sqrAvg);
     tf.dispose([param, gradAvg, sqrAvg]);
@@ -275,9 +307,16 @@ export class Adam {
     }
   }
 
-  /** Frees the moving averages. The optimizer can still be used (state restarts from zero). */
+  /** Frees the moving averages and anchors. The optimizer can still be used (state restarts from zero). */
   dispose(): void {
     this.clearState();
+    this.disposeAnchors();
+  }
+
+  private disposeAnchors(): void {
+    for (const anchor of this.anchors.values()) anchor.dispose();
+    this.anchors.clear();
+    this.anchorDecay = 0;
   }
 }
 

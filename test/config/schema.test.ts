@@ -76,6 +76,7 @@ describe('the settings schema (config/)', () => {
         'layers',
         'dropMult',
         'labelSmoothing',
+        'l2sp',
         'bs',
         'bptt',
         'maxLen',
