@@ -513,7 +513,15 @@ async function trainFirstNetwork(
       clip: options.clip,
       // Made before run.start restores a checkpoint: the anchor is the encoder as loaded, also on resume.
       ...(encoder !== undefined && l2sp > 0
-        ? { anchor: { variables: model.paramGroups().slice(0, -1).flatMap((g) => g.variables), decay: l2sp } }
+        ? {
+            anchor: {
+              variables: model
+                .paramGroups()
+                .slice(0, -1)
+                .flatMap((g) => g.variables),
+              decay: l2sp,
+            },
+          }
         : {}),
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {

@@ -140,6 +140,38 @@ describe('trainClassifier', () => {
     for (const [name, values] of full) expect(resumed.get(name), name).toEqual(values);
   });
 
+  it('l2sp keeps the encoder near the language model, and a resumed run still pulls it towards the language model', async () => {
+    const distanceToLm = (run: string): number => {
+      const clas = weightsOf(join(root, run, 'model-last'));
+      const lm = weightsOf(join(lmRun, 'model-last'));
+      let sum = 0;
+      for (const [name, values] of clas) {
+        if (!name.startsWith('0.module.')) continue; // the head is new: nothing to pull it towards
+        const pretrained = lm.get(name.replace('0.module.', '0.')) as number[];
+        values.forEach((v, i) => (sum += (v - (pretrained[i] as number)) ** 2));
+      }
+      return Math.sqrt(sum);
+    };
+    await trainClassifier(tiny('sp-off'));
+    await trainClassifier(tiny('sp-on', { l2sp: 30 }));
+    expect(distanceToLm('sp-on')).toBeLessThan(0.5 * distanceToLm('sp-off'));
+    const config = JSON.parse(readFileSync(join(root, 'sp-on', 'config.json'), 'utf8')) as { l2sp: number };
+    expect(config.l2sp).toBe(30);
+
+    let epochs = 0;
+    const crash = () => {
+      epochs += 1;
+      if (epochs === 2) throw new Error('simulated crash');
+    };
+    await expect(trainClassifier(tiny('sp-cut', { l2sp: 30, onEpochEnd: crash }))).rejects.toThrow(
+      'simulated crash',
+    );
+    await trainClassifier(tiny('sp-cut', { resume: true, lm: undefined }));
+    const full = weightsOf(join(root, 'sp-on', 'model-last'));
+    const resumed = weightsOf(join(root, 'sp-cut', 'model-last'));
+    for (const [name, values] of full) expect(resumed.get(name), name).toEqual(values);
+  });
+
   it('from scratch: same architecture, random weights, vocab from the data, valid/ split of a folder', async () => {
     const data = join(root, 'folders');
     makeRows(5, 12).forEach((row, i) => {

@@ -122,6 +122,40 @@ describe('Adam', () => {
     await tf.setBackend('wasm');
   });
 
+  it('anchorTo pulls parameters towards where they were, by lr·decay of the distance a step (at most all of it)', () => {
+    const a = variable([1, -2], [2]);
+    const free = variable([5], [1]);
+    const adam = new Adam([[a, free]], new Set(), { lr: 0.1, wd: 0.01 });
+    adam.anchorTo([a], 2);
+    a.assign(tf.tensor([3, 0], [2])); // drifted from the anchor [1, -2]; the anchor is a copy
+    // zero gradients: Adam's own update is 0, what is left is the decay towards 0 and the pull
+    const zeros = gradsFor([
+      [a, [0, 0]],
+      [free, [0]],
+    ]);
+    adam.step(zeros);
+    const pull = 0.1 * 2;
+    expect(a.dataSync()[0]).toBeCloseTo(3 * (1 - 0.1 * 0.01 - pull) + pull * 1, 6);
+    expect(a.dataSync()[1]).toBeCloseTo(0 * (1 - 0.1 * 0.01 - pull) + pull * -2, 6);
+    expect(free.dataSync()[0]).toBeCloseTo(5 * (1 - 0.1 * 0.01), 6); // not anchored: weight decay only
+
+    // anchored anew where it stands (2.597, -0.4); lr·decay = 100 is capped: the step lands on the
+    // anchor, less the weight decay
+    adam.anchorTo([a], 1000);
+    a.assign(tf.tensor([4, 4], [2]));
+    adam.step(zeros);
+    expect(a.dataSync()[0]).toBeCloseTo(2.597 - 0.1 * 0.01 * 4, 5);
+    expect(a.dataSync()[1]).toBeCloseTo(-0.4 - 0.1 * 0.01 * 4, 5);
+
+    const before = tf.memory().numTensors;
+    adam.anchorTo([a], 0); // removes the anchors and frees their copies
+    expect(tf.memory().numTensors).toBe(before - 1);
+    expect(() => adam.anchorTo([a], -1)).toThrow(UlmfitError);
+    disposeAll(zeros);
+    adam.dispose();
+    tf.dispose([a, free]);
+  });
+
   it('skips parameters without gradients and frozen groups entirely (no weight decay either)', () => {
     const a = variable([1, 2], [2]);
     const b = variable([3], [1]);
