@@ -745,7 +745,7 @@ const FROM_SCRATCH_ONLY = [
 function checkSource(
   options: Pick<
     ClassifierTrainOptions,
-    'lm' | 'fromScratch' | 'resume' | (typeof FROM_SCRATCH_ONLY)[number][0]
+    'lm' | 'fromScratch' | 'resume' | 'l2sp' | (typeof FROM_SCRATCH_ONLY)[number][0]
   >,
 ): void {
   if (options.lm !== undefined && options.fromScratch) {
@@ -759,6 +759,12 @@ function checkSource(
     throw usageError(
       `${ignored.join(', ')} only apply with --from-scratch; with --lm the encoder fixes the architecture, vocab and tokenizer`,
       `drop ${ignored.length > 1 ? 'them' : 'it'}, or train from random weights with --from-scratch`,
+    );
+  }
+  if (options.fromScratch && (options.l2sp ?? 0) > 0) {
+    throw usageError(
+      '--l2sp pulls the encoder towards the language model it came from; --from-scratch has none',
+      'drop --l2sp, or pass --lm <encoder, lm or run directory> instead of --from-scratch',
     );
   }
   if (options.lm === undefined && !options.fromScratch && !options.resume) {

@@ -282,6 +282,11 @@ describe('trainClassifier', () => {
 
     await expect(trainClassifier(tiny('both', { fromScratch: true }))).rejects.toThrow(/exclude each other/);
     await expect(trainClassifier(tiny('neither', { lm: undefined }))).rejects.toThrow(/no encoder given/);
+    await expect(
+      trainClassifier(tiny('anchorless', { lm: undefined, fromScratch: true, l2sp: 10 })),
+    ).rejects.toThrow(
+      /--l2sp pulls the encoder towards the language model it came from; --from-scratch has none/,
+    );
   });
 
   it('warns about empty documents and plans the batch size for tiny data', async () => {
