@@ -242,6 +242,9 @@ export class Learner<Batch extends { bs: number }> {
 
   /** Routes `fitOneCycle`'s training steps through `stepper` (undefined: back to `trainBatch`). */
   useStepper(stepper: TrainStepper<Batch> | undefined): void {
+    // The steppers run their own AdamW in each replica, which knows no anchors.
+    if (stepper !== undefined && this.optimizer.anchored)
+      throw new Error('a learner with anchors (L2-SP) trains on one thread: no data-parallel stepper');
     this.stepper = stepper;
   }
 

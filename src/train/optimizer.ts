@@ -147,6 +147,11 @@ export class Adam {
     for (const variable of variables) this.anchors.set(variable, tf.keep(variable.clone()));
   }
 
+  /** Whether `anchorTo` set anchors that steps pull towards. */
+  get anchored(): boolean {
+    return this.anchors.size > 0;
+  }
+
   /** Number of frozen groups, counted from the first. */
   get frozenGroups(): number {
     return this.frozenIdx;

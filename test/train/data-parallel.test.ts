@@ -175,6 +175,21 @@ describe('DataParallelLm', () => {
     });
   }
 
+  it('refuses a stepper for a learner with anchors (the replicas would train without the pull)', () => {
+    const rng = new Rng(3);
+    const docs = Array.from({ length: 4 }, () => Int32Array.from({ length: 15 }, () => rng.int(VOCAB)));
+    const { model } = makeModel(NO_DROPOUT);
+    const variables = model.paramGroups().flatMap((group) => group.variables);
+    const learner = new Learner<LmBatch>(model, {
+      train: new LmStream(docs, { bs: 2, bptt: 6, rng }),
+      rng,
+      anchor: { variables, decay: 10 },
+    });
+    cleanup.push(() => learner.dispose());
+    const stepper = { step: () => Promise.resolve({ loss: 0, reported: 0 }) };
+    expect(() => learner.useStepper(stepper)).toThrow(/anchors \(L2-SP\) trains on one thread/);
+  });
+
   // A two-stage recipe through the learner: the stage change freezes/unfreezes and clears the
   // optimizer state, which the workers must follow ('replicated' keeps their own Adam state).
   for (const update of ['replicated', 'broadcast'] as const) {

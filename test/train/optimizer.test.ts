@@ -126,7 +126,9 @@ describe('Adam', () => {
     const a = variable([1, -2], [2]);
     const free = variable([5], [1]);
     const adam = new Adam([[a, free]], new Set(), { lr: 0.1, wd: 0.01 });
+    expect(adam.anchored).toBe(false);
     adam.anchorTo([a], 2);
+    expect(adam.anchored).toBe(true);
     a.assign(tf.tensor([3, 0], [2])); // drifted from the anchor [1, -2]; the anchor is a copy
     // zero gradients: Adam's own update is 0, what is left is the decay towards 0 and the pull
     const zeros = gradsFor([
@@ -150,6 +152,7 @@ describe('Adam', () => {
     const before = tf.memory().numTensors;
     adam.anchorTo([a], 0); // removes the anchors and frees their copies
     expect(tf.memory().numTensors).toBe(before - 1);
+    expect(adam.anchored).toBe(false);
     expect(() => adam.anchorTo([a], -1)).toThrow(UlmfitError);
     disposeAll(zeros);
     adam.dispose();
