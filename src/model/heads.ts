@@ -457,6 +457,11 @@ export class TextClassifier implements TrainableModel<ClasBatch> {
     return { logits: this.head.forward(pooled, training), encoded: output };
   }
 
+  /** The variables `loadEncoderWeights` fills: the embedding and every LSTM layer, not the head. */
+  encoderVariables(): tf.Variable[] {
+    return [this.encoder.embedding, ...this.encoder.layers.flatMap((_, l) => this.encoder.layerVariables(l))];
+  }
+
   /** fastai `awd_lstm_clas_split`: [embedding], [rnn 0], [rnn 1], [rnn 2], [head]. */
   paramGroups(): ParamGroup[] {
     return [

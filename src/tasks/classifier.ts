@@ -504,7 +504,6 @@ async function trainFirstNetwork(
       ...(encoder?.spmModel ? { spmModel: encoder.spmModel } : {}),
     };
     const training = { seed, backend, encoder: encoder?.dir ?? null, stages, labels };
-    const l2sp = options.l2sp ?? CLASSIFIER_DEFAULTS.l2sp;
     const learner = new Learner<ClasBatch>(model, {
       train: trainBatches,
       valid: validBatches,
@@ -512,17 +511,10 @@ async function trainFirstNetwork(
       wd: options.wd,
       clip: options.clip,
       // Made before run.start restores a checkpoint: the anchor is the encoder as loaded, also on resume.
-      ...(encoder !== undefined && l2sp > 0
-        ? {
-            anchor: {
-              variables: model
-                .paramGroups()
-                .slice(0, -1)
-                .flatMap((g) => g.variables),
-              decay: l2sp,
-            },
-          }
-        : {}),
+      anchor:
+        encoder !== undefined
+          ? { variables: model.encoderVariables(), decay: options.l2sp ?? CLASSIFIER_DEFAULTS.l2sp }
+          : undefined,
       onBatchEnd: options.onBatchEnd,
       onEpochEnd: async (row, l) => {
         const weights = weightReaders(model.namedWeights());

@@ -70,7 +70,7 @@ export interface LearnerOptions<Batch extends { bs: number }> {
   adam?: Partial<Pick<AdamHypers, 'sqrMom' | 'eps'>> | undefined;
   /**
    * Pull these variables towards the values they hold when the learner is made (L2-SP: Adam's
-   * `anchorTo`); decay 0 or no anchor: plain training, as fastai.
+   * `anchorTo`); no anchor or decay 0: plain training, as fastai.
    */
   anchor?: { variables: readonly tf.Variable[]; decay: number } | undefined;
   onBatchEnd?: ((info: BatchInfo) => void) | undefined;
@@ -229,8 +229,7 @@ export class Learner<Batch extends { bs: number }> {
       ...(options.wd !== undefined ? { wd: options.wd } : {}),
       ...options.adam,
     });
-    if (options.anchor !== undefined && options.anchor.decay > 0)
-      this.optimizer.anchorTo(options.anchor.variables, options.anchor.decay);
+    if (options.anchor !== undefined) this.optimizer.anchorTo(options.anchor.variables, options.anchor.decay);
   }
 
   /** fastai `Learner.freeze_to(n)`: freeze groups `[:n]`, then clear the optimizer state. */

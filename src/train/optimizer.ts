@@ -200,13 +200,9 @@ export class Adam {
       stepSize: lr / debias1,
     };
     const [param, gradAvg, sqrAvg] = adamwStep(variable, grad, state.gradAvg, state.sqrAvg, scalars);
-    if (anchor !== undefined && pull > 0) {
-      const pulled = tf.tidy(() => param.add(anchor.mul(pull)));
-      variable.assign(pulled);
-      pulled.dispose();
-    } else {
-      variable.assign(param);
-    }
+    // The pull's other half, + pull·p₀: one more elementwise pass, only for anchored parameters.
+    if (anchor !== undefined && pull > 0) tf.tidy(() => variable.assign(param.add(anchor.mul(pull))));
+    else variable.assign(param);
     state.gradAvg.assign(gradAvg);
     state.sqrAvg.assign(sqrAvg);
     tf.dispose([param, gradAvg, sqrAvg]);

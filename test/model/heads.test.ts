@@ -324,6 +324,13 @@ describe('TextClassifier', () => {
       '1.layers.1.2.weight 3x50',
     ]);
     expect(model.paramGroups().map((g) => g.variables.length)).toEqual([1, 4, 4, 6]);
+    // what --l2sp anchors: every group but the head's
+    expect(model.encoderVariables()).toEqual(
+      model
+        .paramGroups()
+        .slice(0, -1)
+        .flatMap((g) => g.variables),
+    );
     expect(model.noWeightDecay().size).toBe(4);
     expect(model.head.layers[0]!.dropoutP).toBeCloseTo(0.2, 12); // clas output_p 0.4 x drop_mult 0.5
     const bias = model.namedWeights().get('1.layers.0.0.bias')!;
